@@ -1,0 +1,103 @@
+"""The ``datawave`` command: serve the API, run migrations, manage the local stack."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app import stack
+from app.settings import Settings, SettingsError, load_settings
+
+cli = typer.Typer(help="DataWave: a data-governance knowledge graph.", no_args_is_help=True)
+stack_cli = typer.Typer(help="Run the local service stack (no Docker needed).",
+                        no_args_is_help=True)
+cli.add_typer(stack_cli, name="stack")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as err:
+        err_console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+
+
+def stack_context() -> stack.Context:
+    return stack.Context(settings_or_exit(), echo=console.print)
+
+
+Services = Annotated[list[str] | None, typer.Argument(help="services (default: all)")]
+
+
+@stack_cli.command("up")
+def stack_up(services: Services = None) -> None:
+    """Install (cached), start and wait for the services; idempotent."""
+    try:
+        stack.up(stack_context(), services)
+    except stack.StackError as err:
+        err_console.print(f"[red]stack up failed:[/red] {err}")
+        raise typer.Exit(1) from err
+
+
+@stack_cli.command("down")
+def stack_down(services: Services = None) -> None:
+    """Stop the services this stack started (by pid file), nothing else."""
+    try:
+        stack.down(stack_context(), services)
+    except stack.StackError as err:
+        err_console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+
+
+@stack_cli.command("status")
+def stack_status() -> None:
+    """List each service with its ports, pid, state and resident memory."""
+    rows = stack.status(stack_context())
+    table = Table("service", "ports", "pid", "state", "RSS (MiB)")
+    for row in rows:
+        state = "[green]up[/green]" if row.up else "[red]down[/red]"
+        table.add_row(row.name, ",".join(map(str, row.ports)), str(row.pid or "-"), state,
+                      f"{row.rss_bytes / 2**20:.0f}")
+    total = sum(r.rss_bytes for r in rows)
+    table.add_row("total", "", "", "", f"{total / 2**20:.0f}")
+    console.print(table)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply the Neo4j constraints and indexes (idempotent)."""
+    from graph.driver import open_driver
+    from graph.migrations import apply_migrations
+
+    settings = settings_or_exit()
+
+    async def run() -> list[str]:
+        async with open_driver(settings.neo4j) as driver:
+            return await apply_migrations(driver, settings.neo4j.database)
+
+    applied = asyncio.run(run())
+    console.print(f"migrations applied: {', '.join(applied) if applied else 'none (up to date)'}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the GraphQL API (and /healthz, /readyz, /metrics) with uvicorn."""
+    import uvicorn
+
+    settings = settings_or_exit()
+    uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers, log_level="info")
+
+
+def main() -> None:
+    cli()

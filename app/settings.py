@@ -1,0 +1,111 @@
+"""Typed settings read from ``DATAWAVE_*`` environment variables and an optional ``.env``.
+
+One ``Settings`` object is built at start-up and passed down; nothing reads ``os.environ``
+elsewhere, so tests build ``Settings(_env_file=None, ...)`` explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def _default_stack_dir() -> Path:
+    # Services that refuse to run as root (OpenSearch, PostgreSQL) run as a service user when
+    # we are root, so their state must live where that user can reach it: not under /root.
+    if os.geteuid() == 0:
+        return Path("/var/lib/datawave")
+    return Path.home() / ".local" / "share" / "datawave"
+
+
+class Neo4jSettings(BaseModel):
+    uri: str = "bolt://127.0.0.1:7687"
+    user: str = "neo4j"
+    password: SecretStr = SecretStr("datawave-dev")
+    database: str = "neo4j"
+
+    @field_validator("uri")
+    @classmethod
+    def _uri_scheme(cls, v: str) -> str:
+        schemes = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+        if not v.startswith(schemes):
+            raise ValueError(f"expected a Bolt URI such as bolt://host:7687, got {v!r}")
+        return v
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_partitions: int = Field(6, ge=1, le=1000)
+    client_id: str = "datawave"
+
+
+class Settings(BaseSettings):
+    """Every knob of DataWave; env var = ``DATAWAVE_`` + field name (nested with ``__``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DATAWAVE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    mode: Mode = Mode.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    neo4j: Neo4jSettings = Neo4jSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    opensearch_url: str = "http://127.0.0.1:9200"
+    # password of the `datawave` account the local stack creates in MariaDB and PostgreSQL
+    source_password: SecretStr = SecretStr("datawave")
+    stack_dir: Path = Field(default_factory=_default_stack_dir)
+    cache_dir: Path = Path.home() / ".cache" / "datawave"
+    dependency_timeout_s: float = Field(2.0, gt=0, le=60)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, v: str) -> str:
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"expected redis://host:port/db, got {v!r}")
+        return v
+
+    @field_validator("opensearch_url")
+    @classmethod
+    def _http_scheme(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"expected http(s)://host:port, got {v!r}")
+        return v.rstrip("/")
+
+    @cached_property
+    def development(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT
+
+
+class SettingsError(Exception):
+    """Settings are invalid; the message names each variable and the expected form."""
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    lines = ["invalid DataWave settings:"]
+    for e in err.errors():
+        var = "DATAWAVE_" + "__".join(str(p).upper() for p in e["loc"])
+        lines.append(f"  {var}: {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's error into one readable message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise SettingsError(describe_validation_error(err)) from err
