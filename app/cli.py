@@ -13,8 +13,9 @@ from app import stack
 from app.settings import Settings, SettingsError, load_settings
 
 cli = typer.Typer(help="DataWave: a data-governance knowledge graph.", no_args_is_help=True)
-stack_cli = typer.Typer(help="Run the local service stack (no Docker needed).",
-                        no_args_is_help=True)
+stack_cli = typer.Typer(
+    help="Run the local service stack (no Docker needed).", no_args_is_help=True
+)
 cli.add_typer(stack_cli, name="stack")
 console = Console()
 err_console = Console(stderr=True)
@@ -62,8 +63,13 @@ def stack_status() -> None:
     table = Table("service", "ports", "pid", "state", "RSS (MiB)")
     for row in rows:
         state = "[green]up[/green]" if row.up else "[red]down[/red]"
-        table.add_row(row.name, ",".join(map(str, row.ports)), str(row.pid or "-"), state,
-                      f"{row.rss_bytes / 2**20:.0f}")
+        table.add_row(
+            row.name,
+            ",".join(map(str, row.ports)),
+            str(row.pid or "-"),
+            state,
+            f"{row.rss_bytes / 2**20:.0f}",
+        )
     total = sum(r.rss_bytes for r in rows)
     table.add_row("total", "", "", "", f"{total / 2**20:.0f}")
     console.print(table)
@@ -95,8 +101,14 @@ def serve(
     import uvicorn
 
     settings = settings_or_exit()
-    uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 def main() -> None:

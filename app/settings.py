@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     source_password: SecretStr = SecretStr("datawave")
     stack_dir: Path = Field(default_factory=_default_stack_dir)
     cache_dir: Path = Path.home() / ".cache" / "datawave"
+    introspection: bool = True
     dependency_timeout_s: float = Field(2.0, gt=0, le=60)
 
     @field_validator("redis_url")

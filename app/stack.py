@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -143,8 +144,14 @@ class Context:
             return pwd.getpwnam(SERVICE_USER)
         except KeyError:
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                 SERVICE_USER],
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    SERVICE_USER,
+                ],
                 check=True,
             )
             return pwd.getpwnam(SERVICE_USER)
@@ -169,13 +176,13 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
 
     # -- hooks -----------------------------------------------------------------------------
-    def check_tools(self, ctx: Context) -> None:  # noqa: B027 - optional hook
+    def check_tools(self, ctx: Context) -> None:
         """Raise StackError naming what to install when a prerequisite is missing."""
 
-    def install(self, ctx: Context) -> None:  # noqa: B027 - optional hook
+    def install(self, ctx: Context) -> None:
         """Fetch and unpack binaries into the cache (idempotent)."""
 
-    def configure(self, ctx: Context) -> None:  # noqa: B027 - optional hook
+    def configure(self, ctx: Context) -> None:
         """Write config files and initialise data folders (idempotent)."""
 
     def command(self, ctx: Context) -> list[str]:
@@ -184,7 +191,7 @@ class Service:
     def healthy(self, ctx: Context) -> bool:
         return all(port_open(p) for p in self.ports)
 
-    def after_start(self, ctx: Context) -> None:  # noqa: B027 - optional hook
+    def after_start(self, ctx: Context) -> None:
         """One-off work once the server answers (accounts, databases)."""
 
     # -- bookkeeping ---------------------------------------------------------------------------
@@ -213,10 +220,8 @@ class Service:
     def rss_bytes(self, proc: psutil.Process) -> int:
         total = 0
         for p in [proc, *proc.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.Error):
                 total += p.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -278,16 +283,12 @@ class Service:
             return False
         family = [proc, *proc.children(recursive=True)]
         for p in family:
-            try:
+            with contextlib.suppress(psutil.Error):
                 p.send_signal(signal.SIGTERM)
-            except psutil.Error:
-                pass
         _, alive = psutil.wait_procs(family, timeout=timeout_s)
         for p in alive:
-            try:
+            with contextlib.suppress(psutil.Error):
                 p.kill()
-            except psutil.Error:
-                pass
         psutil.wait_procs(alive, timeout=5)
         return True
 
@@ -303,12 +304,24 @@ def maven_fetch(ctx: Context, profile: str) -> Path:
     mvn = which(MAVEN)
     ctx.echo(f"fetching {profile} from Maven Central into {out} ...")
     result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(pom), "-P", profile, "dependency:copy-dependencies",
-         f"-Ddw.out={out}"],
-        capture_output=True, text=True,
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "-P",
+            profile,
+            "dependency:copy-dependencies",
+            f"-Ddw.out={out}",
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
-        raise StackError(f"maven could not fetch {profile}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+        raise StackError(
+            f"maven could not fetch {profile}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
+        )
     marker.touch()
     return out
 
@@ -344,25 +357,45 @@ class Neo4j(Service):
         home = ctx.home(self.name)
         for sub in ("conf", "data", "logs", "run", "plugins", "import"):
             (home / sub).mkdir(exist_ok=True)
-        render(INFRA / "neo4j.conf", home / "conf" / "neo4j.conf", home=str(home), lib=str(self.lib))
+        render(
+            INFRA / "neo4j.conf", home / "conf" / "neo4j.conf", home=str(home), lib=str(self.lib)
+        )
         marker = home / "data" / ".password-set"
         if not marker.exists():
             password = ctx.settings.neo4j.password.get_secret_value()
             result = subprocess.run(
-                [which(JAVA), "-cp", f"{self.lib}/*", "org.neo4j.server.startup.Neo4jAdminBoot",
-                 "dbms", "set-initial-password", password],
+                [
+                    which(JAVA),
+                    "-cp",
+                    f"{self.lib}/*",
+                    "org.neo4j.server.startup.Neo4jAdminBoot",
+                    "dbms",
+                    "set-initial-password",
+                    password,
+                ],
                 env={**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")},
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
-                raise StackError(f"neo4j-admin set-initial-password failed:\n{result.stderr[-2000:]}")
+                raise StackError(
+                    f"neo4j-admin set-initial-password failed:\n{result.stderr[-2000:]}"
+                )
             marker.touch()
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
-        return [which(JAVA), "-Xms768m", "-Xmx768m", "-XX:+UseG1GC", "-cp", f"{self.lib}/*",
-                "org.neo4j.server.CommunityEntryPoint", f"--home-dir={home}",
-                f"--config-dir={home / 'conf'}"]
+        return [
+            which(JAVA),
+            "-Xms768m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-cp",
+            f"{self.lib}/*",
+            "org.neo4j.server.CommunityEntryPoint",
+            f"--home-dir={home}",
+            f"--config-dir={home / 'conf'}",
+        ]
 
     def healthy(self, ctx: Context) -> bool:
         if not port_open(7687):
@@ -391,19 +424,37 @@ class Kafka(Service):
             cluster_id = hashlib.sha256(str(home).encode()).digest()[:16]
             cid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
             result = subprocess.run(
-                [which(JAVA), "-cp", f"{self.lib}/*", "kafka.tools.StorageTool", "format",
-                 "-t", cid, "-c", str(home / "server.properties")],
-                capture_output=True, text=True,
+                [
+                    which(JAVA),
+                    "-cp",
+                    f"{self.lib}/*",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cid,
+                    "-c",
+                    str(home / "server.properties"),
+                ],
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
                 raise StackError(f"kafka storage format failed:\n{result.stdout}{result.stderr}")
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
-        return [which(JAVA), "-Xms384m", "-Xmx384m", "-XX:+UseG1GC",
-                f"-Dkafka.logs.dir={home / 'logs'}",
-                f"-Dlog4j2.configurationFile={INFRA / 'kafka-log4j2.properties'}",
-                "-cp", f"{self.lib}/*", "kafka.Kafka", str(home / "server.properties")]
+        return [
+            which(JAVA),
+            "-Xms384m",
+            "-Xmx384m",
+            "-XX:+UseG1GC",
+            f"-Dkafka.logs.dir={home / 'logs'}",
+            f"-Dlog4j2.configurationFile={INFRA / 'kafka-log4j2.properties'}",
+            "-cp",
+            f"{self.lib}/*",
+            "kafka.Kafka",
+            str(home / "server.properties"),
+        ]
 
     def healthy(self, ctx: Context) -> bool:
         if not port_open(9092):
@@ -411,8 +462,7 @@ class Kafka(Service):
         from aiokafka.admin import AIOKafkaAdminClient
 
         async def probe() -> bool:
-            admin = AIOKafkaAdminClient(bootstrap_servers="127.0.0.1:9092",
-                                        request_timeout_ms=3000)
+            admin = AIOKafkaAdminClient(bootstrap_servers="127.0.0.1:9092", request_timeout_ms=3000)
             try:
                 await asyncio.wait_for(admin.start(), 5)
                 await asyncio.wait_for(admin.list_topics(), 5)
@@ -446,14 +496,17 @@ class OpenSearch(Service):
         home = ctx.home(self.name)
         for sub in ("data", "logs"):
             (home / sub).mkdir(exist_ok=True)
-        render(INFRA / "opensearch.yml", self.dist_home / "config" / "opensearch.yml",
-               home=str(home))
+        render(
+            INFRA / "opensearch.yml", self.dist_home / "config" / "opensearch.yml", home=str(home)
+        )
 
     def runtime_env(self, ctx: Context) -> dict[str, str]:
         java_home = Path(os.path.realpath(which(JAVA))).parents[1]
-        return {"OPENSEARCH_JAVA_HOME": str(java_home),
-                "OPENSEARCH_JAVA_OPTS": "-Xms512m -Xmx512m",
-                "OPENSEARCH_PATH_CONF": str(self.dist_home / "config")}
+        return {
+            "OPENSEARCH_JAVA_HOME": str(java_home),
+            "OPENSEARCH_JAVA_OPTS": "-Xms512m -Xmx512m",
+            "OPENSEARCH_PATH_CONF": str(self.dist_home / "config"),
+        }
 
     def command(self, ctx: Context) -> list[str]:
         return [str(self.dist_home / "bin" / "opensearch")]
@@ -475,9 +528,25 @@ class Redis(Service):
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
-        return [which(REDIS), "--bind", "127.0.0.1", "--port", "6379", "--dir", str(home),
-                "--daemonize", "no", "--appendonly", "yes", "--save", "60 1",
-                "--maxmemory", "256mb", "--protected-mode", "yes"]
+        return [
+            which(REDIS),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--dir",
+            str(home),
+            "--daemonize",
+            "no",
+            "--appendonly",
+            "yes",
+            "--save",
+            "60 1",
+            "--maxmemory",
+            "256mb",
+            "--protected-mode",
+            "yes",
+        ]
 
 
 class MariaDB(Service):
@@ -496,31 +565,52 @@ class MariaDB(Service):
         if (data / "mysql").exists():
             return
         user = ctx.service_user()
-        args = [which(MARIADB_INSTALL), f"--datadir={data}", "--auth-root-authentication-method=normal",
-                "--skip-test-db"]
+        args = [
+            which(MARIADB_INSTALL),
+            f"--datadir={data}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ]
         if user:
             args.append(f"--user={user.pw_name}")
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0:
-            raise StackError(f"mariadb-install-db failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            raise StackError(
+                f"mariadb-install-db failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
-        return [which(MARIADB), "--no-defaults", f"--datadir={home / 'data'}",
-                f"--socket={self.socket(ctx)}", "--port=3306", "--bind-address=127.0.0.1",
-                f"--pid-file={home / 'mariadb.pid'}", "--innodb-buffer-pool-size=128M",
-                "--performance-schema=OFF", "--skip-name-resolve",
-                f"--log-error={home / 'logs' / 'error.log'}"]
+        return [
+            which(MARIADB),
+            "--no-defaults",
+            f"--datadir={home / 'data'}",
+            f"--socket={self.socket(ctx)}",
+            "--port=3306",
+            "--bind-address=127.0.0.1",
+            f"--pid-file={home / 'mariadb.pid'}",
+            "--innodb-buffer-pool-size=128M",
+            "--performance-schema=OFF",
+            "--skip-name-resolve",
+            f"--log-error={home / 'logs' / 'error.log'}",
+        ]
 
     def after_start(self, ctx: Context) -> None:
         pw = ctx.settings.source_password.get_secret_value()
-        sql = (f"CREATE USER IF NOT EXISTS '{SOURCE_USER}'@'%' IDENTIFIED BY '{pw}';"
-               f"ALTER USER '{SOURCE_USER}'@'%' IDENTIFIED BY '{pw}';"
-               f"GRANT ALL PRIVILEGES ON *.* TO '{SOURCE_USER}'@'%' WITH GRANT OPTION;")
-        result = subprocess.run([which(MARIADB_CLIENT), f"--socket={self.socket(ctx)}", "-uroot",
-                                 "-e", sql], capture_output=True, text=True)
+        sql = (
+            f"CREATE USER IF NOT EXISTS '{SOURCE_USER}'@'%' IDENTIFIED BY '{pw}';"
+            f"ALTER USER '{SOURCE_USER}'@'%' IDENTIFIED BY '{pw}';"
+            f"GRANT ALL PRIVILEGES ON *.* TO '{SOURCE_USER}'@'%' WITH GRANT OPTION;"
+        )
+        result = subprocess.run(
+            [which(MARIADB_CLIENT), f"--socket={self.socket(ctx)}", "-uroot", "-e", sql],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
-            raise StackError(f"mariadb: could not create the {SOURCE_USER} account: {result.stderr}")
+            raise StackError(
+                f"mariadb: could not create the {SOURCE_USER} account: {result.stderr}"
+            )
 
 
 class PostgreSQL(Service):
@@ -541,11 +631,25 @@ class PostgreSQL(Service):
         ctx.give_to_service_user(home)
         user = ctx.service_user()
         result = subprocess.run(
-            [postgres_bin("initdb"), "-D", str(data), "-U", SOURCE_USER, f"--pwfile={pwfile}",
-             "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
-            capture_output=True, text=True,
-            user=user.pw_uid if user else None, group=user.pw_gid if user else None,
-            extra_groups=[] if user else None, cwd=home,
+            [
+                postgres_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                SOURCE_USER,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            capture_output=True,
+            text=True,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+            extra_groups=[] if user else None,
+            cwd=home,
         )
         pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
@@ -553,9 +657,21 @@ class PostgreSQL(Service):
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
-        return [postgres_bin("postgres"), "-D", str(home / "data"), "-p", "5432",
-                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={home}",
-                "-c", "shared_buffers=128MB", "-c", "max_connections=200"]
+        return [
+            postgres_bin("postgres"),
+            "-D",
+            str(home / "data"),
+            "-p",
+            "5432",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={home}",
+            "-c",
+            "shared_buffers=128MB",
+            "-c",
+            "max_connections=200",
+        ]
 
 
 class FerretDB(Service):
@@ -580,8 +696,12 @@ class FerretDB(Service):
         go = which(GO)
         module = f"github.com/FerretDB/FerretDB@{FERRETDB_VERSION}"
         ctx.echo(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy ...")
-        dl = subprocess.run([go, "mod", "download", "-json", module], capture_output=True,
-                            text=True, cwd=INFRA / "ferretdb")
+        dl = subprocess.run(
+            [go, "mod", "download", "-json", module],
+            capture_output=True,
+            text=True,
+            cwd=INFRA / "ferretdb",
+        )
         if dl.returncode != 0:
             raise StackError(f"go mod download {module} failed:\n{dl.stdout}{dl.stderr}")
         src = ctx.cache_dir / "src" / f"ferretdb-{FERRETDB_VERSION}"
@@ -591,22 +711,38 @@ class FerretDB(Service):
             p.chmod(p.stat().st_mode | 0o200)
         (src / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
         target.parent.mkdir(parents=True, exist_ok=True)
-        build = subprocess.run([go, "build", "-o", str(target), "./cmd/ferretdb"], cwd=src,
-                               capture_output=True, text=True,
-                               env={**os.environ, "GOTOOLCHAIN": "local"})
+        build = subprocess.run(
+            [go, "build", "-o", str(target), "./cmd/ferretdb"],
+            cwd=src,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "GOTOOLCHAIN": "local"},
+        )
         if build.returncode != 0:
             raise StackError(f"building FerretDB failed:\n{build.stderr[-3000:]}")
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
         (home / "data").mkdir(exist_ok=True)
-        return [str(self.binary(ctx)), "--handler=sqlite", f"--sqlite-url=file:{home / 'data'}/",
-                "--listen-addr=127.0.0.1:27017", "--telemetry=disable", f"--state-dir={home}",
-                "--log-level=warn"]
+        return [
+            str(self.binary(ctx)),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{home / 'data'}/",
+            "--listen-addr=127.0.0.1:27017",
+            "--telemetry=disable",
+            f"--state-dir={home}",
+            "--log-level=warn",
+        ]
 
 
 SERVICES: tuple[Service, ...] = (
-    Neo4j(), Kafka(), OpenSearch(), Redis(), MariaDB(), PostgreSQL(), FerretDB(),
+    Neo4j(),
+    Kafka(),
+    OpenSearch(),
+    Redis(),
+    MariaDB(),
+    PostgreSQL(),
+    FerretDB(),
 )
 
 

@@ -1,0 +1,59 @@
+"""The clients one API process shares, built in the lifespan and exposed as one frozen object."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from neo4j import AsyncDriver
+from opensearchpy import AsyncOpenSearch
+from redis.asyncio import Redis
+
+from app.settings import Settings
+from graph.driver import open_driver
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    neo4j: AsyncDriver
+    redis: Redis
+    opensearch: AsyncOpenSearch
+    kafka_admin: AIOKafkaAdminClient
+    producer: AIOKafkaProducer
+
+
+@asynccontextmanager
+async def open_state(settings: Settings) -> AsyncIterator[AppState]:
+    """Open every client; close them in reverse order whatever happens."""
+    timeout = settings.dependency_timeout_s
+    async with AsyncExitStack() as stack:
+        neo4j = await stack.enter_async_context(
+            open_driver(settings.neo4j, connection_timeout=timeout)
+        )
+        redis = Redis.from_url(
+            settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        stack.push_async_callback(redis.aclose)
+        opensearch = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=timeout)
+        stack.push_async_callback(opensearch.close)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.kafka.bootstrap_servers,
+            client_id=f"{settings.kafka.client_id}-admin",
+            request_timeout_ms=int(timeout * 1000),
+        )
+        await admin.start()
+        stack.push_async_callback(admin.close)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka.bootstrap_servers,
+            client_id=settings.kafka.client_id,
+            acks="all",
+            enable_idempotence=True,
+            compression_type="gzip",
+        )
+        await producer.start()
+        stack.push_async_callback(producer.stop)
+        yield AppState(settings, neo4j, redis, opensearch, admin, producer)

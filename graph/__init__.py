@@ -1,0 +1,1 @@
+"""Neo4j access: the driver, migrations and one module of Cypher per aggregate."""

@@ -1,0 +1,84 @@
+"""Idempotent schema migrations: ordered ``NNNN_name.cypher`` files, recorded as ``:Migration``.
+
+Every statement uses ``IF NOT EXISTS`` so a re-run is harmless; the ``:Migration`` node only
+saves work and tells operators which files a database has seen (and with what checksum).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from typing import LiteralString, cast
+
+from neo4j import AsyncDriver
+
+from graph.driver import read, write
+
+APPLIED = "MATCH (m:Migration) RETURN m.id AS id, m.checksum AS checksum"
+RECORD = """
+MERGE (m:Migration {id: $id})
+SET m.checksum = $checksum, m.appliedAt = datetime(), m.name = $id
+"""
+SCHEMA = """
+SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties
+RETURN 'constraint' AS kind, name, type, labelsOrTypes, properties
+UNION ALL
+SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint
+WHERE owningConstraint IS NULL
+RETURN 'index' AS kind, name, type, labelsOrTypes, properties
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: str
+    statements: tuple[str, ...]
+    checksum: str
+
+
+def load_migrations() -> list[Migration]:
+    migrations = []
+    files = sorted(
+        (f for f in resources.files(__package__).iterdir() if f.name.endswith(".cypher")),
+        key=lambda f: f.name,
+    )
+    for f in files:
+        text = f.read_text()
+        body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("//"))
+        statements = tuple(s.strip() for s in body.split(";") if s.strip())
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        migrations.append(Migration(f.name.removesuffix(".cypher"), statements, checksum))
+    return migrations
+
+
+async def apply_migrations(driver: AsyncDriver, database: str) -> list[str]:
+    """Apply the migrations this database has not seen; return the ids applied."""
+    # The constraint on :Migration is itself created by the first migration; reading before it
+    # exists is fine (no rows).
+    seen = {r["id"]: r["checksum"] for r in await read(driver, database, APPLIED)}
+    applied = []
+    for m in load_migrations():
+        if seen.get(m.id) == m.checksum:
+            continue
+        for statement in m.statements:
+            # Schema commands cannot share a transaction with data writes; each runs alone.
+            await write(driver, database, cast(LiteralString, statement))
+        await write(driver, database, RECORD, id=m.id, checksum=m.checksum)
+        applied.append(m.id)
+    return applied
+
+
+async def schema_snapshot(driver: AsyncDriver, database: str) -> list[tuple[str, ...]]:
+    """Constraints and indexes as sorted tuples, to compare schemas."""
+    rows = await read(driver, database, SCHEMA)
+    return sorted(
+        (
+            r["kind"],
+            r["name"],
+            r["type"],
+            ",".join(r["labelsOrTypes"] or []),
+            ",".join(r["properties"] or []),
+        )
+        for r in rows
+    )

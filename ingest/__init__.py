@@ -1,0 +1,1 @@
+"""Discovery: connectors publish events to Kafka; workers consume them into the graph."""

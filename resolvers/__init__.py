@@ -1,0 +1,1 @@
+"""GraphQL types and resolvers (Strawberry). Resolvers call ``graph/``; they never build Cypher."""

@@ -1,0 +1,1 @@
+"""Query resolvers, one module per area."""

@@ -1,0 +1,44 @@
+"""Builds the Strawberry schema with its safety limits.
+
+``schema`` (development limits, introspection on) is what ``schema.graphql`` is exported from;
+the app builds its own with ``build_schema(settings)``.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from resolvers.queries.server import ServerQuery
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+
+@strawberry.type
+class Query(ServerQuery):
+    pass
+
+
+def build_schema(*, development: bool = True, introspection: bool = True) -> strawberry.Schema:
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection())
+    if not development:
+        extensions.append(MaskErrors())
+    return strawberry.Schema(query=Query, extensions=extensions)
+
+
+schema = build_schema()
