@@ -6,6 +6,8 @@ the app builds its own with ``build_schema(settings)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from strawberry.extensions import (
     DisableIntrospection,
@@ -29,15 +31,16 @@ class Query(ServerQuery):
 
 
 def build_schema(*, development: bool = True, introspection: bool = True) -> strawberry.Schema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    # Factories, not instances: Strawberry builds fresh extensions for every request.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
     if not introspection:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     if not development:
-        extensions.append(MaskErrors())
+        extensions.append(MaskErrors)
     return strawberry.Schema(query=Query, extensions=extensions)
 
 

@@ -20,10 +20,11 @@ RECORD = """
 MERGE (m:Migration {id: $id})
 SET m.checksum = $checksum, m.appliedAt = datetime(), m.name = $id
 """
-SCHEMA = """
+CONSTRAINTS = """
 SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties
 RETURN 'constraint' AS kind, name, type, labelsOrTypes, properties
-UNION ALL
+"""
+INDEXES = """
 SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint
 WHERE owningConstraint IS NULL
 RETURN 'index' AS kind, name, type, labelsOrTypes, properties
@@ -71,7 +72,7 @@ async def apply_migrations(driver: AsyncDriver, database: str) -> list[str]:
 
 async def schema_snapshot(driver: AsyncDriver, database: str) -> list[tuple[str, ...]]:
     """Constraints and indexes as sorted tuples, to compare schemas."""
-    rows = await read(driver, database, SCHEMA)
+    rows = await read(driver, database, CONSTRAINTS) + await read(driver, database, INDEXES)
     return sorted(
         (
             r["kind"],

@@ -1,0 +1,49 @@
+# DataWave developer commands. `make up` runs the service with the demo estate; `make test` tests.
+VENV ?= .venv
+PYTHON ?= python3
+DW := $(VENV)/bin/datawave
+PYTEST_ARGS ?=
+
+.PHONY: up test down status install system-deps lint bench schema clean-state
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+system-deps:
+	bash infra/bootstrap.sh
+
+## Start the stack, migrate, load and scan the demo estate, then serve on :8000.
+up: system-deps install
+	$(DW) stack up
+	$(DW) migrate
+	$(DW) serve
+
+## Start the stack if needed, then run every test against it.
+test: system-deps install
+	$(DW) stack up
+	$(DW) migrate
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+down:
+	$(DW) stack down
+
+status:
+	$(DW) stack status
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+schema: install
+	$(VENV)/bin/python -c "from pathlib import Path; from strawberry.printer import print_schema; \
+	from resolvers.schema import schema; Path('schema.graphql').write_text(print_schema(schema) + '\n')"
+
+bench: system-deps install
+	$(DW) stack up
+	$(DW) migrate
+	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done
