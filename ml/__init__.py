@@ -1,0 +1,1 @@
+"""Classification of columns: detectors, taxonomy, calibrated classifier."""
