@@ -98,3 +98,15 @@ def test_missing_tool_says_what_to_install() -> None:
     tool = stack.Tool("datawave-no-such-binary", "install it with: apt-get install nothing")
     with pytest.raises(stack.StackError, match="apt-get install nothing"):
         stack.which(tool)
+
+
+def test_neo4j_browser_is_served_and_auth_is_on(settings: Settings) -> None:
+    browser = stack.httpx.get("http://127.0.0.1:7474/browser/", timeout=5)
+    assert browser.status_code == 200
+    assert "<title>Neo4j Browser</title>" in browser.text
+    query = {"statements": [{"statement": "RETURN 1 AS one"}]}
+    url = "http://127.0.0.1:7474/db/neo4j/tx/commit"
+    assert stack.httpx.post(url, json=query, timeout=5).status_code == 401
+    password = settings.neo4j.password.get_secret_value()
+    ok = stack.httpx.post(url, json=query, auth=("neo4j", password), timeout=5)
+    assert ok.json()["results"][0]["data"][0]["row"] == [1]
