@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.auth import AuthSettings
+
 
 class Mode(StrEnum):
     DEVELOPMENT = "development"
@@ -64,6 +66,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     neo4j: Neo4jSettings = Neo4jSettings()
     kafka: KafkaSettings = KafkaSettings()
+    auth: AuthSettings = AuthSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     opensearch_url: str = "http://127.0.0.1:9200"
     # password of the `datawave` account the local stack creates in MariaDB and PostgreSQL
@@ -105,8 +108,14 @@ def describe_validation_error(err: ValidationError) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings, turning pydantic's error into one readable message."""
+    """Build settings, turning pydantic's error into one readable message.
+
+    Production refuses development-only security settings (e.g. the default HS256 secret).
+    """
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as err:
         raise SettingsError(describe_validation_error(err)) from err
+    if not settings.development and (problems := settings.auth.production_problems()):
+        raise SettingsError("refusing to start in production mode:\n  " + "\n  ".join(problems))
+    return settings

@@ -42,3 +42,11 @@ def test_invalid_values_name_the_variable(
     assert expected in str(err.value)
     assert var in str(err.value)
     assert value in str(err.value)
+
+
+def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAWAVE_MODE", "production")
+    with pytest.raises(SettingsError, match="DATAWAVE_AUTH__HS_SECRET is the development default"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("DATAWAVE_AUTH__HS_SECRET", "x" * 40)
+    assert load_settings(_env_file=None).mode is Mode.PRODUCTION

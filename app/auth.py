@@ -1,0 +1,187 @@
+"""JWT authentication: who is calling.
+
+Production verifies RS256/ES256 tokens with keys from a JWKS URL or PEM files; development may
+use HS256 with a configured secret, which the server refuses in production when it is the
+default or short. Algorithms come from an allow-list and the key is chosen by the algorithm's
+family, so an RSA public key can never be used as an HMAC secret (key confusion).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+DEFAULT_DEV_SECRET = "datawave-development-secret-not-for-production"
+MIN_SECRET_BYTES = 32
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"})
+
+
+class AuthSettings(BaseModel):
+    """``DATAWAVE_AUTH__*``: how tokens are verified and how claims map to roles and scopes."""
+
+    algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    hs_secret: SecretStr = SecretStr(DEFAULT_DEV_SECRET)
+    public_key_files: list[Path] = Field(default_factory=list)
+    jwks_url: str | None = None
+    issuer: str = "datawave"
+    audience: str = "datawave-api"
+    clock_skew_s: int = Field(30, ge=0, le=600)
+    max_token_bytes: int = Field(8192, ge=256)
+    roles_claim: str = "roles"
+    domains_claim: str = "domains"
+    sources_claim: str = "sources"
+    permissions_claim: str = "permissions"
+
+    @field_validator("algorithms")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        allowed = HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
+        bad = [a for a in v if a not in allowed]
+        if bad or not v:
+            raise ValueError(f"unsupported algorithm(s) {bad}; choose from {sorted(allowed)}")
+        return v
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not serve production traffic (empty when fine)."""
+        problems = []
+        if HMAC_ALGORITHMS & set(self.algorithms):
+            secret = self.hs_secret.get_secret_value()
+            if secret == DEFAULT_DEV_SECRET:
+                problems.append("DATAWAVE_AUTH__HS_SECRET is the development default")
+            elif len(secret.encode()) < MIN_SECRET_BYTES:
+                problems.append(
+                    f"DATAWAVE_AUTH__HS_SECRET is shorter than {MIN_SECRET_BYTES} bytes"
+                )
+        if ASYMMETRIC_ALGORITHMS & set(self.algorithms) and not (
+            self.public_key_files or self.jwks_url
+        ):
+            problems.append("RS/ES algorithms need DATAWAVE_AUTH__JWKS_URL or PUBLIC_KEY_FILES")
+        return problems
+
+
+class AuthError(Exception):
+    """Authentication failed; ``reason`` is safe to show the caller and to audit."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    domains: frozenset[str] = frozenset({"*"})
+    sources: frozenset[str] = frozenset({"*"})
+    permissions: frozenset[str] = frozenset()
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def _as_set(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset(v for v in value.replace(",", " ").split() if v)
+    return frozenset(str(v) for v in value)
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the configured keys; build one per process."""
+
+    def __init__(self, cfg: AuthSettings) -> None:
+        self.cfg = cfg
+        self._pem_keys = [p.read_text() for p in cfg.public_key_files]
+        self._jwks = jwt.PyJWKClient(cfg.jwks_url, cache_keys=True) if cfg.jwks_url else None
+
+    def _key_for(self, token: str, alg: str) -> Any:
+        if alg in HMAC_ALGORITHMS:
+            return self.cfg.hs_secret.get_secret_value()
+        if self._jwks is not None:
+            try:
+                return self._jwks.get_signing_key_from_jwt(token).key
+            except jwt.PyJWKClientError as err:
+                raise AuthError(f"unknown signing key: {err}") from err
+        if len(self._pem_keys) == 1:
+            return self._pem_keys[0]
+        raise AuthError("no public key configured for this algorithm")
+
+    def verify(self, token: str) -> Principal:
+        cfg = self.cfg
+        if len(token.encode()) > cfg.max_token_bytes:
+            raise AuthError(f"token larger than {cfg.max_token_bytes} bytes")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError as err:
+            raise AuthError(f"malformed token: {err}") from err
+        alg = header.get("alg")
+        if alg not in cfg.algorithms:
+            raise AuthError(f"algorithm {alg!r} is not allowed")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token, alg),
+                algorithms=[alg],
+                audience=cfg.audience,
+                issuer=cfg.issuer,
+                leeway=cfg.clock_skew_s,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as err:
+            raise AuthError("token expired") from err
+        except jwt.ImmatureSignatureError as err:
+            raise AuthError("token not yet valid") from err
+        except jwt.InvalidAudienceError as err:
+            raise AuthError("wrong audience") from err
+        except jwt.InvalidIssuerError as err:
+            raise AuthError("wrong issuer") from err
+        except jwt.InvalidSignatureError as err:
+            raise AuthError("bad signature") from err
+        except (jwt.InvalidTokenError, jwt.InvalidKeyError) as err:
+            raise AuthError(f"invalid token: {err}") from err
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=_as_set(claims.get(cfg.roles_claim)),
+            domains=_as_set(claims.get(cfg.domains_claim, "*")),
+            sources=_as_set(claims.get(cfg.sources_claim, "*")),
+            permissions=_as_set(claims.get(cfg.permissions_claim)),
+            claims=claims,
+        )
+
+
+def mint_token(
+    cfg: AuthSettings,
+    subject: str,
+    roles: list[str],
+    *,
+    domains: list[str] | None = None,
+    sources: list[str] | None = None,
+    permissions: list[str] | None = None,
+    ttl_s: int = 3600,
+    private_key: str | None = None,
+    algorithm: str | None = None,
+) -> str:
+    """A signed token for development and tests (``datawave token``)."""
+    alg = algorithm or cfg.algorithms[0]
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "iss": cfg.issuer,
+        "aud": cfg.audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_s,
+        cfg.roles_claim: roles,
+        cfg.domains_claim: domains or ["*"],
+        cfg.sources_claim: sources or ["*"],
+        cfg.permissions_claim: permissions or [],
+    }
+    key = private_key if alg in ASYMMETRIC_ALGORITHMS else cfg.hs_secret.get_secret_value()
+    if key is None:
+        raise ValueError(f"{alg} needs a private key")
+    return jwt.encode(claims, key, algorithm=alg)
