@@ -1,0 +1,1 @@
+"""Source connectors: one module per engine, registered by kind (see ``base``)."""

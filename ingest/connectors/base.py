@@ -1,0 +1,408 @@
+"""The connector framework: source config, secrets, a typed registry and the discovery loop.
+
+A connector only answers narrow questions (server version, databases, a database's listing,
+one table's description); the base class turns the answers into the ordered event stream the
+worker expects, so every engine behaves the same on failures, ordering and soft-deletes.
+Adding an engine is one module in this package that subclasses ``Connector`` and decorates it
+with ``@registry.register("kind")``: ``connector_for`` imports the package's modules itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import os
+import pkgutil
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ingest.events import (
+    CONTAINER_DISCOVERED,
+    CONTAINER_SCANNED,
+    MAX_EVENT_BYTES,
+    SOURCE_CHECKED,
+    TABLE_DISCOVERED,
+    ContainerDiscovered,
+    ContainerScanned,
+    Event,
+    Payload,
+    SourceChecked,
+    TableDiscovered,
+    make_event,
+)
+from ingest.urns import database_urn, schema_urn, source_urn, table_urn
+
+SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+SECRET_REF = r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$"
+# Envelope fields and JSON escaping on top of the payload stay well below this margin.
+EVENT_BUDGET = MAX_EVENT_BYTES - 16_384
+
+
+class ConnectorError(Exception):
+    """A source could not be reached or read; the message says which and why."""
+
+
+class SecretError(ConnectorError):
+    """A ``secret_ref`` does not resolve (variable unset, file unreadable)."""
+
+
+def resolve_secret(ref: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The password behind ``env:NAME`` or ``file:/path`` (one trailing newline stripped).
+
+    Configs, events and the graph carry only the reference; the secret lives in memory just
+    long enough to open a connection.
+    """
+    scheme, _, target = ref.partition(":")
+    if scheme == "env":
+        if target not in environ:
+            raise SecretError(f"secret_ref {ref}: environment variable {target} is not set")
+        return environ[target]
+    if scheme == "file":
+        try:
+            return Path(target).read_text().removesuffix("\n")
+        except OSError as err:
+            raise SecretError(f"secret_ref {ref}: cannot read {target}: {err.strerror}") from err
+    raise SecretError(f"secret_ref {ref!r}: expected env:NAME or file:/path")
+
+
+class DataSourceConfig(BaseModel):
+    """One source to discover; safe to log and store (it holds a secret's reference only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=SLUG, description="slug, the source part of every URN")
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="registry key, e.g. mysql")
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    user: str | None = None
+    secret_ref: str | None = Field(None, pattern=SECRET_REF, description="env:NAME or file:/path")
+    databases: list[str] = Field(default_factory=list, description="empty: all non-system ones")
+    pool_size: int = Field(4, ge=1, le=64)
+    timeout_s: float = Field(10.0, gt=0, le=600, description="bound on every call to the source")
+    sample_size: int = Field(100, ge=0, le=10_000, description="sample values kept per column")
+    profile_rows: int = Field(1000, ge=1, le=1_000_000, description="rows read per profile")
+    exact_count_limit: int = Field(
+        100_000, ge=0, description="tables up to this many rows get an exact COUNT(*)"
+    )
+    sample_documents: int = Field(200, ge=1, le=100_000, description="MongoDB documents read")
+
+    @field_validator("databases")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+    def password(self) -> str | None:
+        return resolve_secret(self.secret_ref) if self.secret_ref else None
+
+    @property
+    def target(self) -> str:
+        """Where the source is, for messages (never the secret)."""
+        who = f"{self.user}@" if self.user else ""
+        return f"{self.kind}://{who}{self.host}:{self.port}"
+
+
+@dataclass
+class DiscoveryReport:
+    """Counters of one connector's work; failures are per object, the scan goes on."""
+
+    databases: int = 0
+    schemas: int = 0
+    tables: int = 0
+    views: int = 0
+    collections: int = 0
+    columns: int = 0
+    events: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version: str
+    databases: list[str]
+
+
+class Listed(Protocol):
+    """What a connector's listing holds per table: at least its name."""
+
+    @property
+    def name(self) -> str: ...
+
+
+SpecT = TypeVar("SpecT", bound=Listed)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Connector(ABC, Generic[SpecT]):
+    """Discovers one source; use as ``async with connector_for(cfg) as c:`` to close its pool."""
+
+    # Driver errors that mean "the source failed", as opposed to bugs, which propagate.
+    source_errors: ClassVar[tuple[type[Exception], ...]] = ()
+
+    def __init__(self, config: DataSourceConfig) -> None:
+        self.config = config
+        self.urn = source_urn(config.name)
+        self.report = DiscoveryReport()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Release pools and clients (idempotent)."""
+
+    # --- what each engine answers -------------------------------------------------------
+
+    @abstractmethod
+    async def _server(self) -> ServerInfo:
+        """Version and every non-system database; raises ConnectorError if unreachable."""
+
+    @abstractmethod
+    async def _counts(self, databases: list[str]) -> dict[str, int]:
+        """Counts of schemas, tables, views or collections in these databases."""
+
+    @abstractmethod
+    async def _listing(self, database: str) -> dict[str, list[SpecT]]:
+        """Every schema of the database with its tables, in a stable order."""
+
+    @abstractmethod
+    async def _describe(self, database: str, schema: str, spec: SpecT) -> TableDiscovered:
+        """One table with columns, keys, counts and profiles (the expensive part)."""
+
+    @contextlib.asynccontextmanager
+    async def _opened(self, database: str) -> AsyncIterator[None]:
+        """Resources held while one database is scanned (PostgreSQL: its pool)."""
+        yield
+
+    # --- the shared behaviour -----------------------------------------------------------
+
+    @property
+    def recoverable(self) -> tuple[type[Exception], ...]:
+        return (ConnectorError, OSError, TimeoutError, *self.source_errors)
+
+    def explain(self, err: BaseException) -> str:
+        """A one-line reason naming the source, with the password scrubbed out."""
+        if isinstance(err, TimeoutError):
+            detail = f"timed out after {self.config.timeout_s:g}s"
+        else:
+            detail = " ".join(str(err).split()) or type(err).__name__
+        with contextlib.suppress(SecretError):
+            secret = self.config.password()
+            if secret:
+                detail = detail.replace(secret, "***")
+        if isinstance(err, ConnectorError):
+            return detail
+        return f"{self.config.target}: {detail}"
+
+    async def validate(self, scan_id: str | None = None) -> SourceChecked:
+        """Reachability, version and counts; a down source is a result, never an exception."""
+        checked, _ = await self._check(scan_id)
+        return checked
+
+    async def _check(self, scan_id: str | None) -> tuple[SourceChecked, list[str]]:
+        cfg = self.config
+        common: dict[str, Any] = {
+            "name": cfg.name,
+            "kind": cfg.kind,
+            "host": cfg.host,
+            "port": cfg.port,
+            "scan_id": scan_id,
+        }
+        try:
+            server = await self._server()
+            databases = self._select(server.databases)
+            counts = {"databases": len(databases), **await self._counts(databases)}
+        except self.recoverable as err:
+            return SourceChecked(status="unreachable", error=self.explain(err), **common), []
+        checked = SourceChecked(
+            status="reachable", server_version=server.version, counts=counts, **common
+        )
+        return checked, databases
+
+    def _select(self, found: list[str]) -> list[str]:
+        if not self.config.databases:
+            return found
+        missing = [d for d in self.config.databases if d not in found]
+        if missing:
+            self.report.failures.append(f"databases not found: {', '.join(missing)}")
+        return [d for d in self.config.databases if d in found]
+
+    async def discover(self, scan_id: str | None = None) -> AsyncIterator[Event]:
+        """SOURCE_CHECKED, then per database and schema: containers, tables, CONTAINER_SCANNED.
+
+        CONTAINER_SCANNED lists every table of a complete schema listing, so the worker may
+        soft-delete the others; a database whose listing fails emits nothing at all.
+        """
+        checked, databases = await self._check(scan_id)
+        yield self._event(SOURCE_CHECKED, self.urn, checked)
+        if checked.status != "reachable":
+            return
+        for database in databases:
+            try:
+                async with self._opened(database):
+                    async for event in self._discover_database(database, scan_id):
+                        yield event
+            except self.recoverable as err:
+                self.report.failures.append(f"database {database}: {self.explain(err)}")
+
+    async def _discover_database(self, database: str, scan_id: str | None) -> AsyncIterator[Event]:
+        name = self.config.name
+        listing = await self._listing(database)
+        db_urn = database_urn(name, database)
+        yield self._event(
+            CONTAINER_DISCOVERED,
+            db_urn,
+            ContainerDiscovered(
+                kind="database", name=database, parent_urn=self.urn, scan_id=scan_id
+            ),
+        )
+        self.report.databases += 1
+        for schema, specs in listing.items():
+            s_urn = schema_urn(name, database, schema)
+            yield self._event(
+                CONTAINER_DISCOVERED,
+                s_urn,
+                ContainerDiscovered(kind="schema", name=schema, parent_urn=db_urn, scan_id=scan_id),
+            )
+            self.report.schemas += 1
+
+            async def describe(spec: SpecT, schema: str = schema) -> TableDiscovered:
+                return await self._describe(database, schema, spec)
+
+            async for spec, result in in_order(specs, describe, self.config.pool_size):
+                if isinstance(result, self.recoverable):
+                    self.report.failures.append(
+                        f"table {database}.{schema}.{spec.name}: {self.explain(result)}"
+                    )
+                    continue
+                if isinstance(result, BaseException):
+                    raise result
+                table = fit_event(result.model_copy(update={"scan_id": scan_id}))
+                self._count_table(table)
+                yield self._event(
+                    TABLE_DISCOVERED, table_urn(name, database, schema, table.name), table
+                )
+            children = [table_urn(name, database, schema, s.name) for s in specs]
+            yield self._event(
+                CONTAINER_SCANNED, s_urn, ContainerScanned(children=children, scan_id=scan_id)
+            )
+
+    def _count_table(self, table: TableDiscovered) -> None:
+        kind = {"table": "tables", "view": "views", "collection": "collections"}[table.kind]
+        setattr(self.report, kind, getattr(self.report, kind) + 1)
+        self.report.columns += len(table.columns)
+
+    def _event(self, event_type: str, subject: str, data: Payload) -> Event:
+        self.report.events += 1
+        return make_event(event_type, self.urn, subject, data)
+
+
+def fit_event(table: TableDiscovered) -> TableDiscovered:
+    """Halve the column samples until the event fits Kafka's record limit.
+
+    Samples are the only unbounded-by-schema part; everything else is the table's structure.
+    """
+    while len(table.model_dump_json()) > EVENT_BUDGET and any(c.samples for c in table.columns):
+        columns = [
+            c.model_copy(update={"samples": c.samples[: len(c.samples) // 2]})
+            for c in table.columns
+        ]
+        table = table.model_copy(update={"columns": columns})
+    return table
+
+
+async def in_order(
+    items: Sequence[T], fn: Callable[[T], Awaitable[R]], limit: int
+) -> AsyncIterator[tuple[T, R | BaseException]]:
+    """Run ``fn`` over ``items`` with at most ``limit`` in flight, yielding results in order.
+
+    Errors are yielded, not raised, so one bad table does not end a schema.
+    """
+    pending: deque[tuple[T, asyncio.Task[R]]] = deque()
+
+    async def settle() -> tuple[T, R | BaseException]:
+        item, task = pending.popleft()
+        try:
+            return item, await task
+        except Exception as err:
+            return item, err
+
+    try:
+        for item in items:
+            pending.append((item, asyncio.ensure_future(fn(item))))
+            if len(pending) >= limit:
+                yield await settle()
+        while pending:
+            yield await settle()
+    finally:
+        for _, task in pending:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+
+
+ConnectorT = TypeVar("ConnectorT", bound=type[Connector[Any]])
+
+
+class ConnectorRegistry:
+    """Connector classes by kind; refuses duplicates and classes that cannot be built."""
+
+    def __init__(self, package: str | None = None) -> None:
+        self._classes: dict[str, type[Connector[Any]]] = {}
+        self._package = package
+        self._loaded = package is None
+
+    def register(self, *kinds: str) -> Callable[[ConnectorT], ConnectorT]:
+        def add(cls: ConnectorT) -> ConnectorT:
+            if not (inspect.isclass(cls) and issubclass(cls, Connector)):
+                raise TypeError(f"{cls!r} is not a Connector subclass")
+            if inspect.isabstract(cls):
+                missing = ", ".join(sorted(cls.__abstractmethods__))
+                raise TypeError(f"{cls.__name__} is abstract (missing {missing})")
+            for kind in kinds:
+                if kind in self._classes:
+                    other = self._classes[kind].__name__
+                    raise ValueError(f"connector kind {kind!r} is already registered by {other}")
+            for kind in kinds:
+                self._classes[kind] = cls
+            return cls
+
+        return add
+
+    def load_package(self) -> None:
+        """Import every module of the package so their ``register`` decorators run."""
+        if self._loaded or self._package is None:
+            return
+        package = importlib.import_module(self._package)
+        for module in pkgutil.iter_modules(package.__path__, f"{self._package}."):
+            importlib.import_module(module.name)
+        self._loaded = True
+
+    def kinds(self) -> list[str]:
+        self.load_package()
+        return sorted(self._classes)
+
+    def get(self, kind: str) -> type[Connector[Any]]:
+        self.load_package()
+        try:
+            return self._classes[kind]
+        except KeyError:
+            known = ", ".join(sorted(self._classes)) or "none"
+            raise KeyError(f"no connector for kind {kind!r} (known: {known})") from None
+
+
+registry = ConnectorRegistry(__package__)
+
+
+def connector_for(config: DataSourceConfig) -> Connector[Any]:
+    """A connector instance for the config's kind (not yet connected)."""
+    return registry.get(config.kind)(config)

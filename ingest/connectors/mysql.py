@@ -1,0 +1,202 @@
+"""MySQL and MariaDB through aiomysql: one pool per source, information_schema for the catalog.
+
+A MySQL database is also its only schema, so each database yields one schema of its name.
+Sessions are read-only and autocommit, so a scan never holds a snapshot or writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import aiomysql
+import pymysql
+
+from ingest.connectors.base import ConnectorError, ServerInfo, registry
+from ingest.connectors.sql import Catalog, ColumnRow, KeyRow, SqlConnector, TableRow
+from ingest.events import ColumnInfo
+
+SYSTEM_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
+TEXT_TYPES = (
+    "char",
+    "varchar",
+    "tinytext",
+    "text",
+    "mediumtext",
+    "longtext",
+    "json",
+    "enum",
+    "set",
+)
+BINARY_TYPES = (
+    "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit",
+    "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+    "multipolygon", "geometrycollection",
+)  # fmt: skip
+TABLE_TYPES = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "VIEW": "view"}
+
+DATABASES = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME"
+COUNTS = """
+SELECT TABLE_TYPE, COUNT(*) FROM information_schema.TABLES
+WHERE TABLE_SCHEMA IN ({}) GROUP BY TABLE_TYPE"""
+TABLES = """
+SELECT t.TABLE_NAME, t.TABLE_TYPE, t.TABLE_ROWS, t.DATA_LENGTH + t.INDEX_LENGTH,
+       t.TABLE_COMMENT, v.VIEW_DEFINITION
+FROM information_schema.TABLES t
+LEFT JOIN information_schema.VIEWS v
+  ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME
+WHERE t.TABLE_SCHEMA = %s AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'VIEW')
+ORDER BY t.TABLE_NAME"""
+COLUMNS = """
+SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_DEFAULT,
+       ORDINAL_POSITION
+FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s
+ORDER BY TABLE_NAME, ORDINAL_POSITION"""
+INDEXES = """
+SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME
+FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND COLUMN_NAME IS NOT NULL
+ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"""
+FOREIGN_KEYS = """
+SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME,
+       REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = %s AND REFERENCED_TABLE_NAME IS NOT NULL
+ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION"""
+
+
+def _grouped(rows: Iterable[Sequence[Any]], width: int) -> Iterable[tuple[tuple, list]]:
+    """Consecutive rows sharing their first ``width`` fields, with the remaining fields."""
+    for key, group in itertools.groupby(rows, key=lambda r: tuple(r[:width])):
+        yield key, [tuple(r[width:]) for r in group]
+
+
+@registry.register("mysql", "mariadb")
+class MySQLConnector(SqlConnector):
+    dialect = "mysql"
+    source_errors = (pymysql.err.MySQLError,)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool: aiomysql.Pool | None = None
+        self._mariadb = False
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            await self._pool.wait_closed()
+            self._pool = None
+
+    async def _connect(self) -> aiomysql.Pool:
+        if self._pool is None:
+            cfg = self.config
+            try:
+                self._pool = await aiomysql.create_pool(
+                    minsize=1,
+                    maxsize=cfg.pool_size,
+                    host=cfg.host,
+                    port=cfg.port,
+                    user=cfg.user,
+                    password=cfg.password() or "",
+                    connect_timeout=cfg.timeout_s,
+                    autocommit=True,
+                    charset="utf8mb4",
+                    init_command="SET SESSION TRANSACTION READ ONLY",
+                )
+            except (pymysql.err.MySQLError, OSError, TimeoutError) as err:
+                raise ConnectorError(f"cannot connect to {cfg.target}: {err}") from err
+        return self._pool
+
+    async def _rows(self, database: str, sql: str, *args: Any) -> list[Sequence[Any]]:
+        pool = await self._connect()
+        async with pool.acquire() as conn:
+            try:
+                async with asyncio.timeout(self.config.timeout_s), conn.cursor() as cur:
+                    await cur.execute(sql, args or None)
+                    return list(await cur.fetchall())
+            except BaseException:
+                conn.close()  # a cancelled or failed read leaves the protocol mid-stream
+                raise
+
+    async def _server(self) -> ServerInfo:
+        ((version,),) = await self._rows("", "SELECT VERSION()")
+        self._mariadb = "mariadb" in version.lower()
+        names = [n for (n,) in await self._rows("", DATABASES) if n not in SYSTEM_DATABASES]
+        return ServerInfo(version, names)
+
+    async def _counts(self, databases: list[str]) -> dict[str, int]:
+        counts = {"schemas": len(databases), "tables": 0, "views": 0}
+        if databases:
+            sql = COUNTS.format(", ".join(["%s"] * len(databases)))
+            for table_type, n in await self._rows("", sql, *databases):
+                if table_type in TABLE_TYPES:
+                    counts[f"{TABLE_TYPES[table_type]}s"] += n
+        return counts
+
+    async def _catalog(self, database: str) -> Catalog:
+        tables = [
+            TableRow(
+                database,
+                name,
+                TABLE_TYPES[table_type],
+                None if rows is None else int(rows),
+                None if size is None else int(size),
+                comment if comment and table_type != "VIEW" else None,
+                view_sql,
+            )
+            for name, table_type, rows, size, comment, view_sql in await self._rows(
+                database, TABLES, database
+            )
+        ]
+        columns = [
+            ColumnRow(database, table, name, col_type, bool(nullable), self._default(default), pos)
+            for table, name, col_type, nullable, default, pos in await self._rows(
+                database, COLUMNS, database
+            )
+        ]
+        keys = [
+            KeyRow(
+                database,
+                table,
+                index,
+                "primary" if index == "PRIMARY" else "unique" if not cols[0][0] else "index",
+                [c for _, c in cols],
+            )
+            for (table, index), cols in _grouped(await self._rows(database, INDEXES, database), 2)
+        ]
+        keys += [
+            KeyRow(
+                database,
+                table,
+                name,
+                "foreign",
+                [c[0] for c in cols],
+                cols[0][1],
+                cols[0][2],
+                [c[3] for c in cols],
+            )
+            for (table, name), cols in _grouped(
+                await self._rows(database, FOREIGN_KEYS, database), 2
+            )
+        ]
+        return Catalog([database], tables, columns, keys)
+
+    def _default(self, default: str | None) -> str | None:
+        """MariaDB reports a NULL default as the literal ``NULL`` (MySQL as SQL NULL)."""
+        return None if self._mariadb and default == "NULL" else default
+
+    def _quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def _relation(self, database: str, schema: str, table: str) -> str:
+        return f"{self._quote(database)}.{self._quote(table)}"
+
+    def _value_expr(self, column: ColumnInfo) -> str:
+        name = self._quote(column.name)
+        base = column.data_type.split("(")[0].split()[0].lower()
+        if base in BINARY_TYPES:
+            return f"CASE WHEN {name} IS NULL THEN NULL ELSE x'' END"
+        if base in TEXT_TYPES:
+            return self._cut(name)
+        return name
