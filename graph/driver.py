@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, LiteralString
 
@@ -26,11 +26,29 @@ async def open_driver(cfg: Neo4jSettings, **options: Any) -> AsyncIterator[Async
         await driver.close()
 
 
+# Rows per UNWIND statement: bounds each statement's memory while one transaction holds them all.
+CHUNK = 1000
+
+
 async def _collect(
     tx: AsyncManagedTransaction, query: LiteralString, params: Mapping[str, Any]
 ) -> list[Record]:
     result = await tx.run(query, params)
     return [record.data() async for record in result]
+
+
+async def fetch(tx: AsyncManagedTransaction, query: LiteralString, **params: Any) -> list[Record]:
+    """Run one query inside a transaction the caller manages and return its records."""
+    return await _collect(tx, query, params)
+
+
+async def write_rows(
+    tx: AsyncManagedTransaction, query: LiteralString, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run an ``UNWIND $rows`` write in chunks, all inside the caller's transaction."""
+    for start in range(0, len(rows), CHUNK):
+        result = await tx.run(query, rows=rows[start : start + CHUNK])
+        await result.consume()
 
 
 async def read(

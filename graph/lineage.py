@@ -1,0 +1,112 @@
+"""Lineage from view definitions: ``FEEDS`` edges between tables and columns, and the ``:Job``
+(the view's definition) that ``READS`` its upstream tables and ``WRITES`` the view.
+
+Each snapshot of a view replaces the edges its job produced before, so a changed definition
+leaves no stale lineage; ``since`` is the time of the snapshot that first produced an edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from graph.assets import ensure_assets, parent_urn
+from graph.driver import write_rows
+from graph.timestamps import event_time
+from ingest.events import Event, TableDiscovered
+from ingest.urns import Urn
+
+UPSERT_JOBS = """
+UNWIND $rows AS row
+MERGE (j:Job {urn: row.urn})
+SET j.name = row.name, j.kind = row.kind, j.source = row.source
+"""
+UPSERT_FEEDS = """
+UNWIND $rows AS row
+MATCH (a:Asset {urn: row.from}), (b:Asset {urn: row.to})
+MERGE (a)-[r:FEEDS {via: row.via}]->(b)
+ON CREATE SET r.since = row.time
+SET r.kind = row.kind
+"""
+UPSERT_READS = """
+UNWIND $rows AS row
+MATCH (j:Job {urn: row.job}), (t:Asset {urn: row.table})
+MERGE (j)-[:READS]->(t)
+"""
+UPSERT_WRITES = """
+UNWIND $rows AS row
+MATCH (j:Job {urn: row.job}), (t:Asset {urn: row.table})
+MERGE (j)-[:WRITES]->(t)
+"""
+# FEEDS.via is indexed (migration 0002), so finding a job's edges does not scan the graph.
+PRUNE_FEEDS = """
+UNWIND $rows AS row
+MATCH (a)-[r:FEEDS {via: row.job}]->(b)
+WHERE NOT [a.urn, b.urn] IN row.feeds
+DELETE r
+"""
+PRUNE_JOB_LINKS = """
+UNWIND $rows AS row
+MATCH (:Job {urn: row.job})-[r:READS|WRITES]->(t)
+WHERE NOT [type(r), t.urn] IN row.links
+DELETE r
+"""
+
+
+def job_urn(table: str) -> str:
+    parsed = Urn.parse(table)
+    return str(Urn("job", parsed.source, parsed.path))
+
+
+def _table(urn: str) -> str:
+    return urn if Urn.parse(urn).kind == "table" else parent_urn(urn, "table")
+
+
+def _lineage(e: Event) -> dict[str, Any]:
+    """One snapshot's job, edges and job links, as rows for the queries above."""
+    data: TableDiscovered = e.data
+    job, time = job_urn(e.subject), event_time(e)
+    feeds = [
+        {
+            "from": edge.upstream_urn,
+            "to": edge.downstream_urn,
+            "via": job,
+            "kind": edge.kind,
+            "time": time,
+        }
+        for edge in data.lineage
+    ]
+    reads = sorted({_table(edge.upstream_urn) for edge in data.lineage})
+    writes = sorted({_table(edge.downstream_urn) for edge in data.lineage})
+    return {
+        "job": {
+            "urn": job,
+            "name": data.name,
+            "kind": data.kind,
+            "source": Urn.parse(e.subject).source,
+        },
+        "feeds": feeds,
+        "reads": [{"job": job, "table": t} for t in reads],
+        "writes": [{"job": job, "table": t} for t in writes],
+        "prune": {
+            "job": job,
+            "feeds": [[f["from"], f["to"]] for f in feeds],
+            "links": [["READS", t] for t in reads] + [["WRITES", t] for t in writes],
+        },
+    }
+
+
+async def upsert_lineage(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
+    """Apply the lineage of table snapshots (at most one per table), replacing older edges."""
+    snapshots = [_lineage(e) for e in events]
+    produced = [s for s in snapshots if s["feeds"]]
+    feeds = [f for s in produced for f in s["feeds"]]
+    await ensure_assets(tx, [urn for f in feeds for urn in (f["from"], f["to"])])
+    await write_rows(tx, UPSERT_JOBS, [s["job"] for s in produced])
+    await write_rows(tx, UPSERT_FEEDS, feeds)
+    await write_rows(tx, UPSERT_READS, [r for s in produced for r in s["reads"]])
+    await write_rows(tx, UPSERT_WRITES, [w for s in produced for w in s["writes"]])
+    await write_rows(tx, PRUNE_FEEDS, [s["prune"] for s in snapshots])
+    await write_rows(tx, PRUNE_JOB_LINKS, [s["prune"] for s in snapshots])

@@ -1,0 +1,103 @@
+"""``:DataSource`` nodes: registered by an operator, refreshed by each connector check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from neo4j import AsyncDriver, AsyncManagedTransaction
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.driver import Record, read, write, write_rows
+from graph.timestamps import event_time
+from ingest.events import Event, SourceChecked
+from ingest.urns import Urn, source_urn
+
+# An older check replayed after a newer one must not roll the status back.
+UPSERT_CHECKED = """
+UNWIND $rows AS row
+MERGE (s:DataSource {urn: row.urn})
+WITH s, row
+WHERE s.lastCheckedAt IS NULL OR s.lastCheckedAt <= row.time
+SET s.name = row.name, s.kind = row.kind, s.host = row.host, s.port = row.port,
+    s.status = row.status, s.serverVersion = row.serverVersion, s.lastError = row.lastError,
+    s.lastCheckedAt = row.time
+"""
+MARK_SCANNED = """
+UNWIND $rows AS row
+MATCH (s:DataSource {urn: row.urn})
+SET s.lastScanAt = CASE WHEN s.lastScanAt >= row.time THEN s.lastScanAt ELSE row.time END
+"""
+REGISTER = """
+MERGE (s:DataSource {urn: $urn})
+SET s.name = $name, s.kind = $kind, s.host = $host, s.port = $port,
+    s.databases = $databases, s.secretRef = $secretRef,
+    s.status = coalesce(s.status, 'registered')
+RETURN s {.*} AS source
+"""
+LIST = "MATCH (s:DataSource) RETURN s {.*} AS source ORDER BY s.name"
+GET = "MATCH (s:DataSource {urn: $urn}) RETURN s {.*} AS source"
+
+
+class SourceRegistration(BaseModel):
+    """What an operator registers; the secret itself stays in the secret store."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: str
+    host: str
+    port: int = Field(ge=1, le=65535)
+    databases: tuple[str, ...] = ()
+    secret_ref: str | None = None
+
+
+async def register_source(driver: AsyncDriver, database: str, reg: SourceRegistration) -> Record:
+    """Create or update a source; a status already learned from a check is kept."""
+    rows = await write(
+        driver,
+        database,
+        REGISTER,
+        urn=source_urn(reg.name),
+        name=reg.name,
+        kind=reg.kind,
+        host=reg.host,
+        port=reg.port,
+        databases=list(reg.databases),
+        secretRef=reg.secret_ref,
+    )
+    return rows[0]["source"]
+
+
+async def list_sources(driver: AsyncDriver, database: str) -> list[Record]:
+    return [r["source"] for r in await read(driver, database, LIST)]
+
+
+async def get_source(driver: AsyncDriver, database: str, name: str) -> Record | None:
+    rows = await read(driver, database, GET, urn=source_urn(name))
+    return rows[0]["source"] if rows else None
+
+
+async def upsert_checked(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
+    rows = []
+    for e in events:
+        data: SourceChecked = e.data
+        rows.append(
+            {
+                "urn": e.subject,
+                "name": data.name,
+                "kind": data.kind,
+                "host": data.host,
+                "port": data.port,
+                "status": data.status,
+                "serverVersion": data.server_version,
+                "lastError": data.error,
+                "time": event_time(e),
+            }
+        )
+    await write_rows(tx, UPSERT_CHECKED, rows)
+
+
+async def mark_scanned(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
+    """A completed container scan moves its source's ``lastScanAt`` forward (never back)."""
+    rows = [{"urn": source_urn(Urn.parse(e.subject).source), "time": event_time(e)} for e in events]
+    await write_rows(tx, MARK_SCANNED, rows)

@@ -1,0 +1,154 @@
+"""Schema history: a ``:SchemaVersion`` per distinct column layout a table has had, in order.
+
+Deciding what to write is pure (``plan``) so it is unit-tested; the graph only supplies each
+table's last applied snapshot time and current version. A snapshot older than the last applied
+one is stale (a replay or a late duplicate) and changes nothing, which makes replays idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from graph.driver import Record, fetch, write_rows
+from graph.timestamps import event_time
+from ingest.events import ColumnInfo, Event, TableDiscovered
+from ingest.urns import Urn, version_urn
+
+READ_STATES = """
+UNWIND $urns AS urn
+MATCH (t:Asset {urn: urn})
+OPTIONAL MATCH (t)-[:CURRENT_VERSION]->(v:SchemaVersion)
+RETURN urn, t.lastSeenAt AS lastSeenAt, v.version AS version, v.fingerprint AS fingerprint,
+       v.columns AS columns
+"""
+# Called with at most one version per table, so moving CURRENT_VERSION is unambiguous.
+WRITE_VERSIONS = """
+UNWIND $rows AS row
+MATCH (t:Asset {urn: row.table})
+MERGE (v:SchemaVersion {urn: row.urn})
+SET v.name = row.name, v.source = row.source, v.version = row.version,
+    v.fingerprint = row.fingerprint, v.capturedAt = row.capturedAt, v.columns = row.columns,
+    v.diff = row.diff, t.fingerprint = row.fingerprint
+MERGE (t)-[:HAS_VERSION]->(v)
+WITH t, v
+OPTIONAL MATCH (t)-[old:CURRENT_VERSION]->(previous)
+WHERE previous <> v
+DELETE old
+WITH DISTINCT t, v
+MERGE (t)-[:CURRENT_VERSION]->(v)
+"""
+
+Signature = list[dict[str, Any]]
+COMPARED = ("dataType", "nullable", "ordinal")
+
+
+@dataclass(frozen=True)
+class TableState:
+    """What the graph holds for one table before this batch."""
+
+    last_seen: datetime | None = None
+    version: int = 0
+    fingerprint: str | None = None
+    columns: Signature = field(default_factory=list)
+
+
+def signature(columns: Sequence[ColumnInfo]) -> Signature:
+    """The layout a version records: what a consumer of the table depends on, in order."""
+    ordered = sorted(columns, key=lambda c: (c.ordinal, c.name))
+    return [
+        {"name": c.name, "dataType": c.data_type, "nullable": c.nullable, "ordinal": c.ordinal}
+        for c in ordered
+    ]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def fingerprint(sig: Signature) -> str:
+    return hashlib.sha256(_dumps(sig).encode()).hexdigest()
+
+
+def diff(old: Signature, new: Signature) -> dict[str, Any]:
+    """Columns added and removed by name; for kept ones, the attributes that changed."""
+    before = {c["name"]: c for c in old}
+    after = {c["name"]: c for c in new}
+    changed = []
+    for name in sorted(before.keys() & after.keys()):
+        keys = [k for k in COMPARED if before[name][k] != after[name][k]]
+        if keys:
+            changed.append(
+                {
+                    "name": name,
+                    "from": {k: before[name][k] for k in keys},
+                    "to": {k: after[name][k] for k in keys},
+                }
+            )
+    return {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": changed,
+    }
+
+
+def plan(
+    events: Sequence[Event], states: dict[str, TableState]
+) -> tuple[list[Event], list[Record]]:
+    """Split table snapshots into the fresh ones to apply and the versions they create.
+
+    ``events`` hold at most one snapshot per table (the batch applies them in rounds).
+    """
+    fresh: list[Event] = []
+    versions: list[Record] = []
+    for e in events:
+        state = states.get(e.subject, TableState())
+        time = event_time(e)
+        if state.last_seen is not None and time < state.last_seen:
+            continue
+        fresh.append(e)
+        data: TableDiscovered = e.data
+        sig = signature(data.columns)
+        fp = fingerprint(sig)
+        if fp == state.fingerprint:
+            continue
+        n = state.version + 1
+        versions.append(
+            {
+                "table": e.subject,
+                "urn": version_urn(e.subject, n),
+                "name": f"{data.name} v{n}",
+                "source": Urn.parse(e.subject).source,
+                "version": n,
+                "fingerprint": fp,
+                "capturedAt": time,
+                "columns": _dumps(sig),
+                "diff": _dumps(diff(state.columns, sig)),
+            }
+        )
+    return fresh, versions
+
+
+async def read_states(tx: AsyncManagedTransaction, urns: Sequence[str]) -> dict[str, TableState]:
+    if not urns:
+        return {}
+    states = {}
+    for r in await fetch(tx, READ_STATES, urns=list(urns)):
+        last_seen = r["lastSeenAt"]
+        states[r["urn"]] = TableState(
+            last_seen=last_seen.to_native() if last_seen is not None else None,
+            version=r["version"] or 0,
+            fingerprint=r["fingerprint"],
+            columns=json.loads(r["columns"]) if r["columns"] else [],
+        )
+    return states
+
+
+async def write_versions(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> None:
+    await write_rows(tx, WRITE_VERSIONS, rows)
