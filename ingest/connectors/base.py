@@ -307,6 +307,20 @@ class Connector(ABC, Generic[SpecT]):
         return make_event(event_type, self.urn, subject, data)
 
 
+async def bounded_count(
+    limit: int, count_upto: Callable[[int], Awaitable[int]], estimate: int | None
+) -> tuple[int | None, bool]:
+    """Exact count up to ``limit`` rows (a bounded read), above it the catalog's estimate.
+
+    The estimate is never below ``limit + 1``: we just saw that many rows.
+    """
+    if limit:
+        count = await count_upto(limit + 1)
+        if count <= limit:
+            return count, True
+    return max(estimate or 0, limit + 1 if limit else 0) or None, False
+
+
 def fit_event(table: TableDiscovered) -> TableDiscovered:
     """Halve the column samples until the event fits Kafka's record limit.
 

@@ -8,7 +8,7 @@ table: cheap and bounded on any table size, good enough to classify and to spot 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -16,11 +16,12 @@ from ingest.events import ColumnProfile
 
 MAX_VALUE_CHARS = 256  # per sample value and per min/max: long texts are cut, blobs never read
 ORDERABLE = (int, float, Decimal, str, date, datetime, time, timedelta)
-OPAQUE = (bytes, bytearray, memoryview)
+# Binary values and whole documents or arrays are never sampled (their fields are, by path).
+OPAQUE = (bytes, bytearray, memoryview, Mapping, list)
 
 
 def as_text(value: object) -> str | None:
-    """The sample form of a value; None for binary values, which we never sample."""
+    """The sample form of a value; None for opaque values."""
     if isinstance(value, OPAQUE):
         return None
     if isinstance(value, bool):

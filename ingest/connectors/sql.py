@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from ingest.connectors.base import Connector
+from ingest.connectors.base import Connector, bounded_count
 from ingest.connectors.profiling import MAX_VALUE_CHARS, profile_values
 from ingest.events import ColumnInfo, ForeignKey, Index, LineageEdge, TableDiscovered
 from ingest.sql_lineage import Dialect, LineageError, TableName, view_lineage
@@ -238,10 +238,9 @@ class SqlConnector(Connector[TableSpec]):
             return read, True
         if spec.row.kind == "view":
             return None, False  # counting a view runs its query: not a bounded read
-        limit = cfg.exact_count_limit
-        if limit:
-            bounded = f"SELECT COUNT(*) FROM (SELECT 1 FROM {relation} LIMIT {limit + 1}) s"
-            (count,) = (await self._rows(database, bounded))[0]
-            if count <= limit:
-                return int(count), True
-        return max(spec.row.row_estimate or 0, limit + 1 if limit else read), False
+
+        async def count_upto(limit: int) -> int:
+            bounded = f"SELECT COUNT(*) FROM (SELECT 1 FROM {relation} LIMIT {limit}) s"
+            return int((await self._rows(database, bounded))[0][0])
+
+        return await bounded_count(cfg.exact_count_limit, count_upto, spec.row.row_estimate)
