@@ -7,10 +7,14 @@ from contextlib import asynccontextmanager
 from typing import Any, LiteralString
 
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from prometheus_client import Counter
 
 from app.settings import Neo4jSettings
 
 Record = dict[str, Any]
+
+# Also how tests prove that DataLoaders keep a page's query count bounded.
+QUERIES = Counter("datawave_neo4j_queries_total", "Queries run by read() and write()", ["mode"])
 
 
 @asynccontextmanager
@@ -55,6 +59,7 @@ async def read(
     driver: AsyncDriver, database: str, query: LiteralString, **params: Any
 ) -> list[Record]:
     """Run one read query in a managed (retried) read transaction."""
+    QUERIES.labels("read").inc()
     async with driver.session(database=database) as session:
         return await session.execute_read(_collect, query, params)
 
@@ -63,5 +68,6 @@ async def write(
     driver: AsyncDriver, database: str, query: LiteralString, **params: Any
 ) -> list[Record]:
     """Run one write query in a managed (retried) write transaction."""
+    QUERIES.labels("write").inc()
     async with driver.session(database=database) as session:
         return await session.execute_write(_collect, query, params)
