@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     cache_dir: Path = Path.home() / ".cache" / "datawave"
     introspection: bool = True
     dependency_timeout_s: float = Field(2.0, gt=0, le=60)
+    # Live subscriptions: events a client may fall behind before it is disconnected (4008).
+    subscription_queue_size: int = Field(256, ge=1, le=100_000)
+    # Redis read-through cache of asset details and lineage (app/cache.py); 0 turns it off.
+    cache_ttl_s: int = Field(300, ge=0, le=3600)
 
     @field_validator("redis_url")
     @classmethod

@@ -12,6 +12,7 @@ from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch
 from redis.asyncio import Redis
 
+from app.broadcast import Broadcast, open_broadcast
 from app.settings import Settings
 from graph.driver import open_driver
 
@@ -24,6 +25,7 @@ class AppState:
     opensearch: AsyncOpenSearch
     kafka_admin: AIOKafkaAdminClient
     producer: AIOKafkaProducer
+    broadcast: Broadcast
 
 
 @asynccontextmanager
@@ -56,4 +58,7 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         )
         await producer.start()
         stack.push_async_callback(producer.stop)
-        yield AppState(settings, neo4j, redis, opensearch, admin, producer)
+        broadcast = await stack.enter_async_context(
+            open_broadcast(settings.redis_url, settings.subscription_queue_size)
+        )
+        yield AppState(settings, neo4j, redis, opensearch, admin, producer, broadcast)

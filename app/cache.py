@@ -1,0 +1,123 @@
+"""Redis read-through cache for asset details and lineage reads, shared by all API replicas.
+
+Entries are keyed by a *token* that ``invalidate`` replaces when something changes: a column
+shares its table's token, and every change replaces the lineage token. A reader that loaded
+old data before a change stores it under the old token, which nobody reads any more, so once
+``invalidate`` has returned no replica serves what was there before. Tokens outlive every
+entry (``TOKEN_TTL_S`` > the largest TTL), so an expired token can never revive an entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from graph.records import NodeRecord
+from ingest.urns import InvalidUrn, Urn
+
+log = logging.getLogger("datawave.cache")
+
+TOKEN = "datawave:cache:token:"
+ASSET = "datawave:cache:asset:"
+LINEAGE = "datawave:cache:lineage:"
+LINEAGE_TOKEN = TOKEN + "lineage"
+MAX_TTL_S = 3600
+TOKEN_TTL_S = 2 * MAX_TTL_S + 60
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def token_key(urn: str) -> str:
+    """The token an asset's entry depends on: its table's for a column, else its own."""
+    try:
+        parsed = Urn.parse(urn)
+    except InvalidUrn:
+        return TOKEN + urn
+    if parsed.kind == "column":
+        return TOKEN + str(Urn("table", parsed.source, parsed.path[:-1]))
+    return TOKEN + urn
+
+
+async def invalidate(redis: Redis, urns: Iterable[str]) -> None:
+    """Make every cached read of these assets, and every cached lineage read, unreachable."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in {token_key(u) for u in urns} | {LINEAGE_TOKEN}:
+            pipe.set(key, uuid.uuid4().hex, ex=TOKEN_TTL_S)
+        await pipe.execute()
+
+
+def _token(raw: bytes | None) -> str:
+    return raw.decode() if raw else "0"
+
+
+class ReadThroughCache:
+    """Cache-aside reads; Redis trouble only costs a trip to Neo4j, never a failed request."""
+
+    def __init__(self, redis: Redis, ttl_s: int) -> None:
+        self.redis = redis
+        self.ttl_s = min(ttl_s, MAX_TTL_S)
+
+    async def assets(
+        self,
+        urns: Sequence[str],
+        load: Callable[[Sequence[str]], Awaitable[dict[str, NodeRecord]]],
+    ) -> dict[str, NodeRecord]:
+        """Assets by URN: cached ones from Redis, the rest from ``load`` (then cached)."""
+        if not self.ttl_s:
+            return await load(urns)
+        try:
+            tokens = await self.redis.mget([token_key(u) for u in urns])
+            keys = [f"{ASSET}{_token(t)}:{u}" for t, u in zip(tokens, urns, strict=True)]
+            cached = await self.redis.mget(keys)
+        except RedisError as err:
+            log.warning("cache read failed (%s); reading Neo4j", err)
+            return await load(urns)
+        found = {
+            u: NodeRecord.model_validate_json(v)
+            for u, v in zip(urns, cached, strict=True)
+            if v is not None
+        }
+        missing = [u for u in urns if u not in found]
+        if missing:
+            loaded = await load(missing)
+            key_of = dict(zip(urns, keys, strict=True))
+            await self._store({key_of[u]: r.model_dump_json() for u, r in loaded.items()})
+            found |= loaded
+        return found
+
+    async def lineage(
+        self, parts: Sequence[str], model: type[M], load: Callable[[], Awaitable[M | None]]
+    ) -> M | None:
+        """One lineage read identified by ``parts`` (a missing result is cached too)."""
+        if not self.ttl_s:
+            return await load()
+        adapter = TypeAdapter(model | None)
+        try:
+            token = _token(await self.redis.get(LINEAGE_TOKEN))
+            key = LINEAGE + token + ":" + "|".join(parts)
+            cached = await self.redis.get(key)
+        except RedisError as err:
+            log.warning("cache read failed (%s); reading Neo4j", err)
+            return await load()
+        if cached is not None:
+            return adapter.validate_json(cached)
+        value = await load()
+        await self._store({key: adapter.dump_json(value).decode()})
+        return value
+
+    async def _store(self, entries: dict[str, str]) -> None:
+        if not entries:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, value in entries.items():
+                    pipe.set(key, value, ex=self.ttl_s)
+                await pipe.execute()
+        except RedisError as err:
+            log.warning("cache write failed (%s)", err)

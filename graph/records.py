@@ -1,0 +1,64 @@
+"""What graph reads return: plain, JSON-ready node and edge records.
+
+Neo4j temporal values become ISO-8601 strings here, so a record can be cached in Redis and read
+back unchanged, and resolvers see one representation whatever the writer stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def plain(value: Any) -> Any:
+    """A property value as JSON-ready Python: temporals to ISO strings, recursively."""
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if hasattr(value, "to_native"):  # neo4j.time.DateTime, Date, Time
+        value = value.to_native()
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    if hasattr(value, "iso_format"):  # neo4j.time.Duration
+        return value.iso_format()
+    return value
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class NodeRecord(Record):
+    labels: list[str]
+    props: dict[str, Any]
+
+    @property
+    def urn(self) -> str:
+        return self.props["urn"]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> NodeRecord:
+        """From a row holding ``labels`` and ``props`` (the shape every read returns)."""
+        return cls(labels=row["labels"], props=plain(row["props"]))
+
+
+class EdgeRecord(Record):
+    """A relationship between two nodes named by URN, with its properties."""
+
+    from_urn: str
+    to_urn: str
+    props: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> EdgeRecord:
+        return cls(from_urn=row["from"], to_urn=row["to"], props=plain(row["props"] or {}))
+
+
+class Related(Record):
+    """A node reached from a key node, with the properties of the relationship that led there."""
+
+    node: NodeRecord
+    rel: dict[str, Any] = Field(default_factory=dict)
