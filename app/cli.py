@@ -6,11 +6,12 @@ import asyncio
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from app import stack
-from app.settings import Settings, SettingsError, load_settings
+from app.settings import IngestSettings, Settings, SettingsError, load_settings
 
 cli = typer.Typer(help="DataWave: a data-governance knowledge graph.", no_args_is_help=True)
 stack_cli = typer.Typer(
@@ -108,6 +109,37 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+    )
+
+
+@cli.command()
+def ingest(
+    topic: Annotated[list[str] | None, typer.Option(help="topic to consume (repeatable)")] = None,
+    group: Annotated[str | None, typer.Option(help="consumer group id")] = None,
+    dlq_topic: Annotated[str | None, typer.Option(help="dead-letter topic")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="events per batch at most")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Prometheus port (0: off)")] = None,
+) -> None:
+    """Consume discovery events into Neo4j; SIGTERM finishes the batch, commits and exits 0."""
+    from ingest.worker import main as run_worker
+
+    settings = settings_or_exit()
+    options = {
+        "topics": topic,
+        "group_id": group,
+        "dlq_topic": dlq_topic,
+        "batch_size": batch_size,
+        "metrics_port": metrics_port,
+    }
+    cfg = settings.ingest.model_dump() | {k: v for k, v in options.items() if v is not None}
+    try:
+        ingest_settings = IngestSettings.model_validate(cfg)
+    except ValidationError as err:
+        err_console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+    stats = run_worker(settings.model_copy(update={"ingest": ingest_settings}))
+    console.print(
+        f"ingested {stats.events_ok} events in {stats.batches} batches, {stats.dlq} dead-lettered"
     )
 
 

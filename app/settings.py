@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.auth import AuthSettings
+from ingest.topics import DISCOVERY, DLQ, LINEAGE
 
 
 class Mode(StrEnum):
@@ -51,6 +52,21 @@ class KafkaSettings(BaseModel):
     client_id: str = "datawave"
 
 
+class IngestSettings(BaseModel):
+    """The ingest worker: which topics it consumes as which group, and how it batches."""
+
+    topics: list[str] = Field(default_factory=lambda: [DISCOVERY, LINEAGE])
+    group_id: str = "datawave-ingest"
+    dlq_topic: str = DLQ
+    batch_size: int = Field(500, ge=1, le=10_000)
+    batch_timeout_ms: int = Field(200, ge=1, le=60_000)
+    # How long the group waits for a crashed worker before handing its partitions to others.
+    session_timeout_ms: int = Field(10_000, ge=6_000, le=300_000)
+    # Bounds the driver's own retries of transient Neo4j errors before a batch is split.
+    neo4j_retry_s: float = Field(5.0, ge=0, le=300)
+    metrics_port: int = Field(0, ge=0, le=65535, description="0: no Prometheus endpoint")
+
+
 class Settings(BaseSettings):
     """Every knob of DataWave; env var = ``DATAWAVE_`` + field name (nested with ``__``)."""
 
@@ -67,6 +83,7 @@ class Settings(BaseSettings):
     neo4j: Neo4jSettings = Neo4jSettings()
     kafka: KafkaSettings = KafkaSettings()
     auth: AuthSettings = AuthSettings()
+    ingest: IngestSettings = IngestSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     opensearch_url: str = "http://127.0.0.1:9200"
     # password of the `datawave` account the local stack creates in MariaDB and PostgreSQL

@@ -1,7 +1,9 @@
 """Containment: databases, schemas, tables and columns, foreign keys, and soft deletes.
 
-Every node is merged on its URN under ``:Asset`` (the unique constraint), then labelled, so a
-placeholder made for an edge that arrived first is completed, not duplicated, by its discovery.
+Every node is merged on its URN under ``:Asset`` (the unique constraint) and labelled by the
+URN's kind, so a placeholder made for an edge that arrived first is completed, not duplicated,
+by its discovery. Placeholders are labelled and named only when created: any SET on an existing
+node takes its write lock, and on a shared parent (a schema) that would serialise the workers.
 Timestamps come from events; stale snapshots are filtered out before they get here.
 """
 
@@ -29,8 +31,7 @@ MERGE (p)-[:CONTAINS]->(d)
 UPSERT_SCHEMAS = """
 UNWIND $rows AS row
 MERGE (p:Asset {urn: row.parent})
-ON CREATE SET p.name = row.parentName, p.source = row.source
-SET p:Database
+ON CREATE SET p:Database, p.name = row.parentName, p.source = row.source
 MERGE (s:Asset {urn: row.urn})
 SET s:Schema, s.name = row.name, s.source = row.source
 MERGE (p)-[:CONTAINS]->(s)
@@ -39,8 +40,7 @@ MERGE (p)-[:CONTAINS]->(s)
 UPSERT_TABLES = """
 UNWIND $rows AS row
 MERGE (s:Asset {urn: row.schema})
-ON CREATE SET s.name = row.schemaName, s.source = row.source
-SET s:Schema
+ON CREATE SET s:Schema, s.name = row.schemaName, s.source = row.source
 MERGE (t:Asset {urn: row.urn})
 SET t:Table, t.name = row.name, t.source = row.source, t.kind = row.kind,
     t.rowCount = row.rowCount, t.rowCountExact = row.rowCountExact, t.sizeBytes = row.sizeBytes,
@@ -81,17 +81,14 @@ DELETE r
 ENSURE_TABLES = """
 UNWIND $rows AS row
 MERGE (t:Asset {urn: row.urn})
-ON CREATE SET t.name = row.name, t.source = row.source
-SET t:Table
+ON CREATE SET t:Table, t.name = row.name, t.source = row.source
 """
 ENSURE_COLUMNS = """
 UNWIND $rows AS row
 MERGE (t:Asset {urn: row.table})
-ON CREATE SET t.name = row.tableName, t.source = row.source
-SET t:Table
+ON CREATE SET t:Table, t.name = row.tableName, t.source = row.source
 MERGE (c:Asset {urn: row.urn})
-ON CREATE SET c.name = row.name, c.source = row.source
-SET c:Column
+ON CREATE SET c:Column, c.name = row.name, c.source = row.source
 MERGE (t)-[:HAS_COLUMN]->(c)
 """
 # Tables of the scanned schema it did not list, unless discovered after the scan, are removed

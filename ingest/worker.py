@@ -1,0 +1,248 @@
+"""The ingest worker: consume discovery events in batches, write each batch to Neo4j in one
+transaction, then commit the offsets (offset + 1 per partition), never before.
+
+Invalid records go to the dead-letter topic with their reason and original bytes, so they never
+block a partition. A batch whose write fails is split in halves until the failing event is
+alone, and that one is dead-lettered with the database's error. If Neo4j is unreachable no
+event is to blame: the worker stops without committing and a restart resumes where it was.
+Any number of workers share the partitions of one consumer group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError, MessageSizeTooLargeError
+from neo4j import AsyncDriver
+from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+from prometheus_client import Counter, Histogram, start_http_server
+
+from app.settings import IngestSettings, KafkaSettings, Settings, load_settings
+from graph.batch import apply_batch
+from graph.driver import open_driver
+from graph.migrations import apply_migrations
+from ingest.checks import check_event
+from ingest.events import Event, InvalidEvent, parse_event
+from ingest.producer import MAX_REQUEST_BYTES, EventProducer
+from ingest.topics import ensure_topics
+
+log = logging.getLogger("datawave.ingest")
+
+EVENTS = Counter("datawave_ingest_events_total", "Events consumed, by outcome", ["outcome"])
+BATCHES = Counter("datawave_ingest_batches_total", "Batches written and committed")
+BATCH_SECONDS = Histogram("datawave_ingest_batch_seconds", "Write and commit time per batch")
+
+Item = tuple[ConsumerRecord, Event]
+
+
+@dataclass
+class WorkerStats:
+    events_ok: int = 0
+    dlq: int = 0
+    batches: int = 0
+    tables: int = 0
+    columns: int = 0
+    versions: int = 0
+
+
+def dlq_headers(record: ConsumerRecord, reason: str, group_id: str) -> list[tuple[str, bytes]]:
+    """Where the record came from and why it was rejected; the value itself stays unchanged."""
+    return [
+        ("dlq.reason", reason.encode()),
+        ("dlq.topic", record.topic.encode()),
+        ("dlq.partition", str(record.partition).encode()),
+        ("dlq.offset", str(record.offset).encode()),
+        ("dlq.group", group_id.encode()),
+        *(record.headers or ()),
+    ]
+
+
+def decode(value: bytes | None) -> Event:
+    """Parse and check one raw value; ``InvalidEvent`` says why it cannot be written."""
+    event = parse_event(value)
+    check_event(event)
+    return event
+
+
+def commit_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:
+    offsets: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+    return offsets
+
+
+class _FinishBatchFirst(ConsumerRebalanceListener):
+    """Let the batch in flight commit before its partitions move to another worker."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("assigned %s", sorted((tp.topic, tp.partition) for tp in assigned))
+
+
+class Worker:
+    """One consumer in the ingest group; ``run`` until ``stop`` (which finishes the batch)."""
+
+    def __init__(
+        self, cfg: IngestSettings, kafka: KafkaSettings, driver: AsyncDriver, database: str
+    ) -> None:
+        self.cfg = cfg
+        self.stats = WorkerStats()
+        self._kafka = kafka
+        self._driver = driver
+        self._database = database
+        self._stopping = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka.bootstrap_servers,
+            client_id=f"{kafka.client_id}-ingest",
+            group_id=cfg.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=cfg.batch_size,
+            max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+            session_timeout_ms=cfg.session_timeout_ms,
+            heartbeat_interval_ms=cfg.session_timeout_ms // 4,
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def assignment(self) -> set[TopicPartition]:
+        return self._consumer.assignment()
+
+    async def run(self) -> WorkerStats:
+        self._consumer.subscribe(self.cfg.topics, listener=_FinishBatchFirst(self._lock))
+        async with EventProducer(self._kafka, self.cfg.dlq_topic) as dlq:
+            await self._consumer.start()
+            try:
+                while not self._stopping.is_set():
+                    records = await self._poll()
+                    if records:
+                        async with self._lock:
+                            await self._handle(dlq, records)
+            finally:
+                await self._consumer.stop()
+        log.info("stopped: %s", self.stats)
+        return self.stats
+
+    async def _poll(self) -> list[ConsumerRecord]:
+        """Up to ``batch_size`` records, waiting at most ``batch_timeout_ms`` to fill the batch."""
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + self.cfg.batch_timeout_ms / 1000
+        while len(records) < self.cfg.batch_size and not self._stopping.is_set():
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                break
+            fetched = await self._consumer.getmany(
+                timeout_ms=remaining_ms, max_records=self.cfg.batch_size - len(records)
+            )
+            for partition_records in fetched.values():
+                records.extend(partition_records)
+        return records
+
+    async def _handle(self, dlq: EventProducer, records: list[ConsumerRecord]) -> None:
+        started = time.perf_counter()
+        valid: list[Item] = []
+        for r in records:
+            try:
+                valid.append((r, decode(r.value)))
+            except InvalidEvent as err:
+                await self._dead_letter(dlq, r, str(err))
+        await self._write(dlq, valid)
+        await self._commit(commit_offsets(records))
+        self.stats.batches += 1
+        BATCHES.inc()
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _write(self, dlq: EventProducer, items: list[Item]) -> None:
+        """Write ``items`` in one transaction, or bisect to dead-letter the event that fails."""
+        if not items:
+            return
+        try:
+            result = await apply_batch(self._driver, self._database, [e for _, e in items])
+        except (ServiceUnavailable, SessionExpired):
+            raise
+        except Neo4jError as err:
+            if len(items) == 1:
+                await self._dead_letter(dlq, items[0][0], f"graph write failed: {err}")
+                return
+            log.warning("batch of %d failed (%s); splitting", len(items), err.code)
+            middle = len(items) // 2
+            await self._write(dlq, items[:middle])
+            await self._write(dlq, items[middle:])
+            return
+        self.stats.events_ok += len(items)
+        self.stats.tables += result.tables
+        self.stats.columns += result.columns
+        self.stats.versions += result.versions
+        EVENTS.labels("ok").inc(len(items))
+
+    async def _dead_letter(self, dlq: EventProducer, record: ConsumerRecord, reason: str) -> None:
+        """Publish the original record with its reason and wait for the acknowledgement."""
+        log.warning(
+            "dead-letter %s/%d@%d: %s", record.topic, record.partition, record.offset, reason
+        )
+        headers = dlq_headers(record, reason, self.cfg.group_id)
+        try:
+            await (await dlq.send(record.value, record.key, headers=headers))
+        except MessageSizeTooLargeError:
+            # Too large even for the dead-letter topic: keep where to find it, drop the bytes.
+            headers.append(("dlq.value-dropped", b"too large"))
+            await (await dlq.send(None, record.key, headers=headers))
+        self.stats.dlq += 1
+        EVENTS.labels("dlq").inc()
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit what this worker still owns; a moved partition is replayed (idempotently)."""
+        owned = self._consumer.assignment()
+        offsets = {tp: o for tp, o in offsets.items() if tp in owned}
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except CommitFailedError as err:
+            log.warning("commit failed after a rebalance, the batch will be replayed: %s", err)
+
+
+async def serve(settings: Settings) -> WorkerStats:
+    """Run one worker until SIGTERM or SIGINT, with its own driver and topics in place."""
+    cfg = settings.ingest
+    if cfg.metrics_port:
+        start_http_server(cfg.metrics_port, addr=settings.host)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        await ensure_topics(admin, settings.kafka.topic_partitions)
+    finally:
+        await admin.close()
+    async with open_driver(settings.neo4j, max_transaction_retry_time=cfg.neo4j_retry_s) as driver:
+        await apply_migrations(driver, settings.neo4j.database)
+        worker = Worker(cfg, settings.kafka, driver, settings.neo4j.database)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        return await worker.run()
+
+
+def main(settings: Settings | None = None) -> WorkerStats:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return asyncio.run(serve(settings or load_settings()))
+
+
+if __name__ == "__main__":
+    main()

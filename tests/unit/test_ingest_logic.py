@@ -1,0 +1,134 @@
+"""The pure parts of ingest: fingerprints and diffs, version planning, batch rounds, URN checks,
+offsets to commit and dead-letter headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord, TopicPartition
+
+from app.settings import load_settings
+from graph.batch import rounds
+from graph.versions import TableState, diff, fingerprint, plan, signature
+from ingest.events import Event, ForeignKey, InvalidEvent, LineageEdge
+from ingest.worker import commit_offsets, decode, dlq_headers
+from tests.factories import Source, columns
+
+SRC = Source("pg-sales")
+LATER = SRC.at(10)
+
+
+def test_fingerprint_follows_the_layout_not_the_listing_order() -> None:
+    cols = columns("id:int", "email:varchar?")
+    assert fingerprint(signature(cols)) == fingerprint(signature(list(reversed(cols))))
+    assert fingerprint(signature(cols)) != fingerprint(signature(columns("id:int", "email:text?")))
+    assert fingerprint(signature(cols)) != fingerprint(
+        signature(columns("email:varchar?", "id:int"))
+    )
+
+
+def test_diff_names_added_removed_and_changed_attributes() -> None:
+    old = signature(columns("id:int", "email:varchar?", "name:varchar"))
+    new = signature(columns("id:bigint", "email:varchar?", "phone:varchar?"))
+    assert diff(old, new) == {
+        "added": ["phone"],
+        "removed": ["name"],
+        "changed": [{"name": "id", "from": {"dataType": "int"}, "to": {"dataType": "bigint"}}],
+    }
+    assert diff(new, new) == {"added": [], "removed": [], "changed": []}
+
+
+def test_first_snapshot_is_version_one_with_every_column_added() -> None:
+    event = SRC.table("orders", columns("id:int", "total:numeric?"))
+    fresh, versions = plan([event], {})
+    assert fresh == [event]
+    [v] = versions
+    assert (v["version"], v["name"], v["capturedAt"]) == (1, "orders v1", SRC.time)
+    assert v["urn"] == "urn:dw:version:pg-sales/db/public/orders/1"
+    assert '"added":["id","total"]' in v["diff"]
+
+
+def test_unchanged_rescan_is_applied_without_a_version() -> None:
+    cols = columns("id:int")
+    state = TableState(SRC.time, 1, fingerprint(signature(cols)), signature(cols))
+    rescan = LATER.table("orders", cols)
+    assert plan([rescan], {rescan.subject: state}) == ([rescan], [])
+
+
+def test_changed_layout_makes_the_next_version_and_stale_snapshots_are_skipped() -> None:
+    cols = columns("id:int")
+    state = TableState(LATER.time, 3, fingerprint(signature(cols)), signature(cols))
+    changed = LATER.at(20).table("orders", columns("id:int", "note:text?"))
+    stale = SRC.table("orders", columns("id:int", "gone:text"))
+    fresh, versions = plan([changed], {changed.subject: state})
+    assert fresh == [changed] and [v["version"] for v in versions] == [4]
+    assert plan([stale], {stale.subject: state}) == ([], [])
+
+
+def test_rounds_hold_each_subject_once_and_keep_its_order() -> None:
+    a1, b1 = SRC.table("a", columns("id:int")), SRC.table("b", columns("id:int"))
+    a2 = LATER.table("a", columns("id:int"))
+    a3 = LATER.at(20).table("a", columns("id:int"))
+    assert rounds([a1, a2, b1, a3]) == [[a1, b1], [a2], [a3]]
+
+
+def with_data(event: Event, **changes: Any) -> Event:
+    return event.model_copy(update={"data": event.data.model_copy(update=changes)})
+
+
+TABLE = SRC.table("t", columns("id:int"))
+BAD_FK = ForeignKey(
+    name="fk", columns=["a", "b"], ref_table_urn=SRC.table_urn("u"), ref_columns=["a"]
+)
+BAD_EDGE = LineageEdge(upstream_urn=SRC.schema_urn, downstream_urn=SRC.table_urn("t"))
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (TABLE.model_copy(update={"subject": SRC.urn}), "subject: expected a table URN"),
+        (SRC.containers()[0].model_copy(update={"subject": SRC.schema_urn}), "data.kind"),
+        (with_data(TABLE, schema_urn=SRC.urn), "data.schema_urn"),
+        (with_data(TABLE, foreign_keys=[BAD_FK]), "foreign key fk"),
+        (with_data(TABLE, lineage=[BAD_EDGE]), "lineage upstream"),
+        (with_data(SRC.scanned("t"), children=[SRC.schema_urn]), "data.children"),
+    ],
+)
+def test_urns_of_the_wrong_kind_are_invalid(event: Event, reason: str) -> None:
+    with pytest.raises(InvalidEvent, match=reason):
+        decode(event.to_bytes())
+
+
+def test_factory_events_decode_to_themselves() -> None:
+    event = SRC.table("t", columns("id:int", "x:text?"), fks={"id": ("u", "id")})
+    assert decode(event.to_bytes()) == event
+
+
+def record(partition: int, offset: int) -> ConsumerRecord:
+    return ConsumerRecord("topic", partition, offset, 0, 0, b"k", b"v", None, 1, 1, [("h", b"1")])
+
+
+def test_commit_offsets_are_the_next_offset_per_partition() -> None:
+    records = [record(0, 5), record(1, 2), record(0, 7), record(0, 6)]
+    assert commit_offsets(records) == {TopicPartition("topic", 0): 8, TopicPartition("topic", 1): 3}
+
+
+def test_dead_letter_headers_keep_the_origin_and_the_original_headers() -> None:
+    headers = dict(dlq_headers(record(2, 41), "invalid JSON: x", "g"))
+    assert headers == {
+        "dlq.reason": b"invalid JSON: x",
+        "dlq.topic": b"topic",
+        "dlq.partition": b"2",
+        "dlq.offset": b"41",
+        "dlq.group": b"g",
+        "h": b"1",
+    }
+
+
+def test_ingest_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAWAVE_INGEST__TOPICS", '["a", "b"]')
+    monkeypatch.setenv("DATAWAVE_INGEST__GROUP_ID", "g")
+    cfg = load_settings(_env_file=None).ingest
+    assert (cfg.topics, cfg.group_id, cfg.dlq_topic) == (["a", "b"], "g", "datawave.dlq.v1")
+    assert (cfg.batch_size, cfg.batch_timeout_ms) == (500, 200)
