@@ -46,7 +46,7 @@ SET t:Table, t.name = row.name, t.source = row.source, t.kind = row.kind,
     t.rowCount = row.rowCount, t.rowCountExact = row.rowCountExact, t.sizeBytes = row.sizeBytes,
     t.description = row.description, t.viewSql = row.viewSql, t.primaryKey = row.primaryKey,
     t.indexes = row.indexes, t.firstSeenAt = coalesce(t.firstSeenAt, row.time),
-    t.lastSeenAt = row.time,
+    t.lastSeenAt = row.time, t.lastEventId = row.eventId,
     t.removedAt = CASE WHEN t.removedAt > row.time THEN t.removedAt END
 MERGE (s)-[:CONTAINS]->(t)
 """
@@ -85,11 +85,8 @@ ON CREATE SET t:Table, t.name = row.name, t.source = row.source
 """
 ENSURE_COLUMNS = """
 UNWIND $rows AS row
-MERGE (t:Asset {urn: row.table})
-ON CREATE SET t:Table, t.name = row.tableName, t.source = row.source
 MERGE (c:Asset {urn: row.urn})
 ON CREATE SET c:Column, c.name = row.name, c.source = row.source
-MERGE (t)-[:HAS_COLUMN]->(c)
 """
 # Tables of the scanned schema it did not list, unless discovered after the scan, are removed
 # with the columns that were live; the earliest removal time wins, so replays change nothing.
@@ -121,28 +118,22 @@ SET c.removedAt = null
 """
 
 
-def parent_urn(urn: str, kind: str) -> str:
-    """The URN one level up, as ``kind`` (a column's table, a table's schema)."""
-    parsed = Urn.parse(urn)
-    return str(Urn(kind, parsed.source, parsed.path[:-1]))
-
-
 def _identity(urn: str) -> dict[str, str]:
     parsed = Urn.parse(urn)
     return {"urn": urn, "name": parsed.name, "source": parsed.source}
 
 
 async def ensure_assets(tx: AsyncManagedTransaction, urns: Iterable[str]) -> None:
-    """Placeholders for tables and columns an edge names before their discovery arrives."""
-    tables, columns = [], []
+    """Placeholders for tables and columns an edge names before their discovery arrives.
+
+    They get no containment edges: only a discovery says what a table contains, so a column
+    that a view names but its table lacks never shows up among the table's columns.
+    """
+    rows: dict[str, list[dict[str, str]]] = {"table": [], "column": []}
     for urn in sorted(set(urns)):
-        if Urn.parse(urn).kind == "table":
-            tables.append(_identity(urn))
-        else:
-            table = parent_urn(urn, "table")
-            columns.append({**_identity(urn), "table": table, "tableName": Urn.parse(table).name})
-    await write_rows(tx, ENSURE_TABLES, tables)
-    await write_rows(tx, ENSURE_COLUMNS, columns)
+        rows[Urn.parse(urn).kind].append(_identity(urn))
+    await write_rows(tx, ENSURE_TABLES, rows["table"])
+    await write_rows(tx, ENSURE_COLUMNS, rows["column"])
 
 
 async def upsert_containers(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
@@ -178,6 +169,7 @@ def _table_row(e: Event) -> dict[str, Any]:
         "indexes": json.dumps([i.model_dump() for i in data.indexes]),
         "columns": [column_urn(e.subject, c.name) for c in data.columns],
         "time": event_time(e),
+        "eventId": e.id,
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from graph.assets import ensure_assets, parent_urn
+from graph.assets import ensure_assets
 from graph.driver import write_rows
 from graph.timestamps import event_time
 from ingest.events import Event, TableDiscovered
@@ -61,7 +61,9 @@ def job_urn(table: str) -> str:
 
 
 def _table(urn: str) -> str:
-    return urn if Urn.parse(urn).kind == "table" else parent_urn(urn, "table")
+    """The table of a table or column URN."""
+    parsed = Urn.parse(urn)
+    return urn if parsed.kind == "table" else str(Urn("table", parsed.source, parsed.path[:-1]))
 
 
 def _lineage(e: Event) -> dict[str, Any]:

@@ -25,8 +25,8 @@ READ_STATES = """
 UNWIND $urns AS urn
 MATCH (t:Asset {urn: urn})
 OPTIONAL MATCH (t)-[:CURRENT_VERSION]->(v:SchemaVersion)
-RETURN urn, t.lastSeenAt AS lastSeenAt, v.version AS version, v.fingerprint AS fingerprint,
-       v.columns AS columns
+RETURN urn, t.lastSeenAt AS lastSeenAt, t.lastEventId AS lastEventId, v.version AS version,
+       v.fingerprint AS fingerprint, v.columns AS columns
 """
 # Called with at most one version per table, so moving CURRENT_VERSION is unambiguous.
 WRITE_VERSIONS = """
@@ -54,6 +54,7 @@ class TableState:
     """What the graph holds for one table before this batch."""
 
     last_seen: datetime | None = None
+    last_event: str | None = None
     version: int = 0
     fingerprint: str | None = None
     columns: Signature = field(default_factory=list)
@@ -98,6 +99,14 @@ def diff(old: Signature, new: Signature) -> dict[str, Any]:
     }
 
 
+def _stale(event_id: str, time: datetime, state: TableState) -> bool:
+    """Older than the applied snapshot, or as old but another event: the first one applied wins
+    a tie, so replaying both cannot flip the table between them."""
+    if state.last_seen is None:
+        return False
+    return time < state.last_seen or (time == state.last_seen and event_id != state.last_event)
+
+
 def plan(
     events: Sequence[Event], states: dict[str, TableState]
 ) -> tuple[list[Event], list[Record]]:
@@ -110,7 +119,7 @@ def plan(
     for e in events:
         state = states.get(e.subject, TableState())
         time = event_time(e)
-        if state.last_seen is not None and time < state.last_seen:
+        if _stale(e.id, time, state):
             continue
         fresh.append(e)
         data: TableDiscovered = e.data
@@ -143,6 +152,7 @@ async def read_states(tx: AsyncManagedTransaction, urns: Sequence[str]) -> dict[
         last_seen = r["lastSeenAt"]
         states[r["urn"]] = TableState(
             last_seen=last_seen.to_native() if last_seen is not None else None,
+            last_event=r["lastEventId"],
             version=r["version"] or 0,
             fingerprint=r["fingerprint"],
             columns=json.loads(r["columns"]) if r["columns"] else [],

@@ -373,6 +373,16 @@ async def test_replaying_every_event_leaves_the_graph_identical(
         later.scanned("customers", "big_orders"),
         latest.table("orders", columns("id:int", "customer_id:int", "total:numeric?")),
         latest.scanned("customers", "orders", "big_orders"),
+        # Lineage to a column its table lacks and to a table never discovered: placeholders.
+        later.table(
+            "ghosts",
+            columns("ghost:text?"),
+            kind="view",
+            lineage=[
+                (source.column_urn("customers", "ghost"), source.column_urn("ghosts", "ghost")),
+                (source.table_urn("archive"), source.table_urn("ghosts")),
+            ],
+        ),
     ]
     await producer.publish_many(events)
     await ingest(ingest_cfg, settings, neo4j, len(events))
@@ -380,6 +390,9 @@ async def test_replaying_every_event_leaves_the_graph_identical(
     labels = {label for _, ls, _ in first[0] for label in ls}
     assert {"DataSource", "Database", "Schema", "Table", "Column", "SchemaVersion", "Job"} <= labels
     assert all('"name":' in props for _, _, props in first[0])
+    ghost = source.column_urn("customers", "ghost")
+    assert ghost in {urn for urn, _, _ in first[0]}
+    assert (ghost, "HAS_COLUMN") not in {(end, kind) for _, kind, end, _ in first[1]}
 
     await producer.publish_many(events)  # the replay: same ids, same times, same bytes
     w = await ingest(ingest_cfg, settings, neo4j, len(events))

@@ -51,19 +51,28 @@ def test_first_snapshot_is_version_one_with_every_column_added() -> None:
 
 def test_unchanged_rescan_is_applied_without_a_version() -> None:
     cols = columns("id:int")
-    state = TableState(SRC.time, 1, fingerprint(signature(cols)), signature(cols))
+    state = TableState(SRC.time, None, 1, fingerprint(signature(cols)), signature(cols))
     rescan = LATER.table("orders", cols)
     assert plan([rescan], {rescan.subject: state}) == ([rescan], [])
 
 
 def test_changed_layout_makes_the_next_version_and_stale_snapshots_are_skipped() -> None:
     cols = columns("id:int")
-    state = TableState(LATER.time, 3, fingerprint(signature(cols)), signature(cols))
+    state = TableState(LATER.time, None, 3, fingerprint(signature(cols)), signature(cols))
     changed = LATER.at(20).table("orders", columns("id:int", "note:text?"))
     stale = SRC.table("orders", columns("id:int", "gone:text"))
     fresh, versions = plan([changed], {changed.subject: state})
     assert fresh == [changed] and [v["version"] for v in versions] == [4]
     assert plan([stale], {stale.subject: state}) == ([], [])
+
+
+def test_of_two_snapshots_with_the_same_time_the_first_applied_wins() -> None:
+    cols = columns("id:int")
+    applied = LATER.table("orders", cols)
+    state = TableState(LATER.time, applied.id, 1, fingerprint(signature(cols)), signature(cols))
+    rival = LATER.table("orders", columns("id:int", "x:text"))
+    assert plan([rival], {rival.subject: state}) == ([], [])
+    assert plan([applied], {applied.subject: state}) == ([applied], [])
 
 
 def test_rounds_hold_each_subject_once_and_keep_its_order() -> None:
