@@ -17,8 +17,15 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.config import StrawberryConfig
 
+from resolvers.errors import should_mask
+from resolvers.mutations.curation import CurationMutation
+from resolvers.queries.catalog import CatalogQuery
+from resolvers.queries.lineage import LineageQuery
 from resolvers.queries.server import ServerQuery
+from resolvers.subscriptions.live import LiveSubscription
+from resolvers.types.common import SCALARS
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -26,7 +33,17 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(ServerQuery):
+class Query(CatalogQuery, LineageQuery, ServerQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(CurationMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(LiveSubscription):
     pass
 
 
@@ -40,8 +57,14 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
     if not introspection:
         extensions.append(DisableIntrospection)
     if not development:
-        extensions.append(MaskErrors)
-    return strawberry.Schema(query=Query, extensions=extensions)
+        extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )
 
 
 schema = build_schema()

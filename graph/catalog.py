@@ -1,0 +1,347 @@
+"""Catalog reads: nodes by URN, their relationships in batches, and filtered keyset pages.
+
+Every function takes many keys at once so DataLoaders turn N lookups into one query. Labels and
+sort keys come from the allow-lists below, never from client input; the page queries are built
+from them once, at import.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, LiteralString
+
+from neo4j import AsyncDriver
+
+from graph.driver import read
+from graph.records import NodeRecord, Record, Related
+
+
+class NodeKind(StrEnum):
+    """Which label a URN lookup searches (each one is backed by a unique constraint)."""
+
+    ASSET = "Asset"
+    SOURCE = "DataSource"
+    VERSION = "SchemaVersion"
+    JOB = "Job"
+
+
+ASSETS_BY_URN = """
+MATCH (n:Asset) WHERE n.urn IN $urns
+RETURN labels(n) AS labels, properties(n) AS props
+"""
+SOURCES_BY_URN = """
+MATCH (n:DataSource) WHERE n.urn IN $urns
+RETURN labels(n) AS labels, properties(n) AS props
+"""
+VERSIONS_BY_URN = """
+MATCH (n:SchemaVersion) WHERE n.urn IN $urns
+RETURN labels(n) AS labels, properties(n) AS props
+"""
+JOBS_BY_URN = """
+MATCH (n:Job) WHERE n.urn IN $urns
+RETURN labels(n) AS labels, properties(n) AS props
+"""
+BY_URN: dict[NodeKind, LiteralString] = {
+    NodeKind.ASSET: ASSETS_BY_URN,
+    NodeKind.SOURCE: SOURCES_BY_URN,
+    NodeKind.VERSION: VERSIONS_BY_URN,
+    NodeKind.JOB: JOBS_BY_URN,
+}
+ALL_SOURCES = """
+MATCH (n:DataSource)
+RETURN labels(n) AS labels, properties(n) AS props
+ORDER BY n.name
+"""
+
+
+class Relation(StrEnum):
+    """A relationship a resolver follows from a node to a list of nodes."""
+
+    COLUMNS = "columns"
+    VERSIONS = "versions"
+    UPSTREAM = "upstream"
+    DOWNSTREAM = "downstream"
+    OWNERS = "owners"
+    LABELS = "labels"
+    COLUMN_LABELS = "column_labels"
+    CHILDREN = "children"
+    SOURCE_DATABASES = "source_databases"
+    PARENT = "parent"
+    REFERENCES = "references"
+    JOB_READS = "job_reads"
+    JOB_WRITES = "job_writes"
+
+
+# Each query returns rows (key, labels, props, rel): ``key`` is the URN the caller asked about.
+COLUMNS = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)-[r:HAS_COLUMN]->(n:Column)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.ordinal, n.name
+"""
+VERSIONS = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)-[r:HAS_VERSION]->(n:SchemaVersion)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.version
+"""
+UPSTREAM = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)<-[r:FEEDS]-(n:Asset)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.urn
+"""
+DOWNSTREAM = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)-[r:FEEDS]->(n:Asset)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.urn
+"""
+OWNERS = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)<-[r:OWNS]-(n:Team)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.name
+"""
+LABELS = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)-[r:LABELED]->(n:Label)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props,
+       r {.*, column: p.urn} AS rel
+ORDER BY n.name
+"""
+# A table's labels are its columns' labels; ``rel.column`` says which column carries each one.
+COLUMN_LABELS = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)-[:HAS_COLUMN]->(c:Column)-[r:LABELED]->(n:Label)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props,
+       r {.*, column: c.urn} AS rel
+ORDER BY c.ordinal, n.name
+"""
+CHILDREN = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)-[r:CONTAINS]->(n:Asset)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.name
+"""
+SOURCE_DATABASES = """
+MATCH (p:DataSource) WHERE p.urn IN $urns
+MATCH (p)-[r:CONTAINS]->(n:Asset)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.name
+"""
+PARENT = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)<-[r:CONTAINS|HAS_COLUMN]-(n:Asset)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+"""
+REFERENCES = """
+MATCH (p:Asset) WHERE p.urn IN $urns
+MATCH (p)-[r:REFERENCES]->(n:Column)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.urn
+"""
+JOB_READS = """
+MATCH (p:Job) WHERE p.urn IN $urns
+MATCH (p)-[r:READS]->(n:Asset)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.urn
+"""
+JOB_WRITES = """
+MATCH (p:Job) WHERE p.urn IN $urns
+MATCH (p)-[r:WRITES]->(n:Asset)
+RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+ORDER BY n.urn
+"""
+RELATIONS: dict[Relation, LiteralString] = {
+    Relation.COLUMNS: COLUMNS,
+    Relation.VERSIONS: VERSIONS,
+    Relation.UPSTREAM: UPSTREAM,
+    Relation.DOWNSTREAM: DOWNSTREAM,
+    Relation.OWNERS: OWNERS,
+    Relation.LABELS: LABELS,
+    Relation.COLUMN_LABELS: COLUMN_LABELS,
+    Relation.CHILDREN: CHILDREN,
+    Relation.SOURCE_DATABASES: SOURCE_DATABASES,
+    Relation.PARENT: PARENT,
+    Relation.REFERENCES: REFERENCES,
+    Relation.JOB_READS: JOB_READS,
+    Relation.JOB_WRITES: JOB_WRITES,
+}
+
+
+async def nodes_by_urn(
+    driver: AsyncDriver, database: str, kind: NodeKind, urns: Sequence[str]
+) -> dict[str, NodeRecord]:
+    """The nodes of one kind found among ``urns`` (missing URNs are simply absent)."""
+    rows = await read(driver, database, BY_URN[kind], urns=list(urns))
+    records = [NodeRecord.of(r) for r in rows]
+    return {r.urn: r for r in records}
+
+
+async def related(
+    driver: AsyncDriver, database: str, relation: Relation, urns: Sequence[str]
+) -> dict[str, list[Related]]:
+    """For each URN, the nodes ``relation`` leads to, in the relation's order."""
+    out: dict[str, list[Related]] = defaultdict(list)
+    for row in await read(driver, database, RELATIONS[relation], urns=list(urns)):
+        out[row["key"]].append(Related(node=NodeRecord.of(row), rel=row["rel"] or {}))
+    return out
+
+
+async def all_sources(driver: AsyncDriver, database: str) -> list[NodeRecord]:
+    return [NodeRecord.of(r) for r in await read(driver, database, ALL_SOURCES)]
+
+
+# --- filtered pages ----------------------------------------------------------------------------
+
+
+class AssetKind(StrEnum):
+    DATABASE = "database"
+    SCHEMA = "schema"
+    DATASET = "dataset"  # a table, view or collection
+    TABLE = "table"
+    VIEW = "view"
+    COLLECTION = "collection"
+    COLUMN = "column"
+
+
+# kind -> (label to match, value of Table.kind or None)
+KIND_MATCH: dict[AssetKind | None, tuple[LiteralString, str | None]] = {
+    None: ("Asset", None),
+    AssetKind.DATABASE: ("Database", None),
+    AssetKind.SCHEMA: ("Schema", None),
+    AssetKind.DATASET: ("Table", None),
+    AssetKind.TABLE: ("Table", "table"),
+    AssetKind.VIEW: ("Table", "view"),
+    AssetKind.COLLECTION: ("Table", "collection"),
+    AssetKind.COLUMN: ("Column", None),
+}
+
+
+class SortField(StrEnum):
+    NAME = "name"
+    ROW_COUNT = "rowCount"
+    SIZE_BYTES = "sizeBytes"
+    LAST_SEEN_AT = "lastSeenAt"
+
+
+# Sort keys never null, so keyset comparisons stay total; datetimes compare as UTC ISO text.
+SORT_KEYS: dict[SortField, LiteralString] = {
+    SortField.NAME: "coalesce(a.name, '')",
+    SortField.ROW_COUNT: "coalesce(a.rowCount, -1)",
+    SortField.SIZE_BYTES: "coalesce(a.sizeBytes, -1)",
+    SortField.LAST_SEEN_AT: "coalesce(toString(a.lastSeenAt), '')",
+}
+
+# A label matches by exact name or by category (``PII`` matches ``PII.Email``); rejected
+# suggestions do not count. A table carries the labels of its columns.
+FILTER = """
+WHERE ($source IS NULL OR a.source = $source)
+  AND ($tableKind IS NULL OR a.kind = $tableKind)
+  AND ($removed IS NULL OR (a.removedAt IS NOT NULL) = $removed)
+  AND ($text IS NULL OR toLower(a.name) CONTAINS $text
+       OR toLower(coalesce(a.description, '')) CONTAINS $text)
+  AND ($schema IS NULL OR EXISTS { MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a) })
+  AND ($label IS NULL OR EXISTS {
+        MATCH (a)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED]->(x:Label)
+        WHERE (x.name = $label OR x.category = $label)
+          AND coalesce(l.status, 'suggested') <> 'rejected' })
+"""
+
+
+def _page_query(label: LiteralString, key: LiteralString, descending: bool) -> LiteralString:
+    cmp: LiteralString = "<" if descending else ">"
+    order: LiteralString = "DESC" if descending else "ASC"
+    return (
+        "MATCH (a:" + label + ")" + FILTER + "WITH a, " + key + " AS key\n"
+        "WHERE $after IS NULL OR key " + cmp + " $after[0]\n"
+        "   OR (key = $after[0] AND a.urn " + cmp + " $after[1])\n"
+        "RETURN labels(a) AS labels, properties(a) AS props, key\n"
+        "ORDER BY key " + order + ", a.urn " + order + "\nLIMIT $limit\n"
+    )
+
+
+def _count_query(label: LiteralString) -> LiteralString:
+    return "MATCH (a:" + label + ")" + FILTER + "RETURN count(a) AS total\n"
+
+
+_LABELS = sorted({label for label, _ in KIND_MATCH.values()})
+PAGE_QUERIES: dict[tuple[LiteralString, SortField, bool], LiteralString] = {
+    (label, field, desc): _page_query(label, SORT_KEYS[field], desc)
+    for label in _LABELS
+    for field in SortField
+    for desc in (False, True)
+}
+COUNT_QUERIES: dict[LiteralString, LiteralString] = {
+    label: _count_query(label) for label in _LABELS
+}
+
+
+@dataclass(frozen=True)
+class AssetFilter:
+    """Conditions that all must hold; ``None`` means "any". ``removed=False`` hides removed."""
+
+    source: str | None = None
+    kind: AssetKind | None = None
+    label: str | None = None
+    text: str | None = None
+    removed: bool | None = False
+    schema: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "tableKind": KIND_MATCH[self.kind][1],
+            "label": self.label,
+            "text": self.text.lower() if self.text else None,
+            "removed": self.removed,
+            "schema": self.schema,
+        }
+
+
+@dataclass(frozen=True)
+class AssetSort:
+    field: SortField = SortField.NAME
+    descending: bool = False
+
+
+class PageItem(Record):
+    key: Any  # the sort key: with the URN it is the keyset cursor of this item
+    node: NodeRecord
+
+
+class Page(Record):
+    items: list[PageItem]
+    has_next: bool
+
+
+async def page_assets(
+    driver: AsyncDriver,
+    database: str,
+    where: AssetFilter,
+    sort: AssetSort,
+    first: int,
+    after: tuple[Any, str] | None = None,
+) -> Page:
+    """Up to ``first`` assets after the keyset position ``after`` = (sort key, URN)."""
+    query = PAGE_QUERIES[(KIND_MATCH[where.kind][0], sort.field, sort.descending)]
+    rows = await read(
+        driver,
+        database,
+        query,
+        **where.params(),
+        after=list(after) if after else None,
+        limit=first + 1,  # one more tells whether a next page exists
+    )
+    items = [PageItem(key=r["key"], node=NodeRecord.of(r)) for r in rows[:first]]
+    return Page(items=items, has_next=len(rows) > first)
+
+
+async def count_assets(driver: AsyncDriver, database: str, where: AssetFilter) -> int:
+    query = COUNT_QUERIES[KIND_MATCH[where.kind][0]]
+    rows = await read(driver, database, query, **where.params())
+    return rows[0]["total"]

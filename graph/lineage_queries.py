@@ -1,0 +1,220 @@
+"""Lineage reads: the subgraph around an asset, downstream impact, paths and schema diffs.
+
+Variable-length bounds cannot be query parameters, so one query per (direction, depth) is
+built at import from the fixed range ``1..MAX_DEPTH``; the client only picks which one runs.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any, LiteralString
+
+from neo4j import AsyncDriver
+
+from graph.driver import read
+from graph.records import EdgeRecord, NodeRecord, Record
+from graph.versions import diff
+
+MAX_DEPTH = 10
+MAX_NODES = 500  # a lineage view larger than this is truncated (and says so)
+MAX_IMPACT = 1000
+
+
+class Direction(StrEnum):
+    UPSTREAM = "upstream"
+    DOWNSTREAM = "downstream"
+    BOTH = "both"
+
+
+class Level(StrEnum):
+    TABLE = "table"
+    COLUMN = "column"
+
+
+# TABLE level starts at the table (a column's table if given a column) and keeps tables;
+# COLUMN level starts at the column (every column if given a table) and keeps columns.
+_START = """
+MATCH (root:Asset {urn: $urn})
+OPTIONAL MATCH (owner:Table)-[:HAS_COLUMN]->(root)
+OPTIONAL MATCH (root)-[:HAS_COLUMN]->(col:Column)
+WITH root, owner, collect(col) AS cols
+UNWIND CASE
+  WHEN $level = 'table' THEN [coalesce(owner, root)]
+  WHEN root:Column THEN [root]
+  ELSE cols
+END AS start
+CALL (start) {
+"""
+_UP: LiteralString = "MATCH (start)<-[:FEEDS*1..{d}]-(n) RETURN n\n"
+_DOWN: LiteralString = "MATCH (start)-[:FEEDS*1..{d}]->(n) RETURN n\n"
+# Nodes are the distinct assets reached; edges are every FEEDS between two of them.
+_COLLECT = """
+UNION
+  RETURN start AS n
+}
+WITH DISTINCT n
+WHERE ($level = 'table' AND n:Table) OR ($level = 'column' AND n:Column)
+WITH collect(n) AS found
+WITH found[..$maxNodes] AS nodes, size(found) > $maxNodes AS truncated
+CALL (nodes) {
+  UNWIND nodes AS a
+  MATCH (a)-[r:FEEDS]->(b)
+  WHERE b IN nodes
+  RETURN collect({from: a.urn, to: b.urn, props: properties(r)}) AS edges
+}
+RETURN [n IN nodes | {labels: labels(n), props: properties(n)}] AS nodes, edges, truncated
+"""
+
+
+def _lineage_query(direction: Direction, depth: int) -> LiteralString:
+    up = _UP.replace("{d}", str(depth))  # depth comes from range(), never from a client
+    down = _DOWN.replace("{d}", str(depth))
+    walk = {
+        Direction.UPSTREAM: up,
+        Direction.DOWNSTREAM: down,
+        Direction.BOTH: up + "UNION\n" + down,
+    }[direction]
+    return _START + walk + _COLLECT  # type: ignore[return-value]
+
+
+LINEAGE_QUERIES: dict[tuple[Direction, int], LiteralString] = {
+    (direction, depth): _lineage_query(direction, depth)
+    for direction in Direction
+    for depth in range(1, MAX_DEPTH + 1)
+}
+
+# Downstream of the asset and, for a table, of its columns; each asset once, at its shortest
+# distance, with the teams owning it (or its table) and the labels on it (or its columns).
+IMPACT = """
+MATCH (root:Asset {urn: $urn})
+OPTIONAL MATCH (root)-[:HAS_COLUMN]->(col:Column)
+WITH root, [root] + collect(col) AS starts
+UNWIND starts AS s
+MATCH p = ANY SHORTEST (s)-[:FEEDS]->{1,10}(n:Asset)
+WITH root, n, min(length(p)) AS distance
+WHERE n <> root
+CALL (n) {
+  OPTIONAL MATCH (n)<-[:HAS_COLUMN]-{0,1}(:Asset)<-[:OWNS]-(team:Team)
+  RETURN collect(DISTINCT team {.*}) AS owners
+}
+CALL (n) {
+  OPTIONAL MATCH (n)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED]->(label:Label)
+  WHERE coalesce(l.status, 'suggested') <> 'rejected'
+  RETURN collect(DISTINCT label {.*}) AS labels
+}
+RETURN labels(n) AS nodeLabels, properties(n) AS props, distance, owners, labels
+ORDER BY distance, n.urn
+LIMIT $limit
+"""
+PATH = """
+MATCH (a:Asset {urn: $from}), (b:Asset {urn: $to})
+MATCH p = ANY SHORTEST (a)-[:FEEDS]->{0,10}(b)
+RETURN [n IN nodes(p) | {labels: labels(n), props: properties(n)}] AS nodes,
+       [r IN relationships(p) | {from: startNode(r).urn, to: endNode(r).urn,
+                                 props: properties(r)}] AS edges
+"""
+VERSION_COLUMNS = """
+MATCH (:Asset {urn: $urn})-[:HAS_VERSION]->(v:SchemaVersion)
+WHERE v.version IN $versions
+RETURN v.version AS version, v.columns AS columns
+"""
+
+
+class Subgraph(Record):
+    nodes: list[NodeRecord]
+    edges: list[EdgeRecord]
+    truncated: bool = False
+
+
+class Impacted(Record):
+    node: NodeRecord
+    distance: int
+    owners: list[dict[str, Any]]
+    labels: list[dict[str, Any]]
+
+
+class Impact(Record):
+    assets: list[Impacted]
+    truncated: bool
+
+
+class ColumnChange(Record):
+    name: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class SchemaDiff(Record):
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    changed: list[ColumnChange]
+
+
+def _subgraph(row: dict[str, Any], truncated: bool = False) -> Subgraph:
+    return Subgraph(
+        nodes=[NodeRecord.of(n) for n in row["nodes"]],
+        edges=[EdgeRecord.of(e) for e in row["edges"]],
+        truncated=truncated,
+    )
+
+
+async def lineage(
+    driver: AsyncDriver,
+    database: str,
+    urn: str,
+    direction: Direction,
+    depth: int,
+    level: Level,
+) -> Subgraph | None:
+    """The assets within ``depth`` FEEDS hops and the edges between them; None if no asset."""
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
+    query = LINEAGE_QUERIES[(direction, depth)]
+    rows = await read(driver, database, query, urn=urn, level=level.value, maxNodes=MAX_NODES)
+    return _subgraph(rows[0], rows[0]["truncated"]) if rows and rows[0]["nodes"] else None
+
+
+async def impact(driver: AsyncDriver, database: str, urn: str) -> Impact:
+    rows = await read(driver, database, IMPACT, urn=urn, limit=MAX_IMPACT + 1)
+    assets = [
+        Impacted(
+            node=NodeRecord.of({"labels": r["nodeLabels"], "props": r["props"]}),
+            distance=r["distance"],
+            owners=r["owners"],
+            labels=r["labels"],
+        )
+        for r in rows[:MAX_IMPACT]
+    ]
+    return Impact(assets=assets, truncated=len(rows) > MAX_IMPACT)
+
+
+async def shortest_path(
+    driver: AsyncDriver, database: str, from_urn: str, to_urn: str
+) -> Subgraph | None:
+    """The shortest downstream path (at most ``MAX_DEPTH`` hops) from one asset to another."""
+    rows = await read(driver, database, PATH, **{"from": from_urn, "to": to_urn})
+    return _subgraph(rows[0]) if rows else None
+
+
+async def schema_diff(
+    driver: AsyncDriver, database: str, urn: str, from_version: int, to_version: int
+) -> SchemaDiff | None:
+    """What changed in a table's columns between two versions; None if either is unknown."""
+    rows = await read(
+        driver, database, VERSION_COLUMNS, urn=urn, versions=[from_version, to_version]
+    )
+    columns = {r["version"]: json.loads(r["columns"] or "[]") for r in rows}
+    if from_version not in columns or to_version not in columns:
+        return None
+    before = {c["name"]: c for c in columns[from_version]}
+    after = {c["name"]: c for c in columns[to_version]}
+    changes = diff(columns[from_version], columns[to_version])
+    return SchemaDiff(
+        added=[after[name] for name in changes["added"]],
+        removed=[before[name] for name in changes["removed"]],
+        changed=[
+            ColumnChange(name=c["name"], before=before[c["name"]], after=after[c["name"]])
+            for c in changes["changed"]
+        ],
+    )

@@ -1,0 +1,51 @@
+"""Catalog queries: any node by URN, assets page by page, data sources."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graph import catalog
+from graph.catalog import AssetSort
+from resolvers.context import Info
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+from resolvers.types.catalog import (
+    Asset,
+    AssetFilterInput,
+    AssetSortInput,
+    DataSource,
+    asset_from_record,
+    asset_page,
+    node_from_record,
+)
+from resolvers.types.common import Connection, Node
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(description="Any node by its global ID (its URN).")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        record = await info.context.loaders.node(id)
+        return node_from_record(record) if record else None
+
+    @strawberry.field(description="A database, schema, table or column by URN.")
+    async def asset(self, info: Info, urn: strawberry.ID) -> Asset | None:
+        record = await info.context.loaders.asset(urn)
+        return asset_from_record(record) if record else None
+
+    @strawberry.field(description="Assets matching a filter, sorted, a page at a time.")
+    async def assets(
+        self,
+        info: Info,
+        filter: AssetFilterInput | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        sort: AssetSortInput | None = None,
+    ) -> Connection[Asset]:
+        where = (filter or AssetFilterInput()).to_filter()
+        order = sort.to_sort() if sort else AssetSort()
+        return await asset_page(info, where, order, first, after)
+
+    @strawberry.field(description="Every registered data source, by name.")
+    async def data_sources(self, info: Info) -> list[DataSource]:
+        sources = await catalog.all_sources(*info.context.graph)
+        return [DataSource.from_record(s) for s in sources]

@@ -1,0 +1,1 @@
+"""Subscription resolvers (graphql-transport-ws), fed by the broadcast hub (app/broadcast.py)."""

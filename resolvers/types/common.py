@@ -1,0 +1,71 @@
+"""Building blocks every area shares: the Node interface, connections, errors, scalars."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Generic, NewType, TypeVar
+
+import strawberry
+
+T = TypeVar("T")
+
+# GraphQL's Int is 32-bit; row counts and sizes are not. Registered in the schema's scalar_map.
+BigInt = NewType("BigInt", int)
+SCALARS = {
+    BigInt: strawberry.scalar(
+        name="BigInt",
+        serialize=int,
+        parse_value=int,
+        description="An integer that may exceed 32 bits (row counts, sizes in bytes).",
+    )
+}
+
+
+def timestamp(props: dict[str, Any], key: str) -> datetime | None:
+    """A timestamp property (ISO text from graph/records.py) as a datetime."""
+    value = props.get(key)
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+@strawberry.interface(description="Anything with a global ID, which is always its URN.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="Where a page of a connection sits in the whole list.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many items match in all (one extra query, if asked).")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+@strawberry.interface(description="An expected failure of a mutation, meant for the caller.")
+class UserError:
+    message: str
+
+
+@strawberry.type(description="The mutation names something that does not exist.")
+class NotFoundError(UserError):
+    urn: strawberry.ID
+
+
+@strawberry.type(description="An argument is invalid; `field` names it.")
+class InvalidInputError(UserError):
+    field: str

@@ -1,0 +1,80 @@
+"""The API under a real uvicorn in this process, gql clients for it, and a seeded estate.
+
+In-process, so tests can read the query counter and drive the broadcast hub; the replica tests
+start separate processes instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import uvicorn
+from gql import Client, GraphQLRequest
+from gql.transport.httpx import HTTPXAsyncTransport
+from gql.transport.websockets import WebsocketsTransport
+from neo4j import AsyncDriver
+
+from app.main import create_app
+from app.settings import Settings
+from tests.integration.estate import Estate
+
+Execute = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def listening_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture(scope="session")
+async def api(settings: Settings) -> AsyncIterator[str]:
+    """Base URL of the app served by uvicorn on a free port."""
+    sock = listening_socket()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    async with asyncio.timeout(30):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def gql_session(api: str) -> AsyncIterator[Any]:
+    transport = HTTPXAsyncTransport(url=f"{api}/graphql", timeout=30)
+    async with Client(transport=transport) as session:
+        yield session
+
+
+@pytest.fixture
+def execute(gql_session: Any) -> Execute:
+    """Run a query or mutation; GraphQL errors raise ``TransportQueryError``."""
+
+    async def run(query: str, **variables: Any) -> dict[str, Any]:
+        return await gql_session.execute(GraphQLRequest(query, variable_values=variables))
+
+    return run
+
+
+def ws_client(api: str) -> Client:
+    url = api.replace("http://", "ws://") + "/graphql"
+    transport = WebsocketsTransport(
+        url=url, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+    )
+    return Client(transport=transport)
+
+
+@pytest.fixture
+async def estate(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Estate]:
+    """An empty estate builder for source ``unique``; what it wrote is deleted afterwards."""
+    yield Estate(unique)
+    await Estate.drop(neo4j, settings.neo4j.database, unique)
