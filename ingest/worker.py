@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, MessageSizeTooLargeError
+from aiokafka.structs import RecordMetadata
 from neo4j import AsyncDriver
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 from prometheus_client import Counter, Histogram, start_http_server
@@ -63,6 +64,35 @@ def dlq_headers(record: ConsumerRecord, reason: str, group_id: str) -> list[tupl
         ("dlq.group", group_id.encode()),
         *(record.headers or ()),
     ]
+
+
+class DeadLetters:
+    """Rejected records, queued on the dead-letter topic; ``confirm`` them before committing."""
+
+    def __init__(self, producer: EventProducer, group_id: str) -> None:
+        self._producer = producer
+        self._group_id = group_id
+        self._pending: list[asyncio.Future[RecordMetadata]] = []
+
+    async def add(self, record: ConsumerRecord, reason: str) -> None:
+        log.warning(
+            "dead-letter %s-%d@%d: %s", record.topic, record.partition, record.offset, reason
+        )
+        headers = dlq_headers(record, reason, self._group_id)
+        try:
+            sent = await self._producer.send(record.value, record.key, headers=headers)
+        except MessageSizeTooLargeError:
+            # Too large even for the dead-letter topic: keep where to find it, drop the bytes.
+            headers.append(("dlq.value-dropped", b"too large"))
+            sent = await self._producer.send(None, record.key, headers=headers)
+        self._pending.append(sent)
+        EVENTS.labels("dlq").inc()
+
+    async def confirm(self) -> int:
+        """Wait until the broker has every queued record; return how many there were."""
+        pending, self._pending = self._pending, []
+        await asyncio.gather(*pending)
+        return len(pending)
 
 
 def decode(value: bytes | None) -> Event:
@@ -127,14 +157,15 @@ class Worker:
 
     async def run(self) -> WorkerStats:
         self._consumer.subscribe(self.cfg.topics, listener=_FinishBatchFirst(self._lock))
-        async with EventProducer(self._kafka, self.cfg.dlq_topic) as dlq:
+        async with EventProducer(self._kafka, self.cfg.dlq_topic) as producer:
+            dead = DeadLetters(producer, self.cfg.group_id)
             await self._consumer.start()
             try:
                 while not self._stopping.is_set():
                     records = await self._poll()
                     if records:
                         async with self._lock:
-                            await self._handle(dlq, records)
+                            await self._handle(dead, records)
             finally:
                 await self._consumer.stop()
         log.info("stopped: %s", self.stats)
@@ -155,21 +186,22 @@ class Worker:
                 records.extend(partition_records)
         return records
 
-    async def _handle(self, dlq: EventProducer, records: list[ConsumerRecord]) -> None:
+    async def _handle(self, dead: DeadLetters, records: list[ConsumerRecord]) -> None:
         started = time.perf_counter()
         valid: list[Item] = []
         for r in records:
             try:
                 valid.append((r, decode(r.value)))
             except InvalidEvent as err:
-                await self._dead_letter(dlq, r, str(err))
-        await self._write(dlq, valid)
+                await dead.add(r, str(err))
+        await self._write(dead, valid)
+        self.stats.dlq += await dead.confirm()
         await self._commit(commit_offsets(records))
         self.stats.batches += 1
         BATCHES.inc()
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    async def _write(self, dlq: EventProducer, items: list[Item]) -> None:
+    async def _write(self, dead: DeadLetters, items: list[Item]) -> None:
         """Write ``items`` in one transaction, or bisect to dead-letter the event that fails."""
         if not items:
             return
@@ -179,33 +211,18 @@ class Worker:
             raise
         except Neo4jError as err:
             if len(items) == 1:
-                await self._dead_letter(dlq, items[0][0], f"graph write failed: {err}")
+                await dead.add(items[0][0], f"graph write failed: {err}")
                 return
             log.warning("batch of %d failed (%s); splitting", len(items), err.code)
             middle = len(items) // 2
-            await self._write(dlq, items[:middle])
-            await self._write(dlq, items[middle:])
+            await self._write(dead, items[:middle])
+            await self._write(dead, items[middle:])
             return
         self.stats.events_ok += len(items)
         self.stats.tables += result.tables
         self.stats.columns += result.columns
         self.stats.versions += result.versions
         EVENTS.labels("ok").inc(len(items))
-
-    async def _dead_letter(self, dlq: EventProducer, record: ConsumerRecord, reason: str) -> None:
-        """Publish the original record with its reason and wait for the acknowledgement."""
-        log.warning(
-            "dead-letter %s/%d@%d: %s", record.topic, record.partition, record.offset, reason
-        )
-        headers = dlq_headers(record, reason, self.cfg.group_id)
-        try:
-            await (await dlq.send(record.value, record.key, headers=headers))
-        except MessageSizeTooLargeError:
-            # Too large even for the dead-letter topic: keep where to find it, drop the bytes.
-            headers.append(("dlq.value-dropped", b"too large"))
-            await (await dlq.send(None, record.key, headers=headers))
-        self.stats.dlq += 1
-        EVENTS.labels("dlq").inc()
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Commit what this worker still owns; a moved partition is replayed (idempotently)."""
