@@ -26,6 +26,7 @@ from neo4j import AsyncDriver
 from app.settings import IngestSettings, Settings
 from graph.batch import apply_batch
 from graph.driver import read
+from graph.sources import SourceRegistration, get_source, list_sources, register_source
 from ingest.events import MAX_EVENT_BYTES, Event
 from ingest.producer import EventProducer
 from ingest.worker import Worker
@@ -353,6 +354,27 @@ async def test_view_lineage_becomes_feeds_at_table_and_column_level(
         "READS customers",
         "WRITES big_orders",
     ]
+
+
+async def test_a_registered_source_is_refreshed_by_checks_and_scans(
+    neo4j: AsyncDriver, settings: Settings, source: Source
+) -> None:
+    db = settings.neo4j.database
+    reg = SourceRegistration(
+        name=source.name, kind="postgresql", host="db.internal", port=5432,
+        databases=("db",), secret_ref="env:PG_PASSWORD",
+    )  # fmt: skip
+    registered = await register_source(neo4j, db, reg)
+    assert (registered["status"], registered["secretRef"]) == ("registered", "env:PG_PASSWORD")
+
+    later = source.at(10)
+    await apply_batch(neo4j, db, [later.checked(), later.scanned(), source.checked()])
+    await register_source(neo4j, db, reg)  # re-registering keeps what the check learned
+    got = await get_source(neo4j, db, source.name)
+    assert got is not None
+    assert (got["status"], got["host"], got["databases"]) == ("reachable", "db.internal", ["db"])
+    assert got["lastCheckedAt"].to_native() == got["lastScanAt"].to_native() == later.time
+    assert source.name in {s["name"] for s in await list_sources(neo4j, db)}
 
 
 # --- through Kafka and the worker ----------------------------------------------------------

@@ -3,6 +3,7 @@ offsets to commit and dead-letter headers."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from app.settings import load_settings
 from graph.batch import rounds
+from graph.timestamps import event_time
 from graph.versions import TableState, diff, fingerprint, plan, signature
 from ingest.events import Event, ForeignKey, InvalidEvent, LineageEdge
 from ingest.worker import commit_offsets, decode, dlq_headers
@@ -73,6 +75,15 @@ def test_of_two_snapshots_with_the_same_time_the_first_applied_wins() -> None:
     rival = LATER.table("orders", columns("id:int", "x:text"))
     assert plan([rival], {rival.subject: state}) == ([], [])
     assert plan([applied], {applied.subject: state}) == ([applied], [])
+
+
+def test_event_times_are_utc_and_naive_ones_are_taken_as_utc() -> None:
+    naive = SRC.checked().model_copy(update={"time": datetime(2026, 1, 1, 12)})
+    paris = SRC.checked().model_copy(
+        update={"time": datetime(2026, 1, 1, 13, tzinfo=timezone(timedelta(hours=1)))}
+    )
+    assert event_time(naive) == event_time(paris) == datetime(2026, 1, 1, 12, tzinfo=UTC)
+    assert event_time(paris).tzinfo is UTC
 
 
 def test_rounds_hold_each_subject_once_and_keep_its_order() -> None:
