@@ -27,7 +27,7 @@ from app.settings import IngestSettings, Settings
 from graph.batch import apply_batch
 from graph.driver import read
 from graph.sources import SourceRegistration, get_source, list_sources, register_source
-from ingest.events import MAX_EVENT_BYTES, Event
+from ingest.events import MAX_EVENT_BYTES, Event, parse_event
 from ingest.producer import EventProducer
 from ingest.worker import Worker
 from tests.factories import Source, columns, shop
@@ -378,6 +378,20 @@ async def test_a_registered_source_is_refreshed_by_checks_and_scans(
 
 
 # --- through Kafka and the worker ----------------------------------------------------------
+
+
+async def test_published_events_are_keyed_by_subject_and_read_back_unchanged(
+    settings: Settings, source: Source, ingest_cfg: IngestSettings, producer: EventProducer
+) -> None:
+    first, *rest = shop(source)
+    meta = await producer.publish(first)
+    assert await producer.publish_many(rest) == len(rest)
+    records = await read_all(settings, ingest_cfg.topics[0], len(rest) + 1)
+    assert sorted((r.key, r.value) for r in records) == sorted(
+        (e.subject.encode(), e.to_bytes()) for e in [first, *rest]
+    )
+    assert parse_event(records[0].value) in [first, *rest]
+    assert (meta.topic, meta.offset) == (ingest_cfg.topics[0], 0)
 
 
 async def test_replaying_every_event_leaves_the_graph_identical(
