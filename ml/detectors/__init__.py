@@ -1,0 +1,62 @@
+"""Detectors look at one batch of columns and return, per column, evidence for labels.
+
+Every detector is a plain object with ``detect(columns) -> list[dict[label, Evidence]]``; the
+classifier turns the evidence into features and one calibrated confidence per label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ColumnInput:
+    """What classification sees of a column: metadata and a bounded set of raw samples."""
+
+    urn: str
+    name: str
+    data_type: str = ""
+    table: str = ""
+    description: str = ""
+    samples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One detector's finding for one label: a score in [0, 1] and why (examples masked)."""
+
+    detector: str
+    score: float
+    detail: str
+    hits: int = 0
+    total: int = 0
+    examples: tuple[str, ...] = field(default=())
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "detector": self.detector,
+            "score": round(self.score, 3),
+            "hits": self.hits,
+            "total": self.total,
+            "detail": self.detail,
+            "examples": list(self.examples),
+        }
+
+
+ColumnEvidence = dict[str, Evidence]
+
+
+class Detector(Protocol):
+    name: str
+
+    def detect(self, columns: Sequence[ColumnInput]) -> list[ColumnEvidence]: ...
+
+
+def mask(value: str) -> str:
+    """Keep the shape of a value, not its content: the first and last character at most."""
+    text = value.strip().replace("\n", " ")[:40]
+    if len(text) <= 4:
+        return "*" * len(text)
+    return text[0] + "".join("*" if ch.isalnum() else ch for ch in text[1:-1]) + text[-1]
