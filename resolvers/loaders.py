@@ -6,6 +6,7 @@ are cheap batched queries and change with every scan).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from functools import partial
 
@@ -59,7 +60,9 @@ class Loaders:
     def forget(self, *urns: str) -> None:
         """Drop what this request loaded about ``urns`` (after it changed them)."""
         for loader in (*self.nodes.values(), *self.related.values()):
-            loader.clear_many(urns)
+            for urn in urns:
+                with contextlib.suppress(KeyError):  # clear() raises for a key never loaded
+                    loader.clear(urn)
 
     async def _load_nodes(self, kind: NodeKind, urns: list[str]) -> list[NodeRecord | None]:
         async def load(keys: Sequence[str]) -> dict[str, NodeRecord]:

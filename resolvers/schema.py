@@ -25,7 +25,7 @@ from resolvers.queries.catalog import CatalogQuery
 from resolvers.queries.lineage import LineageQuery
 from resolvers.queries.server import ServerQuery
 from resolvers.subscriptions.live import LiveSubscription
-from resolvers.types.common import SCALARS
+from resolvers.types.common import SCALARS, InvalidInputError, NotFoundError
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -63,6 +63,7 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        types=[NotFoundError, InvalidInputError],  # reached only through the UserError interface
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 

@@ -1,0 +1,192 @@
+"""Lineage queries: subgraphs by direction, depth and level, impact, paths, schema diffs."""
+
+from __future__ import annotations
+
+import pytest
+from gql.transport.exceptions import TransportQueryError
+from neo4j import AsyncDriver
+
+from app.settings import Settings
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Execute
+
+LINEAGE = """
+query ($urn: ID!, $direction: LineageDirection!, $depth: Int!, $level: LineageLevel!) {
+  lineage(urn: $urn, direction: $direction, depth: $depth, level: $level) {
+    truncated
+    nodes { __typename id name }
+    edges { from to kind via { name } }
+  }
+}
+"""
+
+
+@pytest.fixture
+async def chain(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Estate:
+    """raw -> clean -> mart -> dashboard, plus side -> mart; emails flow column by column."""
+    raw, clean, mart, dash, side = (
+        estate.table(t, ("id", "email")) for t in ("raw", "clean", "mart", "dashboard", "side")
+    )
+    for up, down in ((raw, clean), (clean, mart), (mart, dash), (side, mart)):
+        estate.feeds(up, down)
+    for up, down in (("raw", "clean"), ("clean", "mart")):
+        estate.feeds(estate.column_urn(up, "email"), estate.column_urn(down, "email"))
+    estate.job(f"urn:dw:job:{estate.name}/mart", "mart_job", mart)
+    estate.label(estate.column_urn("mart", "email"), "Email")
+    estate.owner(mart, "analytics")
+    estate.owner(dash, "bi")
+    estate.version(raw, 1, [{"name": "id", "dataType": "int", "nullable": False, "ordinal": 1}])
+    estate.version(
+        raw,
+        2,
+        [
+            {"name": "id", "dataType": "bigint", "nullable": False, "ordinal": 1},
+            {"name": "email", "dataType": "varchar", "nullable": True, "ordinal": 2},
+        ],
+    )
+    await estate.write(neo4j, settings.neo4j.database)
+    return estate
+
+
+def names(graph: dict) -> set[str]:
+    return {n["name"] for n in graph["nodes"]}
+
+
+def hops(graph: dict) -> set[tuple[str, str]]:
+    short = {n["id"]: n["name"] for n in graph["nodes"]}
+    return {(short[e["from"]], short[e["to"]]) for e in graph["edges"]}
+
+
+async def test_table_lineage_by_direction_and_depth(execute: Execute, chain: Estate) -> None:
+    async def lineage(direction: str, depth: int) -> dict:
+        return (
+            await execute(
+                LINEAGE,
+                urn=chain.table_urn("clean"),
+                direction=direction,
+                depth=depth,
+                level="TABLE",
+            )
+        )["lineage"]
+
+    assert names(await lineage("DOWNSTREAM", 1)) == {"clean", "mart"}
+    assert names(await lineage("DOWNSTREAM", 2)) == {"clean", "mart", "dashboard"}
+    assert names(await lineage("UPSTREAM", 5)) == {"clean", "raw"}
+    both = await lineage("BOTH", 1)
+    assert names(both) == {"raw", "clean", "mart"}
+    assert hops(both) == {("raw", "clean"), ("clean", "mart")}
+    assert hops(await lineage("BOTH", 10)) == {
+        ("raw", "clean"),
+        ("clean", "mart"),
+        ("mart", "dashboard"),
+    }, "side feeds mart but is neither upstream nor downstream of clean"
+    edge = next(e for e in both["edges"] if e["to"] == chain.table_urn("mart"))
+    assert (edge["kind"], edge["via"], both["truncated"]) == ("view", {"name": "mart_job"}, False)
+
+
+async def test_column_level_lineage(execute: Execute, chain: Estate) -> None:
+    graph = (
+        await execute(
+            LINEAGE,
+            urn=chain.column_urn("raw", "email"),
+            direction="DOWNSTREAM",
+            depth=3,
+            level="COLUMN",
+        )
+    )["lineage"]
+    ids = {n["id"] for n in graph["nodes"]}
+    assert ids == {chain.column_urn(t, "email") for t in ("raw", "clean", "mart")}
+    assert {n["__typename"] for n in graph["nodes"]} == {"Column"}
+    assert len(graph["edges"]) == 2
+
+
+async def test_depth_out_of_range_and_unknown_asset(execute: Execute, chain: Estate) -> None:
+    urn = chain.table_urn("clean")
+    for depth in (0, 11):
+        with pytest.raises(TransportQueryError, match="depth must be between 1 and 10"):
+            await execute(LINEAGE, urn=urn, direction="BOTH", depth=depth, level="TABLE")
+    missing = chain.table_urn("missing")
+    assert (await execute(LINEAGE, urn=missing, direction="BOTH", depth=2, level="TABLE"))[
+        "lineage"
+    ] is None
+
+
+async def test_impact_lists_downstream_assets_with_owners_and_labels(
+    execute: Execute, chain: Estate
+) -> None:
+    query = """
+    query ($urn: ID!) {
+      impact(urn: $urn) {
+        truncated
+        owners { name }
+        assets { distance asset { id } owners { name } labels { name } }
+      }
+    }
+    """
+    impact = (await execute(query, urn=chain.table_urn("raw")))["impact"]
+    found = {
+        a["asset"]["id"]: (
+            a["distance"],
+            [o["name"] for o in a["owners"]],
+            [lab["name"] for lab in a["labels"]],
+        )
+        for a in impact["assets"]
+    }
+    analytics, bi, email = f"{chain.name}-analytics", f"{chain.name}-bi", f"{chain.name}.Email"
+    assert found == {
+        chain.table_urn("clean"): (1, [], []),
+        chain.column_urn("clean", "email"): (1, [], []),
+        chain.table_urn("mart"): (2, [analytics], [email]),
+        chain.column_urn("mart", "email"): (2, [analytics], [email]),
+        chain.table_urn("dashboard"): (3, [bi], []),
+    }
+    assert [o["name"] for o in impact["owners"]] == [analytics, bi]
+    assert impact["truncated"] is False
+    assert (await execute(query, urn=chain.table_urn("missing")))["impact"] is None
+
+
+async def test_shortest_path_follows_the_flow(execute: Execute, chain: Estate) -> None:
+    query = """
+    query ($from: ID!, $to: ID!) {
+      lineagePath(from: $from, to: $to) { nodes { name } edges { from to } }
+    }
+    """
+    path = await execute(
+        query, **{"from": chain.table_urn("raw"), "to": chain.table_urn("dashboard")}
+    )
+    assert [n["name"] for n in path["lineagePath"]["nodes"]] == [
+        "raw",
+        "clean",
+        "mart",
+        "dashboard",
+    ]
+    assert len(path["lineagePath"]["edges"]) == 3
+    back = await execute(
+        query, **{"from": chain.table_urn("dashboard"), "to": chain.table_urn("raw")}
+    )
+    assert back["lineagePath"] is None
+
+
+async def test_schema_diff_between_versions(execute: Execute, chain: Estate) -> None:
+    query = """
+    query ($urn: ID!, $from: Int!, $to: Int!) {
+      schemaDiff(urn: $urn, fromVersion: $from, toVersion: $to) {
+        fromVersion toVersion
+        added { name dataType }
+        removed { name }
+        changed { name before { dataType } after { dataType } }
+      }
+    }
+    """
+    urn = chain.table_urn("raw")
+    diff = (await execute(query, urn=urn, **{"from": 1, "to": 2}))["schemaDiff"]
+    assert diff == {
+        "fromVersion": 1,
+        "toVersion": 2,
+        "added": [{"name": "email", "dataType": "varchar"}],
+        "removed": [],
+        "changed": [{"name": "id", "before": {"dataType": "int"}, "after": {"dataType": "bigint"}}],
+    }
+    back = (await execute(query, urn=urn, **{"from": 2, "to": 1}))["schemaDiff"]
+    assert (back["added"], back["removed"]) == ([], [{"name": "email"}])
+    assert (await execute(query, urn=urn, **{"from": 1, "to": 9}))["schemaDiff"] is None

@@ -1,0 +1,62 @@
+"""DataLoaders keep the number of Cypher queries of a page independent of its size."""
+
+from __future__ import annotations
+
+from neo4j import AsyncDriver
+from prometheus_client import REGISTRY
+
+from app.settings import Settings
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Execute
+
+PAGE = """
+query ($source: String!, $first: Int!) {
+  assets(filter: {source: $source, kind: TABLE}, first: $first) {
+    edges {
+      node {
+        name
+        owners { name }
+        ... on Table {
+          schema { name }
+          columns { name labels { label { name } } upstream { name } }
+          labels { label { name } }
+          upstream { name }
+          downstream { name }
+          versions { version }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def reads() -> float:
+    return REGISTRY.get_sample_value("datawave_neo4j_queries_total", {"mode": "read"}) or 0.0
+
+
+async def test_a_page_of_100_tables_costs_a_fixed_number_of_queries(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    tables = [estate.table(f"t{i:03}", ("id", "email", "phone")) for i in range(100)]
+    for i, urn in enumerate(tables):
+        estate.label(estate.column_urn(f"t{i:03}", "email"), "Email")
+        estate.owner(urn, "team")
+        estate.version(urn, 1, [{"name": "id"}])
+        if i:
+            estate.feeds(tables[i - 1], urn)
+    await estate.write(neo4j, settings.neo4j.database)
+
+    costs = {}
+    for first in (10, 100):
+        before = reads()
+        page = (await execute(PAGE, source=estate.name, first=first))["assets"]["edges"]
+        costs[first] = reads() - before
+        assert len(page) == first
+        last = page[-1]["node"]
+        assert len(last["columns"]) == 3
+        assert last["columns"][1]["labels"] == [{"label": {"name": f"{estate.name}.Email"}}]
+        assert last["owners"] == [{"name": f"{estate.name}-team"}]
+        assert (last["schema"], last["versions"]) == ({"name": "public"}, [{"version": 1}])
+    # page, owners, schema, columns, column labels, column upstream, labels, up, down, versions
+    assert costs[10] == costs[100] <= 10, costs

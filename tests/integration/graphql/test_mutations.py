@@ -1,0 +1,150 @@
+"""Mutations with typed errors, and the read-through cache never serving what they replaced."""
+
+from __future__ import annotations
+
+import pytest
+from neo4j import AsyncDriver
+from redis.asyncio import Redis
+
+from app.changes import ChangeType, catalog_change, publish_catalog_change
+from app.settings import Settings
+from graph.driver import write
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Execute
+
+DESCRIBE = """
+mutation ($input: DescribeAssetInput!) {
+  describeAsset(input: $input) {
+    asset { id description tags owners { name } }
+    errors {
+      __typename message
+      ... on NotFoundError { urn }
+      ... on InvalidInputError { field }
+    }
+  }
+}
+"""
+ADD_LINEAGE = """
+mutation ($input: AddLineageInput!) {
+  addLineage(input: $input) {
+    edge { from to kind via { name } }
+    errors { __typename message ... on NotFoundError { urn } ... on InvalidInputError { field } }
+  }
+}
+"""
+ASSET = "query ($urn: ID!) { asset(urn: $urn) { description tags owners { name } } }"
+
+
+@pytest.fixture
+async def pair(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Estate:
+    estate.table("src", ("id", "email"), description="from the app")
+    estate.table("dst", ("id", "email"))
+    await estate.write(neo4j, settings.neo4j.database)
+    return estate
+
+
+async def test_describe_asset_sets_and_clears(execute: Execute, pair: Estate) -> None:
+    urn, team = pair.table_urn("src"), f"{pair.name}-finance"
+    result = (
+        await execute(
+            DESCRIBE,
+            input={"urn": urn, "description": "Orders", "tags": [" gold ", "sales"], "owner": team},
+        )
+    )["describeAsset"]
+    assert result == {
+        "asset": {
+            "id": urn,
+            "description": "Orders",
+            "tags": ["gold", "sales"],
+            "owners": [{"name": team}],
+        },
+        "errors": [],
+    }
+    other = f"{pair.name}-risk"
+    await execute(DESCRIBE, input={"urn": urn, "description": "", "owner": other})
+    assert (await execute(ASSET, urn=urn))["asset"] == {
+        "description": None,
+        "tags": ["gold", "sales"],
+        "owners": [{"name": other}],
+    }, "an empty description clears it, omitted tags stay, a new owner replaces the old"
+
+
+async def test_describe_asset_reports_expected_failures(execute: Execute, pair: Estate) -> None:
+    missing = pair.table_urn("missing")
+    result = (await execute(DESCRIBE, input={"urn": missing, "description": "x"}))["describeAsset"]
+    assert result == {
+        "asset": None,
+        "errors": [
+            {"__typename": "NotFoundError", "message": f"no asset {missing}", "urn": missing}
+        ],
+    }
+    bad = {"urn": pair.table_urn("src"), "tags": [" "] * 3, "owner": ""}
+    errors = (await execute(DESCRIBE, input=bad))["describeAsset"]["errors"]
+    assert [(e["__typename"], e["field"]) for e in errors] == [
+        ("InvalidInputError", "tags"),
+        ("InvalidInputError", "owner"),
+    ]
+
+
+async def test_add_lineage_is_manual_and_idempotent(execute: Execute, pair: Estate) -> None:
+    src, dst = pair.table_urn("src"), pair.table_urn("dst")
+    for _ in range(2):
+        result = (await execute(ADD_LINEAGE, input={"upstream": src, "downstream": dst}))[
+            "addLineage"
+        ]
+        assert result == {
+            "edge": {"from": src, "to": dst, "kind": "manual", "via": None},
+            "errors": [],
+        }
+    query = "query ($urn: ID!) { lineage(urn: $urn, depth: 1) { edges { from to kind } } }"
+    assert (await execute(query, urn=dst))["lineage"]["edges"] == [
+        {"from": src, "to": dst, "kind": "manual"}
+    ]
+
+
+async def test_add_lineage_reports_expected_failures(execute: Execute, pair: Estate) -> None:
+    src, missing = pair.table_urn("src"), pair.table_urn("missing")
+    column = pair.column_urn("dst", "email")
+
+    async def errors(upstream: str, downstream: str) -> list[tuple[str, str | None]]:
+        result = await execute(ADD_LINEAGE, input={"upstream": upstream, "downstream": downstream})
+        payload = result["addLineage"]
+        assert payload["edge"] is None
+        return [(e["__typename"], e.get("urn") or e.get("field")) for e in payload["errors"]]
+
+    assert await errors(src, missing) == [("NotFoundError", missing)]
+    assert await errors(src, src) == [("InvalidInputError", "downstream")]
+    assert await errors(src, column) == [("InvalidInputError", "downstream")]
+
+
+async def test_no_stale_read_once_a_change_is_published(
+    execute: Execute, pair: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """A writer outside the API changes the graph: the cache holds the old value until the
+    change is published, and never after."""
+    urn = pair.table_urn("src")
+    assert (await execute(ASSET, urn=urn))["asset"]["description"] == "from the app"
+    await write(
+        neo4j,
+        settings.neo4j.database,
+        "MATCH (t:Asset {urn: $urn}) SET t.description = 'rescanned'",
+        urn=urn,
+    )
+    assert (await execute(ASSET, urn=urn))["asset"]["description"] == "from the app", "cached"
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, urn))
+    finally:
+        await redis.aclose()
+    assert (await execute(ASSET, urn=urn))["asset"]["description"] == "rescanned"
+
+
+async def test_a_mutation_invalidates_cached_reads(execute: Execute, pair: Estate) -> None:
+    urn = pair.table_urn("src")
+    lineage = "query ($urn: ID!) { lineage(urn: $urn, depth: 1) { edges { kind } } }"
+    assert (await execute(ASSET, urn=urn))["asset"]["description"] == "from the app"
+    assert (await execute(lineage, urn=urn))["lineage"]["edges"] == []
+    await execute(DESCRIBE, input={"urn": urn, "description": "curated"})
+    await execute(ADD_LINEAGE, input={"upstream": urn, "downstream": pair.table_urn("dst")})
+    assert (await execute(ASSET, urn=urn))["asset"]["description"] == "curated"
+    assert (await execute(lineage, urn=urn))["lineage"]["edges"] == [{"kind": "manual"}]
