@@ -12,12 +12,14 @@ from rich.table import Table
 
 from app import stack
 from app.settings import IngestSettings, Settings, SettingsError, load_settings
+from ml.cli import classify_cli
 
 cli = typer.Typer(help="DataWave: a data-governance knowledge graph.", no_args_is_help=True)
 stack_cli = typer.Typer(
     help="Run the local service stack (no Docker needed).", no_args_is_help=True
 )
 cli.add_typer(stack_cli, name="stack")
+cli.add_typer(classify_cli, name="classify")
 console = Console()
 err_console = Console(stderr=True)
 

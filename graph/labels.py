@@ -1,0 +1,222 @@
+"""Labels on columns: ``:Label`` nodes, ``LABELED`` edges, the review queue and the model registry.
+
+Machine edges have status ``suggested`` (confidence at or above the suggestion threshold) or
+``review`` (below it: the review queue). A steward's ``confirmed`` or ``rejected`` is final for
+the machine: a rescan updates or withdraws machine edges only, so decisions survive, and they
+are read back as training data for the next calibration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from neo4j import AsyncDriver
+
+from graph.driver import Record, read, write
+
+MACHINE = ("suggested", "review")
+Status = Literal["suggested", "review"]
+Decision = Literal["confirmed", "rejected"]
+
+ENSURE_LABELS = """
+UNWIND $rows AS row
+MERGE (l:Label {name: row.name})
+SET l.category = row.category, l.sensitivity = row.sensitivity, l.description = row.description
+"""
+# Machine edges the new evidence no longer supports are withdrawn; decided edges are skipped.
+APPLY = """
+UNWIND $rows AS row
+MERGE (c:Asset {urn: row.urn})
+ON CREATE SET c:Column, c.name = row.name, c.source = row.source
+WITH c, row
+CALL (c, row) {
+  MATCH (c)-[r:LABELED]->(l:Label)
+  WHERE r.status IN $machine AND NOT l.name IN [x IN row.labels | x.label]
+  DELETE r
+}
+WITH c, row
+UNWIND row.labels AS x
+MATCH (l:Label {name: x.label})
+MERGE (c)-[r:LABELED]->(l)
+ON CREATE SET r.status = x.status
+WITH c, l, r, x
+WHERE r.status IN $machine
+SET r.status = x.status, r.confidence = x.confidence, r.method = x.method,
+    r.evidence = x.evidence, r.explanation = x.explanation, r.features = x.features,
+    r.model = x.model, r.at = row.at
+RETURN c.urn AS urn, l.name AS label, r.status AS status, l.sensitivity AS sensitivity
+"""
+DECIDE = """
+MATCH (c:Column {urn: $urn}), (l:Label {name: $label})
+MERGE (c)-[r:LABELED]->(l)
+ON CREATE SET r.method = 'steward'
+SET r.status = $decision, r.decidedBy = $steward, r.decidedAt = $at, r.note = $note
+RETURN properties(r) AS edge
+"""
+COLUMN_LABELS = """
+MATCH (c:Asset {urn: $urn})-[r:LABELED]->(l:Label)
+RETURN l.name AS label, l.category AS category, l.sensitivity AS sensitivity,
+       properties(r) AS edge
+ORDER BY r.confidence DESC, l.name
+"""
+REVIEW_QUEUE = """
+MATCH (c:Column)-[r:LABELED {status: 'review'}]->(l:Label)
+WHERE $source IS NULL OR c.source = $source
+RETURN c.urn AS urn, l.name AS label, properties(r) AS edge
+ORDER BY r.confidence DESC, c.urn, l.name
+SKIP $offset LIMIT $limit
+"""
+FEEDBACK = """
+MATCH (:Column)-[r:LABELED]->(l:Label)
+WHERE r.status IN ['confirmed', 'rejected'] AND r.features IS NOT NULL
+RETURN l.name AS label, r.features AS features, r.status = 'confirmed' AS positive
+"""
+REGISTER_MODEL = """
+OPTIONAL MATCH (m:ClassifierModel {registry: $registry})
+WITH coalesce(max(m.version), 0) + 1 AS version
+CALL (version) {
+  MATCH (old:ClassifierModel {registry: $registry, active: true})
+  SET old.active = false
+}
+CREATE (m:ClassifierModel {id: $registry + ':' + toString(version)})
+SET m += $props, m.registry = $registry, m.version = version, m.active = true,
+    m.name = $registry + ' v' + toString(version)
+RETURN m {.*} AS model
+"""
+# The packaged model becomes version 1 of an empty registry; concurrent starts MERGE the same.
+BOOTSTRAP_MODEL = """
+MERGE (m:ClassifierModel {id: $registry + ':1'})
+ON CREATE SET m += $props, m.registry = $registry, m.version = 1, m.name = $registry + ' v1',
+              m.active = NOT EXISTS { MATCH (:ClassifierModel {registry: $registry}) }
+WITH m
+MATCH (a:ClassifierModel {registry: $registry, active: true})
+RETURN a {.*} AS model
+ORDER BY a.version DESC LIMIT 1
+"""
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """A machine label for one column, ready to write."""
+
+    label: str
+    confidence: float
+    status: Status
+    method: str
+    evidence: list[dict[str, Any]]
+    explanation: str
+    features: dict[str, float]
+    model: str
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "confidence": self.confidence,
+            "status": self.status,
+            "method": self.method,
+            "evidence": json.dumps(self.evidence),
+            "explanation": self.explanation,
+            "features": json.dumps(self.features),
+            "model": self.model,
+        }
+
+
+@dataclass(frozen=True)
+class ColumnLabels:
+    urn: str
+    name: str
+    source: str
+    labels: Sequence[LabelRow]
+
+
+async def ensure_labels(driver: AsyncDriver, database: str, rows: list[dict[str, str]]) -> None:
+    """MERGE the taxonomy's ``:Label`` nodes (name, category, sensitivity, description)."""
+    await write(driver, database, ENSURE_LABELS, rows=rows)
+
+
+async def apply_labels(
+    driver: AsyncDriver, database: str, columns: Sequence[ColumnLabels], at: datetime
+) -> list[Record]:
+    """Write machine labels; returns each label edge now on those columns that the machine
+    wrote or a steward kept (``urn``, ``label``, ``status``, ``sensitivity``)."""
+    rows = [
+        {
+            "urn": c.urn,
+            "name": c.name,
+            "source": c.source,
+            "at": at,
+            "labels": [label.params() for label in c.labels],
+        }
+        for c in columns
+    ]
+    return await write(driver, database, APPLY, rows=rows, machine=list(MACHINE))
+
+
+async def decide_label(
+    driver: AsyncDriver,
+    database: str,
+    column_urn: str,
+    label: str,
+    decision: Decision,
+    steward: str,
+    at: datetime,
+    note: str | None = None,
+) -> dict[str, Any] | None:
+    """A steward confirms or rejects a label (creating the edge if the machine had none).
+    Returns the edge's properties, or None when the column or label does not exist."""
+    rows = await write(
+        driver,
+        database,
+        DECIDE,
+        urn=column_urn,
+        label=label,
+        decision=decision,
+        steward=steward,
+        at=at,
+        note=note,
+    )
+    return rows[0]["edge"] if rows else None
+
+
+async def column_labels(driver: AsyncDriver, database: str, column_urn: str) -> list[Record]:
+    """Every label on a column with its edge (confidence, status, explanation, evidence...)."""
+    return await read(driver, database, COLUMN_LABELS, urn=column_urn)
+
+
+async def review_queue(
+    driver: AsyncDriver,
+    database: str,
+    *,
+    source: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> list[Record]:
+    """Machine labels below the suggestion threshold, most confident first."""
+    return await read(driver, database, REVIEW_QUEUE, source=source, offset=offset, limit=limit)
+
+
+async def steward_feedback(driver: AsyncDriver, database: str) -> list[Record]:
+    """Decided edges with the detector scores they were suggested on: ``label``, ``features``
+    (dict) and ``positive``."""
+    rows = await read(driver, database, FEEDBACK)
+    return [r | {"features": json.loads(r["features"])} for r in rows]
+
+
+async def register_model(
+    driver: AsyncDriver, database: str, registry: str, props: dict[str, Any]
+) -> dict[str, Any]:
+    """Store a fitted model as the next version and make it the active one."""
+    rows = await write(driver, database, REGISTER_MODEL, registry=registry, props=props)
+    return rows[0]["model"]
+
+
+async def active_model(
+    driver: AsyncDriver, database: str, registry: str, bootstrap: dict[str, Any]
+) -> dict[str, Any]:
+    """The registry's active model; an empty registry gets ``bootstrap`` as version 1."""
+    rows = await write(driver, database, BOOTSTRAP_MODEL, registry=registry, props=bootstrap)
+    return rows[0]["model"]

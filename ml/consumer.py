@@ -1,0 +1,214 @@
+"""The classification consumer: discovery events in, labels and anomalies out.
+
+It reads ``TableDiscovered`` events in batches as its own consumer group (independent of the
+ingest worker), classifies every column of the batch at once, writes labels, compares each
+table with its last profile, records and publishes anomalies, and only then commits offsets.
+Invalid events are skipped here: the ingest worker already dead-letters them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from app.settings import KafkaSettings
+from graph import anomalies as graph_anomalies
+from graph.labels import ColumnLabels
+from ingest.events import TABLE_DISCOVERED, Event, InvalidEvent, TableDiscovered, parse_event
+from ingest.producer import MAX_REQUEST_BYTES, EventProducer
+from ingest.urns import Urn, column_urn, source_urn
+from ingest.worker import commit_offsets
+from ml.anomalies import ANOMALY_EVENT, Anomaly, TableProfile, detect
+from ml.detectors import ColumnInput
+from ml.service import ClassificationService
+from ml.taxonomy import SENSITIVE
+
+log = logging.getLogger("datawave.classify")
+
+
+@dataclass
+class ConsumerStats:
+    batches: int = 0
+    tables: int = 0
+    columns: int = 0
+    labels: int = 0
+    anomalies: int = 0
+    skipped: int = 0
+
+
+def columns_of(event: Event) -> list[ColumnInput]:
+    table: TableDiscovered = event.data
+    return [
+        ColumnInput(
+            column_urn(event.subject, c.name), c.name, c.data_type, table.name, "", tuple(c.samples)
+        )
+        for c in table.columns
+    ]
+
+
+def profile_of(
+    event: Event, labeled: list[ColumnLabels], sensitive: frozenset[str]
+) -> TableProfile:
+    table: TableDiscovered = event.data
+    urns = {c.name: column_urn(event.subject, c.name) for c in table.columns}
+    return TableProfile(
+        event.subject,
+        table.row_count,
+        {
+            urns[c.name]: c.profile.null_ratio
+            for c in table.columns
+            if c.profile and c.profile.null_ratio is not None
+        },
+        frozenset(urns.values()),
+        frozenset(
+            c.urn
+            for c in labeled
+            if any(row.status == "suggested" and row.label in sensitive for row in c.labels)
+        ),
+    )
+
+
+def snapshot(profile: TableProfile, event: Event) -> dict[str, object]:
+    return {
+        "urn": profile.urn,
+        "rowCount": profile.row_count,
+        "nullColumns": list(profile.null_ratios),
+        "nullRatios": list(profile.null_ratios.values()),
+        "columns": sorted(profile.columns),
+        "sensitive": sorted(profile.sensitive),
+        "at": event.time,
+        "eventId": event.id,
+    }
+
+
+class ClassificationConsumer:
+    def __init__(self, service: ClassificationService, kafka: KafkaSettings) -> None:
+        self.service = service
+        self.cfg = service.cfg
+        self.kafka = kafka
+        self.stats = ConsumerStats()
+        self._stopping = asyncio.Event()
+        self.sensitive = frozenset(
+            name
+            for name, label in service.classifier.taxonomy.items()
+            if label.sensitivity in SENSITIVE
+        )
+        self._consumer = AIOKafkaConsumer(
+            self.cfg.topic,
+            bootstrap_servers=kafka.bootstrap_servers,
+            client_id=f"{kafka.client_id}-classify",
+            group_id=self.cfg.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.cfg.batch_size,
+            max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> ConsumerStats:
+        async with EventProducer(self.kafka, self.cfg.changes_topic) as producer:
+            await self._consumer.start()
+            try:
+                while not self._stopping.is_set():
+                    batch = await self._consumer.getmany(
+                        timeout_ms=self.cfg.batch_timeout_ms, max_records=self.cfg.batch_size
+                    )
+                    records = [r for rs in batch.values() for r in rs]
+                    if records:
+                        await self.handle(records, producer)
+                        await self._consumer.commit(commit_offsets(records))
+            finally:
+                await self._consumer.stop()
+        log.info("stopped: %s", self.stats)
+        return self.stats
+
+    async def handle(self, records: list[ConsumerRecord], producer: EventProducer) -> None:
+        started = time.perf_counter()
+        events = []
+        for r in records:
+            try:
+                event = parse_event(r.value)
+            except InvalidEvent:
+                self.stats.skipped += 1
+                continue
+            if event.type == TABLE_DISCOVERED:
+                events.append(event)
+        per_event = [columns_of(e) for e in events]
+        labeled = await self.service.classify_columns([c for cs in per_event for c in cs])
+        found = await self._anomalies(events, per_event, labeled)
+        if found:
+            await producer.publish_many(found)
+        self.stats.batches += 1
+        self.stats.tables += len(events)
+        self.stats.columns += len(labeled)
+        self.stats.labels += sum(len(c.labels) for c in labeled)
+        self.stats.anomalies += len(found)
+        log.info("batch of %d tables in %.2fs", len(events), time.perf_counter() - started)
+
+    async def _anomalies(
+        self, events: list[Event], per_event: list[list[ColumnInput]], labeled: list[ColumnLabels]
+    ) -> list[Event]:
+        """Compare each table with its baseline, record anomalies and move the baseline."""
+        if not events:
+            return []
+        db = self.service.database
+        baselines = {
+            s["urn"]: s
+            for s in await graph_anomalies.snapshots(
+                self.service.driver, db, [e.subject for e in events]
+            )
+        }
+        rows, published = [], []
+        offset = 0
+        for event, columns in zip(events, per_event, strict=True):
+            mine = labeled[offset : offset + len(columns)]
+            offset += len(columns)
+            base = baselines.get(event.subject)
+            if base and base["at"].to_native() > event.time:
+                continue  # an old event replayed: the baseline has moved past it
+            current = profile_of(event, mine, self.sensitive)
+            previous = TableProfile.from_snapshot(base) if base else None
+            found = detect(
+                previous,
+                current,
+                null_ratio_jump=self.cfg.null_ratio_jump,
+                row_count_drop=self.cfg.row_count_drop,
+            )
+            rows.append(
+                {
+                    "snapshot": snapshot(current, event),
+                    "anomalies": [anomaly_row(a, event) for a in found],
+                }
+            )
+            published += [anomaly_event(a, event) for a in found]
+        await graph_anomalies.record(self.service.driver, db, rows)
+        return published
+
+
+def anomaly_row(anomaly: Anomaly, event: Event) -> dict[str, object]:
+    return {
+        "id": anomaly.id(event.id),
+        "kind": anomaly.kind,
+        "subject": anomaly.subject,
+        "table": anomaly.table,
+        "detail": anomaly.detail,
+        "severity": anomaly.severity,
+        "at": event.time,
+        "eventId": event.id,
+    }
+
+
+def anomaly_event(anomaly: Anomaly, event: Event) -> Event:
+    data = anomaly_row(anomaly, event) | {"at": event.time.isoformat()}
+    return Event(
+        source=source_urn(Urn.parse(event.subject).source),
+        type=ANOMALY_EVENT,
+        subject=anomaly.subject,
+        data=data,
+    )

@@ -1,0 +1,164 @@
+"""Classification against the graph: the functions the API, the CLI and the consumer call.
+
+``open_service`` loads the taxonomy, the registry's active model and the detectors once;
+``classify_urn`` classifies a table or column on demand; ``classify_columns`` is the batch path
+of the Kafka consumer. CPU work runs in a thread so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import LiteralString
+
+from neo4j import AsyncDriver
+
+from graph import labels as graph_labels
+from graph.driver import read
+from ingest.urns import Urn
+from ml.classifier import Classifier, ColumnScores, build_classifier
+from ml.detectors import ColumnInput
+from ml.model import Example, Model
+from ml.settings import ClassifierSettings
+from ml.taxonomy import LabelDef, load_taxonomy
+from ml.training import default_model, fit_model
+
+COLUMNS: LiteralString = """
+MATCH (a:Asset {urn: $urn})
+CALL (a) {
+  MATCH (a:Table)-[:HAS_COLUMN]->(c:Column) RETURN a AS t, c
+  UNION
+  MATCH (t:Table)-[:HAS_COLUMN]->(a:Column) RETURN t, a AS c
+}
+WITH t, c WHERE c.removedAt IS NULL
+RETURN c.urn AS urn, c.name AS name, coalesce(c.dataType, '') AS dataType,
+       coalesce(c.description, '') AS description, t.name AS table, c.min AS min, c.max AS max
+ORDER BY c.ordinal
+"""
+
+
+class UnknownAsset(LookupError):
+    """No live table or column has this URN."""
+
+
+@dataclass
+class ClassificationService:
+    driver: AsyncDriver
+    database: str
+    cfg: ClassifierSettings
+    classifier: Classifier
+    model_id: str
+
+    def status(self, confidence: float) -> graph_labels.Status | None:
+        if confidence >= self.cfg.suggest_at:
+            return "suggested"
+        return "review" if confidence >= self.cfg.review_floor else None
+
+    def rows(self, column: ColumnInput, scores: ColumnScores) -> graph_labels.ColumnLabels:
+        labels = [
+            graph_labels.LabelRow(
+                s.label,
+                round(s.confidence, 4),
+                status,
+                s.method,
+                [e.summary() for e in s.evidence],
+                s.explanation(self.model_id),
+                s.features,
+                self.model_id,
+            )
+            for s in scores
+            if (status := self.status(s.confidence))
+        ]
+        return graph_labels.ColumnLabels(
+            column.urn, column.name, Urn.parse(column.urn).source, labels
+        )
+
+    async def classify_columns(
+        self, columns: Sequence[ColumnInput], at: datetime | None = None
+    ) -> list[graph_labels.ColumnLabels]:
+        """Score a batch and write its labels; returns what was written per column."""
+        if not columns:
+            return []
+        scores = await asyncio.to_thread(self.classifier.score, columns)
+        rows = [self.rows(c, s) for c, s in zip(columns, scores, strict=True)]
+        await graph_labels.apply_labels(self.driver, self.database, rows, at or datetime.now(UTC))
+        return rows
+
+    async def classify_urn(
+        self, urn: str, samples: Mapping[str, Sequence[str]] | None = None
+    ) -> list[graph_labels.ColumnLabels]:
+        """Classify a table's columns (or one column) as they are in the graph.
+
+        The graph keeps no samples: pass ``samples`` (column URN -> values) when the caller has
+        them; otherwise min and max from the profile stand in, and confidence is lower.
+        """
+        rows = await read(self.driver, self.database, COLUMNS, urn=urn)
+        if not rows:
+            raise UnknownAsset(urn)
+        columns = [
+            ColumnInput(
+                r["urn"],
+                r["name"],
+                r["dataType"],
+                r["table"],
+                r["description"],
+                tuple((samples or {}).get(r["urn"]) or (v for v in (r["min"], r["max"]) if v)),
+            )
+            for r in rows
+        ]
+        return await self.classify_columns(columns)
+
+    async def refit(self) -> dict[str, object]:
+        """Fit on the generated estate plus stewards' decisions; register as the next version."""
+        feedback = [
+            Example(r["label"], r["features"], r["positive"])
+            for r in await graph_labels.steward_feedback(self.driver, self.database)
+        ]
+        model = await asyncio.to_thread(fit_model, self.classifier, feedback)
+        registered = await graph_labels.register_model(
+            self.driver, self.database, self.cfg.registry, model_props(model)
+        )
+        self.classifier.model = model
+        self.model_id = registered["id"]
+        return registered
+
+
+def model_props(model: Model) -> dict[str, object]:
+    return {"params": model.to_json()} | {
+        k: v for k, v in model.meta.items() if isinstance(v, str | int | float)
+    }
+
+
+def label_rows(taxonomy: Sequence[LabelDef]) -> list[dict[str, str]]:
+    return [
+        {
+            "name": label.name,
+            "category": label.category,
+            "sensitivity": label.sensitivity.value,
+            "description": label.description,
+        }
+        for label in taxonomy
+    ]
+
+
+async def open_service(
+    driver: AsyncDriver, database: str, cfg: ClassifierSettings | None = None
+) -> ClassificationService:
+    """Load everything once per process (a few seconds: spaCy and the embedding model)."""
+    cfg = cfg or ClassifierSettings()
+    taxonomy = load_taxonomy(cfg.taxonomy_file)
+    await graph_labels.ensure_labels(driver, database, label_rows(taxonomy))
+    active = await graph_labels.active_model(
+        driver, database, cfg.registry, model_props(default_model())
+    )
+    model = Model.from_json(active["params"])
+    classifier = await asyncio.to_thread(
+        build_classifier,
+        taxonomy,
+        model,
+        spacy_pipeline=cfg.spacy_pipeline,
+        max_samples=cfg.max_samples,
+    )
+    return ClassificationService(driver, database, cfg, classifier, active["id"])
