@@ -20,6 +20,8 @@ stack_cli = typer.Typer(
 )
 cli.add_typer(stack_cli, name="stack")
 cli.add_typer(classify_cli, name="classify")
+demo_cli = typer.Typer(help="The acme demo estate in the local stack.", no_args_is_help=True)
+cli.add_typer(demo_cli, name="demo")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -143,6 +145,25 @@ def ingest(
     console.print(
         f"ingested {stats.events_ok} events in {stats.batches} batches, {stats.dlq} dead-lettered"
     )
+
+
+@demo_cli.command("load")
+def demo_load(
+    scale: Annotated[int, typer.Option(min=1, help="copies of every table (100: thousands)")] = 1,
+) -> None:
+    """Drop and rebuild the demo databases (MariaDB shop, PostgreSQL billing and analytics,
+    MongoDB crm) with deterministic data."""
+    from ingest.demo import PASSWORD_ENV, load_demo
+
+    settings = settings_or_exit()
+    loaded = asyncio.run(load_demo(settings.source_password.get_secret_value(), scale))
+    table = Table("source", "database", "tables", "views", "collections", "rows")
+    for db in loaded:
+        table.add_row(
+            db.source, db.database, str(db.tables), str(db.views), str(db.collections), str(db.rows)
+        )
+    console.print(table)
+    console.print(f"the demo sources read their password from ${PASSWORD_ENV}")
 
 
 def main() -> None:
