@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,7 +19,9 @@ from gql import Client, GraphQLRequest
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 from neo4j import AsyncDriver
+from starlette.applications import Starlette
 
+from app.broadcast import Broadcast
 from app.main import create_app
 from app.settings import Settings
 from tests.integration.estate import Estate
@@ -32,20 +36,45 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-@pytest.fixture(scope="session")
-async def api(settings: Settings) -> AsyncIterator[str]:
-    """Base URL of the app served by uvicorn on a free port."""
+@dataclass(frozen=True)
+class Served:
+    url: str
+    app: Starlette
+
+    @property
+    def hub(self) -> Broadcast:
+        return self.app.state.datawave.broadcast
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[Served]:
+    """The app under uvicorn on a free port, in this event loop."""
     sock = listening_socket()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     async with asyncio.timeout(30):
         while not server.started:
             if task.done():
                 task.result()
             await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    await task
+    try:
+        yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", app)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def served(settings: Settings) -> AsyncIterator[Served]:
+    async with serve(settings) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def api(served: Served) -> str:
+    """Base URL of the app served by uvicorn on a free port."""
+    return served.url
 
 
 @pytest.fixture

@@ -1,0 +1,213 @@
+"""Subscriptions over graphql-transport-ws: delivery, filters, cleanup, slow consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from gql import GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+from redis.asyncio import Redis
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from app.changes import (
+    CATALOG_CHANNEL,
+    ChangeType,
+    ComplianceUpdate,
+    ScanProgress,
+    catalog_change,
+    compliance_channel,
+    publish_catalog_change,
+    publish_compliance_update,
+    publish_scan_progress,
+    scan_channel,
+)
+from app.settings import Settings
+from ingest.urns import table_urn
+from resolvers.subscriptions.live import SLOW_CONSUMER
+from tests.integration.graphql.conftest import Served, serve, ws_client
+
+CHANGES = """
+subscription ($filter: CatalogChangeFilter) {
+  catalogChanges(filter: $filter) { type urn kind source fields }
+}
+"""
+SCAN = """
+subscription ($id: ID!) { scanProgress(scanId: $id) { scanId stage status done total message } }
+"""
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not within 10 s")
+
+
+class Subscriber:
+    """One subscription on its own connection; ``next()`` waits for the next result."""
+
+    def __init__(self, served: Served, query: str, channel: str, **variables: Any) -> None:
+        self.served, self.channel = served, channel
+        self.request = GraphQLRequest(query, variable_values=variables)
+        self.results: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def __aenter__(self) -> Subscriber:
+        before = self.served.hub.subscriber_count(self.channel)
+        self.task = asyncio.create_task(self._run())
+        await until(lambda: self.served.hub.subscriber_count(self.channel) > before)
+        return self
+
+    async def _run(self) -> None:
+        async with ws_client(self.served.url) as session:
+            async for result in session.subscribe(self.request):
+                await self.results.put(result)
+
+    async def next(self) -> dict[str, Any]:
+        async with asyncio.timeout(10):
+            return await self.results.get()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await self.task
+
+
+async def test_catalog_changes_arrive_filtered(served: Served, redis: Redis, unique: str) -> None:
+    ours, theirs = table_urn(unique, "db", "s", "t"), table_urn(f"{unique}x", "db", "s", "t")
+    async with Subscriber(
+        served, CHANGES, CATALOG_CHANNEL, filter={"source": unique, "types": ["REMOVED"]}
+    ) as sub:
+        await publish_catalog_change(
+            redis,
+            catalog_change(ChangeType.REMOVED, theirs),
+            catalog_change(ChangeType.CHANGED, ours, ["rowCount"]),
+            catalog_change(ChangeType.REMOVED, ours),
+        )
+        assert (await sub.next())["catalogChanges"] == {
+            "type": "REMOVED",
+            "urn": ours,
+            "kind": "table",
+            "source": unique,
+            "fields": [],
+        }
+        assert sub.results.empty()
+
+
+async def test_a_mutation_is_announced_to_subscribers(
+    served: Served, execute: Any, estate: Any, neo4j: Any, settings: Settings
+) -> None:
+    urn = estate.table("orders")
+    await estate.write(neo4j, settings.neo4j.database)
+    async with Subscriber(served, CHANGES, CATALOG_CHANNEL, filter={"urns": [urn]}) as sub:
+        await execute(
+            'mutation ($urn: ID!) { describeAsset(input: {urn: $urn, description: "d"}) '
+            "{ errors { message } } }",
+            urn=urn,
+        )
+        change = (await sub.next())["catalogChanges"]
+        assert (change["type"], change["urn"], change["fields"]) == (
+            "CHANGED",
+            urn,
+            ["description"],
+        )
+
+
+async def test_scan_progress_and_compliance_updates(
+    served: Served, redis: Redis, unique: str
+) -> None:
+    async with Subscriber(served, SCAN, scan_channel(unique), id=unique) as sub:
+        await publish_scan_progress(
+            redis,
+            ScanProgress(scan_id=unique, source="pg", stage="discover", status="running", done=3),
+        )
+        assert (await sub.next())["scanProgress"] == {
+            "scanId": unique,
+            "stage": "discover",
+            "status": "running",
+            "done": 3,
+            "total": None,
+            "message": None,
+        }
+    query = "subscription ($d: String!) { complianceUpdates(domain: $d) { domain status score } }"
+    async with Subscriber(served, query, compliance_channel(unique), d=unique) as sub:
+        update = ComplianceUpdate(domain=unique, framework="GDPR", status="at_risk", score=0.5)
+        await publish_compliance_update(redis, update)
+        assert (await sub.next())["complianceUpdates"] == {
+            "domain": unique,
+            "status": "at_risk",
+            "score": 0.5,
+        }
+
+
+async def test_leaving_a_subscription_unsubscribes(served: Served, unique: str) -> None:
+    async with Subscriber(served, SCAN, scan_channel(unique), id=unique):
+        assert served.hub.subscriber_count(scan_channel(unique)) == 1
+    await until(lambda: served.hub.subscriber_count(scan_channel(unique)) == 0)
+
+
+async def test_an_oversized_scan_id_is_refused(served: Served) -> None:
+    async with ws_client(served.url) as session:
+        with pytest.raises(TransportQueryError, match="scanId must have 1 to 200 characters"):
+            async for _ in session.subscribe(
+                GraphQLRequest(SCAN, variable_values={"id": "x" * 201})
+            ):
+                pass
+
+
+async def test_a_slow_client_is_disconnected_with_a_clear_code(
+    settings: Settings, redis: Redis, unique: str
+) -> None:
+    """The client stops reading; the server's queue for it fills and it is cut off (4008),
+    while the server's memory for it stays bounded by the queue."""
+    slow = settings.model_copy(update={"subscription_queue_size": 8})
+    async with serve(slow) as served:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", int(served.url.rsplit(":", 1)[1])))
+        url = served.url.replace("http", "ws") + "/graphql"
+        # A tiny receive buffer and no compression: the server's writes back up quickly.
+        async with connect(
+            url, sock=sock, subprotocols=["graphql-transport-ws"], max_queue=1, compression=None
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            subscribe = {"query": SCAN, "variables": {"id": unique}}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+            await until(lambda: served.hub.subscriber_count(scan_channel(unique)) == 1)
+            big = "x" * 16_384
+            sent = 2000
+            for n in range(0, sent, 100):
+                await publish_scan_progress(
+                    redis,
+                    *(
+                        ScanProgress(
+                            scan_id=unique, source="s", stage="s", status="s", done=i, message=big
+                        )
+                        for i in range(n, n + 100)
+                    ),
+                )
+            received = 0
+            with pytest.raises(ConnectionClosed) as closed:
+                async with asyncio.timeout(30):
+                    while True:
+                        if json.loads(await ws.recv())["type"] == "next":
+                            received += 1
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == SLOW_CONSUMER
+        assert closed.value.rcvd.reason.startswith("slow consumer")
+        assert received < sent
+        await until(lambda: served.hub.subscriber_count(scan_channel(unique)) == 0)
