@@ -62,6 +62,9 @@ def note(f: Faker, rng: random.Random) -> str:
             f"Customer asked to update email to {f.email()}. {f.sentence()}",
             f"Spoke with {f.name()} about the renewal. {f.sentence()}",
             f"{f.sentence()} Ship to {f.street_address()}, {f.city()}.",
+            # notes columns also hold plain prose
+            f.paragraph(nb_sentences=2),
+            f"{f.sentence()} {f.sentence()}",
         )
     )
 
@@ -187,7 +190,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         "PII.FreeText",
-        "notes comment remarks message body support_notes",
+        "notes comment remarks message body support_notes reason feedback",
         ("tickets", "interactions", "returns", "cases"),
         (note,),
     ),

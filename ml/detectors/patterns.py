@@ -90,10 +90,10 @@ def medical_record(value: str) -> float:
 
 
 def mentions_person(value: str) -> float:
-    """Prose that carries an email address or a phone number inside it."""
+    """Prose that carries an email address, a street address or a phone number inside it."""
     if len(value.split()) < 5:
         return 0.0
-    if EMBEDDED_EMAIL.search(value):
+    if EMBEDDED_EMAIL.search(value) or STREET.search(value):
         return 1.0
     return max((v.phone(m.group(0)) for m in EMBEDDED_PHONE.finditer(value)), default=0.0)
 
@@ -117,7 +117,7 @@ def builtin_rules(today: date) -> tuple[Rule, ...]:
         Rule("PII.Passport", "passport number shape", shape(PASSPORT, 1)),
         Rule("PII.IPAddress", "valid IPv4/IPv6 address", flag(v.ip_address)),
         Rule("PII.Username", "login-like handle", shape(USERNAME, 1)),
-        Rule("PII.FreeText", "prose with an email or phone inside", mentions_person),
+        Rule("PII.FreeText", "prose with an email, address or phone inside", mentions_person),
         Rule("PCI.CardNumber", "Luhn-valid card number", flag(v.card_number)),
         Rule("PCI.CVV", "3-4 digit code", shape(CVV, 1)),
         Rule("PCI.BankAccount", "IBAN with valid mod-97 check", flag(v.iban)),
