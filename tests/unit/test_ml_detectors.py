@@ -1,0 +1,74 @@
+"""Detectors one by one: column names, pattern shares, the NER fallback."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from ml.detectors import ColumnInput
+from ml.detectors.names import NameDetector, words
+from ml.detectors.ner import NerDetector, _fallback
+from ml.detectors.patterns import PatternDetector
+from ml.taxonomy import BUILTIN, LabelDef, Sensitivity, load_taxonomy
+
+
+def column(name: str, *samples: str, data_type: str = "varchar") -> ColumnInput:
+    return ColumnInput(f"urn:dw:column:s/d/s/t/{name}", name, data_type, "t", "", samples)
+
+
+def names(name: str) -> dict[str, float]:
+    return {k: e.score for k, e in NameDetector(BUILTIN).detect([column(name)])[0].items()}
+
+
+def test_column_names() -> None:
+    assert words("customerEmailAddress") == ["customer", "email", "address"]
+    assert words("phones[].number") == ["phone", "number"]
+    assert names("FirstName") == {"PII.PersonName": 1.0}
+    assert names("name.first") == {"PII.PersonName": 1.0}
+    assert names("ip_address") == {"PII.IPAddress": 1.0}  # not a postal address
+    assert names("national_id") == {"PII.NationalId": 1.0}  # "id" is part of the phrase
+    assert names("email_verified") == {"PII.Email": 0.2}  # about an email, not one
+    assert names("customer_id") == {}
+    assert names("order_ref") == {}
+
+
+def pattern_scores(*samples: str, name: str = "c", data_type: str = "varchar") -> dict[str, float]:
+    detector = PatternDetector(BUILTIN, date(2026, 6, 1))
+    found = detector.detect([column(name, *samples, data_type=data_type)])[0]
+    return {k: round(e.score, 2) for k, e in found.items()}
+
+
+def test_pattern_scores_are_shares_of_valid_samples() -> None:
+    cards = ["4111111111111111", "5500005555555559", "4111111111111112", ""]
+    assert pattern_scores(*cards)["PCI.CardNumber"] == 0.67  # empty samples do not count
+    assert "PCI.CardNumber" not in pattern_scores("4111111111111112", "1234567812345678")
+    assert pattern_scores("true", "false", data_type="boolean") == {}
+    hashes = pattern_scores("$2b$12$" + "a" * 53, "0" * 64)
+    assert hashes["Credentials.PasswordHash"] == 0.7  # bcrypt 1.0, bare hex digest 0.4
+    assert pattern_scores("Called Ana on +44 20 7946 0958 about her order")["PII.FreeText"] == 1
+
+
+def test_configured_labels_bring_their_pattern(tmp_path: Path) -> None:
+    extra = tmp_path / "taxonomy.yaml"
+    extra.write_text(
+        "- name: Internal.EmployeeId\n  sensitivity: internal\n"
+        "  description: employee number\n  keywords: {employee_no: 1}\n  pattern: 'E-\\d{6}'\n"
+    )
+    taxonomy = load_taxonomy(extra)
+    label = next(t for t in taxonomy if t.name == "Internal.EmployeeId")
+    assert label == LabelDef(
+        "Internal.EmployeeId",
+        Sensitivity.INTERNAL,
+        "employee number",
+        {"employee_no": 1},
+        r"E-\d{6}",
+    )
+    found = PatternDetector(taxonomy, date(2026, 6, 1)).detect([column("x", "E-123456")])[0]
+    assert found["Internal.EmployeeId"].score == 1
+
+
+def test_blank_pipeline_fallback_finds_people() -> None:
+    nlp = _fallback()
+    assert nlp.pipe_names == ["entity_ruler"]
+    found = NerDetector(nlp).detect([column("contact", "Maria Schmidt", "Jean Dupont", "x-17")])[0]
+    assert found["PII.PersonName"].hits == 2
