@@ -13,6 +13,7 @@ from opensearchpy import AsyncOpenSearch
 from redis.asyncio import Redis
 
 from app.broadcast import Broadcast, open_broadcast
+from app.scans import ScanRunner
 from app.settings import Settings
 from graph.driver import open_driver
 
@@ -26,6 +27,7 @@ class AppState:
     kafka_admin: AIOKafkaAdminClient
     producer: AIOKafkaProducer
     broadcast: Broadcast
+    scans: ScanRunner
 
 
 @asynccontextmanager
@@ -61,4 +63,6 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         broadcast = await stack.enter_async_context(
             open_broadcast(settings.redis_url, settings.subscription_queue_size)
         )
-        yield AppState(settings, neo4j, redis, opensearch, admin, producer, broadcast)
+        scans = ScanRunner(settings.kafka, redis)
+        stack.push_async_callback(scans.close)
+        yield AppState(settings, neo4j, redis, opensearch, admin, producer, broadcast, scans)

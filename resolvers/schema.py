@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import should_mask
 from resolvers.mutations.curation import CurationMutation
+from resolvers.mutations.sources import BusyError, SourceMutation
 from resolvers.queries.catalog import CatalogQuery
 from resolvers.queries.lineage import LineageQuery
 from resolvers.queries.server import ServerQuery
@@ -38,7 +39,7 @@ class Query(CatalogQuery, LineageQuery, ServerQuery):
 
 
 @strawberry.type
-class Mutation(CurationMutation):
+class Mutation(CurationMutation, SourceMutation):
     pass
 
 
@@ -63,7 +64,7 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        types=[NotFoundError, InvalidInputError],  # reached only through the UserError interface
+        types=[NotFoundError, InvalidInputError, BusyError],  # reached only as a UserError
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 

@@ -1,25 +1,21 @@
 """Curation mutations: describe an asset (description, tags, owner), assert lineage by hand.
 
-Expected failures (unknown URN, invalid input) come back as typed ``errors`` in the payload;
-after a write the request's loaders forget the asset and every replica hears of the change.
+Expected failures (unknown URN, invalid input) come back as typed ``errors`` in the payload.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import strawberry
-from redis.exceptions import RedisError
 
-from app.changes import ChangeType, catalog_change, publish_catalog_change
+from app.changes import ChangeType
 from graph import curation
 from resolvers.context import Info
+from resolvers.mutations.announce import announce
 from resolvers.types.catalog import Asset, Column, Table, asset_from_record
 from resolvers.types.common import InvalidInputError, NotFoundError, UserError
 from resolvers.types.lineage import LineageEdge
-
-log = logging.getLogger("datawave.mutations")
 
 MAX_DESCRIPTION = 10_000
 MAX_TAGS = 50
@@ -86,16 +82,6 @@ def _not_found(urn: str) -> NotFoundError:
     return NotFoundError(urn=urn, message=f"no asset {urn}")
 
 
-async def _announce(info: Info, urns: list[str], fields: list[str]) -> None:
-    """Forget what this request loaded and tell every replica (and their caches)."""
-    info.context.loaders.forget(*urns)
-    changes = [catalog_change(ChangeType.CHANGED, urn, fields) for urn in urns]
-    try:
-        await publish_catalog_change(info.context.state.redis, *changes)
-    except RedisError as err:  # the write is done; cached copies expire with their TTL
-        log.warning("catalog change of %s not published: %s", urns, err)
-
-
 @strawberry.type
 class CurationMutation:
     @strawberry.mutation(description="Set an asset's description, tags and owning team.")
@@ -120,7 +106,7 @@ class CurationMutation:
             )
             if value is not None
         ]
-        await _announce(info, [input.urn], fields)
+        await announce(info, ChangeType.CHANGED, [input.urn], fields)
         return DescribeAssetPayload(asset=asset_from_record(record))
 
     @strawberry.mutation(description="Record by hand that one table (or column) feeds another.")
@@ -151,7 +137,7 @@ class CurationMutation:
         )
         if edge is None:  # deleted in between
             return AddLineagePayload(errors=[_not_found(input.upstream)])
-        await _announce(info, [input.upstream, input.downstream], ["lineage"])
+        await announce(info, ChangeType.CHANGED, [input.upstream, input.downstream], ["lineage"])
         return AddLineagePayload(edge=LineageEdge.from_record(edge))
 
 

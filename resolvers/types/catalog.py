@@ -269,6 +269,7 @@ class DataSource(Node):
     kind: str | None
     host: str | None
     port: int | None
+    user: str | None = strawberry.field(description="Who it connects as (never a password).")
     status: str | None
     server_version: str | None
     last_error: str | None
@@ -290,6 +291,7 @@ class DataSource(Node):
             kind=p.get("kind"),
             host=p.get("host"),
             port=p.get("port"),
+            user=p.get("user"),
             status=p.get("status"),
             server_version=p.get("serverVersion"),
             last_error=p.get("lastError"),

@@ -1,0 +1,172 @@
+"""Data-source mutations: register a source, test its connection, start a scan of it.
+
+The connection settings are checked by the connectors' own config model and registry, so the
+API accepts exactly what a connector can use. Secrets never pass through: only a reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from pydantic import ValidationError
+
+from app.changes import ChangeType
+from app.scans import TooManyScans
+from graph import curation, sources
+from ingest.connectors.base import DataSourceConfig, connector_for, registry
+from ingest.urns import source_urn
+from resolvers.context import Info
+from resolvers.mutations.announce import announce
+from resolvers.types.catalog import DataSource
+from resolvers.types.common import InvalidInputError, NotFoundError, UserError
+
+REGISTERED = ["kind", "host", "port", "user", "secretRef", "databases"]
+
+
+@strawberry.input(description="How to reach a source; the password stays in a secret store.")
+class DataSourceInput:
+    name: str = strawberry.field(description="Lowercase slug; the source part of every URN.")
+    kind: str = strawberry.field(description="Connector kind: mysql, mariadb, postgresql, ...")
+    port: int
+    host: str = "127.0.0.1"
+    user: str | None = None
+    secret_ref: str | None = strawberry.field(
+        default=None, description="Where the password is: env:NAME or file:/path."
+    )
+    databases: list[str] = strawberry.field(
+        default_factory=list, description="Databases to scan; empty means all."
+    )
+
+
+@strawberry.type(description="What a connection test saw.")
+class SourceCheck:
+    status: str = strawberry.field(description="reachable or unreachable")
+    server_version: str | None
+    error: str | None
+    databases: int | None = strawberry.field(description="Databases it would scan.")
+
+
+@strawberry.type(description="The API replica is busy; try again later.")
+class BusyError(UserError):
+    pass
+
+
+@strawberry.type
+class RegisterDataSourcePayload:
+    data_source: DataSource | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class TestDataSourcePayload:
+    check: SourceCheck | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class StartScanPayload:
+    scan_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Follow it with the scanProgress subscription."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _config(values: dict[str, Any], field: str | None = None) -> DataSourceConfig | list[UserError]:
+    """A connector config, or the errors naming what is wrong (``field`` overrides names)."""
+    try:
+        config = DataSourceConfig(**values)
+    except ValidationError as err:
+        return [
+            InvalidInputError(
+                field=field or _camel(str(e["loc"][0] if e["loc"] else "")), message=e["msg"]
+            )
+            for e in err.errors()
+        ]
+    if config.kind not in registry.kinds():
+        known = ", ".join(registry.kinds())
+        return [
+            InvalidInputError(
+                field=field or "kind", message=f"no connector {config.kind!r}; known: {known}"
+            )
+        ]
+    return config
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+async def _registered(info: Info, name: str) -> DataSourceConfig | list[UserError]:
+    """The config of a registered source (its password is read when connecting)."""
+    props = await sources.get_source(*info.context.graph, name)
+    if props is None:
+        return [NotFoundError(urn=source_urn(name), message=f"no data source {name!r}")]
+    return _config(
+        {
+            "name": props.get("name"),
+            "kind": props.get("kind"),
+            "host": props.get("host"),
+            "port": props.get("port"),
+            "user": props.get("user"),
+            "secret_ref": props.get("secretRef"),
+            "databases": props.get("databases") or [],
+        },
+        field="source",
+    )
+
+
+@strawberry.type
+class SourceMutation:
+    @strawberry.mutation(description="Register (or update) a data source to scan.")
+    async def register_data_source(
+        self, info: Info, input: DataSourceInput
+    ) -> RegisterDataSourcePayload:
+        config = _config(strawberry.asdict(input))
+        if isinstance(config, list):
+            return RegisterDataSourcePayload(errors=config)
+        driver, database = info.context.graph
+        known = await sources.get_source(driver, database, config.name)
+        registration = sources.SourceRegistration(
+            name=config.name,
+            kind=config.kind,
+            host=config.host,
+            port=config.port,
+            databases=tuple(config.databases),
+            secret_ref=config.secret_ref,
+        )
+        await sources.register_source(driver, database, registration)
+        urn = source_urn(config.name)
+        record = await curation.set_source_user(driver, database, urn, config.user)
+        assert record is not None, "registered just above"
+        change = ChangeType.CHANGED if known else ChangeType.ADDED
+        await announce(info, change, [urn], REGISTERED)
+        return RegisterDataSourcePayload(data_source=DataSource.from_record(record))
+
+    @strawberry.mutation(description="Connect to a registered source and report what it sees.")
+    async def test_data_source(self, info: Info, source: str) -> TestDataSourcePayload:
+        config = await _registered(info, source)
+        if isinstance(config, list):
+            return TestDataSourcePayload(errors=config)
+        async with connector_for(config) as connector:
+            checked = await connector.validate()
+        return TestDataSourcePayload(
+            check=SourceCheck(
+                status=checked.status,
+                server_version=checked.server_version,
+                error=checked.error,
+                databases=checked.counts.get("databases"),
+            )
+        )
+
+    @strawberry.mutation(description="Scan a registered source now, from this API replica.")
+    async def start_scan(self, info: Info, source: str) -> StartScanPayload:
+        config = await _registered(info, source)
+        if isinstance(config, list):
+            return StartScanPayload(errors=config)
+        try:
+            scan_id = info.context.state.scans.start(config)
+        except TooManyScans as err:
+            return StartScanPayload(errors=[BusyError(message=str(err))])
+        return StartScanPayload(scan_id=scan_id)
