@@ -16,7 +16,7 @@ from typing import Any, LiteralString
 from neo4j import AsyncDriver
 
 from graph.driver import read
-from graph.records import NodeRecord, Record, Related
+from graph.records import NodeRecord, Record, Related, plain
 
 
 class NodeKind(StrEnum):
@@ -188,7 +188,7 @@ async def related(
     """For each URN, the nodes ``relation`` leads to, in the relation's order."""
     out: dict[str, list[Related]] = defaultdict(list)
     for row in await read(driver, database, RELATIONS[relation], urns=list(urns)):
-        out[row["key"]].append(Related(node=NodeRecord.of(row), rel=row["rel"] or {}))
+        out[row["key"]].append(Related(node=NodeRecord.of(row), rel=plain(row["rel"] or {})))
     return out
 
 
@@ -244,7 +244,7 @@ WHERE ($source IS NULL OR a.source = $source)
   AND ($tableKind IS NULL OR a.kind = $tableKind)
   AND ($removed IS NULL OR (a.removedAt IS NOT NULL) = $removed)
   AND ($text IS NULL OR toLower(a.name) CONTAINS $text
-       OR toLower(coalesce(a.description, '')) CONTAINS $text)
+       OR toLower(coalesce(a.curatedDescription, a.description, '')) CONTAINS $text)
   AND ($schema IS NULL OR EXISTS { MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a) })
   AND ($label IS NULL OR EXISTS {
         MATCH (a)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED]->(x:Label)

@@ -14,11 +14,12 @@ from neo4j import AsyncDriver
 from graph.driver import write
 from graph.records import EdgeRecord, NodeRecord
 
+# The curated description lives beside the discovered one, which every rescan rewrites.
 # $description '' clears it; null leaves it. $owner replaces every owning team.
 DESCRIBE = """
 MATCH (a:Asset {urn: $urn})
-SET a.description = CASE WHEN $description IS NULL THEN a.description
-                         ELSE nullIf($description, '') END,
+SET a.curatedDescription = CASE WHEN $description IS NULL THEN a.curatedDescription
+                                ELSE nullIf($description, '') END,
     a.tags = coalesce($tags, a.tags)
 WITH a
 CALL (a) {

@@ -57,7 +57,8 @@ class LabelAssignment:
     column: strawberry.ID
     confidence: float | None
     method: str | None
-    status: str | None
+    status: str | None = strawberry.field(description="suggested, review, confirmed or rejected.")
+    at: datetime | None = strawberry.field(description="When it was last classified.")
 
 
 def _assignments(found: list[Any]) -> list[LabelAssignment]:
@@ -68,6 +69,7 @@ def _assignments(found: list[Any]) -> list[LabelAssignment]:
             confidence=r.rel.get("confidence"),
             method=r.rel.get("method"),
             status=r.rel.get("status"),
+            at=timestamp(r.rel, "at"),
         )
         for r in found
     ]
@@ -77,7 +79,9 @@ def _assignments(found: list[Any]) -> list[LabelAssignment]:
 class Asset(Node):
     name: str
     source: str = strawberry.field(description="Name of the data source it was discovered in.")
-    description: str | None
+    description: str | None = strawberry.field(
+        description="The curated description (describeAsset) or else the source's comment."
+    )
     tags: list[str]
     removed_at: datetime | None = strawberry.field(
         description="When a scan stopped seeing it (soft delete); null while it exists."
@@ -95,7 +99,7 @@ class Asset(Node):
             "id": props["urn"],
             "name": props.get("name") or props["urn"],
             "source": props.get("source", ""),
-            "description": props.get("description"),
+            "description": props.get("curatedDescription") or props.get("description"),
             "tags": props.get("tags") or [],
             "removed_at": timestamp(props, "removedAt"),
         }

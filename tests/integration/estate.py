@@ -58,7 +58,8 @@ MATCH (c:Asset {urn: row.column})
 MERGE (l:Label {name: row.label})
 SET l.category = row.category, l.sensitivity = 'confidential'
 MERGE (c)-[r:LABELED]->(l)
-SET r.status = row.status, r.confidence = 0.9, r.method = 'pattern'
+SET r.status = row.status, r.confidence = 0.9, r.method = 'pattern',
+    r.at = datetime('2026-11-22T10:00:00Z')
 """
 OWNERS = """
 UNWIND $rows AS row

@@ -21,7 +21,7 @@ query ($urn: ID!) {
     ... on Table {
       kind rowCount
       schema { name database { name dataSource { name status } } }
-      columns { name dataType ordinal labels { label { name category } status column } }
+      columns { name dataType ordinal labels { label { name category } status column at } }
       labels { label { name } column }
       versions { version columns { name } }
       currentVersion { version }
@@ -86,6 +86,7 @@ async def test_a_table_with_every_relationship(execute: Execute, shop: Estate) -
             "label": {"name": f"{name}.Email", "category": name},
             "status": "confirmed",
             "column": email,
+            "at": "2026-11-22T10:00:00+00:00",
         }
     ]
     assert table["labels"] == [{"label": {"name": f"{name}.Email"}, "column": email}]

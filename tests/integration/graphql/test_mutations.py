@@ -43,7 +43,21 @@ async def pair(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Estate
     return estate
 
 
-async def test_describe_asset_sets_and_clears(execute: Execute, pair: Estate) -> None:
+async def rescan(neo4j: AsyncDriver, settings: Settings, urn: str, description: str) -> None:
+    """What ingest does to a table's description, followed by its catalog change."""
+    database = settings.neo4j.database
+    query = "MATCH (t:Asset {urn: $urn}) SET t.description = $description"
+    await write(neo4j, database, query, urn=urn, description=description)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, urn))
+    finally:
+        await redis.aclose()
+
+
+async def test_describe_asset_sets_and_clears(
+    execute: Execute, pair: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
     urn, team = pair.table_urn("src"), f"{pair.name}-finance"
     result = (
         await execute(
@@ -60,13 +74,15 @@ async def test_describe_asset_sets_and_clears(execute: Execute, pair: Estate) ->
         },
         "errors": [],
     }
+    await rescan(neo4j, settings, urn, "comment from the database")
+    assert (await execute(ASSET, urn=urn))["asset"]["description"] == "Orders", "curation wins"
     other = f"{pair.name}-risk"
     await execute(DESCRIBE, input={"urn": urn, "description": "", "owner": other})
     assert (await execute(ASSET, urn=urn))["asset"] == {
-        "description": None,
+        "description": "comment from the database",
         "tags": ["gold", "sales"],
         "owners": [{"name": other}],
-    }, "an empty description clears it, omitted tags stay, a new owner replaces the old"
+    }, "an empty description clears the curated one, omitted tags stay, owners are replaced"
 
 
 async def test_describe_asset_reports_expected_failures(execute: Execute, pair: Estate) -> None:
@@ -131,11 +147,7 @@ async def test_no_stale_read_once_a_change_is_published(
         urn=urn,
     )
     assert (await execute(ASSET, urn=urn))["asset"]["description"] == "from the app", "cached"
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, urn))
-    finally:
-        await redis.aclose()
+    await rescan(neo4j, settings, urn, "rescanned")
     assert (await execute(ASSET, urn=urn))["asset"]["description"] == "rescanned"
 
 
