@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from app import stack
+from app import cli_catalog, stack
 from app.settings import IngestSettings, Settings, SettingsError, load_settings
 from ml.cli import classify_cli
 
@@ -22,6 +23,7 @@ cli.add_typer(stack_cli, name="stack")
 cli.add_typer(classify_cli, name="classify")
 demo_cli = typer.Typer(help="The acme demo estate in the local stack.", no_args_is_help=True)
 cli.add_typer(demo_cli, name="demo")
+cli.add_typer(cli_catalog.source_cli, name="source")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -164,6 +166,42 @@ def demo_load(
         )
     console.print(table)
     console.print(f"the demo sources read their password from ${PASSWORD_ENV}")
+
+
+@cli_catalog.source_cli.command("add")
+def source_add(
+    name: Annotated[str | None, typer.Option(help="slug, used in every URN")] = None,
+    kind: Annotated[str | None, typer.Option(help="mysql, mariadb, postgresql, mongodb")] = None,
+    host: Annotated[str, typer.Option(help="host name or address")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    user: Annotated[str | None, typer.Option(help="account name")] = None,
+    secret_ref: Annotated[
+        str | None, typer.Option(help="where the password is: env:VAR or file:/path")
+    ] = None,
+    database: Annotated[
+        list[str] | None, typer.Option(help="database to scan (repeatable; default all)")
+    ] = None,
+    file: Annotated[Path | None, typer.Option(help="YAML file with a source or sources:")] = None,
+) -> None:
+    """Register (or update) a data source; its password stays where --secret-ref points."""
+    cli_catalog.source_add(
+        settings_or_exit(), name, kind, host, port, user, secret_ref, database, file
+    )
+
+
+@cli_catalog.source_cli.command("list")
+def source_list() -> None:
+    """List registered sources with their status and last scan."""
+    cli_catalog.source_list(settings_or_exit())
+
+
+@cli.command()
+def scan(sources: Annotated[list[str], typer.Argument(help="registered source names")]) -> None:
+    """Discover sources through Kafka into the graph, with progress and a summary.
+
+    Needs an ingest worker (`datawave ingest`) consuming the discovery topic.
+    """
+    cli_catalog.scan(settings_or_exit(), sources)
 
 
 def main() -> None:

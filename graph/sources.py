@@ -30,7 +30,7 @@ SET s.lastScanAt = CASE WHEN s.lastScanAt >= row.time THEN s.lastScanAt ELSE row
 REGISTER = """
 MERGE (s:DataSource {urn: $urn})
 SET s.name = $name, s.kind = $kind, s.host = $host, s.port = $port,
-    s.databases = $databases, s.secretRef = $secretRef,
+    s.databases = $databases, s.secretRef = $secretRef, s.user = $user,
     s.status = coalesce(s.status, 'registered')
 RETURN s {.*} AS source
 """
@@ -48,6 +48,7 @@ class SourceRegistration(BaseModel):
     host: str
     port: int = Field(ge=1, le=65535)
     databases: tuple[str, ...] = ()
+    user: str | None = None
     secret_ref: str | None = None
 
 
@@ -64,6 +65,7 @@ async def register_source(driver: AsyncDriver, database: str, reg: SourceRegistr
         port=reg.port,
         databases=list(reg.databases),
         secretRef=reg.secret_ref,
+        user=reg.user,
     )
     return rows[0]["source"]
 

@@ -1,0 +1,220 @@
+"""A scan: discover one registered source through Kafka and follow it until it is in the graph.
+
+The connector streams events to ``datawave.discovery.v1``; the ingest workers write them. The
+scan knows the last offset it produced on each partition, so it is finished exactly when the
+workers' consumer group has committed past those offsets, whichever worker wrote them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import RecordMetadata
+from neo4j import AsyncDriver
+
+from app.settings import Settings
+from graph.driver import Record
+from graph.scans import finish_scan, start_scan
+from graph.sources import get_source
+from ingest.connectors.base import DataSourceConfig, connector_for
+from ingest.events import SOURCE_CHECKED, TABLE_DISCOVERED, SourceChecked, TableDiscovered
+from ingest.producer import EventProducer
+from ingest.urns import source_urn
+
+CHECK_EVERY = 500  # delivery futures awaited in chunks, bounding memory
+PROGRESS_EVERY_S = 0.25
+
+
+class ScanError(Exception):
+    """The scan could not run or did not finish; the message says why."""
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    scan_id: str
+    source: str
+    stage: str  # validate, discover, ingest, finished, failed
+    target: str | None = None
+    events: int = 0
+    tables: int = 0
+    columns: int = 0
+    expected_tables: int = 0
+    ingested: int = 0
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.stage in ("finished", "failed")
+
+    @property
+    def percent(self) -> float:
+        """Discovery counts for the first half, ingestion for the second."""
+        if self.stage == "finished":
+            return 100.0
+        discovered = min(1.0, self.tables / self.expected_tables) if self.expected_tables else 0
+        ingested = min(1.0, self.ingested / self.events) if self.events else 0
+        return round(50 * discovered + 50 * ingested, 1)
+
+
+ProgressCallback = Callable[[ScanProgress], Awaitable[None]]
+
+
+async def _ignore(_: ScanProgress) -> None:
+    return None
+
+
+def config_from_record(record: Record) -> DataSourceConfig:
+    """A connector configuration from a registered ``:DataSource`` (no secret in the graph)."""
+    return DataSourceConfig(
+        name=record["name"],
+        kind=record["kind"],
+        host=record["host"],
+        port=record["port"],
+        user=record.get("user"),
+        secret_ref=record.get("secretRef"),
+        databases=list(record.get("databases") or []),
+    )
+
+
+class _Offsets:
+    """First and last offsets this scan produced, per partition."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+
+    def add(self, meta: RecordMetadata) -> None:
+        self.first.setdefault(meta.partition, meta.offset)
+        self.last[meta.partition] = meta.offset
+
+    def ingested(self, committed: dict[int, int]) -> tuple[int, bool]:
+        """Events of ours behind the group's committed offsets, and whether that is all."""
+        done, complete = 0, True
+        for p, last in self.last.items():
+            upto = committed.get(p, -1)
+            done += max(0, min(upto, last + 1) - self.first[p])
+            complete &= upto > last
+        return done, complete
+
+
+async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[int, int]:
+    offsets = await admin.list_consumer_group_offsets(group)
+    return {tp.partition: om.offset for tp, om in offsets.items() if tp.topic == topic}
+
+
+async def run_scan(
+    settings: Settings,
+    driver: AsyncDriver,
+    source: str,
+    *,
+    scan_id: str | None = None,
+    on_progress: ProgressCallback = _ignore,
+    ingest_timeout_s: float = 900.0,
+) -> ScanProgress:
+    """Run one scan to the end (finished or failed) and return its last progress."""
+    db = settings.neo4j.database
+    record = await get_source(driver, db, source)
+    if record is None:
+        raise ScanError(f"unknown source {source!r}: register it first (datawave source add)")
+    config = config_from_record(record)
+    progress = ScanProgress(scan_id or str(uuid.uuid4()), source, "validate")
+    await start_scan(driver, db, progress.scan_id, source, source_urn(source))
+    await on_progress(progress)
+    try:
+        progress, offsets = await _discover(settings, config, progress, on_progress)
+        progress = await _await_ingest(settings, progress, offsets, on_progress, ingest_timeout_s)
+        progress = replace(progress, stage="finished", target=None)
+    except Exception as err:
+        message = str(err) if isinstance(err, ScanError) else f"{type(err).__name__}: {err}"
+        progress = replace(progress, stage="failed", error=message)
+    await finish_scan(
+        driver, db, progress.scan_id, status=progress.stage, stage=progress.stage,
+        events=progress.events, tables=progress.tables, columns=progress.columns,
+        error=progress.error,
+    )  # fmt: skip
+    await on_progress(progress)
+    return progress
+
+
+async def _discover(
+    settings: Settings, config: DataSourceConfig, progress: ScanProgress,
+    on_progress: ProgressCallback,
+) -> tuple[ScanProgress, _Offsets]:  # fmt: skip
+    offsets = _Offsets()
+    pending: list[asyncio.Future[RecordMetadata]] = []
+    last_report = 0.0
+
+    async def settle() -> None:
+        for meta in await asyncio.gather(*pending):
+            offsets.add(meta)
+        pending.clear()
+
+    # The workers consume the first of their topics; that is where discovery goes.
+    topic = settings.ingest.topics[0]
+    async with connector_for(config) as connector, EventProducer(settings.kafka, topic) as producer:
+        async for event in connector.discover(progress.scan_id):
+            pending.append(await producer.send(event.to_bytes(), event.key))
+            data = event.data
+            progress = replace(progress, stage="discover", events=progress.events + 1)
+            if event.type == SOURCE_CHECKED and isinstance(data, SourceChecked):
+                if data.status == "unreachable":
+                    await settle()
+                    raise ScanError(f"source {config.name} unreachable: {data.error}")
+                expected = sum(data.counts.get(k, 0) for k in ("tables", "views", "collections"))
+                progress = replace(progress, expected_tables=expected)
+            elif event.type == TABLE_DISCOVERED and isinstance(data, TableDiscovered):
+                progress = replace(
+                    progress, tables=progress.tables + 1,
+                    columns=progress.columns + len(data.columns), target=event.subject,
+                )  # fmt: skip
+            if len(pending) >= CHECK_EVERY:
+                await settle()
+            if time.monotonic() - last_report >= PROGRESS_EVERY_S:
+                last_report = time.monotonic()
+                await on_progress(progress)
+        await producer.flush()
+        await settle()
+    return replace(progress, stage="ingest", target=None), offsets
+
+
+async def _await_ingest(
+    settings: Settings,
+    progress: ScanProgress,
+    offsets: _Offsets,
+    on_progress: ProgressCallback,
+    timeout_s: float,
+) -> ScanProgress:
+    await on_progress(progress)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await admin.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            committed = await _committed(admin, settings.ingest.group_id, settings.ingest.topics[0])
+            done, complete = offsets.ingested(committed)
+            progress = replace(progress, ingested=done)
+            if complete:
+                return progress
+            if time.monotonic() > deadline:
+                raise ScanError(
+                    f"ingest did not finish within {timeout_s:.0f}s ({done}/{progress.events} "
+                    f"events written): is an ingest worker running (datawave ingest)?"
+                )
+            await on_progress(progress)
+            await asyncio.sleep(PROGRESS_EVERY_S)
+    finally:
+        await admin.close()
+
+
+async def check_source(settings: Settings, driver: AsyncDriver, source: str) -> SourceChecked:
+    """``validate()`` a registered source without scanning it."""
+    record = await get_source(driver, settings.neo4j.database, source)
+    if record is None:
+        raise ScanError(f"unknown source {source!r}")
+    async with connector_for(config_from_record(record)) as connector:
+        return await connector.validate()
