@@ -50,11 +50,6 @@ BY_URN: dict[NodeKind, LiteralString] = {
     NodeKind.VERSION: VERSIONS_BY_URN,
     NodeKind.JOB: JOBS_BY_URN,
 }
-ALL_SOURCES = """
-MATCH (n:DataSource)
-RETURN labels(n) AS labels, properties(n) AS props
-ORDER BY n.name
-"""
 
 
 class Relation(StrEnum):
@@ -190,10 +185,6 @@ async def related(
     for row in await read(driver, database, RELATIONS[relation], urns=list(urns)):
         out[row["key"]].append(Related(node=NodeRecord.of(row), rel=plain(row["rel"] or {})))
     return out
-
-
-async def all_sources(driver: AsyncDriver, database: str) -> list[NodeRecord]:
-    return [NodeRecord.of(r) for r in await read(driver, database, ALL_SOURCES)]
 
 
 # --- filtered pages ----------------------------------------------------------------------------

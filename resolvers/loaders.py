@@ -7,11 +7,13 @@ are cheap batched queries and change with every scan).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 
 from neo4j import AsyncDriver
+from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 
 from app.cache import ReadThroughCache
 from app.state import AppState
@@ -74,3 +76,17 @@ class Loaders:
     async def _load_related(self, relation: Relation, urns: list[str]) -> list[list[Related]]:
         found = await catalog.related(self._driver, self._database, relation, urns)
         return [found.get(u, []) for u in urns]
+
+
+class LoadersPerOperation(SchemaExtension):
+    """Fresh loaders for each operation of a WebSocket connection.
+
+    Strawberry builds a WebSocket's context once, for the life of the connection; without
+    this, queries sent over it would keep reading what the first one loaded.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context.request, WebSocket):
+            context.loaders = Loaders(context.state)
+        yield

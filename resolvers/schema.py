@@ -20,6 +20,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import should_mask
+from resolvers.loaders import LoadersPerOperation
 from resolvers.mutations.curation import CurationMutation
 from resolvers.mutations.sources import BusyError, SourceMutation
 from resolvers.queries.catalog import CatalogQuery
@@ -54,6 +55,7 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        LoadersPerOperation,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

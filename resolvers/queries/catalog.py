@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from graph import catalog
+from graph import sources
 from graph.catalog import AssetSort
+from graph.records import NodeRecord, plain
 from resolvers.context import Info
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.types.catalog import (
@@ -47,5 +48,7 @@ class CatalogQuery:
 
     @strawberry.field(description="Every registered data source, by name.")
     async def data_sources(self, info: Info) -> list[DataSource]:
-        sources = await catalog.all_sources(*info.context.graph)
-        return [DataSource.from_record(s) for s in sources]
+        found = await sources.list_sources(*info.context.graph)
+        return [
+            DataSource.from_record(NodeRecord(labels=["DataSource"], props=plain(s))) for s in found
+        ]

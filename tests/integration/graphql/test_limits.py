@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Mode, Settings
-from graph import catalog
+from graph import sources
 from resolvers.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 
 
@@ -88,7 +88,7 @@ def test_production_masks_internal_errors_but_not_client_errors(
     async def broken(*_: object) -> None:
         raise RuntimeError("bolt://admin:s3cret@neo4j is on fire")
 
-    monkeypatch.setattr(catalog, "all_sources", broken)
+    monkeypatch.setattr(sources, "list_sources", broken)
     body = production.post("/graphql", json={"query": "{ dataSources { name } }"}).json()
     assert [e["message"] for e in body["errors"]] == ["Unexpected error."]
     for query, visible in (

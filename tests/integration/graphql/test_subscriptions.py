@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from gql import GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
+from neo4j import AsyncDriver
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -28,8 +29,10 @@ from app.changes import (
     scan_channel,
 )
 from app.settings import Settings
+from graph.driver import write
 from ingest.urns import table_urn
 from resolvers.subscriptions.live import SLOW_CONSUMER
+from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, serve, ws_client
 
 CHANGES = """
@@ -108,7 +111,7 @@ async def test_catalog_changes_arrive_filtered(served: Served, redis: Redis, uni
 
 
 async def test_a_mutation_is_announced_to_subscribers(
-    served: Served, execute: Any, estate: Any, neo4j: Any, settings: Settings
+    served: Served, execute: Any, estate: Estate, neo4j: AsyncDriver, settings: Settings
 ) -> None:
     urn = estate.table("orders")
     await estate.write(neo4j, settings.neo4j.database)
@@ -211,3 +214,19 @@ async def test_a_slow_client_is_disconnected_with_a_clear_code(
         assert closed.value.rcvd.reason.startswith("slow consumer")
         assert received < sent
         await until(lambda: served.hub.subscriber_count(scan_channel(unique)) == 0)
+
+
+async def test_queries_over_one_websocket_see_fresh_data(
+    served: Served, redis: Redis, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    urn = estate.table("orders", description="before")
+    await estate.write(neo4j, settings.neo4j.database)
+    query = GraphQLRequest(
+        "query ($urn: ID!) { asset(urn: $urn) { description } }", variable_values={"urn": urn}
+    )
+    async with ws_client(served.url) as session:
+        assert (await session.execute(query))["asset"] == {"description": "before"}
+        change = "MATCH (t:Asset {urn: $urn}) SET t.description = 'after'"
+        await write(neo4j, settings.neo4j.database, change, urn=urn)
+        await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, urn))
+        assert (await session.execute(query))["asset"] == {"description": "after"}
