@@ -10,9 +10,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import AsyncDriver
 
-from app.settings import Settings
+from app.settings import IngestSettings, Settings
 from graph.driver import open_driver
 
 
@@ -31,3 +32,30 @@ def unique() -> str:
 async def neo4j(settings: Settings) -> AsyncIterator[AsyncDriver]:
     async with open_driver(settings.neo4j) as driver:
         yield driver
+
+
+@pytest.fixture
+async def admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
+    client = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await client.start()
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def ingest_cfg(
+    admin: AIOKafkaAdminClient, settings: Settings, unique: str
+) -> AsyncIterator[IngestSettings]:
+    """A worker configuration on this test's own topics and consumer group."""
+    cfg = IngestSettings(
+        topics=[f"{unique}.discovery"],
+        dlq_topic=f"{unique}.dlq",
+        group_id=f"{unique}.ingest",
+        batch_timeout_ms=100,
+        session_timeout_ms=6000,
+    )
+    names = [*cfg.topics, cfg.dlq_topic]
+    partitions = settings.kafka.topic_partitions
+    await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+    yield cfg
+    await admin.delete_topics(names)

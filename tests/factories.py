@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +25,7 @@ from ingest.events import (
     make_event,
 )
 from ingest.urns import column_urn, database_urn, schema_urn, source_urn, table_urn
+from ingest.worker import Worker
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -146,3 +150,15 @@ def shop(source: Source) -> list[Event]:
         source.table("big_orders", view_cols, kind="view", lineage=lineage),
         source.scanned("customers", "orders", "big_orders"),
     ]
+
+
+@asynccontextmanager
+async def running(*workers: Worker) -> AsyncIterator[None]:
+    """Run workers in this loop; on exit stop them (each finishes its batch) and re-raise."""
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield
+    finally:
+        for w in workers:
+            w.stop()
+        await asyncio.gather(*tasks)

@@ -14,13 +14,12 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver
 
 from app.settings import IngestSettings, Settings
@@ -30,7 +29,7 @@ from graph.sources import SourceRegistration, get_source, list_sources, register
 from ingest.events import MAX_EVENT_BYTES, Event, parse_event
 from ingest.producer import EventProducer
 from ingest.worker import Worker
-from tests.factories import Source, columns, shop
+from tests.factories import Source, columns, running, shop
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 60
@@ -67,33 +66,6 @@ async def source(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIt
 
 
 @pytest.fixture
-async def admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
-    client = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
-    await client.start()
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def ingest_cfg(
-    admin: AIOKafkaAdminClient, settings: Settings, unique: str
-) -> AsyncIterator[IngestSettings]:
-    """A worker configuration on this test's own topics and consumer group."""
-    cfg = IngestSettings(
-        topics=[f"{unique}.discovery"],
-        dlq_topic=f"{unique}.dlq",
-        group_id=f"{unique}.ingest",
-        batch_timeout_ms=100,
-        session_timeout_ms=6000,
-    )
-    names = [*cfg.topics, cfg.dlq_topic]
-    partitions = settings.kafka.topic_partitions
-    await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
-    yield cfg
-    await admin.delete_topics(names)
-
-
-@pytest.fixture
 async def producer(settings: Settings, ingest_cfg: IngestSettings) -> AsyncIterator[EventProducer]:
     async with EventProducer(settings.kafka, ingest_cfg.topics[0]) as p:
         yield p
@@ -109,18 +81,6 @@ async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
             if await check():
                 return
             await asyncio.sleep(0.1)
-
-
-@asynccontextmanager
-async def running(*workers: Worker) -> AsyncIterator[None]:
-    """Run workers in this loop; on exit stop them (each finishes its batch) and re-raise."""
-    tasks = [asyncio.create_task(w.run()) for w in workers]
-    try:
-        yield
-    finally:
-        for w in workers:
-            w.stop()
-        await asyncio.gather(*tasks)
 
 
 def worker(cfg: IngestSettings, settings: Settings, neo4j: AsyncDriver) -> Worker:
