@@ -21,7 +21,7 @@ system-deps:
 up: system-deps install
 	$(DW) stack up
 	$(DW) migrate
-	$(DW) serve
+	$(DW) up --demo
 
 ## Start the stack if needed, then run every test against it.
 test: system-deps install

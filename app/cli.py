@@ -204,5 +204,16 @@ def scan(sources: Annotated[list[str], typer.Argument(help="registered source na
     cli_catalog.scan(settings_or_exit(), sources)
 
 
+@cli.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="load and scan the demo estate first")] = True,
+    scale: Annotated[int, typer.Option(min=1, help="demo estate scale")] = 1,
+) -> None:
+    """Run an ingest worker, load and scan the demo estate, and serve the API (Ctrl-C stops)."""
+    from app.local import run_local
+
+    run_local(settings_or_exit(), demo=demo, scale=scale)
+
+
 def main() -> None:
     cli()

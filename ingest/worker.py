@@ -258,6 +258,7 @@ async def serve(settings: Settings) -> WorkerStats:
 
 def main(settings: Settings | None = None) -> WorkerStats:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)  # group chatter drowns our lines
     return asyncio.run(serve(settings or load_settings()))
 
 

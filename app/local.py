@@ -1,0 +1,49 @@
+"""``datawave up``: the whole system on one machine (what ``make up`` runs).
+
+Starts an ingest worker as a child process, optionally loads the demo estate, registers its
+sources and scans them through Kafka, then serves the API in the foreground. Stopping the API
+(Ctrl-C) stops the worker too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import uvicorn
+
+from app.cli_catalog import add_sources, print_summary, registration, scan_sources
+from app.settings import Settings
+from ingest.demo import PASSWORD_ENV, demo_sources, load_demo
+
+
+def load_and_scan_demo(settings: Settings, scale: int) -> None:
+    password = settings.source_password.get_secret_value()
+    # The demo sources resolve their password from this variable (a secretRef, never stored).
+    os.environ.setdefault(PASSWORD_ENV, password)
+    asyncio.run(load_demo(password, scale))
+    configs = demo_sources()
+    add_sources(settings, [registration(c) for c in configs])
+    results = asyncio.run(scan_sources(settings, [c.name for c in configs]))
+    print_summary(results)
+    if any(r.stage != "finished" for r in results):
+        raise RuntimeError("the demo scan failed; see the summary above")
+
+
+def run_local(settings: Settings, *, demo: bool, scale: int) -> None:
+    worker = subprocess.Popen([sys.executable, "-m", "ingest.worker"])
+    try:
+        if demo:
+            load_and_scan_demo(settings, scale)
+        uvicorn.run(
+            "app.main:create_app", factory=True, host=settings.host, port=settings.port,
+            log_level="info",
+        )  # fmt: skip
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
