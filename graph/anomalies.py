@@ -30,12 +30,15 @@ UNWIND row.anomalies AS a
 MERGE (n:Anomaly {id: a.id})
 ON CREATE SET n += a, n.name = a.kind
 WITH n, a
-MATCH (x:Asset {urn: a.subject})
+// The ingest worker may not have written the asset yet: MERGE it as the worker does.
+MERGE (x:Asset {urn: a.subject})
+ON CREATE SET x.name = a.subjectName
+FOREACH (_ IN CASE WHEN a.subject = a.table THEN [1] ELSE [] END | SET x:Table)
+FOREACH (_ IN CASE WHEN a.subject <> a.table THEN [1] ELSE [] END | SET x:Column)
 MERGE (x)-[:HAS_ANOMALY]->(n)
 """
 LIST = """
-MATCH (x:Asset)-[:HAS_ANOMALY]->(n:Anomaly)
-WHERE n.table = $table
+MATCH (n:Anomaly {table: $table})
 RETURN n {.*} AS anomaly
 ORDER BY n.at DESC, n.kind
 """

@@ -43,7 +43,7 @@ UNWIND row.labels AS x
 MATCH (l:Label {name: x.label})
 MERGE (c)-[r:LABELED]->(l)
 ON CREATE SET r.status = x.status
-WITH c, l, r, x
+WITH c, l, r, x, row
 WHERE r.status IN $machine
 SET r.status = x.status, r.confidence = x.confidence, r.method = x.method,
     r.evidence = x.evidence, r.explanation = x.explanation, r.features = x.features,
@@ -89,10 +89,14 @@ RETURN m {.*} AS model
 """
 # The packaged model becomes version 1 of an empty registry; concurrent starts MERGE the same.
 BOOTSTRAP_MODEL = """
-MERGE (m:ClassifierModel {id: $registry + ':1'})
-ON CREATE SET m += $props, m.registry = $registry, m.version = 1, m.name = $registry + ' v1',
-              m.active = NOT EXISTS { MATCH (:ClassifierModel {registry: $registry}) }
-WITH m
+OPTIONAL MATCH (any:ClassifierModel {registry: $registry})
+WITH count(any) = 0 AS empty
+CALL (empty) {
+  WITH empty WHERE empty
+  MERGE (m:ClassifierModel {id: $registry + ':1'})
+  ON CREATE SET m += $props, m.registry = $registry, m.version = 1, m.active = true,
+                m.name = $registry + ' v1'
+}
 MATCH (a:ClassifierModel {registry: $registry, active: true})
 RETURN a {.*} AS model
 ORDER BY a.version DESC LIMIT 1

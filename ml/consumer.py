@@ -196,6 +196,7 @@ def anomaly_row(anomaly: Anomaly, event: Event) -> dict[str, object]:
         "id": anomaly.id(event.id),
         "kind": anomaly.kind,
         "subject": anomaly.subject,
+        "subjectName": Urn.parse(anomaly.subject).name,
         "table": anomaly.table,
         "detail": anomaly.detail,
         "severity": anomaly.severity,

@@ -19,7 +19,7 @@ from faker import Faker
 from ml.detectors import ColumnInput
 
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR")
-OPAQUE_SHARE = 0.15
+OPAQUE_SHARE = 0.35
 ICD10_CODES = (  # noqa: SIM905 (one line of codes reads better than 25)
     "E11.9 I10 J45.909 M54.5 F32.A K21.9 E78.5 N39.0 J06.9 R51 Z00.00 I25.10 "
     "G43.909 M17.11 F41.1 E66.9 L40.0 C50.911 S52.501A O80 B20 A09 H52.4 T78.40XA D64.9"

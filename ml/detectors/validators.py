@@ -28,6 +28,10 @@ EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-
 ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-KXZ]{1,4})?$")
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d")
 PHONE_REGIONS = ("US", "GB", "DE", "FR")
+# Digits and separators that are dates, IPv4 addresses or SSNs, not phone numbers.
+NOT_PHONE = re.compile(
+    r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$|^\d{1,3}(\.\d{1,3}){3}$|^\d{3}-\d{2}-\d{4}$"
+)
 
 
 def digits_of(value: str, allowed: str = " -") -> str | None:
@@ -98,10 +102,13 @@ def national_id(value: str) -> bool:
 
 
 def phone(value: str) -> float:
-    """1.0 for a possible number written as people write phones, 0.5 for bare digits."""
+    """1.0 for a possible number written as people write phones, 0.5 for 10 or 11 bare digits
+    (barcodes and long ids are bare digits too, of other lengths)."""
     text = value.strip()
-    digits = digits_of(text, " -+().x/")
-    if digits is None or not 7 <= len(digits) <= 20:
+    digits = digits_of(text, " -+().x")
+    if digits is None or not 7 <= len(digits) <= 20 or NOT_PHONE.match(text):
+        return 0.0
+    if text.isdigit() and not (text.startswith("0") or len(text) in (10, 11)):
         return 0.0
     for region in PHONE_REGIONS:
         try:
