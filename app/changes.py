@@ -63,14 +63,19 @@ def catalog_change(type: ChangeType, urn: str, fields: Sequence[str] = ()) -> Ca
 
 
 class ScanProgress(LiveEvent):
+    """Where a scan is (``ingest.scan.ScanProgress`` on the wire, with its percentage)."""
+
     scan_id: str
     source: str
-    stage: str  # e.g. discover, profile, classify
-    status: str  # running, succeeded, failed
-    target: str | None = None  # the URN being worked on
-    done: int = 0
-    total: int | None = None
-    message: str | None = None
+    stage: str  # validate, discover, ingest, finished, failed
+    target: str | None = None  # the URN being discovered
+    events: int = 0
+    tables: int = 0
+    columns: int = 0
+    expected_tables: int = 0
+    ingested: int = 0  # events the ingest workers have committed
+    percent: float = 0.0
+    error: str | None = None
     at: datetime = Field(default_factory=_now)
 
 

@@ -63,6 +63,6 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         broadcast = await stack.enter_async_context(
             open_broadcast(settings.redis_url, settings.subscription_queue_size)
         )
-        scans = ScanRunner(settings.kafka, redis)
+        scans = ScanRunner(settings, neo4j, redis)
         stack.push_async_callback(scans.close)
         yield AppState(settings, neo4j, redis, opensearch, admin, producer, broadcast, scans)

@@ -1,5 +1,4 @@
-"""Curation writes from the API: descriptions, tags and owners, lineage asserted by hand, and
-the login user of a registered data source (graph/sources.py registers the rest).
+"""Curation writes from the API: descriptions, tags and owners, and lineage asserted by hand.
 
 A manual ``FEEDS`` edge has ``kind: 'manual'`` and no ``via``, so a rescan, which replaces only
 the edges its job produced (graph/lineage.py), never removes it.
@@ -39,13 +38,6 @@ ON CREATE SET r.since = datetime()
 RETURN u.urn AS from, d.urn AS to, properties(r) AS props
 """
 
-# The user a connector logs in as is not a secret (the password stays behind ``secretRef``).
-SET_SOURCE_USER = """
-MATCH (s:DataSource {urn: $urn})
-SET s.user = $user
-RETURN labels(s) AS labels, properties(s) AS props
-"""
-
 
 async def describe_asset(
     driver: AsyncDriver,
@@ -75,10 +67,3 @@ async def add_manual_lineage(
     """Assert that ``upstream`` feeds ``downstream`` (idempotent); None if either is missing."""
     rows = await write(driver, database, ADD_LINEAGE, upstream=upstream, downstream=downstream)
     return EdgeRecord.of(rows[0]) if rows else None
-
-
-async def set_source_user(
-    driver: AsyncDriver, database: str, urn: str, user: str | None
-) -> NodeRecord | None:
-    rows = await write(driver, database, SET_SOURCE_USER, urn=urn, user=user)
-    return NodeRecord.of(rows[0]) if rows else None

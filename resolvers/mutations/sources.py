@@ -12,9 +12,11 @@ import strawberry
 from pydantic import ValidationError
 
 from app.changes import ChangeType
+from app.cli_catalog import registration
 from app.scans import TooManyScans
-from graph import curation, sources
-from ingest.connectors.base import DataSourceConfig, connector_for, registry
+from graph import sources
+from ingest import scan
+from ingest.connectors.base import DataSourceConfig, registry
 from ingest.urns import source_urn
 from resolvers.context import Info
 from resolvers.mutations.announce import announce
@@ -72,23 +74,19 @@ class StartScanPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _config(values: dict[str, Any], field: str | None = None) -> DataSourceConfig | list[UserError]:
-    """A connector config, or the errors naming what is wrong (``field`` overrides names)."""
+def _config(values: dict[str, Any]) -> DataSourceConfig | list[UserError]:
+    """A connector config, or the errors naming what is wrong."""
     try:
         config = DataSourceConfig(**values)
     except ValidationError as err:
         return [
-            InvalidInputError(
-                field=field or _camel(str(e["loc"][0] if e["loc"] else "")), message=e["msg"]
-            )
+            InvalidInputError(field=_camel(str(e["loc"][0] if e["loc"] else "")), message=e["msg"])
             for e in err.errors()
         ]
     if config.kind not in registry.kinds():
         known = ", ".join(registry.kinds())
         return [
-            InvalidInputError(
-                field=field or "kind", message=f"no connector {config.kind!r}; known: {known}"
-            )
+            InvalidInputError(field="kind", message=f"no connector {config.kind!r}; known: {known}")
         ]
     return config
 
@@ -98,23 +96,11 @@ def _camel(snake: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
-async def _registered(info: Info, name: str) -> DataSourceConfig | list[UserError]:
-    """The config of a registered source (its password is read when connecting)."""
-    props = await sources.get_source(*info.context.graph, name)
-    if props is None:
-        return [NotFoundError(urn=source_urn(name), message=f"no data source {name!r}")]
-    return _config(
-        {
-            "name": props.get("name"),
-            "kind": props.get("kind"),
-            "host": props.get("host"),
-            "port": props.get("port"),
-            "user": props.get("user"),
-            "secret_ref": props.get("secretRef"),
-            "databases": props.get("databases") or [],
-        },
-        field="source",
-    )
+async def _unknown(info: Info, name: str) -> list[UserError]:
+    """A NotFoundError unless ``name`` is a registered source."""
+    if await sources.get_source(*info.context.graph, name) is not None:
+        return []
+    return [NotFoundError(urn=source_urn(name), message=f"no data source {name!r}")]
 
 
 @strawberry.type
@@ -128,29 +114,17 @@ class SourceMutation:
             return RegisterDataSourcePayload(errors=config)
         driver, database = info.context.graph
         known = await sources.get_source(driver, database, config.name)
-        registration = sources.SourceRegistration(
-            name=config.name,
-            kind=config.kind,
-            host=config.host,
-            port=config.port,
-            databases=tuple(config.databases),
-            secret_ref=config.secret_ref,
-        )
-        await sources.register_source(driver, database, registration)
-        urn = source_urn(config.name)
-        record = await curation.set_source_user(driver, database, urn, config.user)
-        assert record is not None, "registered just above"
+        record = await sources.register_source(driver, database, registration(config))
         change = ChangeType.CHANGED if known else ChangeType.ADDED
-        await announce(info, change, [urn], REGISTERED)
-        return RegisterDataSourcePayload(data_source=DataSource.from_record(record))
+        await announce(info, change, [source_urn(config.name)], REGISTERED)
+        return RegisterDataSourcePayload(data_source=DataSource.from_props(record))
 
     @strawberry.mutation(description="Connect to a registered source and report what it sees.")
     async def test_data_source(self, info: Info, source: str) -> TestDataSourcePayload:
-        config = await _registered(info, source)
-        if isinstance(config, list):
-            return TestDataSourcePayload(errors=config)
-        async with connector_for(config) as connector:
-            checked = await connector.validate()
+        if errors := await _unknown(info, source):
+            return TestDataSourcePayload(errors=errors)
+        state = info.context.state
+        checked = await scan.check_source(state.settings, state.neo4j, source)
         return TestDataSourcePayload(
             check=SourceCheck(
                 status=checked.status,
@@ -162,11 +136,10 @@ class SourceMutation:
 
     @strawberry.mutation(description="Scan a registered source now, from this API replica.")
     async def start_scan(self, info: Info, source: str) -> StartScanPayload:
-        config = await _registered(info, source)
-        if isinstance(config, list):
-            return StartScanPayload(errors=config)
+        if errors := await _unknown(info, source):
+            return StartScanPayload(errors=errors)
         try:
-            scan_id = info.context.state.scans.start(config)
+            scan_id = info.context.state.scans.start(source)
         except TooManyScans as err:
             return StartScanPayload(errors=[BusyError(message=str(err))])
         return StartScanPayload(scan_id=scan_id)

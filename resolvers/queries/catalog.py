@@ -6,7 +6,6 @@ import strawberry
 
 from graph import sources
 from graph.catalog import AssetSort
-from graph.records import NodeRecord, plain
 from resolvers.context import Info
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.types.catalog import (
@@ -49,6 +48,4 @@ class CatalogQuery:
     @strawberry.field(description="Every registered data source, by name.")
     async def data_sources(self, info: Info) -> list[DataSource]:
         found = await sources.list_sources(*info.context.graph)
-        return [
-            DataSource.from_record(NodeRecord(labels=["DataSource"], props=plain(s))) for s in found
-        ]
+        return [DataSource.from_props(s) for s in found]

@@ -16,7 +16,7 @@ from strawberry.types import Info as _Info
 
 from graph import catalog
 from graph.catalog import AssetFilter, AssetKind, AssetSort, NodeKind, Relation, SortField
-from graph.records import NodeRecord
+from graph.records import NodeRecord, plain
 from ingest.urns import source_urn
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -288,7 +288,12 @@ class DataSource(Node):
 
     @classmethod
     def from_record(cls, record: NodeRecord) -> Self:
-        p = record.props
+        return cls.from_props(record.props)
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any]) -> Self:
+        """From the properties graph/sources.py returns (or a record's, already plain)."""
+        p = plain(props)
         return cls(
             id=p["urn"],
             name=p.get("name") or p["urn"],

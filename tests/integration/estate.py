@@ -80,6 +80,7 @@ CALL () { MATCH (n:Asset {source: $name}) DETACH DELETE n }
 CALL () { MATCH (n:SchemaVersion {source: $name}) DETACH DELETE n }
 CALL () { MATCH (n:Job {source: $name}) DETACH DELETE n }
 CALL () { MATCH (n:DataSource {name: $name}) DETACH DELETE n }
+CALL () { MATCH (n:Scan {source: $name}) DETACH DELETE n }
 CALL () { MATCH (n:Team|Label) WHERE n.name STARTS WITH $name DETACH DELETE n }
 """
 

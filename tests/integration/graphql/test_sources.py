@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -109,19 +110,16 @@ async def test_start_scan_publishes_progress(
         result = (await execute(SCAN, source=postgres["name"]))["startScan"]
         assert result["errors"] == []
         channel = (PREFIX + scan_channel(result["scanId"])).encode()
-        statuses = []
-        for _ in range(200):
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
-            if message and message["channel"] == channel:
-                progress = json.loads(message["data"])
-                statuses.append(progress["status"])
-                if progress["status"] != "running":
-                    break
-        assert statuses[0] == "running"
-        assert statuses[-1] == "succeeded", progress
-        assert progress["done"] == 1, (
-            "the source check (unreachable: no such database) went to Kafka"
-        )
+        stages = []
+        async with asyncio.timeout(60):
+            while not stages or stages[-1] not in ("finished", "failed"):
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                if message and message["channel"] == channel:
+                    progress = json.loads(message["data"])
+                    stages.append(progress["stage"])
+        assert stages[0] == "validate"
+        assert stages[-1] == "failed", "its database does not exist"
+        assert "unreachable" in progress["error"]
     finally:
         await pubsub.aclose()
         await redis.aclose()

@@ -41,7 +41,7 @@ subscription ($filter: CatalogChangeFilter) {
 }
 """
 SCAN = """
-subscription ($id: ID!) { scanProgress(scanId: $id) { scanId stage status done total message } }
+subscription ($id: ID!) { scanProgress(scanId: $id) { scanId stage events tables percent error } }
 """
 
 
@@ -135,15 +135,15 @@ async def test_scan_progress_and_compliance_updates(
     async with Subscriber(served, SCAN, scan_channel(unique), id=unique) as sub:
         await publish_scan_progress(
             redis,
-            ScanProgress(scan_id=unique, source="pg", stage="discover", status="running", done=3),
+            ScanProgress(scan_id=unique, source="pg", stage="discover", events=3, percent=12.5),
         )
         assert (await sub.next())["scanProgress"] == {
             "scanId": unique,
             "stage": "discover",
-            "status": "running",
-            "done": 3,
-            "total": None,
-            "message": None,
+            "events": 3,
+            "tables": 0,
+            "percent": 12.5,
+            "error": None,
         }
     query = "subscription ($d: String!) { complianceUpdates(domain: $d) { domain status score } }"
     async with Subscriber(served, query, compliance_channel(unique), d=unique) as sub:
@@ -197,9 +197,7 @@ async def test_a_slow_client_is_disconnected_with_a_clear_code(
                 await publish_scan_progress(
                     redis,
                     *(
-                        ScanProgress(
-                            scan_id=unique, source="s", stage="s", status="s", done=i, message=big
-                        )
+                        ScanProgress(scan_id=unique, source="s", stage="s", events=i, error=big)
                         for i in range(n, n + 100)
                     ),
                 )
