@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 
@@ -32,7 +33,13 @@ def load_and_scan_demo(settings: Settings, scale: int) -> None:
         raise RuntimeError("the demo scan failed; see the summary above")
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_local(settings: Settings, *, demo: bool, scale: int) -> None:
+    # uvicorn re-raises the signal that stopped it; as an exception it still runs `finally`.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     worker = subprocess.Popen([sys.executable, "-m", "ingest.worker"])
     try:
         if demo:
