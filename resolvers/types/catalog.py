@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import Enum
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import strawberry
-from strawberry.types import Info as _Info
 
 from graph import catalog
 from graph.catalog import AssetFilter, AssetKind, AssetSort, NodeKind, Relation, SortField
-from graph.records import NodeRecord, plain
+from graph.records import NodeRecord, Related, plain
 from ingest.urns import source_urn
+from resolvers.context import Info
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     check_page_size,
@@ -26,10 +26,10 @@ from resolvers.pagination import (
 )
 from resolvers.types.common import BigInt, Connection, Edge, Node, PageInfo, timestamp
 
-Info = _Info[Any, None]  # the request's Context; typed loosely to keep this module import-light
+A = TypeVar("A")
 
 
-async def _related(info: Info, relation: Relation, urn: str) -> list[Any]:
+async def _related(info: Info, relation: Relation, urn: str) -> list[Related]:
     return await info.context.loaders.related[relation].load(urn)
 
 
@@ -61,7 +61,7 @@ class LabelAssignment:
     at: datetime | None = strawberry.field(description="When it was last classified.")
 
 
-def _assignments(found: list[Any]) -> list[LabelAssignment]:
+def _assignments(found: list[Related]) -> list[LabelAssignment]:
     return [
         LabelAssignment(
             label=Label.from_props(r.node.props),
@@ -104,6 +104,10 @@ class Asset(Node):
             "removed_at": timestamp(props, "removedAt"),
         }
 
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        return cls(**cls.base(record.props))
+
 
 @strawberry.type
 class Database(Asset):
@@ -116,10 +120,6 @@ class Database(Asset):
     async def schemas(self, info: Info) -> list[Schema]:
         found = await _related(info, Relation.CHILDREN, self.id)
         return [Schema.from_record(r.node) for r in found if "Schema" in r.node.labels]
-
-    @classmethod
-    def from_record(cls, record: NodeRecord) -> Self:
-        return cls(**cls.base(record.props))
 
 
 @strawberry.type
@@ -139,10 +139,6 @@ class Schema(Asset):
     ) -> Connection[Table]:
         where = AssetFilter(kind=AssetKind.DATASET, schema=self.id)
         return await asset_page(info, where, (sort or AssetSortInput()).to_sort(), first, after)
-
-    @classmethod
-    def from_record(cls, record: NodeRecord) -> Self:
-        return cls(**cls.base(record.props))
 
 
 @strawberry.enum
@@ -391,11 +387,11 @@ def node_from_record(record: NodeRecord) -> Node | None:
     return asset_from_record(record)
 
 
-def _assets(found: list[Any]) -> list[Asset]:
+def _assets(found: list[Related]) -> list[Asset]:
     return [a for r in found if (a := asset_from_record(r.node)) is not None]
 
 
-def _of_type(cls: type[Any], found: list[Any]) -> list[Any]:
+def _of_type(cls: type[A], found: list[Related]) -> list[A]:
     return [a for a in _assets(found) if isinstance(a, cls)]
 
 

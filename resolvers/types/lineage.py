@@ -10,9 +10,9 @@ import strawberry
 from graph import lineage_queries as lq
 from graph.catalog import NodeKind
 from graph.records import EdgeRecord
+from resolvers.context import Info
 from resolvers.types.catalog import (
     Asset,
-    Info,
     Job,
     Label,
     Team,
