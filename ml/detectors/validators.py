@@ -28,9 +28,9 @@ EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-
 ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-KXZ]{1,4})?$")
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d")
 PHONE_REGIONS = ("US", "GB", "DE", "FR")
-# Digits and separators that are dates, IPv4 addresses or SSNs, not phone numbers.
+# Digits and separators that are dates, IPv4 addresses, SSNs or US EINs, not phone numbers.
 NOT_PHONE = re.compile(
-    r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$|^\d{1,3}(\.\d{1,3}){3}$|^\d{3}-\d{2}-\d{4}$"
+    r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$|^\d{1,3}(\.\d{1,3}){3}$|^\d{3}-\d{2}-\d{4}$|^\d{2}-\d{7}$"
 )
 
 
