@@ -1,0 +1,41 @@
+"""Load the demo estate and scan it through Kafka into the graph, for tests that read it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from neo4j import AsyncDriver
+
+from app.cli_catalog import registration
+from app.settings import IngestSettings, Settings
+from graph.sources import register_source
+from ingest.demo import PASSWORD_ENV, demo_sources, load_demo
+from ingest.scan import ScanProgress, run_scan
+from ingest.worker import Worker
+from tests.factories import running
+
+
+async def scan_demo(settings: Settings, neo4j: AsyncDriver) -> list[ScanProgress]:
+    """The default demo estate (acme-*), loaded and scanned on a throwaway topic and group."""
+    password = settings.source_password.get_secret_value()
+    os.environ.setdefault(PASSWORD_ENV, password)
+    await load_demo(password)
+    name = f"t{uuid.uuid4().hex[:10]}"
+    cfg = IngestSettings(topics=[f"{name}.discovery"], dlq_topic=f"{name}.dlq", group_id=name)
+    scan_settings = settings.model_copy(update={"ingest": cfg})
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await admin.start()
+    topics = [*cfg.topics, cfg.dlq_topic]
+    try:
+        await admin.create_topics([NewTopic(t, settings.kafka.topic_partitions, 1) for t in topics])
+        db = settings.neo4j.database
+        configs = demo_sources()
+        for config in configs:
+            await register_source(neo4j, db, registration(config))
+        async with running(Worker(cfg, settings.kafka, neo4j, db)):
+            return [await run_scan(scan_settings, neo4j, c.name) for c in configs]
+    finally:
+        await admin.delete_topics(topics)
+        await admin.close()
