@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+from typing import Any
 
 import httpx
 import psutil
@@ -73,6 +74,15 @@ def postgres_bin(name: str) -> str:
     if not found:
         raise StackError(f"{name} not found: install PostgreSQL: apt-get install postgresql")
     return found
+
+
+def run_step(what: str, args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run a set-up command; on failure raise StackError with what failed and its output."""
+    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()[-3000:]
+        raise StackError(f"{what} failed (exit {result.returncode}):\n{output}")
+    return result
 
 
 def render(template: Path, target: Path, **values: str) -> None:
@@ -303,7 +313,8 @@ def maven_fetch(ctx: Context, profile: str) -> Path:
         return out
     mvn = which(MAVEN)
     ctx.echo(f"fetching {profile} from Maven Central into {out} ...")
-    result = subprocess.run(
+    run_step(
+        f"maven fetch of {profile}",
         [
             mvn,
             "-q",
@@ -315,13 +326,7 @@ def maven_fetch(ctx: Context, profile: str) -> Path:
             "dependency:copy-dependencies",
             f"-Ddw.out={out}",
         ],
-        capture_output=True,
-        text=True,
     )
-    if result.returncode != 0:
-        raise StackError(
-            f"maven could not fetch {profile}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
-        )
     marker.touch()
     return out
 
@@ -363,7 +368,8 @@ class Neo4j(Service):
         marker = home / "data" / ".password-set"
         if not marker.exists():
             password = ctx.settings.neo4j.password.get_secret_value()
-            result = subprocess.run(
+            run_step(
+                "neo4j-admin set-initial-password",
                 [
                     which(JAVA),
                     "-cp",
@@ -374,13 +380,7 @@ class Neo4j(Service):
                     password,
                 ],
                 env={**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")},
-                capture_output=True,
-                text=True,
             )
-            if result.returncode != 0:
-                raise StackError(
-                    f"neo4j-admin set-initial-password failed:\n{result.stderr[-2000:]}"
-                )
             marker.touch()
 
     def command(self, ctx: Context) -> list[str]:
@@ -423,7 +423,8 @@ class Kafka(Service):
         if not (home / "data" / "meta.properties").exists():
             cluster_id = hashlib.sha256(str(home).encode()).digest()[:16]
             cid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
-            result = subprocess.run(
+            run_step(
+                "kafka storage format",
                 [
                     which(JAVA),
                     "-cp",
@@ -435,11 +436,7 @@ class Kafka(Service):
                     "-c",
                     str(home / "server.properties"),
                 ],
-                capture_output=True,
-                text=True,
             )
-            if result.returncode != 0:
-                raise StackError(f"kafka storage format failed:\n{result.stdout}{result.stderr}")
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
@@ -573,11 +570,7 @@ class MariaDB(Service):
         ]
         if user:
             args.append(f"--user={user.pw_name}")
-        result = subprocess.run(args, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise StackError(
-                f"mariadb-install-db failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
-            )
+        run_step("mariadb-install-db", args)
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
@@ -602,15 +595,10 @@ class MariaDB(Service):
             f"ALTER USER '{SOURCE_USER}'@'%' IDENTIFIED BY '{pw}';"
             f"GRANT ALL PRIVILEGES ON *.* TO '{SOURCE_USER}'@'%' WITH GRANT OPTION;"
         )
-        result = subprocess.run(
+        run_step(
+            f"creating the {SOURCE_USER} account in mariadb",
             [which(MARIADB_CLIENT), f"--socket={self.socket(ctx)}", "-uroot", "-e", sql],
-            capture_output=True,
-            text=True,
         )
-        if result.returncode != 0:
-            raise StackError(
-                f"mariadb: could not create the {SOURCE_USER} account: {result.stderr}"
-            )
 
 
 class PostgreSQL(Service):
@@ -630,30 +618,29 @@ class PostgreSQL(Service):
         pwfile.write_text(ctx.settings.source_password.get_secret_value() + "\n")
         ctx.give_to_service_user(home)
         user = ctx.service_user()
-        result = subprocess.run(
-            [
-                postgres_bin("initdb"),
-                "-D",
-                str(data),
-                "-U",
-                SOURCE_USER,
-                f"--pwfile={pwfile}",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ],
-            capture_output=True,
-            text=True,
-            user=user.pw_uid if user else None,
-            group=user.pw_gid if user else None,
-            extra_groups=[] if user else None,
-            cwd=home,
-        )
-        pwfile.unlink(missing_ok=True)
-        if result.returncode != 0:
-            raise StackError(f"initdb failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        try:
+            run_step(
+                "initdb",
+                [
+                    postgres_bin("initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    SOURCE_USER,
+                    f"--pwfile={pwfile}",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                user=user.pw_uid if user else None,
+                group=user.pw_gid if user else None,
+                extra_groups=[] if user else None,
+                cwd=home,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
@@ -696,14 +683,11 @@ class FerretDB(Service):
         go = which(GO)
         module = f"github.com/FerretDB/FerretDB@{FERRETDB_VERSION}"
         ctx.echo(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy ...")
-        dl = subprocess.run(
+        dl = run_step(
+            f"go mod download {module}",
             [go, "mod", "download", "-json", module],
-            capture_output=True,
-            text=True,
             cwd=INFRA / "ferretdb",
         )
-        if dl.returncode != 0:
-            raise StackError(f"go mod download {module} failed:\n{dl.stdout}{dl.stderr}")
         src = ctx.cache_dir / "src" / f"ferretdb-{FERRETDB_VERSION}"
         shutil.rmtree(src, ignore_errors=True)
         shutil.copytree(json.loads(dl.stdout)["Dir"], src)
@@ -711,15 +695,12 @@ class FerretDB(Service):
             p.chmod(p.stat().st_mode | 0o200)
         (src / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
         target.parent.mkdir(parents=True, exist_ok=True)
-        build = subprocess.run(
+        run_step(
+            "building FerretDB",
             [go, "build", "-o", str(target), "./cmd/ferretdb"],
             cwd=src,
-            capture_output=True,
-            text=True,
             env={**os.environ, "GOTOOLCHAIN": "local"},
         )
-        if build.returncode != 0:
-            raise StackError(f"building FerretDB failed:\n{build.stderr[-3000:]}")
 
     def command(self, ctx: Context) -> list[str]:
         home = ctx.home(self.name)
