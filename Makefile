@@ -44,6 +44,7 @@ schema: install
 	from resolvers.schema import schema; Path('schema.graphql').write_text(print_schema(schema) + '\n')"
 
 bench: system-deps install
+	$(VENV)/bin/pip install -q -e '.[dev,ml,bench]'
 	$(DW) stack up
 	$(DW) migrate
 	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done
