@@ -255,3 +255,19 @@ async def test_consumer_labels_columns_and_reports_anomalies(
         await running
         await changes.stop()
     assert consumer.stats.tables == 2 and consumer.stats.anomalies == 4
+
+
+async def test_refit_learns_from_stewards(service: ClassificationService, unique: str) -> None:
+    contact = col(unique, "contact_details", PHONES)
+    await service.classify_columns([contact])
+    at = datetime.now(UTC)
+    db = service.database
+    await labels.decide_label(service.driver, db, contact.urn, "PII.Phone", "rejected", "sam", at)
+    await labels.active_model(service.driver, db, unique, {"params": "{}"})
+    before = service.classifier.model
+    try:
+        registered = await service.refit()
+        assert registered["id"] == service.model_id == f"{unique}:2"
+        assert registered["stewardExamples"] >= 1 and registered["active"]
+    finally:
+        service.classifier.model = before  # the classifier is shared by the session
