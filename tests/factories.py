@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from ingest.events import (
     CONTAINER_DISCOVERED,
@@ -25,7 +26,6 @@ from ingest.events import (
     make_event,
 )
 from ingest.urns import column_urn, database_urn, schema_urn, source_urn, table_urn
-from ingest.worker import Worker
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -152,8 +152,15 @@ def shop(source: Source) -> list[Event]:
     ]
 
 
+class Consumer(Protocol):
+    """A Kafka consumer loop: the ingest worker or the classification consumer."""
+
+    async def run(self) -> object: ...
+    def stop(self) -> None: ...
+
+
 @asynccontextmanager
-async def running(*workers: Worker) -> AsyncIterator[None]:
+async def running(*workers: Consumer) -> AsyncIterator[None]:
     """Run workers in this loop; on exit stop them (each finishes its batch) and re-raise."""
     tasks = [asyncio.create_task(w.run()) for w in workers]
     try:
@@ -162,3 +169,12 @@ async def running(*workers: Worker) -> AsyncIterator[None]:
         for w in workers:
             w.stop()
         await asyncio.gather(*tasks)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 60) -> None:
+    """Poll a condition on the services (a count, a lag) until it holds, for a minute at most."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.1)

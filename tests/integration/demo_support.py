@@ -1,4 +1,4 @@
-"""Load the demo estate and scan it through Kafka into the graph, for tests that read it."""
+"""Load the demo estate, scan it through Kafka into the graph and classify its columns."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from graph.sources import register_source
 from ingest.demo import PASSWORD_ENV, demo_sources, load_demo
 from ingest.scan import ScanProgress, run_scan
 from ingest.worker import Worker
-from tests.factories import running
+from ml.consumer import ClassificationConsumer
+from ml.service import open_service
+from ml.settings import ClassifierSettings
+from tests.factories import eventually, running
 
 
 async def scan_demo(settings: Settings, neo4j: AsyncDriver) -> list[ScanProgress]:
@@ -34,8 +37,17 @@ async def scan_demo(settings: Settings, neo4j: AsyncDriver) -> list[ScanProgress
         configs = demo_sources()
         for config in configs:
             await register_source(neo4j, db, registration(config))
-        async with running(Worker(cfg, settings.kafka, neo4j, db)):
-            return [await run_scan(scan_settings, neo4j, c.name) for c in configs]
+        classifier = ClassifierSettings(topic=cfg.topics[0], group_id=f"{name}.classify")
+        classify = ClassificationConsumer(await open_service(neo4j, db, classifier), settings.kafka)
+        async with running(Worker(cfg, settings.kafka, neo4j, db), classify):
+            results = [await run_scan(scan_settings, neo4j, c.name) for c in configs]
+            tables = sum(r.tables for r in results)
+
+            async def classified() -> bool:  # labels follow the graph, on their own group
+                return classify.stats.tables >= tables
+
+            await eventually(classified, timeout_s=120)
+            return results
     finally:
         await admin.delete_topics(topics)
         await admin.close()

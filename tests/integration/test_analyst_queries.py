@@ -89,6 +89,17 @@ async def test_column_lineage(neo4j: AsyncDriver, settings: Settings) -> None:
 
 
 @pytest.mark.usefixtures("demo")
+async def test_sensitive_columns_per_source(neo4j: AsyncDriver, settings: Settings) -> None:
+    rows = await run(neo4j, settings, "Sensitive columns per source")
+    labels = {(r["source"], r["label"]) for r in rows}
+    assert {"acme-mariadb", "acme-postgres", "acme-mongo"} <= {source for source, _ in labels}
+    assert ("acme-postgres", "PCI.CardNumber") in labels or any(
+        label.startswith("PCI.") for _, label in labels
+    )
+    assert any(label == "PII.Email" for _, label in labels)
+
+
+@pytest.mark.usefixtures("demo")
 async def test_schema_history(neo4j: AsyncDriver, settings: Settings) -> None:
     rows = await run(neo4j, settings, "A table's schema history")
     assert rows and rows[-1]["is_current"] is True

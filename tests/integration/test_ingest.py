@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,9 @@ from graph.sources import SourceRegistration, get_source, list_sources, register
 from ingest.events import MAX_EVENT_BYTES, Event, parse_event
 from ingest.producer import EventProducer
 from ingest.worker import Worker
-from tests.factories import Source, columns, running, shop
+from tests.factories import Source, columns, eventually, running, shop
 
 ROOT = Path(__file__).resolve().parents[2]
-WAIT_S = 60
 
 NODES = """
 MATCH (n) WHERE n.source = $source OR n.urn = $urn
@@ -72,15 +71,6 @@ async def producer(settings: Settings, ingest_cfg: IngestSettings) -> AsyncItera
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll a condition on the services (a count, a lag) until it holds, for a minute at most."""
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(0.1)
 
 
 def worker(cfg: IngestSettings, settings: Settings, neo4j: AsyncDriver) -> Worker:
