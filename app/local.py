@@ -1,8 +1,8 @@
 """``datawave up``: the whole system on one machine (what ``make up`` runs).
 
-Starts an ingest worker as a child process, optionally loads the demo estate, registers its
-sources and scans them through Kafka, then serves the API in the foreground. Stopping the API
-(Ctrl-C) stops the worker too.
+Starts an ingest worker and a classification consumer as child processes, optionally loads the
+demo estate, registers its sources and scans them through Kafka, then serves the API in the
+foreground. Stopping the API (Ctrl-C or SIGTERM) stops the children too.
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 def run_local(settings: Settings, *, demo: bool, scale: int) -> None:
     # uvicorn re-raises the signal that stopped it; as an exception it still runs `finally`.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    worker = subprocess.Popen([sys.executable, "-m", "ingest.worker"])
+    children = [
+        subprocess.Popen([sys.executable, "-m", "app", "ingest"]),
+        subprocess.Popen([sys.executable, "-m", "app", "classify", "run"]),
+    ]
     try:
         if demo:
             load_and_scan_demo(settings, scale)
@@ -49,8 +52,10 @@ def run_local(settings: Settings, *, demo: bool, scale: int) -> None:
             log_level="info",
         )  # fmt: skip
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()

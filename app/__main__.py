@@ -1,0 +1,5 @@
+"""``python -m app`` is the ``datawave`` command (used to start child processes)."""
+
+from app.cli import main
+
+main()
