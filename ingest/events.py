@@ -189,6 +189,6 @@ def parse_event(raw: bytes | None) -> Event:
         return event.model_copy(update={"data": payload_type.model_validate(doc.get("data"))})
     except ValidationError as err:
         details = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()[:5]
+            ".".join(map(str, e["loc"])) + ": " + e["msg"] for e in err.errors()[:5]
         )
         raise InvalidEvent(f"invalid {doc['type']} event: {details}") from err
