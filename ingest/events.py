@@ -21,6 +21,7 @@ SOURCE_CHECKED = "datawave.source.checked.v1"
 CONTAINER_DISCOVERED = "datawave.container.discovered.v1"
 TABLE_DISCOVERED = "datawave.table.discovered.v1"
 CONTAINER_SCANNED = "datawave.container.scanned.v1"
+ASSET_CHANGED = "datawave.asset.changed.v1"
 
 
 class InvalidEvent(ValueError):
@@ -119,11 +120,20 @@ class ContainerScanned(Payload):
     scan_id: str | None = None
 
 
+class AssetChanged(Payload):
+    """The graph changed for the subject asset (published on ``datawave.changes.v1`` after the
+    write committed); readers refresh caches, search and live subscribers from it."""
+
+    change: Literal["added", "changed", "removed"]
+    fields: list[str] = Field(default_factory=list)
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     SOURCE_CHECKED: SourceChecked,
     CONTAINER_DISCOVERED: ContainerDiscovered,
     TABLE_DISCOVERED: TableDiscovered,
     CONTAINER_SCANNED: ContainerScanned,
+    ASSET_CHANGED: AssetChanged,
 }
 
 
