@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,10 @@ from neo4j import AsyncDriver
 from graph.audit import append_audit_events
 from ingest.topics import AUDIT
 
+log = logging.getLogger("datawave.audit")
+
 Outcome = Literal["allowed", "denied", "failed", "succeeded"]
+MAX_DETAIL = 500
 
 
 class AuditUnavailable(Exception):
@@ -69,3 +73,61 @@ class AuditSink:
                 await asyncio.gather(*sends)
         except Exception as err:
             raise AuditUnavailable(f"audit trail unavailable: {type(err).__name__}") from err
+
+
+@dataclass
+class RequestAudit:
+    """The audit events of one request or operation, noted as they happen and recorded
+    together (one Neo4j transaction) before its response leaves.
+
+    Notes with the same action, resource and outcome merge (their details are joined), so a
+    page of a hundred sensitive columns costs a hundred events, not one per field read.
+    """
+
+    sink: AuditSink
+    actor: str
+    request_id: str
+    client_address: str
+    # Sensitive values are in the response: it must not leave unless they are recorded.
+    holds_sensitive: bool = False
+    _pending: dict[tuple[str, str, Outcome], set[str]] = field(default_factory=dict)
+
+    def event(self, action: str, resource: str, outcome: Outcome, detail: str = "") -> AuditEvent:
+        return AuditEvent(
+            actor=self.actor,
+            action=action,
+            resource=resource,
+            outcome=outcome,
+            request_id=self.request_id,
+            client_address=self.client_address,
+            detail=detail[:MAX_DETAIL],
+        )
+
+    def note(self, action: str, resource: str, outcome: Outcome, detail: str = "") -> None:
+        self._pending.setdefault((action, resource, outcome), set()).add(detail)
+
+    def note_sensitive_read(self, column: str, field_name: str) -> None:
+        self.holds_sensitive = True
+        self.note("read:sensitive", column, "allowed", field_name)
+
+    async def record(self, action: str, resource: str, outcome: Outcome, detail: str = "") -> None:
+        """Record one event now; raises ``AuditUnavailable`` (the action must not proceed)."""
+        await self.sink.record(self.event(action, resource, outcome, detail))
+
+    async def flush(self) -> None:
+        """Record what was noted, once; raises ``AuditUnavailable`` (those events are lost)."""
+        events = [
+            self.event(action, resource, outcome, ", ".join(sorted(d for d in details if d)))
+            for (action, resource, outcome), details in self._pending.items()
+        ]
+        self._pending.clear()
+        self.holds_sensitive = False
+        if events:
+            await self.sink.record(*events)
+
+    async def flush_or_log(self) -> None:
+        """``flush`` for events whose loss must not fail the response (denials, outcomes)."""
+        try:
+            await self.flush()
+        except AuditUnavailable as err:
+            log.error("audit events of request %s lost: %s", self.request_id, err)

@@ -8,6 +8,7 @@ family, so an RSA public key can never be used as an HMAC secret (key confusion)
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,13 +83,21 @@ class Principal:
     permissions: frozenset[str] = frozenset()
     claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
+    def expired(self, leeway_s: float = 0) -> bool:
+        """Past the token's ``exp``: a WebSocket connection outlives the token it opened with."""
+        return self.claims.get("exp", float("inf")) + leeway_s < time.time()
+
 
 def _as_set(value: Any) -> frozenset[str]:
+    """A claim as a set of names: a list, or a string separated by spaces or commas. Empty
+    names are dropped, so no token can name ``rbac.UNASSIGNED``."""
     if value is None:
         return frozenset()
     if isinstance(value, str):
-        return frozenset(v for v in value.replace(",", " ").split() if v)
-    return frozenset(str(v) for v in value)
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list | tuple):
+        raise AuthError(f"invalid token: a role or scope claim is a {type(value).__name__}")
+    return frozenset(str(v) for v in value if str(v))
 
 
 class TokenVerifier:
@@ -111,13 +120,19 @@ class TokenVerifier:
             return self._pem_keys[0]
         raise AuthError("no public key configured for this algorithm")
 
+    async def verify_async(self, token: str) -> Principal:
+        """``verify`` for the event loop: a JWKS fetch (blocking network I/O) runs in a thread."""
+        if self._jwks is None:
+            return self.verify(token)
+        return await asyncio.to_thread(self.verify, token)
+
     def verify(self, token: str) -> Principal:
         cfg = self.cfg
         if len(token.encode()) > cfg.max_token_bytes:
             raise AuthError(f"token larger than {cfg.max_token_bytes} bytes")
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as err:
+        except jwt.InvalidTokenError as err:  # DecodeError, or a header field of the wrong type
             raise AuthError(f"malformed token: {err}") from err
         alg = header.get("alg")
         if alg not in cfg.algorithms:
@@ -168,6 +183,8 @@ def mint_token(
 ) -> str:
     """A signed token for development and tests (``datawave token``)."""
     alg = algorithm or cfg.algorithms[0]
+    if alg not in cfg.algorithms:
+        raise ValueError(f"{alg} is not one of the allowed algorithms {cfg.algorithms}")
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject,

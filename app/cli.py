@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app import cli_catalog, stack
+from app.rbac import ROLES
 from app.settings import IngestSettings, Settings, SettingsError, load_settings
 from ml.cli import classify_cli
 
@@ -202,6 +203,56 @@ def scan(sources: Annotated[list[str], typer.Argument(help="registered source na
     Needs an ingest worker (`datawave ingest`) consuming the discovery topic.
     """
     cli_catalog.scan(settings_or_exit(), sources)
+
+
+@cli.command()
+def token(
+    subject: Annotated[str, typer.Argument(help="who the token names (its sub claim)")],
+    role: Annotated[list[str], typer.Option(help="role (repeatable): " + ", ".join(ROLES))],
+    domain: Annotated[
+        list[str] | None, typer.Option(help="domain in scope (repeatable; default all)")
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="data source in scope (repeatable; default all)")
+    ] = None,
+    permission: Annotated[
+        list[str] | None, typer.Option(help="extra permission (repeatable): pii:read")
+    ] = None,
+    ttl: Annotated[int, typer.Option(min=1, max=30 * 86400, help="lifetime in seconds")] = 3600,
+    private_key: Annotated[
+        Path | None, typer.Option(help="PEM private key, for an RS/ES algorithm")
+    ] = None,
+    algorithm: Annotated[
+        str | None, typer.Option(help="signing algorithm (default: the first allowed)")
+    ] = None,
+) -> None:
+    """Mint a signed token for the configured issuer and audience (development and tests);
+    send it as `Authorization: Bearer <token>`."""
+    from app.auth import mint_token
+    from app.rbac import GRANTABLE
+
+    unknown = [r for r in role if r not in ROLES]
+    unknown += [p for p in permission or [] if p not in {str(g) for g in GRANTABLE}]
+    if unknown:
+        err_console.print(f"[red]unknown role or permission: {', '.join(unknown)}[/red]")
+        raise typer.Exit(2)
+    settings = settings_or_exit()
+    try:
+        minted = mint_token(
+            settings.auth,
+            subject,
+            role,
+            domains=domain,
+            sources=source,
+            permissions=permission,
+            ttl_s=ttl,
+            private_key=private_key.read_text() if private_key else None,
+            algorithm=algorithm,
+        )
+    except (ValueError, OSError) as err:
+        err_console.print(f"[red]cannot mint the token: {err}[/red]")
+        raise typer.Exit(2) from err
+    typer.echo(minted)
 
 
 @cli.command()

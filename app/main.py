@@ -13,9 +13,14 @@ from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from app import __version__
+from app.gateway import Caller, GraphQLGateway, Refusal, authenticate
 from app.health import check_dependencies
 from app.metrics import MetricsMiddleware
 from app.settings import Settings, load_settings
@@ -28,9 +33,50 @@ from resolvers.schema import build_schema
 log = logging.getLogger("datawave")
 
 
+# WebSocket close codes of refusals at ``connection_init`` (4400-4499: the protocol's range).
+WS_CLOSE = {"UNAUTHENTICATED": 4401, "RATE_LIMITED": 4429}
+
+
+class WebSocketAdapter(ASGIWebSocketAdapter):
+    """Closing twice is a no-op, so ``on_ws_connect`` can close with its own code and reason
+    before Strawberry's rejection closes with a generic one."""
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.ws.application_state != WebSocketState.DISCONNECTED:
+            await super().close(code, reason)
+
+
 class DataWaveGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
+
     async def get_context(self, request: HTTPConnection, response: Any = None) -> Context:
-        return Context(request=request, state=request.app.state.datawave)
+        state = request.app.state.datawave
+        caller: Caller | None = getattr(request.state, "caller", None)  # None on a WebSocket
+        if caller is None:
+            return Context(request=request, state=state)
+        return Context(request, state, principal=caller.principal, request_id=caller.request_id)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket by ``{"Authorization": "Bearer <token>"}`` in the
+        ``connection_init`` payload; refusals close with 4401 or 4429 and say why."""
+        params = context.connection_params or {}
+        credentials = params.get("Authorization", params.get("authorization"))
+        ws = context.request
+        try:
+            principal = await authenticate(
+                context.state,
+                credentials if isinstance(credentials, str) else None,
+                request=context.request_id,
+                client=ws.client.host if ws.client else "unknown",
+                resource=ws.url.path + " (websocket)",
+            )
+        except Refusal as refusal:
+            reason = f"{refusal.code}: {refusal.message}".encode()[:123].decode(errors="ignore")
+            await ws.close(code=WS_CLOSE[refusal.code], reason=reason)  # type: ignore[attr-defined]
+            raise ConnectionRejectionError from refusal
+        context.principal = principal
+        context.renew()
+        return UNSET
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -70,13 +116,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = DataWaveGraphQL(
         build_schema(development=settings.development, introspection=settings.introspection),
         graphql_ide="graphiql" if settings.development else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     return Starlette(
         debug=False,
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", GraphQLGateway(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/metrics", metrics),
         ],

@@ -2,11 +2,15 @@
 
 A role grants permissions ``(resource, action)``; a principal's token also scopes it to
 domains and data sources (``*`` = all). A steward of ``sales`` can write assets of ``sales``
-but not of ``finance``. Decisions are pure and cached per request by ``Authorizer``.
+but not of ``finance``. An asset that no data product places in a domain is ``UNASSIGNED``:
+only a principal scoped to every domain reaches it, so a new, unclassified estate is not
+open to everyone with a narrow scope. Decisions are pure and cached per request by
+``Authorizer``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -61,6 +65,11 @@ def permission(spec: str) -> Permission:
     return Permission(resource, Action(action))
 
 
+# The domain of an asset in none; no token can name it (empty names are dropped), so only ``*``
+# covers it.
+UNASSIGNED = ""
+
+
 def _in_scope(scope: frozenset[str], value: str | None) -> bool:
     return "*" in scope or value is None or value in scope
 
@@ -96,3 +105,16 @@ class Authorizer:
         if key not in self._cache:
             self._cache[key] = allows(self.principal, perm, domain=domain, source=source)
         return self._cache[key]
+
+    def can_reach(self, perm: Permission, *, domains: Collection[str], source: str) -> bool:
+        """``perm`` on an asset in ``domains`` (all of them must be in scope; none is
+        ``UNASSIGNED``) of data source ``source``."""
+        return all(self.can(perm, domain=d, source=source) for d in domains or (UNASSIGNED,))
+
+    def scope(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        """The domains and sources this principal is limited to (None: unrestricted), for
+        queries that filter in the database what ``can_reach`` decides in Python."""
+        p = self.principal
+        if "admin" in p.roles:
+            return None, None
+        return (None if "*" in p.domains else p.domains), (None if "*" in p.sources else p.sources)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.auth import AuthSettings
+from app.masking import MaskingSettings
 from ingest.topics import DISCOVERY, DLQ, LINEAGE
 
 
@@ -67,6 +68,20 @@ class IngestSettings(BaseModel):
     metrics_port: int = Field(0, ge=0, le=65535, description="0: no Prometheus endpoint")
 
 
+class RateLimitSettings(BaseModel):
+    """Per-principal token bucket in Redis (app/ratelimit.py), shared by every replica."""
+
+    capacity: int = Field(300, ge=1, le=1_000_000, description="requests in a burst")
+    refill_per_s: float = Field(50.0, gt=0, le=1_000_000, description="requests a second after")
+
+
+class RequestLimits(BaseModel):
+    """Sizes a GraphQL request may have: refused before any work is spent on it."""
+
+    max_body_bytes: int = Field(128 * 1024, ge=1024, le=64 * 2**20)
+    max_variables_bytes: int = Field(64 * 1024, ge=256, le=64 * 2**20)
+
+
 class Settings(BaseSettings):
     """Every knob of DataWave; env var = ``DATAWAVE_`` + field name (nested with ``__``)."""
 
@@ -83,6 +98,9 @@ class Settings(BaseSettings):
     neo4j: Neo4jSettings = Neo4jSettings()
     kafka: KafkaSettings = KafkaSettings()
     auth: AuthSettings = AuthSettings()
+    masking: MaskingSettings = MaskingSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    limits: RequestLimits = RequestLimits()
     ingest: IngestSettings = IngestSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     opensearch_url: str = "http://127.0.0.1:9200"
@@ -137,6 +155,7 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)
     except ValidationError as err:
         raise SettingsError(describe_validation_error(err)) from err
-    if not settings.development and (problems := settings.auth.production_problems()):
+    problems = settings.auth.production_problems() + settings.masking.production_problems()
+    if not settings.development and problems:
         raise SettingsError("refusing to start in production mode:\n  " + "\n  ".join(problems))
     return settings

@@ -12,7 +12,11 @@ from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch
 from redis.asyncio import Redis
 
+from app.audit import AuditSink
+from app.auth import TokenVerifier
 from app.broadcast import Broadcast, open_broadcast
+from app.masking import Masker
+from app.ratelimit import RateLimiter
 from app.scans import ScanRunner
 from app.settings import Settings
 from graph.driver import open_driver
@@ -28,6 +32,11 @@ class AppState:
     producer: AIOKafkaProducer
     broadcast: Broadcast
     scans: ScanRunner
+    # Security: who is calling, how often they may, what they may see, what is recorded.
+    verifier: TokenVerifier
+    limiter: RateLimiter
+    masker: Masker
+    audit: AuditSink
 
 
 @asynccontextmanager
@@ -65,4 +74,19 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         )
         scans = ScanRunner(settings, neo4j, redis)
         stack.push_async_callback(scans.close)
-        yield AppState(settings, neo4j, redis, opensearch, admin, producer, broadcast, scans)
+        yield AppState(
+            settings,
+            neo4j,
+            redis,
+            opensearch,
+            admin,
+            producer,
+            broadcast,
+            scans,
+            verifier=TokenVerifier(settings.auth),
+            limiter=RateLimiter(
+                redis, settings.rate_limit.capacity, settings.rate_limit.refill_per_s
+            ),
+            masker=Masker(settings.masking),
+            audit=AuditSink(neo4j, settings.neo4j.database, producer),
+        )

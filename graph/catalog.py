@@ -15,6 +15,7 @@ from typing import Any, LiteralString
 
 from neo4j import AsyncDriver
 
+from graph.domains import domains_of, in_scope, with_node
 from graph.driver import read
 from graph.records import NodeRecord, Record, Related, plain
 
@@ -28,18 +29,20 @@ class NodeKind(StrEnum):
     JOB = "Job"
 
 
-ASSETS_BY_URN = """
+# Nodes RBAC scopes by domain (assets, schema versions) are read with their domains; sources
+# and jobs are scoped by source only, teams and labels not at all.
+ASSETS_BY_URN = with_node("""
 MATCH (n:Asset) WHERE n.urn IN $urns
-RETURN labels(n) AS labels, properties(n) AS props
-"""
+RETURN {node}
+""")
 SOURCES_BY_URN = """
 MATCH (n:DataSource) WHERE n.urn IN $urns
 RETURN labels(n) AS labels, properties(n) AS props
 """
-VERSIONS_BY_URN = """
+VERSIONS_BY_URN = with_node("""
 MATCH (n:SchemaVersion) WHERE n.urn IN $urns
-RETURN labels(n) AS labels, properties(n) AS props
-"""
+RETURN {node}
+""")
 JOBS_BY_URN = """
 MATCH (n:Job) WHERE n.urn IN $urns
 RETURN labels(n) AS labels, properties(n) AS props
@@ -70,31 +73,32 @@ class Relation(StrEnum):
     JOB_WRITES = "job_writes"
 
 
-# Each query returns rows (key, labels, props, rel): ``key`` is the URN the caller asked about.
-COLUMNS = """
+# Each query returns rows (key, labels, props, rel, and domains of scoped nodes): ``key`` is
+# the URN the caller asked about.
+COLUMNS = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)-[r:HAS_COLUMN]->(n:Column)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.ordinal, n.name
-"""
-VERSIONS = """
+""")
+VERSIONS = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)-[r:HAS_VERSION]->(n:SchemaVersion)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.version
-"""
-UPSTREAM = """
+""")
+UPSTREAM = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)<-[r:FEEDS]-(n:Asset)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.urn
-"""
-DOWNSTREAM = """
+""")
+DOWNSTREAM = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)-[r:FEEDS]->(n:Asset)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.urn
-"""
+""")
 OWNERS = """
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)<-[r:OWNS]-(n:Team)
@@ -116,41 +120,41 @@ RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props,
        r {.*, column: c.urn} AS rel
 ORDER BY c.ordinal, n.name
 """
-CHILDREN = """
+CHILDREN = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)-[r:CONTAINS]->(n:Asset)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.name
-"""
-SOURCE_DATABASES = """
+""")
+SOURCE_DATABASES = with_node("""
 MATCH (p:DataSource) WHERE p.urn IN $urns
 MATCH (p)-[r:CONTAINS]->(n:Asset)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.name
-"""
-PARENT = """
+""")
+PARENT = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)<-[r:CONTAINS|HAS_COLUMN]-(n:Asset)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
-"""
-REFERENCES = """
+RETURN p.urn AS key, {node}, properties(r) AS rel
+""")
+REFERENCES = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)-[r:REFERENCES]->(n:Column)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.urn
-"""
-JOB_READS = """
+""")
+JOB_READS = with_node("""
 MATCH (p:Job) WHERE p.urn IN $urns
 MATCH (p)-[r:READS]->(n:Asset)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.urn
-"""
-JOB_WRITES = """
+""")
+JOB_WRITES = with_node("""
 MATCH (p:Job) WHERE p.urn IN $urns
 MATCH (p)-[r:WRITES]->(n:Asset)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
+RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.urn
-"""
+""")
 RELATIONS: dict[Relation, LiteralString] = {
     Relation.COLUMNS: COLUMNS,
     Relation.VERSIONS: VERSIONS,
@@ -229,8 +233,9 @@ SORT_KEYS: dict[SortField, LiteralString] = {
 }
 
 # A label matches by exact name or by category (``PII`` matches ``PII.Email``); rejected
-# suggestions do not count. A table carries the labels of its columns.
-FILTER = """
+# suggestions do not count. A table carries the labels of its columns. The caller's RBAC scope
+# (``$domains``, ``$sources``) applies here too, so pages stay full and counts true.
+FILTER: LiteralString = """
 WHERE ($source IS NULL OR a.source = $source)
   AND ($tableKind IS NULL OR a.kind = $tableKind)
   AND ($removed IS NULL OR (a.removedAt IS NOT NULL) = $removed)
@@ -241,7 +246,7 @@ WHERE ($source IS NULL OR a.source = $source)
         MATCH (a)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED]->(x:Label)
         WHERE (x.name = $label OR x.category = $label)
           AND coalesce(l.status, 'suggested') <> 'rejected' })
-"""
+  AND """ + in_scope("a")
 
 
 def _page_query(label: LiteralString, key: LiteralString, descending: bool) -> LiteralString:
@@ -251,8 +256,11 @@ def _page_query(label: LiteralString, key: LiteralString, descending: bool) -> L
         "MATCH (a:" + label + ")" + FILTER + "WITH a, " + key + " AS key\n"
         "WHERE $after IS NULL OR key " + cmp + " $after[0]\n"
         "   OR (key = $after[0] AND a.urn " + cmp + " $after[1])\n"
-        "RETURN labels(a) AS labels, properties(a) AS props, key\n"
-        "ORDER BY key " + order + ", a.urn " + order + "\nLIMIT $limit\n"
+        "WITH a, key ORDER BY key " + order + ", a.urn " + order + " LIMIT $limit\n"
+        "RETURN labels(a) AS labels, properties(a) AS props, key, "
+        + domains_of("a")
+        + " AS domains\n"
+        "ORDER BY key " + order + ", a.urn " + order + "\n"
     )
 
 
@@ -282,6 +290,9 @@ class AssetFilter:
     text: str | None = None
     removed: bool | None = False
     schema: str | None = None
+    # The caller's RBAC scope (app/rbac.py): domain and source names, None for unrestricted.
+    domains: frozenset[str] | None = None
+    sources: frozenset[str] | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -291,6 +302,8 @@ class AssetFilter:
             "text": self.text.lower() if self.text else None,
             "removed": self.removed,
             "schema": self.schema,
+            "domains": sorted(self.domains) if self.domains is not None else None,
+            "sources": sorted(self.sources) if self.sources is not None else None,
         }
 
 

@@ -12,6 +12,7 @@ from typing import Any, LiteralString
 
 from neo4j import AsyncDriver
 
+from graph.domains import with_node
 from graph.driver import read
 from graph.records import EdgeRecord, NodeRecord, Record
 from graph.versions import diff
@@ -48,8 +49,9 @@ CALL (start) {
 """
 _UP: LiteralString = "MATCH (start)<-[:FEEDS*1..{d}]-(n) RETURN n\n"
 _DOWN: LiteralString = "MATCH (start)-[:FEEDS*1..{d}]->(n) RETURN n\n"
-# Nodes are the distinct assets reached; edges are every FEEDS between two of them.
-_COLLECT = """
+# Nodes are the distinct assets reached (with their domains, so RBAC can filter a cached
+# result per caller); edges are every FEEDS between two of them.
+_COLLECT = with_node("""
 UNION
   RETURN start AS n
 }
@@ -63,8 +65,8 @@ CALL (nodes) {
   WHERE b IN nodes
   RETURN collect({from: a.urn, to: b.urn, props: properties(r)}) AS edges
 }
-RETURN [n IN nodes | {labels: labels(n), props: properties(n)}] AS nodes, edges, truncated
-"""
+RETURN [n IN nodes | {node_map}] AS nodes, edges, truncated
+""")
 
 
 def _lineage_query(direction: Direction, depth: int) -> LiteralString:
@@ -86,7 +88,7 @@ LINEAGE_QUERIES: dict[tuple[Direction, int], LiteralString] = {
 
 # Downstream of the asset and, for a table, of its columns; each asset once, at its shortest
 # distance, with the teams owning it (or its table) and the labels on it (or its columns).
-IMPACT = """
+IMPACT = with_node("""
 MATCH (root:Asset {urn: $urn})
 OPTIONAL MATCH (root)-[:HAS_COLUMN]->(col:Column)
 WITH root, [root] + collect(col) AS starts
@@ -103,17 +105,17 @@ CALL (n) {
   WHERE coalesce(l.status, 'suggested') <> 'rejected'
   RETURN collect(DISTINCT label {.*}) AS labels
 }
-RETURN labels(n) AS nodeLabels, properties(n) AS props, distance, owners, labels
+RETURN {node_map} AS node, distance, owners, labels
 ORDER BY distance, n.urn
 LIMIT $limit
-"""
-PATH = """
+""")
+PATH = with_node("""
 MATCH (a:Asset {urn: $from}), (b:Asset {urn: $to})
 MATCH p = ANY SHORTEST (a)-[:FEEDS]->{0,10}(b)
-RETURN [n IN nodes(p) | {labels: labels(n), props: properties(n)}] AS nodes,
+RETURN [n IN nodes(p) | {node_map}] AS nodes,
        [r IN relationships(p) | {from: startNode(r).urn, to: endNode(r).urn,
                                  props: properties(r)}] AS edges
-"""
+""")
 VERSION_COLUMNS = """
 MATCH (:Asset {urn: $urn})-[:HAS_VERSION]->(v:SchemaVersion)
 WHERE v.version IN $versions
@@ -179,7 +181,7 @@ async def impact(driver: AsyncDriver, database: str, urn: str) -> Impact:
     rows = await read(driver, database, IMPACT, urn=urn, limit=MAX_IMPACT + 1)
     assets = [
         Impacted(
-            node=NodeRecord.of({"labels": r["nodeLabels"], "props": r["props"]}),
+            node=NodeRecord.of(r["node"]),
             distance=r["distance"],
             owners=r["owners"],
             labels=r["labels"],

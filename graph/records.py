@@ -34,6 +34,8 @@ class Record(BaseModel):
 class NodeRecord(Record):
     labels: list[str]
     props: dict[str, Any]
+    # Data-mesh domains (graph/domains.py), read with the node so RBAC needs no extra query.
+    domains: list[str] = Field(default_factory=list)
 
     @property
     def urn(self) -> str:
@@ -41,8 +43,10 @@ class NodeRecord(Record):
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> NodeRecord:
-        """From a row holding ``labels`` and ``props`` (the shape every read returns)."""
-        return cls(labels=row["labels"], props=plain(row["props"]))
+        """From a row holding ``labels``, ``props`` and ``domains`` (the shape reads return)."""
+        return cls(
+            labels=row["labels"], props=plain(row["props"]), domains=row.get("domains") or []
+        )
 
 
 class EdgeRecord(Record):

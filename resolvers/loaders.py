@@ -1,26 +1,27 @@
 """Per-request DataLoaders: every lookup by URN and every relationship is one query per batch.
 
 Asset lookups go through the Redis read-through cache; relationships are read from Neo4j (they
-are cheap batched queries and change with every scan).
+are cheap batched queries and change with every scan). What the loaders hand out is filtered
+by the caller's RBAC scope: a node out of scope is exactly as absent as a missing one.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import partial
 
 from neo4j import AsyncDriver
-from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import SchemaExtension
 
 from app.cache import ReadThroughCache
+from app.rbac import Permission
 from app.state import AppState
 from graph import catalog
 from graph.catalog import NodeKind, Relation
 from graph.records import NodeRecord, Related
 from ingest.urns import InvalidUrn, Urn
+from resolvers.guard import READ, Guard, kind_of
 
 # URN kind -> where nodes of that kind live
 URN_KINDS: dict[str, NodeKind] = {
@@ -32,36 +33,58 @@ URN_KINDS: dict[str, NodeKind] = {
     "version": NodeKind.VERSION,
     "job": NodeKind.JOB,
 }
+# Relations that lead to teams and labels, which are not scoped themselves.
+UNSCOPED = frozenset({Relation.OWNERS, Relation.LABELS, Relation.COLUMN_LABELS})
 
 
 class Loaders:
     """Built per request in ``get_context``, so nothing cached outlives the request."""
 
-    def __init__(self, state: AppState) -> None:
+    def __init__(self, state: AppState, guard: Guard) -> None:
         self._driver: AsyncDriver = state.neo4j
         self._database = state.settings.neo4j.database
+        self.guard = guard
         self.cache = ReadThroughCache(state.redis, state.settings.cache_ttl_s)
-        self.nodes: dict[NodeKind, DataLoader[str, NodeRecord | None]] = {
+        self._nodes: dict[NodeKind, DataLoader[str, NodeRecord | None]] = {
             kind: DataLoader(partial(self._load_nodes, kind)) for kind in NodeKind
         }
-        self.related: dict[Relation, DataLoader[str, list[Related]]] = {
+        self._related: dict[Relation, DataLoader[str, list[Related]]] = {
             rel: DataLoader(partial(self._load_related, rel)) for rel in Relation
         }
 
-    async def node(self, urn: str) -> NodeRecord | None:
-        """Any node by its URN; None for an unknown or malformed URN."""
+    async def node(self, urn: str, need: Permission | None = None) -> NodeRecord | None:
+        """Any node by its URN if the caller may ``need`` it (default: see it); None for an
+        unknown, malformed or out-of-scope URN alike."""
+        record = await self._load(urn)
+        return record if record and self.guard.reaches(record, need) else None
+
+    async def find(self, urn: str, need: Permission | None = None) -> NodeRecord | None:
+        """``node`` for a URN the caller asked for: refusing an existing node is audited as a
+        denial, though the caller sees it missing (no existence oracle)."""
+        record = await self._load(urn)
+        if record and not self.guard.reaches(record, need):
+            perm = need or READ[kind_of(record)]
+            self.guard.audit.note(str(perm), urn, "denied", "out of scope")
+            return None
+        return record
+
+    async def _load(self, urn: str) -> NodeRecord | None:
         try:
             kind = URN_KINDS.get(Urn.parse(urn).kind)
         except InvalidUrn:
             return None
-        return await self.nodes[kind].load(urn) if kind else None
+        return await self._nodes[kind].load(urn) if kind else None
 
-    async def asset(self, urn: str) -> NodeRecord | None:
-        return await self.nodes[NodeKind.ASSET].load(urn)
+    async def related(self, relation: Relation, urn: str) -> list[Related]:
+        """The nodes ``relation`` leads to from ``urn`` that the caller may see."""
+        found = await self._related[relation].load(urn)
+        if relation in UNSCOPED:
+            return found
+        return [r for r in found if self.guard.reaches(r.node)]
 
     def forget(self, *urns: str) -> None:
         """Drop what this request loaded about ``urns`` (after it changed them)."""
-        for loader in (*self.nodes.values(), *self.related.values()):
+        for loader in (*self._nodes.values(), *self._related.values()):
             for urn in urns:
                 with contextlib.suppress(KeyError):  # clear() raises for a key never loaded
                     loader.clear(urn)
@@ -76,17 +99,3 @@ class Loaders:
     async def _load_related(self, relation: Relation, urns: list[str]) -> list[list[Related]]:
         found = await catalog.related(self._driver, self._database, relation, urns)
         return [found.get(u, []) for u in urns]
-
-
-class LoadersPerOperation(SchemaExtension):
-    """Fresh loaders for each operation of a WebSocket connection.
-
-    Strawberry builds a WebSocket's context once, for the life of the connection; without
-    this, queries sent over it would keep reading what the first one loaded.
-    """
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context.context
-        if isinstance(context.request, WebSocket):
-            context.loaders = Loaders(context.state)
-        yield

@@ -20,12 +20,13 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import should_mask
-from resolvers.loaders import LoadersPerOperation
 from resolvers.mutations.curation import CurationMutation
 from resolvers.mutations.sources import BusyError, SourceMutation
+from resolvers.queries.audit import AuditQuery
 from resolvers.queries.catalog import CatalogQuery
 from resolvers.queries.lineage import LineageQuery
 from resolvers.queries.server import ServerQuery
+from resolvers.security import OperationSecurity
 from resolvers.subscriptions.live import LiveSubscription
 from resolvers.types.common import SCALARS, InvalidInputError, NotFoundError
 
@@ -35,7 +36,7 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(CatalogQuery, LineageQuery, ServerQuery):
+class Query(CatalogQuery, LineageQuery, ServerQuery, AuditQuery):
     pass
 
 
@@ -55,7 +56,7 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        LoadersPerOperation,
+        OperationSecurity,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -1,6 +1,7 @@
 """Curation mutations: describe an asset (description, tags, owner), assert lineage by hand.
 
-Expected failures (unknown URN, invalid input) come back as typed ``errors`` in the payload.
+Expected failures (unknown URN, invalid input) come back as typed ``errors`` in the payload;
+an asset out of the caller's scope is unknown to it, like a missing one.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import asyncio
 import strawberry
 
 from app.changes import ChangeType
+from app.rbac import permission
 from graph import curation
 from resolvers.context import Info
 from resolvers.mutations.announce import announce
+from resolvers.mutations.audited import guarded
 from resolvers.types.catalog import Asset, Column, Table, asset_from_record
 from resolvers.types.common import InvalidInputError, NotFoundError, UserError
 from resolvers.types.lineage import LineageEdge
@@ -20,6 +23,8 @@ from resolvers.types.lineage import LineageEdge
 MAX_DESCRIPTION = 10_000
 MAX_TAGS = 50
 MAX_NAME = 200
+ASSET_WRITE = permission("asset:write")
+LINEAGE_WRITE = permission("lineage:write")
 
 
 @strawberry.input
@@ -84,10 +89,15 @@ def _not_found(urn: str) -> NotFoundError:
 
 @strawberry.type
 class CurationMutation:
-    @strawberry.mutation(description="Set an asset's description, tags and owning team.")
+    @strawberry.mutation(
+        description="Set an asset's description, tags and owning team.",
+        extensions=guarded("asset:write", lambda input: input.urn),
+    )
     async def describe_asset(self, info: Info, input: DescribeAssetInput) -> DescribeAssetPayload:
         if errors := input.problems():
             return DescribeAssetPayload(errors=errors)
+        if await info.context.loaders.find(input.urn, ASSET_WRITE) is None:
+            return DescribeAssetPayload(errors=[_not_found(input.urn)])
         record = await curation.describe_asset(
             *info.context.graph,
             input.urn,
@@ -95,7 +105,7 @@ class CurationMutation:
             tags=[t.strip() for t in input.tags] if input.tags is not None else None,
             owner=input.owner.strip() if input.owner is not None else None,
         )
-        if record is None:
+        if record is None:  # deleted in between
             return DescribeAssetPayload(errors=[_not_found(input.urn)])
         fields = [
             name
@@ -109,11 +119,17 @@ class CurationMutation:
         await announce(info, ChangeType.CHANGED, [input.urn], fields)
         return DescribeAssetPayload(asset=asset_from_record(record))
 
-    @strawberry.mutation(description="Record by hand that one table (or column) feeds another.")
+    @strawberry.mutation(
+        description="Record by hand that one table (or column) feeds another.",
+        extensions=guarded(
+            "lineage:write", lambda input: f"{input.upstream} -> {input.downstream}"
+        ),
+    )
     async def add_lineage(self, info: Info, input: AddLineageInput) -> AddLineagePayload:
         loaders = info.context.loaders
         up, down = await asyncio.gather(
-            loaders.asset(input.upstream), loaders.asset(input.downstream)
+            loaders.find(input.upstream, LINEAGE_WRITE),
+            loaders.find(input.downstream, LINEAGE_WRITE),
         )
         errors: list[UserError] = [
             _not_found(urn)

@@ -2,6 +2,8 @@
 
 The connection settings are checked by the connectors' own config model and registry, so the
 API accepts exactly what a connector can use. Secrets never pass through: only a reference.
+A source out of the caller's scope is unknown to it, like a missing one; registering a name out
+of scope is FORBIDDEN (that depends on the token alone, so it reveals nothing).
 """
 
 from __future__ import annotations
@@ -13,17 +15,23 @@ from pydantic import ValidationError
 
 from app.changes import ChangeType
 from app.cli_catalog import registration
+from app.rbac import Permission, permission
 from app.scans import TooManyScans
 from graph import sources
 from ingest import scan
 from ingest.connectors.base import DataSourceConfig, registry
 from ingest.urns import source_urn
 from resolvers.context import Info
+from resolvers.errors import coded
 from resolvers.mutations.announce import announce
+from resolvers.mutations.audited import guarded
+from resolvers.permissions import FORBIDDEN
 from resolvers.types.catalog import DataSource
 from resolvers.types.common import InvalidInputError, NotFoundError, UserError
 
 REGISTERED = ["kind", "host", "port", "user", "secretRef", "databases"]
+SOURCE_WRITE = permission("source:write")
+SCAN_WRITE = permission("scan:write")
 
 
 @strawberry.input(description="How to reach a source; the password stays in a secret store.")
@@ -96,22 +104,35 @@ def _camel(snake: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
-async def _unknown(info: Info, name: str) -> list[UserError]:
-    """A NotFoundError unless ``name`` is a registered source."""
-    if await sources.get_source(*info.context.graph, name) is not None:
+async def _unknown(info: Info, name: str, need: Permission) -> list[UserError]:
+    """A NotFoundError unless ``name`` is a registered source the caller may ``need``."""
+    if await info.context.loaders.find(source_urn(name), need) is not None:
         return []
     return [NotFoundError(urn=source_urn(name), message=f"no data source {name!r}")]
 
 
+def _by_name(**kwargs: object) -> str:
+    """The audited resource of a source mutation: the source's URN."""
+    name = kwargs.get("source") or getattr(kwargs.get("input"), "name", "")
+    return source_urn(str(name))
+
+
 @strawberry.type
 class SourceMutation:
-    @strawberry.mutation(description="Register (or update) a data source to scan.")
+    @strawberry.mutation(
+        description="Register (or update) a data source to scan.",
+        extensions=guarded("source:write", _by_name),
+    )
     async def register_data_source(
         self, info: Info, input: DataSourceInput
     ) -> RegisterDataSourcePayload:
         config = _config(strawberry.asdict(input))
         if isinstance(config, list):
             return RegisterDataSourcePayload(errors=config)
+        guard = info.context.guard
+        if not guard.can(SOURCE_WRITE, source=config.name):
+            guard.audit.note(str(SOURCE_WRITE), source_urn(config.name), "denied", "out of scope")
+            raise coded(FORBIDDEN, f"forbidden: source {config.name!r} is outside your scope")
         driver, database = info.context.graph
         known = await sources.get_source(driver, database, config.name)
         record = await sources.register_source(driver, database, registration(config))
@@ -119,9 +140,12 @@ class SourceMutation:
         await announce(info, change, [source_urn(config.name)], REGISTERED)
         return RegisterDataSourcePayload(data_source=DataSource.from_props(record))
 
-    @strawberry.mutation(description="Connect to a registered source and report what it sees.")
+    @strawberry.mutation(
+        description="Connect to a registered source and report what it sees.",
+        extensions=guarded("source:write", _by_name),
+    )
     async def test_data_source(self, info: Info, source: str) -> TestDataSourcePayload:
-        if errors := await _unknown(info, source):
+        if errors := await _unknown(info, source, SOURCE_WRITE):
             return TestDataSourcePayload(errors=errors)
         state = info.context.state
         checked = await scan.check_source(state.settings, state.neo4j, source)
@@ -134,9 +158,12 @@ class SourceMutation:
             )
         )
 
-    @strawberry.mutation(description="Scan a registered source now, from this API replica.")
+    @strawberry.mutation(
+        description="Scan a registered source now, from this API replica.",
+        extensions=guarded("scan:write", _by_name),
+    )
     async def start_scan(self, info: Info, source: str) -> StartScanPayload:
-        if errors := await _unknown(info, source):
+        if errors := await _unknown(info, source, SCAN_WRITE):
             return StartScanPayload(errors=errors)
         try:
             scan_id = info.context.state.scans.start(source)

@@ -1,13 +1,18 @@
-"""Catalog queries: any node by URN, assets page by page, data sources."""
+"""Catalog queries: any node by URN, assets page by page, data sources.
+
+A node out of the caller's scope reads exactly like a missing one (null, left out of lists).
+"""
 
 from __future__ import annotations
 
 import strawberry
 
+from app.rbac import permission
 from graph import sources
 from graph.catalog import AssetSort
 from resolvers.context import Info
 from resolvers.pagination import DEFAULT_PAGE_SIZE
+from resolvers.permissions import needs
 from resolvers.types.catalog import (
     Asset,
     AssetFilterInput,
@@ -19,20 +24,30 @@ from resolvers.types.catalog import (
 )
 from resolvers.types.common import Connection, Node
 
+SOURCE_READ = permission("source:read")
+
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(description="Any node by its global ID (its URN).")
+    @strawberry.field(
+        description="Any node by its global ID (its URN); what you may not see is null.",
+        extensions=needs("asset:read"),
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        record = await info.context.loaders.node(id)
+        record = await info.context.loaders.find(id)
         return node_from_record(record) if record else None
 
-    @strawberry.field(description="A database, schema, table or column by URN.")
+    @strawberry.field(
+        description="A database, schema, table or column by URN.", extensions=needs("asset:read")
+    )
     async def asset(self, info: Info, urn: strawberry.ID) -> Asset | None:
-        record = await info.context.loaders.asset(urn)
+        record = await info.context.loaders.find(urn)
         return asset_from_record(record) if record else None
 
-    @strawberry.field(description="Assets matching a filter, sorted, a page at a time.")
+    @strawberry.field(
+        description="Assets matching a filter, sorted, a page at a time.",
+        extensions=needs("asset:read"),
+    )
     async def assets(
         self,
         info: Info,
@@ -45,7 +60,11 @@ class CatalogQuery:
         order = sort.to_sort() if sort else AssetSort()
         return await asset_page(info, where, order, first, after)
 
-    @strawberry.field(description="Every registered data source, by name.")
+    @strawberry.field(
+        description="Every registered data source you may see, by name.",
+        extensions=needs("source:read"),
+    )
     async def data_sources(self, info: Info) -> list[DataSource]:
         found = await sources.list_sources(*info.context.graph)
-        return [DataSource.from_props(s) for s in found]
+        guard = info.context.guard
+        return [DataSource.from_props(s) for s in found if guard.can(SOURCE_READ, source=s["name"])]

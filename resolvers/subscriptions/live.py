@@ -3,6 +3,9 @@
 Each subscription reads its own bounded queue from the hub; leaving the generator (client
 ``complete``, disconnect, cancellation) unsubscribes. A client that falls a whole queue behind
 is disconnected with close code ``SLOW_CONSUMER`` instead of buffering without bound.
+
+Subscribers get only the events of what they may see, and a subscription ends (UNAUTHENTICATED)
+at the first event after its token expired.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from starlette.websockets import WebSocket
 
 from app import changes
 from app.broadcast import SlowConsumer
+from app.rbac import permission
 from resolvers.context import Info
-from resolvers.errors import ClientError
+from resolvers.errors import ClientError, coded
+from resolvers.loaders import Loaders
+from resolvers.permissions import needs
 from resolvers.types.live import CatalogChange, CatalogChangeFilter, ComplianceUpdate, ScanProgress
 
 log = logging.getLogger("datawave.subscriptions")
@@ -28,13 +34,18 @@ E = TypeVar("E", bound=BaseModel)
 
 SLOW_CONSUMER = 4008  # private-use range; "policy violation" like 1008, for a slow reader
 MAX_KEY = 200
+SOURCE_READ = permission("source:read")
 
 
 async def _events(info: Info, channel: str, model: type[E]) -> AsyncIterator[E]:
     """The channel's messages as ``model``; one of another shape is skipped, not fatal."""
-    async with info.context.state.broadcast.subscribe(channel) as sub:
+    context = info.context
+    leeway = context.state.settings.auth.clock_skew_s
+    async with context.state.broadcast.subscribe(channel) as sub:
         try:
             async for message in sub:
+                if context.guard.principal is None or context.guard.principal.expired(leeway):
+                    raise coded("UNAUTHENTICATED", "token expired: subscribe again with a new one")
                 try:
                     yield model.model_validate(message)
                 except ValidationError as err:
@@ -49,6 +60,19 @@ async def _events(info: Info, channel: str, model: type[E]) -> AsyncIterator[E]:
             await asyncio.Event().wait()
 
 
+async def _visible(info: Info, change: changes.CatalogChange) -> bool:
+    """Whether the subscriber may see the changed node as it is now (a removed one only
+    without a domain restriction: its domains are gone with it)."""
+    guard = info.context.guard
+    domains, sources = guard.scope()
+    if sources is not None and change.source not in sources:
+        return False
+    if domains is None:
+        return True
+    # Fresh loaders: a subscription lives long, and scopes change with the graph.
+    return await Loaders(info.context.state, guard).node(change.urn) is not None
+
+
 def _key(name: str, value: str) -> str:
     if not 0 < len(value) <= MAX_KEY:
         raise ClientError(f"{name} must have 1 to {MAX_KEY} characters")
@@ -57,23 +81,33 @@ def _key(name: str, value: str) -> str:
 
 @strawberry.type
 class LiveSubscription:
-    @strawberry.subscription(description="Assets added, changed or removed, as they happen.")
+    @strawberry.subscription(
+        description="Assets added, changed or removed, as they happen.",
+        extensions=needs("asset:read"),
+    )
     async def catalog_changes(
         self, info: Info, filter: CatalogChangeFilter | None = None
     ) -> AsyncGenerator[CatalogChange, None]:
         async for change in _events(info, changes.CATALOG_CHANNEL, changes.CatalogChange):
-            if filter is None or filter.matches(change):
+            if (filter is None or filter.matches(change)) and await _visible(info, change):
                 yield CatalogChange.from_pydantic(change)
 
-    @strawberry.subscription(description="Progress of one scan, stage by stage.")
+    @strawberry.subscription(
+        description="Progress of one scan, stage by stage.", extensions=needs("source:read")
+    )
     async def scan_progress(
         self, info: Info, scan_id: strawberry.ID
     ) -> AsyncGenerator[ScanProgress, None]:
         channel = changes.scan_channel(_key("scanId", scan_id))
+        guard = info.context.guard
         async for progress in _events(info, channel, changes.ScanProgress):
-            yield ScanProgress.from_pydantic(progress)
+            if guard.can(SOURCE_READ, source=progress.source):
+                yield ScanProgress.from_pydantic(progress)
 
-    @strawberry.subscription(description="Compliance evaluations of one domain as they change.")
+    @strawberry.subscription(
+        description="Compliance evaluations of one domain as they change.",
+        extensions=needs("asset:read", domain_arg="domain"),
+    )
     async def compliance_updates(
         self, info: Info, domain: str
     ) -> AsyncGenerator[ComplianceUpdate, None]:

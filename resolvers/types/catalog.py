@@ -1,11 +1,15 @@
 """Catalog types: data sources, the containment tree, versions, jobs, owners and labels.
 
 Scalar fields are copied from the graph record; every relationship is a resolver that goes
-through the request's DataLoaders, so a page of N tables costs a fixed number of queries.
+through the request's DataLoaders, so a page of N tables costs a fixed number of queries. The
+loaders leave out what the caller may not see; relationship fields that need a permission of
+their own (lineage, labels) are empty without it; values of sensitive columns are masked
+(resolvers/masking.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from enum import Enum
@@ -14,23 +18,28 @@ from typing import Any, Self, TypeVar
 import strawberry
 
 from graph import catalog
-from graph.catalog import AssetFilter, AssetKind, AssetSort, NodeKind, Relation, SortField
+from graph.catalog import AssetFilter, AssetKind, AssetSort, Relation, SortField
 from graph.records import NodeRecord, Related, plain
 from ingest.urns import source_urn
 from resolvers.context import Info
+from resolvers.masking import reveal, reveal_one
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     check_page_size,
     decode_cursor,
     encode_cursor,
 )
+from resolvers.permissions import needs_quietly
 from resolvers.types.common import BigInt, Connection, Edge, Node, PageInfo, timestamp
 
 A = TypeVar("A")
+LINEAGE = "lineage:read"
+LABELS = "label:read"
+MASKED = "Masked if the column is sensitive, unless you hold pii:read in its scope."
 
 
 async def _related(info: Info, relation: Relation, urn: str) -> list[Related]:
-    return await info.context.loaders.related[relation].load(urn)
+    return await info.context.loaders.related(relation, urn)
 
 
 @strawberry.type(description="A team; owners of assets are teams.")
@@ -51,6 +60,29 @@ class Label:
         )
 
 
+@strawberry.type(description="What one detector saw for a label.")
+class LabelEvidence:
+    detector: str
+    score: float | None
+    hits: int | None
+    total: int | None
+    detail: str | None
+    examples: list[str] = strawberry.field(
+        description="Sample values (their shape only); masked further like the column's values."
+    )
+
+    @classmethod
+    def from_json(cls, e: dict[str, Any], examples: list[str]) -> Self:
+        return cls(
+            detector=e.get("detector", ""),
+            score=e.get("score"),
+            hits=e.get("hits"),
+            total=e.get("total"),
+            detail=e.get("detail"),
+            examples=examples,
+        )
+
+
 @strawberry.type(description="A label on a column, with how sure and how it was decided.")
 class LabelAssignment:
     label: Label
@@ -59,6 +91,22 @@ class LabelAssignment:
     method: str | None
     status: str | None = strawberry.field(description="suggested, review, confirmed or rejected.")
     at: datetime | None = strawberry.field(description="When it was last classified.")
+    evidence_json: strawberry.Private[str | None] = None
+    explanation_text: strawberry.Private[str | None] = None
+
+    @strawberry.field(description="Each detector's finding; examples are masked like `min`.")
+    async def evidence(self, info: Info) -> list[LabelEvidence]:
+        found = json.loads(self.evidence_json or "[]")
+        return [
+            LabelEvidence.from_json(
+                e, await reveal(info, self.column, "evidence", e.get("examples") or [])
+            )
+            for e in found
+        ]
+
+    @strawberry.field(description="Why, in one sentence (it quotes examples: masked like them).")
+    async def explanation(self, info: Info) -> str | None:
+        return await reveal_one(info, self.column, "explanation", self.explanation_text)
 
 
 def _assignments(found: list[Related]) -> list[LabelAssignment]:
@@ -70,6 +118,8 @@ def _assignments(found: list[Related]) -> list[LabelAssignment]:
             method=r.rel.get("method"),
             status=r.rel.get("status"),
             at=timestamp(r.rel, "at"),
+            evidence_json=r.rel.get("evidence"),
+            explanation_text=r.rel.get("explanation"),
         )
         for r in found
     ]
@@ -113,7 +163,7 @@ class Asset(Node):
 class Database(Asset):
     @strawberry.field
     async def data_source(self, info: Info) -> DataSource | None:
-        record = await info.context.loaders.nodes[NodeKind.SOURCE].load(source_urn(self.source))
+        record = await info.context.loaders.node(source_urn(self.source))
         return DataSource.from_record(record) if record else None
 
     @strawberry.field
@@ -184,17 +234,26 @@ class Table(Asset):
         versions = await self.versions(info)
         return versions[-1] if versions else None
 
-    @strawberry.field(description="Tables this one is fed from (one hop).")
+    @strawberry.field(
+        description="Tables this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
+    )
     async def upstream(self, info: Info) -> list[Table]:
         return _of_type(Table, await _related(info, Relation.UPSTREAM, self.id))
 
-    @strawberry.field(description="Tables this one feeds (one hop).")
+    @strawberry.field(
+        description="Tables this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
+    )
     async def downstream(self, info: Info) -> list[Table]:
         return _of_type(Table, await _related(info, Relation.DOWNSTREAM, self.id))
 
-    @strawberry.field(description="Labels on its columns (rejected suggestions included).")
+    @strawberry.field(
+        description="Labels on its columns (rejected suggestions included).",
+        extensions=needs_quietly(LABELS),
+    )
     async def labels(self, info: Info) -> list[LabelAssignment]:
-        return _assignments(await _related(info, Relation.COLUMN_LABELS, self.id))
+        visible = {r.node.urn for r in await _related(info, Relation.COLUMNS, self.id)}
+        found = await _related(info, Relation.COLUMN_LABELS, self.id)
+        return _assignments([r for r in found if r.rel["column"] in visible])
 
     @classmethod
     def from_record(cls, record: NodeRecord) -> Self:
@@ -223,22 +282,34 @@ class Column(Asset):
     is_primary_key: bool | None
     null_ratio: float | None
     distinct_count: BigInt | None
-    min: str | None
-    max: str | None
+    min_value: strawberry.Private[str | None]
+    max_value: strawberry.Private[str | None]
+
+    @strawberry.field(description=f"Smallest value profiled. {MASKED}")
+    async def min(self, info: Info) -> str | None:
+        return await reveal_one(info, self.id, "min", self.min_value)
+
+    @strawberry.field(description=f"Largest value profiled. {MASKED}")
+    async def max(self, info: Info) -> str | None:
+        return await reveal_one(info, self.id, "max", self.max_value)
 
     @strawberry.field
     async def table(self, info: Info) -> Table | None:
         return next(iter(_of_type(Table, await _related(info, Relation.PARENT, self.id))), None)
 
-    @strawberry.field
+    @strawberry.field(extensions=needs_quietly(LABELS))
     async def labels(self, info: Info) -> list[LabelAssignment]:
         return _assignments(await _related(info, Relation.LABELS, self.id))
 
-    @strawberry.field(description="Columns this one is fed from (one hop).")
+    @strawberry.field(
+        description="Columns this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
+    )
     async def upstream(self, info: Info) -> list[Column]:
         return _of_type(Column, await _related(info, Relation.UPSTREAM, self.id))
 
-    @strawberry.field(description="Columns this one feeds (one hop).")
+    @strawberry.field(
+        description="Columns this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
+    )
     async def downstream(self, info: Info) -> list[Column]:
         return _of_type(Column, await _related(info, Relation.DOWNSTREAM, self.id))
 
@@ -258,8 +329,8 @@ class Column(Asset):
             is_primary_key=p.get("isPrimaryKey"),
             null_ratio=p.get("nullRatio"),
             distinct_count=p.get("distinctCount"),
-            min=p.get("min"),
-            max=p.get("max"),
+            min_value=p.get("min"),
+            max_value=p.get("max"),
         )
 
 
@@ -349,11 +420,11 @@ class Job(Node):
     name: str
     kind: str | None
 
-    @strawberry.field
+    @strawberry.field(extensions=needs_quietly(LINEAGE))
     async def reads(self, info: Info) -> list[Asset]:
         return _assets(await _related(info, Relation.JOB_READS, self.id))
 
-    @strawberry.field
+    @strawberry.field(extensions=needs_quietly(LINEAGE))
     async def writes(self, info: Info) -> list[Asset]:
         return _assets(await _related(info, Relation.JOB_WRITES, self.id))
 
@@ -446,8 +517,11 @@ class AssetSortInput:
 async def asset_page(
     info: Info, where: AssetFilter, sort: AssetSort, first: int, after: str | None
 ) -> Connection[Any]:
-    """One page of assets as a Relay connection; ``totalCount`` runs only when selected."""
+    """One page of assets the caller may see, as a Relay connection; ``totalCount`` runs only
+    when selected. The caller's scope filters in the query, so pages stay full."""
     driver, database = info.context.graph
+    domains, sources = info.context.guard.scope()
+    where = dataclasses.replace(where, domains=domains, sources=sources)
     page = await catalog.page_assets(
         driver,
         database,

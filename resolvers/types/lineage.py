@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Self
 
 import strawberry
 
 from graph import lineage_queries as lq
-from graph.catalog import NodeKind
-from graph.records import EdgeRecord
+from graph.records import EdgeRecord, NodeRecord
 from resolvers.context import Info
 from resolvers.types.catalog import (
     Asset,
@@ -37,7 +37,7 @@ class LineageEdge:
     async def via(self, info: Info) -> Job | None:
         if not self.via_urn:
             return None
-        record = await info.context.loaders.nodes[NodeKind.JOB].load(self.via_urn)
+        record = await info.context.loaders.node(self.via_urn)
         return Job.from_record(record) if record else None
 
     @classmethod
@@ -60,11 +60,17 @@ class LineageGraph:
     )
 
     @classmethod
-    def from_subgraph(cls, graph: lq.Subgraph) -> Self:
-        nodes = [a for n in graph.nodes if (a := asset_from_record(n)) is not None]
+    def from_subgraph(cls, graph: lq.Subgraph, visible: Callable[[NodeRecord], bool]) -> Self:
+        """The part of ``graph`` the caller may see: hidden nodes and their edges are left out."""
+        shown = [n for n in graph.nodes if visible(n)]
+        urns = {n.urn for n in shown}
         return cls(
-            nodes=nodes,
-            edges=[LineageEdge.from_record(e) for e in graph.edges],
+            nodes=[a for n in shown if (a := asset_from_record(n)) is not None],
+            edges=[
+                LineageEdge.from_record(e)
+                for e in graph.edges
+                if e.from_urn in urns and e.to_urn in urns
+            ],
             truncated=graph.truncated,
         )
 
@@ -89,10 +95,12 @@ class Impact:
         return [Team(name=n) for n in names]
 
     @classmethod
-    def from_result(cls, urn: str, result: lq.Impact) -> Self:
+    def from_result(
+        cls, urn: str, result: lq.Impact, visible: Callable[[NodeRecord], bool]
+    ) -> Self:
         assets = []
         for hit in result.assets:
-            asset = asset_from_record(hit.node)
+            asset = asset_from_record(hit.node) if visible(hit.node) else None
             if asset is not None:
                 assets.append(
                     ImpactedAsset(

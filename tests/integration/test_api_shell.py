@@ -9,6 +9,7 @@ from neo4j import AsyncDriver
 from starlette.testclient import TestClient
 
 from app import __version__, stack
+from app.auth import mint_token
 from app.main import create_app
 from app.settings import Settings
 from graph.migrations import apply_migrations, schema_snapshot
@@ -18,7 +19,8 @@ SERVER_INFO = "{ serverInfo { version ready dependencies { name up detail } } }"
 
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
+    token = mint_token(settings.auth, "shell-tester", ["viewer"])
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"}) as c:
         yield c
 
 

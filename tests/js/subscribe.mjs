@@ -1,10 +1,10 @@
 // Subscribes to catalogChanges of one source over graphql-transport-ws (the graphql-ws client)
 // and prints one JSON line per event: {"ready": true} once connected, then each change.
-// Usage: node subscribe.mjs <ws url> <source> <events to wait for>
+// Usage: node subscribe.mjs <ws url> <source> <events to wait for> <bearer token>
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
-const [url, source, wanted = "1"] = process.argv.slice(2);
+const [url, source, wanted = "1", token = ""] = process.argv.slice(2);
 const print = (value) => process.stdout.write(JSON.stringify(value) + "\n");
 
 const client = createClient({
@@ -12,6 +12,7 @@ const client = createClient({
   webSocketImpl: WebSocket,
   lazy: false,
   retryAttempts: 0,
+  connectionParams: { Authorization: `Bearer ${token}` },
   on: { connected: () => print({ ready: true }) },
 });
 

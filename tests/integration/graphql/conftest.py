@@ -1,13 +1,15 @@
 """The API under a real uvicorn in this process, gql clients for it, and a seeded estate.
 
 In-process, so tests can read the query counter and drive the broadcast hub; the replica tests
-start separate processes instead.
+start separate processes instead. Clients authenticate as a steward (``token``) whose audit
+events are deleted at the end of the session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,9 +23,11 @@ from gql.transport.websockets import WebsocketsTransport
 from neo4j import AsyncDriver
 from starlette.applications import Starlette
 
+from app.auth import mint_token
 from app.broadcast import Broadcast
 from app.main import create_app
 from app.settings import Settings
+from graph.driver import write
 from tests.integration.estate import Estate
 
 Execute = Callable[..., Awaitable[dict[str, Any]]]
@@ -77,9 +81,23 @@ def api(served: Served) -> str:
     return served.url
 
 
+@pytest.fixture(scope="session")
+async def token(settings: Settings, neo4j: AsyncDriver) -> AsyncIterator[str]:
+    """A steward's token for the whole session: reads everything, writes assets, lineage,
+    sources and scans (no ``pii:read``). Its audit trail is removed afterwards."""
+    subject = f"tester-{uuid.uuid4().hex[:8]}"
+    yield mint_token(settings.auth, subject, ["steward"], ttl_s=4 * 3600)
+    query = "MATCH (e:AuditEvent {actor: $actor}) DELETE e"
+    await write(neo4j, settings.neo4j.database, query, actor=subject)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
-async def gql_session(api: str) -> AsyncIterator[Any]:
-    transport = HTTPXAsyncTransport(url=f"{api}/graphql", timeout=30)
+async def gql_session(api: str, token: str) -> AsyncIterator[Any]:
+    transport = HTTPXAsyncTransport(url=f"{api}/graphql", headers=bearer(token), timeout=30)
     async with Client(transport=transport) as session:
         yield session
 
@@ -94,10 +112,13 @@ def execute(gql_session: Any) -> Execute:
     return run
 
 
-def ws_client(api: str) -> Client:
+def ws_client(api: str, token: str) -> Client:
+    """A graphql-transport-ws client that authenticates in ``connection_init``."""
     url = api.replace("http://", "ws://") + "/graphql"
     transport = WebsocketsTransport(
-        url=url, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+        url=url,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload=bearer(token),
     )
     return Client(transport=transport)
 

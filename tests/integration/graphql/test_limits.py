@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from neo4j import AsyncDriver
 from starlette.testclient import TestClient
 
+from app.auth import AuthSettings, mint_token
 from app.main import create_app
 from app.settings import Mode, Settings
 from graph import sources
+from graph.driver import write
 from resolvers.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from tests.integration.graphql.conftest import bearer
 
 
 @pytest.fixture
-async def http(api: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+async def http(api: str, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api, headers=bearer(token), timeout=30) as client:
         yield client
 
 
@@ -76,10 +81,15 @@ async def test_a_malformed_body_is_a_client_error(http: httpx.AsyncClient) -> No
 
 
 @pytest.fixture(scope="module")
-def production(settings: Settings) -> Iterator[TestClient]:
-    cfg = Settings(_env_file=None, mode=Mode.PRODUCTION, introspection=False)
-    with TestClient(create_app(cfg)) as client:
-        yield client
+async def production(neo4j: AsyncDriver, settings: Settings) -> AsyncIterator[TestClient]:
+    auth = AuthSettings(hs_secret="p" * 48)
+    cfg = Settings(_env_file=None, mode=Mode.PRODUCTION, introspection=False, auth=auth)
+    subject = f"production-{uuid.uuid4().hex[:8]}"
+    with TestClient(create_app(cfg), headers=bearer(mint_token(auth, subject, ["viewer"]))) as c:
+        yield c
+    await write(
+        neo4j, settings.neo4j.database, "MATCH (e:AuditEvent {actor: $a}) DELETE e", a=subject
+    )
 
 
 def test_production_masks_internal_errors_but_not_client_errors(

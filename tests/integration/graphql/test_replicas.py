@@ -21,7 +21,7 @@ from neo4j import AsyncDriver
 
 from app.settings import Settings
 from tests.integration.estate import Estate
-from tests.integration.graphql.conftest import listening_socket, ws_client
+from tests.integration.graphql.conftest import bearer, listening_socket, ws_client
 
 ROOT = Path(__file__).resolve().parents[3]
 UVICORN = [
@@ -86,15 +86,15 @@ async def table(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> str:
     return urn
 
 
-async def graphql(url: str, query: str, **variables: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=30) as client:
+async def graphql(url: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30, headers=bearer(token)) as client:
         r = await client.post(f"{url}/graphql", json={"query": query, "variables": variables})
     body = r.json()
     assert "errors" not in body, body
     return body["data"]
 
 
-async def keep_changing(url: str, urn: str, until: Awaitable[Any]) -> Any:
+async def keep_changing(url: str, token: str, urn: str, until: Awaitable[Any]) -> Any:
     """Describe ``urn`` on one replica every 0.2 s until ``until`` completes (a subscriber on
     another replica cannot say when its subscription is live, so we repeat the change)."""
     task = asyncio.ensure_future(until)
@@ -102,35 +102,35 @@ async def keep_changing(url: str, urn: str, until: Awaitable[Any]) -> Any:
         n = 0
         while not task.done():
             n += 1
-            await graphql(url, DESCRIBE, urn=urn, text=f"change {n}")
+            await graphql(url, token, DESCRIBE, urn=urn, text=f"change {n}")
             await asyncio.wait({task}, timeout=0.2)
     return task.result()
 
 
 async def test_an_event_on_one_replica_reaches_subscribers_of_the_other(
-    replicas: list[str], table: str, unique: str
+    replicas: list[str], token: str, table: str, unique: str
 ) -> None:
     a, b = replicas
 
     async def first_change() -> dict[str, Any]:
-        async with ws_client(a) as session:
+        async with ws_client(a, token) as session:
             request = GraphQLRequest(CHANGES, variable_values={"source": unique})
             async for result in session.subscribe(request):
                 return result["catalogChanges"]
         raise AssertionError("subscription ended")
 
-    change = await keep_changing(b, table, first_change())
+    change = await keep_changing(b, token, table, first_change())
     assert change == {"type": "CHANGED", "urn": table, "source": unique, "fields": ["description"]}
 
 
 async def test_a_change_on_one_replica_is_read_on_the_other(
-    replicas: list[str], table: str
+    replicas: list[str], token: str, table: str
 ) -> None:
     a, b = replicas
     read = "query ($urn: ID!) { asset(urn: $urn) { description } }"
-    assert (await graphql(a, read, urn=table))["asset"]["description"] is None  # now cached on a
-    await graphql(b, DESCRIBE, urn=table, text="from b")
-    assert (await graphql(a, read, urn=table))["asset"] == {"description": "from b"}
+    assert (await graphql(a, token, read, urn=table))["asset"]["description"] is None  # cached
+    await graphql(b, token, DESCRIBE, urn=table, text="from b")
+    assert (await graphql(a, token, read, urn=table))["asset"] == {"description": "from b"}
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def node() -> str:
 
 
 async def test_the_graphql_ws_node_client(
-    replicas: list[str], table: str, unique: str, node: str
+    replicas: list[str], token: str, table: str, unique: str, node: str
 ) -> None:
     a, b = replicas
     proc = await asyncio.create_subprocess_exec(
@@ -153,13 +153,14 @@ async def test_the_graphql_ws_node_client(
         a.replace("http", "ws") + "/graphql",
         unique,
         "1",
+        token,
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
     lines = read_lines(proc.stdout)
     try:
         assert await anext_within(lines, 30) == {"ready": True}
-        change = await keep_changing(b, table, anext_within(lines, 30))
+        change = await keep_changing(b, token, table, anext_within(lines, 30))
         assert change == {
             "type": "CHANGED",
             "urn": table,

@@ -33,7 +33,7 @@ from graph.driver import write
 from ingest.urns import table_urn
 from resolvers.subscriptions.live import SLOW_CONSUMER
 from tests.integration.estate import Estate
-from tests.integration.graphql.conftest import Served, serve, ws_client
+from tests.integration.graphql.conftest import Served, bearer, serve, ws_client
 
 CHANGES = """
 subscription ($filter: CatalogChangeFilter) {
@@ -63,8 +63,10 @@ async def until(condition: Callable[[], bool]) -> None:
 class Subscriber:
     """One subscription on its own connection; ``next()`` waits for the next result."""
 
-    def __init__(self, served: Served, query: str, channel: str, **variables: Any) -> None:
-        self.served, self.channel = served, channel
+    def __init__(
+        self, served: Served, token: str, query: str, channel: str, **variables: Any
+    ) -> None:
+        self.served, self.token, self.channel = served, token, channel
         self.request = GraphQLRequest(query, variable_values=variables)
         self.results: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
@@ -75,7 +77,7 @@ class Subscriber:
         return self
 
     async def _run(self) -> None:
-        async with ws_client(self.served.url) as session:
+        async with ws_client(self.served.url, self.token) as session:
             async for result in session.subscribe(self.request):
                 await self.results.put(result)
 
@@ -89,10 +91,12 @@ class Subscriber:
             await self.task
 
 
-async def test_catalog_changes_arrive_filtered(served: Served, redis: Redis, unique: str) -> None:
+async def test_catalog_changes_arrive_filtered(
+    served: Served, token: str, redis: Redis, unique: str
+) -> None:
     ours, theirs = table_urn(unique, "db", "s", "t"), table_urn(f"{unique}x", "db", "s", "t")
     async with Subscriber(
-        served, CHANGES, CATALOG_CHANNEL, filter={"source": unique, "types": ["REMOVED"]}
+        served, token, CHANGES, CATALOG_CHANNEL, filter={"source": unique, "types": ["REMOVED"]}
     ) as sub:
         await publish_catalog_change(
             redis,
@@ -111,11 +115,16 @@ async def test_catalog_changes_arrive_filtered(served: Served, redis: Redis, uni
 
 
 async def test_a_mutation_is_announced_to_subscribers(
-    served: Served, execute: Any, estate: Estate, neo4j: AsyncDriver, settings: Settings
+    served: Served,
+    token: str,
+    execute: Any,
+    estate: Estate,
+    neo4j: AsyncDriver,
+    settings: Settings,
 ) -> None:
     urn = estate.table("orders")
     await estate.write(neo4j, settings.neo4j.database)
-    async with Subscriber(served, CHANGES, CATALOG_CHANNEL, filter={"urns": [urn]}) as sub:
+    async with Subscriber(served, token, CHANGES, CATALOG_CHANNEL, filter={"urns": [urn]}) as sub:
         await execute(
             'mutation ($urn: ID!) { describeAsset(input: {urn: $urn, description: "d"}) '
             "{ errors { message } } }",
@@ -130,9 +139,9 @@ async def test_a_mutation_is_announced_to_subscribers(
 
 
 async def test_scan_progress_and_compliance_updates(
-    served: Served, redis: Redis, unique: str
+    served: Served, token: str, redis: Redis, unique: str
 ) -> None:
-    async with Subscriber(served, SCAN, scan_channel(unique), id=unique) as sub:
+    async with Subscriber(served, token, SCAN, scan_channel(unique), id=unique) as sub:
         await publish_scan_progress(
             redis,
             ScanProgress(scan_id=unique, source="pg", stage="discover", events=3, percent=12.5),
@@ -146,7 +155,7 @@ async def test_scan_progress_and_compliance_updates(
             "error": None,
         }
     query = "subscription ($d: String!) { complianceUpdates(domain: $d) { domain status score } }"
-    async with Subscriber(served, query, compliance_channel(unique), d=unique) as sub:
+    async with Subscriber(served, token, query, compliance_channel(unique), d=unique) as sub:
         update = ComplianceUpdate(domain=unique, framework="GDPR", status="at_risk", score=0.5)
         await publish_compliance_update(redis, update)
         assert (await sub.next())["complianceUpdates"] == {
@@ -156,14 +165,14 @@ async def test_scan_progress_and_compliance_updates(
         }
 
 
-async def test_leaving_a_subscription_unsubscribes(served: Served, unique: str) -> None:
-    async with Subscriber(served, SCAN, scan_channel(unique), id=unique):
+async def test_leaving_a_subscription_unsubscribes(served: Served, token: str, unique: str) -> None:
+    async with Subscriber(served, token, SCAN, scan_channel(unique), id=unique):
         assert served.hub.subscriber_count(scan_channel(unique)) == 1
     await until(lambda: served.hub.subscriber_count(scan_channel(unique)) == 0)
 
 
-async def test_an_oversized_scan_id_is_refused(served: Served) -> None:
-    async with ws_client(served.url) as session:
+async def test_an_oversized_scan_id_is_refused(served: Served, token: str) -> None:
+    async with ws_client(served.url, token) as session:
         with pytest.raises(TransportQueryError, match="scanId must have 1 to 200 characters"):
             async for _ in session.subscribe(
                 GraphQLRequest(SCAN, variable_values={"id": "x" * 201})
@@ -172,7 +181,7 @@ async def test_an_oversized_scan_id_is_refused(served: Served) -> None:
 
 
 async def test_a_slow_client_is_disconnected_with_a_clear_code(
-    settings: Settings, redis: Redis, unique: str
+    settings: Settings, token: str, redis: Redis, unique: str
 ) -> None:
     """The client stops reading; the server's queue for it fills and it is cut off (4008),
     while the server's memory for it stays bounded by the queue."""
@@ -186,7 +195,7 @@ async def test_a_slow_client_is_disconnected_with_a_clear_code(
         async with connect(
             url, sock=sock, subprotocols=["graphql-transport-ws"], max_queue=1, compression=None
         ) as ws:
-            await ws.send(json.dumps({"type": "connection_init"}))
+            await ws.send(json.dumps({"type": "connection_init", "payload": bearer(token)}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             subscribe = {"query": SCAN, "variables": {"id": unique}}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
@@ -215,14 +224,19 @@ async def test_a_slow_client_is_disconnected_with_a_clear_code(
 
 
 async def test_queries_over_one_websocket_see_fresh_data(
-    served: Served, redis: Redis, estate: Estate, neo4j: AsyncDriver, settings: Settings
+    served: Served,
+    token: str,
+    redis: Redis,
+    estate: Estate,
+    neo4j: AsyncDriver,
+    settings: Settings,
 ) -> None:
     urn = estate.table("orders", description="before")
     await estate.write(neo4j, settings.neo4j.database)
     query = GraphQLRequest(
         "query ($urn: ID!) { asset(urn: $urn) { description } }", variable_values={"urn": urn}
     )
-    async with ws_client(served.url) as session:
+    async with ws_client(served.url, token) as session:
         assert (await session.execute(query))["asset"] == {"description": "before"}
         change = "MATCH (t:Asset {urn: $urn}) SET t.description = 'after'"
         await write(neo4j, settings.neo4j.database, change, urn=urn)

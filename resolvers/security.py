@@ -1,0 +1,100 @@
+"""Per-operation security that every transport shares, as a schema extension.
+
+Before execution: the caller must be authenticated with a token still valid (a WebSocket
+outlives tokens), within its rate limit (per WebSocket operation; HTTP requests were counted
+at the gateway) and within the variables size. After it: the operation's audit events are
+recorded. A response holding sensitive values does not leave unless their reads are recorded;
+denials and mutation outcomes are recorded as well as the audit trail allows (and logged when
+it does not). Documents refused before execution (syntax, depth, aliases, tokens,
+introspection, the checks here) are audited as denied.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from graphql import GraphQLError
+from starlette.websockets import WebSocket
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from app.audit import AuditUnavailable
+from app.gateway import Refusal, throttle_principal
+from resolvers.context import Context
+from resolvers.errors import coded
+
+log = logging.getLogger("datawave.security")
+
+
+class OperationSecurity(SchemaExtension):
+    @property
+    def context(self) -> Context:
+        return self.execution_context.context
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        if isinstance(self.context.request, WebSocket):
+            self.context.renew()
+        try:
+            yield
+        except GraphQLError as refusal:  # raised by on_execute, over HTTP
+            self._note_refusal([refusal])
+            raise
+        else:
+            if refused := _refused(self.execution_context.result):
+                self._note_refusal(refused)
+        finally:
+            await self.context.guard.audit.flush_or_log()
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        await self._admit()
+        yield
+        await self._record()
+
+    async def _admit(self) -> None:
+        context = self.context
+        principal = context.guard.principal
+        if principal is None:
+            raise coded("UNAUTHENTICATED", "authentication required: send a bearer token")
+        if principal.expired(context.state.settings.auth.clock_skew_s):
+            raise coded("UNAUTHENTICATED", "token expired: reconnect with a new one")
+        limit = context.state.settings.limits.max_variables_bytes
+        if len(json.dumps(self.execution_context.variables or {})) > limit:
+            raise coded("REQUEST_TOO_LARGE", f"variables larger than {limit} bytes")
+        if len(self.execution_context.query or "") > context.state.settings.limits.max_body_bytes:
+            raise coded("REQUEST_TOO_LARGE", "document too large")
+        if isinstance(context.request, WebSocket):
+            try:
+                await throttle_principal(context.state, principal)
+            except Refusal as refusal:
+                raise coded(refusal.code, refusal.message, **refusal.extensions()) from refusal
+
+    async def _record(self) -> None:
+        audit = self.context.guard.audit
+        sensitive = audit.holds_sensitive
+        try:
+            await audit.flush()
+        except AuditUnavailable as err:
+            result = self.execution_context.result
+            if not (sensitive and result):
+                log.error("audit events of request %s lost: %s", audit.request_id, err)
+                return
+            result.data = None
+            result.errors = [
+                coded(
+                    "AUDIT_UNAVAILABLE",
+                    "sensitive values were withheld: the audit trail is unavailable",
+                )
+            ]
+
+    def _note_refusal(self, errors: Sequence[GraphQLError]) -> None:
+        first = errors[0]
+        code = (first.extensions or {}).get("code", "INVALID_DOCUMENT")
+        self.context.guard.audit.note("graphql", "/graphql", "denied", f"{code}: {first.message}")
+
+
+def _refused(result: ExecutionResult | None) -> list[GraphQLError]:
+    """The errors of a document refused before execution (none has a path), or []."""
+    errors = (result.errors if result else None) or []
+    return errors if all(e.path is None for e in errors) else []
