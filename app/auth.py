@@ -180,8 +180,10 @@ def mint_token(
     ttl_s: int = 3600,
     private_key: str | None = None,
     algorithm: str | None = None,
+    key_id: str | None = None,
 ) -> str:
-    """A signed token for development and tests (``datawave token``)."""
+    """A signed token for development and tests (``datawave token``); ``key_id`` names the
+    key in a JWKS."""
     alg = algorithm or cfg.algorithms[0]
     if alg not in cfg.algorithms:
         raise ValueError(f"{alg} is not one of the allowed algorithms {cfg.algorithms}")
@@ -201,4 +203,4 @@ def mint_token(
     key = private_key if alg in ASYMMETRIC_ALGORITHMS else cfg.hs_secret.get_secret_value()
     if key is None:
         raise ValueError(f"{alg} needs a private key")
-    return jwt.encode(claims, key, algorithm=alg)
+    return jwt.encode(claims, key, algorithm=alg, headers={"kid": key_id} if key_id else None)

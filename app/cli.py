@@ -225,6 +225,7 @@ def token(
     algorithm: Annotated[
         str | None, typer.Option(help="signing algorithm (default: the first allowed)")
     ] = None,
+    key_id: Annotated[str | None, typer.Option(help="kid header: the key's id in the JWKS")] = None,
 ) -> None:
     """Mint a signed token for the configured issuer and audience (development and tests);
     send it as `Authorization: Bearer <token>`."""
@@ -248,6 +249,7 @@ def token(
             ttl_s=ttl,
             private_key=private_key.read_text() if private_key else None,
             algorithm=algorithm,
+            key_id=key_id,
         )
     except (ValueError, OSError) as err:
         err_console.print(f"[red]cannot mint the token: {err}[/red]")

@@ -212,10 +212,8 @@ class GraphQLGateway:
         """The body, if it fits and holds one operation; a refusal is audited as denied."""
         try:
             body = await _read_body(receive, request, state.settings.limits.max_body_bytes)
-            if body.lstrip()[:1] == b"[":
-                raise Refusal(
-                    400, "BATCH_NOT_SUPPORTED", "batched operations are off: send one per request"
-                )
+            if request.method == "POST":
+                _one_operation(body)
         except Refusal as refusal:
             event = AuditEvent(
                 principal.subject, "request", request.url.path, "denied", rid, client,
@@ -224,6 +222,20 @@ class GraphQLGateway:
             await record_quietly(state, event)
             raise
         return body
+
+
+def _one_operation(body: bytes) -> None:
+    """A POST body must be one JSON object; Strawberry refuses most other shapes itself, but
+    answers 500 to a bare JSON string."""
+    start = body.lstrip()[:1]
+    if start == b"[":
+        raise Refusal(
+            400, "BATCH_NOT_SUPPORTED", "batched operations are off: send one per request"
+        )
+    if start != b"{":
+        raise Refusal(
+            400, "BAD_REQUEST", 'the body must be a JSON object: {"query": ..., "variables": ...}'
+        )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -7,19 +7,20 @@ the app builds its own with ``build_schema(settings)``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import should_mask
+from resolvers.limits import LimitsFirst
 from resolvers.mutations.curation import CurationMutation
 from resolvers.mutations.sources import BusyError, SourceMutation
 from resolvers.queries.audit import AuditQuery
@@ -30,8 +31,6 @@ from resolvers.security import OperationSecurity
 from resolvers.subscriptions.live import LiveSubscription
 from resolvers.types.common import SCALARS, InvalidInputError, NotFoundError
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
 
@@ -50,19 +49,25 @@ class Subscription(LiveSubscription):
     pass
 
 
+class DataWaveSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log internal failures only: refused documents and requests are the client's doing,
+        and the audit trail records them (resolvers/security.py)."""
+        super().process_errors([e for e in errors if should_mask(e)], execution_context)
+
+
 def build_schema(*, development: bool = True, introspection: bool = True) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        LimitsFirst,
         OperationSecurity,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
     if not development:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
-    return strawberry.Schema(
+    return DataWaveSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

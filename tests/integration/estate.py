@@ -1,7 +1,8 @@
 """A small catalog written with plain Cypher (docs/graph-model.md), owned by one test's source.
 
-Every node carries the test's unique source name (teams and labels are prefixed with it), so
-``drop`` deletes exactly what the test created and nothing else in the shared database.
+Every node carries the test's unique source name (teams, labels and domains are prefixed with
+it, data products are ``urn:dw:product:<name>/...``), so ``drop`` deletes exactly what the test
+created and nothing else in the shared database.
 """
 
 from __future__ import annotations
@@ -56,10 +57,23 @@ LABELS = """
 UNWIND $rows AS row
 MATCH (c:Asset {urn: row.column})
 MERGE (l:Label {name: row.label})
-SET l.category = row.category, l.sensitivity = 'confidential'
+SET l.category = row.category, l.sensitivity = row.sensitivity
 MERGE (c)-[r:LABELED]->(l)
 SET r.status = row.status, r.confidence = 0.9, r.method = 'pattern',
-    r.at = datetime('2026-11-22T10:00:00Z')
+    r.at = datetime('2026-11-22T10:00:00Z'), r.evidence = row.evidence,
+    r.explanation = row.explanation
+"""
+# A data product of domain ``<name>-<domain>`` exposing assets (graph/domains.py).
+PRODUCTS = """
+UNWIND $rows AS row
+MERGE (d:Domain {name: row.domain})
+MERGE (p:DataProduct {urn: row.urn})
+SET p.name = row.domain + ' product'
+MERGE (p)-[:IN_DOMAIN]->(d)
+WITH p, row
+UNWIND row.exposes AS exposed
+MATCH (a:Asset {urn: exposed})
+MERGE (p)-[:EXPOSES]->(a)
 """
 OWNERS = """
 UNWIND $rows AS row
@@ -81,7 +95,10 @@ CALL () { MATCH (n:SchemaVersion {source: $name}) DETACH DELETE n }
 CALL () { MATCH (n:Job {source: $name}) DETACH DELETE n }
 CALL () { MATCH (n:DataSource {name: $name}) DETACH DELETE n }
 CALL () { MATCH (n:Scan {source: $name}) DETACH DELETE n }
-CALL () { MATCH (n:Team|Label) WHERE n.name STARTS WITH $name DETACH DELETE n }
+CALL () { MATCH (n:Team|Label|Domain) WHERE n.name STARTS WITH $name DETACH DELETE n }
+CALL () {
+  MATCH (n:DataProduct) WHERE n.urn STARTS WITH 'urn:dw:product:' + $name + '/' DETACH DELETE n
+}
 """
 
 
@@ -92,7 +109,7 @@ class Estate:
     name: str
     rows: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {
-            k: [] for k in ("tables", "feeds", "jobs", "labels", "owners", "versions")
+            k: [] for k in ("tables", "feeds", "jobs", "labels", "owners", "versions", "products")
         }
     )
 
@@ -140,12 +157,37 @@ class Estate:
     def job(self, urn: str, name: str, writes: str) -> None:
         self.rows["jobs"].append({"urn": urn, "name": name, "writes": writes})
 
-    def label(self, column: str, label: str, *, status: str = "confirmed") -> str:
+    def label(
+        self,
+        column: str,
+        label: str,
+        *,
+        status: str = "confirmed",
+        sensitivity: str = "confidential",
+        evidence: list[dict[str, Any]] | None = None,
+        explanation: str | None = None,
+    ) -> str:
         """Label ``column`` with ``<source>.<label>`` (category ``<source>``); return the name."""
         name = f"{self.name}.{label}"
         self.rows["labels"].append(
-            {"column": column, "label": name, "category": self.name, "status": status}
+            {
+                "column": column,
+                "label": name,
+                "category": self.name,
+                "status": status,
+                "sensitivity": sensitivity,
+                "evidence": json.dumps(evidence) if evidence is not None else None,
+                "explanation": explanation,
+            }
         )
+        return name
+
+    def product(self, domain: str, *exposes: str) -> str:
+        """A data product of domain ``<source>-<domain>`` exposing ``exposes``; return the
+        domain's name."""
+        name = f"{self.name}-{domain}"
+        urn = f"urn:dw:product:{self.name}/{domain}"
+        self.rows["products"].append({"domain": name, "urn": urn, "exposes": list(exposes)})
         return name
 
     def owner(self, urn: str, team: str) -> str:
@@ -179,6 +221,7 @@ class Estate:
             ("labels", LABELS),
             ("owners", OWNERS),
             ("versions", VERSIONS),
+            ("products", PRODUCTS),
         ):
             if self.rows[key]:
                 await write(driver, database, query, rows=self.rows[key], **params)

@@ -15,7 +15,8 @@ from app.main import create_app
 from app.settings import Mode, Settings
 from graph import sources
 from graph.driver import write
-from resolvers.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from resolvers.limits import MAX_ALIASES, MAX_DEPTH
+from resolvers.schema import MAX_TOKENS
 from tests.integration.graphql.conftest import bearer
 
 
@@ -63,8 +64,12 @@ def nested(levels: int) -> str:
         ),
         ({"query": "{ assets(first: 1000) { totalCount } }"}, "first must be between 1 and 100"),
         ({"query": "mutation { describeAsset(input: {}) { errors { message } } }"}, "urn"),
+        ({"query": '{ asset(urn: "x") { ...F } }'}, "Unknown fragment 'F'."),
     ],
-    ids=["syntax", "unknown-field", "variable-type", "depth", "aliases", "tokens", "page", "input"],
+    ids=[
+        *("syntax", "unknown-field", "variable-type", "depth", "aliases", "tokens", "page"),
+        *("input", "unknown-fragment"),
+    ],
 )
 async def test_bad_requests_get_clear_errors(
     http: httpx.AsyncClient, body: object, expected: str

@@ -1,0 +1,174 @@
+"""The attack suite's target: the API under a real uvicorn that accepts HS256 tokens and RS256
+tokens whose keys come from a JWKS served over HTTP on 127.0.0.1, like an identity provider's.
+
+``api`` is a client for one test: it mints tokens for subjects that start with the test's
+``unique`` name, tags every request with an ``X-Request-ID`` that does too, reads the audit
+trail, and deletes the test's audit events afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from neo4j import AsyncDriver
+
+from app.auth import AuthSettings, mint_token
+from app.settings import Settings
+from graph.driver import read, write
+from tests.integration.graphql.conftest import Served, bearer, serve
+
+SECRET = "attack-suite-hs256-secret-" + "s" * 32
+KID = "suite-key-1"
+EVENTS = """
+MATCH (e:AuditEvent)
+WHERE ($requestId IS NULL OR e.requestId = $requestId) AND ($actor IS NULL OR e.actor = $actor)
+RETURN e {.*} AS event ORDER BY e.at
+"""
+FORGET = """
+MATCH (e:AuditEvent) WHERE e.actor STARTS WITH $name OR e.requestId STARTS WITH $name DELETE e
+"""
+
+
+def pem(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The identity provider's signing key (published in the JWKS) and one it never published."""
+
+    signing: rsa.RSAPrivateKey
+    stranger: rsa.RSAPrivateKey
+
+    @property
+    def public_pem(self) -> bytes:
+        return self.signing.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    generate = lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)  # noqa: E731
+    return Keys(generate(), generate())
+
+
+@pytest.fixture(scope="session")
+def jwks_url(keys: Keys) -> Iterator[str]:
+    """A JWKS endpoint on a free port, served by a thread of this process."""
+    jwk = json.loads(RSAAlgorithm.to_jwk(keys.signing.public_key()))
+    body = json.dumps({"keys": [jwk | {"kid": KID, "alg": "RS256", "use": "sig"}]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def suite_settings(settings: Settings, jwks_url: str) -> Settings:
+    auth = AuthSettings(algorithms=["HS256", "RS256"], hs_secret=SECRET, jwks_url=jwks_url)
+    return settings.model_copy(update={"auth": auth})
+
+
+@pytest.fixture(scope="session")
+async def secured(suite_settings: Settings) -> AsyncIterator[Served]:
+    async with serve(suite_settings) as served:
+        yield served
+
+
+@dataclass
+class Api:
+    """One test's client of the secured API."""
+
+    url: str
+    auth: AuthSettings
+    keys: Keys
+    name: str  # the test's unique name: subjects and request ids start with it
+    neo4j: AsyncDriver
+    database: str
+    http: httpx.AsyncClient
+    _ids: Any = field(default_factory=count)
+
+    def request_id(self) -> str:
+        return f"{self.name}-{next(self._ids)}"
+
+    def token(self, role: str, *, subject: str = "", **scopes: Any) -> str:
+        """An HS256 token for ``<name>-<role>`` (or ``<name>-<subject>``)."""
+        return mint_token(self.auth, f"{self.name}-{subject or role}", [role], **scopes)
+
+    def rs_token(self, role: str, *, key: rsa.RSAPrivateKey | None = None, kid: str = KID) -> str:
+        """An RS256 token signed by the provider's key (or ``key``), naming ``kid``."""
+        return mint_token(
+            self.auth,
+            f"{self.name}-{role}",
+            [role],
+            private_key=pem(key or self.keys.signing),
+            algorithm="RS256",
+            key_id=kid,
+        )
+
+    async def post(
+        self, body: Any, token: str | None = None, **headers: str
+    ) -> tuple[httpx.Response, float]:
+        """POST /graphql (a dict as JSON, bytes as they are); the response and its seconds."""
+        headers = {"x-request-id": self.request_id(), **(bearer(token) if token else {}), **headers}
+        started = time.perf_counter()
+        if isinstance(body, bytes):
+            headers.setdefault("content-type", "application/json")
+            response = await self.http.post("/graphql", content=body, headers=headers)
+        else:
+            response = await self.http.post("/graphql", json=body, headers=headers)
+        return response, time.perf_counter() - started
+
+    async def graphql(self, token: str, query: str, **variables: Any) -> dict[str, Any]:
+        """The JSON body of a query or mutation (``data`` and maybe ``errors``)."""
+        response, _ = await self.post({"query": query, "variables": variables}, token)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def events(
+        self, *, request_id: str | None = None, actor: str | None = None
+    ) -> list[dict[str, Any]]:
+        rows = await read(self.neo4j, self.database, EVENTS, requestId=request_id, actor=actor)
+        return [r["event"] for r in rows]
+
+    async def events_of(self, response: httpx.Response) -> list[dict[str, Any]]:
+        return await self.events(request_id=response.headers["x-request-id"])
+
+
+@pytest.fixture
+async def api(
+    secured: Served, suite_settings: Settings, keys: Keys, neo4j: AsyncDriver, unique: str
+) -> AsyncIterator[Api]:
+    database = suite_settings.neo4j.database
+    async with httpx.AsyncClient(base_url=secured.url, timeout=30) as http:
+        yield Api(secured.url, suite_settings.auth, keys, unique, neo4j, database, http)
+    await write(neo4j, database, FORGET, name=unique)
