@@ -57,7 +57,7 @@ class Requires(FieldExtension):
         domain = kwargs.get(self.domain_arg) if self.domain_arg else None
         allowed = guard.can(self.perm, domain=domain) and (not self.unscoped or guard.unrestricted)
         if not allowed:
-            where = f"{info.parent_type.name}.{info.field_name}"
+            where = f"{info.path.typename}.{info.field_name}"
             guard.audit.note(where, domain or where, "denied", f"needs {self.perm}")
         return allowed
 

@@ -19,6 +19,7 @@ from graphql import GraphQLError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.audit import AuditUnavailable
 from app.gateway import Refusal, throttle_principal
@@ -60,15 +61,28 @@ class OperationSecurity(SchemaExtension):
         if principal.expired(context.state.settings.auth.clock_skew_s):
             raise coded("UNAUTHENTICATED", "token expired: reconnect with a new one")
         limit = context.state.settings.limits.max_variables_bytes
-        if len(json.dumps(self.execution_context.variables or {})) > limit:
+        try:
+            variables = json.dumps(self.execution_context.variables or {}, ensure_ascii=False)
+            size = len(variables.encode())
+        except UnicodeEncodeError as err:
+            raise coded(
+                "BAD_REQUEST", "variables must be Unicode text (no lone surrogates)"
+            ) from err
+        if size > limit:
             raise coded("REQUEST_TOO_LARGE", f"variables larger than {limit} bytes")
         if len(self.execution_context.query or "") > context.state.settings.limits.max_body_bytes:
             raise coded("REQUEST_TOO_LARGE", "document too large")
-        if isinstance(context.request, WebSocket):
+        over_websocket = isinstance(context.request, WebSocket)
+        if (
+            self.execution_context.operation_type is OperationType.SUBSCRIPTION
+            and not over_websocket
+        ):
+            raise coded("BAD_REQUEST", "subscriptions run over WebSocket (graphql-transport-ws)")
+        if over_websocket:
             try:
                 await throttle_principal(context.state, principal)
             except Refusal as refusal:
-                raise coded(refusal.code, refusal.message, **refusal.extensions()) from refusal
+                raise GraphQLError(refusal.message, extensions=refusal.extensions()) from refusal
 
     async def _record(self) -> None:
         audit = self.context.guard.audit

@@ -1,4 +1,4 @@
-"""The API under a real uvicorn in this process, gql clients for it, and a seeded estate.
+"""The API under a real uvicorn in this process, and gql clients for it.
 
 In-process, so tests can read the query counter and drive the broadcast hub; the replica tests
 start separate processes instead. Clients authenticate as a steward (``token``) whose audit
@@ -28,7 +28,6 @@ from app.broadcast import Broadcast
 from app.main import create_app
 from app.settings import Settings
 from graph.driver import write
-from tests.integration.estate import Estate
 
 Execute = Callable[..., Awaitable[dict[str, Any]]]
 
@@ -123,10 +122,3 @@ def ws_client(api: str, token: str) -> Client:
         init_payload=bearer(token),
     )
     return Client(transport=transport)
-
-
-@pytest.fixture
-async def estate(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Estate]:
-    """An empty estate builder for source ``unique``; what it wrote is deleted afterwards."""
-    yield Estate(unique)
-    await Estate.drop(neo4j, settings.neo4j.database, unique)

@@ -57,6 +57,16 @@ ABUSE: dict[str, tuple[Any, int, str]] = {
         413,
         "request body larger than 131072 bytes",
     ),
+    "lone-surrogate": (
+        b'{"query": "' + TEXT_QUERY.encode() + b'", "variables": {"t": "\\ud800"}}',
+        200,
+        "variables must be Unicode text",
+    ),
+    "subscription-over-http": (
+        {"query": 'subscription { scanProgress(scanId: "x") { stage } }'},
+        200,
+        "subscriptions run over WebSocket",
+    ),
     "variables-over-their-limit": (
         {"query": TEXT_QUERY, "variables": {"t": "x" * 100_000}},
         200,

@@ -1,0 +1,134 @@
+"""The audit trail through the API: what auditors read back, what reaches Kafka, and what
+happens when the trail cannot be written (a real unreachable Neo4j, no mocks): a mutation fails
+before changing anything and sensitive values are withheld, while other reads go on."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from neo4j import AsyncDriver
+
+from app.audit import AuditSink
+from app.masking import partial
+from app.settings import Neo4jSettings, Settings
+from graph.driver import open_driver, read, write
+from ingest.topics import AUDIT
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Served, serve
+from tests.integration.security.conftest import Api
+
+EVENTS = """
+query ($filter: AuditEventFilter, $first: Int! = 50) {
+  auditEvents(filter: $filter, first: $first) {
+    at actor action resource outcome requestId clientAddress detail
+  }
+}
+"""
+DESCRIBE = """
+mutation ($urn: ID!, $text: String!) {
+  describeAsset(input: {urn: $urn, description: $text}) { errors { message } }
+}
+"""
+MIN = "query ($urn: ID!) { asset(urn: $urn) { ... on Column { min } } }"
+EMAIL = "alice@example.com"
+
+
+@pytest.fixture
+async def orders(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Estate:
+    """A table whose ``email`` column is labeled confidential and profiled."""
+    estate.table("orders", ("id", "email"))
+    email = estate.column_urn("orders", "email")
+    estate.label(email, "Email")
+    await estate.write(neo4j, settings.neo4j.database)
+    query = "MATCH (c:Column {urn: $urn}) SET c.min = $value"
+    await write(neo4j, settings.neo4j.database, query, urn=email, value=EMAIL)
+    return estate
+
+
+async def trail(api: Api, token: str, **filter: Any) -> list[dict[str, Any]]:
+    return (await api.graphql(token, EVENTS, filter=filter))["data"]["auditEvents"]
+
+
+async def test_an_auditor_reads_the_trail_back(api: Api, orders: Estate) -> None:
+    urn = orders.table_urn("orders")
+    await api.graphql(api.token("steward"), DESCRIBE, urn=urn, text="audited")
+    auditor, actor = api.token("auditor"), f"{api.name}-steward"
+    done, attempt = await trail(api, auditor, actor=actor)  # newest first
+    assert (attempt["action"], attempt["outcome"], attempt["resource"]) == (
+        "describeAsset",
+        "ALLOWED",
+        urn,
+    )
+    assert (done["action"], done["outcome"]) == ("describeAsset", "SUCCEEDED")
+    assert done["requestId"] == attempt["requestId"] != ""
+    assert done["clientAddress"] == "127.0.0.1"
+    assert await trail(api, auditor, actor=actor, outcome="ALLOWED") == [attempt]
+    assert await trail(api, auditor, actor=actor, since=done["at"]) == [done]
+    assert await trail(api, auditor, actor=actor, before=done["at"]) == [attempt]
+    assert await trail(api, auditor, actor=actor, action="nothing-of-the-kind") == []
+    reads = await api.events(actor=f"{api.name}-auditor")
+    assert {(e["action"], e["outcome"]) for e in reads} == {("read:audit", "allowed")}
+    body = await api.graphql(auditor, EVENTS, first=501)
+    assert "first must be between 1 and 500" in body["errors"][0]["message"]
+
+
+async def test_events_are_published_on_kafka(api: Api, secured: Served, settings: Settings) -> None:
+    partitions = await secured.app.state.datawave.producer.partitions_for(AUDIT)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(AUDIT, p) for p in partitions])
+        await consumer.seek_to_end()
+        response, _ = await api.post({"query": "{ nope }"}, api.token("viewer"))
+        request = response.headers["x-request-id"]
+        seen: list[dict[str, Any]] = []
+        async with asyncio.timeout(10):
+            while not any(e["requestId"] == request for e in seen):
+                batch = await consumer.getmany(timeout_ms=500)
+                seen += [json.loads(r.value) for records in batch.values() for r in records]
+    finally:
+        await consumer.stop()
+    [event] = [e for e in seen if e["requestId"] == request]
+    assert (event["action"], event["outcome"]) == ("graphql", "denied")
+    assert "Cannot query field 'nope'" in event["detail"]
+
+
+@pytest.fixture
+async def unrecorded(suite_settings: Settings) -> AsyncIterator[str]:
+    """The API with its audit trail on a Neo4j that is not there (a closed port)."""
+    down = Neo4jSettings(uri="bolt://127.0.0.1:1")
+    async with serve(suite_settings) as served, open_driver(down, connection_timeout=1) as driver:
+        state = served.app.state.datawave
+        sink = AuditSink(driver, suite_settings.neo4j.database, state.producer, timeout_s=1)
+        served.app.state.datawave = dataclasses.replace(state, audit=sink)
+        yield served.url
+
+
+async def test_without_an_audit_trail_nothing_changes_and_nothing_sensitive_leaves(
+    api: Api, orders: Estate, unrecorded: str, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    urn, email = orders.table_urn("orders"), orders.column_urn("orders", "email")
+    steward = api.token("steward", permissions=["pii:read"])
+    async with httpx.AsyncClient(base_url=unrecorded, timeout=30) as http:
+        api.http = http
+        changed = await api.graphql(steward, DESCRIBE, urn=urn, text="unrecorded")
+        revealed = await api.graphql(steward, MIN, urn=email)
+        masked = await api.graphql(api.token("viewer"), MIN, urn=email)
+        refused, _ = await api.post({"query": "{ __typename }"}, "not-a-token")
+    assert changed["data"] is None
+    assert changed["errors"][0]["extensions"] == {"code": "AUDIT_UNAVAILABLE"}
+    assert "nothing was changed" in changed["errors"][0]["message"]
+    query = "MATCH (t:Asset {urn: $urn}) RETURN t.curatedDescription AS d"
+    assert await read(neo4j, settings.neo4j.database, query, urn=urn) == [{"d": None}]
+    assert revealed["data"] is None
+    assert revealed["errors"][0]["extensions"] == {"code": "AUDIT_UNAVAILABLE"}
+    assert EMAIL not in json.dumps(revealed)
+    assert masked == {"data": {"asset": {"min": partial(EMAIL)}}}, "nothing to record: served"
+    assert refused.status_code == 401, "a lost audit event does not turn a refusal into a 500"

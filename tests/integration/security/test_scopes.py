@@ -1,0 +1,286 @@
+"""Cross-domain escalation attempts against the running API.
+
+The estate: ``orders`` and ``customers`` are exposed by a sales product, ``invoices`` by a
+finance one, and so is the ``customers.ssn`` column (the nearest exposure wins); ``loose`` is
+in no domain. ``orders`` feeds ``invoices``. What a principal may not reach must look exactly
+like what does not exist, and each refusal of an existing thing is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from gql import GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+from neo4j import AsyncDriver
+from redis.asyncio import Redis
+
+from app.changes import ChangeType, catalog_change, publish_catalog_change
+from app.settings import Settings
+from graph.driver import read
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import ws_client
+from tests.integration.security.conftest import Api
+
+ASSET = "query ($urn: ID!) { asset(urn: $urn) { name } }"
+NAMES = """
+query ($source: String!, $kind: AssetKind) {
+  assets(filter: {source: $source, kind: $kind}, first: 100) {
+    totalCount edges { node { name } }
+  }
+}
+"""
+DESCRIBE = """
+mutation ($urn: ID!) {
+  describeAsset(input: {urn: $urn, description: "pwned"}) {
+    asset { name } errors { __typename message ... on NotFoundError { urn } }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Mesh:
+    estate: Estate
+    sales: str
+    finance: str
+
+    def urn(self, table: str) -> str:
+        return self.estate.table_urn(table)
+
+
+@pytest.fixture
+async def mesh(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Mesh:
+    orders = estate.table("orders", ("id", "total"))
+    customers = estate.table("customers", ("id", "name", "ssn"))
+    invoices = estate.table("invoices", ("id", "iban"))
+    estate.table("loose")
+    estate.feeds(orders, invoices)
+    sales = estate.product("sales", orders, customers)
+    finance = estate.product("finance", invoices, estate.column_urn("customers", "ssn"))
+    await estate.write(neo4j, settings.neo4j.database)
+    return Mesh(estate, sales, finance)
+
+
+async def names(api: Api, token: str, mesh: Mesh, kind: str = "TABLE") -> list[str]:
+    body = await api.graphql(token, NAMES, source=mesh.estate.name, kind=kind)
+    page = body["data"]["assets"]
+    assert page["totalCount"] == len(page["edges"]), "counts agree with what is listed"
+    return sorted(e["node"]["name"] for e in page["edges"])
+
+
+async def test_each_principal_lists_only_its_domains(api: Api, mesh: Mesh) -> None:
+    sales = api.token("steward", subject="sales", domains=[mesh.sales])
+    finance = api.token("viewer", subject="finance", domains=[mesh.finance])
+    everyone = api.token("viewer", subject="all")
+    assert await names(api, sales, mesh) == ["customers", "orders"]
+    assert await names(api, finance, mesh) == ["invoices"]
+    assert await names(api, everyone, mesh) == ["customers", "invoices", "loose", "orders"]
+    both = api.token("viewer", subject="both", domains=[mesh.sales, mesh.finance])
+    assert await names(api, both, mesh) == ["customers", "invoices", "orders"], "loose: none"
+    columns = "query ($urn: ID!) { asset(urn: $urn) { ... on Table { columns { name } } } }"
+    body = await api.graphql(sales, columns, urn=mesh.urn("customers"))
+    assert body["data"]["asset"]["columns"] == [{"name": "id"}, {"name": "name"}]
+    assert await names(api, finance, mesh, "COLUMN") == ["iban", "id", "ssn"]
+
+
+async def test_out_of_scope_reads_like_missing(api: Api, mesh: Mesh) -> None:
+    sales = api.token("steward", domains=[mesh.sales])
+    hidden, missing = mesh.urn("invoices"), mesh.urn("no-such-table")
+    for query in (
+        ASSET,
+        "query ($urn: ID!) { node(id: $urn) { id } }",
+        "query ($urn: ID!) { lineage(urn: $urn) { truncated } }",
+        "query ($urn: ID!) { impact(urn: $urn) { urn } }",
+        "query ($urn: ID!) { schemaDiff(urn: $urn, fromVersion: 1, toVersion: 2) { urn } }",
+    ):
+        seen = await api.graphql(sales, query, urn=hidden)
+        assert seen == await api.graphql(sales, query, urn=missing), query
+        assert list(seen["data"].values()) == [None]
+    denials = await api.events(actor=f"{api.name}-steward")
+    assert {(e["action"], e["resource"], e["outcome"]) for e in denials} == {
+        ("asset:read", hidden, "denied")
+    }
+
+
+async def test_a_steward_of_sales_cannot_change_finance(
+    api: Api, mesh: Mesh, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    sales = api.token("steward", domains=[mesh.sales])
+    hidden, missing = mesh.urn("invoices"), mesh.urn("no-such-table")
+    refused = (await api.graphql(sales, DESCRIBE, urn=hidden))["data"]["describeAsset"]
+    absent = (await api.graphql(sales, DESCRIBE, urn=missing))["data"]["describeAsset"]
+    assert refused == {
+        "asset": None,
+        "errors": [{"__typename": "NotFoundError", "message": f"no asset {hidden}", "urn": hidden}],
+    }
+    assert str(refused).replace(hidden, "?") == str(absent).replace(missing, "?")
+    rows = await read(
+        neo4j,
+        settings.neo4j.database,
+        "MATCH (t:Asset {urn: $urn}) RETURN t.curatedDescription AS d",
+        urn=hidden,
+    )
+    assert rows == [{"d": None}], "nothing changed"
+    trail = [
+        (e["action"], e["outcome"])
+        for e in await api.events(actor=f"{api.name}-steward")
+        if e["resource"] == hidden
+    ]
+    assert sorted(trail) == [
+        ("asset:write", "denied"),
+        ("describeAsset", "allowed"),
+        ("describeAsset", "failed"),
+    ]
+    lineage = """
+    mutation ($up: ID!, $down: ID!) {
+      addLineage(input: {upstream: $up, downstream: $down}) { edge { kind } errors { message } }
+    }
+    """
+    added = await api.graphql(sales, lineage, up=mesh.urn("orders"), down=hidden)
+    assert added["data"]["addLineage"] == {
+        "edge": None,
+        "errors": [{"message": f"no asset {hidden}"}],
+    }
+
+
+async def test_a_sales_steward_may_change_sales(api: Api, mesh: Mesh) -> None:
+    sales = api.token("steward", domains=[mesh.sales])
+    done = (await api.graphql(sales, DESCRIBE, urn=mesh.urn("orders")))["data"]["describeAsset"]
+    assert done == {"asset": {"name": "orders"}, "errors": []}
+    trail = [
+        (e["action"], e["outcome"], e["requestId"] != "")
+        for e in await api.events(actor=f"{api.name}-steward")
+    ]
+    assert sorted(trail) == [
+        ("describeAsset", "allowed", True),
+        ("describeAsset", "succeeded", True),
+    ]
+
+
+async def test_a_viewer_cannot_write_anything(api: Api, mesh: Mesh) -> None:
+    viewer = api.token("viewer", domains=[mesh.sales])
+    body = await api.graphql(viewer, DESCRIBE, urn=mesh.urn("orders"))
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "FORBIDDEN"}
+    assert "needs the asset:write permission" in error["message"]
+    trail = [(e["action"], e["outcome"]) for e in await api.events(actor=f"{api.name}-viewer")]
+    assert trail == [("Mutation.describeAsset", "denied")], "refused before any attempt"
+
+
+async def test_lineage_stops_at_the_domain_border(api: Api, mesh: Mesh) -> None:
+    query = """
+    query ($urn: ID!) {
+      lineage(urn: $urn, direction: DOWNSTREAM, depth: 2) { nodes { name } edges { to } }
+      asset(urn: $urn) { ... on Table { downstream { name } } }
+    }
+    """
+    sales = api.token("steward", domains=[mesh.sales])
+    seen = (await api.graphql(sales, query, urn=mesh.urn("orders")))["data"]
+    assert seen["lineage"] == {"nodes": [{"name": "orders"}], "edges": []}
+    assert seen["asset"]["downstream"] == []
+    everyone = (await api.graphql(api.token("viewer"), query, urn=mesh.urn("orders")))["data"]
+    assert everyone["lineage"]["edges"] == [{"to": mesh.urn("invoices")}]
+
+
+async def test_admin_is_not_held_by_scopes_but_unassigned_needs_all(api: Api, mesh: Mesh) -> None:
+    admin = api.token("admin", domains=[mesh.sales], sources=["elsewhere"])
+    assert await names(api, admin, mesh) == ["customers", "invoices", "loose", "orders"]
+    sales = api.token("steward", domains=[mesh.sales])
+    assert (await api.graphql(sales, ASSET, urn=mesh.urn("loose")))["data"]["asset"] is None
+
+
+async def test_source_scopes(api: Api, mesh: Mesh) -> None:
+    other = api.token("steward", sources=["elsewhere"])
+    assert await names(api, other, mesh) == []
+    listed = (await api.graphql(other, "{ dataSources { name } }"))["data"]["dataSources"]
+    assert mesh.estate.name not in {s["name"] for s in listed}
+    register = """
+    mutation ($name: String!) {
+      registerDataSource(input: {name: $name, kind: "postgresql", port: 5432}) {
+        errors { message }
+      }
+    }
+    """
+    body = await api.graphql(other, register, name=mesh.estate.name)
+    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
+    scan = "mutation ($s: String!) { startScan(source: $s) { scanId errors { __typename } } }"
+    body = await api.graphql(other, scan, s=mesh.estate.name)
+    assert body["data"]["startScan"] == {
+        "scanId": None,
+        "errors": [{"__typename": "NotFoundError"}],
+    }
+
+
+AUDIT = "{ auditEvents(first: 5) { actor action outcome } }"
+
+
+@pytest.mark.parametrize(
+    ("role", "scopes", "allowed"),
+    [
+        ("auditor", {}, True),
+        ("auditor", {"domains": ["sales"]}, False),
+        ("auditor", {"sources": ["pg"]}, False),
+        ("steward", {"permissions": ["pii:read"]}, False),
+        ("admin", {"domains": ["sales"]}, True),
+    ],
+    ids=["auditor", "domain-auditor", "source-auditor", "steward", "admin"],
+)
+async def test_the_audit_trail_needs_an_unscoped_auditor(
+    api: Api, role: str, scopes: dict[str, Any], allowed: bool
+) -> None:
+    body = await api.graphql(api.token(role, **scopes), AUDIT)
+    if allowed:
+        assert len(body["data"]["auditEvents"]) <= 5
+    else:
+        assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
+
+
+async def test_claims_cannot_grant_what_roles_do_not(api: Api) -> None:
+    """Only ``pii:read`` may be granted by the permissions claim; roles are not invented."""
+    forged = api.token("steward", permissions=["audit:read", "system:admin"])
+    assert (await api.graphql(forged, AUDIT))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    nobody = api.token("superuser")
+    body = await api.graphql(nobody, ASSET, urn="urn:dw:table:x/y/z/t")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_subscriptions_see_only_their_domain(
+    api: Api, mesh: Mesh, settings: Settings
+) -> None:
+    sales = api.token("viewer", domains=[mesh.sales])
+    with pytest.raises(
+        TransportQueryError, match="forbidden: this needs the asset:read permission"
+    ):
+        async with ws_client(api.url, sales) as session:
+            query = "subscription ($d: String!) { complianceUpdates(domain: $d) { status } }"
+            request = GraphQLRequest(query, variable_values={"d": mesh.finance})
+            async for _ in session.subscribe(request):
+                pass
+    changes = "subscription ($s: String) { catalogChanges(filter: {source: $s}) { urn } }"
+    received: list[str] = []
+
+    async def listen() -> None:
+        async with ws_client(api.url, sales) as session:
+            request = GraphQLRequest(changes, variable_values={"s": mesh.estate.name})
+            async for event in session.subscribe(request):
+                received.append(event["catalogChanges"]["urn"])
+
+    task = asyncio.create_task(listen())
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        async with asyncio.timeout(10):
+            while mesh.urn("orders") not in received:  # resent until the subscription is live
+                await publish_catalog_change(
+                    redis,
+                    catalog_change(ChangeType.CHANGED, mesh.urn("invoices")),
+                    catalog_change(ChangeType.CHANGED, mesh.urn("orders")),
+                )
+                await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        await redis.aclose()
+    assert set(received) == {mesh.urn("orders")}
