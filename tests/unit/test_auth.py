@@ -137,3 +137,31 @@ def test_production_refuses_default_or_short_secret() -> None:
     assert "shorter" in " ".join(AuthSettings(hs_secret="short").production_problems())
     assert AuthSettings(hs_secret=SECRET).production_problems() == []
     assert DEFAULT_DEV_SECRET not in SECRET
+
+
+def test_claims_of_the_wrong_type_and_headers_of_the_wrong_type() -> None:
+    verifier = TokenVerifier(hs_settings())
+    reject(verifier, jwt.encode(claims(roles=7), SECRET, "HS256"), "invalid token")
+    head = base64.urlsafe_b64encode(b'{"alg":"HS256","kid":7}').rstrip(b"=").decode()
+    _, body, sig = jwt.encode(claims(), SECRET, "HS256").split(".")
+    reject(verifier, f"{head}.{body}.{sig}", "malformed token")
+
+
+def test_empty_scope_names_are_dropped() -> None:
+    token = jwt.encode(claims(roles=["viewer"], domains=["", "sales"]), SECRET, "HS256")
+    assert TokenVerifier(hs_settings()).verify(token).domains == {"sales"}
+
+
+def test_a_principal_knows_when_its_token_expired() -> None:
+    token = jwt.encode(claims(exp=int(time.time()) - 10), SECRET, "HS256")
+    principal = TokenVerifier(hs_settings(clock_skew_s=30)).verify(token)
+    assert principal.expired() and not principal.expired(leeway_s=30)
+
+
+def test_minting_names_the_key_and_refuses_other_algorithms(rsa_keys: tuple[str, Path]) -> None:
+    private, public_path = rsa_keys
+    cfg = AuthSettings(algorithms=["RS256"], public_key_files=[public_path])
+    token = mint_token(cfg, "svc", ["service"], private_key=private, key_id="k1")
+    assert jwt.get_unverified_header(token)["kid"] == "k1"
+    with pytest.raises(ValueError, match="not one of the allowed algorithms"):
+        mint_token(cfg, "svc", ["service"], algorithm="HS256")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.auth import Principal
-from app.rbac import Authorizer, allows, permission
+from app.rbac import UNASSIGNED, Authorizer, allows, permission
 
 WRITE = permission("asset:write")
 READ = permission("asset:read")
@@ -47,3 +47,26 @@ def test_authorizer_caches_per_request() -> None:
     auth = Authorizer(who("viewer"))
     assert auth.can(READ, source="a") and auth.can(READ, source="a")
     assert len(auth._cache) == 1
+
+
+def test_an_asset_in_no_domain_needs_an_unrestricted_domain_scope() -> None:
+    assert not allows(who("steward", domains=["sales"]), READ, domain=UNASSIGNED)
+    assert allows(who("steward"), READ, domain=UNASSIGNED)
+    assert not Authorizer(who("viewer", domains=["sales"])).can_reach(READ, domains=[], source="s")
+
+
+def test_an_asset_in_two_domains_needs_both() -> None:
+    both = ["sales", "finance"]
+    assert not Authorizer(who("viewer", domains=["sales"])).can_reach(
+        READ, domains=both, source="s"
+    )
+    assert Authorizer(who("viewer", domains=both)).can_reach(READ, domains=both, source="s")
+
+
+def test_scope_says_what_queries_filter_by() -> None:
+    assert Authorizer(who("viewer")).scope() == (None, None)
+    assert Authorizer(who("viewer", domains=["sales"], sources=["pg"])).scope() == (
+        {"sales"},
+        {"pg"},
+    )
+    assert Authorizer(who("admin", domains=["sales"])).scope() == (None, None)
