@@ -10,15 +10,18 @@ Timestamps come from events; stale snapshots are filtered out before they get he
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence, Set
+from dataclasses import dataclass
 
 from neo4j import AsyncManagedTransaction
 
-from graph.driver import write_rows
+from graph.driver import Record, write_rows
 from graph.timestamps import event_time
 from ingest.events import ContainerDiscovered, ContainerScanned, Event, TableDiscovered
-from ingest.urns import Urn, column_urn
+from ingest.urns import Urn, column_urns, source_urn
+
+# Tables per UPSERT_TABLES statement: each brings its columns, so fewer than CHUNK rows.
+TABLE_CHUNK = 100
 
 UPSERT_DATABASES = """
 UNWIND $rows AS row
@@ -36,7 +39,11 @@ MERGE (s:Asset {urn: row.urn})
 SET s:Schema, s.name = row.name, s.source = row.source
 MERGE (p)-[:CONTAINS]->(s)
 """
-# A table removed by a later scan stays removed when an older snapshot is applied.
+# Tables with their columns in one statement: one lookup per table, not one per column. A table
+# removed by a later scan stays removed when an older snapshot is applied. The schema's CONTAINS
+# edge is created, not merged: MERGE would lock the (dense) schema node until commit and make
+# workers wait for each other, while the SET before the check holds the table's lock, so no
+# other transaction can be adding the same edge.
 UPSERT_TABLES = """
 UNWIND $rows AS row
 MERGE (s:Asset {urn: row.schema})
@@ -48,23 +55,26 @@ SET t:Table, t.name = row.name, t.source = row.source, t.kind = row.kind,
     t.indexes = row.indexes, t.firstSeenAt = coalesce(t.firstSeenAt, row.time),
     t.lastSeenAt = row.time, t.lastEventId = row.eventId,
     t.removedAt = CASE WHEN t.removedAt > row.time THEN t.removedAt END
-MERGE (s)-[:CONTAINS]->(t)
-"""
-UPSERT_COLUMNS = """
-UNWIND $rows AS row
-MATCH (t:Asset {urn: row.table})
-MERGE (c:Asset {urn: row.urn})
-SET c:Column, c.name = row.name, c.source = row.source, c.dataType = row.dataType,
-    c.nullable = row.nullable, c.default = row.default, c.ordinal = row.ordinal,
-    c.isPrimaryKey = row.isPrimaryKey, c.nullRatio = row.nullRatio,
-    c.distinctCount = row.distinctCount, c.min = row.min, c.max = row.max,
+WITH s, t, row
+CALL (s, t) {
+  WITH s, t WHERE NOT EXISTS { (t)<-[:CONTAINS]-(s) }
+  CREATE (s)-[:CONTAINS]->(t)
+}
+WITH t, row
+UNWIND row.columns AS col
+MERGE (c:Asset {urn: col.urn})
+SET c:Column, c.name = col.name, c.source = row.source, c.dataType = col.dataType,
+    c.nullable = col.nullable, c.default = col.default, c.ordinal = col.ordinal,
+    c.isPrimaryKey = col.isPrimaryKey, c.nullRatio = col.nullRatio,
+    c.distinctCount = col.distinctCount, c.min = col.min, c.max = col.max,
     c.removedAt = t.removedAt
 MERGE (t)-[:HAS_COLUMN]->(c)
 """
+# Only a table applied before can have columns its new snapshot lacks.
 RETIRE_COLUMNS = """
 UNWIND $rows AS row
 MATCH (:Asset {urn: row.urn})-[:HAS_COLUMN]->(c)
-WHERE c.removedAt IS NULL AND NOT c.urn IN row.columns
+WHERE c.removedAt IS NULL AND NOT c.urn IN [col IN row.columns | col.urn]
 SET c.removedAt = row.time
 """
 UPSERT_REFERENCES = """
@@ -136,27 +146,57 @@ async def ensure_assets(tx: AsyncManagedTransaction, urns: Iterable[str]) -> Non
     await write_rows(tx, ENSURE_COLUMNS, rows["column"])
 
 
-async def upsert_containers(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
-    rows: dict[str, list[dict[str, Any]]] = {"database": [], "schema": []}
-    for e in events:
-        data: ContainerDiscovered = e.data
-        rows[data.kind].append(
-            {
-                **_identity(e.subject),
-                "name": data.name,
-                "parent": data.parent_urn,
-                "parentName": Urn.parse(data.parent_urn).name,
-            }
-        )
-    await write_rows(tx, UPSERT_DATABASES, rows["database"])
-    await write_rows(tx, UPSERT_SCHEMAS, rows["schema"])
-
-
-def _table_row(e: Event) -> dict[str, Any]:
-    data: TableDiscovered = e.data
+def container_row(e: Event) -> Record:
+    data: ContainerDiscovered = e.data
     return {
         **_identity(e.subject),
+        "kind": data.kind,
         "name": data.name,
+        "parent": data.parent_urn,
+        "parentName": Urn.parse(data.parent_urn).name,
+    }
+
+
+async def upsert_containers(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> None:
+    await write_rows(tx, UPSERT_DATABASES, [r for r in rows if r["kind"] == "database"])
+    await write_rows(tx, UPSERT_SCHEMAS, [r for r in rows if r["kind"] == "schema"])
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """A table snapshot as query rows: the table with its columns, and its foreign keys."""
+
+    table: Record
+    references: list[Record]
+
+
+def table_rows(e: Event) -> TableRows:
+    """Everything a snapshot writes to containment, built without the graph."""
+    data: TableDiscovered = e.data
+    source = Urn.parse(e.subject).source
+    primary = set(data.primary_key)
+    columns = [
+        {
+            "urn": urn,
+            "name": c.name,
+            "dataType": c.data_type,
+            "nullable": c.nullable,
+            "default": c.default,
+            "ordinal": c.ordinal,
+            "isPrimaryKey": c.name in primary,
+            "nullRatio": c.profile and c.profile.null_ratio,
+            "distinctCount": c.profile and c.profile.distinct_count,
+            "min": c.profile and c.profile.min,
+            "max": c.profile and c.profile.max,
+        }
+        for c, urn in zip(
+            data.columns, column_urns(e.subject, (c.name for c in data.columns)), strict=True
+        )
+    ]
+    table = {
+        "urn": e.subject,
+        "name": data.name,
+        "source": source,
         "schema": data.schema_urn,
         "schemaName": Urn.parse(data.schema_urn).name,
         "kind": data.kind,
@@ -167,78 +207,62 @@ def _table_row(e: Event) -> dict[str, Any]:
         "viewSql": data.view_sql,
         "primaryKey": data.primary_key,
         "indexes": json.dumps([i.model_dump() for i in data.indexes]),
-        "columns": [column_urn(e.subject, c.name) for c in data.columns],
+        "columns": columns,
         "time": event_time(e),
         "eventId": e.id,
     }
-
-
-def _column_rows(e: Event) -> list[dict[str, Any]]:
-    data: TableDiscovered = e.data
-    source = Urn.parse(e.subject).source
-    rows = []
-    for c in data.columns:
-        profile = c.profile
-        rows.append(
-            {
-                "table": e.subject,
-                "urn": column_urn(e.subject, c.name),
-                "name": c.name,
-                "source": source,
-                "dataType": c.data_type,
-                "nullable": c.nullable,
-                "default": c.default,
-                "ordinal": c.ordinal,
-                "isPrimaryKey": c.name in data.primary_key,
-                "nullRatio": profile and profile.null_ratio,
-                "distinctCount": profile and profile.distinct_count,
-                "min": profile and profile.min,
-                "max": profile and profile.max,
-            }
-        )
-    return rows
-
-
-def _reference_rows(e: Event) -> list[dict[str, str]]:
-    data: TableDiscovered = e.data
-    return [
-        {
-            "from": column_urn(e.subject, col),
-            "to": column_urn(fk.ref_table_urn, ref),
-            "constraint": fk.name,
-        }
+    references = [
+        {"from": a, "to": b, "constraint": fk.name}
         for fk in data.foreign_keys
-        for col, ref in zip(fk.columns, fk.ref_columns, strict=True)
+        for a, b in zip(
+            column_urns(e.subject, fk.columns),
+            column_urns(fk.ref_table_urn, fk.ref_columns),
+            strict=True,
+        )
     ]
+    return TableRows(table, references)
 
 
-async def upsert_tables(tx: AsyncManagedTransaction, events: Sequence[Event]) -> int:
-    """Write table snapshots (at most one per table); return the number of columns written."""
-    tables = [_table_row(e) for e in events]
-    columns = [row for e in events for row in _column_rows(e)]
-    references = {e.subject: _reference_rows(e) for e in events}
-    await write_rows(tx, UPSERT_TABLES, tables)
-    await write_rows(tx, UPSERT_COLUMNS, columns)
-    await write_rows(tx, RETIRE_COLUMNS, tables)
-    edges = [r for rows in references.values() for r in rows]
+async def upsert_tables(
+    tx: AsyncManagedTransaction, snapshots: Sequence[TableRows], existing: Set[str]
+) -> int:
+    """Write table snapshots (at most one per table); return the number of columns written.
+
+    ``existing``: tables applied before this batch; the others have no columns to retire and no
+    foreign keys to prune, so those queries skip them.
+    """
+    tables = [s.table for s in snapshots]
+    replaced = [s for s in snapshots if s.table["urn"] in existing]
+    await write_rows(tx, UPSERT_TABLES, tables, chunk=TABLE_CHUNK)
+    await write_rows(tx, RETIRE_COLUMNS, [s.table for s in replaced], chunk=TABLE_CHUNK)
+    edges = [r for s in snapshots for r in s.references]
     await ensure_assets(tx, [urn for r in edges for urn in (r["from"], r["to"])])
     await write_rows(tx, UPSERT_REFERENCES, edges)
     await write_rows(
         tx,
         PRUNE_REFERENCES,
         [
-            {"urn": urn, "keys": [[r["from"], r["to"], r["constraint"]] for r in rows]}
-            for urn, rows in references.items()
+            {
+                "urn": s.table["urn"],
+                "keys": [[r["from"], r["to"], r["constraint"]] for r in s.references],
+            }
+            for s in replaced
         ],
     )
-    return len(columns)
+    return sum(len(t["columns"]) for t in tables)
 
 
-async def apply_scans(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
+def scan_row(e: Event) -> Record:
+    data: ContainerScanned = e.data
+    return {
+        "urn": e.subject,
+        "children": data.children,
+        "time": event_time(e),
+        "source": source_urn(Urn.parse(e.subject).source),
+    }
+
+
+async def apply_scans(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> None:
     """Soft-delete what a complete schema scan no longer lists; restore what it lists again."""
-    rows = []
-    for e in events:
-        data: ContainerScanned = e.data
-        rows.append({"urn": e.subject, "children": data.children, "time": event_time(e)})
     await write_rows(tx, SOFT_DELETE, rows)
     await write_rows(tx, RESTORE, rows)

@@ -1,19 +1,23 @@
 """Write a batch of discovery events in one transaction: all of it lands, or none of it.
 
-Events are applied in rounds in which each subject appears once, in its arrival order, so a
-batch holding two scans of one table writes both versions just as two batches would. Within a
-round, containers go before tables, tables before versions and lineage, and scans last.
+``prepare`` turns each event into the rows it writes without the graph, so the worker can
+prepare the next batch while this one is written; ``apply_prepared`` writes them. Events are
+applied in rounds in which each subject appears once, in its arrival order, so a batch holding
+two scans of one table writes both versions just as two batches would. Within a round,
+containers go before tables, tables before versions and lineage, and scans last.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from graph import assets, lineage, sources, versions
+from graph.snapshots import Snapshot, snapshot
 from ingest.checks import check_event
 from ingest.events import (
     CONTAINER_DISCOVERED,
@@ -22,6 +26,13 @@ from ingest.events import (
     TABLE_DISCOVERED,
     Event,
 )
+
+ROWS: dict[str, Callable[[Event], Any]] = {
+    SOURCE_CHECKED: sources.checked_row,
+    CONTAINER_DISCOVERED: assets.container_row,
+    TABLE_DISCOVERED: snapshot,
+    CONTAINER_SCANNED: assets.scan_row,
+}
 
 
 @dataclass
@@ -34,52 +45,86 @@ class BatchStats:
     versions: int = 0
 
 
-def rounds(events: Sequence[Event]) -> list[list[Event]]:
-    """Split events so each subject occurs at most once per round, keeping each one's order."""
-    out: list[list[Event]] = []
+@dataclass(frozen=True)
+class Prepared:
+    """An event and its rows (a ``Snapshot`` for a table, else one query row)."""
+
+    event: Event
+    rows: Any
+
+    @property
+    def subject(self) -> str:
+        return self.event.subject
+
+
+class _Subject(Protocol):
+    @property
+    def subject(self) -> str: ...
+
+
+S = TypeVar("S", bound=_Subject)
+
+
+def prepare(event: Event) -> Prepared:
+    """The rows of one event; ``InvalidEvent`` if its URNs do not fit its type."""
+    check_event(event)
+    return Prepared(event, ROWS[event.type](event))
+
+
+def rounds(items: Sequence[S]) -> list[list[S]]:
+    """Split items so each subject occurs at most once per round, keeping each one's order."""
+    out: list[list[S]] = []
     seen: dict[str, int] = defaultdict(int)
-    for e in events:
-        i = seen[e.subject]
-        seen[e.subject] += 1
+    for item in items:
+        i = seen[item.subject]
+        seen[item.subject] += 1
         if i == len(out):
             out.append([])
-        out[i].append(e)
+        out[i].append(item)
     # A stable order of writes makes two workers touching shared nodes less likely to deadlock.
-    return [sorted(r, key=lambda e: e.subject) for r in out]
+    return [sorted(r, key=lambda item: item.subject) for r in out]
 
 
-async def _apply_round(tx: AsyncManagedTransaction, events: list[Event], stats: BatchStats) -> None:
-    by_type: dict[str, list[Event]] = defaultdict(list)
-    for e in events:
-        by_type[e.type].append(e)
-    await sources.upsert_checked(tx, by_type[SOURCE_CHECKED])
-    await assets.upsert_containers(tx, by_type[CONTAINER_DISCOVERED])
-    tables = by_type[TABLE_DISCOVERED]
-    states = await versions.read_states(tx, [e.subject for e in tables])
-    fresh, new_versions = versions.plan(tables, states)
-    stats.columns += await assets.upsert_tables(tx, fresh)
+async def _apply_round(
+    tx: AsyncManagedTransaction, items: list[Prepared], stats: BatchStats
+) -> None:
+    rows: dict[str, list[Any]] = defaultdict(list)
+    for item in items:
+        rows[item.event.type].append(item.rows)
+    await sources.upsert_checked(tx, rows[SOURCE_CHECKED])
+    await assets.upsert_containers(tx, rows[CONTAINER_DISCOVERED])
+    snapshots: list[Snapshot] = rows[TABLE_DISCOVERED]
+    states = await versions.read_states(tx, [s.urn for s in snapshots])
+    fresh, new_versions = versions.plan(snapshots, states)
+    existing = {urn for urn, state in states.items() if state.last_seen is not None}
+    stats.columns += await assets.upsert_tables(tx, [s.rows for s in fresh], existing)
     await versions.write_versions(tx, new_versions)
-    await lineage.upsert_lineage(tx, fresh)
-    await assets.apply_scans(tx, by_type[CONTAINER_SCANNED])
-    await sources.mark_scanned(tx, by_type[CONTAINER_SCANNED])
+    await lineage.upsert_lineage(tx, [s.lineage for s in fresh], existing)
+    await assets.apply_scans(tx, rows[CONTAINER_SCANNED])
+    await sources.mark_scanned(tx, rows[CONTAINER_SCANNED])
     stats.tables += len(fresh)
     stats.versions += len(new_versions)
 
 
-async def _apply(tx: AsyncManagedTransaction, events: Sequence[Event]) -> BatchStats:
+async def _apply(tx: AsyncManagedTransaction, items: Sequence[Prepared]) -> BatchStats:
     # Built inside the transaction function: the driver may run it again on a transient error.
-    stats = BatchStats(events=len(events))
-    for r in rounds(events):
+    stats = BatchStats(events=len(items))
+    for r in rounds(items):
         await _apply_round(tx, r, stats)
     return stats
+
+
+async def apply_prepared(
+    driver: AsyncDriver, database: str, items: Sequence[Prepared]
+) -> BatchStats:
+    """Write prepared events in one write transaction; raises the driver's error if it fails."""
+    if not items:
+        return BatchStats()
+    async with driver.session(database=database) as session:
+        return await session.execute_write(_apply, items)
 
 
 async def apply_batch(driver: AsyncDriver, database: str, events: Sequence[Event]) -> BatchStats:
     """Upsert parsed events in one write transaction; raises ``InvalidEvent`` before writing if
     an event's URNs do not fit its type, and the driver's error if the transaction fails."""
-    for e in events:
-        check_event(e)
-    if not events:
-        return BatchStats()
-    async with driver.session(database=database) as session:
-        return await session.execute_write(_apply, events)
+    return await apply_prepared(driver, database, [prepare(e) for e in events])

@@ -47,11 +47,15 @@ async def fetch(tx: AsyncManagedTransaction, query: LiteralString, **params: Any
 
 
 async def write_rows(
-    tx: AsyncManagedTransaction, query: LiteralString, rows: Sequence[Mapping[str, Any]]
+    tx: AsyncManagedTransaction,
+    query: LiteralString,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    chunk: int = CHUNK,
 ) -> None:
     """Run an ``UNWIND $rows`` write in chunks, all inside the caller's transaction."""
-    for start in range(0, len(rows), CHUNK):
-        result = await tx.run(query, rows=rows[start : start + CHUNK])
+    for start in range(0, len(rows), chunk):
+        result = await tx.run(query, rows=rows[start : start + chunk])
         await result.consume()
 
 

@@ -7,13 +7,12 @@ leaves no stale lineage; ``since`` is the time of the snapshot that first produc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Sequence, Set
 
 from neo4j import AsyncManagedTransaction
 
 from graph.assets import ensure_assets
-from graph.driver import write_rows
+from graph.driver import Record, write_rows
 from graph.timestamps import event_time
 from ingest.events import Event, TableDiscovered
 from ingest.urns import Urn
@@ -66,7 +65,7 @@ def _table(urn: str) -> str:
     return urn if parsed.kind == "table" else str(Urn("table", parsed.source, parsed.path[:-1]))
 
 
-def _lineage(e: Event) -> dict[str, Any]:
+def lineage_rows(e: Event) -> Record:
     """One snapshot's job, edges and job links, as rows for the queries above."""
     data: TableDiscovered = e.data
     job, time = job_urn(e.subject), event_time(e)
@@ -83,6 +82,7 @@ def _lineage(e: Event) -> dict[str, Any]:
     reads = sorted({_table(edge.upstream_urn) for edge in data.lineage})
     writes = sorted({_table(edge.downstream_urn) for edge in data.lineage})
     return {
+        "table": e.subject,
         "job": {
             "urn": job,
             "name": data.name,
@@ -100,9 +100,11 @@ def _lineage(e: Event) -> dict[str, Any]:
     }
 
 
-async def upsert_lineage(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
-    """Apply the lineage of table snapshots (at most one per table), replacing older edges."""
-    snapshots = [_lineage(e) for e in events]
+async def upsert_lineage(
+    tx: AsyncManagedTransaction, snapshots: Sequence[Record], existing: Set[str]
+) -> None:
+    """Apply the lineage of table snapshots (``lineage_rows``, at most one per table), replacing
+    the edges of those ``existing`` before: only an applied snapshot can have produced any."""
     produced = [s for s in snapshots if s["feeds"]]
     feeds = [f for s in produced for f in s["feeds"]]
     await ensure_assets(tx, [urn for f in feeds for urn in (f["from"], f["to"])])
@@ -110,5 +112,6 @@ async def upsert_lineage(tx: AsyncManagedTransaction, events: Sequence[Event]) -
     await write_rows(tx, UPSERT_FEEDS, feeds)
     await write_rows(tx, UPSERT_READS, [r for s in produced for r in s["reads"]])
     await write_rows(tx, UPSERT_WRITES, [w for s in produced for w in s["writes"]])
-    await write_rows(tx, PRUNE_FEEDS, [s["prune"] for s in snapshots])
-    await write_rows(tx, PRUNE_JOB_LINKS, [s["prune"] for s in snapshots])
+    replaced = [s["prune"] for s in snapshots if s["table"] in existing]
+    await write_rows(tx, PRUNE_FEEDS, replaced)
+    await write_rows(tx, PRUNE_JOB_LINKS, replaced)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from graph.driver import Record, read, write, write_rows
 from graph.timestamps import event_time
 from ingest.events import Event, SourceChecked
-from ingest.urns import Urn, source_urn
+from ingest.urns import source_urn
 
 # An older check replayed after a newer one must not roll the status back.
 UPSERT_CHECKED = """
@@ -79,27 +79,27 @@ async def get_source(driver: AsyncDriver, database: str, name: str) -> Record | 
     return rows[0]["source"] if rows else None
 
 
-async def upsert_checked(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
-    rows = []
-    for e in events:
-        data: SourceChecked = e.data
-        rows.append(
-            {
-                "urn": e.subject,
-                "name": data.name,
-                "kind": data.kind,
-                "host": data.host,
-                "port": data.port,
-                "status": data.status,
-                "serverVersion": data.server_version,
-                "lastError": data.error,
-                "time": event_time(e),
-            }
-        )
+def checked_row(e: Event) -> Record:
+    data: SourceChecked = e.data
+    return {
+        "urn": e.subject,
+        "name": data.name,
+        "kind": data.kind,
+        "host": data.host,
+        "port": data.port,
+        "status": data.status,
+        "serverVersion": data.server_version,
+        "lastError": data.error,
+        "time": event_time(e),
+    }
+
+
+async def upsert_checked(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> None:
     await write_rows(tx, UPSERT_CHECKED, rows)
 
 
-async def mark_scanned(tx: AsyncManagedTransaction, events: Sequence[Event]) -> None:
-    """A completed container scan moves its source's ``lastScanAt`` forward (never back)."""
-    rows = [{"urn": source_urn(Urn.parse(e.subject).source), "time": event_time(e)} for e in events]
+async def mark_scanned(tx: AsyncManagedTransaction, scans: Sequence[Record]) -> None:
+    """A completed container scan (``assets.scan_row``) moves its source's ``lastScanAt``
+    forward (never back)."""
+    rows = [{"urn": r["source"], "time": r["time"]} for r in scans]
     await write_rows(tx, MARK_SCANNED, rows)

@@ -3,6 +3,7 @@
 Deciding what to write is pure (``plan``) so it is unit-tested; the graph only supplies each
 table's last applied snapshot time and current version. A snapshot older than the last applied
 one is stale (a replay or a late duplicate) and changes nothing, which makes replays idempotent.
+Layouts and fingerprints are computed with a snapshot's other rows, before the transaction.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neo4j import AsyncManagedTransaction
 
 from graph.driver import Record, fetch, write_rows
-from graph.timestamps import event_time
-from ingest.events import ColumnInfo, Event, TableDiscovered
+from ingest.events import ColumnInfo
 from ingest.urns import Urn, version_urn
+
+if TYPE_CHECKING:
+    from graph.snapshots import Snapshot
 
 READ_STATES = """
 UNWIND $urns AS urn
@@ -60,6 +63,15 @@ class TableState:
     columns: Signature = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """A snapshot's column layout, its fingerprint and the JSON a version stores."""
+
+    signature: Signature
+    fingerprint: str
+    columns: str
+
+
 def signature(columns: Sequence[ColumnInfo]) -> Signature:
     """The layout a version records: what a consumer of the table depends on, in order."""
     ordered = sorted(columns, key=lambda c: (c.ordinal, c.name))
@@ -73,8 +85,18 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def fingerprint(sig: Signature) -> str:
-    return hashlib.sha256(_dumps(sig).encode()).hexdigest()
+    return _sha256(_dumps(sig))
+
+
+def layout(columns: Sequence[ColumnInfo]) -> Layout:
+    sig = signature(columns)
+    text = _dumps(sig)
+    return Layout(sig, _sha256(text), text)
 
 
 def diff(old: Signature, new: Signature) -> dict[str, Any]:
@@ -108,37 +130,33 @@ def _stale(event_id: str, time: datetime, state: TableState) -> bool:
 
 
 def plan(
-    events: Sequence[Event], states: dict[str, TableState]
-) -> tuple[list[Event], list[Record]]:
+    snapshots: Sequence[Snapshot], states: dict[str, TableState]
+) -> tuple[list[Snapshot], list[Record]]:
     """Split table snapshots into the fresh ones to apply and the versions they create.
 
-    ``events`` hold at most one snapshot per table (the batch applies them in rounds).
+    ``snapshots`` hold at most one per table (the batch applies them in rounds).
     """
-    fresh: list[Event] = []
+    fresh: list[Snapshot] = []
     versions: list[Record] = []
-    for e in events:
-        state = states.get(e.subject, TableState())
-        time = event_time(e)
-        if _stale(e.id, time, state):
+    for s in snapshots:
+        state = states.get(s.urn, TableState())
+        if _stale(s.event.id, s.time, state):
             continue
-        fresh.append(e)
-        data: TableDiscovered = e.data
-        sig = signature(data.columns)
-        fp = fingerprint(sig)
-        if fp == state.fingerprint:
+        fresh.append(s)
+        if s.layout.fingerprint == state.fingerprint:
             continue
         n = state.version + 1
         versions.append(
             {
-                "table": e.subject,
-                "urn": version_urn(e.subject, n),
-                "name": f"{data.name} v{n}",
-                "source": Urn.parse(e.subject).source,
+                "table": s.urn,
+                "urn": version_urn(s.urn, n),
+                "name": f"{s.event.data.name} v{n}",
+                "source": Urn.parse(s.urn).source,
                 "version": n,
-                "fingerprint": fp,
-                "capturedAt": time,
-                "columns": _dumps(sig),
-                "diff": _dumps(diff(state.columns, sig)),
+                "fingerprint": s.layout.fingerprint,
+                "capturedAt": s.time,
+                "columns": s.layout.columns,
+                "diff": _dumps(diff(state.columns, s.layout.signature)),
             }
         )
     return fresh, versions

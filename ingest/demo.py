@@ -2,8 +2,9 @@
 
 MariaDB ``shop``, PostgreSQL ``billing`` and ``analytics``, MongoDB ``crm``: about 50 tables,
 views and collections at scale 1. ``scale`` N adds N - 1 replicas of every table, view and
-collection (suffix ``_002`` ...), each with fewer rows (``rows_per_table``), so scale 100
-gives thousands of tables and tens of thousands of columns in a few minutes.
+collection (suffix ``_002`` ...), each with fewer rows (``rows_per_table``); from scale 10 on
+tables and collections also get wider (``attributes``), as real large estates do, so scale 100
+gives 5 000 tables and about 10^5 columns for benchmarks.
 
 Data is generated once per run from Faker and ``random`` seeded with 42, so every load holds
 the same values; loading drops and recreates the demo databases (and only them), with batch
@@ -13,6 +14,7 @@ inserts on MariaDB, COPY on PostgreSQL and ``insert_many`` on MongoDB.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import warnings
 from collections.abc import Awaitable, Callable
@@ -26,7 +28,7 @@ from faker import Faker
 from pymongo import AsyncMongoClient
 
 from ingest.connectors.base import DataSourceConfig
-from ingest.demo_estate import ESTATE, Database, Engine, Row, Table
+from ingest.demo_estate import ESTATE, Database, Engine, Row, Table, widen
 
 SEED = 42
 ROWS = 200  # rows per table at scale 1
@@ -60,6 +62,15 @@ def demo_sources(prefix: str = "") -> list[DataSourceConfig]:
 
 def rows_per_table(scale: int) -> int:
     return max(MIN_ROWS, ROWS // scale)
+
+
+def attributes(scale: int) -> int:
+    """Extra columns per table and collection: none below scale 10, then 6.5 per decade."""
+    return 0 if scale < 10 else int(6.5 * math.log10(scale))
+
+
+def estate(scale: int) -> tuple[Database, ...]:
+    return tuple(widen(db, attributes(scale)) for db in ESTATE)
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ def generate(scale: int) -> dict[tuple[str, str], list[Any]]:
     fake.seed_instance(SEED)
     row = Row(fake, random.Random(SEED), rows_per_table(scale))
     data: dict[tuple[str, str], list[Any]] = {}
-    for db in ESTATE:
+    for db in estate(scale):
         for table in db.tables:
             data[db.name, table.name] = [
                 tuple(c.gen(row) for c in table.columns) for row.i in range(1, row.n + 1)
@@ -118,8 +129,9 @@ async def load_demo(password: str, scale: int = 1, prefix: str = "") -> list[Loa
         [""] + [f"_{k:03d}" for k in range(2, scale + 1)],
         await asyncio.to_thread(generate, scale),
     )
-    await asyncio.gather(*(_LOADERS[db.engine](db, plan, password) for db in ESTATE))
-    return [plan.summary(db) for db in ESTATE]
+    dbs = estate(scale)
+    await asyncio.gather(*(_LOADERS[db.engine](db, plan, password) for db in dbs))
+    return [plan.summary(db) for db in dbs]
 
 
 async def drop_demo(password: str, prefix: str = "") -> None:

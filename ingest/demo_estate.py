@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -707,3 +707,38 @@ CRM = Database(
 )
 
 ESTATE = (SHOP, BILLING, ANALYTICS, CRM)
+
+
+# --- wider estates --------------------------------------------------------------------------
+
+ATTRIBUTE_TYPES = ("integer", "varchar(40)", "timestamp", "boolean", "double precision")
+
+
+def _attribute(k: int) -> Col:
+    """Generic column ``attr_<k>``: its values follow from the row id alone, so widening a
+    table draws nothing from the seeded generators and leaves every other value unchanged."""
+    kind = ATTRIBUTE_TYPES[(k - 1) % len(ATTRIBUTE_TYPES)]
+    gens: dict[str, Gen] = {
+        "integer": lambda r: (r.i * 7919 + k * 104_729) % 100_000,
+        "varchar(40)": lambda r: f"{k:02d}-{r.i * 2_654_435_761 % 2**32:08x}",
+        "timestamp": lambda r: EPOCH - timedelta(hours=(r.i * 13 + k) % 8760),
+        "boolean": lambda r: (r.i + k) % 3 == 0,
+        "double precision": lambda r: (r.i * 31 + k * 17) % 100_000 / 100,
+    }
+    return Col(f"attr_{k:02d}", kind, gens[kind])
+
+
+def widen(db: Database, n: int) -> Database:
+    """``db`` with ``n`` attribute columns after every table's columns and in every document."""
+    if n == 0:
+        return db
+    extra = tuple(_attribute(k) for k in range(1, n + 1))
+
+    def doc(gen: Callable[[Row], dict[str, Any]]) -> Callable[[Row], dict[str, Any]]:
+        return lambda r: gen(r) | {c.name: c.gen(r) for c in extra}
+
+    return replace(
+        db,
+        tables=tuple(replace(t, columns=t.columns + extra) for t in db.tables),
+        collections=tuple(replace(c, doc=doc(c.doc)) for c in db.collections),
+    )

@@ -6,11 +6,11 @@ raises ``InvalidEvent`` with a reason the dead-letter record keeps.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingest.urns import InvalidUrn, Urn
@@ -182,8 +182,8 @@ def parse_event(raw: bytes | None) -> Event:
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEvent(f"oversized event: {len(raw)} bytes > {MAX_EVENT_BYTES}")
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:  # also raised for invalid UTF-8
         raise InvalidEvent(f"invalid JSON: {err}") from err
     if not isinstance(doc, dict):
         raise InvalidEvent("event is not a JSON object")

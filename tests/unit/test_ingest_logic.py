@@ -11,6 +11,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from app.settings import load_settings
 from graph.batch import rounds
+from graph.snapshots import snapshot
 from graph.timestamps import event_time
 from graph.versions import TableState, diff, fingerprint, plan, signature
 from ingest.events import Event, ForeignKey, InvalidEvent, LineageEdge
@@ -19,6 +20,14 @@ from tests.factories import Source, columns
 
 SRC = Source("pg-sales")
 LATER = SRC.at(10)
+
+
+def planned(
+    events: list[Event], states: dict[str, TableState]
+) -> tuple[list[Event], list[dict[str, Any]]]:
+    """``plan`` on the events' snapshots, giving back the fresh events."""
+    fresh, versions = plan([snapshot(e) for e in events], states)
+    return [s.event for s in fresh], versions
 
 
 def test_fingerprint_follows_the_layout_not_the_listing_order() -> None:
@@ -43,7 +52,7 @@ def test_diff_names_added_removed_and_changed_attributes() -> None:
 
 def test_first_snapshot_is_version_one_with_every_column_added() -> None:
     event = SRC.table("orders", columns("id:int", "total:numeric?"))
-    fresh, versions = plan([event], {})
+    fresh, versions = planned([event], {})
     assert fresh == [event]
     [v] = versions
     assert (v["version"], v["name"], v["capturedAt"]) == (1, "orders v1", SRC.time)
@@ -55,7 +64,7 @@ def test_unchanged_rescan_is_applied_without_a_version() -> None:
     cols = columns("id:int")
     state = TableState(SRC.time, None, 1, fingerprint(signature(cols)), signature(cols))
     rescan = LATER.table("orders", cols)
-    assert plan([rescan], {rescan.subject: state}) == ([rescan], [])
+    assert planned([rescan], {rescan.subject: state}) == ([rescan], [])
 
 
 def test_changed_layout_makes_the_next_version_and_stale_snapshots_are_skipped() -> None:
@@ -63,9 +72,9 @@ def test_changed_layout_makes_the_next_version_and_stale_snapshots_are_skipped()
     state = TableState(LATER.time, None, 3, fingerprint(signature(cols)), signature(cols))
     changed = LATER.at(20).table("orders", columns("id:int", "note:text?"))
     stale = SRC.table("orders", columns("id:int", "gone:text"))
-    fresh, versions = plan([changed], {changed.subject: state})
+    fresh, versions = planned([changed], {changed.subject: state})
     assert fresh == [changed] and [v["version"] for v in versions] == [4]
-    assert plan([stale], {stale.subject: state}) == ([], [])
+    assert planned([stale], {stale.subject: state}) == ([], [])
 
 
 def test_of_two_snapshots_with_the_same_time_the_first_applied_wins() -> None:
@@ -73,8 +82,8 @@ def test_of_two_snapshots_with_the_same_time_the_first_applied_wins() -> None:
     applied = LATER.table("orders", cols)
     state = TableState(LATER.time, applied.id, 1, fingerprint(signature(cols)), signature(cols))
     rival = LATER.table("orders", columns("id:int", "x:text"))
-    assert plan([rival], {rival.subject: state}) == ([], [])
-    assert plan([applied], {applied.subject: state}) == ([applied], [])
+    assert planned([rival], {rival.subject: state}) == ([], [])
+    assert planned([applied], {applied.subject: state}) == ([applied], [])
 
 
 def test_event_times_are_utc_and_naive_ones_are_taken_as_utc() -> None:
@@ -122,7 +131,7 @@ def test_urns_of_the_wrong_kind_are_invalid(event: Event, reason: str) -> None:
 
 def test_factory_events_decode_to_themselves() -> None:
     event = SRC.table("t", columns("id:int", "x:text?"), fks={"id": ("u", "id")})
-    assert decode(event.to_bytes()) == event
+    assert decode(event.to_bytes()).event == event
 
 
 def record(partition: int, offset: int) -> ConsumerRecord:
