@@ -58,6 +58,7 @@ class AuditSink:
     database: str
     producer: AIOKafkaProducer
     timeout_s: float = 5.0
+    _background: set[asyncio.Task[None]] = field(default_factory=set, compare=False)
 
     async def record(self, *events: AuditEvent) -> None:
         rows = [e.as_row() for e in events]
@@ -73,6 +74,24 @@ class AuditSink:
                 await asyncio.gather(*sends)
         except Exception as err:
             raise AuditUnavailable(f"audit trail unavailable: {type(err).__name__}") from err
+
+    def record_later(self, *events: AuditEvent) -> None:
+        """Record without holding up the caller (a loss is logged). For events whose timing
+        must not tell the client anything, such as a denial that only an existing asset
+        causes. ``drain`` waits for what is still being written."""
+        task = asyncio.create_task(self._record_or_log(events))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        while self._background:
+            await asyncio.gather(*self._background)
+
+    async def _record_or_log(self, events: tuple[AuditEvent, ...]) -> None:
+        try:
+            await self.record(*events)
+        except AuditUnavailable as err:
+            log.error("%d audit event(s) lost: %s", len(events), err)
 
 
 @dataclass
@@ -115,19 +134,20 @@ class RequestAudit:
         await self.sink.record(self.event(action, resource, outcome, detail))
 
     async def flush(self) -> None:
-        """Record what was noted, once; raises ``AuditUnavailable`` (those events are lost)."""
+        """Record what was noted, now; raises ``AuditUnavailable`` (those events are lost)."""
+        if events := self._take():
+            await self.sink.record(*events)
+
+    def flush_later(self) -> None:
+        """Record what was noted after the response (``AuditSink.record_later``)."""
+        if events := self._take():
+            self.sink.record_later(*events)
+
+    def _take(self) -> list[AuditEvent]:
         events = [
             self.event(action, resource, outcome, ", ".join(sorted(d for d in details if d)))
             for (action, resource, outcome), details in self._pending.items()
         ]
         self._pending.clear()
         self.holds_sensitive = False
-        if events:
-            await self.sink.record(*events)
-
-    async def flush_or_log(self) -> None:
-        """``flush`` for events whose loss must not fail the response (denials, outcomes)."""
-        try:
-            await self.flush()
-        except AuditUnavailable as err:
-            log.error("audit events of request %s lost: %s", self.request_id, err)
+        return events

@@ -3,7 +3,8 @@
 Before Strawberry sees a request, its bearer token must verify (401 otherwise), the caller's
 token bucket must hold a token (429 with ``Retry-After``), and its body must fit and hold one
 operation (413, 400). Each refusal is a GraphQL-shaped JSON body whose error carries an
-``extensions.code``; failed authentication and refused bodies are audited. WebSocket
+``extensions.code``; failed authentication and refused bodies are audited (right after the
+response: a refusal waits for no database). WebSocket
 connections authenticate in ``connection_init`` with the same ``authenticate``.
 """
 
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.audit import AuditEvent, AuditUnavailable
+from app.audit import AuditEvent
 from app.auth import AuthError, Principal
 from app.state import AppState
 
@@ -90,14 +91,6 @@ async def throttle(state: AppState, key: str) -> None:
         )
 
 
-async def record_quietly(state: AppState, event: AuditEvent) -> None:
-    """Audit a refusal; losing it must not turn the refusal into a 500."""
-    try:
-        await state.audit.record(event)
-    except AuditUnavailable as err:
-        log.error("audit event %s %s lost: %s", event.action, event.outcome, err)
-
-
 async def authenticate(
     state: AppState, credentials: str | None, *, request: str, client: str, resource: str
 ) -> Principal:
@@ -113,7 +106,7 @@ async def authenticate(
         event = AuditEvent(
             ANONYMOUS, "authenticate", resource, "failed", request, client, err.reason
         )
-        await record_quietly(state, event)
+        state.audit.record_later(event)
         challenge = 'Bearer realm="datawave"' + (', error="invalid_token"' if credentials else "")
         raise Refusal(
             401,
@@ -219,7 +212,7 @@ class GraphQLGateway:
                 principal.subject, "request", request.url.path, "denied", rid, client,
                 f"{refusal.code}: {refusal.message}",
             )  # fmt: skip
-            await record_quietly(state, event)
+            state.audit.record_later(event)
             raise
         return body
 

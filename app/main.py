@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -35,6 +36,7 @@ log = logging.getLogger("datawave")
 
 # WebSocket close codes of refusals at ``connection_init`` (4400-4499: the protocol's range).
 WS_CLOSE = {"UNAUTHENTICATED": 4401, "RATE_LIMITED": 4429}
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 
 
 class WebSocketAdapter(ASGIWebSocketAdapter):
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         build_schema(development=settings.development, introspection=settings.introspection),
         graphql_ide="graphiql" if settings.development else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        # An unauthenticated socket is held only until this, then closed with 4408.
+        connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
     )
     return Starlette(
         debug=False,

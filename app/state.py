@@ -74,6 +74,8 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         )
         scans = ScanRunner(settings, neo4j, redis)
         stack.push_async_callback(scans.close)
+        audit = AuditSink(neo4j, settings.neo4j.database, producer)
+        stack.push_async_callback(audit.drain)  # before the clients it writes with close
         yield AppState(
             settings,
             neo4j,
@@ -88,5 +90,5 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
                 redis, settings.rate_limit.capacity, settings.rate_limit.refill_per_s
             ),
             masker=Masker(settings.masking),
-            audit=AuditSink(neo4j, settings.neo4j.database, producer),
+            audit=audit,
         )

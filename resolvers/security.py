@@ -2,17 +2,16 @@
 
 Before execution: the caller must be authenticated with a token still valid (a WebSocket
 outlives tokens), within its rate limit (per WebSocket operation; HTTP requests were counted
-at the gateway) and within the variables size. After it: the operation's audit events are
-recorded. A response holding sensitive values does not leave unless their reads are recorded;
-denials and mutation outcomes are recorded as well as the audit trail allows (and logged when
-it does not). Documents refused before execution (syntax, depth, aliases, tokens,
-introspection, the checks here) are audited as denied.
+at the gateway) and within the variables size. After it: a response holding sensitive values
+does not leave unless their reads are recorded. The operation's other events (denials, mutation
+outcomes) are recorded right after the response, so that its timing does not tell a hidden
+asset from a missing one (a loss is logged). Documents refused before execution (syntax, depth,
+aliases, tokens, introspection, the checks here) are audited as denied.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator, Sequence
 
 from graphql import GraphQLError
@@ -25,8 +24,6 @@ from app.audit import AuditUnavailable
 from app.gateway import Refusal, throttle_principal
 from resolvers.context import Context
 from resolvers.errors import coded
-
-log = logging.getLogger("datawave.security")
 
 
 class OperationSecurity(SchemaExtension):
@@ -46,12 +43,13 @@ class OperationSecurity(SchemaExtension):
             if refused := _refused(self.execution_context.result):
                 self._note_refusal(refused)
         finally:
-            await self.context.guard.audit.flush_or_log()
+            self.context.guard.audit.flush_later()
 
     async def on_execute(self) -> AsyncIterator[None]:
         await self._admit()
         yield
-        await self._record()
+        if self.context.guard.audit.holds_sensitive:
+            await self._record_sensitive_reads()
 
     async def _admit(self) -> None:
         context = self.context
@@ -84,16 +82,12 @@ class OperationSecurity(SchemaExtension):
             except Refusal as refusal:
                 raise GraphQLError(refusal.message, extensions=refusal.extensions()) from refusal
 
-    async def _record(self) -> None:
-        audit = self.context.guard.audit
-        sensitive = audit.holds_sensitive
+    async def _record_sensitive_reads(self) -> None:
+        """Record before the response leaves; if that fails, withhold the values."""
         try:
-            await audit.flush()
-        except AuditUnavailable as err:
+            await self.context.guard.audit.flush()
+        except AuditUnavailable:
             result = self.execution_context.result
-            if not (sensitive and result):
-                log.error("audit events of request %s lost: %s", audit.request_id, err)
-                return
             result.data = None
             result.errors = [
                 coded(

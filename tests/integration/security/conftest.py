@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
@@ -65,8 +66,7 @@ class Keys:
 
 @pytest.fixture(scope="session")
 def keys() -> Keys:
-    generate = lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)  # noqa: E731
-    return Keys(generate(), generate())
+    return Keys(*(rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in "ab"))
 
 
 @pytest.fixture(scope="session")
@@ -106,16 +106,34 @@ async def secured(suite_settings: Settings) -> AsyncIterator[Served]:
 
 @dataclass
 class Api:
-    """One test's client of the secured API."""
+    """One test's client of a served API (the secured one unless ``on`` says otherwise)."""
 
-    url: str
-    auth: AuthSettings
+    served: Served
     keys: Keys
     name: str  # the test's unique name: subjects and request ids start with it
     neo4j: AsyncDriver
     database: str
     http: httpx.AsyncClient
     _ids: Any = field(default_factory=count)
+
+    @property
+    def url(self) -> str:
+        return self.served.url
+
+    @property
+    def auth(self) -> AuthSettings:
+        return self.served.app.state.datawave.settings.auth
+
+    @asynccontextmanager
+    async def on(self, served: Served) -> AsyncIterator[Api]:
+        """Talk to another served API (other settings) for a while."""
+        before = self.served, self.http
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+            self.served, self.http = served, http
+            try:
+                yield self
+            finally:
+                self.served, self.http = before
 
     def request_id(self) -> str:
         return f"{self.name}-{next(self._ids)}"
@@ -154,9 +172,15 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def settle(self) -> None:
+        """Wait for the audit events the API records after its responses."""
+        await self.served.app.state.datawave.audit.drain()
+
     async def events(
         self, *, request_id: str | None = None, actor: str | None = None
     ) -> list[dict[str, Any]]:
+        """Audit events, once the API has written what it records after responding."""
+        await self.settle()
         rows = await read(self.neo4j, self.database, EVENTS, requestId=request_id, actor=actor)
         return [r["event"] for r in rows]
 
@@ -170,5 +194,5 @@ async def api(
 ) -> AsyncIterator[Api]:
     database = suite_settings.neo4j.database
     async with httpx.AsyncClient(base_url=secured.url, timeout=30) as http:
-        yield Api(secured.url, suite_settings.auth, keys, unique, neo4j, database, http)
+        yield Api(secured, keys, unique, neo4j, database, http)
     await write(neo4j, database, FORGET, name=unique)

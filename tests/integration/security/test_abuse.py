@@ -15,7 +15,7 @@ import pytest
 
 from app.auth import AuthSettings
 from app.settings import Mode, Settings
-from tests.integration.graphql.conftest import serve
+from tests.integration.graphql.conftest import Served, serve
 from tests.integration.security.conftest import Api
 
 BUDGET_S = 0.050
@@ -79,6 +79,7 @@ async def warm(api: Api, token: str) -> None:
     """A first refusal, so that the timed one finds the audit trail's connections open."""
     response, _ = await api.post({"query": "{ nope }"}, token)
     assert response.status_code == 200
+    await api.settle()  # its audit event is written: nothing else is running
 
 
 async def refused(api: Api, body: Any, token: str) -> tuple[httpx.Response, float, str]:
@@ -106,27 +107,25 @@ async def test_abuse_is_refused_fast_and_audited(api: Api, case: str) -> None:
 
 
 @pytest.fixture(scope="module")
-async def production(settings: Settings) -> AsyncIterator[str]:
+async def production(settings: Settings) -> AsyncIterator[Served]:
     auth = AuthSettings(hs_secret="p" * 48)
     cfg = settings.model_copy(
         update={"mode": Mode.PRODUCTION, "introspection": False, "auth": auth}
     )
     async with serve(cfg) as served:
-        yield served.url
+        yield served
 
 
-async def test_introspection_is_refused_in_production(api: Api, production: str) -> None:
-    api.url, api.auth = production, AuthSettings(hs_secret="p" * 48)
-    async with httpx.AsyncClient(base_url=production, timeout=30) as http:
-        api.http = http
+async def test_introspection_is_refused_in_production(api: Api, production: Served) -> None:
+    async with api.on(production):
         token = api.token("viewer")
         await warm(api, token)
         query = {"query": "{ __schema { types { name } } }"}
         response, elapsed, error = await refused(api, query, token)
-    print(f"introspection: {elapsed * 1000:.1f} ms")
-    assert "introspection has been disabled" in error.lower()
-    assert elapsed < BUDGET_S
-    [event] = await api.events_of(response)
+        print(f"introspection: {elapsed * 1000:.1f} ms")
+        assert "introspection has been disabled" in error.lower()
+        assert elapsed < BUDGET_S
+        [event] = await api.events_of(response)
     assert event["outcome"] == "denied"
 
 

@@ -10,7 +10,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from neo4j import AsyncDriver
@@ -53,6 +52,7 @@ async def orders(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Esta
 
 
 async def trail(api: Api, token: str, **filter: Any) -> list[dict[str, Any]]:
+    await api.settle()
     return (await api.graphql(token, EVENTS, filter=filter))["data"]["auditEvents"]
 
 
@@ -101,23 +101,23 @@ async def test_events_are_published_on_kafka(api: Api, secured: Served, settings
 
 
 @pytest.fixture
-async def unrecorded(suite_settings: Settings) -> AsyncIterator[str]:
+async def unrecorded(suite_settings: Settings) -> AsyncIterator[Served]:
     """The API with its audit trail on a Neo4j that is not there (a closed port)."""
     down = Neo4jSettings(uri="bolt://127.0.0.1:1")
     async with serve(suite_settings) as served, open_driver(down, connection_timeout=1) as driver:
         state = served.app.state.datawave
         sink = AuditSink(driver, suite_settings.neo4j.database, state.producer, timeout_s=1)
         served.app.state.datawave = dataclasses.replace(state, audit=sink)
-        yield served.url
+        yield served
+        await sink.drain()
 
 
 async def test_without_an_audit_trail_nothing_changes_and_nothing_sensitive_leaves(
-    api: Api, orders: Estate, unrecorded: str, neo4j: AsyncDriver, settings: Settings
+    api: Api, orders: Estate, unrecorded: Served, neo4j: AsyncDriver, settings: Settings
 ) -> None:
     urn, email = orders.table_urn("orders"), orders.column_urn("orders", "email")
-    steward = api.token("steward", permissions=["pii:read"])
-    async with httpx.AsyncClient(base_url=unrecorded, timeout=30) as http:
-        api.http = http
+    async with api.on(unrecorded):
+        steward = api.token("steward", permissions=["pii:read"])
         changed = await api.graphql(steward, DESCRIBE, urn=urn, text="unrecorded")
         revealed = await api.graphql(steward, MIN, urn=email)
         masked = await api.graphql(api.token("viewer"), MIN, urn=email)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from neo4j import AsyncDriver
 
@@ -17,7 +16,7 @@ from app.masking import REDACTED, MaskingSettings, Strategy, partial
 from app.settings import Settings
 from graph.driver import write
 from tests.integration.estate import Estate
-from tests.integration.graphql.conftest import serve
+from tests.integration.graphql.conftest import Served, serve
 from tests.integration.security.conftest import Api
 
 EMAIL, CARD, NICK = "alice@example.com", "4111111111111111", "aardvark"
@@ -171,20 +170,18 @@ async def test_pii_read_is_held_in_a_scope(api: Api, people: People) -> None:
 
 
 @pytest.fixture(scope="module")
-async def hashing(suite_settings: Settings) -> AsyncIterator[str]:
+async def hashing(suite_settings: Settings) -> AsyncIterator[Served]:
     masking = MaskingSettings(confidential=Strategy.HASH, hash_key="k" * 40)
     async with serve(suite_settings.model_copy(update={"masking": masking})) as served:
-        yield served.url
+        yield served
 
 
 async def test_the_hash_strategy_keeps_equal_values_equal(
-    api: Api, people: People, hashing: str
+    api: Api, people: People, hashing: Served
 ) -> None:
-    async with httpx.AsyncClient(base_url=hashing, timeout=30) as http:
-        api.http = http
-        body = await api.graphql(
-            api.token("viewer", domains=[people.domain]), QUERY, urn=people.table
-        )
+    async with api.on(hashing):
+        token = api.token("viewer", domains=[people.domain])
+        body = await api.graphql(token, QUERY, urn=people.table)
     columns = seen(body)
     email, twin = columns["email"][0], columns["twin"][0]
     assert email.startswith("hmac:") and len(email) == len("hmac:") + 16

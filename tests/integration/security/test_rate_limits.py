@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from app.settings import RateLimitSettings, Settings
-from tests.integration.graphql.conftest import serve
+from tests.integration.graphql.conftest import Served, serve
 from tests.integration.security.conftest import Api
 
 QUERY = {"query": "{ __typename }"}
@@ -26,20 +25,19 @@ REDIS = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(scope="module")
-async def limited(suite_settings: Settings) -> AsyncIterator[str]:
+async def limited(suite_settings: Settings) -> AsyncIterator[Served]:
     limits = RateLimitSettings(capacity=CAPACITY, refill_per_s=0.2)
     cfg = suite_settings.model_copy(update={"rate_limit": limits, "redis_url": REDIS})
     async with serve(cfg) as served:
-        yield served.url
+        yield served
     redis = Redis.from_url(REDIS)
     await redis.flushdb()  # this test's own database
     await redis.aclose()
 
 
 @pytest.fixture
-async def client(api: Api, limited: str) -> AsyncIterator[Api]:
-    async with httpx.AsyncClient(base_url=limited, timeout=30) as http:
-        api.url, api.http = limited, http
+async def client(api: Api, limited: Served) -> AsyncIterator[Api]:
+    async with api.on(limited):
         yield api
 
 
