@@ -2,7 +2,9 @@
 
 ``record`` writes the event to Neo4j (append-only, durable on commit) and publishes it to
 ``datawave.audit.v1``; if either fails it raises ``AuditUnavailable`` so that the caller (a
-mutation, a sensitive read) fails instead of going unrecorded.
+mutation, a sensitive read) fails instead of going unrecorded. ``record_later`` is for events
+whose loss must not fail the response (denials, refusals, outcomes); ``RequestAudit`` gathers
+the events of one request.
 """
 
 from __future__ import annotations

@@ -134,12 +134,7 @@ def _renders_ide(request: Request) -> bool:
 
 
 async def _read_body(receive: Receive, request: Request, limit: int) -> bytes:
-    too_large = Refusal(
-        413,
-        "REQUEST_TOO_LARGE",
-        f"request body larger than {limit} bytes; send less (variables at most "
-        "DATAWAVE_LIMITS__MAX_VARIABLES_BYTES)",
-    )
+    too_large = Refusal(413, "REQUEST_TOO_LARGE", f"request body larger than {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large

@@ -34,6 +34,8 @@ def kind_of(record: NodeRecord) -> NodeKind:
 
 @dataclass
 class Guard:
+    """The caller (None before a WebSocket's ``connection_init``), its decisions, its audit."""
+
     principal: Principal | None
     audit: RequestAudit
     authz: Authorizer | None = field(init=False)
