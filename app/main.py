@@ -21,7 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from app import __version__
-from app.gateway import Caller, GraphQLGateway, Refusal, authenticate
+from app.gateway import Caller, GraphQLGateway, Refusal, authenticate, request_id
 from app.health import check_dependencies
 from app.metrics import MetricsMiddleware
 from app.settings import Settings, load_settings
@@ -55,7 +55,9 @@ class DataWaveGraphQL(GraphQL[Context, None]):
         state = request.app.state.datawave
         caller: Caller | None = getattr(request.state, "caller", None)  # None on a WebSocket
         if caller is None:
-            return Context(request=request, state=state)
+            return Context(
+                request, state, request_id=request_id(request.headers.get("x-request-id"))
+            )
         return Context(request, state, principal=caller.principal, request_id=caller.request_id)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -76,8 +78,7 @@ class DataWaveGraphQL(GraphQL[Context, None]):
             reason = f"{refusal.code}: {refusal.message}".encode()[:123].decode(errors="ignore")
             await ws.close(code=WS_CLOSE[refusal.code], reason=reason)  # type: ignore[attr-defined]
             raise ConnectionRejectionError from refusal
-        context.principal = principal
-        context.renew()
+        context.sign_in(principal)
         return UNSET
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Any
 
 from neo4j import AsyncDriver
@@ -28,6 +29,7 @@ class Context:
     request: HTTPConnection
     state: AppState
     principal: Principal | None = None
+    # The request's id in the audit trail; a WebSocket's operations are ``<its id>.<n>``.
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # The WebSocket ``connection_init`` payload; Strawberry sets it.
     connection_params: dict[str, Any] | None = None
@@ -35,12 +37,22 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.renew(self.request_id)
+        self._connection_id = self.request_id
+        self._operations = count(1)
+        self._renew()
 
-    def renew(self, request_id: str | None = None) -> None:
-        """Fresh per-operation state (RBAC decisions, audit notes, DataLoaders): one
-        WebSocket carries many operations on one context."""
-        self.request_id = request_id or uuid.uuid4().hex
+    def next_operation(self) -> None:
+        """Fresh state (RBAC decisions, audit notes, DataLoaders) for the next operation on a
+        WebSocket, which carries many on one context."""
+        self.request_id = f"{self._connection_id}.{next(self._operations)}"
+        self._renew()
+
+    def sign_in(self, principal: Principal) -> None:
+        """The principal a WebSocket's ``connection_init`` proved."""
+        self.principal = principal
+        self._renew()
+
+    def _renew(self) -> None:
         client = self.request.client.host if self.request.client else "unknown"
         actor = self.principal.subject if self.principal else ANONYMOUS
         audit = RequestAudit(self.state.audit, actor, self.request_id, client)

@@ -33,16 +33,15 @@ class OperationSecurity(SchemaExtension):
 
     async def on_operation(self) -> AsyncIterator[None]:
         if isinstance(self.context.request, WebSocket):
-            self.context.renew()
+            self.context.next_operation()
         try:
             yield
         except GraphQLError as refusal:  # raised by on_execute, over HTTP
             self._note_refusal([refusal])
             raise
-        else:
+        finally:  # also when a WebSocket handler closes the stream after its first result
             if refused := _refused(self.execution_context.result):
                 self._note_refusal(refused)
-        finally:
             self.context.guard.audit.flush_later()
 
     async def on_execute(self) -> AsyncIterator[None]:

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from neo4j import AsyncDriver
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from app.auth import AuthSettings, mint_token
 from app.settings import Settings
@@ -151,6 +153,16 @@ class Api:
             private_key=pem(key or self.keys.signing),
             algorithm="RS256",
             key_id=kid,
+        )
+
+    def websocket(self, request_id: str) -> connect:
+        """A graphql-transport-ws connection whose events carry ``request_id`` (and
+        ``<request_id>.<n>`` for its operations)."""
+        url = self.url.replace("http", "ws") + "/graphql"
+        return connect(
+            url,
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            additional_headers={"x-request-id": request_id},
         )
 
     async def post(

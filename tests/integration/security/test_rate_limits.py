@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from app.settings import RateLimitSettings, Settings
@@ -65,9 +64,9 @@ async def test_a_flood_of_bad_tokens_is_cut_off(client: Api) -> None:
 
 async def test_websocket_operations_count_too(client: Api) -> None:
     token = client.token("viewer", subject="socket")
-    url = client.url.replace("http", "ws") + "/graphql"
+    request = client.request_id()
     init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    async with client.websocket(request) as ws:
         await ws.send(json.dumps(init))  # 1
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         results = []
@@ -78,7 +77,9 @@ async def test_websocket_operations_count_too(client: Api) -> None:
                 assert json.loads(await ws.recv())["type"] == "complete"
     assert [r["type"] for r in results] == ["next", "next", "error"]
     assert results[-1]["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    [refused] = await client.events(request_id=f"{request}.3")
+    assert "RATE_LIMITED" in refused["detail"]
+    async with client.websocket(client.request_id()) as ws:
         await ws.send(json.dumps(init))
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()

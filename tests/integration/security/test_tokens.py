@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.integration.security.conftest import SECRET, Api
@@ -134,34 +133,43 @@ async def test_open_endpoints_need_no_token(api: Api) -> None:
         assert (await api.http.get(path)).status_code == 200, path
 
 
-async def ws_refusal(api: Api, payload: dict[str, Any] | None) -> ConnectionClosed:
-    url = api.url.replace("http", "ws") + "/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+async def ws_refusal(api: Api, payload: dict[str, Any] | None) -> tuple[ConnectionClosed, str]:
+    """How the server closed a connection whose ``connection_init`` carried ``payload``, and
+    the connection's request id."""
+    request = api.request_id()
+    async with api.websocket(request) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": payload or {}}))
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
-    return closed.value
+    return closed.value, request
 
 
 @pytest.mark.parametrize("attack", ["expired", "alg-none", "tampered-signature"])
 async def test_a_websocket_with_a_forged_token_is_closed_4401(api: Api, attack: str) -> None:
     forge, reason = ATTACKS[attack]
-    closed = await ws_refusal(api, {"Authorization": f"Bearer {forge(api)}"})
+    closed, request = await ws_refusal(api, {"Authorization": f"Bearer {forge(api)}"})
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4401
     assert closed.rcvd.reason.startswith("UNAUTHENTICATED: authentication failed")
     assert reason in closed.rcvd.reason
+    [event] = await api.events(request_id=request)
+    assert (event["action"], event["resource"], event["outcome"]) == (
+        "authenticate",
+        "/graphql (websocket)",
+        "failed",
+    )
 
 
 async def test_a_websocket_without_a_token_is_closed_and_audited(api: Api) -> None:
-    closed = await ws_refusal(api, None)
+    closed, request = await ws_refusal(api, None)
     assert closed.rcvd is not None and closed.rcvd.code == 4401
     assert "missing bearer token" in closed.rcvd.reason
+    [event] = await api.events(request_id=request)
+    assert "missing bearer token" in event["detail"]
 
 
 async def test_a_websocket_cannot_subscribe_before_authenticating(api: Api) -> None:
-    url = api.url.replace("http", "ws") + "/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    async with api.websocket(api.request_id()) as ws:
         query = {"query": 'subscription { scanProgress(scanId: "x") { stage } }'}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": query}))
         with pytest.raises(ConnectionClosed) as closed:
@@ -174,8 +182,8 @@ async def test_an_expired_token_ends_websocket_operations(api: Api) -> None:
     deadline = int(time.time()) + 2  # exp + leeway: valid for the handshake, not for long
     exp = deadline - api.auth.clock_skew_s
     token = hs256(api, exp=exp, roles=["viewer"])
-    url = api.url.replace("http", "ws") + "/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    request = api.request_id()
+    async with api.websocket(request) as ws:
         init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
         await ws.send(json.dumps(init))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
@@ -186,3 +194,6 @@ async def test_an_expired_token_ends_websocket_operations(api: Api) -> None:
     [error] = message["payload"]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert "token expired" in error["message"]
+    [event] = await api.events(request_id=f"{request}.1")
+    assert (event["action"], event["outcome"]) == ("graphql", "denied")
+    assert "token expired" in event["detail"]
