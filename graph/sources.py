@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 from pydantic import BaseModel, ConfigDict, Field
@@ -99,7 +100,11 @@ async def upsert_checked(tx: AsyncManagedTransaction, rows: Sequence[Record]) ->
 
 
 async def mark_scanned(tx: AsyncManagedTransaction, scans: Sequence[Record]) -> None:
-    """A completed container scan (``assets.scan_row``) moves its source's ``lastScanAt``
-    forward (never back)."""
-    rows = [{"urn": r["source"], "time": r["time"]} for r in scans]
+    """Completed container scans (``assets.scan_row``) move their source's ``lastScanAt``
+    forward (never back). One row per source: rows of one statement touching the same node
+    may not see each other's writes, so the latest scan is picked here."""
+    latest: dict[str, Any] = {}
+    for r in scans:
+        latest[r["source"]] = max(r["time"], latest.get(r["source"], r["time"]))
+    rows = [{"urn": urn, "time": time} for urn, time in latest.items()]
     await write_rows(tx, MARK_SCANNED, rows)
