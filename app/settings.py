@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.auth import AuthSettings
 from app.masking import MaskingSettings
-from ingest.topics import DISCOVERY, DLQ, LINEAGE
+from ingest.topics import CHANGES, DISCOVERY, DLQ, LINEAGE
 
 
 class Mode(StrEnum):
@@ -59,6 +59,8 @@ class IngestSettings(BaseModel):
     topics: list[str] = Field(default_factory=lambda: [DISCOVERY, LINEAGE])
     group_id: str = "datawave-ingest"
     dlq_topic: str = DLQ
+    # Where the worker announces what it wrote (datawave.asset.changed.v1), for the API's relay.
+    changes_topic: str = CHANGES
     batch_size: int = Field(500, ge=1, le=10_000)
     batch_timeout_ms: int = Field(200, ge=1, le=60_000)
     # How long the group waits for a crashed worker before handing its partitions to others.

@@ -36,7 +36,15 @@ from app.settings import IngestSettings, KafkaSettings, Settings, load_settings
 from graph.batch import Prepared, apply_prepared, prepare
 from graph.driver import open_driver
 from graph.migrations import apply_migrations
-from ingest.events import InvalidEvent, parse_event
+from ingest.events import (
+    ASSET_CHANGED,
+    TABLE_DISCOVERED,
+    AssetChanged,
+    Event,
+    InvalidEvent,
+    make_event,
+    parse_event,
+)
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
 from ingest.topics import ensure_topics
 
@@ -160,6 +168,7 @@ class Worker:
         self._database = database
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()  # held while a batch is written and committed
+        self._producer: EventProducer  # opened by run(): dead letters and change announcements
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=kafka.bootstrap_servers,
             client_id=f"{kafka.client_id}-ingest",
@@ -181,6 +190,7 @@ class Worker:
     async def run(self) -> WorkerStats:
         self._consumer.subscribe(self.cfg.topics, listener=_FinishBatchFirst(self._lock))
         async with EventProducer(self._kafka, self.cfg.dlq_topic) as producer:
+            self._producer = producer
             dead = DeadLetters(producer, self.cfg.group_id)
             await self._consumer.start()
             writing: asyncio.Task[None] | None = None
@@ -218,17 +228,21 @@ class Worker:
             started = time.perf_counter()
             for record, reason in batch.invalid:
                 await dead.add(record, reason)
-            await self._write(dead, batch.items)
+            written = await self._write(dead, batch.items)
             self.stats.dlq += await dead.confirm()
+            await self._announce(written)
             await self._commit(commit_offsets(batch.records))
             self.stats.batches += 1
             BATCHES.inc()
             BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    async def _write(self, dead: DeadLetters, items: list[Item]) -> None:
-        """Write ``items`` in one transaction, or bisect to dead-letter the event that fails."""
+    async def _write(self, dead: DeadLetters, items: list[Item]) -> list[Event]:
+        """Write ``items`` in one transaction, or bisect to dead-letter the event that fails.
+
+        Returns the events that were written.
+        """
         if not items:
-            return
+            return []
         try:
             result = await apply_prepared(self._driver, self._database, [p for _, p in items])
         except (ServiceUnavailable, SessionExpired):
@@ -236,17 +250,27 @@ class Worker:
         except Neo4jError as err:
             if len(items) == 1:
                 await dead.add(items[0][0], f"graph write failed: {err}")
-                return
+                return []
             log.warning("batch of %d failed (%s); splitting", len(items), err.code)
             middle = len(items) // 2
-            await self._write(dead, items[:middle])
-            await self._write(dead, items[middle:])
-            return
+            return await self._write(dead, items[:middle]) + await self._write(dead, items[middle:])
         self.stats.events_ok += len(items)
         self.stats.tables += result.tables
         self.stats.columns += result.columns
         self.stats.versions += result.versions
         EVENTS.labels("ok").inc(len(items))
+        return [p.event for _, p in items]
+
+    async def _announce(self, written: list[Event]) -> None:
+        """Tell the change relay which tables changed, after the graph commit and before the
+        offsets commit (a crash in between replays the batch and announces again: harmless)."""
+        changes = [
+            make_event(ASSET_CHANGED, e.source, e.subject, AssetChanged(change="changed"))
+            for e in written
+            if e.type == TABLE_DISCOVERED
+        ]
+        if changes:
+            await self._producer.publish_many(changes, topic=self.cfg.changes_topic)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Commit what this worker still owns; a moved partition is replayed (idempotently)."""

@@ -50,11 +50,12 @@ async def ingest_cfg(
     cfg = IngestSettings(
         topics=[f"{unique}.discovery"],
         dlq_topic=f"{unique}.dlq",
+        changes_topic=f"{unique}.changes",
         group_id=f"{unique}.ingest",
         batch_timeout_ms=100,
         session_timeout_ms=6000,
     )
-    names = [*cfg.topics, cfg.dlq_topic]
+    names = [*cfg.topics, cfg.dlq_topic, cfg.changes_topic]
     partitions = settings.kafka.topic_partitions
     await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
     yield cfg

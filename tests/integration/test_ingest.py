@@ -153,6 +153,7 @@ def spawn(cfg: IngestSettings, *command: str) -> subprocess.Popen[bytes]:
         "DATAWAVE_INGEST__TOPICS": json.dumps(cfg.topics),
         "DATAWAVE_INGEST__GROUP_ID": cfg.group_id,
         "DATAWAVE_INGEST__DLQ_TOPIC": cfg.dlq_topic,
+        "DATAWAVE_INGEST__CHANGES_TOPIC": cfg.changes_topic,
         "DATAWAVE_INGEST__SESSION_TIMEOUT_MS": str(cfg.session_timeout_ms),
     }
     return subprocess.Popen(command, cwd=ROOT, env=env)
@@ -353,6 +354,25 @@ async def test_published_events_are_keyed_by_subject_and_read_back_unchanged(
     )
     assert parse_event(records[0].value) in [first, *rest]
     assert (meta.topic, meta.offset) == (ingest_cfg.topics[0], 0)
+
+
+async def test_written_tables_are_announced_for_the_change_relay(
+    producer: EventProducer,
+    ingest_cfg: IngestSettings,
+    neo4j: AsyncDriver,
+    settings: Settings,
+    source: Source,
+) -> None:
+    events = [source.table(name, columns("id:int")) for name in ("a", "b")]
+    await producer.publish_many(events)
+    await ingest(ingest_cfg, settings, neo4j, len(events))
+    announced = [
+        parse_event(r.value) for r in await read_all(settings, ingest_cfg.changes_topic, 2)
+    ]
+    assert sorted(e.subject for e in announced) == sorted(e.subject for e in events)
+    assert {(e.type, e.data.change) for e in announced} == {
+        ("datawave.asset.changed.v1", "changed")
+    }
 
 
 async def test_replaying_every_event_leaves_the_graph_identical(
