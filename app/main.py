@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from app import __version__
 from app.gateway import Caller, GraphQLGateway, Refusal, authenticate, request_id
 from app.health import check_dependencies
 from app.metrics import MetricsMiddleware
+from app.relay import run_relay
 from app.settings import Settings, load_settings
 from app.state import AppState, open_state
 from graph.migrations import apply_migrations
@@ -114,7 +116,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             created = await ensure_topics(state.kafka_admin, settings.kafka.topic_partitions)
             log.info("migrations applied: %s; topics created: %s", applied, created)
             app.state.datawave = state
-            yield
+            relay = asyncio.create_task(run_relay(state)) if settings.relay_changes else None
+            try:
+                yield
+            finally:
+                if relay:
+                    relay.cancel()
+                    await asyncio.gather(relay, return_exceptions=True)
 
     graphql = DataWaveGraphQL(
         build_schema(development=settings.development, introspection=settings.introspection),

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     stack_dir: Path = Field(default_factory=_default_stack_dir)
     cache_dir: Path = Path.home() / ".cache" / "datawave"
     introspection: bool = True
+    # Relay datawave.changes.v1 to the cache, live subscribers and search (app/relay.py).
+    relay_changes: bool = True
     dependency_timeout_s: float = Field(2.0, gt=0, le=60)
     # Live subscriptions: events a client may fall behind before it is disconnected (4008).
     subscription_queue_size: int = Field(256, ge=1, le=100_000)

@@ -26,6 +26,7 @@ from resolvers.mutations.sources import BusyError, SourceMutation
 from resolvers.queries.audit import AuditQuery
 from resolvers.queries.catalog import CatalogQuery
 from resolvers.queries.lineage import LineageQuery
+from resolvers.queries.search import SearchQuery
 from resolvers.queries.server import ServerQuery
 from resolvers.security import OperationSecurity
 from resolvers.subscriptions.live import LiveSubscription
@@ -35,7 +36,7 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(CatalogQuery, LineageQuery, ServerQuery, AuditQuery):
+class Query(CatalogQuery, LineageQuery, SearchQuery, ServerQuery, AuditQuery):
     pass
 
 

@@ -1,0 +1,54 @@
+"""``search`` over the API: OpenSearch ranks, the graph and the caller's scopes decide."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from neo4j import AsyncDriver
+from opensearchpy import AsyncOpenSearch
+
+from app.search import INDEX, ensure_index, reindex
+from app.settings import Settings
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Execute
+
+SEARCH = """
+query ($text: String!, $source: String) {
+  search(text: $text, source: $source) { score highlights asset { id name kind } }
+}
+"""
+
+
+@pytest.fixture
+async def indexed(
+    estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> AsyncIterator[list[str]]:
+    urns = [
+        estate.table("invoices", ("id", "iban", "amount"), description="what customers owe"),
+        estate.table("refunds", ("id", "invoice_id")),
+    ]
+    await estate.write(neo4j, settings.neo4j.database)
+    client = AsyncOpenSearch(hosts=[settings.opensearch_url])
+    await ensure_index(client)
+    await reindex(client, neo4j, settings.neo4j.database, urns)
+    yield urns
+    for urn in urns:
+        await client.delete(index=INDEX, id=urn, ignore=[404])
+    await client.close()
+
+
+async def test_search_returns_assets_best_first(
+    execute: Execute, indexed: list[str], estate: Estate
+) -> None:
+    hits = (await execute(SEARCH, text="invoice", source=estate.name))["search"]
+    assert [h["asset"]["id"] for h in hits] == indexed, "the name match ranks above the column"
+    assert hits[0]["asset"] == {"id": indexed[0], "name": "invoices", "kind": "TABLE"}
+    assert hits[0]["score"] > hits[1]["score"]
+    by_column = (await execute(SEARCH, text="iban", source=estate.name))["search"]
+    assert [h["asset"]["name"] for h in by_column] == ["invoices"]
+    assert any("<em>iban</em>" in h for h in by_column[0]["highlights"])
+
+
+async def test_search_without_matches_is_empty(execute: Execute, estate: Estate) -> None:
+    assert (await execute(SEARCH, text="zzzqqq", source=estate.name))["search"] == []
