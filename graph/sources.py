@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from graph.driver import Record, read, write, write_rows
 from graph.timestamps import event_time
 from ingest.events import Event, SourceChecked
-from ingest.urns import source_urn
+from ingest.urns import Urn, source_urn
 
 # An older check replayed after a newer one must not roll the status back.
 UPSERT_CHECKED = """
@@ -23,9 +22,11 @@ SET s.name = row.name, s.kind = row.kind, s.host = row.host, s.port = row.port,
     s.status = row.status, s.serverVersion = row.serverVersion, s.lastError = row.lastError,
     s.lastCheckedAt = row.time
 """
+# Merged, not matched: a scan can be written before its source's check (another partition).
 MARK_SCANNED = """
 UNWIND $rows AS row
-MATCH (s:DataSource {urn: row.urn})
+MERGE (s:DataSource {urn: row.urn})
+ON CREATE SET s.name = row.name
 SET s.lastScanAt = CASE WHEN s.lastScanAt >= row.time THEN s.lastScanAt ELSE row.time END
 """
 REGISTER = """
@@ -101,10 +102,9 @@ async def upsert_checked(tx: AsyncManagedTransaction, rows: Sequence[Record]) ->
 
 async def mark_scanned(tx: AsyncManagedTransaction, scans: Sequence[Record]) -> None:
     """Completed container scans (``assets.scan_row``) move their source's ``lastScanAt``
-    forward (never back). One row per source: rows of one statement touching the same node
-    may not see each other's writes, so the latest scan is picked here."""
-    latest: dict[str, Any] = {}
-    for r in scans:
-        latest[r["source"]] = max(r["time"], latest.get(r["source"], r["time"]))
-    rows = [{"urn": urn, "time": time} for urn, time in latest.items()]
+    forward (never back)."""
+    rows = [
+        {"urn": r["source"], "name": Urn.parse(r["source"]).name, "time": r["time"]}
+        for r in scans
+    ]
     await write_rows(tx, MARK_SCANNED, rows)
