@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers.errors import should_mask
 from resolvers.limits import LimitsFirst
 from resolvers.mutations.curation import CurationMutation
+from resolvers.mutations.labels import LabelMutation, LabelQuery
 from resolvers.mutations.sources import BusyError, SourceMutation
 from resolvers.queries.audit import AuditQuery
 from resolvers.queries.catalog import CatalogQuery
@@ -36,12 +37,12 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(CatalogQuery, LineageQuery, SearchQuery, ServerQuery, AuditQuery):
+class Query(CatalogQuery, LineageQuery, SearchQuery, LabelQuery, ServerQuery, AuditQuery):
     pass
 
 
 @strawberry.type
-class Mutation(CurationMutation, SourceMutation):
+class Mutation(CurationMutation, SourceMutation, LabelMutation):
     pass
 
 

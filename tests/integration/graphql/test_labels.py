@@ -1,0 +1,69 @@
+"""Steward decisions over the API: the review queue, confirm and reject, kept by rescans."""
+
+from __future__ import annotations
+
+from neo4j import AsyncDriver
+
+from app.settings import Settings
+from graph.driver import read
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Execute
+
+QUEUE = """
+query ($source: String) { reviewQueue(source: $source) { label confidence column { id name } } }
+"""
+DECIDE = """
+mutation ($input: DecideLabelInput!) {
+  decideLabel(input: $input) {
+    column { id labels { label { name } status } }
+    errors { __typename message }
+  }
+}
+"""
+EDGE = """
+MATCH (:Column {urn: $column})-[r:LABELED]->(:Label {name: $label})
+RETURN r.status AS status, r.decidedBy AS steward
+"""
+
+
+async def test_a_steward_works_through_the_review_queue(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    estate.table("people", ("id", "email", "notes"))
+    email, notes = estate.column_urn("people", "email"), estate.column_urn("people", "notes")
+    email_label = estate.label(email, "Email", status="review")
+    notes_label = estate.label(notes, "Name", status="review")
+    await estate.write(neo4j, settings.neo4j.database)
+
+    queue = (await execute(QUEUE, source=estate.name))["reviewQueue"]
+    assert {(q["column"]["id"], q["label"]) for q in queue} == {
+        (email, email_label),
+        (notes, notes_label),
+    }
+    for column, label, decision in (
+        (email, email_label, "CONFIRMED"),
+        (notes, notes_label, "REJECTED"),
+    ):
+        result = (
+            await execute(DECIDE, input={"column": column, "label": label, "decision": decision})
+        )["decideLabel"]
+        assert result["errors"] == []
+        statuses = {a["label"]["name"]: a["status"] for a in result["column"]["labels"]}
+        assert statuses[label] == decision.lower()
+    assert (await execute(QUEUE, source=estate.name))["reviewQueue"] == []
+    (edge,) = await read(neo4j, settings.neo4j.database, EDGE, column=email, label=email_label)
+    assert edge["status"] == "confirmed"
+
+
+async def test_unknown_columns_and_labels_are_typed_errors(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    estate.table("people", ("id",))
+    await estate.write(neo4j, settings.neo4j.database)
+    column = estate.column_urn("people", "id")
+    for target, label in ((estate.column_urn("people", "nope"), "PII.Email"), (column, "No.Such")):
+        result = (
+            await execute(DECIDE, input={"column": target, "label": label, "decision": "CONFIRMED"})
+        )["decideLabel"]
+        assert result["column"] is None
+        assert [e["__typename"] for e in result["errors"]] == ["NotFoundError"]
