@@ -20,6 +20,7 @@ from app.ratelimit import RateLimiter
 from app.scans import ScanRunner
 from app.settings import Settings
 from graph.driver import open_driver
+from ml.service import LazyService
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class AppState:
     limiter: RateLimiter
     masker: Masker
     audit: AuditSink
+    # On-demand classification (the classify mutation), loaded on first use.
+    classifier: LazyService
 
 
 @asynccontextmanager
@@ -91,4 +94,5 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
             ),
             masker=Masker(settings.masking),
             audit=audit,
+            classifier=LazyService(neo4j, settings.neo4j.database),
         )

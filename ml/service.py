@@ -162,3 +162,20 @@ async def open_service(
         max_samples=cfg.max_samples,
     )
     return ClassificationService(driver, database, cfg, classifier, active["id"])
+
+
+class LazyService:
+    """One ClassificationService per process, loaded on first use (spaCy and the embedding
+    model take seconds and hundreds of MiB, which an API replica pays only if it classifies)."""
+
+    def __init__(self, driver: AsyncDriver, database: str) -> None:
+        self._driver = driver
+        self._database = database
+        self._service: ClassificationService | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> ClassificationService:
+        async with self._lock:
+            if self._service is None:
+                self._service = await open_service(self._driver, self._database)
+            return self._service

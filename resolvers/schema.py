@@ -22,7 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers.errors import should_mask
 from resolvers.limits import LimitsFirst
 from resolvers.mutations.curation import CurationMutation
-from resolvers.mutations.labels import LabelMutation, LabelQuery
+from resolvers.mutations.labels import ClassifyMutation, LabelMutation, LabelQuery
 from resolvers.mutations.sources import BusyError, SourceMutation
 from resolvers.queries.audit import AuditQuery
 from resolvers.queries.catalog import CatalogQuery
@@ -42,7 +42,7 @@ class Query(CatalogQuery, LineageQuery, SearchQuery, LabelQuery, ServerQuery, Au
 
 
 @strawberry.type
-class Mutation(CurationMutation, SourceMutation, LabelMutation):
+class Mutation(CurationMutation, SourceMutation, LabelMutation, ClassifyMutation):
     pass
 
 

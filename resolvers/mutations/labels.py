@@ -14,6 +14,7 @@ import strawberry
 from app.changes import ChangeType
 from app.rbac import permission
 from graph import labels
+from ml.service import UnknownAsset
 from resolvers.context import Info
 from resolvers.mutations.announce import announce
 from resolvers.mutations.audited import guarded
@@ -77,6 +78,34 @@ class LabelMutation:
             return DecideLabelPayload(errors=[NotFoundError(urn=input.label, message=message)])
         await announce(info, ChangeType.CHANGED, [input.column], ["labels"])
         return DecideLabelPayload(column=column)
+
+
+@strawberry.type
+class ClassifyPayload:
+    columns: list[Column] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ClassifyMutation:
+    @strawberry.mutation(
+        description="Classify a table's columns (or one column) now, from what the graph holds.",
+        extensions=guarded("label:write", lambda urn: urn),
+    )
+    async def classify(self, info: Info, urn: strawberry.ID) -> ClassifyPayload:
+        if await info.context.loaders.find(urn, LABEL_WRITE) is None:
+            return ClassifyPayload(errors=[NotFoundError(urn=urn, message=f"no asset {urn}")])
+        service = await info.context.state.classifier.get()
+        try:
+            classified = await service.classify_urn(urn)
+        except UnknownAsset:
+            return ClassifyPayload(errors=[NotFoundError(urn=urn, message="no columns there")])
+        urns = [c.urn for c in classified]
+        await announce(info, ChangeType.CHANGED, urns, ["labels"])
+        records = [await info.context.loaders.node(u) for u in urns]
+        return ClassifyPayload(
+            columns=[c for r in records if r and isinstance(c := asset_from_record(r), Column)]
+        )
 
 
 @strawberry.type

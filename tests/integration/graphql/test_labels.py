@@ -5,7 +5,7 @@ from __future__ import annotations
 from neo4j import AsyncDriver
 
 from app.settings import Settings
-from graph.driver import read
+from graph.driver import read, write
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 
@@ -67,3 +67,32 @@ async def test_unknown_columns_and_labels_are_typed_errors(
         )["decideLabel"]
         assert result["column"] is None
         assert [e["__typename"] for e in result["errors"]] == ["NotFoundError"]
+
+
+CLASSIFY = """
+mutation ($urn: ID!) {
+  classify(urn: $urn) {
+    columns { id name labels { label { name } status confidence } }
+    errors { __typename message }
+  }
+}
+"""
+PROFILE = """
+MATCH (c:Column {urn: $urn})
+SET c.min = 'alice@example.com', c.max = 'zoe@example.org', c.dataType = 'varchar'
+"""
+
+
+async def test_classify_on_demand_labels_from_the_graph(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    table = estate.table("contacts", ("id", "email_address"))
+    await estate.write(neo4j, settings.neo4j.database)
+    email = estate.column_urn("contacts", "email_address")
+    await write(neo4j, settings.neo4j.database, PROFILE, urn=email)  # a profile, as scans leave
+    result = (await execute(CLASSIFY, urn=table))["classify"]
+    assert result["errors"] == []
+    labels = {c["id"]: {a["label"]["name"] for a in c["labels"]} for c in result["columns"]}
+    assert "PII.Email" in labels[email]
+    missing = (await execute(CLASSIFY, urn=estate.table_urn("nope")))["classify"]
+    assert [e["__typename"] for e in missing["errors"]] == ["NotFoundError"]
