@@ -83,11 +83,12 @@ def api(served: Served) -> str:
 
 
 @pytest.fixture(scope="session")
-async def token(settings: Settings, neo4j: AsyncDriver) -> AsyncIterator[str]:
+async def token(settings: Settings, neo4j: AsyncDriver, served: Served) -> AsyncIterator[str]:
     """A steward's token for the whole session: reads everything, writes assets, lineage,
     sources and scans (no ``pii:read``). Its audit trail is removed afterwards."""
     subject = f"tester-{uuid.uuid4().hex[:8]}"
     yield mint_token(settings.auth, subject, ["steward"], ttl_s=4 * 3600)
+    await served.app.state.datawave.audit.drain()  # what is recorded after a response
     query = "MATCH (e:AuditEvent {actor: $actor}) DELETE e"
     await write(neo4j, settings.neo4j.database, query, actor=subject)
 

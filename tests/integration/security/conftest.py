@@ -135,6 +135,7 @@ class Api:
             try:
                 yield self
             finally:
+                await self.settle()  # before the test's events are deleted
                 self.served, self.http = before
 
     def request_id(self) -> str:
@@ -206,5 +207,7 @@ async def api(
 ) -> AsyncIterator[Api]:
     database = suite_settings.neo4j.database
     async with httpx.AsyncClient(base_url=secured.url, timeout=30) as http:
-        yield Api(secured, keys, unique, neo4j, database, http)
+        api = Api(secured, keys, unique, neo4j, database, http)
+        yield api
+    await api.settle()  # events recorded after the last response are the test's too
     await write(neo4j, database, FORGET, name=unique)
