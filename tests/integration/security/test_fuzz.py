@@ -76,9 +76,12 @@ def _ids(api: Api) -> Any:
     return lambda: {"x-request-id": f"{api.name}-fuzz-{next(numbers)}"}
 
 
-def operations(urns: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+def operations(
+    name: str, urns: st.SearchStrategy[str]
+) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
     """Operations with variables that are mostly of the right type (so resolvers run) and
-    sometimes anything at all."""
+    sometimes anything at all. Teams a mutation may create are named ``<name>-...``, so the
+    test's estate takes them away with it."""
     num = st.integers(min_value=-3, max_value=120) | JSON
     text = st.text(max_size=30) | JSON
     filter_ = st.fixed_dictionaries(
@@ -123,7 +126,8 @@ def operations(urns: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[str, dic
             "mutation ($i: DescribeAssetInput!) "
             "{ describeAsset(input: $i) { errors { message } } }",
             i=st.fixed_dictionaries({"urn": urn}, optional={
-                "description": text, "tags": st.lists(text, max_size=3) | JSON, "owner": text}),
+                "description": text, "tags": st.lists(text, max_size=3) | JSON,
+                "owner": st.text(max_size=20).map(lambda t: f"{name}-{t}")}),
         ),
         op(
             "mutation ($i: AddLineageInput!) { addLineage(input: $i) { errors { message } } }",
@@ -155,7 +159,7 @@ async def test_fuzzed_operations(api: Api, estate: Estate, neo4j: AsyncDriver) -
     with _client(api) as http:
 
         @FUZZ
-        @given(operation=operations(urns))
+        @given(operation=operations(api.name, urns))
         def prop(operation: tuple[str, dict[str, Any]]) -> None:
             query, variables = operation
             body = {"query": query, "variables": variables}
