@@ -6,7 +6,6 @@ and the audit notes are recorded before its response leaves (resolvers/security.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from app.audit import RequestAudit
@@ -49,10 +48,6 @@ class Guard:
         """``perm`` somewhere (no scope given) or within the given domain and source."""
         return self.authz is not None and self.authz.can(perm, domain=domain, source=source)
 
-    def reaches_asset(self, perm: Permission, domains: Collection[str], source: str) -> bool:
-        """``perm`` on an asset of these domains and this data source."""
-        return self.authz is not None and self.authz.can_reach(perm, domains=domains, source=source)
-
     def reaches(self, record: NodeRecord, perm: Permission | None = None) -> bool:
         """``perm`` (by default the read permission of its kind) on this node in its scopes.
 
@@ -65,7 +60,10 @@ class Guard:
             return self.can(perm, source=props.get("name") or "")
         if kind is NodeKind.JOB:
             return self.can(perm, source=props.get("source") or "")
-        return self.reaches_asset(perm, record.domains, props.get("source") or "")
+        source = props.get("source") or ""
+        return self.authz is not None and self.authz.can_reach(
+            perm, domains=record.domains, source=source
+        )
 
     def scope(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
         """Domains and sources the caller is limited to (None: all), for database filters."""
