@@ -6,6 +6,7 @@ calibration (``datawave classify fit``).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -102,7 +103,7 @@ class ClassifyMutation:
             return ClassifyPayload(errors=[NotFoundError(urn=urn, message="no columns there")])
         urns = [c.urn for c in classified]
         await announce(info, ChangeType.CHANGED, urns, ["labels"])
-        records = [await info.context.loaders.node(u) for u in urns]
+        records = await asyncio.gather(*(info.context.loaders.node(u) for u in urns))
         return ClassifyPayload(
             columns=[c for r in records if r and isinstance(c := asset_from_record(r), Column)]
         )
@@ -121,11 +122,10 @@ class LabelQuery:
             *info.context.graph, source=source, offset=max(0, offset),
             limit=max(1, min(first, MAX_QUEUE)),
         )  # fmt: skip
-        items = []
-        for row in rows:
-            record = await info.context.loaders.node(row["urn"])
-            column = asset_from_record(record) if record else None
-            if isinstance(column, Column):
-                confidence = row["edge"]["confidence"]
-                items.append(ReviewItem(column=column, label=row["label"], confidence=confidence))
-        return items
+        # One batched load for the page (DataLoader), scoped like every other read.
+        records = await asyncio.gather(*(info.context.loaders.node(r["urn"]) for r in rows))
+        return [
+            ReviewItem(column=column, label=row["label"], confidence=row["edge"]["confidence"])
+            for row, record in zip(rows, records, strict=True)
+            if record and isinstance(column := asset_from_record(record), Column)
+        ]

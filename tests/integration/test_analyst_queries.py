@@ -115,5 +115,6 @@ async def test_foreign_keys(neo4j: AsyncDriver, settings: Settings) -> None:
 @pytest.mark.usefixtures("demo")
 async def test_unowned_and_removed(neo4j: AsyncDriver, settings: Settings) -> None:
     unowned = await run(neo4j, settings, "Unowned assets (no team owns them)")
-    assert sum(r["unowned"] for r in unowned if r["source"].startswith("acme-")) > 0
+    # Lineage placeholders of other tests' sources may have no source yet: skip them.
+    assert sum(r["unowned"] for r in unowned if (r["source"] or "").startswith("acme-")) > 0
     await run(neo4j, settings, "Assets that disappeared from their source")  # runs; may be empty
