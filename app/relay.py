@@ -60,7 +60,9 @@ class ChangeRelay:
             client_id=f"{state.settings.kafka.client_id}-relay",
             group_id=group_id,
             enable_auto_commit=False,
-            auto_offset_reset="latest",  # a cache can only be stale from now on
+            # A new group starts from the oldest retained change: re-indexing and invalidating
+            # are idempotent, and assets written before the first API start get indexed.
+            auto_offset_reset="earliest",
         )
 
     def ready(self) -> bool:
