@@ -104,7 +104,6 @@ async def mark_scanned(tx: AsyncManagedTransaction, scans: Sequence[Record]) -> 
     """Completed container scans (``assets.scan_row``) move their source's ``lastScanAt``
     forward (never back)."""
     rows = [
-        {"urn": r["source"], "name": Urn.parse(r["source"]).name, "time": r["time"]}
-        for r in scans
+        {"urn": r["source"], "name": Urn.parse(r["source"]).name, "time": r["time"]} for r in scans
     ]
     await write_rows(tx, MARK_SCANNED, rows)
