@@ -1,0 +1,308 @@
+"""GraphQL API throughput and latency: DataWave vs @neo4j/graphql on Apollo Server.
+
+Run alone with ``.venv/bin/python bench/graphql.py`` (the local stack's Neo4j and Redis up, the
+demo estate in the graph; ``datawave stack up neo4j redis`` starts them). In one run it:
+
+1. starts the DataWave API as a subprocess (``uvicorn app.main:create_app --factory`` on a free
+   port; rate limit raised out of the way, Kafka relay off, everything else as configured, so
+   the Redis read cache is on as in production), and the peer: ``bench/neo4j-graphql/server.mjs``
+   (``@neo4j/graphql`` 7 on Apollo Server 5, typeDefs for Table, Column, Label and ``FEEDS``)
+   over the same Neo4j, after ``npm ci`` into ``bench/neo4j-graphql`` (``node_modules`` is
+   not committed);
+2. for each of three equivalent queries, warms up then drives each server with ``CONCURRENCY``
+   httpx async workers for ``DURATION_S`` seconds, counting only responses with HTTP 200 and no
+   GraphQL errors:
+
+   - ``detail``: one table (the demo's widest, ``crm.contacts``) with its columns in ordinal
+     order and their labels (name, category, status, confidence);
+   - ``lineage5``: the 5-hop upstream table lineage of a view (DataWave
+     ``lineage(urn, direction: UPSTREAM, depth: 5)``; peer: ``upstream`` nested 5 levels);
+   - ``page100``: the first page of 100 live columns of the demo source ``acme-postgres`` by
+     name (DataWave ``assets(first: 100, filter: {kind: COLUMN, source: ...})``; peer
+     ``columns(limit: 100, where: {source, removedAt: null}, sort: [{name: ASC}])``). Columns
+     of one demo source rather than all tables, because the demo estate has only ~50 tables and
+     the shared graph also holds tables other runs write and remove, which would make the two
+     sides page over different sets;
+3. prints requests/s, p50 and p95 per side and the ratio DataWave/peer, and the targets
+   (throughput >= 1.0x the peer on detail and page100, lineage p95 <= 50 ms).
+
+DataWave calls carry an admin JWT minted in-process (``app.auth.mint_token``); the peer has no
+auth. Env overrides: ``BENCH_DURATION_S`` (10), ``BENCH_CONCURRENCY`` (16),
+``BENCH_WARMUP_S`` (2), ``DATAWAVE_CACHE_TTL_S`` (passed on to the API; 0 turns its cache off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.auth import mint_token  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+PEER_DIR = ROOT / "bench" / "neo4j-graphql"
+DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
+WARMUP_S = float(os.environ.get("BENCH_WARMUP_S", "2"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+
+TABLE = "urn:dw:table:acme-mongo/crm/crm/contacts"
+PAGE_SOURCE = "acme-postgres"
+VIEW = "urn:dw:table:acme-postgres/analytics/marts/high_value_customers"
+
+DW_QUERIES = {
+    "detail": (
+        """query($urn: ID!) { asset(urn: $urn) { id name ... on Table { kind
+        columns { id name dataType nullable ordinal
+          labels { status confidence label { name category } } } } } }""",
+        {"urn": TABLE},
+    ),
+    "lineage5": (
+        """query($urn: ID!) { lineage(urn: $urn, direction: UPSTREAM, depth: 5) {
+        nodes { id name } edges { from to } truncated } }""",
+        {"urn": VIEW},
+    ),
+    "page100": (
+        """query($source: String!) { assets(first: 100,
+          filter: {kind: COLUMN, source: $source}, sort: {field: NAME, direction: ASC}) {
+        edges { node { id name source ... on Column { dataType nullable ordinal } } }
+        pageInfo { hasNextPage endCursor } } }""",
+        {"source": PAGE_SOURCE},
+    ),
+}
+
+
+def _nested_upstream(levels: int) -> str:
+    inner = "urn name"
+    for _ in range(levels):
+        inner = f"urn name upstream {{ {inner} }}"
+    return inner
+
+
+PEER_QUERIES = {
+    "detail": (
+        """query($urn: ID!) { tables(where: {urn: {eq: $urn}}) { urn name kind
+        columns(sort: [{ordinal: ASC}]) { urn name dataType nullable ordinal
+          labelsConnection { edges { properties { status confidence }
+            node { name category } } } } } }""",
+        {"urn": TABLE},
+    ),
+    "lineage5": (
+        "query($urn: ID!) { tables(where: {urn: {eq: $urn}}) { " + _nested_upstream(5) + " } }",
+        {"urn": VIEW},
+    ),
+    "page100": (
+        """query($source: String!) { columns(limit: 100,
+          where: {source: {eq: $source}, removedAt: {eq: null}},
+          sort: [{name: ASC}, {urn: ASC}]) { urn name source dataType nullable ordinal } }""",
+        {"source": PAGE_SOURCE},
+    ),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{proc.args} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} not up after {timeout_s} s")
+
+
+def start_datawave(settings: Settings) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        DATAWAVE_RATE_LIMIT__CAPACITY="1000000",
+        DATAWAVE_RATE_LIMIT__REFILL_PER_S="1000000",
+        DATAWAVE_RELAY_CHANGES="false",
+    )
+    cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+    return proc, f"http://127.0.0.1:{port}/graphql"
+
+
+def start_peer(settings: Settings) -> tuple[subprocess.Popen, str]:
+    npm = shutil.which("npm")
+    if not npm:
+        raise SystemExit("npm not found: the peer needs Node 20+ and npm")
+    if not (PEER_DIR / "node_modules").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True)
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        PORT=str(port),
+        NEO4J_URI=settings.neo4j.uri,
+        NEO4J_USER=settings.neo4j.user,
+        NEO4J_PASSWORD=settings.neo4j.password.get_secret_value(),
+    )
+    proc = subprocess.Popen(["node", "server.mjs"], cwd=PEER_DIR, env=env)
+    wait_http(f"http://127.0.0.1:{port}/", proc)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+async def check(client: httpx.AsyncClient, url: str, query: str, variables: dict) -> dict:
+    r = await client.post(url, json={"query": query, "variables": variables})
+    body = r.json()
+    if r.status_code != 200 or body.get("errors"):
+        raise SystemExit(f"{url}: {r.status_code} {body}")
+    return body["data"]
+
+
+async def drive(
+    client: httpx.AsyncClient, url: str, query: str, variables: dict, seconds: float
+) -> tuple[list[float], int]:
+    payload = {"query": query, "variables": variables}
+    latencies: list[float] = []
+    failures = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal failures
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            try:
+                r = await client.post(url, json=payload)
+                ok = r.status_code == 200 and not r.json().get("errors")
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - t0)
+            else:
+                failures += 1
+
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return latencies, failures
+
+
+def shape(name: str, data: dict) -> str:
+    """What a response holds, to show both sides answer with the same data."""
+    if name == "detail":
+        table = data["asset"] if "asset" in data else data["tables"][0]
+        cols = table["columns"]
+        labels = sum(
+            len(c["labels"]) if "labels" in c else len(c["labelsConnection"]["edges"]) for c in cols
+        )
+        return f"{len(cols)} columns, {labels} labels"
+    if name == "lineage5":
+        if "lineage" in data:
+            g = data["lineage"]
+            return f"{len(g['nodes'])} nodes, {len(g['edges'])} edges"
+        nodes: set[str] = set()
+        edges: set[tuple[str, str]] = set()
+
+        def walk(t: dict) -> None:
+            nodes.add(t["urn"])
+            for u in t.get("upstream", []):
+                edges.add((u["urn"], t["urn"]))
+                walk(u)
+
+        walk(data["tables"][0])
+        return f"{len(nodes)} nodes, {len(edges)} edges"
+    items = data["assets"]["edges"] if "assets" in data else data["columns"]
+    return f"{len(items)} items"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+async def bench(dw_url: str, peer_url: str, token: str) -> dict:
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    dw = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30)
+    peer = httpx.AsyncClient(limits=limits, timeout=30)
+    results: dict = {}
+    async with dw, peer:
+        for name in DW_QUERIES:
+            for side, client, url, (query, variables) in (
+                ("datawave", dw, dw_url, DW_QUERIES[name]),
+                ("peer", peer, peer_url, PEER_QUERIES[name]),
+            ):
+                data = await check(client, url, query, variables)
+                print(f"  {name:9s} {side:8s} returns {shape(name, data)}", flush=True)
+                await drive(client, url, query, variables, WARMUP_S)
+                lat, failures = await drive(client, url, query, variables, DURATION_S)
+                results[(name, side)] = {
+                    "rps": len(lat) / DURATION_S,
+                    "p50": pct(lat, 50),
+                    "p95": pct(lat, 95),
+                    "failures": failures,
+                }
+    return results
+
+
+def report(results: dict) -> None:
+    print(f"\nconcurrency {CONCURRENCY}, {DURATION_S:g} s per run after {WARMUP_S:g} s warm-up\n")
+    head = f"{'query':9s} | {'DataWave req/s':>14s} {'p50 ms':>7s} {'p95 ms':>7s} | "
+    head += f"{'peer req/s':>10s} {'p50 ms':>7s} {'p95 ms':>7s} | {'req/s x':>7s} {'p95 x':>6s}"
+    print(head)
+    print("-" * len(head))
+    for name in DW_QUERIES:
+        d, p = results[(name, "datawave")], results[(name, "peer")]
+        print(
+            f"{name:9s} | {d['rps']:14.1f} {d['p50']:7.1f} {d['p95']:7.1f} | "
+            f"{p['rps']:10.1f} {p['p50']:7.1f} {p['p95']:7.1f} | "
+            f"{d['rps'] / p['rps']:7.2f} {d['p95'] / p['p95']:6.2f}"
+            + (
+                f"  failures {d['failures']}/{p['failures']}"
+                if d["failures"] or p["failures"]
+                else ""
+            )
+        )
+    ok_detail = results[("detail", "datawave")]["rps"] >= results[("detail", "peer")]["rps"]
+    ok_page = results[("page100", "datawave")]["rps"] >= results[("page100", "peer")]["rps"]
+    ok_lineage = results[("lineage5", "datawave")]["p95"] <= 50
+    print(
+        f"\ntargets: detail >= 1.0x peer: {'met' if ok_detail else 'NOT met'}; "
+        f"page100 >= 1.0x peer: {'met' if ok_page else 'NOT met'}; "
+        f"lineage p95 <= 50 ms: {'met' if ok_lineage else 'NOT met'}"
+    )
+
+
+def main() -> None:
+    settings = Settings(_env_file=None)
+    token = mint_token(settings.auth, "bench", ["admin"], ttl_s=3600)
+    procs: list[subprocess.Popen] = []
+    try:
+        dw_proc, dw_url = start_datawave(settings)
+        procs.append(dw_proc)
+        peer_proc, peer_url = start_peer(settings)
+        procs.append(peer_proc)
+        print(f"DataWave {dw_url}  peer {peer_url}", flush=True)
+        report(asyncio.run(bench(dw_url, peer_url, token)))
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()
