@@ -77,9 +77,13 @@ MATCH (:Asset {urn: row.urn})-[:HAS_COLUMN]->(c)
 WHERE c.removedAt IS NULL AND NOT c.urn IN [col IN row.columns | col.urn]
 SET c.removedAt = row.time
 """
+# Either end may not be discovered yet (the referenced table comes later): a placeholder.
 UPSERT_REFERENCES = """
 UNWIND $rows AS row
-MATCH (a:Asset {urn: row.from}), (b:Asset {urn: row.to})
+MERGE (a:Asset {urn: row.from})
+ON CREATE SET a:Column, a.name = row.fromName, a.source = row.source
+MERGE (b:Asset {urn: row.to})
+ON CREATE SET b:Column, b.name = row.toName, b.source = row.toSource
 MERGE (a)-[r:REFERENCES {constraint: row.constraint}]->(b)
 """
 PRUNE_REFERENCES = """
@@ -212,11 +216,21 @@ def table_rows(e: Event) -> TableRows:
         "eventId": e.id,
     }
     references = [
-        {"from": a, "to": b, "constraint": fk.name}
+        {
+            "from": a,
+            "fromName": col,
+            "source": source,
+            "to": b,
+            "toName": ref,
+            "toSource": Urn.parse(fk.ref_table_urn).source,
+            "constraint": fk.name,
+        }
         for fk in data.foreign_keys
-        for a, b in zip(
+        for a, col, b, ref in zip(
             column_urns(e.subject, fk.columns),
+            fk.columns,
             column_urns(fk.ref_table_urn, fk.ref_columns),
+            fk.ref_columns,
             strict=True,
         )
     ]
@@ -235,9 +249,7 @@ async def upsert_tables(
     replaced = [s for s in snapshots if s.table["urn"] in existing]
     await write_rows(tx, UPSERT_TABLES, tables, chunk=TABLE_CHUNK)
     await write_rows(tx, RETIRE_COLUMNS, [s.table for s in replaced], chunk=TABLE_CHUNK)
-    edges = [r for s in snapshots for r in s.references]
-    await ensure_assets(tx, [urn for r in edges for urn in (r["from"], r["to"])])
-    await write_rows(tx, UPSERT_REFERENCES, edges)
+    await write_rows(tx, UPSERT_REFERENCES, [r for s in snapshots for r in s.references])
     await write_rows(
         tx,
         PRUNE_REFERENCES,

@@ -17,11 +17,6 @@ from graph.timestamps import event_time
 from ingest.events import Event, TableDiscovered
 from ingest.urns import Urn
 
-UPSERT_JOBS = """
-UNWIND $rows AS row
-MERGE (j:Job {urn: row.urn})
-SET j.name = row.name, j.kind = row.kind, j.source = row.source
-"""
 UPSERT_FEEDS = """
 UNWIND $rows AS row
 MATCH (a:Asset {urn: row.from}), (b:Asset {urn: row.to})
@@ -29,15 +24,22 @@ MERGE (a)-[r:FEEDS {via: row.via}]->(b)
 ON CREATE SET r.since = row.time
 SET r.kind = row.kind
 """
-UPSERT_READS = """
+# A view's job with the tables it reads and writes, in one statement.
+UPSERT_JOBS = """
 UNWIND $rows AS row
-MATCH (j:Job {urn: row.job}), (t:Asset {urn: row.table})
-MERGE (j)-[:READS]->(t)
-"""
-UPSERT_WRITES = """
-UNWIND $rows AS row
-MATCH (j:Job {urn: row.job}), (t:Asset {urn: row.table})
-MERGE (j)-[:WRITES]->(t)
+MERGE (j:Job {urn: row.urn})
+SET j.name = row.name, j.kind = row.kind, j.source = row.source
+WITH j, row
+CALL (j, row) {
+  UNWIND row.reads AS urn
+  MATCH (t:Asset {urn: urn})
+  MERGE (j)-[:READS]->(t)
+}
+CALL (j, row) {
+  UNWIND row.writes AS urn
+  MATCH (t:Asset {urn: urn})
+  MERGE (j)-[:WRITES]->(t)
+}
 """
 # FEEDS.via is indexed (migration 0002), so finding a job's edges does not scan the graph.
 PRUNE_FEEDS = """
@@ -88,10 +90,10 @@ def lineage_rows(e: Event) -> Record:
             "name": data.name,
             "kind": data.kind,
             "source": Urn.parse(e.subject).source,
+            "reads": reads,
+            "writes": writes,
         },
         "feeds": feeds,
-        "reads": [{"job": job, "table": t} for t in reads],
-        "writes": [{"job": job, "table": t} for t in writes],
         "prune": {
             "job": job,
             "feeds": [[f["from"], f["to"]] for f in feeds],
@@ -110,8 +112,6 @@ async def upsert_lineage(
     await ensure_assets(tx, [urn for f in feeds for urn in (f["from"], f["to"])])
     await write_rows(tx, UPSERT_JOBS, [s["job"] for s in produced])
     await write_rows(tx, UPSERT_FEEDS, feeds)
-    await write_rows(tx, UPSERT_READS, [r for s in produced for r in s["reads"]])
-    await write_rows(tx, UPSERT_WRITES, [w for s in produced for w in s["writes"]])
     replaced = [s["prune"] for s in snapshots if s["table"] in existing]
     await write_rows(tx, PRUNE_FEEDS, replaced)
     await write_rows(tx, PRUNE_JOB_LINKS, replaced)

@@ -1,10 +1,12 @@
 """The ingest worker: consume discovery events in batches, write each batch to Neo4j in one
 transaction, then commit the offsets (offset + 1 per partition), never before.
 
-While one batch is written, the next is polled, parsed and prepared (``graph.batch.prepare``)
-in a thread, so the worker's Python and Neo4j work side by side instead of taking turns. If a
-rebalance moves a partition meanwhile, its prepared records are still written (writes are
-idempotent and stale snapshots are skipped) but their offsets are left to the new owner.
+Batches are pipelined so that Neo4j, the worker's Python and Kafka work side by side instead
+of taking turns: while one batch is written, the next is polled, parsed and prepared
+(``graph.batch.prepare``) in a thread, and the previous one is settled on Kafka (dead letters
+confirmed, changes announced, offsets committed, in batch order). If a rebalance moves a
+partition meanwhile, its prepared records are still written (writes are idempotent and stale
+snapshots are skipped) but their offsets are left to the new owner.
 
 Invalid records go to the dead-letter topic with their reason and original bytes, so they never
 block a partition. A batch whose write fails is split in halves until the failing event is
@@ -20,7 +22,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -142,14 +144,15 @@ def commit_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, in
 
 
 class _FinishBatchFirst(ConsumerRebalanceListener):
-    """Let the batch in flight commit before its partitions move to another worker."""
+    """Let the batch in flight be written and committed before its partitions move."""
 
-    def __init__(self, lock: asyncio.Lock) -> None:
+    def __init__(self, lock: asyncio.Lock, settled: Callable[[], Awaitable[None]]) -> None:
         self._lock = lock
+        self._settled = settled
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
-            pass
+            await self._settled()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("assigned %s", sorted((tp.topic, tp.partition) for tp in assigned))
@@ -167,7 +170,8 @@ class Worker:
         self._driver = driver
         self._database = database
         self._stopping = asyncio.Event()
-        self._lock = asyncio.Lock()  # held while a batch is written and committed
+        self._lock = asyncio.Lock()  # held while a batch is written
+        self._settling: asyncio.Task[None] | None = None  # the last written batch, on Kafka
         self._producer: EventProducer  # opened by run(): dead letters and change announcements
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=kafka.bootstrap_servers,
@@ -188,7 +192,8 @@ class Worker:
         return self._consumer.assignment()
 
     async def run(self) -> WorkerStats:
-        self._consumer.subscribe(self.cfg.topics, listener=_FinishBatchFirst(self._lock))
+        listener = _FinishBatchFirst(self._lock, self._settled)
+        self._consumer.subscribe(self.cfg.topics, listener=listener)
         async with EventProducer(self._kafka, self.cfg.dlq_topic) as producer:
             self._producer = producer
             dead = DeadLetters(producer, self.cfg.group_id)
@@ -202,9 +207,12 @@ class Worker:
                         await writing
                     writing = asyncio.create_task(self._handle(dead, batch)) if batch else None
             finally:
-                if writing:  # the batch in flight is finished and committed
-                    await writing
-                await self._consumer.stop()
+                try:  # the batch in flight is finished and committed
+                    if writing:
+                        await writing
+                    await self._settled()
+                finally:
+                    await self._consumer.stop()
         log.info("stopped: %s", self.stats)
         return self.stats
 
@@ -224,17 +232,30 @@ class Worker:
         return records
 
     async def _handle(self, dead: DeadLetters, batch: Batch) -> None:
+        """Write a batch, then settle it on Kafka in the background once the previous batch is
+        settled (it had this whole write to finish), so offsets are committed in order."""
         async with self._lock:
             started = time.perf_counter()
             for record, reason in batch.invalid:
                 await dead.add(record, reason)
             written = await self._write(dead, batch.items)
-            self.stats.dlq += await dead.confirm()
-            await self._announce(written)
-            await self._commit(commit_offsets(batch.records))
-            self.stats.batches += 1
-            BATCHES.inc()
-            BATCH_SECONDS.observe(time.perf_counter() - started)
+            await self._settled()
+            self._settling = asyncio.create_task(self._settle(dead, batch, written, started))
+
+    async def _settle(
+        self, dead: DeadLetters, batch: Batch, written: list[Event], started: float
+    ) -> None:
+        self.stats.dlq += await dead.confirm()
+        await self._announce(written)
+        await self._commit(commit_offsets(batch.records))
+        self.stats.batches += 1
+        BATCHES.inc()
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _settled(self) -> None:
+        """Wait until the last written batch is settled; raise what went wrong there."""
+        if self._settling:
+            await self._settling
 
     async def _write(self, dead: DeadLetters, items: list[Item]) -> list[Event]:
         """Write ``items`` in one transaction, or bisect to dead-letter the event that fails.
