@@ -1,0 +1,1 @@
+"""Parts of ``bench/ingest.py``: the estate's events, worker runs, and the Amundsen peer."""
