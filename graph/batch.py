@@ -9,6 +9,7 @@ containers go before tables, tables before versions and lineage, and scans last.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -106,22 +107,33 @@ async def _apply_round(
     stats.versions += len(new_versions)
 
 
-async def _apply(tx: AsyncManagedTransaction, items: Sequence[Prepared]) -> BatchStats:
+async def _apply(
+    tx: AsyncManagedTransaction, items: Sequence[Prepared], ran: asyncio.Event | None
+) -> BatchStats:
     # Built inside the transaction function: the driver may run it again on a transient error.
     stats = BatchStats(events=len(items))
     for r in rounds(items):
         await _apply_round(tx, r, stats)
+    if ran:
+        ran.set()
     return stats
 
 
 async def apply_prepared(
-    driver: AsyncDriver, database: str, items: Sequence[Prepared]
+    driver: AsyncDriver,
+    database: str,
+    items: Sequence[Prepared],
+    *,
+    ran: asyncio.Event | None = None,
 ) -> BatchStats:
-    """Write prepared events in one write transaction; raises the driver's error if it fails."""
+    """Write prepared events in one write transaction; raises the driver's error if it fails.
+
+    ``ran`` is set once every statement has run, when only the commit is left to do.
+    """
     if not items:
         return BatchStats()
     async with driver.session(database=database) as session:
-        return await session.execute_write(_apply, items)
+        return await session.execute_write(_apply, items, ran)
 
 
 async def apply_batch(driver: AsyncDriver, database: str, events: Sequence[Event]) -> BatchStats:

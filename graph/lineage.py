@@ -109,7 +109,8 @@ async def upsert_lineage(
     the edges of those ``existing`` before: only an applied snapshot can have produced any."""
     produced = [s for s in snapshots if s["feeds"]]
     feeds = [f for s in produced for f in s["feeds"]]
-    await ensure_assets(tx, [urn for f in feeds for urn in (f["from"], f["to"])])
+    tables = [t for s in produced for t in (*s["job"]["reads"], *s["job"]["writes"])]
+    await ensure_assets(tx, [*tables, *(urn for f in feeds for urn in (f["from"], f["to"]))])
     await write_rows(tx, UPSERT_JOBS, [s["job"] for s in produced])
     await write_rows(tx, UPSERT_FEEDS, feeds)
     replaced = [s["prune"] for s in snapshots if s["table"] in existing]

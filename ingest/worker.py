@@ -22,6 +22,7 @@ import gc
 import logging
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -135,6 +136,25 @@ def prepare_batch(records: list[ConsumerRecord]) -> Batch:
     return Batch(records, items, invalid)
 
 
+def independent(a: Batch, b: Batch) -> bool:
+    """Whether ``b`` may be written while ``a`` commits: both hold table snapshots only, of
+    different tables. Sources, containers and scans update shared nodes from what they read,
+    which must include ``a``'s writes."""
+    items = [*a.items, *b.items]
+    if any(p.event.type != TABLE_DISCOVERED for _, p in items):
+        return False
+    return not {p.subject for _, p in a.items} & {p.subject for _, p in b.items}
+
+
+@dataclass
+class _Write:
+    """A batch being written; ``ran`` once its statements ran and only its commit is left."""
+
+    batch: Batch
+    ran: asyncio.Event
+    task: asyncio.Task[None] | None = None
+
+
 def commit_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:
     offsets: dict[TopicPartition, int] = {}
     for r in records:
@@ -144,15 +164,15 @@ def commit_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, in
 
 
 class _FinishBatchFirst(ConsumerRebalanceListener):
-    """Let the batch in flight be written and committed before its partitions move."""
+    """Let the batches in flight be written and committed before their partitions move."""
 
-    def __init__(self, lock: asyncio.Lock, settled: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, lock: asyncio.Lock, finish: Callable[[], Awaitable[None]]) -> None:
         self._lock = lock
-        self._settled = settled
+        self._finish = finish
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
-            await self._settled()
+            await self._finish()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("assigned %s", sorted((tp.topic, tp.partition) for tp in assigned))
@@ -170,7 +190,8 @@ class Worker:
         self._driver = driver
         self._database = database
         self._stopping = asyncio.Event()
-        self._lock = asyncio.Lock()  # held while a batch is written
+        self._lock = asyncio.Lock()  # held while a write is started, or all are finished
+        self._writes: deque[_Write] = deque()  # in flight, oldest first
         self._settling: asyncio.Task[None] | None = None  # the last written batch, on Kafka
         self._producer: EventProducer  # opened by run(): dead letters and change announcements
         self._consumer = AIOKafkaConsumer(
@@ -192,25 +213,21 @@ class Worker:
         return self._consumer.assignment()
 
     async def run(self) -> WorkerStats:
-        listener = _FinishBatchFirst(self._lock, self._settled)
+        listener = _FinishBatchFirst(self._lock, self._finish)
         self._consumer.subscribe(self.cfg.topics, listener=listener)
         async with EventProducer(self._kafka, self.cfg.dlq_topic) as producer:
             self._producer = producer
             dead = DeadLetters(producer, self.cfg.group_id)
             await self._consumer.start()
-            writing: asyncio.Task[None] | None = None
             try:
                 while not self._stopping.is_set():
                     records = await self._poll()
-                    batch = await asyncio.to_thread(prepare_batch, records) if records else None
-                    if writing:
-                        await writing
-                    writing = asyncio.create_task(self._handle(dead, batch)) if batch else None
+                    if records:
+                        batch = await asyncio.to_thread(prepare_batch, records)
+                        await self._start(dead, batch)
             finally:
-                try:  # the batch in flight is finished and committed
-                    if writing:
-                        await writing
-                    await self._settled()
+                try:  # the batches in flight are finished and committed
+                    await self._finish()
                 finally:
                     await self._consumer.stop()
         log.info("stopped: %s", self.stats)
@@ -231,16 +248,48 @@ class Worker:
                 records.extend(partition_records)
         return records
 
-    async def _handle(self, dead: DeadLetters, batch: Batch) -> None:
-        """Write a batch, then settle it on Kafka in the background once the previous batch is
-        settled (it had this whole write to finish), so offsets are committed in order."""
+    async def _start(self, dead: DeadLetters, batch: Batch) -> None:
+        """Start writing ``batch`` as soon as it may: while the previous batch commits if the
+        two are ``independent``, else after it. Two batches are in flight at most."""
         async with self._lock:
-            started = time.perf_counter()
-            for record, reason in batch.invalid:
-                await dead.add(record, reason)
-            written = await self._write(dead, batch.items)
-            await self._settled()
-            self._settling = asyncio.create_task(self._settle(dead, batch, written, started))
+            if len(self._writes) == 2:
+                await self._writes.popleft().task
+            previous = self._writes[-1] if self._writes else None
+            if previous and previous.task:
+                if independent(previous.batch, batch):
+                    ran = asyncio.create_task(previous.ran.wait())
+                    await asyncio.wait([ran, previous.task], return_when=asyncio.FIRST_COMPLETED)
+                    ran.cancel()
+                else:
+                    await previous.task
+            write = _Write(batch, asyncio.Event())
+            write.task = asyncio.create_task(
+                self._handle(dead, write, previous.task if previous else None)
+            )
+            self._writes.append(write)
+
+    async def _finish(self) -> None:
+        """Wait until every batch in flight is written and settled."""
+        while self._writes:
+            write = self._writes.popleft()
+            if write.task:
+                await write.task
+        await self._settled()
+
+    async def _handle(
+        self, dead: DeadLetters, write: _Write, previous: asyncio.Task[None] | None
+    ) -> None:
+        """Write a batch; once the previous one is settled (it had this write to finish), settle
+        this one on Kafka in the background, so offsets are committed in order."""
+        started = time.perf_counter()
+        for record, reason in write.batch.invalid:
+            await dead.add(record, reason)
+        written = await self._write(dead, write.batch.items, write.ran)
+        write.ran.set()
+        if previous:
+            await previous
+        await self._settled()
+        self._settling = asyncio.create_task(self._settle(dead, write.batch, written, started))
 
     async def _settle(
         self, dead: DeadLetters, batch: Batch, written: list[Event], started: float
@@ -257,7 +306,9 @@ class Worker:
         if self._settling:
             await self._settling
 
-    async def _write(self, dead: DeadLetters, items: list[Item]) -> list[Event]:
+    async def _write(
+        self, dead: DeadLetters, items: list[Item], ran: asyncio.Event | None = None
+    ) -> list[Event]:
         """Write ``items`` in one transaction, or bisect to dead-letter the event that fails.
 
         Returns the events that were written.
@@ -265,7 +316,9 @@ class Worker:
         if not items:
             return []
         try:
-            result = await apply_prepared(self._driver, self._database, [p for _, p in items])
+            result = await apply_prepared(
+                self._driver, self._database, [p for _, p in items], ran=ran
+            )
         except (ServiceUnavailable, SessionExpired):
             raise
         except Neo4jError as err:

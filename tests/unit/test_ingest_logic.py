@@ -10,12 +10,12 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
 from app.settings import load_settings
-from graph.batch import rounds
+from graph.batch import prepare, rounds
 from graph.snapshots import snapshot
 from graph.timestamps import event_time
 from graph.versions import TableState, diff, fingerprint, plan, signature
 from ingest.events import Event, ForeignKey, InvalidEvent, LineageEdge
-from ingest.worker import commit_offsets, decode, dlq_headers
+from ingest.worker import Batch, commit_offsets, decode, dlq_headers, independent
 from tests.factories import Source, columns
 
 SRC = Source("pg-sales")
@@ -138,6 +138,17 @@ def record(partition: int, offset: int) -> ConsumerRecord:
     return ConsumerRecord("topic", partition, offset, 0, 0, b"k", b"v", None, 1, 1, [("h", b"1")])
 
 
+def test_only_snapshots_of_different_tables_are_written_while_another_commits() -> None:
+    def batch(*events: Event) -> Batch:
+        return Batch([], [(record(0, i), prepare(e)) for i, e in enumerate(events)], [])
+
+    a, b = SRC.table("a", columns("id:int")), SRC.table("b", columns("id:int"))
+    assert independent(batch(a), batch(b))
+    assert not independent(batch(a), batch(b, LATER.table("a", columns("id:int"))))
+    assert not independent(batch(a), batch(b, SRC.scanned("a", "b")))
+    assert not independent(batch(SRC.checked()), batch(b))
+
+
 def test_commit_offsets_are_the_next_offset_per_partition() -> None:
     records = [record(0, 5), record(1, 2), record(0, 7), record(0, 6)]
     assert commit_offsets(records) == {TopicPartition("topic", 0): 8, TopicPartition("topic", 1): 3}
@@ -160,4 +171,4 @@ def test_ingest_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DATAWAVE_INGEST__GROUP_ID", "g")
     cfg = load_settings(_env_file=None).ingest
     assert (cfg.topics, cfg.group_id, cfg.dlq_topic) == (["a", "b"], "g", "datawave.dlq.v1")
-    assert (cfg.batch_size, cfg.batch_timeout_ms) == (500, 200)
+    assert (cfg.batch_size, cfg.batch_timeout_ms) == (100, 200)
