@@ -1,4 +1,5 @@
-"""ASGI application factory: /graphql, /healthz, /readyz and /metrics on one Starlette app."""
+"""ASGI application factory: /graphql, /healthz, /readyz and /metrics on one Starlette app
+(and, in development, GraphiQL's files under /graphiql/static)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from app import __version__
 from app.gateway import Caller, GraphQLGateway, Refusal, authenticate, request_id
+from app.graphiql import STATIC_PATH, GraphiQL
 from app.health import check_dependencies
 from app.metrics import MetricsMiddleware
 from app.relay import run_relay
@@ -52,6 +56,15 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
 
 class DataWaveGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
+
+    def __init__(self, schema: BaseSchema, *, ide: GraphiQL | None = None, **options: Any) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if ide else None, **options)
+        self.ide = ide
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Strawberry's GraphiQL page, loading its files from this app instead of a CDN."""
+        assert self.ide is not None  # Strawberry renders the IDE only when one is configured
+        return await self.ide.response()
 
     async def get_context(self, request: HTTPConnection, response: Any = None) -> Context:
         state = request.app.state.datawave
@@ -108,6 +121,7 @@ async def metrics(request: Request) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    ide = GraphiQL(settings.cache_dir, settings.npm_registry) if settings.development else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -117,29 +131,37 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info("migrations applied: %s; topics created: %s", applied, created)
             app.state.datawave = state
             relay = asyncio.create_task(run_relay(state)) if settings.relay_changes else None
+            if ide:
+                ide.prefetch()  # in the background: start-up never waits for the registry
             try:
                 yield
             finally:
+                if ide:
+                    await ide.close()
                 if relay:
                     relay.cancel()
                     await asyncio.gather(relay, return_exceptions=True)
 
     graphql = DataWaveGraphQL(
         build_schema(development=settings.development, introspection=settings.introspection),
-        graphql_ide="graphiql" if settings.development else None,
+        ide=ide,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         # An unauthenticated socket is held only until this, then closed with 4408.
         connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
     )
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", GraphQLGateway(graphql), methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/metrics", metrics),
+    ]
+    if ide:
+        # Public files (React, GraphiQL): no token needed, like the page that loads them.
+        routes.append(Mount(STATIC_PATH, StaticFiles(directory=ide.folder, check_dir=False)))
     return Starlette(
         debug=False,
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", GraphQLGateway(graphql), methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/metrics", metrics),
-        ],
+        routes=routes,
         middleware=[Middleware(MetricsMiddleware)],
         lifespan=lifespan,
     )

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     source_password: SecretStr = SecretStr("datawave")
     stack_dir: Path = Field(default_factory=_default_stack_dir)
     cache_dir: Path = Path.home() / ".cache" / "datawave"
+    # Where GraphiQL's files come from on first use in development (app/graphiql.py).
+    npm_registry: str = "https://registry.npmjs.org"
     introspection: bool = True
     # Relay datawave.changes.v1 to the cache, live subscribers and search (app/relay.py).
     relay_changes: bool = True
@@ -127,7 +129,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected redis://host:port/db, got {v!r}")
         return v
 
-    @field_validator("opensearch_url")
+    @field_validator("opensearch_url", "npm_registry")
     @classmethod
     def _http_scheme(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):

@@ -13,6 +13,8 @@ have mariadbd || need_apt+=(mariadb-server)
 have mariadb || need_apt+=(mariadb-client)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 have unzip || need_apt+=(unzip)
+# Headless browser of tests/integration/test_graphiql.py (GraphiQL, driven over CDP).
+have chromium || have chromium-browser || need_apt+=(chromium)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! have apt-get; then
