@@ -1,4 +1,5 @@
-"""Redis read-through cache for asset details and lineage reads, shared by all API replicas.
+"""Redis read-through cache for asset details (the asset, its columns and their labels) and
+lineage reads, shared by all API replicas.
 
 Entries are keyed by a *token* that ``invalidate`` replaces when something changes: a column
 shares its table's token, and every change replaces the lineage token. A reader that loaded
@@ -18,19 +19,23 @@ from pydantic import BaseModel, TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from graph.records import NodeRecord
+from graph.records import NodeRecord, Related
 from ingest.urns import InvalidUrn, Urn
 
 log = logging.getLogger("datawave.cache")
 
 TOKEN = "datawave:cache:token:"
 ASSET = "datawave:cache:asset:"
+RELATED = "datawave:cache:related:"
 LINEAGE = "datawave:cache:lineage:"
 LINEAGE_TOKEN = TOKEN + "lineage"
 MAX_TTL_S = 3600
 TOKEN_TTL_S = 2 * MAX_TTL_S + 60
 
 M = TypeVar("M", bound=BaseModel)
+V = TypeVar("V")
+_NODE = TypeAdapter(NodeRecord)
+_RELATED = TypeAdapter(list[Related])
 
 
 def token_key(urn: str) -> str:
@@ -69,25 +74,42 @@ class ReadThroughCache:
         load: Callable[[Sequence[str]], Awaitable[dict[str, NodeRecord]]],
     ) -> dict[str, NodeRecord]:
         """Assets by URN: cached ones from Redis, the rest from ``load`` (then cached)."""
+        return await self._by_urn(ASSET, urns, load, _NODE)
+
+    async def related(
+        self,
+        relation: str,
+        urns: Sequence[str],
+        load: Callable[[Sequence[str]], Awaitable[dict[str, list[Related]]]],
+    ) -> dict[str, list[Related]]:
+        """What ``relation`` leads to from each URN, for relations that stay within a table
+        (its columns, their labels): a change to the table or a column replaces their token."""
+        return await self._by_urn(f"{RELATED}{relation}:", urns, load, _RELATED)
+
+    async def _by_urn(
+        self,
+        prefix: str,
+        urns: Sequence[str],
+        load: Callable[[Sequence[str]], Awaitable[dict[str, V]]],
+        adapter: TypeAdapter[V],
+    ) -> dict[str, V]:
         if not self.ttl_s:
             return await load(urns)
         try:
             tokens = await self.redis.mget([token_key(u) for u in urns])
-            keys = [f"{ASSET}{_token(t)}:{u}" for t, u in zip(tokens, urns, strict=True)]
+            keys = [f"{prefix}{_token(t)}:{u}" for t, u in zip(tokens, urns, strict=True)]
             cached = await self.redis.mget(keys)
         except RedisError as err:
             log.warning("cache read failed (%s); reading Neo4j", err)
             return await load(urns)
         found = {
-            u: NodeRecord.model_validate_json(v)
-            for u, v in zip(urns, cached, strict=True)
-            if v is not None
+            u: adapter.validate_json(v) for u, v in zip(urns, cached, strict=True) if v is not None
         }
         missing = [u for u in urns if u not in found]
         if missing:
             loaded = await load(missing)
             key_of = dict(zip(urns, keys, strict=True))
-            await self._store({key_of[u]: r.model_dump_json() for u, r in loaded.items()})
+            await self._store({key_of[u]: adapter.dump_json(r).decode() for u, r in loaded.items()})
             found |= loaded
         return found
 

@@ -349,6 +349,10 @@ def check_java(name: str) -> None:
 
 
 class Neo4j(Service):
+    # The JVM is launched directly (not through bin/neo4j), so the heap goes on its command
+    # line and into neo4j.conf from this one value.
+    HEAP = "1g"
+
     def __init__(self) -> None:
         super().__init__("neo4j", (7687, 7474), start_timeout_s=180.0)
 
@@ -363,7 +367,11 @@ class Neo4j(Service):
         for sub in ("conf", "data", "logs", "run", "plugins", "import"):
             (home / sub).mkdir(exist_ok=True)
         render(
-            INFRA / "neo4j.conf", home / "conf" / "neo4j.conf", home=str(home), lib=str(self.lib)
+            INFRA / "neo4j.conf",
+            home / "conf" / "neo4j.conf",
+            home=str(home),
+            lib=str(self.lib),
+            heap=self.HEAP,
         )
         marker = home / "data" / ".password-set"
         if not marker.exists():
@@ -387,8 +395,8 @@ class Neo4j(Service):
         home = ctx.home(self.name)
         return [
             which(JAVA),
-            "-Xms768m",
-            "-Xmx768m",
+            f"-Xms{self.HEAP}",
+            f"-Xmx{self.HEAP}",
             "-XX:+UseG1GC",
             "-cp",
             f"{self.lib}/*",

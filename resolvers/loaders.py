@@ -1,8 +1,8 @@
 """Per-request DataLoaders: every lookup by URN and every relationship is one query per batch.
 
-Asset lookups go through the Redis read-through cache; relationships are read from Neo4j (they
-are cheap batched queries and change with every scan). What the loaders hand out is filtered
-by the caller's RBAC scope: a node out of scope is exactly as absent as a missing one.
+Asset lookups, and the relations within a table (columns, labels), go through the Redis
+read-through cache; the other relationships are read from Neo4j. What the loaders hand out is
+filtered by the caller's RBAC scope: a node out of scope is exactly as absent as a missing one.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ URN_KINDS: dict[str, NodeKind] = {
 }
 # Relations that lead to teams and labels, which are not scoped themselves.
 UNSCOPED = frozenset({Relation.OWNERS, Relation.LABELS, Relation.COLUMN_LABELS})
+# Relations within one table (app/cache.py ``token_key``), read through the Redis cache: an
+# asset detail's columns and labels. The others reach assets whose changes would not reach
+# the entry's token (lineage has its own cache).
+CACHED = frozenset({Relation.COLUMNS, Relation.LABELS, Relation.COLUMN_LABELS})
 
 
 class Loaders:
@@ -97,5 +101,10 @@ class Loaders:
         return [found.get(u) for u in urns]
 
     async def _load_related(self, relation: Relation, urns: list[str]) -> list[list[Related]]:
-        found = await catalog.related(self._driver, self._database, relation, urns)
-        return [found.get(u, []) for u in urns]
+        async def load(keys: Sequence[str]) -> dict[str, list[Related]]:
+            found = await catalog.related(self._driver, self._database, relation, keys)
+            return {k: found.get(k, []) for k in keys}
+
+        cached = relation in CACHED
+        found = await (self.cache.related(relation, urns, load) if cached else load(urns))
+        return [found[u] for u in urns]

@@ -15,12 +15,13 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
     MaxTokensLimiter,
+    ParserCache,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import should_mask
-from resolvers.limits import LimitsFirst
+from resolvers.limits import DOCUMENT_CACHE, CachedValidation
 from resolvers.mutations.curation import CurationMutation
 from resolvers.mutations.labels import ClassifyMutation, LabelMutation, LabelQuery
 from resolvers.mutations.sources import BusyError, SourceMutation
@@ -30,6 +31,7 @@ from resolvers.queries.lineage import LineageQuery
 from resolvers.queries.search import SearchQuery
 from resolvers.queries.server import ServerQuery
 from resolvers.security import OperationSecurity
+from resolvers.subscriptions.executor import DataWaveExecutor
 from resolvers.subscriptions.live import LiveSubscription
 from resolvers.types.common import SCALARS, InvalidInputError, NotFoundError
 
@@ -62,7 +64,8 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
     # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        LimitsFirst,
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE),
+        CachedValidation,
         OperationSecurity,
     ]
     if not introspection:
@@ -76,6 +79,7 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
         extensions=extensions,
         types=[NotFoundError, InvalidInputError, BusyError],  # reached only as a UserError
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=DataWaveExecutor,
     )
 
 

@@ -45,9 +45,13 @@ async def pair(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Estate
 
 async def rescan(neo4j: AsyncDriver, settings: Settings, urn: str, description: str) -> None:
     """What ingest does to a table's description, followed by its catalog change."""
-    database = settings.neo4j.database
     query = "MATCH (t:Asset {urn: $urn}) SET t.description = $description"
-    await write(neo4j, database, query, urn=urn, description=description)
+    await write(neo4j, settings.neo4j.database, query, urn=urn, description=description)
+    await announce(settings, urn)
+
+
+async def announce(settings: Settings, urn: str) -> None:
+    """The catalog change a writer outside the API publishes after changing ``urn``."""
     redis = Redis.from_url(settings.redis_url)
     try:
         await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, urn))
@@ -149,6 +153,33 @@ async def test_no_stale_read_once_a_change_is_published(
     assert (await execute(ASSET, urn=urn))["asset"]["description"] == "from the app", "cached"
     await rescan(neo4j, settings, urn, "rescanned")
     assert (await execute(ASSET, urn=urn))["asset"]["description"] == "rescanned"
+
+
+async def test_columns_and_labels_are_cached_until_a_change_is_published(
+    execute: Execute, pair: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """A table's columns and their labels (the hot part of an asset's detail) come from Redis
+    until the classifier, say, announces a change to a column; never stale after that."""
+    urn, email = pair.table_urn("src"), pair.column_urn("src", "email")
+    detail = "query ($urn: ID!) { asset(urn: $urn) { ... on Table { columns { name labels { label { name } } } } } }"  # noqa: E501
+
+    def labels(result: dict) -> dict[str, list[str]]:
+        return {
+            c["name"]: [lab["label"]["name"] for lab in c["labels"]]
+            for c in result["asset"]["columns"]
+        }
+
+    assert labels(await execute(detail, urn=urn)) == {"id": [], "email": []}
+    await write(
+        neo4j,
+        settings.neo4j.database,
+        "MATCH (c:Asset {urn: $urn}) MERGE (l:Label {name: 'PII.Email'})"
+        " MERGE (c)-[:LABELED {status: 'suggested', confidence: 0.95}]->(l)",
+        urn=email,
+    )
+    assert labels(await execute(detail, urn=urn))["email"] == [], "served from the cache"
+    await announce(settings, email)
+    assert labels(await execute(detail, urn=urn)) == {"id": [], "email": ["PII.Email"]}
 
 
 async def test_a_mutation_invalidates_cached_reads(execute: Execute, pair: Estate) -> None:
