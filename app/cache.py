@@ -1,8 +1,9 @@
-"""Redis read-through cache for asset details (the asset, its columns and their labels) and
-lineage reads, shared by all API replicas.
+"""Redis read-through cache for asset details (the asset, its columns and their labels),
+lineage reads and catalog pages, shared by all API replicas.
 
 Entries are keyed by a *token* that ``invalidate`` replaces when something changes: a column
-shares its table's token, and every change replaces the lineage token. A reader that loaded
+shares its table's token, and every change replaces the token of reads across many assets
+(lineage, pages). A reader that loaded
 old data before a change stores it under the old token, which nobody reads any more, so once
 ``invalidate`` has returned no replica serves what was there before. Tokens outlive every
 entry (``TOKEN_TTL_S`` > the largest TTL), so an expired token can never revive an entry.
@@ -27,8 +28,9 @@ log = logging.getLogger("datawave.cache")
 TOKEN = "datawave:cache:token:"
 ASSET = "datawave:cache:asset:"
 RELATED = "datawave:cache:related:"
-LINEAGE = "datawave:cache:lineage:"
-LINEAGE_TOKEN = TOKEN + "lineage"
+# Reads across many assets (lineage subgraphs, pages of the catalog) share one token.
+ACROSS = "datawave:cache:across:"
+ACROSS_TOKEN = TOKEN + "across"
 MAX_TTL_S = 3600
 TOKEN_TTL_S = 2 * MAX_TTL_S + 60
 
@@ -50,9 +52,9 @@ def token_key(urn: str) -> str:
 
 
 async def invalidate(redis: Redis, urns: Iterable[str]) -> None:
-    """Make every cached read of these assets, and every cached lineage read, unreachable."""
+    """Make every cached read of these assets, and every read across assets, unreachable."""
     async with redis.pipeline(transaction=False) as pipe:
-        for key in {token_key(u) for u in urns} | {LINEAGE_TOKEN}:
+        for key in {token_key(u) for u in urns} | {ACROSS_TOKEN}:
             pipe.set(key, uuid.uuid4().hex, ex=TOKEN_TTL_S)
         await pipe.execute()
 
@@ -113,16 +115,17 @@ class ReadThroughCache:
             found |= loaded
         return found
 
-    async def lineage(
+    async def across(
         self, parts: Sequence[str], model: type[M], load: Callable[[], Awaitable[M | None]]
     ) -> M | None:
-        """One lineage read identified by ``parts`` (a missing result is cached too)."""
+        """One read across many assets (a lineage subgraph, a page of the catalog) identified
+        by ``parts``; any change makes it stale. A missing result is cached too."""
         if not self.ttl_s:
             return await load()
         adapter = TypeAdapter(model | None)
         try:
-            token = _token(await self.redis.get(LINEAGE_TOKEN))
-            key = LINEAGE + token + ":" + "|".join(parts)
+            token = _token(await self.redis.get(ACROSS_TOKEN))
+            key = ACROSS + token + ":" + "|".join(parts)
             cached = await self.redis.get(key)
         except RedisError as err:
             log.warning("cache read failed (%s); reading Neo4j", err)

@@ -38,7 +38,7 @@ class LineageQuery:
         if await info.context.loaders.find(urn) is None:
             return None
         driver, database = info.context.graph
-        graph = await info.context.loaders.cache.lineage(
+        graph = await info.context.loaders.cache.across(
             ("lineage", urn, direction.value, str(depth), level.value),
             lq.Subgraph,
             lambda: lq.lineage(driver, database, urn, direction, depth, level),
@@ -53,7 +53,7 @@ class LineageQuery:
         if await info.context.loaders.find(urn) is None:
             return None
         driver, database = info.context.graph
-        result = await info.context.loaders.cache.lineage(
+        result = await info.context.loaders.cache.across(
             ("impact", urn), lq.Impact, lambda: lq.impact(driver, database, urn)
         )
         return Impact.from_result(urn, result, info.context.guard.reaches) if result else None
@@ -72,7 +72,7 @@ class LineageQuery:
         if await loaders.find(from_) is None or await loaders.find(to) is None:
             return None
         driver, database = info.context.graph
-        graph = await loaders.cache.lineage(
+        graph = await loaders.cache.across(
             ("path", from_, to), lq.Subgraph, lambda: lq.shortest_path(driver, database, from_, to)
         )
         return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None

@@ -10,6 +10,7 @@ their own (lineage, labels) are empty without it; values of sensitive columns ar
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from datetime import datetime
 from enum import Enum
@@ -514,6 +515,16 @@ class AssetSortInput:
         return AssetSort(self.field, self.direction is SortDirection.DESC)
 
 
+def page_key(where: AssetFilter, sort: AssetSort, size: int, after: Any) -> str:
+    """What makes a page: the filter with the caller's scope, the order and the position."""
+    parts = json.dumps(
+        [dataclasses.asdict(where), dataclasses.asdict(sort), size, after],
+        sort_keys=True,
+        default=sorted,  # the scope's frozensets
+    )
+    return hashlib.sha256(parts.encode()).hexdigest()
+
+
 async def asset_page(
     info: Info, where: AssetFilter, sort: AssetSort, first: int, after: str | None
 ) -> Connection[Any]:
@@ -522,14 +533,13 @@ async def asset_page(
     driver, database = info.context.graph
     domains, sources = info.context.guard.scope()
     where = dataclasses.replace(where, domains=domains, sources=sources)
-    page = await catalog.page_assets(
-        driver,
-        database,
-        where,
-        sort,
-        check_page_size(first),
-        decode_cursor(after, sort) if after else None,
+    size, position = check_page_size(first), decode_cursor(after, sort) if after else None
+    page = await info.context.loaders.cache.across(
+        ("page", page_key(where, sort, size, position)),
+        catalog.Page,
+        lambda: catalog.page_assets(driver, database, where, sort, size, position),
     )
+    assert page is not None  # a page is never missing, at most empty
     edges = [
         Edge(cursor=encode_cursor(sort, item.key, item.node.urn), node=asset)
         for item in page.items

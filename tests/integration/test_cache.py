@@ -91,10 +91,10 @@ async def test_lineage_reads_are_cached_until_any_change(redis: Redis, unique: s
         calls.append(1)
         return None if len(calls) == 1 else Subgraph(nodes=[], edges=[])
 
-    assert await cache.lineage(parts, Subgraph, load) is None
-    assert await cache.lineage(parts, Subgraph, load) is None, "a miss is cached too"
+    assert await cache.across(parts, Subgraph, load) is None
+    assert await cache.across(parts, Subgraph, load) is None, "a miss is cached too"
     await invalidate(redis, [table_urn(unique, "db", "s", "elsewhere")])
-    assert await cache.lineage(parts, Subgraph, load) == Subgraph(nodes=[], edges=[])
+    assert await cache.across(parts, Subgraph, load) == Subgraph(nodes=[], edges=[])
     assert len(calls) == 2
 
 
@@ -105,7 +105,7 @@ async def test_redis_down_means_reading_neo4j_not_failing(unique: str) -> None:
     store.names = {urn: "t"}
     try:
         assert names(await cache.assets([urn], store.load)) == {urn: "t"}
-        assert await cache.lineage((urn,), Subgraph, lambda: asyncio.sleep(0)) is None
+        assert await cache.across((urn,), Subgraph, lambda: asyncio.sleep(0)) is None
     finally:
         await down.aclose()
 

@@ -182,6 +182,31 @@ async def test_columns_and_labels_are_cached_until_a_change_is_published(
     assert labels(await execute(detail, urn=urn)) == {"id": [], "email": ["PII.Email"]}
 
 
+async def test_pages_are_cached_until_any_change_is_published(
+    execute: Execute, pair: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    page = """query ($source: String!) { assets(first: 10, filter: {kind: TABLE, source: $source})
+      { edges { node { name } } } }"""
+
+    async def names() -> list[str]:
+        result = await execute(page, source=pair.name)
+        return [e["node"]["name"] for e in result["assets"]["edges"]]
+
+    assert await names() == ["dst", "src"]
+    await write(
+        neo4j,
+        settings.neo4j.database,
+        "MATCH (s:Asset {urn: $schema}) CREATE (s)-[:CONTAINS]->(:Asset:Table"
+        " {urn: $urn, name: 'new', source: $source, kind: 'table'})",
+        schema=pair.schema,
+        urn=pair.table_urn("new"),
+        source=pair.name,
+    )
+    assert await names() == ["dst", "src"], "served from the cache"
+    await announce(settings, pair.table_urn("new"))
+    assert await names() == ["dst", "new", "src"]
+
+
 async def test_a_mutation_invalidates_cached_reads(execute: Execute, pair: Estate) -> None:
     urn = pair.table_urn("src")
     lineage = "query ($urn: ID!) { lineage(urn: $urn, depth: 1) { edges { kind } } }"
