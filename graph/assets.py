@@ -16,7 +16,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from graph.driver import Record, write_rows
+from graph.driver import Record, fetch, write_rows
 from graph.timestamps import event_time
 from ingest.events import (
     ColumnInfo,
@@ -114,6 +114,7 @@ ON CREATE SET c:Column, c.name = row.name, c.source = row.source
 """
 # Tables of the scanned schema it did not list, unless discovered after the scan, are removed
 # with the columns that were live; the earliest removal time wins, so replays change nothing.
+# Returns the tables whose removal time was set (announced as removed).
 SOFT_DELETE = """
 UNWIND $rows AS row
 MATCH (:Asset {urn: row.urn})-[:CONTAINS]->(t:Table)
@@ -123,9 +124,12 @@ WHERE NOT t.urn IN row.children
 WITH t, row, t.removedAt AS was
 SET t.removedAt = row.time
 WITH t, row, was
-MATCH (t)-[:HAS_COLUMN]->(c)
-WHERE c.removedAt IS NULL OR c.removedAt = was
-SET c.removedAt = row.time
+CALL (t, row, was) {
+  MATCH (t)-[:HAS_COLUMN]->(c)
+  WHERE c.removedAt IS NULL OR c.removedAt = was
+  SET c.removedAt = row.time
+}
+RETURN DISTINCT t.urn AS urn
 """
 # Listed tables come back, with exactly the columns that were removed together with them.
 RESTORE = """
@@ -136,9 +140,12 @@ WHERE t.removedAt <= row.time
 WITH t, t.removedAt AS was
 SET t.removedAt = null
 WITH t, was
-MATCH (t)-[:HAS_COLUMN]->(c)
-WHERE c.removedAt = was
-SET c.removedAt = null
+CALL (t, was) {
+  MATCH (t)-[:HAS_COLUMN]->(c)
+  WHERE c.removedAt = was
+  SET c.removedAt = null
+}
+RETURN DISTINCT t.urn AS urn
 """
 
 
@@ -277,7 +284,18 @@ def scan_row(e: Event) -> Record:
     }
 
 
-async def apply_scans(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> None:
+@dataclass(frozen=True)
+class ScanOutcome:
+    """Tables a batch's schema scans removed, and tables they listed again (restored)."""
+
+    removed: list[str]
+    restored: list[str]
+
+
+async def apply_scans(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> ScanOutcome:
     """Soft-delete what a complete schema scan no longer lists; restore what it lists again."""
-    await write_rows(tx, SOFT_DELETE, rows)
-    await write_rows(tx, RESTORE, rows)
+    if not rows:
+        return ScanOutcome([], [])
+    removed = await fetch(tx, SOFT_DELETE, rows=rows)
+    restored = await fetch(tx, RESTORE, rows=rows)
+    return ScanOutcome([r["urn"] for r in removed], [r["urn"] for r in restored])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
@@ -38,12 +38,15 @@ ROWS: dict[str, Callable[[Event], Any]] = {
 
 @dataclass
 class BatchStats:
-    """What one batch wrote; ``tables`` counts fresh snapshots (stale ones are skipped)."""
+    """What one batch wrote; ``tables`` counts fresh snapshots (stale ones are skipped);
+    ``removed`` and ``restored`` are the tables its schema scans removed or brought back."""
 
     events: int = 0
     tables: int = 0
     columns: int = 0
     versions: int = 0
+    removed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,9 @@ async def _apply_round(
     stats.columns += await assets.upsert_tables(tx, [s.rows for s in fresh], existing)
     await versions.write_versions(tx, new_versions)
     await lineage.upsert_lineage(tx, [s.lineage for s in fresh], existing)
-    await assets.apply_scans(tx, rows[CONTAINER_SCANNED])
+    scans = await assets.apply_scans(tx, rows[CONTAINER_SCANNED])
+    stats.removed += scans.removed
+    stats.restored += scans.restored
     await sources.mark_scanned(tx, rows[CONTAINER_SCANNED])
     stats.tables += len(fresh)
     stats.versions += len(new_versions)

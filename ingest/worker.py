@@ -24,7 +24,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -50,6 +50,7 @@ from ingest.events import (
 )
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
 from ingest.topics import ensure_topics
+from ingest.urns import Urn, source_urn
 
 log = logging.getLogger("datawave.ingest")
 
@@ -115,6 +116,23 @@ class DeadLetters:
 def decode(value: bytes | None) -> Prepared:
     """Parse, check and prepare one raw value; ``InvalidEvent`` says why it cannot be written."""
     return prepare(parse_event(value))
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write committed: its events, and the tables its schema scans removed or
+    restored (graph/batch.py ``BatchStats``)."""
+
+    events: list[Event] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+
+    def __add__(self, other: Written) -> Written:
+        return Written(
+            self.events + other.events,
+            self.removed + other.removed,
+            self.restored + other.restored,
+        )
 
 
 @dataclass(frozen=True)
@@ -292,7 +310,7 @@ class Worker:
         self._settling = asyncio.create_task(self._settle(dead, write.batch, written, started))
 
     async def _settle(
-        self, dead: DeadLetters, batch: Batch, written: list[Event], started: float
+        self, dead: DeadLetters, batch: Batch, written: Written, started: float
     ) -> None:
         self.stats.dlq += await dead.confirm()
         await self._announce(written)
@@ -308,13 +326,10 @@ class Worker:
 
     async def _write(
         self, dead: DeadLetters, items: list[Item], ran: asyncio.Event | None = None
-    ) -> list[Event]:
-        """Write ``items`` in one transaction, or bisect to dead-letter the event that fails.
-
-        Returns the events that were written.
-        """
+    ) -> Written:
+        """Write ``items`` in one transaction, or bisect to dead-letter the event that fails."""
         if not items:
-            return []
+            return Written()
         try:
             result = await apply_prepared(
                 self._driver, self._database, [p for _, p in items], ran=ran
@@ -324,7 +339,7 @@ class Worker:
         except Neo4jError as err:
             if len(items) == 1:
                 await dead.add(items[0][0], f"graph write failed: {err}")
-                return []
+                return Written()
             log.warning("batch of %d failed (%s); splitting", len(items), err.code)
             middle = len(items) // 2
             return await self._write(dead, items[:middle]) + await self._write(dead, items[middle:])
@@ -333,15 +348,22 @@ class Worker:
         self.stats.columns += result.columns
         self.stats.versions += result.versions
         EVENTS.labels("ok").inc(len(items))
-        return [p.event for _, p in items]
+        return Written([p.event for _, p in items], result.removed, result.restored)
 
-    async def _announce(self, written: list[Event]) -> None:
+    async def _announce(self, written: Written) -> None:
         """Tell the change relay which tables changed, after the graph commit and before the
         offsets commit (a crash in between replays the batch and announces again: harmless)."""
         changes = [
             make_event(ASSET_CHANGED, e.source, e.subject, AssetChanged(change="changed"))
-            for e in written
+            for e in written.events
             if e.type == TABLE_DISCOVERED
+        ]
+        changes += [
+            make_event(
+                ASSET_CHANGED, source_urn(Urn.parse(urn).source), urn, AssetChanged(change=change)
+            )
+            for change, urns in (("removed", written.removed), ("added", written.restored))
+            for urn in urns
         ]
         if changes:
             await self._producer.publish_many(changes, topic=self.cfg.changes_topic)

@@ -207,7 +207,8 @@ async def test_dropped_table_is_soft_deleted_and_restored(
     db = settings.neo4j.database
     await apply_batch(neo4j, db, shop(source))
     later, latest = source.at(10), source.at(20)
-    await apply_batch(neo4j, db, [later.scanned("customers", "big_orders")])
+    stats = await apply_batch(neo4j, db, [later.scanned("customers", "big_orders")])
+    assert (stats.removed, stats.restored) == ([source.table_urn("orders")], [])
 
     removed = """
     MATCH (t:Table)-[:HAS_COLUMN]->(c) WHERE t.source = $source
@@ -223,7 +224,8 @@ async def test_dropped_table_is_soft_deleted_and_restored(
     state = {r["table"]: r for r in await read(neo4j, db, removed, source=source.name)}
     assert state["orders"]["t"].to_native() == later.time
 
-    await apply_batch(neo4j, db, [latest.scanned("customers", "orders", "big_orders")])
+    stats = await apply_batch(neo4j, db, [latest.scanned("customers", "orders", "big_orders")])
+    assert (stats.removed, stats.restored) == ([], [source.table_urn("orders")])
     state = {r["table"]: r for r in await read(neo4j, db, removed, source=source.name)}
     assert state["orders"]["t"] is None and state["orders"]["c"] == []
 
@@ -363,16 +365,19 @@ async def test_written_tables_are_announced_for_the_change_relay(
     settings: Settings,
     source: Source,
 ) -> None:
+    """Tables written are announced as changed, and so are the tables a scan no longer lists
+    (as removed), so search, caches and subscribers drop them."""
     events = [source.table(name, columns("id:int")) for name in ("a", "b")]
-    await producer.publish_many(events)
-    await ingest(ingest_cfg, settings, neo4j, len(events))
+    await producer.publish_many([*events, source.at(10).scanned("a")])
+    await ingest(ingest_cfg, settings, neo4j, len(events) + 1)
     announced = [
-        parse_event(r.value) for r in await read_all(settings, ingest_cfg.changes_topic, 2)
+        parse_event(r.value) for r in await read_all(settings, ingest_cfg.changes_topic, 3)
     ]
-    assert sorted(e.subject for e in announced) == sorted(e.subject for e in events)
-    assert {(e.type, e.data.change) for e in announced} == {
-        ("datawave.asset.changed.v1", "changed")
-    }
+    a, b = source.table_urn("a"), source.table_urn("b")
+    assert {e.type for e in announced} == {"datawave.asset.changed.v1"}
+    assert sorted((e.subject, e.data.change) for e in announced) == [
+        (a, "changed"), (b, "changed"), (b, "removed"),
+    ]  # fmt: skip
 
 
 async def test_replaying_every_event_leaves_the_graph_identical(
