@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import cache
 from typing import TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -61,6 +62,12 @@ async def invalidate(redis: Redis, urns: Iterable[str]) -> None:
 
 def _token(raw: bytes | None) -> str:
     return raw.decode() if raw else "0"
+
+
+@cache
+def _optional(model: type[M]) -> TypeAdapter[M | None]:
+    """Building an adapter costs more than the read it serves: one per model."""
+    return TypeAdapter(model | None)  # type: ignore[arg-type]
 
 
 class ReadThroughCache:
@@ -122,7 +129,7 @@ class ReadThroughCache:
         by ``parts``; any change makes it stale. A missing result is cached too."""
         if not self.ttl_s:
             return await load()
-        adapter = TypeAdapter(model | None)
+        adapter = _optional(model)
         try:
             token = _token(await self.redis.get(ACROSS_TOKEN))
             key = ACROSS + token + ":" + "|".join(parts)

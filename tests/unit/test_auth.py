@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -165,3 +166,14 @@ def test_minting_names_the_key_and_refuses_other_algorithms(rsa_keys: tuple[str,
     assert jwt.get_unverified_header(token)["kid"] == "k1"
     with pytest.raises(ValueError, match="not one of the allowed algorithms"):
         mint_token(cfg, "svc", ["service"], algorithm="HS256")
+
+
+async def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    cfg = hs_settings(clock_skew_s=0)
+    verifier = TokenVerifier(cfg)
+    token = mint_token(cfg, "alice", ["viewer"], ttl_s=1)
+    first = await verifier.verify_async(token)
+    assert await verifier.verify_async(token) is first, "verified once, then remembered"
+    await asyncio.sleep(1.1)
+    with pytest.raises(AuthError, match="expired"):
+        await verifier.verify_async(token)
