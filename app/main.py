@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,10 @@ log = logging.getLogger("datawave")
 # WebSocket close codes of refusals at ``connection_init`` (4400-4499: the protocol's range).
 WS_CLOSE = {"UNAUTHENTICATED": 4401, "RATE_LIMITED": 4429}
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
+# Allocations between young collections (Python's default: 700), as the ingest worker's: fewer
+# collections in the middle of a fan-out (measured: a lower p99 to 1,000 subscribers,
+# docs/benchmarks.md), and fewer results in flight promoted towards the old generation.
+GC_THRESHOLD = 50_000
 
 
 class WebSocketAdapter(ASGIWebSocketAdapter):
@@ -131,11 +136,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info("migrations applied: %s; topics created: %s", applied, created)
             app.state.datawave = state
             relay = asyncio.create_task(run_relay(state)) if settings.relay_changes else None
+            # What start-up built (the schema, the imported ML libraries: ~600k objects) is never
+            # garbage; left to the cyclic collector, each full collection walked it all (0.3 to
+            # 0.8 s), stalling every request and subscriber meanwhile (docs/benchmarks.md).
+            # Unfrozen at shutdown, so the interpreter's last collection frees it as before.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(GC_THRESHOLD)
             if ide:
                 ide.prefetch()  # in the background: start-up never waits for the registry
             try:
                 yield
             finally:
+                gc.unfreeze()
                 if ide:
                     await ide.close()
                 if relay:

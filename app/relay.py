@@ -3,8 +3,10 @@
 Writers (the ingest worker, the classifier) publish ``datawave.asset.changed.v1`` events to
 ``datawave.changes.v1`` after their graph transaction commits. One consumer group shared by all
 API replicas relays each change once: it invalidates the Redis cache and broadcasts to every
-replica's ``catalogChanges`` subscribers (``publish_catalog_change``), then refreshes the
-changed tables in OpenSearch from the graph. Offsets are committed after both.
+replica's ``catalogChanges`` subscribers (``publish_catalog_change``) as soon as it is read,
+and refreshes the changed tables in OpenSearch from the graph behind the broadcasts, in a task
+of its own: a search refresh (up to OpenSearch's 1 s refresh interval) never holds up the next
+broadcast. A batch's offsets are committed, in order, once it is both broadcast and indexed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import TopicPartition
 
 from app.changes import CatalogChange, ChangeType, catalog_change, publish_catalog_change
@@ -24,6 +27,10 @@ from ingest.topics import CHANGES
 
 log = logging.getLogger("datawave.relay")
 GROUP = "datawave-api-relay"
+# Batches broadcast but not yet indexed; beyond this, reading waits for the indexer.
+INDEX_BACKLOG = 8
+
+Offsets = dict[TopicPartition, int]
 
 
 @dataclass
@@ -73,28 +80,54 @@ class ChangeRelay:
         await ensure_index(self.state.opensearch)
         await self._consumer.start()
         try:
-            while True:
-                batch = await self._consumer.getmany(timeout_ms=500, max_records=500)
-                records = [r for rs in batch.values() for r in rs]
-                if records:
-                    await self._relay(records)
-                    await self._consumer.commit(
-                        {TopicPartition(tp.topic, tp.partition): rs[-1].offset + 1
-                         for tp, rs in batch.items()}
-                    )  # fmt: skip
+            backlog: asyncio.Queue[tuple[set[str], Offsets]] = asyncio.Queue(INDEX_BACKLOG)
+            async with asyncio.TaskGroup() as tasks:  # one failing stops both
+                tasks.create_task(self._broadcast(backlog))
+                tasks.create_task(self._index(backlog))
         finally:
             await self._consumer.stop()
+        return self.stats
 
-    async def _relay(self, records: list[ConsumerRecord]) -> None:
-        changes, skipped = changes_of(records)
+    async def _broadcast(self, backlog: asyncio.Queue[tuple[set[str], Offsets]]) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=500, max_records=500)
+            records = [r for rs in batch.values() for r in rs]
+            if not records:
+                continue
+            changes, skipped = changes_of(records)
+            await publish_catalog_change(self.state.redis, *changes)
+            self.stats.changes += len(changes)
+            self.stats.skipped += skipped
+            self.stats.batches += 1
+            tables = {c.urn for c in changes if c.kind == "table"}
+            offsets = {TopicPartition(tp.topic, tp.partition): rs[-1].offset + 1
+                       for tp, rs in batch.items()}  # fmt: skip
+            await backlog.put((tables, offsets))
+
+    async def _index(self, backlog: asyncio.Queue[tuple[set[str], Offsets]]) -> None:
         state = self.state
-        await publish_catalog_change(state.redis, *changes)
-        tables = sorted({c.urn for c in changes if c.kind == "table"})
-        if tables:
-            await reindex(state.opensearch, state.neo4j, state.settings.neo4j.database, tables)
-        self.stats.changes += len(changes)
-        self.stats.skipped += skipped
-        self.stats.batches += 1
+        while True:
+            tables, offsets = await backlog.get()
+            while not backlog.empty():  # broadcast while the last refresh ran: one refresh
+                more_tables, more_offsets = backlog.get_nowait()
+                tables |= more_tables
+                offsets |= more_offsets  # later batches have the later offsets
+            if tables:
+                db = state.settings.neo4j.database
+                await reindex(state.opensearch, state.neo4j, db, sorted(tables))
+            await self._commit(offsets)
+
+    async def _commit(self, offsets: Offsets) -> None:
+        """Commit what this consumer still owns; a partition handed to another replica
+        meanwhile is relayed again from its last commit there (at least once)."""
+        assigned = self._consumer.assignment()
+        owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not owned:
+            return
+        try:
+            await self._consumer.commit(owned)
+        except CommitFailedError as err:
+            log.warning("relay: offsets not committed after a rebalance (%s)", err)
 
 
 async def run_relay(state: AppState) -> None:

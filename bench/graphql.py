@@ -35,9 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -45,11 +42,14 @@ from pathlib import Path
 
 import httpx
 
+# Run as a script, this file's directory would come first on sys.path, and this file's name
+# would shadow graphql-core: put the repository there instead.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[0] = str(ROOT)
 
 from app.auth import mint_token  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from bench.api_support import free_port, npm_ci, pct, start_datawave, stop, wait_http  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / "neo4j-graphql"
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
@@ -110,46 +110,8 @@ PEER_QUERIES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args} exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} not up after {timeout_s} s")
-
-
-def start_datawave(settings: Settings) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        DATAWAVE_RATE_LIMIT__CAPACITY="1000000",
-        DATAWAVE_RATE_LIMIT__REFILL_PER_S="1000000",
-        DATAWAVE_RELAY_CHANGES="false",
-    )
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    wait_http(f"http://127.0.0.1:{port}/healthz", proc)
-    return proc, f"http://127.0.0.1:{port}/graphql"
-
-
 def start_peer(settings: Settings) -> tuple[subprocess.Popen, str]:
-    npm = shutil.which("npm")
-    if not npm:
-        raise SystemExit("npm not found: the peer needs Node 20+ and npm")
-    if not (PEER_DIR / "node_modules").is_dir():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True)
+    node = npm_ci(PEER_DIR)
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -158,7 +120,7 @@ def start_peer(settings: Settings) -> tuple[subprocess.Popen, str]:
         NEO4J_USER=settings.neo4j.user,
         NEO4J_PASSWORD=settings.neo4j.password.get_secret_value(),
     )
-    proc = subprocess.Popen(["node", "server.mjs"], cwd=PEER_DIR, env=env)
+    proc = subprocess.Popen([node, "server.mjs"], cwd=PEER_DIR, env=env)
     wait_http(f"http://127.0.0.1:{port}/", proc)
     return proc, f"http://127.0.0.1:{port}/"
 
@@ -225,12 +187,6 @@ def shape(name: str, data: dict) -> str:
     return f"{len(items)} items"
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
-
-
 async def bench(dw_url: str, peer_url: str, token: str) -> dict:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     dw = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30)
@@ -288,20 +244,14 @@ def main() -> None:
     token = mint_token(settings.auth, "bench", ["admin"], ttl_s=3600)
     procs: list[subprocess.Popen] = []
     try:
-        dw_proc, dw_url = start_datawave(settings)
+        dw_proc, dw_url = start_datawave()
         procs.append(dw_proc)
         peer_proc, peer_url = start_peer(settings)
         procs.append(peer_proc)
         print(f"DataWave {dw_url}  peer {peer_url}", flush=True)
         report(asyncio.run(bench(dw_url, peer_url, token)))
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(procs)
 
 
 if __name__ == "__main__":
