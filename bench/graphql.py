@@ -28,7 +28,8 @@ demo estate in the graph; ``datawave stack up neo4j redis`` starts them). In one
 
 DataWave calls carry an admin JWT minted in-process (``app.auth.mint_token``); the peer has no
 auth. Env overrides: ``BENCH_DURATION_S`` (10), ``BENCH_CONCURRENCY`` (16),
-``BENCH_WARMUP_S`` (2), ``DATAWAVE_CACHE_TTL_S`` (passed on to the API; 0 turns its cache off).
+``BENCH_WARMUP_S`` (2), ``BENCH_WORKERS`` (1: uvicorn worker processes for DataWave; the peer
+is one Node process), ``DATAWAVE_CACHE_TTL_S`` (passed on to the API; 0 turns its cache off).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ PEER_DIR = ROOT / "bench" / "neo4j-graphql"
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
 WARMUP_S = float(os.environ.get("BENCH_WARMUP_S", "2"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+# uvicorn worker processes serving DataWave (`datawave serve --workers`); the peer is one Node
+# process, as `node server.mjs` runs it.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 
 TABLE = "urn:dw:table:acme-mongo/crm/crm/contacts"
 PAGE_SOURCE = "acme-postgres"
@@ -212,7 +216,10 @@ async def bench(dw_url: str, peer_url: str, token: str) -> dict:
 
 
 def report(results: dict) -> None:
-    print(f"\nconcurrency {CONCURRENCY}, {DURATION_S:g} s per run after {WARMUP_S:g} s warm-up\n")
+    print(
+        f"\nconcurrency {CONCURRENCY}, {DURATION_S:g} s per run after {WARMUP_S:g} s warm-up, "
+        f"DataWave workers {WORKERS}\n"
+    )
     head = f"{'query':9s} | {'DataWave req/s':>14s} {'p50 ms':>7s} {'p95 ms':>7s} | "
     head += f"{'peer req/s':>10s} {'p50 ms':>7s} {'p95 ms':>7s} | {'req/s x':>7s} {'p95 x':>6s}"
     print(head)
@@ -244,7 +251,7 @@ def main() -> None:
     token = mint_token(settings.auth, "bench", ["admin"], ttl_s=3600)
     procs: list[subprocess.Popen] = []
     try:
-        dw_proc, dw_url = start_datawave()
+        dw_proc, dw_url = start_datawave(workers=WORKERS)
         procs.append(dw_proc)
         peer_proc, peer_url = start_peer(settings)
         procs.append(peer_proc)
