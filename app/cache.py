@@ -3,9 +3,9 @@ lineage reads and catalog pages, shared by all API replicas.
 
 Entries are keyed by a *token* that ``invalidate`` replaces when something changes: a column
 shares its table's token, and every change replaces the token of reads across many assets
-(lineage, pages). A reader that loaded
-old data before a change stores it under the old token, which nobody reads any more, so once
-``invalidate`` has returned no replica serves what was there before. Tokens outlive every
+(lineage, pages). A reader that loaded old data before a change stores it under the old token,
+which nobody reads any more, so once ``invalidate`` has returned no replica serves what was
+there before. Tokens outlive every
 entry (``TOKEN_TTL_S`` > the largest TTL), so an expired token can never revive an entry.
 """
 
