@@ -35,10 +35,10 @@ is one Node process), ``DATAWAVE_CACHE_TTL_S`` (passed on to the API; 0 turns it
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -51,6 +51,7 @@ sys.path[0] = str(ROOT)
 from app.auth import mint_token  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.api_support import free_port, npm_ci, pct, start_datawave, stop, wait_http  # noqa: E402
+from bench.api_support.load import drive  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / "neo4j-graphql"
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
@@ -129,38 +130,14 @@ def start_peer(settings: Settings) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}/"
 
 
-async def check(client: httpx.AsyncClient, url: str, query: str, variables: dict) -> dict:
-    r = await client.post(url, json={"query": query, "variables": variables})
+async def check(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], query: str, variables: dict
+) -> dict:
+    r = await client.post(url, json={"query": query, "variables": variables}, headers=headers)
     body = r.json()
     if r.status_code != 200 or body.get("errors"):
         raise SystemExit(f"{url}: {r.status_code} {body}")
     return body["data"]
-
-
-async def drive(
-    client: httpx.AsyncClient, url: str, query: str, variables: dict, seconds: float
-) -> tuple[list[float], int]:
-    payload = {"query": query, "variables": variables}
-    latencies: list[float] = []
-    failures = 0
-    stop = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        nonlocal failures
-        while time.perf_counter() < stop:
-            t0 = time.perf_counter()
-            try:
-                r = await client.post(url, json=payload)
-                ok = r.status_code == 200 and not r.json().get("errors")
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append(time.perf_counter() - t0)
-            else:
-                failures += 1
-
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return latencies, failures
 
 
 def shape(name: str, data: dict) -> str:
@@ -192,20 +169,21 @@ def shape(name: str, data: dict) -> str:
 
 
 async def bench(dw_url: str, peer_url: str, token: str) -> dict:
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    dw = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30)
-    peer = httpx.AsyncClient(limits=limits, timeout=30)
+    auth = {"Authorization": f"Bearer {token}"}
     results: dict = {}
-    async with dw, peer:
+    async with httpx.AsyncClient(timeout=30) as client:
         for name in DW_QUERIES:
-            for side, client, url, (query, variables) in (
-                ("datawave", dw, dw_url, DW_QUERIES[name]),
-                ("peer", peer, peer_url, PEER_QUERIES[name]),
+            for side, url, headers, (query, variables) in (
+                ("datawave", dw_url, auth, DW_QUERIES[name]),
+                ("peer", peer_url, {}, PEER_QUERIES[name]),
             ):
-                data = await check(client, url, query, variables)
+                data = await check(client, url, headers, query, variables)
                 print(f"  {name:9s} {side:8s} returns {shape(name, data)}", flush=True)
-                await drive(client, url, query, variables, WARMUP_S)
-                lat, failures = await drive(client, url, query, variables, DURATION_S)
+                body = json.dumps({"query": query, "variables": variables}).encode()
+                await asyncio.to_thread(drive, url, body, headers, WARMUP_S, CONCURRENCY)
+                lat, failures = await asyncio.to_thread(
+                    drive, url, body, headers, DURATION_S, CONCURRENCY
+                )
                 results[(name, side)] = {
                     "rps": len(lat) / DURATION_S,
                     "p50": pct(lat, 50),

@@ -14,6 +14,7 @@ import hashlib
 import json
 from datetime import datetime
 from enum import Enum
+from functools import partial
 from typing import Any, Self, TypeVar
 
 import strawberry
@@ -516,12 +517,13 @@ class AssetSortInput:
 
 
 def page_key(where: AssetFilter, sort: AssetSort, size: int, after: Any) -> str:
-    """What makes a page: the filter with the caller's scope, the order and the position."""
-    parts = json.dumps(
-        [dataclasses.asdict(where), dataclasses.asdict(sort), size, after],
-        sort_keys=True,
-        default=sorted,  # the scope's frozensets
+    """What makes a page: the filter with the caller's scope, the order and the position. Plain
+    values only (the scope's sets sorted), so every replica derives the same key."""
+    filters = tuple(
+        sorted(v) if isinstance(v, frozenset) else v
+        for v in (getattr(where, f.name) for f in dataclasses.fields(where))
     )
+    parts = repr((filters, sort.field.value, sort.descending, size, after))
     return hashlib.sha256(parts.encode()).hexdigest()
 
 
@@ -541,14 +543,14 @@ async def asset_page(
     )
     assert page is not None  # a page is never missing, at most empty
     edges = [
-        Edge(cursor=encode_cursor(sort, item.key, item.node.urn), node=asset)
+        Edge(node=asset, position=partial(encode_cursor, sort, item.key, item.node.urn))
         for item in page.items
         if (asset := asset_from_record(item.node)) is not None
     ]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            has_next_page=page.has_next, end_cursor=edges[-1].position() if edges else None
         ),
         count=lambda: catalog.count_assets(driver, database, where),
     )

@@ -41,8 +41,13 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    # Encoded only when asked for: most clients page with ``pageInfo.endCursor`` alone.
+    position: strawberry.Private[Callable[[], str]]
+
+    @strawberry.field(description="Where this edge sits: pass it as `after`.")
+    def cursor(self) -> str:
+        return self.position()
 
 
 @strawberry.type
