@@ -103,20 +103,21 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="API processes, each on its own SO_REUSEPORT socket")
+    ] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the GraphQL API (and /healthz, /readyz, /metrics) with uvicorn."""
     import uvicorn
 
+    from app.serving import APP, serve_processes
+
     settings = settings_or_exit()
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level="info",
-    )
+    host, port = host or settings.host, port or settings.port
+    if workers > 1:
+        raise typer.Exit(serve_processes(host, port, workers, log_level))
+    uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level)
 
 
 @cli.command()

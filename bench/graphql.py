@@ -3,15 +3,15 @@
 Run alone with ``.venv/bin/python bench/graphql.py`` (the local stack's Neo4j and Redis up, the
 demo estate in the graph; ``datawave stack up neo4j redis`` starts them). In one run it:
 
-1. starts the DataWave API as a subprocess (``uvicorn app.main:create_app --factory`` on a free
-   port; rate limit raised out of the way, Kafka relay off, everything else as configured, so
-   the Redis read cache is on as in production), and the peer: ``bench/neo4j-graphql/server.mjs``
+1. starts the DataWave API as a subprocess (``datawave serve --workers BENCH_WORKERS`` on a
+   free port; rate limit raised out of the way, Kafka relay off, everything else as configured,
+   so the Redis read cache is on as in production), and the peer: ``bench/neo4j-graphql/server.mjs``
    (``@neo4j/graphql`` 7 on Apollo Server 5, typeDefs for Table, Column, Label and ``FEEDS``)
    over the same Neo4j, after ``npm ci`` into ``bench/neo4j-graphql`` (``node_modules`` is
    not committed);
 2. for each of three equivalent queries, warms up then drives each server with ``CONCURRENCY``
-   httpx async workers for ``DURATION_S`` seconds, counting only responses with HTTP 200 and no
-   GraphQL errors:
+   closed-loop connections of vegeta (Go; ``bench/api_support/load.py``) for ``DURATION_S``
+   seconds, counting only responses with HTTP 200 and no GraphQL errors:
 
    - ``detail``: one table (the demo's widest, ``crm.contacts``) with its columns in ordinal
      order and their labels (name, category, status, confidence);

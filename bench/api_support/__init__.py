@@ -44,14 +44,13 @@ def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> None:
 
 
 def start_datawave(*, relay: bool = False, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    """``uvicorn app.main:create_app --factory`` with ``workers`` processes on a free port,
-    rate limit raised, the Kafka change relay on or off; everything else as configured.
-    Returns it and its /graphql URL."""
+    """``datawave serve`` with ``workers`` processes on a free port, rate limit raised, the
+    Kafka change relay on or off; everything else as configured. Returns it and its /graphql
+    URL."""
     port = free_port()
     env = os.environ | RATE_LIMIT_OFF | {"DATAWAVE_RELAY_CHANGES": str(relay).lower()}
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    cmd += ["--workers", str(workers)]
+    cmd = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--log-level", "warning", "--workers", str(workers)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     wait_http(f"http://127.0.0.1:{port}/healthz", proc)
     return proc, f"http://127.0.0.1:{port}/graphql"
