@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from app.audit import AuditSink
 from app.auth import TokenVerifier
@@ -42,6 +42,25 @@ class AppState:
     classifier: LazyService
 
 
+# Redis connections per process. A burst beyond them waits for one (up to the dependency
+# timeout): redis-py's default pool raises instead, and the rate limiter, which lets requests
+# through when Redis fails, stopped limiting during bursts of WebSocket handshakes.
+REDIS_CONNECTIONS = 100
+
+
+def open_redis(settings: Settings) -> Redis:
+    """The process's Redis client (cache, rate limits, pub/sub publishing, scans)."""
+    timeout = settings.dependency_timeout_s
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
+
+
 @asynccontextmanager
 async def open_state(settings: Settings) -> AsyncIterator[AppState]:
     """Open every client; close them in reverse order whatever happens."""
@@ -50,9 +69,7 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         neo4j = await stack.enter_async_context(
             open_driver(settings.neo4j, connection_timeout=timeout)
         )
-        redis = Redis.from_url(
-            settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
+        redis = open_redis(settings)
         stack.push_async_callback(redis.aclose)
         opensearch = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=timeout)
         stack.push_async_callback(opensearch.close)

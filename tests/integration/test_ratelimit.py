@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from app.ratelimit import RateLimiter
 from app.settings import Settings
+from app.state import REDIS_CONNECTIONS, open_redis
 
 
 @pytest.fixture
@@ -44,3 +45,19 @@ async def test_two_replicas_share_one_budget(settings: Settings, unique: str) ->
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def test_a_burst_beyond_the_connection_pool_is_still_limited(
+    settings: Settings, unique: str
+) -> None:
+    """More callers at once than the API has Redis connections: they wait for a connection
+    rather than fail, so the limiter keeps refusing instead of letting everyone through."""
+    redis = open_redis(settings)
+    try:
+        limiter = RateLimiter(redis, capacity=50, refill_per_s=0.01)
+        decisions = await asyncio.gather(
+            *(limiter.take(unique) for _ in range(3 * REDIS_CONNECTIONS))
+        )
+    finally:
+        await redis.aclose()
+    assert sum(d.allowed for d in decisions) == 50
