@@ -16,13 +16,13 @@ import logging
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from aiokafka.errors import CommitFailedError
 from aiokafka.structs import TopicPartition
 
 from app.changes import CatalogChange, ChangeType, catalog_change, publish_catalog_change
 from app.search import ensure_index, reindex
 from app.state import AppState
 from ingest.events import ASSET_CHANGED, AssetChanged, InvalidEvent, parse_event
+from ingest.offsets import commit_offsets, commit_owned
 from ingest.topics import CHANGES
 
 log = logging.getLogger("datawave.relay")
@@ -100,9 +100,7 @@ class ChangeRelay:
             self.stats.skipped += skipped
             self.stats.batches += 1
             tables = {c.urn for c in changes if c.kind == "table"}
-            offsets = {TopicPartition(tp.topic, tp.partition): rs[-1].offset + 1
-                       for tp, rs in batch.items()}  # fmt: skip
-            await backlog.put((tables, offsets))
+            await backlog.put((tables, commit_offsets(records)))
 
     async def _index(self, backlog: asyncio.Queue[tuple[set[str], Offsets]]) -> None:
         state = self.state
@@ -115,19 +113,7 @@ class ChangeRelay:
             if tables:
                 db = state.settings.neo4j.database
                 await reindex(state.opensearch, state.neo4j, db, sorted(tables))
-            await self._commit(offsets)
-
-    async def _commit(self, offsets: Offsets) -> None:
-        """Commit what this consumer still owns; a partition handed to another replica
-        meanwhile is relayed again from its last commit there (at least once)."""
-        assigned = self._consumer.assignment()
-        owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
-        if not owned:
-            return
-        try:
-            await self._consumer.commit(owned)
-        except CommitFailedError as err:
-            log.warning("relay: offsets not committed after a rebalance (%s)", err)
+            await commit_owned(self._consumer, offsets)
 
 
 async def run_relay(state: AppState) -> None:

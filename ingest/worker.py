@@ -23,13 +23,13 @@ import logging
 import signal
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import CommitFailedError, MessageSizeTooLargeError
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import RecordMetadata
 from neo4j import AsyncDriver
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
@@ -48,6 +48,7 @@ from ingest.events import (
     make_event,
     parse_event,
 )
+from ingest.offsets import commit_offsets, commit_owned
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
 from ingest.topics import ensure_topics
 from ingest.urns import Urn, source_urn
@@ -171,14 +172,6 @@ class _Write:
     batch: Batch
     ran: asyncio.Event
     task: asyncio.Task[None] | None = None
-
-
-def commit_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:
-    offsets: dict[TopicPartition, int] = {}
-    for r in records:
-        tp = TopicPartition(r.topic, r.partition)
-        offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
-    return offsets
 
 
 class _FinishBatchFirst(ConsumerRebalanceListener):
@@ -314,7 +307,7 @@ class Worker:
     ) -> None:
         self.stats.dlq += await dead.confirm()
         await self._announce(written)
-        await self._commit(commit_offsets(batch.records))
+        await commit_owned(self._consumer, commit_offsets(batch.records))
         self.stats.batches += 1
         BATCHES.inc()
         BATCH_SECONDS.observe(time.perf_counter() - started)
@@ -367,17 +360,6 @@ class Worker:
         ]
         if changes:
             await self._producer.publish_many(changes, topic=self.cfg.changes_topic)
-
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        """Commit what this worker still owns; a moved partition is replayed (idempotently)."""
-        owned = self._consumer.assignment()
-        offsets = {tp: o for tp, o in offsets.items() if tp in owned}
-        if not offsets:
-            return
-        try:
-            await self._consumer.commit(offsets)
-        except CommitFailedError as err:
-            log.warning("commit failed after a rebalance, the batch will be replayed: %s", err)
 
 
 async def serve(settings: Settings) -> WorkerStats:

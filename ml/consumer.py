@@ -19,9 +19,9 @@ from app.settings import KafkaSettings
 from graph import anomalies as graph_anomalies
 from graph.labels import ColumnLabels
 from ingest.events import TABLE_DISCOVERED, Event, InvalidEvent, TableDiscovered, parse_event
+from ingest.offsets import commit_offsets
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
 from ingest.urns import Urn, column_urn, source_urn
-from ingest.worker import commit_offsets
 from ml.anomalies import ANOMALY_EVENT, Anomaly, TableProfile, detect
 from ml.detectors import ColumnInput
 from ml.service import ClassificationService

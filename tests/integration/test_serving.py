@@ -5,30 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 
 import httpx
 import psutil
 
-from bench.api_support import free_port
+from bench.api_support import start_datawave
 
 
 def serve(workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen([*cmd, "--workers", str(workers), "--log-level", "warning"])
-    url = f"http://127.0.0.1:{port}/healthz"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"serve exited with {proc.returncode}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("the API did not come up")
+    """``datawave serve --workers N`` up and healthy, and its /healthz URL."""
+    proc, graphql = start_datawave(workers=workers)
+    return proc, graphql.removesuffix("/graphql") + "/healthz"
 
 
 def api_processes(proc: subprocess.Popen) -> list[psutil.Process]:

@@ -15,7 +15,8 @@ from graph.snapshots import snapshot
 from graph.timestamps import event_time
 from graph.versions import TableState, diff, fingerprint, plan, signature
 from ingest.events import Event, ForeignKey, InvalidEvent, LineageEdge
-from ingest.worker import Batch, commit_offsets, decode, dlq_headers, independent
+from ingest.offsets import commit_offsets
+from ingest.worker import Batch, decode, dlq_headers, independent
 from tests.factories import Source, columns
 
 SRC = Source("pg-sales")
