@@ -6,10 +6,10 @@ PYTEST_ARGS ?=
 
 .PHONY: up test down status install system-deps lint bench schema clean-state
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev,ml]'
+	$(VENV)/bin/pip install -q -e '.[dev,ml]' -e ./devstack
 	touch $@
 
 install: $(VENV)/.installed

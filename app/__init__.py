@@ -1,3 +1,1 @@
-"""DataWave application layer: ASGI app, settings, CLI and the local service stack."""
-
-__version__ = "0.1.0"
+"""The composition root: the ASGI app, health and metrics routes, serving, GraphiQL and the CLI."""

@@ -1,5 +1,5 @@
 """``python -m app`` is the ``datawave`` command (used to start child processes)."""
 
-from app.cli import main
+from app.cli.main import main
 
 main()

@@ -10,117 +10,14 @@ connections authenticate in ``connection_init`` with the same ``authenticate``.
 
 from __future__ import annotations
 
-import logging
-import math
-import re
-import uuid
-from dataclasses import dataclass
-from typing import Any
-
-from redis.exceptions import RedisError
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.audit import AuditEvent
-from app.auth import AuthError, Principal
-from app.state import AppState
-
-log = logging.getLogger("datawave.gateway")
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-ANONYMOUS = "anonymous"
-
-
-class Refusal(Exception):
-    """A request refused before GraphQL runs; ``code`` goes into ``extensions.code``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.headers = headers or {}
-
-    def extensions(self) -> dict[str, Any]:
-        extra = {"retryAfter": int(self.headers["Retry-After"])} if self.status == 429 else {}
-        return {"code": self.code, **extra}
-
-    def response(self) -> JSONResponse:
-        error = {"message": self.message, "extensions": self.extensions()}
-        return JSONResponse(
-            {"data": None, "errors": [error]}, status_code=self.status, headers=self.headers
-        )
-
-
-@dataclass(frozen=True)
-class Caller:
-    """What the gateway learned about an HTTP request; ``get_context`` reads it."""
-
-    principal: Principal
-    request_id: str
-
-
-def request_id(value: str | None) -> str:
-    """The client's ``X-Request-ID`` when it is a sane token, else a new one."""
-    return value if value and REQUEST_ID.fullmatch(value) else uuid.uuid4().hex
-
-
-def _bearer(credentials: str | None) -> str:
-    scheme, _, token = (credentials or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("missing bearer token (Authorization: Bearer <token>)")
-    return token.strip()
-
-
-async def throttle(state: AppState, key: str) -> None:
-    """Take a token from ``key``'s bucket; Redis trouble lets the request through (logged)."""
-    try:
-        decision = await state.limiter.take(key)
-    except RedisError as err:
-        log.warning("rate limiter unavailable, not limiting: %s", err)
-        return
-    if not decision.allowed:
-        wait = max(1, math.ceil(decision.retry_after_s))
-        raise Refusal(
-            429,
-            "RATE_LIMITED",
-            f"rate limit exceeded; retry in {wait} s",
-            {"Retry-After": str(wait)},
-        )
-
-
-async def authenticate(
-    state: AppState, credentials: str | None, *, request: str, client: str, resource: str
-) -> Principal:
-    """The verified principal of ``Bearer <token>``, with a token taken from its bucket.
-
-    A failure is audited and charged to the client address, so a flood of bad tokens is
-    bounded like any other traffic (and cannot flood the audit trail).
-    """
-    try:
-        principal = await state.verifier.verify_async(_bearer(credentials))
-    except AuthError as err:
-        await throttle(state, f"{ANONYMOUS}:{client}")
-        event = AuditEvent(
-            ANONYMOUS, "authenticate", resource, "failed", request, client, err.reason
-        )
-        state.audit.record_later(event)
-        challenge = 'Bearer realm="datawave"' + (', error="invalid_token"' if credentials else "")
-        raise Refusal(
-            401,
-            "UNAUTHENTICATED",
-            f"authentication failed: {err.reason}",
-            {"WWW-Authenticate": challenge},
-        ) from err
-    await throttle_principal(state, principal)
-    return principal
-
-
-async def throttle_principal(state: AppState, principal: Principal) -> None:
-    """One request (or WebSocket operation) of ``principal``, against its own bucket."""
-    await throttle(state, f"principal:{principal.subject}")
+from live.state import AppState
+from security.audit import AuditEvent
+from security.auth import Principal
+from security.gateway import Caller, Refusal, authenticate, request_id
 
 
 def _renders_ide(request: Request) -> bool:

@@ -25,18 +25,19 @@ from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import __version__
-from app.gateway import Caller, GraphQLGateway, Refusal, authenticate, request_id
+from app.gateway import GraphQLGateway
 from app.graphiql import STATIC_PATH, GraphiQL
-from app.health import check_dependencies
 from app.metrics import MetricsMiddleware
-from app.relay import run_relay
-from app.settings import Settings, load_settings
-from app.state import AppState, open_state
+from core import __version__
+from core.settings import Settings, load_settings
+from core.topics import ensure_topics
 from graph.migrations import apply_migrations
-from ingest.topics import ensure_topics
+from live.health import check_dependencies
+from live.relay import run_relay
+from live.state import AppState, open_state
 from resolvers.context import Context
 from resolvers.schema import build_schema
+from security.gateway import Caller, Refusal, authenticate, request_id
 
 log = logging.getLogger("datawave")
 

@@ -26,7 +26,7 @@ demo estate in the graph; ``datawave stack up neo4j redis`` starts them). In one
 3. prints requests/s, p50 and p95 per side and the ratio DataWave/peer, and the targets
    (throughput >= 1.0x the peer on detail and page100, lineage p95 <= 50 ms).
 
-DataWave calls carry an admin JWT minted in-process (``app.auth.mint_token``); the peer has no
+DataWave calls carry an admin JWT minted in-process (``security.auth.mint_token``); the peer has no
 auth. Env overrides: ``BENCH_DURATION_S`` (10), ``BENCH_CONCURRENCY`` (16),
 ``BENCH_WARMUP_S`` (2), ``BENCH_WORKERS`` (1: uvicorn worker processes for DataWave; the peer
 is one Node process), ``DATAWAVE_CACHE_TTL_S`` (passed on to the API; 0 turns its cache off).
@@ -48,10 +48,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)
 
-from app.auth import mint_token  # noqa: E402
-from app.settings import Settings  # noqa: E402
 from bench.api_support import free_port, npm_ci, pct, start_datawave, stop, wait_http  # noqa: E402
 from bench.api_support.load import drive  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from security.auth import mint_token  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / "neo4j-graphql"
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))

@@ -21,11 +21,11 @@ Neo4j and OpenSearch up: the API's lifespan and its change relay need them). In 
    distinct table URN of a source that exists nowhere (nothing is written to the graph), by one
    of two production paths:
 
-   - **Redis publish**: ``app.changes.publish_catalog_change`` (cache invalidation, then Redis
+   - **Redis publish**: ``live.changes.publish_catalog_change`` (cache invalidation, then Redis
      pub/sub), as a mutation or the relay does;
    - **Kafka announce**: a ``datawave.asset.changed.v1`` event on ``datawave.changes.v1`` by
      ``ingest.producer.EventProducer``, as the ingest worker announces its writes; the API's
-     relay (``app/relay.py``) turns it into the same Redis publish (and refreshes search);
+     relay (``live/relay.py``) turns it into the same Redis publish (and refreshes search);
 
    latency = the subscriber's receive time - the time just before the send, both
    ``time.perf_counter`` in this process, so they include the client's own work: decoding
@@ -71,14 +71,14 @@ from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
-from app.auth import mint_token  # noqa: E402
-from app.changes import ChangeType, catalog_change, publish_catalog_change  # noqa: E402
-from app.settings import Settings  # noqa: E402
 from bench.api_support import free_port, npm_ci, pct, start_datawave, stop, wait_http  # noqa: E402
-from ingest.events import ASSET_CHANGED, AssetChanged, make_event  # noqa: E402
+from core.events import ASSET_CHANGED, AssetChanged, make_event  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.topics import CHANGES  # noqa: E402
+from core.urns import Urn, source_urn, table_urn  # noqa: E402
 from ingest.producer import EventProducer  # noqa: E402
-from ingest.topics import CHANGES  # noqa: E402
-from ingest.urns import Urn, source_urn, table_urn  # noqa: E402
+from live.changes import ChangeType, catalog_change, publish_catalog_change  # noqa: E402
+from security.auth import mint_token  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / "graphql-ws-peer"
 SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "1000"))

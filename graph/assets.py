@@ -16,9 +16,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from graph.driver import Record, fetch, write_rows
-from graph.timestamps import event_time
-from ingest.events import (
+from core.events import (
     ColumnInfo,
     ColumnProfile,
     ContainerDiscovered,
@@ -26,7 +24,9 @@ from ingest.events import (
     Event,
     TableDiscovered,
 )
-from ingest.urns import Urn, column_urns, source_urn
+from core.urns import Urn, column_urns, source_urn
+from graph.driver import Record, fetch, write_rows
+from graph.timestamps import event_time
 
 NO_PROFILE = ColumnProfile()
 # Tables per UPSERT_TABLES statement: each brings its columns, so fewer than CHUNK rows.

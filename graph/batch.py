@@ -17,16 +17,16 @@ from typing import Any, Protocol, TypeVar
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
-from graph import assets, lineage, sources, versions
-from graph.snapshots import Snapshot, snapshot
-from ingest.checks import check_event
-from ingest.events import (
+from core.checks import check_event
+from core.events import (
     CONTAINER_DISCOVERED,
     CONTAINER_SCANNED,
     SOURCE_CHECKED,
     TABLE_DISCOVERED,
     Event,
 )
+from graph import assets, lineage, sources, versions
+from graph.snapshots import Snapshot, snapshot
 
 ROWS: dict[str, Callable[[Event], Any]] = {
     SOURCE_CHECKED: sources.checked_row,

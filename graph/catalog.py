@@ -290,7 +290,7 @@ class AssetFilter:
     text: str | None = None
     removed: bool | None = False
     schema: str | None = None
-    # The caller's RBAC scope (app/rbac.py): domain and source names, None for unrestricted.
+    # The caller's RBAC scope (security/rbac.py): domain and source names, None for unrestricted.
     domains: frozenset[str] | None = None
     sources: frozenset[str] | None = None
 

@@ -4,7 +4,7 @@ A ``(:DataProduct)-[:IN_DOMAIN]->(:Domain)`` that ``EXPOSES`` a node, or one of 
 (source, database, schema, table), puts it in that domain. The nearest exposure wins, so a
 finance product exposing one table of a database that a sales product exposes whole puts that
 table (and its columns) in finance only; products of several domains at the same distance put
-the node in all of them. RBAC reads the result (app/rbac.py); see docs/security.md.
+the node in all of them. RBAC reads the result (security/rbac.py); see docs/security.md.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def with_node(query: LiteralString) -> LiteralString:
 def in_scope(variable: LiteralString) -> LiteralString:
     """A Cypher predicate: the node bound to ``variable`` is within ``$domains``/``$sources``
     (null: unrestricted). A node in no domain is only reachable without a domain restriction,
-    as app/rbac.py decides in Python."""
+    as security/rbac.py decides in Python."""
     return (
         "($sources IS NULL OR " + variable + ".source IN $sources)\n"
         "  AND ($domains IS NULL OR all(dwName IN coalesce(nullIf("

@@ -9,7 +9,7 @@ from typing import Any, LiteralString
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 from prometheus_client import Counter
 
-from app.settings import Neo4jSettings
+from core.settings import Neo4jSettings
 
 Record = dict[str, Any]
 

@@ -224,3 +224,22 @@ async def active_model(
     """The registry's active model; an empty registry gets ``bootstrap`` as version 1."""
     rows = await write(driver, database, BOOTSTRAP_MODEL, registry=registry, props=bootstrap)
     return rows[0]["model"]
+
+
+COLUMNS_TO_CLASSIFY = """
+MATCH (a:Asset {urn: $urn})
+CALL (a) {
+  MATCH (a:Table)-[:HAS_COLUMN]->(c:Column) RETURN a AS t, c
+  UNION
+  MATCH (t:Table)-[:HAS_COLUMN]->(a:Column) RETURN t, a AS c
+}
+WITH t, c WHERE c.removedAt IS NULL
+RETURN c.urn AS urn, c.name AS name, coalesce(c.dataType, '') AS dataType,
+       coalesce(c.description, '') AS description, t.name AS table, c.min AS min, c.max AS max
+ORDER BY c.ordinal
+"""
+
+
+async def columns_to_classify(driver: AsyncDriver, database: str, urn: str) -> list[Record]:
+    """The live columns of a table (or the one column) ``urn`` names, in ordinal order."""
+    return await read(driver, database, COLUMNS_TO_CLASSIFY, urn=urn)

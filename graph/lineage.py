@@ -11,11 +11,11 @@ from collections.abc import Sequence, Set
 
 from neo4j import AsyncManagedTransaction
 
+from core.events import Event, TableDiscovered
+from core.urns import Urn
 from graph.assets import ensure_assets
 from graph.driver import Record, write_rows
 from graph.timestamps import event_time
-from ingest.events import Event, TableDiscovered
-from ingest.urns import Urn
 
 UPSERT_FEEDS = """
 UNWIND $rows AS row

@@ -14,8 +14,8 @@ from neo4j import AsyncDriver
 
 from graph.domains import with_node
 from graph.driver import read
+from graph.layouts import diff
 from graph.records import EdgeRecord, NodeRecord, Record
-from graph.versions import diff
 
 MAX_DEPTH = 10
 MAX_NODES = 500  # a lineage view larger than this is truncated (and says so)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.events import Event, TableDiscovered
 from graph.assets import TableRows, table_rows
 from graph.driver import Record
+from graph.layouts import Layout, layout
 from graph.lineage import lineage_rows
 from graph.timestamps import event_time
-from graph.versions import Layout, layout
-from ingest.events import Event, TableDiscovered
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
-from pydantic import BaseModel, ConfigDict, Field
 
+from core.events import Event, SourceChecked
+from core.sources import DataSourceConfig
+from core.urns import Urn, source_urn
 from graph.driver import Record, read, write, write_rows
 from graph.timestamps import event_time
-from ingest.events import Event, SourceChecked
-from ingest.urns import Urn, source_urn
 
 # An older check replayed after a newer one must not roll the status back.
 UPSERT_CHECKED = """
@@ -29,45 +29,20 @@ MERGE (s:DataSource {urn: row.urn})
 ON CREATE SET s.name = row.name
 SET s.lastScanAt = CASE WHEN s.lastScanAt >= row.time THEN s.lastScanAt ELSE row.time END
 """
+# Every field of the config is set, absent ones to null, so an update leaves no stale field.
 REGISTER = """
 MERGE (s:DataSource {urn: $urn})
-SET s.name = $name, s.kind = $kind, s.host = $host, s.port = $port,
-    s.databases = $databases, s.secretRef = $secretRef, s.user = $user,
-    s.status = coalesce(s.status, 'registered')
+SET s += $config, s.status = coalesce(s.status, 'registered')
 RETURN s {.*} AS source
 """
 LIST = "MATCH (s:DataSource) RETURN s {.*} AS source ORDER BY s.name"
 GET = "MATCH (s:DataSource {urn: $urn}) RETURN s {.*} AS source"
 
 
-class SourceRegistration(BaseModel):
-    """What an operator registers; the secret itself stays in the secret store."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str = Field(min_length=1, max_length=200)
-    kind: str
-    host: str
-    port: int = Field(ge=1, le=65535)
-    databases: tuple[str, ...] = ()
-    user: str | None = None
-    secret_ref: str | None = None
-
-
-async def register_source(driver: AsyncDriver, database: str, reg: SourceRegistration) -> Record:
+async def register_source(driver: AsyncDriver, database: str, config: DataSourceConfig) -> Record:
     """Create or update a source; a status already learned from a check is kept."""
     rows = await write(
-        driver,
-        database,
-        REGISTER,
-        urn=source_urn(reg.name),
-        name=reg.name,
-        kind=reg.kind,
-        host=reg.host,
-        port=reg.port,
-        databases=list(reg.databases),
-        secretRef=reg.secret_ref,
-        user=reg.user,
+        driver, database, REGISTER, urn=source_urn(config.name), config=config.properties()
     )
     return rows[0]["source"]
 

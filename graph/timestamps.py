@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ingest.events import Event
+from core.events import Event
 
 
 def event_time(event: Event) -> datetime:

@@ -8,21 +8,17 @@ Layouts and fingerprints are computed with a snapshot's other rows, before the t
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from neo4j import AsyncManagedTransaction
 
+from core.urns import Urn, version_urn
 from graph.driver import Record, fetch, write_rows
-from ingest.events import ColumnInfo
-from ingest.urns import Urn, version_urn
-
-if TYPE_CHECKING:
-    from graph.snapshots import Snapshot
+from graph.layouts import Signature, diff, dumps
+from graph.snapshots import Snapshot
 
 READ_STATES = """
 UNWIND $urns AS urn
@@ -48,9 +44,6 @@ WITH DISTINCT t, v
 MERGE (t)-[:CURRENT_VERSION]->(v)
 """
 
-Signature = list[dict[str, Any]]
-COMPARED = ("dataType", "nullable", "ordinal")
-
 
 @dataclass(frozen=True)
 class TableState:
@@ -61,64 +54,6 @@ class TableState:
     version: int = 0
     fingerprint: str | None = None
     columns: Signature = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A snapshot's column layout, its fingerprint and the JSON a version stores."""
-
-    signature: Signature
-    fingerprint: str
-    columns: str
-
-
-def signature(columns: Sequence[ColumnInfo]) -> Signature:
-    """The layout a version records: what a consumer of the table depends on, in order."""
-    ordered = sorted(columns, key=lambda c: (c.ordinal, c.name))
-    return [
-        {"name": c.name, "dataType": c.data_type, "nullable": c.nullable, "ordinal": c.ordinal}
-        for c in ordered
-    ]
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def fingerprint(sig: Signature) -> str:
-    return _sha256(_dumps(sig))
-
-
-def layout(columns: Sequence[ColumnInfo]) -> Layout:
-    sig = signature(columns)
-    text = _dumps(sig)
-    return Layout(sig, _sha256(text), text)
-
-
-def diff(old: Signature, new: Signature) -> dict[str, Any]:
-    """Columns added and removed by name; for kept ones, the attributes that changed."""
-    before = {c["name"]: c for c in old}
-    after = {c["name"]: c for c in new}
-    changed = []
-    for name in sorted(before.keys() & after.keys()):
-        keys = [k for k in COMPARED if before[name][k] != after[name][k]]
-        if keys:
-            changed.append(
-                {
-                    "name": name,
-                    "from": {k: before[name][k] for k in keys},
-                    "to": {k: after[name][k] for k in keys},
-                }
-            )
-    return {
-        "added": sorted(after.keys() - before.keys()),
-        "removed": sorted(before.keys() - after.keys()),
-        "changed": changed,
-    }
 
 
 def _stale(event_id: str, time: datetime, state: TableState) -> bool:
@@ -156,7 +91,7 @@ def plan(
                 "fingerprint": s.layout.fingerprint,
                 "capturedAt": s.time,
                 "columns": s.layout.columns,
-                "diff": _dumps(diff(state.columns, s.layout.signature)),
+                "diff": dumps(diff(state.columns, s.layout.signature)),
             }
         )
     return fresh, versions

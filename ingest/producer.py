@@ -13,8 +13,8 @@ from typing import Self
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
-from app.settings import KafkaSettings
-from ingest.events import MAX_EVENT_BYTES, Event
+from core.events import MAX_EVENT_BYTES, Event
+from core.settings import KafkaSettings
 
 # Enough for the largest valid event, and for dead-lettering an oversized one unchanged.
 MAX_REQUEST_BYTES = 2 * MAX_EVENT_BYTES

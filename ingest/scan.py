@@ -17,14 +17,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 from neo4j import AsyncDriver
 
-from app.settings import Settings
-from graph.driver import Record
+from core.events import SOURCE_CHECKED, TABLE_DISCOVERED, SourceChecked, TableDiscovered
+from core.settings import Settings
+from core.sources import DataSourceConfig
+from core.urns import source_urn
 from graph.scans import finish_scan, start_scan
 from graph.sources import get_source
-from ingest.connectors.base import DataSourceConfig, connector_for
-from ingest.events import SOURCE_CHECKED, TABLE_DISCOVERED, SourceChecked, TableDiscovered
+from ingest.connectors.base import connector_for
 from ingest.producer import EventProducer
-from ingest.urns import source_urn
 
 CHECK_EVERY = 500  # delivery futures awaited in chunks, bounding memory
 PROGRESS_EVERY_S = 0.25
@@ -68,19 +68,6 @@ async def _ignore(_: ScanProgress) -> None:
     return None
 
 
-def config_from_record(record: Record) -> DataSourceConfig:
-    """A connector configuration from a registered ``:DataSource`` (no secret in the graph)."""
-    return DataSourceConfig(
-        name=record["name"],
-        kind=record["kind"],
-        host=record["host"],
-        port=record["port"],
-        user=record.get("user"),
-        secret_ref=record.get("secretRef"),
-        databases=list(record.get("databases") or []),
-    )
-
-
 class _Offsets:
     """First and last offsets this scan produced, per partition."""
 
@@ -121,7 +108,7 @@ async def run_scan(
     record = await get_source(driver, db, source)
     if record is None:
         raise ScanError(f"unknown source {source!r}: register it first (datawave source add)")
-    config = config_from_record(record)
+    config = DataSourceConfig.from_properties(record)
     progress = ScanProgress(scan_id or str(uuid.uuid4()), source, "validate")
     await start_scan(driver, db, progress.scan_id, source, source_urn(source))
     await on_progress(progress)
@@ -216,5 +203,5 @@ async def check_source(settings: Settings, driver: AsyncDriver, source: str) -> 
     record = await get_source(driver, settings.neo4j.database, source)
     if record is None:
         raise ScanError(f"unknown source {source!r}")
-    async with connector_for(config_from_record(record)) as connector:
+    async with connector_for(DataSourceConfig.from_properties(record)) as connector:
         return await connector.validate()

@@ -20,8 +20,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import build_scope
 from sqlglot.schema import MappingSchema
 
-from ingest.events import LineageEdge
-from ingest.urns import column_urn, table_urn
+from core.events import LineageEdge
+from core.urns import column_urn, table_urn
 
 log = logging.getLogger(__name__)
 

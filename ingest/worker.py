@@ -35,11 +35,7 @@ from neo4j import AsyncDriver
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 from prometheus_client import Counter, Histogram, start_http_server
 
-from app.settings import IngestSettings, KafkaSettings, Settings, load_settings
-from graph.batch import Prepared, apply_prepared, prepare
-from graph.driver import open_driver
-from graph.migrations import apply_migrations
-from ingest.events import (
+from core.events import (
     ASSET_CHANGED,
     TABLE_DISCOVERED,
     AssetChanged,
@@ -48,10 +44,14 @@ from ingest.events import (
     make_event,
     parse_event,
 )
+from core.settings import IngestSettings, KafkaSettings, Settings, load_settings
+from core.topics import ensure_topics
+from core.urns import Urn, source_urn
+from graph.batch import Prepared, apply_prepared, prepare
+from graph.driver import open_driver
+from graph.migrations import apply_migrations
 from ingest.offsets import commit_offsets, commit_owned
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
-from ingest.topics import ensure_topics
-from ingest.urns import Urn, source_urn
 
 log = logging.getLogger("datawave.ingest")
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from app.settings import KafkaSettings
+from core.events import TABLE_DISCOVERED, Event, InvalidEvent, TableDiscovered, parse_event
+from core.settings import KafkaSettings
+from core.urns import Urn, column_urn, source_urn
 from graph import anomalies as graph_anomalies
 from graph.labels import ColumnLabels
-from ingest.events import TABLE_DISCOVERED, Event, InvalidEvent, TableDiscovered, parse_event
 from ingest.offsets import commit_offsets
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
-from ingest.urns import Urn, column_urn, source_urn
 from ml.anomalies import ANOMALY_EVENT, Anomaly, TableProfile, detect
 from ml.detectors import ColumnInput
 from ml.service import ClassificationService

@@ -11,32 +11,17 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import LiteralString
 
 from neo4j import AsyncDriver
 
+from core.urns import Urn
 from graph import labels as graph_labels
-from graph.driver import read
-from ingest.urns import Urn
 from ml.classifier import Classifier, ColumnScores, build_classifier
 from ml.detectors import ColumnInput
 from ml.model import Example, Model
 from ml.settings import ClassifierSettings
 from ml.taxonomy import LabelDef, load_taxonomy
 from ml.training import default_model, fit_model
-
-COLUMNS: LiteralString = """
-MATCH (a:Asset {urn: $urn})
-CALL (a) {
-  MATCH (a:Table)-[:HAS_COLUMN]->(c:Column) RETURN a AS t, c
-  UNION
-  MATCH (t:Table)-[:HAS_COLUMN]->(a:Column) RETURN t, a AS c
-}
-WITH t, c WHERE c.removedAt IS NULL
-RETURN c.urn AS urn, c.name AS name, coalesce(c.dataType, '') AS dataType,
-       coalesce(c.description, '') AS description, t.name AS table, c.min AS min, c.max AS max
-ORDER BY c.ordinal
-"""
 
 
 class UnknownAsset(LookupError):
@@ -94,7 +79,7 @@ class ClassificationService:
         The graph keeps no samples: pass ``samples`` (column URN -> values) when the caller has
         them; otherwise min and max from the profile stand in, and confidence is lower.
         """
-        rows = await read(self.driver, self.database, COLUMNS, urn=urn)
+        rows = await graph_labels.columns_to_classify(self.driver, self.database, urn)
         if not rows:
             raise UnknownAsset(urn)
         columns = [

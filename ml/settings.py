@@ -1,6 +1,6 @@
 """Classifier settings, read from ``DATAWAVE_CLASSIFIER__*`` like a nested ``Settings`` field.
 
-They live here rather than in ``app.settings`` so that the classifier can be configured without
+They live here rather than in ``core.settings`` so that the classifier can be configured without
 touching the API's settings; the variable names are those a ``classifier`` field would have.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.topics import CHANGES, DISCOVERY
+from core.topics import CHANGES, DISCOVERY
 
 
 class ClassifierSettings(BaseSettings):

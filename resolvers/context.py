@@ -16,12 +16,12 @@ from neo4j import AsyncDriver
 from starlette.requests import HTTPConnection
 from strawberry.types import Info as StrawberryInfo
 
-from app.audit import RequestAudit
-from app.auth import Principal
-from app.gateway import ANONYMOUS
-from app.state import AppState
+from live.state import AppState
 from resolvers.guard import Guard
 from resolvers.loaders import Loaders
+from security.audit import RequestAudit
+from security.auth import Principal
+from security.gateway import ANONYMOUS
 
 
 @dataclass

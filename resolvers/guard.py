@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.audit import RequestAudit
-from app.auth import Principal
-from app.rbac import Authorizer, Permission, permission
 from graph.catalog import NodeKind
 from graph.records import NodeRecord
+from security.audit import RequestAudit
+from security.auth import Principal
+from security.rbac import Authorizer, Permission, permission
 
 ASSET_READ = permission("asset:read")
 # The permission that lets a caller see a node at all, by the kind of node.

@@ -14,14 +14,14 @@ from functools import partial
 from neo4j import AsyncDriver
 from strawberry.dataloader import DataLoader
 
-from app.cache import ReadThroughCache
-from app.rbac import Permission
-from app.state import AppState
+from core.urns import InvalidUrn, Urn
 from graph import catalog
 from graph.catalog import NodeKind, Relation
 from graph.records import NodeRecord, Related
-from ingest.urns import InvalidUrn, Urn
+from live.cache import ReadThroughCache
+from live.state import AppState
 from resolvers.guard import READ, Guard, kind_of
+from security.rbac import Permission
 
 # URN kind -> where nodes of that kind live
 URN_KINDS: dict[str, NodeKind] = {
@@ -35,7 +35,7 @@ URN_KINDS: dict[str, NodeKind] = {
 }
 # Relations that lead to teams and labels, which are not scoped themselves.
 UNSCOPED = frozenset({Relation.OWNERS, Relation.LABELS, Relation.COLUMN_LABELS})
-# Relations within one table (app/cache.py ``token_key``), read through the Redis cache: an
+# Relations within one table (live/cache.py ``token_key``), read through the Redis cache: an
 # asset detail's columns and labels. The others reach assets whose changes would not reach
 # the entry's token (lineage has its own cache).
 CACHED = frozenset({Relation.COLUMNS, Relation.LABELS, Relation.COLUMN_LABELS})

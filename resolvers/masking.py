@@ -8,10 +8,10 @@ permitted read is noted for the audit trail, and the response waits until it is 
 
 from __future__ import annotations
 
-from app.masking import most_sensitive
-from app.rbac import permission
 from graph.catalog import Relation
 from resolvers.context import Info
+from security.masking import most_sensitive
+from security.rbac import permission
 
 PII_READ = permission("pii:read")
 

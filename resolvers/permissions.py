@@ -14,9 +14,9 @@ from typing import Any
 
 from strawberry.extensions import FieldExtension
 
-from app.rbac import permission
 from resolvers.context import Info
 from resolvers.errors import coded
+from security.rbac import permission
 
 FORBIDDEN = "FORBIDDEN"
 

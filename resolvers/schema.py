@@ -20,20 +20,20 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from resolvers.audit.queries import AuditQuery
+from resolvers.catalog.curation import CurationMutation
+from resolvers.catalog.queries import CatalogQuery
+from resolvers.catalog.search import SearchQuery
+from resolvers.common import SCALARS, InvalidInputError, NotFoundError
 from resolvers.errors import should_mask
+from resolvers.executor import DataWaveExecutor
+from resolvers.labels.mutations import ClassifyMutation, LabelMutation, LabelQuery
 from resolvers.limits import DOCUMENT_CACHE, CachedValidation
-from resolvers.mutations.curation import CurationMutation
-from resolvers.mutations.labels import ClassifyMutation, LabelMutation, LabelQuery
-from resolvers.mutations.sources import BusyError, SourceMutation
-from resolvers.queries.audit import AuditQuery
-from resolvers.queries.catalog import CatalogQuery
-from resolvers.queries.lineage import LineageQuery
-from resolvers.queries.search import SearchQuery
-from resolvers.queries.server import ServerQuery
+from resolvers.lineage.queries import LineageQuery
+from resolvers.live.subscriptions import LiveSubscription
 from resolvers.security import OperationSecurity
-from resolvers.subscriptions.executor import DataWaveExecutor
-from resolvers.subscriptions.live import LiveSubscription
-from resolvers.types.common import SCALARS, InvalidInputError, NotFoundError
+from resolvers.server.queries import ServerQuery
+from resolvers.sources.mutations import BusyError, SourceMutation
 
 MAX_TOKENS = 2000
 

@@ -20,10 +20,10 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from app.audit import AuditUnavailable
-from app.gateway import Refusal, throttle_principal
 from resolvers.context import Context
 from resolvers.errors import coded
+from security.audit import AuditUnavailable
+from security.gateway import Refusal, throttle_principal
 
 
 class OperationSecurity(SchemaExtension):

@@ -13,7 +13,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import AsyncDriver
 
-from app.settings import IngestSettings, Settings
+from core.settings import IngestSettings, Settings
 from graph.driver import open_driver
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ingest.events import (
+from core.events import (
     CONTAINER_DISCOVERED,
     CONTAINER_SCANNED,
     SOURCE_CHECKED,
@@ -25,7 +25,7 @@ from ingest.events import (
     TableDiscovered,
     make_event,
 )
-from ingest.urns import column_urn, database_urn, schema_urn, source_urn, table_urn
+from core.urns import column_urn, database_urn, schema_urn, source_urn, table_urn
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

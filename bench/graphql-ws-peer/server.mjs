@@ -1,6 +1,6 @@
 // Peer for bench/subscriptions.py: catalogChanges over graphql-transport-ws (graphql-ws 6 on ws 8,
 // graphql-js 16), fed by the same Redis pub/sub channel DataWave's replicas read
-// (app/broadcast.py): one pattern subscription per process, each message parsed once, then
+// (live/broadcast.py): one pattern subscription per process, each message parsed once, then
 // offered to every local subscriber's bounded queue (256, like DataWave's default; a full queue
 // closes the socket with 4008), filtered per subscriber, executed by graphql-js per event.
 // No authentication, RBAC or audit. Env: PORT (default 4001), REDIS_URL. Prints "ready <url>".

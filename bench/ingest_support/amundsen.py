@@ -22,10 +22,10 @@ from pathlib import Path
 
 from neo4j import AsyncDriver
 
-from app.settings import Settings
 from bench.ingest_support.estate import Estate, bench_sources
+from core.settings import Settings
+from core.urns import Urn
 from graph.driver import read, write
-from ingest.urns import Urn
 
 REQUIREMENT = "amundsen-databuilder==7.5.1"
 CHILD = Path(__file__).with_name("amundsen_publish.py")

@@ -15,16 +15,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.settings import Settings
-from ingest.connectors.base import DataSourceConfig, connector_for
-from ingest.demo import PASSWORD_ENV, demo_sources, drop_demo, load_demo
-from ingest.events import TABLE_DISCOVERED, TableDiscovered, parse_event
-from ingest.urns import source_urn
+from core.events import TABLE_DISCOVERED, TableDiscovered, parse_event
+from core.settings import Settings
+from core.sources import DataSourceConfig
+from core.urns import source_urn
+from devstack.demo import PASSWORD_ENV, demo_sources, drop_demo, load_demo
+from ingest.connectors.base import connector_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE_PREFIX = "dwbench_"
 SOURCE_PREFIX = "bench-"
-PRODUCERS = ("ingest/demo.py", "ingest/demo_estate.py", "ingest/events.py", "ingest/connectors")
+PRODUCERS = ("devstack/demo.py", "devstack/demo_estate.py", "core/events.py", "ingest/connectors")
 
 
 @dataclass(frozen=True)

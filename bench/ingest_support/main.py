@@ -12,11 +12,11 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver
 
-from app.settings import Settings
 from bench.ingest_support import amundsen
 from bench.ingest_support.census import Census, census, clear
 from bench.ingest_support.estate import Estate, estate
 from bench.ingest_support.runs import Run, create_topics, delete_topics, drain, publish
+from core.settings import Settings
 from graph.driver import open_driver
 
 TARGET_COLUMNS_S = 15_000

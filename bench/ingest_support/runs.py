@@ -22,7 +22,7 @@ import psutil
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from app.settings import Settings
+from core.settings import Settings
 from ingest.producer import EventProducer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from ingest.events import (
+from core.events import (
     CONTAINER_DISCOVERED,
     CONTAINER_SCANNED,
     MAX_EVENT_BYTES,
@@ -38,10 +36,9 @@ from ingest.events import (
     TableDiscovered,
     make_event,
 )
-from ingest.urns import database_urn, schema_urn, source_urn, table_urn
+from core.sources import DataSourceConfig
+from core.urns import database_urn, schema_urn, source_urn, table_urn
 
-SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-SECRET_REF = r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$"
 # Envelope fields and JSON escaping on top of the payload stay well below this margin.
 EVENT_BUDGET = MAX_EVENT_BYTES - 16_384
 
@@ -71,42 +68,6 @@ def resolve_secret(ref: str, environ: Mapping[str, str] = os.environ) -> str:
         except OSError as err:
             raise SecretError(f"secret_ref {ref}: cannot read {target}: {err.strerror}") from err
     raise SecretError(f"secret_ref {ref!r}: expected env:NAME or file:/path")
-
-
-class DataSourceConfig(BaseModel):
-    """One source to discover; safe to log and store (it holds a secret's reference only)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=SLUG, description="slug, the source part of every URN")
-    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="registry key, e.g. mysql")
-    host: str = "127.0.0.1"
-    port: int = Field(ge=1, le=65535)
-    user: str | None = None
-    secret_ref: str | None = Field(None, pattern=SECRET_REF, description="env:NAME or file:/path")
-    databases: list[str] = Field(default_factory=list, description="empty: all non-system ones")
-    pool_size: int = Field(4, ge=1, le=64)
-    timeout_s: float = Field(10.0, gt=0, le=600, description="bound on every call to the source")
-    sample_size: int = Field(100, ge=0, le=10_000, description="sample values kept per column")
-    profile_rows: int = Field(1000, ge=1, le=1_000_000, description="rows read per profile")
-    exact_count_limit: int = Field(
-        100_000, ge=0, description="tables up to this many rows get an exact COUNT(*)"
-    )
-    sample_documents: int = Field(200, ge=1, le=100_000, description="MongoDB documents read")
-
-    @field_validator("databases")
-    @classmethod
-    def _distinct(cls, v: list[str]) -> list[str]:
-        return list(dict.fromkeys(v))
-
-    def password(self) -> str | None:
-        return resolve_secret(self.secret_ref) if self.secret_ref else None
-
-    @property
-    def target(self) -> str:
-        """Where the source is, for messages (never the secret)."""
-        who = f"{self.user}@" if self.user else ""
-        return f"{self.kind}://{who}{self.host}:{self.port}"
 
 
 @dataclass
@@ -151,6 +112,11 @@ class Connector(ABC, Generic[SpecT]):
         self.config = config
         self.urn = source_urn(config.name)
         self.report = DiscoveryReport()
+
+    def password(self) -> str | None:
+        """The source's password, resolved just before it is used (never stored)."""
+        ref = self.config.secret_ref
+        return resolve_secret(ref) if ref else None
 
     async def __aenter__(self) -> Self:
         return self
@@ -197,7 +163,7 @@ class Connector(ABC, Generic[SpecT]):
         else:
             detail = " ".join(str(err).split()) or type(err).__name__
         with contextlib.suppress(SecretError):
-            secret = self.config.password()
+            secret = self.password()
             if secret:
                 detail = detail.replace(secret, "***")
         if isinstance(err, ConnectorError):

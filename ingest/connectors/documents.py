@@ -17,8 +17,8 @@ from typing import Any
 
 from bson import Binary, Code, Decimal128, ObjectId, Regex, Timestamp
 
+from core.events import ColumnInfo
 from ingest.connectors.profiling import profile_values
-from ingest.events import ColumnInfo
 
 INT32 = range(-(2**31), 2**31)
 # BSON type names as MongoDB's $type spells them, most specific class first (bool is an int).

@@ -13,6 +13,8 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from core.events import Index, TableDiscovered
+from core.urns import schema_urn
 from ingest.connectors.base import (
     Connector,
     ConnectorError,
@@ -21,8 +23,6 @@ from ingest.connectors.base import (
     registry,
 )
 from ingest.connectors.documents import infer_columns
-from ingest.events import Index, TableDiscovered
-from ingest.urns import schema_urn
 
 SYSTEM_DATABASES = ("admin", "config", "local")
 
@@ -51,7 +51,7 @@ class MongoConnector(Connector[CollectionSpec]):
                     host=cfg.host,
                     port=cfg.port,
                     username=cfg.user,
-                    password=cfg.password() if cfg.user else None,
+                    password=self.password() if cfg.user else None,
                     maxPoolSize=cfg.pool_size,
                     serverSelectionTimeoutMS=timeout_ms,
                     connectTimeoutMS=timeout_ms,

@@ -14,9 +14,9 @@ from typing import Any
 import aiomysql
 import pymysql
 
+from core.events import ColumnInfo
 from ingest.connectors.base import ConnectorError, ServerInfo, registry
 from ingest.connectors.sql import Catalog, ColumnRow, KeyRow, SqlConnector, TableRow
-from ingest.events import ColumnInfo
 
 SYSTEM_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
 TEXT_TYPES = (
@@ -98,7 +98,7 @@ class MySQLConnector(SqlConnector):
                     host=cfg.host,
                     port=cfg.port,
                     user=cfg.user,
-                    password=cfg.password() or "",
+                    password=self.password() or "",
                     connect_timeout=cfg.timeout_s,
                     autocommit=True,
                     charset="utf8mb4",

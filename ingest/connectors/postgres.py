@@ -16,9 +16,9 @@ from typing import Any
 
 import asyncpg
 
+from core.events import ColumnInfo
 from ingest.connectors.base import ConnectorError, ServerInfo, registry
 from ingest.connectors.sql import Catalog, ColumnRow, KeyRow, SqlConnector, TableRow, TableSpec
-from ingest.events import ColumnInfo
 
 # Types profiled as themselves; every other type is profiled as (cut) text, bytea not at all.
 NATIVE_TYPES = frozenset(
@@ -105,7 +105,7 @@ class PostgresConnector(SqlConnector):
             "host": cfg.host,
             "port": cfg.port,
             "user": cfg.user,
-            "password": cfg.password(),
+            "password": self.password(),
             "database": database,
             "timeout": cfg.timeout_s,
             "command_timeout": cfg.timeout_s,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from ingest.events import ColumnProfile
+from core.events import ColumnProfile
 
 MAX_VALUE_CHARS = 256  # per sample value and per min/max: long texts are cut, blobs never read
 ORDERABLE = (int, float, Decimal, str, date, datetime, time, timedelta)

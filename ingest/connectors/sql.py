@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from core.events import ColumnInfo, ForeignKey, Index, LineageEdge, TableDiscovered
+from core.urns import schema_urn, table_urn
 from ingest.connectors.base import Connector, bounded_count
 from ingest.connectors.profiling import MAX_VALUE_CHARS, profile_values
-from ingest.events import ColumnInfo, ForeignKey, Index, LineageEdge, TableDiscovered
 from ingest.sql_lineage import Dialect, LineageError, TableName, view_lineage
-from ingest.urns import schema_urn, table_urn
 
 # Estimated counts come from the engines' statistics (InnoDB TABLE_ROWS, pg_class.reltuples)
 # and are only used above ``exact_count_limit`` rows. After the engine refreshed its statistics

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from neo4j import AsyncDriver
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.integration.estate import Estate
 
 

@@ -8,10 +8,9 @@ import uuid
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import AsyncDriver
 
-from app.cli_catalog import registration
-from app.settings import IngestSettings, Settings
+from core.settings import IngestSettings, Settings
+from devstack.demo import PASSWORD_ENV, demo_sources, load_demo
 from graph.sources import register_source
-from ingest.demo import PASSWORD_ENV, demo_sources, load_demo
 from ingest.scan import ScanProgress, run_scan
 from ingest.worker import Worker
 from ml.consumer import ClassificationConsumer
@@ -36,7 +35,7 @@ async def scan_demo(settings: Settings, neo4j: AsyncDriver) -> list[ScanProgress
         db = settings.neo4j.database
         configs = demo_sources()
         for config in configs:
-            await register_source(neo4j, db, registration(config))
+            await register_source(neo4j, db, config)
         classifier = ClassifierSettings(topic=cfg.topics[0], group_id=f"{name}.classify")
         classify = ClassificationConsumer(await open_service(neo4j, db, classifier), settings.kafka)
         async with running(Worker(cfg, settings.kafka, neo4j, db), classify):

@@ -13,8 +13,8 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from core.urns import column_urn, database_urn, schema_urn, source_urn, table_urn, version_urn
 from graph.driver import write
-from ingest.urns import column_urn, database_urn, schema_urn, source_urn, table_urn, version_urn
 
 CONTAINERS = """
 MERGE (s:DataSource {urn: $source})

@@ -23,11 +23,11 @@ from gql.transport.websockets import WebsocketsTransport
 from neo4j import AsyncDriver
 from starlette.applications import Starlette
 
-from app.auth import mint_token
-from app.broadcast import Broadcast
 from app.main import create_app
-from app.settings import Settings
+from core.settings import Settings
 from graph.driver import write
+from live.broadcast import Broadcast
+from security.auth import mint_token
 
 Execute = Callable[..., Awaitable[dict[str, Any]]]
 

@@ -8,8 +8,8 @@ import pytest
 from gql.transport.exceptions import TransportQueryError
 from neo4j import AsyncDriver
 
-from app.settings import Settings
-from ingest.urns import database_urn, source_urn, version_urn
+from core.settings import Settings
+from core.urns import database_urn, source_urn, version_urn
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 

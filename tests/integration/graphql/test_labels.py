@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from neo4j import AsyncDriver
 
-from app.settings import Settings
+from core.settings import Settings
 from graph.driver import read, write
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute

@@ -10,13 +10,13 @@ import pytest
 from neo4j import AsyncDriver
 from starlette.testclient import TestClient
 
-from app.auth import AuthSettings, mint_token
 from app.main import create_app
-from app.settings import Mode, Settings
+from core.settings import AuthSettings, Mode, Settings
 from graph import sources
 from graph.driver import write
 from resolvers.limits import MAX_ALIASES, MAX_DEPTH
 from resolvers.schema import MAX_TOKENS
+from security.auth import mint_token
 from tests.integration.graphql.conftest import bearer
 
 

@@ -6,7 +6,7 @@ import pytest
 from gql.transport.exceptions import TransportQueryError
 from neo4j import AsyncDriver
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from neo4j import AsyncDriver
 from prometheus_client import REGISTRY
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 

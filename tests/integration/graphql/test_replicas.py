@@ -19,7 +19,7 @@ import pytest
 from gql import GraphQLRequest
 from neo4j import AsyncDriver
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import bearer, listening_socket, ws_client
 

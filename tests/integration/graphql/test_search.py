@@ -8,8 +8,8 @@ import pytest
 from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch
 
-from app.search import INDEX, ensure_index, reindex
-from app.settings import Settings
+from core.settings import Settings
+from live.search import INDEX, ensure_index, reindex
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.broadcast import PREFIX
-from app.changes import scan_channel
-from app.settings import Settings
-from ingest.urns import source_urn
+from core.settings import Settings
+from core.urns import source_urn
+from live.broadcast import PREFIX
+from live.changes import scan_channel
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 

@@ -16,7 +16,10 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from app.changes import (
+from core.settings import Settings
+from core.urns import table_urn
+from graph.driver import write
+from live.changes import (
     CATALOG_CHANNEL,
     ChangeType,
     ComplianceUpdate,
@@ -28,10 +31,7 @@ from app.changes import (
     publish_scan_progress,
     scan_channel,
 )
-from app.settings import Settings
-from graph.driver import write
-from ingest.urns import table_urn
-from resolvers.subscriptions.live import SLOW_CONSUMER
+from resolvers.live.subscriptions import SLOW_CONSUMER
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, bearer, serve, ws_client
 

@@ -27,9 +27,9 @@ from neo4j import AsyncDriver
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from app.auth import AuthSettings, mint_token
-from app.settings import Settings
+from core.settings import AuthSettings, Settings
 from graph.driver import read, write
+from security.auth import mint_token
 from tests.integration.graphql.conftest import Served, bearer, serve
 
 SECRET = "attack-suite-hs256-secret-" + "s" * 32

@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth import AuthSettings
-from app.settings import Mode, Settings
+from core.settings import AuthSettings, Mode, Settings
 from tests.integration.graphql.conftest import Served, serve
 from tests.integration.security.conftest import Api
 

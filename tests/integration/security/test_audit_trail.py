@@ -14,11 +14,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from neo4j import AsyncDriver
 
-from app.audit import AuditSink
-from app.masking import partial
-from app.settings import Neo4jSettings, Settings
+from core.settings import Neo4jSettings, Settings
+from core.topics import AUDIT
 from graph.driver import open_driver, read, write
-from ingest.topics import AUDIT
+from security.audit import AuditSink
+from security.masking import partial
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, serve
 from tests.integration.security.conftest import Api

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from neo4j import AsyncDriver
 
-from app.masking import REDACTED, MaskingSettings, Strategy, partial
-from app.settings import Settings
+from core.settings import MaskingSettings, Settings, Strategy
 from graph.driver import write
+from security.masking import REDACTED, partial
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, serve
 from tests.integration.security.conftest import Api

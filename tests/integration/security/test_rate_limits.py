@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 from websockets.exceptions import ConnectionClosed
 
-from app.settings import RateLimitSettings, Settings
+from core.settings import RateLimitSettings, Settings
 from tests.integration.graphql.conftest import Served, serve
 from tests.integration.security.conftest import Api
 

@@ -18,9 +18,9 @@ from gql.transport.exceptions import TransportQueryError
 from neo4j import AsyncDriver
 from redis.asyncio import Redis
 
-from app.changes import ChangeType, catalog_change, publish_catalog_change
-from app.settings import Settings
+from core.settings import Settings
 from graph.driver import read
+from live.changes import ChangeType, catalog_change, publish_catalog_change
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import ws_client
 from tests.integration.security.conftest import Api

@@ -1,0 +1,133 @@
+"""``datawave classify``: run the consumer, classify on demand, refit, read the review queue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.settings import Settings
+
+if TYPE_CHECKING:  # the service imports spaCy and torch: only commands that need it load it
+    from neo4j import AsyncDriver
+
+    from graph.driver import Record
+    from graph.labels import ColumnLabels
+    from ml.service import ClassificationService
+
+classify_cli = typer.Typer(help="Label columns: PII, PCI, PHI, credentials.", no_args_is_help=True)
+console = Console()
+T = TypeVar("T")
+
+
+def _with_driver(job: Callable[[AsyncDriver, Settings], Awaitable[T]]) -> T:
+    from app.cli.common import settings_or_exit
+    from graph.driver import open_driver
+    from graph.migrations import apply_migrations
+
+    settings = settings_or_exit()
+
+    async def run() -> T:
+        async with open_driver(settings.neo4j) as driver:
+            await apply_migrations(driver, settings.neo4j.database)
+            return await job(driver, settings)
+
+    return asyncio.run(run())
+
+
+def _with_service(job: Callable[[ClassificationService, Settings], Awaitable[T]]) -> T:
+    """Also load the classifier (seconds) and run ``job(service, settings)``."""
+    from ml.service import open_service
+
+    async def run(driver: AsyncDriver, settings: Settings) -> T:
+        return await job(await open_service(driver, settings.neo4j.database), settings)
+
+    return _with_driver(run)
+
+
+@classify_cli.command("run")
+def run_consumer() -> None:
+    """Consume discovery events and label their columns until SIGTERM or SIGINT."""
+    from ml.consumer import ClassificationConsumer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def job(service: ClassificationService, settings: Settings) -> None:
+        consumer = ClassificationConsumer(service, settings.kafka)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, consumer.stop)
+        stats = await consumer.run()
+        console.print(stats)
+
+    _with_service(job)
+
+
+@classify_cli.command("urn")
+def classify_urn(urn: Annotated[str, typer.Argument(help="a table or column URN")]) -> None:
+    """Classify one table's columns (or one column) from what the graph holds."""
+    from ml.service import UnknownAsset
+
+    async def job(service: ClassificationService, settings: Settings) -> list[ColumnLabels]:
+        return await service.classify_urn(urn)
+
+    try:
+        columns = _with_service(job)
+    except UnknownAsset as err:
+        console.print(f"[red]no live table or column {err}[/red]")
+        raise typer.Exit(1) from err
+    table = Table("column", "label", "status", "confidence", "method")
+    for column in columns:
+        for row in column.labels:
+            table.add_row(column.name, row.label, row.status, f"{row.confidence:.2f}", row.method)
+    console.print(table)
+
+
+@classify_cli.command("fit")
+def fit() -> None:
+    """Refit on the generated estate plus stewards' decisions; register the next model."""
+
+    async def job(service: ClassificationService, settings: Settings) -> dict[str, object]:
+        return await service.refit()
+
+    model = _with_service(job)
+    console.print(f"registered model {model['id']} ({model.get('stewardExamples', 0)} decisions)")
+
+
+@classify_cli.command("queue")
+def queue(limit: Annotated[int, typer.Option(help="rows")] = 50) -> None:
+    """The review queue: labels below the suggestion threshold, most confident first."""
+    from graph.labels import review_queue
+
+    async def job(driver: AsyncDriver, settings: Settings) -> list[Record]:
+        return await review_queue(driver, settings.neo4j.database, limit=limit)
+
+    table = Table("column", "label", "confidence", "explanation")
+    for row in _with_driver(job):
+        edge = row["edge"]
+        table.add_row(row["urn"], row["label"], f"{edge['confidence']:.2f}", edge["explanation"])
+    console.print(table)
+
+
+@classify_cli.command("explain")
+def explain(urn: Annotated[str, typer.Argument(help="a column URN")]) -> None:
+    """Why each label on a column was given: detectors, shares of samples, masked examples."""
+    from graph.labels import column_labels
+
+    async def job(driver: AsyncDriver, settings: Settings) -> list[Record]:
+        return await column_labels(driver, settings.neo4j.database, urn)
+
+    for row in _with_driver(job):
+        edge = row["edge"]
+        console.print(
+            f"[bold]{row['label']}[/bold] {edge['status']}: {edge.get('explanation', '')}"
+        )
+        for ev in json.loads(edge.get("evidence") or "[]"):
+            console.print(f"  {ev['detector']}: {ev['score']} {ev['detail']}")

@@ -1,0 +1,66 @@
+"""What the payload models cannot check alone: that the URNs in an event have the right kinds.
+
+The graph writer derives labels, names and parents from these URNs, so an event whose table
+subject is really a column URN must be dead-lettered instead of written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from core.events import (
+    CONTAINER_DISCOVERED,
+    CONTAINER_SCANNED,
+    SOURCE_CHECKED,
+    TABLE_DISCOVERED,
+    ContainerDiscovered,
+    ContainerScanned,
+    Event,
+    InvalidEvent,
+    TableDiscovered,
+)
+from core.urns import InvalidUrn, Urn
+
+SUBJECT_KINDS = {
+    SOURCE_CHECKED: {"source"},
+    CONTAINER_DISCOVERED: {"database", "schema"},
+    TABLE_DISCOVERED: {"table"},
+    CONTAINER_SCANNED: {"schema"},
+}
+CONTAINER_PARENTS = {"database": "source", "schema": "database"}
+LINEAGE_KINDS = {"table", "column"}
+
+
+def kind_of(urn: str, field: str, allowed: Iterable[str]) -> str:
+    """The URN's kind if it is one of ``allowed``; otherwise the event is invalid."""
+    try:
+        kind = Urn.parse(urn).kind
+    except InvalidUrn as err:
+        raise InvalidEvent(f"{field}: {err}") from err
+    if kind not in allowed:
+        raise InvalidEvent(f"{field}: expected a {'/'.join(sorted(allowed))} URN, got {urn!r}")
+    return kind
+
+
+def check_event(event: Event) -> None:
+    """Raise ``InvalidEvent`` if a URN in the event has the wrong kind for its place."""
+    subject_kind = kind_of(event.subject, "subject", SUBJECT_KINDS[event.type])
+    data = event.data
+    if isinstance(data, ContainerDiscovered):
+        if data.kind != subject_kind:
+            raise InvalidEvent(f"subject is a {subject_kind} URN but data.kind is {data.kind!r}")
+        kind_of(data.parent_urn, "data.parent_urn", {CONTAINER_PARENTS[data.kind]})
+    elif isinstance(data, TableDiscovered):
+        kind_of(data.schema_urn, "data.schema_urn", {"schema"})
+        for fk in data.foreign_keys:
+            kind_of(fk.ref_table_urn, f"foreign key {fk.name}", {"table"})
+            if len(fk.columns) != len(fk.ref_columns):
+                raise InvalidEvent(
+                    f"foreign key {fk.name}: columns and ref_columns differ in length"
+                )
+        for edge in data.lineage:
+            kind_of(edge.upstream_urn, "lineage upstream", LINEAGE_KINDS)
+            kind_of(edge.downstream_urn, "lineage downstream", LINEAGE_KINDS)
+    elif isinstance(data, ContainerScanned):
+        for child in data.children:
+            kind_of(child, "data.children", {"table"})

@@ -1,0 +1,235 @@
+"""Typed settings read from ``DATAWAVE_*`` environment variables and an optional ``.env``.
+
+One ``Settings`` object is built at start-up and passed down; nothing reads ``os.environ``
+elsewhere, so tests build ``Settings(_env_file=None, ...)`` explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.topics import CHANGES, DISCOVERY, DLQ, LINEAGE
+
+DEFAULT_DEV_SECRET = "datawave-development-secret-not-for-production"
+MIN_SECRET_BYTES = 32
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"})
+DEFAULT_HASH_KEY = "datawave-development-masking-key-not-for-production"
+
+
+class Strategy(StrEnum):
+    REDACT = "redact"
+    PARTIAL = "partial"
+    HASH = "hash"
+
+
+class AuthSettings(BaseModel):
+    """``DATAWAVE_AUTH__*``: how tokens are verified and how claims map to roles and scopes."""
+
+    algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    hs_secret: SecretStr = SecretStr(DEFAULT_DEV_SECRET)
+    public_key_files: list[Path] = Field(default_factory=list)
+    jwks_url: str | None = None
+    issuer: str = "datawave"
+    audience: str = "datawave-api"
+    clock_skew_s: int = Field(30, ge=0, le=600)
+    max_token_bytes: int = Field(8192, ge=256)
+    roles_claim: str = "roles"
+    domains_claim: str = "domains"
+    sources_claim: str = "sources"
+    permissions_claim: str = "permissions"
+
+    @field_validator("algorithms")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        allowed = HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
+        bad = [a for a in v if a not in allowed]
+        if bad or not v:
+            raise ValueError(f"unsupported algorithm(s) {bad}; choose from {sorted(allowed)}")
+        return v
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not serve production traffic (empty when fine)."""
+        problems = []
+        if HMAC_ALGORITHMS & set(self.algorithms):
+            secret = self.hs_secret.get_secret_value()
+            if secret == DEFAULT_DEV_SECRET:
+                problems.append("DATAWAVE_AUTH__HS_SECRET is the development default")
+            elif len(secret.encode()) < MIN_SECRET_BYTES:
+                problems.append(
+                    f"DATAWAVE_AUTH__HS_SECRET is shorter than {MIN_SECRET_BYTES} bytes"
+                )
+        if ASYMMETRIC_ALGORITHMS & set(self.algorithms) and not (
+            self.public_key_files or self.jwks_url
+        ):
+            problems.append("RS/ES algorithms need DATAWAVE_AUTH__JWKS_URL or PUBLIC_KEY_FILES")
+        return problems
+
+
+class MaskingSettings(BaseModel):
+    """``DATAWAVE_MASKING__*``: the strategy for each sensitivity, and the key of ``hash``."""
+
+    confidential: Strategy = Strategy.PARTIAL
+    restricted: Strategy = Strategy.REDACT
+    hash_key: SecretStr = SecretStr(DEFAULT_HASH_KEY)
+
+    def production_problems(self) -> list[str]:
+        uses_hash = Strategy.HASH in (self.confidential, self.restricted)
+        if uses_hash and self.hash_key.get_secret_value() == DEFAULT_HASH_KEY:
+            return ["DATAWAVE_MASKING__HASH_KEY is the development default"]
+        return []
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def _default_stack_dir() -> Path:
+    # Services that refuse to run as root (OpenSearch, PostgreSQL) run as a service user when
+    # we are root, so their state must live where that user can reach it: not under /root.
+    if os.geteuid() == 0:
+        return Path("/var/lib/datawave")
+    return Path.home() / ".local" / "share" / "datawave"
+
+
+class Neo4jSettings(BaseModel):
+    uri: str = "bolt://127.0.0.1:7687"
+    user: str = "neo4j"
+    password: SecretStr = SecretStr("datawave-dev")
+    database: str = "neo4j"
+
+    @field_validator("uri")
+    @classmethod
+    def _uri_scheme(cls, v: str) -> str:
+        schemes = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+        if not v.startswith(schemes):
+            raise ValueError(f"expected a Bolt URI such as bolt://host:7687, got {v!r}")
+        return v
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_partitions: int = Field(6, ge=1, le=1000)
+    client_id: str = "datawave"
+
+
+class IngestSettings(BaseModel):
+    """The ingest worker: which topics it consumes as which group, and how it batches."""
+
+    topics: list[str] = Field(default_factory=lambda: [DISCOVERY, LINEAGE])
+    group_id: str = "datawave-ingest"
+    dlq_topic: str = DLQ
+    # Where the worker announces what it wrote (datawave.asset.changed.v1), for the API's relay.
+    changes_topic: str = CHANGES
+    # Small transactions cost Neo4j less per column, and the worker overlaps them (docs/ingest.md).
+    batch_size: int = Field(100, ge=1, le=10_000)
+    batch_timeout_ms: int = Field(200, ge=1, le=60_000)
+    # How long the group waits for a crashed worker before handing its partitions to others.
+    session_timeout_ms: int = Field(10_000, ge=6_000, le=300_000)
+    # Bounds the driver's own retries of transient Neo4j errors before a batch is split.
+    neo4j_retry_s: float = Field(5.0, ge=0, le=300)
+    metrics_port: int = Field(0, ge=0, le=65535, description="0: no Prometheus endpoint")
+
+
+class RateLimitSettings(BaseModel):
+    """Per-principal token bucket in Redis (security/ratelimit.py), shared by every replica."""
+
+    capacity: int = Field(300, ge=1, le=1_000_000, description="requests in a burst")
+    refill_per_s: float = Field(50.0, gt=0, le=1_000_000, description="requests a second after")
+
+
+class RequestLimits(BaseModel):
+    """Sizes a GraphQL request may have: refused before any work is spent on it."""
+
+    max_body_bytes: int = Field(128 * 1024, ge=1024, le=64 * 2**20)
+    max_variables_bytes: int = Field(64 * 1024, ge=256, le=64 * 2**20)
+
+
+class Settings(BaseSettings):
+    """Every knob of DataWave; env var = ``DATAWAVE_`` + field name (nested with ``__``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DATAWAVE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    mode: Mode = Mode.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    neo4j: Neo4jSettings = Neo4jSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    auth: AuthSettings = AuthSettings()
+    masking: MaskingSettings = MaskingSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    limits: RequestLimits = RequestLimits()
+    ingest: IngestSettings = IngestSettings()
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    opensearch_url: str = "http://127.0.0.1:9200"
+    # password of the `datawave` account the local stack creates in MariaDB and PostgreSQL
+    source_password: SecretStr = SecretStr("datawave")
+    stack_dir: Path = Field(default_factory=_default_stack_dir)
+    cache_dir: Path = Path.home() / ".cache" / "datawave"
+    # Where GraphiQL's files come from on first use in development (app/graphiql.py).
+    npm_registry: str = "https://registry.npmjs.org"
+    introspection: bool = True
+    # Relay datawave.changes.v1 to the cache, live subscribers and search (live/relay.py).
+    relay_changes: bool = True
+    dependency_timeout_s: float = Field(2.0, gt=0, le=60)
+    # Live subscriptions: events a client may fall behind before it is disconnected (4008).
+    subscription_queue_size: int = Field(256, ge=1, le=100_000)
+    # Redis read-through cache of asset details and lineage (live/cache.py); 0 turns it off.
+    cache_ttl_s: int = Field(300, ge=0, le=3600)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, v: str) -> str:
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"expected redis://host:port/db, got {v!r}")
+        return v
+
+    @field_validator("opensearch_url", "npm_registry")
+    @classmethod
+    def _http_scheme(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"expected http(s)://host:port, got {v!r}")
+        return v.rstrip("/")
+
+    @cached_property
+    def development(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT
+
+
+class SettingsError(Exception):
+    """Settings are invalid; the message names each variable and the expected form."""
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    lines = ["invalid DataWave settings:"]
+    for e in err.errors():
+        var = "DATAWAVE_" + "__".join(str(p).upper() for p in e["loc"])
+        lines.append(f"  {var}: {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's error into one readable message.
+
+    Production refuses development-only security settings (e.g. the default HS256 secret).
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as err:
+        raise SettingsError(describe_validation_error(err)) from err
+    problems = settings.auth.production_problems() + settings.masking.production_problems()
+    if not settings.development and problems:
+        raise SettingsError("refusing to start in production mode:\n  " + "\n  ".join(problems))
+    return settings

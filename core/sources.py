@@ -1,0 +1,81 @@
+"""A data source's configuration: the one model the CLI, the API, the graph and the scan share.
+
+What is registered is what is stored (``properties``, camelCase on the ``:DataSource`` node) and
+what a scan reads back (``from_properties``), field for field: a new field is added here once.
+Only a secret's reference is kept; ``ingest`` resolves it when it connects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+SECRET_REF = r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$"
+
+
+class DataSourceConfig(BaseModel):
+    """One source to discover; safe to log and store (it holds a secret's reference only)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+    name: str = Field(
+        pattern=SLUG,
+        description="Lowercase slug (letters, digits, inner hyphens; at most 63): the source "
+        "part of every URN.",
+    )
+    kind: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Connector kind: mysql, mariadb, postgresql, mongodb.",
+    )
+    host: str = Field("127.0.0.1", description="Host name or address of the server.")
+    port: int = Field(ge=1, le=65535, description="TCP port of the server.")
+    user: str | None = Field(None, description="Account the connector logs in as.")
+    secret_ref: str | None = Field(
+        None,
+        pattern=SECRET_REF,
+        description="Where the password is: env:NAME or file:/path (never the password).",
+    )
+    databases: list[str] = Field(
+        default_factory=list, description="Databases to scan; empty means every non-system one."
+    )
+    pool_size: int = Field(4, ge=1, le=64, description="Connections (and parallel tables).")
+    timeout_s: float = Field(10.0, gt=0, le=600, description="Seconds any call may take.")
+    sample_size: int = Field(
+        100, ge=0, le=10_000, description="Sample values kept per column for classification."
+    )
+    profile_rows: int = Field(
+        1000, ge=1, le=1_000_000, description="Rows read to profile a table's columns."
+    )
+    exact_count_limit: int = Field(
+        100_000, ge=0, description="Tables up to this many rows get an exact COUNT(*)."
+    )
+    sample_documents: int = Field(
+        200, ge=1, le=100_000, description="Documents read per MongoDB collection."
+    )
+
+    @field_validator("databases")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+    @property
+    def target(self) -> str:
+        """Where the source is, for messages (never the secret)."""
+        who = f"{self.user}@" if self.user else ""
+        return f"{self.kind}://{who}{self.host}:{self.port}"
+
+    def properties(self) -> dict[str, Any]:
+        """The node properties that store this config (camelCase, lists for sequences)."""
+        return self.model_dump(by_alias=True)
+
+    @classmethod
+    def from_properties(cls, props: Mapping[str, Any]) -> Self:
+        """The config a ``:DataSource`` node stores; its other properties (status...) ignored."""
+        known = {f.alias or name for name, f in cls.model_fields.items()}
+        return cls.model_validate({k: v for k, v in props.items() if k in known and v is not None})

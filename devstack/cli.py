@@ -1,0 +1,102 @@
+"""The development commands: ``datawave stack``, ``datawave demo`` and ``datawave up``.
+
+Registered on the ``datawave`` command through the ``datawave.cli`` entry point of the
+``datawave-devstack`` distribution (``devstack/pyproject.toml``), installed by ``make install``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from app.cli.common import console, err_console, settings_or_exit
+from devstack import stack
+
+stack_cli = typer.Typer(
+    help="Run the local service stack (no Docker needed).", no_args_is_help=True
+)
+demo_cli = typer.Typer(help="The acme demo estate in the local stack.", no_args_is_help=True)
+
+
+def stack_context() -> stack.Context:
+    return stack.Context(settings_or_exit(), echo=console.print)
+
+
+Services = Annotated[list[str] | None, typer.Argument(help="services (default: all)")]
+
+
+@stack_cli.command("up")
+def stack_up(services: Services = None) -> None:
+    """Install (cached), start and wait for the services; idempotent."""
+    try:
+        stack.up(stack_context(), services)
+    except stack.StackError as err:
+        err_console.print(f"[red]stack up failed:[/red] {err}")
+        raise typer.Exit(1) from err
+
+
+@stack_cli.command("down")
+def stack_down(services: Services = None) -> None:
+    """Stop the services this stack started (by pid file), nothing else."""
+    try:
+        stack.down(stack_context(), services)
+    except stack.StackError as err:
+        err_console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+
+
+@stack_cli.command("status")
+def stack_status() -> None:
+    """List each service with its ports, pid, state and resident memory."""
+    rows = stack.status(stack_context())
+    table = Table("service", "ports", "pid", "state", "RSS (MiB)")
+    for row in rows:
+        state = "[green]up[/green]" if row.up else "[red]down[/red]"
+        table.add_row(
+            row.name,
+            ",".join(map(str, row.ports)),
+            str(row.pid or "-"),
+            state,
+            f"{row.rss_bytes / 2**20:.0f}",
+        )
+    total = sum(r.rss_bytes for r in rows)
+    table.add_row("total", "", "", "", f"{total / 2**20:.0f}")
+    console.print(table)
+
+
+@demo_cli.command("load")
+def demo_load(
+    scale: Annotated[int, typer.Option(min=1, help="copies of every table (100: thousands)")] = 1,
+) -> None:
+    """Drop and rebuild the demo databases (MariaDB shop, PostgreSQL billing and analytics,
+    MongoDB crm) with deterministic data."""
+    from devstack.demo import PASSWORD_ENV, load_demo
+
+    settings = settings_or_exit()
+    loaded = asyncio.run(load_demo(settings.source_password.get_secret_value(), scale))
+    table = Table("source", "database", "tables", "views", "collections", "rows")
+    for db in loaded:
+        table.add_row(
+            db.source, db.database, str(db.tables), str(db.views), str(db.collections), str(db.rows)
+        )
+    console.print(table)
+    console.print(f"the demo sources read their password from ${PASSWORD_ENV}")
+
+
+def up(
+    demo: Annotated[bool, typer.Option(help="load and scan the demo estate first")] = True,
+    scale: Annotated[int, typer.Option(min=1, help="demo estate scale")] = 1,
+) -> None:
+    """Run an ingest worker, load and scan the demo estate, and serve the API (Ctrl-C stops)."""
+    from devstack.local import run_local
+
+    run_local(settings_or_exit(), demo=demo, scale=scale)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(stack_cli, name="stack")
+    cli.add_typer(demo_cli, name="demo")
+    cli.command()(up)

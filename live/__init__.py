@@ -1,0 +1,1 @@
+"""Change travels: announcements, broadcast, relay, cache, search index, scans, process state."""

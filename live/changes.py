@@ -1,0 +1,107 @@
+"""Live events and their publishers: catalog changes, scan progress, compliance updates.
+
+Writers call these after their graph transaction commits, with any ``redis.asyncio.Redis``:
+
+    await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, table_urn, ["rowCount"]))
+
+``publish_catalog_change`` first invalidates the cached reads of the changed assets, then
+broadcasts, so when it returns no API replica serves the old data and every replica's
+``catalogChanges`` subscribers get the event. Pass many changes at once: one round trip each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+from redis.asyncio import Redis
+
+from core.urns import Urn
+from live.broadcast import publish
+from live.cache import invalidate
+
+CATALOG_CHANNEL = "catalog"
+
+
+def scan_channel(scan_id: str) -> str:
+    return f"scan:{scan_id}"
+
+
+def compliance_channel(domain: str) -> str:
+    return f"compliance:{domain}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LiveEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ChangeType(StrEnum):
+    ADDED = "added"
+    CHANGED = "changed"
+    REMOVED = "removed"
+
+
+class CatalogChange(LiveEvent):
+    type: ChangeType
+    urn: str
+    kind: str  # the URN's kind: source, database, schema, table, column, ...
+    source: str
+    fields: list[str] = Field(default_factory=list)  # properties that changed, when known
+    at: datetime = Field(default_factory=_now)
+
+
+def catalog_change(type: ChangeType, urn: str, fields: Sequence[str] = ()) -> CatalogChange:
+    """A change of the asset ``urn``; its kind and source are read from the URN."""
+    parsed = Urn.parse(urn)
+    return CatalogChange(type=type, urn=urn, kind=parsed.kind, source=parsed.source, fields=fields)
+
+
+class ScanProgress(LiveEvent):
+    """Where a scan is (``ingest.scan.ScanProgress`` on the wire, with its percentage)."""
+
+    scan_id: str
+    source: str
+    stage: str  # validate, discover, ingest, finished, failed
+    target: str | None = None  # the URN being discovered
+    events: int = 0
+    tables: int = 0
+    columns: int = 0
+    expected_tables: int = 0
+    ingested: int = 0  # events the ingest workers have committed
+    percent: float = 0.0
+    error: str | None = None
+    at: datetime = Field(default_factory=_now)
+
+
+class ComplianceUpdate(LiveEvent):
+    domain: str
+    framework: str
+    status: str  # e.g. compliant, at_risk, non_compliant
+    score: float | None = None
+    urn: str | None = None
+    message: str | None = None
+    at: datetime = Field(default_factory=_now)
+
+
+async def publish_catalog_change(redis: Redis, *changes: CatalogChange) -> None:
+    """Invalidate the cache for these assets, then tell every replica's subscribers."""
+    if not changes:
+        return
+    await invalidate(redis, [c.urn for c in changes])
+    await publish(redis, CATALOG_CHANNEL, *(c.model_dump(mode="json") for c in changes))
+
+
+async def publish_scan_progress(redis: Redis, *progress: ScanProgress) -> None:
+    for p in progress:
+        await publish(redis, scan_channel(p.scan_id), p.model_dump(mode="json"))
+
+
+async def publish_compliance_update(redis: Redis, *updates: ComplianceUpdate) -> None:
+    for u in updates:
+        await publish(redis, compliance_channel(u.domain), u.model_dump(mode="json"))

@@ -1,0 +1,65 @@
+"""Scans started from the API: ``ingest.scan.run_scan`` in the background, progress to Redis.
+
+The replica that accepts ``startScan`` runs the scan (at most ``MAX_RUNNING`` at once): the
+connector's events go to Kafka, the ingest workers write them, and every progress report is
+published so ``scanProgress`` subscribers on any replica can follow it. Shutting the replica
+down cancels its running scans (what was published stays valid).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+
+from neo4j import AsyncDriver
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.settings import Settings
+from ingest import scan
+from live.changes import ScanProgress, publish_scan_progress
+
+log = logging.getLogger("datawave.scans")
+
+MAX_RUNNING = 4
+
+
+class TooManyScans(Exception):
+    """This replica already runs its maximum of scans."""
+
+
+class ScanRunner:
+    def __init__(self, settings: Settings, driver: AsyncDriver, redis: Redis) -> None:
+        self._settings = settings
+        self._driver = driver
+        self._redis = redis
+        self._running: set[asyncio.Task[scan.ScanProgress]] = set()
+
+    def start(self, source: str) -> str:
+        """Start scanning the registered ``source``; return the scan id at once."""
+        if len(self._running) >= MAX_RUNNING:
+            raise TooManyScans(f"{MAX_RUNNING} scans are already running on this replica")
+        scan_id = str(uuid.uuid4())
+        task = asyncio.create_task(
+            scan.run_scan(
+                self._settings, self._driver, source, scan_id=scan_id, on_progress=self._publish
+            ),
+            name=f"scan-{scan_id}",
+        )
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return scan_id
+
+    async def close(self) -> None:
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _publish(self, progress: scan.ScanProgress) -> None:
+        try:
+            live = ScanProgress(**dataclasses.asdict(progress), percent=progress.percent)
+            await publish_scan_progress(self._redis, live)
+        except RedisError as err:  # progress is best effort; the scan itself goes on
+            log.warning("scan %s: progress not published: %s", progress.scan_id, err)

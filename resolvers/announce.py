@@ -1,0 +1,25 @@
+"""After a mutation's write: forget what the request loaded, then tell every replica."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from redis.exceptions import RedisError
+
+from live.changes import ChangeType, catalog_change, publish_catalog_change
+from resolvers.context import Info
+
+log = logging.getLogger("datawave.mutations")
+
+
+async def announce(
+    info: Info, type: ChangeType, urns: Sequence[str], fields: Sequence[str]
+) -> None:
+    """Clear the request's loaders, invalidate caches and notify subscribers of the change."""
+    info.context.loaders.forget(*urns)
+    changes = [catalog_change(type, urn, fields) for urn in urns]
+    try:
+        await publish_catalog_change(info.context.state.redis, *changes)
+    except RedisError as err:  # the write is done; cached copies expire with their TTL
+        log.warning("catalog change of %s not published: %s", list(urns), err)

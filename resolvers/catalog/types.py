@@ -1,0 +1,556 @@
+"""Catalog types: data sources, the containment tree, versions, jobs, owners and labels.
+
+Scalar fields are copied from the graph record; every relationship is a resolver that goes
+through the request's DataLoaders, so a page of N tables costs a fixed number of queries. The
+loaders leave out what the caller may not see; relationship fields that need a permission of
+their own (lineage, labels) are empty without it; values of sensitive columns are masked
+(resolvers/masking.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from datetime import datetime
+from enum import Enum
+from functools import partial
+from typing import Any, Self, TypeVar
+
+import strawberry
+
+from core.urns import source_urn
+from graph import catalog
+from graph.catalog import AssetFilter, AssetKind, AssetSort, Relation, SortField
+from graph.records import NodeRecord, Related, plain
+from resolvers.common import BigInt, Connection, Edge, Node, PageInfo, timestamp
+from resolvers.context import Info
+from resolvers.masking import reveal, reveal_one
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    check_page_size,
+    decode_cursor,
+    encode_cursor,
+)
+from resolvers.permissions import needs_quietly
+
+A = TypeVar("A")
+LINEAGE = "lineage:read"
+LABELS = "label:read"
+MASKED = "Masked if the column is sensitive, unless you hold pii:read in its scope."
+
+
+async def _related(info: Info, relation: Relation, urn: str) -> list[Related]:
+    return await info.context.loaders.related(relation, urn)
+
+
+@strawberry.type(description="A team; owners of assets are teams.")
+class Team:
+    name: str
+
+
+@strawberry.type(description="A classification label such as PII.Email.")
+class Label:
+    name: str
+    category: str | None
+    sensitivity: str | None
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any]) -> Self:
+        return cls(
+            name=props["name"], category=props.get("category"), sensitivity=props.get("sensitivity")
+        )
+
+
+@strawberry.type(description="What one detector saw for a label.")
+class LabelEvidence:
+    detector: str
+    score: float | None
+    hits: int | None
+    total: int | None
+    detail: str | None
+    examples: list[str] = strawberry.field(
+        description="Sample values (their shape only); masked further like the column's values."
+    )
+
+    @classmethod
+    def from_json(cls, e: dict[str, Any], examples: list[str]) -> Self:
+        return cls(
+            detector=e.get("detector", ""),
+            score=e.get("score"),
+            hits=e.get("hits"),
+            total=e.get("total"),
+            detail=e.get("detail"),
+            examples=examples,
+        )
+
+
+@strawberry.type(description="A label on a column, with how sure and how it was decided.")
+class LabelAssignment:
+    label: Label
+    column: strawberry.ID
+    confidence: float | None
+    method: str | None
+    status: str | None = strawberry.field(description="suggested, review, confirmed or rejected.")
+    at: datetime | None = strawberry.field(description="When it was last classified.")
+    evidence_json: strawberry.Private[str | None] = None
+    explanation_text: strawberry.Private[str | None] = None
+
+    @strawberry.field(description="Each detector's finding; examples are masked like `min`.")
+    async def evidence(self, info: Info) -> list[LabelEvidence]:
+        found = json.loads(self.evidence_json or "[]")
+        return [
+            LabelEvidence.from_json(
+                e, await reveal(info, self.column, "evidence", e.get("examples") or [])
+            )
+            for e in found
+        ]
+
+    @strawberry.field(description="Why, in one sentence (it quotes examples: masked like them).")
+    async def explanation(self, info: Info) -> str | None:
+        return await reveal_one(info, self.column, "explanation", self.explanation_text)
+
+
+def _assignments(found: list[Related]) -> list[LabelAssignment]:
+    return [
+        LabelAssignment(
+            label=Label.from_props(r.node.props),
+            column=r.rel["column"],
+            confidence=r.rel.get("confidence"),
+            method=r.rel.get("method"),
+            status=r.rel.get("status"),
+            at=timestamp(r.rel, "at"),
+            evidence_json=r.rel.get("evidence"),
+            explanation_text=r.rel.get("explanation"),
+        )
+        for r in found
+    ]
+
+
+@strawberry.interface(description="A catalogued database, schema, table or column.")
+class Asset(Node):
+    name: str
+    source: str = strawberry.field(description="Name of the data source it was discovered in.")
+    description: str | None = strawberry.field(
+        description="The curated description (describeAsset) or else the source's comment."
+    )
+    tags: list[str]
+    removed_at: datetime | None = strawberry.field(
+        description="When a scan stopped seeing it (soft delete); null while it exists."
+    )
+
+    @strawberry.field(description="Teams that own it.")
+    async def owners(self, info: Info) -> list[Team]:
+        return [
+            Team(name=r.node.props["name"]) for r in await _related(info, Relation.OWNERS, self.id)
+        ]
+
+    @classmethod
+    def base(cls, props: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": props["urn"],
+            "name": props.get("name") or props["urn"],
+            "source": props.get("source", ""),
+            "description": props.get("curatedDescription") or props.get("description"),
+            "tags": props.get("tags") or [],
+            "removed_at": timestamp(props, "removedAt"),
+        }
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        return cls(**cls.base(record.props))
+
+
+@strawberry.type
+class Database(Asset):
+    @strawberry.field
+    async def data_source(self, info: Info) -> DataSource | None:
+        record = await info.context.loaders.node(source_urn(self.source))
+        return DataSource.from_record(record) if record else None
+
+    @strawberry.field
+    async def schemas(self, info: Info) -> list[Schema]:
+        found = await _related(info, Relation.CHILDREN, self.id)
+        return [Schema.from_record(r.node) for r in found if "Schema" in r.node.labels]
+
+
+@strawberry.type
+class Schema(Asset):
+    @strawberry.field
+    async def database(self, info: Info) -> Database | None:
+        found = await _related(info, Relation.PARENT, self.id)
+        return next((Database.from_record(r.node) for r in found), None)
+
+    @strawberry.field(description="Its tables, views and collections, a page at a time.")
+    async def tables(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        sort: AssetSortInput | None = None,
+    ) -> Connection[Table]:
+        where = AssetFilter(kind=AssetKind.DATASET, schema=self.id)
+        return await asset_page(info, where, (sort or AssetSortInput()).to_sort(), first, after)
+
+
+@strawberry.enum
+class TableKind(Enum):
+    TABLE = "table"
+    VIEW = "view"
+    COLLECTION = "collection"
+
+
+@strawberry.type(description="A table, view or collection.")
+class Table(Asset):
+    kind: TableKind | None
+    row_count: BigInt | None
+    row_count_exact: bool | None
+    size_bytes: BigInt | None
+    view_sql: str | None
+    primary_key: list[str]
+    fingerprint: str | None
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+
+    @strawberry.field
+    async def schema(self, info: Info) -> Schema | None:
+        found = await _related(info, Relation.PARENT, self.id)
+        return next((Schema.from_record(r.node) for r in found), None)
+
+    @strawberry.field(description="Columns in ordinal order; removed ones only if asked.")
+    async def columns(self, info: Info, include_removed: bool = False) -> list[Column]:
+        columns = [
+            Column.from_record(r.node) for r in await _related(info, Relation.COLUMNS, self.id)
+        ]
+        return [c for c in columns if include_removed or c.removed_at is None]
+
+    @strawberry.field(description="Every schema version, oldest first.")
+    async def versions(self, info: Info) -> list[SchemaVersion]:
+        return [
+            SchemaVersion.from_record(r.node)
+            for r in await _related(info, Relation.VERSIONS, self.id)
+        ]
+
+    @strawberry.field
+    async def current_version(self, info: Info) -> SchemaVersion | None:
+        versions = await self.versions(info)
+        return versions[-1] if versions else None
+
+    @strawberry.field(
+        description="Tables this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
+    )
+    async def upstream(self, info: Info) -> list[Table]:
+        return _of_type(Table, await _related(info, Relation.UPSTREAM, self.id))
+
+    @strawberry.field(
+        description="Tables this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
+    )
+    async def downstream(self, info: Info) -> list[Table]:
+        return _of_type(Table, await _related(info, Relation.DOWNSTREAM, self.id))
+
+    @strawberry.field(
+        description="Labels on its columns (rejected suggestions included).",
+        extensions=needs_quietly(LABELS),
+    )
+    async def labels(self, info: Info) -> list[LabelAssignment]:
+        visible = {r.node.urn for r in await _related(info, Relation.COLUMNS, self.id)}
+        found = await _related(info, Relation.COLUMN_LABELS, self.id)
+        return _assignments([r for r in found if r.rel["column"] in visible])
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        p = record.props
+        kind = p.get("kind")
+        return cls(
+            **cls.base(p),
+            kind=TableKind(kind) if kind in TableKind._value2member_map_ else None,
+            row_count=p.get("rowCount"),
+            row_count_exact=p.get("rowCountExact"),
+            size_bytes=p.get("sizeBytes"),
+            view_sql=p.get("viewSql"),
+            primary_key=p.get("primaryKey") or [],
+            fingerprint=p.get("fingerprint"),
+            first_seen_at=timestamp(p, "firstSeenAt"),
+            last_seen_at=timestamp(p, "lastSeenAt"),
+        )
+
+
+@strawberry.type(description="A column of a table, or a field of a document collection.")
+class Column(Asset):
+    data_type: str | None
+    nullable: bool | None
+    default: str | None
+    ordinal: int | None
+    is_primary_key: bool | None
+    null_ratio: float | None
+    distinct_count: BigInt | None
+    min_value: strawberry.Private[str | None]
+    max_value: strawberry.Private[str | None]
+
+    @strawberry.field(description=f"Smallest value profiled. {MASKED}")
+    async def min(self, info: Info) -> str | None:
+        return await reveal_one(info, self.id, "min", self.min_value)
+
+    @strawberry.field(description=f"Largest value profiled. {MASKED}")
+    async def max(self, info: Info) -> str | None:
+        return await reveal_one(info, self.id, "max", self.max_value)
+
+    @strawberry.field
+    async def table(self, info: Info) -> Table | None:
+        return next(iter(_of_type(Table, await _related(info, Relation.PARENT, self.id))), None)
+
+    @strawberry.field(extensions=needs_quietly(LABELS))
+    async def labels(self, info: Info) -> list[LabelAssignment]:
+        return _assignments(await _related(info, Relation.LABELS, self.id))
+
+    @strawberry.field(
+        description="Columns this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
+    )
+    async def upstream(self, info: Info) -> list[Column]:
+        return _of_type(Column, await _related(info, Relation.UPSTREAM, self.id))
+
+    @strawberry.field(
+        description="Columns this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
+    )
+    async def downstream(self, info: Info) -> list[Column]:
+        return _of_type(Column, await _related(info, Relation.DOWNSTREAM, self.id))
+
+    @strawberry.field(description="Columns its foreign keys reference.")
+    async def references(self, info: Info) -> list[Column]:
+        return _of_type(Column, await _related(info, Relation.REFERENCES, self.id))
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        p = record.props
+        return cls(
+            **cls.base(p),
+            data_type=p.get("dataType"),
+            nullable=p.get("nullable"),
+            default=p.get("default"),
+            ordinal=p.get("ordinal"),
+            is_primary_key=p.get("isPrimaryKey"),
+            null_ratio=p.get("nullRatio"),
+            distinct_count=p.get("distinctCount"),
+            min_value=p.get("min"),
+            max_value=p.get("max"),
+        )
+
+
+@strawberry.type(description="A registered database server or document store.")
+class DataSource(Node):
+    name: str
+    kind: str | None
+    host: str | None
+    port: int | None
+    user: str | None = strawberry.field(description="Who it connects as (never a password).")
+    status: str | None
+    server_version: str | None
+    last_error: str | None
+    last_checked_at: datetime | None
+    last_scan_at: datetime | None
+    configured_databases: list[str]
+
+    @strawberry.field(description="Databases discovered in it.")
+    async def databases(self, info: Info) -> list[Database]:
+        found = await _related(info, Relation.SOURCE_DATABASES, self.id)
+        return [Database.from_record(r.node) for r in found if "Database" in r.node.labels]
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        return cls.from_props(record.props)
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any]) -> Self:
+        """From the properties graph/sources.py returns (or a record's, already plain)."""
+        p = plain(props)
+        return cls(
+            id=p["urn"],
+            name=p.get("name") or p["urn"],
+            kind=p.get("kind"),
+            host=p.get("host"),
+            port=p.get("port"),
+            user=p.get("user"),
+            status=p.get("status"),
+            server_version=p.get("serverVersion"),
+            last_error=p.get("lastError"),
+            last_checked_at=timestamp(p, "lastCheckedAt"),
+            last_scan_at=timestamp(p, "lastScanAt"),
+            configured_databases=p.get("databases") or [],
+        )
+
+
+@strawberry.type(description="A column as one schema version recorded it.")
+class VersionColumn:
+    name: str
+    data_type: str | None
+    nullable: bool | None
+    ordinal: int | None
+
+    @classmethod
+    def from_json(cls, c: dict[str, Any]) -> Self:
+        return cls(
+            name=c["name"],
+            data_type=c.get("dataType"),
+            nullable=c.get("nullable"),
+            ordinal=c.get("ordinal"),
+        )
+
+
+@strawberry.type(description="One distinct column layout a table has had.")
+class SchemaVersion(Node):
+    name: str
+    version: int
+    fingerprint: str | None
+    captured_at: datetime | None
+    columns: list[VersionColumn]
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        p = record.props
+        return cls(
+            id=p["urn"],
+            name=p.get("name") or p["urn"],
+            version=p["version"],
+            fingerprint=p.get("fingerprint"),
+            captured_at=timestamp(p, "capturedAt"),
+            columns=[VersionColumn.from_json(c) for c in json.loads(p.get("columns") or "[]")],
+        )
+
+
+@strawberry.type(description="What produces lineage: a view definition or a pipeline job.")
+class Job(Node):
+    name: str
+    kind: str | None
+
+    @strawberry.field(extensions=needs_quietly(LINEAGE))
+    async def reads(self, info: Info) -> list[Asset]:
+        return _assets(await _related(info, Relation.JOB_READS, self.id))
+
+    @strawberry.field(extensions=needs_quietly(LINEAGE))
+    async def writes(self, info: Info) -> list[Asset]:
+        return _assets(await _related(info, Relation.JOB_WRITES, self.id))
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        p = record.props
+        return cls(id=p["urn"], name=p.get("name") or p["urn"], kind=p.get("kind"))
+
+
+ASSET_TYPES: tuple[tuple[str, type[Database | Schema | Table | Column]], ...] = (
+    ("Column", Column),
+    ("Table", Table),
+    ("Schema", Schema),
+    ("Database", Database),
+)
+
+
+def asset_from_record(record: NodeRecord) -> Asset | None:
+    """The GraphQL type for an ``:Asset`` node, by its most specific label."""
+    for label, cls in ASSET_TYPES:
+        if label in record.labels:
+            return cls.from_record(record)
+    return None
+
+
+def node_from_record(record: NodeRecord) -> Node | None:
+    """Any node type, by label."""
+    for label, cls in (("DataSource", DataSource), ("SchemaVersion", SchemaVersion), ("Job", Job)):
+        if label in record.labels:
+            return cls.from_record(record)
+    return asset_from_record(record)
+
+
+def _assets(found: list[Related]) -> list[Asset]:
+    return [a for r in found if (a := asset_from_record(r.node)) is not None]
+
+
+def _of_type(cls: type[A], found: list[Related]) -> list[A]:
+    return [a for a in _assets(found) if isinstance(a, cls)]
+
+
+# --- filtered, sorted pages --------------------------------------------------------------------
+
+strawberry.enum(AssetKind, description="What kind of asset (DATASET: table, view or collection).")
+strawberry.enum(SortField, description="What to sort assets by.")
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="Conditions that all must hold; omitted ones match anything.")
+class AssetFilterInput:
+    source: str | None = None
+    kind: AssetKind | None = None
+    label: str | None = strawberry.field(
+        default=None,
+        description="A label name (PII.Email) or category (PII), on it or its columns.",
+    )
+    text: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the name or description."
+    )
+    removed: bool | None = strawberry.field(
+        default=False, description="false: live only (default); true: removed only; null: both."
+    )
+    schema: strawberry.ID | None = strawberry.field(default=None, description="URN of a schema.")
+
+    def to_filter(self) -> AssetFilter:
+        return AssetFilter(
+            source=self.source,
+            kind=self.kind,
+            label=self.label,
+            text=self.text,
+            removed=self.removed,
+            schema=self.schema,
+        )
+
+
+@strawberry.input
+class AssetSortInput:
+    field: SortField = SortField.NAME
+    direction: SortDirection = SortDirection.ASC
+
+    def to_sort(self) -> AssetSort:
+        return AssetSort(self.field, self.direction is SortDirection.DESC)
+
+
+def page_key(where: AssetFilter, sort: AssetSort, size: int, after: Any) -> str:
+    """What makes a page: the filter with the caller's scope, the order and the position. Plain
+    values only (the scope's sets sorted), so every replica derives the same key."""
+    filters = tuple(
+        sorted(v) if isinstance(v, frozenset) else v
+        for v in (getattr(where, f.name) for f in dataclasses.fields(where))
+    )
+    parts = repr((filters, sort.field.value, sort.descending, size, after))
+    return hashlib.sha256(parts.encode()).hexdigest()
+
+
+async def asset_page(
+    info: Info, where: AssetFilter, sort: AssetSort, first: int, after: str | None
+) -> Connection[Any]:
+    """One page of assets the caller may see, as a Relay connection; ``totalCount`` runs only
+    when selected. The caller's scope filters in the query, so pages stay full."""
+    driver, database = info.context.graph
+    domains, sources = info.context.guard.scope()
+    where = dataclasses.replace(where, domains=domains, sources=sources)
+    size, position = check_page_size(first), decode_cursor(after, sort) if after else None
+    page = await info.context.loaders.cache.across(
+        ("page", page_key(where, sort, size, position)),
+        catalog.Page,
+        lambda: catalog.page_assets(driver, database, where, sort, size, position),
+    )
+    assert page is not None  # a page is never missing, at most empty
+    edges = [
+        Edge(node=asset, position=partial(encode_cursor, sort, item.key, item.node.urn))
+        for item in page.items
+        if (asset := asset_from_record(item.node)) is not None
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next, end_cursor=edges[-1].position() if edges else None
+        ),
+        count=lambda: catalog.count_assets(driver, database, where),
+    )

@@ -1,0 +1,131 @@
+"""Steward decisions on classification labels, and the review queue they work from.
+
+A decision (confirmed or rejected) is never overwritten by a rescan and feeds the next
+calibration (``datawave classify fit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from enum import Enum
+
+import strawberry
+
+from graph import labels
+from live.changes import ChangeType
+from ml.service import UnknownAsset
+from resolvers.announce import announce
+from resolvers.audited import guarded
+from resolvers.catalog.types import Column, asset_from_record
+from resolvers.common import NotFoundError, UserError
+from resolvers.context import Info
+from resolvers.permissions import needs
+from security.rbac import permission
+
+LABEL_WRITE = permission("label:write")
+MAX_QUEUE = 100
+
+
+@strawberry.enum(description="What a steward decided about a label on a column.")
+class LabelDecision(Enum):
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+@strawberry.input
+class DecideLabelInput:
+    column: strawberry.ID
+    label: str = strawberry.field(description="Label name, e.g. PII.Email.")
+    decision: LabelDecision
+    note: str | None = None
+
+
+@strawberry.type
+class DecideLabelPayload:
+    column: Column | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="A machine label waiting for a steward (confidence 0.5 to 0.9).")
+class ReviewItem:
+    column: Column
+    label: str
+    confidence: float
+
+
+def _actor(info: Info) -> str:
+    principal = info.context.guard.principal  # set: ``guarded`` refused anonymous callers
+    return principal.subject if principal else "anonymous"
+
+
+@strawberry.type
+class LabelMutation:
+    @strawberry.mutation(
+        description="Confirm or reject a label on a column; rescans never override it.",
+        extensions=guarded("label:write", lambda input: f"{input.column} {input.label}"),
+    )
+    async def decide_label(self, info: Info, input: DecideLabelInput) -> DecideLabelPayload:
+        record = await info.context.loaders.find(input.column, LABEL_WRITE)
+        column = asset_from_record(record) if record else None
+        if not isinstance(column, Column):
+            return DecideLabelPayload(errors=[NotFoundError(urn=input.column, message="no column")])
+        edge = await labels.decide_label(
+            *info.context.graph, input.column, input.label, input.decision.value,
+            steward=_actor(info), at=datetime.now(UTC), note=input.note,
+        )  # fmt: skip
+        if edge is None:
+            message = f"no label {input.label!r}"
+            return DecideLabelPayload(errors=[NotFoundError(urn=input.label, message=message)])
+        await announce(info, ChangeType.CHANGED, [input.column], ["labels"])
+        return DecideLabelPayload(column=column)
+
+
+@strawberry.type
+class ClassifyPayload:
+    columns: list[Column] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ClassifyMutation:
+    @strawberry.mutation(
+        description="Classify a table's columns (or one column) now, from what the graph holds.",
+        extensions=guarded("label:write", lambda urn: urn),
+    )
+    async def classify(self, info: Info, urn: strawberry.ID) -> ClassifyPayload:
+        if await info.context.loaders.find(urn, LABEL_WRITE) is None:
+            return ClassifyPayload(errors=[NotFoundError(urn=urn, message=f"no asset {urn}")])
+        service = await info.context.state.classifier.get()
+        try:
+            classified = await service.classify_urn(urn)
+        except UnknownAsset:
+            return ClassifyPayload(errors=[NotFoundError(urn=urn, message="no columns there")])
+        urns = [c.urn for c in classified]
+        await announce(info, ChangeType.CHANGED, urns, ["labels"])
+        records = await asyncio.gather(*(info.context.loaders.node(u) for u in urns))
+        return ClassifyPayload(
+            columns=[c for r in records if r and isinstance(c := asset_from_record(r), Column)]
+        )
+
+
+@strawberry.type
+class LabelQuery:
+    @strawberry.field(
+        description="Labels the classifier was unsure about, most confident first.",
+        extensions=needs("label:write"),
+    )
+    async def review_queue(
+        self, info: Info, source: str | None = None, first: int = 50, offset: int = 0
+    ) -> list[ReviewItem]:
+        rows = await labels.review_queue(
+            *info.context.graph, source=source, offset=max(0, offset),
+            limit=max(1, min(first, MAX_QUEUE)),
+        )  # fmt: skip
+        # One batched load for the page (DataLoader), scoped like every other read.
+        records = await asyncio.gather(*(info.context.loaders.node(r["urn"]) for r in rows))
+        return [
+            ReviewItem(column=column, label=row["label"], confidence=row["edge"]["confidence"])
+            for row, record in zip(rows, records, strict=True)
+            if record and isinstance(column := asset_from_record(record), Column)
+        ]

@@ -1,0 +1,91 @@
+"""Lineage queries: subgraphs, impact, paths and schema diffs, read through the Redis cache.
+
+The cache holds whole results; each caller sees the part in its scope, and an asset out of
+scope as a starting point reads as missing (null).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from graph import lineage_queries as lq
+from resolvers.context import Info
+from resolvers.errors import ClientError
+from resolvers.lineage.types import Impact, LineageGraph, SchemaDiff
+from resolvers.permissions import needs
+
+DEFAULT_DEPTH = 3
+
+
+@strawberry.type
+class LineageQuery:
+    @strawberry.field(
+        description="The lineage graph around an asset, up to 10 hops each way.",
+        extensions=needs("lineage:read"),
+    )
+    async def lineage(
+        self,
+        info: Info,
+        urn: strawberry.ID,
+        direction: lq.Direction = lq.Direction.BOTH,
+        depth: int = DEFAULT_DEPTH,
+        level: lq.Level = lq.Level.TABLE,
+    ) -> LineageGraph | None:
+        if not 1 <= depth <= lq.MAX_DEPTH:
+            raise ClientError(f"depth must be between 1 and {lq.MAX_DEPTH}, got {depth}")
+        if await info.context.loaders.find(urn) is None:
+            return None
+        driver, database = info.context.graph
+        graph = await info.context.loaders.cache.across(
+            ("lineage", urn, direction.value, str(depth), level.value),
+            lq.Subgraph,
+            lambda: lq.lineage(driver, database, urn, direction, depth, level),
+        )
+        return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
+
+    @strawberry.field(
+        description="Everything downstream of an asset, with owners and labels.",
+        extensions=needs("lineage:read"),
+    )
+    async def impact(self, info: Info, urn: strawberry.ID) -> Impact | None:
+        if await info.context.loaders.find(urn) is None:
+            return None
+        driver, database = info.context.graph
+        result = await info.context.loaders.cache.across(
+            ("impact", urn), lq.Impact, lambda: lq.impact(driver, database, urn)
+        )
+        return Impact.from_result(urn, result, info.context.guard.reaches) if result else None
+
+    @strawberry.field(
+        description="The shortest downstream path from one asset to another.",
+        extensions=needs("lineage:read"),
+    )
+    async def lineage_path(
+        self,
+        info: Info,
+        from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
+        to: strawberry.ID,
+    ) -> LineageGraph | None:
+        loaders = info.context.loaders
+        if await loaders.find(from_) is None or await loaders.find(to) is None:
+            return None
+        driver, database = info.context.graph
+        graph = await loaders.cache.across(
+            ("path", from_, to), lq.Subgraph, lambda: lq.shortest_path(driver, database, from_, to)
+        )
+        return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
+
+    @strawberry.field(
+        description="How a table's columns changed between two of its versions.",
+        extensions=needs("asset:read"),
+    )
+    async def schema_diff(
+        self, info: Info, urn: strawberry.ID, from_version: int, to_version: int
+    ) -> SchemaDiff | None:
+        if await info.context.loaders.find(urn) is None:
+            return None
+        driver, database = info.context.graph
+        diff = await lq.schema_diff(driver, database, urn, from_version, to_version)
+        return SchemaDiff.from_result(urn, from_version, to_version, diff) if diff else None

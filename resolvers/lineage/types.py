@@ -1,0 +1,148 @@
+"""Lineage types: graphs ready for a graph view, impact reports, schema diffs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Self
+
+import strawberry
+
+from graph import lineage_queries as lq
+from graph.records import EdgeRecord, NodeRecord
+from resolvers.catalog.types import (
+    Asset,
+    Job,
+    Label,
+    Team,
+    VersionColumn,
+    asset_from_record,
+)
+from resolvers.common import timestamp
+from resolvers.context import Info
+
+strawberry.enum(lq.Direction, name="LineageDirection")
+strawberry.enum(lq.Level, name="LineageLevel")
+
+
+@strawberry.type(description="Data flows from `from` to `to` (table to table or column to column).")
+class LineageEdge:
+    from_: strawberry.ID = strawberry.field(name="from")
+    to: strawberry.ID
+    kind: str | None = strawberry.field(description="view, manual, ...")
+    since: datetime | None
+    via_urn: strawberry.Private[str | None]
+
+    @strawberry.field(description="The job (view definition, pipeline) that produces this flow.")
+    async def via(self, info: Info) -> Job | None:
+        if not self.via_urn:
+            return None
+        record = await info.context.loaders.node(self.via_urn)
+        return Job.from_record(record) if record else None
+
+    @classmethod
+    def from_record(cls, edge: EdgeRecord) -> Self:
+        return cls(
+            from_=edge.from_urn,
+            to=edge.to_urn,
+            kind=edge.props.get("kind"),
+            since=timestamp(edge.props, "since"),
+            via_urn=edge.props.get("via"),
+        )
+
+
+@strawberry.type(description="Nodes and edges of a lineage graph, ready to draw.")
+class LineageGraph:
+    nodes: list[Asset]
+    edges: list[LineageEdge]
+    truncated: bool = strawberry.field(
+        description=f"More than {lq.MAX_NODES} assets were reached; only the first are here."
+    )
+
+    @classmethod
+    def from_subgraph(cls, graph: lq.Subgraph, visible: Callable[[NodeRecord], bool]) -> Self:
+        """The part of ``graph`` the caller may see: hidden nodes and their edges are left out."""
+        shown = [n for n in graph.nodes if visible(n)]
+        urns = {n.urn for n in shown}
+        return cls(
+            nodes=[a for n in shown if (a := asset_from_record(n)) is not None],
+            edges=[
+                LineageEdge.from_record(e)
+                for e in graph.edges
+                if e.from_urn in urns and e.to_urn in urns
+            ],
+            truncated=graph.truncated,
+        )
+
+
+@strawberry.type(description="An asset downstream of the one analysed.")
+class ImpactedAsset:
+    asset: Asset
+    distance: int = strawberry.field(description="FEEDS hops from the analysed asset.")
+    owners: list[Team]
+    labels: list[Label]
+
+
+@strawberry.type(description="Everything downstream of an asset: who owns it, what it holds.")
+class Impact:
+    urn: strawberry.ID
+    assets: list[ImpactedAsset]
+    truncated: bool
+
+    @strawberry.field(description="Every team owning an impacted asset.")
+    def owners(self) -> list[Team]:
+        names = sorted({t.name for a in self.assets for t in a.owners})
+        return [Team(name=n) for n in names]
+
+    @classmethod
+    def from_result(
+        cls, urn: str, result: lq.Impact, visible: Callable[[NodeRecord], bool]
+    ) -> Self:
+        assets = []
+        for hit in result.assets:
+            asset = asset_from_record(hit.node) if visible(hit.node) else None
+            if asset is not None:
+                assets.append(
+                    ImpactedAsset(
+                        asset=asset,
+                        distance=hit.distance,
+                        owners=[Team(name=t["name"]) for t in hit.owners],
+                        labels=[Label.from_props(lab) for lab in hit.labels],
+                    )
+                )
+        return cls(urn=urn, assets=assets, truncated=result.truncated)
+
+
+@strawberry.type
+class ColumnChange:
+    name: str
+    before: VersionColumn
+    after: VersionColumn
+
+
+@strawberry.type(description="How a table's columns changed from one version to another.")
+class SchemaDiff:
+    urn: strawberry.ID
+    from_version: int
+    to_version: int
+    added: list[VersionColumn]
+    removed: list[VersionColumn]
+    changed: list[ColumnChange]
+
+    @classmethod
+    def from_result(cls, urn: str, from_version: int, to_version: int, d: lq.SchemaDiff) -> Self:
+        return cls(
+            urn=urn,
+            from_version=from_version,
+            to_version=to_version,
+            added=[VersionColumn.from_json(c) for c in d.added],
+            removed=[VersionColumn.from_json(c) for c in d.removed],
+            changed=[
+                ColumnChange(
+                    name=c.name,
+                    before=VersionColumn.from_json(c.before),
+                    after=VersionColumn.from_json(c.after),
+                )
+                for c in d.changed
+            ],
+        )

@@ -1,1 +1,0 @@
-"""Mutation resolvers, one module per area; each returns a payload with typed ``errors``."""

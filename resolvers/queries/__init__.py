@@ -1,1 +1,0 @@
-"""Query resolvers, one module per area."""

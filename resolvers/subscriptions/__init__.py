@@ -1,1 +1,0 @@
-"""Subscription resolvers (graphql-transport-ws), fed by the broadcast hub (app/broadcast.py)."""

@@ -1,0 +1,108 @@
+"""A scan end to end: demo databases -> connectors -> Kafka -> worker -> Neo4j, with progress."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from neo4j import AsyncDriver
+
+from core.settings import IngestSettings, Settings
+from core.sources import DataSourceConfig
+from devstack.demo import demo_sources, drop_demo, load_demo
+from graph.driver import read, write
+from graph.scans import get_scan
+from graph.sources import get_source, register_source
+from ingest.scan import ScanError, ScanProgress, run_scan
+from ingest.worker import Worker
+from tests.factories import running
+
+TABLES = """
+MATCH (t:Table {source: $source}) WHERE t.removedAt IS NULL
+RETURN count(t) AS tables, sum(CASE t.kind WHEN 'view' THEN 1 ELSE 0 END) AS views
+"""
+CLEANUP = """
+MATCH (n) WHERE n.source STARTS WITH $prefix OR n.urn STARTS WITH 'urn:dw:source:' + $prefix
+DETACH DELETE n
+"""
+
+
+@pytest.fixture
+async def estate(
+    settings: Settings, neo4j: AsyncDriver, unique: str
+) -> AsyncIterator[list[DataSourceConfig]]:
+    """The demo estate under this test's prefix, registered as sources named after it."""
+    password = settings.source_password.get_secret_value()
+    await load_demo(password, prefix=f"{unique}_")
+    regs = [
+        c.model_copy(update={"name": f"{unique}-{c.name}"})
+        for c in demo_sources(prefix=f"{unique}_")
+    ]
+    for reg in regs:
+        await register_source(neo4j, settings.neo4j.database, reg)
+    yield regs
+    await drop_demo(password, prefix=f"{unique}_")
+    await write(neo4j, settings.neo4j.database, CLEANUP, prefix=unique)
+
+
+@pytest.fixture
+def scan_settings(settings: Settings, ingest_cfg: IngestSettings) -> Settings:
+    return settings.model_copy(update={"ingest": ingest_cfg})
+
+
+async def test_scanning_the_demo_estate_fills_the_graph(
+    estate: list[DataSourceConfig],
+    scan_settings: Settings,
+    neo4j: AsyncDriver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATAWAVE_SOURCE_PASSWORD", scan_settings.source_password.get_secret_value())
+    db = scan_settings.neo4j.database
+    worker = Worker(scan_settings.ingest, scan_settings.kafka, neo4j, db)
+    updates: list[ScanProgress] = []
+
+    async def collect(p: ScanProgress) -> None:
+        updates.append(p)
+
+    async with running(worker):
+        results = [
+            await run_scan(scan_settings, neo4j, reg.name, on_progress=collect, ingest_timeout_s=60)
+            for reg in estate
+        ]
+    assert [r.stage for r in results] == ["finished"] * 3, [r.error for r in results]
+    total = 0
+    for reg, result in zip(estate, results, strict=True):
+        (row,) = await read(neo4j, db, TABLES, source=reg.name)
+        assert row["tables"] == result.tables > 0
+        total += row["tables"]
+        assert (await get_source(neo4j, db, reg.name))["status"] == "reachable"
+        scan = await get_scan(neo4j, db, result.scan_id)
+        assert scan and scan["status"] == "finished" and scan["tables"] == result.tables
+    assert total == 50, "the default demo estate has 50 tables, views and collections"
+    stages = [u.stage for u in updates]
+    assert stages[0] == "validate" and stages[-1] == "finished"
+    assert "ingest" in stages
+    percents = [u.percent for u in updates if u.source == estate[0].name]
+    assert percents == sorted(percents) and percents[-1] == 100.0
+
+
+async def test_an_unreachable_source_fails_its_scan_and_is_marked(
+    scan_settings: Settings, neo4j: AsyncDriver, unique: str
+) -> None:
+    db = scan_settings.neo4j.database
+    reg = DataSourceConfig(name=unique, kind="postgresql", host="127.0.0.1", port=1)
+    await register_source(neo4j, db, reg)
+    worker = Worker(scan_settings.ingest, scan_settings.kafka, neo4j, db)
+    try:
+        async with running(worker):
+            result = await run_scan(scan_settings, neo4j, unique, ingest_timeout_s=30)
+        assert result.stage == "failed"
+        assert "unreachable" in (result.error or "")
+        assert (await get_scan(neo4j, db, result.scan_id))["status"] == "failed"
+    finally:
+        await write(neo4j, db, CLEANUP, prefix=unique)
+
+
+async def test_an_unknown_source_is_a_clear_error(settings: Settings, neo4j: AsyncDriver) -> None:
+    with pytest.raises(ScanError, match="register it first"):
+        await run_scan(settings, neo4j, "no-such-source-anywhere")

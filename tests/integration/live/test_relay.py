@@ -1,0 +1,75 @@
+"""The change relay: an asset change on Kafka reaches live subscribers and search once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from neo4j import AsyncDriver
+
+from core.events import ASSET_CHANGED, AssetChanged, make_event
+from core.settings import Settings
+from core.urns import source_urn
+from ingest.producer import EventProducer
+from live.changes import CATALOG_CHANNEL
+from live.relay import ChangeRelay
+from live.search import search
+from live.state import AppState, open_state
+from tests.factories import eventually
+from tests.integration.estate import Estate
+
+
+@pytest.fixture
+async def state(settings: Settings) -> AsyncIterator[AppState]:
+    async with open_state(settings) as s:
+        yield s
+
+
+@pytest.fixture
+async def topic(admin: AIOKafkaAdminClient, unique: str) -> AsyncIterator[str]:
+    name = f"{unique}.changes"
+    await admin.create_topics([NewTopic(name, 2, 1)])
+    yield name
+    await admin.delete_topics([name])
+
+
+async def test_a_change_is_broadcast_and_indexed(
+    state: AppState, topic: str, neo4j: AsyncDriver, settings: Settings, unique: str
+) -> None:
+    estate = Estate(unique)
+    urn = estate.table("shipments", ("id", "tracking_number"))
+    await estate.write(neo4j, settings.neo4j.database)
+    relay = ChangeRelay(state, topic=topic, group_id=unique)
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def assigned() -> bool:
+            return relay.ready()
+
+        await eventually(assigned, timeout_s=30)
+        async with state.broadcast.subscribe(CATALOG_CHANNEL) as live:
+            async with EventProducer(settings.kafka, topic) as producer:
+                event = make_event(
+                    ASSET_CHANGED, source_urn(unique), urn, AssetChanged(change="added")
+                )
+                await producer.publish(event)
+                await producer.publish(event.model_copy(update={"type": "datawave.other.v1"}))
+            async with asyncio.timeout(15):
+                message = await anext(live)
+                while message["urn"] != urn:
+                    message = await anext(live)
+        assert message["type"] == "added" and message["kind"] == "table"
+
+        async def indexed() -> bool:  # search is refreshed right after the broadcast
+            hits = await search(state.opensearch, "tracking number", source=unique)
+            return [h.urn for h in hits] == [urn]
+
+        await eventually(indexed, timeout_s=10)
+        assert (relay.stats.changes, relay.stats.skipped) == (1, 1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await state.opensearch.delete(index="datawave-assets", id=urn, ignore=[404])
+        await Estate.drop(neo4j, settings.neo4j.database, unique)

@@ -1,0 +1,77 @@
+"""Catalog search in OpenSearch: a projection of the graph, refreshed per asset."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from neo4j import AsyncDriver
+from opensearchpy import AsyncOpenSearch
+
+from core.settings import Settings
+from graph.driver import write
+from live.search import ensure_index, reindex, search
+from tests.integration.estate import Estate
+
+
+@pytest.fixture
+async def opensearch(settings: Settings, unique: str) -> AsyncIterator[AsyncOpenSearch]:
+    client = AsyncOpenSearch(hosts=[settings.opensearch_url])
+    yield client
+    await client.indices.delete(index=f"{unique}-assets", ignore_unavailable=True)
+    await client.close()
+
+
+@pytest.fixture
+async def estate(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Estate]:
+    estate = Estate(unique)
+    estate.table("customers", ("id", "email", "full_name"), description="people who buy")
+    estate.table("orders", ("id", "customer_id", "total"), description="what they bought")
+    estate.table("legacy_orders", ("id",), removed=True)
+    estate.label(estate.column_urn("customers", "email"), "Email")
+    await estate.write(neo4j, settings.neo4j.database)
+    yield estate
+    await Estate.drop(neo4j, settings.neo4j.database, unique)
+
+
+async def test_search_finds_assets_by_name_column_and_label(
+    opensearch: AsyncOpenSearch, neo4j: AsyncDriver, settings: Settings, estate: Estate,
+    unique: str,
+) -> None:  # fmt: skip
+    index = f"{unique}-assets"
+    await ensure_index(opensearch, index)
+    urns = [estate.table_urn(t) for t in ("customers", "orders", "legacy_orders")]
+    assert await reindex(opensearch, neo4j, settings.neo4j.database, urns, index) == 3
+
+    by_name = await search(opensearch, "orders", source=unique, index=index)
+    assert [h.name for h in by_name] == ["orders"], "removed assets are left out by default"
+    by_column = await search(opensearch, "full_name", source=unique, index=index)
+    assert by_column[0].urn == estate.table_urn("customers")
+    assert any("<em>full</em>" in h for h in by_column[0].highlights)
+    typo = await search(opensearch, "custmers", source=unique, index=index)
+    assert typo and typo[0].name == "customers"
+    with_removed = await search(opensearch, "orders", source=unique, include_removed=True,
+                                index=index)  # fmt: skip
+    assert {h.name for h in with_removed} == {"orders", "legacy_orders"}
+
+
+async def test_reindex_follows_the_graph(
+    opensearch: AsyncOpenSearch, neo4j: AsyncDriver, settings: Settings, estate: Estate,
+    unique: str,
+) -> None:  # fmt: skip
+    index, db = f"{unique}-assets", settings.neo4j.database
+    await ensure_index(opensearch, index)
+    orders = estate.table_urn("orders")
+    await reindex(opensearch, neo4j, db, [orders], index)
+    await write(neo4j, db, "MATCH (t:Table {urn: $urn}) SET t.name = 'purchases'", urn=orders)
+    await reindex(opensearch, neo4j, db, [orders], index)
+    assert [h.name for h in await search(opensearch, "purchases", source=unique, index=index)] == [
+        "purchases"
+    ]
+    await write(neo4j, db, "MATCH (t:Table {urn: $urn}) DETACH DELETE t", urn=orders)
+    await reindex(opensearch, neo4j, db, [orders], index)
+    assert await search(opensearch, "purchases", source=unique, index=index) == []
+
+
+async def test_search_before_any_index_is_empty(opensearch: AsyncOpenSearch, unique: str) -> None:
+    assert await search(opensearch, "anything", index=f"{unique}-assets") == []

@@ -1,0 +1,273 @@
+"""Classification against the real graph and Kafka: labels written, re-evaluated on rescan,
+steward decisions kept, the model registry, and the consumer on TableDiscovered events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from neo4j import AsyncDriver
+
+from core.events import (
+    TABLE_DISCOVERED,
+    ColumnInfo,
+    ColumnProfile,
+    TableDiscovered,
+    make_event,
+)
+from core.settings import Settings
+from core.urns import column_urn, schema_urn, source_urn, table_urn
+from graph import labels
+from graph.anomalies import table_anomalies
+from graph.driver import read, write
+from ingest.producer import EventProducer
+from ml.consumer import ClassificationConsumer
+from ml.detectors import ColumnInput
+from ml.service import ClassificationService, label_rows, open_service
+from ml.settings import ClassifierSettings
+from ml.taxonomy import BUILTIN
+from tests.ml_support import shared_classifier
+
+EMAILS = tuple(f"user{i}@example.com" for i in range(20))
+PHONES = tuple(f"+44 20 7946 {i:04d}" for i in range(20))
+
+
+@pytest.fixture
+async def service(
+    neo4j: AsyncDriver, settings: Settings, unique: str
+) -> AsyncIterator[ClassificationService]:
+    """A service on the shared classifier, with its own model registry; cleans up its nodes."""
+    db = settings.neo4j.database
+    cfg = ClassifierSettings(
+        registry=unique, topic=unique, group_id=unique, changes_topic=f"{unique}-changes"
+    )
+    await labels.ensure_labels(neo4j, db, label_rows(BUILTIN))
+    yield ClassificationService(neo4j, db, cfg, shared_classifier(), f"{unique}:1")
+    prefix = f"urn:dw:column:{unique}/"
+    await write(neo4j, db, "MATCH (c:Column) WHERE c.urn STARTS WITH $p DETACH DELETE c", p=prefix)
+    await write(
+        neo4j,
+        db,
+        "MATCH (n) WHERE (n:Asset OR n:ProfileSnapshot OR n:Anomaly) AND "
+        "(n.urn STARTS WITH $t OR n.table STARTS WITH $t OR n.urn STARTS WITH $s) DETACH DELETE n",
+        t=f"urn:dw:table:{unique}/",
+        s=f"urn:dw:schema:{unique}/",
+    )
+    await write(neo4j, db, "MATCH (m:ClassifierModel {registry: $r}) DELETE m", r=unique)
+
+
+async def until(check: Callable[[], Awaitable[object]]) -> None:
+    """Poll the graph until ``check`` returns something truthy (the consumer runs apart)."""
+    async with asyncio.timeout(60):
+        while not await check():  # noqa: ASYNC110 (the graph has no change notification)
+            await asyncio.sleep(0.2)
+
+
+def col(unique: str, name: str, samples: tuple[str, ...]) -> ColumnInput:
+    urn = column_urn(table_urn(unique, "db", "public", "people"), name)
+    return ColumnInput(urn, name, "varchar", "people", "", samples)
+
+
+async def edges(service: ClassificationService, urn: str) -> dict[str, str]:
+    rows = await labels.column_labels(service.driver, service.database, urn)
+    return {r["label"]: r["edge"]["status"] for r in rows}
+
+
+async def test_labels_follow_the_evidence_and_stewards_win(
+    service: ClassificationService, unique: str
+) -> None:
+    contact = col(unique, "contact_details", EMAILS)
+    await service.classify_columns([contact])
+    assert set(await edges(service, contact.urn)) == {"PII.Email"}
+    [row] = await labels.column_labels(service.driver, service.database, contact.urn)
+    assert row["edge"]["model"] == f"{unique}:1" and "pattern" in row["edge"]["method"]
+    assert "user0@example.com" not in row["edge"]["explanation"] + row["edge"]["evidence"]
+
+    # The column now holds phone numbers: the suggestion moves with the evidence.
+    await service.classify_columns([col(unique, "contact_details", PHONES)])
+    assert set(await edges(service, contact.urn)) == {"PII.Phone"}
+
+    # A steward rejects Phone and confirms Email; a rescan with phones again keeps both.
+    at = datetime.now(UTC)
+    db = service.database
+    await labels.decide_label(service.driver, db, contact.urn, "PII.Phone", "rejected", "sam", at)
+    await labels.decide_label(service.driver, db, contact.urn, "PII.Email", "confirmed", "sam", at)
+    await service.classify_columns([col(unique, "contact_details", PHONES)])
+    assert await edges(service, contact.urn) == {"PII.Phone": "rejected", "PII.Email": "confirmed"}
+    feedback = [
+        f for f in await labels.steward_feedback(service.driver, db) if f["label"] == "PII.Phone"
+    ]
+    assert any(not f["positive"] and f["features"]["pattern"] == 1.0 for f in feedback)
+    assert (
+        await labels.decide_label(
+            service.driver, db, contact.urn, "No.Such", "confirmed", "sam", at
+        )
+        is None
+    )
+
+
+async def test_weak_evidence_goes_to_the_review_queue(
+    service: ClassificationService, unique: str
+) -> None:
+    codes = col(unique, "security_code", ("123", "456", "789", "x", "y", "z"))
+    [written] = await service.classify_columns([codes])
+    assert [(r.label, r.status) for r in written.labels] == [("PCI.CVV", "review")]
+    queue = await labels.review_queue(service.driver, service.database, source=unique)
+    assert [(r["urn"], r["label"]) for r in queue] == [(codes.urn, "PCI.CVV")]
+
+
+async def test_model_registry_versions(service: ClassificationService, unique: str) -> None:
+    db = service.database
+    first = await labels.active_model(service.driver, db, unique, {"params": "{}"})
+    assert (first["id"], first["version"], first["active"]) == (f"{unique}:1", 1, True)
+    assert (await labels.active_model(service.driver, db, unique, {"params": "new"}))[
+        "params"
+    ] == "{}"
+    second = await labels.register_model(service.driver, db, unique, {"params": "{}"})
+    assert (second["version"], second["active"]) == (2, True)
+    rows = await read(
+        service.driver,
+        db,
+        "MATCH (m:ClassifierModel {registry: $r}) RETURN m.version AS v, m.active AS a ORDER BY v",
+        r=unique,
+    )
+    assert rows == [{"v": 1, "a": False}, {"v": 2, "a": True}]
+
+
+async def test_classify_urn_from_the_graph(service: ClassificationService, unique: str) -> None:
+    table = table_urn(unique, "db", "public", "people")
+    await write(
+        service.driver,
+        service.database,
+        """
+        MERGE (t:Asset {urn: $t}) SET t:Table, t.name = 'people'
+        MERGE (c:Asset {urn: $c}) SET c:Column, c.name = 'email', c.dataType = 'varchar',
+          c.min = 'ana@example.com', c.max = 'zoe@example.org', c.ordinal = 1
+        MERGE (t)-[:HAS_COLUMN]->(c)
+        """,
+        t=table,
+        c=column_urn(table, "email"),
+    )
+    [written] = await service.classify_urn(table)
+    assert written.labels[0].label == "PII.Email"
+    assert await edges(service, column_urn(table, "email")) == {
+        "PII.Email": written.labels[0].status
+    }
+
+
+async def test_open_service_bootstraps_the_registry(
+    neo4j: AsyncDriver, settings: Settings, unique: str
+) -> None:
+    cfg = ClassifierSettings(registry=unique)
+    try:
+        opened = await open_service(neo4j, settings.neo4j.database, cfg)
+        assert opened.model_id == f"{unique}:1"
+    finally:
+        await write(
+            neo4j,
+            settings.neo4j.database,
+            "MATCH (m:ClassifierModel {registry: $r}) DELETE m",
+            r=unique,
+        )
+
+
+def discovered(unique: str, rows: int, null_ratio: float, *columns: tuple[str, tuple[str, ...]]):  # type: ignore[no-untyped-def]
+    data = TableDiscovered(
+        name="people",
+        kind="table",
+        schema_urn=schema_urn(unique, "db", "public"),
+        row_count=rows,
+        columns=[
+            ColumnInfo(
+                name=name,
+                data_type="varchar",
+                ordinal=i,
+                samples=list(samples),
+                profile=ColumnProfile(null_ratio=null_ratio),
+            )
+            for i, (name, samples) in enumerate(columns, start=1)
+        ],
+    )
+    return make_event(
+        TABLE_DISCOVERED, source_urn(unique), table_urn(unique, "db", "public", "people"), data
+    )
+
+
+async def test_consumer_labels_columns_and_reports_anomalies(
+    service: ClassificationService, settings: Settings, unique: str
+) -> None:
+    first = discovered(unique, 1000, 0.0, ("email", EMAILS), ("id", tuple(map(str, range(20)))))
+    second = discovered(
+        unique, 100, 0.5, ("email", EMAILS), ("id", tuple(map(str, range(20)))), ("mobile", PHONES)
+    )
+    changes = AIOKafkaConsumer(
+        service.cfg.changes_topic,
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        topics = [service.cfg.topic, service.cfg.changes_topic]
+        await admin.create_topics(
+            [NewTopic(t, num_partitions=2, replication_factor=1) for t in topics]
+        )
+    finally:
+        await admin.close()
+    consumer = ClassificationConsumer(service, settings.kafka)
+    running = asyncio.create_task(consumer.run())
+    await changes.start()
+    try:
+        async with EventProducer(settings.kafka, unique) as producer:
+            await producer.publish(first)
+            email = column_urn(first.subject, "email")
+            await until(lambda: edges(service, email))
+            await producer.publish(second)
+            await until(lambda: table_anomalies(service.driver, service.database, first.subject))
+        found = await table_anomalies(service.driver, service.database, first.subject)
+        assert {(a["kind"], a["subject"].rsplit("/", 1)[1]) for a in found} == {
+            ("row_count_drop", "people"),
+            ("null_ratio_jump", "email"),
+            ("null_ratio_jump", "id"),
+            ("new_sensitive_column", "mobile"),
+        }
+        assert await edges(service, column_urn(first.subject, "id")) == {}
+        assert await edges(service, column_urn(first.subject, "mobile")) == {
+            "PII.Phone": "suggested"
+        }
+        published = []
+        async with asyncio.timeout(30):
+            while len(published) < 4:
+                batch = await changes.getmany(timeout_ms=500)
+                published += [r for rs in batch.values() for r in rs]
+        assert {r.key.decode().rsplit("/", 1)[1] for r in published} == {
+            "people",
+            "email",
+            "id",
+            "mobile",
+        }
+    finally:
+        consumer.stop()
+        await running
+        await changes.stop()
+    assert consumer.stats.tables == 2 and consumer.stats.anomalies == 4
+
+
+async def test_refit_learns_from_stewards(service: ClassificationService, unique: str) -> None:
+    contact = col(unique, "contact_details", PHONES)
+    await service.classify_columns([contact])
+    at = datetime.now(UTC)
+    db = service.database
+    await labels.decide_label(service.driver, db, contact.urn, "PII.Phone", "rejected", "sam", at)
+    await labels.active_model(service.driver, db, unique, {"params": "{}"})
+    before = service.classifier.model
+    try:
+        registered = await service.refit()
+        assert registered["id"] == service.model_id == f"{unique}:2"
+        assert registered["stewardExamples"] >= 1 and registered["active"]
+    finally:
+        service.classifier.model = before  # the classifier is shared by the session
