@@ -40,6 +40,9 @@ class AuthSettings(BaseModel):
     audience: str = "datawave-api"
     clock_skew_s: int = Field(30, ge=0, le=600)
     max_token_bytes: int = Field(8192, ge=256)
+    # Tokens whose exp is further than this from their iat are refused (a stolen one stays
+    # useful for a bounded time).
+    max_token_lifetime_s: int = Field(24 * 3600, ge=60, le=366 * 86400)
     roles_claim: str = "roles"
     domains_claim: str = "domains"
     sources_claim: str = "sources"

@@ -9,6 +9,7 @@ family, so an RSA public key can never be used as an HMAC secret (key confusion)
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ from core.settings import (
     HMAC_ALGORITHMS,
     AuthSettings,
 )
+
+# The subject of failed authentications in the audit trail: no token may claim it.
+ANONYMOUS = "anonymous"
+# Registered claims holding a NumericDate (RFC 7519): PyJWT also takes numeric strings there.
+TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 class AuthError(Exception):
@@ -135,14 +141,36 @@ class TokenVerifier:
             raise AuthError("bad signature") from err
         except (jwt.InvalidTokenError, jwt.InvalidKeyError) as err:
             raise AuthError(f"invalid token: {err}") from err
+        _check_claims(claims, cfg.max_token_lifetime_s)
         return Principal(
-            subject=str(claims["sub"]),
+            subject=claims["sub"],
             roles=_as_set(claims.get(cfg.roles_claim)),
             domains=_as_set(claims.get(cfg.domains_claim, "*")),
             sources=_as_set(claims.get(cfg.sources_claim, "*")),
             permissions=_as_set(claims.get(cfg.permissions_claim)),
             claims=claims,
         )
+
+
+def _check_claims(claims: dict[str, Any], max_lifetime_s: int) -> None:
+    """What PyJWT lets through: times that are not numbers (``"exp": "1700000000"`` passes its
+    ``int()``), a subject that names no one or the audit trail's anonymous caller, and a
+    lifetime beyond what this API accepts."""
+    for name in TIME_CLAIMS:
+        value = claims.get(name, 0)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise AuthError(f"invalid token: claim {name!r} must be a number of seconds")
+    subject = claims["sub"]  # a string: PyJWT checks its type
+    if not subject.strip():
+        raise AuthError("invalid token: empty subject")
+    if subject == ANONYMOUS:
+        raise AuthError(f"invalid token: subject {ANONYMOUS!r} is reserved")
+    if claims["exp"] - claims["iat"] > max_lifetime_s:
+        raise AuthError(f"invalid token: lifetime longer than {max_lifetime_s} s")
 
 
 def mint_token(
@@ -163,6 +191,11 @@ def mint_token(
     alg = algorithm or cfg.algorithms[0]
     if alg not in cfg.algorithms:
         raise ValueError(f"{alg} is not one of the allowed algorithms {cfg.algorithms}")
+    if ttl_s > cfg.max_token_lifetime_s:
+        raise ValueError(
+            f"a lifetime of {ttl_s} s is longer than DATAWAVE_AUTH__MAX_TOKEN_LIFETIME_S"
+            f" ({cfg.max_token_lifetime_s} s)"
+        )
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject,

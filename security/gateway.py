@@ -20,13 +20,12 @@ from redis.exceptions import RedisError
 from starlette.responses import JSONResponse
 
 from security.audit import AuditEvent, AuditSink
-from security.auth import AuthError, Principal, TokenVerifier
+from security.auth import ANONYMOUS, AuthError, Principal, TokenVerifier
 from security.ratelimit import RateLimiter
 
 log = logging.getLogger("datawave.gateway")
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-ANONYMOUS = "anonymous"
 
 
 class Guards(Protocol):

@@ -172,3 +172,10 @@ async def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
     await asyncio.sleep(1.1)
     with pytest.raises(AuthError, match="expired"):
         await verifier.verify_async(token)
+
+
+def test_minting_refuses_a_lifetime_the_api_would_refuse() -> None:
+    cfg = hs_settings(max_token_lifetime_s=3600)
+    with pytest.raises(ValueError, match="MAX_TOKEN_LIFETIME_S"):
+        mint_token(cfg, "ada", ["viewer"], ttl_s=7200)
+    reject(TokenVerifier(cfg), jwt.encode(claims(exp=int(time.time()) + 7200), SECRET), "lifetime")
