@@ -1,12 +1,15 @@
-# The DataWave API image used by docker-compose.yml.
+# The DataWave API image used by docker-compose.yml: the product only (no devstack, tests, bench).
 FROM python:3.11-slim
 WORKDIR /srv/datawave
 COPY pyproject.toml README.md ./
-COPY app app
+COPY core core
 COPY graph graph
-COPY resolvers resolvers
 COPY ingest ingest
 COPY ml ml
+COPY security security
+COPY live live
+COPY resolvers resolvers
+COPY app app
 RUN pip install --no-cache-dir .
 EXPOSE 8000
 CMD ["datawave", "serve", "--host", "0.0.0.0"]

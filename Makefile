@@ -38,6 +38,8 @@ status:
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	# The layering of docs/architecture.md: imports only go down, Cypher only in graph/.
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/unit/test_layers.py
 
 schema: install
 	$(VENV)/bin/python -c "from pathlib import Path; from strawberry.printer import print_schema; \

@@ -20,15 +20,6 @@ RECORD = """
 MERGE (m:Migration {id: $id})
 SET m.checksum = $checksum, m.appliedAt = datetime(), m.name = $id
 """
-CONSTRAINTS = """
-SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties
-RETURN 'constraint' AS kind, name, type, labelsOrTypes, properties
-"""
-INDEXES = """
-SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint
-WHERE owningConstraint IS NULL
-RETURN 'index' AS kind, name, type, labelsOrTypes, properties
-"""
 
 
 @dataclass(frozen=True)
@@ -68,18 +59,3 @@ async def apply_migrations(driver: AsyncDriver, database: str) -> list[str]:
         await write(driver, database, RECORD, id=m.id, checksum=m.checksum)
         applied.append(m.id)
     return applied
-
-
-async def schema_snapshot(driver: AsyncDriver, database: str) -> list[tuple[str, ...]]:
-    """Constraints and indexes as sorted tuples, to compare schemas."""
-    rows = await read(driver, database, CONSTRAINTS) + await read(driver, database, INDEXES)
-    return sorted(
-        (
-            r["kind"],
-            r["name"],
-            r["type"],
-            ",".join(r["labelsOrTypes"] or []),
-            ",".join(r["properties"] or []),
-        )
-        for r in rows
-    )

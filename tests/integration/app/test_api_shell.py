@@ -12,7 +12,8 @@ from app.main import create_app
 from core import __version__
 from core.settings import Settings
 from devstack import stack
-from graph.migrations import apply_migrations, schema_snapshot
+from graph.driver import read
+from graph.migrations import apply_migrations
 from security.auth import mint_token
 
 SERVER_INFO = "{ serverInfo { version ready dependencies { name up detail } } }"
@@ -80,6 +81,25 @@ def test_graphiql_is_served_in_development(client: TestClient) -> None:
     r = client.get("/graphql", headers={"accept": "text/html"})
     assert r.status_code == 200
     assert "graphiql" in r.text.lower()
+
+
+SCHEMA = (
+    "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
+    "RETURN 'constraint' AS kind, name, type, labelsOrTypes, properties",
+    "SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint "
+    "WHERE owningConstraint IS NULL "
+    "RETURN 'index' AS kind, name, type, labelsOrTypes, properties",
+)
+
+
+async def schema_snapshot(driver: AsyncDriver, database: str) -> list[tuple[str, ...]]:
+    """Constraints and indexes as sorted tuples, to compare schemas (SHOW cannot be UNIONed)."""
+    rows = [r for statement in SCHEMA for r in await read(driver, database, statement)]
+    return sorted(
+        (r["kind"], r["name"], r["type"], ",".join(r["labelsOrTypes"] or []),
+         ",".join(r["properties"] or []))
+        for r in rows
+    )  # fmt: skip
 
 
 async def test_migrations_twice_give_the_same_schema(neo4j: AsyncDriver, settings: Settings):
