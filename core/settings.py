@@ -177,6 +177,8 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     opensearch_url: str = "http://127.0.0.1:9200"
+    # Open Policy Agent's REST API: governance pushes Rego and rule sets there and evaluates.
+    opa_url: str = "http://127.0.0.1:8181"
     # password of the `datawave` account the local stack creates in MariaDB and PostgreSQL
     source_password: SecretStr = SecretStr("datawave")
     stack_dir: Path = Field(default_factory=_default_stack_dir)
@@ -199,7 +201,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected redis://host:port/db, got {v!r}")
         return v
 
-    @field_validator("opensearch_url", "npm_registry")
+    @field_validator("opensearch_url", "opa_url", "npm_registry")
     @classmethod
     def _http_scheme(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):

@@ -12,7 +12,8 @@ LINEAGE = "datawave.lineage.v1"
 CHANGES = "datawave.changes.v1"
 DLQ = "datawave.dlq.v1"
 AUDIT = "datawave.audit.v1"
-ALL_TOPICS = (DISCOVERY, LINEAGE, CHANGES, DLQ, AUDIT)
+COMPLIANCE = "datawave.compliance.v1"  # findings opened and resolved, scores (governance/)
+ALL_TOPICS = (DISCOVERY, LINEAGE, CHANGES, DLQ, AUDIT, COMPLIANCE)
 
 
 async def ensure_topics(admin: AIOKafkaAdminClient, partitions: int) -> list[str]:

@@ -1,7 +1,7 @@
 """The local service stack without Docker: install, configure, start, check and stop.
 
 Every server runs on 127.0.0.1 from artifacts the project fetches itself (Maven Central for
-Neo4j, Kafka and OpenSearch; the Go module proxy for FerretDB; Debian packages for Redis,
+Neo4j, Kafka and OpenSearch; the Go module proxy for FerretDB and OPA; Debian packages for Redis,
 MariaDB and PostgreSQL). Downloads are cached under ``cache_dir``; state (data, logs, pid
 files) lives under ``stack_dir``. ``stack down`` only stops processes whose pid file we wrote.
 """
@@ -37,6 +37,7 @@ INFRA = REPO_ROOT / "infra"
 SERVICE_USER = "datawave"
 SOURCE_USER = "datawave"  # account created in the edge databases for connectors and tests
 FERRETDB_VERSION = "v1.24.2"
+OPA_VERSION = "v1.22.4"  # pinned with its dependencies by infra/opa/go.mod
 
 
 class StackError(Exception):
@@ -724,6 +725,52 @@ class FerretDB(Service):
         ]
 
 
+class OPA(Service):
+    """Open Policy Agent, the policy engine governance/ pushes Rego and data to (REST, 8181).
+
+    Policies live in its memory only: governance re-pushes the active rule set when OPA comes
+    back without it, so a restart loses nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("opa", (8181,), start_timeout_s=30.0)
+
+    def check_tools(self, ctx: Context) -> None:
+        which(GO)
+
+    def binary(self, ctx: Context) -> Path:
+        return ctx.cache_dir / "bin" / f"opa-{OPA_VERSION}"
+
+    def install(self, ctx: Context) -> None:
+        """Build OPA from the Go module proxy, at the version and checksums of infra/opa."""
+        target = self.binary(ctx)
+        if target.exists():
+            return
+        ctx.echo(f"building OPA {OPA_VERSION} from the Go module proxy ...")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        run_step(
+            "building OPA",
+            [which(GO), "build", "-o", str(target), "github.com/open-policy-agent/opa"],
+            cwd=INFRA / "opa",
+        )
+
+    def command(self, ctx: Context) -> list[str]:
+        return [
+            str(self.binary(ctx)),
+            "run",
+            "--server",
+            "--addr=127.0.0.1:8181",
+            "--disable-telemetry",
+            "--log-level=error",
+        ]
+
+    def healthy(self, ctx: Context) -> bool:
+        try:
+            return httpx.get("http://127.0.0.1:8181/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
 SERVICES: tuple[Service, ...] = (
     Neo4j(),
     Kafka(),
@@ -732,6 +779,7 @@ SERVICES: tuple[Service, ...] = (
     MariaDB(),
     PostgreSQL(),
     FerretDB(),
+    OPA(),
 )
 
 

@@ -39,11 +39,18 @@ async def _opensearch(state: AppState) -> str:
     return f"cluster {health['status']}"
 
 
+async def _opa(state: AppState) -> str:
+    response = await state.opa.get("/health")
+    response.raise_for_status()
+    return "policy engine up"
+
+
 CHECKS: dict[str, Callable[[AppState], Awaitable[str]]] = {
     "neo4j": _neo4j,
     "kafka": _kafka,
     "redis": _redis,
     "opensearch": _opensearch,
+    "opa": _opa,
 }
 
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver
@@ -14,6 +15,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from core.settings import Settings
 from graph.driver import open_driver
+from graph.models import bind_models
 from live.broadcast import Broadcast, open_broadcast
 from live.scans import ScanRunner
 from ml.service import LazyService
@@ -40,6 +42,8 @@ class AppState:
     audit: AuditSink
     # On-demand classification (the classify mutation), loaded on first use.
     classifier: LazyService
+    # Open Policy Agent's REST API (governance/opa.py speaks it).
+    opa: httpx.AsyncClient
 
 
 # Redis connections per process. A burst beyond them waits for one (up to the dependency
@@ -69,6 +73,8 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         neo4j = await stack.enter_async_context(
             open_driver(settings.neo4j, connection_timeout=timeout)
         )
+        # neomodel's governance entities share this driver (graph/models.py).
+        await stack.enter_async_context(bind_models(neo4j, settings.neo4j.database))
         redis = open_redis(settings)
         stack.push_async_callback(redis.aclose)
         opensearch = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=timeout)
@@ -92,6 +98,9 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         broadcast = await stack.enter_async_context(
             open_broadcast(settings.redis_url, settings.subscription_queue_size)
         )
+        opa = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=settings.opa_url, timeout=timeout)
+        )
         scans = ScanRunner(settings, neo4j, redis)
         stack.push_async_callback(scans.close)
         audit = AuditSink(neo4j, settings.neo4j.database, producer)
@@ -112,4 +121,5 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
             masker=Masker(settings.masking),
             audit=audit,
             classifier=LazyService(neo4j, settings.neo4j.database),
+            opa=opa,
         )

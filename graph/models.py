@@ -1,0 +1,119 @@
+"""Governance entities as neomodel objects: few, edited one at a time, read whole.
+
+Policies, their versions and rules, rule sets and waivers are CRUD-heavy and low-volume, where
+an object mapper reads better than Cypher. neomodel's ``adb`` is one per process: ``bind_models``
+points it at the app's driver for the lifespan (and back at the previous one afterwards, so
+nested servers in one test process unwind), and ``unit_of_work`` runs a workflow step in one
+transaction on the configured database. Bulk reads and writes (facts, findings) stay on UNWIND
+Cypher (graph/compliance.py). Labels and constraints are installed by migration 0008, not by
+neomodel's ``install_labels``; tests/unit/graph/test_models.py checks that they agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from neo4j import AsyncDriver
+from neomodel import (
+    ArrayProperty,
+    AsyncRelationshipTo,
+    AsyncStructuredNode,
+    DateTimeNeo4jFormatProperty,
+    IntegerProperty,
+    JSONProperty,
+    StringProperty,
+    adb,
+)
+
+
+@asynccontextmanager
+async def bind_models(driver: AsyncDriver, database: str) -> AsyncIterator[None]:
+    """neomodel uses ``driver`` (which stays the caller's to close) until the block ends."""
+    previous = adb.driver
+    await adb.set_connection(driver=driver)
+    try:
+        yield
+    finally:
+        adb.driver = previous
+
+
+@asynccontextmanager
+async def unit_of_work(database: str) -> AsyncIterator[None]:
+    """One write transaction for the neomodel calls of a workflow step (context-local)."""
+    adb._database_name = database  # context-local in neomodel: this task and its children
+    async with adb.transaction:
+        yield
+
+
+class Rule(AsyncStructuredNode):
+    """A rule template applied with parameter values, a severity and a scope."""
+
+    key = StringProperty(unique_index=True, required=True)  # <version key>#<rule id>
+    name = StringProperty(required=True)  # the rule id within its policy version
+    template = StringProperty(required=True)
+    template_version = IntegerProperty(db_property="templateVersion", required=True)
+    params = JSONProperty(default={})
+    severity = StringProperty(required=True)
+    scope_kind = StringProperty(db_property="scopeKind", default="global")
+    scope_value = StringProperty(db_property="scopeValue")
+    controls = ArrayProperty(StringProperty(), default=list)  # control URNs it implements
+
+
+class PolicyVersion(AsyncStructuredNode):
+    """One version of a policy: its rules, custom Rego and test cases, and where it stands."""
+
+    key = StringProperty(unique_index=True, required=True)  # <policy urn>@v<n>
+    name = StringProperty(required=True)  # <policy> v<n>: Neo4j Browser's caption
+    policy = StringProperty(required=True)
+    version = IntegerProperty(required=True)
+    state = StringProperty(default="draft")
+    authors = ArrayProperty(StringProperty(), default=list)
+    custom_rego = StringProperty(db_property="customRego")
+    tests = JSONProperty(default=[])
+    # SHA-256 of the content whose tests last passed: submit needs the current content's.
+    tested = StringProperty()
+    created_at = DateTimeNeo4jFormatProperty(db_property="createdAt", default_now=True)
+    submitted_by = StringProperty(db_property="submittedBy")
+    submitted_at = DateTimeNeo4jFormatProperty(db_property="submittedAt")
+    approved_by = StringProperty(db_property="approvedBy")
+    approved_at = DateTimeNeo4jFormatProperty(db_property="approvedAt")
+    activated_by = StringProperty(db_property="activatedBy")
+    activated_at = DateTimeNeo4jFormatProperty(db_property="activatedAt")
+    retired_at = DateTimeNeo4jFormatProperty(db_property="retiredAt")
+    rules = AsyncRelationshipTo(Rule, "HAS_RULE")
+
+
+class Policy(AsyncStructuredNode):
+    key = StringProperty(db_property="urn", unique_index=True, required=True)
+    name = StringProperty(required=True)
+    description = StringProperty(default="")
+    domain = StringProperty()  # a domain-local policy; None: global
+    created_by = StringProperty(db_property="createdBy")
+    created_at = DateTimeNeo4jFormatProperty(db_property="createdAt", default_now=True)
+    versions = AsyncRelationshipTo(PolicyVersion, "HAS_POLICY_VERSION")
+
+
+class RuleSet(AsyncStructuredNode):
+    """What OPA evaluates: the active policy versions, numbered; findings cite the number."""
+
+    version = IntegerProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)  # rule set v<n>
+    activated_by = StringProperty(db_property="activatedBy")
+    activated_at = DateTimeNeo4jFormatProperty(db_property="activatedAt", default_now=True)
+    includes = AsyncRelationshipTo(PolicyVersion, "INCLUDES")
+
+
+class Waiver(AsyncStructuredNode):
+    """A time-limited exception for one finding, approved by someone other than its requester."""
+
+    key = StringProperty(db_property="id", unique_index=True, required=True)
+    name = StringProperty(required=True)
+    finding = StringProperty(required=True)  # the finding's URN
+    reason = StringProperty(required=True)
+    status = StringProperty(default="requested")  # approved, expired
+    requested_by = StringProperty(db_property="requestedBy", required=True)
+    requested_at = DateTimeNeo4jFormatProperty(db_property="requestedAt", default_now=True)
+    expires_at = DateTimeNeo4jFormatProperty(db_property="expiresAt", required=True)
+    approved_by = StringProperty(db_property="approvedBy")
+    approved_at = DateTimeNeo4jFormatProperty(db_property="approvedAt")
