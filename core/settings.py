@@ -153,6 +153,8 @@ class RequestLimits(BaseModel):
 
     max_body_bytes: int = Field(128 * 1024, ge=1024, le=64 * 2**20)
     max_variables_bytes: int = Field(64 * 1024, ge=256, le=64 * 2**20)
+    # ``search`` text: longer texts are refused (BAD_USER_INPUT) before OpenSearch parses them.
+    max_search_chars: int = Field(256, ge=1, le=10_000)
 
 
 class Settings(BaseSettings):

@@ -12,13 +12,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, LiteralString
 
 from neo4j import AsyncDriver
 
+from graph.domains import in_scope
 from graph.driver import Record, read, write
 
 MACHINE = ("suggested", "review")
+# A rejection asked for by a steward who may not unmask the column alone (a second person does).
+PENDING_REJECTION = "pending_rejection"
 Status = Literal["suggested", "review"]
 Decision = Literal["confirmed", "rejected"]
 
@@ -50,11 +53,19 @@ SET r.status = x.status, r.confidence = x.confidence, r.method = x.method,
     r.model = x.model, r.at = row.at
 RETURN c.urn AS urn, l.name AS label, r.status AS status, l.sensitivity AS sensitivity
 """
+# Rejecting a label of a ``$protected`` sensitivity only asks for it (``pending_rejection``,
+# which masks like any label but ``rejected``) until someone allowed to unmask decides.
 DECIDE = """
 MATCH (c:Column {urn: $urn}), (l:Label {name: $label})
 MERGE (c)-[r:LABELED]->(l)
 ON CREATE SET r.method = 'steward'
-SET r.status = $decision, r.decidedBy = $steward, r.decidedAt = $at, r.note = $note
+WITH r, $decision = 'rejected' AND l.sensitivity IN $protected AS asking
+SET r.status = CASE WHEN asking THEN $pending ELSE $decision END,
+    r.note = $note,
+    r.requestedBy = CASE WHEN asking THEN $steward ELSE r.requestedBy END,
+    r.requestedAt = CASE WHEN asking THEN $at ELSE r.requestedAt END,
+    r.decidedBy = CASE WHEN asking THEN r.decidedBy ELSE $steward END,
+    r.decidedAt = CASE WHEN asking THEN r.decidedAt ELSE $at END
 RETURN properties(r) AS edge
 """
 COLUMN_LABELS = """
@@ -63,13 +74,20 @@ RETURN l.name AS label, l.category AS category, l.sensitivity AS sensitivity,
        properties(r) AS edge
 ORDER BY r.confidence DESC, l.name
 """
-REVIEW_QUEUE = """
-MATCH (c:Column)-[r:LABELED {status: 'review'}]->(l:Label)
-WHERE $source IS NULL OR c.source = $source
+# The caller's RBAC scope (``$domains``, ``$sources``) applies before paging, so pages stay
+# full and reveal nothing of what is out of scope.
+REVIEW_QUEUE: LiteralString = (
+    """
+MATCH (c:Column)-[r:LABELED]->(l:Label)
+WHERE r.status IN $awaiting AND ($source IS NULL OR c.source = $source)
+  AND """
+    + in_scope("c")
+    + """
 RETURN c.urn AS urn, l.name AS label, properties(r) AS edge
 ORDER BY r.confidence DESC, c.urn, l.name
 SKIP $offset LIMIT $limit
 """
+)
 FEEDBACK = """
 MATCH (:Column)-[r:LABELED]->(l:Label)
 WHERE r.status IN ['confirmed', 'rejected'] AND r.features IS NOT NULL
@@ -169,8 +187,11 @@ async def decide_label(
     steward: str,
     at: datetime,
     note: str | None = None,
+    *,
+    protected: Sequence[str] = (),
 ) -> dict[str, Any] | None:
-    """A steward confirms or rejects a label (creating the edge if the machine had none).
+    """A steward confirms or rejects a label (creating the edge if the machine had none); a
+    rejection of a label whose sensitivity is ``protected`` becomes ``pending_rejection``.
     Returns the edge's properties, or None when the column or label does not exist."""
     rows = await write(
         driver,
@@ -182,6 +203,8 @@ async def decide_label(
         steward=steward,
         at=at,
         note=note,
+        protected=list(protected),
+        pending=PENDING_REJECTION,
     )
     return rows[0]["edge"] if rows else None
 
@@ -196,11 +219,21 @@ async def review_queue(
     database: str,
     *,
     source: str | None = None,
+    awaiting: Sequence[str] = ("review",),
+    domains: frozenset[str] | None = None,
+    sources: frozenset[str] | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> list[Record]:
-    """Machine labels below the suggestion threshold, most confident first."""
-    return await read(driver, database, REVIEW_QUEUE, source=source, offset=offset, limit=limit)
+    """Labels whose status is in ``awaiting`` (by default machine labels below the suggestion
+    threshold; ``pending_rejection``: rejections waiting for a second person), most confident
+    first, within the RBAC scope ``domains``/``sources`` (None: unrestricted)."""
+    return await read(
+        driver, database, REVIEW_QUEUE, source=source, awaiting=list(awaiting),
+        domains=sorted(domains) if domains is not None else None,
+        sources=sorted(sources) if sources is not None else None,
+        offset=offset, limit=limit,
+    )  # fmt: skip
 
 
 async def steward_feedback(driver: AsyncDriver, database: str) -> list[Record]:

@@ -77,7 +77,8 @@ class ChangeRelay:
         return bool(self._consumer.assignment())
 
     async def run(self) -> RelayStats:
-        await ensure_index(self.state.opensearch)
+        state = self.state
+        await ensure_index(state.opensearch, state.neo4j, state.settings.neo4j.database)
         await self._consumer.start()
         try:
             backlog: asyncio.Queue[tuple[set[str], Offsets]] = asyncio.Queue(INDEX_BACKLOG)

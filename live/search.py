@@ -2,7 +2,12 @@
 
 Neo4j stays the system of record; the index is a projection of it, rebuilt per asset from the
 graph whenever a catalog change names that asset (``reindex``), so replays and out-of-order
-changes converge on what the graph says.
+changes converge on what the graph says. A new index (a new mapping version) is filled from
+the graph when it is created (``ensure_index``).
+
+Each document carries the source and the domains RBAC scopes its table by, and a caller's
+scope is a filter of the query itself: hits, ranks and page sizes say nothing about tables
+out of scope.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch, NotFoundError
 from opensearchpy.helpers import async_bulk
 
-from graph.search_docs import search_documents
+from graph.search_docs import search_documents, table_urns
 
-INDEX = "datawave-assets"
+# The version changes with the mapping: a new index is created and filled from the graph.
+INDEX = "datawave-assets-v2"
 MAPPING: dict[str, Any] = {
     "settings": {
         "number_of_shards": 1,
@@ -39,6 +45,8 @@ MAPPING: dict[str, Any] = {
             "labels": {"type": "keyword"},
             "owners": {"type": "keyword"},
             "removed": {"type": "boolean"},
+            "domains": {"type": "keyword"},
+            "domain_count": {"type": "integer"},
         }
     },
 }
@@ -58,9 +66,25 @@ class SearchHit:
     highlights: list[str]
 
 
-async def ensure_index(client: AsyncOpenSearch, index: str = INDEX) -> None:
-    if not await client.indices.exists(index=index):
-        await client.indices.create(index=index, body=MAPPING)
+async def create_index(client: AsyncOpenSearch, index: str = INDEX) -> bool:
+    """Create the index with its mapping unless it exists; True if this call created it."""
+    if await client.indices.exists(index=index):
+        return False
+    created = await client.indices.create(index=index, body=MAPPING, ignore=[400])
+    return "error" not in created  # 400: another replica created it first
+
+
+async def ensure_index(
+    client: AsyncOpenSearch, driver: AsyncDriver, database: str, index: str = INDEX
+) -> int:
+    """Create the index if it is missing and fill it from the graph; returns the documents
+    written (0 when the index was there)."""
+    if not await create_index(client, index):
+        return 0
+    written = 0
+    async for urns in table_urns(driver, database):
+        written += await reindex(client, driver, database, urns, index=index)
+    return written
 
 
 async def reindex(
@@ -91,11 +115,27 @@ async def search(
     source: str | None = None,
     kind: str | None = None,
     include_removed: bool = False,
+    domains: frozenset[str] | None = None,
+    sources: frozenset[str] | None = None,
     size: int = 20,
     index: str = INDEX,
 ) -> list[SearchHit]:
-    """Best matches first; filters narrow without changing the ranking."""
+    """Best matches first within the RBAC scope ``domains``/``sources`` (None: unrestricted);
+    filters narrow without changing the ranking."""
     filters: list[dict[str, Any]] = []
+    if sources is not None:
+        filters.append({"terms": {"source": sorted(sources)}})
+    if domains is not None:  # every domain of the table is one of the caller's
+        filters.append(
+            {
+                "terms_set": {
+                    "domains": {
+                        "terms": sorted(domains),
+                        "minimum_should_match_field": "domain_count",
+                    }
+                }
+            }
+        )
     if source:
         filters.append({"term": {"source": source}})
     if kind:

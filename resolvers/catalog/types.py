@@ -91,7 +91,10 @@ class LabelAssignment:
     column: strawberry.ID
     confidence: float | None
     method: str | None
-    status: str | None = strawberry.field(description="suggested, review, confirmed or rejected.")
+    status: str | None = strawberry.field(
+        description="suggested, review, confirmed, rejected, or pending_rejection (asked by a "
+        "steward without pii:read; it masks until someone with pii:read rejects it)."
+    )
     at: datetime | None = strawberry.field(description="When it was last classified.")
     evidence_json: strawberry.Private[str | None] = None
     explanation_text: strawberry.Private[str | None] = None

@@ -1,7 +1,9 @@
 """Steward decisions on classification labels, and the review queue they work from.
 
 A decision (confirmed or rejected) is never overwritten by a rescan and feeds the next
-calibration (``datawave classify fit``).
+calibration (``datawave classify fit``). Rejecting a confidential or restricted label lifts
+the column's masking, so it needs ``pii:read`` on the column; without it the rejection waits
+in the review queue (``pending_rejection``, still masking) for someone who holds it: four eyes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from resolvers.audited import guarded
 from resolvers.catalog.types import Column, asset_from_record
 from resolvers.common import NotFoundError, UserError
 from resolvers.context import Info
+from resolvers.masking import PII_READ
 from resolvers.permissions import needs
+from security.masking import SENSITIVE
 from security.rbac import permission
 
 LABEL_WRITE = permission("label:write")
@@ -44,14 +48,29 @@ class DecideLabelInput:
 @strawberry.type
 class DecideLabelPayload:
     column: Column | None = None
+    awaiting_approval: bool = strawberry.field(
+        default=False,
+        description="The rejection waits for someone with pii:read; the column stays masked.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type(description="A machine label waiting for a steward (confidence 0.5 to 0.9).")
+@strawberry.enum(description="Why a label waits in the review queue.")
+class ReviewReason(Enum):
+    UNSURE = "review"
+    REJECTION_REQUESTED = labels.PENDING_REJECTION
+
+
+@strawberry.type(
+    description="A label waiting for a steward: the classifier was unsure (confidence 0.5 to "
+    "0.9), or a steward without pii:read asked to reject a sensitive label."
+)
 class ReviewItem:
     column: Column
     label: str
-    confidence: float
+    confidence: float | None
+    reason: ReviewReason
+    requested_by: str | None = strawberry.field(description="Who asked for the rejection.")
 
 
 def _actor(info: Info) -> str:
@@ -70,15 +89,18 @@ class LabelMutation:
         column = asset_from_record(record) if record else None
         if not isinstance(column, Column):
             return DecideLabelPayload(errors=[NotFoundError(urn=input.column, message="no column")])
+        may_unmask = info.context.guard.reaches(record, PII_READ)
         edge = await labels.decide_label(
             *info.context.graph, input.column, input.label, input.decision.value,
             steward=_actor(info), at=datetime.now(UTC), note=input.note,
+            protected=() if may_unmask else SENSITIVE,
         )  # fmt: skip
         if edge is None:
             message = f"no label {input.label!r}"
             return DecideLabelPayload(errors=[NotFoundError(urn=input.label, message=message)])
         await announce(info, ChangeType.CHANGED, [input.column], ["labels"])
-        return DecideLabelPayload(column=column)
+        pending = edge["status"] == labels.PENDING_REJECTION
+        return DecideLabelPayload(column=column, awaiting_approval=pending)
 
 
 @strawberry.type
@@ -112,20 +134,33 @@ class ClassifyMutation:
 @strawberry.type
 class LabelQuery:
     @strawberry.field(
-        description="Labels the classifier was unsure about, most confident first.",
+        description="Labels waiting for a steward within your scope, most confident first.",
         extensions=needs("label:write"),
     )
     async def review_queue(
-        self, info: Info, source: str | None = None, first: int = 50, offset: int = 0
+        self,
+        info: Info,
+        source: str | None = None,
+        reason: ReviewReason | None = None,
+        first: int = 50,
+        offset: int = 0,
     ) -> list[ReviewItem]:
+        domains, sources = info.context.guard.scope()
+        awaiting = [reason.value] if reason else [r.value for r in ReviewReason]
         rows = await labels.review_queue(
-            *info.context.graph, source=source, offset=max(0, offset),
-            limit=max(1, min(first, MAX_QUEUE)),
+            *info.context.graph, source=source, awaiting=awaiting, domains=domains,
+            sources=sources, offset=max(0, offset), limit=max(1, min(first, MAX_QUEUE)),
         )  # fmt: skip
         # One batched load for the page (DataLoader), scoped like every other read.
         records = await asyncio.gather(*(info.context.loaders.node(r["urn"]) for r in rows))
         return [
-            ReviewItem(column=column, label=row["label"], confidence=row["edge"]["confidence"])
+            ReviewItem(
+                column=column,
+                label=row["label"],
+                confidence=row["edge"].get("confidence"),
+                reason=ReviewReason(row["edge"]["status"]),
+                requested_by=row["edge"].get("requestedBy"),
+            )
             for row, record in zip(rows, records, strict=True)
             if record and isinstance(column := asset_from_record(record), Column)
         ]

@@ -32,7 +32,7 @@ async def test_a_steward_works_through_the_review_queue(
     estate.table("people", ("id", "email", "notes"))
     email, notes = estate.column_urn("people", "email"), estate.column_urn("people", "notes")
     email_label = estate.label(email, "Email", status="review")
-    notes_label = estate.label(notes, "Name", status="review")
+    notes_label = estate.label(notes, "Name", status="review", sensitivity="internal")
     await estate.write(neo4j, settings.neo4j.database)
 
     queue = (await execute(QUEUE, source=estate.name))["reviewQueue"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from gql.transport.exceptions import TransportQueryError
 from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch
 
 from core.settings import Settings
-from live.search import INDEX, ensure_index, reindex
+from live.search import INDEX, create_index, reindex
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 
@@ -30,7 +31,7 @@ async def indexed(
     ]
     await estate.write(neo4j, settings.neo4j.database)
     client = AsyncOpenSearch(hosts=[settings.opensearch_url])
-    await ensure_index(client)
+    await create_index(client)
     await reindex(client, neo4j, settings.neo4j.database, urns)
     yield urns
     for urn in urns:
@@ -52,3 +53,15 @@ async def test_search_returns_assets_best_first(
 
 async def test_search_without_matches_is_empty(execute: Execute, estate: Estate) -> None:
     assert (await execute(SEARCH, text="zzzqqq", source=estate.name))["search"] == []
+
+
+async def test_search_text_is_bounded(execute: Execute, estate: Estate) -> None:
+    """A long text is refused with a typed error before OpenSearch parses it (a 60 KB text
+    hit its clause limit; 120 KB took seconds)."""
+    assert (await execute(SEARCH, text="x" * 256, source=estate.name))["search"] == []
+    for text in ("x" * 257, "invoice " * 7_000):
+        with pytest.raises(TransportQueryError) as refused:
+            await execute(SEARCH, text=text, source=estate.name)
+        (error,) = refused.value.errors or []
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["message"] == "search text is longer than 256 characters"

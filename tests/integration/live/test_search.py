@@ -10,7 +10,7 @@ from opensearchpy import AsyncOpenSearch
 
 from core.settings import Settings
 from graph.driver import write
-from live.search import ensure_index, reindex, search
+from live.search import create_index, ensure_index, reindex, search
 from tests.integration.estate import Estate
 
 
@@ -39,7 +39,7 @@ async def test_search_finds_assets_by_name_column_and_label(
     unique: str,
 ) -> None:  # fmt: skip
     index = f"{unique}-assets"
-    await ensure_index(opensearch, index)
+    await create_index(opensearch, index)
     urns = [estate.table_urn(t) for t in ("customers", "orders", "legacy_orders")]
     assert await reindex(opensearch, neo4j, settings.neo4j.database, urns, index) == 3
 
@@ -60,7 +60,7 @@ async def test_reindex_follows_the_graph(
     unique: str,
 ) -> None:  # fmt: skip
     index, db = f"{unique}-assets", settings.neo4j.database
-    await ensure_index(opensearch, index)
+    await create_index(opensearch, index)
     orders = estate.table_urn("orders")
     await reindex(opensearch, neo4j, db, [orders], index)
     await write(neo4j, db, "MATCH (t:Table {urn: $urn}) SET t.name = 'purchases'", urn=orders)
@@ -75,3 +75,19 @@ async def test_reindex_follows_the_graph(
 
 async def test_search_before_any_index_is_empty(opensearch: AsyncOpenSearch, unique: str) -> None:
     assert await search(opensearch, "anything", index=f"{unique}-assets") == []
+
+
+async def test_a_new_index_is_filled_from_the_graph(
+    opensearch: AsyncOpenSearch, neo4j: AsyncDriver, settings: Settings, estate: Estate,
+    unique: str,
+) -> None:  # fmt: skip
+    """A new mapping version starts as a new index: whoever creates it fills it, so scoped
+    searches find every table without waiting for each one to change."""
+    index, db = f"{unique}-assets", settings.neo4j.database
+    assert await ensure_index(opensearch, neo4j, db, index) >= 3
+    found = await search(opensearch, "full_name", source=unique, index=index)
+    assert [h.name for h in found] == ["customers"]
+    assert await search(opensearch, "customers", domains=frozenset({"x"}), index=index) == [], (
+        "a table in no domain is found only by callers unrestricted by domain"
+    )
+    assert await ensure_index(opensearch, neo4j, db, index) == 0, "an existing one is kept"

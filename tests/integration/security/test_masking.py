@@ -188,3 +188,59 @@ async def test_the_hash_strategy_keeps_equal_values_equal(
     assert email == twin, "equal values hash alike, so they can still be matched"
     assert EMAIL not in json.dumps(body)
     assert columns["card"][0] == REDACTED, "restricted stays redacted"
+
+
+DECIDE = """
+mutation ($input: DecideLabelInput!) {
+  decideLabel(input: $input) { awaitingApproval errors { message } }
+}
+"""
+MINS = "query ($urn: ID!) { asset(urn: $urn) { ... on Table { columns { name min } } } }"
+REQUESTS = """
+query ($source: String!) {
+  reviewQueue(source: $source, reason: REJECTION_REQUESTED) { label requestedBy column { id } }
+}
+"""
+
+
+async def test_unmasking_by_rejection_needs_pii_read_or_a_second_person(
+    api: Api, people: People
+) -> None:
+    """Rejecting (or downgrading by rejecting) a confidential or restricted label would lift
+    masking for everyone: without ``pii:read`` it only asks, and masking holds until a second
+    person who holds ``pii:read`` confirms."""
+    card, estate = people.column("card"), people.estate
+    viewer = api.token("viewer", domains=[people.domain])
+
+    async def decide(token: str, column: str, label: str, decision: str) -> bool:
+        body = await api.graphql(
+            token, DECIDE, input={"column": column, "label": f"{estate.name}.{label}",
+                                  "decision": decision},
+        )  # fmt: skip
+        assert body["data"]["decideLabel"]["errors"] == [], body
+        return body["data"]["decideLabel"]["awaitingApproval"]
+
+    async def mins() -> dict[str, str]:
+        body = await api.graphql(viewer, MINS, urn=people.table)
+        return {c["name"]: c["min"] for c in body["data"]["asset"]["columns"]}
+
+    masked = {"email": partial(EMAIL), "card": REDACTED, "nick": NICK, "twin": partial(EMAIL)}
+    for subject in ("ann", "bob"):  # two stewards without pii:read do not make four eyes
+        steward = api.token("steward", subject=subject, domains=[people.domain])
+        assert await decide(steward, card, "Email", "CONFIRMED") is False, "a downgrade..."
+        assert await decide(steward, card, "Card", "REJECTED") is True, "...only asks"
+        assert await decide(steward, people.column("email"), "Email", "REJECTED") is True
+        assert await mins() == masked
+
+    approver = api.token("steward", subject="cy", domains=[people.domain],
+                         permissions=["pii:read"])  # fmt: skip
+    queue = (await api.graphql(approver, REQUESTS, source=estate.name))["data"]["reviewQueue"]
+    assert {(q["column"]["id"], q["label"], q["requestedBy"]) for q in queue} == {
+        (card, f"{estate.name}.Card", f"{api.name}-bob"),
+        (people.column("email"), f"{estate.name}.Email", f"{api.name}-bob"),
+    }
+    assert await decide(approver, card, "Card", "REJECTED") is False
+    assert await mins() == masked | {"card": partial(CARD)}, (
+        "the card shows as confidential now (the label confirmed on it); the email request "
+        "still waits"
+    )
