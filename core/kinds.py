@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import LiteralString
 
 # Every catalogued asset (database, schema, table, column) carries this label; their URNs are
 # unique under it, so one lookup finds any of them.
@@ -31,8 +32,9 @@ class Kind:
     name: str  # the <kind> of urn:dw:<kind>:...
     segments: int | None  # how many '/'-separated segments its URNs have (None: one or more)
     sourced: bool  # whether the first segment is the name of a data source
-    label: str | None = None  # the most specific Neo4j label of its nodes (None: no node)
-    key_label: str | None = None  # the label its urn is unique under; lookups match it
+    # Labels are pasted into Cypher (graph/catalog.py), so only ever literals.
+    label: LiteralString | None = None  # the most specific label of its nodes (None: no node)
+    key_label: LiteralString | None = None  # the label its urn is unique under; lookups match it
     graphql: str | None = None  # the GraphQL type ``node(id:)`` shows it as (None: not served)
     read: str | None = None  # the permission that lets a caller see one at all
     scope: Scope | None = None  # how RBAC scopes it
@@ -102,7 +104,7 @@ class Kinds:
         return None
 
 
-def _asset(name: str, segments: int, label: str) -> Kind:
+def _asset(name: str, segments: int, label: LiteralString) -> Kind:
     return Kind(
         name, segments, True, label, ASSET, graphql=label, read="asset:read", scope=Scope.DOMAIN
     )

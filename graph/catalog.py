@@ -15,43 +15,23 @@ from typing import Any, LiteralString
 
 from neo4j import AsyncDriver
 
+from core.kinds import KINDS, Scope
 from graph.domains import domains_of, in_scope, with_node
 from graph.driver import read
 from graph.records import NodeRecord, Record, Related, plain
 
 
-class NodeKind(StrEnum):
-    """Which label a URN lookup searches (each one is backed by a unique constraint)."""
+# Lookups by URN, one per label a kind's URNs are unique under (core/kinds.py), the
+# allow-list of labels they may match. Nodes RBAC scopes by domain are read with their domains.
+def _by_urn(label: LiteralString, scope: Scope | None) -> LiteralString:
+    query: LiteralString = "MATCH (n:" + label + ") WHERE n.urn IN $urns\nRETURN {node}\n"
+    if scope is Scope.DOMAIN:
+        return with_node(query)
+    return query.replace("{node}", "labels(n) AS labels, properties(n) AS props")
 
-    ASSET = "Asset"
-    SOURCE = "DataSource"
-    VERSION = "SchemaVersion"
-    JOB = "Job"
 
-
-# Nodes RBAC scopes by domain (assets, schema versions) are read with their domains; sources
-# and jobs are scoped by source only, teams and labels not at all.
-ASSETS_BY_URN = with_node("""
-MATCH (n:Asset) WHERE n.urn IN $urns
-RETURN {node}
-""")
-SOURCES_BY_URN = """
-MATCH (n:DataSource) WHERE n.urn IN $urns
-RETURN labels(n) AS labels, properties(n) AS props
-"""
-VERSIONS_BY_URN = with_node("""
-MATCH (n:SchemaVersion) WHERE n.urn IN $urns
-RETURN {node}
-""")
-JOBS_BY_URN = """
-MATCH (n:Job) WHERE n.urn IN $urns
-RETURN labels(n) AS labels, properties(n) AS props
-"""
-BY_URN: dict[NodeKind, LiteralString] = {
-    NodeKind.ASSET: ASSETS_BY_URN,
-    NodeKind.SOURCE: SOURCES_BY_URN,
-    NodeKind.VERSION: VERSIONS_BY_URN,
-    NodeKind.JOB: JOBS_BY_URN,
+BY_URN: dict[str, LiteralString] = {
+    kind.key_label: _by_urn(kind.key_label, kind.scope) for kind in KINDS.labelled()
 }
 
 
@@ -173,10 +153,11 @@ RELATIONS: dict[Relation, LiteralString] = {
 
 
 async def nodes_by_urn(
-    driver: AsyncDriver, database: str, kind: NodeKind, urns: Sequence[str]
+    driver: AsyncDriver, database: str, label: str, urns: Sequence[str]
 ) -> dict[str, NodeRecord]:
-    """The nodes of one kind found among ``urns`` (missing URNs are simply absent)."""
-    rows = await read(driver, database, BY_URN[kind], urns=list(urns))
+    """The nodes under ``label`` (a kind's ``key_label``) found among ``urns`` (missing URNs
+    are simply absent)."""
+    rows = await read(driver, database, BY_URN[label], urns=list(urns))
     records = [NodeRecord.of(r) for r in rows]
     return {r.urn: r for r in records}
 
@@ -234,9 +215,11 @@ SORT_KEYS: dict[SortField, LiteralString] = {
 
 # A label matches by exact name or by category (``PII`` matches ``PII.Email``); rejected
 # suggestions do not count. A table carries the labels of its columns. The caller's RBAC scope
-# (``$domains``, ``$sources``) applies here too, so pages stay full and counts true.
+# (``$domains``, ``$sources``) applies here too, so pages stay full and counts true. Placeholders
+# no scan has found (``:Unresolved``, graph/assets.py) are references, not assets.
 FILTER: LiteralString = """
-WHERE ($source IS NULL OR a.source = $source)
+WHERE NOT a:Unresolved
+  AND ($source IS NULL OR a.source = $source)
   AND ($tableKind IS NULL OR a.kind = $tableKind)
   AND ($removed IS NULL OR (a.removedAt IS NOT NULL) = $removed)
   AND ($text IS NULL OR toLower(a.name) CONTAINS $text

@@ -6,29 +6,34 @@ and the audit notes are recorded before its response leaves (resolvers/security.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
-from graph.catalog import NodeKind
+from core.kinds import KINDS, Kind, Scope
+from core.urns import InvalidUrn, Urn
 from graph.records import NodeRecord
 from security.audit import RequestAudit
 from security.auth import Principal
 from security.rbac import Authorizer, Permission, permission
 
-ASSET_READ = permission("asset:read")
-# The permission that lets a caller see a node at all, by the kind of node.
-READ: dict[NodeKind, Permission] = {
-    NodeKind.ASSET: ASSET_READ,
-    NodeKind.VERSION: ASSET_READ,
-    NodeKind.SOURCE: permission("source:read"),
-    NodeKind.JOB: permission("lineage:read"),
-}
+# The permission that lets a caller see a node at all, by its URN kind (core/kinds.py).
+READ: dict[str, Permission] = {k.name: permission(k.read) for k in KINDS if k.read}
 
 
-def kind_of(record: NodeRecord) -> NodeKind:
-    for kind in (NodeKind.SOURCE, NodeKind.JOB, NodeKind.VERSION):
-        if kind.value in record.labels:
-            return kind
-    return NodeKind.ASSET
+def _kind(record: NodeRecord) -> Kind | None:
+    """A node's kind, by its most specific label, else by its URN; None if neither names a
+    kind with a read permission and a scope rule (such a node is never reached)."""
+    kind = KINDS.of_labels(record.labels)
+    if kind is None:
+        with contextlib.suppress(InvalidUrn):
+            kind = KINDS[Urn.parse(record.urn).kind]
+    return kind if kind and kind.read and kind.scope else None
+
+
+def _source(record: NodeRecord) -> str | None:
+    """The data source a node belongs to: its ``source`` property, else the first segment of
+    its URN (a source's own); None for kinds that belong to no source."""
+    return record.props.get("source") or Urn.parse(record.urn).source
 
 
 @dataclass
@@ -49,20 +54,19 @@ class Guard:
         return self.authz is not None and self.authz.can(perm, domain=domain, source=source)
 
     def reaches(self, record: NodeRecord, perm: Permission | None = None) -> bool:
-        """``perm`` (by default the read permission of its kind) on this node in its scopes.
-
-        Sources and jobs are scoped by data source only; assets and versions by domain too.
-        """
-        kind = kind_of(record)
-        perm = perm or READ[kind]
-        props = record.props
-        if kind is NodeKind.SOURCE:
-            return self.can(perm, source=props.get("name") or "")
-        if kind is NodeKind.JOB:
-            return self.can(perm, source=props.get("source") or "")
-        source = props.get("source") or ""
+        """``perm`` (by default the read permission of its kind) on this node in its scopes,
+        as its kind's scope rule says (sources and jobs: by data source; assets and versions:
+        by domain too). A node of no kind with a scope rule is never reached."""
+        kind = _kind(record)
+        if kind is None:
+            return False
+        perm = perm or READ[kind.name]
+        if kind.scope is Scope.GLOBAL:
+            return self.can(perm)
+        if kind.scope is Scope.SOURCE:
+            return self.can(perm, source=_source(record))
         return self.authz is not None and self.authz.can_reach(
-            perm, domains=record.domains, source=source
+            perm, domains=record.domains, source=_source(record)
         )
 
     def scope(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:

@@ -14,25 +14,18 @@ from functools import partial
 from neo4j import AsyncDriver
 from strawberry.dataloader import DataLoader
 
+from core.kinds import ASSET, KINDS
 from core.urns import InvalidUrn, Urn
 from graph import catalog
-from graph.catalog import NodeKind, Relation
+from graph.catalog import Relation
 from graph.records import NodeRecord, Related
 from live.cache import ReadThroughCache
 from live.state import AppState
-from resolvers.guard import READ, Guard, kind_of
+from resolvers.guard import READ, Guard
 from security.rbac import Permission
 
-# URN kind -> where nodes of that kind live
-URN_KINDS: dict[str, NodeKind] = {
-    "source": NodeKind.SOURCE,
-    "database": NodeKind.ASSET,
-    "schema": NodeKind.ASSET,
-    "table": NodeKind.ASSET,
-    "column": NodeKind.ASSET,
-    "version": NodeKind.VERSION,
-    "job": NodeKind.JOB,
-}
+# The labels that lookups of the kinds ``node`` serves match (core/kinds.py): one loader each.
+LOOKUPS = sorted({kind.key_label for kind in KINDS.served() if kind.key_label})
 # Relations that lead to teams and labels, which are not scoped themselves.
 UNSCOPED = frozenset({Relation.OWNERS, Relation.LABELS, Relation.COLUMN_LABELS})
 # Relations within one table (live/cache.py ``token_key``), read through the Redis cache: an
@@ -49,8 +42,8 @@ class Loaders:
         self._database = state.settings.neo4j.database
         self.guard = guard
         self.cache = ReadThroughCache(state.redis, state.settings.cache_ttl_s)
-        self._nodes: dict[NodeKind, DataLoader[str, NodeRecord | None]] = {
-            kind: DataLoader(partial(self._load_nodes, kind)) for kind in NodeKind
+        self._nodes: dict[str, DataLoader[str, NodeRecord | None]] = {
+            label: DataLoader(partial(self._load_nodes, label)) for label in LOOKUPS
         }
         self._related: dict[Relation, DataLoader[str, list[Related]]] = {
             rel: DataLoader(partial(self._load_related, rel)) for rel in Relation
@@ -67,17 +60,18 @@ class Loaders:
         denial, though the caller sees it missing (no existence oracle)."""
         record = await self._load(urn)
         if record and not self.guard.reaches(record, need):
-            perm = need or READ[kind_of(record)]
+            perm = need or READ[Urn.parse(urn).kind]
             self.guard.audit.note(str(perm), urn, "denied", "out of scope")
             return None
         return record
 
     async def _load(self, urn: str) -> NodeRecord | None:
         try:
-            kind = URN_KINDS.get(Urn.parse(urn).kind)
+            kind = KINDS[Urn.parse(urn).kind]
         except InvalidUrn:
             return None
-        return await self._nodes[kind].load(urn) if kind else None
+        loader = self._nodes.get(kind.key_label or "") if kind.graphql else None
+        return await loader.load(urn) if loader else None
 
     async def related(self, relation: Relation, urn: str) -> list[Related]:
         """The nodes ``relation`` leads to from ``urn`` that the caller may see."""
@@ -93,11 +87,11 @@ class Loaders:
                 with contextlib.suppress(KeyError):  # clear() raises for a key never loaded
                     loader.clear(urn)
 
-    async def _load_nodes(self, kind: NodeKind, urns: list[str]) -> list[NodeRecord | None]:
+    async def _load_nodes(self, label: str, urns: list[str]) -> list[NodeRecord | None]:
         async def load(keys: Sequence[str]) -> dict[str, NodeRecord]:
-            return await catalog.nodes_by_urn(self._driver, self._database, kind, keys)
+            return await catalog.nodes_by_urn(self._driver, self._database, label, keys)
 
-        found = await (self.cache.assets(urns, load) if kind is NodeKind.ASSET else load(urns))
+        found = await (self.cache.assets(urns, load) if label == ASSET else load(urns))
         return [found.get(u) for u in urns]
 
     async def _load_related(self, relation: Relation, urns: list[str]) -> list[list[Related]]:

@@ -19,6 +19,7 @@ from typing import Any, Self, TypeVar
 
 import strawberry
 
+from core.kinds import KINDS
 from core.urns import source_urn
 from graph import catalog
 from graph.catalog import AssetFilter, AssetKind, AssetSort, Relation, SortField
@@ -439,28 +440,26 @@ class Job(Node):
         return cls(id=p["urn"], name=p.get("name") or p["urn"], kind=p.get("kind"))
 
 
-ASSET_TYPES: tuple[tuple[str, type[Database | Schema | Table | Column]], ...] = (
-    ("Column", Column),
-    ("Table", Table),
-    ("Schema", Schema),
-    ("Database", Database),
-)
-
-
-def asset_from_record(record: NodeRecord) -> Asset | None:
-    """The GraphQL type for an ``:Asset`` node, by its most specific label."""
-    for label, cls in ASSET_TYPES:
-        if label in record.labels:
-            return cls.from_record(record)
-    return None
+# The Strawberry class of each GraphQL type name the kinds registry serves (core/kinds.py).
+NODE_TYPES: dict[
+    str, type[Database | Schema | Table | Column | DataSource | SchemaVersion | Job]
+] = {
+    cls.__strawberry_definition__.name: cls
+    for cls in (DataSource, Database, Schema, Table, Column, SchemaVersion, Job)
+}
 
 
 def node_from_record(record: NodeRecord) -> Node | None:
-    """Any node type, by label."""
-    for label, cls in (("DataSource", DataSource), ("SchemaVersion", SchemaVersion), ("Job", Job)):
-        if label in record.labels:
-            return cls.from_record(record)
-    return asset_from_record(record)
+    """Any node, as the GraphQL type its kind names; None for kinds not served."""
+    kind = KINDS.of_labels(record.labels)
+    cls = NODE_TYPES.get(kind.graphql) if kind and kind.graphql else None
+    return cls.from_record(record) if cls else None
+
+
+def asset_from_record(record: NodeRecord) -> Asset | None:
+    """The GraphQL type for an ``:Asset`` node, by its kind."""
+    node = node_from_record(record)
+    return node if isinstance(node, Asset) else None
 
 
 def _assets(found: list[Related]) -> list[Asset]:
