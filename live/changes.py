@@ -80,12 +80,16 @@ class ScanProgress(LiveEvent):
 
 
 class ComplianceUpdate(LiveEvent):
+    """A score of a framework in a domain (``*``: the estate), or a finding that opened,
+    resolved or was waived (``urn`` the finding's) in an evaluation (governance/evaluation.py)."""
+
     domain: str
     framework: str
-    status: str  # e.g. compliant, at_risk, non_compliant
+    status: str  # a score's compliant, at_risk, non_compliant, not_covered; a finding's status
     score: float | None = None
     urn: str | None = None
     message: str | None = None
+    rule_set_version: int | None = None
     at: datetime = Field(default_factory=_now)
 
 

@@ -27,6 +27,9 @@ from resolvers.catalog.search import SearchQuery
 from resolvers.common import SCALARS, InvalidInputError, NotFoundError
 from resolvers.errors import should_mask
 from resolvers.executor import DataWaveExecutor
+from resolvers.governance.mutations import GovernanceMutation
+from resolvers.governance.queries import GovernanceQuery
+from resolvers.governance.types import ERROR_TYPES as GOVERNANCE_ERRORS
 from resolvers.labels.mutations import ClassifyMutation, LabelMutation, LabelQuery
 from resolvers.limits import DOCUMENT_CACHE, CachedValidation
 from resolvers.lineage.queries import LineageQuery
@@ -39,12 +42,16 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(CatalogQuery, LineageQuery, SearchQuery, LabelQuery, ServerQuery, AuditQuery):
+class Query(
+    CatalogQuery, LineageQuery, SearchQuery, LabelQuery, ServerQuery, AuditQuery, GovernanceQuery
+):
     pass
 
 
 @strawberry.type
-class Mutation(CurationMutation, SourceMutation, LabelMutation, ClassifyMutation):
+class Mutation(
+    CurationMutation, SourceMutation, LabelMutation, ClassifyMutation, GovernanceMutation
+):
     pass
 
 
@@ -77,7 +84,8 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        types=[NotFoundError, InvalidInputError, BusyError],  # reached only as a UserError
+        # reached only as a UserError
+        types=[NotFoundError, InvalidInputError, BusyError, *GOVERNANCE_ERRORS],
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=DataWaveExecutor,
     )

@@ -45,15 +45,22 @@ CATALOG_READ = _perms("asset:read", "lineage:read", "source:read", "label:read",
 ROLES: dict[str, frozenset[Permission]] = {
     "viewer": CATALOG_READ,
     "steward": CATALOG_READ
-    | _perms("asset:write", "lineage:write", "label:write", "scan:write", "source:write"),
+    | _perms(
+        "asset:write", "lineage:write", "label:write", "scan:write", "source:write",
+        "compliance:read",
+    ),
     "domain_owner": CATALOG_READ
-    | _perms("asset:write", "lineage:write", "label:write", "product:write", "access:approve"),
-    "auditor": CATALOG_READ | _perms("audit:read"),
+    | _perms(
+        "asset:write", "lineage:write", "label:write", "product:write", "access:approve",
+        "policy:write", "compliance:read", "compliance:write",
+    ),
+    "auditor": CATALOG_READ | _perms("audit:read", "compliance:read"),
     "service": _perms("asset:read", "asset:write", "lineage:write", "scan:write", "source:read"),
     "admin": CATALOG_READ
     | _perms(
         "asset:write", "lineage:write", "label:write", "scan:write", "source:write",
         "product:write", "access:approve", "audit:read", "pii:read", "system:admin",
+        "policy:write", "policy:approve", "compliance:read", "compliance:write",
     ),
 }  # fmt: skip
 # Extra permissions a token may carry by name (claim ``permissions``), e.g. ``pii:read``.

@@ -1,0 +1,1 @@
+"""Governance: policies as code (Rego on OPA), rule templates, approval, compliance evaluation."""

@@ -1,0 +1,254 @@
+"""Compliance evaluation: facts from the graph, decisions from OPA in batches, findings back.
+
+One OPA call per batch of columns (never one per asset). Each finding OPA reports becomes one
+``:Finding`` per control its rule implements; a batch's findings not reported again are
+resolved. Afterwards expired waivers reopen their findings, scores per framework and domain are
+computed and appended (history), and every change is announced: on the Redis channels of
+``complianceUpdates`` (per domain, and ``*`` for the whole estate) and on
+``datawave.compliance.v1``. If OPA is unreachable the evaluation stops with
+``PolicyEngineUnavailable``: nothing is resolved and no score is written, so nothing reads as
+compliant because the engine was down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from core.events import Event
+from core.topics import COMPLIANCE
+from core.urns import finding_urn, framework_urn
+from governance.frameworks import CONTROLS, FRAMEWORKS
+from governance.opa import FINDINGS, PolicyEngine
+from governance.policies import ActiveRuleSet, ensure_loaded
+from graph import compliance
+from live.changes import ComplianceUpdate, publish_compliance_update
+from live.state import AppState
+
+log = logging.getLogger("datawave.compliance")
+
+BATCH = 500
+ALL_DOMAINS = "*"  # the complianceUpdates channel and score of the whole estate
+
+
+class StaleRuleSet(Exception):
+    """A rule set was activated while this evaluation ran; it starts again."""
+
+
+@dataclass(frozen=True)
+class Score:
+    framework: str
+    domain: str
+    status: str  # compliant, at_risk, non_compliant
+    score: float | None
+    passed: int
+    failed: int
+
+
+@dataclass
+class Evaluation:
+    rule_set: int = 0
+    controls: set[str] = field(default_factory=set)  # implemented by the rules in force
+    assets: int = 0
+    opened: list[dict[str, Any]] = field(default_factory=list)
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[Score] = field(default_factory=list)
+
+
+def _finding_rows(
+    decisions: Iterable[dict[str, Any]], rule_set: ActiveRuleSet, facts: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    rules = {r["id"]: r for r in rule_set.rules}
+    rows = []
+    for d in decisions:
+        rule = rules.get(d["rule"])
+        if rule is None or d["asset"] not in facts:
+            log.warning("decision for an unknown rule or asset skipped: %s", d)
+            continue
+        for control in rule["controls"]:
+            framework = CONTROLS[control].framework if control in CONTROLS else ""
+            digest = hashlib.sha256(f"{d['asset']}|{d['rule']}|{control}".encode()).hexdigest()
+            rows.append(
+                {
+                    "urn": finding_urn(digest[:24]),
+                    "name": f"{d['rule']} {control.rsplit(':', 1)[-1]}",
+                    "asset": d["asset"],
+                    "source": facts[d["asset"]]["source"],
+                    "rule": d["rule"],
+                    "control": control,
+                    "framework": framework,
+                    "severity": rule["severity"],
+                    "message": d.get("message", ""),
+                    "evidence": json.dumps(d.get("evidence", {}), sort_keys=True),
+                    "domains": facts[d["asset"]]["domains"],
+                }
+            )
+    return rows
+
+
+def _masking(state: AppState) -> dict[str, str]:
+    """How each sensitivity shows to roles without ``pii:read`` (security/masking.py)."""
+    masking = state.settings.masking
+    return {"confidential": masking.confidential.value, "restricted": masking.restricted.value}
+
+
+async def _pass(
+    state: AppState, engine: PolicyEngine, source: str | None, urns: list[str] | None
+) -> Evaluation:
+    driver, database = state.neo4j, state.settings.neo4j.database
+    rule_set = await ensure_loaded(engine)
+    controls = {c for rule in rule_set.rules for c in rule["controls"]}
+    result = Evaluation(rule_set=rule_set.version, controls=controls)
+    masking, after = _masking(state), ""
+    while True:
+        facts = await compliance.column_facts(
+            driver, database, after=after, limit=BATCH, source=source, urns=urns
+        )
+        if not facts:
+            return result
+        for f in facts:
+            f["masking"] = masking
+        decision = await engine.decide(FINDINGS, {"assets": facts}) or {}
+        if decision.get("version", 0) != rule_set.version:
+            raise StaleRuleSet
+        by_urn = {f["urn"]: f for f in facts}
+        rows = _finding_rows(decision.get("findings", []), rule_set, by_urn)
+        opened, resolved = await compliance.record_findings(
+            driver,
+            database,
+            version=rule_set.version,
+            assets=list(by_urn),
+            rows=rows,
+            now=datetime.now(UTC),
+        )
+        result.assets += len(facts)
+        result.opened += opened
+        result.resolved += resolved
+        after = facts[-1]["urn"]
+
+
+async def evaluate(
+    state: AppState, *, source: str | None = None, urns: list[str] | None = None
+) -> Evaluation:
+    """Evaluate the live columns (of ``source``, or ``urns``, or all) under the rule set in
+    force; raises ``PolicyEngineUnavailable`` when OPA cannot answer."""
+    engine = PolicyEngine(state.opa)
+    driver, database = state.neo4j, state.settings.neo4j.database
+    await compliance.sync_frameworks(driver, database, framework_rows())
+    try:
+        result = await _pass(state, engine, source, urns)
+    except StaleRuleSet:
+        result = await _pass(state, engine, source, urns)
+    now = datetime.now(UTC)
+    result.opened += await compliance.expire_waivers(driver, database, now)
+    result.scores = scores(await compliance.open_by_control(driver, database), result)
+    await compliance.record_scores(
+        driver, database, [_score_row(s, result.rule_set) for s in result.scores], now
+    )
+    await announce(state, result)
+    return result
+
+
+def framework_rows() -> list[dict[str, str]]:
+    return [
+        {
+            "framework": f.urn,
+            "frameworkId": f.id,
+            "frameworkName": f.name,
+            "urn": c.urn,
+            "id": c.id,
+            "name": f"{f.name} {c.citation}",
+            "title": c.title,
+            "citation": c.citation,
+        }
+        for f in FRAMEWORKS.values()
+        for c in f.controls
+    ]
+
+
+def scores(open_findings: list[dict[str, Any]], result: Evaluation) -> list[Score]:
+    """Per framework and domain: controls implemented by rules in force that have no open
+    finding there, over all implemented controls. Any open high or critical finding makes the
+    domain non-compliant; other open findings put it at risk; a framework no rule implements
+    is ``not_covered``, never compliant."""
+    failing: dict[tuple[str, str], set[str]] = defaultdict(set)
+    severe: set[tuple[str, str]] = set()
+    domains = {ALL_DOMAINS}
+    for f in [*open_findings, *result.resolved]:
+        domains.update(f.get("domains") or [])
+    for f in open_findings:
+        framework = f["framework"]
+        for domain in [ALL_DOMAINS, *(f.get("domains") or [])]:
+            failing[(framework, domain)].add(f["control"])
+            if f["severity"] in ("high", "critical"):
+                severe.add((framework, domain))
+    out = []
+    for fw in FRAMEWORKS.values():
+        controls = [c.urn for c in fw.controls if c.urn in result.controls]
+        for domain in sorted(domains):
+            failed = len(failing[(fw.id, domain)])
+            total = len(controls)
+            if not total:
+                status = "not_covered"
+            elif failed:
+                status = "non_compliant" if (fw.id, domain) in severe else "at_risk"
+            else:
+                status = "compliant"
+            score = round((total - failed) / total, 4) if total else None
+            out.append(Score(fw.id, domain, status, score, total - failed, failed))
+    return out
+
+
+def _score_row(score: Score, rule_set: int) -> dict[str, Any]:
+    return {
+        "framework": score.framework,
+        "domain": score.domain,
+        "status": score.status,
+        "score": score.score,
+        "passed": score.passed,
+        "failed": score.failed,
+        "ruleSetVersion": rule_set,
+    }
+
+
+async def announce(state: AppState, result: Evaluation) -> None:
+    """Scores and finding changes to ``complianceUpdates`` subscribers and to Kafka."""
+    updates = [
+        ComplianceUpdate(
+            domain=s.domain,
+            framework=s.framework,
+            status=s.status,
+            score=s.score,
+            rule_set_version=result.rule_set,
+            message=f"{s.passed} control(s) pass, {s.failed} fail",
+        )
+        for s in result.scores
+    ]
+    for f in [*result.opened, *result.resolved]:
+        for domain in [ALL_DOMAINS, *(f.get("domains") or [])]:
+            updates.append(
+                ComplianceUpdate(
+                    domain=domain,
+                    framework=f["framework"],
+                    status=f["status"],
+                    urn=f["urn"],
+                    rule_set_version=result.rule_set,
+                    message=f["message"],
+                )
+            )
+    await publish_compliance_update(state.redis, *updates)
+    for u in updates:
+        subject = u.urn or framework_urn(u.framework)
+        event = Event(
+            source=framework_urn(u.framework),
+            type="datawave.compliance.finding.v1" if u.urn else "datawave.compliance.score.v1",
+            subject=subject,
+            data=u.model_dump(mode="json"),
+        )
+        await state.producer.send(COMPLIANCE, event.to_bytes(), key=event.key)

@@ -1,0 +1,123 @@
+"""Compliance reports an auditor can hand on: controls with pass/fail, findings with evidence,
+waivers, the rule-set versions they came from, and the score; as of now or a past moment
+(findings seen by then and not yet resolved; the last score recorded by then)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from governance.evaluation import ALL_DOMAINS
+from governance.frameworks import FRAMEWORKS, Control
+from graph import compliance
+from live.state import AppState
+
+
+class UnknownFramework(ValueError):
+    pass
+
+
+@dataclass
+class ControlResult:
+    control: Control
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def open(self) -> int:
+        return sum(1 for f in self.findings if not f["waivers"])
+
+    @property
+    def passed(self) -> bool:
+        return self.open == 0
+
+
+@dataclass
+class Report:
+    framework: str
+    domain: str
+    as_of: datetime
+    status: str  # from the last score recorded by then; unknown before any evaluation
+    score: float | None
+    rule_set_versions: list[int]
+    controls: list[ControlResult]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per finding (or per control without findings), for CSV."""
+        out = []
+        for c in self.controls:
+            base = {"framework": self.framework, "domain": self.domain,
+                    "control": c.control.id, "citation": c.control.citation,
+                    "controlPassed": c.passed}  # fmt: skip
+            if not c.findings:
+                out.append(base | {"finding": "", "asset": "", "status": "", "severity": "",
+                                   "message": "", "evidence": "", "waiver": "",
+                                   "ruleSetVersion": ""})  # fmt: skip
+            for f in c.findings:
+                waiver = f["waivers"][0] if f["waivers"] else None
+                out.append(
+                    base
+                    | {
+                        "finding": f["finding"]["urn"],
+                        "asset": f["finding"]["asset"],
+                        "status": "waived" if waiver else "open",
+                        "severity": f["finding"]["severity"],
+                        "message": f["finding"]["message"],
+                        "evidence": f["finding"]["evidence"],
+                        "waiver": waiver["reason"] if waiver else "",
+                        "ruleSetVersion": f["finding"]["ruleSetVersion"],
+                    }
+                )
+        return out
+
+    def to_json(self) -> str:
+        body = {
+            "framework": self.framework, "domain": self.domain,
+            "asOf": self.as_of.isoformat(), "status": self.status, "score": self.score,
+            "ruleSetVersions": self.rule_set_versions,
+            "controls": [
+                {**asdict(c.control), "passed": c.passed, "openFindings": c.open,
+                 "findings": [{**f["finding"], "waivers": f["waivers"]} for f in c.findings]}
+                for c in self.controls
+            ],
+        }  # fmt: skip
+        return json.dumps(body, default=str, indent=2)
+
+    def to_csv(self) -> str:
+        rows = self.rows()
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["framework"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+
+
+async def build_report(
+    state: AppState, framework: str, domain: str | None, as_of: datetime | None
+) -> Report:
+    spec = FRAMEWORKS.get(framework)
+    if spec is None:
+        raise UnknownFramework(f"no framework {framework!r}; known: {', '.join(FRAMEWORKS)}")
+    as_of = as_of or datetime.now(UTC)
+    driver, database = state.neo4j, state.settings.neo4j.database
+    rows = await compliance.findings_as_of(driver, database, framework, domain, as_of)
+    by_control = {c.urn: ControlResult(c) for c in spec.controls}
+    for row in rows:
+        if row["finding"]["control"] in by_control:
+            by_control[row["finding"]["control"]].findings.append(row)
+    score = await compliance.score_as_of(driver, database, framework, domain or ALL_DOMAINS, as_of)
+    versions = sorted({r["finding"]["ruleSetVersion"] for r in rows})
+    if score is not None:
+        versions = sorted({*versions, score["ruleSetVersion"]})
+    return Report(
+        framework=framework,
+        domain=domain or ALL_DOMAINS,
+        as_of=as_of,
+        status=score["status"] if score else "unknown",
+        score=score["score"] if score else None,
+        rule_set_versions=versions,
+        controls=list(by_control.values()),
+    )

@@ -1,0 +1,151 @@
+"""Rule templates: Rego modules shipped with DataWave, each with typed parameters and a version.
+
+A rule is a template applied with parameter values, a severity and a scope; its parameters are
+validated by the template's pydantic model (unknown ones are refused by name), and the values
+travel to OPA as data, apart from the logic. A template's Rego filters the rules in force by its
+id and version, so two versions of a template can be in force side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from governance.frameworks import CCPA, GDPR, HIPAA, PCI_DSS
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class ScopeKind(StrEnum):
+    GLOBAL = "global"
+    DOMAIN = "domain"
+    SOURCE = "source"
+    CATEGORY = "category"  # a label category, e.g. PII
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PERSONAL = ["PII", "PHI"]
+
+
+class PiiHasOwnerParams(Params):
+    categories: list[str] = Field(default_factory=lambda: list(PERSONAL), min_length=1)
+
+
+class RetentionRequiredParams(Params):
+    categories: list[str] = Field(default_factory=lambda: list(PERSONAL), min_length=1)
+    tag_prefix: str = Field("retention:", min_length=1)
+
+
+class RestrictedMaskedParams(Params):
+    sensitivities: list[str] = Field(default_factory=lambda: ["restricted"], min_length=1)
+    strategies: list[str] = Field(default_factory=lambda: ["redact", "hash"], min_length=1)
+
+
+class NoCvvStoredParams(Params):
+    labels: list[str] = Field(default_factory=lambda: ["PCI.CVV"], min_length=1)
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    version: int
+    description: str
+    params: type[Params]
+    controls: tuple[str, ...]  # control URNs its rules implement unless a rule names others
+
+    @property
+    def module(self) -> str:
+        return _rego(f"templates/{self.id}.rego")
+
+
+CUSTOM = "custom"  # a rule whose findings come from its policy version's own Rego
+
+TEMPLATES: dict[str, Template] = {
+    t.id: t
+    for t in (
+        Template(
+            "pii_has_owner",
+            1,
+            "Columns with labels of the given categories have an owning team.",
+            PiiHasOwnerParams,
+            (GDPR.controls[1].urn, CCPA.controls[0].urn),
+        ),
+        Template(
+            "retention_required",
+            1,
+            "Columns with labels of the given categories (or their tables) carry a retention tag.",
+            RetentionRequiredParams,
+            (GDPR.controls[0].urn,),
+        ),
+        Template(
+            "restricted_masked",
+            1,
+            "Labels of the given sensitivities are masked with one of the allowed strategies.",
+            RestrictedMaskedParams,
+            (GDPR.controls[2].urn, PCI_DSS.controls[1].urn, HIPAA.controls[0].urn),
+        ),
+        Template(
+            "no_cvv_stored",
+            1,
+            "No column carries a card verification code label.",
+            NoCvvStoredParams,
+            (PCI_DSS.controls[0].urn,),
+        ),
+    )
+}
+
+
+def _rego(name: str) -> str:
+    return resources.files(__package__).joinpath("rego", name).read_text()
+
+
+def shipped_modules() -> dict[str, str]:
+    """OPA module id -> Rego text of everything DataWave ships (helpers, entry point, templates)."""
+    modules = {"datawave/lib": _rego("lib.rego"), "datawave/main": _rego("main.rego")}
+    modules.update({f"datawave/templates/{t.id}": t.module for t in TEMPLATES.values()})
+    return modules
+
+
+class UnknownTemplate(ValueError):
+    pass
+
+
+class InvalidParams(ValueError):
+    """Parameter values a template refuses; ``problems`` maps each parameter to why."""
+
+    def __init__(self, template: str, problems: dict[str, str]) -> None:
+        self.template, self.problems = template, problems
+        listed = "; ".join(f"{k}: {v}" for k, v in problems.items())
+        super().__init__(f"invalid parameters for {template}: {listed}")
+
+
+def check_params(template: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with defaults filled in, or ``InvalidParams`` naming each bad one."""
+    if template == CUSTOM:
+        if values:
+            raise InvalidParams(CUSTOM, {k: "custom rules take no parameters" for k in values})
+        return {}
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        known = ", ".join([*TEMPLATES, CUSTOM])
+        raise UnknownTemplate(f"no rule template {template!r}; known: {known}")
+    try:
+        return spec.params(**values).model_dump()
+    except ValidationError as err:
+        problems = {}
+        for e in err.errors():
+            name = ".".join(str(p) for p in e["loc"])
+            problems[name] = "unknown parameter" if e["type"] == "extra_forbidden" else e["msg"]
+        raise InvalidParams(template, problems) from err

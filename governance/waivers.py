@@ -1,0 +1,63 @@
+"""Waivers: a finding accepted for a while, requested by one person and approved by another.
+
+An approved waiver makes its finding ``waived`` until ``expiresAt``; the first evaluation after
+that expires it and the finding is open again if the asset still violates the rule.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from governance.policies import NotFound, SelfApproval, WorkflowError, WrongState
+from graph import compliance
+from graph.models import Waiver, unit_of_work
+from live.state import AppState
+
+MAX_DAYS = 365
+
+
+async def request_waiver(
+    state: AppState, actor: str, finding: str, reason: str, days: int
+) -> Waiver:
+    if not 1 <= days <= MAX_DAYS:
+        raise WorkflowError(f"a waiver lasts 1 to {MAX_DAYS} days", "days")
+    if not reason.strip():
+        raise WorkflowError("say why the finding may stay open", "reason")
+    found = await compliance.get_finding(state.neo4j, state.settings.neo4j.database, finding)
+    if found is None:
+        raise NotFound(f"no finding {finding}", "finding")
+    if found["status"] != "open":
+        raise WrongState(f"the finding is {found['status']}, not open", "finding")
+    now = datetime.now(UTC)
+    async with unit_of_work(state.settings.neo4j.database):
+        waiver = await Waiver(
+            key=str(uuid.uuid4()),
+            name=f"waiver of {found['name']}",
+            finding=finding,
+            reason=reason.strip(),
+            requested_by=actor,
+            requested_at=now,
+            expires_at=now + timedelta(days=days),
+        ).save()
+        await compliance.waive_finding(finding, waiver.key, approved=False)
+    return waiver
+
+
+async def approve_waiver(state: AppState, actor: str, waiver_id: str) -> Waiver:
+    waiver = await Waiver.nodes.get_or_none(key=waiver_id)
+    if waiver is None:
+        raise NotFound(f"no waiver {waiver_id}", "waiver")
+    if waiver.status != "requested":
+        raise WrongState(f"the waiver is {waiver.status}", "waiver")
+    if waiver.requested_by == actor:
+        raise SelfApproval(f"{actor} requested this waiver; someone else must approve it", "waiver")
+    async with unit_of_work(state.settings.neo4j.database):
+        waiver.status, waiver.approved_by, waiver.approved_at = "approved", actor, datetime.now(UTC)
+        await waiver.save()
+        await compliance.waive_finding(waiver.finding, waiver.key, approved=True)
+    return waiver
+
+
+async def waivers_of(finding: str) -> list[Waiver]:
+    return await Waiver.nodes.filter(finding=finding).all()

@@ -1,0 +1,390 @@
+"""The policy workflow and compliance evaluation through GraphQL.
+
+Every mutation is authorized and audited (resolvers/audited.py) with the policy, finding or
+waiver as its resource; expected refusals come back as typed payload errors (a compile error
+with its line, an unknown parameter by name, four eyes, a failed test case, OPA unavailable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from governance import evaluation, policies, waivers
+from governance.opa import PolicyEngine, PolicyEngineUnavailable, RegoCompileError
+from governance.templates import InvalidParams, ScopeKind, Severity, UnknownTemplate
+from resolvers.audited import guarded
+from resolvers.common import InvalidInputError, NotFoundError, UserError
+from resolvers.context import Info
+from resolvers.errors import coded
+from resolvers.governance.types import (
+    ParameterError,
+    Policy,
+    PolicyEngineUnavailableError,
+    PolicyTestFailedError,
+    PolicyTestRun,
+    PolicyVersion,
+    RegoError,
+    SelfApprovalError,
+    Waiver,
+    WrongStateError,
+)
+from resolvers.permissions import FORBIDDEN
+from security.rbac import permission
+
+POLICY_WRITE = permission("policy:write")
+P = TypeVar("P")
+
+
+def user_errors(err: Exception) -> list[UserError]:
+    """The typed payload errors of an expected refusal."""
+    match err:
+        case policies.SelfApproval():
+            return [SelfApprovalError(message=str(err))]
+        case policies.WrongState():
+            return [WrongStateError(message=str(err))]
+        case policies.NotFound():
+            return [NotFoundError(urn=strawberry.ID(err.field), message=str(err))]
+        case policies.TestsFailed():
+            problems: list[UserError] = [RegoError.of(p) for p in err.run.problems]
+            run = PolicyTestRun.of(err.run)
+            return [*problems, PolicyTestFailedError(message=str(err), run=run)]
+        case policies.WorkflowError():
+            return [InvalidInputError(field=err.field, message=str(err))]
+        case InvalidParams():
+            return [
+                ParameterError(message=f"{name}: {why}", template=err.template, parameter=name)
+                for name, why in err.problems.items()
+            ]
+        case UnknownTemplate():
+            return [InvalidInputError(field="template", message=str(err))]
+        case RegoCompileError():
+            return [RegoError.of(p) for p in err.problems]
+        case PolicyEngineUnavailable():
+            return [PolicyEngineUnavailableError(message=f"policy engine unavailable: {err}")]
+    raise err
+
+
+EXPECTED = (
+    policies.WorkflowError,
+    InvalidParams,
+    UnknownTemplate,
+    RegoCompileError,
+    PolicyEngineUnavailable,
+)
+
+
+async def attempt(payload: Callable[..., P], work: Callable[[], Awaitable[dict[str, Any]]]) -> P:
+    try:
+        return payload(**await work())
+    except EXPECTED as err:
+        return payload(errors=user_errors(err))
+
+
+def _policy(**kwargs: Any) -> str:
+    if "input" in kwargs:
+        return f"urn:dw:policy:{kwargs['input'].name}"
+    return str(kwargs.get("policy", ""))
+
+
+def _by(key: str) -> Callable[..., str]:
+    return lambda **kwargs: str(kwargs.get(key, ""))
+
+
+@strawberry.input(description="A new policy: global, or local to one domain.")
+class CreatePolicyInput:
+    name: str = strawberry.field(description="Lower-case letters, digits, dashes.")
+    description: str = ""
+    domain: str | None = None
+
+
+@strawberry.input(description="A rule: a template (or `custom`) with parameters.")
+class RuleInput:
+    id: str
+    template: str
+    params: JSON = strawberry.field(default_factory=dict)
+    severity: Severity = Severity.MEDIUM
+    scope: ScopeKind = ScopeKind.GLOBAL
+    scope_value: str | None = None
+    controls: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Control URNs; omitted: the template's."
+    )
+
+
+@strawberry.type
+class PolicyPayload:
+    policy: Policy | None = None
+    version: PolicyVersion | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PolicyTestPayload:
+    run: PolicyTestRun | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="Scores of a framework in a domain (`*`: the whole estate).")
+class ComplianceScore:
+    framework: str
+    domain: str
+    status: str
+    score: float | None
+    passed: int
+    failed: int
+
+
+@strawberry.type(description="What an evaluation did.")
+class EvaluationSummary:
+    rule_set_version: int
+    assets: int
+    opened: int
+    resolved: int
+    scores: list[ComplianceScore]
+
+    @classmethod
+    def of(cls, e: evaluation.Evaluation) -> EvaluationSummary:
+        return cls(
+            rule_set_version=e.rule_set,
+            assets=e.assets,
+            opened=len(e.opened),
+            resolved=len(e.resolved),
+            scores=[ComplianceScore(**vars(s)) for s in e.scores],
+        )
+
+
+@strawberry.type
+class ActivationPayload:
+    version: PolicyVersion | None = None
+    rule_set_version: int | None = None
+    evaluation: EvaluationSummary | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class EvaluationPayload:
+    evaluation: EvaluationSummary | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class WaiverPayload:
+    waiver: Waiver | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _may_edit(info: Info, policy: str) -> None:
+    """A domain-local policy is its domain's to write; a global one needs no domain limit."""
+    try:
+        domain = (await policies.get_policy(policy)).domain
+    except policies.NotFound:
+        return  # the workflow reports it as a payload error
+    guard = info.context.guard
+    if not (guard.can(POLICY_WRITE, domain=domain) if domain else guard.unrestricted):
+        guard.audit.note(str(POLICY_WRITE), policy, "denied", "out of scope")
+        raise coded(FORBIDDEN, f"forbidden: {policy} is outside your policy:write scope")
+
+
+def _actor(info: Info) -> str:
+    principal = info.context.guard.principal
+    assert principal is not None  # the permission check ran first
+    return principal.subject
+
+
+def _database(info: Info) -> str:
+    return info.context.state.settings.neo4j.database
+
+
+def _engine(info: Info) -> PolicyEngine:
+    return PolicyEngine(info.context.state.opa)
+
+
+async def _latest(policy: str) -> dict[str, Any]:
+    version = await policies.get_version(policy)
+    return {"version": PolicyVersion.of(version)}
+
+
+async def _activated(info: Info, rule_set: policies.ActiveRuleSet, policy: str) -> dict[str, Any]:
+    """After a switch of rule set: evaluate everything under it."""
+    active = [v for v in rule_set.versions if v.policy == policy]
+    try:
+        summary = EvaluationSummary.of(await evaluation.evaluate(info.context.state))
+    except PolicyEngineUnavailable:
+        summary = None  # the next evaluation catches up
+    return {
+        "version": PolicyVersion.of(active[0]) if active else None,
+        "rule_set_version": rule_set.version,
+        "evaluation": summary,
+    }
+
+
+@strawberry.type
+class GovernanceMutation:
+    @strawberry.mutation(
+        description="Create a policy with an empty draft v1.",
+        extensions=guarded("policy:write", _policy),
+    )
+    async def create_policy(self, info: Info, input: CreatePolicyInput) -> PolicyPayload:
+        guard, domain = info.context.guard, input.domain
+        if not (guard.can(POLICY_WRITE, domain=domain) if domain else guard.unrestricted):
+            raise coded(FORBIDDEN, "forbidden: global policies need policy:write everywhere")
+
+        async def work() -> dict[str, Any]:
+            p = await policies.create_policy(
+                _database(info), _actor(info), input.name, input.description, input.domain
+            )
+            return {"policy": Policy.of(p), **await _latest(p.key)}
+
+        return await attempt(PolicyPayload, work)
+
+    @strawberry.mutation(
+        description="Add (or replace by id) a rule in the policy's draft version.",
+        extensions=guarded("policy:write", _by("policy")),
+    )
+    async def add_rule(self, info: Info, policy: strawberry.ID, rule: RuleInput) -> PolicyPayload:
+        await _may_edit(info, policy)
+        spec = policies.RuleSpec(
+            id=rule.id,
+            template=rule.template,
+            params=dict(rule.params or {}),
+            severity=rule.severity,
+            scope=rule.scope,
+            scope_value=rule.scope_value,
+            controls=[str(c) for c in rule.controls] if rule.controls is not None else None,
+        )
+
+        async def work() -> dict[str, Any]:
+            v = await policies.add_rule(_database(info), _actor(info), policy, spec)
+            return {"version": PolicyVersion.of(v)}
+
+        return await attempt(PolicyPayload, work)
+
+    @strawberry.mutation(
+        description="Set the draft's custom Rego and/or its test cases "
+        "([{name, assets, violations: [{rule, asset}]}]).",
+        extensions=guarded("policy:write", _by("policy")),
+    )
+    async def update_policy_version(
+        self,
+        info: Info,
+        policy: strawberry.ID,
+        custom_rego: str | None = None,
+        tests: JSON | None = None,
+    ) -> PolicyPayload:
+        await _may_edit(info, policy)
+
+        async def work() -> dict[str, Any]:
+            if tests is not None and not isinstance(tests, list):
+                raise policies.WorkflowError("tests is a list of test cases", "tests")
+            v = await policies.update_version(
+                _database(info), _actor(info), policy, custom_rego=custom_rego, tests=tests
+            )
+            return {"version": PolicyVersion.of(v)}
+
+        return await attempt(PolicyPayload, work)
+
+    @strawberry.mutation(
+        description="Run a version's test cases through OPA (its latest version by default).",
+        extensions=guarded("policy:write", _by("policy")),
+    )
+    async def test_policy_version(
+        self, info: Info, policy: strawberry.ID, version: int | None = None
+    ) -> PolicyTestPayload:
+        async def work() -> dict[str, Any]:
+            v = await policies.get_version(policy, version)
+            return {"run": PolicyTestRun.of(await policies.test_version(_engine(info), v))}
+
+        return await attempt(PolicyTestPayload, work)
+
+    @strawberry.mutation(
+        description="Test the draft and, if every case passes, send it to review.",
+        extensions=guarded("policy:write", _by("policy")),
+    )
+    async def submit_policy_version(self, info: Info, policy: strawberry.ID) -> PolicyPayload:
+        await _may_edit(info, policy)
+
+        async def work() -> dict[str, Any]:
+            await policies.submit(_database(info), _engine(info), _actor(info), policy)
+            return await _latest(policy)
+
+        return await attempt(PolicyPayload, work)
+
+    @strawberry.mutation(
+        description="Approve a version in review; its authors cannot (four eyes).",
+        extensions=guarded("policy:approve", _by("policy")),
+    )
+    async def approve_policy_version(
+        self, info: Info, policy: strawberry.ID, version: int
+    ) -> PolicyPayload:
+        async def work() -> dict[str, Any]:
+            v = await policies.approve(_actor(info), policy, version)
+            return {"version": PolicyVersion.of(v)}
+
+        return await attempt(PolicyPayload, work)
+
+    @strawberry.mutation(
+        description="Put an approved version in force (OPA first), then evaluate everything.",
+        extensions=guarded("policy:approve", _by("policy")),
+    )
+    async def activate_policy_version(
+        self, info: Info, policy: strawberry.ID, version: int
+    ) -> ActivationPayload:
+        async def work() -> dict[str, Any]:
+            rule_set = await policies.activate(
+                _database(info), _engine(info), _actor(info), policy, version
+            )
+            return await _activated(info, rule_set, policy)
+
+        return await attempt(ActivationPayload, work)
+
+    @strawberry.mutation(
+        description="Retire the active version and reactivate the previous one.",
+        extensions=guarded("policy:approve", _by("policy")),
+    )
+    async def rollback_policy(self, info: Info, policy: strawberry.ID) -> ActivationPayload:
+        async def work() -> dict[str, Any]:
+            rule_set = await policies.rollback(_database(info), _engine(info), _actor(info), policy)
+            return await _activated(info, rule_set, policy)
+
+        return await attempt(ActivationPayload, work)
+
+    @strawberry.mutation(
+        description="Evaluate the live columns (of one source, or all) under the rule set in "
+        "force; findings and scores are announced on complianceUpdates.",
+        extensions=guarded("compliance:write", lambda **kw: str(kw.get("source") or "*")),
+    )
+    async def evaluate_compliance(self, info: Info, source: str | None = None) -> EvaluationPayload:
+        async def work() -> dict[str, Any]:
+            result = await evaluation.evaluate(info.context.state, source=source)
+            return {"evaluation": EvaluationSummary.of(result)}
+
+        return await attempt(EvaluationPayload, work)
+
+    @strawberry.mutation(
+        description="Ask to accept an open finding for a number of days.",
+        extensions=guarded("compliance:write", _by("finding")),
+    )
+    async def request_waiver(
+        self, info: Info, finding: strawberry.ID, reason: str, days: int = 30
+    ) -> WaiverPayload:
+        async def work() -> dict[str, Any]:
+            w = await waivers.request_waiver(
+                info.context.state, _actor(info), finding, reason, days
+            )
+            return {"waiver": Waiver.of(w)}
+
+        return await attempt(WaiverPayload, work)
+
+    @strawberry.mutation(
+        description="Approve a waiver someone else requested; its finding becomes waived.",
+        extensions=guarded("policy:approve", _by("waiver")),
+    )
+    async def approve_waiver(self, info: Info, waiver: strawberry.ID) -> WaiverPayload:
+        async def work() -> dict[str, Any]:
+            w = await waivers.approve_waiver(info.context.state, _actor(info), waiver)
+            return {"waiver": Waiver.of(w)}
+
+        return await attempt(WaiverPayload, work)

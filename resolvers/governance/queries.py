@@ -1,0 +1,179 @@
+"""Governance reads: policies, rule templates, frameworks, findings, compliance reports."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+import strawberry
+
+from governance import policies, reports
+from governance.frameworks import FRAMEWORKS
+from governance.templates import TEMPLATES
+from graph import compliance
+from resolvers.common import Connection, Edge, PageInfo
+from resolvers.context import Info
+from resolvers.errors import ClientError
+from resolvers.governance.types import (
+    ComplianceStatus,
+    Control,
+    ExportFormat,
+    Finding,
+    FindingStatus,
+    Framework,
+    Policy,
+    RuleTemplate,
+)
+from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size
+from resolvers.permissions import needs
+
+
+@strawberry.input(description="Conditions that all must hold; omitted ones match anything.")
+class FindingFilter:
+    framework: str | None = None
+    status: FindingStatus | None = None
+    asset: strawberry.ID | None = None
+    domain: str | None = None
+
+
+@strawberry.type(description="One control in a report: passed, or the findings that fail it.")
+class ControlReport:
+    control: Control
+    passed: bool
+    open_findings: int
+    findings: list[Finding]
+
+
+@strawberry.type(description="A framework's standing in a domain at a moment, for auditors.")
+class ComplianceReport:
+    framework: str
+    domain: str = strawberry.field(description="`*`: the whole estate.")
+    as_of: datetime
+    status: ComplianceStatus
+    score: float | None
+    rule_set_versions: list[int]
+    controls: list[ControlReport]
+    report: strawberry.Private[reports.Report]
+
+    @strawberry.field(description="The whole report as JSON or CSV text.")
+    def export(self, format: ExportFormat = ExportFormat.JSON) -> str:
+        return self.report.to_json() if format is ExportFormat.JSON else self.report.to_csv()
+
+    @classmethod
+    def of(cls, r: reports.Report) -> ComplianceReport:
+        return cls(
+            framework=r.framework,
+            domain=r.domain,
+            as_of=r.as_of,
+            status=ComplianceStatus(r.status),
+            score=r.score,
+            rule_set_versions=r.rule_set_versions,
+            controls=[
+                ControlReport(
+                    control=Control.of(c.control),
+                    passed=c.passed,
+                    open_findings=c.open,
+                    findings=[Finding.of(f["finding"]) for f in c.findings],
+                )
+                for c in r.controls
+            ],
+            report=r,
+        )
+
+
+def _cursor(urn: str) -> str:
+    return base64.urlsafe_b64encode(urn.encode()).decode()
+
+
+def _after(cursor: str | None) -> str:
+    if not cursor:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError) as err:
+        raise ClientError("invalid cursor: pass an endCursor of a findings page") from err
+
+
+@strawberry.type
+class GovernanceQuery:
+    @strawberry.field(description="Every policy, by name.", extensions=needs("compliance:read"))
+    async def policies(self) -> list[Policy]:
+        return [Policy.of(p) for p in await policies.list_policies()]
+
+    @strawberry.field(description="A policy by URN.", extensions=needs("compliance:read"))
+    async def policy(self, urn: strawberry.ID) -> Policy | None:
+        try:
+            return Policy.of(await policies.get_policy(urn))
+        except policies.NotFound:
+            return None
+
+    @strawberry.field(
+        description="The shipped rule templates.", extensions=needs("compliance:read")
+    )
+    def rule_templates(self) -> list[RuleTemplate]:
+        return [RuleTemplate.of(t) for t in TEMPLATES.values()]
+
+    @strawberry.field(
+        description="Compliance frameworks and their controls.",
+        extensions=needs("compliance:read"),
+    )
+    def frameworks(self) -> list[Framework]:
+        return [Framework.of(f) for f in FRAMEWORKS.values()]
+
+    @strawberry.field(
+        description="Findings in URN order, within your domain and source scope.",
+        extensions=needs("compliance:read"),
+    )
+    async def findings(
+        self,
+        info: Info,
+        filter: FindingFilter | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[Finding]:
+        f = filter or FindingFilter()
+        domains, sources = info.context.guard.scope()
+        where = {
+            "framework": f.framework,
+            "status": f.status.value if f.status else None,
+            "asset": f.asset,
+            "domain": f.domain,
+            "domains": sorted(domains) if domains is not None else None,
+            "sources": sorted(sources) if sources is not None else None,
+        }
+        driver, database = info.context.graph
+        rows = await compliance.findings_page(
+            driver, database, after=_after(after), limit=check_page_size(first) + 1, **where
+        )
+        more, rows = len(rows) > first, rows[:first]
+
+        async def count() -> int:
+            return await compliance.count_findings(driver, database, **where)
+
+        end = _cursor(rows[-1]["urn"]) if rows else None
+        return Connection(
+            edges=[Edge(node=Finding.of(r), position=lambda u=r["urn"]: _cursor(u)) for r in rows],
+            page_info=PageInfo(has_next_page=more, end_cursor=end),
+            count=count,
+        )
+
+    @strawberry.field(
+        description="A framework's controls, findings with evidence, waivers and rule-set "
+        "versions in a domain (or the estate), now or as of a past moment.",
+        extensions=needs("compliance:read", domain_arg="domain"),
+    )
+    async def compliance_report(
+        self,
+        info: Info,
+        framework: str,
+        domain: str | None = None,
+        as_of: datetime | None = None,
+    ) -> ComplianceReport:
+        if domain is None and not info.context.guard.unrestricted:
+            raise ClientError("name a domain: your scope does not cover the whole estate")
+        try:
+            report = await reports.build_report(info.context.state, framework, domain, as_of)
+        except reports.UnknownFramework as err:
+            raise ClientError(str(err)) from err
+        return ComplianceReport.of(report)

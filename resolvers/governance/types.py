@@ -1,0 +1,343 @@
+"""Governance as GraphQL types: policies and their versions, rule templates, frameworks,
+findings, waivers, compliance reports, and the typed errors of the policy workflow."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import Enum
+from typing import Any, Self
+
+import strawberry
+from strawberry.scalars import JSON
+
+from governance import policies
+from governance.frameworks import Control as ControlSpec
+from governance.frameworks import Framework as FrameworkSpec
+from governance.opa import RegoProblem
+from governance.templates import ScopeKind, Severity, Template
+from graph.models import PolicyVersion as VersionNode
+from graph.models import Rule as RuleNode
+from resolvers.common import Node, UserError
+
+strawberry.enum(Severity, description="How much a finding of a rule matters.")
+strawberry.enum(ScopeKind, description="Where a rule applies.")
+strawberry.enum(policies.State, name="PolicyState", description="Where a policy version stands.")
+
+
+@strawberry.enum(description="Where a finding stands.")
+class FindingStatus(Enum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    WAIVED = "waived"
+
+
+@strawberry.enum(description="How a framework stands in a domain; never compliant by default.")
+class ComplianceStatus(Enum):
+    COMPLIANT = "compliant"
+    AT_RISK = "at_risk"
+    NON_COMPLIANT = "non_compliant"
+    NOT_COVERED = "not_covered"
+    UNKNOWN = "unknown"
+
+
+@strawberry.enum(description="Formats a compliance report exports to.")
+class ExportFormat(Enum):
+    JSON = "json"
+    CSV = "csv"
+
+
+def native(value: Any) -> datetime | None:
+    """A Neo4j or Python datetime (or None) as a Python datetime."""
+    return value.to_native() if hasattr(value, "to_native") else value
+
+
+@strawberry.type(description="A parameter of a rule template, with its type and default.")
+class TemplateParameter:
+    name: str
+    type: str
+    default: JSON | None
+
+
+@strawberry.type(description="A shipped Rego module with typed parameters, versioned.")
+class RuleTemplate:
+    id: strawberry.ID
+    version: int
+    description: str
+    parameters: list[TemplateParameter]
+    controls: list[strawberry.ID] = strawberry.field(description="Controls it implements.")
+    rego: str
+
+    @classmethod
+    def of(cls, t: Template) -> Self:
+        schema = t.params.model_json_schema()["properties"]
+        params = [
+            TemplateParameter(
+                name=name,
+                type=json.dumps({k: v for k, v in spec.items() if k in ("type", "items")}),
+                default=t.params().model_dump()[name],
+            )
+            for name, spec in schema.items()
+        ]
+        return cls(
+            id=strawberry.ID(t.id),
+            version=t.version,
+            description=t.description,
+            parameters=params,
+            controls=[strawberry.ID(c) for c in t.controls],
+            rego=t.module,
+        )
+
+
+@strawberry.type(description="A requirement of a framework, citing its article.")
+class Control(Node):
+    framework: str
+    code: str
+    title: str
+    citation: str
+
+    @classmethod
+    def of(cls, c: ControlSpec) -> Self:
+        return cls(
+            id=strawberry.ID(c.urn), framework=c.framework, code=c.id, title=c.title,
+            citation=c.citation,
+        )  # fmt: skip
+
+
+@strawberry.type(description="A compliance framework (GDPR, PCI DSS, HIPAA, CCPA) as data.")
+class Framework(Node):
+    code: str
+    name: str
+    controls: list[Control]
+
+    @classmethod
+    def of(cls, f: FrameworkSpec) -> Self:
+        return cls(
+            id=strawberry.ID(f.urn),
+            code=f.id,
+            name=f.name,
+            controls=[Control.of(c) for c in f.controls],
+        )
+
+
+@strawberry.type(description="A template applied with parameters, a severity and a scope.")
+class Rule:
+    id: str
+    template: str
+    template_version: int
+    params: JSON
+    severity: Severity
+    scope: ScopeKind
+    scope_value: str | None
+    controls: list[strawberry.ID]
+
+    @classmethod
+    def of(cls, r: RuleNode) -> Self:
+        return cls(
+            id=r.name,
+            template=r.template,
+            template_version=r.template_version,
+            params=r.params or {},
+            severity=Severity(r.severity),
+            scope=ScopeKind(r.scope_kind),
+            scope_value=r.scope_value,
+            controls=[strawberry.ID(c) for c in r.controls or []],
+        )
+
+
+@strawberry.type(description="One version of a policy: rules, custom Rego, tests, approval.")
+class PolicyVersion:
+    policy: strawberry.ID
+    version: int
+    state: policies.State
+    authors: list[str]
+    custom_rego: str | None
+    tests: JSON
+    submitted_by: str | None
+    approved_by: str | None
+    activated_by: str | None
+    activated_at: datetime | None
+    node: strawberry.Private[VersionNode]
+
+    @strawberry.field
+    async def rules(self) -> list[Rule]:
+        return [Rule.of(r) for r in await policies.rules_of(self.node)]
+
+    @classmethod
+    def of(cls, v: VersionNode) -> Self:
+        return cls(
+            policy=strawberry.ID(v.policy),
+            version=v.version,
+            state=policies.State(v.state),
+            authors=list(v.authors or []),
+            custom_rego=v.custom_rego,
+            tests=v.tests or [],
+            submitted_by=v.submitted_by,
+            approved_by=v.approved_by,
+            activated_by=v.activated_by,
+            activated_at=native(v.activated_at),
+            node=v,
+        )
+
+
+@strawberry.type(description="A named set of rules, global or local to one domain, versioned.")
+class Policy(Node):
+    name: str
+    description: str
+    domain: str | None = strawberry.field(description="Local to this domain; null: global.")
+
+    @strawberry.field(description="Every version, oldest first.")
+    async def versions(self) -> list[PolicyVersion]:
+        return [PolicyVersion.of(v) for v in await policies.versions_of(self.id)]
+
+    @strawberry.field(description="The version in force, if any.")
+    async def active_version(self) -> PolicyVersion | None:
+        found = [v for v in await policies.versions_of(self.id) if v.state == "active"]
+        return PolicyVersion.of(found[0]) if found else None
+
+    @classmethod
+    def of(cls, p: Any) -> Self:
+        return cls(
+            id=strawberry.ID(p.key), name=p.name, description=p.description or "",
+            domain=p.domain,
+        )  # fmt: skip
+
+
+@strawberry.type(description="A control an asset fails, by which rule of which rule set.")
+class Finding(Node):
+    asset: strawberry.ID
+    control: strawberry.ID
+    framework: str
+    rule: str
+    rule_set_version: int
+    status: FindingStatus
+    severity: Severity
+    message: str
+    evidence: JSON
+    domains: list[str]
+    first_seen_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None
+
+    @classmethod
+    def of(cls, f: dict[str, Any]) -> Self:
+        return cls(
+            id=strawberry.ID(f["urn"]),
+            asset=strawberry.ID(f["asset"]),
+            control=strawberry.ID(f["control"]),
+            framework=f["framework"],
+            rule=f["rule"],
+            rule_set_version=f.get("ruleSetVersion") or 0,
+            status=FindingStatus(f["status"]),
+            severity=Severity(f["severity"]),
+            message=f.get("message") or "",
+            evidence=json.loads(f.get("evidence") or "{}"),
+            domains=f.get("domains") or [],
+            first_seen_at=native(f["firstSeenAt"]),
+            last_seen_at=native(f["lastSeenAt"]),
+            resolved_at=native(f.get("resolvedAt")),
+        )
+
+
+@strawberry.type(description="A time-limited exception for one finding.")
+class Waiver:
+    id: strawberry.ID
+    finding: strawberry.ID
+    reason: str
+    status: str = strawberry.field(description="requested, approved or expired")
+    requested_by: str
+    expires_at: datetime
+    approved_by: str | None
+
+    @classmethod
+    def of(cls, w: Any) -> Self:
+        return cls(
+            id=strawberry.ID(w.key), finding=strawberry.ID(w.finding), reason=w.reason,
+            status=w.status, requested_by=w.requested_by, expires_at=native(w.expires_at),
+            approved_by=w.approved_by,
+        )  # fmt: skip
+
+
+@strawberry.type(description="How one test case of a policy version came out.")
+class PolicyTestCaseResult:
+    name: str
+    passed: bool
+    expected: JSON
+    actual: JSON
+
+
+@strawberry.type(description="A test run of a policy version through OPA.")
+class PolicyTestRun:
+    passed: bool
+    summary: str
+    cases: list[PolicyTestCaseResult]
+
+    @classmethod
+    def of(cls, run: policies.TestRun) -> Self:
+        def listed(vs: list[policies.Violation]) -> list[dict[str, str]]:
+            return [v.model_dump() for v in vs]
+
+        return cls(
+            passed=run.passed,
+            summary=run.summary,
+            cases=[
+                PolicyTestCaseResult(
+                    name=c.name,
+                    passed=c.passed,
+                    expected=listed(c.expected),
+                    actual=listed(c.actual),
+                )
+                for c in run.cases
+            ],
+        )
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+@strawberry.type(description="Custom Rego that OPA does not compile, at this line.")
+class RegoError(UserError):
+    line: int | None
+    column: int | None
+
+    @classmethod
+    def of(cls, p: RegoProblem) -> Self:
+        return cls(message=p.message, line=p.line, column=p.column)
+
+
+@strawberry.type(description="A template refuses a parameter (unknown, or of the wrong type).")
+class ParameterError(UserError):
+    template: str
+    parameter: str
+
+
+@strawberry.type(description="A test case of the version failed, so it cannot be submitted.")
+class PolicyTestFailedError(UserError):
+    run: PolicyTestRun
+
+
+@strawberry.type(description="Who wrote a version cannot approve it (four eyes).")
+class SelfApprovalError(UserError):
+    pass
+
+
+@strawberry.type(description="The version (or finding, waiver) is not in a state that allows it.")
+class WrongStateError(UserError):
+    pass
+
+
+@strawberry.type(
+    description="The policy engine (OPA) did not answer: nothing was evaluated or changed."
+)
+class PolicyEngineUnavailableError(UserError):
+    pass
+
+
+ERROR_TYPES = [
+    RegoError,
+    ParameterError,
+    PolicyTestFailedError,
+    SelfApprovalError,
+    WrongStateError,
+    PolicyEngineUnavailableError,
+]

@@ -1,0 +1,279 @@
+"""The governance admin's path through GraphQL alone, against the real OPA and Neo4j: a policy
+from templates, tested, submitted, refused to its author, approved and activated by a second
+admin; findings for a PII column without owner, live on complianceUpdates; a waiver approved by
+someone else; a report. Plus the refusals: invalid Rego, a failing test case, an unknown
+parameter, an unreachable OPA."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from gql import gql
+from neo4j import AsyncDriver
+
+from core.settings import Settings
+from graph.driver import write
+from security.auth import mint_token
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Served, bearer, serve, ws_client
+
+FORGET = """
+CALL () { MATCH (w:Waiver)-[:WAIVES]->(:Finding {source: $name}) DETACH DELETE w }
+CALL () { MATCH (f:Finding {source: $name}) DETACH DELETE f }
+CALL () { MATCH (n:Policy|PolicyVersion|Rule) WHERE coalesce(n.urn, n.key) STARTS WITH $policy
+          DETACH DELETE n }
+CALL () { MATCH (s:ComplianceScore) WHERE s.domain STARTS WITH $name DELETE s }
+CALL () { MATCH (e:AuditEvent) WHERE e.actor STARTS WITH $name DELETE e }
+"""
+CREATE = """
+mutation($input: CreatePolicyInput!) { createPolicy(input: $input) {
+  policy { id name } version { version state authors }
+  errors { __typename message ... on InvalidInputError { field } } } }
+"""
+ADD_RULE = """
+mutation($policy: ID!, $rule: RuleInput!) { addRule(policy: $policy, rule: $rule) {
+  version { version state rules { id template params severity controls } }
+  errors { __typename message ... on ParameterError { template parameter } } } }
+"""
+UPDATE = """
+mutation($policy: ID!, $rego: String, $tests: JSON) {
+  updatePolicyVersion(policy: $policy, customRego: $rego, tests: $tests) {
+    version { version customRego tests } errors { __typename message } } }
+"""
+TEST = """
+mutation($policy: ID!) { testPolicyVersion(policy: $policy) {
+  run { passed summary cases { name passed expected actual } }
+  errors { __typename message ... on RegoError { line column } } } }
+"""
+SUBMIT = """
+mutation($policy: ID!) { submitPolicyVersion(policy: $policy) {
+  version { version state submittedBy }
+  errors { __typename message ... on RegoError { line }
+           ... on PolicyTestFailedError { run { cases { name passed } } } } } }
+"""
+APPROVE = """
+mutation($policy: ID!, $version: Int!) { approvePolicyVersion(policy: $policy, version: $version) {
+  version { state approvedBy } errors { __typename message } } }
+"""
+ACTIVATE = """
+mutation($policy: ID!, $version: Int!) { activatePolicyVersion(policy: $policy, version: $version) {
+  version { state activatedBy } ruleSetVersion
+  evaluation { ruleSetVersion opened scores { framework domain status } }
+  errors { __typename message } } }
+"""
+EVALUATE = """
+mutation($source: String) { evaluateCompliance(source: $source) {
+  evaluation { ruleSetVersion assets opened resolved
+               scores { framework domain status score passed failed } }
+  errors { __typename message } } }
+"""
+FINDINGS = """
+query($filter: FindingFilter) { findings(filter: $filter, first: 20) {
+  totalCount edges { node { id asset control framework rule ruleSetVersion status severity
+                            message evidence domains } } } }
+"""
+WAIVE = """
+mutation($finding: ID!) { requestWaiver(finding: $finding, reason: "migrating owners", days: 7) {
+  waiver { id status requestedBy } errors { __typename message } } }
+"""
+APPROVE_WAIVER = """
+mutation($waiver: ID!) { approveWaiver(waiver: $waiver) {
+  waiver { status approvedBy } errors { __typename message } } }
+"""
+REPORT = """
+query($domain: String) { complianceReport(framework: "gdpr", domain: $domain) {
+  framework domain status score ruleSetVersions
+  controls { control { id citation } passed openFindings findings { asset status } }
+  json: export(format: JSON) csv: export(format: CSV) } }
+"""
+UPDATES = """
+subscription($domain: String!) { complianceUpdates(domain: $domain) {
+  domain framework status score urn message ruleSetVersion } }
+"""
+RULE = {"id": "owner", "template": "pii_has_owner", "severity": "HIGH"}
+
+
+def case(name: str, category: str, owners: list[str], violations: list[dict[str, str]]) -> dict:
+    label = {"name": f"{category}.Email", "category": category, "sensitivity": "confidential",
+             "status": "confirmed"}  # fmt: skip
+    asset = {"urn": "urn:c", "source": "s", "domains": [], "owners": owners, "tags": [],
+             "labels": [label]}  # fmt: skip
+    return {"name": name, "assets": [asset], "violations": violations}
+
+
+class Admin:
+    """A GraphQL client for one admin of the test (subject ``<name>-<who>``)."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        self.http, self.token = http, token
+
+    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        r = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=bearer(self.token)
+        )
+        body = r.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@pytest.fixture
+async def world(
+    served: Served, settings: Settings, neo4j: AsyncDriver, unique: str
+) -> AsyncIterator[dict[str, Any]]:
+    """Two admins, and a table of ``unique`` in domain ``<unique>-sales`` whose email column is
+    confirmed PII (category ``<unique>``) without owner, and whose id column is owned."""
+    db = settings.neo4j.database
+    estate = Estate(unique)
+    table = estate.table("people", ("id", "email"))
+    estate.label(estate.column_urn("people", "email"), "Email")
+    domain = estate.product("sales", table)
+    await estate.write(neo4j, db)
+    policy = f"urn:dw:policy:{unique}"
+    async with httpx.AsyncClient(base_url=served.url, timeout=60) as http:
+
+        def admin(who: str) -> Admin:
+            return Admin(http, mint_token(settings.auth, f"{unique}-{who}", ["admin"]))
+
+        yield {"ada": admin("ada"), "bob": admin("bob"), "name": unique, "policy": policy,
+               "domain": domain, "email": estate.column_urn("people", "email"),
+               "token": mint_token(settings.auth, f"{unique}-eve", ["admin"])}  # fmt: skip
+    await served.app.state.datawave.audit.drain()
+    await write(neo4j, db, FORGET, name=unique, policy=policy)
+    await Estate.drop(neo4j, db, unique)
+
+
+async def draft(w: dict[str, Any]) -> None:
+    ada, name = w["ada"], w["name"]
+    created = await ada(CREATE, input={"name": name, "description": "PII has owners"})
+    assert created["createPolicy"]["errors"] == []
+    assert created["createPolicy"]["version"] == {"version": 1, "state": "DRAFT",
+                                                  "authors": [f"{name}-ada"]}  # fmt: skip
+    added = await ada(ADD_RULE, policy=w["policy"], rule={**RULE, "params": {"categories": [name]}})
+    rules = added["addRule"]["version"]["rules"]
+    assert rules[0]["params"] == {"categories": [name]}
+    assert "urn:dw:control:gdpr/art-30" in rules[0]["controls"]
+    tests = [
+        case("no owner", name, [], [{"rule": "owner", "asset": "urn:c"}]),
+        case("owned", name, ["crm"], []),
+    ]
+    updated = await ada(UPDATE, policy=w["policy"], tests=tests)
+    assert updated["updatePolicyVersion"]["errors"] == []
+
+
+async def test_admin_governs_through_graphql_alone(world: dict[str, Any], api: str) -> None:
+    w = world
+    ada, bob = w["ada"], w["bob"]
+    await draft(w)
+
+    tested = (await ada(TEST, policy=w["policy"]))["testPolicyVersion"]
+    assert tested["run"]["passed"], tested
+    submitted = (await ada(SUBMIT, policy=w["policy"]))["submitPolicyVersion"]
+    assert submitted["version"]["state"] == "IN_REVIEW", submitted
+
+    own = (await ada(APPROVE, policy=w["policy"], version=1))["approvePolicyVersion"]
+    assert own["errors"][0]["__typename"] == "SelfApprovalError"
+    approved = (await bob(APPROVE, policy=w["policy"], version=1))["approvePolicyVersion"]
+    assert approved["version"] == {"state": "APPROVED", "approvedBy": f"{w['name']}-bob"}
+
+    activated = (await bob(ACTIVATE, policy=w["policy"], version=1))["activatePolicyVersion"]
+    assert activated["errors"] == [] and activated["version"]["state"] == "ACTIVE"
+    rule_set = activated["ruleSetVersion"]
+    assert activated["evaluation"]["ruleSetVersion"] == rule_set
+
+    # A subscriber of the domain sees the evaluation: the finding, then the domain's scores.
+    async with ws_client(api, w["token"]) as session:
+        stream = session.subscribe(gql(UPDATES), variable_values={"domain": w["domain"]})
+        received: list[dict[str, Any]] = []
+
+        async def listen() -> None:
+            async for update in stream:
+                received.append(update["complianceUpdates"])
+                if update["complianceUpdates"]["urn"] is None:
+                    return
+
+        listener = asyncio.create_task(listen())
+        await asyncio.sleep(0.5)  # the subscription is registered
+        # Resolved first (the owner added), then open again: the subscriber sees both moves.
+        evaluated = (await ada(EVALUATE, source=w["name"]))["evaluateCompliance"]
+        await asyncio.wait_for(listener, 10)
+    assert evaluated["errors"] == [] and evaluated["evaluation"]["assets"] == 2
+    gdpr = [s for s in evaluated["evaluation"]["scores"]
+            if s["framework"] == "gdpr" and s["domain"] == w["domain"]]  # fmt: skip
+    assert gdpr[0]["status"] == "non_compliant" and gdpr[0]["failed"] == 1
+    assert received[-1]["domain"] == w["domain"] and received[-1]["ruleSetVersion"] == rule_set
+
+    found = (await ada(FINDINGS, filter={"asset": w["email"]}))["findings"]
+    assert found["totalCount"] == 2  # GDPR Art. 30 and CCPA 1798.100
+    finding = next(e["node"] for e in found["edges"] if e["node"]["framework"] == "gdpr")
+    assert finding["status"] == "OPEN" and finding["ruleSetVersion"] == rule_set
+    assert finding["rule"] == f"{w['name']}/owner" and finding["domains"] == [w["domain"]]
+    assert finding["evidence"] == {"labels": [f"{w['name']}.Email"]}
+
+    requested = (await ada(WAIVE, finding=finding["id"]))["requestWaiver"]
+    waiver = requested["waiver"]["id"]
+    own = (await ada(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]
+    assert own["errors"][0]["__typename"] == "SelfApprovalError"
+    approved = (await bob(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]
+    assert approved["waiver"]["status"] == "approved"
+    waived = (await ada(FINDINGS, filter={"asset": w["email"], "framework": "gdpr"}))["findings"]
+    assert waived["edges"][0]["node"]["status"] == "WAIVED"
+
+    report = (await ada(REPORT, domain=w["domain"]))["complianceReport"]
+    art30 = next(c for c in report["controls"] if c["control"]["citation"] == "Art. 30")
+    assert art30["passed"] and art30["findings"] == [{"asset": w["email"], "status": "WAIVED"}]
+    assert rule_set in report["ruleSetVersions"]
+    exported = json.loads(report["json"])
+    assert exported["framework"] == "gdpr" and exported["domain"] == w["domain"]
+    rows = list(csv.DictReader(io.StringIO(report["csv"])))
+    assert any(r["asset"] == w["email"] and r["status"] == "waived" for r in rows)
+
+
+async def test_bad_policies_cannot_be_submitted(world: dict[str, Any]) -> None:
+    w = world
+    ada = w["ada"]
+    await draft(w)
+
+    unknown = await ada(ADD_RULE, policy=w["policy"], rule={**RULE, "params": {"owners": 1}})
+    error = unknown["addRule"]["errors"][0]
+    assert error["__typename"] == "ParameterError"
+    assert (error["template"], error["parameter"]) == ("pii_has_owner", "owners")
+
+    rego = "package mine\n\ndeny contains f if {\n  f := input.assets[_]\n  f.urn ==\n}\n"
+    await ada(UPDATE, policy=w["policy"], rego=rego)
+    refused = (await ada(SUBMIT, policy=w["policy"]))["submitPolicyVersion"]
+    assert refused["errors"][0]["__typename"] == "RegoError"
+    assert refused["errors"][0]["line"] == 6  # the line of the error in the author's text
+
+    wrong = [case("expects a finding that does not happen", w["name"], ["crm"],
+                  [{"rule": "owner", "asset": "urn:c"}])]  # fmt: skip
+    await ada(UPDATE, policy=w["policy"], rego="", tests=wrong)
+    failed = (await ada(SUBMIT, policy=w["policy"]))["submitPolicyVersion"]
+    assert failed["errors"][0]["__typename"] == "PolicyTestFailedError"
+    assert failed["errors"][0]["run"]["cases"] == [
+        {"name": "expects a finding that does not happen", "passed": False}
+    ]
+    state = await ada(TEST, policy=w["policy"])
+    assert state["testPolicyVersion"]["run"]["passed"] is False
+
+
+async def test_unreachable_opa_never_reads_compliant(
+    world: dict[str, Any], settings: Settings
+) -> None:
+    """With OPA down an evaluation refuses with a typed error and writes no score."""
+    broken = settings.model_copy(update={"opa_url": "http://127.0.0.1:9"})
+    async with serve(broken) as served, httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+        ada = Admin(http, world["token"])
+        result = (await ada(EVALUATE, source=world["name"]))["evaluateCompliance"]
+        assert result["evaluation"] is None
+        assert result["errors"][0]["__typename"] == "PolicyEngineUnavailableError"
+        report = (await ada(REPORT, domain=world["domain"]))["complianceReport"]
+        assert report["status"] == "UNKNOWN" and report["score"] is None
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503 and not ready.json()["dependencies"]["opa"]["up"]
