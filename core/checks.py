@@ -25,9 +25,10 @@ SUBJECT_KINDS = {
     SOURCE_CHECKED: {"source"},
     CONTAINER_DISCOVERED: {"database", "schema"},
     TABLE_DISCOVERED: {"table"},
-    CONTAINER_SCANNED: {"schema"},
+    CONTAINER_SCANNED: {"source", "database", "schema"},
 }
 CONTAINER_PARENTS = {"database": "source", "schema": "database"}
+CONTAINER_CHILDREN = {"source": "database", "database": "schema", "schema": "table"}
 LINEAGE_KINDS = {"table", "column"}
 
 
@@ -63,4 +64,4 @@ def check_event(event: Event) -> None:
             kind_of(edge.downstream_urn, "lineage downstream", LINEAGE_KINDS)
     elif isinstance(data, ContainerScanned):
         for child in data.children:
-            kind_of(child, "data.children", {"table"})
+            kind_of(child, "data.children", {CONTAINER_CHILDREN[subject_kind]})

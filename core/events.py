@@ -62,6 +62,15 @@ class ColumnProfile(Payload):
     max: str | None = None
 
 
+class SealedSamples(Payload):
+    """The columns' samples of a ``TableDiscovered``, AES-256-GCM encrypted for the classifier
+    under key ``kid`` and bound to the event's subject (core/sample_cipher.py); base64."""
+
+    kid: str
+    nonce: str
+    ciphertext: str
+
+
 class ColumnInfo(Payload):
     name: str
     data_type: str
@@ -69,7 +78,8 @@ class ColumnInfo(Payload):
     default: str | None = None
     ordinal: int
     profile: ColumnProfile | None = None
-    # Bounded raw samples for classification only: the graph never stores them.
+    # Bounded raw samples for classification only: the graph never stores them, and on Kafka
+    # they travel sealed (``TableDiscovered.sealed_samples``), never in clear.
     samples: list[str] = Field(default_factory=list)
 
 
@@ -111,10 +121,12 @@ class TableDiscovered(Payload):
     indexes: list[Index] = Field(default_factory=list)
     lineage: list[LineageEdge] = Field(default_factory=list)
     scan_id: str | None = None
+    sealed_samples: SealedSamples | None = None
 
 
 class ContainerScanned(Payload):
-    """A complete scan of a schema saw exactly ``children``; others there are soft-deleted."""
+    """A complete listing of a schema (its tables), a database (its schemas) or a source (its
+    selected databases) saw exactly ``children``; the tables of the others are soft-deleted."""
 
     children: list[str]
     scan_id: str | None = None

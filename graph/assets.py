@@ -2,8 +2,11 @@
 
 Every node is merged on its URN under ``:Asset`` (the unique constraint) and labelled by the
 URN's kind, so a placeholder made for an edge that arrived first is completed, not duplicated,
-by its discovery. Placeholders are labelled and named only when created: any SET on an existing
-node takes its write lock, and on a shared parent (a schema) that would serialise the workers.
+by its discovery. Until then it is also ``:Unresolved``: a table or column something refers to
+that no scan has found (not discovered yet, dropped, or in no registered source), kept out of
+asset lists and counts and flagged on lineage. Placeholders are labelled and named only when
+created: any SET on an existing node takes its write lock, and on a shared parent (a schema)
+that would serialise the workers.
 Timestamps come from events; stale snapshots are filtered out before they get here.
 """
 
@@ -37,7 +40,9 @@ UNWIND $rows AS row
 MERGE (p:DataSource {urn: row.parent})
 ON CREATE SET p.name = row.parentName
 MERGE (d:Asset {urn: row.urn})
-SET d:Database, d.name = row.name, d.source = row.source
+SET d:Database, d.name = row.name, d.source = row.source,
+    d.lastSeenAt = CASE WHEN d.lastSeenAt > row.time THEN d.lastSeenAt ELSE row.time END,
+    d.removedAt = CASE WHEN d.removedAt > row.time THEN d.removedAt END
 MERGE (p)-[:CONTAINS]->(d)
 """
 UPSERT_SCHEMAS = """
@@ -45,7 +50,9 @@ UNWIND $rows AS row
 MERGE (p:Asset {urn: row.parent})
 ON CREATE SET p:Database, p.name = row.parentName, p.source = row.source
 MERGE (s:Asset {urn: row.urn})
-SET s:Schema, s.name = row.name, s.source = row.source
+SET s:Schema, s.name = row.name, s.source = row.source,
+    s.lastSeenAt = CASE WHEN s.lastSeenAt > row.time THEN s.lastSeenAt ELSE row.time END,
+    s.removedAt = CASE WHEN s.removedAt > row.time THEN s.removedAt END
 MERGE (p)-[:CONTAINS]->(s)
 """
 # Tables with their columns in one statement: one lookup per table, not one per column. A table
@@ -59,6 +66,7 @@ UNWIND $rows AS row
 MERGE (s:Asset {urn: row.schema})
 ON CREATE SET s:Schema, s.name = row.schemaName, s.source = row.source
 MERGE (t:Asset {urn: row.urn})
+REMOVE t:Unresolved
 SET t:Table, t.name = row.name, t.source = row.source, t.kind = row.kind,
     t.rowCount = row.rowCount, t.rowCountExact = row.rowCountExact, t.sizeBytes = row.sizeBytes,
     t.description = row.description, t.viewSql = row.viewSql, t.primaryKey = row.primaryKey,
@@ -73,6 +81,7 @@ CALL (s, t) {
 WITH t, row
 UNWIND row.columns AS col
 MERGE (c:Asset {urn: col[0]})
+REMOVE c:Unresolved
 SET c:Column, c.name = col[1], c.source = row.source, c.dataType = col[2],
     c.nullable = col[3], c.default = col[4], c.ordinal = col[5],
     c.isPrimaryKey = col[6], c.nullRatio = col[7],
@@ -93,7 +102,7 @@ UNWIND $rows AS row
 MERGE (a:Asset {urn: row.from})
 ON CREATE SET a:Column, a.name = row.fromName, a.source = row.source
 MERGE (b:Asset {urn: row.to})
-ON CREATE SET b:Column, b.name = row.toName, b.source = row.toSource
+ON CREATE SET b:Column:Unresolved, b.name = row.toName, b.source = row.toSource
 MERGE (a)-[r:REFERENCES {constraint: row.constraint}]->(b)
 """
 PRUNE_REFERENCES = """
@@ -105,21 +114,35 @@ DELETE r
 ENSURE_TABLES = """
 UNWIND $rows AS row
 MERGE (t:Asset {urn: row.urn})
-ON CREATE SET t:Table, t.name = row.name, t.source = row.source
+ON CREATE SET t:Table:Unresolved, t.name = row.name, t.source = row.source
 """
 ENSURE_COLUMNS = """
 UNWIND $rows AS row
 MERGE (c:Asset {urn: row.urn})
-ON CREATE SET c:Column, c.name = row.name, c.source = row.source
+ON CREATE SET c:Column:Unresolved, c.name = row.name, c.source = row.source
 """
-# Tables of the scanned schema it did not list, unless discovered after the scan, are removed
-# with the columns that were live; the earliest removal time wins, so replays change nothing.
-# Returns the tables whose removal time was set (announced as removed).
+# What a complete listing did not list is gone: tables of a scanned schema, the tables of a
+# scanned database's schemas, the tables of a scanned source's databases. Unless discovered after
+# the scan, they are removed with the columns that were live; the earliest removal time wins, so
+# replays change nothing. Returns the tables whose removal time was set (announced as removed).
 SOFT_DELETE = """
 UNWIND $rows AS row
-MATCH (:Asset {urn: row.urn})-[:CONTAINS]->(t:Table)
-WHERE NOT t.urn IN row.children
-  AND (t.lastSeenAt IS NULL OR t.lastSeenAt < row.time)
+CALL (row) {
+  MATCH (:Asset {urn: row.urn})-[:CONTAINS]->(t:Table)
+  WHERE NOT t.urn IN row.children
+  RETURN t
+  UNION
+  MATCH (:Asset {urn: row.urn})-[:CONTAINS]->(s:Schema)-[:CONTAINS]->(t:Table)
+  WHERE NOT s.urn IN row.children
+  RETURN t
+  UNION
+  MATCH (:DataSource {urn: row.urn})-[:CONTAINS]->(d:Database)-[:CONTAINS]->(:Schema)
+        -[:CONTAINS]->(t:Table)
+  WHERE NOT d.urn IN row.children
+  RETURN t
+}
+WITH t, row
+WHERE (t.lastSeenAt IS NULL OR t.lastSeenAt < row.time)
   AND (t.removedAt IS NULL OR t.removedAt > row.time)
 WITH t, row, t.removedAt AS was
 SET t.removedAt = row.time
@@ -131,12 +154,29 @@ CALL (t, row, was) {
 }
 RETURN DISTINCT t.urn AS urn
 """
+# The schemas and databases themselves, on the same terms; discovering them again restores them.
+RETIRE_CONTAINERS = """
+UNWIND $rows AS row
+CALL (row) {
+  MATCH (:Asset {urn: row.urn})-[:CONTAINS]->(gone:Schema)
+  WHERE NOT gone.urn IN row.children
+  RETURN gone
+  UNION
+  MATCH (:DataSource {urn: row.urn})-[:CONTAINS]->(d:Database)-[:CONTAINS]->{0,1}(gone:Asset)
+  WHERE NOT d.urn IN row.children AND (gone:Database OR gone:Schema)
+  RETURN gone
+}
+WITH gone, row
+WHERE (gone.lastSeenAt IS NULL OR gone.lastSeenAt < row.time)
+  AND (gone.removedAt IS NULL OR gone.removedAt > row.time)
+SET gone.removedAt = row.time
+"""
 # Listed tables come back, with exactly the columns that were removed together with them.
 RESTORE = """
 UNWIND $rows AS row
 UNWIND row.children AS child
 MATCH (t:Asset {urn: child})
-WHERE t.removedAt <= row.time
+WHERE t:Table AND t.removedAt <= row.time
 WITH t, t.removedAt AS was
 SET t.removedAt = null
 WITH t, was
@@ -175,6 +215,7 @@ def container_row(e: Event) -> Record:
         "name": data.name,
         "parent": data.parent_urn,
         "parentName": Urn.parse(data.parent_urn).name,
+        "time": event_time(e),
     }
 
 
@@ -293,9 +334,11 @@ class ScanOutcome:
 
 
 async def apply_scans(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> ScanOutcome:
-    """Soft-delete what a complete schema scan no longer lists; restore what it lists again."""
+    """Soft-delete what a complete listing (of a schema, database or source) no longer lists;
+    restore the tables a schema listing lists again."""
     if not rows:
         return ScanOutcome([], [])
     removed = await fetch(tx, SOFT_DELETE, rows=rows)
+    await write_rows(tx, RETIRE_CONTAINERS, rows)
     restored = await fetch(tx, RESTORE, rows=rows)
     return ScanOutcome([r["urn"] for r in removed], [r["urn"] for r in restored])

@@ -3,18 +3,22 @@
 
 Each snapshot of a view replaces the edges its job produced before, so a changed definition
 leaves no stale lineage; ``since`` is the time of the snapshot that first produced an edge.
+
+A view may read a database its source does not scan: the reference then belongs to the
+registered source on the same host and port that does (``owners``), not to a phantom table
+under the view's source. What no source holds stays an ``:Unresolved`` placeholder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 
 from neo4j import AsyncManagedTransaction
 
 from core.events import Event, TableDiscovered
-from core.urns import Urn
+from core.urns import Urn, source_urn
 from graph.assets import ensure_assets
-from graph.driver import Record, write_rows
+from graph.driver import Record, fetch, write_rows
 from graph.timestamps import event_time
 
 UPSERT_FEEDS = """
@@ -47,6 +51,15 @@ UNWIND $rows AS row
 MATCH (a)-[r:FEEDS {via: row.job}]->(b)
 WHERE NOT [a.urn, b.urn] IN row.feeds
 DELETE r
+"""
+# The registered sources on the host and port of each given source, with the databases they
+# scan (an empty list: every database of the server).
+PEERS = """
+UNWIND $urns AS urn
+MATCH (own:DataSource {urn: urn})
+MATCH (peer:DataSource {host: own.host, port: own.port})
+RETURN own.name AS source, peer.name AS peer, coalesce(peer.databases, []) AS databases
+ORDER BY source, peer
 """
 PRUNE_JOB_LINKS = """
 UNWIND $rows AS row
@@ -102,11 +115,61 @@ def lineage_rows(e: Event) -> Record:
     }
 
 
+Move = Callable[[str], str]
+
+
+def owner(source: str, database: str, peers: Sequence[tuple[str, list[str]]]) -> str | None:
+    """The registered source that scans ``database`` of ``source``'s server: ``source`` itself
+    if it does, else a peer naming the database, else a peer scanning every database."""
+    scans = {name: databases for name, databases in peers}
+    if source not in scans or not scans[source] or database in scans[source]:
+        return source
+    named = [name for name, databases in peers if database in databases]
+    return (named or [name for name, databases in peers if not databases] or [None])[0]
+
+
+async def owners(tx: AsyncManagedTransaction, snapshots: Sequence[Record]) -> Move:
+    """Where each table or column a view reads belongs: see ``owner``."""
+    urns = sorted({source_urn(Urn.parse(s["table"]).source or "") for s in snapshots})
+    peers: dict[str, list[tuple[str, list[str]]]] = {}
+    for row in await fetch(tx, PEERS, urns=urns):
+        peers.setdefault(row["source"], []).append((row["peer"], row["databases"]))
+
+    def move(urn: str) -> str:
+        parsed = Urn.parse(urn)
+        source = parsed.source or ""  # tables and columns always name their source
+        found = owner(source, parsed.path[0], peers.get(source, []))
+        return urn if found in (None, source) else str(Urn(parsed.kind, found, parsed.path))
+
+    return move
+
+
+def _moved(s: Record, move: Move) -> Record:
+    job, prune = s["job"], s["prune"]
+    return {
+        **s,
+        "job": {
+            **job,
+            "reads": sorted({move(u) for u in job["reads"]}),
+            "writes": sorted({move(u) for u in job["writes"]}),
+        },
+        "feeds": [{**f, "from": move(f["from"]), "to": move(f["to"])} for f in s["feeds"]],
+        "prune": {
+            **prune,
+            "feeds": [[move(a), move(b)] for a, b in prune["feeds"]],
+            "links": [[kind, move(u)] for kind, u in prune["links"]],
+        },
+    }
+
+
 async def upsert_lineage(
     tx: AsyncManagedTransaction, snapshots: Sequence[Record], existing: Set[str]
 ) -> None:
     """Apply the lineage of table snapshots (``lineage_rows``, at most one per table), replacing
     the edges of those ``existing`` before: only an applied snapshot can have produced any."""
+    if any(s["feeds"] for s in snapshots):
+        move = await owners(tx, snapshots)
+        snapshots = [_moved(s, move) for s in snapshots]
     produced = [s for s in snapshots if s["feeds"]]
     feeds = [f for s in produced for f in s["feeds"]]
     tables = [t for s in produced for t in (*s["job"]["reads"], *s["job"]["writes"])]

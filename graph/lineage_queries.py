@@ -2,6 +2,10 @@
 
 Variable-length bounds cannot be query parameters, so one query per (direction, depth) is
 built at import from the fixed range ``1..MAX_DEPTH``; the client only picks which one runs.
+
+Removed assets (``removedAt``) are left out unless ``include_removed``: walks do not pass
+through them, so what only a dropped view fed is not reached either. An edge touching an
+``:Unresolved`` placeholder (graph/assets.py) is flagged ``unresolved``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ _START = """
 MATCH (root:Asset {urn: $urn})
 OPTIONAL MATCH (owner:Table)-[:HAS_COLUMN]->(root)
 OPTIONAL MATCH (root)-[:HAS_COLUMN]->(col:Column)
+WHERE $includeRemoved OR col.removedAt IS NULL
 WITH root, owner, collect(col) AS cols
 UNWIND CASE
   WHEN $level = 'table' THEN [coalesce(owner, root)]
@@ -47,8 +52,9 @@ UNWIND CASE
 END AS start
 CALL (start) {
 """
-_UP: LiteralString = "MATCH (start)<-[:FEEDS*1..{d}]-(n) RETURN n\n"
-_DOWN: LiteralString = "MATCH (start)-[:FEEDS*1..{d}]->(n) RETURN n\n"
+_LIVE: LiteralString = "WHERE $includeRemoved OR b.removedAt IS NULL"
+_UP: LiteralString = "MATCH (start) ((a)<-[:FEEDS]-(b) " + _LIVE + "){1,{d}} (n) RETURN n\n"
+_DOWN: LiteralString = "MATCH (start) ((a)-[:FEEDS]->(b) " + _LIVE + "){1,{d}} (n) RETURN n\n"
 # Nodes are the distinct assets reached (with their domains, so RBAC can filter a cached
 # result per caller); edges are every FEEDS between two of them.
 _COLLECT = with_node("""
@@ -63,7 +69,8 @@ CALL (nodes) {
   UNWIND nodes AS a
   MATCH (a)-[r:FEEDS]->(b)
   WHERE b IN nodes
-  RETURN collect({from: a.urn, to: b.urn, props: properties(r)}) AS edges
+  RETURN collect({from: a.urn, to: b.urn, props: properties(r),
+                  unresolved: a:Unresolved OR b:Unresolved}) AS edges
 }
 RETURN [n IN nodes | {node_map}] AS nodes, edges, truncated
 """)
@@ -88,12 +95,16 @@ LINEAGE_QUERIES: dict[tuple[Direction, int], LiteralString] = {
 
 # Downstream of the asset and, for a table, of its columns; each asset once, at its shortest
 # distance, with the teams owning it (or its table) and the labels on it (or its columns).
-IMPACT = with_node("""
+IMPACT = with_node(
+    """
 MATCH (root:Asset {urn: $urn})
 OPTIONAL MATCH (root)-[:HAS_COLUMN]->(col:Column)
+WHERE $includeRemoved OR col.removedAt IS NULL
 WITH root, [root] + collect(col) AS starts
 UNWIND starts AS s
-MATCH p = ANY SHORTEST (s)-[:FEEDS]->{1,10}(n:Asset)
+MATCH p = ANY SHORTEST (s) ((a)-[:FEEDS]->(b) """
+    + _LIVE
+    + """){1,10} (n:Asset)
 WITH root, n, min(length(p)) AS distance
 WHERE n <> root
 CALL (n) {
@@ -108,7 +119,8 @@ CALL (n) {
 RETURN {node_map} AS node, distance, owners, labels
 ORDER BY distance, n.urn
 LIMIT $limit
-""")
+"""
+)
 PATH = with_node("""
 MATCH (a:Asset {urn: $from}), (b:Asset {urn: $to})
 MATCH p = ANY SHORTEST (a)-[:FEEDS]->{0,10}(b)
@@ -168,17 +180,25 @@ async def lineage(
     direction: Direction,
     depth: int,
     level: Level,
+    include_removed: bool = False,
 ) -> Subgraph | None:
     """The assets within ``depth`` FEEDS hops and the edges between them; None if no asset."""
     if not 1 <= depth <= MAX_DEPTH:
         raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
     query = LINEAGE_QUERIES[(direction, depth)]
-    rows = await read(driver, database, query, urn=urn, level=level.value, maxNodes=MAX_NODES)
+    rows = await read(
+        driver, database, query, urn=urn, level=level.value, maxNodes=MAX_NODES,
+        includeRemoved=include_removed,
+    )  # fmt: skip
     return _subgraph(rows[0], rows[0]["truncated"]) if rows and rows[0]["nodes"] else None
 
 
-async def impact(driver: AsyncDriver, database: str, urn: str) -> Impact:
-    rows = await read(driver, database, IMPACT, urn=urn, limit=MAX_IMPACT + 1)
+async def impact(
+    driver: AsyncDriver, database: str, urn: str, include_removed: bool = False
+) -> Impact:
+    rows = await read(
+        driver, database, IMPACT, urn=urn, limit=MAX_IMPACT + 1, includeRemoved=include_removed
+    )
     assets = [
         Impacted(
             node=NodeRecord.of(r["node"]),

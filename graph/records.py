@@ -55,10 +55,17 @@ class EdgeRecord(Record):
     from_urn: str
     to_urn: str
     props: dict[str, Any] = Field(default_factory=dict)
+    # An end is a placeholder no scan has found (``:Unresolved``, graph/assets.py).
+    unresolved: bool = False
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> EdgeRecord:
-        return cls(from_urn=row["from"], to_urn=row["to"], props=plain(row["props"] or {}))
+        return cls(
+            from_urn=row["from"],
+            to_urn=row["to"],
+            props=plain(row["props"] or {}),
+            unresolved=bool(row.get("unresolved")),
+        )
 
 
 class Related(Record):

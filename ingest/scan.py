@@ -113,8 +113,14 @@ async def run_scan(
     await start_scan(driver, db, progress.scan_id, source, source_urn(source))
     await on_progress(progress)
     try:
-        progress, offsets = await _discover(settings, config, progress, on_progress)
+        progress, offsets, missing = await _discover(settings, config, progress, on_progress)
         progress = await _await_ingest(settings, progress, offsets, on_progress, ingest_timeout_s)
+        if missing:  # written first: the graph has marked their tables removed
+            raise ScanError(
+                f"configured database{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                f"not found on {config.target} (dropped or renamed?); their tables are marked "
+                f"removed. Fix the source's databases if that is not what you meant."
+            )
         progress = replace(progress, stage="finished", target=None)
     except Exception as err:
         message = str(err) if isinstance(err, ScanError) else f"{type(err).__name__}: {err}"
@@ -131,7 +137,9 @@ async def run_scan(
 async def _discover(
     settings: Settings, config: DataSourceConfig, progress: ScanProgress,
     on_progress: ProgressCallback,
-) -> tuple[ScanProgress, _Offsets]:  # fmt: skip
+) -> tuple[ScanProgress, _Offsets, list[str]]:  # fmt: skip
+    """Stream the connector's events to Kafka; also return the configured databases that the
+    server's listing lacks."""
     offsets = _Offsets()
     pending: list[asyncio.Future[RecordMetadata]] = []
     last_report = 0.0
@@ -166,7 +174,7 @@ async def _discover(
                 await on_progress(progress)
         await producer.flush()
         await settle()
-    return replace(progress, stage="ingest", target=None), offsets
+    return replace(progress, stage="ingest", target=None), offsets, connector.report.missing
 
 
 async def _await_ingest(

@@ -82,12 +82,16 @@ class DiscoveryReport:
     columns: int = 0
     events: int = 0
     failures: list[str] = field(default_factory=list)
+    # Configured databases the server's (successful) listing lacks: dropped or renamed.
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ServerInfo:
     version: str
     databases: list[str]
+    # Databases that exist but refuse connections for now: not scanned, and not gone either.
+    closed: list[str] = field(default_factory=list)
 
 
 class Listed(Protocol):
@@ -172,10 +176,12 @@ class Connector(ABC, Generic[SpecT]):
 
     async def validate(self, scan_id: str | None = None) -> SourceChecked:
         """Reachability, version and counts; a down source is a result, never an exception."""
-        checked, _ = await self._check(scan_id)
+        checked, _, _ = await self._check(scan_id)
         return checked
 
-    async def _check(self, scan_id: str | None) -> tuple[SourceChecked, list[str]]:
+    async def _check(self, scan_id: str | None) -> tuple[SourceChecked, list[str], list[str]]:
+        """The check, the selected databases to scan, and the selected databases that exist
+        (those to scan and those refusing connections for now)."""
         cfg = self.config
         common: dict[str, Any] = {
             "name": cfg.name,
@@ -186,30 +192,40 @@ class Connector(ABC, Generic[SpecT]):
         }
         try:
             server = await self._server()
-            databases = self._select(server.databases)
+            databases = self._select(server)
             counts = {"databases": len(databases), **await self._counts(databases)}
         except self.recoverable as err:
-            return SourceChecked(status="unreachable", error=self.explain(err), **common), []
+            return SourceChecked(status="unreachable", error=self.explain(err), **common), [], []
         checked = SourceChecked(
             status="reachable", server_version=server.version, counts=counts, **common
         )
-        return checked, databases
+        wanted = self.config.databases
+        closed = [d for d in server.closed if not wanted or d in wanted]
+        return checked, databases, [*databases, *closed]
 
-    def _select(self, found: list[str]) -> list[str]:
+    def _select(self, server: ServerInfo) -> list[str]:
         if not self.config.databases:
-            return found
+            return server.databases
+        closed = [d for d in self.config.databases if d in server.closed]
+        if closed:
+            self.report.failures.append(f"databases refusing connections: {', '.join(closed)}")
+        found = {*server.databases, *server.closed}
         missing = [d for d in self.config.databases if d not in found]
         if missing:
+            self.report.missing = missing
             self.report.failures.append(f"databases not found: {', '.join(missing)}")
-        return [d for d in self.config.databases if d in found]
+        return [d for d in self.config.databases if d in server.databases]
 
     async def discover(self, scan_id: str | None = None) -> AsyncIterator[Event]:
         """SOURCE_CHECKED, then per database and schema: containers, tables, CONTAINER_SCANNED.
 
-        CONTAINER_SCANNED lists every table of a complete schema listing, so the worker may
-        soft-delete the others; a database whose listing fails emits nothing at all.
+        CONTAINER_SCANNED says what a complete listing saw: every table of a schema, every
+        schema of a database, and last every selected database of the server, so the worker
+        may soft-delete what is gone at each level (a dropped table, schema or database). A
+        database whose listing fails emits nothing at all, and an unreachable server nothing
+        but its check: only a listing that succeeded can show something gone.
         """
-        checked, databases = await self._check(scan_id)
+        checked, databases, present = await self._check(scan_id)
         yield self._event(SOURCE_CHECKED, self.urn, checked)
         if checked.status != "reachable":
             return
@@ -220,6 +236,10 @@ class Connector(ABC, Generic[SpecT]):
                         yield event
             except self.recoverable as err:
                 self.report.failures.append(f"database {database}: {self.explain(err)}")
+        children = [database_urn(self.config.name, d) for d in present]
+        yield self._event(
+            CONTAINER_SCANNED, self.urn, ContainerScanned(children=children, scan_id=scan_id)
+        )
 
     async def _discover_database(self, database: str, scan_id: str | None) -> AsyncIterator[Event]:
         name = self.config.name
@@ -262,6 +282,10 @@ class Connector(ABC, Generic[SpecT]):
             yield self._event(
                 CONTAINER_SCANNED, s_urn, ContainerScanned(children=children, scan_id=scan_id)
             )
+        schemas = [schema_urn(name, database, schema) for schema in listing]
+        yield self._event(
+            CONTAINER_SCANNED, db_urn, ContainerScanned(children=schemas, scan_id=scan_id)
+        )
 
     def _count_table(self, table: TableDiscovered) -> None:
         kind = {"table": "tables", "view": "views", "collection": "collections"}[table.kind]

@@ -33,7 +33,7 @@ USER_SCHEMAS = "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%
 RELATIONS = "c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition"
 
 DATABASES = """
-SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname"""
+SELECT datname, datallowconn FROM pg_database WHERE NOT datistemplate ORDER BY datname"""
 COUNTS = f"""
 SELECT (SELECT count(*) FROM pg_namespace n WHERE {USER_SCHEMAS}) AS schemas,
        count(*) FILTER (WHERE c.relkind IN ('r', 'p', 'f')) AS tables,
@@ -151,11 +151,24 @@ class PostgresConnector(SqlConnector):
             return await self._pools[database].fetch(sql, *args)
 
     async def _server(self) -> ServerInfo:
-        maintenance = self.config.databases[0] if self.config.databases else "postgres"
+        """Listed from the first configured database that exists, else from ``postgres``: a
+        dropped database must show as missing from the listing, not as an unreachable server."""
+        *first, last = dict.fromkeys([*self.config.databases, "postgres"])
+        for maintenance in first:
+            try:
+                return await self._listed_from(maintenance)
+            except ConnectorError as err:
+                if not isinstance(err.__cause__, asyncpg.InvalidCatalogNameError):
+                    raise
+        return await self._listed_from(last)
+
+    async def _listed_from(self, maintenance: str) -> ServerInfo:
         async with self._connection(maintenance) as conn, asyncio.timeout(self.config.timeout_s):
             version = await conn.fetchval("SELECT current_setting('server_version')")
-            names = [r[0] for r in await conn.fetch(DATABASES)]
-        return ServerInfo(version, names)
+            rows = await conn.fetch(DATABASES)
+        return ServerInfo(
+            version, [r[0] for r in rows if r[1]], closed=[r[0] for r in rows if not r[1]]
+        )
 
     async def _counts(self, databases: list[str]) -> dict[str, int]:
         counts = {"schemas": 0, "tables": 0, "views": 0}

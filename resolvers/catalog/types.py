@@ -243,14 +243,14 @@ class Table(Asset):
     @strawberry.field(
         description="Tables this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def upstream(self, info: Info) -> list[Table]:
-        return _of_type(Table, await _related(info, Relation.UPSTREAM, self.id))
+    async def upstream(self, info: Info, include_removed: bool = False) -> list[Table]:
+        return await _feeds(Table, info, Relation.UPSTREAM, self.id, include_removed)
 
     @strawberry.field(
         description="Tables this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def downstream(self, info: Info) -> list[Table]:
-        return _of_type(Table, await _related(info, Relation.DOWNSTREAM, self.id))
+    async def downstream(self, info: Info, include_removed: bool = False) -> list[Table]:
+        return await _feeds(Table, info, Relation.DOWNSTREAM, self.id, include_removed)
 
     @strawberry.field(
         description="Labels on its columns (rejected suggestions included).",
@@ -310,14 +310,14 @@ class Column(Asset):
     @strawberry.field(
         description="Columns this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def upstream(self, info: Info) -> list[Column]:
-        return _of_type(Column, await _related(info, Relation.UPSTREAM, self.id))
+    async def upstream(self, info: Info, include_removed: bool = False) -> list[Column]:
+        return await _feeds(Column, info, Relation.UPSTREAM, self.id, include_removed)
 
     @strawberry.field(
         description="Columns this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def downstream(self, info: Info) -> list[Column]:
-        return _of_type(Column, await _related(info, Relation.DOWNSTREAM, self.id))
+    async def downstream(self, info: Info, include_removed: bool = False) -> list[Column]:
+        return await _feeds(Column, info, Relation.DOWNSTREAM, self.id, include_removed)
 
     @strawberry.field(description="Columns its foreign keys reference.")
     async def references(self, info: Info) -> list[Column]:
@@ -468,6 +468,17 @@ def _assets(found: list[Related]) -> list[Asset]:
 
 def _of_type(cls: type[A], found: list[Related]) -> list[A]:
     return [a for a in _assets(found) if isinstance(a, cls)]
+
+
+Fed = TypeVar("Fed", bound=Asset)
+
+
+async def _feeds(
+    cls: type[Fed], info: Info, relation: Relation, urn: str, include_removed: bool
+) -> list[Fed]:
+    """One hop of lineage; assets removed from their source only if asked for."""
+    found = _of_type(cls, await _related(info, relation, urn))
+    return [a for a in found if include_removed or a.removed_at is None]
 
 
 # --- filtered, sorted pages --------------------------------------------------------------------

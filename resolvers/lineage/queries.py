@@ -17,6 +17,9 @@ from resolvers.lineage.types import Impact, LineageGraph, SchemaDiff
 from resolvers.permissions import needs
 
 DEFAULT_DEPTH = 3
+INCLUDE_REMOVED = strawberry.argument(
+    description="Also walk through and return assets removed from their source."
+)
 
 
 @strawberry.type
@@ -32,6 +35,7 @@ class LineageQuery:
         direction: lq.Direction = lq.Direction.BOTH,
         depth: int = DEFAULT_DEPTH,
         level: lq.Level = lq.Level.TABLE,
+        include_removed: Annotated[bool, INCLUDE_REMOVED] = False,
     ) -> LineageGraph | None:
         if not 1 <= depth <= lq.MAX_DEPTH:
             raise ClientError(f"depth must be between 1 and {lq.MAX_DEPTH}, got {depth}")
@@ -39,9 +43,9 @@ class LineageQuery:
             return None
         driver, database = info.context.graph
         graph = await info.context.loaders.cache.across(
-            ("lineage", urn, direction.value, str(depth), level.value),
+            ("lineage", urn, direction.value, str(depth), level.value, str(include_removed)),
             lq.Subgraph,
-            lambda: lq.lineage(driver, database, urn, direction, depth, level),
+            lambda: lq.lineage(driver, database, urn, direction, depth, level, include_removed),
         )
         return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
 
@@ -49,12 +53,19 @@ class LineageQuery:
         description="Everything downstream of an asset, with owners and labels.",
         extensions=needs("lineage:read"),
     )
-    async def impact(self, info: Info, urn: strawberry.ID) -> Impact | None:
+    async def impact(
+        self,
+        info: Info,
+        urn: strawberry.ID,
+        include_removed: Annotated[bool, INCLUDE_REMOVED] = False,
+    ) -> Impact | None:
         if await info.context.loaders.find(urn) is None:
             return None
         driver, database = info.context.graph
         result = await info.context.loaders.cache.across(
-            ("impact", urn), lq.Impact, lambda: lq.impact(driver, database, urn)
+            ("impact", urn, str(include_removed)),
+            lq.Impact,
+            lambda: lq.impact(driver, database, urn, include_removed),
         )
         return Impact.from_result(urn, result, info.context.guard.reaches) if result else None
 

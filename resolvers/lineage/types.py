@@ -31,6 +31,10 @@ class LineageEdge:
     to: strawberry.ID
     kind: str | None = strawberry.field(description="view, manual, ...")
     since: datetime | None
+    unresolved: bool = strawberry.field(
+        description="One end is a table or column no scan has found: dropped since, not "
+        "discovered yet, or in no registered source."
+    )
     via_urn: strawberry.Private[str | None]
 
     @strawberry.field(description="The job (view definition, pipeline) that produces this flow.")
@@ -47,6 +51,7 @@ class LineageEdge:
             to=edge.to_urn,
             kind=edge.props.get("kind"),
             since=timestamp(edge.props, "since"),
+            unresolved=edge.unresolved,
             via_urn=edge.props.get("via"),
         )
 

@@ -67,7 +67,7 @@ def check_stream(events: list[Event], password: str) -> dict[str, TableDiscovere
     """The stream's order contract; returns the tables by name."""
     assert events[0].type == SOURCE_CHECKED and events[0].data.status == "reachable"
     known = {events[0].subject}
-    by_schema: dict[str, list[str]] = defaultdict(list)
+    by_parent: dict[str, list[str]] = defaultdict(list)
     tables: dict[str, TableDiscovered] = {}
     for event in events[1:]:
         assert event.data.scan_id == SCAN
@@ -75,13 +75,15 @@ def check_stream(events: list[Event], password: str) -> dict[str, TableDiscovere
         if event.type == CONTAINER_DISCOVERED:
             assert event.data.parent_urn in known
             known.add(event.subject)
+            by_parent[event.data.parent_urn].append(event.subject)
         elif event.type == TABLE_DISCOVERED:
             assert event.data.schema_urn in known
-            by_schema[event.data.schema_urn].append(event.subject)
+            by_parent[event.data.schema_urn].append(event.subject)
             tables[event.data.name] = event.data
-        else:
+        else:  # a complete listing of a schema, a database, and last of the source
             assert event.type == CONTAINER_SCANNED
-            assert event.data.children == by_schema[event.subject]
+            assert event.data.children == by_parent[event.subject]
+    assert events[-1].type == CONTAINER_SCANNED and events[-1].subject == events[0].subject
     return tables
 
 
