@@ -33,9 +33,11 @@ def _joined(segments: Iterable[str]) -> str:
 
 
 def _shape(kind: Kind) -> str:
-    count = "one or more" if kind.segments is None else str(kind.segments)
+    count = {None: "one or more segments", 1: "1 segment"}.get(
+        kind.segments, f"{kind.segments} segments"
+    )
     first = ", the first a data source" if kind.sourced else ""
-    return f"{kind.name} URNs have {count} segments{first}"
+    return f"{kind.name} URNs have {count}{first}"
 
 
 @dataclass(frozen=True)

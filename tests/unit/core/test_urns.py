@@ -93,5 +93,5 @@ def test_malformed_urns_say_why(text: str, reason: str) -> None:
 def test_a_source_is_given_exactly_when_the_kind_has_one() -> None:
     with pytest.raises(InvalidUrn, match="the first a data source"):
         Urn("table", None, ("pg", "db", "s", "t"))
-    with pytest.raises(InvalidUrn, match="domain URNs have 1 segments"):
+    with pytest.raises(InvalidUrn, match="domain URNs have 1 segment:"):
         Urn("domain", "pg", ("sales",))
