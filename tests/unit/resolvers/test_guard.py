@@ -1,0 +1,46 @@
+"""The guard applies each kind's read permission and scope rule from the kinds registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from graph.records import NodeRecord
+from resolvers.guard import Guard
+from security.audit import RequestAudit
+from security.auth import Principal
+
+
+def guard(**scopes: Any) -> Guard:
+    principal = Principal("ana", frozenset({"viewer"}), **scopes)
+    return Guard(principal, RequestAudit(None, "ana", "r1", "127.0.0.1"))
+
+
+def node(labels: list[str], urn: str, domains: Sequence[str] = (), **props: Any) -> NodeRecord:
+    return NodeRecord(labels=labels, props={"urn": urn, **props}, domains=list(domains))
+
+
+SOURCE = node(["DataSource"], "urn:dw:source:pg", name="pg")
+JOB = node(["Job"], "urn:dw:job:pg/db/public/report", source="pg")
+TABLE = node(["Asset", "Table"], "urn:dw:table:pg/db/public/orders", ["sales"], source="pg")
+PRODUCT = node(["DataProduct"], "urn:dw:product:sales/orders")
+
+
+def test_sources_and_jobs_are_scoped_by_their_data_source() -> None:
+    assert guard(sources=frozenset({"pg"})).reaches(SOURCE)
+    assert guard(sources=frozenset({"pg"})).reaches(JOB)
+    assert not guard(sources=frozenset({"mysql"})).reaches(SOURCE)
+    assert not guard(sources=frozenset({"mysql"})).reaches(JOB)
+    # neither is in a domain: a domain scope does not hide them
+    assert guard(domains=frozenset({"finance"})).reaches(SOURCE)
+
+
+def test_assets_are_scoped_by_domain_and_source() -> None:
+    assert guard(domains=frozenset({"sales"}), sources=frozenset({"pg"})).reaches(TABLE)
+    assert not guard(domains=frozenset({"finance"})).reaches(TABLE)
+    assert not guard(sources=frozenset({"mysql"})).reaches(TABLE)
+
+
+def test_kinds_without_a_scope_rule_are_never_reached() -> None:
+    assert not guard().reaches(PRODUCT)
+    assert not guard().reaches(node(["Anomaly"], "not-a-urn"))
