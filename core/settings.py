@@ -6,6 +6,7 @@ elsewhere, so tests build ``Settings(_env_file=None, ...)`` explicitly.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import StrEnum
 from functools import cached_property
@@ -141,6 +142,34 @@ class IngestSettings(BaseModel):
     metrics_port: int = Field(0, ge=0, le=65535, description="0: no Prometheus endpoint")
 
 
+class SourceSettings(BaseModel):
+    """``DATAWAVE_SOURCES__*``: the secrets and hosts data sources may use (ingest/source_access).
+
+    A source's ``secretRef`` names a secret the connecting process reads, and its host is where
+    that secret goes: both are the operator's to allow, never the registering caller's.
+    """
+
+    # env:NAME resolves only for names with one of these prefixes (never DataWave's settings).
+    secret_env_prefixes: list[str] = Field(default_factory=lambda: ["DATAWAVE_SOURCE_"])
+    # file:/path resolves only inside this folder (after symlinks and ..); unset: no files.
+    secrets_dir: Path | None = None
+    # Networks (CIDR) or host names sources may be on; empty: anywhere not denied.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Networks no source may be on (cloud metadata, link-local), besides DataWave's own services.
+    denied_hosts: list[str] = Field(
+        default_factory=lambda: ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"]
+    )
+    # Where a password may travel without TLS; elsewhere a source with a secret needs tls.
+    cleartext_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+
+    @field_validator("denied_hosts", "cleartext_hosts")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for network in v:
+            ipaddress.ip_network(network, strict=False)  # its ValueError names the entry
+        return v
+
+
 class RateLimitSettings(BaseModel):
     """Per-principal token bucket in Redis (security/ratelimit.py), shared by every replica."""
 
@@ -177,6 +206,7 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = RateLimitSettings()
     limits: RequestLimits = RequestLimits()
     ingest: IngestSettings = IngestSettings()
+    sources: SourceSettings = SourceSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     opensearch_url: str = "http://127.0.0.1:9200"
     # Open Policy Agent's REST API: governance pushes Rego and rule sets there and evaluates.

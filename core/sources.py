@@ -7,14 +7,36 @@ Only a secret's reference is kept; ``ingest`` resolves it when it connects.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
-SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-SECRET_REF = r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$"
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+KIND = re.compile(r"[a-z][a-z0-9_]*")
+SECRET_REF = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]*|file:/.+")
+# What a valid value looks like, in words: shown by the CLI and the API instead of a regex.
+NAME_RULE = "a name is lowercase letters, digits and inner hyphens, at most 63 characters"
+KIND_RULE = "a kind is lowercase letters, digits and underscores, starting with a letter"
+SECRET_RULE = "a secret reference is env:NAME or file:/path under the secrets directory"
+
+
+class TlsMode(StrEnum):
+    """How a connection to the source is encrypted."""
+
+    DISABLE = "disable"  # plain TCP: a password may only go to DATAWAVE_SOURCES__CLEARTEXT_HOSTS
+    REQUIRE = "require"  # encrypted, the server's certificate not checked
+    VERIFY = "verify"  # encrypted, certificate and host name checked against the system CAs
+
+
+def _matching(pattern: re.Pattern[str], rule: str, value: str) -> str:
+    if not pattern.fullmatch(value):
+        raise PydanticCustomError("rule", rule)
+    return value
 
 
 class DataSourceConfig(BaseModel):
@@ -25,22 +47,23 @@ class DataSourceConfig(BaseModel):
     )
 
     name: str = Field(
-        pattern=SLUG,
         description="Lowercase slug (letters, digits, inner hyphens; at most 63): the source "
         "part of every URN.",
     )
-    kind: str = Field(
-        pattern=r"^[a-z][a-z0-9_]*$",
-        description="Connector kind: mysql, mariadb, postgresql, mongodb.",
+    kind: str = Field(description="Connector kind: mysql, mariadb, postgresql, mongodb.")
+    host: str = Field(
+        "127.0.0.1", min_length=1, max_length=253, description="Host name or address."
     )
-    host: str = Field("127.0.0.1", description="Host name or address of the server.")
-    port: int = Field(ge=1, le=65535, description="TCP port of the server.")
+    port: int = Field(
+        ge=1, le=65535, description="TCP port of the server (given none: the kind's standard one)."
+    )
     user: str | None = Field(None, description="Account the connector logs in as.")
     secret_ref: str | None = Field(
         None,
-        pattern=SECRET_REF,
-        description="Where the password is: env:NAME or file:/path (never the password).",
+        description="Where the password is: env:NAME or file:/path under the operator's "
+        "secrets directory (never the password).",
     )
+    tls: TlsMode = Field(TlsMode.DISABLE, description="How the connection is encrypted.")
     databases: list[str] = Field(
         default_factory=list, description="Databases to scan; empty means every non-system one."
     )
@@ -59,6 +82,21 @@ class DataSourceConfig(BaseModel):
         200, ge=1, le=100_000, description="Documents read per MongoDB collection."
     )
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _matching(SLUG, NAME_RULE, v)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        return _matching(KIND, KIND_RULE, v)
+
+    @field_validator("secret_ref")
+    @classmethod
+    def _secret_ref(cls, v: str | None) -> str | None:
+        return None if v is None else _matching(SECRET_REF, SECRET_RULE, v)
+
     @field_validator("databases")
     @classmethod
     def _distinct(cls, v: list[str]) -> list[str]:
@@ -72,10 +110,20 @@ class DataSourceConfig(BaseModel):
 
     def properties(self) -> dict[str, Any]:
         """The node properties that store this config (camelCase, lists for sequences)."""
-        return self.model_dump(by_alias=True)
+        return self.model_dump(by_alias=True, mode="json")
 
     @classmethod
     def from_properties(cls, props: Mapping[str, Any]) -> Self:
         """The config a ``:DataSource`` node stores; its other properties (status...) ignored."""
         known = {f.alias or name for name, f in cls.model_fields.items()}
         return cls.model_validate({k: v for k, v in props.items() if k in known and v is not None})
+
+
+def problems(err: ValidationError) -> list[tuple[str, str]]:
+    """(field as the API spells it, what is wrong in words) for each error of a config."""
+    aliases = {name: f.alias or name for name, f in DataSourceConfig.model_fields.items()}
+    out = []
+    for e in err.errors():
+        field = str(e["loc"][0]) if e["loc"] else ""
+        out.append((aliases.get(field, field), e["msg"]))
+    return out

@@ -21,10 +21,15 @@ MATCH (s:Scan {id: $id})
 SET s += $props, s.finishedAt = datetime()
 """
 GET = "MATCH (s:Scan {id: $id}) RETURN s {.*} AS scan"
-RECENT = """
-MATCH (s:Scan) WHERE $source IS NULL OR s.source = $source
-RETURN s {.*} AS scan ORDER BY s.startedAt DESC LIMIT $limit
+# Newest first; a page starts after the (startedAt, id) of the previous page's last scan.
+PAGE = """
+MATCH (s:Scan {source: $source})
+WHERE $afterAt IS NULL OR s.startedAt < datetime($afterAt)
+   OR (s.startedAt = datetime($afterAt) AND s.id < $afterId)
+RETURN s {.*} AS scan, toString(s.startedAt) AS startedAt
+ORDER BY s.startedAt DESC, s.id DESC LIMIT $limit
 """
+COUNT = "MATCH (s:Scan {source: $source}) RETURN count(s) AS n"
 
 
 async def start_scan(driver: AsyncDriver, database: str, scan_id: str, source: str,
@@ -41,6 +46,21 @@ async def get_scan(driver: AsyncDriver, database: str, scan_id: str) -> Record |
     return rows[0]["scan"] if rows else None
 
 
-async def recent_scans(driver: AsyncDriver, database: str, source: str | None = None,
-                       limit: int = 20) -> list[Record]:  # fmt: skip
-    return [r["scan"] for r in await read(driver, database, RECENT, source=source, limit=limit)]
+async def scan_page(
+    driver: AsyncDriver,
+    database: str,
+    source: str,
+    limit: int,
+    after: tuple[str, str] | None = None,
+) -> list[tuple[Record, tuple[str, str]]]:
+    """Up to ``limit`` scans of ``source``, newest first, after the position ``(startedAt,
+    id)`` of a previous one; each with its own position (exact, unlike a converted time)."""
+    at, scan_id = after or (None, None)
+    rows = await read(
+        driver, database, PAGE, source=source, limit=limit, afterAt=at, afterId=scan_id
+    )
+    return [(r["scan"], (r["startedAt"], r["scan"]["id"])) for r in rows]
+
+
+async def count_scans(driver: AsyncDriver, database: str, source: str) -> int:
+    return (await read(driver, database, COUNT, source=source))[0]["n"]

@@ -35,6 +35,18 @@ MERGE (s:DataSource {urn: $urn})
 SET s += $config, s.status = coalesce(s.status, 'registered')
 RETURN s {.*} AS source
 """
+# Every live asset of the source is soft-deleted as a scan would (columns with their tables), the
+# node itself goes: a later registration under the name starts afresh and a rescan restores.
+UNREGISTER = """
+MATCH (s:DataSource {urn: $urn})
+CALL (s) {
+  MATCH (a:Asset {source: s.name}) WHERE a.removedAt IS NULL
+  SET a.removedAt = datetime()
+  RETURN collect(CASE WHEN NOT a:Column THEN a.urn END) AS removed
+}
+DETACH DELETE s
+RETURN removed
+"""
 LIST = "MATCH (s:DataSource) RETURN s {.*} AS source ORDER BY s.name"
 GET = "MATCH (s:DataSource {urn: $urn}) RETURN s {.*} AS source"
 
@@ -45,6 +57,13 @@ async def register_source(driver: AsyncDriver, database: str, config: DataSource
         driver, database, REGISTER, urn=source_urn(config.name), config=config.properties()
     )
     return rows[0]["source"]
+
+
+async def unregister_source(driver: AsyncDriver, database: str, name: str) -> list[str] | None:
+    """Forget a source and soft-delete its assets in one transaction; the URNs of the removed
+    assets but columns (announced as removed), or None when no such source is registered."""
+    rows = await write(driver, database, UNREGISTER, urn=source_urn(name))
+    return rows[0]["removed"] if rows else None
 
 
 async def list_sources(driver: AsyncDriver, database: str) -> list[Record]:

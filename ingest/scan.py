@@ -25,6 +25,7 @@ from graph.scans import finish_scan, start_scan
 from graph.sources import get_source
 from ingest.connectors.base import connector_for
 from ingest.producer import EventProducer
+from ingest.source_access import SourceAccess
 
 CHECK_EVERY = 500  # delivery futures awaited in chunks, bounding memory
 PROGRESS_EVERY_S = 0.25
@@ -151,7 +152,11 @@ async def _discover(
 
     # The workers consume the first of their topics; that is where discovery goes.
     topic = settings.ingest.topics[0]
-    async with connector_for(config) as connector, EventProducer(settings.kafka, topic) as producer:
+    access = SourceAccess.from_settings(settings)
+    async with (
+        connector_for(config, access) as connector,
+        EventProducer(settings.kafka, topic) as producer,
+    ):
         async for event in connector.discover(progress.scan_id):
             pending.append(await producer.send(event.to_bytes(), event.key))
             data = event.data
@@ -211,5 +216,6 @@ async def check_source(settings: Settings, driver: AsyncDriver, source: str) -> 
     record = await get_source(driver, settings.neo4j.database, source)
     if record is None:
         raise ScanError(f"unknown source {source!r}")
-    async with connector_for(DataSourceConfig.from_properties(record)) as connector:
+    config = DataSourceConfig.from_properties(record)
+    async with connector_for(config, SourceAccess.from_settings(settings)) as connector:
         return await connector.validate()

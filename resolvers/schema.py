@@ -36,14 +36,27 @@ from resolvers.lineage.queries import LineageQuery
 from resolvers.live.subscriptions import LiveSubscription
 from resolvers.security import OperationSecurity
 from resolvers.server.queries import ServerQuery
-from resolvers.sources.mutations import BusyError, SourceMutation
+from resolvers.sources.mutations import (
+    BusyError,
+    ConnectionFailedError,
+    RefusedError,
+    SourceMutation,
+)
+from resolvers.sources.scans import ScanQuery
 
 MAX_TOKENS = 2000
 
 
 @strawberry.type
 class Query(
-    CatalogQuery, LineageQuery, SearchQuery, LabelQuery, ServerQuery, AuditQuery, GovernanceQuery
+    CatalogQuery,
+    LineageQuery,
+    SearchQuery,
+    LabelQuery,
+    ServerQuery,
+    AuditQuery,
+    ScanQuery,
+    GovernanceQuery,
 ):
     pass
 
@@ -85,7 +98,14 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
         subscription=Subscription,
         extensions=extensions,
         # reached only as a UserError
-        types=[NotFoundError, InvalidInputError, BusyError, *GOVERNANCE_ERRORS],
+        types=[
+            NotFoundError,
+            InvalidInputError,
+            BusyError,
+            RefusedError,
+            ConnectionFailedError,
+            *GOVERNANCE_ERRORS,
+        ],
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=DataWaveExecutor,
     )

@@ -61,8 +61,11 @@ ROLES: dict[str, frozenset[Permission]] = {
         "asset:write", "lineage:write", "label:write", "scan:write", "source:write",
         "product:write", "access:approve", "audit:read", "pii:read", "system:admin",
         "policy:write", "policy:approve", "compliance:read", "compliance:write",
+        "source:admin",
     ),
 }  # fmt: skip
+# ``source:admin`` (admins only) sets where a source is and which secret it reads: its host,
+# port, secretRef and tls, and unregisters it. ``source:write`` tests and edits the rest.
 # Extra permissions a token may carry by name (claim ``permissions``), e.g. ``pii:read``.
 GRANTABLE = _perms("pii:read")
 

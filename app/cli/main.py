@@ -19,6 +19,7 @@ from app.cli import sources as cli_catalog
 from app.cli.classify import classify_cli
 from app.cli.common import console, err_console, settings_or_exit
 from core.settings import IngestSettings
+from core.sources import TlsMode
 from security.rbac import ROLES
 
 cli = typer.Typer(help="DataWave: a data-governance knowledge graph.", no_args_is_help=True)
@@ -99,26 +100,44 @@ def source_add(
     name: Annotated[str | None, typer.Option(help="slug, used in every URN")] = None,
     kind: Annotated[str | None, typer.Option(help="mysql, mariadb, postgresql, mongodb")] = None,
     host: Annotated[str, typer.Option(help="host name or address")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="port")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port (default: the kind's standard port)")
+    ] = None,
     user: Annotated[str | None, typer.Option(help="account name")] = None,
     secret_ref: Annotated[
-        str | None, typer.Option(help="where the password is: env:VAR or file:/path")
+        str | None,
+        typer.Option(help="where the password is: env:VAR or file:/path in the secrets directory"),
     ] = None,
     database: Annotated[
         list[str] | None, typer.Option(help="database to scan (repeatable; default all)")
     ] = None,
+    tls: Annotated[
+        TlsMode, typer.Option(help="encrypt the connection (verify: check the certificate)")
+    ] = TlsMode.DISABLE,
     file: Annotated[Path | None, typer.Option(help="YAML file with a source or sources:")] = None,
 ) -> None:
     """Register (or update) a data source; its password stays where --secret-ref points."""
     cli_catalog.source_add(
-        settings_or_exit(), name, kind, host, port, user, secret_ref, database, file
+        settings_or_exit(), name, kind, host, port, user, secret_ref, database, tls, file
     )
 
 
 @cli_catalog.source_cli.command("list")
-def source_list() -> None:
+def source_list(
+    output: Annotated[
+        cli_catalog.OutputFormat, typer.Option(help="a table, or JSON for scripts")
+    ] = cli_catalog.OutputFormat.TABLE,
+) -> None:
     """List registered sources with their status and last scan."""
-    cli_catalog.source_list(settings_or_exit())
+    cli_catalog.source_list(settings_or_exit(), output)
+
+
+@cli_catalog.source_cli.command("remove")
+def source_remove(
+    name: Annotated[str, typer.Argument(help="the registered source's name")],
+) -> None:
+    """Unregister a source: its assets are marked removed and announced; audited."""
+    cli_catalog.source_remove(settings_or_exit(), name)
 
 
 @cli.command()

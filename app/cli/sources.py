@@ -1,43 +1,87 @@
-"""``datawave source ...`` and ``datawave scan``: register data sources and discover them."""
+"""``datawave source ...`` and ``datawave scan``: register, list, remove and scan data sources."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
+import json
+import uuid
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
-from pydantic import ValidationError
-from rich.console import Console
+from aiokafka import AIOKafkaProducer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
+from app.cli.common import console, err_console
 from core.settings import Settings
-from core.sources import DataSourceConfig
+from core.sources import DataSourceConfig, TlsMode
+from core.urns import source_urn
 from graph.driver import open_driver
+from graph.records import plain
 from graph.sources import list_sources, register_source
+from ingest.registration import InvalidSource, refusals, source_config, unregister
 from ingest.scan import ScanError, ScanProgress, run_scan
+from ingest.source_access import SourceAccess
+from security.audit import AuditEvent, AuditSink, Outcome
 
-source_cli = typer.Typer(help="Register and list data sources.", no_args_is_help=True)
-console = Console()
+source_cli = typer.Typer(help="Register, list and remove data sources.", no_args_is_help=True)
+# Audited like the API's mutation, so the trail shows every unregistration the same way.
+ACTION = "unregisterDataSource"
 
 
-def configs_from_yaml(path: Path) -> list[DataSourceConfig]:
-    """A YAML file with one source, or a ``sources:`` list, validated like the flags."""
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def items_from_yaml(path: Path) -> list[dict[str, Any]]:
+    """A YAML file with one source, or a ``sources:`` list, as the flags' values."""
     doc = yaml.safe_load(path.read_text())
-    items: list[dict[str, Any]] = doc.get("sources", [doc]) if isinstance(doc, dict) else doc
-    return [DataSourceConfig.model_validate(item) for item in items]
+    items = doc.get("sources", [doc]) if isinstance(doc, dict) else doc
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise typer.BadParameter(f"{path}: expected a source or a `sources:` list of them")
+    return items
 
 
-async def register_all(settings: Settings, configs: list[DataSourceConfig]) -> None:
+def configs_or_exit(items: list[dict[str, Any]]) -> list[DataSourceConfig]:
+    """Each item as a config; what is wrong with any is said in words, then exit 2."""
+    configs, wrong = [], []
+    for n, item in enumerate(items, 1):
+        try:
+            configs.append(source_config(item))
+        except InvalidSource as err:
+            label = item.get("name") or f"source {n}"
+            wrong += [f"{label}: {f}: {m}" if f else f"{label}: {m}" for f, m in err.problems]
+    if wrong:
+        err_console.print("[red]invalid source:[/red]\n  " + "\n  ".join(wrong), highlight=False)
+        raise typer.Exit(2)
+    return configs
+
+
+async def register_all(settings: Settings, configs: list[DataSourceConfig]) -> list[str]:
+    """Register the configs the operator's policy admits; what it refuses, in words."""
+    access = SourceAccess.from_settings(settings)
+    refused = [
+        f"{c.name}: {field}: {message}"
+        for c in configs
+        for field, message in await refusals(c, access)
+    ]
+    if refused:
+        return refused
     async with open_driver(settings.neo4j) as driver:
         for config in configs:
             await register_source(driver, settings.neo4j.database, config)
+    return []
 
 
 def add_sources(settings: Settings, configs: list[DataSourceConfig]) -> None:
-    asyncio.run(register_all(settings, configs))
+    if refused := asyncio.run(register_all(settings, configs)):
+        err_console.print("[red]refused:[/red]\n  " + "\n  ".join(refused), highlight=False)
+        raise typer.Exit(2)
     for config in configs:
         console.print(f"registered {config.name} ({config.kind} at {config.host}:{config.port})")
 
@@ -51,35 +95,83 @@ def source_add(
     user: str | None,
     secret_ref: str | None,
     databases: list[str] | None,
+    tls: TlsMode,
     file: Path | None,
 ) -> None:
-    try:
-        if file is not None:
-            configs = configs_from_yaml(file)
-        else:
-            if not (name and kind and port):
-                raise typer.BadParameter("give --name, --kind and --port, or --file")
-            configs = [DataSourceConfig(
-                name=name, kind=kind, host=host, port=port, user=user,
-                secret_ref=secret_ref, databases=databases or [],
-            )]  # fmt: skip
-    except (ValidationError, OSError, yaml.YAMLError) as err:
-        raise typer.BadParameter(str(err)) from err
-    add_sources(settings, configs)
+    if file is not None:
+        try:
+            items = items_from_yaml(file)
+        except (OSError, yaml.YAMLError) as err:
+            raise typer.BadParameter(f"cannot read {file}: {err}") from err
+    elif name and kind:
+        items = [{
+            "name": name, "kind": kind, "host": host, "port": port, "user": user,
+            "secret_ref": secret_ref, "databases": databases or [], "tls": tls,
+        }]  # fmt: skip
+    else:
+        raise typer.BadParameter(
+            "give --name and --kind (the port defaults to the kind's), or --file"
+        )
+    add_sources(settings, configs_or_exit(items))
 
 
-def source_list(settings: Settings) -> None:
-    async def fetch() -> list[dict[str, Any]]:
-        async with open_driver(settings.neo4j) as driver:
-            return await list_sources(driver, settings.neo4j.database)
+async def _sources(settings: Settings) -> list[dict[str, Any]]:
+    async with open_driver(settings.neo4j) as driver:
+        return [plain(s) for s in await list_sources(driver, settings.neo4j.database)]
 
-    table = Table("name", "kind", "host:port", "databases", "status", "last scan", "last error")
-    for s in asyncio.run(fetch()):
+
+def source_list(settings: Settings, output: OutputFormat) -> None:
+    found = asyncio.run(_sources(settings))
+    if output is OutputFormat.JSON:
+        typer.echo(json.dumps(found, indent=2, sort_keys=True))
+        return
+    # Names and addresses are never cut; the last error folds onto more lines instead.
+    whole = {"no_wrap": True, "overflow": "ignore"}
+    table = Table(
+        Column("name", min_width=max((len(s["name"]) for s in found), default=4), **whole),
+        "kind", Column("host:port", **whole), "databases", "status", "last scan",
+        Column("last error", overflow="fold"),
+    )  # fmt: skip
+    for s in found:
         table.add_row(
             s["name"], s["kind"], f"{s['host']}:{s['port']}", ",".join(s.get("databases") or []),
             s.get("status") or "-", str(s.get("lastScanAt") or "-"), s.get("lastError") or "",
         )  # fmt: skip
     console.print(table)
+
+
+async def _remove(settings: Settings, name: str, actor: str) -> list[str] | None:
+    """Unregister ``name`` and record it in the audit trail, as the API does."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await producer.start()
+    try:
+        async with open_driver(settings.neo4j) as driver:
+            db = settings.neo4j.database
+            audit = AuditSink(driver, db, producer)
+            request_id = uuid.uuid4().hex
+
+            def event(outcome: Outcome, detail: str) -> AuditEvent:
+                urn = source_urn(name)
+                return AuditEvent(actor, ACTION, urn, outcome, request_id, "cli", detail)
+
+            await audit.record(event("allowed", "attempt"))
+            removed = await unregister(driver, db, producer, settings.ingest.changes_topic, name)
+            detail = "no such source" if removed is None else f"{len(removed)} assets removed"
+            await audit.record(event("failed" if removed is None else "succeeded", detail))
+            return removed
+    finally:
+        await producer.stop()
+
+
+def source_remove(settings: Settings, name: str) -> None:
+    actor = f"cli:{getpass.getuser()}"
+    removed = asyncio.run(_remove(settings, name, actor))
+    if removed is None:
+        err_console.print(f"[red]no data source {name!r}[/red]")
+        raise typer.Exit(1)
+    console.print(
+        f"unregistered {name}: {len(removed)} databases, schemas and tables marked removed"
+    )
 
 
 class ProgressBar:

@@ -21,6 +21,7 @@ from core.sources import DataSourceConfig
 from core.urns import source_urn
 from devstack.demo import PASSWORD_ENV, demo_sources, drop_demo, load_demo
 from ingest.connectors.base import connector_for
+from ingest.source_access import SourceAccess
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE_PREFIX = "dwbench_"
@@ -74,7 +75,7 @@ async def capture(settings: Settings, scale: int, path: Path) -> None:
     try:
         with gzip.open(partial, "wb") as out:
             for cfg in bench_sources():
-                async with connector_for(cfg) as connector:
+                async with connector_for(cfg, SourceAccess.from_settings(settings)) as connector:
                     async for event in connector.discover():
                         out.write(event.to_bytes() + b"\n")
                     if connector.report.failures:

@@ -13,13 +13,11 @@ import asyncio
 import contextlib
 import importlib
 import inspect
-import os
 import pkgutil
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from core.events import (
@@ -38,6 +36,7 @@ from core.events import (
 )
 from core.sources import DataSourceConfig
 from core.urns import database_urn, schema_urn, source_urn, table_urn
+from ingest.source_access import SourceAccess, SourceAccessError
 
 # Envelope fields and JSON escaping on top of the payload stay well below this margin.
 EVENT_BUDGET = MAX_EVENT_BYTES - 16_384
@@ -45,29 +44,6 @@ EVENT_BUDGET = MAX_EVENT_BYTES - 16_384
 
 class ConnectorError(Exception):
     """A source could not be reached or read; the message says which and why."""
-
-
-class SecretError(ConnectorError):
-    """A ``secret_ref`` does not resolve (variable unset, file unreadable)."""
-
-
-def resolve_secret(ref: str, environ: Mapping[str, str] = os.environ) -> str:
-    """The password behind ``env:NAME`` or ``file:/path`` (one trailing newline stripped).
-
-    Configs, events and the graph carry only the reference; the secret lives in memory just
-    long enough to open a connection.
-    """
-    scheme, _, target = ref.partition(":")
-    if scheme == "env":
-        if target not in environ:
-            raise SecretError(f"secret_ref {ref}: environment variable {target} is not set")
-        return environ[target]
-    if scheme == "file":
-        try:
-            return Path(target).read_text().removesuffix("\n")
-        except OSError as err:
-            raise SecretError(f"secret_ref {ref}: cannot read {target}: {err.strerror}") from err
-    raise SecretError(f"secret_ref {ref!r}: expected env:NAME or file:/path")
 
 
 @dataclass
@@ -111,16 +87,20 @@ class Connector(ABC, Generic[SpecT]):
 
     # Driver errors that mean "the source failed", as opposed to bugs, which propagate.
     source_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    # The engine's usual TCP port: a source registered without one gets it.
+    standard_port: ClassVar[int]
 
-    def __init__(self, config: DataSourceConfig) -> None:
+    def __init__(self, config: DataSourceConfig, access: SourceAccess) -> None:
         self.config = config
+        self.access = access
         self.urn = source_urn(config.name)
         self.report = DiscoveryReport()
 
     def password(self) -> str | None:
-        """The source's password, resolved just before it is used (never stored)."""
+        """The source's password, resolved just before it is used (never stored), from what
+        the operator allowed only."""
         ref = self.config.secret_ref
-        return resolve_secret(ref) if ref else None
+        return self.access.secret(ref) if ref else None
 
     async def __aenter__(self) -> Self:
         return self
@@ -158,7 +138,7 @@ class Connector(ABC, Generic[SpecT]):
 
     @property
     def recoverable(self) -> tuple[type[Exception], ...]:
-        return (ConnectorError, OSError, TimeoutError, *self.source_errors)
+        return (ConnectorError, SourceAccessError, OSError, TimeoutError, *self.source_errors)
 
     def explain(self, err: BaseException) -> str:
         """A one-line reason naming the source, with the password scrubbed out."""
@@ -166,11 +146,11 @@ class Connector(ABC, Generic[SpecT]):
             detail = f"timed out after {self.config.timeout_s:g}s"
         else:
             detail = " ".join(str(err).split()) or type(err).__name__
-        with contextlib.suppress(SecretError):
+        with contextlib.suppress(SourceAccessError):
             secret = self.password()
             if secret:
                 detail = detail.replace(secret, "***")
-        if isinstance(err, ConnectorError):
+        if isinstance(err, ConnectorError | SourceAccessError):
             return detail
         return f"{self.config.target}: {detail}"
 
@@ -191,6 +171,7 @@ class Connector(ABC, Generic[SpecT]):
             "scan_id": scan_id,
         }
         try:
+            await self.access.admit(cfg)  # before any connection, whatever the graph holds
             server = await self._server()
             databases = self._select(server)
             counts = {"databases": len(databases), **await self._counts(databases)}
@@ -372,6 +353,8 @@ class ConnectorRegistry:
             if inspect.isabstract(cls):
                 missing = ", ".join(sorted(cls.__abstractmethods__))
                 raise TypeError(f"{cls.__name__} is abstract (missing {missing})")
+            if not isinstance(getattr(cls, "standard_port", None), int):
+                raise TypeError(f"{cls.__name__} has no standard_port")
             for kind in kinds:
                 if kind in self._classes:
                     other = self._classes[kind].__name__
@@ -395,6 +378,9 @@ class ConnectorRegistry:
         self.load_package()
         return sorted(self._classes)
 
+    def standard_port(self, kind: str) -> int:
+        return self.get(kind).standard_port
+
     def get(self, kind: str) -> type[Connector[Any]]:
         self.load_package()
         try:
@@ -407,6 +393,6 @@ class ConnectorRegistry:
 registry = ConnectorRegistry(__package__)
 
 
-def connector_for(config: DataSourceConfig) -> Connector[Any]:
-    """A connector instance for the config's kind (not yet connected)."""
-    return registry.get(config.kind)(config)
+def connector_for(config: DataSourceConfig, access: SourceAccess) -> Connector[Any]:
+    """A connector instance for the config's kind (not yet connected), held to ``access``."""
+    return registry.get(config.kind)(config, access)

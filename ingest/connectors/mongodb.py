@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from core.events import Index, TableDiscovered
+from core.sources import TlsMode
 from core.urns import schema_urn
 from ingest.connectors.base import (
     Connector,
@@ -32,9 +33,18 @@ class CollectionSpec:
     name: str
 
 
+# SCRAM is negotiated, so the password itself never goes over the wire, TLS or not.
+TLS_OPTIONS: dict[TlsMode, dict[str, bool]] = {
+    TlsMode.DISABLE: {"tls": False},
+    TlsMode.REQUIRE: {"tls": True, "tlsInsecure": True},
+    TlsMode.VERIFY: {"tls": True},
+}
+
+
 @registry.register("mongodb")
 class MongoConnector(Connector[CollectionSpec]):
     source_errors = (PyMongoError,)
+    standard_port = 27017
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,6 +67,7 @@ class MongoConnector(Connector[CollectionSpec]):
                     connectTimeoutMS=timeout_ms,
                     timeoutMS=timeout_ms,
                     directConnection=True,
+                    **TLS_OPTIONS[cfg.tls],
                     appname="datawave",
                 )
             except PyMongoError as err:

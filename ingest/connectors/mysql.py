@@ -13,10 +13,13 @@ from typing import Any
 
 import aiomysql
 import pymysql
+from pymysql.constants import CLIENT
 
 from core.events import ColumnInfo
+from core.sources import TlsMode
 from ingest.connectors.base import ConnectorError, ServerInfo, registry
 from ingest.connectors.sql import Catalog, ColumnRow, KeyRow, SqlConnector, TableRow
+from ingest.source_access import tls_context
 
 SYSTEM_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
 TEXT_TYPES = (
@@ -72,10 +75,21 @@ def _grouped(rows: Iterable[Sequence[Any]], width: int) -> Iterable[tuple[tuple,
         yield key, [tuple(r[width:]) for r in group]
 
 
+def _offers_tls(greeting: bytes) -> bool:
+    """Whether a server's initial handshake packet (protocol 10) sets CLIENT_SSL."""
+    payload = greeting[4:]  # 3 bytes of length, 1 of sequence
+    if not payload or payload[0] != 10 or b"\0" not in payload[1:]:
+        return False
+    at = payload.index(b"\0", 1) + 1 + 4 + 8 + 1  # version, connection id, salt, filler
+    flags = int.from_bytes(payload[at : at + 2], "little") if len(payload) >= at + 2 else 0
+    return bool(flags & CLIENT.SSL)
+
+
 @registry.register("mysql", "mariadb")
 class MySQLConnector(SqlConnector):
     dialect = "mysql"
     source_errors = (pymysql.err.MySQLError,)
+    standard_port = 3306
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,6 +106,8 @@ class MySQLConnector(SqlConnector):
         if self._pool is None:
             cfg = self.config
             try:
+                if cfg.tls is not TlsMode.DISABLE:
+                    await self._refuse_server_without_tls()
                 self._pool = await aiomysql.create_pool(
                     minsize=1,
                     maxsize=cfg.pool_size,
@@ -103,10 +119,34 @@ class MySQLConnector(SqlConnector):
                     autocommit=True,
                     charset="utf8mb4",
                     init_command="SET SESSION TRANSACTION READ ONLY",
+                    ssl=tls_context(cfg.tls),
                 )
             except (pymysql.err.MySQLError, OSError, TimeoutError) as err:
                 raise ConnectorError(f"cannot connect to {cfg.target}: {err}") from err
+            if cfg.tls is not TlsMode.DISABLE:
+                await self._refuse_plain_session(self._pool)
         return self._pool
+
+    async def _refuse_server_without_tls(self) -> None:
+        """aiomysql logs in over plain TCP when the server offers no TLS: read the server's
+        greeting first and refuse before any login is sent."""
+        cfg = self.config
+        async with asyncio.timeout(cfg.timeout_s):
+            reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
+            try:
+                greeting = await reader.read(4096)
+            finally:
+                writer.close()
+        if not _offers_tls(greeting):
+            raise ConnectorError(f"{cfg.target} offers no TLS (tls: {cfg.tls})")
+
+    async def _refuse_plain_session(self, pool: aiomysql.Pool) -> None:
+        """The greeting said TLS; check the session is encrypted (another server may answer)."""
+        async with pool.acquire() as conn:
+            encrypted = conn._writer.get_extra_info("ssl_object") is not None
+        if not encrypted:
+            await self.close()
+            raise ConnectorError(f"{self.config.target} offers no TLS (tls: {self.config.tls})")
 
     async def _rows(self, database: str, sql: str, *args: Any) -> list[Sequence[Any]]:
         pool = await self._connect()

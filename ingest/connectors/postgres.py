@@ -19,6 +19,7 @@ import asyncpg
 from core.events import ColumnInfo
 from ingest.connectors.base import ConnectorError, ServerInfo, registry
 from ingest.connectors.sql import Catalog, ColumnRow, KeyRow, SqlConnector, TableRow, TableSpec
+from ingest.source_access import tls_context
 
 # Types profiled as themselves; every other type is profiled as (cut) text, bytea not at all.
 NATIVE_TYPES = frozenset(
@@ -93,6 +94,7 @@ ORDER BY 1, 2, 3"""
 @registry.register("postgresql", "postgres")
 class PostgresConnector(SqlConnector):
     dialect = "postgres"
+    standard_port = 5432
     source_errors = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -109,6 +111,7 @@ class PostgresConnector(SqlConnector):
             "database": database,
             "timeout": cfg.timeout_s,
             "command_timeout": cfg.timeout_s,
+            "ssl": tls_context(cfg.tls) or False,  # never PGSSLMODE's or asyncpg's "prefer"
             "server_settings": {
                 "application_name": "datawave",
                 "search_path": "pg_catalog",

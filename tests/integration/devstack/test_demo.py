@@ -11,6 +11,7 @@ from core.settings import Settings
 from devstack.demo import PASSWORD_ENV, demo_sources, drop_demo, load_demo
 from devstack.demo_estate import luhn_valid
 from ingest.connectors.base import connector_for
+from ingest.source_access import SourceAccess
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ async def test_demo_estate_loads_with_sensitive_and_decoy_columns(
 
     tables: dict[str, TableDiscovered] = {}
     for cfg in demo_sources(prefix):
-        async with connector_for(cfg) as connector:
+        async with connector_for(cfg, SourceAccess.from_settings(settings)) as connector:
             async for event in connector.discover():
                 if event.type == TABLE_DISCOVERED:
                     database = event.subject.split("/")[1]

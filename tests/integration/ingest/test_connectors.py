@@ -27,15 +27,20 @@ from core.events import (
     Event,
     TableDiscovered,
 )
-from core.settings import Settings
+from core.settings import Settings, SourceSettings
 from core.sources import DataSourceConfig
 from core.urns import Urn, table_urn
 from ingest.connectors.base import DiscoveryReport, connector_for
 from ingest.connectors.sql import ROW_COUNT_TOLERANCE
+from ingest.source_access import SourceAccess
 
 SCAN = "scan-1"
 BIG_ROWS = 3000  # above exact_count_limit below: its count is the engine's estimate
 LIMITS = {"profile_rows": 100, "exact_count_limit": 1000, "sample_size": 10}
+# The tests keep password files in their tmp_path: any folder is a secrets folder here.
+ACCESS = SourceAccess.from_settings(
+    Settings(_env_file=None, sources=SourceSettings(secrets_dir=Path("/")))
+)
 
 
 @pytest.fixture
@@ -58,7 +63,7 @@ def config(kind: str, port: int, secret_ref: str | None, **extra: Any) -> DataSo
 
 
 async def discover(cfg: DataSourceConfig) -> tuple[list[Event], DiscoveryReport]:
-    async with connector_for(cfg) as connector:
+    async with connector_for(cfg, ACCESS) as connector:
         events = [e async for e in connector.discover(SCAN)]
     return events, connector.report
 
@@ -474,7 +479,8 @@ async def test_wrong_credentials_are_reported_without_the_secret(
 ) -> None:
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-password-42")
-    async with connector_for(config(kind, port, f"file:{wrong}", timeout_s=5)) as connector:
+    cfg = config(kind, port, f"file:{wrong}", timeout_s=5)
+    async with connector_for(cfg, ACCESS) as connector:
         checked = await connector.validate()
     assert checked.status == "unreachable"
     assert message in checked.error and "not-the-password-42" not in checked.error
@@ -482,13 +488,13 @@ async def test_wrong_credentials_are_reported_without_the_secret(
 
 
 async def test_unset_secret_is_a_clear_error() -> None:
-    cfg = config("postgresql", 5432, "env:DATAWAVE_TEST_UNSET_SECRET")
-    async with connector_for(cfg) as connector:
+    cfg = config("postgresql", 5432, "env:DATAWAVE_SOURCE_TEST_UNSET")
+    async with connector_for(cfg, ACCESS) as connector:
         checked = await connector.validate()
     assert checked.status == "unreachable"
     assert checked.error == (
-        "secret_ref env:DATAWAVE_TEST_UNSET_SECRET: "
-        "environment variable DATAWAVE_TEST_UNSET_SECRET is not set"
+        "secret_ref env:DATAWAVE_SOURCE_TEST_UNSET: "
+        "environment variable DATAWAVE_SOURCE_TEST_UNSET is not set"
     )
 
 

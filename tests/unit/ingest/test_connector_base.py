@@ -3,41 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from core.events import ColumnInfo, TableDiscovered
+from core.settings import Settings
 from ingest.connectors.base import (
     EVENT_BUDGET,
     Connector,
     ConnectorRegistry,
     DataSourceConfig,
-    SecretError,
     ServerInfo,
     bounded_count,
     connector_for,
     fit_event,
     in_order,
     registry,
-    resolve_secret,
 )
-
-
-def test_env_secret() -> None:
-    assert resolve_secret("env:PW", {"PW": "s3cret"}) == "s3cret"
-    with pytest.raises(SecretError, match="environment variable PW is not set"):
-        resolve_secret("env:PW", {})
-
-
-def test_file_secret(tmp_path: Path) -> None:
-    path = tmp_path / "pw"
-    path.write_text("s3cret\n")
-    assert resolve_secret(f"file:{path}") == "s3cret"
-    with pytest.raises(SecretError, match="cannot read"):
-        resolve_secret(f"file:{tmp_path / 'missing'}")
+from ingest.source_access import SourceAccess
 
 
 def test_config_accepts_only_references_and_slugs() -> None:
@@ -50,6 +35,8 @@ def test_config_accepts_only_references_and_slugs() -> None:
 
 
 class Minimal(Connector[Any]):
+    standard_port = 1
+
     async def _server(self) -> ServerInfo:
         return ServerInfo("1", [])
 
@@ -84,7 +71,8 @@ def test_registry_refuses_duplicates_abstract_and_foreign_classes() -> None:
 def test_builtin_connectors_are_found_by_kind() -> None:
     assert {"mysql", "mariadb", "postgresql", "mongodb"} <= set(registry.kinds())
     cfg = DataSourceConfig(name="m", kind="mariadb", port=3306)
-    assert type(connector_for(cfg)).__name__ == "MySQLConnector"
+    access = SourceAccess.from_settings(Settings(_env_file=None))
+    assert type(connector_for(cfg, access)).__name__ == "MySQLConnector"
 
 
 async def test_in_order_keeps_order_and_yields_errors() -> None:

@@ -1,0 +1,244 @@
+"""What a data source may reach: the secrets and the hosts the operator allowed.
+
+A source's ``secretRef`` is read by the process that connects (the API for ``testDataSource``
+and ``startScan``, the CLI, the workers) and sent to the source's host. Neither is the
+registering caller's to choose freely: a reference to the API's own settings or to any file
+would hand that secret to whatever server the host names, and a host on DataWave's own service
+ports or a metadata address turns a connection test into a port scanner. So ``admit`` checks a
+source against ``SourceSettings`` when it is registered and again before every connection, and
+``secret`` resolves only what the operator allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import ssl
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from core.settings import Settings, SourceSettings
+from core.sources import DataSourceConfig, TlsMode
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_SECRET_BYTES = 64 * 1024
+# Settings meant for sources (the local stack's account password); every other one is refused.
+SOURCE_SETTINGS = frozenset({"source_password"})
+
+
+class SourceAccessError(Exception):
+    """A source's secret or host cannot be used; the message says why (never the secret)."""
+
+
+class SourceRefused(SourceAccessError):
+    """The operator's policy refuses the source's secret reference or host."""
+
+
+class SecretError(SourceAccessError):
+    """An allowed ``secretRef`` does not resolve (variable unset, file unreadable)."""
+
+
+def tls_context(mode: TlsMode) -> ssl.SSLContext | None:
+    """The drivers' TLS settings for a source's ``tls`` (None: plain TCP)."""
+    if mode is TlsMode.DISABLE:
+        return None
+    context = ssl.create_default_context()
+    if mode is TlsMode.REQUIRE:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _address(text: str) -> Address:
+    addr = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone names no other host
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return mapped or addr
+
+
+def _is_local(addr: Address) -> bool:
+    """An address of this machine: loopback, unspecified, or one it can bind."""
+    if addr.is_loopback or addr.is_unspecified:
+        return True
+    family = socket.AF_INET6 if addr.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((str(addr), 0))
+        except OSError:
+            return False
+    return True
+
+
+async def _resolve(host: str, port: int) -> set[Address]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as err:
+        raise SourceRefused(f"host {host} does not resolve") from err
+    return {_address(str(info[4][0])) for info in infos}
+
+
+def _service(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def own_services(settings: Settings) -> list[tuple[str, int]]:
+    """(host, port) of DataWave's own services: Neo4j, Kafka, Redis, OpenSearch, the API."""
+    web = 443 if settings.opensearch_url.startswith("https") else 80
+    return [
+        _service(settings.neo4j.uri, 7687),
+        *(_service(b.strip(), 9092) for b in settings.kafka.bootstrap_servers.split(",")),
+        _service(settings.redis_url, 6379),
+        _service(settings.opensearch_url, web),
+        (settings.host, settings.port),
+    ]
+
+
+def own_variables(settings: Settings) -> list[str]:
+    """Environment variables that configure DataWave (``DATAWAVE_AUTH`` covers its nested ones)."""
+    prefix = settings.model_config.get("env_prefix", "DATAWAVE_").upper()
+    return [
+        prefix + name.upper() for name in type(settings).model_fields if name not in SOURCE_SETTINGS
+    ]
+
+
+def _networks(entries: Iterable[str]) -> list[Network]:
+    return [ipaddress.ip_network(e, strict=False) for e in entries if _is_network(e)]
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class SourceAccess:
+    """The operator's policy for sources, with DataWave's own services and settings to protect."""
+
+    policy: SourceSettings
+    own: tuple[tuple[str, int], ...] = ()
+    own_variables: tuple[str, ...] = ()
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, environ: Mapping[str, str] | None = None
+    ) -> SourceAccess:
+        return cls(
+            settings.sources,
+            tuple(own_services(settings)),
+            tuple(own_variables(settings)),
+            os.environ if environ is None else environ,
+        )
+
+    # --- secrets ---------------------------------------------------------------------------
+
+    def check_secret_ref(self, ref: str) -> None:
+        """Refuse a reference the operator did not allow, without reading anything."""
+        scheme, _, target = ref.partition(":")
+        if scheme == "env":
+            self._check_variable(target)
+        elif scheme == "file":
+            self._secret_path(target)
+        else:
+            raise SourceRefused(f"secret reference {ref!r}: expected env:NAME or file:/path")
+
+    def _check_variable(self, name: str) -> None:
+        prefixes = self.policy.secret_env_prefixes
+        upper = name.upper()
+        own = any(upper == v or upper.startswith(v + "_") for v in self.own_variables)
+        if own or not name.startswith(tuple(prefixes)):
+            allowed = " or ".join(prefixes) or "no prefix (none are allowed)"
+            raise SourceRefused(
+                f"env:{name} is not a source secret: a variable must start with {allowed} "
+                "and never be one of DataWave's own settings"
+            )
+
+    def _secret_path(self, target: str) -> Path:
+        folder = self.policy.secrets_dir
+        if folder is None:
+            raise SourceRefused(
+                f"file:{target} is refused: no secrets directory is configured "
+                "(DATAWAVE_SOURCES__SECRETS_DIR)"
+            )
+        path = Path(target)
+        root = folder.resolve()
+        resolved = path.resolve()  # symlinks and .. followed, so the check sees the real file
+        if not path.is_absolute() or not resolved.is_relative_to(root) or resolved == root:
+            raise SourceRefused(f"file:{target} is outside the secrets directory {folder}")
+        return resolved
+
+    def secret(self, ref: str) -> str:
+        """The password behind an allowed ``env:NAME`` or ``file:/path`` (one trailing newline
+        stripped); it lives in memory just long enough to open a connection."""
+        self.check_secret_ref(ref)
+        scheme, _, target = ref.partition(":")
+        if scheme == "env":
+            if target not in self.environ:
+                raise SecretError(f"secret_ref {ref}: environment variable {target} is not set")
+            return self.environ[target]
+        path = self._secret_path(target)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as f:
+                data = f.read(MAX_SECRET_BYTES + 1)
+        except OSError as err:
+            raise SecretError(f"secret_ref {ref}: cannot read {target}: {err.strerror}") from err
+        if len(data) > MAX_SECRET_BYTES:
+            raise SecretError(f"secret_ref {ref}: larger than {MAX_SECRET_BYTES} bytes")
+        return data.decode().removesuffix("\n")
+
+    # --- hosts -----------------------------------------------------------------------------
+
+    async def admit(self, config: DataSourceConfig) -> None:
+        """Refuse a source whose secret reference or host the operator did not allow; every
+        address its host resolves to is checked, before any connection is made."""
+        if config.secret_ref is not None:
+            self.check_secret_ref(config.secret_ref)
+        await self.check_host(
+            config.host, config.port, password=config.secret_ref is not None, tls=config.tls
+        )
+
+    async def check_host(self, host: str, port: int, *, password: bool, tls: TlsMode) -> None:
+        policy = self.policy
+        denied = _networks(policy.denied_hosts)
+        allowed = _networks(policy.allowed_hosts)
+        names = {e.lower() for e in policy.allowed_hosts if not _is_network(e)}
+        cleartext = _networks(policy.cleartext_hosts)
+        target = f"{host}:{port}"
+        for addr in sorted(await _resolve(host, port), key=str):
+            if any(addr in n for n in denied):
+                raise SourceRefused(f"{target} ({addr}) is on a denied network")
+            if await self._is_own(addr, port):
+                raise SourceRefused(f"{target} is one of DataWave's own services")
+            if (
+                (allowed or names)
+                and host.lower() not in names
+                and not any(addr in n for n in allowed)
+            ):
+                raise SourceRefused(f"{target} ({addr}) is not in DATAWAVE_SOURCES__ALLOWED_HOSTS")
+            if password and tls is TlsMode.DISABLE and not any(addr in n for n in cleartext):
+                raise SourceRefused(
+                    f"a password goes to {target} only over TLS: set tls to require or verify "
+                    "(or add the host to DATAWAVE_SOURCES__CLEARTEXT_HOSTS)"
+                )
+
+    async def _is_own(self, addr: Address, port: int) -> bool:
+        for host, own_port in self.own:
+            if own_port != port:
+                continue
+            try:
+                own_addrs = await _resolve(host, own_port)
+            except SourceRefused:  # a service that does not resolve is reached by no one
+                continue
+            for own_addr in own_addrs:
+                if own_addr == addr or (_is_local(own_addr) and _is_local(addr)):
+                    return True
+        return False

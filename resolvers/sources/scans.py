@@ -1,0 +1,120 @@
+"""Scan history: ``scan(id)`` and ``scans(source)``, read from the ``:Scan`` nodes each scan
+writes (graph/scans.py), so a scan's outcome is there after the fact, not only to a subscriber.
+
+A scan is visible to whoever may read its source (``source:read`` in the source's scope);
+another's reads as missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from enum import Enum
+from typing import Any, Self
+
+import strawberry
+
+from graph import scans
+from graph.records import plain
+from resolvers.common import Connection, Edge, PageInfo, timestamp
+from resolvers.context import Info
+from resolvers.errors import ClientError
+from resolvers.pagination import check_page_size
+from resolvers.permissions import needs
+from security.rbac import permission
+
+SOURCE_READ = permission("source:read")
+DEFAULT_SCANS = 20
+
+
+@strawberry.enum(description="Where a scan is; FINISHED and FAILED are final.")
+class ScanStage(Enum):
+    VALIDATE = "validate"
+    DISCOVER = "discover"
+    INGEST = "ingest"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+@strawberry.type(description="One scan of a data source: its stage, counters and outcome.")
+class Scan:
+    id: strawberry.ID
+    source: str
+    stage: ScanStage
+    started_at: datetime | None
+    finished_at: datetime | None
+    events: int | None = strawberry.field(description="Discovery events it published.")
+    tables: int | None
+    columns: int | None
+    error: str | None = strawberry.field(description="Why it failed.")
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any]) -> Self:
+        p = plain(props)
+        return cls(
+            id=p["id"],
+            source=p["source"],
+            stage=ScanStage(p.get("stage") or p.get("status") or "validate"),
+            started_at=timestamp(p, "startedAt"),
+            finished_at=timestamp(p, "finishedAt"),
+            events=p.get("events"),
+            tables=p.get("tables"),
+            columns=p.get("columns"),
+            error=p.get("error"),
+        )
+
+
+def _cursor(position: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def _position(cursor: str) -> tuple[str, str]:
+    try:
+        at, scan_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+        at = scan_id = None
+    if not isinstance(at, str) or not isinstance(scan_id, str):
+        raise ClientError("invalid cursor: pass an endCursor of a scans page")
+    return at, scan_id
+
+
+@strawberry.type
+class ScanQuery:
+    @strawberry.field(
+        description="A scan by id, if you may read its source.", extensions=needs("source:read")
+    )
+    async def scan(self, info: Info, id: strawberry.ID) -> Scan | None:
+        found = await scans.get_scan(*info.context.graph, str(id))
+        if found is None or not info.context.guard.can(SOURCE_READ, source=found["source"]):
+            return None
+        return Scan.from_props(found)
+
+    @strawberry.field(
+        description="Scans of a data source, newest first.", extensions=needs("source:read")
+    )
+    async def scans(
+        self, info: Info, source: str, first: int = DEFAULT_SCANS, after: str | None = None
+    ) -> Connection[Scan]:
+        check_page_size(first)
+        position = _position(after) if after else None
+        driver, database = info.context.graph
+        visible = info.context.guard.can(SOURCE_READ, source=source)
+        rows = (
+            await scans.scan_page(driver, database, source, first + 1, position) if visible else []
+        )
+
+        async def count() -> int:
+            return await scans.count_scans(driver, database, source) if visible else 0
+
+        edges = [
+            Edge(node=Scan.from_props(row), position=lambda p=at: _cursor(p))
+            for row, at in rows[:first]
+        ]
+        end = _cursor(rows[:first][-1][1]) if rows else None
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=end),
+            count=count,
+        )
