@@ -13,6 +13,7 @@ from typing import Any
 import typer
 import yaml
 from aiokafka import AIOKafkaProducer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
@@ -57,7 +58,8 @@ def configs_or_exit(items: list[dict[str, Any]]) -> list[DataSourceConfig]:
             label = item.get("name") or f"source {n}"
             wrong += [f"{label}: {f}: {m}" if f else f"{label}: {m}" for f, m in err.problems]
     if wrong:
-        err_console.print("[red]invalid source:[/red]\n  " + "\n  ".join(wrong), highlight=False)
+        lines = "\n  ".join(wrong)
+        err_console.print(f"[red]invalid source:[/red]\n  {lines}", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     return configs
 
@@ -80,10 +82,12 @@ async def register_all(settings: Settings, configs: list[DataSourceConfig]) -> l
 
 def add_sources(settings: Settings, configs: list[DataSourceConfig]) -> None:
     if refused := asyncio.run(register_all(settings, configs)):
-        err_console.print("[red]refused:[/red]\n  " + "\n  ".join(refused), highlight=False)
+        lines = "\n  ".join(refused)
+        err_console.print(f"[red]refused:[/red]\n  {lines}", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     for config in configs:
-        console.print(f"registered {config.name} ({config.kind} at {config.host}:{config.port})")
+        where = f"{config.kind} at {config.host}:{config.port}"
+        console.print(f"registered {config.name} ({where})", soft_wrap=True)
 
 
 def source_add(
@@ -125,19 +129,21 @@ def source_list(settings: Settings, output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         typer.echo(json.dumps(found, indent=2, sort_keys=True))
         return
-    # Names and addresses are never cut; the last error folds onto more lines instead.
     whole = {"no_wrap": True, "overflow": "ignore"}
     table = Table(
-        Column("name", min_width=max((len(s["name"]) for s in found), default=4), **whole),
-        "kind", Column("host:port", **whole), "databases", "status", "last scan",
-        Column("last error", overflow="fold"),
+        Column("name", **whole), "kind", Column("host:port", **whole), "databases", "status",
+        "last scan", Column("last error", overflow="fold"),
     )  # fmt: skip
     for s in found:
         table.add_row(
             s["name"], s["kind"], f"{s['host']}:{s['port']}", ",".join(s.get("databases") or []),
             s.get("status") or "-", str(s.get("lastScanAt") or "-"), s.get("lastError") or "",
         )  # fmt: skip
-    console.print(table)
+    # As wide as the names need, even past a narrow terminal (which then wraps the lines):
+    # a name cut to "acme-ma…" names nothing.
+    unbounded = console.options.update_width(10_000)
+    width = max(console.width, console.measure(table, options=unbounded).maximum)
+    Console(width=width, file=console.file).print(table)
 
 
 async def _remove(settings: Settings, name: str, actor: str) -> list[str] | None:
@@ -169,9 +175,8 @@ def source_remove(settings: Settings, name: str) -> None:
     if removed is None:
         err_console.print(f"[red]no data source {name!r}[/red]")
         raise typer.Exit(1)
-    console.print(
-        f"unregistered {name}: {len(removed)} databases, schemas and tables marked removed"
-    )
+    removed_assets = f"{len(removed)} databases, schemas and tables marked removed"
+    console.print(f"unregistered {name}: {removed_assets}", soft_wrap=True)
 
 
 class ProgressBar:
