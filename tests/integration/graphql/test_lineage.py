@@ -7,6 +7,7 @@ from gql.transport.exceptions import TransportQueryError
 from neo4j import AsyncDriver
 
 from core.settings import Settings
+from graph.driver import write
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 
@@ -190,3 +191,97 @@ async def test_schema_diff_between_versions(execute: Execute, chain: Estate) -> 
     back = (await execute(query, urn=urn, **{"from": 2, "to": 1}))["schemaDiff"]
     assert (back["added"], back["removed"]) == ([], [{"name": "email"}])
     assert (await execute(query, urn=urn, **{"from": 1, "to": 9}))["schemaDiff"] is None
+
+
+@pytest.fixture
+async def with_removed(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Estate:
+    """raw -> live, raw -> old -> report, where the view ``old`` was dropped (removed); the
+    column raw.id feeds live.id and old.id."""
+    raw, live, report = (estate.table(t, ("id",)) for t in ("raw", "live", "report"))
+    old = estate.table("old", ("id",), kind="view", removed=True)
+    for up, down in ((raw, live), (raw, old), (old, report)):
+        estate.feeds(up, down)
+    for down in ("live", "old"):
+        estate.feeds(estate.column_urn("raw", "id"), estate.column_urn(down, "id"))
+    await estate.write(neo4j, settings.neo4j.database)
+    return estate
+
+
+async def test_removed_assets_are_left_out_of_lineage_unless_asked_for(
+    execute: Execute, with_removed: Estate
+) -> None:
+    query = """
+    query ($urn: ID!, $column: ID!, $all: Boolean!) {
+      lineage(urn: $urn, direction: DOWNSTREAM, depth: 3, includeRemoved: $all) {
+        nodes { name }
+      }
+      columns: lineage(urn: $column, direction: DOWNSTREAM, level: COLUMN, includeRemoved: $all) {
+        nodes { id }
+      }
+      impact(urn: $urn, includeRemoved: $all) { assets { asset { name } } }
+      asset(urn: $urn) {
+        ... on Table { downstream(includeRemoved: $all) { name } }
+      }
+      column: asset(urn: $column) {
+        ... on Column { downstream(includeRemoved: $all) { table { name } } }
+      }
+    }
+    """
+    estate = with_removed
+    urns = {"urn": estate.table_urn("raw"), "column": estate.column_urn("raw", "id")}
+
+    async def seen(include_removed: bool) -> list[set[str]]:
+        found = await execute(query, **urns, all=include_removed)
+        return [
+            names(found["lineage"]),
+            {n["id"].rsplit("/", 2)[1] for n in found["columns"]["nodes"]},
+            {a["asset"]["name"] for a in found["impact"]["assets"]},
+            {t["name"] for t in found["asset"]["downstream"]},
+            {c["table"]["name"] for c in found["column"]["downstream"]},
+        ]
+
+    assert await seen(False) == [
+        {"raw", "live"}, {"raw", "live"}, {"live", "id"}, {"live"}, {"live"},
+    ], "nothing reached only through the dropped view either"  # fmt: skip
+    assert await seen(True) == [
+        {"raw", "live", "old", "report"},
+        {"raw", "live", "old"},
+        {"live", "id", "old", "report"},
+        {"live", "old"},
+        {"live", "old"},
+    ]
+
+
+PLACEHOLDER = """
+MATCH (v:Asset {urn: $view})
+MERGE (p:Asset {urn: $ghost})
+SET p:Table:Unresolved, p.name = 'ghost', p.source = $source
+MERGE (p)-[:FEEDS {via: $job}]->(v)
+"""
+
+
+async def test_a_view_over_a_missing_table_shows_the_unresolved_edge_not_an_asset(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """What ingest makes of a view over a dropped table (tests/integration/ingest/test_drops.py):
+    the reference is an :Unresolved placeholder, flagged on lineage and never counted."""
+    view = estate.table("over_ghost", ("id",), kind="view")
+    estate.table("real", ("id",))
+    estate.feeds(estate.table_urn("real"), view)
+    await estate.write(neo4j, settings.neo4j.database)
+    ghost = estate.table_urn("ghost")
+    await write(
+        neo4j, settings.neo4j.database, PLACEHOLDER,
+        view=view, ghost=ghost, source=estate.name, job=f"urn:dw:job:{estate.name}/over_ghost",
+    )  # fmt: skip
+    query = """
+    query ($urn: ID!, $source: String!) {
+      lineage(urn: $urn, direction: UPSTREAM) { nodes { id } edges { from to unresolved } }
+      assets(filter: {source: $source}) { totalCount edges { node { name } } }
+    }
+    """
+    found = await execute(query, urn=view, source=estate.name)
+    edges = {e["from"]: e["unresolved"] for e in found["lineage"]["edges"]}
+    assert edges == {ghost: True, estate.table_urn("real"): False}
+    assets = [e["node"]["name"] for e in found["assets"]["edges"]]
+    assert "ghost" not in assets and found["assets"]["totalCount"] == len(assets) == 6
