@@ -6,13 +6,24 @@ elsewhere, so tests build ``Settings(_env_file=None, ...)`` explicitly.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from aiokafka.helpers import create_ssl_context
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.topics import CHANGES, DISCOVERY, DLQ, LINEAGE
@@ -22,6 +33,10 @@ MIN_SECRET_BYTES = 32
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"})
 DEFAULT_HASH_KEY = "datawave-development-masking-key-not-for-production"
+# Seals sample values on Kafka in development; production refuses it.
+DEFAULT_SAMPLE_KID = "dev"
+DEFAULT_SAMPLE_KEY = base64.b64encode(b"datawave-dev-samples-key-32bytes").decode()
+SAMPLE_KEY_BYTES = 32
 
 
 class Strategy(StrEnum):
@@ -119,9 +134,69 @@ class Neo4jSettings(BaseModel):
 
 
 class KafkaSettings(BaseModel):
+    """``DATAWAVE_KAFKA__*``: the brokers, how every client authenticates to them, and the keys
+    that seal sample values on the discovery topic (core/sample_cipher.py)."""
+
     bootstrap_servers: str = "127.0.0.1:9092"
     topic_partitions: int = Field(6, ge=1, le=1000)
     client_id: str = "datawave"
+    # TLS and SASL, as the brokers' listeners require; passed to every producer, consumer and
+    # admin client (``client_options``).
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = Field(None, description="CA bundle of the brokers; None: system's")
+    # AES-256 keys (base64 of 32 bytes) by key id: samples are sealed with ``sample_kid``'s and
+    # opened with whichever key their id names, so a new key can be added before it is used
+    # and an old one dropped once its events have aged out of the topic.
+    sample_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEFAULT_SAMPLE_KID: SecretStr(DEFAULT_SAMPLE_KEY)}
+    )
+    sample_kid: str = Field(DEFAULT_SAMPLE_KID, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSettings:
+        if self.sample_kid not in self.sample_keys:
+            raise ValueError(f"sample_kid {self.sample_kid!r} is not a key of sample_keys")
+        for kid, key in self.sample_keys.items():
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except binascii.Error as err:
+                raise ValueError(f"sample key {kid!r} is not base64") from err
+            if len(raw) != SAMPLE_KEY_BYTES:
+                raise ValueError(f"sample key {kid!r} must be base64 of {SAMPLE_KEY_BYTES} bytes")
+        if self.sasl_mechanism and (self.sasl_username is None or self.sasl_password is None):
+            raise ValueError("sasl_mechanism needs sasl_username and sasl_password")
+        return self
+
+    def sample_keyring(self) -> dict[str, bytes]:
+        return {
+            kid: base64.b64decode(key.get_secret_value()) for kid, key in self.sample_keys.items()
+        }
+
+    def client_options(self) -> dict[str, Any]:
+        """Where the brokers are and how to authenticate: keyword arguments of every aiokafka
+        producer, consumer and admin client."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism and self.sasl_password is not None:
+            options |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password.get_secret_value(),
+            }
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            cafile = str(self.ssl_cafile) if self.ssl_cafile else None
+            options["ssl_context"] = create_ssl_context(cafile=cafile)
+        return options
+
+    def production_problems(self) -> list[str]:
+        if self.sample_keys.get(DEFAULT_SAMPLE_KID) == SecretStr(DEFAULT_SAMPLE_KEY):
+            return ["DATAWAVE_KAFKA__SAMPLE_KEYS holds the development key"]
+        return []
 
 
 class IngestSettings(BaseModel):
@@ -253,7 +328,9 @@ def describe_validation_error(err: ValidationError) -> str:
     lines = ["invalid DataWave settings:"]
     for e in err.errors():
         var = "DATAWAVE_" + "__".join(str(p).upper() for p in e["loc"])
-        lines.append(f"  {var}: {e['msg']} (got {e.get('input')!r})")
+        # A section's whole input may hold secrets (keys, passwords): only values are echoed.
+        got = e.get("input")
+        lines.append(f"  {var}: {e['msg']}" + ("" if isinstance(got, dict) else f" (got {got!r})"))
     return "\n".join(lines)
 
 
@@ -266,7 +343,11 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)
     except ValidationError as err:
         raise SettingsError(describe_validation_error(err)) from err
-    problems = settings.auth.production_problems() + settings.masking.production_problems()
+    problems = (
+        settings.auth.production_problems()
+        + settings.masking.production_problems()
+        + settings.kafka.production_problems()
+    )
     if not settings.development and problems:
         raise SettingsError("refusing to start in production mode:\n  " + "\n  ".join(problems))
     return settings

@@ -1,6 +1,8 @@
 """Publish events to Kafka durably: acks from all replicas, idempotent retries, compressed batches.
 
-Events are keyed by their subject URN so one asset's events stay ordered in one partition.
+Events are keyed by their subject URN so one asset's events stay ordered in one partition, and
+the column samples of table events are sealed for the classifier on the way out
+(core/sample_cipher.py): no sample reaches Kafka in clear.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
 from core.events import MAX_EVENT_BYTES, Event
+from core.sample_cipher import SampleCipher
 from core.settings import KafkaSettings
 
 # Enough for the largest valid event, and for dead-lettering an oversized one unchanged.
@@ -29,8 +32,9 @@ class EventProducer:
 
     def __init__(self, kafka: KafkaSettings, topic: str, *, linger_ms: int = 5) -> None:
         self.topic = topic
+        self._cipher = SampleCipher.from_settings(kafka)
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=kafka.bootstrap_servers,
+            **kafka.client_options(),
             client_id=kafka.client_id,
             acks="all",
             enable_idempotence=True,
@@ -64,9 +68,15 @@ class EventProducer:
             topic or self.topic, value=value, key=key, headers=list(headers or [])
         )
 
+    async def send_event(
+        self, event: Event, *, topic: str | None = None
+    ) -> asyncio.Future[RecordMetadata]:
+        """Queue one event, its samples sealed; the future resolves once it is acknowledged."""
+        return await self.send(self._cipher.seal(event).to_bytes(), event.key, topic=topic)
+
     async def publish(self, event: Event, *, topic: str | None = None) -> RecordMetadata:
         """Publish one event and wait for its acknowledgement."""
-        return await (await self.send(event.to_bytes(), event.key, topic=topic))
+        return await (await self.send_event(event, topic=topic))
 
     async def publish_many(
         self, events: Iterable[Event] | AsyncIterable[Event], *, topic: str | None = None
@@ -80,7 +90,7 @@ class EventProducer:
             pending.clear()
 
         async for event in _aiter(events):
-            pending.append(await self.send(event.to_bytes(), event.key, topic=topic))
+            pending.append(await self.send_event(event, topic=topic))
             count += 1
             if len(pending) >= CHECK_EVERY:
                 await check()

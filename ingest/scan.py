@@ -158,7 +158,7 @@ async def _discover(
         EventProducer(settings.kafka, topic) as producer,
     ):
         async for event in connector.discover(progress.scan_id):
-            pending.append(await producer.send(event.to_bytes(), event.key))
+            pending.append(await producer.send_event(event))
             data = event.data
             progress = replace(progress, stage="discover", events=progress.events + 1)
             if event.type == SOURCE_CHECKED and isinstance(data, SourceChecked):
@@ -190,7 +190,7 @@ async def _await_ingest(
     timeout_s: float,
 ) -> ScanProgress:
     await on_progress(progress)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**settings.kafka.client_options())
     await admin.start()
     deadline = time.monotonic() + timeout_s
     try:

@@ -206,7 +206,7 @@ class Worker:
         self._settling: asyncio.Task[None] | None = None  # the last written batch, on Kafka
         self._producer: EventProducer  # opened by run(): dead letters and change announcements
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap_servers,
+            **kafka.client_options(),
             client_id=f"{kafka.client_id}-ingest",
             group_id=cfg.group_id,
             enable_auto_commit=False,
@@ -367,7 +367,7 @@ async def serve(settings: Settings) -> WorkerStats:
     cfg = settings.ingest
     if cfg.metrics_port:
         start_http_server(cfg.metrics_port, addr=settings.host)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**settings.kafka.client_options())
     await admin.start()
     try:
         await ensure_topics(admin, settings.kafka.topic_partitions)

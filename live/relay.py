@@ -63,7 +63,7 @@ class ChangeRelay:
         self.stats = RelayStats()
         self._consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=state.settings.kafka.bootstrap_servers,
+            **state.settings.kafka.client_options(),
             client_id=f"{state.settings.kafka.client_id}-relay",
             group_id=group_id,
             enable_auto_commit=False,

@@ -80,14 +80,14 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         opensearch = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=timeout)
         stack.push_async_callback(opensearch.close)
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.kafka.bootstrap_servers,
+            **settings.kafka.client_options(),
             client_id=f"{settings.kafka.client_id}-admin",
             request_timeout_ms=int(timeout * 1000),
         )
         await admin.start()
         stack.push_async_callback(admin.close)
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka.bootstrap_servers,
+            **settings.kafka.client_options(),
             client_id=settings.kafka.client_id,
             acks="all",
             enable_idempotence=True,

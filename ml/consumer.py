@@ -3,7 +3,9 @@
 It reads ``TableDiscovered`` events in batches as its own consumer group (independent of the
 ingest worker), classifies every column of the batch at once, writes labels, compares each
 table with its last profile, records and publishes anomalies, and only then commits offsets.
-Invalid events are skipped here: the ingest worker already dead-letters them.
+Invalid events are skipped here: the ingest worker already dead-letters them. Column samples
+arrive sealed and this is the one place that opens them (core/sample_cipher.py); a table whose
+samples do not open is skipped and logged, its labels left as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from core.events import TABLE_DISCOVERED, Event, InvalidEvent, TableDiscovered, parse_event
+from core.sample_cipher import SampleCipher, UnreadableSamples
 from core.settings import KafkaSettings
 from core.urns import Urn, column_urn, source_urn
 from graph import anomalies as graph_anomalies
@@ -90,6 +93,7 @@ class ClassificationConsumer:
         self.service = service
         self.cfg = service.cfg
         self.kafka = kafka
+        self.cipher = SampleCipher.from_settings(kafka)
         self.stats = ConsumerStats()
         self._stopping = asyncio.Event()
         self.sensitive = frozenset(
@@ -99,7 +103,7 @@ class ClassificationConsumer:
         )
         self._consumer = AIOKafkaConsumer(
             self.cfg.topic,
-            bootstrap_servers=kafka.bootstrap_servers,
+            **kafka.client_options(),
             client_id=f"{kafka.client_id}-classify",
             group_id=self.cfg.group_id,
             enable_auto_commit=False,
@@ -133,8 +137,10 @@ class ClassificationConsumer:
         events = []
         for r in records:
             try:
-                event = parse_event(r.value)
-            except InvalidEvent:
+                event = self.cipher.open(parse_event(r.value))
+            except InvalidEvent as err:
+                if isinstance(err, UnreadableSamples):
+                    log.warning("skipped %s: %s", r.key, err)
                 self.stats.skipped += 1
                 continue
             if event.type == TABLE_DISCOVERED:

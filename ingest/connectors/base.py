@@ -34,6 +34,7 @@ from core.events import (
     TableDiscovered,
     make_event,
 )
+from core.sample_cipher import sealed_size
 from core.sources import DataSourceConfig
 from core.urns import database_urn, schema_urn, source_urn, table_urn
 from ingest.source_access import SourceAccess, SourceAccessError
@@ -293,11 +294,11 @@ async def bounded_count(
 
 
 def fit_event(table: TableDiscovered) -> TableDiscovered:
-    """Halve the column samples until the event fits Kafka's record limit.
+    """Halve the column samples until the event, its samples sealed, fits Kafka's record limit.
 
     Samples are the only unbounded-by-schema part; everything else is the table's structure.
     """
-    while len(table.model_dump_json()) > EVENT_BUDGET and any(c.samples for c in table.columns):
+    while sealed_size(table) > EVENT_BUDGET and any(c.samples for c in table.columns):
         columns = [
             c.model_copy(update={"samples": c.samples[: len(c.samples) // 2]})
             for c in table.columns

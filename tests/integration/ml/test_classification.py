@@ -4,6 +4,8 @@ steward decisions kept, the model registry, and the consumer on TableDiscovered 
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -18,8 +20,9 @@ from core.events import (
     ColumnProfile,
     TableDiscovered,
     make_event,
+    parse_event,
 )
-from core.settings import Settings
+from core.settings import KafkaSettings, Settings
 from core.urns import column_urn, schema_urn, source_urn, table_urn
 from graph import labels
 from graph.anomalies import table_anomalies
@@ -271,3 +274,54 @@ async def test_refit_learns_from_stewards(service: ClassificationService, unique
         assert registered["stewardExamples"] >= 1 and registered["active"]
     finally:
         service.classifier.model = before  # the classifier is shared by the session
+
+
+async def test_samples_travel_sealed_and_only_the_classifier_opens_them(
+    service: ClassificationService, settings: Settings, admin: AIOKafkaAdminClient, unique: str
+) -> None:
+    """The raw discovery topic holds no sample in clear (the ingest worker sees none either);
+    the classifier opens them, with keys rotated between two scans."""
+    topics = [service.cfg.topic, service.cfg.changes_topic]
+    await admin.create_topics([NewTopic(t, num_partitions=1, replication_factor=1) for t in topics])
+    old_key, new_key = (base64.b64encode(os.urandom(32)).decode() for _ in "ab")
+    kafka = settings.kafka.model_dump()
+    before = KafkaSettings(**kafka | {"sample_keys": {"k1": old_key}, "sample_kid": "k1"})
+    rotated = KafkaSettings(
+        **kafka | {"sample_keys": {"k1": old_key, "k2": new_key}, "sample_kid": "k2"}
+    )
+    first = discovered(unique, 10, 0.0, ("contact", EMAILS))
+    second = discovered(unique, 10, 0.0, ("contact", EMAILS), ("mobile", PHONES))
+    async with EventProducer(before, unique) as producer:
+        await producer.publish(first)
+    async with EventProducer(rotated, unique) as producer:
+        await producer.publish(second)
+
+    raw = AIOKafkaConsumer(unique, auto_offset_reset="earliest", **settings.kafka.client_options())
+    await raw.start()
+    try:
+        async with asyncio.timeout(30):
+            records = []
+            while len(records) < 2:
+                batch = await raw.getmany(timeout_ms=500)
+                records += [r for rs in batch.values() for r in rs]
+    finally:
+        await raw.stop()
+    for record, kid in zip(records, ("k1", "k2"), strict=True):
+        assert record.value is not None
+        assert not any(v.encode() in record.value for v in EMAILS + PHONES), "no sample in clear"
+        seen_by_ingest = parse_event(record.value).data  # what the ingest worker reads
+        assert all(c.samples == [] for c in seen_by_ingest.columns)
+        assert seen_by_ingest.sealed_samples is not None
+        assert seen_by_ingest.sealed_samples.kid == kid
+
+    consumer = ClassificationConsumer(service, rotated)
+    running = asyncio.create_task(consumer.run())
+    try:
+        mobile = column_urn(first.subject, "mobile")
+        await until(lambda: edges(service, mobile))
+    finally:
+        consumer.stop()
+        await running
+    assert consumer.stats.tables == 2 and consumer.stats.skipped == 0
+    assert (await edges(service, column_urn(first.subject, "contact"))).keys() == {"PII.Email"}
+    assert (await edges(service, mobile)).keys() == {"PII.Phone"}

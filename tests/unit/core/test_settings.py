@@ -49,12 +49,14 @@ def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPat
     with pytest.raises(SettingsError, match="DATAWAVE_AUTH__HS_SECRET is the development default"):
         load_settings(_env_file=None)
     monkeypatch.setenv("DATAWAVE_AUTH__HS_SECRET", "x" * 40)
+    monkeypatch.setenv("DATAWAVE_KAFKA__SAMPLE_KEYS", '{"dev": "' + "a" * 43 + '="}')
     assert load_settings(_env_file=None).mode is Mode.PRODUCTION
 
 
 def test_production_refuses_the_development_masking_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAWAVE_MODE", "production")
     monkeypatch.setenv("DATAWAVE_AUTH__HS_SECRET", "s" * 48)
+    monkeypatch.setenv("DATAWAVE_KAFKA__SAMPLE_KEYS", '{"dev": "' + "a" * 43 + '="}')
     monkeypatch.setenv("DATAWAVE_MASKING__CONFIDENTIAL", "hash")
     with pytest.raises(SettingsError, match="DATAWAVE_MASKING__HASH_KEY"):
         load_settings(_env_file=None)
