@@ -45,6 +45,7 @@ def every_field(name: str, kind: str) -> DataSourceConfig:
         "port": 15_000 + len(kind),
         "user": "roundtrip",
         "secret_ref": "env:DATAWAVE_SOURCE_ROUNDTRIP",
+        "tls": "require",
         "databases": ["first", "second"],
         "pool_size": 7,
         "timeout_s": 30.5,
@@ -59,6 +60,11 @@ def every_field(name: str, kind: str) -> DataSourceConfig:
     defaults = {k: f.get_default(call_default_factory=True) for k, f in fields.items()}
     assert [k for k in fields if getattr(config, k) == defaults[k]] == []
     return config
+
+
+def graphql_input(config: DataSourceConfig) -> dict[str, Any]:
+    """The config as GraphQL variables: enums by their GraphQL names (``REQUIRE``)."""
+    return config.model_dump(by_alias=True, mode="json") | {"tls": config.tls.name}
 
 
 @pytest.fixture
@@ -84,7 +90,7 @@ async def test_graphql_registration_keeps_every_field(
     admin = mint_token(settings.auth, f"admin-{uuid.uuid4().hex[:6]}", ["admin"])
     async with httpx.AsyncClient(base_url=served.url, headers=bearer(admin)) as http:
         body = (await http.post("/graphql", json={
-            "query": REGISTER, "variables": {"input": config.model_dump(by_alias=True)},
+            "query": REGISTER, "variables": {"input": graphql_input(config)},
         })).json()  # fmt: skip
     assert body["data"]["registerDataSource"]["errors"] == [], body
     assert await read_back(neo4j, settings, config.name) == config
@@ -96,7 +102,7 @@ async def test_cli_registration_keeps_every_field(
 ) -> None:
     config = every_field(names(kind), kind)
     source_file = tmp_path / "source.yaml"
-    source_file.write_text(yaml.safe_dump(config.model_dump()))
+    source_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
     datawave = Path(sys.executable).parent / "datawave"
     result = await asyncio.to_thread(
         subprocess.run,
