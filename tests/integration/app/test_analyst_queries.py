@@ -12,6 +12,7 @@ from neo4j import AsyncDriver
 from core.settings import Settings
 from graph.driver import read
 from tests.integration.demo_support import scan_demo
+from tests.integration.estate import Estate
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "analysts.md"
 SECTION = re.compile(r"^## (?P<title>.+?)$(?P<body>.*?)(?=^## |\Z)", re.M | re.S)
@@ -118,3 +119,17 @@ async def test_unowned_and_removed(neo4j: AsyncDriver, settings: Settings) -> No
     # Lineage placeholders of other tests' sources may have no source yet: skip them.
     assert sum(r["unowned"] for r in unowned if (r["source"] or "").startswith("acme-")) > 0
     await run(neo4j, settings, "Assets that disappeared from their source")  # runs; may be empty
+
+
+async def test_downstream_leaves_out_removed_assets_and_what_only_they_feed(
+    estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """The doc's query on a table of our own: raw -> live, raw -> old (dropped) -> report."""
+    raw, live, report = (estate.table(t, ("id",)) for t in ("raw", "live", "report"))
+    old = estate.table("old", ("id",), kind="view", removed=True)
+    for up, down in ((raw, live), (raw, old), (old, report)):
+        estate.feeds(up, down)
+    await estate.write(neo4j, settings.neo4j.database)
+    query, _ = QUERIES["Everything downstream of a table (what breaks if it changes)"]
+    rows = await read(neo4j, settings.neo4j.database, cast(LiteralString, query), table=raw)
+    assert [r["downstream"] for r in rows] == [live]
