@@ -5,39 +5,44 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocketState
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.gateway import GraphQLGateway
+from app.gateway import GraphQLGateway, parse_json
 from app.graphiql import STATIC_PATH, GraphiQL
+from app.headers import SecurityHeaders
 from app.metrics import MetricsMiddleware
-from core import __version__
 from core.settings import Settings, load_settings
 from core.topics import ensure_topics
+from governance.watch import watch_changes
 from graph.migrations import apply_migrations
-from live.health import check_dependencies
+from live.health import dependencies
 from live.relay import run_relay
 from live.state import AppState, open_state
 from resolvers.context import Context
 from resolvers.schema import build_schema
-from security.gateway import Caller, Refusal, authenticate, request_id
+from security.gateway import Caller, Doorstep, Refusal, authenticate, request_id
 
 log = logging.getLogger("datawave")
 
@@ -63,9 +68,41 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
 class DataWaveGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
 
-    def __init__(self, schema: BaseSchema, *, ide: GraphiQL | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        doorstep: Doorstep,
+        ide: GraphiQL | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if ide else None, **options)
-        self.ide = ide
+        self.ide, self.doorstep = ide, doorstep
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket holds a place on the doorstep of its address until ``connection_init``
+        is answered; an address with none left is refused with HTTP 429."""
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        with ExitStack() as place:
+            try:
+                scope.setdefault("state", {})["admit"] = place.enter_context(
+                    self.doorstep.wait(client)
+                )
+            except Refusal as refusal:
+                await WebSocket(scope, receive, send).send_denial_response(refusal.response())
+                return
+            await super().__call__(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strawberry's parser of WebSocket messages (and of HTTP bodies, which the gateway
+        checked first): JSON nested too deeply is not JSON to it (a WebSocket closes 4400)."""
+        try:
+            return parse_json(data)
+        except Refusal as refusal:
+            raise json.JSONDecodeError(refusal.message, "", 0) from refusal
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Strawberry's GraphiQL page, loading its files from this app instead of a CDN."""
@@ -87,6 +124,7 @@ class DataWaveGraphQL(GraphQL[Context, None]):
         params = context.connection_params or {}
         credentials = params.get("Authorization", params.get("authorization"))
         ws = context.request
+        ws.scope["state"]["admit"]()  # answered either way: off the doorstep
         try:
             principal = await authenticate(
                 context.state,
@@ -105,18 +143,18 @@ class DataWaveGraphQL(GraphQL[Context, None]):
 
 async def healthz(request: Request) -> JSONResponse:
     """Liveness: the process answers. Dependencies are /readyz's business."""
-    return JSONResponse({"status": "ok", "version": __version__})
+    return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> JSONResponse:
+    """Readiness, open to anyone: each dependency up or down, no versions or errors (those are
+    in ``serverInfo``, for admins, and in the log)."""
     state: AppState = request.app.state.datawave
-    deps = await check_dependencies(state)
+    deps = await dependencies(state)
     ready = all(d.up for d in deps)
     body = {
         "status": "ready" if ready else "unavailable",
-        "dependencies": {
-            d.name: {"up": d.up, "latencyMs": d.latency_ms, "detail": d.detail} for d in deps
-        },
+        "dependencies": {d.name: {"up": d.up, "latencyMs": d.latency_ms} for d in deps},
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
@@ -137,6 +175,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info("migrations applied: %s; topics created: %s", applied, created)
             app.state.datawave = state
             relay = asyncio.create_task(run_relay(state)) if settings.relay_changes else None
+            # Re-evaluates compliance of what changes (governance/watch.py).
+            watcher = (
+                asyncio.create_task(watch_changes(state)) if settings.watch_compliance else None
+            )
             # What start-up built (the schema, the imported ML libraries: ~600k objects) is never
             # garbage; left to the cyclic collector, each full collection walked it all (0.3 to
             # 0.8 s), stalling every request and subscriber meanwhile (docs/benchmarks.md).
@@ -152,12 +194,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 gc.unfreeze()
                 if ide:
                     await ide.close()
-                if relay:
-                    relay.cancel()
-                    await asyncio.gather(relay, return_exceptions=True)
+                for task in (relay, watcher):
+                    if task:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
 
+    doorstep = Doorstep(settings.http.max_waiting_per_address)
+    schema = build_schema(
+        development=settings.development,
+        introspection=settings.introspection_on,
+        suggestions=settings.suggestions_on,
+    )
     graphql = DataWaveGraphQL(
-        build_schema(development=settings.development, introspection=settings.introspection),
+        schema,
+        doorstep=doorstep,
         ide=ide,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         # An unauthenticated socket is held only until this, then closed with 4408.
@@ -166,7 +216,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", GraphQLGateway(graphql), methods=["GET", "POST"]),
+        Route("/graphql", GraphQLGateway(graphql, doorstep), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/metrics", metrics),
     ]
@@ -176,6 +226,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         debug=False,
         routes=routes,
-        middleware=[Middleware(MetricsMiddleware)],
+        middleware=_middleware(settings),
         lifespan=lifespan,
     )
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: the client's address and scheme (from a trusted proxy only), the
+    headers of every response, browsers' cross-origin calls, then the metrics."""
+    http = settings.http
+    middleware = [Middleware(SecurityHeaders, hsts_max_age_s=http.hsts_max_age_s)]
+    if http.trusted_proxies:
+        middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=http.trusted_proxies))
+    if http.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=http.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After", "WWW-Authenticate"],
+                max_age=600,
+            )
+        )
+    return [*middleware, Middleware(MetricsMiddleware)]

@@ -14,10 +14,18 @@ import signal
 import socket
 from multiprocessing.connection import wait
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 APP = "app.main:create_app"
+
+
+# uvicorn's options for every server of the API. uvicorn believes X-Forwarded-For from any
+# local client by default (a client then picks its own address for the audit trail and the
+# failed-authentication bucket); the app trusts DATAWAVE_HTTP__TRUSTED_PROXIES only
+# (app/main.py), so uvicorn's own proxy handling is off.
+UVICORN_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -31,7 +39,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _serve_one(host: str, port: int, log_level: str) -> None:
-    config = uvicorn.Config(APP, factory=True, log_level=log_level)
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, **UVICORN_OPTIONS)
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 

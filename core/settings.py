@@ -11,7 +11,6 @@ import binascii
 import ipaddress
 import os
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +32,7 @@ MIN_SECRET_BYTES = 32
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"})
 DEFAULT_HASH_KEY = "datawave-development-masking-key-not-for-production"
+DEFAULT_NEO4J_PASSWORD = "datawave-dev"
 # Seals sample values on Kafka in development; production refuses it.
 DEFAULT_SAMPLE_KID = "dev"
 DEFAULT_SAMPLE_KEY = base64.b64encode(b"datawave-dev-samples-key-32bytes").decode()
@@ -121,8 +121,13 @@ def _default_stack_dir() -> Path:
 class Neo4jSettings(BaseModel):
     uri: str = "bolt://127.0.0.1:7687"
     user: str = "neo4j"
-    password: SecretStr = SecretStr("datawave-dev")
+    password: SecretStr = SecretStr(DEFAULT_NEO4J_PASSWORD)
     database: str = "neo4j"
+
+    def production_problems(self) -> list[str]:
+        if self.password.get_secret_value() == DEFAULT_NEO4J_PASSWORD:
+            return ["DATAWAVE_NEO4J__PASSWORD is the development default"]
+        return []
 
     @field_validator("uri")
     @classmethod
@@ -245,6 +250,32 @@ class SourceSettings(BaseModel):
         return v
 
 
+class HttpSettings(BaseModel):
+    """``DATAWAVE_HTTP__*``: who may speak for clients, which browsers may call, and how long a
+    client may keep the door busy before it is admitted (app/main.py, app/gateway.py)."""
+
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed; from anyone else they are ignored, so a client cannot pick its own address.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Origins of browser frontends allowed to call the API (CORS); empty: none.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Strict-Transport-Security on responses served over HTTPS (or a trusted proxy's); 0: none.
+    hsts_max_age_s: int = Field(365 * 86400, ge=0)
+    # Connections of one client address not yet admitted: WebSockets before connection_init,
+    # requests still sending their body (per process).
+    max_waiting_per_address: int = Field(100, ge=1, le=100_000)
+    # How long a request may take to send its body.
+    body_timeout_s: float = Field(10.0, gt=0, le=600)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: list[str]) -> list[str]:
+        for proxy in v:
+            if proxy != "*":
+                ipaddress.ip_network(proxy, strict=False)  # its ValueError names the entry
+        return v
+
+
 class RateLimitSettings(BaseModel):
     """Per-principal token bucket in Redis (security/ratelimit.py), shared by every replica."""
 
@@ -280,6 +311,7 @@ class Settings(BaseSettings):
     masking: MaskingSettings = MaskingSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     limits: RequestLimits = RequestLimits()
+    http: HttpSettings = HttpSettings()
     ingest: IngestSettings = IngestSettings()
     sources: SourceSettings = SourceSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -292,10 +324,15 @@ class Settings(BaseSettings):
     cache_dir: Path = Path.home() / ".cache" / "datawave"
     # Where GraphiQL's files come from on first use in development (app/graphiql.py).
     npm_registry: str = "https://registry.npmjs.org"
-    introspection: bool = True
+    # Introspection and "did you mean" hints in GraphQL errors (both name fields a caller may
+    # not know); unset: on in development, off in production.
+    introspection: bool | None = None
+    suggestions: bool | None = None
     # Relay datawave.changes.v1 to the cache, live subscribers and search (live/relay.py).
     relay_changes: bool = True
     dependency_timeout_s: float = Field(2.0, gt=0, le=60)
+    # How long /readyz and serverInfo reuse a round of probes that found all up (live/health.py).
+    dependency_cache_s: float = Field(1.0, ge=0, le=60)
     # Live subscriptions: events a client may fall behind before it is disconnected (4008).
     subscription_queue_size: int = Field(256, ge=1, le=100_000)
     # Redis read-through cache of asset details and lineage (live/cache.py); 0 turns it off.
@@ -315,9 +352,17 @@ class Settings(BaseSettings):
             raise ValueError(f"expected http(s)://host:port, got {v!r}")
         return v.rstrip("/")
 
-    @cached_property
+    @property  # not cached: model_copy(update={"mode": ...}) would copy a stale answer
     def development(self) -> bool:
         return self.mode is Mode.DEVELOPMENT
+
+    @property
+    def introspection_on(self) -> bool:
+        return self.development if self.introspection is None else self.introspection
+
+    @property
+    def suggestions_on(self) -> bool:
+        return self.development if self.suggestions is None else self.suggestions
 
 
 class SettingsError(Exception):
@@ -347,6 +392,7 @@ def load_settings(**overrides: object) -> Settings:
         settings.auth.production_problems()
         + settings.masking.production_problems()
         + settings.kafka.production_problems()
+        + settings.neo4j.production_problems()
     )
     if not settings.development and problems:
         raise SettingsError("refusing to start in production mode:\n  " + "\n  ".join(problems))

@@ -16,6 +16,7 @@ import sys
 import uvicorn
 
 from app.cli.sources import add_sources, print_summary, scan_sources
+from app.serving import UVICORN_OPTIONS
 from core.settings import Settings
 from devstack.demo import PASSWORD_ENV, demo_sources, load_demo
 
@@ -49,7 +50,7 @@ def run_local(settings: Settings, *, demo: bool, scale: int) -> None:
             load_and_scan_demo(settings, scale)
         uvicorn.run(
             "app.main:create_app", factory=True, host=settings.host, port=settings.port,
-            log_level="info",
+            log_level="info", **UVICORN_OPTIONS,
         )  # fmt: skip
     finally:
         for child in children:

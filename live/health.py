@@ -1,13 +1,22 @@
-"""Dependency checks behind ``/readyz`` and the ``serverInfo`` query."""
+"""Dependency checks behind ``/readyz`` and the ``serverInfo`` query.
+
+Each probe is a function of the process's state in ``CHECKS``, by name. Callers go through
+``dependencies``: one round of probes at a time for all of them, and a round that found every
+dependency up reused for ``DATAWAVE_DEPENDENCY_CACHE_S`` (live/shared.py), so neither an open
+/readyz nor a document of aliased ``serverInfo`` fields multiplies the traffic to the services.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from live.state import AppState
+
+log = logging.getLogger("datawave.health")
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,20 @@ async def _run(
         detail, up = f"no answer within {state.settings.dependency_timeout_s}s", False
     except Exception as err:  # any failure means "down"; the message tells which
         detail, up = f"{type(err).__name__}: {err}"[:300], False
+    if not up:
+        log.warning("dependency %s is down: %s", name, detail)
     return DependencyStatus(name, up, round((time.perf_counter() - started) * 1000, 1), detail)
 
 
 async def check_dependencies(state: AppState) -> list[DependencyStatus]:
     """Check every dependency concurrently, each bounded by the dependency timeout."""
     return list(await asyncio.gather(*(_run(n, c, state) for n, c in CHECKS.items())))
+
+
+async def dependencies(state: AppState) -> list[DependencyStatus]:
+    """``check_dependencies``, shared with the process's other callers (``state.health``)."""
+    return await state.health.get(
+        lambda: check_dependencies(state),
+        state.settings.dependency_cache_s,
+        keep=lambda deps: all(d.up for d in deps),  # a dependency down is probed again
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -18,6 +19,7 @@ from graph.driver import open_driver
 from graph.models import bind_models
 from live.broadcast import Broadcast, open_broadcast
 from live.scans import ScanRunner
+from live.shared import Shared
 from ml.service import LazyService
 from security.audit import AuditSink
 from security.auth import TokenVerifier
@@ -44,6 +46,9 @@ class AppState:
     classifier: LazyService
     # Open Policy Agent's REST API (governance/opa.py speaks it).
     opa: httpx.AsyncClient
+    # The dependencies' state for /readyz and serverInfo (live/health.py): probed once for
+    # concurrent callers, and reused briefly while all are up.
+    health: Shared[list[Any]] = field(default_factory=Shared)
 
 
 # Redis connections per process. A burst beyond them waits for one (up to the dependency

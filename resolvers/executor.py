@@ -23,3 +23,11 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
         executor._relevant_sub_fields = {}
         executor._stream_usages = RefMap()
         return executor  # type: ignore[return-value]
+
+
+class QuietExecutor(DataWaveExecutor):
+    """Production's executor: errors about variables suggest no names (``did you mean``)."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        return super().build(*args, **{**kwargs, "hide_suggestions": True})

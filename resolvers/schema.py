@@ -26,7 +26,7 @@ from resolvers.catalog.queries import CatalogQuery
 from resolvers.catalog.search import SearchQuery
 from resolvers.common import SCALARS, InvalidInputError, NotFoundError
 from resolvers.errors import should_mask
-from resolvers.executor import DataWaveExecutor
+from resolvers.executor import DataWaveExecutor, QuietExecutor
 from resolvers.governance.mutations import GovernanceMutation
 from resolvers.governance.queries import GovernanceQuery
 from resolvers.governance.types import ERROR_TYPES as GOVERNANCE_ERRORS
@@ -80,12 +80,14 @@ class DataWaveSchema(strawberry.Schema):
         super().process_errors([e for e in errors if should_mask(e)], execution_context)
 
 
-def build_schema(*, development: bool = True, introspection: bool = True) -> strawberry.Schema:
+def build_schema(
+    *, development: bool = True, introspection: bool = True, suggestions: bool = True
+) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE),
-        CachedValidation,
+        lambda: CachedValidation(suggestions=suggestions),
         OperationSecurity,
     ]
     if not introspection:
@@ -107,7 +109,7 @@ def build_schema(*, development: bool = True, introspection: bool = True) -> str
             *GOVERNANCE_ERRORS,
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
-        execution_context_class=DataWaveExecutor,
+        execution_context_class=DataWaveExecutor if suggestions else QuietExecutor,
     )
 
 

@@ -13,6 +13,9 @@ import logging
 import math
 import re
 import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,6 +58,43 @@ class Refusal(Exception):
         return JSONResponse(
             {"data": None, "errors": [error]}, status_code=self.status, headers=self.headers
         )
+
+
+class Doorstep:
+    """Connections of each client address not yet admitted (a WebSocket before its
+    ``connection_init``, a request still sending its body), at most ``cap`` at a time: each
+    holds a socket and a task before anything says who sent it. Counted per process."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._waiting: Counter[str] = Counter()
+
+    @contextmanager
+    def wait(self, client: str) -> Iterator[Callable[[], None]]:
+        """A place for ``client`` until the block ends or the yielded ``admit`` is called;
+        ``Refusal`` (429) when the address has none left."""
+        if self._waiting[client] >= self.cap:
+            raise Refusal(
+                429,
+                "RATE_LIMITED",
+                f"more than {self.cap} connections of this address are waiting to be admitted",
+                {"Retry-After": "1"},
+            )
+        self._waiting[client] += 1
+        waiting = True
+
+        def admit() -> None:
+            nonlocal waiting
+            if waiting:
+                waiting = False
+                self._waiting[client] -= 1
+                if not self._waiting[client]:
+                    del self._waiting[client]
+
+        try:
+            yield admit
+        finally:
+            admit()
 
 
 @dataclass(frozen=True)

@@ -55,13 +55,13 @@ def serve(
     """Serve the GraphQL API (and /healthz, /readyz, /metrics) with uvicorn."""
     import uvicorn
 
-    from app.serving import APP, serve_processes
+    from app.serving import APP, UVICORN_OPTIONS, serve_processes
 
     settings = settings_or_exit()
     host, port = host or settings.host, port or settings.port
     if workers > 1:
         raise typer.Exit(serve_processes(host, port, workers, log_level))
-    uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level)
+    uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level, **UVICORN_OPTIONS)
 
 
 @cli.command()

@@ -24,6 +24,7 @@ from neo4j import AsyncDriver
 from starlette.applications import Starlette
 
 from app.main import create_app
+from app.serving import UVICORN_OPTIONS
 from core.settings import Settings
 from graph.driver import write
 from live.broadcast import Broadcast
@@ -56,7 +57,7 @@ async def serve(settings: Settings) -> AsyncIterator[Served]:
     """The app under uvicorn on a free port, in this event loop."""
     sock = listening_socket()
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **UVICORN_OPTIONS))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     async with asyncio.timeout(30):
         while not server.started:

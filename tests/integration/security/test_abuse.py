@@ -72,6 +72,30 @@ ABUSE: dict[str, tuple[Any, int, str]] = {
         200,
         "variables larger than 65536 bytes",
     ),
+    # Python's JSON parser gave up with RecursionError: HTTP 500.
+    "variables-nested-5000-deep": (
+        b'{"query": "'
+        + TEXT_QUERY.encode()
+        + b'", "variables": {"t": '
+        + b"[" * 5000
+        + b"]" * 5000
+        + b"}}",
+        400,
+        "JSON nested deeper than 32 levels",
+    ),
+    "variables-nested-40-deep": (
+        {"query": TEXT_QUERY, "variables": {"t": json.loads("[" * 40 + "]" * 40)}},
+        400,
+        "JSON nested deeper than 32 levels",
+    ),
+    "unparseable-json": (b'{"query": "{ nope }",', 400, "not valid JSON"),
+    # Merged into one field, so within every other limit, but the overlap rule compared them
+    # pairwise: 70 ms of CPU each time.
+    "1900-repeated-fields": (
+        {"query": "{" + " __typename" * 1900 + " }"},
+        200,
+        "1899 repeated fields found. Allowed: 100",
+    ),
 }
 
 

@@ -144,7 +144,7 @@ async def test_no_bearer_token_is_unauthenticated(api: Api, credentials: str | N
 
 
 async def test_genuine_tokens_of_both_kinds_are_accepted(api: Api) -> None:
-    for token in (api.token("viewer"), api.rs_token("viewer")):
+    for token in (api.token("admin"), api.rs_token("admin")):  # serverInfo is for admins
         response, _ = await api.post(QUERY, token)
         assert response.status_code == 200, response.text
         assert response.json()["data"]["serverInfo"]["version"]

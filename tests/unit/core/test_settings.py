@@ -46,6 +46,7 @@ def test_invalid_values_name_the_variable(
 
 def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAWAVE_MODE", "production")
+    monkeypatch.setenv("DATAWAVE_NEO4J__PASSWORD", "n" * 24)
     with pytest.raises(SettingsError, match="DATAWAVE_AUTH__HS_SECRET is the development default"):
         load_settings(_env_file=None)
     monkeypatch.setenv("DATAWAVE_AUTH__HS_SECRET", "x" * 40)
@@ -55,6 +56,7 @@ def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPat
 
 def test_production_refuses_the_development_masking_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAWAVE_MODE", "production")
+    monkeypatch.setenv("DATAWAVE_NEO4J__PASSWORD", "n" * 24)
     monkeypatch.setenv("DATAWAVE_AUTH__HS_SECRET", "s" * 48)
     monkeypatch.setenv("DATAWAVE_KAFKA__SAMPLE_KEYS", '{"dev": "' + "a" * 43 + '="}')
     monkeypatch.setenv("DATAWAVE_MASKING__CONFIDENTIAL", "hash")
@@ -62,3 +64,16 @@ def test_production_refuses_the_development_masking_key(monkeypatch: pytest.Monk
         load_settings(_env_file=None)
     monkeypatch.setenv("DATAWAVE_MASKING__HASH_KEY", "k" * 40)
     assert load_settings(_env_file=None).masking.confidential == "hash"
+
+
+def test_production_refuses_the_development_neo4j_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATAWAVE_MODE", "production")
+    monkeypatch.setenv("DATAWAVE_AUTH__HS_SECRET", "s" * 48)
+    monkeypatch.setenv("DATAWAVE_KAFKA__SAMPLE_KEYS", '{"dev": "' + "a" * 43 + '="}')
+    with pytest.raises(SettingsError, match="DATAWAVE_NEO4J__PASSWORD is the development default"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("DATAWAVE_NEO4J__PASSWORD", "n" * 24)
+    settings = load_settings(_env_file=None)
+    assert not (settings.introspection_on or settings.suggestions_on), "off in production"
