@@ -148,7 +148,7 @@ def source_list(settings: Settings, output: OutputFormat) -> None:
 
 async def _remove(settings: Settings, name: str, actor: str) -> list[str] | None:
     """Unregister ``name`` and record it in the audit trail, as the API does."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    producer = AIOKafkaProducer(**settings.kafka.client_options())
     await producer.start()
     try:
         async with open_driver(settings.neo4j) as driver:
