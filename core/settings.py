@@ -330,6 +330,8 @@ class Settings(BaseSettings):
     suggestions: bool | None = None
     # Relay datawave.changes.v1 to the cache, live subscribers and search (live/relay.py).
     relay_changes: bool = True
+    # Re-evaluate the compliance of changed columns as the changes arrive (governance/watch.py).
+    watch_compliance: bool = True
     dependency_timeout_s: float = Field(2.0, gt=0, le=60)
     # How long /readyz and serverInfo reuse a round of probes that found all up (live/health.py).
     dependency_cache_s: float = Field(1.0, ge=0, le=60)

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
+
 from core.events import Event
 from core.topics import COMPLIANCE
 from core.urns import finding_urn, framework_urn
@@ -145,6 +148,8 @@ async def evaluate(
         result = await _pass(state, engine, source, urns)
     except StaleRuleSet:
         result = await _pass(state, engine, source, urns)
+    if not result.rule_set:
+        return result  # no rule set was ever activated: nothing to score
     now = datetime.now(UTC)
     result.opened += await compliance.expire_waivers(driver, database, now)
     result.scores = scores(await compliance.open_by_control(driver, database), result)
@@ -242,13 +247,19 @@ async def announce(state: AppState, result: Evaluation) -> None:
                     message=f["message"],
                 )
             )
-    await publish_compliance_update(state.redis, *updates)
-    for u in updates:
-        subject = u.urn or framework_urn(u.framework)
-        event = Event(
-            source=framework_urn(u.framework),
-            type="datawave.compliance.finding.v1" if u.urn else "datawave.compliance.score.v1",
-            subject=subject,
-            data=u.model_dump(mode="json"),
-        )
-        await state.producer.send(COMPLIANCE, event.to_bytes(), key=event.key)
+    # The findings and scores are written: a lost announcement is logged, not a failed evaluation.
+    try:
+        await publish_compliance_update(state.redis, *updates)
+    except RedisError as err:
+        log.warning("%d compliance update(s) not broadcast: %s", len(updates), err)
+    try:
+        for u in updates:
+            event = Event(
+                source=framework_urn(u.framework),
+                type="datawave.compliance.finding.v1" if u.urn else "datawave.compliance.score.v1",
+                subject=u.urn or framework_urn(u.framework),
+                data=u.model_dump(mode="json"),
+            )
+            await state.producer.send(COMPLIANCE, event.to_bytes(), key=event.key)
+    except KafkaError as err:
+        log.warning("compliance events not sent to %s: %s", COMPLIANCE, err)

@@ -44,6 +44,16 @@ RETURN c.urn AS urn, 'column' AS kind, c.source AS source, t.urn AS table,
 ORDER BY urn
 """
 )
+# The columns of changed assets: a column itself, a table's live columns.
+COLUMNS_OF = """
+UNWIND $urns AS urn
+MATCH (a:Asset {urn: urn})
+CALL (a) {
+  MATCH (a)-[:HAS_COLUMN]->{0,1}(c:Column)
+  RETURN c
+}
+RETURN DISTINCT c.urn AS urn
+"""
 SYNC_FRAMEWORKS = """
 UNWIND $rows AS row
 MERGE (fw:Framework {urn: row.framework})
@@ -88,10 +98,20 @@ MATCH (f:Finding {status: 'open'})
 RETURN f.framework AS framework, f.control AS control, f.domains AS domains,
        f.severity AS severity
 """
+# History: a score is appended when it differs from the last one of its framework and domain.
 RECORD_SCORES = """
 UNWIND $rows AS row
+CALL (row) {
+  OPTIONAL MATCH (s:ComplianceScore {framework: row.framework, domain: row.domain})
+  WITH s ORDER BY s.at DESC LIMIT 1
+  RETURN s AS last
+}
+WITH row, last
+WHERE last IS NULL OR last.status <> row.status OR last.failed <> row.failed
+   OR coalesce(last.score, -1) <> coalesce(row.score, -1)
+   OR last.ruleSetVersion <> row.ruleSetVersion
 CREATE (s:ComplianceScore)
-SET s = row, s.at = $now, s.name = row.framework + ' ' + row.domain + ' ' + toString(row.score)
+SET s = row, s.at = $now, s.name = row.framework + ' ' + row.domain + ' ' + row.status
 """
 SCORES_AS_OF = """
 MATCH (s:ComplianceScore {framework: $framework, domain: $domain})
@@ -153,6 +173,12 @@ async def column_facts(
     return await read(driver, database, FACTS, after=after, limit=limit, source=source, urns=urns)
 
 
+async def columns_of(driver: AsyncDriver, database: str, urns: list[str]) -> list[str]:
+    if not urns:
+        return []
+    return [r["urn"] for r in await read(driver, database, COLUMNS_OF, urns=urns)]
+
+
 async def sync_frameworks(driver: AsyncDriver, database: str, rows: list[dict[str, Any]]) -> None:
     await write(driver, database, SYNC_FRAMEWORKS, rows=rows)
 
@@ -195,7 +221,7 @@ async def open_by_control(driver: AsyncDriver, database: str) -> list[Record]:
 async def record_scores(
     driver: AsyncDriver, database: str, rows: list[dict[str, Any]], now: datetime
 ) -> None:
-    """Append the scores of an evaluation: history, so a past report can be reproduced."""
+    """Append the scores that changed: history, so a past report can be reproduced."""
     await write(driver, database, RECORD_SCORES, rows=rows, now=now)
 
 

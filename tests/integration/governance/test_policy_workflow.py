@@ -277,3 +277,121 @@ async def test_unreachable_opa_never_reads_compliant(
         assert report["status"] == "UNKNOWN" and report["score"] is None
         ready = await http.get("/readyz")
         assert ready.status_code == 503 and not ready.json()["dependencies"]["opa"]["up"]
+
+
+ROLLBACK = """
+mutation($policy: ID!) { rollbackPolicy(policy: $policy) {
+  version { version state } ruleSetVersion errors { __typename message } } }
+"""
+POLICY = """
+query($urn: ID!) { policy(urn: $urn) { name activeVersion { version }
+  versions { version state authors rules { id template } } } }
+"""
+CUSTOM_REGO = """package mine
+
+import data.datawave.lib
+
+deny contains {"rule": "no-email", "asset": asset.urn, "message": "an email column",
+               "evidence": {}} if {
+	some asset in input.assets
+	some label in lib.labels(asset)
+	endswith(label.name, ".Email")
+}
+"""
+
+
+async def release(w: dict[str, Any], version: int) -> dict[str, Any]:
+    """Submit (by ada), approve and activate (by bob) the policy's latest version."""
+    submitted = (await w["ada"](SUBMIT, policy=w["policy"]))["submitPolicyVersion"]
+    assert submitted["errors"] == [], submitted
+    approved = await w["bob"](APPROVE, policy=w["policy"], version=version)
+    assert approved["approvePolicyVersion"]["errors"] == []
+    activated = await w["bob"](ACTIVATE, policy=w["policy"], version=version)
+    return activated["activatePolicyVersion"]
+
+
+async def test_custom_rego_then_rollback(world: dict[str, Any]) -> None:
+    """v1 (a template rule) in force, then v2 adds a custom Rego rule; its findings appear under
+    the new rule set; rolling back reactivates v1 and resolves them."""
+    w = world
+    ada = w["ada"]
+    await draft(w)
+    v1 = await release(w, 1)
+    assert v1["version"] == {"state": "ACTIVE", "activatedBy": f"{w['name']}-bob"}
+
+    custom = {"id": "no-email", "template": "custom", "severity": "LOW",
+              "controls": ["urn:dw:control:gdpr/art-32"]}  # fmt: skip
+    added = (await ada(ADD_RULE, policy=w["policy"], rule=custom))["addRule"]
+    assert added["version"]["version"] == 2 and len(added["version"]["rules"]) == 2
+    tests = [
+        case("no owner", w["name"], [], [{"rule": "owner", "asset": "urn:c"},
+                                        {"rule": "no-email", "asset": "urn:c"}]),
+    ]  # fmt: skip
+    await ada(UPDATE, policy=w["policy"], rego=CUSTOM_REGO, tests=tests)
+    v2 = await release(w, 2)
+    assert v2["errors"] == [] and v2["ruleSetVersion"] > v1["ruleSetVersion"]
+
+    await ada(EVALUATE, source=w["name"])
+    art32 = {"asset": w["email"], "framework": "gdpr", "status": "OPEN"}
+    found = (await ada(FINDINGS, filter=art32))["findings"]["edges"]
+    assert {e["node"]["rule"] for e in found} == {f"{w['name']}/owner", f"{w['name']}/no-email"}
+
+    rolled = (await w["bob"](ROLLBACK, policy=w["policy"]))["rollbackPolicy"]
+    assert rolled["version"] == {"version": 1, "state": "ACTIVE"}
+    state = (await ada(POLICY, urn=w["policy"]))["policy"]
+    assert state["activeVersion"] == {"version": 1}
+    assert [(v["version"], v["state"]) for v in state["versions"]] == [
+        (1, "ACTIVE"),
+        (2, "RETIRED"),
+    ]
+    await ada(EVALUATE, source=w["name"])
+    found = (await ada(FINDINGS, filter=art32))["findings"]["edges"]
+    assert {e["node"]["rule"] for e in found} == {f"{w['name']}/owner"}
+
+
+DECIDE = """
+mutation($column: ID!, $label: String!) {
+  decideLabel(input: {column: $column, label: $label, decision: CONFIRMED}) { errors { message } } }
+"""
+DESCRIBE = """
+mutation($urn: ID!, $owner: String!) {
+  describeAsset(input: {urn: $urn, owner: $owner}) { errors { message } } }
+"""
+
+
+async def next_finding(stream: Any, status: str) -> dict[str, Any]:
+    async for update in stream:
+        if update["complianceUpdates"]["urn"] and update["complianceUpdates"]["status"] == status:
+            return update["complianceUpdates"]
+    raise AssertionError("the subscription ended")
+
+
+async def test_changes_are_evaluated_as_they_happen(
+    world: dict[str, Any], api: str, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """With the policy in force, a steward confirming a PII label opens a finding that a
+    subscriber sees within 2 s; naming the table's owner resolves it."""
+    w = world
+    await draft(w)
+    await release(w, 1)
+    estate = Estate(w["name"])
+    phone = estate.column_urn("people", "id")
+    label = estate.label(phone, "Phone", status="review")  # a review label does not count yet
+    await estate.write(neo4j, settings.neo4j.database)
+
+    async with ws_client(api, w["token"]) as session:
+        stream = session.subscribe(gql(UPDATES), variable_values={"domain": w["domain"]})
+        waiting = asyncio.create_task(next_finding(stream, "open"))
+        await asyncio.sleep(0.5)
+        started = asyncio.get_running_loop().time()
+        assert (await w["ada"](DECIDE, column=phone, label=label))["decideLabel"]["errors"] == []
+        opened = await asyncio.wait_for(waiting, 5)
+        latency = asyncio.get_running_loop().time() - started
+        assert phone in opened["message"]
+        assert latency < 2.0, f"{latency:.2f}s from the confirmation to the subscriber"
+
+        waiting = asyncio.create_task(next_finding(stream, "resolved"))
+        table = estate.table_urn("people")
+        assert await w["ada"](DESCRIBE, urn=table, owner=f"{w['name']}-crm")
+        resolved = await asyncio.wait_for(waiting, 5)
+        assert resolved["message"].startswith(phone.rsplit("/", 1)[0])  # a column of the table
