@@ -29,20 +29,20 @@ SOURCE_READ = permission("source:read")
 DEFAULT_SCANS = 20
 
 
-@strawberry.enum(description="Where a scan is; FINISHED and FAILED are final.")
-class ScanStage(Enum):
-    VALIDATE = "validate"
-    DISCOVER = "discover"
-    INGEST = "ingest"
+@strawberry.enum(
+    description="A scan's outcome: RUNNING until it ends (its stages are live on scanProgress)."
+)
+class ScanStatus(Enum):
+    RUNNING = "running"
     FINISHED = "finished"
     FAILED = "failed"
 
 
-@strawberry.type(description="One scan of a data source: its stage, counters and outcome.")
+@strawberry.type(description="One scan of a data source: its outcome and counters.")
 class Scan:
     id: strawberry.ID
     source: str
-    stage: ScanStage
+    status: ScanStatus
     started_at: datetime | None
     finished_at: datetime | None
     events: int | None = strawberry.field(description="Discovery events it published.")
@@ -56,7 +56,7 @@ class Scan:
         return cls(
             id=p["id"],
             source=p["source"],
-            stage=ScanStage(p.get("stage") or p.get("status") or "validate"),
+            status=ScanStatus(p.get("status") or "running"),
             started_at=timestamp(p, "startedAt"),
             finished_at=timestamp(p, "finishedAt"),
             events=p.get("events"),

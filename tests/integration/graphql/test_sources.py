@@ -62,13 +62,13 @@ mutation ($source: String!) {
 """
 SCAN_BY_ID = """
 query ($id: ID!) {
-  scan(id: $id) { id source stage startedAt finishedAt events tables columns error }
+  scan(id: $id) { id source status startedAt finishedAt events tables columns error }
 }
 """
 SCANS = """
 query ($source: String!, $first: Int!, $after: String) {
   scans(source: $source, first: $first, after: $after) {
-    totalCount edges { node { id stage error } } pageInfo { hasNextPage endCursor }
+    totalCount edges { node { id status error } } pageInfo { hasNextPage endCursor }
   }
 }
 """
@@ -221,7 +221,7 @@ async def test_a_scan_started_through_the_api_is_read_back_when_finished(
     finally:
         await pubsub.aclose()
         await redis.aclose()
-    assert (scan["id"], scan["source"], scan["stage"]) == (
+    assert (scan["id"], scan["source"], scan["status"]) == (
         result["scanId"],
         postgres["name"],
         "FINISHED",
@@ -249,7 +249,7 @@ async def test_scans_pages_a_sources_history_newest_first(
         after = page["pageInfo"]["endCursor"]
     assert seen == ids[::-1]
     one = (await execute(SCAN_BY_ID, id=ids[0]))["scan"]
-    assert (one["stage"], one["error"], bool(one["finishedAt"])) == ("FAILED", "e0", True)
+    assert (one["status"], one["error"], bool(one["finishedAt"])) == ("FAILED", "e0", True)
     assert (await execute(SCAN_BY_ID, id="no-such-scan"))["scan"] is None
 
 
