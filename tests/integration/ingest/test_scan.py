@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 from neo4j import AsyncDriver
 
+from core.events import TABLE_DISCOVERED, parse_event
+from core.sample_cipher import SampleCipher
 from core.settings import IngestSettings, Settings
 from core.sources import DataSourceConfig
 from devstack.demo import demo_sources, drop_demo, load_demo
@@ -16,6 +19,7 @@ from graph.sources import get_source, register_source
 from ingest.scan import ScanError, ScanProgress, run_scan
 from ingest.worker import Worker
 from tests.factories import running
+from tests.integration.ingest.test_ingest import read_all
 
 TABLES = """
 MATCH (t:Table {source: $source}) WHERE t.removedAt IS NULL
@@ -106,3 +110,38 @@ async def test_an_unreachable_source_fails_its_scan_and_is_marked(
 async def test_an_unknown_source_is_a_clear_error(settings: Settings, neo4j: AsyncDriver) -> None:
     with pytest.raises(ScanError, match="register it first"):
         await run_scan(settings, neo4j, "no-such-source-anywhere")
+
+
+async def test_a_scan_puts_no_sample_on_kafka_in_clear(
+    estate: list[DataSourceConfig],
+    scan_settings: Settings,
+    neo4j: AsyncDriver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The raw discovery topic of a real scan: every table's samples are sealed (the worker
+    reads none), and opened with the keyring they are values the raw records do not contain,
+    but for the profiles' min and max, which the graph keeps (masked by the API)."""
+    monkeypatch.setenv("DATAWAVE_SOURCE_PASSWORD", scan_settings.source_password.get_secret_value())
+    db = scan_settings.neo4j.database
+    async with running(Worker(scan_settings.ingest, scan_settings.kafka, neo4j, db)):
+        results = [
+            await run_scan(scan_settings, neo4j, reg.name, ingest_timeout_s=60) for reg in estate
+        ]
+    assert [r.stage for r in results] == ["finished"] * 3, [r.error for r in results]
+    topic = scan_settings.ingest.topics[0]
+    records = await read_all(scan_settings, topic, sum(r.events for r in results))
+    cipher = SampleCipher.from_settings(scan_settings.kafka)
+    opened = []
+    for record in records:
+        event = parse_event(record.value)
+        if event.type != TABLE_DISCOVERED:
+            continue
+        assert all(c.samples == [] for c in event.data.columns), "no sample in clear"
+        profiled = {
+            v for c in event.data.columns if c.profile for v in (c.profile.min, c.profile.max)
+        }
+        samples = [s for c in cipher.open(event).data.columns for s in c.samples if len(s) > 5]
+        leaked = [s for s in samples if orjson.dumps(s) in record.value and s not in profiled]
+        assert not leaked
+        opened += samples
+    assert any("@" in s for s in opened), "the demo's emails were sampled, and travelled sealed"
