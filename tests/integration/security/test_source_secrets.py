@@ -55,11 +55,13 @@ SOURCES = "{ dataSources { name } }"
 # An allowed secret (the default prefix is DATAWAVE_SOURCE_), set for this module's tests.
 ALLOWED = "DATAWAVE_SOURCE_ATTACK_SUITE"
 ALLOWED_VALUE = "allowed-source-password"
+SSL_REQUEST = struct.pack("!i", 80877103)
 
 
 class FakePostgres:
-    """A server on a loopback port that speaks just enough of PostgreSQL's protocol to ask
-    for a cleartext password, and keeps every byte each connection sent."""
+    """A server on a loopback port that speaks just enough of PostgreSQL's protocol to decline
+    TLS and ask for a cleartext password, and keeps every byte each connection sent (before
+    the fix, ``testDataSource`` sent it ``DATAWAVE_AUTH__HS_SECRET``)."""
 
     def __init__(self) -> None:
         self.received: list[bytes] = []
@@ -75,6 +77,10 @@ class FakePostgres:
         try:
             async with asyncio.timeout(5):
                 data += await reader.read(65536)  # the startup message
+                if data[4:8] == SSL_REQUEST:  # like a server of the attacker's: no TLS
+                    writer.write(b"N")
+                    await writer.drain()
+                    data += await reader.read(65536)
                 writer.write(b"R" + struct.pack("!ii", 8, 3))  # AuthenticationCleartextPassword
                 await writer.drain()
                 data += await reader.read(65536)  # the password message, if any
