@@ -85,6 +85,8 @@ class SampleCipher:
                 f"samples of {event.subject} do not open with key {block.kid!r}"
             ) from err
         samples = orjson.loads(plain)
+        if len(samples) != len(table.columns):
+            raise UnreadableSamples(f"samples of {event.subject} do not match its columns")
         columns = [
             c.model_copy(update={"samples": s}) for c, s in zip(table.columns, samples, strict=True)
         ]

@@ -65,6 +65,9 @@ def test_a_wrong_key_a_tampered_block_or_another_subject_do_not_open() -> None:
     moved = table_event("other").model_copy(update={"data": sealed.data})
     with pytest.raises(UnreadableSamples):
         cipher.open(moved)
+    fewer = sealed.data.model_copy(update={"columns": sealed.data.columns[:1]})
+    with pytest.raises(UnreadableSamples, match="do not match its columns"):
+        cipher.open(sealed.model_copy(update={"data": fewer}))
 
 
 @pytest.mark.parametrize("count", [0, 1, 10, 1000])
