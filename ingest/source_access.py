@@ -27,6 +27,7 @@ from core.sources import DataSourceConfig, TlsMode
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_SECRET_BYTES = 64 * 1024
+RESOLVE_TIMEOUT_S = 5.0  # a slow resolver must not hold a registration or a scan
 # Settings meant for sources (the local stack's account password); every other one is refused.
 SOURCE_SETTINGS = frozenset({"source_password"})
 
@@ -74,9 +75,11 @@ def _is_local(addr: Address) -> bool:
 
 
 async def _resolve(host: str, port: int) -> set[Address]:
+    loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as err:
+        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, TimeoutError) as err:
         raise SourceRefused(f"host {host} does not resolve") from err
     return {_address(str(info[4][0])) for info in infos}
 
