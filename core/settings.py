@@ -332,6 +332,8 @@ class Settings(BaseSettings):
     relay_changes: bool = True
     # Re-evaluate the compliance of changed columns as the changes arrive (governance/watch.py).
     watch_compliance: bool = True
+    # A critical finding open this long is escalated (datawave.compliance.escalation.v1).
+    escalate_after_h: float = Field(24.0, gt=0, le=24 * 365)
     dependency_timeout_s: float = Field(2.0, gt=0, le=60)
     # How long /readyz and serverInfo reuse a round of probes that found all up (live/health.py).
     dependency_cache_s: float = Field(1.0, ge=0, le=60)

@@ -18,7 +18,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -38,6 +38,7 @@ log = logging.getLogger("datawave.compliance")
 
 BATCH = 500
 ALL_DOMAINS = "*"  # the complianceUpdates channel and score of the whole estate
+ESCALATED = "escalated"  # the status of a finding's update when it is escalated
 
 
 class StaleRuleSet(Exception):
@@ -61,6 +62,7 @@ class Evaluation:
     assets: int = 0
     opened: list[dict[str, Any]] = field(default_factory=list)
     resolved: list[dict[str, Any]] = field(default_factory=list)
+    escalated: list[dict[str, Any]] = field(default_factory=list)
     scores: list[Score] = field(default_factory=list)
 
 
@@ -93,6 +95,20 @@ def _finding_rows(
                 }
             )
     return rows
+
+
+async def escalate(state: AppState, now: datetime) -> list[dict[str, Any]]:
+    """Critical findings open longer than ``escalate_after_h``, each escalated once."""
+    before = now - timedelta(hours=state.settings.escalate_after_h)
+    return await compliance.escalate(state.neo4j, state.settings.neo4j.database, before, now)
+
+
+def _event_type(update: ComplianceUpdate) -> str:
+    if update.urn is None:
+        return "datawave.compliance.score.v1"
+    if update.status == ESCALATED:
+        return "datawave.compliance.escalation.v1"
+    return "datawave.compliance.finding.v1"
 
 
 def _masking(state: AppState) -> dict[str, str]:
@@ -152,6 +168,7 @@ async def evaluate(
         return result  # no rule set was ever activated: nothing to score
     now = datetime.now(UTC)
     result.opened += await compliance.expire_waivers(driver, database, now)
+    result.escalated = await escalate(state, now)
     result.scores = scores(await compliance.open_by_control(driver, database), result)
     await compliance.record_scores(
         driver, database, [_score_row(s, result.rule_set) for s in result.scores], now
@@ -230,12 +247,13 @@ async def announce(state: AppState, result: Evaluation) -> None:
             framework=s.framework,
             status=s.status,
             score=s.score,
-            rule_set_version=result.rule_set,
+            rule_set_version=result.rule_set or None,
             message=f"{s.passed} control(s) pass, {s.failed} fail",
         )
         for s in result.scores
     ]
-    for f in [*result.opened, *result.resolved]:
+    escalated = [{**f, "status": ESCALATED} for f in result.escalated]
+    for f in [*result.opened, *result.resolved, *escalated]:
         for domain in [ALL_DOMAINS, *(f.get("domains") or [])]:
             updates.append(
                 ComplianceUpdate(
@@ -243,7 +261,7 @@ async def announce(state: AppState, result: Evaluation) -> None:
                     framework=f["framework"],
                     status=f["status"],
                     urn=f["urn"],
-                    rule_set_version=result.rule_set,
+                    rule_set_version=result.rule_set or None,
                     message=f["message"],
                 )
             )
@@ -256,7 +274,7 @@ async def announce(state: AppState, result: Evaluation) -> None:
         for u in updates:
             event = Event(
                 source=framework_urn(u.framework),
-                type="datawave.compliance.finding.v1" if u.urn else "datawave.compliance.score.v1",
+                type=_event_type(u),
                 subject=u.urn or framework_urn(u.framework),
                 data=u.model_dump(mode="json"),
             )

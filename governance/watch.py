@@ -6,7 +6,8 @@ watcher gathers the changes of a short window, claims each one in Redis (``SET N
 replica evaluates a change) and evaluates the columns of the changed columns and tables, in one
 evaluation (batches of OPA calls) under the rule set in force. A change to a table's owners or
 tags counts for its columns. When OPA is down the columns wait and are evaluated with the next
-batch; a watcher that fell a whole queue behind evaluates everything once.
+batch; a watcher that fell a whole queue behind evaluates everything once. Every minute it also
+escalates critical findings that stayed open too long (evaluations do as well).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from governance.evaluation import evaluate
+from governance.evaluation import Evaluation, announce, escalate, evaluate
 from governance.opa import PolicyEngineUnavailable
 from graph import compliance
 from live.broadcast import SlowConsumer, Subscription
@@ -30,6 +32,7 @@ WINDOW_S = 0.2  # gather changes this long after the first one
 MAX_CHANGES = 500
 CLAIM_TTL_S = 600
 KINDS = frozenset({"column", "table"})
+ESCALATION_CHECK_S = 60.0
 
 
 async def _window(sub: Subscription) -> list[CatalogChange]:
@@ -60,6 +63,22 @@ async def _claimed(state: AppState, changes: list[CatalogChange]) -> list[str]:
 
 async def watch_changes(state: AppState) -> None:
     """Run until cancelled (the API's lifespan starts it beside the change relay)."""
+    await asyncio.gather(_evaluate_changes(state), _escalate_periodically(state))
+
+
+async def _escalate_periodically(state: AppState) -> None:
+    """Critical findings age without any change: look for those to escalate every minute."""
+    while True:
+        await asyncio.sleep(ESCALATION_CHECK_S)
+        try:
+            found = await escalate(state, datetime.now(UTC))
+            if found:
+                await announce(state, Evaluation(rule_set=0, escalated=found))
+        except Exception:  # the next round tries again
+            log.exception("escalation check failed")
+
+
+async def _evaluate_changes(state: AppState) -> None:
     driver, database = state.neo4j, state.settings.neo4j.database
     waiting: set[str] = set()  # columns whose evaluation OPA could not do yet
     while True:

@@ -159,6 +159,14 @@ SET w.status = 'expired', f.status = CASE WHEN f.status = 'waived' THEN 'open' E
 RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
 """
 
+# Critical findings open since before $before, each escalated once.
+ESCALATE = """
+MATCH (f:Finding {status: 'open', severity: 'critical'})
+WHERE f.firstSeenAt <= $before AND f.escalatedAt IS NULL
+SET f.escalatedAt = $now
+RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
+"""
+
 
 async def column_facts(
     driver: AsyncDriver,
@@ -272,4 +280,12 @@ async def waive_finding(finding: str, waiver: str, *, approved: bool) -> str | N
 async def expire_waivers(driver: AsyncDriver, database: str, now: datetime) -> list[Record]:
     """Waivers past their end: expired, and their findings open again."""
     rows = await write(driver, database, EXPIRE_WAIVERS, now=now)
+    return [r["finding"] for r in rows]
+
+
+async def escalate(
+    driver: AsyncDriver, database: str, before: datetime, now: datetime
+) -> list[Record]:
+    """Critical findings open since ``before`` and not escalated yet, now marked escalated."""
+    rows = await write(driver, database, ESCALATE, before=before, now=now)
     return [r["finding"] for r in rows]

@@ -143,6 +143,7 @@ class EvaluationSummary:
     assets: int
     opened: int
     resolved: int
+    escalated: int = strawberry.field(description="Critical findings open too long, now.")
     scores: list[ComplianceScore]
 
     @classmethod
@@ -152,6 +153,7 @@ class EvaluationSummary:
             assets=e.assets,
             opened=len(e.opened),
             resolved=len(e.resolved),
+            escalated=len(e.escalated),
             scores=[ComplianceScore(**vars(s)) for s in e.scores],
         )
 

@@ -218,6 +218,9 @@ class Finding(Node):
     first_seen_at: datetime
     last_seen_at: datetime
     resolved_at: datetime | None
+    escalated_at: datetime | None = strawberry.field(
+        description="When it was escalated (critical and open longer than allowed)."
+    )
 
     @classmethod
     def of(cls, f: dict[str, Any]) -> Self:
@@ -236,6 +239,7 @@ class Finding(Node):
             first_seen_at=native(f["firstSeenAt"]),
             last_seen_at=native(f["lastSeenAt"]),
             resolved_at=native(f.get("resolvedAt")),
+            escalated_at=native(f.get("escalatedAt")),
         )
 
 

@@ -70,14 +70,14 @@ mutation($policy: ID!, $version: Int!) { activatePolicyVersion(policy: $policy, 
 """
 EVALUATE = """
 mutation($source: String) { evaluateCompliance(source: $source) {
-  evaluation { ruleSetVersion assets opened resolved
+  evaluation { ruleSetVersion assets opened resolved escalated
                scores { framework domain status score passed failed } }
   errors { __typename message } } }
 """
 FINDINGS = """
 query($filter: FindingFilter) { findings(filter: $filter, first: 20) {
   totalCount edges { node { id asset control framework rule ruleSetVersion status severity
-                            message evidence domains } } } }
+                            message evidence domains escalatedAt } } } }
 """
 WAIVE = """
 mutation($finding: ID!) { requestWaiver(finding: $finding, reason: "migrating owners", days: 7) {
@@ -395,3 +395,31 @@ async def test_changes_are_evaluated_as_they_happen(
         assert await w["ada"](DESCRIBE, urn=table, owner=f"{w['name']}-crm")
         resolved = await asyncio.wait_for(waiting, 5)
         assert resolved["message"].startswith(phone.rsplit("/", 1)[0])  # a column of the table
+
+
+BACKDATE = """
+MATCH (f:Finding {source: $name}) SET f.firstSeenAt = datetime() - duration({hours: 25})
+"""
+
+
+async def test_critical_findings_open_too_long_are_escalated_once(
+    world: dict[str, Any], neo4j: AsyncDriver, settings: Settings
+) -> None:
+    w = world
+    ada = w["ada"]
+    await draft(w)
+    critical = {**RULE, "severity": "CRITICAL", "params": {"categories": [w["name"]]}}
+    await ada(ADD_RULE, policy=w["policy"], rule=critical)
+    await release(w, 1)
+    await ada(EVALUATE, source=w["name"])
+    mine = {"asset": w["email"]}
+    found = (await ada(FINDINGS, filter=mine))["findings"]["edges"]
+    assert len(found) == 2 and not any(e["node"]["escalatedAt"] for e in found)  # not 24 h yet
+    await write(neo4j, settings.neo4j.database, BACKDATE, name=w["name"])
+    await ada(EVALUATE, source=w["name"])  # (or the watcher's minutely check, whichever first)
+    found = (await ada(FINDINGS, filter=mine))["findings"]["edges"]
+    assert all(e["node"]["escalatedAt"] for e in found)
+    when = {e["node"]["escalatedAt"] for e in found}
+    await ada(EVALUATE, source=w["name"])  # escalated once only
+    found = (await ada(FINDINGS, filter=mine))["findings"]["edges"]
+    assert {e["node"]["escalatedAt"] for e in found} == when
