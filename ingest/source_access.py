@@ -17,7 +17,7 @@ import os
 import socket
 import ssl
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -90,13 +90,14 @@ def _service(url: str, default_port: int) -> tuple[str, int]:
 
 
 def own_services(settings: Settings) -> list[tuple[str, int]]:
-    """(host, port) of DataWave's own services: Neo4j, Kafka, Redis, OpenSearch, the API."""
+    """(host, port) of DataWave's own services: Neo4j, Kafka, Redis, OpenSearch, OPA, the API."""
     web = 443 if settings.opensearch_url.startswith("https") else 80
     return [
         _service(settings.neo4j.uri, 7687),
         *(_service(b.strip(), 9092) for b in settings.kafka.bootstrap_servers.split(",")),
         _service(settings.redis_url, 6379),
         _service(settings.opensearch_url, web),
+        _service(settings.opa_url, 8181),
         (settings.host, settings.port),
     ]
 
@@ -126,9 +127,9 @@ class SourceAccess:
     """The operator's policy for sources, with DataWave's own services and settings to protect."""
 
     policy: SourceSettings
-    own: tuple[tuple[str, int], ...] = ()
-    own_variables: tuple[str, ...] = ()
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    own: tuple[tuple[str, int], ...]
+    own_variables: tuple[str, ...]
+    environ: Mapping[str, str]
 
     @classmethod
     def from_settings(

@@ -97,7 +97,7 @@ def test_file_secrets_resolve_only_inside_the_secrets_directory(tmp_path: Path) 
 async def test_datawaves_own_services_and_metadata_addresses_are_refused() -> None:
     settings = Settings(_env_file=None)
     policy = SourceAccess.from_settings(settings, ENVIRON)
-    own = [7687, 9092, 6379, 9200, settings.port]
+    own = [7687, 9092, 6379, 9200, 8181, settings.port]
     for host in ("127.0.0.1", "localhost", "127.0.0.2", "0.0.0.0", "::ffff:127.0.0.1"):
         for port in own:
             with pytest.raises(SourceRefused, match="DataWave's own services"):
