@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from core.settings import HttpSettings, Settings
 from tests.integration.graphql.conftest import Served, serve
@@ -202,3 +202,17 @@ async def test_slow_bodies_per_address_are_capped(proxied: Api) -> None:
     finally:
         for _, writer in slow:
             writer.close()
+
+
+async def test_a_websocket_message_nested_too_deeply_closes_the_connection(api: Api) -> None:
+    """Over a WebSocket a message nested 5,000 deep is not JSON to the server (close 4400)."""
+    async with api.websocket(api.request_id()) as ws:
+        init = {"Authorization": f"Bearer {api.token('viewer')}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            '{"id": "1", "type": "subscribe", "payload": ' + "[" * 5000 + "]" * 5000 + "}"
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
