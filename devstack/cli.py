@@ -89,11 +89,14 @@ def demo_load(
 def up(
     demo: Annotated[bool, typer.Option(help="load and scan the demo estate first")] = True,
     scale: Annotated[int, typer.Option(min=1, help="demo estate scale")] = 1,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="every log line on the console, not in files")
+    ] = False,
 ) -> None:
     """Run an ingest worker, load and scan the demo estate, and serve the API (Ctrl-C stops)."""
     from devstack.local import run_local
 
-    run_local(settings_or_exit(), demo=demo, scale=scale)
+    run_local(settings_or_exit(), demo=demo, scale=scale, verbose=verbose)
 
 
 def register(cli: typer.Typer) -> None:

@@ -3,18 +3,28 @@
 Starts an ingest worker and a classification consumer as child processes, optionally loads the
 demo estate, registers its sources and scans them through Kafka, then serves the API in the
 foreground. Stopping the API (Ctrl-C or SIGTERM) stops the children too.
+
+The console keeps to DataWave's own progress and warnings: every process's full log (Kafka
+client chatter, model downloads, progress bars, access lines) goes to a file under
+``<stack dir>/up/logs``, and ``--verbose`` shows it all on the console instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
+from pathlib import Path
+from typing import IO
 
 import uvicorn
 
+from app.cli.common import console, err_console
 from app.cli.sources import add_sources, print_summary, scan_sources
 from app.serving import UVICORN_OPTIONS
 from core.settings import Settings
@@ -34,23 +44,71 @@ def load_and_scan_demo(settings: Settings, scale: int) -> None:
         raise RuntimeError("the demo scan failed; see the summary above")
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# A child's log line the console shows: a warning or error of one of DataWave's own loggers.
+OURS = re.compile(r" (WARNING|ERROR|CRITICAL) datawave")
+# Progress bars (sentence-transformers, the Hugging Face hub) would fill the log files.
+QUIET = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+CHILDREN = {"ingest": ["ingest"], "classify": ["classify", "run"]}
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def run_local(settings: Settings, *, demo: bool, scale: int) -> None:
+def _log_to(path: Path) -> None:
+    """This process's log records to ``path``; DataWave's warnings also to the console."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    ours = logging.StreamHandler()
+    ours.setLevel(logging.WARNING)
+    ours.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.getLogger("datawave").addHandler(ours)
+
+
+def _relay(name: str, lines: IO[str], log: Path) -> None:
+    """Copy a child's output to its log file, and DataWave's warnings on to the console."""
+    with log.open("a") as out:
+        for line in lines:
+            out.write(line)
+            out.flush()
+            if OURS.search(line):
+                err_console.print(f"[yellow]{name}:[/yellow] {line.rstrip()}", highlight=False)
+
+
+def _start(name: str, logs: Path | None) -> subprocess.Popen[str]:
+    """``python -m app <command>``: its output to ``logs/<name>.log``, or inherited if None."""
+    command = [sys.executable, "-m", "app", *CHILDREN[name]]
+    if logs is None:
+        return subprocess.Popen(command, text=True)
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=os.environ | QUIET,
+    )  # fmt: skip
+    assert child.stdout is not None
+    threading.Thread(
+        target=_relay, args=(name, child.stdout, logs / f"{name}.log"), daemon=True
+    ).start()
+    return child
+
+
+def run_local(settings: Settings, *, demo: bool, scale: int, verbose: bool = False) -> None:
     # uvicorn re-raises the signal that stopped it; as an exception it still runs `finally`.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    children = [
-        subprocess.Popen([sys.executable, "-m", "app", "ingest"]),
-        subprocess.Popen([sys.executable, "-m", "app", "classify", "run"]),
-    ]
+    logs = None if verbose else settings.stack_dir / "up" / "logs"
+    if logs is not None:
+        logs.mkdir(parents=True, exist_ok=True)
+        _log_to(logs / "up.log")
+        console.print(f"logs: {logs} (--verbose shows them here)")
+    children = [_start(name, logs) for name in CHILDREN]
     try:
         if demo:
             load_and_scan_demo(settings, scale)
+        console.print(f"serving http://{settings.host}:{settings.port}/graphql (Ctrl-C stops)")
         uvicorn.run(
             "app.main:create_app", factory=True, host=settings.host, port=settings.port,
-            log_level="info", **UVICORN_OPTIONS,
+            log_level="info" if verbose else "warning", access_log=verbose, **UVICORN_OPTIONS,
         )  # fmt: skip
     finally:
         for child in children:
