@@ -124,7 +124,6 @@ class DataWaveGraphQL(GraphQL[Context, None]):
         params = context.connection_params or {}
         credentials = params.get("Authorization", params.get("authorization"))
         ws = context.request
-        ws.scope["state"]["admit"]()  # answered either way: off the doorstep
         try:
             principal = await authenticate(
                 context.state,
@@ -137,6 +136,8 @@ class DataWaveGraphQL(GraphQL[Context, None]):
             reason = f"{refusal.code}: {refusal.message}".encode()[:123].decode(errors="ignore")
             await ws.close(code=WS_CLOSE[refusal.code], reason=reason)  # type: ignore[attr-defined]
             raise ConnectionRejectionError from refusal
+        finally:
+            ws.scope["state"]["admit"]()  # answered either way: off the doorstep
         context.sign_in(principal)
         return UNSET
 
