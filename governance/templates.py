@@ -57,6 +57,13 @@ class NoCvvStoredParams(Params):
     labels: list[str] = Field(default_factory=lambda: ["PCI.CVV"], min_length=1)
 
 
+class PiiNoCrossRegionFlowParams(Params):
+    categories: list[str] = Field(default_factory=lambda: list(PERSONAL), min_length=1)
+    allowed_regions: list[str] = Field(default_factory=lambda: ["eu"], min_length=1)
+    tag_prefix: str = Field("region:", min_length=1)
+    unknown_is_violation: bool = False
+
+
 @dataclass(frozen=True)
 class Template:
     id: str
@@ -95,6 +102,14 @@ TEMPLATES: dict[str, Template] = {
             "Labels of the given sensitivities are masked with one of the allowed strategies.",
             RestrictedMaskedParams,
             (GDPR.controls[2].urn, PCI_DSS.controls[1].urn, HIPAA.controls[0].urn),
+        ),
+        Template(
+            "pii_no_cross_region_flow",
+            1,
+            "Columns holding, or fed through lineage by columns holding, labels of the given "
+            "categories are tagged with an allowed region.",
+            PiiNoCrossRegionFlowParams,
+            (GDPR.controls[3].urn,),
         ),
         Template(
             "no_cvv_stored",

@@ -18,7 +18,8 @@ from neomodel import adb
 from graph.domains import domains_of
 from graph.driver import QUERIES, Record, fetch, read, write
 
-# Labels with their status, owning teams of the column or its table, tags of both, domains.
+# Labels with their status, owning teams of the column or its table, tags of both, domains,
+# and the labels of the columns that feed it through lineage (up to 3 hops).
 FACTS: LiteralString = (
     """
 MATCH (c:Asset)
@@ -36,8 +37,16 @@ CALL (c, t) {
   OPTIONAL MATCH (team:Team)-[:OWNS]->(o:Asset) WHERE o = c OR o = t
   RETURN collect(DISTINCT team.name) AS owners
 }
+CALL (c) {
+  OPTIONAL MATCH (u:Column)-[:FEEDS]->{1,3}(c)
+  OPTIONAL MATCH (u)-[r:LABELED]->(l:Label)
+  RETURN collect(DISTINCT {name: l.name, category: l.category, sensitivity: l.sensitivity,
+                           status: r.status, from: u.urn}) AS upstream
+}
 RETURN c.urn AS urn, 'column' AS kind, c.source AS source, t.urn AS table,
        [l IN labels WHERE l.name IS NOT NULL] AS labels, owners,
+       [l IN upstream WHERE l.name IS NOT NULL AND l.status IN ['confirmed', 'suggested']]
+         AS upstreamLabels,
        coalesce(c.tags, []) + coalesce(t.tags, []) AS tags, """
     + domains_of("c")
     + """ AS domains

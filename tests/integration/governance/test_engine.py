@@ -100,3 +100,17 @@ async def test_an_opa_that_lost_its_rule_set_gets_it_back(
         current = await policies.ensure_loaded(engine)
     assert await engine.get_data(f"{ACTIVE}/version") == current.version
     assert await engine.get_data(f"{ACTIVE}/rules") == current.rules
+
+
+async def test_personal_data_flowing_out_of_the_allowed_regions(engine: PolicyEngine) -> None:
+    rules = [rule("pii_no_cross_region_flow", allowed_regions=["eu"])]
+    source = column("eu-src", EMAIL, tags=["region:eu"])
+    copy = column("us-copy", tags=["region:us"]) | {"upstreamLabels": source["labels"]}
+    untagged = column("untagged") | {"upstreamLabels": source["labels"]}
+    assert await violations(engine, rules, [source, copy, untagged]) == {
+        ("pii_no_cross_region_flow", "us-copy")
+    }
+    strict = [rule("pii_no_cross_region_flow", unknown_is_violation=True)]
+    assert ("pii_no_cross_region_flow", "untagged") in await violations(
+        engine, strict, [source, copy, untagged]
+    )

@@ -423,3 +423,42 @@ async def test_critical_findings_open_too_long_are_escalated_once(
     await ada(EVALUATE, source=w["name"])  # escalated once only
     found = (await ada(FINDINGS, filter=mine))["findings"]["edges"]
     assert {e["node"]["escalatedAt"] for e in found} == when
+
+
+TAG = """
+mutation($urn: ID!, $tags: [String!]!) {
+  describeAsset(input: {urn: $urn, tags: $tags}) { errors { message } } }
+"""
+
+
+async def test_lineage_carries_personal_data_out_of_the_region(
+    world: dict[str, Any], neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """GDPR Art. 44 over the graph: the email column (EU) feeds a US table's column, which
+    holds no label of its own; the finding names the label it receives."""
+    w = world
+    ada = w["ada"]
+    estate = Estate(w["name"])
+    copy = estate.table("us_copy", ("contact",))
+    estate.feeds(w["email"], estate.column_urn("us_copy", "contact"))
+    await estate.write(neo4j, settings.neo4j.database)
+    await ada(TAG, urn=estate.table_urn("people"), tags=["region:eu"])
+    await ada(TAG, urn=copy, tags=["region:us"])
+    await ada(CREATE, input={"name": w["name"]})
+    flow = {"id": "regions", "template": "pii_no_cross_region_flow", "severity": "HIGH",
+            "params": {"categories": [w["name"]], "allowed_regions": ["eu"]}}  # fmt: skip
+    await ada(ADD_RULE, policy=w["policy"], rule=flow)
+    await release(w, 1)
+    found = await ada(
+        FINDINGS,
+        filter={
+            "framework": "gdpr",
+            "status": "OPEN",
+            "asset": estate.column_urn("us_copy", "contact"),
+        },
+    )
+    edges = found["findings"]["edges"]
+    assert [e["node"]["control"] for e in edges] == ["urn:dw:control:gdpr/art-44"]
+    assert edges[0]["node"]["evidence"] == {"labels": [f"{w['name']}.Email"], "regions": ["us"]}
+    eu = await ada(FINDINGS, filter={"asset": w["email"], "status": "OPEN"})
+    assert eu["findings"]["totalCount"] == 0
