@@ -16,10 +16,11 @@ from dataclasses import dataclass, replace
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 from neo4j import AsyncDriver
+from pydantic import ValidationError
 
 from core.events import SOURCE_CHECKED, TABLE_DISCOVERED, SourceChecked, TableDiscovered
 from core.settings import Settings
-from core.sources import DataSourceConfig
+from core.sources import DataSourceConfig, problems
 from core.urns import source_urn
 from graph.scans import finish_scan, start_scan
 from graph.sources import get_source
@@ -95,6 +96,19 @@ async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict
     return {tp.partition: om.offset for tp, om in offsets.items() if tp.topic == topic}
 
 
+async def registered(settings: Settings, driver: AsyncDriver, source: str) -> DataSourceConfig:
+    """The config a source was registered with; ScanError if there is none, or if it no longer
+    validates (registered by an older version): the message says what to fix."""
+    record = await get_source(driver, settings.neo4j.database, source)
+    if record is None:
+        raise ScanError(f"unknown source {source!r}: register it first (datawave source add)")
+    try:
+        return DataSourceConfig.from_properties(record)
+    except ValidationError as err:
+        wrong = "; ".join(f"{f}: {m}" for f, m in problems(err))
+        raise ScanError(f"source {source!r} needs registering again: {wrong}") from None
+
+
 async def run_scan(
     settings: Settings,
     driver: AsyncDriver,
@@ -106,10 +120,7 @@ async def run_scan(
 ) -> ScanProgress:
     """Run one scan to the end (finished or failed) and return its last progress."""
     db = settings.neo4j.database
-    record = await get_source(driver, db, source)
-    if record is None:
-        raise ScanError(f"unknown source {source!r}: register it first (datawave source add)")
-    config = DataSourceConfig.from_properties(record)
+    config = await registered(settings, driver, source)
     progress = ScanProgress(scan_id or str(uuid.uuid4()), source, "validate")
     await start_scan(driver, db, progress.scan_id, source, source_urn(source))
     await on_progress(progress)
@@ -213,9 +224,6 @@ async def _await_ingest(
 
 async def check_source(settings: Settings, driver: AsyncDriver, source: str) -> SourceChecked:
     """``validate()`` a registered source without scanning it."""
-    record = await get_source(driver, settings.neo4j.database, source)
-    if record is None:
-        raise ScanError(f"unknown source {source!r}")
-    config = DataSourceConfig.from_properties(record)
+    config = await registered(settings, driver, source)
     async with connector_for(config, SourceAccess.from_settings(settings)) as connector:
         return await connector.validate()

@@ -27,6 +27,7 @@ from core.urns import source_urn
 from graph import sources
 from ingest import registration, scan
 from ingest.registration import InvalidSource
+from ingest.scan import ScanError
 from ingest.source_access import SourceAccess
 from live.changes import ChangeType
 from live.scans import TooManyScans
@@ -156,17 +157,22 @@ def _access(info: Info) -> SourceAccess:
     return SourceAccess.from_settings(info.context.state.settings)
 
 
-async def _check(info: Info, name: str) -> tuple[SourceChecked, str | None]:
-    """Validate a registered source; on failure the generic message, the detail logged and
-    audited under the request's id (returned as the correlation id)."""
+async def _check(info: Info, name: str) -> tuple[SourceChecked | None, str | None]:
+    """Validate a registered source: what it saw, and on failure a correlation id (the
+    request's id) under which the detail is logged and audited."""
     state = info.context.state
-    checked = await scan.check_source(state.settings, state.neo4j, name)
-    if checked.status == "reachable":
-        return checked, None
+    try:
+        checked = await scan.check_source(state.settings, state.neo4j, name)
+    except ScanError as err:  # its registration no longer validates
+        checked, detail = None, str(err)
+    else:
+        if checked.status == "reachable":
+            return checked, None
+        detail = checked.error or ""
     audit = info.context.guard.audit
     correlation = audit.request_id
-    log.warning("source %s: connection failed [%s]: %s", name, correlation, checked.error)
-    audit.note("source:connect", source_urn(name), "failed", checked.error or "")
+    log.warning("source %s: connection failed [%s]: %s", name, correlation, detail)
+    audit.note("source:connect", source_urn(name), "failed", detail)
     return checked, correlation
 
 
@@ -224,10 +230,10 @@ class SourceMutation:
         checked, correlation = await _check(info, source)
         return TestDataSourcePayload(
             check=SourceCheck(
-                status=checked.status,
-                server_version=checked.server_version,
+                status=checked.status if checked else "unreachable",
+                server_version=checked.server_version if checked else None,
                 error=_failed(correlation) if correlation else None,
-                databases=checked.counts.get("databases"),
+                databases=checked.counts.get("databases") if checked else None,
                 correlation_id=correlation,
             )
         )

@@ -24,6 +24,7 @@ from core.sources import NAME_RULE, SECRET_RULE
 from core.urns import source_urn
 from graph.driver import read, write
 from graph.scans import finish_scan, start_scan
+from ingest.scan import ScanError, run_scan
 from ingest.worker import Worker
 from live.broadcast import PREFIX
 from live.changes import scan_channel
@@ -310,3 +311,23 @@ async def test_unregistering_soft_deletes_and_announces_the_assets(
     assert rows[0]["all"] == rows[0]["removed"] == 8  # kept, marked removed (columns too)
     again = (await admin_api(UNREGISTER, source=estate.name))["unregisterDataSource"]
     assert [e["__typename"] for e in again["errors"]] == ["NotFoundError"]
+
+
+async def test_a_registration_that_no_longer_validates_is_a_failure_not_an_error(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """A source stored by an older version (a relative file: reference, since refused)."""
+    await write(
+        neo4j,
+        settings.neo4j.database,
+        "CREATE (:DataSource {urn: $urn, name: $name, kind: 'postgresql', host: '127.0.0.1', "
+        "port: 5432, secretRef: 'file:pw.txt', status: 'registered'})",
+        urn=source_urn(estate.name),
+        name=estate.name,
+    )
+    check = (await execute(TEST, source=estate.name))["testDataSource"]["check"]
+    assert (check["status"], check["correlationId"] in check["error"]) == ("unreachable", True)
+    started = (await execute(SCAN, source=estate.name))["startScan"]
+    assert [e["__typename"] for e in started["errors"]] == ["ConnectionFailedError"]
+    with pytest.raises(ScanError, match=f"source '{estate.name}' needs registering again: "):
+        await run_scan(settings, neo4j, estate.name)
