@@ -327,7 +327,7 @@ def scan_row(e: Event) -> Record:
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    """Tables a batch's schema scans removed, and tables they listed again (restored)."""
+    """Tables a batch's container scans removed, and tables they listed again (restored)."""
 
     removed: list[str]
     restored: list[str]

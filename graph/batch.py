@@ -39,7 +39,7 @@ ROWS: dict[str, Callable[[Event], Any]] = {
 @dataclass
 class BatchStats:
     """What one batch wrote; ``tables`` counts fresh snapshots (stale ones are skipped);
-    ``removed`` and ``restored`` are the tables its schema scans removed or brought back."""
+    ``removed`` and ``restored`` are the tables its container scans removed or brought back."""
 
     events: int = 0
     tables: int = 0

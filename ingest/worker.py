@@ -121,8 +121,8 @@ def decode(value: bytes | None) -> Prepared:
 
 @dataclass(frozen=True)
 class Written:
-    """What a write committed: its events, and the tables its schema scans removed or
-    restored (graph/batch.py ``BatchStats``)."""
+    """What a write committed: its events, and the tables its container scans (of schemas,
+    databases, sources) removed or restored (graph/batch.py ``BatchStats``)."""
 
     events: list[Event] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)

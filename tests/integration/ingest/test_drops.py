@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, LiteralString, cast
 
 import aiomysql
 import asyncpg
@@ -27,10 +27,12 @@ from devstack.demo import PASSWORD_ENV
 from graph import lineage_queries as lq
 from graph.catalog import AssetFilter, AssetKind, count_assets
 from graph.driver import read, write
+from graph.migrations import load_migrations
 from graph.sources import register_source
 from ingest.scan import ScanProgress, run_scan
 from ingest.worker import Worker
 from tests.factories import running
+from tests.integration.estate import Estate
 
 TABLES = """
 MATCH (t:Table) WHERE t.source = $source
@@ -305,3 +307,28 @@ async def test_views_link_to_the_source_holding_what_they_read_and_mark_the_rest
     assert cross and {(e.from_urn.rsplit("/", 1)[1], e.unresolved) for e in cross.edges} == {
         ("id", False), ("x", False),
     }  # fmt: skip
+
+
+async def test_placeholders_written_before_the_label_are_marked_by_the_migration(
+    neo4j: AsyncDriver, settings: Settings, estate: Estate
+) -> None:
+    view = estate.table("v", ("id",), kind="view")
+    await estate.write(neo4j, settings.neo4j.database)
+    old_style = """
+    MATCH (v:Asset {urn: $view})
+    CREATE (t:Asset:Table {urn: $table, name: 'gone', source: $source})-[:FEEDS]->(v)
+    CREATE (:Asset:Column {urn: $column, name: 'id', source: $source})
+    """
+    await write(
+        neo4j, settings.neo4j.database, old_style, view=view, table=estate.table_urn("gone"),
+        column=estate.column_urn("gone", "id"), source=estate.name,
+    )  # fmt: skip
+    where = AssetFilter(source=estate.name)
+    assert await count_assets(neo4j, settings.neo4j.database, where) == 6, "db, schema, v, v.id"
+
+    (migration,) = [m for m in load_migrations() if m.id == "0010_unresolved_placeholders"]
+    for statement in migration.statements:
+        await write(neo4j, settings.neo4j.database, cast(LiteralString, statement))
+
+    assert await count_assets(neo4j, settings.neo4j.database, where) == 4
+    assert (await tables(settings, neo4j, estate.name))["gone"]["unresolved"]
