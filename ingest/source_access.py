@@ -174,7 +174,10 @@ class SourceAccess:
             )
         path = Path(target)
         root = folder.resolve()
-        resolved = path.resolve()  # symlinks and .. followed, so the check sees the real file
+        try:
+            resolved = path.resolve()  # symlinks and .. followed: the check sees the real file
+        except (OSError, RuntimeError):  # a symlink loop
+            resolved = root
         if not path.is_absolute() or not resolved.is_relative_to(root) or resolved == root:
             raise SourceRefused(f"file:{target} is outside the secrets directory {folder}")
         return resolved

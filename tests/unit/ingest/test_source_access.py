@@ -73,6 +73,7 @@ def test_file_secrets_resolve_only_inside_the_secrets_directory(tmp_path: Path) 
     outside.write_text("not yours")
     (secrets / "escape").symlink_to(outside)
     (secrets / "shadow").symlink_to("/etc/shadow")
+    (secrets / "loop").symlink_to(secrets / "loop")
 
     with pytest.raises(SourceRefused, match="no secrets directory is configured"):
         access().secret(f"file:{secrets / 'pg' / 'password'}")
@@ -85,6 +86,7 @@ def test_file_secrets_resolve_only_inside_the_secrets_directory(tmp_path: Path) 
         f"{secrets}/pg/../../outside",
         f"{secrets}/escape",
         f"{secrets}/shadow",
+        f"{secrets}/loop",
         str(secrets),
         "pg/password",
     ):
