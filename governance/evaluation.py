@@ -177,6 +177,21 @@ async def evaluate(
     return result
 
 
+async def effective_rules(state: AppState, urn: str) -> tuple[int, list[dict[str, Any]]]:
+    """The rule-set version in force and its rules that apply to the asset (a column, or any
+    column of a table) by their scope, as OPA resolves them."""
+    engine = PolicyEngine(state.opa)
+    driver, database = state.neo4j, state.settings.neo4j.database
+    rule_set = await ensure_loaded(engine)
+    columns = await compliance.columns_of(driver, database, [urn])
+    facts = await compliance.column_facts(driver, database, urns=columns, limit=len(columns) + 1)
+    if not facts:
+        return rule_set.version, []
+    applicable = await engine.decide(f"{FINDINGS}/applicable", {"assets": facts}) or {}
+    ids = {rule_id for ids in applicable.values() for rule_id in ids}
+    return rule_set.version, [r for r in rule_set.rules if r["id"] in ids]
+
+
 def framework_rows() -> list[dict[str, str]]:
     return [
         {

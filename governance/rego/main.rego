@@ -23,3 +23,8 @@ findings contains object.union(finding, {"rule": sprintf("%s/%s", [module.policy
 
 # Which rule set answered, so an evaluation notices an activation in the middle of it.
 version := data.datawave.active.version
+
+# The rules in force that apply to each asset by their scope: its effective rule set.
+applicable[asset.urn] := sort([rule.id | some rule in data.datawave.lib.rules; data.datawave.lib.in_scope(rule, asset)]) if {
+	some asset in input.assets
+}

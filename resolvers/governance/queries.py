@@ -8,8 +8,9 @@ from datetime import datetime
 
 import strawberry
 
-from governance import policies, reports
+from governance import evaluation, policies, reports
 from governance.frameworks import FRAMEWORKS
+from governance.opa import PolicyEngineUnavailable
 from governance.templates import TEMPLATES
 from graph import compliance
 from resolvers.common import Connection, Edge, PageInfo
@@ -18,6 +19,7 @@ from resolvers.errors import ClientError
 from resolvers.governance.types import (
     ComplianceStatus,
     Control,
+    EffectiveRule,
     ExportFormat,
     Finding,
     FindingStatus,
@@ -95,6 +97,13 @@ def _after(cursor: str | None) -> str:
         raise ClientError("invalid cursor: pass an endCursor of a findings page") from err
 
 
+@strawberry.type(description="The rules in force that apply to an asset, and their rule set.")
+class EffectiveRuleSet:
+    asset: strawberry.ID
+    rule_set_version: int = strawberry.field(description="0: no rule set was ever activated.")
+    rules: list[EffectiveRule]
+
+
 @strawberry.type
 class GovernanceQuery:
     @strawberry.field(description="Every policy, by name.", extensions=needs("compliance:read"))
@@ -156,6 +165,22 @@ class GovernanceQuery:
             edges=[Edge(node=Finding.of(r), position=lambda u=r["urn"]: _cursor(u)) for r in rows],
             page_info=PageInfo(has_next_page=more, end_cursor=end),
             count=count,
+        )
+
+    @strawberry.field(
+        description="Global and domain rules in force that apply to a column (or a table's "
+        "columns) by their scope, with the rule-set version; null if you may not see it.",
+        extensions=needs("compliance:read"),
+    )
+    async def effective_rules(self, info: Info, asset: strawberry.ID) -> EffectiveRuleSet | None:
+        if await info.context.loaders.find(asset) is None:
+            return None
+        try:
+            version, rules = await evaluation.effective_rules(info.context.state, asset)
+        except PolicyEngineUnavailable as err:
+            raise ClientError(f"policy engine unavailable: {err}") from err
+        return EffectiveRuleSet(
+            asset=asset, rule_set_version=version, rules=[EffectiveRule.of(r) for r in rules]
         )
 
     @strawberry.field(

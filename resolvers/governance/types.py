@@ -145,6 +145,31 @@ class Rule:
         )
 
 
+@strawberry.type(description="A rule in force: `<policy>/<rule id>`, from the active rule set.")
+class EffectiveRule:
+    id: str
+    template: str
+    template_version: int
+    params: JSON
+    severity: Severity
+    scope: ScopeKind
+    scope_value: str | None
+    controls: list[strawberry.ID]
+
+    @classmethod
+    def of(cls, r: dict[str, Any]) -> Self:
+        return cls(
+            id=r["id"],
+            template=r["template"],
+            template_version=r["templateVersion"],
+            params=r["params"],
+            severity=Severity(r["severity"]),
+            scope=ScopeKind(r["scope"]["kind"]),
+            scope_value=r["scope"]["value"],
+            controls=[strawberry.ID(c) for c in r["controls"]],
+        )
+
+
 @strawberry.type(description="One version of a policy: rules, custom Rego, tests, approval.")
 class PolicyVersion:
     policy: strawberry.ID

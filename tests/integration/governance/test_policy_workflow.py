@@ -462,3 +462,56 @@ async def test_lineage_carries_personal_data_out_of_the_region(
     assert edges[0]["node"]["evidence"] == {"labels": [f"{w['name']}.Email"], "regions": ["us"]}
     eu = await ada(FINDINGS, filter={"asset": w["email"], "status": "OPEN"})
     assert eu["findings"]["totalCount"] == 0
+
+
+EFFECTIVE = """
+query($asset: ID!) {
+  effectiveRules(asset: $asset) { ruleSetVersion rules { id scope scopeValue } } }
+"""
+
+
+async def test_domain_policies_add_rules_for_their_domain_only(
+    world: dict[str, Any], served: Served, settings: Settings, neo4j: AsyncDriver
+) -> None:
+    """A domain owner writes a policy of their domain (not a global one, and no rule outside
+    it); once in force, the domain's columns have the global rules and the domain's, the others
+    the global rules only."""
+    w = world
+    estate = Estate(w["name"])
+    elsewhere = estate.table("elsewhere", ("email",))  # in no data product: no domain
+    await estate.write(neo4j, settings.neo4j.database)
+    owner_token = mint_token(
+        settings.auth, f"{w['name']}-olga", ["domain_owner"], domains=[w["domain"]]
+    )
+    async with httpx.AsyncClient(base_url=served.url, timeout=60) as http:
+        olga = Admin(http, owner_token)
+        local = f"{w['name']}-local"
+        refused = await http.post(
+            "/graphql",
+            json={"query": CREATE, "variables": {"input": {"name": f"{w['name']}-global"}}},
+            headers=bearer(owner_token),
+        )
+        assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        made = await olga(CREATE, input={"name": local, "domain": w["domain"]})
+        assert made["createPolicy"]["errors"] == []
+        local_urn = f"urn:dw:policy:{local}"
+        rule = {**RULE, "params": {"categories": [w["name"]]}}
+        wide = (await olga(ADD_RULE, policy=local_urn, rule=rule))["addRule"]["errors"]
+        assert wide[0]["__typename"] == "InvalidInputError" and "scoped" in wide[0]["message"]
+        narrow = {**rule, "id": "local-owner", "scope": "DOMAIN", "scopeValue": w["domain"]}
+        assert (await olga(ADD_RULE, policy=local_urn, rule=narrow))["addRule"]["errors"] == []
+        assert (await olga(SUBMIT, policy=local_urn))["submitPolicyVersion"]["errors"] == []
+    try:
+        await draft(w)
+        await release(w, 1)
+        assert await w["ada"](APPROVE, policy=local_urn, version=1)  # a global admin approves
+        await w["ada"](ACTIVATE, policy=local_urn, version=1)
+        inside = (await w["ada"](EFFECTIVE, asset=w["email"]))["effectiveRules"]
+        ids = {r["id"] for r in inside["rules"]}
+        assert {f"{w['name']}/owner", f"{local}/local-owner"} <= ids
+        outside = (await w["ada"](EFFECTIVE, asset=elsewhere))["effectiveRules"]
+        assert f"{w['name']}/owner" in {r["id"] for r in outside["rules"]}
+        assert f"{local}/local-owner" not in {r["id"] for r in outside["rules"]}
+        assert outside["ruleSetVersion"] == inside["ruleSetVersion"] > 0
+    finally:
+        await write(neo4j, settings.neo4j.database, FORGET, name=w["name"], policy=local_urn)
