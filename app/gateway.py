@@ -157,7 +157,7 @@ def _nesting(value: object) -> int:
             item = list(item.values())
         if isinstance(item, list):
             deepest = max(deepest, level)
-            pending.extend((child, level + 1) for child in item)
+            pending.extend((c, level + 1) for c in item if isinstance(c, dict | list))
     return deepest
 
 
