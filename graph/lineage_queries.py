@@ -3,9 +3,12 @@
 Variable-length bounds cannot be query parameters, so one query per (direction, depth) is
 built at import from the fixed range ``1..MAX_DEPTH``; the client only picks which one runs.
 
-Removed assets (``removedAt``) are left out unless ``include_removed``: walks do not pass
-through them, so what only a dropped view fed is not reached either. An edge touching an
-``:Unresolved`` placeholder (graph/assets.py) is flagged ``unresolved``.
+A ``FEEDS`` edge is current while its downstream end is live: each snapshot of that end
+replaced its edges. So, unless ``include_removed``, a walk takes only edges into live assets:
+downstream it stops before a removed asset (what only a dropped view fed is not reached), and
+upstream a removed asset a live view still reads is reached but not walked past. An edge into a
+live asset from a removed one or an ``:Unresolved`` placeholder (graph/assets.py) is flagged
+``unresolved``: a reference no scan finds.
 """
 
 from __future__ import annotations
@@ -52,8 +55,9 @@ UNWIND CASE
 END AS start
 CALL (start) {
 """
+# ``b`` is the downstream end of each hop: only edges into live assets are walked.
 _LIVE: LiteralString = "WHERE $includeRemoved OR b.removedAt IS NULL"
-_UP: LiteralString = "MATCH (start) ((a)<-[:FEEDS]-(b) " + _LIVE + "){1,{d}} (n) RETURN n\n"
+_UP: LiteralString = "MATCH (start) ((b)<-[:FEEDS]-(a) " + _LIVE + "){1,{d}} (n) RETURN n\n"
 _DOWN: LiteralString = "MATCH (start) ((a)-[:FEEDS]->(b) " + _LIVE + "){1,{d}} (n) RETURN n\n"
 # Nodes are the distinct assets reached (with their domains, so RBAC can filter a cached
 # result per caller); edges are every FEEDS between two of them.
@@ -68,9 +72,10 @@ WITH found[..$maxNodes] AS nodes, size(found) > $maxNodes AS truncated
 CALL (nodes) {
   UNWIND nodes AS a
   MATCH (a)-[r:FEEDS]->(b)
-  WHERE b IN nodes
+  WHERE b IN nodes AND ($includeRemoved OR b.removedAt IS NULL)
   RETURN collect({from: a.urn, to: b.urn, props: properties(r),
-                  unresolved: a:Unresolved OR b:Unresolved}) AS edges
+                  unresolved: a:Unresolved OR b:Unresolved
+                              OR (a.removedAt IS NOT NULL AND b.removedAt IS NULL)}) AS edges
 }
 RETURN [n IN nodes | {node_map}] AS nodes, edges, truncated
 """)

@@ -243,8 +243,8 @@ class Table(Asset):
     @strawberry.field(
         description="Tables this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def upstream(self, info: Info, include_removed: bool = False) -> list[Table]:
-        return await _feeds(Table, info, Relation.UPSTREAM, self.id, include_removed)
+    async def upstream(self, info: Info) -> list[Table]:
+        return _of_type(Table, await _related(info, Relation.UPSTREAM, self.id))
 
     @strawberry.field(
         description="Tables this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
@@ -310,8 +310,8 @@ class Column(Asset):
     @strawberry.field(
         description="Columns this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def upstream(self, info: Info, include_removed: bool = False) -> list[Column]:
-        return await _feeds(Column, info, Relation.UPSTREAM, self.id, include_removed)
+    async def upstream(self, info: Info) -> list[Column]:
+        return _of_type(Column, await _related(info, Relation.UPSTREAM, self.id))
 
     @strawberry.field(
         description="Columns this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
@@ -476,7 +476,7 @@ Fed = TypeVar("Fed", bound=Asset)
 async def _feeds(
     cls: type[Fed], info: Info, relation: Relation, urn: str, include_removed: bool
 ) -> list[Fed]:
-    """One hop of lineage; assets removed from their source only if asked for."""
+    """One hop downstream; assets removed from their source only if asked for."""
     found = _of_type(cls, await _related(info, relation, urn))
     return [a for a in found if include_removed or a.removed_at is None]
 

@@ -252,6 +252,31 @@ async def test_removed_assets_are_left_out_of_lineage_unless_asked_for(
     ]
 
 
+async def test_a_removed_asset_a_live_view_reads_is_its_unresolved_upstream(
+    execute: Execute, with_removed: Estate
+) -> None:
+    """report still reads the dropped view old: that edge is current, flagged, and the walk
+    stops there; what fed old is only seen with includeRemoved."""
+    query = """
+    query ($urn: ID!, $all: Boolean!) {
+      lineage(urn: $urn, direction: UPSTREAM, depth: 5, includeRemoved: $all) {
+        nodes { name } edges { from to unresolved }
+      }
+    }
+    """
+    estate = with_removed
+    found = (await execute(query, urn=estate.table_urn("report"), all=False))["lineage"]
+    assert names(found) == {"report", "old"}
+    assert found["edges"] == [
+        {"from": estate.table_urn("old"), "to": estate.table_urn("report"), "unresolved": True}
+    ]
+    found = (await execute(query, urn=estate.table_urn("report"), all=True))["lineage"]
+    assert names(found) == {"report", "old", "raw"}
+    assert {(e["from"].rsplit("/", 1)[1], e["unresolved"]) for e in found["edges"]} == {
+        ("old", True), ("raw", False),
+    }  # fmt: skip
+
+
 PLACEHOLDER = """
 MATCH (v:Asset {urn: $view})
 MERGE (p:Asset {urn: $ghost})

@@ -268,6 +268,8 @@ async def test_views_link_to_the_source_holding_what_they_read_and_mark_the_rest
         f"CREATE VIEW `{views}`.v_dropped AS SELECT d.id, d.y FROM `{views}`.dropped d",
         f"CREATE VIEW `{views}`.v_cross AS SELECT t.id, t.x FROM `{other}`.t t",
         f"DROP TABLE `{views}`.dropped",
+        f"CREATE TABLE `{views}`.later (id INT PRIMARY KEY)",
+        f"CREATE VIEW `{views}`.v_later AS SELECT l.id FROM `{views}`.later l",
     ):
         await mariadb.execute(ddl)
     a = await register(
@@ -280,9 +282,9 @@ async def test_views_link_to_the_source_holding_what_they_read_and_mark_the_rest
 
     assert (await scanned(scan_settings, neo4j, a.name)).stage == "finished"
     in_a = await tables(scan_settings, neo4j, a.name)
-    assert set(in_a) == {"v_dropped", "v_cross", "dropped"}, "no phantom `t` under source a"
+    assert set(in_a) == {"v_dropped", "v_cross", "dropped", "later", "v_later"}, "no phantom t"
     assert in_a["dropped"]["unresolved"] and not in_a["v_cross"]["unresolved"]
-    assert await live_datasets(scan_settings, neo4j, a.name) == 2, "placeholders are not assets"
+    assert await live_datasets(scan_settings, neo4j, a.name) == 4, "placeholders are not assets"
     real_t = table_urn(b.name, other, other, "t")
     assert (await tables(scan_settings, neo4j, b.name))["t"]["unresolved"], "not scanned yet"
 
@@ -307,6 +309,17 @@ async def test_views_link_to_the_source_holding_what_they_read_and_mark_the_rest
     assert cross and {(e.from_urn.rsplit("/", 1)[1], e.unresolved) for e in cross.edges} == {
         ("id", False), ("x", False),
     }  # fmt: skip
+
+    # A table dropped after it was scanned: removed by the rescan, and what the view reads.
+    await mariadb.execute(f"DROP TABLE `{views}`.later")
+    assert (await scanned(scan_settings, neo4j, a.name)).stage == "finished"
+    assert (await tables(scan_settings, neo4j, a.name))["later"]["removed"]
+    later = await lq.lineage(
+        neo4j, db, table_urn(a.name, views, views, "v_later"), lq.Direction.BOTH, 3,
+        lq.Level.TABLE,
+    )  # fmt: skip
+    later_urn = table_urn(a.name, views, views, "later")
+    assert later and [(e.from_urn, e.unresolved) for e in later.edges] == [(later_urn, True)]
 
 
 async def test_placeholders_written_before_the_label_are_marked_by_the_migration(
