@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, LiteralString
 
@@ -50,9 +50,38 @@ WITH c, l, r, x, row
 WHERE r.status IN $machine
 SET r.status = x.status, r.confidence = x.confidence, r.method = x.method,
     r.evidence = x.evidence, r.explanation = x.explanation, r.features = x.features,
-    r.model = x.model, r.at = row.at
+    r.contributions = x.contributions, r.model = x.model, r.at = row.at
 RETURN c.urn AS urn, l.name AS label, r.status AS status, l.sensitivity AS sensitivity
 """
+# Near-misses (``CANDIDATE_LABEL``): replaced on every classification, never where the column
+# already has that label in any status, and read by nothing that masks or indexes.
+CANDIDATES = """
+UNWIND $rows AS row
+MATCH (c:Asset {urn: row.urn})
+CALL (c) {
+  MATCH (c)-[k:CANDIDATE_LABEL]->(:Label)
+  DELETE k
+}
+WITH c, row
+UNWIND row.candidates AS x
+MATCH (l:Label {name: x.label})
+WHERE NOT (c)-[:LABELED]->(l)
+CREATE (c)-[k:CANDIDATE_LABEL]->(l)
+SET k.confidence = x.confidence, k.explanation = x.explanation,
+    k.contributions = x.contributions, k.model = x.model, k.at = row.at
+"""
+CANDIDATE_LIST: LiteralString = (
+    """
+MATCH (c:Column)-[k:CANDIDATE_LABEL]->(l:Label)
+WHERE ($source IS NULL OR c.source = $source) AND ($column IS NULL OR c.urn = $column)
+  AND NOT (c)-[:LABELED]->(l) AND """
+    + in_scope("c")
+    + """
+RETURN c.urn AS urn, l.name AS label, properties(k) AS edge
+ORDER BY k.confidence DESC, c.urn, l.name
+SKIP $offset LIMIT $limit
+"""
+)
 # Rejecting a label of a ``$protected`` sensitivity only asks for it (``pending_rejection``,
 # which masks like any label but ``rejected``) until someone allowed to unmask decides.
 DECIDE = """
@@ -133,6 +162,7 @@ class LabelRow:
     explanation: str
     features: dict[str, float]
     model: str
+    contributions: list[dict[str, Any]] = field(default_factory=list)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -143,6 +173,27 @@ class LabelRow:
             "evidence": json.dumps(self.evidence),
             "explanation": self.explanation,
             "features": json.dumps(self.features),
+            "contributions": json.dumps(self.contributions),
+            "model": self.model,
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A label that came close (below the review floor): shown to stewards, never applied."""
+
+    label: str
+    confidence: float
+    explanation: str
+    contributions: list[dict[str, Any]]
+    model: str
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "confidence": self.confidence,
+            "explanation": self.explanation,
+            "contributions": json.dumps(self.contributions),
             "model": self.model,
         }
 
@@ -153,6 +204,7 @@ class ColumnLabels:
     name: str
     source: str
     labels: Sequence[LabelRow]
+    candidates: Sequence[Candidate] = ()
 
 
 async def ensure_labels(driver: AsyncDriver, database: str, rows: list[dict[str, str]]) -> None:
@@ -175,7 +227,17 @@ async def apply_labels(
         }
         for c in columns
     ]
-    return await write(driver, database, APPLY, rows=rows, machine=list(MACHINE))
+    written = await write(driver, database, APPLY, rows=rows, machine=list(MACHINE))
+    await write(
+        driver,
+        database,
+        CANDIDATES,
+        rows=[
+            {"urn": c.urn, "at": at, "candidates": [k.params() for k in c.candidates]}
+            for c in columns
+        ],
+    )
+    return written
 
 
 async def decide_label(
@@ -230,6 +292,27 @@ async def review_queue(
     first, within the RBAC scope ``domains``/``sources`` (None: unrestricted)."""
     return await read(
         driver, database, REVIEW_QUEUE, source=source, awaiting=list(awaiting),
+        domains=sorted(domains) if domains is not None else None,
+        sources=sorted(sources) if sources is not None else None,
+        offset=offset, limit=limit,
+    )  # fmt: skip
+
+
+async def candidate_labels(
+    driver: AsyncDriver,
+    database: str,
+    *,
+    source: str | None = None,
+    column: str | None = None,
+    domains: frozenset[str] | None = None,
+    sources: frozenset[str] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> list[Record]:
+    """Near-miss labels (``urn``, ``label``, ``edge``), most confident first, within the RBAC
+    scope; a steward may confirm one with ``decide_label``."""
+    return await read(
+        driver, database, CANDIDATE_LIST, source=source, column=column,
         domains=sorted(domains) if domains is not None else None,
         sources=sorted(sources) if sources is not None else None,
         offset=offset, limit=limit,

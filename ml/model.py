@@ -8,6 +8,7 @@ model has not seen, use the mean of the fitted labels' parameters.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,16 @@ class Params:
         z = self.bias + float(np.dot(self.weights, design(scores)))
         return 1 / (1 + math.exp(-z))
 
+    def contributions(self, scores: Mapping[str, float]) -> dict[str, float]:
+        """What each detector adds to the log-odds: its own term plus half of each pair it is
+        in. They sum with the bias to the logit of ``confidence``."""
+        terms = [w * x for w, x in zip(self.weights, design(scores), strict=True)]
+        out = dict(zip(DETECTORS, terms[: len(DETECTORS)], strict=True))
+        for (a, b), term in zip(PAIRS, terms[len(DETECTORS) :], strict=True):
+            out[a] += term / 2
+            out[b] += term / 2
+        return out
+
 
 @dataclass(frozen=True)
 class Model:
@@ -66,6 +77,12 @@ class Model:
 
     def confidence(self, label: str, features: Mapping[str, float]) -> float:
         return self.params(label).confidence(features)
+
+    @property
+    def version(self) -> str:
+        """A content hash of the parameters: changes whenever a fit changes anything."""
+        labels = {k: [list(p.weights), p.bias] for k, p in sorted(self.labels.items())}
+        return hashlib.sha256(json.dumps(labels).encode()).hexdigest()[:12]
 
     def to_json(self) -> str:
         labels = {k: {"weights": list(p.weights), "bias": p.bias} for k, p in self.labels.items()}

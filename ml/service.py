@@ -17,7 +17,7 @@ from neo4j import AsyncDriver
 from core.urns import Urn
 from graph import labels as graph_labels
 from ml.classifier import Classifier, ColumnScores, build_classifier
-from ml.detectors import ColumnInput
+from ml.detectors import ColumnInput, Tier
 from ml.model import Example, Model
 from ml.settings import ClassifierSettings
 from ml.taxonomy import LabelDef, load_taxonomy
@@ -52,12 +52,24 @@ class ClassificationService:
                 s.explanation(self.model_id),
                 s.features,
                 self.model_id,
+                s.signals(),
             )
             for s in scores
             if (status := self.status(s.confidence))
         ]
+        candidates = [
+            graph_labels.Candidate(
+                s.label,
+                round(s.confidence, 4),
+                s.explanation(self.model_id),
+                s.signals(),
+                self.model_id,
+            )
+            for s in scores
+            if self.cfg.candidate_floor <= s.confidence < self.cfg.review_floor
+        ]
         return graph_labels.ColumnLabels(
-            column.urn, column.name, Urn.parse(column.urn).source, labels
+            column.urn, column.name, Urn.parse(column.urn).source, labels, candidates
         )
 
     async def classify_columns(
@@ -145,6 +157,9 @@ async def open_service(
         model,
         spacy_pipeline=cfg.spacy_pipeline,
         max_samples=cfg.max_samples,
+        evidence_share=cfg.evidence_share,
+        evidence_min_samples=cfg.evidence_min_samples,
+        floors={Tier.SPECIFIC: cfg.specific_floor, Tier.STRICT: cfg.strict_floor},
     )
     return ClassificationService(driver, database, cfg, classifier, active["id"])
 

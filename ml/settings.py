@@ -28,5 +28,18 @@ class ClassifierSettings(BaseSettings):
     taxonomy_file: Path | None = None
     spacy_pipeline: str | None = None
     max_samples: int = Field(50, ge=1, le=10_000)
+    evidence_share: float = Field(
+        0.9, gt=0, le=1, description="share of samples a validator must pass to decide alone"
+    )
+    evidence_min_samples: int = Field(5, ge=1, description="fewer samples never decide alone")
+    specific_floor: float = Field(
+        0.95, gt=0, le=1, description="confidence at least, when a specific validator decides"
+    )
+    strict_floor: float = Field(
+        0.7, gt=0, le=1, description="confidence at least, when a less specific one decides"
+    )
+    candidate_floor: float = Field(
+        0.2, ge=0, le=1, description="near-misses from here up to review_floor are candidates"
+    )
     null_ratio_jump: float = Field(0.2, gt=0, le=1)
     row_count_drop: float = Field(0.5, gt=0, le=1)

@@ -58,26 +58,35 @@ BUILTIN: tuple[LabelDef, ...] = (
         "first_name last_name full_name surname given_name family_name forename firstname "
         "lastname fullname middle_name holder_name contact_name customer_name recipient_name "
         "requester_name patient_name employee_name vorname nachname prenom card_holder=0.9 "
+        "nombre apellido apellidos nombre_completo nome cognome nome_completo sobrenome naam "
+        "voornaam achternaam imie nazwisko fornamn efternamn fornavn efternavn etunimi sukunimi "
+        "titular intestatario fname=0.9 lname=0.9 namn=0.8 navn=0.8 nimi=0.8 "
         "cardholder=0.9 person=0.7 nom=0.7 holder=0.6 name=0.5",
     ),
     _label(
         "PII.Email",
         "confidential",
         "email address of a person",
-        "email e_mail email_address courriel mail_address mail=0.7",
+        "email e_mail email_address courriel mail_address correo correo_electronico "
+        "posta_elettronica emailadres e_post epost sahkoposti adres_email mail=0.7",
     ),
     _label(
         "PII.Phone",
         "confidential",
         "telephone or mobile phone number",
-        "phone telephone phone_number telefon telefonnummer msisdn mobile=0.9 tel=0.8 fax=0.8 "
+        "phone telephone phone_number telefon telefonnummer msisdn telefono telefone telefoon "
+        "numer_telefonu puhelin puhelinnumero movil=0.9 celular=0.9 cellulare=0.9 mobiel=0.9 "
+        "komorka=0.9 mobiltelefon=0.9 tlf=0.8 mobile=0.9 tel=0.8 fax=0.8 "
         "handy=0.7 cell=0.6 portable=0.6",
     ),
     _label(
         "PII.PostalAddress",
         "confidential",
         "postal address: street, house number, postcode and city where a person lives",
-        "address street street_address address_line strasse adresse home_address "
+        "address street street_address address_line strasse adresse home_address direccion "
+        "anschrift domicilio indirizzo endereco morada adres adress osoite katuosoite ulica "
+        "calle=0.9 "
+        "rua=0.8 straat=0.8 gata=0.8 codigo_postal=0.7 postnummer=0.7 postcode=0.7 "
         "billing_address delivery_address shipping_address addr=0.8 rue=0.8 postcode=0.7 "
         "postal_code=0.7 zip_code=0.7 plz=0.7 zip=0.6 city=0.5",
     ),
@@ -85,7 +94,10 @@ BUILTIN: tuple[LabelDef, ...] = (
         "PII.DateOfBirth",
         "confidential",
         "date of birth or birthday of a person",
-        "date_of_birth dob birth_date birthdate birthday geburtsdatum date_naissance born=0.8 "
+        "date_of_birth dob birth_date birthdate birthday geburtsdatum date_naissance "
+        "fecha_nacimiento fecha_de_nacimiento data_nascita data_di_nascita geboortedatum "
+        "data_nascimento data_de_nascimento data_urodzenia fodelsedatum fodselsdato syntymaaika "
+        "nacimiento=0.9 nascita=0.9 geboorte=0.9 urodzenia=0.9 born=0.8 "
         "birth=0.8",
     ),
     _label(
@@ -93,25 +105,31 @@ BUILTIN: tuple[LabelDef, ...] = (
         "restricted",
         "national identification number such as a social security number or tax number",
         "ssn social_security social_security_number national_id nino national_insurance insee "
-        "nir steuer_id sozialversicherungsnummer national_number tin=0.6 id_number=0.5",
+        "nir steuer_id sozialversicherungsnummer national_number dni nie nif codice_fiscale bsn "
+        "burgerservicenummer cpf pesel personnummer fodselsnummer henkilotunnus hetu cpr "
+        "steuernummer ahv curp rut personal_number tin=0.6 id_number=0.5",
     ),
     _label(
         "PII.Passport",
         "restricted",
         "passport number of a travel document",
-        "passport passport_number passport_no reisepass passeport travel_document=0.9",
+        "passport passport_number passport_no reisepass passeport pasaporte passaporto paspoort "
+        "passaporte paszport travel_document=0.9",
     ),
     _label(
         "PII.IPAddress",
         "confidential",
         "IP address of a client device",
-        "ip ip_address ipv4 ipv6 client_ip remote_addr remote_ip source_ip host_ip=0.8",
+        "ip ip_address ipv4 ipv6 client_ip remote_addr remote_ip source_ip ip_adres direccion_ip "
+        "indirizzo_ip endereco_ip adres_ip host_ip=0.8",
     ),
     _label(
         "PII.Username",
         "confidential",
         "username, login or account handle of a person",
-        "username user_name screen_name benutzername login=0.9 nickname=0.9 handle=0.8 "
+        "username user_name screen_name benutzername usuario nombre_usuario nome_utente utente "
+        "gebruikersnaam nazwa_uzytkownika anvandarnamn brukernavn kayttajatunnus apelido=0.8 "
+        "login=0.9 nickname=0.9 handle=0.8 "
         "account_name=0.8 pseudo=0.7 author=0.6",
     ),
     _label(
@@ -119,6 +137,8 @@ BUILTIN: tuple[LabelDef, ...] = (
         "confidential",
         "free-text notes or messages that mention people, their contact details or addresses",
         "notes=0.8 note=0.8 comment=0.8 remarks=0.8 memo=0.8 bemerkung=0.8 message=0.7 "
+        "notas=0.8 nota=0.8 comentario=0.8 commento=0.8 opmerking=0.8 observacoes=0.8 "
+        "uwagi=0.8 anteckningar=0.8 kommentar=0.8 huomautus=0.8 mensaje=0.7 messaggio=0.7 "
         "body=0.6 feedback=0.6 reason=0.5",
     ),
     _label(
@@ -126,7 +146,8 @@ BUILTIN: tuple[LabelDef, ...] = (
         "restricted",
         "payment card number (credit or debit card PAN)",
         "card_number credit_card cc_number card_no cardnumber kreditkarte carte_bancaire "
-        "card_num ccnum pan=0.9",
+        "card_num ccnum numero_tarjeta numero_carta kaartnummer numero_cartao numer_karty "
+        "kortnummer tarjeta=0.9 cartao=0.9 carta_credito creditcard pan=0.9",
     ),
     _label(
         "PCI.CVV",
@@ -138,7 +159,9 @@ BUILTIN: tuple[LabelDef, ...] = (
         "PCI.BankAccount",
         "restricted",
         "bank account number or IBAN",
-        "iban bank_account bban kontonummer bank_account_number account_number=0.8 rib=0.8 "
+        "iban bank_account bban kontonummer bank_account_number cuenta_bancaria conto_corrente "
+        "rekeningnummer conta_bancaria numer_konta tilinumero cuenta=0.8 rekening=0.8 konto=0.8 "
+        "conta=0.7 account_number=0.8 rib=0.8 "
         "acct_no=0.8",
     ),
     _label(
@@ -152,13 +175,15 @@ BUILTIN: tuple[LabelDef, ...] = (
         "PHI.Diagnosis",
         "restricted",
         "medical diagnosis or ICD-10 diagnosis code",
-        "diagnosis icd10 icd icd_10 icd_code diagnosis_code diagnose dx=0.8 condition=0.6",
+        "diagnosis icd10 icd icd_10 icd_code diagnosis_code diagnose diagnostico diagnosi "
+        "rozpoznanie dx=0.8 condition=0.6",
     ),
     _label(
         "Credentials.PasswordHash",
         "restricted",
         "password or password hash",
-        "password password_hash passwd pwd pass_hash hashed_password passwort mot_de_passe pw_hash",
+        "password password_hash passwd pwd pass_hash hashed_password passwort mot_de_passe pw_hash "
+        "contrasena wachtwoord senha haslo losenord passord salasana",
     ),
     _label(
         "Credentials.Secret",

@@ -6,14 +6,17 @@ fit`` makes the next registered version; ``metrics`` scores any predictor, Presi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 
-from ml.classifier import Classifier, features_of
+from ml.classifier import Classifier, build_classifier, features_of
+from ml.detectors import Evidence
 from ml.evalset import LabeledColumn, generate
 from ml.model import Example, Model, fit
+from ml.taxonomy import BUILTIN
 
 TRAIN_SEED = 1
 EVAL_SEED = 2
@@ -24,9 +27,15 @@ def default_model() -> Model:
     return Model.from_json(resources.files("ml").joinpath("default_model.json").read_text())
 
 
-def examples(classifier: Classifier, labeled: Sequence[LabeledColumn]) -> list[Example]:
-    """One example per (column, taxonomy label): detector scores and whether it is true."""
-    found = classifier.evidence([c.column for c in labeled])
+def examples(
+    classifier: Classifier,
+    labeled: Sequence[LabeledColumn],
+    found: Sequence[dict[str, list[Evidence]]] | None = None,
+) -> list[Example]:
+    """One example per (column, taxonomy label): detector scores and whether it is true.
+    ``found``: the columns' evidence, when already computed (cross-validation reuses it)."""
+    if found is None:
+        found = classifier.evidence([c.column for c in labeled])
     return [
         Example(label, features_of(per_label.get(label, [])), label in c.labels)
         for c, per_label in zip(labeled, found, strict=True)
@@ -96,3 +105,13 @@ def evaluate(
     scores = classifier.score([c.column for c in labeled])
     predicted = [[s.label for s in col if s.confidence >= threshold] for col in scores]
     return metrics([c.labels for c in labeled], predicted, classifier.taxonomy)
+
+
+def main() -> None:
+    """Refit the packaged model: ``python -m ml.training > ml/default_model.json``."""
+    model = fit_model(build_classifier(BUILTIN, default_model()))
+    print(json.dumps(json.loads(model.to_json()), indent=1))
+
+
+if __name__ == "__main__":
+    main()

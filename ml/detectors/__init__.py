@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -23,9 +24,20 @@ class ColumnInput:
     samples: tuple[str, ...] = ()
 
 
+class Tier(StrEnum):
+    """What a column proves when nearly all its samples pass a validator, whatever its name:
+    ``specific`` (checksums, strict syntax: Luhn + issuer range, mod-97, e-mail, IP) is enough
+    to suggest; ``strict`` (plausible but shared with other data: birth dates, handles, names,
+    addresses) is enough for review."""
+
+    SPECIFIC = "specific"
+    STRICT = "strict"
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """One detector's finding for one label: a score in [0, 1] and why (examples masked)."""
+    """One detector's finding for one label: a score in [0, 1] and why (examples masked).
+    ``tier`` is set when the column as a whole passed a validator of that tier."""
 
     detector: str
     score: float
@@ -33,6 +45,7 @@ class Evidence:
     hits: int = 0
     total: int = 0
     examples: tuple[str, ...] = field(default=())
+    tier: Tier | None = None
 
     def summary(self) -> dict[str, object]:
         return {
@@ -42,7 +55,7 @@ class Evidence:
             "total": self.total,
             "detail": self.detail,
             "examples": list(self.examples),
-        }
+        } | ({"tier": self.tier.value} if self.tier else {})
 
 
 ColumnEvidence = dict[str, Evidence]

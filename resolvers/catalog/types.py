@@ -27,6 +27,7 @@ from graph.records import NodeRecord, Related, plain
 from resolvers.common import BigInt, Connection, Edge, Node, PageInfo, timestamp
 from resolvers.context import Info
 from resolvers.masking import reveal, reveal_one
+from resolvers.mesh.types import DataProduct, Domain, ProductVersion, Team
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     check_page_size,
@@ -43,11 +44,6 @@ MASKED = "Masked if the column is sensitive, unless you hold pii:read in its sco
 
 async def _related(info: Info, relation: Relation, urn: str) -> list[Related]:
     return await info.context.loaders.related(relation, urn)
-
-
-@strawberry.type(description="A team; owners of assets are teams.")
-class Team:
-    name: str
 
 
 @strawberry.type(description="A classification label such as PII.Email.")
@@ -86,6 +82,21 @@ class LabelEvidence:
         )
 
 
+@strawberry.type(
+    description="What one signal added to a label's score: the detector's score in [0, 1] and "
+    "its share of the model's log-odds (bias: the model's starting point; floor:specific or "
+    "floor:strict: the values alone passed a validator, so confidence is at least that floor)."
+)
+class LabelContribution:
+    signal: str
+    score: float
+    contribution: float
+
+
+def contributions_of(text: str | None) -> list[LabelContribution]:
+    return [LabelContribution(**c) for c in json.loads(text or "[]")]
+
+
 @strawberry.type(description="A label on a column, with how sure and how it was decided.")
 class LabelAssignment:
     label: Label
@@ -99,6 +110,11 @@ class LabelAssignment:
     at: datetime | None = strawberry.field(description="When it was last classified.")
     evidence_json: strawberry.Private[str | None] = None
     explanation_text: strawberry.Private[str | None] = None
+    contributions_json: strawberry.Private[str | None] = None
+
+    @strawberry.field(description="What each signal added to the confidence (none: decided).")
+    def contributions(self) -> list[LabelContribution]:
+        return contributions_of(self.contributions_json)
 
     @strawberry.field(description="Each detector's finding; examples are masked like `min`.")
     async def evidence(self, info: Info) -> list[LabelEvidence]:
@@ -126,6 +142,7 @@ def _assignments(found: list[Related]) -> list[LabelAssignment]:
             at=timestamp(r.rel, "at"),
             evidence_json=r.rel.get("evidence"),
             explanation_text=r.rel.get("explanation"),
+            contributions_json=r.rel.get("contributions"),
         )
         for r in found
     ]
@@ -145,9 +162,7 @@ class Asset(Node):
 
     @strawberry.field(description="Teams that own it.")
     async def owners(self, info: Info) -> list[Team]:
-        return [
-            Team(name=r.node.props["name"]) for r in await _related(info, Relation.OWNERS, self.id)
-        ]
+        return [Team.of_owner(r.node.props) for r in await _related(info, Relation.OWNERS, self.id)]
 
     @classmethod
     def base(cls, props: dict[str, Any]) -> dict[str, Any]:
@@ -441,12 +456,17 @@ class Job(Node):
 
 
 # The Strawberry class of each GraphQL type name the kinds registry serves (core/kinds.py).
-NODE_TYPES: dict[
-    str, type[Database | Schema | Table | Column | DataSource | SchemaVersion | Job]
-] = {
+NodeType = (
+    Database | Schema | Table | Column | DataSource | SchemaVersion | Job
+    | Domain | Team | DataProduct | ProductVersion
+)  # fmt: skip
+NODE_TYPES: dict[str, type[NodeType]] = {
     cls.__strawberry_definition__.name: cls
-    for cls in (DataSource, Database, Schema, Table, Column, SchemaVersion, Job)
-}
+    for cls in (
+        DataSource, Database, Schema, Table, Column, SchemaVersion, Job,
+        Domain, Team, DataProduct, ProductVersion,
+    )
+}  # fmt: skip
 
 
 def node_from_record(record: NodeRecord) -> Node | None:

@@ -19,10 +19,15 @@ from live.changes import ChangeType
 from ml.service import UnknownAsset
 from resolvers.announce import announce
 from resolvers.audited import guarded
-from resolvers.catalog.types import Column, asset_from_record
+from resolvers.catalog.types import (
+    Column,
+    LabelContribution,
+    asset_from_record,
+    contributions_of,
+)
 from resolvers.common import NotFoundError, UserError
 from resolvers.context import Info
-from resolvers.masking import PII_READ
+from resolvers.masking import PII_READ, reveal_one
 from resolvers.permissions import needs
 from security.masking import SENSITIVE
 from security.rbac import permission
@@ -71,6 +76,22 @@ class ReviewItem:
     confidence: float | None
     reason: ReviewReason
     requested_by: str | None = strawberry.field(description="Who asked for the rejection.")
+
+
+@strawberry.type(
+    description="A label that came close (confidence 0.2 to 0.5): not applied and not masking, "
+    "listed so that a steward can confirm it with decideLabel."
+)
+class LabelCandidate:
+    column: Column
+    label: str
+    confidence: float | None
+    contributions: list[LabelContribution]
+    explanation_text: strawberry.Private[str | None] = None
+
+    @strawberry.field(description="Why, in one sentence (examples masked like the column).")
+    async def explanation(self, info: Info) -> str | None:
+        return await reveal_one(info, self.column.id, "explanation", self.explanation_text)
 
 
 def _actor(info: Info) -> str:
@@ -163,4 +184,34 @@ class LabelQuery:
             )
             for row, record in zip(rows, records, strict=True)
             if record and isinstance(column := asset_from_record(record), Column)
+        ]
+
+    @strawberry.field(
+        description="Near-miss labels within your scope, most confident first.",
+        extensions=needs("label:write"),
+    )
+    async def label_candidates(
+        self,
+        info: Info,
+        source: str | None = None,
+        column: strawberry.ID | None = None,
+        first: int = 50,
+        offset: int = 0,
+    ) -> list[LabelCandidate]:
+        domains, sources = info.context.guard.scope()
+        rows = await labels.candidate_labels(
+            *info.context.graph, source=source, column=column, domains=domains,
+            sources=sources, offset=max(0, offset), limit=max(1, min(first, MAX_QUEUE)),
+        )  # fmt: skip
+        records = await asyncio.gather(*(info.context.loaders.node(r["urn"]) for r in rows))
+        return [
+            LabelCandidate(
+                column=found,
+                label=row["label"],
+                confidence=row["edge"].get("confidence"),
+                contributions=contributions_of(row["edge"].get("contributions")),
+                explanation_text=row["edge"].get("explanation"),
+            )
+            for row, record in zip(rows, records, strict=True)
+            if record and isinstance(found := asset_from_record(record), Column)
         ]
