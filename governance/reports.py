@@ -5,6 +5,7 @@ waivers, the rule-set versions they came from, and the score; as of now or a pas
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from dataclasses import asdict, dataclass, field
@@ -85,6 +86,32 @@ class Report:
             ],
         }  # fmt: skip
         return json.dumps(body, default=str, indent=2)
+
+    def to_html(self) -> str:
+        """A printable page: the summary, then each control with its findings."""
+        e = html.escape
+        score = "n/a" if self.score is None else f"{self.score:.0%}"
+        parts = [
+            "<!doctype html><html><head><meta charset='utf-8'>",
+            f"<title>{e(self.framework)} compliance, {e(self.domain)}</title>",
+            "<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #999;padding:4px 8px;text-align:left}"
+            ".fail{color:#a00}.pass{color:#070}</style></head><body>",
+            f"<h1>{e(self.framework)} — {e(self.domain)}</h1>",
+            f"<p>As of {e(self.as_of.isoformat())}: <b>{e(self.status)}</b>, score {score}; "
+            f"rule-set versions {e(', '.join(map(str, self.rule_set_versions)) or 'none')}.</p>",
+            "<table><tr><th>control</th><th>citation</th><th>result</th><th>asset</th>"
+            "<th>status</th><th>severity</th><th>finding</th><th>evidence</th><th>waiver</th></tr>",
+        ]
+        for row in self.rows():
+            result = "pass" if row["controlPassed"] else "fail"
+            cells = [row["control"], row["citation"], result, row["asset"], row["status"],
+                     row["severity"], row["message"], row["evidence"], row["waiver"]]  # fmt: skip
+            parts.append(
+                f"<tr class='{result}'>" + "".join(f"<td>{e(str(c))}</td>" for c in cells) + "</tr>"
+            )
+        parts.append("</table></body></html>")
+        return "\n".join(parts)
 
     def to_csv(self) -> str:
         rows = self.rows()

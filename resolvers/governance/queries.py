@@ -58,9 +58,14 @@ class ComplianceReport:
     controls: list[ControlReport]
     report: strawberry.Private[reports.Report]
 
-    @strawberry.field(description="The whole report as JSON or CSV text.")
+    @strawberry.field(description="The whole report as JSON, CSV or a printable HTML page.")
     def export(self, format: ExportFormat = ExportFormat.JSON) -> str:
-        return self.report.to_json() if format is ExportFormat.JSON else self.report.to_csv()
+        match format:
+            case ExportFormat.JSON:
+                return self.report.to_json()
+            case ExportFormat.CSV:
+                return self.report.to_csv()
+        return self.report.to_html()
 
     @classmethod
     def of(cls, r: reports.Report) -> ComplianceReport:

@@ -45,6 +45,7 @@ class ComplianceStatus(Enum):
 class ExportFormat(Enum):
     JSON = "json"
     CSV = "csv"
+    HTML = "html"
 
 
 def native(value: Any) -> datetime | None:

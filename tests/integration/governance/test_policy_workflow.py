@@ -11,6 +11,7 @@ import asyncio
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -383,3 +384,44 @@ async def test_domain_policies_add_rules_for_their_domain_only(
         assert outside["ruleSetVersion"] == inside["ruleSetVersion"] > 0
     finally:
         await write(neo4j, settings.neo4j.database, FORGET, name=w["name"], policy=local_urn)
+
+
+EXPIRE = "MATCH (w:Waiver {id: $id}) SET w.expiresAt = datetime() - duration({minutes: 1})"
+REPORT_AS_OF = """
+query($domain: String, $asOf: DateTime) {
+  complianceReport(framework: "gdpr", domain: $domain, asOf: $asOf) {
+    status score controls { control { citation } passed findings { asset } }
+    html: export(format: HTML) } }
+"""
+
+
+async def test_waivers_expire_and_past_reports_stay_as_they_were(
+    world: dict[str, Any], neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """A waiver past its end opens its finding again; a report as of a past moment shows the
+    findings and score of then, after an owner resolved them since."""
+    w = world
+    ada, bob = w["ada"], w["bob"]
+    await draft(w)
+    await release(w, 1)
+    found = (await ada(FINDINGS, filter={"asset": w["email"], "framework": "gdpr"}))["findings"]
+    finding = found["edges"][0]["node"]["id"]
+    waiver = (await ada(WAIVE, finding=finding))["requestWaiver"]["waiver"]["id"]
+    assert (await bob(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]["errors"] == []
+    await write(neo4j, settings.neo4j.database, EXPIRE, id=waiver)
+    await ada(EVALUATE, source=w["name"])
+    reopened = await ada(FINDINGS, filter={"asset": w["email"], "framework": "gdpr"})
+    assert reopened["findings"]["edges"][0]["node"]["status"] == "OPEN"
+
+    then = datetime.now(UTC).isoformat()
+    await asyncio.sleep(0.05)
+    table = w["email"].replace("urn:dw:column:", "urn:dw:table:").rsplit("/", 1)[0]
+    await ada(DESCRIBE, urn=table, owner=f"{w['name']}-crm")
+    await ada(EVALUATE, source=w["name"])
+    past = (await ada(REPORT_AS_OF, domain=w["domain"], asOf=then))["complianceReport"]
+    now = (await ada(REPORT_AS_OF, domain=w["domain"]))["complianceReport"]
+    art30 = {c["control"]["citation"]: c for c in past["controls"]}["Art. 30"]
+    assert not art30["passed"] and art30["findings"] == [{"asset": w["email"]}]
+    assert past["status"] == "NON_COMPLIANT" and now["status"] == "COMPLIANT"
+    assert {c["control"]["citation"]: c for c in now["controls"]}["Art. 30"]["passed"]
+    assert "<table>" in past["html"] and "Art. 30" in past["html"] and w["email"] in past["html"]
