@@ -128,10 +128,11 @@ async def run_scan(
         progress, offsets, missing = await _discover(settings, config, progress, on_progress)
         progress = await _await_ingest(settings, progress, offsets, on_progress, ingest_timeout_s)
         if missing:  # written first: the graph has marked their tables removed
+            one = len(missing) == 1
             raise ScanError(
-                f"configured database{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"not found on {config.target} (dropped or renamed?); their tables are marked "
-                f"removed. Fix the source's databases if that is not what you meant."
+                f"configured database{'' if one else 's'} {', '.join(missing)} not found on "
+                f"{config.target} (dropped or renamed?): {'its' if one else 'their'} tables are "
+                f"marked removed. Fix the source's databases if that is not what you meant."
             )
         progress = replace(progress, stage="finished", target=None)
     except Exception as err:
