@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO
 
 import uvicorn
 
@@ -67,14 +66,19 @@ def _log_to(path: Path) -> None:
     logging.getLogger("datawave").addHandler(ours)
 
 
-def _relay(name: str, lines: IO[str], log: Path) -> None:
-    """Copy a child's output to its log file, and DataWave's warnings on to the console."""
+def _relay(name: str, child: subprocess.Popen[str], log: Path) -> None:
+    """Copy a child's output to its log file, and DataWave's warnings on to the console; say
+    where to look if the child dies (stopped by us, it exits 0 or by SIGTERM)."""
+    assert child.stdout is not None
     with log.open("a") as out:
-        for line in lines:
+        for line in child.stdout:
             out.write(line)
             out.flush()
             if OURS.search(line):
                 err_console.print(f"[yellow]{name}:[/yellow] {line.rstrip()}", highlight=False)
+    code = child.wait()
+    if code not in (0, -signal.SIGTERM):
+        err_console.print(f"[red]{name} exited with code {code}[/red]; its log: {log}")
 
 
 def _start(name: str, logs: Path | None) -> subprocess.Popen[str]:
@@ -86,10 +90,7 @@ def _start(name: str, logs: Path | None) -> subprocess.Popen[str]:
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=os.environ | QUIET,
     )  # fmt: skip
-    assert child.stdout is not None
-    threading.Thread(
-        target=_relay, args=(name, child.stdout, logs / f"{name}.log"), daemon=True
-    ).start()
+    threading.Thread(target=_relay, args=(name, child, logs / f"{name}.log"), daemon=True).start()
     return child
 
 
