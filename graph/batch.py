@@ -5,6 +5,13 @@ prepare the next batch while this one is written; ``apply_prepared`` writes them
 applied in rounds in which each subject appears once, in its arrival order, so a batch holding
 two scans of one table writes both versions just as two batches would. Within a round,
 containers go before tables, tables before versions and lineage, and scans last.
+
+A batch also says what it changed, for the announcements on ``datawave.changes.v1``: a table new
+to the graph (or back after removal) is ``added``; one seen before is ``changed`` only if a
+property, its column layout or its column profiles differ from what the graph held, with those
+fields; a rescan that finds a table as it was changes nothing and announces nothing. A snapshot
+applied again (a batch replayed after a crash, whose announcement may be lost) is ``changed``
+without fields.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from core.events import (
     Event,
 )
 from graph import assets, lineage, sources, versions
+from graph.driver import fetch
 from graph.snapshots import Snapshot, snapshot
 
 ROWS: dict[str, Callable[[Event], Any]] = {
@@ -36,10 +44,39 @@ ROWS: dict[str, Callable[[Event], Any]] = {
 }
 
 
+# Table properties a snapshot writes that a reader sees change (GraphQL field names).
+TABLE_FIELDS = (
+    "kind", "rowCount", "rowCountExact", "sizeBytes", "description", "viewSql", "primaryKey",
+    "indexes",
+)  # fmt: skip
+# What the graph held for the tables of a round before it is written: tables a snapshot was
+# applied to, with their announced properties and the profiles of their live columns.
+BEFORE = """
+UNWIND $urns AS urn
+MATCH (t:Asset {urn: urn})
+WHERE t.lastSeenAt IS NOT NULL
+RETURN urn, t.lastEventId AS lastEventId, t.removedAt IS NOT NULL AS removed,
+       t {.kind, .rowCount, .rowCountExact, .sizeBytes, .description, .viewSql, .primaryKey,
+          .indexes} AS props,
+       COLLECT { MATCH (t)-[:HAS_COLUMN]->(c) WHERE c.removedAt IS NULL
+                 RETURN [c.urn, c.nullRatio, c.distinctCount, c.min, c.max] } AS profiles
+"""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A table a batch added or changed (``fields``: what differs), for announcements."""
+
+    type: str  # added, changed
+    urn: str
+    fields: tuple[str, ...] = ()
+
+
 @dataclass
 class BatchStats:
     """What one batch wrote; ``tables`` counts fresh snapshots (stale ones are skipped);
-    ``removed`` and ``restored`` are the tables its container scans removed or brought back."""
+    ``removed`` and ``restored`` are the tables its container scans removed or brought back;
+    ``changes`` the tables its snapshots added or changed."""
 
     events: int = 0
     tables: int = 0
@@ -47,6 +84,7 @@ class BatchStats:
     versions: int = 0
     removed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -89,6 +127,39 @@ def rounds(items: Sequence[S]) -> list[list[S]]:
     return [sorted(r, key=lambda item: item.subject) for r in out]
 
 
+def _profiles_differ(before: list[list[Any]], s: Snapshot) -> bool:
+    """Whether a column both had changed its profile (null ratio, distinct count, min, max);
+    columns added or removed are a change of ``columns``."""
+    old = {p[0]: p[1:] for p in before}
+    new = {col[0]: list(col[7:11]) for col in s.rows.table["columns"]}
+    return any(old[urn] != new[urn] for urn in old.keys() & new.keys())
+
+
+def changes_of(
+    fresh: Sequence[Snapshot], new_layout: set[str], before: dict[str, Any]
+) -> list[Change]:
+    """What applying ``fresh`` snapshots changes: ``before`` holds the ``BEFORE`` row of each
+    table seen earlier; ``new_layout`` the tables that get a new schema version."""
+    out = []
+    for s in fresh:
+        row = before.get(s.urn)
+        if row is None or row["removed"]:
+            out.append(Change("added", s.urn))
+            continue
+        if row["lastEventId"] == s.event.id:
+            out.append(Change("changed", s.urn))
+            continue
+        props, table = row["props"], s.rows.table
+        fields = [f for f in TABLE_FIELDS if props.get(f) != table[f]]
+        if s.urn in new_layout:
+            fields.append("columns")
+        if _profiles_differ(row["profiles"], s):
+            fields.append("profiles")
+        if fields:
+            out.append(Change("changed", s.urn, tuple(fields)))
+    return out
+
+
 async def _apply_round(
     tx: AsyncManagedTransaction, items: list[Prepared], stats: BatchStats
 ) -> None:
@@ -101,6 +172,9 @@ async def _apply_round(
     states = await versions.read_states(tx, [s.urn for s in snapshots])
     fresh, new_versions = versions.plan(snapshots, states)
     existing = {urn for urn, state in states.items() if state.last_seen is not None}
+    seen = [s.urn for s in fresh if s.urn in existing]
+    before = {r["urn"]: r for r in await fetch(tx, BEFORE, urns=seen)} if seen else {}
+    stats.changes += changes_of(fresh, {v["table"] for v in new_versions}, before)
     stats.columns += await assets.upsert_tables(tx, [s.rows for s in fresh], existing)
     await versions.write_versions(tx, new_versions)
     await lineage.upsert_lineage(tx, [s.lineage for s in fresh], existing)

@@ -39,7 +39,6 @@ from core.events import (
     ASSET_CHANGED,
     TABLE_DISCOVERED,
     AssetChanged,
-    Event,
     InvalidEvent,
     make_event,
     parse_event,
@@ -47,7 +46,7 @@ from core.events import (
 from core.settings import IngestSettings, KafkaSettings, Settings, load_settings
 from core.topics import ensure_topics
 from core.urns import Urn, source_urn
-from graph.batch import Prepared, apply_prepared, prepare
+from graph.batch import Change, Prepared, apply_prepared, prepare
 from graph.driver import open_driver
 from graph.migrations import apply_migrations
 from ingest.offsets import commit_offsets, commit_owned
@@ -121,16 +120,17 @@ def decode(value: bytes | None) -> Prepared:
 
 @dataclass(frozen=True)
 class Written:
-    """What a write committed: its events, and the tables its container scans (of schemas,
-    databases, sources) removed or restored (graph/batch.py ``BatchStats``)."""
+    """What a write committed: the tables its snapshots added or changed, and those its
+    container scans (of schemas, databases, sources) removed or restored (graph/batch.py
+    ``BatchStats``)."""
 
-    events: list[Event] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
 
     def __add__(self, other: Written) -> Written:
         return Written(
-            self.events + other.events,
+            self.changes + other.changes,
             self.removed + other.removed,
             self.restored + other.restored,
         )
@@ -341,22 +341,22 @@ class Worker:
         self.stats.columns += result.columns
         self.stats.versions += result.versions
         EVENTS.labels("ok").inc(len(items))
-        return Written([p.event for _, p in items], result.removed, result.restored)
+        return Written(result.changes, result.removed, result.restored)
 
     async def _announce(self, written: Written) -> None:
-        """Tell the change relay which tables changed, after the graph commit and before the
-        offsets commit (a crash in between replays the batch and announces again: harmless)."""
+        """Tell the change relay which tables were added, changed or removed, after the graph
+        commit and before the offsets commit (a crash in between replays the batch, and a
+        replayed snapshot is announced as changed again: harmless). A table both written and
+        restored by a container scan is announced once, as added."""
+        latest: dict[str, AssetChanged] = {
+            c.urn: AssetChanged(change=c.type, fields=list(c.fields))  # type: ignore[arg-type]
+            for c in written.changes
+        }
+        latest |= {urn: AssetChanged(change="removed") for urn in written.removed}
+        latest |= {urn: AssetChanged(change="added") for urn in written.restored}
         changes = [
-            make_event(ASSET_CHANGED, e.source, e.subject, AssetChanged(change="changed"))
-            for e in written.events
-            if e.type == TABLE_DISCOVERED
-        ]
-        changes += [
-            make_event(
-                ASSET_CHANGED, source_urn(Urn.parse(urn).source), urn, AssetChanged(change=change)
-            )
-            for change, urns in (("removed", written.removed), ("added", written.restored))
-            for urn in urns
+            make_event(ASSET_CHANGED, source_urn(Urn.parse(urn).source), urn, data)
+            for urn, data in latest.items()
         ]
         if changes:
             await self._producer.publish_many(changes, topic=self.cfg.changes_topic)

@@ -110,6 +110,17 @@ async def count_tables(neo4j: AsyncDriver, db: str, src: Source) -> int:
     return (await read(neo4j, db, COUNT_TABLES, source=src.name))[0]["n"]
 
 
+async def published(settings: Settings, topic: str) -> int:
+    """How many records a topic holds, over every partition."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(settings.kafka.topic_partitions)]
+        return sum((await consumer.end_offsets(parts)).values())
+    finally:
+        await consumer.stop()
+
+
 async def read_all(settings: Settings, topic: str, n: int) -> list[ConsumerRecord]:
     """The first ``n`` records of a topic, from every partition."""
     consumer = AIOKafkaConsumer(
@@ -366,19 +377,44 @@ async def test_written_tables_are_announced_for_the_change_relay(
     settings: Settings,
     source: Source,
 ) -> None:
-    """Tables written are announced as changed, and so are the tables a scan no longer lists
-    (as removed), so search, caches and subscribers drop them."""
+    """A table new to the graph is announced as added, and a table a scan no longer lists as
+    removed (only that, when both happen in one batch), so search, caches and subscribers
+    follow."""
     events = [source.table(name, columns("id:int")) for name in ("a", "b")]
     await producer.publish_many([*events, source.at(10).scanned("a")])
     await ingest(ingest_cfg, settings, neo4j, len(events) + 1)
     announced = [
-        parse_event(r.value) for r in await read_all(settings, ingest_cfg.changes_topic, 3)
+        parse_event(r.value) for r in await read_all(settings, ingest_cfg.changes_topic, 2)
     ]
     a, b = source.table_urn("a"), source.table_urn("b")
     assert {e.type for e in announced} == {"datawave.asset.changed.v1"}
     assert sorted((e.subject, e.data.change) for e in announced) == [
-        (a, "changed"), (b, "changed"), (b, "removed"),
+        (a, "added"), (b, "removed"),
     ]  # fmt: skip
+
+
+async def test_a_rescan_announces_only_what_changed_with_its_fields(
+    producer: EventProducer,
+    ingest_cfg: IngestSettings,
+    neo4j: AsyncDriver,
+    settings: Settings,
+    source: Source,
+) -> None:
+    """Issue 12 (2): every rescan announced every table as changed, with no fields."""
+    first = source.table("a", columns("id:int"))
+    same = source.at(5).table("a", columns("id:int"))
+    wider = source.at(10).table("a", columns("id:int", "email:text?"))
+    for event in (first, same, wider):
+        await producer.publish(event)
+        await ingest(ingest_cfg, settings, neo4j, 1)  # announced before it returns
+    announced = [
+        parse_event(r.value) for r in await read_all(settings, ingest_cfg.changes_topic, 2)
+    ]
+    assert [(e.data.change, e.data.fields) for e in announced] == [
+        ("added", []),
+        ("changed", ["columns"]),
+    ]
+    assert await published(settings, ingest_cfg.changes_topic) == 2  # none for the same table
 
 
 async def test_replaying_every_event_leaves_the_graph_identical(
