@@ -22,6 +22,7 @@ CONTAINER_DISCOVERED = "datawave.container.discovered.v1"
 TABLE_DISCOVERED = "datawave.table.discovered.v1"
 CONTAINER_SCANNED = "datawave.container.scanned.v1"
 ASSET_CHANGED = "datawave.asset.changed.v1"
+MESH_STEP = "datawave.mesh.step.v1"
 
 
 class InvalidEvent(ValueError):
@@ -140,12 +141,24 @@ class AssetChanged(Payload):
     fields: list[str] = Field(default_factory=list)
 
 
+class MeshStep(Payload):
+    """A step of a data-mesh workflow (mesh/events.py), on ``datawave.mesh.v1``: what happened
+    to the subject (domain, product, version or access request), by whom, with what."""
+
+    action: str  # e.g. product.created, version.published, access.approved, gate.failed
+    actor: str
+    product: str | None = None
+    version: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     SOURCE_CHECKED: SourceChecked,
     CONTAINER_DISCOVERED: ContainerDiscovered,
     TABLE_DISCOVERED: TableDiscovered,
     CONTAINER_SCANNED: ContainerScanned,
     ASSET_CHANGED: AssetChanged,
+    MESH_STEP: MeshStep,
 }
 
 
@@ -179,6 +192,13 @@ class Event(BaseModel):
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=False).encode()
+
+
+class CorrelatedEvent(Event):
+    """An event of a workflow: ``correlationid`` (a CloudEvents extension attribute) is the
+    same for every step of one workflow (a product's life, one access request)."""
+
+    correlationid: str
 
 
 def make_event(event_type: str, source: str, subject: str, data: Payload) -> Event:

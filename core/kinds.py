@@ -137,10 +137,29 @@ KINDS = Kinds(
     # a view's job has the view's path; other producers (OpenLineage) name theirs freely
     Kind("job", None, True, "Job", graphql="Job", read="lineage:read", scope=Scope.SOURCE),
     # data mesh: urn:dw:<kind>:<path>, no source
-    Kind("domain", 1, False, "Domain"),
-    Kind("team", 1, False, "Team"),
-    Kind("product", 2, False, "DataProduct"),  # <domain>/<name>
-    Kind("contract", 3, False, "Contract"),  # <domain>/<product>/<version>
+    # The mesh is a marketplace: anyone with product:read browses domains, teams, products
+    # and their versions (a :Contract each) across domains; the assets a product exposes stay
+    # scoped by domain (graph/domains.py) until access is granted (docs/mesh.md).
+    Kind("domain", 1, False, "Domain", graphql="Domain", read="product:read", scope=Scope.GLOBAL),
+    Kind("team", 1, False, "Team", graphql="Team", read="product:read", scope=Scope.GLOBAL),
+    Kind(  # <domain>/<name>
+        "product",
+        2,
+        False,
+        "DataProduct",
+        graphql="DataProduct",
+        read="product:read",
+        scope=Scope.GLOBAL,
+    ),
+    Kind(  # <domain>/<product>/<version>: one product version and its contract
+        "contract",
+        3,
+        False,
+        "Contract",
+        graphql="ProductVersion",
+        read="product:read",
+        scope=Scope.GLOBAL,
+    ),
     # governance
     Kind("policy", 1, False, "Policy"),
     Kind("framework", 1, False, "Framework"),

@@ -292,6 +292,18 @@ class RequestLimits(BaseModel):
     max_search_chars: int = Field(256, ge=1, le=10_000)
 
 
+class MeshSettings(BaseModel):
+    """``DATAWAVE_MESH__*``: the topics of data products' stream ports (mesh/streams.py)."""
+
+    # A stream port's topic is <prefix><domain>.<product>.<port>.
+    stream_topic_prefix: str = Field("dw.product.", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    stream_partitions: int = Field(3, ge=1, le=1000)
+    stream_retention_ms: int = Field(7 * 86400 * 1000, ge=60_000)
+    stream_replication: int = Field(1, ge=1, le=10)
+    # Access grants last at most this long; a request asks for fewer days or gets this.
+    max_grant_days: int = Field(365, ge=1, le=3650)
+
+
 class Settings(BaseSettings):
     """Every knob of DataWave; env var = ``DATAWAVE_`` + field name (nested with ``__``)."""
 
@@ -314,6 +326,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     ingest: IngestSettings = IngestSettings()
     sources: SourceSettings = SourceSettings()
+    mesh: MeshSettings = MeshSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     opensearch_url: str = "http://127.0.0.1:9200"
     # Open Policy Agent's REST API: governance pushes Rego and rule sets there and evaluates.

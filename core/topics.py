@@ -13,7 +13,8 @@ CHANGES = "datawave.changes.v1"
 DLQ = "datawave.dlq.v1"
 AUDIT = "datawave.audit.v1"
 COMPLIANCE = "datawave.compliance.v1"  # findings opened and resolved, scores (governance/)
-ALL_TOPICS = (DISCOVERY, LINEAGE, CHANGES, DLQ, AUDIT, COMPLIANCE)
+MESH = "datawave.mesh.v1"  # data-product workflow steps, with a correlation id (mesh/)
+ALL_TOPICS = (DISCOVERY, LINEAGE, CHANGES, DLQ, AUDIT, COMPLIANCE, MESH)
 
 
 async def ensure_topics(admin: AIOKafkaAdminClient, partitions: int) -> list[str]:

@@ -1,20 +1,31 @@
 """Which data-mesh domains a node belongs to, computed inside the queries that read it.
 
 A ``(:DataProduct)-[:IN_DOMAIN]->(:Domain)`` that ``EXPOSES`` a node, or one of its containers
-(source, database, schema, table), puts it in that domain. The nearest exposure wins, so a
-finance product exposing one table of a database that a sales product exposes whole puts that
-table (and its columns) in finance only; products of several domains at the same distance put
-the node in all of them. RBAC reads the result (security/rbac.py); see docs/security.md.
+(source, database, schema, table), puts it in that domain; so does an assignment of the node or
+a container to the domain itself, ``(:DataSource|Asset)-[:IN_DOMAIN]->(:Domain)``
+(mesh/domains.py assigns by source, by schema or one by one), which counts as an exposure at
+the same distance. The nearest wins, so a finance product exposing one table of a database
+that a sales product exposes whole puts that table (and its columns) in finance only; several
+domains at the same distance put the node in all of them. Mesh nodes are in the domain they
+point at: a product, its versions (``HAS_VERSION``) and a team. RBAC reads the result
+(security/rbac.py); see docs/security.md and docs/mesh.md.
 """
 
 from __future__ import annotations
 
 from typing import LiteralString
 
+from neo4j import AsyncDriver
+
+from graph.driver import Record, read, write
+from graph.records import plain
+
 # The ``dw``-prefixed names cannot clash with the variables of the query this is pasted into.
 _DOMAINS: LiteralString = """reduce(dwBest = [1000, []], dwHit IN [
   dwPath = ({var})<-[:CONTAINS|HAS_COLUMN|HAS_VERSION*0..4]-()<-[:EXPOSES]-(:DataProduct)
-           -[:IN_DOMAIN]->(dwDomain:Domain) | [length(dwPath), dwDomain.name]] |
+           -[:IN_DOMAIN]->(dwDomain:Domain) | [length(dwPath), dwDomain.name]] + [
+  dwPath = ({var})<-[:CONTAINS|HAS_COLUMN|HAS_VERSION*0..4]-()-[:IN_DOMAIN]->(dwDomain:Domain)
+           | [length(dwPath) + 1, dwDomain.name]] |
   CASE WHEN dwHit[0] < dwBest[0] THEN [dwHit[0], [dwHit[1]]]
        WHEN dwHit[0] = dwBest[0] AND NOT dwHit[1] IN dwBest[1]
          THEN [dwBest[0], dwBest[1] + dwHit[1]]
@@ -48,3 +59,160 @@ def in_scope(variable: LiteralString) -> LiteralString:
         + domains_of(variable)
         + ", []), ['']) WHERE dwName IN $domains))\n"
     )
+
+
+# --- managed domains and teams (mesh/domains.py) ------------------------------------------------
+
+# A domain MERGEs on its name, so the ``:Domain {name}`` nodes products pointed at before keep
+# their relationships; ``created`` says whether this call made it.
+CREATE_DOMAIN: LiteralString = """
+OPTIONAL MATCH (old:Domain {name: $name})
+WITH old.createdAt IS NOT NULL AS managed
+MERGE (d:Domain {name: $name})
+FOREACH (_ IN CASE WHEN managed THEN [] ELSE [1] END |
+  SET d.urn = $urn, d.description = $description, d.owners = $owners, d.createdBy = $actor,
+      d.createdAt = datetime())
+RETURN properties(d) AS props, NOT managed AS created
+"""
+UPDATE_DOMAIN: LiteralString = """
+MATCH (d:Domain {urn: $urn})
+SET d.description = coalesce($description, d.description),
+    d.owners = coalesce($owners, d.owners),
+    d.archivedAt = CASE WHEN $archive THEN coalesce(d.archivedAt, datetime()) ELSE d.archivedAt END,
+    d.updatedBy = $actor, d.updatedAt = datetime()
+RETURN properties(d) AS props
+"""
+DOMAIN: LiteralString = "MATCH (d:Domain {urn: $urn}) RETURN properties(d) AS props"
+DOMAINS: LiteralString = """
+MATCH (d:Domain) WHERE d.urn IS NOT NULL AND ($archived OR d.archivedAt IS NULL)
+RETURN properties(d) AS props ORDER BY d.name
+"""
+SAVE_TEAM: LiteralString = """
+MATCH (d:Domain {urn: $domain})
+MERGE (t:Team {name: $name})
+SET t.urn = $urn, t.description = coalesce($description, t.description, ''),
+    t.members = $members, t.updatedBy = $actor, t.updatedAt = datetime()
+WITH d, t
+OPTIONAL MATCH (t)-[old:IN_DOMAIN]->(other:Domain) WHERE other <> d
+DELETE old
+MERGE (t)-[:IN_DOMAIN]->(d)
+RETURN properties(t) AS props, d.name AS domain
+"""
+TEAMS: LiteralString = """
+MATCH (t:Team)-[:IN_DOMAIN]->(d:Domain {urn: $domain})
+RETURN properties(t) AS props, d.name AS domain ORDER BY t.name
+"""
+TEAM: LiteralString = """
+MATCH (t:Team {urn: $urn})
+OPTIONAL MATCH (t)-[:IN_DOMAIN]->(d:Domain)
+RETURN properties(t) AS props, d.name AS domain
+"""
+# Assigning a source, schema or asset to a domain replaces its previous direct assignment; the
+# tables it holds (or it, if a table; a column's table) are returned so their caches and search
+# documents follow.
+_NODE: LiteralString = """
+CALL (urn) {
+  MATCH (n:Asset {urn: urn}) RETURN n
+  UNION
+  MATCH (n:DataSource {urn: urn}) RETURN n
+}
+"""
+_TABLES: LiteralString = """
+WITH DISTINCT n
+OPTIONAL MATCH (n)-[:CONTAINS*0..3]->(t:Table)
+OPTIONAL MATCH (t2:Table)-[:HAS_COLUMN]->(n)
+RETURN n.urn AS urn, collect(DISTINCT t.urn) + collect(DISTINCT t2.urn) AS tables
+"""
+EXISTING: LiteralString = "UNWIND $urns AS urn" + _NODE + "RETURN n.urn AS urn"
+ASSIGN: LiteralString = (
+    "MATCH (d:Domain {urn: $domain})\nUNWIND $urns AS urn"
+    + _NODE
+    + """OPTIONAL MATCH (n)-[old:IN_DOMAIN]->(:Domain)
+DELETE old
+MERGE (n)-[:IN_DOMAIN]->(d)"""
+    + _TABLES
+)
+UNASSIGN: LiteralString = (
+    "UNWIND $urns AS urn"
+    + _NODE
+    + """MATCH (n)-[old:IN_DOMAIN]->(:Domain {urn: $domain})
+DELETE old"""
+    + _TABLES
+)
+ASSIGNED: LiteralString = """
+MATCH (n)-[:IN_DOMAIN]->(:Domain {urn: $domain}) WHERE n:DataSource OR n:Asset
+RETURN n.urn AS urn ORDER BY n.urn LIMIT $limit
+"""
+
+
+async def create_domain(
+    driver: AsyncDriver, database: str, urn: str, name: str, description: str | None,
+    owners: list[str], actor: str,
+) -> tuple[Record, bool]:  # fmt: skip
+    """The domain, and whether it is new (a name already managed is not)."""
+    rows = await write(
+        driver, database, CREATE_DOMAIN, urn=urn, name=name, description=description,
+        owners=owners, actor=actor,
+    )  # fmt: skip
+    return plain(rows[0]["props"]), rows[0]["created"]
+
+
+async def update_domain(
+    driver: AsyncDriver, database: str, urn: str, actor: str, *,
+    description: str | None = None, owners: list[str] | None = None, archive: bool = False,
+) -> Record | None:  # fmt: skip
+    rows = await write(
+        driver, database, UPDATE_DOMAIN, urn=urn, description=description, owners=owners,
+        archive=archive, actor=actor,
+    )  # fmt: skip
+    return plain(rows[0]["props"]) if rows else None
+
+
+async def get_domain(driver: AsyncDriver, database: str, urn: str) -> Record | None:
+    rows = await read(driver, database, DOMAIN, urn=urn)
+    return plain(rows[0]["props"]) if rows else None
+
+
+async def list_domains(driver: AsyncDriver, database: str, archived: bool) -> list[Record]:
+    return [plain(r["props"]) for r in await read(driver, database, DOMAINS, archived=archived)]
+
+
+async def save_team(
+    driver: AsyncDriver, database: str, domain: str, urn: str, name: str,
+    description: str | None, members: list[str], actor: str,
+) -> Record | None:  # fmt: skip
+    """Create or update a team of ``domain`` (moving it there); None if the domain is gone."""
+    rows = await write(
+        driver, database, SAVE_TEAM, domain=domain, urn=urn, name=name,
+        description=description, members=members, actor=actor,
+    )  # fmt: skip
+    return {**plain(rows[0]["props"]), "domain": rows[0]["domain"]} if rows else None
+
+
+async def get_team(driver: AsyncDriver, database: str, urn: str) -> Record | None:
+    rows = await read(driver, database, TEAM, urn=urn)
+    return {**plain(rows[0]["props"]), "domain": rows[0]["domain"]} if rows else None
+
+
+async def list_teams(driver: AsyncDriver, database: str, domain: str) -> list[Record]:
+    rows = await read(driver, database, TEAMS, domain=domain)
+    return [{**plain(r["props"]), "domain": r["domain"]} for r in rows]
+
+
+async def assign(
+    driver: AsyncDriver, database: str, domain: str, urns: list[str], remove: bool = False
+) -> dict[str, list[str]]:
+    """(Un)assign sources, schemas or assets to ``domain``: each one found -> its tables."""
+    query = UNASSIGN if remove else ASSIGN
+    rows = await write(driver, database, query, domain=domain, urns=urns)
+    return {r["urn"]: [t for t in r["tables"] if t] for r in rows}
+
+
+async def existing(driver: AsyncDriver, database: str, urns: list[str]) -> set[str]:
+    """Which of ``urns`` are sources or assets in the graph."""
+    return {r["urn"] for r in await read(driver, database, EXISTING, urns=urns)}
+
+
+async def assigned(driver: AsyncDriver, database: str, domain: str, limit: int) -> list[str]:
+    rows = await read(driver, database, ASSIGNED, domain=domain, limit=limit)
+    return [r["urn"] for r in rows]

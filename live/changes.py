@@ -51,7 +51,9 @@ class CatalogChange(LiveEvent):
     type: ChangeType
     urn: str
     kind: str  # the URN's kind: source, database, schema, table, column, ...
-    source: str
+    # The data source of a sourced kind; None for data-mesh nodes (domain, team, product,
+    # contract), which subscribers see by the domain the graph puts them in instead.
+    source: str | None = None
     fields: list[str] = Field(default_factory=list)  # properties that changed, when known
     at: datetime = Field(default_factory=_now)
 

@@ -34,6 +34,9 @@ from resolvers.labels.mutations import ClassifyMutation, LabelMutation, LabelQue
 from resolvers.limits import DOCUMENT_CACHE, CachedValidation
 from resolvers.lineage.queries import LineageQuery
 from resolvers.live.subscriptions import LiveSubscription
+from resolvers.mesh.mutations import MeshMutation
+from resolvers.mesh.queries import MeshQuery
+from resolvers.mesh.types import ERROR_TYPES as MESH_ERRORS
 from resolvers.security import OperationSecurity
 from resolvers.server.queries import ServerQuery
 from resolvers.sources.mutations import (
@@ -57,13 +60,19 @@ class Query(
     AuditQuery,
     ScanQuery,
     GovernanceQuery,
+    MeshQuery,
 ):
     pass
 
 
 @strawberry.type
 class Mutation(
-    CurationMutation, SourceMutation, LabelMutation, ClassifyMutation, GovernanceMutation
+    CurationMutation,
+    SourceMutation,
+    LabelMutation,
+    ClassifyMutation,
+    GovernanceMutation,
+    MeshMutation,
 ):
     pass
 
@@ -107,6 +116,7 @@ def build_schema(
             RefusedError,
             ConnectionFailedError,
             *GOVERNANCE_ERRORS,
+            *MESH_ERRORS,
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=DataWaveExecutor if suggestions else QuietExecutor,

@@ -47,12 +47,12 @@ ROLES: dict[str, frozenset[Permission]] = {
     "steward": CATALOG_READ
     | _perms(
         "asset:write", "lineage:write", "label:write", "scan:write", "source:write",
-        "compliance:read",
+        "compliance:read", "access:write",
     ),
     "domain_owner": CATALOG_READ
     | _perms(
         "asset:write", "lineage:write", "label:write", "product:write", "access:approve",
-        "policy:write", "compliance:read", "compliance:write",
+        "policy:write", "compliance:read", "compliance:write", "domain:write", "access:write",
     ),
     "auditor": CATALOG_READ | _perms("audit:read", "compliance:read"),
     "service": _perms("asset:read", "asset:write", "lineage:write", "scan:write", "source:read"),
@@ -61,9 +61,13 @@ ROLES: dict[str, frozenset[Permission]] = {
         "asset:write", "lineage:write", "label:write", "scan:write", "source:write",
         "product:write", "access:approve", "audit:read", "pii:read", "system:admin",
         "policy:write", "policy:approve", "compliance:read", "compliance:write",
-        "source:admin",
+        "source:admin", "domain:admin", "domain:write", "access:write",
     ),
 }  # fmt: skip
+# Data mesh (mesh/): ``domain:admin`` creates and archives domains; ``domain:write`` edits a
+# domain (owners, members, teams, which assets it holds) within the caller's domain scope;
+# ``product:write`` builds its products; ``access:write`` asks for access to another domain's
+# product, which someone else with ``access:approve`` in the product's domain decides.
 # ``source:admin`` (admins only) sets where a source is and which secret it reads: its host,
 # port, secretRef and tls, and unregisters it. ``source:write`` tests and edits the rest.
 # Extra permissions a token may carry by name (claim ``permissions``), e.g. ``pii:read``.

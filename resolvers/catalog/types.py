@@ -27,6 +27,7 @@ from graph.records import NodeRecord, Related, plain
 from resolvers.common import BigInt, Connection, Edge, Node, PageInfo, timestamp
 from resolvers.context import Info
 from resolvers.masking import reveal, reveal_one
+from resolvers.mesh.types import DataProduct, Domain, ProductVersion, Team
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     check_page_size,
@@ -43,11 +44,6 @@ MASKED = "Masked if the column is sensitive, unless you hold pii:read in its sco
 
 async def _related(info: Info, relation: Relation, urn: str) -> list[Related]:
     return await info.context.loaders.related(relation, urn)
-
-
-@strawberry.type(description="A team; owners of assets are teams.")
-class Team:
-    name: str
 
 
 @strawberry.type(description="A classification label such as PII.Email.")
@@ -166,9 +162,7 @@ class Asset(Node):
 
     @strawberry.field(description="Teams that own it.")
     async def owners(self, info: Info) -> list[Team]:
-        return [
-            Team(name=r.node.props["name"]) for r in await _related(info, Relation.OWNERS, self.id)
-        ]
+        return [Team.of_owner(r.node.props) for r in await _related(info, Relation.OWNERS, self.id)]
 
     @classmethod
     def base(cls, props: dict[str, Any]) -> dict[str, Any]:
@@ -462,12 +456,17 @@ class Job(Node):
 
 
 # The Strawberry class of each GraphQL type name the kinds registry serves (core/kinds.py).
-NODE_TYPES: dict[
-    str, type[Database | Schema | Table | Column | DataSource | SchemaVersion | Job]
-] = {
+NodeType = (
+    Database | Schema | Table | Column | DataSource | SchemaVersion | Job
+    | Domain | Team | DataProduct | ProductVersion
+)  # fmt: skip
+NODE_TYPES: dict[str, type[NodeType]] = {
     cls.__strawberry_definition__.name: cls
-    for cls in (DataSource, Database, Schema, Table, Column, SchemaVersion, Job)
-}
+    for cls in (
+        DataSource, Database, Schema, Table, Column, SchemaVersion, Job,
+        Domain, Team, DataProduct, ProductVersion,
+    )
+}  # fmt: skip
 
 
 def node_from_record(record: NodeRecord) -> Node | None:

@@ -62,10 +62,11 @@ async def _events(info: Info, channel: str, model: type[E]) -> AsyncIterator[E]:
 
 async def _visible(info: Info, change: changes.CatalogChange) -> bool:
     """Whether the subscriber may see the changed node as it is now (a removed one only
-    without a domain restriction: its domains are gone with it)."""
+    without a domain restriction: its domains are gone with it). Data-mesh nodes name no
+    source and are scoped by their domain alone."""
     guard = info.context.guard
     domains, sources = guard.scope()
-    if sources is not None and change.source not in sources:
+    if sources is not None and change.source is not None and change.source not in sources:
         return False
     if domains is None:
         return True

@@ -23,7 +23,9 @@ def node(labels: list[str], urn: str, domains: Sequence[str] = (), **props: Any)
 SOURCE = node(["DataSource"], "urn:dw:source:pg", name="pg")
 JOB = node(["Job"], "urn:dw:job:pg/db/public/report", source="pg")
 TABLE = node(["Asset", "Table"], "urn:dw:table:pg/db/public/orders", ["sales"], source="pg")
-PRODUCT = node(["DataProduct"], "urn:dw:product:sales/orders")
+PRODUCT = node(["DataProduct"], "urn:dw:product:sales/orders", ["sales"])
+DOMAIN = node(["Domain"], "urn:dw:domain:sales", name="sales")
+POLICY = node(["Policy"], "urn:dw:policy:pii-owners")
 
 
 def test_sources_and_jobs_are_scoped_by_their_data_source() -> None:
@@ -41,6 +43,14 @@ def test_assets_are_scoped_by_domain_and_source() -> None:
     assert not guard(sources=frozenset({"mysql"})).reaches(TABLE)
 
 
+def test_data_products_and_domains_are_discovered_across_domains() -> None:
+    # a marketplace: finance finds sales' products; what they expose stays scoped (TABLE)
+    assert guard(domains=frozenset({"finance"})).reaches(PRODUCT)
+    assert guard(domains=frozenset({"finance"}), sources=frozenset({"mysql"})).reaches(DOMAIN)
+    service = Principal("al", frozenset({"service"}))  # no product:read
+    assert not Guard(service, RequestAudit(None, "al", "r2", "127.0.0.1")).reaches(PRODUCT)
+
+
 def test_kinds_without_a_scope_rule_are_never_reached() -> None:
-    assert not guard().reaches(PRODUCT)
+    assert not guard().reaches(POLICY)
     assert not guard().reaches(node(["Anomaly"], "not-a-urn"))

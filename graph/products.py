@@ -1,0 +1,203 @@
+"""Data products and their versions (one ``:Contract`` each): the mesh's product aggregate.
+
+``(:DataProduct)-[:IN_DOMAIN]->(:Domain)``, ``(:Team)-[:OWNS]->(:DataProduct)``; output ports
+are ``(:DataProduct)-[:EXPOSES {port}]->(:Asset)`` (which is also what places those assets in
+the product's domain, graph/domains.py) and ``(:DataProduct)-[:HAS_PORT]->(:StreamPort)`` for
+Kafka topics; input ports ``(:DataProduct)-[:CONSUMES]->(:Asset)``; versions
+``(:DataProduct)-[:HAS_VERSION]->(:Contract)`` holding the ODCS YAML, the lifecycle status and
+the quality gate's verdict. Each function is one transaction: one workflow step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, LiteralString
+
+from neo4j import AsyncDriver
+
+from graph.driver import Record, read, write
+from graph.records import plain
+
+CREATE: LiteralString = """
+MATCH (d:Domain {urn: $domain})
+OPTIONAL MATCH (t:Team {urn: $team})
+CREATE (p:DataProduct {urn: $urn})
+SET p += $props, p.domain = d.name, p.createdAt = datetime()
+CREATE (p)-[:IN_DOMAIN]->(d)
+FOREACH (_ IN CASE WHEN t IS NULL THEN [] ELSE [1] END | MERGE (t)-[:OWNS]->(p))
+WITH p
+CALL (p) {
+  UNWIND $outputs AS port
+  MATCH (a:Asset {urn: port.asset})
+  MERGE (p)-[r:EXPOSES]->(a) SET r.port = port.name
+}
+CALL (p) {
+  UNWIND $inputs AS input
+  MATCH (a:Asset {urn: input})
+  MERGE (p)-[:CONSUMES]->(a)
+}
+RETURN p.urn AS urn
+"""
+STREAM_PORTS: LiteralString = """
+MATCH (p:DataProduct {urn: $product})
+SET p.streamError = $error
+WITH p
+UNWIND $ports AS port
+MERGE (s:StreamPort {key: port.key})
+SET s += port
+MERGE (p)-[:HAS_PORT]->(s)
+"""
+DETAIL: LiteralString = """
+MATCH (p:DataProduct) WHERE p.urn IN $urns
+OPTIONAL MATCH (p)<-[:OWNS]-(team:Team)
+RETURN p.urn AS urn, properties(p) AS props, team.urn AS team, team.name AS teamName,
+  [(p)-[r:EXPOSES]->(a:Asset) | {name: r.port, asset: a.urn, assetName: a.name,
+                                 kind: coalesce(a.kind, 'table')}] AS outputs,
+  [(p)-[:HAS_PORT]->(s:StreamPort) | properties(s)] AS streams,
+  [(p)-[:CONSUMES]->(a:Asset) | a.urn] AS inputs,
+  [(p)-[:HAS_VERSION]->(c:Contract) | properties(c)] AS versions
+"""
+IN_DOMAIN: LiteralString = """
+MATCH (p:DataProduct)-[:IN_DOMAIN]->(:Domain {urn: $domain})
+RETURN p.urn AS urn ORDER BY p.name
+"""
+ALL: LiteralString = "MATCH (p:DataProduct) RETURN p.urn AS urn ORDER BY p.urn LIMIT $limit"
+ADD_VERSION: LiteralString = """
+MATCH (p:DataProduct {urn: $product})
+MERGE (p)-[:HAS_VERSION]->(c:Contract {urn: $urn})
+ON CREATE SET c.createdBy = $actor, c.createdAt = datetime(), c.status = 'draft'
+SET c.name = p.name + ' ' + $version, c.product = $product, c.version = $version,
+    c.odcs = $odcs, c.updatedBy = $actor, c.updatedAt = datetime(),
+    c.drift = null, c.driftCheckedAt = null
+RETURN properties(c) AS props
+"""
+VERSION: LiteralString = """
+MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract {urn: $urn})
+RETURN properties(c) AS props, p.urn AS product, p.domain AS domain
+"""
+# A lifecycle step: only from the status the caller read (someone else's step in between
+# makes it a no-op the caller reports).
+STEP: LiteralString = """
+MATCH (c:Contract {urn: $urn}) WHERE c.status = $start
+SET c.status = $end, c += $stamps
+RETURN properties(c) AS props
+"""
+GATE: LiteralString = """
+MATCH (c:Contract {urn: $urn})
+SET c.quarantine = $reason, c.quality = $outcomes, c.qualityCheckedAt = datetime()
+RETURN properties(c) AS props
+"""
+DRIFT: LiteralString = """
+MATCH (c:Contract {urn: $urn})
+SET c.drift = $drift, c.driftCheckedAt = datetime()
+RETURN properties(c) AS props
+"""
+DRIFTED: LiteralString = """
+MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract)
+WHERE size(coalesce(c.drift, [])) > 0 AND c.status <> 'retired'
+RETURN c {.*, product: p.urn} AS props ORDER BY c.urn LIMIT $limit
+"""
+# What the scans found behind the product's output ports: tables with their live columns.
+PORT_TABLES: LiteralString = """
+MATCH (:DataProduct {urn: $product})-[:EXPOSES]->(t:Table)
+RETURN t.urn AS urn, t.name AS name, t.rowCount AS rowCount, t.lastSeenAt AS lastSeenAt,
+  [(t)-[:HAS_COLUMN]->(c:Column) | c {.name, .dataType, .nullable, .nullRatio, .distinctCount,
+                                      .removedAt}] AS columns
+"""
+# The versions whose products expose one of these tables (a scan changed them).
+EXPOSING: LiteralString = """
+MATCH (t:Table) WHERE t.urn IN $tables
+MATCH (t)<-[:EXPOSES]-(p:DataProduct)-[:HAS_VERSION]->(c:Contract)
+WHERE c.status IN ['draft', 'published', 'deprecated']
+RETURN DISTINCT c.urn AS urn
+"""
+
+
+async def create_product(
+    driver: AsyncDriver, database: str, urn: str, domain: str, team: str | None,
+    props: Mapping[str, Any], outputs: Sequence[Mapping[str, str]], inputs: Sequence[str],
+) -> None:  # fmt: skip
+    """One transaction: the product, its domain and owner, its table ports and inputs."""
+    await write(
+        driver, database, CREATE, urn=urn, domain=domain, team=team, props=dict(props),
+        outputs=list(outputs), inputs=list(inputs),
+    )  # fmt: skip
+
+
+async def record_streams(
+    driver: AsyncDriver, database: str, product: str, ports: Sequence[Mapping[str, Any]],
+    error: str | None,
+) -> None:  # fmt: skip
+    """The stream ports whose topics exist, and why the others failed (None: none did)."""
+    await write(driver, database, STREAM_PORTS, product=product, ports=list(ports), error=error)
+
+
+async def details(driver: AsyncDriver, database: str, urns: Sequence[str]) -> dict[str, Record]:
+    """Products by URN with their owner, ports and versions."""
+    rows = await read(driver, database, DETAIL, urns=list(urns))
+    return {r["urn"]: plain(r) for r in rows}
+
+
+async def product_urns(
+    driver: AsyncDriver, database: str, domain: str | None, limit: int
+) -> list[str]:
+    if domain is None:
+        rows = await read(driver, database, ALL, limit=limit)
+    else:
+        rows = await read(driver, database, IN_DOMAIN, domain=domain)
+    return [r["urn"] for r in rows]
+
+
+async def save_version(
+    driver: AsyncDriver, database: str, product: str, urn: str, version: str, odcs: str,
+    actor: str,
+) -> Record:  # fmt: skip
+    rows = await write(
+        driver, database, ADD_VERSION, product=product, urn=urn, version=version, odcs=odcs,
+        actor=actor,
+    )  # fmt: skip
+    return plain(rows[0]["props"])
+
+
+async def get_version(driver: AsyncDriver, database: str, urn: str) -> Record | None:
+    """A version's properties, with ``product`` and ``domain``; None if there is none."""
+    rows = await read(driver, database, VERSION, urn=urn)
+    if not rows:
+        return None
+    return {**plain(rows[0]["props"]), "product": rows[0]["product"], "domain": rows[0]["domain"]}
+
+
+async def step(
+    driver: AsyncDriver, database: str, urn: str, start: str, end: str, stamps: Mapping[str, Any]
+) -> Record | None:
+    rows = await write(driver, database, STEP, urn=urn, start=start, end=end, stamps=dict(stamps))
+    return plain(rows[0]["props"]) if rows else None
+
+
+async def record_gate(
+    driver: AsyncDriver, database: str, urn: str, reason: str | None, outcomes: list[Record]
+) -> Record:
+    rows = await write(
+        driver, database, GATE, urn=urn, reason=reason, outcomes=json.dumps(outcomes)
+    )
+    return plain(rows[0]["props"])
+
+
+async def record_drift(driver: AsyncDriver, database: str, urn: str, drift: list[str]) -> Record:
+    rows = await write(driver, database, DRIFT, urn=urn, drift=drift)
+    return plain(rows[0]["props"])
+
+
+async def port_tables(driver: AsyncDriver, database: str, product: str) -> list[Record]:
+    return [plain(r) for r in await read(driver, database, PORT_TABLES, product=product)]
+
+
+async def versions_exposing(driver: AsyncDriver, database: str, tables: Sequence[str]) -> list[str]:
+    rows = await read(driver, database, EXPOSING, tables=list(tables))
+    return [r["urn"] for r in rows]
+
+
+async def drifted(driver: AsyncDriver, database: str, limit: int) -> list[Record]:
+    """Live versions whose last drift check found violations."""
+    return [plain(r["props"]) for r in await read(driver, database, DRIFTED, limit=limit)]

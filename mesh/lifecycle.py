@@ -1,0 +1,105 @@
+"""Where a product version stands and which steps apply: pure rules, tested on their own.
+
+A version moves draft -> published -> deprecated -> retired. Versions are semantic
+(``MAJOR.MINOR.PATCH``); a new one must be higher than every other version of the product, and
+one whose contract breaks the latest published version's needs a higher major. A quarantined
+version (a failing quality gate) cannot be published; a version with consumers bound to it
+cannot be retired.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import total_ordering
+
+from mesh.errors import Incompatible, MeshError, WrongState
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    DEPRECATED = "deprecated"
+    RETIRED = "retired"
+
+
+class Step(StrEnum):
+    PUBLISH = "publish"
+    DEPRECATE = "deprecate"
+    RETIRE = "retire"
+
+
+# The status a step starts from and the one it leads to.
+STEPS: dict[Step, tuple[Status, Status]] = {
+    Step.PUBLISH: (Status.DRAFT, Status.PUBLISHED),
+    Step.DEPRECATE: (Status.PUBLISHED, Status.DEPRECATED),
+    Step.RETIRE: (Status.DEPRECATED, Status.RETIRED),
+}
+
+SEMVER = re.compile(r"^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$")
+
+
+@total_ordering
+class Version:
+    """A semantic version without pre-release or build parts (they name no product version)."""
+
+    def __init__(self, text: str) -> None:
+        match = SEMVER.match(text)
+        if match is None:
+            raise MeshError(f"{text!r} is not a semantic version MAJOR.MINOR.PATCH", "version")
+        self.parts = tuple(int(p) for p in match.groups())
+        self.text = text
+
+    @property
+    def major(self) -> int:
+        return self.parts[0]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self.parts == other.parts
+
+    def __lt__(self, other: Version) -> bool:
+        return self.parts < other.parts
+
+    def __hash__(self) -> int:
+        return hash(self.parts)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def after(step: Step, current: Status) -> Status:
+    """The status ``step`` leads to from ``current``, or WrongState."""
+    start, end = STEPS[step]
+    if current is not start:
+        raise WrongState(f"{step} applies to a {start} version; this one is {current}", "step")
+    return end
+
+
+def check_new_version(new: str, existing: list[str]) -> Version:
+    """A new version must be higher than every version the product has."""
+    version = Version(new)
+    if existing and version <= (top := max(Version(v) for v in existing)):
+        raise MeshError(f"version {new} is not higher than the latest, {top}", "version")
+    return version
+
+
+def check_publish(
+    version: str, quarantined: str | None, baseline: str | None, breaking: list[str]
+) -> None:
+    """Publishing ``version``: not while quarantined; a break of the ``baseline`` contract (the
+    latest published version's) needs a higher major version."""
+    if quarantined:
+        raise WrongState(f"version {version} is quarantined: {quarantined}", "version")
+    if baseline is not None and breaking and Version(version).major <= Version(baseline).major:
+        raise Incompatible(
+            f"version {version} breaks the contract of {baseline} "
+            f"({len(breaking)} breaking change(s)): a breaking change needs a new major version",
+            breaking,
+        )
+
+
+def check_retire(version: str, consumers: int) -> None:
+    if consumers:
+        raise WrongState(
+            f"version {version} still has {consumers} consumer(s) bound to it", "version"
+        )

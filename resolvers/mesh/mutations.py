@@ -1,0 +1,441 @@
+"""The data-mesh workflows through GraphQL: domains and teams, assignments, products, contracts,
+lifecycle, quality gates and access requests.
+
+Every mutation is authorized and audited (resolvers/audited.py) with the domain, product,
+version or request as its resource; the permission must hold in the domain concerned (a domain
+owner administers only theirs; a product's owners approve its access). Expected refusals come
+back as typed payload errors. Changes are announced (resolvers/announce.py) so caches, RBAC
+scoping and ``catalogChanges`` subscribers follow at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import strawberry
+
+from core.urns import InvalidUrn, domain_urn
+from graph import access as access_graph
+from live.changes import ChangeType
+from mesh import access, domains, errors, products
+from mesh.lifecycle import Step
+from resolvers.announce import announce
+from resolvers.audited import guarded
+from resolvers.common import InvalidInputError, NotFoundError, UserError
+from resolvers.context import Info
+from resolvers.errors import coded
+from resolvers.governance.types import SelfApprovalError, WrongStateError
+from resolvers.mesh.types import (
+    AccessRequest,
+    DataProduct,
+    Domain,
+    DuplicateError,
+    IncompatibleVersionError,
+    InvalidContractError,
+    ProductVersion,
+    Team,
+    domain_of,
+)
+from resolvers.permissions import FORBIDDEN
+from security.rbac import Permission, permission
+
+DOMAIN_WRITE = permission("domain:write")
+PRODUCT_WRITE = permission("product:write")
+ACCESS_APPROVE = permission("access:approve")
+ASSET_WRITE = permission("asset:write")
+P = TypeVar("P")
+
+
+def user_errors(err: errors.MeshError) -> list[UserError]:
+    match err:
+        case errors.NotFound():
+            return [NotFoundError(urn=strawberry.ID(err.field), message=err.message)]
+        case errors.Duplicate():
+            return [DuplicateError(field=err.field, message=err.message)]
+        case errors.SelfApproval():
+            return [SelfApprovalError(message=err.message)]
+        case errors.WrongState():
+            return [WrongStateError(message=err.message)]
+        case errors.InvalidContract():
+            return [InvalidContractError(path=err.field, message=err.message)]
+        case errors.Incompatible():
+            return [IncompatibleVersionError(message=err.message, changes=err.changes)]
+    return [InvalidInputError(field=err.field, message=err.message)]
+
+
+async def attempt(payload: Callable[..., P], work: Callable[[], Awaitable[dict[str, Any]]]) -> P:
+    try:
+        return payload(**await work())
+    except errors.MeshError as err:
+        return payload(errors=user_errors(err))
+
+
+def _actor(info: Info) -> str:
+    principal = info.context.guard.principal
+    assert principal is not None  # the permission check ran first
+    return principal.subject
+
+
+def _within(info: Info, perm: Permission, urn: str) -> str:
+    """The domain ``urn`` names, if the caller holds ``perm`` there; FORBIDDEN (audited)
+    otherwise. A malformed URN is the caller's mistake, reported as such."""
+    try:
+        domain = domain_of(urn)
+    except (InvalidUrn, IndexError):
+        raise coded("BAD_USER_INPUT", f"not a domain, product or version URN: {urn}") from None
+    guard = info.context.guard
+    if not guard.can(perm, domain=domain):
+        guard.audit.note(str(perm), urn, "denied", "out of scope")
+        raise coded(FORBIDDEN, f"forbidden: {domain} is outside your {perm} scope")
+    return domain
+
+
+def _by(key: str) -> Callable[..., str]:
+    return lambda **kwargs: str(kwargs.get(key, ""))
+
+
+def _input(key: str) -> Callable[..., str]:
+    return lambda **kwargs: str(getattr(kwargs["input"], key, ""))
+
+
+@strawberry.input(description="A new domain; its owners default to its creator.")
+class CreateDomainInput:
+    name: str = strawberry.field(description="Lower-case letters, digits, dashes.")
+    description: str = ""
+    owners: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="A team of a domain (created, or updated by name).")
+class SaveTeamInput:
+    domain: strawberry.ID
+    name: str
+    description: str | None = None
+    members: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="A table or view the product exposes, under a port name.")
+class OutputPortInput:
+    name: str
+    asset: strawberry.ID
+
+
+@strawberry.input(description="What the product promises.")
+class SlaInput:
+    freshness: str | None = strawberry.field(default=None, description='e.g. "1d", "4h"')
+    availability: float | None = strawberry.field(default=None, description="percent")
+    support_contact: str | None = None
+
+
+@strawberry.input(description="A new data product, a draft until a version is published.")
+class CreateDataProductInput:
+    domain: strawberry.ID
+    name: str
+    description: str = ""
+    owner_team: strawberry.ID | None = None
+    tags: list[str] = strawberry.field(default_factory=list)
+    sla: SlaInput | None = None
+    output_ports: list[OutputPortInput] = strawberry.field(default_factory=list)
+    stream_ports: list[str] = strawberry.field(
+        default_factory=list, description="Names of Kafka stream ports: a topic each."
+    )
+    input_ports: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="A consumer team asks for a published product version.")
+class RequestAccessInput:
+    version: strawberry.ID
+    team: strawberry.ID
+    purpose: str
+    days: int = 90
+
+
+@strawberry.type
+class DomainPayload:
+    domain: Domain | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class TeamPayload:
+    team: Team | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AssignmentPayload:
+    domain: Domain | None = None
+    tables: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Tables whose domain changed."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DataProductPayload:
+    product: DataProduct | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ProductVersionPayload:
+    version: ProductVersion | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AccessRequestPayload:
+    request: AccessRequest | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _domain(info: Info, record: dict[str, Any], *also: str) -> dict[str, Any]:
+    await announce(info, ChangeType.CHANGED, [record["urn"], *also], ["domain"])
+    return {"domain": Domain.from_props(record)}
+
+
+async def _version(info: Info, record: dict[str, Any], field: str) -> dict[str, Any]:
+    await announce(info, ChangeType.CHANGED, [record["urn"], record["product"]], [field])
+    return {"version": ProductVersion.from_props(record)}
+
+
+async def _reachable(info: Info, urns: list[strawberry.ID], need: Permission) -> None:
+    """Every URN names a node the caller may ``need``; else NotFound (no existence oracle)."""
+    for urn in urns:
+        if await info.context.loaders.find(urn, need) is None:
+            raise errors.NotFound(f"no asset or source {urn}", "assets")
+
+
+@strawberry.type
+class MeshMutation:
+    @strawberry.mutation(
+        description="Create a domain (or take over a :Domain node of that name).",
+        extensions=guarded("domain:admin", lambda input: f"urn:dw:domain:{input.name}"),
+    )
+    async def create_domain(self, info: Info, input: CreateDomainInput) -> DomainPayload:
+        async def work() -> dict[str, Any]:
+            record = await domains.create_domain(
+                info.context.state, _actor(info), input.name, input.description, input.owners
+            )
+            return await _domain(info, record)
+
+        return await attempt(DomainPayload, work)
+
+    @strawberry.mutation(
+        description="Change a domain's description or owners (its owners only).",
+        extensions=guarded("domain:write", _by("domain")),
+    )
+    async def update_domain(
+        self,
+        info: Info,
+        domain: strawberry.ID,
+        description: str | None = None,
+        owners: list[str] | None = None,
+    ) -> DomainPayload:
+        _within(info, DOMAIN_WRITE, domain)
+
+        async def work() -> dict[str, Any]:
+            record = await domains.update_domain(
+                info.context.state, _actor(info), domain, description=description,
+                owners=owners, archive=False,
+            )  # fmt: skip
+            return await _domain(info, record)
+
+        return await attempt(DomainPayload, work)
+
+    @strawberry.mutation(
+        description="Archive a domain: nothing new goes into it; it is never deleted.",
+        extensions=guarded("domain:admin", _by("domain")),
+    )
+    async def archive_domain(self, info: Info, domain: strawberry.ID) -> DomainPayload:
+        async def work() -> dict[str, Any]:
+            record = await domains.update_domain(
+                info.context.state, _actor(info), domain, description=None, owners=None,
+                archive=True,
+            )  # fmt: skip
+            return await _domain(info, record)
+
+        return await attempt(DomainPayload, work)
+
+    @strawberry.mutation(
+        description="Create or update a team of a domain, with its members.",
+        extensions=guarded("domain:write", _input("domain")),
+    )
+    async def save_team(self, info: Info, input: SaveTeamInput) -> TeamPayload:
+        _within(info, DOMAIN_WRITE, input.domain)
+
+        async def work() -> dict[str, Any]:
+            record = await domains.save_team(
+                info.context.state, _actor(info), input.domain, input.name, input.description,
+                input.members,
+            )  # fmt: skip
+            await announce(info, ChangeType.CHANGED, [record["urn"]], ["members"])
+            return {"team": Team.from_props(record)}
+
+        return await attempt(TeamPayload, work)
+
+    @strawberry.mutation(
+        description="Put data sources, schemas or single assets (and all they contain) in a "
+        "domain, or take them out (`remove`). You need asset:write on each.",
+        extensions=guarded("domain:write", _by("domain")),
+    )
+    async def assign_to_domain(
+        self, info: Info, domain: strawberry.ID, assets: list[strawberry.ID], remove: bool = False
+    ) -> AssignmentPayload:
+        _within(info, DOMAIN_WRITE, domain)
+
+        async def work() -> dict[str, Any]:
+            await _reachable(info, assets, ASSET_WRITE)
+            found = await domains.assign(
+                info.context.state, _actor(info), domain, list(assets), remove
+            )
+            tables = sorted({t for ts in found.values() for t in ts})
+            await announce(info, ChangeType.CHANGED, [domain, *found, *tables], ["domains"])
+            record = await domains.get_domain(info.context.state, domain)
+            ids = [strawberry.ID(t) for t in tables]
+            return {"domain": Domain.from_props(record), "tables": ids}
+
+        return await attempt(AssignmentPayload, work)
+
+    @strawberry.mutation(
+        description="Create a data product with its ports; a stream port's topic is created "
+        "on Kafka with the configured partitions and retention.",
+        extensions=guarded("product:write", _input("domain")),
+    )
+    async def create_data_product(
+        self, info: Info, input: CreateDataProductInput
+    ) -> DataProductPayload:
+        _within(info, PRODUCT_WRITE, input.domain)
+        sla = input.sla or SlaInput()
+        spec = products.ProductSpec(
+            domain=input.domain,
+            name=input.name,
+            description=input.description,
+            team=input.owner_team,
+            tags=[t.strip() for t in input.tags],
+            sla=products.Sla(sla.freshness, sla.availability, sla.support_contact),
+            outputs=[{"name": p.name, "asset": p.asset} for p in input.output_ports],
+            streams=list(input.stream_ports),
+            inputs=list(input.input_ports),
+        )
+
+        async def work() -> dict[str, Any]:
+            ports = [p.asset for p in input.output_ports]
+            await _reachable(info, ports, ASSET_WRITE)
+            await _reachable(info, list(input.input_ports), permission("asset:read"))
+            record = await products.create_product(info.context.state, _actor(info), spec)
+            urn = record["props"]["urn"]
+            await announce(info, ChangeType.ADDED, [urn], [])
+            await announce(info, ChangeType.CHANGED, ports, ["domains"])
+            return {"product": DataProduct.from_props(record["props"], record)}
+
+        return await attempt(DataProductPayload, work)
+
+    @strawberry.mutation(
+        description="Import an ODCS v3 contract (YAML) as a new version of a product, or as "
+        "the contract of a draft version; checked for drift at once.",
+        extensions=guarded("product:write", _by("product")),
+    )
+    async def import_contract(
+        self, info: Info, product: strawberry.ID, version: str, odcs: str
+    ) -> ProductVersionPayload:
+        _within(info, PRODUCT_WRITE, product)
+
+        async def work() -> dict[str, Any]:
+            record = await products.import_contract(
+                info.context.state, _actor(info), product, version, odcs
+            )
+            return await _version(info, record, "contract")
+
+        return await attempt(ProductVersionPayload, work)
+
+    @strawberry.mutation(
+        description="Compare a version's contract with its output ports as scanned now.",
+        extensions=guarded("product:write", _by("version")),
+    )
+    async def check_contract_drift(
+        self, info: Info, version: strawberry.ID
+    ) -> ProductVersionPayload:
+        _within(info, PRODUCT_WRITE, version)
+
+        async def work() -> dict[str, Any]:
+            record = await products.check_drift(info.context.state, _actor(info), version)
+            return await _version(info, record, "drift")
+
+        return await attempt(ProductVersionPayload, work)
+
+    @strawberry.mutation(
+        description="Publish, deprecate (with a notice) or retire a version. Publishing "
+        "refuses a quarantined version and a breaking change without a new major version; "
+        "retiring refuses a version consumers are bound to.",
+        extensions=guarded("product:write", _by("version")),
+    )
+    async def advance_version(
+        self,
+        info: Info,
+        version: strawberry.ID,
+        step: Step,
+        notice: str | None = None,
+        sunset: datetime | None = None,
+    ) -> ProductVersionPayload:
+        _within(info, PRODUCT_WRITE, version)
+
+        async def work() -> dict[str, Any]:
+            state = info.context.state
+            bound = len(await access_graph.consumers(*info.context.graph, version))
+            record = await products.advance(
+                state, _actor(info), version, step, notice, sunset, consumers=bound
+            )
+            return await _version(info, record, "status")
+
+        return await attempt(ProductVersionPayload, work)
+
+    @strawberry.mutation(
+        description="Run a version's quality gate over the profiles of its output ports: a "
+        "failing rule quarantines it, a pass releases it.",
+        extensions=guarded("product:write", _by("version")),
+    )
+    async def evaluate_quality_gate(
+        self, info: Info, version: strawberry.ID
+    ) -> ProductVersionPayload:
+        _within(info, PRODUCT_WRITE, version)
+
+        async def work() -> dict[str, Any]:
+            record = await products.run_gate(info.context.state, _actor(info), version)
+            return await _version(info, record, "quality")
+
+        return await attempt(ProductVersionPayload, work)
+
+    @strawberry.mutation(
+        description="Ask, for a consumer team, for access to a published product version.",
+        extensions=guarded("access:write", _input("version")),
+    )
+    async def request_access(self, info: Info, input: RequestAccessInput) -> AccessRequestPayload:
+        async def work() -> dict[str, Any]:
+            if await info.context.loaders.find(input.version) is None:
+                raise errors.NotFound(f"no product version {input.version}", "version")
+            record = await access.request_access(
+                info.context.state, _actor(info), input.version, input.team, input.purpose,
+                input.days,
+            )  # fmt: skip
+            return {"request": AccessRequest.from_props(record)}
+
+        return await attempt(AccessRequestPayload, work)
+
+    @strawberry.mutation(
+        description="Approve (granting the team the version) or reject an access request; "
+        "the product's approvers decide, never the requester.",
+        extensions=guarded("access:approve", _by("request")),
+    )
+    async def decide_access(
+        self, info: Info, request: strawberry.ID, approve: bool, reason: str = ""
+    ) -> AccessRequestPayload:
+        async def work() -> dict[str, Any]:
+            found = await access.get_request(info.context.state, request)
+            _within(info, ACCESS_APPROVE, domain_urn(found["domain"]))
+            record = await access.decide(info.context.state, _actor(info), request, approve, reason)
+            await announce(info, ChangeType.CHANGED, [record["version"]], ["consumers"])
+            return {"request": AccessRequest.from_props(record)}
+
+        return await attempt(AccessRequestPayload, work)

@@ -1,0 +1,315 @@
+"""The data-mesh workflow through GraphQL alone, against the real Neo4j, Kafka and Redis: an
+admin creates two domains and assigns a schema to one (its owner then sees its tables at once,
+cache and all); the owner builds a team and a product with a table port and a Kafka stream port
+(the topic exists afterwards, with the configured partitions and retention); imports an ODCS
+contract; the quality gate quarantines the version until the table is healthy; a breaking change
+is refused for a minor version; drift shows once the table changes; a consumer team's access
+request is refused to its own requester and approved by a second owner, with both steps on
+datawave.mesh.v1 under one correlation id; a version with a consumer cannot be retired."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from neo4j import AsyncDriver
+
+from core.settings import Settings
+from core.topics import MESH
+from graph.driver import write
+from security.auth import mint_token
+from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Served, bearer
+from tests.unit.mesh.odcs import contract
+
+FORGET = "MATCH (e:AuditEvent) WHERE e.actor STARTS WITH $name DELETE e"
+# Contracts and stream ports of this test's products only (their URNs name its domains).
+FORGET_PRODUCTS = """
+MATCH (p:DataProduct) WHERE p.domain STARTS WITH $name
+OPTIONAL MATCH (p)-[:HAS_VERSION|HAS_PORT]->(n)
+OPTIONAL MATCH (r:AccessRequest)-[:FOR]->(n)
+DETACH DELETE r, n, p
+"""
+ROTTEN = """
+MATCH (t:Table {urn: $table})-[:HAS_COLUMN]->(c:Column {name: 'total'})
+SET t.rowCount = $rows, c.dataType = $type
+"""
+DOMAIN = """
+mutation($input: CreateDomainInput!) { createDomain(input: $input) {
+  domain { id name owners } errors { __typename message } } }
+"""
+TEAM = """
+mutation($input: SaveTeamInput!) { saveTeam(input: $input) {
+  team { id name members domain } errors { __typename message } } }
+"""
+ASSIGN = """
+mutation($domain: ID!, $assets: [ID!]!) { assignToDomain(domain: $domain, assets: $assets) {
+  domain { assigned } tables errors { __typename message } } }
+"""
+NODE = "query($id: ID!) { node(id: $id) { id ... on Table { name } } }"
+PRODUCT = """
+mutation($input: CreateDataProductInput!) { createDataProduct(input: $input) {
+  product { id name domain owner { name } sla { freshness supportContact }
+            outputPorts { name asset } streamPorts { name topic partitions retentionMs }
+            streamError }
+  errors { __typename message } } }
+"""
+IMPORT = """
+mutation($product: ID!, $version: String!, $odcs: String!) {
+  importContract(product: $product, version: $version, odcs: $odcs) {
+    version { id version status drift contract }
+    errors { __typename message ... on InvalidContractError { path } } } }
+"""
+GATE = """
+mutation($version: ID!) { evaluateQualityGate(version: $version) {
+  version { quarantined quarantineReason quality { metric passed } }
+  errors { __typename message } } }
+"""
+ADVANCE = """
+mutation($version: ID!, $step: LifecycleStep!, $notice: String) {
+  advanceVersion(version: $version, step: $step, notice: $notice) {
+    version { status } errors { __typename message
+    ... on IncompatibleVersionError { changes } } } }
+"""
+DRIFT = """
+mutation($version: ID!) { checkContractDrift(version: $version) {
+  version { drift } errors { __typename message } } }
+"""
+DRIFTED = "{ driftedVersions { id drift } }"
+REQUEST = """
+mutation($input: RequestAccessInput!) { requestAccess(input: $input) {
+  request { id status correlationId requestedBy } errors { __typename message } } }
+"""
+DECIDE = """
+mutation($request: ID!, $approve: Boolean!) { decideAccess(request: $request, approve: $approve) {
+  request { status decidedBy expiresAt } errors { __typename message } } }
+"""
+CONSUMERS = """
+query($id: ID!) { node(id: $id) { ... on ProductVersion { status consumers { name }
+  accessRequests { status } } } }
+"""
+
+COLUMNS = {
+    "id": {"logicalType": "string", "primaryKey": True},
+    "email": {"logicalType": "string"},
+    "total": {"logicalType": "string"},
+}
+ROWS = [{"metric": "rowCount", "mustBeGreaterThan": 100}]
+
+
+class Caller:
+    """One user of the test, by role and domain scope."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        self.http, self.token = http, token
+
+    async def raw(self, query: str, **variables: Any) -> dict[str, Any]:
+        r = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=bearer(self.token)
+        )
+        return r.json()
+
+    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        body = await self.raw(query, **variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@pytest.fixture
+async def mesh(
+    served: Served, settings: Settings, neo4j: AsyncDriver, unique: str
+) -> AsyncIterator[dict[str, Any]]:
+    db = settings.neo4j.database
+    estate = Estate(unique)
+    table = estate.table("orders", ("id", "email", "total"), row_count=10)
+    await estate.write(neo4j, db)
+    sales, mkt = f"{unique}-sales", f"{unique}-mkt"
+    auth = settings.auth
+    async with httpx.AsyncClient(base_url=served.url, timeout=60) as http:
+
+        def caller(who: str, role: str, domains: list[str] | None = None) -> Caller:
+            return Caller(http, mint_token(auth, f"{unique}-{who}", [role], domains=domains))
+
+        yield {
+            "admin": caller("ada", "admin"),
+            "owner": caller("olga", "domain_owner", [sales]),
+            "second": caller("pat", "domain_owner", [sales]),
+            "consumer": caller("carl", "steward", [mkt]),
+            "name": unique, "sales": sales, "mkt": mkt, "table": table, "schema": estate.schema,
+            "neo4j": neo4j, "settings": settings,
+        }  # fmt: skip
+    await served.app.state.datawave.audit.drain()
+    await write(neo4j, db, FORGET_PRODUCTS, name=unique)
+    await write(neo4j, db, FORGET, name=unique)
+    await Estate.drop(neo4j, db, unique)
+
+
+async def mesh_steps(settings: Settings, correlation: str, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` steps on datawave.mesh.v1 with this correlation id."""
+    consumer = AIOKafkaConsumer(
+        MESH,
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(found) < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                for record in (r for rs in batch.values() for r in rs):
+                    event = json.loads(record.value)
+                    if event.get("correlationid") == correlation:
+                        found.append(event)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_data_product_from_domain_to_granted_access(
+    mesh: dict[str, Any], settings: Settings, admin: AIOKafkaAdminClient
+) -> None:
+    m = mesh
+    ada, olga = m["admin"], m["owner"]
+
+    # Domains: created by an admin, once.
+    created = await ada(DOMAIN, input={"name": m["sales"], "owners": [f"{m['name']}-olga"]})
+    sales = created["createDomain"]["domain"]["id"]
+    assert sales == f"urn:dw:domain:{m['sales']}"
+    again = (await ada(DOMAIN, input={"name": m["sales"]}))["createDomain"]
+    assert again["errors"][0]["__typename"] == "DuplicateError"
+    mkt = (await ada(DOMAIN, input={"name": m["mkt"]}))["createDomain"]["domain"]["id"]
+
+    # The owner of sales administers sales only.
+    refused = await olga.raw(TEAM, input={"domain": mkt, "name": f"{m['name']}-spies"})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    team = (await olga(TEAM, input={"domain": sales, "name": f"{m['name']}-orders",
+                                    "members": ["olga", "pat"]}))["saveTeam"]["team"]  # fmt: skip
+    assert team["domain"] == m["sales"]
+    readers = await ada(TEAM, input={"domain": mkt, "name": f"{m['name']}-analysts"})
+    analysts = readers["saveTeam"]["team"]["id"]
+
+    # Until the schema is assigned to sales, its table is out of the owner's scope; then it is
+    # in at once (the cached read of the table was invalidated).
+    assert (await olga(NODE, id=m["table"]))["node"] is None
+    assigned = (await ada(ASSIGN, domain=sales, assets=[m["schema"]]))["assignToDomain"]
+    assert assigned["errors"] == [] and assigned["tables"] == [m["table"]]
+    assert (await olga(NODE, id=m["table"]))["node"] == {"id": m["table"], "name": "orders"}
+
+    # A product with a table port and a stream port: the topic is on Kafka.
+    spec = {
+        "domain": sales, "name": "orders", "ownerTeam": team["id"],
+        "description": "Every order, as sold",
+        "sla": {"freshness": "1d", "supportContact": "#orders"},
+        "outputPorts": [{"name": "orders", "asset": m["table"]}],
+        "streamPorts": ["events"],
+    }  # fmt: skip
+    made = (await olga(PRODUCT, input=spec))["createDataProduct"]
+    assert made["errors"] == [], made
+    product = made["product"]
+    assert product["owner"] == {"name": f"{m['name']}-orders"}
+    assert product["outputPorts"] == [{"name": "orders", "asset": m["table"]}]
+    stream = product["streamPorts"][0]
+    cfg = settings.mesh
+    assert stream["topic"] == f"{cfg.stream_topic_prefix}{m['sales']}.orders.events"
+    assert (stream["partitions"], stream["retentionMs"]) == (
+        cfg.stream_partitions, cfg.stream_retention_ms,
+    )  # fmt: skip
+    try:
+        described = await admin.describe_topics([stream["topic"]])
+        assert len(described[0]["partitions"]) == cfg.stream_partitions
+        configs = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, stream["topic"])]
+        )
+        entries = {e[0]: e[1] for e in configs[0].resources[0][4]}
+        assert entries["retention.ms"] == str(cfg.stream_retention_ms)
+        await contract_lifecycle(m, product["id"], analysts)
+    finally:
+        await admin.delete_topics([stream["topic"]])
+
+
+async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> None:
+    olga, pat, carl = m["owner"], m["second"], m["consumer"]
+
+    bad = (await olga(IMPORT, product=product, version="1.0.0",
+                      odcs=contract({"id": {"logicalType": "integr"}})))  # fmt: skip
+    error = bad["importContract"]["errors"][0]
+    assert error["__typename"] == "InvalidContractError"
+    assert error["path"] == "schema.0.properties.0.logicalType"
+
+    odcs = contract(COLUMNS, quality=ROWS)
+    v1 = (await olga(IMPORT, product=product, version="1.0.0", odcs=odcs))["importContract"]
+    v1 = v1["version"]
+    assert (v1["status"], v1["drift"]) == ("DRAFT", [])
+    assert "kind: DataContract" in v1["contract"]
+
+    # The quality gate quarantines the version while the table has 10 rows; publishing waits.
+    gate = (await olga(GATE, version=v1["id"]))["evaluateQualityGate"]["version"]
+    assert gate["quarantined"] and "rowCount = 10 fails" in gate["quarantineReason"]
+    held = (await olga(ADVANCE, version=v1["id"], step="PUBLISH"))["advanceVersion"]
+    assert held["errors"][0]["__typename"] == "WrongStateError"
+    await write(*_graph(m), ROTTEN, table=m["table"], rows=5000, type="varchar")
+    released = (await olga(GATE, version=v1["id"]))["evaluateQualityGate"]["version"]
+    assert not released["quarantined"] and released["quality"] == [
+        {"metric": "rowCount", "passed": True}
+    ]
+    published = (await olga(ADVANCE, version=v1["id"], step="PUBLISH"))["advanceVersion"]
+    assert published["version"] == {"status": "PUBLISHED"}
+
+    # Dropping a column is a breaking change: refused as 1.1.0, fine as 2.0.0.
+    slim = {k: v for k, v in COLUMNS.items() if k != "email"}
+    minor = await olga(IMPORT, product=product, version="1.1.0", odcs=contract(slim))
+    v11 = minor["importContract"]["version"]["id"]
+    refused = (await olga(ADVANCE, version=v11, step="PUBLISH"))["advanceVersion"]
+    assert refused["errors"][0]["__typename"] == "IncompatibleVersionError"
+    assert refused["errors"][0]["changes"] == ["orders.email: column removed"]
+    major = await olga(IMPORT, product=product, version="2.0.0", odcs=contract(slim))
+    v2 = major["importContract"]["version"]["id"]
+    assert (await olga(ADVANCE, version=v2, step="PUBLISH"))["advanceVersion"]["errors"] == []
+
+    # The table changes under the contract: drift is a violation the query reports.
+    await write(*_graph(m), ROTTEN, table=m["table"], rows=5000, type="integer")
+    drift = (await olga(DRIFT, version=v1["id"]))["checkContractDrift"]["version"]["drift"]
+    assert drift == ["orders.total: source type integer is not string"]
+    drifted = {v["id"]: v["drift"] for v in (await carl(DRIFTED))["driftedVersions"]}
+    assert drifted[v1["id"]] == drift
+
+    # A consumer team of marketing asks for v1; its requester may not approve it, a second
+    # owner does, and the team is bound to v1.
+    asked = (await olga(REQUEST, input={"version": v1["id"], "team": analysts,
+                                        "purpose": "churn model", "days": 30}))  # fmt: skip
+    request = asked["requestAccess"]["request"]
+    assert request["status"] == "pending"
+    own = (await olga(DECIDE, request=request["id"], approve=True))["decideAccess"]
+    assert own["errors"][0]["__typename"] == "SelfApprovalError"
+    not_theirs = await carl.raw(DECIDE, request=request["id"], approve=True)
+    assert not_theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    approved = (await pat(DECIDE, request=request["id"], approve=True))["decideAccess"]
+    assert approved["request"]["status"] == "approved"
+    assert approved["request"]["decidedBy"] == f"{m['name']}-pat"
+    bound = (await carl(CONSUMERS, id=v1["id"]))["node"]
+    assert bound["consumers"] == [{"name": f"{m['name']}-analysts"}]
+    assert bound["accessRequests"] == []  # the consumer is not an approver of sales
+    steps = await mesh_steps(m["settings"], request["correlationId"], 2)
+    assert [s["data"]["action"] for s in steps] == ["access.requested", "access.approved"]
+    assert {s["subject"] for s in steps} == {v1["id"]}
+
+    # Deprecated with a notice, but not retired while a consumer is bound to it.
+    notice = "moved to 2.0.0 (no email)"
+    deprecated = await olga(ADVANCE, version=v1["id"], step="DEPRECATE", notice=notice)
+    assert deprecated["advanceVersion"]["version"] == {"status": "DEPRECATED"}
+    retire = (await olga(ADVANCE, version=v1["id"], step="RETIRE"))["advanceVersion"]
+    assert retire["errors"][0]["__typename"] == "WrongStateError"
+    assert "1 consumer" in retire["errors"][0]["message"]
+
+
+def _graph(m: dict[str, Any]) -> tuple[AsyncDriver, str]:
+    return m["neo4j"], m["settings"].neo4j.database

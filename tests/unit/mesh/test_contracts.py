@@ -1,0 +1,105 @@
+"""ODCS contracts: validated with the bad field's path, compared for breaking changes, checked
+against what the scans discovered."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesh import contracts
+from mesh.contracts import Discovered
+from mesh.errors import InvalidContract
+from tests.unit.mesh.odcs import contract
+
+BASE = {
+    "id": {"logicalType": "integer", "required": True, "primaryKey": True},
+    "email": {"logicalType": "string"},
+    "total": {"logicalType": "number"},
+}
+
+
+def test_a_contract_round_trips_through_odcs_yaml() -> None:
+    parsed = contracts.parse(contract(BASE))
+    again = contracts.parse(contracts.export(parsed))
+    assert contracts.tables(again) == contracts.tables(parsed)
+    assert set(contracts.tables(parsed)["orders"]) == {"id", "email", "total"}
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("a: [unclosed", "yaml"),
+        ("- just a list", "yaml"),
+        (contract({"id": {"logicalType": "integr"}}), "schema.0.properties.0.logicalType"),
+        (contract(BASE).replace("kind: DataContract", "kind: Contract"), "kind"),
+        (contract(BASE).replace("apiVersion: v3.0.2", "apiVersion: v2.2.2"), "apiVersion"),
+    ],
+)
+def test_an_invalid_contract_names_the_bad_field(text: str, path: str) -> None:
+    with pytest.raises(InvalidContract) as refused:
+        contracts.parse(text)
+    assert refused.value.field == path
+
+
+def test_removed_retyped_narrowed_and_rekeyed_columns_break_consumers() -> None:
+    old = contracts.parse(contract(BASE))
+    new = contracts.parse(
+        contract(
+            {
+                "id": {"logicalType": "integer", "required": True},  # no longer the key
+                "email": {"logicalType": "string", "required": True},  # narrowed
+                "total": {"logicalType": "string"},  # retyped
+            }
+        )
+    )
+    assert contracts.breaking_changes(old, new) == [
+        "orders.id: primary key changed",
+        "orders.email: nullability narrowed (now required)",
+        "orders.total: logical type changed from number to string",
+    ]
+    gone = contracts.parse(contract({"id": BASE["id"]}))
+    assert contracts.breaking_changes(old, gone) == [
+        "orders.email: column removed",
+        "orders.total: column removed",
+    ]
+    other = contracts.parse(contract(BASE, table="customers"))
+    assert contracts.breaking_changes(old, other) == ["orders: table removed"]
+
+
+def test_added_columns_and_widened_nullability_are_compatible() -> None:
+    old = contracts.parse(contract(BASE))
+    new = contracts.parse(
+        contract(
+            {
+                "id": {"logicalType": "integer", "required": True, "primaryKey": True},
+                "email": {"logicalType": "string"},
+                "total": {"logicalType": "number"},
+                "currency": {"logicalType": "string", "required": True},
+            }
+        )
+    )
+    assert contracts.breaking_changes(old, new) == []
+
+
+def _scanned(**columns: dict[str, object]) -> Discovered:
+    return Discovered(urn="urn:dw:table:pg/db/public/orders", name="orders", columns=columns)
+
+
+def test_drift_is_where_the_source_no_longer_matches_the_contract() -> None:
+    doc = contracts.parse(contract({**BASE, "email": {"physicalType": "varchar(255)"}}))
+    same = _scanned(
+        id={"dataType": "integer", "nullable": False},
+        email={"dataType": "VARCHAR", "nullable": True},
+        total={"dataType": "numeric(10,2)", "nullable": True},
+        extra={"dataType": "text", "nullable": True},
+    )
+    assert contracts.drift(doc, [same]) == []
+    changed = _scanned(
+        id={"dataType": "integer", "nullable": True},
+        email={"dataType": "text", "nullable": True},
+    )
+    assert [m for _, m in contracts.drift(doc, [changed])] == [
+        "orders.id: required by the contract, nullable in source",
+        "orders.email: source type text, contract varchar(255)",
+        "orders.total: column missing from the source",
+    ]
+    assert [m for _, m in contracts.drift(doc, [])] == ["orders: no output port exposes this table"]
