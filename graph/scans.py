@@ -1,4 +1,8 @@
-"""``:Scan`` nodes: one per scan run, with its stage, counters and outcome."""
+"""``:Scan`` nodes: one per scan run, with its stage, counters and outcome.
+
+``start_scan`` may run twice for one scan (the API writes the node before the scan task does):
+the first call sets the start.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from graph.driver import Record, read, write
 
 START = """
 MERGE (s:Scan {id: $id})
-SET s.name = 'scan ' + $source + ' ' + $id, s.source = $source, s.status = 'running',
+ON CREATE SET s.name = 'scan ' + $source + ' ' + $id, s.source = $source, s.status = 'running',
     s.stage = 'validate', s.startedAt = datetime()
 WITH s
 MATCH (d:DataSource {urn: $sourceUrn})

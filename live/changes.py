@@ -11,6 +11,7 @@ broadcasts, so when it returns no API replica serves the old data and every repl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,10 +24,16 @@ from live.broadcast import publish
 from live.cache import invalidate
 
 CATALOG_CHANNEL = "catalog"
+# A scan's last state stays this long after its last report, for late subscribers.
+SCAN_STATE_TTL_S = 86_400
 
 
 def scan_channel(scan_id: str) -> str:
     return f"scan:{scan_id}"
+
+
+def _scan_state_key(scan_id: str) -> str:
+    return f"datawave:scan-state:{scan_id}"
 
 
 def compliance_channel(domain: str) -> str:
@@ -64,12 +71,20 @@ def catalog_change(type: ChangeType, urn: str, fields: Sequence[str] = ()) -> Ca
     return CatalogChange(type=type, urn=urn, kind=parsed.kind, source=parsed.source, fields=fields)
 
 
+class ScanStage(StrEnum):
+    VALIDATE = "validate"
+    DISCOVER = "discover"
+    INGEST = "ingest"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
 class ScanProgress(LiveEvent):
     """Where a scan is (``ingest.scan.ScanProgress`` on the wire, with its percentage)."""
 
     scan_id: str
     source: str
-    stage: str  # validate, discover, ingest, finished, failed
+    stage: ScanStage
     target: str | None = None  # the URN being discovered
     events: int = 0
     tables: int = 0
@@ -79,6 +94,10 @@ class ScanProgress(LiveEvent):
     percent: float = 0.0
     error: str | None = None
     at: datetime = Field(default_factory=_now)
+
+    @property
+    def final(self) -> bool:
+        return self.stage in (ScanStage.FINISHED, ScanStage.FAILED)
 
 
 class ComplianceUpdate(LiveEvent):
@@ -104,8 +123,18 @@ async def publish_catalog_change(redis: Redis, *changes: CatalogChange) -> None:
 
 
 async def publish_scan_progress(redis: Redis, *progress: ScanProgress) -> None:
+    """Keep each scan's last state (``scan_state``), then broadcast it: a subscriber that
+    comes late starts from where the scan is."""
     for p in progress:
-        await publish(redis, scan_channel(p.scan_id), p.model_dump(mode="json"))
+        message = p.model_dump(mode="json")
+        await redis.set(_scan_state_key(p.scan_id), json.dumps(message), ex=SCAN_STATE_TTL_S)
+        await publish(redis, scan_channel(p.scan_id), message)
+
+
+async def scan_state(redis: Redis, scan_id: str) -> ScanProgress | None:
+    """The last state published for a scan, if it was within ``SCAN_STATE_TTL_S``."""
+    raw = await redis.get(_scan_state_key(scan_id))
+    return ScanProgress.model_validate_json(raw) if raw else None
 
 
 async def publish_compliance_update(redis: Redis, *updates: ComplianceUpdate) -> None:

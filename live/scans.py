@@ -2,8 +2,10 @@
 
 The replica that accepts ``startScan`` runs the scan (at most ``MAX_RUNNING`` at once): the
 connector's events go to Kafka, the ingest workers write them, and every progress report is
-published so ``scanProgress`` subscribers on any replica can follow it. Shutting the replica
-down cancels its running scans (what was published stays valid).
+published so ``scanProgress`` subscribers on any replica can follow it. The scan's ``:Scan``
+node and its first state exist before ``start`` returns, so ``scan(id)`` and a subscriber that
+comes right after see it from its first stage. Shutting the replica down cancels its running
+scans (what was published stays valid).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.settings import Settings
+from core.urns import source_urn
+from graph.scans import start_scan
 from ingest import scan
 from live.changes import ScanProgress, publish_scan_progress
 
@@ -36,21 +40,33 @@ class ScanRunner:
         self._driver = driver
         self._redis = redis
         self._running: set[asyncio.Task[scan.ScanProgress]] = set()
+        self._starting = 0  # scans between the check of MAX_RUNNING and their task
 
-    def start(self, source: str) -> str:
-        """Start scanning the registered ``source``; return the scan id at once."""
-        if len(self._running) >= MAX_RUNNING:
+    async def start(self, source: str) -> ScanProgress:
+        """Start scanning the registered ``source``; return its first state at once."""
+        if len(self._running) + self._starting >= MAX_RUNNING:
             raise TooManyScans(f"{MAX_RUNNING} scans are already running on this replica")
-        scan_id = str(uuid.uuid4())
+        self._starting += 1
+        try:
+            first = _live(scan.ScanProgress(str(uuid.uuid4()), source, "validate"))
+            database = self._settings.neo4j.database
+            await start_scan(self._driver, database, first.scan_id, source, source_urn(source))
+            await self._send(first)
+        finally:
+            self._starting -= 1
         task = asyncio.create_task(
             scan.run_scan(
-                self._settings, self._driver, source, scan_id=scan_id, on_progress=self._publish
+                self._settings,
+                self._driver,
+                source,
+                scan_id=first.scan_id,
+                on_progress=self._publish,
             ),
-            name=f"scan-{scan_id}",
+            name=f"scan-{first.scan_id}",
         )
         self._running.add(task)
         task.add_done_callback(self._running.discard)
-        return scan_id
+        return first
 
     async def close(self) -> None:
         for task in self._running:
@@ -58,8 +74,14 @@ class ScanRunner:
         await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _publish(self, progress: scan.ScanProgress) -> None:
+        await self._send(_live(progress))
+
+    async def _send(self, progress: ScanProgress) -> None:
         try:
-            live = ScanProgress(**dataclasses.asdict(progress), percent=progress.percent)
-            await publish_scan_progress(self._redis, live)
+            await publish_scan_progress(self._redis, progress)
         except RedisError as err:  # progress is best effort; the scan itself goes on
             log.warning("scan %s: progress not published: %s", progress.scan_id, err)
+
+
+def _live(progress: scan.ScanProgress) -> ScanProgress:
+    return ScanProgress(**dataclasses.asdict(progress), percent=progress.percent)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import strawberry
@@ -37,11 +37,19 @@ MAX_KEY = 200
 SOURCE_READ = permission("source:read")
 
 
-async def _events(info: Info, channel: str, model: type[E]) -> AsyncIterator[E]:
-    """The channel's messages as ``model``; one of another shape is skipped, not fatal."""
+async def _events(
+    info: Info,
+    channel: str,
+    model: type[E],
+    current: Callable[[], Awaitable[E | None]] | None = None,
+) -> AsyncIterator[E]:
+    """The channel's messages as ``model``; one of another shape is skipped, not fatal.
+    ``current``, read once subscribed (so nothing falls between), comes first if there is one."""
     context = info.context
     leeway = context.state.settings.auth.clock_skew_s
     async with context.state.broadcast.subscribe(channel) as sub:
+        if current is not None and (now := await current()) is not None:
+            yield now
         try:
             async for message in sub:
                 if context.guard.principal is None or context.guard.principal.expired(leeway):
@@ -94,16 +102,28 @@ class LiveSubscription:
                 yield CatalogChange.from_pydantic(change)
 
     @strawberry.subscription(
-        description="Progress of one scan, stage by stage.", extensions=needs("source:read")
+        description="Progress of one scan, stage by stage: its current state first (a scan "
+        "that ended sends its last), then each report; complete after FINISHED or FAILED.",
+        extensions=needs("source:read"),
     )
     async def scan_progress(
         self, info: Info, scan_id: strawberry.ID
     ) -> AsyncGenerator[ScanProgress, None]:
         channel = changes.scan_channel(_key("scanId", scan_id))
         guard = info.context.guard
-        async for progress in _events(info, channel, changes.ScanProgress):
-            if guard.can(SOURCE_READ, source=progress.source):
-                yield ScanProgress.from_pydantic(progress)
+        redis = info.context.state.redis
+        seen = None
+        async for progress in _events(
+            info, channel, changes.ScanProgress, lambda: changes.scan_state(redis, scan_id)
+        ):
+            if not guard.can(SOURCE_READ, source=progress.source):
+                continue
+            if seen is not None and progress.at <= seen:
+                continue  # published before the current state was read
+            seen = progress.at
+            yield ScanProgress.from_pydantic(progress)
+            if progress.final:
+                return
 
     @strawberry.subscription(
         description="Compliance evaluations of one domain as they change.",

@@ -5,22 +5,41 @@ from __future__ import annotations
 import strawberry
 
 from live import changes
+from resolvers.catalog.types import node_from_record
+from resolvers.common import Node
+from resolvers.context import Info
+from resolvers.loaders import Loaders
 
 strawberry.enum(changes.ChangeType, description="What happened to an asset.")
+strawberry.enum(
+    changes.ScanStage,
+    description="Where a scan is: VALIDATE (connecting), DISCOVER (reading the source), INGEST "
+    "(waiting for the ingest workers), then FINISHED or FAILED.",
+)
 
 
 @strawberry.experimental.pydantic.type(
-    model=changes.CatalogChange, all_fields=True, description="An asset was added or changed."
+    model=changes.CatalogChange,
+    all_fields=True,
+    description="An asset was added, changed or removed. A rescan announces only what it "
+    "changed: ADDED for a table new to the graph (or back after removal), CHANGED with the "
+    "`fields` that differ, REMOVED once gone; an unchanged table sends nothing.",
 )
 class CatalogChange:
-    pass
+    urn: strawberry.ID
+
+    @strawberry.field(description="The asset as it is now; null if you may no longer see it.")
+    async def asset(self, info: Info) -> Node | None:
+        # Fresh loaders: a subscription lives long, and the asset changes under it.
+        record = await Loaders(info.context.state, info.context.guard).node(str(self.urn))
+        return node_from_record(record) if record else None
 
 
 @strawberry.experimental.pydantic.type(
     model=changes.ScanProgress, all_fields=True, description="How far a scan has got."
 )
 class ScanProgress:
-    pass
+    scan_id: strawberry.ID
 
 
 @strawberry.experimental.pydantic.type(

@@ -38,6 +38,7 @@ from resolvers.common import InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
 from resolvers.errors import coded
 from resolvers.permissions import FORBIDDEN
+from resolvers.sources.scans import Scan
 from security.rbac import Permission, permission
 
 log = logging.getLogger("datawave.sources")
@@ -112,7 +113,11 @@ class TestDataSourcePayload:
 @strawberry.type
 class StartScanPayload:
     scan_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Follow it with the scanProgress subscription or scan(id)."
+        default=None, deprecation_reason="Use scan { id }, which comes with its first state."
+    )
+    scan: Scan | None = strawberry.field(
+        default=None,
+        description="The scan with its first state; follow it with scanProgress or scan(id).",
     )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -250,10 +255,10 @@ class SourceMutation:
             failed = ConnectionFailedError(message=_failed(correlation), correlation_id=correlation)
             return StartScanPayload(errors=[failed])
         try:
-            scan_id = info.context.state.scans.start(source)
+            first = await info.context.state.scans.start(source)
         except TooManyScans as err:
             return StartScanPayload(errors=[BusyError(message=str(err))])
-        return StartScanPayload(scan_id=scan_id)
+        return StartScanPayload(scan_id=strawberry.ID(first.scan_id), scan=Scan.started(first))
 
     @strawberry.mutation(
         description="Forget a data source: its assets are marked removed and announced so.",

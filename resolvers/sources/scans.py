@@ -18,9 +18,11 @@ import strawberry
 
 from graph import scans
 from graph.records import plain
+from live import changes
 from resolvers.common import Connection, Edge, PageInfo, timestamp
 from resolvers.context import Info
 from resolvers.errors import ClientError
+from resolvers.live.types import ScanProgress
 from resolvers.pagination import check_page_size
 from resolvers.permissions import needs
 from security.rbac import permission
@@ -49,6 +51,31 @@ class Scan:
     tables: int | None
     columns: int | None
     error: str | None = strawberry.field(description="Why it failed.")
+    state: strawberry.Private[changes.ScanProgress | None] = None
+
+    @strawberry.field(
+        description="Its last reported state (stage, counts, percent), as scanProgress sends "
+        "it; kept a day after the scan's last report."
+    )
+    async def progress(self, info: Info) -> ScanProgress | None:
+        state = self.state or await changes.scan_state(info.context.state.redis, str(self.id))
+        return ScanProgress.from_pydantic(state) if state else None
+
+    @classmethod
+    def started(cls, first: changes.ScanProgress) -> Self:
+        """A scan just started, from its first state."""
+        return cls(
+            id=strawberry.ID(first.scan_id),
+            source=first.source,
+            status=ScanStatus.RUNNING,
+            started_at=first.at,
+            finished_at=None,
+            events=0,
+            tables=0,
+            columns=0,
+            error=None,
+            state=first,
+        )
 
     @classmethod
     def from_props(cls, props: dict[str, Any]) -> Self:

@@ -32,6 +32,8 @@ from security.auth import mint_token
 from tests.factories import running
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute, Served, bearer, serve
+from tests.integration.graphql.test_live_events import SCAN as PROGRESS
+from tests.integration.graphql.test_live_events import collect
 
 REGISTER = """
 mutation ($input: DataSourceInput!) {
@@ -52,7 +54,8 @@ mutation ($source: String!) {
 SCAN = """
 mutation ($source: String!) {
   startScan(source: $source) {
-    scanId errors { __typename message ... on ConnectionFailedError { correlationId } }
+    scanId scan { id status progress { stage percent } }
+    errors { __typename message ... on ConnectionFailedError { correlationId } }
   }
 }
 """
@@ -209,6 +212,11 @@ async def test_a_scan_started_through_the_api_is_read_back_when_finished(
             await run(REGISTER, input=postgres)
             result = (await run(SCAN, source=postgres["name"]))["startScan"]
             assert result["errors"] == []
+            assert result["scan"] == {  # issue 12 (1): with its first state
+                "id": result["scanId"],
+                "status": "RUNNING",
+                "progress": {"stage": "VALIDATE", "percent": 0.0},
+            }
             channel = (PREFIX + scan_channel(result["scanId"])).encode()
             stages: list[str] = []
             async with asyncio.timeout(60):
@@ -219,6 +227,8 @@ async def test_a_scan_started_through_the_api_is_read_back_when_finished(
             assert stages[0] == "validate" and stages[-1] == "finished", stages
             scan = (await run(SCAN_BY_ID, id=result["scanId"]))["scan"]
             history = (await run(SCANS, source=postgres["name"], first=5))["scans"]
+            token = mint_token(settings.auth, "late", ["viewer"])
+            late = await collect(api, token, PROGRESS, id=result["scanId"])
     finally:
         await pubsub.aclose()
         await redis.aclose()
@@ -229,6 +239,7 @@ async def test_a_scan_started_through_the_api_is_read_back_when_finished(
     )
     assert scan["finishedAt"] >= scan["startedAt"] and scan["error"] is None
     assert [e["node"]["id"] for e in history["edges"]] == [result["scanId"]]
+    assert [r["scanProgress"]["stage"] for r in late] == ["FINISHED"]  # then it completes
 
 
 async def test_scans_pages_a_sources_history_newest_first(

@@ -148,7 +148,7 @@ async def test_scan_progress_and_compliance_updates(
         )
         assert (await sub.next())["scanProgress"] == {
             "scanId": unique,
-            "stage": "discover",
+            "stage": "DISCOVER",
             "events": 3,
             "tables": 0,
             "percent": 12.5,
@@ -206,7 +206,9 @@ async def test_a_slow_client_is_disconnected_with_a_clear_code(
                 await publish_scan_progress(
                     redis,
                     *(
-                        ScanProgress(scan_id=unique, source="s", stage="s", events=i, error=big)
+                        ScanProgress(
+                            scan_id=unique, source="s", stage="discover", events=i, error=big
+                        )
                         for i in range(n, n + 100)
                     ),
                 )
