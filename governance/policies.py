@@ -457,6 +457,16 @@ async def ensure_loaded(engine: PolicyEngine) -> ActiveRuleSet:
     return rule_set
 
 
+async def ensure_version(engine: PolicyEngine) -> int:
+    """The rule-set version in force, pushed again if OPA lags; cheaper than ``ensure_loaded``
+    when OPA is current (one graph read, one OPA read), for checks on every governed call."""
+    latest = await RuleSet.nodes.order_by("-version").first_or_none()
+    version = latest.version if latest else 0
+    if version and await engine.get_data(f"{ACTIVE}/version") != version:
+        await push(engine, await current_rule_set())
+    return version
+
+
 async def _switch(
     database: str, engine: PolicyEngine, actor: str, on: PolicyVersion, off: PolicyVersion | None
 ) -> ActiveRuleSet:

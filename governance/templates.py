@@ -64,13 +64,29 @@ class PiiNoCrossRegionFlowParams(Params):
     unknown_is_violation: bool = False
 
 
+class LabelDecisionNoteParams(Params):
+    categories: list[str] = Field(default_factory=lambda: ["PII", "PHI", "PCI"], min_length=1)
+    min_note: int = Field(10, ge=1, le=1000)
+
+
+class AssetTagsAllowedParams(Params):
+    prefixes: list[str] = Field(
+        default_factory=lambda: ["retention:", "region:", "purpose:"], min_length=1
+    )
+
+
 @dataclass(frozen=True)
 class Template:
+    """``controls``: control URNs its rules implement unless a rule names others. An
+    ``operation`` template checks governed mutations (governance/operations.py) instead of
+    finding anything in the estate."""
+
     id: str
     version: int
     description: str
     params: type[Params]
-    controls: tuple[str, ...]  # control URNs its rules implement unless a rule names others
+    controls: tuple[str, ...]
+    operation: bool = False
 
     @property
     def module(self) -> str:
@@ -110,6 +126,22 @@ TEMPLATES: dict[str, Template] = {
             "categories are tagged with an allowed region.",
             PiiNoCrossRegionFlowParams,
             (GDPR.controls[3].urn,),
+        ),
+        Template(
+            "label_decision_note",
+            1,
+            "Decisions (decideLabel) on labels of the given categories carry a note.",
+            LabelDecisionNoteParams,
+            (),
+            operation=True,
+        ),
+        Template(
+            "asset_tags_allowed",
+            1,
+            "Tags set by describeAsset start with one of the allowed prefixes.",
+            AssetTagsAllowedParams,
+            (),
+            operation=True,
         ),
         Template(
             "no_cvv_stored",

@@ -21,6 +21,12 @@ findings contains object.union(finding, {"rule": sprintf("%s/%s", [module.policy
 	some finding in data.datawave.custom[module.package].deny
 }
 
+# Governed mutations (input.operation: {action, actor, args}): the rules that refuse it.
+refusals contains refusal if {
+	some template
+	some refusal in data.datawave.templates[template].refuse
+}
+
 # Which rule set answered, so an evaluation notices an activation in the middle of it.
 version := data.datawave.active.version
 

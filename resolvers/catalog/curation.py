@@ -17,6 +17,7 @@ from resolvers.audited import guarded
 from resolvers.catalog.types import Asset, Column, Table, asset_from_record
 from resolvers.common import InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
+from resolvers.governance.governed import governed
 from resolvers.lineage.types import LineageEdge
 from security.rbac import permission
 
@@ -91,7 +92,10 @@ def _not_found(urn: str) -> NotFoundError:
 class CurationMutation:
     @strawberry.mutation(
         description="Set an asset's description, tags and owning team.",
-        extensions=guarded("asset:write", lambda input: input.urn),
+        extensions=[
+            *governed("describeAsset", lambda input: input.urn),
+            *guarded("asset:write", lambda input: input.urn),
+        ],
     )
     async def describe_asset(self, info: Info, input: DescribeAssetInput) -> DescribeAssetPayload:
         if errors := input.problems():

@@ -27,6 +27,7 @@ from resolvers.catalog.types import (
 )
 from resolvers.common import NotFoundError, UserError
 from resolvers.context import Info
+from resolvers.governance.governed import governed
 from resolvers.masking import PII_READ, reveal_one
 from resolvers.permissions import needs
 from security.masking import SENSITIVE
@@ -103,7 +104,10 @@ def _actor(info: Info) -> str:
 class LabelMutation:
     @strawberry.mutation(
         description="Confirm or reject a label on a column; rescans never override it.",
-        extensions=guarded("label:write", lambda input: f"{input.column} {input.label}"),
+        extensions=[
+            *governed("decideLabel", lambda input: input.column),
+            *guarded("label:write", lambda input: f"{input.column} {input.label}"),
+        ],
     )
     async def decide_label(self, info: Info, input: DecideLabelInput) -> DecideLabelPayload:
         record = await info.context.loaders.find(input.column, LABEL_WRITE)

@@ -135,7 +135,8 @@ async def world(
 
         yield {"ada": admin("ada"), "bob": admin("bob"), "name": unique, "policy": policy,
                "domain": domain, "email": estate.column_urn("people", "email"),
-               "token": mint_token(settings.auth, f"{unique}-eve", ["admin"])}  # fmt: skip
+               "token": mint_token(settings.auth, f"{unique}-eve", ["admin"]),
+               "url": served.url, "served": served}  # fmt: skip
     await served.app.state.datawave.audit.drain()
     await write(neo4j, db, FORGET, name=unique, policy=policy)
     await Estate.drop(neo4j, db, unique)
