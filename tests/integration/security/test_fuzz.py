@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from itertools import count
 from typing import Any
 
@@ -22,6 +23,7 @@ from neo4j import AsyncDriver
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import bearer
 from tests.integration.security.conftest import Api
+from tests.integration.security.test_tokens import QUERY, hs256
 
 TRACE = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+")
 FUZZ = settings(
@@ -227,5 +229,32 @@ async def test_fuzzed_credentials(api: Api) -> None:
             response = http.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
             _check(response)
             assert response.status_code in (401, 429), response.text
+
+        await _run(api, prop)
+
+
+async def test_fuzzed_claims_of_signed_tokens(api: Api) -> None:
+    """A genuinely signed token whose claims hold anything: 200 or 401, twice in a row (the
+    second answer comes from the verified-token memory), never a 500."""
+    # Times around now, as numbers and as numeric strings (which PyJWT takes for numbers).
+    now = int(time.time())
+    moments = st.integers(min_value=now - 10**6, max_value=now + 10**6)
+    clock = moments | moments.map(float) | moments.map(str)
+    ids = _ids(api)
+    with _client(api) as http:
+
+        @FUZZ
+        @given(
+            claim=st.sampled_from(
+                ["exp", "iat", "nbf", "sub", "iss", "aud", "roles", "domains", "permissions"]
+            ),
+            value=JSON | clock,
+        )
+        def prop(claim: str, value: Any) -> None:
+            token = hs256(api, **({"roles": ["viewer"]} | {claim: value}))
+            for _ in range(2):
+                response = http.post("/graphql", json=QUERY, headers=bearer(token) | ids())
+                _check(response)
+                assert response.status_code in (200, 401, 429), response.text[:500]
 
         await _run(api, prop)
