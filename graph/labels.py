@@ -67,8 +67,17 @@ UNWIND row.candidates AS x
 MATCH (l:Label {name: x.label})
 WHERE NOT (c)-[:LABELED]->(l)
 CREATE (c)-[k:CANDIDATE_LABEL]->(l)
-SET k.confidence = x.confidence, k.explanation = x.explanation,
+SET k.confidence = x.confidence, k.explanation = x.explanation, k.evidence = x.evidence,
     k.contributions = x.contributions, k.model = x.model, k.at = row.at
+"""
+# What the machine last saw on each column (labels and near-misses): a new model re-scores it.
+STORED_EVIDENCE = """
+MATCH (c:Column)-[r:LABELED|CANDIDATE_LABEL]->(l:Label)
+WHERE r.evidence IS NOT NULL AND (r:CANDIDATE_LABEL OR r.status IN $machine)
+  AND ($source IS NULL OR c.source = $source)
+RETURN c.urn AS urn, c.name AS name, l.name AS label, coalesce(r.status, 'candidate') AS status,
+       r.evidence AS evidence
+ORDER BY c.urn, l.name
 """
 CANDIDATE_LIST: LiteralString = (
     """
@@ -187,12 +196,14 @@ class Candidate:
     explanation: str
     contributions: list[dict[str, Any]]
     model: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
 
     def params(self) -> dict[str, Any]:
         return {
             "label": self.label,
             "confidence": self.confidence,
             "explanation": self.explanation,
+            "evidence": json.dumps(self.evidence),
             "contributions": json.dumps(self.contributions),
             "model": self.model,
         }
@@ -317,6 +328,15 @@ async def candidate_labels(
         sources=sorted(sources) if sources is not None else None,
         offset=offset, limit=limit,
     )  # fmt: skip
+
+
+async def stored_evidence(
+    driver: AsyncDriver, database: str, source: str | None = None
+) -> list[Record]:
+    """Machine labels and candidates with the evidence they were scored on (``urn``, ``name``,
+    ``label``, ``status``: suggested, review or candidate, ``evidence``: list of dicts)."""
+    rows = await read(driver, database, STORED_EVIDENCE, machine=list(MACHINE), source=source)
+    return [r | {"evidence": json.loads(r["evidence"])} for r in rows]
 
 
 async def steward_feedback(driver: AsyncDriver, database: str) -> list[Record]:

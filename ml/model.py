@@ -8,7 +8,6 @@ model has not seen, use the mean of the fitted labels' parameters.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -77,12 +76,6 @@ class Model:
 
     def confidence(self, label: str, features: Mapping[str, float]) -> float:
         return self.params(label).confidence(features)
-
-    @property
-    def version(self) -> str:
-        """A content hash of the parameters: changes whenever a fit changes anything."""
-        labels = {k: [list(p.weights), p.bias] for k, p in sorted(self.labels.items())}
-        return hashlib.sha256(json.dumps(labels).encode()).hexdigest()[:12]
 
     def to_json(self) -> str:
         labels = {k: {"weights": list(p.weights), "bias": p.bias} for k, p in self.labels.items()}

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from neo4j import AsyncDriver
 
 from core.urns import Urn
 from graph import labels as graph_labels
 from ml.classifier import Classifier, ColumnScores, build_classifier
-from ml.detectors import ColumnInput, Tier
+from ml.detectors import ColumnInput, Evidence, Tier
 from ml.model import Example, Model
 from ml.settings import ClassifierSettings
 from ml.taxonomy import LabelDef, load_taxonomy
@@ -64,6 +65,7 @@ class ClassificationService:
                 s.explanation(self.model_id),
                 s.signals(),
                 self.model_id,
+                [e.summary() for e in s.evidence],
             )
             for s in scores
             if self.cfg.candidate_floor <= s.confidence < self.cfg.review_floor
@@ -120,6 +122,75 @@ class ClassificationService:
         self.classifier.model = model
         self.model_id = registered["id"]
         return registered
+
+    async def reevaluate(self, source: str | None = None) -> Reevaluation:
+        """Re-score the evidence stored on machine labels and candidates (of one source, or
+        all) with the current model, after ``refit`` or a change of the active model; write
+        what changed. Steward decisions are not read, so they stand."""
+        stored = await graph_labels.stored_evidence(self.driver, self.database, source)
+        columns: dict[str, tuple[str, dict[str, tuple[str, list[Evidence]]]]] = {}
+        for r in stored:
+            _, labels = columns.setdefault(r["urn"], (r["name"], {}))
+            labels[r["label"]] = (r["status"], [evidence_of(e) for e in r["evidence"]])
+        rows, report = [], Reevaluation(self.model_id, len(columns))
+        for urn, (name, labels) in columns.items():
+            scores = sorted(
+                (self.classifier.judge(label, evs) for label, (_, evs) in labels.items()),
+                key=lambda s: -s.confidence,
+            )
+            row = self.rows(ColumnInput(urn, name), scores)
+            now = {x.label: x.status for x in row.labels} | {
+                k.label: "candidate" for k in row.candidates
+            }
+            report.add(urn, {label: status for label, (status, _) in labels.items()}, now)
+            rows.append(row)
+        await graph_labels.apply_labels(self.driver, self.database, rows, datetime.now(UTC))
+        return report
+
+
+def evidence_of(summary: Mapping[str, Any]) -> Evidence:
+    """Evidence back from its stored summary (examples stay masked)."""
+    tier = summary.get("tier")
+    return Evidence(
+        summary["detector"],
+        summary["score"],
+        summary.get("detail", ""),
+        summary.get("hits", 0),
+        summary.get("total", 0),
+        tuple(summary.get("examples", ())),
+        Tier(tier) if tier else None,
+    )
+
+
+@dataclass
+class Reevaluation:
+    """What a re-evaluation changed: labels new, lost, or moved between statuses
+    (``suggested``, ``review``, ``candidate``), each as ``(column urn, label, ...)``."""
+
+    model: str
+    columns: int
+    new: list[tuple[str, str, str]] = field(default_factory=list)
+    lost: list[tuple[str, str, str]] = field(default_factory=list)
+    moved: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def add(self, urn: str, before: Mapping[str, str], after: Mapping[str, str]) -> None:
+        for label in sorted(set(before) | set(after)):
+            old, new = before.get(label), after.get(label)
+            if old is None and new is not None:
+                self.new.append((urn, label, new))
+            elif new is None and old is not None:
+                self.lost.append((urn, label, old))
+            elif old != new and old is not None and new is not None:
+                self.moved.append((urn, label, old, new))
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "model": self.model,
+            "columns": self.columns,
+            "new": len(self.new),
+            "lost": len(self.lost),
+            "moved": len(self.moved),
+        }
 
 
 def model_props(model: Model) -> dict[str, object]:

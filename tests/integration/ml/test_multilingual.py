@@ -15,21 +15,17 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faker import Faker
-from neo4j import AsyncDriver
 
 from core.settings import Settings, SourceSettings
 from core.sources import DataSourceConfig
 from core.urns import column_urn, table_urn
 from graph import labels
-from graph.driver import read, write
+from graph.driver import read
 from ingest.connectors.base import connector_for
 from ingest.producer import EventProducer
 from ingest.source_access import SourceAccess
 from ml.consumer import ClassificationConsumer
-from ml.service import ClassificationService, label_rows
-from ml.settings import ClassifierSettings
-from ml.taxonomy import BUILTIN
-from tests.ml_support import shared_classifier
+from ml.service import ClassificationService
 
 ROWS = 60
 # table -> column -> (SQL type, Faker recipe, the label it should get or None for a decoy)
@@ -88,27 +84,9 @@ async def estate(settings: Settings, unique: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture
-async def service(
-    neo4j: AsyncDriver, settings: Settings, unique: str
-) -> AsyncIterator[ClassificationService]:
-    db = settings.neo4j.database
-    cfg = ClassifierSettings(
-        registry=unique, topic=unique, group_id=unique, changes_topic=f"{unique}-changes"
-    )
-    await labels.ensure_labels(neo4j, db, label_rows(BUILTIN))
-    yield ClassificationService(neo4j, db, cfg, shared_classifier(), f"{unique}:1")
-    await write(
-        neo4j,
-        db,
-        "MATCH (n) WHERE (n:Asset OR n:ProfileSnapshot) AND n.urn CONTAINS $u DETACH DELETE n",
-        u=f":{unique}/",
-    )
-
-
 async def test_spanish_and_polish_tables_end_to_end(
     estate: str,
-    service: ClassificationService,
+    classification: ClassificationService,
     settings: Settings,
     admin: AIOKafkaAdminClient,
     unique: str,
@@ -129,7 +107,7 @@ async def test_spanish_and_polish_tables_end_to_end(
     )
     async with connector_for(cfg, access) as connector:
         events = [e async for e in connector.discover("scan-15")]
-    topics = [service.cfg.topic, service.cfg.changes_topic]
+    topics = [classification.cfg.topic, classification.cfg.changes_topic]
     await admin.create_topics([NewTopic(t, num_partitions=1, replication_factor=1) for t in topics])
     async with EventProducer(settings.kafka, unique) as producer:
         await producer.publish_many(events)
@@ -139,7 +117,7 @@ async def test_spanish_and_polish_tables_end_to_end(
         for table, columns in TABLES.items()
         for name, (_, _, label) in columns.items()
     }
-    consumer = ClassificationConsumer(service, settings.kafka)
+    consumer = ClassificationConsumer(classification, settings.kafka)
     running = asyncio.create_task(consumer.run())
     try:
         async with asyncio.timeout(120):
@@ -149,10 +127,10 @@ async def test_spanish_and_polish_tables_end_to_end(
         consumer.stop()
         await running
 
-    db = service.database
+    db = classification.database
     found = {}
     for urn in expected:
-        rows = await labels.column_labels(service.driver, db, urn)
+        rows = await labels.column_labels(classification.driver, db, urn)
         found[urn] = {r["label"]: r["edge"] for r in rows}
     got = {urn.rsplit("/", 1)[1]: sorted(edges) for urn, edges in found.items()}
     want = {urn.rsplit("/", 1)[1]: [label] if label else [] for urn, label in expected.items()}
@@ -165,12 +143,12 @@ async def test_spanish_and_polish_tables_end_to_end(
             assert {"pattern", "ner", "semantic", "name", "bias"} <= signals
 
     # Near-misses are candidates: listed for stewards, never LABELED, so they mask nothing.
-    candidates = await labels.candidate_labels(service.driver, db, source=unique, limit=100)
+    candidates = await labels.candidate_labels(classification.driver, db, source=unique, limit=100)
     for c in candidates:
         assert 0.2 <= c["edge"]["confidence"] < 0.5
         assert c["label"] not in found[c["urn"]]
     masked = await read(
-        service.driver,
+        classification.driver,
         db,
         "MATCH (c:Column)-[r:LABELED]->() WHERE c.source = $s AND r.confidence < 0.5 "
         "RETURN count(r) AS n",
