@@ -40,6 +40,7 @@ from graph.migrations import apply_migrations
 from live.health import dependencies
 from live.relay import run_relay
 from live.state import AppState, open_state
+from mesh.watch import watch_contracts
 from resolvers.context import Context
 from resolvers.schema import build_schema
 from security.gateway import Caller, Doorstep, Refusal, authenticate, request_id
@@ -180,6 +181,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             watcher = (
                 asyncio.create_task(watch_changes(state)) if settings.watch_compliance else None
             )
+            # Re-checks data contracts whose output ports change (mesh/watch.py).
+            contracts = (
+                asyncio.create_task(watch_contracts(state)) if settings.watch_contracts else None
+            )
             # What start-up built (the schema, the imported ML libraries: ~600k objects) is never
             # garbage; left to the cyclic collector, each full collection walked it all (0.3 to
             # 0.8 s), stalling every request and subscriber meanwhile (docs/benchmarks.md).
@@ -195,7 +200,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 gc.unfreeze()
                 if ide:
                     await ide.close()
-                for task in (relay, watcher):
+                for task in (relay, watcher, contracts):
                     if task:
                         task.cancel()
                         await asyncio.gather(task, return_exceptions=True)

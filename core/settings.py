@@ -345,6 +345,8 @@ class Settings(BaseSettings):
     relay_changes: bool = True
     # Re-evaluate the compliance of changed columns as the changes arrive (governance/watch.py).
     watch_compliance: bool = True
+    # Re-check data contracts for drift when their output ports change (mesh/watch.py).
+    watch_contracts: bool = True
     # A critical finding open this long is escalated (datawave.compliance.escalation.v1).
     escalate_after_h: float = Field(24.0, gt=0, le=24 * 365)
     dependency_timeout_s: float = Field(2.0, gt=0, le=60)

@@ -74,7 +74,7 @@ async def _emit(
     state: AppState, request: dict[str, Any], domain: str, action: str, actor: str, **detail: Any
 ) -> None:
     await emit(
-        state.producer, source=domain_urn(domain), subject=request["version"],
+        state, source=domain_urn(domain), subject=request["version"],
         correlation=request["correlationId"], action=action, actor=actor,
         product=request["product"], version=request["version"], request=request["id"],
         team=request["team"], **detail,

@@ -55,7 +55,7 @@ def _db(state: AppState) -> str:
 
 async def _emit(state: AppState, urn: str, action: str, actor: str, **detail: Any) -> None:
     await emit(
-        state.producer, source=urn, subject=urn, correlation=urn, action=action, actor=actor,
+        state, source=urn, subject=urn, correlation=urn, action=action, actor=actor,
         **detail,
     )  # fmt: skip
 

@@ -1,26 +1,34 @@
 """Workflow steps on ``datawave.mesh.v1``: one CloudEvent per step, keyed by its subject, with
-the workflow's correlation id, sent after the step's transaction committed."""
+the workflow's correlation id, sent after the step's transaction committed; a product's steps
+also go to its subscribers on every replica (``productEvents``, the Redis ``mesh:<product>``
+channel)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
 
 from core.events import MESH_STEP, CorrelatedEvent, MeshStep
 from core.topics import MESH
+from live.broadcast import publish
+from live.state import AppState
 
 log = logging.getLogger("datawave.mesh")
 
 
+def product_channel(product: str) -> str:
+    return f"mesh:{product}"
+
+
 async def emit(
-    producer: AIOKafkaProducer, *, source: str, subject: str, correlation: str, action: str,
-    actor: str, product: str | None = None, version: str | None = None, **detail: Any,
+    state: AppState, *, source: str, subject: str, correlation: str, action: str, actor: str,
+    product: str | None = None, version: str | None = None, **detail: Any,
 ) -> CorrelatedEvent:  # fmt: skip
-    """Send one step. The graph already holds it, so a Kafka failure is logged, not raised:
-    the step is done and the audit trail records it either way."""
+    """Send one step. The graph already holds it, so a Kafka or Redis failure is logged, not
+    raised: the step is done and the audit trail records it either way."""
     event = CorrelatedEvent(
         source=source,
         type=MESH_STEP,
@@ -29,7 +37,12 @@ async def emit(
         data=MeshStep(action=action, actor=actor, product=product, version=version, detail=detail),
     )
     try:
-        await producer.send_and_wait(MESH, event.to_bytes(), key=event.key)
+        await state.producer.send_and_wait(MESH, event.to_bytes(), key=event.key)
     except KafkaError as err:
         log.warning("mesh step %s of %s not sent: %s", action, subject, err)
+    if product is not None:
+        try:
+            await publish(state.redis, product_channel(product), event.model_dump(mode="json"))
+        except RedisError as err:
+            log.warning("mesh step %s of %s not broadcast: %s", action, subject, err)
     return event

@@ -133,7 +133,7 @@ async def _step(
     correlation = (record.get("props") or {}).get("correlationId") or product
     domain = str(Urn.of("domain", Urn.parse(product).path[0]))
     await emit(
-        state.producer, source=domain, subject=version or product, correlation=correlation,
+        state, source=domain, subject=version or product, correlation=correlation,
         action=action, actor=actor, product=product, version=version, **detail,
     )  # fmt: skip
 
