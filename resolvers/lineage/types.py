@@ -96,8 +96,8 @@ class Impact:
 
     @strawberry.field(description="Every team owning an impacted asset.")
     def owners(self) -> list[Team]:
-        names = sorted({t.name for a in self.assets for t in a.owners})
-        return [Team(name=n) for n in names]
+        teams = {t.name: t for a in self.assets for t in a.owners}
+        return [teams[name] for name in sorted(teams)]
 
     @classmethod
     def from_result(
@@ -111,7 +111,7 @@ class Impact:
                     ImpactedAsset(
                         asset=asset,
                         distance=hit.distance,
-                        owners=[Team(name=t["name"]) for t in hit.owners],
+                        owners=[Team.of_owner(t) for t in hit.owners],
                         labels=[Label.from_props(lab) for lab in hit.labels],
                     )
                 )
