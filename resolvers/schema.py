@@ -36,6 +36,7 @@ from resolvers.lineage.queries import LineageQuery
 from resolvers.live.subscriptions import LiveSubscription
 from resolvers.mesh.mutations import MeshMutation
 from resolvers.mesh.queries import MeshQuery
+from resolvers.mesh.subscriptions import MeshSubscription
 from resolvers.mesh.types import ERROR_TYPES as MESH_ERRORS
 from resolvers.security import OperationSecurity
 from resolvers.server.queries import ServerQuery
@@ -78,7 +79,7 @@ class Mutation(
 
 
 @strawberry.type
-class Subscription(LiveSubscription):
+class Subscription(LiveSubscription, MeshSubscription):
     pass
 
 

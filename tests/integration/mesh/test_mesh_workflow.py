@@ -5,7 +5,8 @@ cache and all); the owner builds a team and a product with a table port and a Ka
 contract; the quality gate quarantines the version until the table is healthy; a breaking change
 is refused for a minor version; drift shows once the table changes; a consumer team's access
 request is refused to its own requester and approved by a second owner, with both steps on
-datawave.mesh.v1 under one correlation id; a version with a consumer cannot be retired."""
+datawave.mesh.v1 under one correlation id; a version with a consumer cannot be retired; a
+consumer follows the product's steps on productEvents; a changed table re-checks the contract."""
 
 from __future__ import annotations
 
@@ -19,14 +20,17 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from gql import GraphQLRequest
 from neo4j import AsyncDriver
 
 from core.settings import Settings
 from core.topics import MESH
 from graph.driver import write
+from live.changes import ChangeType, catalog_change, publish_catalog_change
 from security.auth import mint_token
+from tests.factories import eventually
 from tests.integration.estate import Estate
-from tests.integration.graphql.conftest import Served, bearer
+from tests.integration.graphql.conftest import Served, bearer, ws_client
 from tests.unit.mesh.odcs import contract
 
 FORGET = "MATCH (e:AuditEvent) WHERE e.actor STARTS WITH $name DELETE e"
@@ -83,6 +87,11 @@ mutation($version: ID!) { checkContractDrift(version: $version) {
   version { drift } errors { __typename message } } }
 """
 DRIFTED = "{ driftedVersions { id drift } }"
+DRIFT_OF = "query($id: ID!) { node(id: $id) { ... on ProductVersion { drift } } }"
+EVENTS = """
+subscription($product: ID!) { productEvents(product: $product) {
+  action actor subject version correlationId } }
+"""
 REQUEST = """
 mutation($input: RequestAccessInput!) { requestAccess(input: $input) {
   request { id status correlationId requestedBy } errors { __typename message } } }
@@ -143,7 +152,7 @@ async def mesh(
             "second": caller("pat", "domain_owner", [sales]),
             "consumer": caller("carl", "steward", [mkt]),
             "name": unique, "sales": sales, "mkt": mkt, "table": table, "schema": estate.schema,
-            "neo4j": neo4j, "settings": settings,
+            "neo4j": neo4j, "settings": settings, "served": served, "api": served.url,
         }  # fmt: skip
     await served.app.state.datawave.audit.drain()
     await write(neo4j, db, FORGET_PRODUCTS, name=unique)
@@ -273,14 +282,32 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     assert refused["errors"][0]["changes"] == ["orders.email: column removed"]
     major = await olga(IMPORT, product=product, version="2.0.0", odcs=contract(slim))
     v2 = major["importContract"]["version"]["id"]
-    assert (await olga(ADVANCE, version=v2, step="PUBLISH"))["advanceVersion"]["errors"] == []
+    # A consumer following the product sees the step as it happens.
+    async with ws_client(m["api"], carl.token) as session:
+        stream = session.subscribe(GraphQLRequest(EVENTS, variable_values={"product": product}))
+        listener = asyncio.create_task(anext(aiter(stream)))
+        await asyncio.sleep(0.5)  # the subscription is registered
+        assert (await olga(ADVANCE, version=v2, step="PUBLISH"))["advanceVersion"]["errors"] == []
+        event = (await asyncio.wait_for(listener, 10))["productEvents"]
+    assert (event["action"], event["version"], event["actor"]) == (
+        "version.published", v2, f"{m['name']}-olga",
+    )  # fmt: skip
 
-    # The table changes under the contract: drift is a violation the query reports.
+    # A scan changes the table under the contract: the change re-checks the contract (as the
+    # relay forwards a worker's change), and drift is a violation the query reports.
     await write(*_graph(m), ROTTEN, table=m["table"], rows=5000, type="integer")
-    drift = (await olga(DRIFT, version=v1["id"]))["checkContractDrift"]["version"]["drift"]
-    assert drift == ["orders.total: source type integer is not string"]
+    redis = m["served"].app.state.datawave.redis
+    await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, m["table"], ["columns"]))
+    expected = ["orders.total: source type integer is not string"]
+
+    async def drifted_now() -> bool:
+        return (await carl(DRIFT_OF, id=v1["id"]))["node"]["drift"] == expected
+
+    await eventually(drifted_now, timeout_s=10)
     drifted = {v["id"]: v["drift"] for v in (await carl(DRIFTED))["driftedVersions"]}
-    assert drifted[v1["id"]] == drift
+    assert drifted[v1["id"]] == expected
+    checked = (await olga(DRIFT, version=v1["id"]))["checkContractDrift"]["version"]["drift"]
+    assert checked == expected
 
     # A consumer team of marketing asks for v1; its requester may not approve it, a second
     # owner does, and the team is bound to v1.
