@@ -70,7 +70,9 @@ class Governed(FieldExtension):
             source = Urn.parse(urn).source
         except InvalidUrn:
             source = None
-        record = await info.context.loaders.find(urn)
+        # ``node``, not ``find``: what the caller may not see is the mutation's to refuse (and
+        # audit); here it only has no domains.
+        record = await info.context.loaders.node(urn)
         domains = list(record.domains) if record is not None else []
         return {"urn": urn, "source": source, "domains": domains, "labels": []}
 
