@@ -55,7 +55,7 @@ async def scan_page(
     database: str,
     source: str,
     limit: int,
-    after: tuple[str, str] | None = None,
+    after: tuple[str, ...] | None = None,
 ) -> list[tuple[Record, tuple[str, str]]]:
     """Up to ``limit`` scans of ``source``, newest first, after the position ``(startedAt,
     id)`` of a previous one; each with its own position (exact, unlike a converted time)."""

@@ -24,6 +24,7 @@ from live.broadcast import publish
 from live.cache import invalidate
 
 CATALOG_CHANNEL = "catalog"
+ANOMALY_CHANNEL = "anomalies"
 # A scan's last state stays this long after its last report, for late subscribers.
 SCAN_STATE_TTL_S = 86_400
 
@@ -100,6 +101,31 @@ class ScanProgress(LiveEvent):
         return self.stage in (ScanStage.FINISHED, ScanStage.FAILED)
 
 
+class AnomalyKind(StrEnum):
+    NULL_RATIO_JUMP = "null_ratio_jump"
+    ROW_COUNT_DROP = "row_count_drop"
+    NEW_SENSITIVE_COLUMN = "new_sensitive_column"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Anomaly(LiveEvent):
+    """What a scan found changed beyond a threshold (ml/anomalies.py), as the graph records it
+    (graph/anomalies.py) and the classifier announces it on ``datawave.changes.v1``."""
+
+    id: str
+    kind: AnomalyKind
+    severity: Severity
+    subject: str  # the table or column URN
+    table: str
+    source: str | None = None
+    detail: str
+    at: datetime
+
+
 class ComplianceUpdate(LiveEvent):
     """A score of a framework in a domain (``*``: the estate), or a finding that opened,
     resolved or was waived (``urn`` the finding's) in an evaluation (governance/evaluation.py)."""
@@ -135,6 +161,11 @@ async def scan_state(redis: Redis, scan_id: str) -> ScanProgress | None:
     """The last state published for a scan, if it was within ``SCAN_STATE_TTL_S``."""
     raw = await redis.get(_scan_state_key(scan_id))
     return ScanProgress.model_validate_json(raw) if raw else None
+
+
+async def publish_anomalies(redis: Redis, *anomalies: Anomaly) -> None:
+    for a in anomalies:
+        await publish(redis, ANOMALY_CHANNEL, a.model_dump(mode="json"))
 
 
 async def publish_compliance_update(redis: Redis, *updates: ComplianceUpdate) -> None:

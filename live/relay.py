@@ -4,6 +4,7 @@ Writers (the ingest worker, the classifier) publish ``datawave.asset.changed.v1`
 ``datawave.changes.v1`` after their graph transaction commits. One consumer group shared by all
 API replicas relays each change once: it invalidates the Redis cache and broadcasts to every
 replica's ``catalogChanges`` subscribers (``publish_catalog_change``) as soon as it is read,
+as it does with the classifier's anomalies for ``anomalies`` subscribers,
 and refreshes the changed tables in OpenSearch from the graph behind the broadcasts, in a task
 of its own: a search refresh (up to OpenSearch's 1 s refresh interval) never holds up the next
 broadcast. A batch's offsets are committed, in order, once it is both broadcast and indexed.
@@ -12,18 +13,29 @@ broadcast. A batch's offsets are committed, in order, once it is both broadcast 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.structs import TopicPartition
+from pydantic import ValidationError
 
 from core.events import ASSET_CHANGED, AssetChanged, InvalidEvent, parse_event
 from core.topics import CHANGES
+from core.urns import Urn
 from ingest.offsets import commit_offsets, commit_owned
-from live.changes import CatalogChange, ChangeType, catalog_change, publish_catalog_change
+from live.changes import (
+    Anomaly,
+    CatalogChange,
+    ChangeType,
+    catalog_change,
+    publish_anomalies,
+    publish_catalog_change,
+)
 from live.search import ensure_index, reindex
 from live.state import AppState
+from ml.anomalies import ANOMALY_EVENT
 
 log = logging.getLogger("datawave.relay")
 GROUP = "datawave-api-relay"
@@ -55,6 +67,22 @@ def changes_of(records: list[ConsumerRecord]) -> tuple[list[CatalogChange], int]
         change = ChangeType(event.data.change)
         changes.append(catalog_change(change, event.subject, event.data.fields))
     return changes, skipped
+
+
+def anomalies_of(records: list[ConsumerRecord]) -> list[Anomaly]:
+    """The classifier's anomaly events in these records (they share the topic), with the
+    source named by each event; one of another shape is skipped."""
+    found = []
+    for record in records:
+        try:
+            event = json.loads(record.value or b"")
+            if not isinstance(event, dict) or event.get("type") != ANOMALY_EVENT:
+                continue
+            source = Urn.parse(event["source"]).source
+            found.append(Anomaly.model_validate(event["data"] | {"source": source}))
+        except (ValueError, TypeError, KeyError, ValidationError) as err:
+            log.warning("skipped an anomaly event: %s", err)
+    return found
 
 
 class ChangeRelay:
@@ -97,6 +125,7 @@ class ChangeRelay:
                 continue
             changes, skipped = changes_of(records)
             await publish_catalog_change(self.state.redis, *changes)
+            await publish_anomalies(self.state.redis, *anomalies_of(records))
             self.stats.changes += len(changes)
             self.stats.skipped += skipped
             self.stats.batches += 1

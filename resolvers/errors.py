@@ -14,12 +14,23 @@ from graphql import GraphQLError
 
 
 class ClientError(Exception):
-    """A request the server understood but refuses; the message says what to change."""
+    """A request the server understood but refuses; the message says what to change.
+    graphql-core copies ``extensions`` onto the GraphQL error it reports."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.extensions = {"code": "BAD_USER_INPUT"}
 
 
 def coded(code: str, message: str, **extensions: Any) -> GraphQLError:
     """A refusal the client can act on: UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, ..."""
     return GraphQLError(message, extensions={"code": code, **extensions})
+
+
+def not_found(urn: str, what: str) -> GraphQLError:
+    """A query argument names something that does not exist, or that the caller may not see
+    (the same answer, so it reveals nothing): ``NOT_FOUND`` with the ``urn``."""
+    return coded("NOT_FOUND", f"no {what} {urn!r} (or not one you may see)", urn=urn)
 
 
 def should_mask(error: GraphQLError) -> bool:

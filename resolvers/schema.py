@@ -31,6 +31,7 @@ from resolvers.governance.mutations import GovernanceMutation
 from resolvers.governance.queries import GovernanceQuery
 from resolvers.governance.types import ERROR_TYPES as GOVERNANCE_ERRORS
 from resolvers.labels.mutations import ClassifyMutation, LabelMutation, LabelQuery
+from resolvers.labels.registry import ModelRegistryQuery
 from resolvers.limits import DOCUMENT_CACHE, CachedValidation
 from resolvers.lineage.queries import LineageQuery
 from resolvers.live.subscriptions import LiveSubscription
@@ -38,6 +39,7 @@ from resolvers.mesh.mutations import MeshMutation
 from resolvers.mesh.queries import MeshQuery
 from resolvers.mesh.subscriptions import MeshSubscription
 from resolvers.mesh.types import ERROR_TYPES as MESH_ERRORS
+from resolvers.quality.queries import QualityQuery
 from resolvers.security import OperationSecurity
 from resolvers.server.queries import ServerQuery
 from resolvers.sources.mutations import (
@@ -62,6 +64,8 @@ class Query(
     ScanQuery,
     GovernanceQuery,
     MeshQuery,
+    QualityQuery,
+    ModelRegistryQuery,
 ):
     pass
 

@@ -1,4 +1,4 @@
-"""Live subscriptions: catalog changes, scan progress, compliance updates.
+"""Live subscriptions: catalog changes, scan progress, anomalies, compliance updates.
 
 Each subscription reads its own bounded queue from the hub; leaving the generator (client
 ``complete``, disconnect, cancellation) unsubscribes. A client that falls a whole queue behind
@@ -26,6 +26,7 @@ from resolvers.errors import ClientError, coded
 from resolvers.live.types import CatalogChange, CatalogChangeFilter, ComplianceUpdate, ScanProgress
 from resolvers.loaders import Loaders
 from resolvers.permissions import needs
+from resolvers.quality.types import Anomaly, AnomalyFilter
 from security.rbac import permission
 
 log = logging.getLogger("datawave.subscriptions")
@@ -82,6 +83,14 @@ async def _visible(info: Info, change: changes.CatalogChange) -> bool:
     return await Loaders(info.context.state, guard).node(change.urn) is not None
 
 
+async def _reaches(info: Info, urn: str) -> bool:
+    """Whether the subscriber may see the asset ``urn`` now."""
+    guard = info.context.guard
+    if guard.unrestricted:
+        return True
+    return await Loaders(info.context.state, guard).node(urn) is not None
+
+
 def _key(name: str, value: str) -> str:
     if not 0 < len(value) <= MAX_KEY:
         raise ClientError(f"{name} must have 1 to {MAX_KEY} characters")
@@ -124,6 +133,18 @@ class LiveSubscription:
             yield ScanProgress.from_pydantic(progress)
             if progress.final:
                 return
+
+    @strawberry.subscription(
+        description="Anomalies as the classifier finds them in scans, of the tables you may "
+        "see (the `anomalies` query has those found before).",
+        extensions=needs("asset:read"),
+    )
+    async def anomalies(
+        self, info: Info, filter: AnomalyFilter | None = None
+    ) -> AsyncGenerator[Anomaly, None]:
+        async for anomaly in _events(info, changes.ANOMALY_CHANNEL, changes.Anomaly):
+            if (filter is None or filter.matches(anomaly)) and await _reaches(info, anomaly.table):
+                yield Anomaly.from_pydantic(anomaly)
 
     @strawberry.subscription(
         description="Compliance evaluations of one domain as they change.",

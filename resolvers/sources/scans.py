@@ -7,9 +7,6 @@ another's reads as missing.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from enum import Enum
 from typing import Any, Self
@@ -21,9 +18,8 @@ from graph.records import plain
 from live import changes
 from resolvers.common import Connection, Edge, PageInfo, timestamp
 from resolvers.context import Info
-from resolvers.errors import ClientError
 from resolvers.live.types import ScanProgress
-from resolvers.pagination import check_page_size
+from resolvers.pagination import check_page_size, keyset_cursor, keyset_position
 from resolvers.permissions import needs
 from security.rbac import permission
 
@@ -93,20 +89,6 @@ class Scan:
         )
 
 
-def _cursor(position: tuple[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
-
-
-def _position(cursor: str) -> tuple[str, str]:
-    try:
-        at, scan_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
-        at = scan_id = None
-    if not isinstance(at, str) or not isinstance(scan_id, str):
-        raise ClientError("invalid cursor: pass an endCursor of a scans page")
-    return at, scan_id
-
-
 @strawberry.type
 class ScanQuery:
     @strawberry.field(
@@ -125,7 +107,7 @@ class ScanQuery:
         self, info: Info, source: str, first: int = DEFAULT_SCANS, after: str | None = None
     ) -> Connection[Scan]:
         check_page_size(first)
-        position = _position(after) if after else None
+        position = keyset_position(after, 2, "scans") if after else None
         driver, database = info.context.graph
         visible = info.context.guard.can(SOURCE_READ, source=source)
         rows = (
@@ -136,10 +118,10 @@ class ScanQuery:
             return await scans.count_scans(driver, database, source) if visible else 0
 
         edges = [
-            Edge(node=Scan.from_props(row), position=lambda p=at: _cursor(p))
+            Edge(node=Scan.from_props(row), position=lambda p=at: keyset_cursor(p))
             for row, at in rows[:first]
         ]
-        end = _cursor(rows[:first][-1][1]) if rows else None
+        end = keyset_cursor(rows[:first][-1][1]) if rows else None
         return Connection(
             edges=edges,
             page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=end),
