@@ -216,3 +216,13 @@ async def test_a_websocket_message_nested_too_deeply_closes_the_connection(api: 
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def test_get_variables_nested_too_deeply_are_a_client_error(api: Api) -> None:
+    params = {"query": "query ($t: String) { __typename }", "variables": "[" * 5000 + "]" * 5000}
+    headers = {"authorization": f"Bearer {api.token('viewer')}", "accept": "application/json"}
+    response = await api.http.get("/graphql", params=params, headers=headers)
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "nested deeper than 32 levels" in error["message"]
