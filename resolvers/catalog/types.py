@@ -20,6 +20,7 @@ from typing import Any, Self, TypeVar
 import strawberry
 
 from core.kinds import KINDS
+from core.sources import TlsMode
 from core.urns import source_urn
 from graph import catalog
 from graph.catalog import AssetFilter, AssetKind, AssetSort, Relation, SortField
@@ -368,6 +369,23 @@ class DataSource(Node):
     last_checked_at: datetime | None
     last_scan_at: datetime | None
     configured_databases: list[str]
+    # The settings it was registered with (core/sources.py DataSourceConfig; null for a source
+    # only lineage has named).
+    tls: TlsMode | None = strawberry.field(description="How the connection is encrypted.")
+    pool_size: int | None = strawberry.field(description="Connections (and parallel tables).")
+    timeout_s: float | None = strawberry.field(description="Seconds any call may take.")
+    sample_size: int | None = strawberry.field(
+        description="Sample values kept per column for classification."
+    )
+    profile_rows: int | None = strawberry.field(
+        description="Rows read to profile a table's columns."
+    )
+    exact_count_limit: BigInt | None = strawberry.field(
+        description="Tables up to this many rows get an exact COUNT(*)."
+    )
+    sample_documents: int | None = strawberry.field(
+        description="Documents read per MongoDB collection."
+    )
 
     @strawberry.field(description="Databases discovered in it.")
     async def databases(self, info: Info) -> list[Database]:
@@ -395,6 +413,13 @@ class DataSource(Node):
             last_checked_at=timestamp(p, "lastCheckedAt"),
             last_scan_at=timestamp(p, "lastScanAt"),
             configured_databases=p.get("databases") or [],
+            tls=TlsMode(p["tls"]) if p.get("tls") in TlsMode._value2member_map_ else None,
+            pool_size=p.get("poolSize"),
+            timeout_s=p.get("timeoutS"),
+            sample_size=p.get("sampleSize"),
+            profile_rows=p.get("profileRows"),
+            exact_count_limit=p.get("exactCountLimit"),
+            sample_documents=p.get("sampleDocuments"),
         )
 
 

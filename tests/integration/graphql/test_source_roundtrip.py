@@ -22,6 +22,7 @@ from neo4j import AsyncDriver
 
 from core.settings import Settings
 from core.sources import DataSourceConfig
+from core.urns import source_urn
 from graph.driver import write
 from graph.sources import get_source
 from ingest.connectors.base import registry
@@ -31,6 +32,16 @@ from tests.integration.graphql.conftest import Served, bearer
 REGISTER = """
 mutation ($input: DataSourceInput!) {
   registerDataSource(input: $input) { dataSource { name } errors { __typename message } }
+}
+"""
+READ = """
+query ($id: ID!) {
+  node(id: $id) {
+    ... on DataSource {
+      name kind host port user tls configuredDatabases poolSize timeoutS sampleSize profileRows
+      exactCountLimit sampleDocuments
+    }
+  }
 }
 """
 DROP = "MATCH (s:DataSource {name: $name}) DETACH DELETE s"
@@ -92,8 +103,14 @@ async def test_graphql_registration_keeps_every_field(
         body = (await http.post("/graphql", json={
             "query": REGISTER, "variables": {"input": graphql_input(config)},
         })).json()  # fmt: skip
+        read = (await http.post("/graphql", json={
+            "query": READ, "variables": {"id": source_urn(config.name)},
+        })).json()  # fmt: skip
     assert body["data"]["registerDataSource"]["errors"] == [], body
     assert await read_back(neo4j, settings, config.name) == config
+    sent = graphql_input(config)  # issue 12 (4): and every setting reads back through the API
+    shown = {k: sent[k] for k in sent if k not in ("secretRef", "databases")}
+    assert read["data"]["node"] == shown | {"configuredDatabases": sent["databases"]}
 
 
 @pytest.mark.parametrize("kind", sorted(registry.kinds()))
