@@ -355,6 +355,7 @@ async def test_version(engine: PolicyEngine, version: PolicyVersion) -> TestRun:
     rules = [rule_document(name, r) for r in await rules_of(version)]
     await engine.load_shipped()
     custom: list[dict[str, str]] = []
+    loaded = bool(version.custom_rego) and version.state != State.ACTIVE
     try:
         if version.custom_rego:
             await engine.put_module(module_id(version), custom_module(version))
@@ -376,6 +377,9 @@ async def test_version(engine: PolicyEngine, version: PolicyVersion) -> TestRun:
             cases.append(CaseResult(case.name, actual == expected, expected, actual))
     except RegoCompileError as err:
         return TestRun(False, problems=err.problems)
+    finally:
+        if loaded:  # a draft's module is not in force: do not leave it in OPA
+            await engine.delete_module(module_id(version))
     return TestRun(all(c.passed for c in cases), cases)
 
 

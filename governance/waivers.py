@@ -57,7 +57,3 @@ async def approve_waiver(state: AppState, actor: str, waiver_id: str) -> Waiver:
         await waiver.save()
         await compliance.waive_finding(waiver.finding, waiver.key, approved=True)
     return waiver
-
-
-async def waivers_of(finding: str) -> list[Waiver]:
-    return await Waiver.nodes.filter(finding=finding).all()
