@@ -102,6 +102,23 @@ def _parse(text: str) -> Urn:
         raise InvalidUrn(f"{err}: {text!r}") from None
 
 
+def ancestors(urn: str) -> list[str]:
+    """A sourced URN and the URNs of what contains it, innermost first (a column's table,
+    schema, database and source); a URN of another kind is its own only."""
+    parsed = Urn.parse(urn)
+    if parsed.source is None or parsed.kind not in CONTAINMENT:
+        return [urn]
+    depth = CONTAINMENT.index(parsed.kind)
+    return [urn] + [
+        str(Urn(kind, parsed.source, parsed.path[:level]))
+        for level, kind in reversed(list(enumerate(CONTAINMENT[:depth])))
+    ]
+
+
+# Sourced kinds by depth: each contains the next (its URN is the next's minus the last segment).
+CONTAINMENT = ("source", "database", "schema", "table", "column")
+
+
 def source_urn(source: str) -> str:
     return str(Urn("source", source))
 

@@ -2,7 +2,8 @@
 
 ``(:AccessRequest)-[:FOR]->(:Contract)``, ``(:AccessRequest)-[:BY]->(:Team)``; an approval
 adds the grant ``(:Team)-[:GRANTED {request, expiresAt}]->(:Contract)``, which binds the
-consumer to that version (retiring it is refused while a grant is live).
+consumer to that version (retiring it is refused while a grant is live) and lets the team's
+members read what the product exposes (resolvers/loaders.py) until it expires or is revoked.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ FOREACH (_ IN CASE WHEN $status = 'approved' THEN [1] ELSE [] END |
   SET g.expiresAt = r.expiresAt, g.grantedBy = $actor, g.grantedAt = datetime())
 RETURN properties(r) AS props
 """
+# Revoking ends the grant at once (it stays in the graph, revoked, for the record).
+REVOKE: LiteralString = """
+MATCH (r:AccessRequest {id: $id}) WHERE r.status = 'approved'
+SET r.status = 'revoked', r.revokedBy = $actor, r.revokedAt = datetime(), r.reason = $reason
+WITH r
+OPTIONAL MATCH (:Team)-[g:GRANTED {request: r.id}]->(:Contract)
+SET g.revokedAt = r.revokedAt, g.revokedBy = $actor
+RETURN properties(r) AS props
+"""
 FOR_VERSION: LiteralString = """
 MATCH (r:AccessRequest)-[:FOR]->(:Contract {urn: $version})
 RETURN properties(r) AS props ORDER BY r.requestedAt DESC
@@ -50,6 +60,14 @@ MATCH (t:Team)-[g:GRANTED]->(:Contract {urn: $version})
 WHERE g.expiresAt > datetime() AND g.revokedAt IS NULL
 RETURN t.urn AS team, t.name AS name, g.expiresAt AS expiresAt, g.request AS request
 ORDER BY t.name
+"""
+
+# What a principal reaches through its teams' live grants: the URNs the granted versions'
+# products expose (each covers what it contains).
+GRANTED: LiteralString = """
+MATCH (t:Team)-[g:GRANTED]->(:Contract)<-[:HAS_VERSION]-(:DataProduct)-[:EXPOSES]->(a)
+WHERE $subject IN t.members AND g.expiresAt > datetime() AND g.revokedAt IS NULL
+RETURN DISTINCT a.urn AS urn
 """
 
 
@@ -78,6 +96,13 @@ async def decide(
     return plain(rows[0]["props"]) if rows else None
 
 
+async def revoke(
+    driver: AsyncDriver, database: str, id: str, reason: str, actor: str
+) -> Record | None:
+    rows = await write(driver, database, REVOKE, id=id, reason=reason, actor=actor)
+    return plain(rows[0]["props"]) if rows else None
+
+
 async def for_version(driver: AsyncDriver, database: str, version: str) -> list[Record]:
     return [plain(r["props"]) for r in await read(driver, database, FOR_VERSION, version=version)]
 
@@ -85,3 +110,8 @@ async def for_version(driver: AsyncDriver, database: str, version: str) -> list[
 async def consumers(driver: AsyncDriver, database: str, version: str) -> list[Record]:
     """The teams holding a live grant on ``version``."""
     return [plain(r) for r in await read(driver, database, CONSUMERS, version=version)]
+
+
+async def granted(driver: AsyncDriver, database: str, subject: str) -> set[str]:
+    """The URNs ``subject`` reaches through a live grant to one of its teams."""
+    return {r["urn"] for r in await read(driver, database, GRANTED, subject=subject)}

@@ -1,6 +1,7 @@
 """Cross-domain access: a consumer team requests a published product version, the product's
 owner decides (never the requester: four eyes), and an approval grants the team that version
-until the grant expires. Request and decision share one correlation id on ``datawave.mesh.v1``.
+until the grant expires or is revoked. Request, decision and revocation share one correlation
+id on ``datawave.mesh.v1``.
 """
 
 from __future__ import annotations
@@ -67,6 +68,20 @@ async def decide(
         raise WrongState("the request was decided meanwhile", "request")
     action = "access.approved" if approve else "access.rejected"
     await _emit(state, saved, found["domain"], action, actor, reason=reason)
+    return {**saved, "domain": found["domain"]}
+
+
+async def revoke(state: AppState, actor: str, id: str, reason: str) -> dict[str, Any]:
+    """End an approved request's grant now."""
+    found = await get_request(state, id)
+    if found["status"] != "approved":
+        raise WrongState(f"the request is {found['status']}: only a grant is revoked", "request")
+    if not reason.strip():
+        raise MeshError("say why the grant ends", "reason")
+    saved = await graph.revoke(state.neo4j, _db(state), id, reason.strip(), actor)
+    if saved is None:
+        raise WrongState("the request changed meanwhile", "request")
+    await _emit(state, saved, found["domain"], "access.revoked", actor, reason=reason)
     return {**saved, "domain": found["domain"]}
 
 

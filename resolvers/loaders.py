@@ -15,8 +15,8 @@ from neo4j import AsyncDriver
 from strawberry.dataloader import DataLoader
 
 from core.kinds import ASSET, KINDS
-from core.urns import InvalidUrn, Urn
-from graph import catalog
+from core.urns import InvalidUrn, Urn, ancestors
+from graph import access, catalog
 from graph.catalog import Relation
 from graph.records import NodeRecord, Related
 from live.cache import ReadThroughCache
@@ -48,22 +48,36 @@ class Loaders:
         self._related: dict[Relation, DataLoader[str, list[Related]]] = {
             rel: DataLoader(partial(self._load_related, rel)) for rel in Relation
         }
+        self._granted: set[str] | None = None  # read on the first out-of-scope node
 
     async def node(self, urn: str, need: Permission | None = None) -> NodeRecord | None:
         """Any node by its URN if the caller may ``need`` it (default: see it); None for an
         unknown, malformed or out-of-scope URN alike."""
         record = await self._load(urn)
-        return record if record and self.guard.reaches(record, need) else None
+        return record if record and await self._reaches(record, need) else None
 
     async def find(self, urn: str, need: Permission | None = None) -> NodeRecord | None:
         """``node`` for a URN the caller asked for: refusing an existing node is audited as a
         denial, though the caller sees it missing (no existence oracle)."""
         record = await self._load(urn)
-        if record and not self.guard.reaches(record, need):
+        if record and not await self._reaches(record, need):
             perm = need or READ[Urn.parse(urn).kind]
             self.guard.audit.note(str(perm), urn, "denied", "out of scope")
             return None
         return record
+
+    async def _reaches(self, record: NodeRecord, need: Permission | None) -> bool:
+        """In the caller's scope, or (to read) exposed by a data product one of the caller's
+        teams holds a live access grant on (mesh/access.py): a grant widens the scope at once,
+        without a new token."""
+        if self.guard.reaches(record, need):
+            return True
+        if need is not None or self.guard.principal is None or ASSET not in record.labels:
+            return False
+        if self._granted is None:
+            subject = self.guard.principal.subject
+            self._granted = await access.granted(self._driver, self._database, subject)
+        return bool(self._granted) and any(u in self._granted for u in ancestors(record.urn))
 
     async def _load(self, urn: str) -> NodeRecord | None:
         try:
@@ -78,7 +92,7 @@ class Loaders:
         found = await self._related[relation].load(urn)
         if relation in UNSCOPED:
             return found
-        return [r for r in found if self.guard.reaches(r.node)]
+        return [r for r in found if await self._reaches(r.node, None)]
 
     def forget(self, *urns: str) -> None:
         """Drop what this request loaded about ``urns`` (after it changed them)."""

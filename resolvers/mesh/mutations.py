@@ -439,3 +439,19 @@ class MeshMutation:
             return {"request": AccessRequest.from_props(record)}
 
         return await attempt(AccessRequestPayload, work)
+
+    @strawberry.mutation(
+        description="End an approved request's grant now (the product's approvers).",
+        extensions=guarded("access:approve", _by("request")),
+    )
+    async def revoke_access(
+        self, info: Info, request: strawberry.ID, reason: str
+    ) -> AccessRequestPayload:
+        async def work() -> dict[str, Any]:
+            found = await access.get_request(info.context.state, request)
+            _within(info, ACCESS_APPROVE, domain_urn(found["domain"]))
+            record = await access.revoke(info.context.state, _actor(info), request, reason)
+            await announce(info, ChangeType.CHANGED, [record["version"]], ["consumers"])
+            return {"request": AccessRequest.from_props(record)}
+
+        return await attempt(AccessRequestPayload, work)

@@ -5,7 +5,8 @@ cache and all); the owner builds a team and a product with a table port and a Ka
 contract; the quality gate quarantines the version until the table is healthy; a breaking change
 is refused for a minor version; drift shows once the table changes; a consumer team's access
 request is refused to its own requester and approved by a second owner, with both steps on
-datawave.mesh.v1 under one correlation id; a version with a consumer cannot be retired; a
+datawave.mesh.v1 under one correlation id, and the grant lets the consumer read the table
+with the token it had, until revoked; a version with a consumer cannot be retired; a
 consumer follows the product's steps on productEvents; a changed table re-checks the contract."""
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ DECIDE = """
 mutation($request: ID!, $approve: Boolean!) { decideAccess(request: $request, approve: $approve) {
   request { status decidedBy expiresAt } errors { __typename message } } }
 """
+REVOKE = """
+mutation($request: ID!, $reason: String!) { revokeAccess(request: $request, reason: $reason) {
+  request { status } errors { __typename message } } }
+"""
+COLUMNS_OF = "query($id: ID!) { node(id: $id) { id ... on Table { columns { name } } } }"
 CONSUMERS = """
 query($id: ID!) { node(id: $id) { ... on ProductVersion { status consumers { name }
   accessRequests { status } } } }
@@ -203,7 +209,8 @@ async def test_a_data_product_from_domain_to_granted_access(
     team = (await olga(TEAM, input={"domain": sales, "name": f"{m['name']}-orders",
                                     "members": ["olga", "pat"]}))["saveTeam"]["team"]  # fmt: skip
     assert team["domain"] == m["sales"]
-    readers = await ada(TEAM, input={"domain": mkt, "name": f"{m['name']}-analysts"})
+    readers = await ada(TEAM, input={"domain": mkt, "name": f"{m['name']}-analysts",
+                                     "members": [f"{m['name']}-carl"]})  # fmt: skip
     analysts = readers["saveTeam"]["team"]["id"]
 
     # Until the schema is assigned to sales, its table is out of the owner's scope; then it is
@@ -310,7 +317,9 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     assert checked == expected
 
     # A consumer team of marketing asks for v1; its requester may not approve it, a second
-    # owner does, and the team is bound to v1.
+    # owner does, and the team is bound to v1: its member sees the table (and its columns)
+    # at once, with the token they had.
+    assert (await carl(NODE, id=m["table"]))["node"] is None
     asked = (await olga(REQUEST, input={"version": v1["id"], "team": analysts,
                                         "purpose": "churn model", "days": 30}))  # fmt: skip
     request = asked["requestAccess"]["request"]
@@ -325,6 +334,8 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     bound = (await carl(CONSUMERS, id=v1["id"]))["node"]
     assert bound["consumers"] == [{"name": f"{m['name']}-analysts"}]
     assert bound["accessRequests"] == []  # the consumer is not an approver of sales
+    seen = (await carl(COLUMNS_OF, id=m["table"]))["node"]
+    assert seen == {"id": m["table"], "columns": [{"name": n} for n in ("id", "email", "total")]}
     steps = await mesh_steps(m["settings"], request["correlationId"], 2)
     assert [s["data"]["action"] for s in steps] == ["access.requested", "access.approved"]
     assert {s["subject"] for s in steps} == {v1["id"]}
@@ -336,6 +347,15 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     retire = (await olga(ADVANCE, version=v1["id"], step="RETIRE"))["advanceVersion"]
     assert retire["errors"][0]["__typename"] == "WrongStateError"
     assert "1 consumer" in retire["errors"][0]["message"]
+
+    # Revoked, the grant ends at once: the table is out of reach, and v1 may retire.
+    revoked = await pat(REVOKE, request=request["id"], reason="churn model shipped")
+    assert revoked["revokeAccess"]["request"]["status"] == "revoked"
+    assert (await carl(NODE, id=m["table"]))["node"] is None
+    retired = (await olga(ADVANCE, version=v1["id"], step="RETIRE"))["advanceVersion"]
+    assert retired["version"] == {"status": "RETIRED"}
+    steps = await mesh_steps(m["settings"], request["correlationId"], 3)
+    assert steps[-1]["data"]["action"] == "access.revoked"
 
 
 def _graph(m: dict[str, Any]) -> tuple[AsyncDriver, str]:

@@ -10,6 +10,7 @@ from core.kinds import KINDS, Kind
 from core.urns import (
     InvalidUrn,
     Urn,
+    ancestors,
     column_urn,
     column_urns,
     contract_urn,
@@ -95,3 +96,16 @@ def test_a_source_is_given_exactly_when_the_kind_has_one() -> None:
         Urn("table", None, ("pg", "db", "s", "t"))
     with pytest.raises(InvalidUrn, match="domain URNs have 1 segment:"):
         Urn("domain", "pg", ("sales",))
+
+
+def test_a_sourced_urn_knows_what_contains_it() -> None:
+    column = "urn:dw:column:pg/shop/public/orders/email"
+    assert ancestors(column) == [
+        column,
+        "urn:dw:table:pg/shop/public/orders",
+        "urn:dw:schema:pg/shop/public",
+        "urn:dw:database:pg/shop",
+        "urn:dw:source:pg",
+    ]
+    assert ancestors("urn:dw:source:pg") == ["urn:dw:source:pg"]
+    assert ancestors("urn:dw:product:sales/orders") == ["urn:dw:product:sales/orders"]
