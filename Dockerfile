@@ -8,6 +8,7 @@ COPY ingest ingest
 COPY ml ml
 COPY security security
 COPY live live
+COPY governance governance
 COPY resolvers resolvers
 COPY app app
 RUN pip install --no-cache-dir .

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-FIRST_PARTY = ("core", "graph", "ingest", "ml", "security", "live", "resolvers", "app")
+FIRST_PARTY = (
+    "core", "graph", "ingest", "ml", "security", "live", "governance", "resolvers", "app",
+)  # fmt: skip
 # The processes an image runs: the API, the ingest worker, the classifier, the CLI.
 ENTRY_POINTS = ("app.main", "app.serving", "app.cli.main", "ingest.worker", "ml.consumer")
 IMPORTED = f"""
@@ -51,6 +53,8 @@ def test_the_wheel_has_every_module_the_entry_points_import(wheel: set[str]) -> 
 def test_the_wheel_carries_data_files_and_no_development_code(wheel: set[str]) -> None:
     assert "graph/migrations/0001_core_constraints.cypher" in wheel
     assert "ml/default_model.json" in wheel
+    assert "governance/rego/main.rego" in wheel
+    assert "governance/rego/templates/pii_has_owner.rego" in wheel
     assert [n for n in wheel if n.startswith(("devstack/", "tests/", "bench/"))] == []
 
 
