@@ -8,11 +8,14 @@ events are deleted at the end of the session.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,3 +127,17 @@ def ws_client(api: str, token: str) -> Client:
         init_payload=bearer(token),
     )
     return Client(transport=transport)
+
+
+JS = Path(__file__).resolve().parents[2] / "js"  # tests/js: the Node.js client tests
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """Node.js, with the clients of ``JS`` installed (npm ci, once)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not (node and npm):
+        pytest.skip("Node.js and npm are needed for the graphql-ws client tests")
+    if not (JS / "node_modules").exists():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS, check=True)
+    return node

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,14 +20,13 @@ from neo4j import AsyncDriver
 
 from core.settings import Settings
 from tests.integration.estate import Estate
-from tests.integration.graphql.conftest import bearer, listening_socket, ws_client
+from tests.integration.graphql.conftest import JS, bearer, listening_socket, ws_client
 
 ROOT = Path(__file__).resolve().parents[3]
 UVICORN = [
     *(sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"),
     *("--host", "127.0.0.1", "--log-level", "warning"),
 ]
-JS = ROOT / "tests" / "js"
 DESCRIBE = """
 mutation ($urn: ID!, $text: String!) {
   describeAsset(input: {urn: $urn, description: $text}) { errors { message } }
@@ -131,16 +129,6 @@ async def test_a_change_on_one_replica_is_read_on_the_other(
     assert (await graphql(a, token, read, urn=table))["asset"]["description"] is None  # cached
     await graphql(b, token, DESCRIBE, urn=table, text="from b")
     assert (await graphql(a, token, read, urn=table))["asset"] == {"description": "from b"}
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not (node and npm):
-        pytest.skip("Node.js and npm are needed for the graphql-ws client test")
-    if not (JS / "node_modules").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS, check=True)
-    return node
 
 
 async def test_the_graphql_ws_node_client(
