@@ -105,6 +105,14 @@ RETURN t.urn AS urn, t.name AS name, t.rowCount AS rowCount, t.lastSeenAt AS las
   [(t)-[:HAS_COLUMN]->(c:Column) | c {.name, .dataType, .nullable, .nullRatio, .distinctCount,
                                       .removedAt}] AS columns
 """
+# Open findings of the governance engine (graph/compliance.py) on what the product exposes:
+# the final compliance check before publishing.
+BLOCKING: LiteralString = """
+MATCH (:DataProduct {urn: $product})-[:EXPOSES]->(x)
+MATCH (x)-[:CONTAINS|HAS_COLUMN*0..4]->(c:Column)
+MATCH (f:Finding {asset: c.urn}) WHERE f.status = 'open' AND f.severity IN $severities
+RETURN DISTINCT f.urn AS urn, f.message AS message ORDER BY f.urn LIMIT 20
+"""
 # The versions whose products expose one of these tables (a scan changed them).
 EXPOSING: LiteralString = """
 MATCH (t:Table) WHERE t.urn IN $tables
@@ -201,3 +209,11 @@ async def versions_exposing(driver: AsyncDriver, database: str, tables: Sequence
 async def drifted(driver: AsyncDriver, database: str, limit: int) -> list[Record]:
     """Live versions whose last drift check found violations."""
     return [plain(r["props"]) for r in await read(driver, database, DRIFTED, limit=limit)]
+
+
+async def blocking_findings(
+    driver: AsyncDriver, database: str, product: str, severities: Sequence[str]
+) -> list[Record]:
+    """Open findings of these severities on the columns the product exposes (up to 20)."""
+    rows = await read(driver, database, BLOCKING, product=product, severities=list(severities))
+    return [plain(r) for r in rows]

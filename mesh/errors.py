@@ -42,5 +42,13 @@ class Incompatible(MeshError):
         self.changes = changes
 
 
+class NonCompliant(MeshError):
+    """Open high or critical findings on what the product exposes block publishing."""
+
+    def __init__(self, message: str, findings: list[str]) -> None:
+        super().__init__(message, "version")
+        self.findings = findings
+
+
 class StreamFailed(MeshError):
     """Kafka refused the stream port's topic; the product stays a draft, with the reason."""

@@ -20,7 +20,7 @@ from graph import products as graph
 from live.state import AppState
 from mesh import contracts, lifecycle, quality, streams
 from mesh.domains import check_name, get_team, open_domain
-from mesh.errors import Duplicate, MeshError, NotFound, StreamFailed, WrongState
+from mesh.errors import Duplicate, MeshError, NonCompliant, NotFound, StreamFailed, WrongState
 from mesh.events import emit
 from mesh.lifecycle import Status, Step
 
@@ -243,6 +243,7 @@ async def advance(
     if step is Step.PUBLISH:
         baseline, breaking = await compatibility(state, urn)
         lifecycle.check_publish(record["version"], record.get("quarantine"), baseline, breaking)
+        await _compliant(state, record)
     elif step is Step.DEPRECATE:
         if not notice:
             raise MeshError("a deprecation says why and what to use instead", "notice")
@@ -254,6 +255,22 @@ async def advance(
         raise WrongState(f"version {record['version']} changed meanwhile; read it again", "version")
     await _step(state, record["product"], f"version.{end}", actor, urn, notice=notice)
     return {**saved, "product": record["product"], "domain": record["domain"]}
+
+
+# Findings of these severities block publishing (governance/templates.Severity values).
+BLOCKING = ("high", "critical")
+
+
+async def _compliant(state: AppState, record: dict[str, Any]) -> None:
+    """The final compliance check: the governance engine's open high and critical findings on
+    the columns the product exposes (kept current by its evaluations and watcher) block it."""
+    found = await graph.blocking_findings(state.neo4j, _db(state), record["product"], BLOCKING)
+    if found:
+        first = found[0].get("message") or found[0]["urn"]
+        raise NonCompliant(
+            f"{len(found)} open high or critical finding(s) on what it exposes, e.g. {first}",
+            [f["urn"] for f in found],
+        )
 
 
 async def run_gate(state: AppState, actor: str, urn: str) -> dict[str, Any]:

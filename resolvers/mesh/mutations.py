@@ -34,6 +34,7 @@ from resolvers.mesh.types import (
     DuplicateError,
     IncompatibleVersionError,
     InvalidContractError,
+    NonCompliantError,
     ProductVersion,
     Team,
     domain_of,
@@ -62,6 +63,9 @@ def user_errors(err: errors.MeshError) -> list[UserError]:
             return [InvalidContractError(path=err.field, message=err.message)]
         case errors.Incompatible():
             return [IncompatibleVersionError(message=err.message, changes=err.changes)]
+        case errors.NonCompliant():
+            ids = [strawberry.ID(f) for f in err.findings]
+            return [NonCompliantError(message=err.message, findings=ids)]
     return [InvalidInputError(field=err.field, message=err.message)]
 
 
@@ -367,8 +371,9 @@ class MeshMutation:
 
     @strawberry.mutation(
         description="Publish, deprecate (with a notice) or retire a version. Publishing "
-        "refuses a quarantined version and a breaking change without a new major version; "
-        "retiring refuses a version consumers are bound to.",
+        "refuses a quarantined version, a breaking change without a new major version and "
+        "open high or critical findings on what the product exposes; retiring refuses a "
+        "version consumers are bound to.",
         extensions=guarded("product:write", _by("version")),
     )
     async def advance_version(

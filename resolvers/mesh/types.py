@@ -349,4 +349,9 @@ class IncompatibleVersionError(UserError):
     changes: list[str]
 
 
-ERROR_TYPES = [DuplicateError, InvalidContractError, IncompatibleVersionError]
+@strawberry.type(description="Open high or critical findings on what the product exposes.")
+class NonCompliantError(UserError):
+    findings: list[strawberry.ID]
+
+
+ERROR_TYPES = [DuplicateError, InvalidContractError, IncompatibleVersionError, NonCompliantError]

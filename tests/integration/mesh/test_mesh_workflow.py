@@ -6,7 +6,8 @@ contract; the quality gate quarantines the version until the table is healthy; a
 is refused for a minor version; drift shows once the table changes; a consumer team's access
 request is refused to its own requester and approved by a second owner, with both steps on
 datawave.mesh.v1 under one correlation id, and the grant lets the consumer read the table
-with the token it had, until revoked; a version with a consumer cannot be retired; a
+with the token it had, until revoked; a version with a consumer cannot be retired; an open high
+finding on an exposed column blocks publishing; a
 consumer follows the product's steps on productEvents; a changed table re-checks the contract."""
 
 from __future__ import annotations
@@ -34,13 +35,21 @@ from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, bearer, ws_client
 from tests.unit.mesh.odcs import contract
 
-FORGET = "MATCH (e:AuditEvent) WHERE e.actor STARTS WITH $name DELETE e"
+FORGET = """
+CALL () { MATCH (e:AuditEvent) WHERE e.actor STARTS WITH $name DELETE e }
+CALL () { MATCH (f:Finding {urn: 'urn:dw:finding:' + $name}) DELETE f }
+"""
 # Contracts and stream ports of this test's products only (their URNs name its domains).
 FORGET_PRODUCTS = """
 MATCH (p:DataProduct) WHERE p.domain STARTS WITH $name
 OPTIONAL MATCH (p)-[:HAS_VERSION|HAS_PORT]->(n)
 OPTIONAL MATCH (r:AccessRequest)-[:FOR]->(n)
 DETACH DELETE r, n, p
+"""
+FINDING = """
+MERGE (f:Finding {urn: $urn})
+SET f.asset = $asset, f.source = split($asset, ':')[3], f.status = $status, f.severity = 'high',
+    f.message = 'PII without an owner'
 """
 ROTTEN = """
 MATCH (t:Table {urn: $table})-[:HAS_COLUMN]->(c:Column {name: 'total'})
@@ -81,7 +90,7 @@ ADVANCE = """
 mutation($version: ID!, $step: LifecycleStep!, $notice: String) {
   advanceVersion(version: $version, step: $step, notice: $notice) {
     version { status } errors { __typename message
-    ... on IncompatibleVersionError { changes } } } }
+    ... on IncompatibleVersionError { changes } ... on NonCompliantError { findings } } } }
 """
 DRIFT = """
 mutation($version: ID!) { checkContractDrift(version: $version) {
@@ -277,6 +286,15 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     assert not released["quarantined"] and released["quality"] == [
         {"metric": "rowCount", "passed": True}
     ]
+    # The governance engine's open high finding on an exposed column blocks publishing until
+    # it is resolved.
+    email = f"{m['table'].replace(':table:', ':column:')}/email"
+    finding = f"urn:dw:finding:{m['name']}"
+    await write(*_graph(m), FINDING, urn=finding, asset=email, status="open")
+    blocked = (await olga(ADVANCE, version=v1["id"], step="PUBLISH"))["advanceVersion"]
+    assert blocked["errors"][0]["__typename"] == "NonCompliantError"
+    assert blocked["errors"][0]["findings"] == [finding]
+    await write(*_graph(m), FINDING, urn=finding, asset=email, status="resolved")
     published = (await olga(ADVANCE, version=v1["id"], step="PUBLISH"))["advanceVersion"]
     assert published["version"] == {"status": "PUBLISHED"}
 
