@@ -12,6 +12,7 @@ compliant because the engine was down.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -120,36 +121,47 @@ def _masking(state: AppState) -> dict[str, str]:
 async def _pass(
     state: AppState, engine: PolicyEngine, source: str | None, urns: list[str] | None
 ) -> Evaluation:
+    """One pass over the columns; the next batch's facts are read while OPA decides on this
+    one and its findings are written."""
     driver, database = state.neo4j, state.settings.neo4j.database
     rule_set = await ensure_loaded(engine)
     controls = {c for rule in rule_set.rules for c in rule["controls"]}
     result = Evaluation(rule_set=rule_set.version, controls=controls)
-    masking, after = _masking(state), ""
-    while True:
-        facts = await compliance.column_facts(
-            driver, database, after=after, limit=BATCH, source=source, urns=urns
+    masking = _masking(state)
+
+    def batch_after(after: str) -> asyncio.Task[list[dict[str, Any]]]:
+        return asyncio.create_task(
+            compliance.column_facts(
+                driver, database, after=after, limit=BATCH, source=source, urns=urns
+            )
         )
-        if not facts:
-            return result
-        for f in facts:
-            f["masking"] = masking
-        decision = await engine.decide(FINDINGS, {"assets": facts}) or {}
-        if decision.get("version", 0) != rule_set.version:
-            raise StaleRuleSet
-        by_urn = {f["urn"]: f for f in facts}
-        rows = _finding_rows(decision.get("findings", []), rule_set, by_urn)
-        opened, resolved = await compliance.record_findings(
-            driver,
-            database,
-            version=rule_set.version,
-            assets=list(by_urn),
-            rows=rows,
-            now=datetime.now(UTC),
-        )
-        result.assets += len(facts)
-        result.opened += opened
-        result.resolved += resolved
-        after = facts[-1]["urn"]
+
+    upcoming = batch_after("")
+    try:
+        while facts := await upcoming:
+            upcoming = batch_after(facts[-1]["urn"])
+            for f in facts:
+                f["masking"] = masking
+            decision = await engine.decide(FINDINGS, {"assets": facts}) or {}
+            if decision.get("version", 0) != rule_set.version:
+                raise StaleRuleSet
+            by_urn = {f["urn"]: f for f in facts}
+            rows = _finding_rows(decision.get("findings", []), rule_set, by_urn)
+            opened, resolved = await compliance.record_findings(
+                driver,
+                database,
+                version=rule_set.version,
+                assets=list(by_urn),
+                rows=rows,
+                now=datetime.now(UTC),
+            )
+            result.assets += len(facts)
+            result.opened += opened
+            result.resolved += resolved
+    finally:
+        upcoming.cancel()
+        await asyncio.gather(upcoming, return_exceptions=True)
+    return result
 
 
 async def evaluate(
@@ -285,14 +297,17 @@ async def announce(state: AppState, result: Evaluation) -> None:
         await publish_compliance_update(state.redis, *updates)
     except RedisError as err:
         log.warning("%d compliance update(s) not broadcast: %s", len(updates), err)
-    try:
-        for u in updates:
-            event = Event(
-                source=framework_urn(u.framework),
-                type=_event_type(u),
-                subject=u.urn or framework_urn(u.framework),
-                data=u.model_dump(mode="json"),
-            )
-            await state.producer.send(COMPLIANCE, event.to_bytes(), key=event.key)
+    events = [
+        Event(
+            source=framework_urn(u.framework),
+            type=_event_type(u),
+            subject=u.urn or framework_urn(u.framework),
+            data=u.model_dump(mode="json"),
+        )
+        for u in updates
+    ]
+    try:  # queued together; the producer batches them
+        sent = [await state.producer.send(COMPLIANCE, e.to_bytes(), key=e.key) for e in events]
+        await asyncio.gather(*sent)
     except KafkaError as err:
         log.warning("compliance events not sent to %s: %s", COMPLIANCE, err)

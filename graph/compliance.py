@@ -33,10 +33,8 @@ CALL (c) {
   RETURN collect({name: l.name, category: l.category, sensitivity: l.sensitivity,
                   status: r.status}) AS labels
 }
-CALL (c, t) {
-  OPTIONAL MATCH (team:Team)-[:OWNS]->(o:Asset) WHERE o = c OR o = t
-  RETURN collect(DISTINCT team.name) AS owners
-}
+WITH c, t, labels, [(team:Team)-[:OWNS]->(c) | team.name] +
+           CASE WHEN t IS NULL THEN [] ELSE [(team:Team)-[:OWNS]->(t) | team.name] END AS owners
 CALL (c) {
   OPTIONAL MATCH (u:Column)-[:FEEDS]->{1,3}(c)
   OPTIONAL MATCH (u)-[r:LABELED]->(l:Label)
