@@ -14,7 +14,7 @@ CREATE (e:AuditEvent)
 SET e = row, e.name = row.action + ' ' + row.outcome
 """
 
-LIST = """
+MATCH = """
 MATCH (e:AuditEvent)
 WHERE ($actor IS NULL OR e.actor = $actor)
   AND ($action IS NULL OR e.action = $action)
@@ -22,10 +22,17 @@ WHERE ($actor IS NULL OR e.actor = $actor)
   AND ($resource IS NULL OR e.resource = $resource)
   AND ($since IS NULL OR e.at >= $since)
   AND ($before IS NULL OR e.at < $before)
+"""
+# Newest first; a page starts after the (at, id) of the previous page's last event.
+LIST = (
+    MATCH
+    + """  AND ($afterAt IS NULL OR e.at < $afterAt OR (e.at = $afterAt AND e.id < $afterId))
 RETURN e {.*} AS event
 ORDER BY e.at DESC, e.id DESC
 LIMIT $limit
 """
+)
+COUNT = MATCH + "RETURN count(e) AS n"
 
 
 async def append_audit_events(driver: AsyncDriver, database: str, rows: list[dict[str, Any]]):
@@ -44,7 +51,10 @@ async def list_audit_events(
     since: str | None = None,
     before: str | None = None,
     limit: int = 100,
+    after: tuple[str, ...] | None = None,
 ) -> list[Record]:
+    """Events matching the filter, newest first, after the position ``(at, id)``."""
+    at, event_id = after or (None, None)
     rows = await read(
         driver,
         database,
@@ -56,5 +66,11 @@ async def list_audit_events(
         since=since,
         before=before,
         limit=limit,
+        afterAt=at,
+        afterId=event_id,
     )
     return [r["event"] for r in rows]
+
+
+async def count_audit_events(driver: AsyncDriver, database: str, **filters: str | None) -> int:
+    return (await read(driver, database, COUNT, **filters))[0]["n"]

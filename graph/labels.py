@@ -114,18 +114,19 @@ ORDER BY r.confidence DESC, l.name
 """
 # The caller's RBAC scope (``$domains``, ``$sources``) applies before paging, so pages stay
 # full and reveal nothing of what is out of scope.
-REVIEW_QUEUE: LiteralString = (
-    """
+AWAITING: LiteralString = """
 MATCH (c:Column)-[r:LABELED]->(l:Label)
 WHERE r.status IN $awaiting AND ($source IS NULL OR c.source = $source)
-  AND """
-    + in_scope("c")
+  AND """ + in_scope("c")
+REVIEW_QUEUE: LiteralString = (
+    AWAITING
     + """
 RETURN c.urn AS urn, l.name AS label, properties(r) AS edge
 ORDER BY r.confidence DESC, c.urn, l.name
 SKIP $offset LIMIT $limit
 """
 )
+REVIEW_COUNT: LiteralString = AWAITING + "RETURN count(r) AS n"
 FEEDBACK = """
 MATCH (:Column)-[r:LABELED]->(l:Label)
 WHERE r.status IN ['confirmed', 'rejected'] AND r.features IS NOT NULL
@@ -307,6 +308,24 @@ async def review_queue(
         sources=sorted(sources) if sources is not None else None,
         offset=offset, limit=limit,
     )  # fmt: skip
+
+
+async def count_review_queue(
+    driver: AsyncDriver,
+    database: str,
+    *,
+    source: str | None = None,
+    awaiting: Sequence[str] = ("review",),
+    domains: frozenset[str] | None = None,
+    sources: frozenset[str] | None = None,
+) -> int:
+    """How many labels ``review_queue`` holds for these arguments, in all."""
+    rows = await read(
+        driver, database, REVIEW_COUNT, source=source, awaiting=list(awaiting),
+        domains=sorted(domains) if domains is not None else None,
+        sources=sorted(sources) if sources is not None else None,
+    )  # fmt: skip
+    return rows[0]["n"]
 
 
 async def candidate_labels(

@@ -108,20 +108,12 @@ async def reindex(
     return ok
 
 
-async def search(
-    client: AsyncOpenSearch,
-    text: str,
-    *,
-    source: str | None = None,
-    kind: str | None = None,
-    include_removed: bool = False,
-    domains: frozenset[str] | None = None,
-    sources: frozenset[str] | None = None,
-    size: int = 20,
-    index: str = INDEX,
-) -> list[SearchHit]:
-    """Best matches first within the RBAC scope ``domains``/``sources`` (None: unrestricted);
-    filters narrow without changing the ranking."""
+def _query(
+    text: str, source: str | None, kind: str | None, include_removed: bool,
+    domains: frozenset[str] | None, sources: frozenset[str] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The OpenSearch query: the text, within the RBAC scope ``domains``/``sources`` (None:
+    unrestricted); filters narrow without changing the ranking."""
     filters: list[dict[str, Any]] = []
     if sources is not None:
         filters.append({"terms": {"source": sorted(sources)}})
@@ -142,14 +134,32 @@ async def search(
         filters.append({"term": {"kind": kind}})
     if not include_removed:
         filters.append({"term": {"removed": False}})
+    return {
+        "bool": {
+            "must": [{"multi_match": {"query": text, "fields": FIELDS, "fuzziness": "AUTO"}}],
+            "filter": filters,
+        }
+    }
+
+
+async def search(
+    client: AsyncOpenSearch,
+    text: str,
+    *,
+    source: str | None = None,
+    kind: str | None = None,
+    include_removed: bool = False,
+    domains: frozenset[str] | None = None,
+    sources: frozenset[str] | None = None,
+    size: int = 20,
+    offset: int = 0,
+    index: str = INDEX,
+) -> list[SearchHit]:
+    """Best matches first, from the ``offset``-th, within the RBAC scope."""
     body = {
+        "from": offset,
         "size": size,
-        "query": {
-            "bool": {
-                "must": [{"multi_match": {"query": text, "fields": FIELDS, "fuzziness": "AUTO"}}],
-                "filter": filters,
-            }
-        },
+        "query": _query(text, source, kind, include_removed, domains, sources),
         "highlight": {"fields": {"name": {}, "columns": {}, "description": {}}},
     }
     try:
@@ -167,3 +177,22 @@ async def search(
         )
         for h in result["hits"]["hits"]
     ]
+
+
+async def count_matches(
+    client: AsyncOpenSearch,
+    text: str,
+    *,
+    source: str | None = None,
+    kind: str | None = None,
+    include_removed: bool = False,
+    domains: frozenset[str] | None = None,
+    sources: frozenset[str] | None = None,
+    index: str = INDEX,
+) -> int:
+    """How many tables ``search`` would rank for these arguments, in all."""
+    query = _query(text, source, kind, include_removed, domains, sources)
+    try:
+        return (await client.count(index=index, body={"query": query}))["count"]
+    except NotFoundError:
+        return 0

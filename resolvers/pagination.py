@@ -10,11 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from graph.catalog import AssetSort, SortField
+from resolvers.common import Connection, Edge, PageInfo
 from resolvers.errors import ClientError
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -44,6 +47,37 @@ def keyset_position(cursor: str, size: int, of: str) -> tuple[str, ...]:
     ):
         raise ClientError(f"invalid cursor: pass an endCursor of a {of} page")
     return tuple(position)
+
+
+def offset_after(after: str | None, of: str) -> int:
+    """Where a page of a ranked list starts: 0, or one past the item an endCursor of ``of``
+    names."""
+    if after is None:
+        return 0
+    (position,) = keyset_position(after, 1, of)
+    if not position.isdigit():
+        raise ClientError(f"invalid cursor: pass an endCursor of a {of} page")
+    return int(position) + 1
+
+
+def offset_page(
+    items: Sequence[tuple[int, T]],
+    start: int,
+    first: int,
+    fetched: int,
+    count: Callable[[], Awaitable[int]],
+) -> Connection[T]:
+    """A page of a ranked list: ``fetched`` items were read from offset ``start`` (``first +
+    1`` asked for), and ``items`` are those the caller may see, each with its offset."""
+    page = [(n, item) for n, item in items if n < start + first]
+    return Connection(
+        edges=[Edge(node=item, position=lambda n=n: keyset_cursor([str(n)])) for n, item in page],
+        page_info=PageInfo(
+            has_next_page=fetched > first,
+            end_cursor=keyset_cursor([str(min(fetched, first) + start - 1)]) if fetched else None,
+        ),
+        count=count,
+    )
 
 
 def encode_cursor(sort: AssetSort, key: Any, urn: str) -> str:

@@ -18,9 +18,14 @@ from resolvers.catalog.types import (
     asset_page,
     node_from_record,
 )
-from resolvers.common import Connection, Node
+from resolvers.common import Connection, Edge, Node, PageInfo
 from resolvers.context import Info
-from resolvers.pagination import DEFAULT_PAGE_SIZE
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    check_page_size,
+    keyset_cursor,
+    keyset_position,
+)
 from resolvers.permissions import needs
 from security.rbac import permission
 
@@ -61,10 +66,35 @@ class CatalogQuery:
         return await asset_page(info, where, order, first, after)
 
     @strawberry.field(
-        description="Every registered data source you may see, by name.",
+        description="The registered data sources you may see, by name.",
         extensions=needs("source:read"),
     )
-    async def data_sources(self, info: Info) -> list[DataSource]:
-        found = await sources.list_sources(*info.context.graph)
+    async def data_sources(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[DataSource]:
+        check_page_size(first)
+        (start,) = keyset_position(after, 1, "dataSources") if after else ("",)
         guard = info.context.guard
-        return [DataSource.from_props(s) for s in found if guard.can(SOURCE_READ, source=s["name"])]
+        # Sources are few (one per database server): read them all, page here.
+        visible = sorted(
+            (s for s in await sources.list_sources(*info.context.graph)
+             if guard.can(SOURCE_READ, source=s["name"])),
+            key=lambda s: s["name"],
+        )  # fmt: skip
+        later = [s for s in visible if s["name"] > start]
+
+        async def count() -> int:
+            return len(visible)
+
+        page = later[:first]
+        return Connection(
+            edges=[
+                Edge(node=DataSource.from_props(s), position=lambda n=s["name"]: keyset_cursor([n]))
+                for s in page
+            ],
+            page_info=PageInfo(
+                has_next_page=len(later) > first,
+                end_cursor=keyset_cursor([page[-1]["name"]]) if page else None,
+            ),
+            count=count,
+        )

@@ -12,12 +12,15 @@ import asyncio
 
 import strawberry
 
-from live.search import search
-from resolvers.catalog.types import Table, asset_from_record
+from live.search import count_matches, search
+from resolvers.catalog.types import Table, TableKind, asset_from_record
+from resolvers.common import Connection
 from resolvers.context import Info
 from resolvers.errors import coded
-from resolvers.pagination import MAX_PAGE_SIZE
+from resolvers.pagination import check_page_size, offset_after, offset_page
 from resolvers.permissions import needs
+
+DEFAULT_HITS = 20
 
 
 @strawberry.type(description="A table, view or collection matching a search, best first.")
@@ -38,23 +41,31 @@ class SearchQuery:
         info: Info,
         text: str,
         source: str | None = None,
-        kind: str | None = None,
+        kind: TableKind | None = None,
         include_removed: bool = False,
-        first: int = 20,
-    ) -> list[SearchHit]:
+        first: int = DEFAULT_HITS,
+        after: str | None = None,
+    ) -> Connection[SearchHit]:
         state = info.context.state
         limit = state.settings.limits.max_search_chars
         if len(text) > limit:
             raise coded("BAD_USER_INPUT", f"search text is longer than {limit} characters")
+        check_page_size(first)
+        start = offset_after(after, "search")
         domains, sources = info.context.guard.scope()
-        hits = await search(
-            state.opensearch, text, source=source, kind=kind,
-            include_removed=include_removed, domains=domains, sources=sources,
-            size=max(1, min(first, MAX_PAGE_SIZE)),
-        )  # fmt: skip
+        where = {
+            "source": source, "kind": kind.value if kind else None,
+            "include_removed": include_removed, "domains": domains, "sources": sources,
+        }  # fmt: skip
+        hits = await search(state.opensearch, text, size=first + 1, offset=start, **where)
         records = await asyncio.gather(*(info.context.loaders.node(h.urn) for h in hits))
-        return [
-            SearchHit(score=h.score, highlights=h.highlights, asset=asset)
-            for h, record in zip(hits, records, strict=True)
+        found = [
+            (start + n, SearchHit(score=h.score, highlights=h.highlights, asset=asset))
+            for n, (h, record) in enumerate(zip(hits, records, strict=True))
             if record and isinstance(asset := asset_from_record(record), Table)
         ]
+
+        async def count() -> int:
+            return await count_matches(state.opensearch, text, **where)
+
+        return offset_page(found, start, first, len(hits), count)

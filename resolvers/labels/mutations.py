@@ -25,10 +25,11 @@ from resolvers.catalog.types import (
     asset_from_record,
     contributions_of,
 )
-from resolvers.common import NotFoundError, UserError
+from resolvers.common import Connection, NotFoundError, UserError
 from resolvers.context import Info
 from resolvers.governance.governed import governed
 from resolvers.masking import PII_READ, reveal_one
+from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size, offset_after, offset_page
 from resolvers.permissions import needs
 from security.masking import SENSITIVE
 from security.rbac import permission
@@ -167,28 +168,39 @@ class LabelQuery:
         info: Info,
         source: str | None = None,
         reason: ReviewReason | None = None,
-        first: int = 50,
-        offset: int = 0,
-    ) -> list[ReviewItem]:
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[ReviewItem]:
+        check_page_size(first)
+        start = offset_after(after, "reviewQueue")
         domains, sources = info.context.guard.scope()
-        awaiting = [reason.value] if reason else [r.value for r in ReviewReason]
-        rows = await labels.review_queue(
-            *info.context.graph, source=source, awaiting=awaiting, domains=domains,
-            sources=sources, offset=max(0, offset), limit=max(1, min(first, MAX_QUEUE)),
-        )  # fmt: skip
+        where = {
+            "source": source, "domains": domains, "sources": sources,
+            "awaiting": [reason.value] if reason else [r.value for r in ReviewReason],
+        }  # fmt: skip
+        driver, database = info.context.graph
+        rows = await labels.review_queue(driver, database, **where, offset=start, limit=first + 1)
         # One batched load for the page (DataLoader), scoped like every other read.
         records = await asyncio.gather(*(info.context.loaders.node(r["urn"]) for r in rows))
-        return [
-            ReviewItem(
-                column=column,
-                label=row["label"],
-                confidence=row["edge"].get("confidence"),
-                reason=ReviewReason(row["edge"]["status"]),
-                requested_by=row["edge"].get("requestedBy"),
+        items = [
+            (
+                start + n,
+                ReviewItem(
+                    column=column,
+                    label=row["label"],
+                    confidence=row["edge"].get("confidence"),
+                    reason=ReviewReason(row["edge"]["status"]),
+                    requested_by=row["edge"].get("requestedBy"),
+                ),
             )
-            for row, record in zip(rows, records, strict=True)
+            for n, (row, record) in enumerate(zip(rows, records, strict=True))
             if record and isinstance(column := asset_from_record(record), Column)
         ]
+
+        async def count() -> int:
+            return await labels.count_review_queue(driver, database, **where)
+
+        return offset_page(items, start, first, len(rows), count)
 
     @strawberry.field(
         description="Near-miss labels within your scope, most confident first.",

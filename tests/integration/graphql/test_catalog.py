@@ -175,9 +175,8 @@ async def test_bad_page_arguments_are_client_errors(execute: Execute, shop: Esta
 
 
 async def test_data_sources_and_schema_tables(execute: Execute, shop: Estate) -> None:
-    sources = (await execute("{ dataSources { id name configuredDatabases databases { name } } }"))[
-        "dataSources"
-    ]
+    query = "{ dataSources { edges { node { id name configuredDatabases databases { name } } } } }"
+    sources = [e["node"] for e in (await execute(query))["dataSources"]["edges"]]
     ours = [s for s in sources if s["name"] == shop.name]
     assert ours == [
         {

@@ -10,7 +10,9 @@ from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
 
 QUEUE = """
-query ($source: String) { reviewQueue(source: $source) { label confidence column { id name } } }
+query ($source: String) {
+  reviewQueue(source: $source) { edges { node { label confidence column { id name } } } }
+}
 """
 DECIDE = """
 mutation ($input: DecideLabelInput!) {
@@ -35,7 +37,7 @@ async def test_a_steward_works_through_the_review_queue(
     notes_label = estate.label(notes, "Name", status="review", sensitivity="internal")
     await estate.write(neo4j, settings.neo4j.database)
 
-    queue = (await execute(QUEUE, source=estate.name))["reviewQueue"]
+    queue = [e["node"] for e in (await execute(QUEUE, source=estate.name))["reviewQueue"]["edges"]]
     assert {(q["column"]["id"], q["label"]) for q in queue} == {
         (email, email_label),
         (notes, notes_label),
@@ -50,7 +52,7 @@ async def test_a_steward_works_through_the_review_queue(
         assert result["errors"] == []
         statuses = {a["label"]["name"]: a["status"] for a in result["column"]["labels"]}
         assert statuses[label] == decision.lower()
-    assert (await execute(QUEUE, source=estate.name))["reviewQueue"] == []
+    assert (await execute(QUEUE, source=estate.name))["reviewQueue"]["edges"] == []
     (edge,) = await read(neo4j, settings.neo4j.database, EDGE, column=email, label=email_label)
     assert edge["status"] == "confirmed"
 

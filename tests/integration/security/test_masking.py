@@ -198,7 +198,9 @@ mutation ($input: DecideLabelInput!) {
 MINS = "query ($urn: ID!) { asset(urn: $urn) { ... on Table { columns { name min } } } }"
 REQUESTS = """
 query ($source: String!) {
-  reviewQueue(source: $source, reason: REJECTION_REQUESTED) { label requestedBy column { id } }
+  reviewQueue(source: $source, reason: REJECTION_REQUESTED) {
+    edges { node { label requestedBy column { id } } }
+  }
 }
 """
 
@@ -234,7 +236,8 @@ async def test_unmasking_by_rejection_needs_pii_read_or_a_second_person(
 
     approver = api.token("steward", subject="cy", domains=[people.domain],
                          permissions=["pii:read"])  # fmt: skip
-    queue = (await api.graphql(approver, REQUESTS, source=estate.name))["data"]["reviewQueue"]
+    found = (await api.graphql(approver, REQUESTS, source=estate.name))["data"]["reviewQueue"]
+    queue = [e["node"] for e in found["edges"]]
     assert {(q["column"]["id"], q["label"], q["requestedBy"]) for q in queue} == {
         (card, f"{estate.name}.Card", f"{api.name}-bob"),
         (people.column("email"), f"{estate.name}.Email", f"{api.name}-bob"),

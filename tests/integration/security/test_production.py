@@ -16,7 +16,7 @@ from tests.integration.security.conftest import Api
 TYPO = "{ assetz(first: 1) { totalCount } }"  # Cannot query field 'assetz'. Did you mean ...?
 # A variable's enum value misspelt: reported while executing, not validating.
 ENUM_TYPO = (
-    "query ($o: AuditOutcome) { auditEvents(filter: {outcome: $o}, first: 1) { action } }",
+    "query ($o: AuditOutcome) { auditEvents(filter: {outcome: $o}, first: 1) { totalCount } }",
     {"o": "DENYED"},
 )
 INTROSPECTION = "{ __schema { queryType { name } } }"

@@ -17,11 +17,13 @@ from tests.integration.estate import Estate
 from tests.integration.security.conftest import Api
 
 SEARCH = """
-query ($text: String!, $first: Int!) { search(text: $text, first: $first) { asset { name } } }
+query ($text: String!, $first: Int!) {
+  search(text: $text, first: $first) { edges { node { asset { name } } } }
+}
 """
 QUEUE = """
 query ($source: String!, $first: Int!) {
-  reviewQueue(source: $source, first: $first) { column { id } }
+  reviewQueue(source: $source, first: $first) { edges { node { column { id } } } }
 }
 """
 
@@ -61,27 +63,31 @@ async def ledger(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Asyn
 
 async def test_search_ranks_only_what_the_caller_may_see(api: Api, ledger: Ledger) -> None:
     sales = api.token("viewer", subject="sales", domains=[ledger.sales])
-    hits = (await api.graphql(sales, SEARCH, text="ledger", first=2))["data"]["search"]
-    assert sorted(h["asset"]["name"] for h in hits) == ["orders", "returns"], (
+    hits = (await api.graphql(sales, SEARCH, text="ledger", first=2))["data"]["search"]["edges"]
+    assert sorted(h["node"]["asset"]["name"] for h in hits) == ["orders", "returns"], (
         "a full page of the caller's own matches, though three hidden tables rank higher"
     )
     other_source = api.token("viewer", subject="other", sources=["elsewhere"])
     assert (await api.graphql(other_source, SEARCH, text="ledger", first=5))["data"] == {
-        "search": []
+        "search": {"edges": []}
     }
     finance = api.token("viewer", subject="finance", domains=[ledger.finance])
-    hits = (await api.graphql(finance, SEARCH, text="ledger", first=10))["data"]["search"]
-    assert sorted(h["asset"]["name"] for h in hits) == ["ledger", "ledger_lines", "ledger_x"]
+    hits = (await api.graphql(finance, SEARCH, text="ledger", first=10))["data"]["search"]["edges"]
+    assert sorted(h["node"]["asset"]["name"] for h in hits) == [
+        "ledger",
+        "ledger_lines",
+        "ledger_x",
+    ]
 
 
 async def test_review_queue_pages_within_the_scope(api: Api, ledger: Ledger) -> None:
     estate = ledger.estate
     sales = api.token("steward", subject="sales", domains=[ledger.sales])
     body = await api.graphql(sales, QUEUE, source=estate.name, first=2)
-    assert {q["column"]["id"] for q in body["data"]["reviewQueue"]} == {
+    assert {q["node"]["column"]["id"] for q in body["data"]["reviewQueue"]["edges"]} == {
         estate.column_urn("orders", "ledger_ref"),
         estate.column_urn("returns", "id"),
     }, "the first page is the caller's, though three hidden labels sort before it"
     everyone = api.token("steward", subject="all")
     body = await api.graphql(everyone, QUEUE, source=estate.name, first=10)
-    assert len(body["data"]["reviewQueue"]) == 5
+    assert len(body["data"]["reviewQueue"]["edges"]) == 5

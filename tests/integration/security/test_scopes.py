@@ -196,8 +196,9 @@ async def test_admin_is_not_held_by_scopes_but_unassigned_needs_all(api: Api, me
 async def test_source_scopes(api: Api, mesh: Mesh) -> None:
     other = api.token("steward", sources=["elsewhere"])
     assert await names(api, other, mesh) == []
-    listed = (await api.graphql(other, "{ dataSources { name } }"))["data"]["dataSources"]
-    assert mesh.estate.name not in {s["name"] for s in listed}
+    query = "{ dataSources { edges { node { name } } } }"
+    listed = (await api.graphql(other, query))["data"]["dataSources"]["edges"]
+    assert mesh.estate.name not in {s["node"]["name"] for s in listed}
     register = """
     mutation ($name: String!) {
       registerDataSource(input: {name: $name, kind: "postgresql", port: 5432}) {
@@ -215,7 +216,7 @@ async def test_source_scopes(api: Api, mesh: Mesh) -> None:
     }
 
 
-AUDIT = "{ auditEvents(first: 5) { actor action outcome } }"
+AUDIT = "{ auditEvents(first: 5) { edges { node { actor action outcome } } } }"
 
 
 @pytest.mark.parametrize(
@@ -234,7 +235,7 @@ async def test_the_audit_trail_needs_an_unscoped_auditor(
 ) -> None:
     body = await api.graphql(api.token(role, **scopes), AUDIT)
     if allowed:
-        assert len(body["data"]["auditEvents"]) <= 5
+        assert len(body["data"]["auditEvents"]["edges"]) <= 5
     else:
         assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
 

@@ -51,7 +51,7 @@ mutation ($source: String!) {
   }
 }
 """
-SOURCES = "{ dataSources { name } }"
+SOURCES = "{ dataSources(first: 100) { edges { node { name } } } }"
 # An allowed secret (the default prefix is DATAWAVE_SOURCE_), set for this module's tests.
 ALLOWED = "DATAWAVE_SOURCE_ATTACK_SUITE"
 ALLOWED_VALUE = "allowed-source-password"
@@ -150,7 +150,10 @@ async def test_a_steward_may_not_point_a_source_at_a_secret_or_a_host(
         body = await registered(api, steward, **source(named, fake.port, secretRef=attack))
         assert codes(body) == ["FORBIDDEN"], body
         assert "source:admin" in body["errors"][0]["message"]
-    names = [s["name"] for s in (await api.graphql(steward, SOURCES))["data"]["dataSources"]]
+    names = [
+        s["node"]["name"]
+        for s in (await api.graphql(steward, SOURCES))["data"]["dataSources"]["edges"]
+    ]
     assert named not in names
     # An admin registers it; the steward may then change what does not move it, nothing else.
     ok = await registered(api, admin, **source(named, 5432))
@@ -186,7 +189,10 @@ async def test_an_admin_may_not_register_datawaves_own_secrets_or_any_file(
         assert [(e["__typename"], e["field"]) for e in body["errors"]] == [
             ("RefusedError", "secretRef")
         ], (attack, body)
-    names = [s["name"] for s in (await api.graphql(admin, SOURCES))["data"]["dataSources"]]
+    names = [
+        s["node"]["name"]
+        for s in (await api.graphql(admin, SOURCES))["data"]["dataSources"]["edges"]
+    ]
     assert named not in names
     assert fake.received == []
 
