@@ -32,6 +32,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.gateway import GraphQLGateway, parse_json
 from app.graphiql import STATIC_PATH, GraphiQL
 from app.headers import SecurityHeaders
+from app.lineage import PATH as LINEAGE_PATH
+from app.lineage import post_lineage
 from app.metrics import MetricsMiddleware
 from core.settings import Settings, load_settings
 from core.topics import ensure_topics
@@ -225,6 +227,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", GraphQLGateway(graphql, doorstep), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/metrics", metrics),
+        Route(LINEAGE_PATH, post_lineage, methods=["POST"]),  # OpenLineage (app/lineage.py)
     ]
     if ide:
         # Public files (React, GraphiQL): no token needed, like the page that loads them.

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from core.events import (
     CONTAINER_DISCOVERED,
     CONTAINER_SCANNED,
+    OPENLINEAGE,
     SOURCE_CHECKED,
     TABLE_DISCOVERED,
     ContainerDiscovered,
@@ -26,6 +27,7 @@ SUBJECT_KINDS = {
     CONTAINER_DISCOVERED: {"database", "schema"},
     TABLE_DISCOVERED: {"table"},
     CONTAINER_SCANNED: {"source", "database", "schema"},
+    OPENLINEAGE: {"job", "dataset"},
 }
 CONTAINER_PARENTS = {"database": "source", "schema": "database"}
 CONTAINER_CHILDREN = {"source": "database", "database": "schema", "schema": "table"}

@@ -23,6 +23,7 @@ TABLE_DISCOVERED = "datawave.table.discovered.v1"
 CONTAINER_SCANNED = "datawave.container.scanned.v1"
 ASSET_CHANGED = "datawave.asset.changed.v1"
 MESH_STEP = "datawave.mesh.step.v1"
+OPENLINEAGE = "datawave.openlineage.event.v1"
 
 
 class InvalidEvent(ValueError):
@@ -152,6 +153,14 @@ class MeshStep(Payload):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class OpenLineageEvent(Payload):
+    """An OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2.x) as its producer sent it,
+    on ``datawave.lineage.v1``; ingest/openlineage validates it against the official schema
+    and graph/runs.py maps it. The subject is the job's URN (a dataset's for a DatasetEvent)."""
+
+    event: dict[str, Any]
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     SOURCE_CHECKED: SourceChecked,
     CONTAINER_DISCOVERED: ContainerDiscovered,
@@ -159,6 +168,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     CONTAINER_SCANNED: ContainerScanned,
     ASSET_CHANGED: AssetChanged,
     MESH_STEP: MeshStep,
+    OPENLINEAGE: OpenLineageEvent,
 }
 
 

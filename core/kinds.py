@@ -136,6 +136,11 @@ KINDS = Kinds(
     ),
     # a view's job has the view's path; other producers (OpenLineage) name theirs freely
     Kind("job", None, True, "Job", graphql="Job", read="lineage:read", scope=Scope.SOURCE),
+    # OpenLineage (graph/runs.py): a run of a job, <job namespace>/<job name>/<run id>, and a
+    # dataset no registered source holds, <namespace>/<name> (one that a source holds is that
+    # source's table); the namespace stands where a source's name does.
+    Kind("run", 3, True, "Run", read="lineage:read", scope=Scope.SOURCE),
+    Kind("dataset", 2, True, "Dataset", ASSET, read="asset:read", scope=Scope.DOMAIN),
     # data mesh: urn:dw:<kind>:<path>, no source
     # The mesh is a marketplace: anyone with product:read browses domains, teams, products
     # and their versions (a :Contract each) across domains; the assets a product exposes stay

@@ -28,11 +28,12 @@ from core.checks import check_event
 from core.events import (
     CONTAINER_DISCOVERED,
     CONTAINER_SCANNED,
+    OPENLINEAGE,
     SOURCE_CHECKED,
     TABLE_DISCOVERED,
     Event,
 )
-from graph import assets, lineage, sources, versions
+from graph import assets, lineage, runs, sources, versions
 from graph.driver import fetch
 from graph.snapshots import Snapshot, snapshot
 
@@ -41,6 +42,7 @@ ROWS: dict[str, Callable[[Event], Any]] = {
     CONTAINER_DISCOVERED: assets.container_row,
     TABLE_DISCOVERED: snapshot,
     CONTAINER_SCANNED: assets.scan_row,
+    OPENLINEAGE: runs.rows,
 }
 
 
@@ -178,6 +180,9 @@ async def _apply_round(
     stats.columns += await assets.upsert_tables(tx, [s.rows for s in fresh], existing)
     await versions.write_versions(tx, new_versions)
     await lineage.upsert_lineage(tx, [s.lineage for s in fresh], existing)
+    # OpenLineage runs change the lineage of the tables their jobs read and write.
+    lineage_of = await runs.apply_events(tx, rows[OPENLINEAGE])
+    stats.changes += [Change("changed", urn, ("lineage",)) for urn in lineage_of]
     scans = await assets.apply_scans(tx, rows[CONTAINER_SCANNED])
     stats.removed += scans.removed
     stats.restored += scans.restored

@@ -14,6 +14,7 @@ live asset from a removed one or an ``:Unresolved`` placeholder (graph/assets.py
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, LiteralString
 
@@ -55,30 +56,42 @@ UNWIND CASE
 END AS start
 CALL (start) {
 """
-# ``b`` is the downstream end of each hop: only edges into live assets are walked.
-_LIVE: LiteralString = "WHERE $includeRemoved OR b.removedAt IS NULL"
-_UP: LiteralString = "MATCH (start) ((b)<-[:FEEDS]-(a) " + _LIVE + "){1,{d}} (n) RETURN n\n"
-_DOWN: LiteralString = "MATCH (start) ((a)-[:FEEDS]->(b) " + _LIVE + "){1,{d}} (n) RETURN n\n"
+# Edge ``r`` was valid at ``$asOf`` (graph/runs.py: ``since`` to ``until``); with no ``$asOf``,
+# it is valid now: not ended.
+_VALID: LiteralString = """(CASE WHEN $asOf IS NULL THEN r.until IS NULL
+  ELSE coalesce(r.since <= $asOf, true) AND coalesce(r.until > $asOf, true) END)"""
+# ``b`` is the downstream end of each hop: only valid edges into assets live then are walked.
+_LIVE: LiteralString = (
+    "WHERE ($includeRemoved OR b.removedAt IS NULL OR b.removedAt > $asOf) AND " + _VALID
+)
+_UP: LiteralString = "MATCH (start) ((b)<-[r:FEEDS]-(a) " + _LIVE + "){1,{d}} (n) RETURN n\n"
+_DOWN: LiteralString = "MATCH (start) ((a)-[r:FEEDS]->(b) " + _LIVE + "){1,{d}} (n) RETURN n\n"
 # Nodes are the distinct assets reached (with their domains, so RBAC can filter a cached
-# result per caller); edges are every FEEDS between two of them.
-_COLLECT = with_node("""
+# result per caller); edges are every FEEDS between two of them. At table level, datasets no
+# registered source holds (OpenLineage, graph/runs.py) are tables too.
+_COLLECT = with_node(
+    """
 UNION
   RETURN start AS n
 }
 WITH DISTINCT n
-WHERE ($level = 'table' AND n:Table) OR ($level = 'column' AND n:Column)
+WHERE ($level = 'table' AND (n:Table OR n:Dataset)) OR ($level = 'column' AND n:Column)
 WITH collect(n) AS found
 WITH found[..$maxNodes] AS nodes, size(found) > $maxNodes AS truncated
 CALL (nodes) {
   UNWIND nodes AS a
   MATCH (a)-[r:FEEDS]->(b)
-  WHERE b IN nodes AND ($includeRemoved OR b.removedAt IS NULL)
+  WHERE b IN nodes AND ($includeRemoved OR b.removedAt IS NULL OR b.removedAt > $asOf)
+    AND """
+    + _VALID
+    + """
   RETURN collect({from: a.urn, to: b.urn, props: properties(r),
                   unresolved: a:Unresolved OR b:Unresolved
                               OR (a.removedAt IS NOT NULL AND b.removedAt IS NULL)}) AS edges
 }
 RETURN [n IN nodes | {node_map}] AS nodes, edges, truncated
-""")
+"""
+)
 
 
 def _lineage_query(direction: Direction, depth: int) -> LiteralString:
@@ -107,7 +120,7 @@ OPTIONAL MATCH (root)-[:HAS_COLUMN]->(col:Column)
 WHERE $includeRemoved OR col.removedAt IS NULL
 WITH root, [root] + collect(col) AS starts
 UNWIND starts AS s
-MATCH p = ANY SHORTEST (s) ((a)-[:FEEDS]->(b) """
+MATCH p = ANY SHORTEST (s) ((a)-[r:FEEDS]->(b) """
     + _LIVE
     + """){1,10} (n:Asset)
 WITH root, n, min(length(p)) AS distance
@@ -126,13 +139,17 @@ ORDER BY distance, n.urn
 LIMIT $limit
 """
 )
-PATH = with_node("""
+PATH = with_node(
+    """
 MATCH (a:Asset {urn: $from}), (b:Asset {urn: $to})
-MATCH p = ANY SHORTEST (a)-[:FEEDS]->{0,10}(b)
+MATCH p = ANY SHORTEST (a) ((x)-[r:FEEDS]->(y) WHERE """
+    + _VALID
+    + """){0,10} (b)
 RETURN [n IN nodes(p) | {node_map}] AS nodes,
-       [r IN relationships(p) | {from: startNode(r).urn, to: endNode(r).urn,
-                                 props: properties(r)}] AS edges
-""")
+       [e IN relationships(p) | {from: startNode(e).urn, to: endNode(e).urn,
+                                 props: properties(e)}] AS edges
+"""
+)
 VERSION_COLUMNS = """
 MATCH (:Asset {urn: $urn})-[:HAS_VERSION]->(v:SchemaVersion)
 WHERE v.version IN $versions
@@ -186,24 +203,31 @@ async def lineage(
     depth: int,
     level: Level,
     include_removed: bool = False,
+    as_of: datetime | None = None,
 ) -> Subgraph | None:
-    """The assets within ``depth`` FEEDS hops and the edges between them; None if no asset."""
+    """The assets within ``depth`` FEEDS hops and the edges between them, as they were at
+    ``as_of`` (None: now); None if no asset."""
     if not 1 <= depth <= MAX_DEPTH:
         raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
     query = LINEAGE_QUERIES[(direction, depth)]
     rows = await read(
         driver, database, query, urn=urn, level=level.value, maxNodes=MAX_NODES,
-        includeRemoved=include_removed,
+        includeRemoved=include_removed, asOf=as_of,
     )  # fmt: skip
     return _subgraph(rows[0], rows[0]["truncated"]) if rows and rows[0]["nodes"] else None
 
 
 async def impact(
-    driver: AsyncDriver, database: str, urn: str, include_removed: bool = False
+    driver: AsyncDriver,
+    database: str,
+    urn: str,
+    include_removed: bool = False,
+    as_of: datetime | None = None,
 ) -> Impact:
     rows = await read(
-        driver, database, IMPACT, urn=urn, limit=MAX_IMPACT + 1, includeRemoved=include_removed
-    )
+        driver, database, IMPACT, urn=urn, limit=MAX_IMPACT + 1, includeRemoved=include_removed,
+        asOf=as_of,
+    )  # fmt: skip
     assets = [
         Impacted(
             node=NodeRecord.of(r["node"]),
@@ -217,10 +241,10 @@ async def impact(
 
 
 async def shortest_path(
-    driver: AsyncDriver, database: str, from_urn: str, to_urn: str
+    driver: AsyncDriver, database: str, from_urn: str, to_urn: str, as_of: datetime | None = None
 ) -> Subgraph | None:
     """The shortest downstream path (at most ``MAX_DEPTH`` hops) from one asset to another."""
-    rows = await read(driver, database, PATH, **{"from": from_urn, "to": to_urn})
+    rows = await read(driver, database, PATH, asOf=as_of, **{"from": from_urn, "to": to_urn})
     return _subgraph(rows[0]) if rows else None
 
 

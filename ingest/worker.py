@@ -41,7 +41,6 @@ from core.events import (
     AssetChanged,
     InvalidEvent,
     make_event,
-    parse_event,
 )
 from core.settings import IngestSettings, KafkaSettings, Settings, load_settings
 from core.topics import ensure_topics
@@ -50,6 +49,7 @@ from graph.batch import Change, Prepared, apply_prepared, prepare
 from graph.driver import open_driver
 from graph.migrations import apply_migrations
 from ingest.offsets import commit_offsets, commit_owned
+from ingest.openlineage.envelope import parse_record
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
 
 log = logging.getLogger("datawave.ingest")
@@ -114,8 +114,9 @@ class DeadLetters:
 
 
 def decode(value: bytes | None) -> Prepared:
-    """Parse, check and prepare one raw value; ``InvalidEvent`` says why it cannot be written."""
-    return prepare(parse_event(value))
+    """Parse, check and prepare one raw value (a CloudEvent, or a bare OpenLineage event as
+    its Kafka transport sends it); ``InvalidEvent`` says why it cannot be written."""
+    return prepare(parse_record(value))
 
 
 @dataclass(frozen=True)

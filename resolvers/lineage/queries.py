@@ -6,6 +6,7 @@ scope as a starting point reads as missing (null).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -20,6 +21,15 @@ DEFAULT_DEPTH = 3
 INCLUDE_REMOVED = strawberry.argument(
     description="Also walk through and return assets removed from their source."
 )
+AS_OF = strawberry.argument(
+    description="Answer as of this moment: only lineage valid then (FEEDS since..until), "
+    "into assets not removed by then. Default: now."
+)
+
+
+def _at(as_of: datetime | None) -> tuple[str, ...]:
+    """The cache key's part for ``as_of`` (none for now, so current reads keep their keys)."""
+    return (as_of.isoformat(),) if as_of else ()
 
 
 @strawberry.type
@@ -36,16 +46,20 @@ class LineageQuery:
         depth: int = DEFAULT_DEPTH,
         level: lq.Level = lq.Level.TABLE,
         include_removed: Annotated[bool, INCLUDE_REMOVED] = False,
+        as_of: Annotated[datetime | None, AS_OF] = None,
     ) -> LineageGraph | None:
         if not 1 <= depth <= lq.MAX_DEPTH:
             raise ClientError(f"depth must be between 1 and {lq.MAX_DEPTH}, got {depth}")
         if await info.context.loaders.find(urn) is None:
             return None
         driver, database = info.context.graph
+        shape = (direction.value, str(depth), level.value, str(include_removed))
         graph = await info.context.loaders.cache.across(
-            ("lineage", urn, direction.value, str(depth), level.value, str(include_removed)),
+            ("lineage", urn, *shape, *_at(as_of)),
             lq.Subgraph,
-            lambda: lq.lineage(driver, database, urn, direction, depth, level, include_removed),
+            lambda: lq.lineage(
+                driver, database, urn, direction, depth, level, include_removed, as_of
+            ),
         )
         return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
 
@@ -58,14 +72,15 @@ class LineageQuery:
         info: Info,
         urn: strawberry.ID,
         include_removed: Annotated[bool, INCLUDE_REMOVED] = False,
+        as_of: Annotated[datetime | None, AS_OF] = None,
     ) -> Impact | None:
         if await info.context.loaders.find(urn) is None:
             return None
         driver, database = info.context.graph
         result = await info.context.loaders.cache.across(
-            ("impact", urn, str(include_removed)),
+            ("impact", urn, str(include_removed), *_at(as_of)),
             lq.Impact,
-            lambda: lq.impact(driver, database, urn, include_removed),
+            lambda: lq.impact(driver, database, urn, include_removed, as_of),
         )
         return Impact.from_result(urn, result, info.context.guard.reaches) if result else None
 
@@ -78,13 +93,16 @@ class LineageQuery:
         info: Info,
         from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
         to: strawberry.ID,
+        as_of: Annotated[datetime | None, AS_OF] = None,
     ) -> LineageGraph | None:
         loaders = info.context.loaders
         if await loaders.find(from_) is None or await loaders.find(to) is None:
             return None
         driver, database = info.context.graph
         graph = await loaders.cache.across(
-            ("path", from_, to), lq.Subgraph, lambda: lq.shortest_path(driver, database, from_, to)
+            ("path", from_, to, *_at(as_of)),
+            lq.Subgraph,
+            lambda: lq.shortest_path(driver, database, from_, to, as_of),
         )
         return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
 

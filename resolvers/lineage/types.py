@@ -29,8 +29,18 @@ strawberry.enum(lq.Level, name="LineageLevel")
 class LineageEdge:
     from_: strawberry.ID = strawberry.field(name="from")
     to: strawberry.ID
-    kind: str | None = strawberry.field(description="view, manual, ...")
-    since: datetime | None
+    kind: str | None = strawberry.field(description="view, manual, openlineage, ...")
+    since: datetime | None = strawberry.field(description="Since when this flow exists.")
+    until: datetime | None = strawberry.field(
+        description="When it ended: a later complete run of its job no longer declared it."
+    )
+    transformations: list[str] = strawberry.field(
+        description="How a column is derived (OpenLineage columnLineage): DIRECT/IDENTITY, "
+        "DIRECT/TRANSFORMATION, DIRECT/AGGREGATION, INDIRECT/FILTER, ..."
+    )
+    masking: bool = strawberry.field(
+        description="The transformation masks the data (a hash, for one)."
+    )
     unresolved: bool = strawberry.field(
         description="One end is a table or column no scan has found: dropped since, not "
         "discovered yet, or in no registered source."
@@ -51,6 +61,9 @@ class LineageEdge:
             to=edge.to_urn,
             kind=edge.props.get("kind"),
             since=timestamp(edge.props, "since"),
+            until=timestamp(edge.props, "until"),
+            transformations=list(edge.props.get("transformations") or []),
+            masking=bool(edge.props.get("masking")),
             unresolved=edge.unresolved,
             via_urn=edge.props.get("via"),
         )

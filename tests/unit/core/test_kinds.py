@@ -17,7 +17,7 @@ def test_a_node_kind_is_found_by_its_labels() -> None:
 
 def test_assets_are_looked_up_under_one_label() -> None:
     assets = {k.name for k in KINDS if k.key_label == ASSET}
-    assert assets == {"database", "schema", "table", "column"}
+    assert assets == {"database", "schema", "table", "column", "dataset"}
     assert KINDS["source"].key_label == "DataSource"  # defaults to its own label
 
 

@@ -1,0 +1,383 @@
+"""OpenLineage end to end: a pipeline's events, sent by ``openlineage-python``'s HTTP transport
+or written to Kafka as its Kafka transport does, through the ingest worker into Neo4j, joined
+with the tables a connector discovered in PostgreSQL, and read back through GraphQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from neo4j import AsyncDriver
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import RunState
+from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
+
+from core.settings import IngestSettings, Settings
+from core.sources import DataSourceConfig
+from core.topics import LINEAGE
+from core.urns import column_urn, table_urn
+from graph.driver import read, write
+from graph.sources import register_source
+from ingest.producer import EventProducer
+from ingest.scan import run_scan
+from ingest.worker import Worker
+from security.auth import mint_token
+from tests.factories import eventually, running
+from tests.integration.graphql.conftest import Execute
+from tests.integration.ingest.test_ingest import read_all
+from tests.integration.lineage.producers import (
+    PG,
+    at,
+    derived,
+    metrics,
+    raw,
+    run_event,
+    table,
+)
+
+DDL = """
+CREATE TABLE orders (id int PRIMARY KEY, email text, total numeric);
+CREATE TABLE orders_daily (day date, email_hash text, total numeric);
+"""
+RUN = "MATCH (r:Run {urn: $urn})-[:OF]->(j:Job) RETURN properties(r) AS run, j.urn AS job"
+FEEDS = """
+MATCH (a)-[f:FEEDS {via: $via}]->(b)
+RETURN a.urn AS from, b.urn AS to, labels(b) AS labels, properties(f) AS props
+ORDER BY from, to
+"""
+CLEANUP = """
+MATCH (n) WHERE n.source IN $names OR n.urn IN $urns
+DETACH DELETE n
+"""
+LINEAGE_QUERY = """
+query ($urn: ID!, $level: LineageLevel!, $asOf: DateTime) {
+  lineage(urn: $urn, direction: DOWNSTREAM, level: $level, asOf: $asOf) {
+    nodes { id name }
+    edges { from to kind since until transformations masking via { id name kind } }
+  }
+}
+"""
+
+
+@pytest.fixture
+async def postgres(unique: str, settings: Settings) -> AsyncIterator[str]:
+    """A PostgreSQL database of this test's own, with two tables."""
+    password = settings.source_password.get_secret_value()
+    admin = await asyncpg.connect(
+        host="127.0.0.1", user="datawave", password=password, database="postgres"
+    )
+    await admin.execute(f'CREATE DATABASE "{unique}"')
+    conn = await asyncpg.connect(
+        host="127.0.0.1", user="datawave", password=password, database=unique
+    )
+    try:
+        await conn.execute(DDL)
+        yield unique
+    finally:
+        await conn.close()
+        await admin.execute(f'DROP DATABASE "{unique}" WITH (FORCE)')
+        await admin.close()
+
+
+async def skip_to_end(settings: Settings, group: str, topic: str) -> None:
+    """Commit the group at the end of ``topic``: its worker reads only what comes next."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(settings.kafka.topic_partitions)]
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        await consumer.commit(dict(ends.items()))
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+async def world(
+    postgres: str,
+    settings: Settings,
+    ingest_cfg: IngestSettings,
+    neo4j: AsyncDriver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Settings]:
+    """The database registered as source ``unique`` and scanned, and a worker on this test's
+    discovery topic and on ``datawave.lineage.v1`` (from its end) while the test runs."""
+    db = settings.neo4j.database
+    monkeypatch.setenv("DATAWAVE_SOURCE_PASSWORD", settings.source_password.get_secret_value())
+    cfg = ingest_cfg.model_copy(update={"topics": [*ingest_cfg.topics, LINEAGE]})
+    local = settings.model_copy(update={"ingest": cfg})
+    source = DataSourceConfig(
+        name=postgres, kind="postgresql", host="127.0.0.1", port=5432, user="datawave",
+        secret_ref="env:DATAWAVE_SOURCE_PASSWORD", databases=[postgres],
+    )  # fmt: skip
+    await register_source(neo4j, db, source)
+    await skip_to_end(settings, cfg.group_id, LINEAGE)
+    try:
+        async with running(Worker(cfg, settings.kafka, neo4j, db)):
+            result = await run_scan(local, neo4j, postgres, ingest_timeout_s=60)
+            assert result.stage == "finished", result.error
+            yield local
+    finally:
+        await write(neo4j, db, CLEANUP, names=[postgres, JOB[0], "s3://lake"], urns=[])
+
+
+JOB = ("airflow-test", "orders_rollup.load")
+
+
+def names(db: str) -> tuple[str, str]:
+    return f"{db}.public.orders", f"{db}.public.orders_daily"
+
+
+def rollup(db: str, state: RunState, run_id: str, minutes: float, **kw: Any) -> Any:
+    orders, daily = names(db)
+    return run_event(
+        state,
+        run_id,
+        JOB,
+        minutes,
+        inputs=[(PG, orders, {**table("orders", "id", "email", "total"), **metrics(42)})],
+        outputs=[
+            (
+                PG,
+                daily,
+                {
+                    **table("orders_daily", "day", "email_hash", "total"),
+                    **derived(
+                        ("email_hash", PG, orders, "email", "DIRECT/TRANSFORMATION", True),
+                        ("total", PG, orders, "total", "DIRECT/AGGREGATION", False),
+                    ),
+                },
+            )
+        ],
+        sql="INSERT INTO orders_daily SELECT ...",
+        **kw,
+    )
+
+
+def http_client(api: str, token: str) -> OpenLineageClient:
+    config = HttpConfig(url=api, auth=ApiKeyTokenProvider({"apiKey": token}), timeout=10)
+    return OpenLineageClient(transport=HttpTransport(config))
+
+
+async def test_an_openlineage_client_over_http_lands_on_the_discovered_tables(
+    world: Settings, api: str, execute: Execute, neo4j: AsyncDriver, postgres: str
+) -> None:
+    db = world.neo4j.database
+    token = mint_token(world.auth, f"pipeline-{postgres}", ["service"])
+    client = http_client(api, token)
+    run_id = str(uuid.uuid4())
+    # The transport is synchronous; the API serves in this event loop.
+    await asyncio.to_thread(client.emit, rollup(postgres, RunState.START, run_id, 0))
+    await asyncio.to_thread(client.emit, rollup(postgres, RunState.COMPLETE, run_id, 1.5))
+
+    orders = table_urn(postgres, postgres, "public", "orders")
+    daily = table_urn(postgres, postgres, "public", "orders_daily")
+    job = f"urn:dw:job:{JOB[0]}/{JOB[1]}"
+    run = f"urn:dw:run:{JOB[0]}/{JOB[1]}/{run_id}"
+
+    async def completed() -> bool:
+        rows = await read(neo4j, db, RUN, urn=run)
+        return bool(rows) and rows[0]["run"]["state"] == "COMPLETE"
+
+    await eventually(completed)
+    (row,) = await read(neo4j, db, RUN, urn=run)
+    assert row["job"] == job
+    assert row["run"]["durationMs"] == 90_000
+    assert sorted(row["run"]["events"]) == [f"COMPLETE@{at(1.5)}", f"START@{at(0)}"]
+
+    # Table level: the job's edge joins the tables the connector discovered, not copies.
+    result = await execute(LINEAGE_QUERY, urn=orders, level="TABLE")
+    graph = result["lineage"]
+    assert {n["id"] for n in graph["nodes"]} == {orders, daily}
+    (edge,) = [e for e in graph["edges"] if e["via"]]
+    assert (edge["from"], edge["to"], edge["kind"]) == (orders, daily, "openlineage")
+    assert edge["via"] == {"id": job, "name": JOB[1], "kind": "openlineage"}
+    assert edge["since"].startswith("2026-11-01T06:00:00") and edge["until"] is None
+
+    # Column level, with how each column is derived.
+    email = column_urn(orders, "email")
+    result = await execute(LINEAGE_QUERY, urn=email, level="COLUMN")
+    (edge,) = result["lineage"]["edges"]
+    assert edge["to"] == column_urn(daily, "email_hash")
+    assert (edge["transformations"], edge["masking"]) == (["DIRECT/TRANSFORMATION"], True)
+    # The columns are those the scan found (no placeholder was made for them).
+    discovered = await read(
+        neo4j, db, "MATCH (c:Column {urn: $urn}) RETURN c:Unresolved AS u", urn=edge["to"]
+    )
+    assert discovered == [{"u": False}]
+    checked = await read(
+        neo4j, db, "MATCH (:Run {urn: $run})-[c:CHECKED]->(t) RETURN t.urn AS t, c.metrics AS m",
+        run=run,
+    )  # fmt: skip
+    assert checked[0]["t"] == orders and '"rowCount": 42' in checked[0]["m"]
+
+
+async def test_bad_requests_are_refused_with_the_reason(
+    api: str, settings: Settings, token: str
+) -> None:
+    service = mint_token(settings.auth, "pipeline-bad", ["service"])
+    viewer = mint_token(settings.auth, "viewer-bad", ["viewer"])
+    event = raw(rollup("x", RunState.START, str(uuid.uuid4()), 0)).decode()
+    broken = event.replace('"runId": "', '"runId": "not-a-uuid-')
+    async with httpx.AsyncClient(base_url=api) as http:
+
+        async def post(body: str, who: str | None) -> httpx.Response:
+            headers = {"Content-Type": "application/json"}
+            if who:
+                headers["Authorization"] = f"Bearer {who}"
+            return await http.post("/api/v1/lineage", content=body, headers=headers)
+
+        refused = await post(broken, service)
+        assert refused.status_code == 400
+        (error,) = refused.json()["errors"]
+        assert error["extensions"] == {"code": "INVALID_EVENT", "path": "$.run.runId"}
+        assert (await post(event, None)).status_code == 401
+        assert (await post(event, viewer)).status_code == 403
+        assert (await post("{", service)).status_code == 400
+
+
+async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
+    world: Settings, neo4j: AsyncDriver, postgres: str, execute: Execute
+) -> None:
+    """Bare events on Kafka: COMPLETE before START, a failed run, an invalid event (to the DLQ
+    with the schema path) and a dataset no source holds; sending them all again changes
+    nothing."""
+    db, cfg = world.neo4j.database, world.ingest
+    ok, failed = str(uuid.uuid4()), str(uuid.uuid4())
+    lake = ("s3://lake", "exports/orders_daily")
+    export = run_event(
+        RunState.COMPLETE, ok, (JOB[0], "export"), 10,
+        inputs=[(PG, names(postgres)[1], {})], outputs=[(*lake, {})],
+    )  # fmt: skip
+    invalid = raw(rollup(postgres, RunState.START, ok, 0)).replace(b'"eventTime"', b'"evenTime"')
+    events = [
+        raw(rollup(postgres, RunState.COMPLETE, ok, 5)),
+        raw(rollup(postgres, RunState.START, ok, 0)),
+        raw(rollup(postgres, RunState.FAIL, failed, 7, error="relation does not exist")),
+        raw(export),
+    ]
+    async with EventProducer(world.kafka, cfg.topics[0]) as producer:
+        for value in [*events, invalid]:
+            await producer.send(value, b"orders_rollup")
+        await producer.flush()
+
+    run = f"urn:dw:run:{JOB[0]}/{JOB[1]}/{ok}"
+    fail = f"urn:dw:run:{JOB[0]}/{JOB[1]}/{failed}"
+
+    async def arrived() -> bool:
+        return len(await read(neo4j, db, RUN, urn=fail)) == 1
+
+    await eventually(arrived)
+    (dead,) = await read_all(world, cfg.dlq_topic, 1)
+    assert dead.value == invalid
+    reason = dict(dead.headers)["dlq.reason"].decode()
+    assert reason.startswith("invalid OpenLineage event: $: 'eventTime' is a required property")
+
+    (row,) = await read(neo4j, db, RUN, urn=run)
+    assert (row["run"]["state"], row["run"]["durationMs"]) == ("COMPLETE", 300_000)
+    (row,) = await read(neo4j, db, RUN, urn=fail)
+    assert row["run"]["state"] == "FAIL"
+    assert row["run"]["errorMessage"] == "relation does not exist"
+
+    # The export's target is a dataset of its own, downstream of the discovered table.
+    daily = table_urn(postgres, postgres, "public", "orders_daily")
+    result = await execute(LINEAGE_QUERY, urn=daily, level="TABLE")
+    lake_urn = "urn:dw:dataset:s3%3A%2F%2Flake/exports%2Forders_daily"
+    assert [(e["from"], e["to"]) for e in result["lineage"]["edges"]] == [(daily, lake_urn)]
+
+    async def state() -> list[Any]:
+        via = f"urn:dw:job:{JOB[0]}/{JOB[1]}"
+        return [
+            *(await read(neo4j, db, RUN, urn=run)),
+            *(await read(neo4j, db, RUN, urn=fail)),
+            *(await read(neo4j, db, FEEDS, via=via)),
+        ]
+
+    before = await state()
+    async with EventProducer(world.kafka, cfg.topics[0]) as producer:
+        for value in events:
+            await producer.send(value, b"orders_rollup")
+        await producer.flush()
+    offsets = [TopicPartition(cfg.topics[0], p) for p in range(world.kafka.topic_partitions)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=world.kafka.bootstrap_servers)
+    await consumer.start()
+    try:
+        ends = sum((await consumer.end_offsets(offsets)).values())
+    finally:
+        await consumer.stop()
+
+    async def consumed() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=world.kafka.bootstrap_servers)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(cfg.group_id)
+        finally:
+            await admin.close()
+        return sum(m.offset for tp, m in committed.items() if tp.topic == cfg.topics[0]) >= ends
+
+    await eventually(consumed)
+    assert await state() == before
+
+
+async def test_lineage_as_of_a_past_moment(
+    world: Settings, neo4j: AsyncDriver, postgres: str, execute: Execute
+) -> None:
+    """A job that read ``orders`` until a complete run read ``orders_v2`` instead: the lineage
+    of then and of now differ, and each edge says when it held."""
+    db, cfg = world.neo4j.database, world.ingest
+    orders, daily = names(postgres)
+    v2 = f"{postgres}.public.orders_v2"
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def load(run_id: str, minutes: float, source: str) -> bytes:
+        return raw(
+            run_event(
+                RunState.COMPLETE, run_id, JOB, minutes,
+                inputs=[(PG, source, {})], outputs=[(PG, daily, {})],
+            )
+        )  # fmt: skip
+
+    async with EventProducer(world.kafka, cfg.topics[0]) as producer:
+        await producer.send(load(first, 0, orders), b"k")
+        await producer.send(load(second, 60, v2), b"k")
+        await producer.flush()
+
+    async def both() -> bool:
+        return len(await read(neo4j, db, "MATCH (r:Run) WHERE r.runId IN $ids RETURN r",
+                              ids=[first, second])) == 2  # fmt: skip
+
+    await eventually(both)
+    out = table_urn(postgres, postgres, "public", "orders_daily")
+    old = table_urn(postgres, postgres, "public", "orders")
+    new = table_urn(postgres, postgres, "public", "orders_v2")
+    query = """
+    query ($urn: ID!, $asOf: DateTime) {
+      lineage(urn: $urn, direction: UPSTREAM, asOf: $asOf) {
+        edges { from to since until }
+      }
+    }"""
+
+    async def upstream(as_of: str | None) -> set[str]:
+        result = await execute(query, urn=out, asOf=as_of)
+        return {e["from"] for e in result["lineage"]["edges"]}
+
+    assert await upstream(None) == {new}
+    assert await upstream(at(30)) == {old}
+    assert await upstream(at(90)) == {new}
+    assert await upstream(at(-10)) == set()  # before either run
+    closed = await read(
+        neo4j, db, "MATCH (:Asset {urn: $a})-[f:FEEDS]->(:Asset {urn: $b}) RETURN f.until AS u",
+        a=old, b=out,
+    )  # fmt: skip
+    assert closed[0]["u"].to_native().isoformat() == at(60)
