@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, LiteralString, cast
 
 import httpx
 import pytest
@@ -27,10 +27,11 @@ from neo4j import AsyncDriver
 
 from core.settings import Settings
 from core.topics import MESH
-from graph.driver import write
+from graph.driver import read, write
 from live.changes import ChangeType, catalog_change, publish_catalog_change
 from security.auth import mint_token
 from tests.factories import eventually
+from tests.integration.app.test_analyst_queries import QUERIES
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, bearer, ws_client
 from tests.unit.mesh.odcs import contract
@@ -352,6 +353,18 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     bound = (await carl(CONSUMERS, id=v1["id"]))["node"]
     assert bound["consumers"] == [{"name": f"{m['name']}-analysts"}]
     assert bound["accessRequests"] == []  # the consumer is not an approver of sales
+    # Analysts ask the graph directly (docs/analysts.md).
+    used = await ask(m, "Which consumers use a version of a product", product=product)
+    assert [(r["version"], r["status"], r["consumers"]) for r in used] == [
+        ("1.0.0", "published", [f"{m['name']}-analysts"]),
+        ("1.1.0", "draft", []),
+        ("2.0.0", "published", []),
+    ]
+    drifted_rows = await ask(m, "Products whose contract drifted")
+    mine = {r["version"]: r for r in drifted_rows if r["product"] == product}
+    assert set(mine) == {"1.0.0", "1.1.0", "2.0.0"}  # the watcher checked every live version
+    assert mine["1.0.0"]["violations"] == expected
+    assert mine["1.0.0"]["consumers"] == [f"{m['name']}-analysts"]
     seen = (await carl(COLUMNS_OF, id=m["table"]))["node"]
     assert seen == {"id": m["table"], "columns": [{"name": n} for n in ("id", "email", "total")]}
     steps = await mesh_steps(m["settings"], request["correlationId"], 2)
@@ -374,6 +387,11 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     assert retired["version"] == {"status": "RETIRED"}
     steps = await mesh_steps(m["settings"], request["correlationId"], 3)
     assert steps[-1]["data"]["action"] == "access.revoked"
+
+
+async def ask(m: dict[str, Any], title: str, **params: str) -> list[dict[str, Any]]:
+    query, defaults = QUERIES[title]
+    return await read(*_graph(m), cast(LiteralString, query), **{**defaults, **params})
 
 
 def _graph(m: dict[str, Any]) -> tuple[AsyncDriver, str]:
