@@ -14,6 +14,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from governance import evaluation, policies, waivers
+from governance.announce import announce_transition
 from governance.opa import PolicyEngine, PolicyEngineUnavailable, RegoCompileError
 from governance.templates import InvalidParams, ScopeKind, Severity, UnknownTemplate
 from resolvers.audited import guarded
@@ -209,9 +210,17 @@ async def _latest(policy: str) -> dict[str, Any]:
     return {"version": PolicyVersion.of(version)}
 
 
+async def _announce(
+    info: Info, policy: str, version: int, to: policies.State, rule_set: int | None = None
+) -> None:
+    await announce_transition(info.context.state, _actor(info), policy, version, to.value, rule_set)
+
+
 async def _activated(info: Info, rule_set: policies.ActiveRuleSet, policy: str) -> dict[str, Any]:
-    """After a switch of rule set: evaluate everything under it."""
+    """After a switch of rule set: announce it, then evaluate everything under it."""
     active = [v for v in rule_set.versions if v.policy == policy]
+    if active:
+        await _announce(info, policy, active[0].version, policies.State.ACTIVE, rule_set.version)
     try:
         summary = EvaluationSummary.of(await evaluation.evaluate(info.context.state))
     except PolicyEngineUnavailable:
@@ -238,6 +247,7 @@ class GovernanceMutation:
             p = await policies.create_policy(
                 _database(info), _actor(info), input.name, input.description, input.domain
             )
+            await _announce(info, p.key, 1, policies.State.DRAFT)
             return {"policy": Policy.of(p), **await _latest(p.key)}
 
         return await attempt(PolicyPayload, work)
@@ -310,7 +320,9 @@ class GovernanceMutation:
 
         async def work() -> dict[str, Any]:
             await policies.submit(_database(info), _engine(info), _actor(info), policy)
-            return await _latest(policy)
+            latest = await _latest(policy)
+            await _announce(info, policy, latest["version"].version, policies.State.IN_REVIEW)
+            return latest
 
         return await attempt(PolicyPayload, work)
 
@@ -323,6 +335,7 @@ class GovernanceMutation:
     ) -> PolicyPayload:
         async def work() -> dict[str, Any]:
             v = await policies.approve(_actor(info), policy, version)
+            await _announce(info, policy, version, policies.State.APPROVED)
             return {"version": PolicyVersion.of(v)}
 
         return await attempt(PolicyPayload, work)

@@ -15,10 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from gql import gql
 from neo4j import AsyncDriver
 
 from core.settings import Settings
+from core.topics import COMPLIANCE
+from governance.announce import TRANSITIONED
 from graph.driver import write
 from security.auth import mint_token
 from tests.integration.estate import Estate
@@ -425,3 +428,42 @@ async def test_waivers_expire_and_past_reports_stay_as_they_were(
     assert past["status"] == "NON_COMPLIANT" and now["status"] == "COMPLIANT"
     assert {c["control"]["citation"]: c for c in now["controls"]}["Art. 30"]["passed"]
     assert "<table>" in past["html"] and "Art. 30" in past["html"] and w["email"] in past["html"]
+
+
+async def transitions(settings: Settings, policy: str) -> list[tuple[int, str, str]]:
+    """The policy's transitions announced on datawave.compliance.v1 so far."""
+    consumer = AIOKafkaConsumer(
+        COMPLIANCE, bootstrap_servers=settings.kafka.bootstrap_servers,
+        auto_offset_reset="earliest", enable_auto_commit=False,
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        partitions = list(consumer.assignment()) or [
+            TopicPartition(COMPLIANCE, p) for p in consumer.partitions_for_topic(COMPLIANCE)
+        ]
+        ends = await consumer.end_offsets(partitions)
+        seen = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for r in records:
+                    event = json.loads(r.value)
+                    if event["type"] == TRANSITIONED and event["subject"] == policy:
+                        data = event["data"]
+                        seen.append((data["version"], data["state"], data["actor"]))
+        return seen
+    finally:
+        await consumer.stop()
+
+
+async def test_every_transition_is_announced(world: dict[str, Any], settings: Settings) -> None:
+    w = world
+    await draft(w)
+    await release(w, 1)
+    name = w["name"]
+    assert await transitions(settings, w["policy"]) == [
+        (1, "draft", f"{name}-ada"),
+        (1, "in_review", f"{name}-ada"),
+        (1, "approved", f"{name}-bob"),
+        (1, "active", f"{name}-bob"),
+    ]
