@@ -26,17 +26,28 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from neo4j import AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from core.events import Event
 from core.urns import Urn, column_urn
 from graph.assets import ensure_assets
 from graph.datasets import Location, dataset_urn, locate
-from graph.driver import Record, fetch, write_rows
+from graph.driver import Record, fetch, read, write_rows
+from graph.records import plain
 
-TERMINAL = ("COMPLETE", "FAIL", "ABORT")
+
+class RunState(StrEnum):
+    START = "START"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    FAIL = "FAIL"
+    ABORT = "ABORT"
+    OTHER = "OTHER"  # only OTHER events seen so far
+
+
 RANK = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "FAIL": 3, "ABORT": 3}
 
 # Registered sources of the kinds, hosts and ports of the datasets of a batch.
@@ -375,3 +386,44 @@ async def apply_events(tx: AsyncManagedTransaction, events: Sequence[Record]) ->
     await write_rows(tx, CLOSE_FEEDS, closes)
     await write_rows(tx, UPSERT_CHECKS, checks)
     return sorted({link["urn"] for j in jobs for link in j["links"] if link["urn"] in tables})
+
+
+# A job's runs, newest first (by start, else by the time of their latest state), a page after
+# the (time, urn) position of the last one seen.
+RUNS = """
+MATCH (:Job {urn: $job})<-[:OF]-(r:Run)
+WITH r, coalesce(r.startedAt, r.stateAt) AS at
+WHERE ($state IS NULL OR r.state = $state)
+  AND ($afterAt IS NULL OR at < datetime($afterAt)
+       OR (at = datetime($afterAt) AND r.urn > $afterUrn))
+RETURN properties(r) AS run, toString(at) AS at
+ORDER BY at DESC, r.urn
+LIMIT $limit
+"""
+COUNT_RUNS = """
+MATCH (:Job {urn: $job})<-[:OF]-(r:Run)
+WHERE $state IS NULL OR r.state = $state
+RETURN count(r) AS n
+"""
+
+
+async def runs_of(
+    driver: AsyncDriver,
+    database: str,
+    job: str,
+    state: RunState | None,
+    limit: int,
+    after: Sequence[str] | None = None,
+) -> list[tuple[dict[str, Any], str]]:
+    """Up to ``limit`` runs of a job (properties as plain JSON, and their sort time)."""
+    after_at, after_urn = after or (None, None)
+    rows = await read(
+        driver, database, RUNS, job=job, state=state and state.value, limit=limit,
+        afterAt=after_at, afterUrn=after_urn,
+    )  # fmt: skip
+    return [(plain(r["run"]), r["at"]) for r in rows]
+
+
+async def count_runs(driver: AsyncDriver, database: str, job: str, state: RunState | None) -> int:
+    rows = await read(driver, database, COUNT_RUNS, job=job, state=state and state.value)
+    return rows[0]["n"]

@@ -12,9 +12,17 @@ from typing import Annotated
 import strawberry
 
 from graph import lineage_queries as lq
+from graph import runs
+from resolvers.common import Connection, Edge, PageInfo
 from resolvers.context import Info
 from resolvers.errors import ClientError
-from resolvers.lineage.types import Impact, LineageGraph, SchemaDiff
+from resolvers.lineage.types import Impact, LineageGraph, Run, SchemaDiff
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    check_page_size,
+    keyset_cursor,
+    keyset_position,
+)
 from resolvers.permissions import needs
 
 DEFAULT_DEPTH = 3
@@ -105,6 +113,44 @@ class LineageQuery:
             lambda: lq.shortest_path(driver, database, from_, to, as_of),
         )
         return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
+
+    @strawberry.field(
+        description="The runs of a job (OpenLineage), newest first; null if no such job.",
+        extensions=needs("lineage:read"),
+    )
+    async def runs(
+        self,
+        info: Info,
+        job: strawberry.ID,
+        state: runs.RunState | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[Run] | None:
+        check_page_size(first)
+        if await info.context.loaders.find(job) is None:
+            return None
+        position = keyset_position(after, 2, "runs") if after else None
+        driver, database = info.context.graph
+        found = await runs.runs_of(driver, database, job, state, first + 1, position)
+        page = found[:first]
+
+        async def count() -> int:
+            return await runs.count_runs(driver, database, job, state)
+
+        def cursor(props: dict[str, object], at: str) -> str:
+            return keyset_cursor([at, str(props["urn"])])
+
+        return Connection(
+            edges=[
+                Edge(node=Run.from_props(p, job), position=lambda p=p, at=at: cursor(p, at))
+                for p, at in page
+            ],
+            page_info=PageInfo(
+                has_next_page=len(found) > first,
+                end_cursor=cursor(*page[-1]) if page else None,
+            ),
+            count=count,
+        )
 
     @strawberry.field(
         description="How a table's columns changed between two of its versions.",

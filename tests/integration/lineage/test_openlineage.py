@@ -290,6 +290,28 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
     assert row["run"]["state"] == "FAIL"
     assert row["run"]["errorMessage"] == "relation does not exist"
 
+    # Through GraphQL: the job's runs, newest first, a page at a time, or by state.
+    query = """
+    query ($job: ID!, $state: RunState, $after: String) {
+      runs(job: $job, state: $state, first: 1, after: $after) {
+        totalCount
+        pageInfo { hasNextPage endCursor }
+        edges { node { runId state durationMs errorMessage job { id } } }
+      }
+    }"""
+    job = f"urn:dw:job:{JOB[0]}/{JOB[1]}"
+    page = (await execute(query, job=job))["runs"]
+    assert (page["totalCount"], page["pageInfo"]["hasNextPage"]) == (2, True)
+    assert page["edges"][0]["node"]["runId"] == failed  # started at 7 min: the newest
+    after = page["pageInfo"]["endCursor"]
+    (edge,) = (await execute(query, job=job, after=after))["runs"]["edges"]
+    assert edge["node"] == {
+        "runId": ok, "state": "COMPLETE", "durationMs": 300_000, "errorMessage": None,
+        "job": {"id": job},
+    }  # fmt: skip
+    (edge,) = (await execute(query, job=job, state="FAIL"))["runs"]["edges"]
+    assert edge["node"]["errorMessage"] == "relation does not exist"
+
     # The export's target is a dataset of its own, downstream of the discovered table.
     daily = table_urn(postgres, postgres, "public", "orders_daily")
     result = await execute(LINEAGE_QUERY, urn=daily, level="TABLE")
