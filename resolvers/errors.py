@@ -12,6 +12,10 @@ from typing import Any
 
 from graphql import GraphQLError
 
+BAD_USER_INPUT = "BAD_USER_INPUT"
+# How graphql-core begins the message of a variable value it could not coerce.
+VARIABLE_VALUE = "Variable '$"
+
 
 class ClientError(Exception):
     """A request the server understood but refuses; the message says what to change.
@@ -19,7 +23,7 @@ class ClientError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.extensions = {"code": "BAD_USER_INPUT"}
+        self.extensions = {"code": BAD_USER_INPUT}
 
 
 def coded(code: str, message: str, **extensions: Any) -> GraphQLError:
@@ -31,6 +35,14 @@ def not_found(urn: str, what: str) -> GraphQLError:
     """A query argument names something that does not exist, or that the caller may not see
     (the same answer, so it reveals nothing): ``NOT_FOUND`` with the ``urn``."""
     return coded("NOT_FOUND", f"no {what} {urn!r} (or not one you may see)", urn=urn)
+
+
+def code_input_errors(errors: list[GraphQLError]) -> None:
+    """Give a variable value that did not fit its type (found while executing, not validating)
+    the code of every argument error."""
+    for error in errors:
+        if error.message.startswith(VARIABLE_VALUE) and not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
 
 
 def should_mask(error: GraphQLError) -> bool:

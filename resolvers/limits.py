@@ -29,6 +29,7 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
     ValidationContext,
+    ValuesOfCorrectTypeRule,
     validate,
 )
 from strawberry.extensions import SchemaExtension
@@ -36,6 +37,8 @@ from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from resolvers.errors import BAD_USER_INPUT
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -73,6 +76,15 @@ class RepeatedFieldsRule(ASTValidationRule):
             )
 
 
+class ArgumentValuesRule(ValuesOfCorrectTypeRule):
+    """The standard rule for literal argument values (an enum spelt as a string, a string for
+    an Int), its errors coded ``BAD_USER_INPUT`` like every argument error."""
+
+    def report_error(self, error: GraphQLError) -> None:
+        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+        super().report_error(error)
+
+
 LIMIT_RULES = (depth_rule(MAX_DEPTH, None, None), alias_rule(MAX_ALIASES), RepeatedFieldsRule)
 # What Strawberry adds to the standard rules (its ``validate_document``).
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
@@ -92,7 +104,10 @@ def document_errors(
         errors = validate(schema, document, LIMIT_RULES)
     except KeyError:  # an unknown fragment, which the standard rules name
         errors = []
-    rules = (*rules, *STRAWBERRY_RULES)
+    rules = (
+        *(ArgumentValuesRule if r is ValuesOfCorrectTypeRule else r for r in rules),
+        *STRAWBERRY_RULES,
+    )
     return errors or validate(schema, document, rules, hide_suggestions=hide_suggestions)
 
 

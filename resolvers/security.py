@@ -21,7 +21,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from resolvers.context import Context
-from resolvers.errors import coded
+from resolvers.errors import code_input_errors, coded
 from security.audit import AuditUnavailable
 from security.gateway import Refusal, throttle_principal
 
@@ -41,6 +41,7 @@ class OperationSecurity(SchemaExtension):
             raise
         finally:  # also when a WebSocket handler closes the stream after its first result
             if refused := _refused(self.execution_context.result):
+                code_input_errors(refused)
                 self._note_refusal(refused)
             self.context.guard.audit.flush_later()
 
