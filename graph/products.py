@@ -58,11 +58,17 @@ RETURN p.urn AS urn, properties(p) AS props, team.urn AS team, team.name AS team
   [(p)-[:CONSUMES]->(a:Asset) | a.urn] AS inputs,
   [(p)-[:HAS_VERSION]->(c:Contract) | properties(c)] AS versions
 """
-IN_DOMAIN: LiteralString = """
-MATCH (p:DataProduct)-[:IN_DOMAIN]->(:Domain {urn: $domain})
-RETURN p.urn AS urn ORDER BY p.name
+# Products of a domain (or all) whose name, description, tags or any version's contract (its
+# tables, columns, descriptions, SLA) mention ``$text`` (lower-case; null: any).
+FIND: LiteralString = """
+MATCH (p:DataProduct)
+WHERE ($domain IS NULL OR EXISTS { (p)-[:IN_DOMAIN]->(:Domain {urn: $domain}) })
+  AND ($text IS NULL OR toLower(p.name) CONTAINS $text
+       OR toLower(coalesce(p.description, '')) CONTAINS $text
+       OR any(tag IN coalesce(p.tags, []) WHERE toLower(tag) CONTAINS $text)
+       OR EXISTS { MATCH (p)-[:HAS_VERSION]->(c:Contract) WHERE toLower(c.odcs) CONTAINS $text })
+RETURN p.urn AS urn ORDER BY p.urn LIMIT $limit
 """
-ALL: LiteralString = "MATCH (p:DataProduct) RETURN p.urn AS urn ORDER BY p.urn LIMIT $limit"
 ADD_VERSION: LiteralString = """
 MATCH (p:DataProduct {urn: $product})
 MERGE (p)-[:HAS_VERSION]->(c:Contract {urn: $urn})
@@ -148,12 +154,11 @@ async def details(driver: AsyncDriver, database: str, urns: Sequence[str]) -> di
 
 
 async def product_urns(
-    driver: AsyncDriver, database: str, domain: str | None, limit: int
+    driver: AsyncDriver, database: str, domain: str | None, limit: int, text: str | None = None
 ) -> list[str]:
-    if domain is None:
-        rows = await read(driver, database, ALL, limit=limit)
-    else:
-        rows = await read(driver, database, IN_DOMAIN, domain=domain)
+    """Products of ``domain`` (None: all) mentioning ``text`` anywhere (None: any), by URN."""
+    needle = text.lower() if text else None
+    rows = await read(driver, database, FIND, domain=domain, text=needle, limit=limit)
     return [r["urn"] for r in rows]
 
 

@@ -9,6 +9,7 @@ from graph import domains as domain_graph
 from graph import products as product_graph
 from mesh import errors, products
 from resolvers.context import Info
+from resolvers.errors import ClientError
 from resolvers.mesh.types import (
     MAX_LIST,
     DataProduct,
@@ -38,13 +39,17 @@ class MeshQuery:
         return [Domain.from_props(d) for d in found]
 
     @strawberry.field(
-        description="Data products of one domain or all (up to 500).",
+        description="Data products of one domain or all (up to 500), optionally those whose "
+        "name, description, tags or contract (tables, columns, SLA) mention `text`.",
         extensions=needs("product:read"),
     )
     async def data_products(
-        self, info: Info, domain: strawberry.ID | None = None
+        self, info: Info, domain: strawberry.ID | None = None, text: str | None = None
     ) -> list[DataProduct]:
-        urns = await product_graph.product_urns(*info.context.graph, domain, MAX_LIST)
+        most = info.context.state.settings.limits.max_search_chars
+        if text is not None and not 0 < len(text) <= most:
+            raise ClientError(f"text must have 1 to {most} characters")
+        urns = await product_graph.product_urns(*info.context.graph, domain, MAX_LIST, text)
         return await products_of(info, urns)
 
     @strawberry.field(

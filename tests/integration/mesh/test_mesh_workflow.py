@@ -111,6 +111,7 @@ DECIDE = """
 mutation($request: ID!, $approve: Boolean!) { decideAccess(request: $request, approve: $approve) {
   request { status decidedBy expiresAt } errors { __typename message } } }
 """
+SEARCH = "query($text: String) { dataProducts(text: $text) { id } }"
 REVOKE = """
 mutation($request: ID!, $reason: String!) { revokeAccess(request: $request, reason: $reason) {
   request { status } errors { __typename message } } }
@@ -353,6 +354,11 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     bound = (await carl(CONSUMERS, id=v1["id"]))["node"]
     assert bound["consumers"] == [{"name": f"{m['name']}-analysts"}]
     assert bound["accessRequests"] == []  # the consumer is not an approver of sales
+    # Consumers find it by what its contract says.
+    found = await carl(SEARCH, text="EMAIL")
+    assert product in [p["id"] for p in found["dataProducts"]]
+    assert (await carl(SEARCH, text=f"{m['name']}-no-such-thing"))["dataProducts"] == []
+
     # Analysts ask the graph directly (docs/analysts.md).
     used = await ask(m, "Which consumers use a version of a product", product=product)
     assert [(r["version"], r["status"], r["consumers"]) for r in used] == [
