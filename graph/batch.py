@@ -178,6 +178,7 @@ async def _apply_round(
     before = {r["urn"]: r for r in await fetch(tx, BEFORE, urns=seen)} if seen else {}
     stats.changes += changes_of(fresh, {v["table"] for v in new_versions}, before)
     stats.columns += await assets.upsert_tables(tx, [s.rows for s in fresh], existing)
+    await runs.adopt(tx, [s.urn for s in fresh if s.urn not in existing])
     await versions.write_versions(tx, new_versions)
     await lineage.upsert_lineage(tx, [s.lineage for s in fresh], existing)
     # OpenLineage runs change the lineage of the tables their jobs read and write.

@@ -69,7 +69,44 @@ UNWIND $rows AS row
 MERGE (d:Asset {urn: row.urn})
 ON CREATE SET d:Dataset:Unresolved, d.name = row.name, d.source = row.namespace
 SET d.namespace = row.namespace, d.olName = row.name,
-    d.fields = coalesce(row.fields, d.fields), d.dataSource = coalesce(row.dataSource, d.dataSource)
+    d.fields = coalesce(row.fields, d.fields),
+    d.dataSource = coalesce(row.dataSource, d.dataSource),
+    d.olKinds = row.kinds, d.olHosts = row.hosts, d.olPort = row.port, d.olPath = row.path
+"""
+# A table discovered in a database where earlier runs saw a dataset no source held then: the
+# table takes over the dataset's lineage, job links and quality checks, and the dataset goes.
+ADOPT = """
+UNWIND $rows AS row
+MATCH (t:Asset {urn: row.urn})
+MATCH (s:DataSource {name: t.source})
+MATCH (d:Dataset:Unresolved {olPath: row.path, olPort: s.port})
+WHERE s.kind IN d.olKinds AND toLower(s.host) IN d.olHosts
+CALL (d, t) {
+  MATCH (d)-[f:FEEDS]->(b) WHERE b <> t
+  MERGE (t)-[g:FEEDS {via: f.via}]->(b)
+  SET g += properties(f)
+}
+CALL (d, t) {
+  MATCH (a)-[f:FEEDS]->(d) WHERE a <> t
+  MERGE (a)-[g:FEEDS {via: f.via}]->(t)
+  SET g += properties(f)
+}
+CALL (d, t) {
+  MATCH (j:Job)-[r:READS]->(d)
+  MERGE (j)-[x:READS]->(t)
+  SET x += properties(r)
+}
+CALL (d, t) {
+  MATCH (j:Job)-[r:WRITES]->(d)
+  MERGE (j)-[x:WRITES]->(t)
+  SET x += properties(r)
+}
+CALL (d, t) {
+  MATCH (r:Run)-[c:CHECKED]->(d)
+  MERGE (r)-[x:CHECKED]->(t)
+  SET x += properties(c)
+}
+DETACH DELETE d
 """
 UPSERT_JOBS = """
 UNWIND $rows AS row
@@ -280,6 +317,25 @@ def rows(e: Event) -> Record:
     }
 
 
+def _unheld(ref: DatasetRef) -> Record:
+    """A dataset no source holds, with where a source that comes to hold it would be."""
+    loc = ref.location
+    return {
+        "name": ref.name,
+        "namespace": ref.namespace,
+        "kinds": list(loc.kinds) if loc else None,
+        "hosts": list(loc.hosts) if loc else None,
+        "port": loc.port if loc else None,
+        "path": [loc.database, loc.schema, loc.table] if loc else None,
+    }
+
+
+async def adopt(tx: AsyncManagedTransaction, tables: Sequence[str]) -> None:
+    """Link tables new to the graph with the datasets earlier runs saw where they are."""
+    rows = [{"urn": urn, "path": list(Urn.parse(urn).path)} for urn in tables]
+    await write_rows(tx, ADOPT, rows)
+
+
 def pick(
     location: Location, sources: Sequence[tuple[str, list[str]]], found: set[str]
 ) -> str | None:
@@ -334,10 +390,8 @@ async def apply_events(tx: AsyncManagedTransaction, events: Sequence[Record]) ->
         own = {d["ref"].key: (d, urns[d["ref"].key]) for d in e["datasets"]}
         for d, urn in own.values():
             if Urn.parse(urn).kind == "dataset":
-                datasets.append(
-                    {"urn": urn, "name": d["ref"].name, "namespace": d["ref"].namespace,
-                     "fields": d["fields"], "dataSource": d["dataSource"]}
-                )  # fmt: skip
+                datasets.append({**_unheld(d["ref"]), "urn": urn, "fields": d["fields"],
+                                 "dataSource": d["dataSource"]})  # fmt: skip
             else:
                 tables.append(urn)
         if e["job"] is None:

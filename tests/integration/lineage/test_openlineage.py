@@ -17,19 +17,24 @@ from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import RunState
+from openlineage.client.serde import Serde
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
 from core.settings import IngestSettings, Settings
 from core.sources import DataSourceConfig
 from core.topics import LINEAGE
 from core.urns import column_urn, table_urn
+from graph.batch import apply_batch
+from graph.datasets import dataset_urn
 from graph.driver import read, write
 from graph.sources import register_source
+from ingest.openlineage.envelope import wrap
 from ingest.producer import EventProducer
 from ingest.scan import run_scan
 from ingest.worker import Worker
 from security.auth import mint_token
-from tests.factories import eventually, running
+from tests.factories import Source, eventually, running
+from tests.factories import columns as factory_columns
 from tests.integration.graphql.conftest import Execute
 from tests.integration.ingest.test_ingest import read_all
 from tests.integration.lineage.producers import (
@@ -403,3 +408,50 @@ async def test_lineage_as_of_a_past_moment(
         a=old, b=out,
     )  # fmt: skip
     assert closed[0]["u"].to_native().isoformat() == at(60)
+
+
+async def test_a_dataset_no_source_held_joins_the_table_discovered_later(
+    neo4j: AsyncDriver, settings: Settings, unique: str, execute: Execute
+) -> None:
+    """A run writes to a PostgreSQL server DataWave does not know yet: the output is a dataset
+    of its own. Once a source on that server is registered and its scan finds the table, the
+    job's lineage leads to that table."""
+    db = settings.neo4j.database
+    host = f"{unique}.pg.invalid"
+    namespace = f"postgres://{host}:5432"
+    upstream = ("s3://landing", f"{unique}/orders.csv", {})
+    ol = run_event(
+        RunState.COMPLETE, str(uuid.uuid4()), (unique, "load"), 0,
+        inputs=[upstream], outputs=[(namespace, "shop.public.orders", {})],
+    )  # fmt: skip
+    source = Source(unique, db="shop")
+    try:
+        await apply_batch(neo4j, db, [wrap(Serde.to_dict(ol))])
+        placeholder = dataset_urn(namespace, "shop.public.orders")
+        assert await read(neo4j, db, "MATCH (d:Dataset {urn: $u}) RETURN d.urn", u=placeholder)
+
+        await register_source(
+            neo4j, db, DataSourceConfig(name=unique, kind="postgresql", host=host, port=5432)
+        )
+        await apply_batch(
+            neo4j, db, [*source.containers(), source.table("orders", factory_columns("id:int"))]
+        )
+        orders = source.table_urn("orders")
+        gone = await read(neo4j, db, "MATCH (d:Asset {urn: $u}) RETURN d", u=placeholder)
+        assert gone == []
+        result = await execute(
+            "query ($urn: ID!) { lineage(urn: $urn, direction: UPSTREAM) { edges { from to } } }",
+            urn=orders,
+        )
+        (edge,) = result["lineage"]["edges"]
+        assert edge["to"] == orders
+        writes = await read(
+            neo4j, db, "MATCH (:Job {urn: $j})-[:WRITES]->(t) RETURN t.urn AS t",
+            j=f"urn:dw:job:{unique}/load",
+        )  # fmt: skip
+        assert writes == [{"t": orders}]
+    finally:
+        await write(
+            neo4j, db, "MATCH (n) WHERE n.source IN $names DETACH DELETE n",
+            names=[unique, "s3://landing"],
+        )  # fmt: skip
