@@ -19,6 +19,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
+from core.kinds import KINDS
 from core.urns import Urn
 from live.broadcast import publish
 from live.cache import invalidate
@@ -49,6 +50,10 @@ class LiveEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+# Every kind of thing named by URN (core/kinds.py), as an enum: what a change is about.
+UrnKind = StrEnum("UrnKind", {k.name.upper(): k.name for k in KINDS})  # type: ignore[misc]
+
+
 class ChangeType(StrEnum):
     ADDED = "added"
     CHANGED = "changed"
@@ -58,7 +63,7 @@ class ChangeType(StrEnum):
 class CatalogChange(LiveEvent):
     type: ChangeType
     urn: str
-    kind: str  # the URN's kind: source, database, schema, table, column, ...
+    kind: UrnKind  # type: ignore[valid-type]  # the URN's kind: source, table, column, ...
     # The data source of a sourced kind; None for data-mesh nodes (domain, team, product,
     # contract), which subscribers see by the domain the graph puts them in instead.
     source: str | None = None

@@ -11,6 +11,7 @@ from resolvers.context import Info
 from resolvers.loaders import Loaders
 
 strawberry.enum(changes.ChangeType, description="What happened to an asset.")
+strawberry.enum(changes.UrnKind, description="A kind of thing named by URN (urn:dw:<kind>:...).")
 strawberry.enum(
     changes.ScanStage,
     description="Where a scan is: VALIDATE (connecting), DISCOVER (reading the source), INGEST "
@@ -54,8 +55,8 @@ class ComplianceUpdate:
 @strawberry.input(description="Which catalog changes to receive; omitted fields match all.")
 class CatalogChangeFilter:
     source: str | None = None
-    kinds: list[str] | None = strawberry.field(
-        default=None, description="URN kinds, e.g. table, column."
+    kinds: list[changes.UrnKind] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="URN kinds, e.g. TABLE, COLUMN."
     )
     types: list[changes.ChangeType] | None = None
     urns: list[strawberry.ID] | None = strawberry.field(

@@ -107,7 +107,7 @@ async def test_catalog_changes_arrive_filtered(
         assert (await sub.next())["catalogChanges"] == {
             "type": "REMOVED",
             "urn": ours,
-            "kind": "table",
+            "kind": "TABLE",
             "source": unique,
             "fields": [],
         }
