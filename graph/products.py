@@ -5,7 +5,8 @@ are ``(:DataProduct)-[:EXPOSES {port}]->(:Asset)`` (which is also what places th
 the product's domain, graph/domains.py) and ``(:DataProduct)-[:HAS_PORT]->(:StreamPort)`` for
 Kafka topics; input ports ``(:DataProduct)-[:CONSUMES]->(:Asset)``; versions
 ``(:DataProduct)-[:HAS_VERSION]->(:Contract)`` holding the ODCS YAML, the lifecycle status and
-the quality gate's verdict. Each function is one transaction: one workflow step.
+the quality gate's verdict, every gate run kept as ``(:Contract)-[:HAS_RUN]->(:QualityRun)``.
+Each function is one transaction: one workflow step.
 """
 
 from __future__ import annotations
@@ -89,10 +90,19 @@ MATCH (c:Contract {urn: $urn}) WHERE c.status = $start
 SET c.status = $end, c += $stamps
 RETURN properties(c) AS props
 """
+# The verdict on the version, and the run kept in its history, in one transaction.
 GATE: LiteralString = """
 MATCH (c:Contract {urn: $urn})
-SET c.quarantine = $reason, c.quality = $outcomes, c.qualityCheckedAt = datetime()
+WITH c, datetime() AS at
+SET c.quarantine = $reason, c.quality = $outcomes, c.qualityCheckedAt = at
+CREATE (c)-[:HAS_RUN]->(:QualityRun {name: 'quality ' + c.version, at: at, by: $actor,
+                                     passed: $reason IS NULL, reason: $reason,
+                                     outcomes: $outcomes})
 RETURN properties(c) AS props
+"""
+RUNS: LiteralString = """
+MATCH (:Contract {urn: $urn})-[:HAS_RUN]->(r:QualityRun)
+RETURN properties(r) AS props ORDER BY r.at DESC LIMIT $limit
 """
 DRIFT: LiteralString = """
 MATCH (c:Contract {urn: $urn})
@@ -189,12 +199,19 @@ async def step(
 
 
 async def record_gate(
-    driver: AsyncDriver, database: str, urn: str, reason: str | None, outcomes: list[Record]
-) -> Record:
+    driver: AsyncDriver, database: str, urn: str, reason: str | None, outcomes: list[Record],
+    actor: str,
+) -> Record:  # fmt: skip
     rows = await write(
-        driver, database, GATE, urn=urn, reason=reason, outcomes=json.dumps(outcomes)
-    )
+        driver, database, GATE, urn=urn, reason=reason, outcomes=json.dumps(outcomes),
+        actor=actor,
+    )  # fmt: skip
     return plain(rows[0]["props"])
+
+
+async def quality_runs(driver: AsyncDriver, database: str, urn: str, limit: int) -> list[Record]:
+    """A version's quality-gate runs, newest first."""
+    return [plain(r["props"]) for r in await read(driver, database, RUNS, urn=urn, limit=limit)]
 
 
 async def record_drift(driver: AsyncDriver, database: str, urn: str, drift: list[str]) -> Record:

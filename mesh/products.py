@@ -283,7 +283,7 @@ async def run_gate(state: AppState, actor: str, urn: str) -> dict[str, Any]:
     outcomes = quality.evaluate(contract_of(record), _discovered(tables))
     reason = quality.verdict(outcomes)
     saved = await graph.record_gate(
-        state.neo4j, _db(state), urn, reason, [asdict(o) for o in outcomes]
+        state.neo4j, _db(state), urn, reason, [asdict(o) for o in outcomes], actor
     )
     action = "gate.failed" if reason else "gate.passed"
     await _step(state, record["product"], action, actor, urn, reason=reason)

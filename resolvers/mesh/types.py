@@ -130,6 +130,15 @@ class QualityOutcome:
     message: str
 
 
+@strawberry.type(description="One run of a version's quality gate.")
+class QualityRun:
+    at: datetime | None
+    by: str | None
+    passed: bool
+    reason: str | None
+    outcomes: list[QualityOutcome]
+
+
 @strawberry.type(description="A team bound to a version by a live grant.")
 class Consumer:
     team: strawberry.ID
@@ -195,6 +204,22 @@ class ProductVersion(Node):
     deprecation_notice: str | None
     sunset_at: datetime | None
     created_by: str | None
+
+    @strawberry.field(description="Its quality-gate runs, newest first.")
+    async def quality_runs(self, info: Info, last: int = 10) -> list[QualityRun]:
+        found = await product_graph.quality_runs(
+            *info.context.graph, self.id, max(1, min(last, 100))
+        )
+        return [
+            QualityRun(
+                at=timestamp(r, "at"),
+                by=r.get("by"),
+                passed=bool(r.get("passed")),
+                reason=r.get("reason"),
+                outcomes=[QualityOutcome(**o) for o in json.loads(r.get("outcomes") or "[]")],
+            )
+            for r in found
+        ]
 
     @strawberry.field(description="Teams holding a live grant on this version.")
     async def consumers(self, info: Info) -> list[Consumer]:

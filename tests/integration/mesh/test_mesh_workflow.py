@@ -45,7 +45,8 @@ FORGET_PRODUCTS = """
 MATCH (p:DataProduct) WHERE p.domain STARTS WITH $name
 OPTIONAL MATCH (p)-[:HAS_VERSION|HAS_PORT]->(n)
 OPTIONAL MATCH (r:AccessRequest)-[:FOR]->(n)
-DETACH DELETE r, n, p
+OPTIONAL MATCH (n)-[:HAS_RUN]->(q:QualityRun)
+DETACH DELETE q, r, n, p
 """
 FINDING = """
 MERGE (f:Finding {urn: $urn})
@@ -111,6 +112,7 @@ DECIDE = """
 mutation($request: ID!, $approve: Boolean!) { decideAccess(request: $request, approve: $approve) {
   request { status decidedBy expiresAt } errors { __typename message } } }
 """
+RUNS = "query($id: ID!) { node(id: $id) { ... on ProductVersion { qualityRuns { passed by } } } }"
 SEARCH = "query($text: String) { dataProducts(text: $text) { id } }"
 REVOKE = """
 mutation($request: ID!, $reason: String!) { revokeAccess(request: $request, reason: $reason) {
@@ -299,6 +301,10 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     await write(*_graph(m), FINDING, urn=finding, asset=email, status="resolved")
     published = (await olga(ADVANCE, version=v1["id"], step="PUBLISH"))["advanceVersion"]
     assert published["version"] == {"status": "PUBLISHED"}
+    runs = (await carl(RUNS, id=v1["id"]))["node"]["qualityRuns"]
+    assert [(r["passed"], r["by"]) for r in runs] == [
+        (True, f"{m['name']}-olga"), (False, f"{m['name']}-olga"),
+    ]  # fmt: skip
 
     # Dropping a column is a breaking change: refused as 1.1.0, fine as 2.0.0.
     slim = {k: v for k, v in COLUMNS.items() if k != "email"}
