@@ -17,7 +17,9 @@ SCALARS = {
         name="BigInt",
         serialize=int,
         parse_value=int,
-        description="An integer that may exceed 32 bits (row counts, sizes in bytes).",
+        description="An integer that may exceed 32 bits (row counts, sizes in bytes), sent as a "
+        "JSON number; JavaScript reads it exactly up to 2^53 - 1 (Number.MAX_SAFE_INTEGER, 9 "
+        "peta-rows or bytes). As an argument, a number or a string of digits.",
     )
 }
 

@@ -37,5 +37,19 @@ async def reveal(info: Info, column: str, field: str, values: list[str]) -> list
     return [info.context.state.masker.mask(v, level) for v in values]
 
 
+async def reveal_quoted(
+    info: Info, column: str, field: str, text: str | None, examples: list[str]
+) -> str | None:
+    """``text`` (the classifier's words) with the ``examples`` it quotes from ``column`` as this
+    caller may see them: only the quoted values are masked, the sentence stays readable."""
+    if text is None or not examples:
+        return text
+    # Longest first: an example that contains another is replaced whole.
+    quoted = sorted(set(examples), key=len, reverse=True)
+    for value, shown in zip(quoted, await reveal(info, column, field, quoted), strict=True):
+        text = text.replace(value, shown)
+    return text
+
+
 async def reveal_one(info: Info, column: str, field: str, value: str | None) -> str | None:
     return None if value is None else (await reveal(info, column, field, [value]))[0]

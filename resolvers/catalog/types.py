@@ -27,7 +27,7 @@ from graph.catalog import AssetFilter, AssetKind, AssetSort, Relation, SortField
 from graph.records import NodeRecord, Related, plain
 from resolvers.common import BigInt, Connection, Edge, Node, PageInfo, timestamp
 from resolvers.context import Info
-from resolvers.masking import reveal, reveal_one
+from resolvers.masking import reveal, reveal_one, reveal_quoted
 from resolvers.mesh.types import DataProduct, Domain, ProductVersion, Team
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -127,9 +127,16 @@ class LabelAssignment:
             for e in found
         ]
 
-    @strawberry.field(description="Why, in one sentence (it quotes examples: masked like them).")
+    @strawberry.field(
+        description="Why, in one sentence; the examples it quotes are masked like `evidence`."
+    )
     async def explanation(self, info: Info) -> str | None:
-        return await reveal_one(info, self.column, "explanation", self.explanation_text)
+        examples = [
+            x for e in json.loads(self.evidence_json or "[]") for x in e.get("examples") or []
+        ]
+        return await reveal_quoted(
+            info, self.column, "explanation", self.explanation_text, examples
+        )
 
 
 def _assignments(found: list[Related]) -> list[LabelAssignment]:

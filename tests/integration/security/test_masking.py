@@ -110,10 +110,12 @@ def raw() -> dict[str, Any]:
 def masked() -> dict[str, Any]:
     """The defaults: partial for confidential, redact for restricted; a rejected label is no
     label at all."""
-    shape = (partial(EMAIL), partial(EMAIL), [partial(EXAMPLE)], partial(EXPLANATION))
+    # Issue 12 (8): an explanation keeps its words; only the example it quotes is masked.
+    explained = EXPLANATION.replace(EXAMPLE, partial(EXAMPLE))
+    shape = (partial(EMAIL), partial(EMAIL), [partial(EXAMPLE)], explained)
     return {
         "email": shape,
-        "card": (REDACTED, REDACTED, [REDACTED], REDACTED),
+        "card": (REDACTED, REDACTED, [REDACTED], EXPLANATION.replace(EXAMPLE, REDACTED)),
         "nick": (NICK, NICK, [EXAMPLE], EXPLANATION),
         "twin": shape,
         "table-labels": [[partial(EXAMPLE)], [REDACTED], [EXAMPLE], [partial(EXAMPLE)]],
