@@ -150,6 +150,29 @@ RETURN [n IN nodes(p) | {node_map}] AS nodes,
                                  props: properties(e)}] AS edges
 """
 )
+# Labels that follow the data: a label on an upstream column reaches this one along current
+# column FEEDS that carry values: not masking (a hash), not INDIRECT (a filter or join key
+# shapes the rows, its values do not flow). A steward's rejection of the label on the column or
+# on any column on the way stops it; a label the column holds itself is not inherited. The
+# nearest source of each label is kept, with its path and the jobs or views on the way.
+INHERITED = """
+MATCH (c:Asset {urn: $urn}) WHERE c:Column
+MATCH path = (src:Column) ((x)-[f:FEEDS]->(y)
+  WHERE f.until IS NULL AND NOT coalesce(f.masking, false)
+    AND none(t IN coalesce(f.transformations, []) WHERE t STARTS WITH 'INDIRECT')){1,10} (c)
+MATCH (src)-[l:LABELED]->(label:Label)
+WHERE l.status IN ['confirmed', 'suggested', 'review']
+  AND NOT EXISTS { MATCH (c)-[own:LABELED]->(label)
+                   WHERE own.status IN ['confirmed', 'suggested', 'review'] }
+  AND none(n IN nodes(path)[1..] WHERE EXISTS {
+    MATCH (n)-[d:LABELED]->(label) WHERE d.status IN ['rejected', 'pending_rejection'] })
+WITH label, src, l, path ORDER BY length(path), src.urn
+WITH label, collect({src: src.urn, status: l.status, path: path})[0] AS nearest
+RETURN label {.*} AS label, nearest.src AS from, nearest.status AS status,
+       [n IN nodes(nearest.path) | n.urn] AS path,
+       [e IN relationships(nearest.path) | e.via] AS via
+ORDER BY label.name
+"""
 VERSION_COLUMNS = """
 MATCH (:Asset {urn: $urn})-[:HAS_VERSION]->(v:SchemaVersion)
 WHERE v.version IN $versions
@@ -173,6 +196,16 @@ class Impacted(Record):
 class Impact(Record):
     assets: list[Impacted]
     truncated: bool
+
+
+class Inherited(Record):
+    """A label a column inherits: from which column, along which path, through which jobs."""
+
+    label: dict[str, Any]
+    from_urn: str
+    status: str
+    path: list[str]
+    via: list[str | None]
 
 
 class ColumnChange(Record):
@@ -269,3 +302,14 @@ async def schema_diff(
             for c in changes["changed"]
         ],
     )
+
+
+async def inherited_labels(driver: AsyncDriver, database: str, urn: str) -> list[Inherited]:
+    """The labels a column inherits from upstream (see ``INHERITED``), nearest source first."""
+    rows = await read(driver, database, INHERITED, urn=urn)
+    return [
+        Inherited(
+            label=r["label"], from_urn=r["from"], status=r["status"], path=r["path"], via=r["via"]
+        )
+        for r in rows
+    ]

@@ -16,7 +16,7 @@ from graph import runs
 from resolvers.common import Connection, Edge, PageInfo
 from resolvers.context import Info
 from resolvers.errors import ClientError
-from resolvers.lineage.types import Impact, LineageGraph, Run, SchemaDiff
+from resolvers.lineage.types import Impact, InheritedLabel, LineageGraph, Run, SchemaDiff
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     check_page_size,
@@ -113,6 +113,26 @@ class LineageQuery:
             lambda: lq.shortest_path(driver, database, from_, to, as_of),
         )
         return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
+
+    @strawberry.field(
+        description="Labels that follow the data: those a column inherits from upstream columns "
+        "through views and jobs, unless a step masks the values (columnLineage masking), only "
+        "shapes the rows (INDIRECT), or a steward rejected the label on the way. Null if no "
+        "such column; sources out of your scope are left out.",
+        extensions=[*needs("lineage:read"), *needs("label:read")],
+    )
+    async def inherited_labels(
+        self, info: Info, column: strawberry.ID
+    ) -> list[InheritedLabel] | None:
+        loaders = info.context.loaders
+        if await loaders.find(column) is None:
+            return None
+        hits = await lq.inherited_labels(*info.context.graph, column)
+        shown = []
+        for hit in hits:
+            if all([await loaders.find(urn) for urn in hit.path]):
+                shown.append(InheritedLabel.from_result(hit))
+        return shown
 
     @strawberry.field(
         description="The runs of a job (OpenLineage), newest first; null if no such job.",

@@ -131,6 +131,34 @@ class LineageGraph:
         )
 
 
+@strawberry.type(
+    description="A label a column inherits from upstream through lineage (views, jobs): the "
+    "data of a labelled column flows into it. Distinct from the labels found on the column."
+)
+class InheritedLabel:
+    label: Label
+    from_: strawberry.ID = strawberry.field(
+        name="from", description="The nearest upstream column holding the label."
+    )
+    status: str = strawberry.field(description="The label's status there (confirmed, ...).")
+    path: list[strawberry.ID] = strawberry.field(
+        description="The columns from there to here, in order (the evidence)."
+    )
+    via: list[strawberry.ID | None] = strawberry.field(
+        description="The job or view behind each hop (null: lineage asserted by hand)."
+    )
+
+    @classmethod
+    def from_result(cls, hit: lq.Inherited) -> Self:
+        return cls(
+            label=Label.from_props(hit.label),
+            from_=hit.from_urn,
+            status=hit.status,
+            path=list(hit.path),
+            via=list(hit.via),
+        )
+
+
 @strawberry.type(description="An asset downstream of the one analysed.")
 class ImpactedAsset:
     asset: Asset

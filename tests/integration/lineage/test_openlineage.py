@@ -227,6 +227,36 @@ async def test_an_openlineage_client_over_http_lands_on_the_discovered_tables(
     )  # fmt: skip
     assert checked[0]["t"] == orders and '"rowCount": 42' in checked[0]["m"]
 
+    # Labels follow the data: through the aggregation into daily.total, not through the hash.
+    label = f"Test.Secret.{postgres}"
+    label_columns = """
+    MERGE (l:Label {name: $label}) SET l.category = 'PII', l.sensitivity = 'restricted'
+    WITH l UNWIND $columns AS urn
+    MATCH (c:Asset {urn: urn}) MERGE (c)-[r:LABELED]->(l) SET r.status = $status
+    """
+    inherited = """
+    query ($column: ID!) {
+      inheritedLabels(column: $column) { label { name } from status path via }
+    }"""
+    total = column_urn(orders, "total")
+    try:
+        found = [email, total]
+        await write(neo4j, db, label_columns, label=label, columns=found, status="confirmed")
+        result = await execute(inherited, column=column_urn(daily, "total"))
+        assert result["inheritedLabels"] == [
+            {"label": {"name": label}, "from": total, "status": "confirmed",
+             "path": [total, column_urn(daily, "total")], "via": [job]},
+        ]  # fmt: skip
+        result = await execute(inherited, column=column_urn(daily, "email_hash"))
+        assert result["inheritedLabels"] == []  # the hash masks the e-mail
+        # A steward who rejects the label below stops it there.
+        rejected = [column_urn(daily, "total")]
+        await write(neo4j, db, label_columns, label=label, columns=rejected, status="rejected")
+        result = await execute(inherited, column=column_urn(daily, "total"))
+        assert result["inheritedLabels"] == []
+    finally:
+        await write(neo4j, db, "MATCH (l:Label {name: $label}) DETACH DELETE l", label=label)
+
 
 async def test_bad_requests_are_refused_with_the_reason(
     api: str, settings: Settings, token: str
