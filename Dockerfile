@@ -9,6 +9,7 @@ COPY ml ml
 COPY security security
 COPY live live
 COPY governance governance
+COPY mesh mesh
 COPY resolvers resolvers
 COPY app app
 RUN pip install --no-cache-dir .
