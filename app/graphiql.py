@@ -9,8 +9,10 @@ the ones the pinned Strawberry's template names, so upgrading Strawberry upgrade
 
 The page gets a Content-Security-Policy that only allows this origin (and a nonce for the
 template's inline script), so a template that starts loading something else fails loudly
-instead of silently needing the internet. No header or token is pre-filled: the user pastes
-``{"Authorization": "Bearer <token>"}`` into GraphiQL's headers editor.
+instead of silently needing the internet. No header or token is pre-filled: the page opens on
+a document that says how to get a token and paste ``{"Authorization": "Bearer <token>"}`` into
+GraphiQL's headers editor (``datawave_page``), and GraphiQL fetches the schema again when the
+Authorization header changes (the first fetch had none, so it was refused).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextlib
 import hashlib
 import html
 import io
+import json
 import logging
 import os
 import re
@@ -107,13 +110,69 @@ def local_page(template: str) -> tuple[str, tuple[Asset, ...]]:
     return page, tuple(assets)
 
 
+# The document the page opens with (Strawberry's welcome text replaced).
+DEFAULT_DOCUMENT = """# DataWave GraphQL API
+#
+# Every operation needs a bearer token (this page itself does not):
+#
+# 1. Get one. In development, in a shell:  datawave token ada --role viewer
+#    (roles: viewer, steward, domain_owner, auditor, admin; one hour unless --ttl)
+# 2. Open "Headers" below and paste:  {"Authorization": "Bearer <the token>"}
+#    Documentation and autocompletion load once the header is there.
+# 3. Run the query below: Ctrl-Enter, or the play button.
+#
+# Subscriptions (scanProgress, catalogChanges, anomalies) send the same header in their
+# connection_init. More: docs/graphql-api.md and the walkthrough in docs/walkthrough.md.
+
+query FirstLook {
+  assets(first: 5) {
+    totalCount
+    edges { node { id name ... on Table { rowCount } } }
+  }
+}
+"""
+# Strawberry's template, changed in three places: the welcome document, and a key that
+# remounts GraphiQL (so it fetches the schema again) when the Authorization header changes.
+PAGE_EDITS = (
+    (re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.S), "const EXAMPLE_QUERY = {document};"),
+    (
+        re.compile(r"function onEditHeaders\(newHeaders\) \{\s*setHeaders\(newHeaders\);\s*\}"),
+        """const [authorization, setAuthorization] = React.useState(null);
+
+        function onEditHeaders(newHeaders) {
+          setHeaders(newHeaders);
+          try {
+            const value = JSON.parse(newHeaders || "{}").Authorization || null;
+            if (value !== authorization) setAuthorization(value);
+          } catch (_) {}
+        }""",
+    ),
+    (
+        re.compile(r"React\.createElement\(GraphiQL, \{"),
+        "React.createElement(GraphiQL, {\n          key: authorization,",
+    ),
+)
+
+
+def datawave_page(template: str) -> str:
+    """Strawberry's page with DataWave's welcome document and schema re-fetch; an error if
+    the template no longer has what is changed (a Strawberry upgrade)."""
+    page = template
+    for pattern, replacement in PAGE_EDITS:
+        text = replacement.replace("{document}", json.dumps(DEFAULT_DOCUMENT))
+        page, found = pattern.subn(lambda _: text, page, count=1)  # noqa: B023
+        if not found:
+            raise AssetError(f"Strawberry's GraphiQL template changed: no {pattern.pattern!r}")
+    return page
+
+
 class GraphiQL:
     """Strawberry's GraphiQL page and its files, fetched on first use into ``cache_dir``."""
 
     def __init__(self, cache_dir: Path, registry: str) -> None:
         self.folder = cache_dir / "graphiql"
         self.registry = registry.rstrip("/")
-        self.template, self.assets = local_page(get_graphql_ide_html("graphiql"))
+        self.template, self.assets = local_page(datawave_page(get_graphql_ide_html("graphiql")))
         self._fetch: asyncio.Task[None] | None = None
 
     def prefetch(self) -> asyncio.Task[None]:

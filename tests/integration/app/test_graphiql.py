@@ -135,6 +135,28 @@ async def result(page: Page, containing: str) -> dict[str, Any]:
     return json.loads(await page.wait_for(text, what=f"a result with {containing}"))
 
 
+QUERY_TEXT = """(() => {
+    const cm = document.querySelector('.graphiql-query-editor .CodeMirror')?.CodeMirror;
+    return cm ? cm.getValue() : null;
+})()"""
+
+
+async def test_graphiql_explains_tokens_and_loads_the_schema_once_one_is_pasted(
+    served: Served, page: Page, unique: str
+) -> None:
+    """Issue 12 (9): the page opened on Strawberry's generic welcome, and the documentation
+    stayed empty after a token was pasted until the user found the re-fetch button."""
+    await open_graphiql(served, page, unique)
+    document = await page.wait_for(QUERY_TEXT, what="the query editor")
+    assert "datawave token" in document and '{"Authorization": "Bearer' in document
+    await page.click('[aria-label="Show Documentation Explorer"]')
+    await page.wait_for(  # no click on "Re-fetch GraphQL schema"
+        "document.querySelector('.graphiql-doc-explorer')?.textContent.includes('Query')",
+        what="the documentation explorer to show the schema",
+    )
+    assert problems(page, served.url) == []
+
+
 async def test_graphiql_runs_a_query_with_a_pasted_token(
     served: Served, page: Page, unique: str
 ) -> None:
