@@ -173,6 +173,22 @@ RETURN label {.*} AS label, nearest.src AS from, nearest.status AS status,
        [e IN relationships(nearest.path) | e.via] AS via
 ORDER BY label.name
 """
+# The edges into or out of an asset (a table: and its columns) that began (``since``) or ended
+# (``until``) in ``($from, $to]``: how its lineage changed between two moments.
+CHANGES = """
+MATCH (root:Asset {urn: $urn})
+OPTIONAL MATCH (root)-[:HAS_COLUMN]->(col:Column)
+WITH root, [root] + collect(col) AS ends
+UNWIND ends AS e
+MATCH (e)-[r:FEEDS]-()
+WITH DISTINCT r
+UNWIND [['added', r.since], ['removed', r.until]] AS change
+WITH r, change[0] AS kind, change[1] AS at
+WHERE at > $from AND at <= $to
+RETURN kind, at, {from: startNode(r).urn, to: endNode(r).urn, props: properties(r)} AS edge
+ORDER BY at, kind, edge.from, edge.to
+LIMIT $limit
+"""
 VERSION_COLUMNS = """
 MATCH (:Asset {urn: $urn})-[:HAS_VERSION]->(v:SchemaVersion)
 WHERE v.version IN $versions
@@ -206,6 +222,12 @@ class Inherited(Record):
     status: str
     path: list[str]
     via: list[str | None]
+
+
+class LineageChange(Record):
+    kind: str  # added, removed
+    at: datetime
+    edge: EdgeRecord
 
 
 class ColumnChange(Record):
@@ -311,5 +333,19 @@ async def inherited_labels(driver: AsyncDriver, database: str, urn: str) -> list
         Inherited(
             label=r["label"], from_urn=r["from"], status=r["status"], path=r["path"], via=r["via"]
         )
+        for r in rows
+    ]
+
+
+async def lineage_changes(
+    driver: AsyncDriver, database: str, urn: str, since: datetime, until: datetime
+) -> list[LineageChange]:
+    """The FEEDS edges of an asset added or removed after ``since`` up to ``until``, oldest
+    first (at most ``MAX_IMPACT``)."""
+    rows = await read(
+        driver, database, CHANGES, urn=urn, limit=MAX_IMPACT, **{"from": since, "to": until}
+    )
+    return [
+        LineageChange(kind=r["kind"], at=r["at"].to_native(), edge=EdgeRecord.of(r["edge"]))
         for r in rows
     ]

@@ -6,7 +6,7 @@ scope as a starting point reads as missing (null).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import strawberry
@@ -16,7 +16,14 @@ from graph import runs
 from resolvers.common import Connection, Edge, PageInfo
 from resolvers.context import Info
 from resolvers.errors import ClientError
-from resolvers.lineage.types import Impact, InheritedLabel, LineageGraph, Run, SchemaDiff
+from resolvers.lineage.types import (
+    Impact,
+    InheritedLabel,
+    LineageChange,
+    LineageGraph,
+    Run,
+    SchemaDiff,
+)
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     check_page_size,
@@ -113,6 +120,28 @@ class LineageQuery:
             lambda: lq.shortest_path(driver, database, from_, to, as_of),
         )
         return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
+
+    @strawberry.field(
+        description="How an asset's lineage changed between two moments: the edges into or out "
+        "of it (a table: and its columns) that began or ended after `since` up to `until` "
+        "(default: now), oldest first, each with the job or view behind it.",
+        extensions=needs("lineage:read"),
+    )
+    async def lineage_changes(
+        self, info: Info, urn: strawberry.ID, since: datetime, until: datetime | None = None
+    ) -> list[LineageChange] | None:
+        loaders = info.context.loaders
+        if await loaders.find(urn) is None:
+            return None
+        end = until or datetime.now(UTC)
+        found = await lq.lineage_changes(*info.context.graph, urn, since, end)
+        ends = {u for c in found for u in (c.edge.from_urn, c.edge.to_urn)}
+        visible = {u for u in ends if await loaders.find(u) is not None}
+        return [
+            LineageChange.from_result(c)
+            for c in found
+            if c.edge.from_urn in visible and c.edge.to_urn in visible
+        ]
 
     @strawberry.field(
         description="Labels that follow the data: those a column inherits from upstream columns "

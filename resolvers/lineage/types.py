@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from enum import Enum
 from typing import Any, Self
 
 import strawberry
@@ -129,6 +130,23 @@ class LineageGraph:
             ],
             truncated=graph.truncated,
         )
+
+
+@strawberry.enum(description="How an asset's lineage changed.")
+class LineageChangeKind(Enum):
+    ADDED = "added"
+    REMOVED = "removed"
+
+
+@strawberry.type(description="A lineage edge that began or ended between two moments.")
+class LineageChange:
+    change: LineageChangeKind
+    at: datetime = strawberry.field(description="When: the edge's since (added) or until.")
+    edge: LineageEdge
+
+    @classmethod
+    def from_result(cls, c: lq.LineageChange) -> Self:
+        return cls(change=LineageChangeKind(c.kind), at=c.at, edge=LineageEdge.from_record(c.edge))
 
 
 @strawberry.type(

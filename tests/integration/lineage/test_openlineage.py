@@ -439,6 +439,25 @@ async def test_lineage_as_of_a_past_moment(
     )  # fmt: skip
     assert closed[0]["u"].to_native().isoformat() == at(60)
 
+    # What changed in between, and which job did it.
+    changes = """
+    query ($urn: ID!, $since: DateTime!, $until: DateTime) {
+      lineageChanges(urn: $urn, since: $since, until: $until) {
+        change at edge { from to via { id } }
+      }
+    }"""
+    result = await execute(changes, urn=out, since=at(30), until=at(90))
+    job = {"id": f"urn:dw:job:{JOB[0]}/{JOB[1]}"}
+    assert [
+        (c["change"], c["edge"]["from"], c["edge"]["via"]) for c in result["lineageChanges"]
+    ] == [
+        ("ADDED", new, job),
+        ("REMOVED", old, job),
+    ]
+    assert {c["at"][:19] for c in result["lineageChanges"]} == {at(60)[:19]}
+    result = await execute(changes, urn=out, since=at(61))
+    assert result["lineageChanges"] == []
+
 
 async def test_a_dataset_no_source_held_joins_the_table_discovered_later(
     neo4j: AsyncDriver, settings: Settings, unique: str, execute: Execute
