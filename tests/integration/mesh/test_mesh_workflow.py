@@ -1,14 +1,14 @@
-"""The data-mesh workflow through GraphQL alone, against the real Neo4j, Kafka and Redis: an
-admin creates two domains and assigns a schema to one (its owner then sees its tables at once,
-cache and all); the owner builds a team and a product with a table port and a Kafka stream port
-(the topic exists afterwards, with the configured partitions and retention); imports an ODCS
-contract; the quality gate quarantines the version until the table is healthy; a breaking change
-is refused for a minor version; drift shows once the table changes; a consumer team's access
-request is refused to its own requester and approved by a second owner, with both steps on
-datawave.mesh.v1 under one correlation id, and the grant lets the consumer read the table
-with the token it had, until revoked; a version with a consumer cannot be retired; an open high
-finding on an exposed column blocks publishing; a
-consumer follows the product's steps on productEvents; a changed table re-checks the contract."""
+"""The data-mesh workflow through GraphQL alone, against the real Neo4j, Kafka, Redis and
+OpenSearch: an admin creates two domains and assigns a schema to one (its owner then sees its
+tables at once, cache and all, and finds them by search once the relay re-indexed them); the
+owner builds a team and a product with a table port and a Kafka stream port (the topic exists
+afterwards, with the configured partitions and retention); imports an ODCS contract; the quality
+gate quarantines the version until the table is healthy; an open high finding on an exposed
+column blocks publishing; a breaking change is refused for a minor version; a consumer follows
+the product's steps on productEvents; a changed table re-checks the contract and drift shows;
+a consumer team's access request is refused to its own requester and approved by a second
+owner, with the steps on datawave.mesh.v1 under one correlation id; the grant lets the consumer
+read the table with the token it had until revoked; a version with a consumer cannot retire."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from core.settings import Settings
 from core.topics import MESH
 from graph.driver import read, write
 from live.changes import ChangeType, catalog_change, publish_catalog_change
+from live.search import INDEX
 from security.auth import mint_token
 from tests.factories import eventually
 from tests.integration.app.test_analyst_queries import QUERIES
@@ -68,6 +69,10 @@ mutation($input: SaveTeamInput!) { saveTeam(input: $input) {
 ASSIGN = """
 mutation($domain: ID!, $assets: [ID!]!) { assignToDomain(domain: $domain, assets: $assets) {
   domain { assigned } tables errors { __typename message } } }
+"""
+SEARCH_ASSETS = """
+query($text: String!, $source: String) { search(text: $text, source: $source) {
+  edges { node { asset { id } } } } }
 """
 NODE = "query($id: ID!) { node(id: $id) { id ... on Table { name } } }"
 PRODUCT = """
@@ -174,6 +179,7 @@ async def mesh(
             "neo4j": neo4j, "settings": settings, "served": served, "api": served.url,
         }  # fmt: skip
     await served.app.state.datawave.audit.drain()
+    await served.app.state.datawave.opensearch.delete(index=INDEX, id=table, ignore=[404])
     await write(neo4j, db, FORGET_PRODUCTS, name=unique)
     await write(neo4j, db, FORGET, name=unique)
     await Estate.drop(neo4j, db, unique)
@@ -232,6 +238,13 @@ async def test_a_data_product_from_domain_to_granted_access(
     assigned = (await ada(ASSIGN, domain=sales, assets=[m["schema"]]))["assignToDomain"]
     assert assigned["errors"] == [] and assigned["tables"] == [m["table"]]
     assert (await olga(NODE, id=m["table"]))["node"] == {"id": m["table"], "name": "orders"}
+
+    # Search follows too: the relay re-indexed the table with its new domain.
+    async def found_by_search() -> bool:
+        hits = (await olga(SEARCH_ASSETS, text="orders", source=m["name"]))["search"]["edges"]
+        return [e["node"]["asset"]["id"] for e in hits] == [m["table"]]
+
+    await eventually(found_by_search, timeout_s=20)
 
     # A product with a table port and a stream port: the topic is on Kafka.
     spec = {
