@@ -304,6 +304,18 @@ class MeshSettings(BaseModel):
     max_grant_days: int = Field(365, ge=1, le=3650)
 
 
+class ResilienceSettings(BaseModel):
+    """``DATAWAVE_RESILIENCE__*``: how long-running workers wait out a dependency outage
+    (core/outages.py) and how their supervisors restart them (docs/operations.md)."""
+
+    # Capped exponential backoff with full jitter: the first wait is at most this long ...
+    backoff_initial_s: float = Field(0.5, gt=0, le=60)
+    # ... and no wait is longer than this, however long the outage lasts.
+    backoff_max_s: float = Field(10.0, gt=0, le=600)
+    # A supervised child that exits unexpectedly is started again after at most this long.
+    restart_max_s: float = Field(30.0, gt=0, le=3600)
+
+
 class Settings(BaseSettings):
     """Every knob of DataWave; env var = ``DATAWAVE_`` + field name (nested with ``__``)."""
 
@@ -327,6 +339,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     sources: SourceSettings = SourceSettings()
     mesh: MeshSettings = MeshSettings()
+    resilience: ResilienceSettings = ResilienceSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     opensearch_url: str = "http://127.0.0.1:9200"
     # Open Policy Agent's REST API: governance pushes Rego and rule sets there and evaluates.

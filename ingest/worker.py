@@ -11,7 +11,9 @@ snapshots are skipped) but their offsets are left to the new owner.
 Invalid records go to the dead-letter topic with their reason and original bytes, so they never
 block a partition. A batch whose write fails is split in halves until the failing event is
 alone, and that one is dead-lettered with the database's error. If Neo4j is unreachable no
-event is to blame: the worker stops without committing and a restart resumes where it was.
+event is to blame: the worker waits with capped, jittered backoff and writes the same batch again
+(core/outages.py), committing nothing meanwhile. ``serve`` also waits out outages at start-up
+and starts the worker again from its committed offsets if Kafka fails under it.
 Any number of workers share the partitions of one consumer group.
 """
 
@@ -42,7 +44,14 @@ from core.events import (
     InvalidEvent,
     make_event,
 )
-from core.settings import IngestSettings, KafkaSettings, Settings, load_settings
+from core.outages import wait_out
+from core.settings import (
+    IngestSettings,
+    KafkaSettings,
+    ResilienceSettings,
+    Settings,
+    load_settings,
+)
 from core.topics import ensure_topics
 from core.urns import Urn, source_urn
 from graph.batch import Change, Prepared, apply_prepared, prepare
@@ -194,9 +203,15 @@ class Worker:
     """One consumer in the ingest group; ``run`` until ``stop`` (which finishes the batch)."""
 
     def __init__(
-        self, cfg: IngestSettings, kafka: KafkaSettings, driver: AsyncDriver, database: str
+        self,
+        cfg: IngestSettings,
+        kafka: KafkaSettings,
+        driver: AsyncDriver,
+        database: str,
+        resilience: ResilienceSettings | None = None,
     ) -> None:
         self.cfg = cfg
+        self._resilience = resilience or ResilienceSettings()
         self.stats = WorkerStats()
         self._kafka = kafka
         self._driver = driver
@@ -324,9 +339,13 @@ class Worker:
         """Write ``items`` in one transaction, or bisect to dead-letter the event that fails."""
         if not items:
             return Written()
-        try:
-            result = await apply_prepared(
-                self._driver, self._database, [p for _, p in items], ran=ran
+        prepared = [p for _, p in items]
+        try:  # Neo4j unreachable: no event is to blame, wait and write the same batch again
+            result = await wait_out(
+                lambda: apply_prepared(self._driver, self._database, prepared, ran=ran),
+                self._resilience,
+                "ingest",
+                self._stopping,
             )
         except (ServiceUnavailable, SessionExpired):
             raise
@@ -364,23 +383,43 @@ class Worker:
 
 
 async def serve(settings: Settings) -> WorkerStats:
-    """Run one worker until SIGTERM or SIGINT, with its own driver and topics in place."""
+    """Run a worker until SIGTERM or SIGINT, with its own driver and topics in place. An outage
+    of Neo4j or Kafka at start-up, or one that ends the worker, is waited out and the worker
+    started again: it resumes from the group's committed offsets."""
     cfg = settings.ingest
     if cfg.metrics_port:
         start_http_server(cfg.metrics_port, addr=settings.host)
-    admin = AIOKafkaAdminClient(**settings.kafka.client_options())
-    await admin.start()
-    try:
-        await ensure_topics(admin, settings.kafka.topic_partitions)
-    finally:
-        await admin.close()
-    async with open_driver(settings.neo4j, max_transaction_retry_time=cfg.neo4j_retry_s) as driver:
-        await apply_migrations(driver, settings.neo4j.database)
-        worker = Worker(cfg, settings.kafka, driver, settings.neo4j.database)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, worker.stop)
-        return await worker.run()
+    stopping = asyncio.Event()
+    current: list[Worker] = []
+
+    def stop() -> None:
+        stopping.set()
+        for worker in current:
+            worker.stop()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+
+    async def run_once() -> WorkerStats:
+        admin = AIOKafkaAdminClient(**settings.kafka.client_options())
+        await admin.start()
+        try:
+            await ensure_topics(admin, settings.kafka.topic_partitions)
+        finally:
+            await admin.close()
+        retry_s = cfg.neo4j_retry_s
+        async with open_driver(settings.neo4j, max_transaction_retry_time=retry_s) as driver:
+            await apply_migrations(driver, settings.neo4j.database)
+            worker = Worker(
+                cfg, settings.kafka, driver, settings.neo4j.database, settings.resilience
+            )
+            current[:] = [worker]
+            if stopping.is_set():
+                worker.stop()
+            return await worker.run()
+
+    return await wait_out(run_once, settings.resilience, "ingest", stopping)
 
 
 def main(settings: Settings | None = None) -> WorkerStats:

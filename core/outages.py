@@ -1,0 +1,106 @@
+"""What counts as a dependency outage, and waiting one out.
+
+A worker that meets an outage (Neo4j unreachable, the Kafka broker gone, Redis refusing
+connections) has nothing to dead-letter: no event is to blame. It waits with capped exponential
+backoff and full jitter (so a fleet of workers does not reconnect in step), then tries the same
+work again. Its offsets stay where they were until the work is done, so nothing is lost, and
+graph writes are idempotent, so nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from prometheus_client import Gauge
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
+
+from core.settings import ResilienceSettings
+
+log = logging.getLogger("datawave.outages")
+
+T = TypeVar("T")
+
+WAITING = Gauge(
+    "datawave_dependency_waiting",
+    "1 while a component waits for a dependency to come back",
+    ["component", "dependency"],
+)
+
+
+def dependency(err: BaseException) -> str | None:
+    """The dependency whose outage ``err`` is (``neo4j``, ``kafka``, ``redis``), else None."""
+    if isinstance(err, ServiceUnavailable | SessionExpired):
+        return "neo4j"
+    if isinstance(err, KafkaTimeoutError) or (isinstance(err, KafkaError) and err.retriable):
+        return "kafka"
+    if isinstance(err, RedisConnectionError | RedisTimeoutError):
+        return "redis"
+    return None
+
+
+def is_outage(err: BaseException) -> bool:
+    return dependency(err) is not None
+
+
+async def wait_out(
+    call: Callable[[], Awaitable[T]],
+    cfg: ResilienceSettings,
+    component: str,
+    stopping: asyncio.Event | None = None,
+) -> T:
+    """``call()`` until it returns; an outage is waited out with capped, jittered backoff and
+    any other error raised. Once ``stopping`` is set the outage is raised instead."""
+
+    async def sleep(seconds: float) -> None:
+        if stopping is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), seconds)
+
+    def stop(_state: RetryCallState) -> bool:
+        return stopping is not None and stopping.is_set()
+
+    waiting: set[str] = set()
+
+    def before_sleep(state: RetryCallState) -> None:
+        err = state.outcome.exception() if state.outcome else None
+        name = dependency(err) if err else None
+        if name and name not in waiting:
+            waiting.add(name)
+            WAITING.labels(component, name).set(1)
+        log.warning(
+            "%s waits for %s (attempt %d, next in %.1fs): %s",
+            component,
+            name,
+            state.attempt_number,
+            state.upcoming_sleep,
+            err,
+        )
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_outage),
+        wait=wait_random_exponential(multiplier=cfg.backoff_initial_s, max=cfg.backoff_max_s),
+        stop=stop,
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                result = await call()
+        if waiting:
+            log.warning("%s: %s back", component, ", ".join(sorted(waiting)))
+        return result
+    finally:
+        for name in waiting:
+            WAITING.labels(component, name).set(0)
