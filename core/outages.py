@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from prometheus_client import Gauge
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -36,13 +37,16 @@ WAITING = Gauge(
 
 
 def dependency(err: BaseException) -> str | None:
-    """The dependency whose outage ``err`` is (``neo4j``, ``kafka``, ``redis``), else None."""
+    """The dependency whose outage ``err`` is (``neo4j``, ``kafka``, ``redis``, ``opensearch``),
+    else None."""
     if isinstance(err, ServiceUnavailable | SessionExpired):
         return "neo4j"
     if isinstance(err, KafkaTimeoutError) or (isinstance(err, KafkaError) and err.retriable):
         return "kafka"
     if isinstance(err, RedisConnectionError | RedisTimeoutError):
         return "redis"
+    if isinstance(err, OpenSearchConnectionError):
+        return "opensearch"
     return None
 
 

@@ -8,6 +8,8 @@ as it does with the classifier's anomalies for ``anomalies`` subscribers,
 and refreshes the changed tables in OpenSearch from the graph behind the broadcasts, in a task
 of its own: a search refresh (up to OpenSearch's 1 s refresh interval) never holds up the next
 broadcast. A batch's offsets are committed, in order, once it is both broadcast and indexed.
+A Redis or OpenSearch outage is waited out with backoff (core/outages.py) where it struck, so
+the relay keeps its place; any other failure restarts it from the group's committed offsets.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.structs import TopicPartition
 from pydantic import ValidationError
 
 from core.events import ASSET_CHANGED, AssetChanged, InvalidEvent, parse_event
+from core.outages import wait_out
 from core.topics import CHANGES
 from core.urns import Urn
 from ingest.offsets import commit_offsets, commit_owned
@@ -124,13 +128,17 @@ class ChangeRelay:
             if not records:
                 continue
             changes, skipped = changes_of(records)
-            await publish_catalog_change(self.state.redis, *changes)
-            await publish_anomalies(self.state.redis, *anomalies_of(records))
+            publish = partial(self._publish, changes, anomalies_of(records))
+            await wait_out(publish, self.state.settings.resilience, "relay")
             self.stats.changes += len(changes)
             self.stats.skipped += skipped
             self.stats.batches += 1
             tables = {c.urn for c in changes if c.kind == "table"}
             await backlog.put((tables, commit_offsets(records)))
+
+    async def _publish(self, changes: list[CatalogChange], anomalies: list[Anomaly]) -> None:
+        await publish_catalog_change(self.state.redis, *changes)
+        await publish_anomalies(self.state.redis, *anomalies)
 
     async def _index(self, backlog: asyncio.Queue[tuple[set[str], Offsets]]) -> None:
         state = self.state
@@ -142,7 +150,11 @@ class ChangeRelay:
                 offsets |= more_offsets  # later batches have the later offsets
             if tables:
                 db = state.settings.neo4j.database
-                await reindex(state.opensearch, state.neo4j, db, sorted(tables))
+                await wait_out(
+                    partial(reindex, state.opensearch, state.neo4j, db, sorted(tables)),
+                    state.settings.resilience,
+                    "relay",
+                )
             await commit_owned(self._consumer, offsets)
 
 

@@ -5,7 +5,9 @@ ingest worker), classifies every column of the batch at once, writes labels, com
 table with its last profile, records and publishes anomalies, and only then commits offsets.
 Invalid events are skipped here: the ingest worker already dead-letters them. Column samples
 arrive sealed and this is the one place that opens them (core/sample_cipher.py); a table whose
-samples do not open is skipped and logged, its labels left as they are.
+samples do not open is skipped and logged, its labels left as they are. A Neo4j or Kafka outage
+is waited out (core/outages.py): the same batch is handled again once the dependency is back
+(labels and anomalies are written by id, so nothing doubles), its offsets committed only then.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from core.events import TABLE_DISCOVERED, Event, InvalidEvent, TableDiscovered, parse_event
+from core.outages import wait_out
 from core.sample_cipher import SampleCipher, UnreadableSamples
-from core.settings import KafkaSettings
+from core.settings import KafkaSettings, ResilienceSettings
 from core.urns import Urn, column_urn, source_urn
 from graph import anomalies as graph_anomalies
 from graph.labels import ColumnLabels
@@ -89,8 +94,14 @@ def snapshot(profile: TableProfile, event: Event) -> dict[str, object]:
 
 
 class ClassificationConsumer:
-    def __init__(self, service: ClassificationService, kafka: KafkaSettings) -> None:
+    def __init__(
+        self,
+        service: ClassificationService,
+        kafka: KafkaSettings,
+        resilience: ResilienceSettings | None = None,
+    ) -> None:
         self.service = service
+        self.resilience = resilience or ResilienceSettings()
         self.cfg = service.cfg
         self.kafka = kafka
         self.cipher = SampleCipher.from_settings(kafka)
@@ -125,12 +136,16 @@ class ClassificationConsumer:
                     )
                     records = [r for rs in batch.values() for r in rs]
                     if records:
-                        await self.handle(records, producer)
-                        await self._consumer.commit(commit_offsets(records))
+                        await self._wait_out(partial(self.handle, records, producer))
+                        offsets = commit_offsets(records)
+                        await self._wait_out(partial(self._consumer.commit, offsets))
             finally:
                 await self._consumer.stop()
         log.info("stopped: %s", self.stats)
         return self.stats
+
+    async def _wait_out(self, call: Callable[[], Awaitable[None]]) -> None:
+        await wait_out(call, self.resilience, "classify", self._stopping)
 
     async def handle(self, records: list[ConsumerRecord], producer: EventProducer) -> None:
         started = time.perf_counter()

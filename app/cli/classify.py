@@ -60,7 +60,7 @@ def run_consumer() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def job(service: ClassificationService, settings: Settings) -> None:
-        consumer = ClassificationConsumer(service, settings.kafka)
+        consumer = ClassificationConsumer(service, settings.kafka, settings.resilience)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, consumer.stop)
