@@ -26,8 +26,11 @@ def _db(state: AppState) -> str:
 
 
 async def request_access(
-    state: AppState, actor: str, version: str, team: str, purpose: str, days: int
-) -> dict[str, Any]:
+    state: AppState, actor: str, version: str, team: str, purpose: str, days: int,
+    for_any_team: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """Ask for ``team``, of which the requester must be a member (unless ``for_any_team``: a
+    caller without domain restrictions may ask for any team)."""
     if not 0 < len(purpose.strip()) <= MAX_PURPOSE:
         raise MeshError(f"say why, in 1 to {MAX_PURPOSE} characters", "purpose")
     if not 0 < days <= (most := state.settings.mesh.max_grant_days):
@@ -36,7 +39,9 @@ async def request_access(
     if record["status"] != Status.PUBLISHED:
         raise WrongState(f"version {record['version']} is {record['status']}, not published",
                          "version")  # fmt: skip
-    await get_team(state, team)
+    consumer = await get_team(state, team)
+    if not for_any_team and actor not in (consumer.get("members") or []):
+        raise MeshError(f"you are not a member of team {consumer['name']}", "team")
     id = uuid.uuid4().hex
     saved = await graph.request(
         state.neo4j, _db(state), id, version, team, purpose.strip(), days, actor, id

@@ -11,7 +11,6 @@ cache and search follow at once, as the tables whose domain changed are announce
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 from core.events import ASSET_CHANGED, AssetChanged, make_event
@@ -164,5 +163,5 @@ async def assign(
         )
         await state.producer.send_and_wait(CHANGES, event.to_bytes(), key=event.key)
     action = "assets.unassigned" if remove else "assets.assigned"
-    await _emit(state, domain, action, actor, assets=urns, id=uuid.uuid4().hex)
+    await _emit(state, domain, action, actor, assets=urns)
     return found

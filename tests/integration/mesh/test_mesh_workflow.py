@@ -228,8 +228,10 @@ async def test_a_data_product_from_domain_to_granted_access(
     team = (await olga(TEAM, input={"domain": sales, "name": f"{m['name']}-orders",
                                     "members": ["olga", "pat"]}))["saveTeam"]["team"]  # fmt: skip
     assert team["domain"] == m["sales"]
-    readers = await ada(TEAM, input={"domain": mkt, "name": f"{m['name']}-analysts",
-                                     "members": [f"{m['name']}-carl"]})  # fmt: skip
+    members = [f"{m['name']}-carl", f"{m['name']}-olga"]
+    readers = await ada(
+        TEAM, input={"domain": mkt, "name": f"{m['name']}-analysts", "members": members}
+    )
     analysts = readers["saveTeam"]["team"]["id"]
 
     # Until the schema is assigned to sales, its table is out of the owner's scope; then it is
@@ -359,8 +361,11 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     # owner does, and the team is bound to v1: its member sees the table (and its columns)
     # at once, with the token they had.
     assert (await carl(NODE, id=m["table"]))["node"] is None
-    asked = (await olga(REQUEST, input={"version": v1["id"], "team": analysts,
-                                        "purpose": "churn model", "days": 30}))  # fmt: skip
+    ask_for = {"version": v1["id"], "team": analysts, "purpose": "churn model", "days": 30}
+    outsider = (await pat(REQUEST, input=ask_for))["requestAccess"]["errors"]
+    not_member = f"you are not a member of team {m['name']}-analysts"
+    assert outsider == [{"__typename": "InvalidInputError", "message": not_member}]
+    asked = await olga(REQUEST, input=ask_for)
     request = asked["requestAccess"]["request"]
     assert request["status"] == "pending"
     own = (await olga(DECIDE, request=request["id"], approve=True))["decideAccess"]
