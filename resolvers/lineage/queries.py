@@ -15,7 +15,7 @@ from graph import lineage_queries as lq
 from graph import runs
 from resolvers.common import Connection, Edge, PageInfo
 from resolvers.context import Info
-from resolvers.errors import ClientError
+from resolvers.errors import ClientError, coded, not_found
 from resolvers.lineage.types import (
     Impact,
     InheritedLabel,
@@ -66,7 +66,7 @@ class LineageQuery:
         if not 1 <= depth <= lq.MAX_DEPTH:
             raise ClientError(f"depth must be between 1 and {lq.MAX_DEPTH}, got {depth}")
         if await info.context.loaders.find(urn) is None:
-            return None
+            raise not_found(urn, "asset")
         driver, database = info.context.graph
         shape = (direction.value, str(depth), level.value, str(include_removed))
         graph = await info.context.loaders.cache.across(
@@ -90,7 +90,7 @@ class LineageQuery:
         as_of: Annotated[datetime | None, AS_OF] = None,
     ) -> Impact | None:
         if await info.context.loaders.find(urn) is None:
-            return None
+            raise not_found(urn, "asset")
         driver, database = info.context.graph
         result = await info.context.loaders.cache.across(
             ("impact", urn, str(include_removed), *_at(as_of)),
@@ -111,8 +111,9 @@ class LineageQuery:
         as_of: Annotated[datetime | None, AS_OF] = None,
     ) -> LineageGraph | None:
         loaders = info.context.loaders
-        if await loaders.find(from_) is None or await loaders.find(to) is None:
-            return None
+        for end in (from_, to):
+            if await loaders.find(end) is None:
+                raise not_found(end, "asset")
         driver, database = info.context.graph
         graph = await loaders.cache.across(
             ("path", from_, to, *_at(as_of)),
@@ -209,7 +210,13 @@ class LineageQuery:
         self, info: Info, urn: strawberry.ID, from_version: int, to_version: int
     ) -> SchemaDiff | None:
         if await info.context.loaders.find(urn) is None:
-            return None
+            raise not_found(urn, "table")
         driver, database = info.context.graph
         diff = await lq.schema_diff(driver, database, urn, from_version, to_version)
-        return SchemaDiff.from_result(urn, from_version, to_version, diff) if diff else None
+        if diff is None:
+            raise coded(
+                "NOT_FOUND",
+                f"{urn!r} has no version {from_version} or {to_version}: see Table.versions",
+                urn=urn,
+            )
+        return SchemaDiff.from_result(urn, from_version, to_version, diff)

@@ -107,9 +107,9 @@ async def test_depth_out_of_range_and_unknown_asset(execute: Execute, chain: Est
         with pytest.raises(TransportQueryError, match="depth must be between 1 and 10"):
             await execute(LINEAGE, urn=urn, direction="BOTH", depth=depth, level="TABLE")
     missing = chain.table_urn("missing")
-    assert (await execute(LINEAGE, urn=missing, direction="BOTH", depth=2, level="TABLE"))[
-        "lineage"
-    ] is None
+    with pytest.raises(TransportQueryError) as unknown:  # issue 12 (6): was a silent null
+        await execute(LINEAGE, urn=missing, direction="BOTH", depth=2, level="TABLE")
+    assert unknown.value.errors[0]["extensions"] == {"code": "NOT_FOUND", "urn": missing}
 
 
 async def test_impact_lists_downstream_assets_with_owners_and_labels(
@@ -143,7 +143,9 @@ async def test_impact_lists_downstream_assets_with_owners_and_labels(
     }
     assert [o["name"] for o in impact["owners"]] == [analytics, bi]
     assert impact["truncated"] is False
-    assert (await execute(query, urn=chain.table_urn("missing")))["impact"] is None
+    with pytest.raises(TransportQueryError) as missing:  # issue 12 (6): was a silent null
+        await execute(query, urn=chain.table_urn("missing"))
+    assert missing.value.errors[0]["extensions"]["code"] == "NOT_FOUND"
 
 
 async def test_shortest_path_follows_the_flow(execute: Execute, chain: Estate) -> None:
@@ -190,7 +192,10 @@ async def test_schema_diff_between_versions(execute: Execute, chain: Estate) -> 
     }
     back = (await execute(query, urn=urn, **{"from": 2, "to": 1}))["schemaDiff"]
     assert (back["added"], back["removed"]) == ([], [{"name": "email"}])
-    assert (await execute(query, urn=urn, **{"from": 1, "to": 9}))["schemaDiff"] is None
+    with pytest.raises(TransportQueryError) as missing:  # issue 12 (6): was a silent null
+        await execute(query, urn=urn, **{"from": 1, "to": 9})
+    assert missing.value.errors[0]["extensions"] == {"code": "NOT_FOUND", "urn": urn}
+    assert "no version 1 or 9" in missing.value.errors[0]["message"]
 
 
 @pytest.fixture
