@@ -19,6 +19,11 @@ REQUESTS = Counter(
 LATENCY = Histogram("datawave_http_request_seconds", "HTTP request latency", ["path"])
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # the path label of requests that matched no route
+# Children of ``datawave up`` and API processes of ``datawave serve --workers`` that exited and
+# were started again by their supervisor (devstack/local.py, app/serving.py).
+RESTARTS = Counter(
+    "datawave_process_restarts_total", "Supervised processes started again", ["process"]
+)
 
 
 def _route(scope: Scope) -> str:

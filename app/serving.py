@@ -5,6 +5,10 @@ keep-alive connection for good, so a client opening all its connections at once 
 all on one process while the others idle (seen in ``bench/graphql.py``: two workers served no
 more than one). With a socket per process the kernel spreads connections over them by hash,
 whatever each process is doing. Linux (and other systems with ``SO_REUSEPORT``) only.
+
+A process that exits is started again in its slot (app/supervisor.py), so a crash costs a
+share of the connections for a moment, not the service; its restarts are in the new
+process's /metrics (``datawave_process_restarts_total{process="api-N"}``).
 """
 
 from __future__ import annotations
@@ -12,11 +16,17 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import socket
-from multiprocessing.connection import wait
+import subprocess
+import threading
+from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
 import uvicorn
+
+from app.metrics import RESTARTS
+from app.supervisor import Starter, Supervisor
+from core.settings import ResilienceSettings
 
 APP = "app.main:create_app"
 
@@ -38,34 +48,56 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_one(host: str, port: int, log_level: str) -> None:
+def _serve_one(host: str, port: int, log_level: str, name: str, restarts: int) -> None:
+    RESTARTS.labels(name).inc(restarts)  # this slot's restarts before this process
     config = uvicorn.Config(APP, factory=True, log_level=log_level, **UVICORN_OPTIONS)
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 
-def serve_processes(host: str, port: int, processes: int, log_level: str) -> int:
-    """Run ``processes`` API processes until SIGTERM or SIGINT stops them all, or one of them
-    exits (then the others are stopped too); returns the exit code to leave with."""
+class _ApiProcess:
+    """A spawned API process as the supervisor sees it (``wait`` as ``Popen.wait``)."""
+
+    def __init__(self, process: BaseProcess) -> None:
+        self._process = process
+        process.start()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(self._process.name, timeout or 0)
+        return self._process.exitcode
+
+    def terminate(self) -> None:
+        self._process.terminate()  # SIGTERM: uvicorn finishes its requests, then exits
+
+    def kill(self) -> None:
+        self._process.kill()
+
+
+def serve_processes(
+    host: str, port: int, processes: int, log_level: str, cfg: ResilienceSettings
+) -> int:
+    """Run ``processes`` API processes until SIGTERM or SIGINT stops them all; one that exits
+    meanwhile is started again. Returns the exit code to leave with."""
     ctx = multiprocessing.get_context("spawn")  # no state inherited from this process
-    children = [
-        ctx.Process(target=_serve_one, args=(host, port, log_level), name=f"api-{i}")
-        for i in range(processes)
-    ]
-    stopping = False
+
+    def starter(name: str) -> Starter:
+        def start(restarts: int) -> _ApiProcess:
+            args = (host, port, log_level, name, restarts)
+            return _ApiProcess(ctx.Process(target=_serve_one, args=args, name=name))
+
+        return start
+
+    supervisor = Supervisor({f"api-{i}": starter(f"api-{i}") for i in range(processes)}, cfg)
+    stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children:
-            child.terminate()  # SIGTERM: uvicorn finishes its requests, then exits
+        stopping.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
-    for child in children:
-        child.start()
-    wait([c.sentinel for c in children])  # the first one to exit
-    for child in children:
-        child.terminate()
-    for child in children:
-        child.join()
-    return 0 if stopping else max(abs(c.exitcode or 0) for c in children) or 1
+    supervisor.start()
+    while not stopping.wait(0.5):
+        pass
+    supervisor.stop()
+    return 0

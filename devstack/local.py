@@ -2,7 +2,9 @@
 
 Starts an ingest worker and a classification consumer as child processes, optionally loads the
 demo estate, registers its sources and scans them through Kafka, then serves the API in the
-foreground. Stopping the API (Ctrl-C or SIGTERM) stops the children too.
+foreground. A child that exits on its own is started again (app/supervisor.py), counted in the
+API's ``datawave_process_restarts_total``.
+Stopping the API (Ctrl-C or SIGTERM) stops the children too.
 
 The console keeps to DataWave's own progress and warnings: every process's full log (Kafka
 client chatter, model downloads, progress bars, access lines) goes to a file under
@@ -19,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import uvicorn
@@ -26,7 +29,8 @@ import uvicorn
 from app.cli.common import console, err_console
 from app.cli.sources import add_sources, print_summary, scan_sources
 from app.serving import UVICORN_OPTIONS
-from core.settings import Settings
+from app.supervisor import Supervisor
+from core.settings import ResilienceSettings, Settings
 from devstack.demo import PASSWORD_ENV, demo_sources, load_demo
 
 
@@ -48,7 +52,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 OURS = re.compile(r" (WARNING|ERROR|CRITICAL) datawave")
 # Progress bars (sentence-transformers, the Hugging Face hub) would fill the log files.
 QUIET = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-CHILDREN = {"ingest": ["ingest"], "classify": ["classify", "run"]}
+# The children's command lines, after the Python interpreter.
+CHILDREN = {"ingest": ["-m", "app", "ingest"], "classify": ["-m", "app", "classify", "run"]}
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -81,9 +86,9 @@ def _relay(name: str, child: subprocess.Popen[str], log: Path) -> None:
         err_console.print(f"[red]{name} exited with code {code}[/red]; its log: {log}")
 
 
-def _start(name: str, logs: Path | None) -> subprocess.Popen[str]:
-    """``python -m app <command>``: its output to ``logs/<name>.log``, or inherited if None."""
-    command = [sys.executable, "-m", "app", *CHILDREN[name]]
+def _start(name: str, args: list[str], logs: Path | None) -> subprocess.Popen[str]:
+    """``python <args>``: its output to ``logs/<name>.log``, or inherited if None."""
+    command = [sys.executable, *args]
     if logs is None:
         return subprocess.Popen(command, text=True)
     child = subprocess.Popen(
@@ -94,6 +99,15 @@ def _start(name: str, logs: Path | None) -> subprocess.Popen[str]:
     return child
 
 
+def supervise(
+    commands: Mapping[str, list[str]], logs: Path | None, cfg: ResilienceSettings
+) -> Supervisor:
+    """A supervisor of ``python <args>`` children, their output to ``logs`` (app/supervisor.py)."""
+    return Supervisor(
+        {name: lambda _restarts, n=name: _start(n, commands[n], logs) for name in commands}, cfg
+    )
+
+
 def run_local(settings: Settings, *, demo: bool, scale: int, verbose: bool = False) -> None:
     # uvicorn re-raises the signal that stopped it; as an exception it still runs `finally`.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -102,7 +116,8 @@ def run_local(settings: Settings, *, demo: bool, scale: int, verbose: bool = Fal
         logs.mkdir(parents=True, exist_ok=True)
         _log_to(logs / "up.log")
         console.print(f"logs: {logs} (--verbose shows them here)")
-    children = [_start(name, logs) for name in CHILDREN]
+    children = supervise(CHILDREN, logs, settings.resilience)
+    children.start()
     try:
         if demo:
             load_and_scan_demo(settings, scale)
@@ -112,10 +127,4 @@ def run_local(settings: Settings, *, demo: bool, scale: int, verbose: bool = Fal
             log_level="info" if verbose else "warning", access_log=verbose, **UVICORN_OPTIONS,
         )  # fmt: skip
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        children.stop()

@@ -60,7 +60,7 @@ def serve(
     settings = settings_or_exit()
     host, port = host or settings.host, port or settings.port
     if workers > 1:
-        raise typer.Exit(serve_processes(host, port, workers, log_level))
+        raise typer.Exit(serve_processes(host, port, workers, log_level, settings.resilience))
     uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level, **UVICORN_OPTIONS)
 
 
