@@ -1,0 +1,202 @@
+"""OpenLineage ingest, end to end: run events through ``POST /api/v1/lineage``, Kafka and the
+ingest worker into Neo4j, side by side with the naive path (one transaction per event).
+
+    .venv/bin/python bench/openlineage.py [--runs 1000] [--concurrency 32]
+
+Input: ``--runs`` runs of 100 jobs, each a START and a COMPLETE event with 3 inputs and 2
+outputs of 6 columns (PostgreSQL tables of a source registered for the bench, on a host that
+does not exist) and column lineage for every output column (two inputs each), as
+``openlineage-python`` builds them.
+
+1. DataWave: the API in this process (uvicorn) takes the events over HTTP, ``--concurrency``
+   requests in flight; ``python -m ingest.worker`` (its own process, default settings, a fresh
+   consumer group starting at the end of ``datawave.lineage.v1``) writes them. Timed from the
+   first request until every run is COMPLETE in the graph.
+2. Naive: the same events, validated and written one per transaction (``graph.batch.apply_batch``
+   of one event), no HTTP or Kafka.
+
+Both must leave the same graph (runs, FEEDS with their properties). The bench removes what it
+wrote. Results: docs/lineage.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # this directory would shadow the project's `ingest` package
+
+import httpx  # noqa: E402
+from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
+from openlineage.client.event_v2 import RunState  # noqa: E402
+from openlineage.client.serde import Serde  # noqa: E402
+
+from core.settings import RateLimitSettings, Settings  # noqa: E402
+from core.sources import DataSourceConfig  # noqa: E402
+from core.topics import LINEAGE  # noqa: E402
+from graph.batch import apply_batch  # noqa: E402
+from graph.driver import open_driver, read, write  # noqa: E402
+from graph.sources import register_source  # noqa: E402
+from ingest.openlineage.envelope import wrap  # noqa: E402
+from security.auth import mint_token  # noqa: E402
+from tests.factories import eventually  # noqa: E402
+from tests.integration.graphql.conftest import serve  # noqa: E402
+from tests.integration.lineage.producers import derived, run_event, table  # noqa: E402
+
+SOURCE, HOST, DB = "bench-ol", "bench-ol.invalid", "benchdb"
+NAMESPACE = f"postgres://{HOST}:5432"
+JOBS = "bench-ol-jobs"
+COLUMNS = [f"c{i}" for i in range(6)]
+DONE = "MATCH (r:Run {source: $ns}) WHERE r.state = 'COMPLETE' RETURN count(r) AS n"
+DIGEST = """
+MATCH (a)-[f:FEEDS]->(b) WHERE f.via STARTS WITH 'urn:dw:job:' + $ns
+RETURN a.urn AS a, b.urn AS b, f.since AS since, f.transformations AS t ORDER BY a, b
+"""
+CLEANUP = """
+MATCH (n) WHERE n.source IN [$source, $ns]
+DETACH DELETE n
+"""
+
+
+def events(runs: int, ns: str) -> list[bytes]:
+    out = []
+    for i in range(runs):
+        job = (ns, f"dag{i % 100}.task")
+        run_id = str(uuid.UUID(int=i + 1))
+        ins = [f"{DB}.public.src_{(i % 100) * 3 + k}" for k in range(3)]
+        outs = [f"{DB}.public.out_{(i % 100) * 2 + k}" for k in range(2)]
+        inputs = [(NAMESPACE, name, table(name, *COLUMNS)) for name in ins]
+        mapping = [
+            (c, NAMESPACE, ins[(n + k) % 3], c, "DIRECT/TRANSFORMATION", False)
+            for n, c in enumerate(COLUMNS)
+            for k in range(2)
+        ]
+        outputs = [
+            (NAMESPACE, name, {**table(name, *COLUMNS), **derived(*mapping)}) for name in outs
+        ]
+        for state, minute in ((RunState.START, i), (RunState.COMPLETE, i + 0.5)):
+            event = run_event(state, run_id, job, minute, inputs=inputs, outputs=outputs)
+            out.append(Serde.to_json(event).encode())
+    return out
+
+
+async def skip_to_end(settings: Settings, group: str) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        parts = [TopicPartition(LINEAGE, p) for p in range(settings.kafka.topic_partitions)]
+        consumer.assign(parts)
+        await consumer.commit(await consumer.end_offsets(parts))
+    finally:
+        await consumer.stop()
+
+
+async def digest(driver: object, db: str, ns: str) -> str:
+    rows = await read(driver, db, DIGEST, ns=ns)  # type: ignore[arg-type]
+    text = json.dumps([[r["a"], r["b"], str(r["since"]), r["t"]] for r in rows])
+    return f"{len(rows)} edges, {hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+async def until_done(driver: object, db: str, ns: str, runs: int) -> None:
+    async def done() -> bool:
+        return (await read(driver, db, DONE, ns=ns))[0]["n"] >= runs  # type: ignore[arg-type]
+
+    await eventually(done, timeout_s=1800)
+
+
+async def datawave(
+    settings: Settings, driver: object, bodies: list[bytes], runs: int, n: int
+) -> float:
+    group = f"bench-ol-{uuid.uuid4().hex[:8]}"
+    await skip_to_end(settings, group)
+    env = os.environ | {"DATAWAVE_INGEST__GROUP_ID": group}
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ingest.worker", cwd=ROOT, env=env
+    )
+    token = mint_token(settings.auth, "bench-pipeline", ["service"], ttl_s=3600)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    try:
+        # The API as a pipeline's door only: a bucket that fits the load (each event is a
+        # request of the principal), and no change relay or watchers in this process.
+        api = settings.model_copy(
+            update={
+                "rate_limit": RateLimitSettings(capacity=1_000_000, refill_per_s=1_000_000),
+                "relay_changes": False,
+                "watch_compliance": False,
+                "watch_contracts": False,
+            }
+        )
+        async with serve(api) as served, httpx.AsyncClient(base_url=served.url) as http:
+            await asyncio.sleep(5)  # the worker joins its group
+            queue = list(reversed(bodies))
+            started = time.perf_counter()
+
+            async def sender() -> None:
+                while queue:
+                    response = await http.post(
+                        "/api/v1/lineage", content=queue.pop(), headers=headers
+                    )
+                    response.raise_for_status()
+
+            await asyncio.gather(*(sender() for _ in range(n)))
+            sent = time.perf_counter() - started
+            await until_done(driver, settings.neo4j.database, JOBS, runs)
+            total = time.perf_counter() - started
+            print(f"  HTTP accepted all in {sent:.1f} s ({len(bodies) / sent:,.0f} events/s)")
+            return total
+    finally:
+        worker.terminate()
+        await worker.wait()
+
+
+async def naive(settings: Settings, driver: object, bodies: list[bytes], runs: int) -> float:
+    db = settings.neo4j.database
+    started = time.perf_counter()
+    for body in bodies:
+        await apply_batch(driver, db, [wrap(json.loads(body))])  # type: ignore[arg-type]
+    await until_done(driver, db, JOBS + "-naive", runs)
+    return time.perf_counter() - started
+
+
+async def main(runs: int, concurrency: int) -> None:
+    settings = Settings(_env_file=None)
+    db = settings.neo4j.database
+    async with open_driver(settings.neo4j) as driver:
+        source = DataSourceConfig(
+            name=SOURCE, kind="postgresql", host=HOST, port=5432, databases=[DB]
+        )
+        await register_source(driver, db, source)
+        try:
+            for ns, path in ((JOBS, "datawave"), (JOBS + "-naive", "naive")):
+                await write(driver, db, CLEANUP, source=SOURCE, ns=ns)
+                await register_source(driver, db, source)
+                bodies = events(runs, ns)
+                if path == "datawave":
+                    seconds = await datawave(settings, driver, bodies, runs, concurrency)
+                else:
+                    seconds = await naive(settings, driver, bodies, runs)
+                print(
+                    f"{path}: {len(bodies)} events ({runs} runs) in {seconds:.1f} s = "
+                    f"{len(bodies) / seconds:,.0f} events/s; graph: {await digest(driver, db, ns)}"
+                )
+        finally:
+            for ns in (JOBS, JOBS + "-naive"):
+                await write(driver, db, CLEANUP, source=SOURCE, ns=ns)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.concurrency))
