@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -42,6 +43,7 @@ from graph.migrations import apply_migrations
 from live.health import dependencies
 from live.relay import run_relay
 from live.state import AppState, open_state
+from live.workers import WorkerStatus, export, workers
 from mesh.watch import watch_contracts
 from resolvers.context import Context
 from resolvers.schema import build_schema
@@ -152,18 +154,33 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """Readiness, open to anyone: each dependency up or down, no versions or errors (those are
-    in ``serverInfo``, for admins, and in the log)."""
+    in ``serverInfo``, for admins, and in the log), and each worker's state from its heartbeat
+    (live/workers.py): a waiting or stalled worker is ``degraded``, the API still serves."""
     state: AppState = request.app.state.datawave
     deps = await dependencies(state)
     ready = all(d.up for d in deps)
+    found = await _workers(state)
     body = {
         "status": "ready" if ready else "unavailable",
         "dependencies": {d.name: {"up": d.up, "latencyMs": d.latency_ms} for d in deps},
+        "workers": None if found is None else [w.as_json() for w in found],
+        "degraded": sorted({w.component for w in found or [] if w.degraded}),
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+async def _workers(state: AppState) -> list[WorkerStatus] | None:
+    """The workers' heartbeats, or None while Redis cannot tell (its probe says why)."""
+    try:
+        return await workers(state.redis, state.settings.resilience)
+    except RedisError:
+        return None
+
+
 async def metrics(request: Request) -> Response:
+    found = await _workers(request.app.state.datawave)
+    if found is not None:
+        export(found)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

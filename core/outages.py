@@ -29,6 +29,9 @@ log = logging.getLogger("datawave.outages")
 
 T = TypeVar("T")
 
+# What each component of this process waits for now (its heartbeat reports it).
+_waiting: dict[str, str] = {}
+
 WAITING = Gauge(
     "datawave_dependency_waiting",
     "1 while a component waits for a dependency to come back",
@@ -52,6 +55,11 @@ def dependency(err: BaseException) -> str | None:
 
 def is_outage(err: BaseException) -> bool:
     return dependency(err) is not None
+
+
+def waiting_for(component: str) -> str | None:
+    """The dependency ``component`` is waiting for in this process, if any."""
+    return _waiting.get(component)
 
 
 async def wait_out(
@@ -81,6 +89,8 @@ async def wait_out(
         if name and name not in waiting:
             waiting.add(name)
             WAITING.labels(component, name).set(1)
+        if name:
+            _waiting[component] = name
         log.warning(
             "%s waits for %s (attempt %d, next in %.1fs): %s",
             component,
@@ -108,3 +118,5 @@ async def wait_out(
     finally:
         for name in waiting:
             WAITING.labels(component, name).set(0)
+        if waiting:
+            _waiting.pop(component, None)

@@ -314,6 +314,10 @@ class ResilienceSettings(BaseModel):
     backoff_max_s: float = Field(10.0, gt=0, le=600)
     # A supervised child that exits unexpectedly is started again after at most this long.
     restart_max_s: float = Field(30.0, gt=0, le=3600)
+    # Workers write a heartbeat to Redis this often (ingest/heartbeat.py); it expires after 3.
+    heartbeat_s: float = Field(5.0, gt=0, le=300)
+    # A worker with records waiting and no commit for this long is reported degraded (stalled).
+    stall_s: float = Field(120.0, gt=0, le=86_400)
 
 
 class Settings(BaseSettings):

@@ -36,6 +36,7 @@ from aiokafka.structs import RecordMetadata
 from neo4j import AsyncDriver
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 from prometheus_client import Counter, Histogram, start_http_server
+from redis.asyncio import Redis
 
 from core.events import (
     ASSET_CHANGED,
@@ -57,6 +58,7 @@ from core.urns import Urn, source_urn
 from graph.batch import Change, Prepared, apply_prepared, prepare
 from graph.driver import open_driver
 from graph.migrations import apply_migrations
+from ingest.heartbeat import beat
 from ingest.offsets import commit_offsets, commit_owned
 from ingest.openlineage.envelope import parse_record
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
@@ -220,6 +222,7 @@ class Worker:
         self._lock = asyncio.Lock()  # held while a write is started, or all are finished
         self._writes: deque[_Write] = deque()  # in flight, oldest first
         self._settling: asyncio.Task[None] | None = None  # the last written batch, on Kafka
+        self.last_commit_at: float | None = None  # wall-clock time of the last offsets commit
         self._producer: EventProducer  # opened by run(): dead letters and change announcements
         self._consumer = AIOKafkaConsumer(
             **kafka.client_options(),
@@ -238,6 +241,10 @@ class Worker:
 
     def assignment(self) -> set[TopicPartition]:
         return self._consumer.assignment()
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        return self._consumer
 
     async def run(self) -> WorkerStats:
         listener = _FinishBatchFirst(self._lock, self._finish)
@@ -324,6 +331,7 @@ class Worker:
         self.stats.dlq += await dead.confirm()
         await self._announce(written)
         await commit_owned(self._consumer, commit_offsets(batch.records))
+        self.last_commit_at = time.time()
         self.stats.batches += 1
         BATCHES.inc()
         BATCH_SECONDS.observe(time.perf_counter() - started)
@@ -400,6 +408,16 @@ async def serve(settings: Settings) -> WorkerStats:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
+    redis = Redis.from_url(settings.redis_url)
+    heartbeat = asyncio.create_task(
+        beat(
+            redis,
+            "ingest",
+            lambda: current[0].consumer if current else None,
+            lambda: current[0].last_commit_at if current else None,
+            settings.resilience,
+        )
+    )
 
     async def run_once() -> WorkerStats:
         admin = AIOKafkaAdminClient(**settings.kafka.client_options())
@@ -419,7 +437,11 @@ async def serve(settings: Settings) -> WorkerStats:
                 worker.stop()
             return await worker.run()
 
-    return await wait_out(run_once, settings.resilience, "ingest", stopping)
+    try:
+        return await wait_out(run_once, settings.resilience, "ingest", stopping)
+    finally:
+        heartbeat.cancel()
+        await redis.aclose()
 
 
 def main(settings: Settings | None = None) -> WorkerStats:

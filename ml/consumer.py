@@ -107,6 +107,7 @@ class ClassificationConsumer:
         self.cipher = SampleCipher.from_settings(kafka)
         self.stats = ConsumerStats()
         self._stopping = asyncio.Event()
+        self.last_commit_at: float | None = None  # wall-clock time of the last offsets commit
         self.sensitive = frozenset(
             name
             for name, label in service.classifier.taxonomy.items()
@@ -122,6 +123,10 @@ class ClassificationConsumer:
             max_poll_records=self.cfg.batch_size,
             max_partition_fetch_bytes=MAX_REQUEST_BYTES,
         )
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        return self._consumer
 
     def stop(self) -> None:
         self._stopping.set()
@@ -139,6 +144,7 @@ class ClassificationConsumer:
                         await self._wait_out(partial(self.handle, records, producer))
                         offsets = commit_offsets(records)
                         await self._wait_out(partial(self._consumer.commit, offsets))
+                        self.last_commit_at = time.time()
             finally:
                 await self._consumer.stop()
         log.info("stopped: %s", self.stats)

@@ -55,6 +55,9 @@ def _with_service(job: Callable[[ClassificationService, Settings], Awaitable[T]]
 @classify_cli.command("run")
 def run_consumer() -> None:
     """Consume discovery events and label their columns until SIGTERM or SIGINT."""
+    from redis.asyncio import Redis
+
+    from ingest.heartbeat import beat
     from ml.consumer import ClassificationConsumer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -64,7 +67,21 @@ def run_consumer() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, consumer.stop)
-        stats = await consumer.run()
+        redis = Redis.from_url(settings.redis_url)
+        heartbeat = asyncio.create_task(
+            beat(
+                redis,
+                "classify",
+                lambda: consumer.consumer,
+                lambda: consumer.last_commit_at,
+                settings.resilience,
+            )
+        )
+        try:
+            stats = await consumer.run()
+        finally:
+            heartbeat.cancel()
+            await redis.aclose()
         console.print(stats)
 
     _with_service(job)

@@ -3,12 +3,15 @@
 
 The worker's driver goes through the proxy; events wait on Kafka while the proxy is cut for
 about ten seconds, then the worker drains them: every table in the graph, each event written
-once, nothing dead-lettered, every offset committed.
+once, nothing dead-lettered, every offset committed. Its heartbeat says ``waiting`` for
+``neo4j`` during the outage and ``running`` with no lag after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -16,11 +19,14 @@ from urllib.parse import urlsplit
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from neo4j import AsyncDriver
+from redis.asyncio import Redis
 
 from core.settings import IngestSettings, ResilienceSettings, Settings
 from graph.driver import open_driver, read
+from ingest.heartbeat import beat
 from ingest.producer import EventProducer
 from ingest.worker import Worker
+from live.workers import WorkerStatus, workers
 from tests.factories import Source, columns, eventually, running
 from tests.integration.resilience.proxy import FaultProxy
 
@@ -71,7 +77,7 @@ async def test_worker_waits_out_a_neo4j_outage_and_drains(
 ) -> None:
     db = settings.neo4j.database
     cfg = ingest_cfg.model_copy(update={"batch_size": 20})
-    backoff = ResilienceSettings(backoff_initial_s=0.2, backoff_max_s=2)
+    backoff = ResilienceSettings(backoff_initial_s=0.2, backoff_max_s=2, heartbeat_s=0.5)
     before = [source.checked(), *source.containers()]
     before += [source.table(f"a{i}", columns("id:int", "v:text")) for i in range(100)]
     after = [source.table(f"b{i}", columns("id:int", "v:text")) for i in range(200)]
@@ -79,8 +85,11 @@ async def test_worker_waits_out_a_neo4j_outage_and_drains(
     async with (
         open_driver(neo4j_cfg, max_transaction_retry_time=1) as through_proxy,
         EventProducer(settings.kafka, cfg.topics[0]) as producer,
+        Redis.from_url(settings.redis_url) as redis,
     ):
         worker = Worker(cfg, settings.kafka, through_proxy, db, backoff)
+        consumer, committed = lambda: worker.consumer, lambda: worker.last_commit_at
+        heartbeat = asyncio.create_task(beat(redis, "ingest", consumer, committed, backoff))
         async with running(worker):
             await producer.publish_many(before)
             await eventually(lambda: _ok(worker, len(before)))
@@ -90,18 +99,31 @@ async def test_worker_waits_out_a_neo4j_outage_and_drains(
             await asyncio.sleep(OUTAGE_S)
             assert worker.stats.events_ok < len(before) + len(after)  # it waited
             assert (await read(neo4j, db, TABLES, source=source.name))[0]["n"] < 300
+            during = await mine(redis, backoff)
+            assert (during.state, during.waiting_for) == ("waiting", "neo4j")
             proxy.restore()
             restored = time.monotonic()
 
             await eventually(lambda: _ok(worker, len(before) + len(after)))
             recovered_s = time.monotonic() - restored
             await eventually(lambda: _no_lag(settings, cfg))
+            await asyncio.sleep(1)  # a heartbeat after the last commit
+            after_ = await mine(redis, backoff)
+        heartbeat.cancel()
         print(f"neo4j outage {OUTAGE_S}s: drained {recovered_s:.1f}s after it came back")
 
     assert worker.stats.events_ok == len(before) + len(after)  # each event written once
     assert worker.stats.dlq == 0
     assert (await read(neo4j, db, TABLES, source=source.name))[0]["n"] == 300
     assert recovered_s < backoff.backoff_max_s + 10
+    assert (after_.state, after_.waiting_for, after_.lag) == ("running", None, 0)
+
+
+async def mine(redis: Redis, cfg: ResilienceSettings) -> WorkerStatus:
+    """This process's ingest worker as its heartbeat tells it."""
+    instance = f"{socket.gethostname()}:{os.getpid()}"
+    found = await workers(redis, cfg)
+    return next(w for w in found if w.component == "ingest" and w.instance == instance)
 
 
 async def _ok(worker: Worker, n: int) -> bool:
