@@ -79,18 +79,19 @@ RETURN c.urn AS urn, c.name AS name, l.name AS label, coalesce(r.status, 'candid
        r.evidence AS evidence
 ORDER BY c.urn, l.name
 """
-CANDIDATE_LIST: LiteralString = (
-    """
+CANDIDATES_IN_SCOPE: LiteralString = """
 MATCH (c:Column)-[k:CANDIDATE_LABEL]->(l:Label)
 WHERE ($source IS NULL OR c.source = $source) AND ($column IS NULL OR c.urn = $column)
-  AND NOT (c)-[:LABELED]->(l) AND """
-    + in_scope("c")
+  AND NOT (c)-[:LABELED]->(l) AND """ + in_scope("c")
+CANDIDATE_LIST: LiteralString = (
+    CANDIDATES_IN_SCOPE
     + """
 RETURN c.urn AS urn, l.name AS label, properties(k) AS edge
 ORDER BY k.confidence DESC, c.urn, l.name
 SKIP $offset LIMIT $limit
 """
 )
+CANDIDATE_COUNT: LiteralString = CANDIDATES_IN_SCOPE + "RETURN count(k) AS n"
 # Rejecting a label of a ``$protected`` sensitivity only asks for it (``pending_rejection``,
 # which masks like any label but ``rejected``) until someone allowed to unmask decides.
 DECIDE = """
@@ -347,6 +348,24 @@ async def candidate_labels(
         sources=sorted(sources) if sources is not None else None,
         offset=offset, limit=limit,
     )  # fmt: skip
+
+
+async def count_candidate_labels(
+    driver: AsyncDriver,
+    database: str,
+    *,
+    source: str | None = None,
+    column: str | None = None,
+    domains: frozenset[str] | None = None,
+    sources: frozenset[str] | None = None,
+) -> int:
+    """How many near-misses ``candidate_labels`` holds for these arguments, in all."""
+    rows = await read(
+        driver, database, CANDIDATE_COUNT, source=source, column=column,
+        domains=sorted(domains) if domains is not None else None,
+        sources=sorted(sources) if sources is not None else None,
+    )  # fmt: skip
+    return rows[0]["n"]
 
 
 async def stored_evidence(

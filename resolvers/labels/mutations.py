@@ -35,7 +35,6 @@ from security.masking import SENSITIVE
 from security.rbac import permission
 
 LABEL_WRITE = permission("label:write")
-MAX_QUEUE = 100
 
 
 @strawberry.enum(description="What a steward decided about a label on a column.")
@@ -211,23 +210,34 @@ class LabelQuery:
         info: Info,
         source: str | None = None,
         column: strawberry.ID | None = None,
-        first: int = 50,
-        offset: int = 0,
-    ) -> list[LabelCandidate]:
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[LabelCandidate]:
+        check_page_size(first)
+        start = offset_after(after, "labelCandidates")
         domains, sources = info.context.guard.scope()
+        where = {"source": source, "column": column, "domains": domains, "sources": sources}
+        driver, database = info.context.graph
         rows = await labels.candidate_labels(
-            *info.context.graph, source=source, column=column, domains=domains,
-            sources=sources, offset=max(0, offset), limit=max(1, min(first, MAX_QUEUE)),
-        )  # fmt: skip
+            driver, database, **where, offset=start, limit=first + 1
+        )
         records = await asyncio.gather(*(info.context.loaders.node(r["urn"]) for r in rows))
-        return [
-            LabelCandidate(
-                column=found,
-                label=row["label"],
-                confidence=row["edge"].get("confidence"),
-                contributions=contributions_of(row["edge"].get("contributions")),
-                explanation_text=row["edge"].get("explanation"),
+        items = [
+            (
+                start + n,
+                LabelCandidate(
+                    column=found,
+                    label=row["label"],
+                    confidence=row["edge"].get("confidence"),
+                    contributions=contributions_of(row["edge"].get("contributions")),
+                    explanation_text=row["edge"].get("explanation"),
+                ),
             )
-            for row, record in zip(rows, records, strict=True)
+            for n, (row, record) in enumerate(zip(rows, records, strict=True))
             if record and isinstance(found := asset_from_record(record), Column)
         ]
+
+        async def count() -> int:
+            return await labels.count_candidate_labels(driver, database, **where)
+
+        return offset_page(items, start, first, len(rows), count)
