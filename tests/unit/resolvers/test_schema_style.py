@@ -24,9 +24,6 @@ PLAIN_LISTS = {
     "frameworks": "the compliance frameworks shipped with this version: a closed set",
     # Lists of other areas, to be paged by their owners (issue 12, 5):
     "policies": "governance (issue 13): to become a connection",
-    "domains": "data mesh (issue 14): to become a connection",
-    "dataProducts": "data mesh (issue 14): to become a connection",
-    "driftedVersions": "data mesh (issue 14): to become a connection",
 }
 # Arguments and input fields with these names hold a closed set of values: an enum.
 CLOSED_SETS = {"kind", "kinds", "status", "statuses", "stage", "sensitivity", "severity"}
