@@ -7,7 +7,7 @@ scope as a starting point reads as missing (null).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -29,10 +29,13 @@ from resolvers.pagination import (
     check_page_size,
     keyset_cursor,
     keyset_position,
+    offset_after,
+    offset_page,
 )
 from resolvers.permissions import needs
 
 DEFAULT_DEPTH = 3
+T = TypeVar("T")
 INCLUDE_REMOVED = strawberry.argument(
     description="Also walk through and return assets removed from their source."
 )
@@ -40,6 +43,17 @@ AS_OF = strawberry.argument(
     description="Answer as of this moment: only lineage valid then (FEEDS since..until), "
     "into assets not removed by then. Default: now."
 )
+
+
+def _page(items: list[T], first: int, after: str | None, of: str) -> Connection[T]:
+    """A page of a short list read whole (a column's inherited labels, an asset's changes)."""
+    start = offset_after(after, of)
+
+    async def count() -> int:
+        return len(items)
+
+    ranked = list(enumerate(items))[start : start + first + 1]
+    return offset_page(ranked, start, first, len(ranked), count)
 
 
 def _at(as_of: datetime | None) -> tuple[str, ...]:
@@ -129,8 +143,15 @@ class LineageQuery:
         extensions=needs("lineage:read"),
     )
     async def lineage_changes(
-        self, info: Info, urn: strawberry.ID, since: datetime, until: datetime | None = None
-    ) -> list[LineageChange] | None:
+        self,
+        info: Info,
+        urn: strawberry.ID,
+        since: datetime,
+        until: datetime | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[LineageChange] | None:
+        check_page_size(first)
         loaders = info.context.loaders
         if await loaders.find(urn) is None:
             return None
@@ -138,11 +159,12 @@ class LineageQuery:
         found = await lq.lineage_changes(*info.context.graph, urn, since, end)
         ends = {u for c in found for u in (c.edge.from_urn, c.edge.to_urn)}
         visible = {u for u in ends if await loaders.find(u) is not None}
-        return [
+        changes = [
             LineageChange.from_result(c)
             for c in found
             if c.edge.from_urn in visible and c.edge.to_urn in visible
         ]
+        return _page(changes, first, after, "lineageChanges")
 
     @strawberry.field(
         description="Labels that follow the data: those a column inherits from upstream columns "
@@ -152,8 +174,13 @@ class LineageQuery:
         extensions=[*needs("lineage:read"), *needs("label:read")],
     )
     async def inherited_labels(
-        self, info: Info, column: strawberry.ID
-    ) -> list[InheritedLabel] | None:
+        self,
+        info: Info,
+        column: strawberry.ID,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[InheritedLabel] | None:
+        check_page_size(first)
         loaders = info.context.loaders
         if await loaders.find(column) is None:
             return None
@@ -162,7 +189,7 @@ class LineageQuery:
         for hit in hits:
             if all([await loaders.find(urn) for urn in hit.path]):
                 shown.append(InheritedLabel.from_result(hit))
-        return shown
+        return _page(shown, first, after, "inheritedLabels")
 
     @strawberry.field(
         description="The runs of a job (OpenLineage), newest first; null if no such job.",

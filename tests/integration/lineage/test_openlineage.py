@@ -236,24 +236,26 @@ async def test_an_openlineage_client_over_http_lands_on_the_discovered_tables(
     """
     inherited = """
     query ($column: ID!) {
-      inheritedLabels(column: $column) { label { name } from status path via }
+      inheritedLabels(column: $column) {
+        edges { node { label { name } from status path via } }
+      }
     }"""
     total = column_urn(orders, "total")
     try:
         found = [email, total]
         await write(neo4j, db, label_columns, label=label, columns=found, status="confirmed")
         result = await execute(inherited, column=column_urn(daily, "total"))
-        assert result["inheritedLabels"] == [
-            {"label": {"name": label}, "from": total, "status": "confirmed",
-             "path": [total, column_urn(daily, "total")], "via": [job]},
+        assert result["inheritedLabels"]["edges"] == [
+            {"node": {"label": {"name": label}, "from": total, "status": "confirmed",
+                      "path": [total, column_urn(daily, "total")], "via": [job]}},
         ]  # fmt: skip
         result = await execute(inherited, column=column_urn(daily, "email_hash"))
-        assert result["inheritedLabels"] == []  # the hash masks the e-mail
+        assert result["inheritedLabels"]["edges"] == []  # the hash masks the e-mail
         # A steward who rejects the label below stops it there.
         rejected = [column_urn(daily, "total")]
         await write(neo4j, db, label_columns, label=label, columns=rejected, status="rejected")
         result = await execute(inherited, column=column_urn(daily, "total"))
-        assert result["inheritedLabels"] == []
+        assert result["inheritedLabels"]["edges"] == []
     finally:
         await write(neo4j, db, "MATCH (l:Label {name: $label}) DETACH DELETE l", label=label)
 
@@ -443,20 +445,19 @@ async def test_lineage_as_of_a_past_moment(
     changes = """
     query ($urn: ID!, $since: DateTime!, $until: DateTime) {
       lineageChanges(urn: $urn, since: $since, until: $until) {
-        change at edge { from to via { id } }
+        edges { node { change at edge { from to via { id } } } }
       }
     }"""
     result = await execute(changes, urn=out, since=at(30), until=at(90))
     job = {"id": f"urn:dw:job:{JOB[0]}/{JOB[1]}"}
-    assert [
-        (c["change"], c["edge"]["from"], c["edge"]["via"]) for c in result["lineageChanges"]
-    ] == [
+    found = [e["node"] for e in result["lineageChanges"]["edges"]]
+    assert [(c["change"], c["edge"]["from"], c["edge"]["via"]) for c in found] == [
         ("ADDED", new, job),
         ("REMOVED", old, job),
     ]
-    assert {c["at"][:19] for c in result["lineageChanges"]} == {at(60)[:19]}
+    assert {c["at"][:19] for c in found} == {at(60)[:19]}
     result = await execute(changes, urn=out, since=at(61))
-    assert result["lineageChanges"] == []
+    assert result["lineageChanges"]["edges"] == []
 
 
 async def test_a_dataset_no_source_held_joins_the_table_discovered_later(
