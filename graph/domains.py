@@ -83,10 +83,15 @@ SET d.description = coalesce($description, d.description),
 RETURN properties(d) AS props
 """
 DOMAIN: LiteralString = "MATCH (d:Domain {urn: $urn}) RETURN properties(d) AS props"
-DOMAINS: LiteralString = """
-MATCH (d:Domain) WHERE d.urn IS NOT NULL AND ($archived OR d.archivedAt IS NULL)
-RETURN properties(d) AS props ORDER BY d.name
-"""
+_MANAGED: LiteralString = (
+    "MATCH (d:Domain) WHERE d.urn IS NOT NULL AND ($archived OR d.archivedAt IS NULL)\n"
+)
+DOMAINS: LiteralString = (
+    _MANAGED
+    + "AND ($after IS NULL OR d.urn > $after)\n"
+    + "RETURN properties(d) AS props ORDER BY d.urn LIMIT $limit\n"
+)
+COUNT_DOMAINS: LiteralString = _MANAGED + "RETURN count(d) AS n\n"
 SAVE_TEAM: LiteralString = """
 MATCH (d:Domain {urn: $domain})
 MERGE (t:Team {name: $name})
@@ -173,8 +178,16 @@ async def get_domain(driver: AsyncDriver, database: str, urn: str) -> Record | N
     return plain(rows[0]["props"]) if rows else None
 
 
-async def list_domains(driver: AsyncDriver, database: str, archived: bool) -> list[Record]:
-    return [plain(r["props"]) for r in await read(driver, database, DOMAINS, archived=archived)]
+async def list_domains(
+    driver: AsyncDriver, database: str, archived: bool, after: str | None, limit: int
+) -> list[Record]:
+    """A page of domains in URN order, after the URN ``after``."""
+    rows = await read(driver, database, DOMAINS, archived=archived, after=after, limit=limit)
+    return [plain(r["props"]) for r in rows]
+
+
+async def count_domains(driver: AsyncDriver, database: str, archived: bool) -> int:
+    return (await read(driver, database, COUNT_DOMAINS, archived=archived))[0]["n"]
 
 
 async def save_team(

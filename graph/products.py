@@ -61,15 +61,20 @@ RETURN p.urn AS urn, properties(p) AS props, team.urn AS team, team.name AS team
 """
 # Products of a domain (or all) whose name, description, tags or any version's contract (its
 # tables, columns, descriptions, SLA) mention ``$text`` (lower-case; null: any).
-FIND: LiteralString = """
+_FIND: LiteralString = """
 MATCH (p:DataProduct)
 WHERE ($domain IS NULL OR EXISTS { (p)-[:IN_DOMAIN]->(:Domain {urn: $domain}) })
   AND ($text IS NULL OR toLower(p.name) CONTAINS $text
        OR toLower(coalesce(p.description, '')) CONTAINS $text
        OR any(tag IN coalesce(p.tags, []) WHERE toLower(tag) CONTAINS $text)
        OR EXISTS { MATCH (p)-[:HAS_VERSION]->(c:Contract) WHERE toLower(c.odcs) CONTAINS $text })
-RETURN p.urn AS urn ORDER BY p.urn LIMIT $limit
 """
+FIND: LiteralString = (
+    _FIND
+    + "  AND ($after IS NULL OR p.urn > $after)\n"
+    + "RETURN p.urn AS urn ORDER BY p.urn LIMIT $limit\n"
+)
+COUNT_FOUND: LiteralString = _FIND + "RETURN count(p) AS n\n"
 ADD_VERSION: LiteralString = """
 MATCH (p:DataProduct {urn: $product})
 MERGE (p)-[:HAS_VERSION]->(c:Contract {urn: $urn})
@@ -109,11 +114,16 @@ MATCH (c:Contract {urn: $urn})
 SET c.drift = $drift, c.driftCheckedAt = datetime()
 RETURN properties(c) AS props
 """
-DRIFTED: LiteralString = """
+_DRIFTED: LiteralString = """
 MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract)
 WHERE size(coalesce(c.drift, [])) > 0 AND c.status <> 'retired'
-RETURN c {.*, product: p.urn} AS props ORDER BY c.urn LIMIT $limit
 """
+DRIFTED: LiteralString = (
+    _DRIFTED
+    + "  AND ($after IS NULL OR c.urn > $after)\n"
+    + "RETURN c {.*, product: p.urn} AS props ORDER BY c.urn LIMIT $limit\n"
+)
+COUNT_DRIFTED: LiteralString = _DRIFTED + "RETURN count(c) AS n\n"
 # What the scans found behind the product's output ports: tables with their live columns.
 PORT_TABLES: LiteralString = """
 MATCH (:DataProduct {urn: $product})-[:EXPOSES]->(t:Table)
@@ -164,12 +174,21 @@ async def details(driver: AsyncDriver, database: str, urns: Sequence[str]) -> di
 
 
 async def product_urns(
-    driver: AsyncDriver, database: str, domain: str | None, limit: int, text: str | None = None
-) -> list[str]:
-    """Products of ``domain`` (None: all) mentioning ``text`` anywhere (None: any), by URN."""
+    driver: AsyncDriver, database: str, domain: str | None, limit: int, text: str | None = None,
+    after: str | None = None,
+) -> list[str]:  # fmt: skip
+    """Products of ``domain`` (None: all) mentioning ``text`` anywhere (None: any), in URN
+    order after the URN ``after``."""
     needle = text.lower() if text else None
-    rows = await read(driver, database, FIND, domain=domain, text=needle, limit=limit)
+    rows = await read(driver, database, FIND, domain=domain, text=needle, after=after, limit=limit)
     return [r["urn"] for r in rows]
+
+
+async def count_products(
+    driver: AsyncDriver, database: str, domain: str | None, text: str | None
+) -> int:
+    needle = text.lower() if text else None
+    return (await read(driver, database, COUNT_FOUND, domain=domain, text=needle))[0]["n"]
 
 
 async def save_version(
@@ -228,9 +247,16 @@ async def versions_exposing(driver: AsyncDriver, database: str, tables: Sequence
     return [r["urn"] for r in rows]
 
 
-async def drifted(driver: AsyncDriver, database: str, limit: int) -> list[Record]:
-    """Live versions whose last drift check found violations."""
-    return [plain(r["props"]) for r in await read(driver, database, DRIFTED, limit=limit)]
+async def drifted(
+    driver: AsyncDriver, database: str, limit: int, after: str | None = None
+) -> list[Record]:
+    """Live versions whose last drift check found violations, in URN order."""
+    rows = await read(driver, database, DRIFTED, limit=limit, after=after)
+    return [plain(r["props"]) for r in rows]
+
+
+async def count_drifted(driver: AsyncDriver, database: str) -> int:
+    return (await read(driver, database, COUNT_DRIFTED))[0]["n"]
 
 
 async def blocking_findings(

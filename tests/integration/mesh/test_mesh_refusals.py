@@ -25,7 +25,7 @@ from tests.integration.mesh.test_mesh_workflow import (
 )
 from tests.unit.mesh.odcs import contract
 
-PRODUCTS = "query($domain: ID) { dataProducts(domain: $domain) { id } }"
+PRODUCTS = "query($domain: ID) { dataProducts(domain: $domain) { edges { node { id } } } }"
 ERRORS = (
     "errors { __typename message ... on NotFoundError { urn } ... on InvalidInputError { field } }"
 )
@@ -53,7 +53,7 @@ async def test_refusals_are_typed_and_leave_nothing_behind(
     )
     sales = f"{unique}-sales"
     try:
-        async with serve(own) as served, httpx.AsyncClient(base_url=served.url) as http:
+        async with serve(own) as served, httpx.AsyncClient(base_url=served.url, timeout=60) as http:
             ada = Caller(http, mint_token(settings.auth, f"{unique}-ada", ["admin"]))
             domain = (await ada(DOMAIN, input={"name": sales}))["createDomain"]["domain"]["id"]
             await refusals(ada, domain, table, unique)
@@ -83,7 +83,7 @@ async def refusals(ada: Caller, domain: str, table: str, unique: str) -> None:
         "message": "'Orders!': lower-case letters, digits and dashes, starting with a letter",
         "field": "name",
     }
-    assert (await ada(PRODUCTS, domain=domain))["dataProducts"] == []
+    assert (await ada(PRODUCTS, domain=domain))["dataProducts"]["edges"] == []
 
     made = await create(outputPorts=[{"name": "orders", "asset": table}], streamPorts=["events"])
     product = made["product"]
@@ -102,4 +102,4 @@ async def refusals(ada: Caller, domain: str, table: str, unique: str) -> None:
     )
     assert nowhere["importContract"]["errors"][0]["__typename"] == "NotFoundError"
     listed = await ada(PRODUCTS, domain=domain)
-    assert listed["dataProducts"] == [{"id": product["id"]}]
+    assert listed["dataProducts"]["edges"] == [{"node": {"id": product["id"]}}]

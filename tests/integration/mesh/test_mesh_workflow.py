@@ -103,7 +103,7 @@ DRIFT = """
 mutation($version: ID!) { checkContractDrift(version: $version) {
   version { drift } errors { __typename message } } }
 """
-DRIFTED = "{ driftedVersions { id drift } }"
+DRIFTED = "{ driftedVersions(first: 100) { totalCount edges { node { id drift } } } }"
 DRIFT_OF = "query($id: ID!) { node(id: $id) { ... on ProductVersion { drift } } }"
 EVENTS = """
 subscription($product: ID!) { productEvents(product: $product) {
@@ -118,7 +118,10 @@ mutation($request: ID!, $approve: Boolean!) { decideAccess(request: $request, ap
   request { status decidedBy expiresAt } errors { __typename message } } }
 """
 RUNS = "query($id: ID!) { node(id: $id) { ... on ProductVersion { qualityRuns { passed by } } } }"
-SEARCH = "query($text: String) { dataProducts(text: $text) { id } }"
+SEARCH = """
+query($domain: ID, $text: String) { dataProducts(domain: $domain, text: $text) {
+  totalCount edges { node { id } } } }
+"""
 REVOKE = """
 mutation($request: ID!, $reason: String!) { revokeAccess(request: $request, reason: $reason) {
   request { status } errors { __typename message } } }
@@ -352,7 +355,8 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
         return (await carl(DRIFT_OF, id=v1["id"]))["node"]["drift"] == expected
 
     await eventually(drifted_now, timeout_s=10)
-    drifted = {v["id"]: v["drift"] for v in (await carl(DRIFTED))["driftedVersions"]}
+    page = (await carl(DRIFTED))["driftedVersions"]
+    drifted = {e["node"]["id"]: e["node"]["drift"] for e in page["edges"]}
     assert drifted[v1["id"]] == expected
     checked = (await olga(DRIFT, version=v1["id"]))["checkContractDrift"]["version"]["drift"]
     assert checked == expected
@@ -379,9 +383,11 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     assert bound["consumers"] == [{"name": f"{m['name']}-analysts"}]
     assert bound["accessRequests"] == []  # the consumer is not an approver of sales
     # Consumers find it by what its contract says.
-    found = await carl(SEARCH, text="EMAIL")
-    assert product in [p["id"] for p in found["dataProducts"]]
-    assert (await carl(SEARCH, text=f"{m['name']}-no-such-thing"))["dataProducts"] == []
+    sales = f"urn:dw:domain:{m['sales']}"
+    found = (await carl(SEARCH, domain=sales, text="EMAIL"))["dataProducts"]
+    assert found == {"totalCount": 1, "edges": [{"node": {"id": product}}]}
+    nothing = await carl(SEARCH, domain=sales, text=f"{m['name']}-no-such-thing")
+    assert nothing["dataProducts"] == {"totalCount": 0, "edges": []}
 
     # Analysts ask the graph directly (docs/analysts.md).
     used = await ask(m, "Which consumers use a version of a product", product=product)
