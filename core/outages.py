@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -53,6 +54,23 @@ def dependency(err: BaseException) -> str | None:
     return None
 
 
+WORDS = {
+    "neo4j": "the graph database (Neo4j) is unreachable",
+    "kafka": "the event broker (Kafka) is unreachable",
+    "redis": "Redis is unreachable",
+    "opensearch": "the search engine (OpenSearch) is unreachable",
+}
+
+
+def in_words(err: BaseException) -> str:
+    """What went wrong, for a person: an outage says which dependency, anything else its
+    message (never only an exception class such as NodeNotReadyError)."""
+    name = dependency(err)
+    if name:
+        return WORDS[name]
+    return str(err) or "an unexpected error (see the log)"
+
+
 def is_outage(err: BaseException) -> bool:
     return dependency(err) is not None
 
@@ -67,9 +85,11 @@ async def wait_out(
     cfg: ResilienceSettings,
     component: str,
     stopping: asyncio.Event | None = None,
+    give_up_after_s: float | None = None,
 ) -> T:
     """``call()`` until it returns; an outage is waited out with capped, jittered backoff and
-    any other error raised. Once ``stopping`` is set the outage is raised instead."""
+    any other error raised. Once ``stopping`` is set, or ``give_up_after_s`` have passed since
+    the first failure, the outage is raised instead."""
 
     async def sleep(seconds: float) -> None:
         if stopping is None:
@@ -78,7 +98,14 @@ async def wait_out(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), seconds)
 
+    first_failure: float | None = None
+
     def stop(_state: RetryCallState) -> bool:
+        nonlocal first_failure
+        now = time.monotonic()
+        first_failure = first_failure or now
+        if give_up_after_s is not None and now - first_failure >= give_up_after_s:
+            return True
         return stopping is not None and stopping.is_set()
 
     waiting: set[str] = set()

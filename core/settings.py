@@ -318,6 +318,8 @@ class ResilienceSettings(BaseModel):
     heartbeat_s: float = Field(5.0, gt=0, le=300)
     # A worker with records waiting and no commit for this long is reported degraded (stalled).
     stall_s: float = Field(120.0, gt=0, le=86_400)
+    # A scan interrupted by a Kafka or Neo4j outage is retried for this long, then failed.
+    scan_retry_s: float = Field(300.0, ge=0, le=86_400)
 
 
 class Settings(BaseSettings):

@@ -3,6 +3,11 @@
 The connector streams events to ``datawave.discovery.v1``; the ingest workers write them. The
 scan knows the last offset it produced on each partition, so it is finished exactly when the
 workers' consumer group has committed past those offsets, whichever worker wrote them.
+
+A Kafka or Neo4j outage interrupts a scan without failing it: for
+``DATAWAVE_RESILIENCE__SCAN_RETRY_S`` it waits with backoff (core/outages.py) and discovers
+again (writes are idempotent, so events sent twice change nothing), follows the ingest, and
+records its end once the graph is back. Past that deadline it fails with the outage in words.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import Protocol, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
@@ -19,6 +26,7 @@ from neo4j import AsyncDriver
 from pydantic import ValidationError
 
 from core.events import SOURCE_CHECKED, TABLE_DISCOVERED, SourceChecked, TableDiscovered
+from core.outages import in_words, is_outage, wait_out
 from core.settings import Settings
 from core.sources import DataSourceConfig, problems
 from core.urns import source_urn
@@ -64,6 +72,13 @@ class ScanProgress:
 
 
 ProgressCallback = Callable[[ScanProgress], Awaitable[None]]
+T = TypeVar("T")
+
+
+class Retried(Protocol):
+    """``call()`` with outages waited out for ``DATAWAVE_RESILIENCE__SCAN_RETRY_S``."""
+
+    async def __call__(self, call: Callable[[], Awaitable[T]]) -> T: ...
 
 
 async def _ignore(_: ScanProgress) -> None:
@@ -119,14 +134,38 @@ async def run_scan(
     ingest_timeout_s: float = 900.0,
 ) -> ScanProgress:
     """Run one scan to the end (finished or failed) and return its last progress."""
+    give_up_s = settings.resilience.scan_retry_s
+
+    async def retried(call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await wait_out(call, settings.resilience, "scan", give_up_after_s=give_up_s)
+        except Exception as err:
+            if is_outage(err):
+                raise ScanError(
+                    f"interrupted: {in_words(err)}, and not back within {give_up_s:.0f}s"
+                ) from err
+            raise
+
+    return await _run(settings, driver, source, scan_id, on_progress, ingest_timeout_s, retried)
+
+
+async def _run(
+    settings: Settings, driver: AsyncDriver, source: str, scan_id: str | None,
+    on_progress: ProgressCallback, ingest_timeout_s: float, retried: Retried,
+) -> ScanProgress:  # fmt: skip
     db = settings.neo4j.database
-    config = await registered(settings, driver, source)
+    config = await retried(lambda: registered(settings, driver, source))
     progress = ScanProgress(scan_id or str(uuid.uuid4()), source, "validate")
-    await start_scan(driver, db, progress.scan_id, source, source_urn(source))
+    started = progress
+    await retried(lambda: start_scan(driver, db, started.scan_id, source, source_urn(source)))
     await on_progress(progress)
     try:
-        progress, offsets, missing = await _discover(settings, config, progress, on_progress)
-        progress = await _await_ingest(settings, progress, offsets, on_progress, ingest_timeout_s)
+        progress, offsets, missing = await retried(
+            lambda: _discover(settings, config, started, on_progress)
+        )
+        progress = await _await_ingest(
+            settings, progress, offsets, on_progress, ingest_timeout_s, retried
+        )
         if missing:  # written first: the graph has marked their tables removed
             one = len(missing) == 1
             raise ScanError(
@@ -136,12 +175,14 @@ async def run_scan(
             )
         progress = replace(progress, stage="finished", target=None)
     except Exception as err:
-        message = str(err) if isinstance(err, ScanError) else f"{type(err).__name__}: {err}"
+        message = str(err) if isinstance(err, ScanError) else in_words(err)
         progress = replace(progress, stage="failed", error=message)
-    await finish_scan(
-        driver, db, progress.scan_id, status=progress.stage, stage=progress.stage,
-        events=progress.events, tables=progress.tables, columns=progress.columns,
-        error=progress.error,
+    ended = progress
+    await retried(
+        lambda: finish_scan(
+            driver, db, ended.scan_id, status=ended.stage, stage=ended.stage,
+            events=ended.events, tables=ended.tables, columns=ended.columns, error=ended.error,
+        )
     )  # fmt: skip
     await on_progress(progress)
     return progress
@@ -200,14 +241,18 @@ async def _await_ingest(
     offsets: _Offsets,
     on_progress: ProgressCallback,
     timeout_s: float,
+    retried: Retried,
 ) -> ScanProgress:
     await on_progress(progress)
     admin = AIOKafkaAdminClient(**settings.kafka.client_options())
     await admin.start()
     deadline = time.monotonic() + timeout_s
     try:
+        committed_offsets = partial(
+            _committed, admin, settings.ingest.group_id, settings.ingest.topics[0]
+        )
         while True:
-            committed = await _committed(admin, settings.ingest.group_id, settings.ingest.topics[0])
+            committed = await retried(committed_offsets)
             done, complete = offsets.ingested(committed)
             progress = replace(progress, ingested=done)
             if complete:

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Column, Table
 
 from app.cli.common import console, err_console
+from core.outages import in_words, is_outage
 from core.settings import Settings
 from core.sources import DataSourceConfig, TlsMode
 from core.urns import source_urn
@@ -221,6 +222,11 @@ def scan(settings: Settings, sources: list[str]) -> None:
         results = asyncio.run(scan_sources(settings, sources))
     except ScanError as err:
         console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+    except Exception as err:  # an outage is said in words, never as a traceback
+        if not is_outage(err):
+            raise
+        console.print(f"[red]{in_words(err)}[/red]")
         raise typer.Exit(1) from err
     print_summary(results)
     if any(r.stage != "finished" for r in results):
