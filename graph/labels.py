@@ -70,6 +70,12 @@ CREATE (c)-[k:CANDIDATE_LABEL]->(l)
 SET k.confidence = x.confidence, k.explanation = x.explanation, k.evidence = x.evidence,
     k.contributions = x.contributions, k.model = x.model, k.at = row.at
 """
+MACHINE_LABELS = """
+UNWIND $urns AS urn
+MATCH (c:Column {urn: urn})-[r:LABELED]->(l:Label)
+WHERE r.status IN $machine
+RETURN c.urn AS urn, l.name AS label, properties(r) AS edge
+"""
 # What the machine last saw on each column (labels and near-misses): a new model re-scores it.
 STORED_EVIDENCE = """
 MATCH (c:Column)-[r:LABELED|CANDIDATE_LABEL]->(l:Label)
@@ -174,6 +180,21 @@ class LabelRow:
     features: dict[str, float]
     model: str
     contributions: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_edge(cls, label: str, edge: dict[str, Any]) -> LabelRow:
+        """A machine edge as it is stored, to write back unchanged."""
+        return cls(
+            label,
+            edge["confidence"],
+            edge["status"],
+            edge.get("method") or "",
+            json.loads(edge.get("evidence") or "[]"),
+            edge.get("explanation") or "",
+            json.loads(edge.get("features") or "{}"),
+            edge.get("model") or "",
+            json.loads(edge.get("contributions") or "[]"),
+        )
 
     def params(self) -> dict[str, Any]:
         return {
@@ -366,6 +387,17 @@ async def count_candidate_labels(
         sources=sorted(sources) if sources is not None else None,
     )  # fmt: skip
     return rows[0]["n"]
+
+
+async def machine_labels(
+    driver: AsyncDriver, database: str, urns: Sequence[str]
+) -> dict[str, dict[str, LabelRow]]:
+    """The machine labels (suggested, review) now on these columns, by column and label."""
+    rows = await read(driver, database, MACHINE_LABELS, urns=list(urns), machine=list(MACHINE))
+    found: dict[str, dict[str, LabelRow]] = {}
+    for r in rows:
+        found.setdefault(r["urn"], {})[r["label"]] = LabelRow.from_edge(r["label"], r["edge"])
+    return found
 
 
 async def stored_evidence(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,13 +75,24 @@ class ClassificationService:
         )
 
     async def classify_columns(
-        self, columns: Sequence[ColumnInput], at: datetime | None = None
+        self,
+        columns: Sequence[ColumnInput],
+        at: datetime | None = None,
+        *,
+        keep_stronger: bool = False,
     ) -> list[graph_labels.ColumnLabels]:
-        """Score a batch and write its labels; returns what was written per column."""
+        """Score a batch and write its labels; returns what was written per column.
+        ``keep_stronger``: a machine label already there with a higher confidence stays as it
+        is (on-demand classification sees less than a scan did)."""
         if not columns:
             return []
         scores = await asyncio.to_thread(self.classifier.score, columns)
         rows = [self.rows(c, s) for c, s in zip(columns, scores, strict=True)]
+        if keep_stronger:
+            before = await graph_labels.machine_labels(
+                self.driver, self.database, [c.urn for c in columns]
+            )
+            rows = [stronger(row, before.get(row.urn, {})) for row in rows]
         await graph_labels.apply_labels(self.driver, self.database, rows, at or datetime.now(UTC))
         return rows
 
@@ -91,7 +102,8 @@ class ClassificationService:
         """Classify a table's columns (or one column) as they are in the graph.
 
         The graph keeps no samples: pass ``samples`` (column URN -> values) when the caller has
-        them; otherwise min and max from the profile stand in, and confidence is lower.
+        them; otherwise min and max from the profile stand in, and confidence is lower. Either
+        way a machine label that had stronger evidence stays, and steward decisions stand.
         """
         rows = await graph_labels.columns_to_classify(self.driver, self.database, urn)
         if not rows:
@@ -107,7 +119,7 @@ class ClassificationService:
             )
             for r in rows
         ]
-        return await self.classify_columns(columns)
+        return await self.classify_columns(columns, keep_stronger=True)
 
     async def refit(self) -> dict[str, object]:
         """Fit on the generated estate plus stewards' decisions; register as the next version."""
@@ -146,6 +158,18 @@ class ClassificationService:
             rows.append(row)
         await graph_labels.apply_labels(self.driver, self.database, rows, datetime.now(UTC))
         return report
+
+
+def stronger(
+    row: graph_labels.ColumnLabels, before: Mapping[str, graph_labels.LabelRow]
+) -> graph_labels.ColumnLabels:
+    """``row`` with each earlier machine label kept where it was more confident."""
+    labels = {x.label: x for x in row.labels}
+    for label, old in before.items():
+        if label not in labels or labels[label].confidence < old.confidence:
+            labels[label] = old
+    candidates = [k for k in row.candidates if k.label not in labels]
+    return replace(row, labels=list(labels.values()), candidates=candidates)
 
 
 def evidence_of(summary: Mapping[str, Any]) -> Evidence:
