@@ -4,7 +4,7 @@ PYTHON ?= python3
 DW := $(VENV)/bin/datawave
 PYTEST_ARGS ?=
 
-.PHONY: up test down status install system-deps lint bench schema clean-state
+.PHONY: up test down status install system-deps lint bench schema clean-state chaos
 
 $(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: system-deps install
 	$(DW) stack up
 	$(DW) migrate
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## The fault matrix alone (docs/operations.md), printing time to recover per dependency: fault
+## proxies in front of the shared Neo4j and Redis, a private Kafka broker; safe on a shared stack.
+chaos: system-deps install
+	$(DW) stack up
+	$(DW) migrate
+	$(VENV)/bin/pytest -q -s -p no:cacheprovider tests/integration/resilience $(PYTEST_ARGS)
 
 down:
 	$(DW) stack down

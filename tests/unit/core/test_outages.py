@@ -4,13 +4,14 @@ and a stop request ends the wait."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from aiokafka.errors import KafkaConnectionError, NodeNotReadyError
 from neo4j.exceptions import ClientError, ServiceUnavailable
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from core.outages import WAITING, dependency, wait_out
+from core.outages import WAITING, dependency, in_words, wait_out
 from core.settings import ResilienceSettings
 
 FAST = ResilienceSettings(backoff_initial_s=0.01, backoff_max_s=0.05)
@@ -63,3 +64,19 @@ async def test_stopping_ends_the_wait_with_the_outage() -> None:
     stopping.set()
     with pytest.raises(ServiceUnavailable):
         await asyncio.wait_for(task, 2)
+
+
+def test_an_outage_is_said_in_words_never_as_a_class() -> None:
+    assert in_words(NodeNotReadyError("node 1")) == "the event broker (Kafka) is unreachable"
+    assert in_words(ServiceUnavailable("x")) == "the graph database (Neo4j) is unreachable"
+    assert in_words(ValueError("bad value")) == "bad value"
+
+
+async def test_an_outage_is_given_up_after_its_time() -> None:
+    async def down() -> None:
+        raise ServiceUnavailable("down")
+
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable):
+        await wait_out(down, FAST, "unit", give_up_after_s=0.3)
+    assert 0.3 <= time.monotonic() - started < 2
