@@ -505,3 +505,44 @@ async def test_a_dataset_no_source_held_joins_the_table_discovered_later(
             neo4j, db, "MATCH (n) WHERE n.source IN $names DETACH DELETE n",
             names=[unique, "s3://landing"],
         )  # fmt: skip
+
+
+async def test_job_and_dataset_events_describe_without_a_run(
+    neo4j: AsyncDriver, settings: Settings, unique: str
+) -> None:
+    """A JobEvent declares a job's lineage (dbt's manifest does, before any run); a
+    DatasetEvent describes a dataset (its schema, where it lives)."""
+    db = settings.neo4j.database
+    lake = f"s3://{unique}"
+    job_event = {
+        "eventTime": at(0), "producer": "https://github.com/dbt-labs/dbt-core",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+        "job": {"namespace": unique, "name": "model.orders_clean"},
+        "inputs": [{"namespace": lake, "name": "raw/orders"}],
+        "outputs": [{"namespace": lake, "name": "clean/orders"}],
+    }  # fmt: skip
+    schema = {"schema": Serde.to_dict(table("orders", "id", "total")["schema"])}
+    dataset_event = {
+        "eventTime": at(1), "producer": "https://github.com/dbt-labs/dbt-core",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": {"namespace": lake, "name": "clean/orders", "facets": schema},
+    }  # fmt: skip
+    try:
+        await apply_batch(neo4j, db, [wrap(job_event), wrap(dataset_event)])
+        rows = await read(
+            neo4j, db,
+            """MATCH (a)-[f:FEEDS]->(b:Dataset {urn: $clean})
+               RETURN a.urn AS a, f.via AS via, f.since AS since, b.fields AS fields,
+                      [(j:Job)-[:WRITES]->(b) | j.urn] AS writers,
+                      [(r:Run)-[:OF]->(:Job {urn: f.via}) | r] AS runs""",
+            clean=dataset_urn(lake, "clean/orders"),
+        )  # fmt: skip
+        (row,) = rows
+        assert row["a"] == dataset_urn(lake, "raw/orders")
+        assert row["via"] == row["writers"][0] == f"urn:dw:job:{unique}/model.orders_clean"
+        assert row["since"].to_native().isoformat() == at(0) and row["runs"] == []
+        assert '"name": "total"' in row["fields"]
+    finally:
+        await write(
+            neo4j, db, "MATCH (n) WHERE n.source IN $names DETACH DELETE n", names=[unique, lake]
+        )
