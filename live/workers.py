@@ -45,9 +45,9 @@ class WorkerStatus:
         return self.state != "running"
 
     def as_json(self) -> dict[str, object]:
+        """For the open /readyz: no host names (the instance is a /metrics label)."""
         return {
             "component": self.component,
-            "instance": self.instance,
             "state": self.state,
             "lag": self.lag,
             "commitAgeS": self.commit_age_s,
