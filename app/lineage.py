@@ -2,9 +2,10 @@
 transport (and any Marquez URL) sends them.
 
 A bearer token with ``lineage:write`` (pipeline service accounts: the ``service`` role) is
-required. The event is validated against the official schema (400 with the JSON path that
-failed), wrapped in the CloudEvents envelope and published to ``datawave.lineage.v1`` keyed by
-its job, for the ingest worker to write (201 once Kafka has it). Refusals are audited.
+required; a token scoped to sources may send the jobs (and datasets) of those namespaces only.
+The event is validated against the official schema (400 with the JSON path that failed),
+wrapped in the CloudEvents envelope and published to ``datawave.lineage.v1`` keyed by its job,
+for the ingest worker to write (201 once Kafka has it). Refusals are audited.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse
 
 from core.events import MAX_EVENT_BYTES
 from core.topics import LINEAGE
+from core.urns import Urn
 from ingest.openlineage.envelope import wrap
 from ingest.openlineage.schema import InvalidOpenLineage
 from live.state import AppState
@@ -46,6 +48,13 @@ async def _event(request: Request) -> object:
         raise Refusal(400, "BAD_REQUEST", f"not valid JSON: {err}") from None
 
 
+def _denied(state: AppState, subject: str, rid: str, client: str, reason: str) -> Refusal:
+    """A refusal for lack of permission, audited."""
+    event = AuditEvent(subject, "lineage.post", PATH, "denied", rid, client, reason)
+    state.audit.record_later(event)
+    return Refusal(403, "FORBIDDEN", reason)
+
+
 async def post_lineage(request: Request) -> JSONResponse:
     state: AppState = request.app.state.datawave
     rid = request_id(request.headers.get("x-request-id"))
@@ -56,12 +65,7 @@ async def post_lineage(request: Request) -> JSONResponse:
             state, request.headers.get("authorization"), request=rid, client=client, resource=PATH
         )
         if not allows(principal, WRITE):
-            state.audit.record_later(
-                AuditEvent(
-                    principal.subject, "lineage.post", PATH, "denied", rid, client, str(WRITE)
-                )
-            )
-            raise Refusal(403, "FORBIDDEN", f"{WRITE} is required to send lineage")
+            raise _denied(state, principal.subject, rid, client, f"{WRITE} is required")
         try:
             event = wrap(await _event(request))
         except InvalidOpenLineage as err:
@@ -70,6 +74,10 @@ async def post_lineage(request: Request) -> JSONResponse:
                 "extensions": {"code": "INVALID_EVENT", "path": err.path},
             }
             return JSONResponse({"errors": [body]}, status_code=400, headers=headers)
+        namespace = Urn.parse(event.source).source
+        if not allows(principal, WRITE, source=namespace):
+            reason = f"{WRITE} on namespace {namespace!r} (a source scope) is required"
+            raise _denied(state, principal.subject, rid, client, reason)
     except Refusal as refusal:
         response = refusal.response()
         response.headers.update(headers)

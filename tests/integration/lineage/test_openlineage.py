@@ -281,6 +281,11 @@ async def test_bad_requests_are_refused_with_the_reason(
         assert error["extensions"] == {"code": "INVALID_EVENT", "path": "$.run.runId"}
         assert (await post(event, None)).status_code == 401
         assert (await post(event, viewer)).status_code == 403
+        # A pipeline account scoped to other namespaces (RBAC source scopes).
+        other = mint_token(settings.auth, "pipeline-other", ["service"], sources=["spark-prod"])
+        assert (await post(event, other)).status_code == 403
+        scoped = mint_token(settings.auth, "pipeline-scoped", ["service"], sources=[JOB[0]])
+        assert (await post(event, scoped)).status_code == 201
         assert (await post("{", service)).status_code == 400
 
 
