@@ -440,6 +440,18 @@ async def test_lineage_as_of_a_past_moment(
     assert await upstream(at(30)) == {old}
     assert await upstream(at(90)) == {new}
     assert await upstream(at(-10)) == set()  # before either run
+
+    # impact and lineagePath answer for a past moment too.
+    then = """
+    query ($old: ID!, $out: ID!, $asOf: DateTime) {
+      impact(urn: $old, asOf: $asOf) { assets { asset { id } } }
+      lineagePath(from: $old, to: $out, asOf: $asOf) { edges { from to } }
+    }"""
+    past = await execute(then, old=old, out=out, asOf=at(30))
+    assert [a["asset"]["id"] for a in past["impact"]["assets"]] == [out]
+    assert past["lineagePath"]["edges"] == [{"from": old, "to": out}]
+    now = await execute(then, old=old, out=out)
+    assert (now["impact"]["assets"], now["lineagePath"]) == ([], None)
     closed = await read(
         neo4j, db, "MATCH (:Asset {urn: $a})-[f:FEEDS]->(:Asset {urn: $b}) RETURN f.until AS u",
         a=old, b=out,
