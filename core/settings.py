@@ -320,6 +320,10 @@ class ResilienceSettings(BaseModel):
     stall_s: float = Field(120.0, gt=0, le=86_400)
     # A scan interrupted by a Kafka or Neo4j outage is retried for this long, then failed.
     scan_retry_s: float = Field(300.0, ge=0, le=86_400)
+    # A source that failed this many scans in a row (unreachable) opens its circuit breaker ...
+    breaker_threshold: int = Field(3, ge=1, le=1000)
+    # ... and its scans are refused for this long, then one probe scan is let through.
+    breaker_reset_s: float = Field(300.0, gt=0, le=86_400)
 
 
 class Settings(BaseSettings):

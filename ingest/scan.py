@@ -32,6 +32,7 @@ from core.sources import DataSourceConfig, problems
 from core.urns import source_urn
 from graph.scans import finish_scan, start_scan
 from graph.sources import get_source
+from ingest.breakers import SourceFailure, guarded
 from ingest.connectors.base import connector_for
 from ingest.producer import EventProducer
 from ingest.source_access import SourceAccess
@@ -42,6 +43,10 @@ PROGRESS_EVERY_S = 0.25
 
 class ScanError(Exception):
     """The scan could not run or did not finish; the message says why."""
+
+
+class SourceUnreachable(ScanError, SourceFailure):
+    """The source did not answer: counted by its circuit breaker (ingest/breakers.py)."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +165,10 @@ async def _run(
     await retried(lambda: start_scan(driver, db, started.scan_id, source, source_urn(source)))
     await on_progress(progress)
     try:
-        progress, offsets, missing = await retried(
-            lambda: _discover(settings, config, started, on_progress)
-        )
+        async with guarded(settings.redis_url, source, settings.resilience):
+            progress, offsets, missing = await retried(
+                lambda: _discover(settings, config, started, on_progress)
+            )
         progress = await _await_ingest(
             settings, progress, offsets, on_progress, ingest_timeout_s, retried
         )
@@ -217,7 +223,7 @@ async def _discover(
             if event.type == SOURCE_CHECKED and isinstance(data, SourceChecked):
                 if data.status == "unreachable":
                     await settle()
-                    raise ScanError(f"source {config.name} unreachable: {data.error}")
+                    raise SourceUnreachable(f"source {config.name} unreachable: {data.error}")
                 expected = sum(data.counts.get(k, 0) for k in ("tables", "views", "collections"))
                 progress = replace(progress, expected_tables=expected)
             elif event.type == TABLE_DISCOVERED and isinstance(data, TableDiscovered):
