@@ -9,11 +9,16 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
+import httpx
 import typer
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from rich.table import Table
 
 from app.cli.common import console, err_console, settings_or_exit
+from core.settings import Settings
 from devstack import stack
+from live.workers import WorkerStatus, workers
 
 stack_cli = typer.Typer(
     help="Run the local service stack (no Docker needed).", no_args_is_help=True
@@ -50,7 +55,8 @@ def stack_down(services: Services = None) -> None:
 
 @stack_cli.command("status")
 def stack_status() -> None:
-    """List each service with its ports, pid, state and resident memory."""
+    """List each service with its ports, pid, state and resident memory, then the API and
+    the workers (state, lag, last commit, the dependency they wait for)."""
     rows = stack.status(stack_context())
     table = Table("service", "ports", "pid", "state", "RSS (MiB)")
     for row in rows:
@@ -65,6 +71,36 @@ def stack_status() -> None:
     total = sum(r.rss_bytes for r in rows)
     table.add_row("total", "", "", "", f"{total / 2**20:.0f}")
     console.print(table)
+    console.print(_datawave_table(stack_context().settings))
+
+
+def _datawave_table(settings: Settings) -> Table:
+    """The API (its /healthz) and the workers, as their heartbeats tell (live/workers.py)."""
+    table = Table("DataWave", "state", "lag", "last commit", "waiting for")
+    api = f"http://{settings.host}:{settings.port}/healthz"
+    try:
+        up = httpx.get(api, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        up = False
+    table.add_row(f"api :{settings.port}", "[green]up[/green]" if up else "[red]down[/red]")
+
+    async def heartbeats() -> list[WorkerStatus]:
+        async with Redis.from_url(settings.redis_url) as redis:
+            return await workers(redis, settings.resilience)
+
+    try:
+        found = asyncio.run(heartbeats())
+    except RedisError:
+        table.add_row("workers", "[red]unknown[/red] (Redis down)")
+        return table
+    for w in found:
+        colour = "green" if w.state == "running" else "yellow"
+        age = "-" if w.commit_age_s is None else f"{w.commit_age_s:.0f}s ago"
+        lag = "-" if w.lag is None else str(w.lag)
+        table.add_row(w.component, f"[{colour}]{w.state}[/{colour}]", lag, age, w.waiting_for or "")
+    if not found:
+        table.add_row("workers", "[yellow]none[/yellow] (no heartbeat)")
+    return table
 
 
 @demo_cli.command("load")

@@ -45,7 +45,7 @@ from core.events import (
     InvalidEvent,
     make_event,
 )
-from core.outages import wait_out
+from core.outages import is_outage, wait_out
 from core.settings import (
     IngestSettings,
     KafkaSettings,
@@ -252,8 +252,8 @@ class Worker:
         async with EventProducer(self._kafka, self.cfg.dlq_topic) as producer:
             self._producer = producer
             dead = DeadLetters(producer, self.cfg.group_id)
-            await self._consumer.start()
             try:
+                await self._consumer.start()  # closed below even if it fails half-way
                 while not self._stopping.is_set():
                     records = await self._poll()
                     if records:
@@ -439,6 +439,11 @@ async def serve(settings: Settings) -> WorkerStats:
 
     try:
         return await wait_out(run_once, settings.resilience, "ingest", stopping)
+    except Exception as err:
+        if not (stopping.is_set() and is_outage(err)):
+            raise
+        log.warning("stopped while waiting for %s; nothing was committed meanwhile", err)
+        return current[0].stats if current else WorkerStats()
     finally:
         heartbeat.cancel()
         await redis.aclose()
