@@ -97,7 +97,10 @@ async def test_worker_resumes_after_a_kafka_outage(
     print(f"kafka killed {OUTAGE_S}s: the worker drained {recovered_s:.1f}s after it restarted")
 
     assert worker.stats.dlq == 0
-    assert worker.stats.events_ok == len(before) + len(after)  # nothing written twice
+    # Delivery is at least once: a SIGKILLed broker may lose a commit or take a retried send
+    # twice, so some events can arrive again. None may be applied twice: every table has
+    # exactly one schema version (a redelivered snapshot is stale and changes nothing).
+    assert worker.stats.versions == 200
     assert (await read(neo4j, db, TABLES, source=source.name))[0]["n"] == 200
 
 
