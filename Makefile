@@ -30,11 +30,12 @@ test: system-deps install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## The fault matrix alone (docs/operations.md), printing time to recover per dependency: fault
-## proxies in front of the shared Neo4j and Redis, a private Kafka broker; safe on a shared stack.
+## proxies in front of the shared Neo4j, Redis, OpenSearch and a source database, a private Kafka
+## broker; safe on a shared stack.
 chaos: system-deps install
 	$(DW) stack up
 	$(DW) migrate
-	$(VENV)/bin/pytest -q -s -p no:cacheprovider tests/integration/resilience $(PYTEST_ARGS)
+	DATAWAVE_CHAOS=1 $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/integration/resilience $(PYTEST_ARGS)
 
 down:
 	$(DW) stack down

@@ -88,7 +88,7 @@ class GraphQLGateway:
             )
             body = await self._admit_body(state, receive, request, principal, rid, client)
         except Refusal as refusal:
-            await refusal.response()(scope, receive, send_with_id)
+            await refusal.response(request.headers.get("accept"))(scope, receive, send_with_id)
             return
         scope.setdefault("state", {})["caller"] = Caller(principal, rid)
         await self.app(scope, _replay(body, receive), send_with_id)

@@ -8,7 +8,7 @@ import gc
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -33,18 +33,24 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.gateway import GraphQLGateway, parse_json
 from app.graphiql import STATIC_PATH, GraphiQL
 from app.headers import SecurityHeaders
+from app.lineage import BATCH_PATH as LINEAGE_BATCH_PATH
 from app.lineage import PATH as LINEAGE_PATH
-from app.lineage import post_lineage
+from app.lineage import post_lineage, post_lineage_batch
 from app.metrics import MetricsMiddleware
 from core.settings import Settings, load_settings
 from core.topics import ensure_topics
+from governance.masking import follow as follow_masking
+from governance.masking import refresh as refresh_masking
 from governance.watch import watch_changes
 from graph.migrations import apply_migrations
-from live.health import dependencies
+from ingest.breakers import export as export_breakers
+from live.health import dependencies, missing, serving
 from live.relay import run_relay
 from live.state import AppState, open_state
-from live.workers import WorkerStatus, export, workers
+from live.workers import export, reported
+from mesh.expiry import sweep_grants
 from mesh.watch import watch_contracts
+from ml.settings import ClassifierSettings
 from resolvers.context import Context
 from resolvers.schema import build_schema
 from security.gateway import Caller, Doorstep, Refusal, authenticate, request_id
@@ -155,32 +161,29 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """Readiness, open to anyone: each dependency up or down, no versions or errors (those are
     in ``serverInfo``, for admins, and in the log), and each worker's state from its heartbeat
-    (live/workers.py): a waiting or stalled worker is ``degraded``, the API still serves."""
+    (live/workers.py): a waiting or stalled worker is ``degraded``, the API still serves; so is
+    a replica without OpenSearch (status ``degraded``: search alone is unavailable)."""
     state: AppState = request.app.state.datawave
     deps = await dependencies(state)
-    ready = all(d.up for d in deps)
-    found = await _workers(state)
+    ready = serving(deps)
+    found = await reported(state.redis, state.settings.resilience)
+    without = missing(deps)
     body = {
-        "status": "ready" if ready else "unavailable",
+        "status": "unavailable" if not ready else "degraded" if without else "ready",
         "dependencies": {d.name: {"up": d.up, "latencyMs": d.latency_ms} for d in deps},
         "workers": None if found is None else [w.as_json() for w in found],
-        "degraded": sorted({w.component for w in found or [] if w.degraded}),
+        "degraded": sorted({*without, *(w.component for w in found or [] if w.degraded)}),
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-async def _workers(state: AppState) -> list[WorkerStatus] | None:
-    """The workers' heartbeats, or None while Redis cannot tell (its probe says why)."""
-    try:
-        return await workers(state.redis, state.settings.resilience)
-    except RedisError:
-        return None
-
-
 async def metrics(request: Request) -> Response:
-    found = await _workers(request.app.state.datawave)
+    state: AppState = request.app.state.datawave
+    found = await reported(state.redis, state.settings.resilience)
     if found is not None:
         export(found)
+    with suppress(RedisError):  # the breakers of every source, whoever scanned it
+        await export_breakers(state.redis)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -195,6 +198,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             created = await ensure_topics(state.kafka_admin, settings.kafka.topic_partitions)
             log.info("migrations applied: %s; topics created: %s", applied, created)
             app.state.datawave = state
+            # The masking policy in force, loaded before serving and kept current.
+            await refresh_masking(state)
+            masks = asyncio.create_task(follow_masking(state))
             relay = asyncio.create_task(run_relay(state)) if settings.relay_changes else None
             # Re-evaluates compliance of what changes (governance/watch.py).
             watcher = (
@@ -203,6 +209,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Re-checks data contracts whose output ports change (mesh/watch.py).
             contracts = (
                 asyncio.create_task(watch_contracts(state)) if settings.watch_contracts else None
+            )
+            # The on-demand classifier's models, when asked to load them before the first use.
+            warm = (
+                asyncio.create_task(state.classifier.preload())
+                if ClassifierSettings().preload
+                else None
+            )
+            # Tells consumers of grants ending soon or ended (mesh/expiry.py).
+            grants = (
+                asyncio.create_task(sweep_grants(state)) if settings.mesh.grant_sweep_s else None
             )
             # What start-up built (the schema, the imported ML libraries: ~600k objects) is never
             # garbage; left to the cyclic collector, each full collection walked it all (0.3 to
@@ -219,7 +235,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 gc.unfreeze()
                 if ide:
                     await ide.close()
-                for task in (relay, watcher, contracts):
+                for task in (masks, relay, watcher, contracts, grants, warm):
                     if task:
                         task.cancel()
                         await asyncio.gather(task, return_exceptions=True)
@@ -245,6 +261,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/metrics", metrics),
         Route(LINEAGE_PATH, post_lineage, methods=["POST"]),  # OpenLineage (app/lineage.py)
+        Route(LINEAGE_BATCH_PATH, post_lineage_batch, methods=["POST"]),
     ]
     if ide:
         # Public files (React, GraphiQL): no token needed, like the page that loads them.

@@ -13,7 +13,9 @@ process's /metrics (``datawave_process_restarts_total{process="api-N"}``).
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import signal
 import socket
 import subprocess
@@ -48,7 +50,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_one(host: str, port: int, log_level: str, name: str, restarts: int) -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with(parent: int) -> None:
+    """SIGTERM this process when ``parent`` (the supervisor) dies, even by SIGKILL: an orphan
+    would go on holding the port and its Kafka consumer groups' partitions (Linux's prctl)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _serve_one(host: str, port: int, log_level: str, name: str, restarts: int, parent: int) -> None:
+    _die_with(parent)
     RESTARTS.labels(name).inc(restarts)  # this slot's restarts before this process
     config = uvicorn.Config(APP, factory=True, log_level=log_level, **UVICORN_OPTIONS)
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
@@ -83,7 +97,7 @@ def serve_processes(
 
     def starter(name: str) -> Starter:
         def start(restarts: int) -> _ApiProcess:
-            args = (host, port, log_level, name, restarts)
+            args = (host, port, log_level, name, restarts, os.getpid())
             return _ApiProcess(ctx.Process(target=_serve_one, args=args, name=name))
 
         return start

@@ -1,22 +1,28 @@
 """OpenLineage ingest, end to end: run events through ``POST /api/v1/lineage``, Kafka and the
 ingest worker into Neo4j, side by side with the naive path (one transaction per event).
 
-    .venv/bin/python bench/openlineage.py [--runs 1000] [--concurrency 32]
+    .venv/bin/python bench/openlineage.py [--runs 1000] [--concurrency 8] [--batch 100]
+        [--worker-batch 500]
 
 Input: ``--runs`` runs of 100 jobs, each a START and a COMPLETE event with 3 inputs and 2
 outputs of 6 columns (PostgreSQL tables of a source registered for the bench, on a host that
 does not exist) and column lineage for every output column (two inputs each), as
 ``openlineage-python`` builds them.
 
-1. DataWave: the API in this process (uvicorn) takes the events over HTTP, ``--concurrency``
-   requests in flight; ``python -m ingest.worker`` (its own process, default settings, a fresh
-   consumer group starting at the end of ``datawave.lineage.v1``) writes them. Timed from the
-   first request until every run is COMPLETE in the graph.
+1. DataWave: the API in this process (uvicorn) takes the events over HTTP, ``--batch`` events
+   a request (``POST /api/v1/lineage/batch``; 1: one event a request to ``/api/v1/lineage``),
+   ``--concurrency`` requests in flight; ``python -m ingest.worker`` (its own process, a fresh
+   consumer group starting at the end of ``datawave.lineage.v1``, ``--worker-batch`` events a
+   transaction) writes them. Timed from the first request until every run is COMPLETE in the
+   graph.
 2. Naive: the same events, validated and written one per transaction (``graph.batch.apply_batch``
    of one event), no HTTP or Kafka.
 
-Both must leave the same graph (runs, FEEDS with their properties). The bench removes what it
-wrote. Results: docs/lineage.md.
+Both must leave the same graph (runs, FEEDS with their properties). Where the time goes: the
+CPU seconds each process spent per 1,000 events during the DataWave run (this process: the
+API and the client; the worker; Neo4j; Kafka) beside the whole machine's busy CPU (other
+work on a shared machine included). The bench removes what it wrote. Results:
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # this directory would shadow the project's `ingest` package
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from openlineage.client.event_v2 import RunState  # noqa: E402
 from openlineage.client.serde import Serde  # noqa: E402
@@ -88,6 +96,36 @@ def events(runs: int, ns: str) -> list[bytes]:
     return out
 
 
+def listening(port: int) -> psutil.Process | None:
+    """The local process listening on ``port`` (Neo4j's Bolt, Kafka's broker)."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return psutil.Process(conn.pid)
+    return None
+
+
+class CpuShare:
+    """CPU seconds of the processes of the path between ``start`` and ``stop``."""
+
+    def __init__(self, processes: dict[str, psutil.Process | None]) -> None:
+        self.processes = {name: p for name, p in processes.items() if p is not None}
+        self.before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        times = {name: sum(p.cpu_times()[:2]) for name, p in self.processes.items()}
+        machine = psutil.cpu_times()
+        return times | {"machine": machine.user + machine.system + machine.nice}
+
+    def start(self) -> None:
+        self.before = self._now()
+
+    def report(self, events: int, seconds: float) -> str:
+        spent = {k: v - self.before[k] for k, v in self._now().items()}
+        parts = [f"{name} {1000 * s / events:.2f}" for name, s in spent.items()]
+        busy = spent["machine"] / seconds / psutil.cpu_count()
+        return f"  CPU s per 1,000 events: {', '.join(parts)} (machine busy {busy:.0%})"
+
+
 async def skip_to_end(settings: Settings, group: str) -> None:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka.bootstrap_servers, group_id=group, enable_auto_commit=False
@@ -114,14 +152,35 @@ async def until_done(driver: object, db: str, ns: str, runs: int) -> None:
     await eventually(done, timeout_s=1800)
 
 
+def requests(bodies: list[bytes], batch: int) -> list[tuple[str, bytes]]:
+    """The bodies to post and where: one event each, or JSON arrays of ``batch`` events."""
+    if batch == 1:
+        return [("/api/v1/lineage", body) for body in bodies]
+    chunks = (bodies[i : i + batch] for i in range(0, len(bodies), batch))
+    return [("/api/v1/lineage/batch", b"[" + b",".join(chunk) + b"]") for chunk in chunks]
+
+
 async def datawave(
-    settings: Settings, driver: object, bodies: list[bytes], runs: int, n: int
+    settings: Settings, driver: object, bodies: list[bytes], runs: int, args: argparse.Namespace
 ) -> float:
     group = f"bench-ol-{uuid.uuid4().hex[:8]}"
     await skip_to_end(settings, group)
-    env = os.environ | {"DATAWAVE_INGEST__GROUP_ID": group}
+    env = os.environ | {
+        "DATAWAVE_INGEST__GROUP_ID": group,
+        "DATAWAVE_INGEST__BATCH_SIZE": str(args.worker_batch),
+    }
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ingest.worker", cwd=ROOT, env=env
+    )
+    cpu = CpuShare(
+        {
+            "API+client": psutil.Process(),
+            "worker": psutil.Process(worker.pid),
+            "neo4j": listening(urlsplit(settings.neo4j.uri).port or 7687),
+            "kafka": listening(
+                int(settings.kafka.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+            ),
+        }
     )
     token = mint_token(settings.auth, "bench-pipeline", ["service"], ttl_s=3600)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -138,21 +197,22 @@ async def datawave(
         )
         async with serve(api) as served, httpx.AsyncClient(base_url=served.url) as http:
             await asyncio.sleep(5)  # the worker joins its group
-            queue = list(reversed(bodies))
+            queue = list(reversed(requests(bodies, args.batch)))
             started = time.perf_counter()
+            cpu.start()
 
             async def sender() -> None:
                 while queue:
-                    response = await http.post(
-                        "/api/v1/lineage", content=queue.pop(), headers=headers
-                    )
+                    path, body = queue.pop()
+                    response = await http.post(path, content=body, headers=headers, timeout=120)
                     response.raise_for_status()
 
-            await asyncio.gather(*(sender() for _ in range(n)))
+            await asyncio.gather(*(sender() for _ in range(args.concurrency)))
             sent = time.perf_counter() - started
             await until_done(driver, settings.neo4j.database, JOBS, runs)
             total = time.perf_counter() - started
             print(f"  HTTP accepted all in {sent:.1f} s ({len(bodies) / sent:,.0f} events/s)")
+            print(cpu.report(len(bodies), total))
             return total
     finally:
         worker.terminate()
@@ -168,7 +228,7 @@ async def naive(settings: Settings, driver: object, bodies: list[bytes], runs: i
     return time.perf_counter() - started
 
 
-async def main(runs: int, concurrency: int) -> None:
+async def main(runs: int, args: argparse.Namespace) -> None:
     settings = Settings(_env_file=None)
     db = settings.neo4j.database
     async with open_driver(settings.neo4j) as driver:
@@ -182,7 +242,7 @@ async def main(runs: int, concurrency: int) -> None:
                 await register_source(driver, db, source)
                 bodies = events(runs, ns)
                 if path == "datawave":
-                    seconds = await datawave(settings, driver, bodies, runs, concurrency)
+                    seconds = await datawave(settings, driver, bodies, runs, args)
                 else:
                     seconds = await naive(settings, driver, bodies, runs)
                 print(
@@ -197,6 +257,10 @@ async def main(runs: int, concurrency: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--batch", type=int, default=100, help="events a request (1: single)")
+    parser.add_argument("--worker-batch", type=int, default=500, help="events a transaction")
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.concurrency))
+    print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
+    asyncio.run(main(args.runs, args))
+    print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")

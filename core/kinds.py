@@ -165,6 +165,10 @@ KINDS = Kinds(
         read="product:read",
         scope=Scope.GLOBAL,
     ),
+    # <domain>/<product>/<version>/<time>: a version's quality-gate run and the remediation
+    # its failure opened (URN order is time order); shown through their version
+    Kind("qualityrun", 4, False, "QualityRun"),
+    Kind("remediation", 4, False, "Remediation"),
     # governance
     Kind("policy", 1, False, "Policy"),
     Kind("framework", 1, False, "Framework"),

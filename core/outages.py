@@ -40,9 +40,20 @@ WAITING = Gauge(
 )
 
 
+class Outage(Exception):
+    """An outage its raiser recognised itself (a data source that stopped answering in the
+    middle of a scan); the message says it in words."""
+
+    def __init__(self, dependency: str, words: str) -> None:
+        super().__init__(words)
+        self.dependency = dependency
+
+
 def dependency(err: BaseException) -> str | None:
-    """The dependency whose outage ``err`` is (``neo4j``, ``kafka``, ``redis``, ``opensearch``),
-    else None."""
+    """The dependency whose outage ``err`` is (``neo4j``, ``kafka``, ``redis``, ``opensearch``,
+    or an ``Outage``'s own), else None."""
+    if isinstance(err, Outage):
+        return err.dependency
     if isinstance(err, ServiceUnavailable | SessionExpired):
         return "neo4j"
     if isinstance(err, KafkaTimeoutError) or (isinstance(err, KafkaError) and err.retriable):
@@ -66,6 +77,8 @@ def in_words(err: BaseException) -> str:
     """What went wrong, for a person: an outage says which dependency, anything else its
     message (never only an exception class such as NodeNotReadyError)."""
     name = dependency(err)
+    if isinstance(err, Outage):
+        return str(err)
     if name:
         return WORDS[name]
     return str(err) or "an unexpected error (see the log)"

@@ -7,6 +7,10 @@ opens (ml/consumer.py), and nothing else, the ingest worker included, has them i
 ciphertext names its key (``kid``), so keys rotate: seal with the current key, open with any
 key still in the keyring. The event's subject is authenticated with it, so a sealed block moved
 onto another table's event does not open.
+
+The classifier seals the few examples it keeps as evidence the same way before they are stored
+on ``LABELED`` edges in Neo4j (``seal_bytes``, bound to column, label and detector; ml/evidence.py),
+and the API opens them only for callers who may see them (resolvers/labels/evidence.py).
 """
 
 from __future__ import annotations
@@ -51,15 +55,33 @@ class SampleCipher:
     def from_settings(cls, kafka: KafkaSettings) -> SampleCipher:
         return cls(kafka.sample_keyring(), kafka.sample_kid)
 
+    def seal_bytes(self, plain: bytes, context: str) -> SealedSamples:
+        """``plain`` encrypted under the current key and bound to ``context`` (authenticated,
+        not stored): a block opens only with the context it was sealed for."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._keys[self._current].encrypt(nonce, plain, context.encode())
+        return SealedSamples(kid=self._current, nonce=_b64(nonce), ciphertext=_b64(sealed))
+
+    def open_bytes(self, block: SealedSamples, context: str) -> bytes:
+        """What ``seal_bytes`` sealed for ``context``; raises ``UnreadableSamples``."""
+        key = self._keys.get(block.kid)
+        if key is None:
+            raise UnreadableSamples(f"samples sealed with key {block.kid!r}, not in the keyring")
+        try:
+            return key.decrypt(
+                base64.b64decode(block.nonce), base64.b64decode(block.ciphertext), context.encode()
+            )
+        except (InvalidTag, ValueError) as err:
+            raise UnreadableSamples(
+                f"samples of {context} do not open with key {block.kid!r}"
+            ) from err
+
     def seal(self, event: Event) -> Event:
         """The event with its samples encrypted under the current key, none left in clear."""
         table = event.data
         if not isinstance(table, TableDiscovered) or not any(c.samples for c in table.columns):
             return event
-        nonce = os.urandom(NONCE_BYTES)
-        plain = orjson.dumps([c.samples for c in table.columns])
-        sealed = self._keys[self._current].encrypt(nonce, plain, event.subject.encode())
-        block = SealedSamples(kid=self._current, nonce=_b64(nonce), ciphertext=_b64(sealed))
+        block = self.seal_bytes(orjson.dumps([c.samples for c in table.columns]), event.subject)
         data = table.model_copy(
             update={"columns": _without_samples(table.columns), "sealed_samples": block}
         )
@@ -70,21 +92,7 @@ class SampleCipher:
         table = event.data
         if not isinstance(table, TableDiscovered) or table.sealed_samples is None:
             return event
-        block = table.sealed_samples
-        key = self._keys.get(block.kid)
-        if key is None:
-            raise UnreadableSamples(f"samples sealed with key {block.kid!r}, not in the keyring")
-        try:
-            plain = key.decrypt(
-                base64.b64decode(block.nonce),
-                base64.b64decode(block.ciphertext),
-                event.subject.encode(),
-            )
-        except (InvalidTag, ValueError) as err:
-            raise UnreadableSamples(
-                f"samples of {event.subject} do not open with key {block.kid!r}"
-            ) from err
-        samples = orjson.loads(plain)
+        samples = orjson.loads(self.open_bytes(table.sealed_samples, event.subject))
         if len(samples) != len(table.columns):
             raise UnreadableSamples(f"samples of {event.subject} do not match its columns")
         columns = [

@@ -302,6 +302,13 @@ class MeshSettings(BaseModel):
     stream_replication: int = Field(1, ge=1, le=10)
     # Access grants last at most this long; a request asks for fewer days or gets this.
     max_grant_days: int = Field(365, ge=1, le=3650)
+    # Consumers hear ``access.expiring`` this long before a grant ends (mesh/expiry.py) ...
+    grant_notice_days: float = Field(7.0, ge=0, le=365)
+    # ... from a sweep every API replica runs this often (0: none; expiry itself is read time).
+    grant_sweep_s: float = Field(60.0, ge=0, le=86_400)
+    # A contract's SQL quality rule is stopped by its source after this long (a rule's
+    # ``timeoutSeconds`` custom property may ask for less, never more; mesh/probes.py).
+    quality_sql_timeout_s: float = Field(10.0, gt=0, le=600)
 
 
 class ResilienceSettings(BaseModel):
@@ -379,6 +386,10 @@ class Settings(BaseSettings):
     subscription_queue_size: int = Field(256, ge=1, le=100_000)
     # Redis read-through cache of asset details and lineage (live/cache.py); 0 turns it off.
     cache_ttl_s: int = Field(300, ge=0, le=3600)
+    # Root fields read what their selection asks for whole and skip per-field resolvers
+    # (resolvers/executor.py); false resolves field by field, as tests and bench/graphql.py
+    # compare.
+    compiled_reads: bool = True
 
     @field_validator("redis_url")
     @classmethod

@@ -32,6 +32,7 @@ from app.serving import UVICORN_OPTIONS
 from app.supervisor import Supervisor
 from core.settings import ResilienceSettings, Settings
 from devstack.demo import PASSWORD_ENV, demo_sources, load_demo
+from devstack.demo_mesh import load_demo_mesh
 
 
 def load_and_scan_demo(settings: Settings, scale: int) -> None:
@@ -45,6 +46,8 @@ def load_and_scan_demo(settings: Settings, scale: int) -> None:
     print_summary(results)
     if any(r.stage != "finished" for r in results):
         raise RuntimeError("the demo scan failed; see the summary above")
+    if asyncio.run(load_demo_mesh(settings)):
+        console.print("demo mesh: domains sales, finance, marketing with their data products")
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -1,11 +1,13 @@
 """Compliance evaluation: facts from the graph, decisions from OPA in batches, findings back.
 
-One OPA call per batch of columns (never one per asset). Each finding OPA reports becomes one
-``:Finding`` per control its rule implements; a batch's findings not reported again are
-resolved. Afterwards expired waivers reopen their findings, scores per framework and domain are
-computed and appended (history), and every change is announced: on the Redis channels of
-``complianceUpdates`` (per domain, and ``*`` for the whole estate) and on
-``datawave.compliance.v1``. If OPA is unreachable the evaluation stops with
+One OPA call per batch of columns (never one per asset), on the facts of the columns rules
+can fail. Each finding OPA reports becomes one ``:Finding`` per control its rule implements;
+only new and changed findings are written, and a batch's findings not reported again are
+resolved. Reading, deciding and writing overlap (a pipeline of batches), and each batch's
+finding changes are announced once written: on the Redis channels of ``complianceUpdates`` (per
+domain, and ``*`` for the whole estate) and on ``datawave.compliance.v1``. Afterwards expired
+waivers reopen their findings, scores per framework and domain are computed, appended
+(history) and announced too. If OPA is unreachable the evaluation stops with
 ``PolicyEngineUnavailable``: nothing is resolved and no score is written, so nothing reads as
 compliant because the engine was down.
 """
@@ -13,9 +15,11 @@ compliant because the engine was down.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
+from asyncio import FIRST_COMPLETED
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,10 +38,13 @@ from governance.policies import ActiveRuleSet, ensure_loaded
 from graph import compliance
 from live.changes import ComplianceUpdate, publish_compliance_update
 from live.state import AppState
+from security.masking import PII_READ, Caller, Label, MaskingPolicy
+from security.rbac import ROLES
 
 log = logging.getLogger("datawave.compliance")
 
-BATCH = 500
+BATCH = 2000  # columns per batch: one facts query, one OPA call, one write transaction
+IN_FLIGHT = 2  # batches being decided and written at once (two cores)
 ALL_DOMAINS = "*"  # the complianceUpdates channel and score of the whole estate
 ESCALATED = "escalated"  # the status of a finding's update when it is escalated
 
@@ -112,55 +119,135 @@ def _event_type(update: ComplianceUpdate) -> str:
     return "datawave.compliance.finding.v1"
 
 
-def _masking(state: AppState) -> dict[str, str]:
-    """How each sensitivity shows to roles without ``pii:read`` (security/masking.py)."""
-    masking = state.settings.masking
-    return {"confidential": masking.confidential.value, "restricted": masking.restricted.value}
+# The roles whose holders have no need to read sensitive values (no ``pii:read``), each with
+# the permissions its holders have everywhere (security/rbac.py).
+WITHOUT_NEED = {
+    role: names
+    for role, perms in ROLES.items()
+    if PII_READ not in (names := frozenset(str(p) for p in perms))
+}
+
+
+def _masking(policy: MaskingPolicy, fact: dict[str, Any]) -> dict[str, str]:
+    """How the column shows, per sensitivity, to the least protected holder of a role without
+    ``pii:read``, under the masking policy in force (governance/masking.py)."""
+    labels = frozenset(
+        Label.of(label["name"], label.get("sensitivity"), label.get("category"))
+        for label in fact.get("labels") or ()
+        if label.get("status") != "rejected"
+    )
+    return _exposure(policy, frozenset(fact.get("domains") or ()), labels)
+
+
+@functools.lru_cache(maxsize=4096)
+def _exposure(
+    policy: MaskingPolicy, domains: frozenset[str], labels: frozenset[Label]
+) -> dict[str, str]:
+    """Memoised: a full evaluation asks for 10^5 columns, which share a few label sets and
+    domains (deciding each anew cost ~35 us a column, on the event loop). Callers must not
+    change the answer."""
+    callers = [
+        Caller(frozenset({role}), perms.__contains__, domains)
+        for role, perms in WITHOUT_NEED.items()
+    ]
+    return policy.exposure(labels, callers)
+
+
+async def _decide(
+    engine: PolicyEngine, rule_set: ActiveRuleSet, facts: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """OPA's findings over one batch's facts: one call per batch, made even for none, since
+    its answer says whether the rule set is still the one in force."""
+    decision = await engine.decide(FINDINGS, {"assets": facts}) or {}
+    if decision.get("version", 0) != rule_set.version:
+        raise StaleRuleSet
+    return decision.get("findings", [])
+
+
+class RuleSets:
+    """The rule set in force, kept between evaluations: a watcher evaluates many small sets of
+    columns under the same one, and reading its versions and rules is a round trip each. OPA
+    names the version behind every decision (``_decide``): one that moved on (an activation)
+    or went missing (a restarted OPA) is a ``StaleRuleSet``, after which the evaluation
+    ``forget``s it and reads it again (pushed again if OPA lags, ``policies.ensure_loaded``)."""
+
+    def __init__(self) -> None:
+        self._known: ActiveRuleSet | None = None
+
+    async def current(self, engine: PolicyEngine) -> ActiveRuleSet:
+        if self._known is None:
+            self._known = await ensure_loaded(engine)
+        return self._known
+
+    def forget(self) -> None:
+        self._known = None
 
 
 async def _pass(
-    state: AppState, engine: PolicyEngine, source: str | None, urns: list[str] | None
+    state: AppState,
+    engine: PolicyEngine,
+    rule_sets: RuleSets,
+    source: str | None,
+    urns: list[str] | None,
 ) -> Evaluation:
-    """One pass over the columns; the next batch's facts are read while OPA decides on this
-    one and its findings are written."""
+    """One pass over the columns as a pipeline: while the next batch's facts are read, up to
+    ``IN_FLIGHT`` batches are decided by OPA, written and announced (each a query or request
+    served by a thread of its own: on a busy machine that is a larger share of the CPU)."""
     driver, database = state.neo4j, state.settings.neo4j.database
-    rule_set = await ensure_loaded(engine)
+    rule_set = await rule_sets.current(engine)
     controls = {c for rule in rule_set.rules for c in rule["controls"]}
     result = Evaluation(rule_set=rule_set.version, controls=controls)
-    masking = _masking(state)
+    masking = state.masker.policy  # the version in force when the pass starts
 
-    def batch_after(after: str) -> asyncio.Task[list[dict[str, Any]]]:
+    def batch_after(after: str) -> asyncio.Task[tuple[list[str], list[dict[str, Any]]]]:
         return asyncio.create_task(
             compliance.column_facts(
-                driver, database, after=after, limit=BATCH, source=source, urns=urns
+                driver,
+                database,
+                after=after,
+                limit=BATCH,
+                source=source,
+                urns=urns,
+                labelled_only=rule_set.labelled_only,
             )
         )
 
+    async def process(columns: list[str], facts: list[dict[str, Any]]) -> None:
+        for f in facts:
+            f["masking"] = _masking(masking, f)
+        found = await _decide(engine, rule_set, facts)
+        rows = _finding_rows(found, rule_set, {f["urn"]: f for f in facts})
+        opened, resolved = await compliance.record_findings(
+            driver, database, version=rule_set.version, assets=columns, rows=rows,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+        result.assets += len(columns)
+        result.opened += opened
+        result.resolved += resolved
+        await _publish(state, _finding_updates(rule_set.version, [*opened, *resolved]))
+
+    async def nothing() -> tuple[list[str], list[dict[str, Any]]]:
+        return [], []
+
     upcoming = batch_after("")
+    in_flight: set[asyncio.Task[None]] = set()
     try:
-        while facts := await upcoming:
-            upcoming = batch_after(facts[-1]["urn"])
-            for f in facts:
-                f["masking"] = masking
-            decision = await engine.decide(FINDINGS, {"assets": facts}) or {}
-            if decision.get("version", 0) != rule_set.version:
-                raise StaleRuleSet
-            by_urn = {f["urn"]: f for f in facts}
-            rows = _finding_rows(decision.get("findings", []), rule_set, by_urn)
-            opened, resolved = await compliance.record_findings(
-                driver,
-                database,
-                version=rule_set.version,
-                assets=list(by_urn),
-                rows=rows,
-                now=datetime.now(UTC),
-            )
-            result.assets += len(facts)
-            result.opened += opened
-            result.resolved += resolved
+        while (batch := await upcoming)[0]:
+            # A short batch was the last one: no read for what cannot follow it.
+            more = len(batch[0]) == BATCH
+            upcoming = batch_after(batch[0][-1]) if more else asyncio.create_task(nothing())
+            if len(in_flight) >= IN_FLIGHT:
+                done, in_flight = await asyncio.wait(in_flight, return_when=FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a failed batch stops the pass
+            in_flight.add(asyncio.create_task(process(*batch)))
+        for task in asyncio.as_completed(in_flight):
+            await task
     finally:
-        upcoming.cancel()
-        await asyncio.gather(upcoming, return_exceptions=True)
+        pending = [upcoming, *in_flight]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
     return result
 
 
@@ -168,25 +255,62 @@ async def evaluate(
     state: AppState, *, source: str | None = None, urns: list[str] | None = None
 ) -> Evaluation:
     """Evaluate the live columns (of ``source``, or ``urns``, or all) under the rule set in
-    force; raises ``PolicyEngineUnavailable`` when OPA cannot answer."""
+    force, then settle what follows; raises ``PolicyEngineUnavailable`` when OPA cannot
+    answer."""
+    result = await evaluate_columns(state, source=source, urns=urns)
+    await settle(state, result)
+    return result
+
+
+async def evaluate_columns(
+    state: AppState,
+    *,
+    source: str | None = None,
+    urns: list[str] | None = None,
+    rule_sets: RuleSets | None = None,
+) -> Evaluation:
+    """The findings part of ``evaluate``: each batch's opened and resolved findings are
+    written and announced; waivers, escalations and scores are left to ``settle``."""
     engine = PolicyEngine(state.opa)
-    driver, database = state.neo4j, state.settings.neo4j.database
-    await compliance.sync_frameworks(driver, database, framework_rows())
+    rule_sets = rule_sets or RuleSets()
+    if urns is None:  # frameworks are code: a full evaluation (every activation) syncs them
+        driver, database = state.neo4j, state.settings.neo4j.database
+        await compliance.sync_frameworks(driver, database, framework_rows())
     try:
-        result = await _pass(state, engine, source, urns)
+        return await _pass(state, engine, rule_sets, source, urns)
     except StaleRuleSet:
-        result = await _pass(state, engine, source, urns)
+        rule_sets.forget()
+        return await _pass(state, engine, rule_sets, source, urns)
+
+
+async def settle(state: AppState, result: Evaluation) -> None:
+    """What follows an evaluation's findings: expired waivers reopen theirs, critical findings
+    open too long escalate, scores are computed, appended and announced (into ``result``)."""
     if not result.rule_set:
-        return result  # no rule set was ever activated: nothing to score
+        return  # no rule set was ever activated: nothing to score
+    driver, database = state.neo4j, state.settings.neo4j.database
     now = datetime.now(UTC)
-    result.opened += await compliance.expire_waivers(driver, database, now)
+    reopened = await compliance.expire_waivers(driver, database, now)
+    result.opened += reopened
     result.escalated = await escalate(state, now)
     result.scores = scores(await compliance.open_by_control(driver, database), result)
     await compliance.record_scores(
         driver, database, [_score_row(s, result.rule_set) for s in result.scores], now
     )
-    await announce(state, result)
-    return result
+    # Each batch announced its findings as it wrote them (_pass); now the rest.
+    await announce(state, Evaluation(result.rule_set, result.controls, opened=reopened,
+                                     escalated=result.escalated, scores=result.scores))  # fmt: skip
+
+
+async def warm_up(state: AppState, rule_sets: RuleSets) -> None:
+    """What a watcher's first evaluation would otherwise wait for: the rule set read and in
+    OPA, the connection to OPA open, the facts and findings queries planned by Neo4j."""
+    engine = PolicyEngine(state.opa)
+    driver, database = state.neo4j, state.settings.neo4j.database
+    await rule_sets.current(engine)
+    await engine.decide(FINDINGS, {"assets": []})
+    await compliance.column_facts(driver, database, urns=[], limit=1)
+    await compliance.prepare_findings(driver, database)
 
 
 async def effective_rules(state: AppState, urn: str) -> tuple[int, list[dict[str, Any]]]:
@@ -196,7 +320,7 @@ async def effective_rules(state: AppState, urn: str) -> tuple[int, list[dict[str
     driver, database = state.neo4j, state.settings.neo4j.database
     rule_set = await ensure_loaded(engine)
     columns = await compliance.columns_of(driver, database, [urn])
-    facts = await compliance.column_facts(driver, database, urns=columns, limit=len(columns) + 1)
+    _, facts = await compliance.column_facts(driver, database, urns=columns, limit=len(columns) + 1)
     if not facts:
         return rule_set.version, []
     applicable = await engine.decide(f"{FINDINGS}/applicable", {"assets": facts}) or {}
@@ -268,7 +392,13 @@ def _score_row(score: Score, rule_set: int) -> dict[str, Any]:
 
 async def announce(state: AppState, result: Evaluation) -> None:
     """Scores and finding changes to ``complianceUpdates`` subscribers and to Kafka."""
-    updates = [
+    escalated = [{**f, "status": ESCALATED} for f in result.escalated]
+    findings = [*result.opened, *result.resolved, *escalated]
+    await _publish(state, [*_score_updates(result), *_finding_updates(result.rule_set, findings)])
+
+
+def _score_updates(result: Evaluation) -> list[ComplianceUpdate]:
+    return [
         ComplianceUpdate(
             domain=s.domain,
             framework=s.framework,
@@ -279,19 +409,25 @@ async def announce(state: AppState, result: Evaluation) -> None:
         )
         for s in result.scores
     ]
-    escalated = [{**f, "status": ESCALATED} for f in result.escalated]
-    for f in [*result.opened, *result.resolved, *escalated]:
-        for domain in [ALL_DOMAINS, *(f.get("domains") or [])]:
-            updates.append(
-                ComplianceUpdate(
-                    domain=domain,
-                    framework=f["framework"],
-                    status=f["status"],
-                    urn=f["urn"],
-                    rule_set_version=result.rule_set or None,
-                    message=f["message"],
-                )
-            )
+
+
+def _finding_updates(rule_set: int, findings: list[dict[str, Any]]) -> list[ComplianceUpdate]:
+    """One update per finding and domain it is in, and one for the estate (``*``)."""
+    return [
+        ComplianceUpdate(
+            domain=domain,
+            framework=f["framework"],
+            status=f["status"],
+            urn=f["urn"],
+            rule_set_version=rule_set or None,
+            message=f["message"],
+        )
+        for f in findings
+        for domain in [ALL_DOMAINS, *(f.get("domains") or [])]
+    ]
+
+
+async def _publish(state: AppState, updates: list[ComplianceUpdate]) -> None:
     # The findings and scores are written: a lost announcement is logged, not a failed evaluation.
     try:
         await publish_compliance_update(state.redis, *updates)

@@ -42,6 +42,10 @@ class State(StrEnum):
 
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+# The one masking policy: its versions carry masking rules, not rule templates or Rego
+# (governance/masking.py); with no version active, the shipped default masks.
+MASKING_NAME = "masking"
+MASKING = policy_urn(MASKING_NAME)
 
 
 class WorkflowError(Exception):
@@ -194,6 +198,8 @@ def policy_name(version: PolicyVersion) -> str:
 async def content_hash(version: PolicyVersion) -> str:
     rules = [rule_document(policy_name(version), r) for r in await rules_of(version)]
     content = {"rules": rules, "custom": version.custom_rego, "tests": version.tests}
+    if version.masking is not None:
+        content["masking"] = version.masking
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -201,9 +207,17 @@ async def content_hash(version: PolicyVersion) -> str:
 
 
 async def create_policy(
-    database: str, actor: str, name: str, description: str, domain: str | None
+    database: str,
+    actor: str,
+    name: str,
+    description: str,
+    domain: str | None,
+    *,
+    masking: bool = False,
 ) -> Policy:
     """A policy with an empty draft v1 written by ``actor``."""
+    if (name == MASKING_NAME) != masking:
+        raise WorkflowError("the masking policy is edited with setMaskingRules", "name")
     if not NAME.match(name):
         raise WorkflowError(
             "a policy name is 1-63 lower-case letters, digits and dashes, starting with a letter",
@@ -233,7 +247,7 @@ async def _new_version(policy: str, number: int, actor: str) -> PolicyVersion:
     ).save()
 
 
-async def _draft(database: str, policy: Policy, actor: str) -> PolicyVersion:
+async def editable(database: str, policy: Policy, actor: str) -> PolicyVersion:
     """The version to edit: the draft, or a new draft copied from an approved, active or retired
     latest version. A version in review is frozen."""
     latest = await get_version(policy.key)
@@ -247,6 +261,7 @@ async def _draft(database: str, policy: Policy, actor: str) -> PolicyVersion:
     async with unit_of_work(database):
         draft = await _new_version(policy.key, latest.version + 1, actor)
         draft.custom_rego, draft.tests = latest.custom_rego, latest.tests
+        draft.masking = latest.masking
         await draft.save()
         await policy.versions.connect(draft)
         for rule in await rules_of(latest):
@@ -299,11 +314,18 @@ def _checked_rule(policy: Policy, spec: RuleSpec) -> tuple[dict[str, Any], int, 
     return params, template.version if template else 1, controls
 
 
+async def _rules_policy(urn: str) -> Policy:
+    """A policy of rule templates and Rego: any but the masking policy."""
+    if urn == MASKING:
+        raise WorkflowError("the masking policy holds masking rules: use setMaskingRules", "policy")
+    return await get_policy(urn)
+
+
 async def add_rule(database: str, actor: str, policy_urn_: str, spec: RuleSpec) -> PolicyVersion:
     """Add (or replace, by id) a rule in the policy's draft."""
-    policy = await get_policy(policy_urn_)
+    policy = await _rules_policy(policy_urn_)
     params, template_version, controls = _checked_rule(policy, spec)
-    draft = await _draft(database, policy, actor)
+    draft = await editable(database, policy, actor)
     async with unit_of_work(database):
         old = await Rule.nodes.get_or_none(key=f"{draft.key}#{spec.id}")
         if old is not None:
@@ -337,8 +359,8 @@ async def update_version(
             tests = [TestCase.model_validate(t).model_dump() for t in tests]
         except ValidationError as err:
             raise WorkflowError(f"invalid test case: {err.errors()[0]['msg']}", "tests") from err
-    policy = await get_policy(policy_urn_)
-    draft = await _draft(database, policy, actor)
+    policy = await _rules_policy(policy_urn_)
+    draft = await editable(database, policy, actor)
     if custom_rego is not None:
         draft.custom_rego = custom_rego or None
     if tests is not None:
@@ -388,7 +410,7 @@ async def submit(database: str, engine: PolicyEngine, actor: str, policy_urn_: s
     draft = await get_version(policy_urn_)
     if draft.state != State.DRAFT:
         raise WrongState(f"{draft.name} is {draft.state}, not a draft", "policy")
-    if not await rules_of(draft) and not draft.custom_rego:
+    if not await rules_of(draft) and not draft.custom_rego and draft.masking is None:
         raise WorkflowError(f"{draft.name} has no rules", "policy")
     run = await test_version(engine, draft)
     if not run.passed:
@@ -424,6 +446,12 @@ class ActiveRuleSet:
 
     def document(self) -> dict[str, Any]:
         return {"version": self.version, "rules": self.rules, "custom": self.custom}
+
+    @property
+    def labelled_only(self) -> bool:
+        """Only shipped templates are in force, none of which fails a column without counted
+        labels (own or upstream): evaluation then skips the facts of such columns."""
+        return not self.custom and all(r["template"] in TEMPLATES for r in self.rules)
 
 
 async def _rule_set(version: int, versions: list[PolicyVersion]) -> ActiveRuleSet:
@@ -472,11 +500,17 @@ async def ensure_version(engine: PolicyEngine) -> int:
 
 
 async def _switch(
-    database: str, engine: PolicyEngine, actor: str, on: PolicyVersion, off: PolicyVersion | None
+    database: str,
+    engine: PolicyEngine,
+    actor: str,
+    policy: str,
+    on: PolicyVersion | None,
+    off: PolicyVersion | None,
 ) -> ActiveRuleSet:
-    """Make ``on`` active (and ``off``, of the same policy, retired) in OPA, then the graph."""
+    """Make ``on`` active (and ``off`` retired), both of ``policy``, in OPA, then the graph;
+    no ``on``: no version of ``policy`` is in force any more."""
     current = await current_rule_set()
-    versions = [v for v in current.versions if v.policy != on.policy] + [on]
+    versions = [v for v in current.versions if v.policy != policy] + ([on] if on else [])
     rule_set = await _rule_set(current.version + 1, versions)
     await push(engine, rule_set)  # OPA first: if it is down, nothing changed anywhere
     now = _now()
@@ -484,8 +518,10 @@ async def _switch(
         if off is not None:
             off.state, off.retired_at = State.RETIRED, now
             await off.save()
-        on.state, on.activated_by, on.activated_at, on.retired_at = State.ACTIVE, actor, now, None
-        await on.save()
+        if on is not None:
+            on.state, on.activated_by, on.activated_at = State.ACTIVE, actor, now
+            on.retired_at = None
+            await on.save()
         node = await RuleSet(
             version=rule_set.version,
             name=f"rule set v{rule_set.version}",
@@ -504,18 +540,20 @@ async def activate(
     if v.state != State.APPROVED:
         raise WrongState(f"{v.name} is {v.state}, not approved", "version")
     active = [x for x in await versions_of(policy_urn_) if x.state == State.ACTIVE]
-    return await _switch(database, engine, actor, v, active[0] if active else None)
+    return await _switch(database, engine, actor, v.policy, v, active[0] if active else None)
 
 
 async def rollback(
     database: str, engine: PolicyEngine, actor: str, policy_urn_: str
 ) -> ActiveRuleSet:
-    """Retire the active version and reactivate the one active before it."""
+    """Retire the active version and reactivate the one active before it (the masking
+    policy's first: the shipped default masks again)."""
     versions = await versions_of(policy_urn_)
     active = [v for v in versions if v.state == State.ACTIVE]
     if not active:
         raise WrongState(f"{policy_urn_} has no active version", "policy")
     earlier = [v for v in versions if v.state == State.RETIRED and v.version < active[0].version]
-    if not earlier:
+    if not earlier and policy_urn_ != MASKING:
         raise WrongState(f"{active[0].name} is the first version ever active", "policy")
-    return await _switch(database, engine, actor, earlier[-1], active[0])
+    on = earlier[-1] if earlier else None
+    return await _switch(database, engine, actor, policy_urn_, on, active[0])

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.sources import TlsMode
 from governance.frameworks import CCPA, GDPR, HIPAA, PCI_DSS
 
 
@@ -32,23 +33,31 @@ class ScopeKind(StrEnum):
     CATEGORY = "category"  # a label category, e.g. PII
 
 
+PERSONAL = ["PII", "PHI"]
+
+
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-PERSONAL = ["PII", "PHI"]
+class LabelParams(Params):
+    """``inherited``: labels a column inherits along lineage (graph/inheritance.py) count like
+    its own. Rules stored before the parameter existed lack it and count their own only, as
+    approved (lib.rego ``counted``)."""
+
+    inherited: bool = True
 
 
-class PiiHasOwnerParams(Params):
+class PiiHasOwnerParams(LabelParams):
     categories: list[str] = Field(default_factory=lambda: list(PERSONAL), min_length=1)
 
 
-class RetentionRequiredParams(Params):
+class RetentionRequiredParams(LabelParams):
     categories: list[str] = Field(default_factory=lambda: list(PERSONAL), min_length=1)
     tag_prefix: str = Field("retention:", min_length=1)
 
 
-class RestrictedMaskedParams(Params):
+class RestrictedMaskedParams(LabelParams):
     sensitivities: list[str] = Field(default_factory=lambda: ["restricted"], min_length=1)
     strategies: list[str] = Field(default_factory=lambda: ["redact", "hash"], min_length=1)
 
@@ -75,11 +84,39 @@ class AssetTagsAllowedParams(Params):
     )
 
 
+class SourceTlsRequiredParams(Params):
+    tls_modes: list[TlsMode] = Field(
+        default_factory=lambda: [TlsMode.REQUIRE, TlsMode.VERIFY], min_length=1
+    )
+    exempt_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
+
+
+class MeshProductWorkspaceParams(Params):
+    require_owner_team: bool = True
+    min_description: int = Field(10, ge=0, le=1000)
+
+
+class MeshContractOwnerSlaParams(Params):
+    sla_properties: list[str] = Field(default_factory=lambda: ["freshness"])
+
+
+class MeshContractPiiPurposeParams(Params):
+    categories: list[str] = Field(default_factory=lambda: list(PERSONAL), min_length=1)
+    min_purpose: int = Field(20, ge=1, le=2000)
+
+
+class MeshAccessRequestParams(Params):
+    min_purpose: int = Field(20, ge=1, le=2000)
+    max_days: int = Field(90, ge=1, le=3650)
+
+
 @dataclass(frozen=True)
 class Template:
     """``controls``: control URNs its rules implement unless a rule names others. An
     ``operation`` template checks governed mutations (governance/operations.py) instead of
-    finding anything in the estate."""
+    finding anything in the estate. No shipped template fails a column without counted labels
+    of its own or upstream, so evaluation leaves such columns out of what it sends OPA unless
+    custom Rego is in force (policies.ActiveRuleSet.labelled_only)."""
 
     id: str
     version: int
@@ -101,7 +138,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "pii_has_owner",
             1,
-            "Columns with labels of the given categories have an owning team.",
+            "Columns with labels of the given categories (own or inherited) have an owning team.",
             PiiHasOwnerParams,
             (GDPR.controls[1].urn, CCPA.controls[0].urn),
         ),
@@ -122,8 +159,8 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "pii_no_cross_region_flow",
             1,
-            "Columns holding, or fed through lineage by columns holding, labels of the given "
-            "categories are tagged with an allowed region.",
+            "Columns holding or inheriting labels of the given categories are tagged with an "
+            "allowed region, and those labels flow into no column tagged outside one.",
             PiiNoCrossRegionFlowParams,
             (GDPR.controls[3].urn,),
         ),
@@ -140,6 +177,47 @@ TEMPLATES: dict[str, Template] = {
             1,
             "Tags set by describeAsset start with one of the allowed prefixes.",
             AssetTagsAllowedParams,
+            (),
+            operation=True,
+        ),
+        Template(
+            "source_tls_required",
+            1,
+            "Sources are registered with TLS (registerDataSource), unless their host is exempt.",
+            SourceTlsRequiredParams,
+            (),
+            operation=True,
+        ),
+        # Data-mesh steps (mesh/, resolvers/mesh/policy.py; docs/mesh.md).
+        Template(
+            "mesh_product_workspace",
+            1,
+            "A product workspace (createDataProduct) names an owner team and a description.",
+            MeshProductWorkspaceParams,
+            (),
+            operation=True,
+        ),
+        Template(
+            "mesh_contract_owner_sla",
+            1,
+            "A contract imported or published has an owner and states the SLA properties given.",
+            MeshContractOwnerSlaParams,
+            (),
+            operation=True,
+        ),
+        Template(
+            "mesh_contract_pii_purpose",
+            1,
+            "A contract of a product exposing labels of the given categories states its purpose.",
+            MeshContractPiiPurposeParams,
+            (),
+            operation=True,
+        ),
+        Template(
+            "mesh_access_request",
+            1,
+            "An access request states a purpose and asks for at most max_days.",
+            MeshAccessRequestParams,
             (),
             operation=True,
         ),

@@ -51,6 +51,14 @@ OPTIONAL MATCH (:Team)-[g:GRANTED {request: r.id}]->(:Contract)
 SET g.revokedAt = r.revokedAt, g.revokedBy = $actor
 RETURN properties(r) AS props
 """
+# The consumer's agreement to the version's contract terms: who, when, and the digest of the
+# ODCS document agreed to (a published contract does not change, so it names the text).
+ACCEPT: LiteralString = """
+MATCH (r:AccessRequest {id: $id}) WHERE r.status IN ['pending', 'approved']
+  AND r.termsAcceptedAt IS NULL
+SET r.termsAcceptedBy = $actor, r.termsAcceptedAt = datetime(), r.termsDigest = $digest
+RETURN properties(r) AS props
+"""
 FOR_VERSION: LiteralString = """
 MATCH (r:AccessRequest)-[:FOR]->(:Contract {urn: $version})
 RETURN properties(r) AS props ORDER BY r.requestedAt DESC
@@ -61,14 +69,80 @@ WHERE g.expiresAt > datetime() AND g.revokedAt IS NULL
 RETURN t.urn AS team, t.name AS name, g.expiresAt AS expiresAt, g.request AS request
 ORDER BY t.name
 """
+# A consumer moves its binding to another published version of the product: the grant on the
+# old version ends (``revokedAt``, ``migratedTo``, kept for the record) and the same grant,
+# expiry and all, binds the new one; the request records where it is bound now. One
+# transaction; a request or grant changed in between matches nothing.
+MIGRATE: LiteralString = """
+MATCH (r:AccessRequest {id: $id}) WHERE r.status = 'approved'
+MATCH (t:Team)-[g:GRANTED {request: r.id}]->(old:Contract {urn: $from})
+WHERE g.revokedAt IS NULL AND g.expiresAt > datetime()
+MATCH (p:DataProduct)-[:HAS_VERSION]->(old), (p)-[:HAS_VERSION]->(new:Contract {urn: $to})
+WHERE new.status = 'published'
+WITH r, t, g, old, new, datetime() AS at
+CREATE (t)-[moved:GRANTED]->(new)
+SET moved = properties(g)
+SET moved.migratedFrom = old.urn, moved.migratedAt = at, moved.migratedBy = $actor,
+    moved.notice = null, moved.noticeAt = null, moved.noticeOf = null,
+    g.revokedAt = at, g.revokedBy = $actor, g.migratedTo = new.urn,
+    r.boundTo = new.urn, r.migratedFrom = old.urn, r.migratedAt = at, r.migratedBy = $actor
+RETURN properties(r) AS props
+"""
+# The consumers of a product (of one of its versions, or all): each live grant with the
+# version it binds, whether it was moved there, and the last notice its consumers were given.
+_BINDINGS: LiteralString = """
+MATCH (:DataProduct {urn: $product})-[:HAS_VERSION]->(c:Contract)<-[g:GRANTED]-(t:Team)
+WHERE g.revokedAt IS NULL AND g.expiresAt > datetime() AND ($version IS NULL OR c.urn = $version)
+"""
+BINDINGS: LiteralString = (
+    _BINDINGS
+    + "  AND ($after IS NULL OR g.request > $after)\n"
+    + "RETURN g.request AS request, t.urn AS team, t.name AS name, c.urn AS version,\n"
+    + "  c.version AS semver, g.expiresAt AS expiresAt, g.migratedFrom AS migratedFrom,\n"
+    + "  g.migratedAt AS migratedAt, g.notice AS notice, g.noticeAt AS noticeAt\n"
+    + "ORDER BY g.request LIMIT $limit\n"
+)
+COUNT_BINDINGS: LiteralString = _BINDINGS + "RETURN count(g) AS n\n"
 
 # What a principal reaches through its teams' live grants: the URNs the granted versions'
-# products expose (each covers what it contains).
+# products expose (each covers what it contains), with the version and team of each grant.
 GRANTED: LiteralString = """
-MATCH (t:Team)-[g:GRANTED]->(:Contract)<-[:HAS_VERSION]-(:DataProduct)-[:EXPOSES]->(a)
+MATCH (t:Team)-[g:GRANTED]->(c:Contract)<-[:HAS_VERSION]-(:DataProduct)-[:EXPOSES]->(a)
 WHERE $subject IN t.members AND g.expiresAt > datetime() AND g.revokedAt IS NULL
-RETURN DISTINCT a.urn AS urn
+RETURN a.urn AS urn, collect(DISTINCT [c.urn, t.urn]) AS grants
 """
+
+# The grant sweep's one write (mesh/expiry.py): grants ending within ``$notice`` seconds whose
+# consumers were not told yet are marked told, approved requests whose grant ended are marked
+# expired; both come back to be announced.
+SWEEP: LiteralString = """
+CALL () {
+  MATCH (:Team)-[g:GRANTED]->(:Contract)
+  WHERE g.revokedAt IS NULL AND g.noticeSentAt IS NULL
+    AND datetime() < g.expiresAt <= datetime() + duration({seconds: $notice})
+  SET g.noticeSentAt = datetime()
+  WITH g
+  MATCH (r:AccessRequest {id: g.request})
+  RETURN collect(properties(r)) AS soon
+}
+CALL () {
+  MATCH (r:AccessRequest {status: 'approved'}) WHERE r.expiresAt <= datetime()
+  SET r.status = 'expired', r.expiredAt = r.expiresAt
+  RETURN collect(properties(r)) AS over
+}
+RETURN soon, over
+"""
+
+
+def granted_to(variable: LiteralString) -> LiteralString:
+    """A Cypher predicate: the node bound to ``variable`` is, or is contained in, one of
+    ``$granted`` (the URNs ``granted`` found; null: no grants). Filtered pages OR it with the
+    token's scope, so a grant shows in them at once."""
+    return (
+        "($granted IS NOT NULL AND EXISTS { MATCH (dwGrant)-[:CONTAINS|HAS_COLUMN*0..4]->("
+        + variable
+        + ") WHERE dwGrant.urn IN $granted })\n"
+    )
 
 
 async def request(
@@ -103,6 +177,40 @@ async def revoke(
     return plain(rows[0]["props"]) if rows else None
 
 
+async def accept(
+    driver: AsyncDriver, database: str, id: str, actor: str, digest: str
+) -> Record | None:
+    rows = await write(driver, database, ACCEPT, id=id, actor=actor, digest=digest)
+    return plain(rows[0]["props"]) if rows else None
+
+
+async def migrate(
+    driver: AsyncDriver, database: str, id: str, old: str, new: str, actor: str
+) -> Record | None:
+    """Move request ``id``'s live grant from version ``old`` to ``new``; None if it no longer
+    applies (the grant ended, or ``new`` is not a published version of the product)."""
+    rows = await write(driver, database, MIGRATE, id=id, to=new, actor=actor, **{"from": old})
+    return plain(rows[0]["props"]) if rows else None
+
+
+async def bindings(
+    driver: AsyncDriver, database: str, product: str, version: str | None, limit: int,
+    after: str | None = None,
+) -> list[Record]:  # fmt: skip
+    """The live grants on the product's versions (``version``: that one only), by request."""
+    rows = await read(
+        driver, database, BINDINGS, product=product, version=version, after=after, limit=limit
+    )
+    return [plain(r) for r in rows]
+
+
+async def count_bindings(
+    driver: AsyncDriver, database: str, product: str, version: str | None
+) -> int:
+    rows = await read(driver, database, COUNT_BINDINGS, product=product, version=version)
+    return rows[0]["n"]
+
+
 async def for_version(driver: AsyncDriver, database: str, version: str) -> list[Record]:
     return [plain(r["props"]) for r in await read(driver, database, FOR_VERSION, version=version)]
 
@@ -112,6 +220,19 @@ async def consumers(driver: AsyncDriver, database: str, version: str) -> list[Re
     return [plain(r) for r in await read(driver, database, CONSUMERS, version=version)]
 
 
-async def granted(driver: AsyncDriver, database: str, subject: str) -> set[str]:
-    """The URNs ``subject`` reaches through a live grant to one of its teams."""
-    return {r["urn"] for r in await read(driver, database, GRANTED, subject=subject)}
+async def granted(
+    driver: AsyncDriver, database: str, subject: str
+) -> dict[str, set[tuple[str, str]]]:
+    """The URNs ``subject`` reaches through a live grant to one of its teams, each with the
+    (version, team) pairs of the grants that reach it."""
+    rows = await read(driver, database, GRANTED, subject=subject)
+    return {r["urn"]: {(v, t) for v, t in r["grants"]} for r in rows}
+
+
+async def sweep(
+    driver: AsyncDriver, database: str, notice_s: float
+) -> tuple[list[Record], list[Record]]:
+    """Mark and return the requests whose grant ends within ``notice_s`` (not announced yet)
+    and those whose grant ended (now ``expired``)."""
+    row = (await write(driver, database, SWEEP, notice=notice_s))[0]
+    return [plain(r) for r in row["soon"]], [plain(r) for r in row["over"]]

@@ -12,11 +12,13 @@ Timestamps come from events; stale snapshots are filtered out before they get he
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from neo4j import AsyncManagedTransaction
 
 from core.events import (
@@ -71,7 +73,7 @@ SET t:Table, t.name = row.name, t.source = row.source, t.kind = row.kind,
     t.rowCount = row.rowCount, t.rowCountExact = row.rowCountExact, t.sizeBytes = row.sizeBytes,
     t.description = row.description, t.viewSql = row.viewSql, t.primaryKey = row.primaryKey,
     t.indexes = row.indexes, t.firstSeenAt = coalesce(t.firstSeenAt, row.time),
-    t.lastSeenAt = row.time, t.lastEventId = row.eventId,
+    t.lastSeenAt = row.time, t.lastEventId = row.eventId, t.contentDigest = row.digest,
     t.removedAt = CASE WHEN t.removedAt > row.time THEN t.removedAt END
 WITH s, t, row
 CALL (s, t) {
@@ -88,6 +90,15 @@ SET c:Column, c.name = col[1], c.source = row.source, c.dataType = col[2],
     c.distinctCount = col[8], c.min = col[9], c.max = col[10],
     c.removedAt = t.removedAt
 MERGE (t)-[:HAS_COLUMN]->(c)
+"""
+# A live table whose snapshot says what the graph holds (the same digest) only moves its last
+# sighting: a rescan that finds nothing new writes two properties per table, not every column.
+TOUCH_UNCHANGED = """
+UNWIND $rows AS row
+MATCH (t:Asset {urn: row.urn})
+WHERE t.contentDigest = row.digest AND t.removedAt IS NULL
+SET t.lastSeenAt = row.time, t.lastEventId = row.eventId
+RETURN t.urn AS urn
 """
 # Only a table applied before can have columns its new snapshot lacks.
 RETIRE_COLUMNS = """
@@ -241,6 +252,13 @@ def _column(c: ColumnInfo, urn: str, primary: bool) -> list[Any]:
     ]  # fmt: skip
 
 
+def _digest(table: Record, references: list[Record]) -> str:
+    """Of everything a snapshot writes to containment but when and by which event."""
+    content = {k: v for k, v in table.items() if k not in ("time", "eventId")}
+    text = orjson.dumps([content, references], option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
 def table_rows(e: Event) -> TableRows:
     """Everything a snapshot writes to containment, built without the graph."""
     data: TableDiscovered = e.data
@@ -285,7 +303,21 @@ def table_rows(e: Event) -> TableRows:
             strict=True,
         )
     ]
+    table["digest"] = _digest(table, references)
     return TableRows(table, references)
+
+
+async def touch_unchanged(
+    tx: AsyncManagedTransaction, snapshots: Sequence[TableRows], existing: Set[str]
+) -> set[str]:
+    """Move the last sighting of the live ``existing`` tables whose snapshot is what the graph
+    holds (``TOUCH_UNCHANGED``); return them: they need nothing else written or read."""
+    seen = [
+        {k: s.table[k] for k in ("urn", "digest", "time", "eventId")}
+        for s in snapshots
+        if s.table["urn"] in existing
+    ]
+    return {r["urn"] for r in await fetch(tx, TOUCH_UNCHANGED, rows=seen)} if seen else set()
 
 
 async def upsert_tables(

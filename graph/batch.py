@@ -174,16 +174,21 @@ async def _apply_round(
     states = await versions.read_states(tx, [s.urn for s in snapshots])
     fresh, new_versions = versions.plan(snapshots, states)
     existing = {urn for urn, state in states.items() if state.last_seen is not None}
-    seen = [s.urn for s in fresh if s.urn in existing]
+    unchanged = await assets.touch_unchanged(tx, [s.rows for s in fresh], existing)
+    changed = [s for s in fresh if s.urn not in unchanged]
+    seen = [s.urn for s in changed if s.urn in existing]
     before = {r["urn"]: r for r in await fetch(tx, BEFORE, urns=seen)} if seen else {}
-    stats.changes += changes_of(fresh, {v["table"] for v in new_versions}, before)
-    stats.columns += await assets.upsert_tables(tx, [s.rows for s in fresh], existing)
+    stats.changes += changes_of(changed, {v["table"] for v in new_versions}, before)
+    # An unchanged snapshot applied again (a replayed batch) is announced again all the same.
+    stats.changes += [
+        Change("changed", s.urn)
+        for s in fresh
+        if s.urn in unchanged and states[s.urn].last_event == s.event.id
+    ]
+    stats.columns += await assets.upsert_tables(tx, [s.rows for s in changed], existing)
     await runs.adopt(tx, [s.urn for s in fresh if s.urn not in existing])
     await versions.write_versions(tx, new_versions)
     await lineage.upsert_lineage(tx, [s.lineage for s in fresh], existing)
-    # OpenLineage runs change the lineage of the tables their jobs read and write.
-    lineage_of = await runs.apply_events(tx, rows[OPENLINEAGE])
-    stats.changes += [Change("changed", urn, ("lineage",)) for urn in lineage_of]
     scans = await assets.apply_scans(tx, rows[CONTAINER_SCANNED])
     stats.removed += scans.removed
     stats.restored += scans.restored
@@ -197,8 +202,12 @@ async def _apply(
 ) -> BatchStats:
     # Built inside the transaction function: the driver may run it again on a transient error.
     stats = BatchStats(events=len(items))
-    for r in rounds(items):
+    for r in rounds([i for i in items if i.event.type != OPENLINEAGE]):
         await _apply_round(tx, r, stats)
+    # OpenLineage events fold into one write however many there are of a job (graph/runs.py),
+    # after the tables they may name; they change the lineage of what their jobs read and write.
+    lineage_of = await runs.apply_events(tx, [i.rows for i in items if i.event.type == OPENLINEAGE])
+    stats.changes += [Change("changed", urn, ("lineage",)) for urn in lineage_of]
     if ran:
         ran.set()
     return stats

@@ -1,8 +1,8 @@
 """Catalog reads: nodes by URN, their relationships in batches, and filtered keyset pages.
 
 Every function takes many keys at once so DataLoaders turn N lookups into one query. Labels and
-sort keys come from the allow-lists below, never from client input; the page queries are built
-from them once, at import.
+sort keys come from the allow-lists below, never from client input; a page query is built from
+them once per shape of filter (which conditions are set).
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any, LiteralString
 
 from neo4j import AsyncDriver
 
 from core.kinds import KINDS, Scope
-from graph.domains import domains_of, in_scope, with_node
-from graph.driver import read
+from graph.access import granted_to
+from graph.domains import in_scope, with_node
+from graph.driver import read, read_list, read_values
 from graph.records import NodeRecord, Record, Related, plain
 
 
@@ -45,6 +47,8 @@ class Relation(StrEnum):
     OWNERS = "owners"
     LABELS = "labels"
     COLUMN_LABELS = "column_labels"
+    INHERITED_LABELS = "inherited_labels"
+    COLUMN_INHERITED_LABELS = "column_inherited_labels"
     CHILDREN = "children"
     SOURCE_DATABASES = "source_databases"
     PARENT = "parent"
@@ -85,21 +89,35 @@ MATCH (p)<-[r:OWNS]-(n:Team)
 RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props, properties(r) AS rel
 ORDER BY n.name
 """
-LABELS = """
+
+
+# Labels over ``{edge}`` of the keys (``{of}``: how a key leads to its columns, itself or a
+# table's), ``rel.column`` saying which column carries each one. An ``INHERITS`` label
+# (graph/inheritance.py) only where the column holds none of its own (should an edge be read
+# mid-recompute): its own wins.
+LABELS_OF: LiteralString = """
 MATCH (p:Asset) WHERE p.urn IN $urns
-MATCH (p)-[r:LABELED]->(n:Label)
-RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props,
-       r {.*, column: p.urn} AS rel
-ORDER BY n.name
-"""
-# A table's labels are its columns' labels; ``rel.column`` says which column carries each one.
-COLUMN_LABELS = """
-MATCH (p:Asset) WHERE p.urn IN $urns
-MATCH (p)-[:HAS_COLUMN]->(c:Column)-[r:LABELED]->(n:Label)
+{of}
+MATCH (c)-[r:{edge}]->(n:Label)
+WHERE r:LABELED OR NOT EXISTS { (c)-[:LABELED]->(n) }
 RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props,
        r {.*, column: c.urn} AS rel
 ORDER BY c.ordinal, n.name
 """
+
+
+def _labels(of: LiteralString, edge: LiteralString) -> LiteralString:
+    return LABELS_OF.replace("{of}", of).replace("{edge}", edge)
+
+
+ITSELF: LiteralString = "WITH p, p AS c"
+ITS_COLUMNS: LiteralString = "MATCH (p)-[:HAS_COLUMN]->(c:Column)"
+LABELS = _labels(ITSELF, "LABELED")
+# A table's labels are its columns' labels.
+COLUMN_LABELS = _labels(ITS_COLUMNS, "LABELED")
+# What columns inherit along lineage, with its provenance (graph/inheritance.py).
+INHERITED_LABELS = _labels(ITSELF, "INHERITS")
+COLUMN_INHERITED_LABELS = _labels(ITS_COLUMNS, "INHERITS")
 CHILDREN = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)-[r:CONTAINS]->(n:Asset)
@@ -143,6 +161,8 @@ RELATIONS: dict[Relation, LiteralString] = {
     Relation.OWNERS: OWNERS,
     Relation.LABELS: LABELS,
     Relation.COLUMN_LABELS: COLUMN_LABELS,
+    Relation.INHERITED_LABELS: INHERITED_LABELS,
+    Relation.COLUMN_INHERITED_LABELS: COLUMN_INHERITED_LABELS,
     Relation.CHILDREN: CHILDREN,
     Relation.SOURCE_DATABASES: SOURCE_DATABASES,
     Relation.PARENT: PARENT,
@@ -157,7 +177,7 @@ async def nodes_by_urn(
 ) -> dict[str, NodeRecord]:
     """The nodes under ``label`` (a kind's ``key_label``) found among ``urns`` (missing URNs
     are simply absent)."""
-    rows = await read(driver, database, BY_URN[label], urns=list(urns))
+    rows = await read_values(driver, database, BY_URN[label], urns=list(urns))
     records = [NodeRecord.of(r) for r in rows]
     return {r.urn: r for r in records}
 
@@ -167,7 +187,7 @@ async def related(
 ) -> dict[str, list[Related]]:
     """For each URN, the nodes ``relation`` leads to, in the relation's order."""
     out: dict[str, list[Related]] = defaultdict(list)
-    for row in await read(driver, database, RELATIONS[relation], urns=list(urns)):
+    for row in await read_values(driver, database, RELATIONS[relation], urns=list(urns)):
         out[row["key"]].append(Related(node=NodeRecord.of(row), rel=plain(row["rel"] or {})))
     return out
 
@@ -215,52 +235,72 @@ SORT_KEYS: dict[SortField, LiteralString] = {
 
 # A label matches by exact name or by category (``PII`` matches ``PII.Email``); rejected
 # suggestions do not count. A table carries the labels of its columns. The caller's RBAC scope
-# (``$domains``, ``$sources``) applies here too, so pages stay full and counts true. Placeholders
+# (``$domains``, ``$sources``, widened by ``$granted``: what the caller's teams hold live access
+# grants on, graph/access.py) applies here too, so pages stay full and counts true. Placeholders
 # no scan has found (``:Unresolved``, graph/assets.py) are references, not assets.
-FILTER: LiteralString = """
-WHERE NOT a:Unresolved
-  AND ($source IS NULL OR a.source = $source)
-  AND ($tableKind IS NULL OR a.kind = $tableKind)
-  AND ($removed IS NULL OR (a.removedAt IS NOT NULL) = $removed)
-  AND ($text IS NULL OR toLower(a.name) CONTAINS $text
-       OR toLower(coalesce(a.curatedDescription, a.description, '')) CONTAINS $text)
-  AND ($schema IS NULL OR EXISTS { MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a) })
-  AND ($label IS NULL OR EXISTS {
+# Each condition is written only when its filter is set (``AssetFilter.active``): one query
+# with every condition optional (``$x IS NULL OR ...``) took Neo4j's planner seconds, again
+# whenever a large ingest moved the statistics (docs/benchmarks.md, GraphQL).
+CONDITIONS: dict[str, LiteralString] = {
+    "source": "a.source = $source",
+    "tableKind": "a.kind = $tableKind",
+    "removed": "(a.removedAt IS NOT NULL) = $removed",
+    "text": """(toLower(a.name) CONTAINS $text
+       OR toLower(coalesce(a.curatedDescription, a.description, '')) CONTAINS $text)""",
+    "label": """EXISTS {
         MATCH (a)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED]->(x:Label)
         WHERE (x.name = $label OR x.category = $label)
-          AND coalesce(l.status, 'suggested') <> 'rejected' })
-  AND """ + in_scope("a")
+          AND coalesce(l.status, 'suggested') <> 'rejected' }""",
+    "scope": "(" + in_scope("a") + "  OR " + granted_to("a") + ")",
+}
 
 
-def _page_query(label: LiteralString, key: LiteralString, descending: bool) -> LiteralString:
-    cmp: LiteralString = "<" if descending else ">"
-    order: LiteralString = "DESC" if descending else "ASC"
+# Where a page starts: a label scan only when no filter narrows it. A schema's assets are
+# reached from the schema, a source's through the ``source`` indexes (migration 0012), so a page
+# of one source of a million-column estate reads that source's assets, not every column.
+class Anchor(StrEnum):
+    LABEL = "label"
+    SCHEMA = "schema"
+    SOURCE = "source"
+
+
+def _match(label: LiteralString, anchor: Anchor, active: frozenset[str]) -> LiteralString:
+    if anchor is Anchor.SCHEMA:
+        match: LiteralString = "MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:" + label + ")"
+    elif anchor is Anchor.SOURCE:
+        match = "MATCH (a:" + label + " {source: $source})"
+    else:
+        match = "MATCH (a:" + label + ")"
+    match += "\nWHERE NOT a:Unresolved\n"
+    for name, condition in CONDITIONS.items():
+        if name in active:
+            match += "  AND " + condition + "\n"
+    return match
+
+
+# Pages return their nodes without domains: the scope filtered them already, and computing
+# each item's domains again was most of the page's database hits (docs/benchmarks.md, GraphQL).
+# The page comes back as one list (``collect`` keeps the order of the rows it receives), not a
+# record per item: the driver's per-record Python was most of a cold page's client CPU.
+@cache
+def page_query(
+    label: LiteralString, anchor: Anchor, active: frozenset[str], field: SortField, desc: bool
+) -> LiteralString:
+    """The page query for one shape of filter (labels and keys from the allow-lists above)."""
+    cmp: LiteralString = "<" if desc else ">"
+    order: LiteralString = "DESC" if desc else "ASC"
     return (
-        "MATCH (a:" + label + ")" + FILTER + "WITH a, " + key + " AS key\n"
+        _match(label, anchor, active) + "WITH a, " + SORT_KEYS[field] + " AS key\n"
         "WHERE $after IS NULL OR key " + cmp + " $after[0]\n"
         "   OR (key = $after[0] AND a.urn " + cmp + " $after[1])\n"
         "WITH a, key ORDER BY key " + order + ", a.urn " + order + " LIMIT $limit\n"
-        "RETURN labels(a) AS labels, properties(a) AS props, key, "
-        + domains_of("a")
-        + " AS domains\n"
-        "ORDER BY key " + order + ", a.urn " + order + "\n"
+        "RETURN collect({labels: labels(a), props: properties(a), key: key}) AS rows\n"
     )
 
 
-def _count_query(label: LiteralString) -> LiteralString:
-    return "MATCH (a:" + label + ")" + FILTER + "RETURN count(a) AS total\n"
-
-
-_LABELS = sorted({label for label, _ in KIND_MATCH.values()})
-PAGE_QUERIES: dict[tuple[LiteralString, SortField, bool], LiteralString] = {
-    (label, field, desc): _page_query(label, SORT_KEYS[field], desc)
-    for label in _LABELS
-    for field in SortField
-    for desc in (False, True)
-}
-COUNT_QUERIES: dict[LiteralString, LiteralString] = {
-    label: _count_query(label) for label in _LABELS
-}
+@cache
+def count_query(label: LiteralString, anchor: Anchor, active: frozenset[str]) -> LiteralString:
+    return _match(label, anchor, active) + "RETURN count(a) AS total\n"
 
 
 @dataclass(frozen=True)
@@ -276,6 +316,24 @@ class AssetFilter:
     # The caller's RBAC scope (security/rbac.py): domain and source names, None for unrestricted.
     domains: frozenset[str] | None = None
     sources: frozenset[str] | None = None
+    granted: frozenset[str] | None = None  # exposed URNs the caller reaches through grants
+
+    @property
+    def active(self) -> frozenset[str]:
+        """The ``CONDITIONS`` this filter sets."""
+        params = self.params()
+        active = {name for name in CONDITIONS if params.get(name) is not None}
+        if self.domains is None and self.sources is None:
+            active.discard("scope")  # unrestricted: the scope holds for every asset
+        else:
+            active.add("scope")
+        return frozenset(active)
+
+    @property
+    def anchor(self) -> Anchor:
+        if self.schema is not None:
+            return Anchor.SCHEMA
+        return Anchor.LABEL if self.source is None else Anchor.SOURCE
 
     def params(self) -> dict[str, Any]:
         return {
@@ -287,6 +345,7 @@ class AssetFilter:
             "schema": self.schema,
             "domains": sorted(self.domains) if self.domains is not None else None,
             "sources": sorted(self.sources) if self.sources is not None else None,
+            "granted": sorted(self.granted) if self.granted else None,
         }
 
 
@@ -315,8 +374,9 @@ async def page_assets(
     after: tuple[Any, str] | None = None,
 ) -> Page:
     """Up to ``first`` assets after the keyset position ``after`` = (sort key, URN)."""
-    query = PAGE_QUERIES[(KIND_MATCH[where.kind][0], sort.field, sort.descending)]
-    rows = await read(
+    label = KIND_MATCH[where.kind][0]
+    query = page_query(label, where.anchor, where.active, sort.field, sort.descending)
+    rows = await read_list(
         driver,
         database,
         query,
@@ -329,6 +389,6 @@ async def page_assets(
 
 
 async def count_assets(driver: AsyncDriver, database: str, where: AssetFilter) -> int:
-    query = COUNT_QUERIES[KIND_MATCH[where.kind][0]]
+    query = count_query(KIND_MATCH[where.kind][0], where.anchor, where.active)
     rows = await read(driver, database, query, **where.params())
     return rows[0]["total"]

@@ -16,51 +16,91 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from neomodel import adb
 
 from graph.domains import domains_of
-from graph.driver import QUERIES, Record, fetch, read, write
+from graph.driver import CHUNK, QUERIES, Record, fetch, read, write
 
-# Labels with their status, owning teams of the column or its table, tags of both, domains,
-# and the labels of the columns that feed it through lineage (up to 3 hops).
-FACTS: LiteralString = (
-    """
+# The next batch of live columns in URN order: of the estate or a source (a range over the URN
+# index), or of the columns listed (looked up one by one: the watcher's few columns would
+# otherwise cost a range over the whole index).
+_PAGE: LiteralString = """
 MATCH (c:Asset)
 WHERE c.urn > $after AND c:Column AND c.removedAt IS NULL
   AND ($source IS NULL OR c.source = $source)
-  AND ($urns IS NULL OR c.urn IN $urns)
 WITH c ORDER BY c.urn LIMIT $limit
+"""
+_LISTED: LiteralString = """
+UNWIND $urns AS urn
+MATCH (c:Asset {urn: urn})
+WHERE urn > $after AND c:Column AND c.removedAt IS NULL
+WITH c ORDER BY c.urn LIMIT $limit
+"""
+# A batch as one record (lists decode far faster than a record per column): ``urns`` all of
+# them, ``facts`` those rules may fail with what they decide on. Labels with their status, the
+# labels inherited along lineage (graph/inheritance.py: the INHERITS edges, which carry the
+# stop rules) with their provenance, owning teams of the column or its table, tags of both,
+# domains, and the destinations of its own labels: the columns downstream that inherit a label
+# from it, with their source, tags and domains. With ``$labelledOnly`` (no rule in force fails
+# a column without labels) a column without counted labels of its own or inherited ones gets
+# no facts: the CASE skips the rest.
+_FACTS: LiteralString = (
+    """
+WITH c, [(c)-[r:LABELED]->(l:Label) | {name: l.name, category: l.category,
+                                        sensitivity: l.sensitivity, status: r.status}] AS labels,
+     [(c)-[i:INHERITS]->(l:Label) | {name: l.name, category: l.category,
+                                      sensitivity: l.sensitivity, status: i.status,
+                                      sourceStatus: i.sourceStatus, from: i.source,
+                                      path: i.path, via: i.via}] AS inherited
 OPTIONAL MATCH (t:Table)-[:HAS_COLUMN]->(c)
-CALL (c) {
-  OPTIONAL MATCH (c)-[r:LABELED]->(l:Label)
-  RETURN collect({name: l.name, category: l.category, sensitivity: l.sensitivity,
-                  status: r.status}) AS labels
-}
-WITH c, t, labels, [(team:Team)-[:OWNS]->(c) | team.name] +
-           CASE WHEN t IS NULL THEN [] ELSE [(team:Team)-[:OWNS]->(t) | team.name] END AS owners
-CALL (c) {
-  OPTIONAL MATCH (u:Column)-[:FEEDS]->{1,3}(c)
-  OPTIONAL MATCH (u)-[r:LABELED]->(l:Label)
-  RETURN collect(DISTINCT {name: l.name, category: l.category, sensitivity: l.sensitivity,
-                           status: r.status, from: u.urn}) AS upstream
-}
-RETURN c.urn AS urn, 'column' AS kind, c.source AS source, t.urn AS table,
-       [l IN labels WHERE l.name IS NOT NULL] AS labels, owners,
-       [l IN upstream WHERE l.name IS NOT NULL AND l.status IN ['confirmed', 'suggested']]
-         AS upstreamLabels,
-       coalesce(c.tags, []) + coalesce(t.tags, []) AS tags, """
+WITH c, t, labels, inherited,
+     any(l IN labels WHERE l.status IN ['confirmed', 'suggested']) AS holds
+WITH c, t, labels, inherited, holds, CASE WHEN NOT holds THEN [] ELSE COLLECT {
+  MATCH (c)((a)-[f:FEEDS]->(b:Column) WHERE f.until IS NULL){1,10}(d)
+  WITH DISTINCT d
+  WITH d, [(d)-[i:INHERITS]->(l:Label) WHERE i.source = c.urn | l.name] AS names
+  WHERE size(names) > 0
+  OPTIONAL MATCH (dt:Table)-[:HAS_COLUMN]->(d)
+  RETURN {urn: d.urn, source: d.source, labels: names,
+          tags: coalesce(d.tags, []) + coalesce(dt.tags, []), domains: """
+    + domains_of("d")
+    + """}
+} END AS destinations
+RETURN collect(c.urn) AS urns, collect(CASE
+  WHEN NOT $labelledOnly OR holds OR size(inherited) > 0
+  THEN {urn: c.urn, kind: 'column', source: c.source, table: t.urn, labels: labels,
+        inheritedLabels: inherited, destinations: destinations,
+        owners: [(team:Team)-[:OWNS]->(c) | team.name]
+                + CASE WHEN t IS NULL THEN [] ELSE [(team:Team)-[:OWNS]->(t) | team.name] END,
+        tags: coalesce(c.tags, []) + coalesce(t.tags, []), domains: """
     + domains_of("c")
-    + """ AS domains
-ORDER BY urn
+    + """}
+END) AS facts
 """
 )
-# The columns of changed assets: a column itself, a table's live columns.
-COLUMNS_OF = """
+# The columns of assets: a column itself, a table's columns.
+_COLUMNS: LiteralString = """
 UNWIND $urns AS urn
 MATCH (a:Asset {urn: urn})
 CALL (a) {
   MATCH (a)-[:HAS_COLUMN]->{0,1}(c:Column)
   RETURN c
 }
-RETURN DISTINCT c.urn AS urn
 """
+COLUMNS_OF: LiteralString = _COLUMNS + "RETURN DISTINCT c.urn AS urn"
+# The columns a change of assets can move: theirs; those downstream within as many hops as
+# labels are inherited (graph/inheritance.py: 10), whose inherited labels follow a label or an
+# edge; and the labelled ones upstream within as many, whose destinations include them.
+AFFECTED: LiteralString = (
+    _COLUMNS
+    + """CALL (c) {
+  MATCH (c)-[:FEEDS]->{0,10}(d:Column)
+  RETURN d
+  UNION
+  MATCH (d:Column)-[:FEEDS]->{1,10}(c)
+  WHERE EXISTS { (d)-[:LABELED]->(:Label) }
+  RETURN d
+}
+RETURN DISTINCT d.urn AS urn
+"""
+)
 SYNC_FRAMEWORKS = """
 UNWIND $rows AS row
 MERGE (fw:Framework {urn: row.framework})
@@ -70,7 +110,14 @@ SET c.name = row.name, c.title = row.title, c.citation = row.citation, c.id = ro
     c.framework = row.frameworkId
 MERGE (fw)-[:HAS_CONTROL]->(c)
 """
-# A finding seen again stays open (or waived); a resolved one reopens.
+OPEN = ("open", "waived")  # statuses of a finding an evaluation still reports
+# What a batch's columns already have: only what an evaluation changes is written.
+EXISTING = """
+MATCH (f:Finding) WHERE f.asset IN $assets
+RETURN collect(f {.urn, .status, .severity, .message, .evidence, .domains, .ruleSetVersion})
+  AS findings
+"""
+# New or changed findings. One seen again stays open (or waived); a resolved one reopens.
 MERGE_FINDINGS = """
 UNWIND $rows AS row
 MERGE (f:Finding {urn: row.urn})
@@ -83,27 +130,30 @@ SET f.status = CASE WHEN before IN ['open', 'waived'] THEN before ELSE 'open' EN
     f.severity = row.severity, f.message = row.message, f.evidence = row.evidence,
     f.domains = row.domains
 WITH f, row, before
-CALL (f, row) {
-  MATCH (a:Asset {urn: row.asset})
-  MERGE (f)-[:ABOUT]->(a)
-}
-CALL (f, row) {
-  MATCH (c:Control {urn: row.control})
-  MERGE (f)-[:VIOLATES]->(c)
+CALL (f, row, before) {
+  WITH * WHERE before = 'new'
+  MATCH (a:Asset {urn: row.asset}), (c:Control {urn: row.control})
+  CREATE (f)-[:ABOUT]->(a), (f)-[:VIOLATES]->(c)
 }
 WITH f, before WHERE before IN ['new', 'resolved']
-RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
+RETURN collect(f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status})
+  AS opened
 """
 RESOLVE_FINDINGS = """
-MATCH (f:Finding)
-WHERE f.asset IN $assets AND f.status IN ['open', 'waived'] AND NOT f.urn IN $seen
+MATCH (f:Finding) WHERE f.urn IN $urns AND f.status IN ['open', 'waived']
 SET f.status = 'resolved', f.resolvedAt = $now, f.ruleSetVersion = $version
-RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
+RETURN collect(f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status})
+  AS resolved
 """
+# The fields an evaluation sets on a finding it sees again (MERGE_FINDINGS).
+_COMPARED = ("severity", "message", "evidence", "domains")
+# What scores need of the open findings: each distinct control, domains and severity once.
 OPEN_BY_CONTROL = """
 MATCH (f:Finding {status: 'open'})
-RETURN f.framework AS framework, f.control AS control, f.domains AS domains,
-       f.severity AS severity
+WITH DISTINCT f.framework AS framework, f.control AS control, f.domains AS domains,
+     f.severity AS severity
+RETURN collect({framework: framework, control: control, domains: domains, severity: severity})
+  AS open
 """
 # History: a score is appended when it differs from the last one of its framework and domain.
 RECORD_SCORES = """
@@ -175,6 +225,20 @@ RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .st
 """
 
 
+async def _one(driver: AsyncDriver, database: str, query: LiteralString, **params: Any) -> Record:
+    """The single record of a read that collects a batch into lists, as the driver decoded it:
+    ``read`` copies every nested value again (``Record.data``), which for a batch of facts
+    costs several times the query itself."""
+
+    async def work(tx: AsyncManagedTransaction) -> Record:
+        result = await tx.run(query, params)
+        return dict((await result.single(strict=True)).items())
+
+    QUERIES.labels("read").inc()
+    async with driver.session(database=database) as session:
+        return await session.execute_read(work)
+
+
 async def column_facts(
     driver: AsyncDriver,
     database: str,
@@ -183,9 +247,22 @@ async def column_facts(
     limit: int = 500,
     source: str | None = None,
     urns: list[str] | None = None,
-) -> list[Record]:
-    """The next ``limit`` live columns after URN ``after`` with what rules decide on."""
-    return await read(driver, database, FACTS, after=after, limit=limit, source=source, urns=urns)
+    labelled_only: bool = False,
+) -> tuple[list[str], list[Record]]:
+    """The next ``limit`` live columns after URN ``after`` (in URN order; of ``source``, or of
+    ``urns``, or all) and the facts of those rules may fail (with ``labelled_only``: those with
+    counted labels of their own or inherited ones)."""
+    batch = await _one(
+        driver,
+        database,
+        (_PAGE if urns is None else _LISTED) + _FACTS,
+        after=after,
+        limit=limit,
+        source=source,
+        urns=urns,
+        labelledOnly=labelled_only,
+    )
+    return sorted(batch["urns"]), batch["facts"]
 
 
 async def columns_of(driver: AsyncDriver, database: str, urns: list[str]) -> list[str]:
@@ -194,8 +271,35 @@ async def columns_of(driver: AsyncDriver, database: str, urns: list[str]) -> lis
     return [r["urn"] for r in await read(driver, database, COLUMNS_OF, urns=urns)]
 
 
+async def affected_columns(driver: AsyncDriver, database: str, urns: list[str]) -> list[str]:
+    """The columns whose facts a change of ``urns`` may have changed, downstream ones too."""
+    if not urns:
+        return []
+    return [r["urn"] for r in await read(driver, database, AFFECTED, urns=urns)]
+
+
 async def sync_frameworks(driver: AsyncDriver, database: str, rows: list[dict[str, Any]]) -> None:
     await write(driver, database, SYNC_FRAMEWORKS, rows=rows)
+
+
+def changes(
+    rows: list[dict[str, Any]], existing: list[Record], version: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Of a batch's findings, those to write (new, reopened, or with another severity, message,
+    evidence, domains or rule-set version) and the URNs of the open or waived ones to resolve
+    (not reported again). A finding seen unchanged is not written at all."""
+    before = {f["urn"]: f for f in existing}
+    changed = [
+        row
+        for row in rows
+        if (old := before.get(row["urn"])) is None
+        or old["status"] == "resolved"
+        or old["ruleSetVersion"] != version
+        or any(old[key] != row[key] for key in _COMPARED)
+    ]
+    seen = {row["urn"] for row in rows}
+    gone = [urn for urn, f in before.items() if f["status"] in OPEN and urn not in seen]
+    return changed, gone
 
 
 async def record_findings(
@@ -207,30 +311,43 @@ async def record_findings(
     rows: list[dict[str, Any]],
     now: datetime,
 ) -> tuple[list[Record], list[Record]]:
-    """Merge one batch's findings and resolve the batch's others: (opened, resolved)."""
+    """Write one batch's new and changed findings and resolve the batch's others, in one
+    transaction: (opened, resolved)."""
 
     async def work(tx: AsyncManagedTransaction) -> tuple[list[Record], list[Record]]:
+        existing = (await fetch(tx, EXISTING, assets=assets))[0]["findings"]
+        changed, gone = changes(rows, existing, version)
         opened: list[Record] = []
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start : start + 1000]
-            opened += await fetch(tx, MERGE_FINDINGS, rows=chunk, now=now, version=version)
-        resolved = await fetch(
-            tx,
-            RESOLVE_FINDINGS,
-            assets=assets,
-            seen=[r["urn"] for r in rows],
-            now=now,
-            version=version,
-        )
-        return [r["finding"] for r in opened], [r["finding"] for r in resolved]
+        for start in range(0, len(changed), CHUNK):
+            chunk = changed[start : start + CHUNK]
+            opened += (await fetch(tx, MERGE_FINDINGS, rows=chunk, now=now, version=version))[0][
+                "opened"
+            ]
+        resolved: list[Record] = []
+        if gone:
+            result = await fetch(tx, RESOLVE_FINDINGS, urns=gone, now=now, version=version)
+            resolved = result[0]["resolved"]
+        return opened, resolved
 
     QUERIES.labels("write").inc()
     async with driver.session(database=database) as session:
         return await session.execute_write(work)
 
 
+async def prepare_findings(driver: AsyncDriver, database: str) -> None:
+    """Have Neo4j plan the finding writes before a watcher needs them (planning them takes a
+    good part of a second on a busy machine): run once with nothing to write."""
+
+    async def work(tx: AsyncManagedTransaction) -> None:
+        for query in (EXISTING, MERGE_FINDINGS, RESOLVE_FINDINGS):
+            await fetch(tx, query, assets=[], rows=[], urns=[], now=None, version=0)
+
+    async with driver.session(database=database) as session:
+        await session.execute_write(work)
+
+
 async def open_by_control(driver: AsyncDriver, database: str) -> list[Record]:
-    return await read(driver, database, OPEN_BY_CONTROL)
+    return (await read(driver, database, OPEN_BY_CONTROL))[0]["open"]
 
 
 async def record_scores(

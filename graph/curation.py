@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction, Record
 
-from graph.driver import write
+from graph.driver import fetch, write
+from graph.inheritance import propagate
 from graph.records import EdgeRecord, NodeRecord
 
 # The curated description lives beside the discovered one, which every rescan rewrites.
@@ -64,6 +65,15 @@ async def describe_asset(
 async def add_manual_lineage(
     driver: AsyncDriver, database: str, upstream: str, downstream: str
 ) -> EdgeRecord | None:
-    """Assert that ``upstream`` feeds ``downstream`` (idempotent); None if either is missing."""
-    rows = await write(driver, database, ADD_LINEAGE, upstream=upstream, downstream=downstream)
+    """Assert that ``upstream`` feeds ``downstream`` (idempotent); None if either is missing.
+    Labels follow the new edge in the same transaction (graph/inheritance.py)."""
+
+    async def add(tx: AsyncManagedTransaction) -> list[Record]:
+        rows = await fetch(tx, ADD_LINEAGE, upstream=upstream, downstream=downstream)
+        if rows:
+            await propagate(tx, [downstream])
+        return rows
+
+    async with driver.session(database=database) as session:
+        rows = await session.execute_write(add)
     return EdgeRecord.of(rows[0]) if rows else None

@@ -6,7 +6,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, LiteralString
 
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import (
+    AsyncDriver,
+    AsyncGraphDatabase,
+    AsyncManagedTransaction,
+    AsyncResult,
+    RoutingControl,
+)
 from prometheus_client import Counter
 
 from core.settings import Neo4jSettings
@@ -15,6 +21,13 @@ Record = dict[str, Any]
 
 # Also how tests prove that DataLoaders keep a page's query count bounded.
 QUERIES = Counter("datawave_neo4j_queries_total", "Queries run by read() and write()", ["mode"])
+# What Neo4j reports each statement changed (its own counters), by kind: what a scan or a rescan
+# costs the graph (bench/ingest.py reads it from the worker's /metrics).
+WRITES = Counter("datawave_neo4j_writes_total", "Changes Neo4j reported, by kind", ["kind"])
+WRITE_KINDS = (
+    "nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted",
+    "properties_set", "labels_added", "labels_removed",
+)  # fmt: skip
 
 
 @asynccontextmanager
@@ -34,11 +47,22 @@ async def open_driver(cfg: Neo4jSettings, **options: Any) -> AsyncIterator[Async
 CHUNK = 1000
 
 
+async def _counted(result: AsyncResult) -> None:
+    """Consume what is left of ``result`` and count the changes Neo4j reports for it."""
+    counters = (await result.consume()).counters
+    if counters.contains_updates:
+        for kind in WRITE_KINDS:
+            if n := getattr(counters, kind):
+                WRITES.labels(kind).inc(n)
+
+
 async def _collect(
     tx: AsyncManagedTransaction, query: LiteralString, params: Mapping[str, Any]
 ) -> list[Record]:
     result = await tx.run(query, params)
-    return [record.data() async for record in result]
+    records = [record.data() async for record in result]
+    await _counted(result)
+    return records
 
 
 async def fetch(tx: AsyncManagedTransaction, query: LiteralString, **params: Any) -> list[Record]:
@@ -55,8 +79,7 @@ async def write_rows(
 ) -> None:
     """Run an ``UNWIND $rows`` write in chunks, all inside the caller's transaction."""
     for start in range(0, len(rows), chunk):
-        result = await tx.run(query, rows=rows[start : start + chunk])
-        await result.consume()
+        await _counted(await tx.run(query, rows=rows[start : start + chunk]))
 
 
 async def read(
@@ -66,6 +89,39 @@ async def read(
     QUERIES.labels("read").inc()
     async with driver.session(database=database) as session:
         return await session.execute_read(_collect, query, params)
+
+
+async def _values(result: AsyncResult) -> list[Record]:
+    keys = result.keys()
+    return [dict(zip(keys, record, strict=True)) async for record in result]
+
+
+async def read_values(
+    driver: AsyncDriver, database: str, query: LiteralString, **params: Any
+) -> list[Record]:
+    """``read`` for queries that return values only (maps, lists, scalars, temporals; never
+    nodes, relationships or paths): each row is zipped with the keys instead of exported value
+    by value (``Record.data``, a tenth of a cold page's CPU). Through ``execute_query``, the
+    same retried read transaction with its BEGIN sent with the query: one round trip fewer
+    (docs/benchmarks.md, issue 17)."""
+    QUERIES.labels("read").inc()
+    return await driver.execute_query(
+        query,
+        params,
+        database_=database,
+        routing_=RoutingControl.READ,
+        bookmark_manager_=None,  # as a plain session: no causal chaining between requests
+        result_transformer_=_values,
+    )
+
+
+async def read_list(
+    driver: AsyncDriver, database: str, query: LiteralString, **params: Any
+) -> list[Record]:
+    """The rows of a query that returns them all as one list, ``RETURN collect(...) AS rows``.
+    The driver's Python costs about 65 µs per record it receives, so a page of 100 maps read as
+    one record costs a quarter of the CPU of 100 records (docs/benchmarks.md, issue 17)."""
+    return (await read_values(driver, database, query, **params))[0]["rows"]
 
 
 async def write(

@@ -18,6 +18,7 @@ from neo4j import AsyncDriver
 
 from graph.domains import in_scope
 from graph.driver import Record, read, write
+from graph.inheritance import propagate_from
 
 MACHINE = ("suggested", "review")
 # A rejection asked for by a steward who may not unmask the column alone (a second person does).
@@ -50,7 +51,8 @@ WITH c, l, r, x, row
 WHERE r.status IN $machine
 SET r.status = x.status, r.confidence = x.confidence, r.method = x.method,
     r.evidence = x.evidence, r.explanation = x.explanation, r.features = x.features,
-    r.contributions = x.contributions, r.model = x.model, r.at = row.at
+    r.contributions = x.contributions, r.contribution = x.contribution, r.model = x.model,
+    r.at = row.at
 RETURN c.urn AS urn, l.name AS label, r.status AS status, l.sensitivity AS sensitivity
 """
 # Near-misses (``CANDIDATE_LABEL``): replaced on every classification, never where the column
@@ -68,7 +70,8 @@ MATCH (l:Label {name: x.label})
 WHERE NOT (c)-[:LABELED]->(l)
 CREATE (c)-[k:CANDIDATE_LABEL]->(l)
 SET k.confidence = x.confidence, k.explanation = x.explanation, k.evidence = x.evidence,
-    k.contributions = x.contributions, k.model = x.model, k.at = row.at
+    k.contributions = x.contributions, k.contribution = x.contribution, k.model = x.model,
+    k.at = row.at
 """
 MACHINE_LABELS = """
 UNWIND $urns AS urn
@@ -77,12 +80,18 @@ WHERE r.status IN $machine
 RETURN c.urn AS urn, l.name AS label, properties(r) AS edge
 """
 # What the machine last saw on each column (labels and near-misses): a new model re-scores it.
+# With ``$model``, only columns something else scored (all of such a column's edges: the column
+# is written back whole).
 STORED_EVIDENCE = """
 MATCH (c:Column)-[r:LABELED|CANDIDATE_LABEL]->(l:Label)
 WHERE r.evidence IS NOT NULL AND (r:CANDIDATE_LABEL OR r.status IN $machine)
   AND ($source IS NULL OR c.source = $source)
+  AND ($model IS NULL OR EXISTS {
+    MATCH (c)-[s:LABELED|CANDIDATE_LABEL]->(:Label)
+    WHERE (s:CANDIDATE_LABEL OR s.status IN $machine) AND s.model <> $model
+  })
 RETURN c.urn AS urn, c.name AS name, l.name AS label, coalesce(r.status, 'candidate') AS status,
-       r.evidence AS evidence
+       r.evidence AS evidence, r.model AS model
 ORDER BY c.urn, l.name
 """
 CANDIDATES_IN_SCOPE: LiteralString = """
@@ -92,7 +101,7 @@ WHERE ($source IS NULL OR c.source = $source) AND ($column IS NULL OR c.urn = $c
 CANDIDATE_LIST: LiteralString = (
     CANDIDATES_IN_SCOPE
     + """
-RETURN c.urn AS urn, l.name AS label, properties(k) AS edge
+RETURN c.urn AS urn, l.name AS label, l.sensitivity AS sensitivity, properties(k) AS edge
 ORDER BY k.confidence DESC, c.urn, l.name
 SKIP $offset LIMIT $limit
 """
@@ -100,11 +109,13 @@ SKIP $offset LIMIT $limit
 CANDIDATE_COUNT: LiteralString = CANDIDATES_IN_SCOPE + "RETURN count(k) AS n"
 # Rejecting a label of a ``$protected`` sensitivity only asks for it (``pending_rejection``,
 # which masks like any label but ``rejected``) until someone allowed to unmask decides.
+# ``machineStatus`` keeps what the machine had said, for a withdrawn decision to return to.
 DECIDE = """
 MATCH (c:Column {urn: $urn}), (l:Label {name: $label})
 MERGE (c)-[r:LABELED]->(l)
 ON CREATE SET r.method = 'steward'
 WITH r, $decision = 'rejected' AND l.sensitivity IN $protected AS asking
+SET r.machineStatus = CASE WHEN r.status IN $machine THEN r.status ELSE r.machineStatus END
 SET r.status = CASE WHEN asking THEN $pending ELSE $decision END,
     r.note = $note,
     r.requestedBy = CASE WHEN asking THEN $steward ELSE r.requestedBy END,
@@ -112,6 +123,27 @@ SET r.status = CASE WHEN asking THEN $pending ELSE $decision END,
     r.decidedBy = CASE WHEN asking THEN r.decidedBy ELSE $steward END,
     r.decidedAt = CASE WHEN asking THEN r.decidedAt ELSE $at END
 RETURN properties(r) AS edge
+"""
+# A withdrawn decision: the machine's label comes back as it was (``review`` if a decision
+# older than ``machineStatus`` hid it), a steward's own goes; what would lift the column's
+# masking (a sensitive label of the steward's own that still masks) is left when ``$protected``.
+WITHDRAW = """
+MATCH (c:Column {urn: $urn})-[r:LABELED]->(l:Label {name: $label})
+WHERE NOT r.status IN $machine
+WITH r, r.method = 'steward' AS own, l.sensitivity IN $protected AND r.status <> 'rejected' AS masks
+WITH r, own, own AND masks AS unmasks
+WITH r, own, unmasks,
+     CASE WHEN own OR unmasks THEN null ELSE coalesce(r.machineStatus, 'review') END AS restored
+CALL (r, restored) {
+  WITH r WHERE restored IS NOT NULL
+  SET r.status = restored
+  REMOVE r.machineStatus, r.note, r.decidedBy, r.decidedAt, r.requestedBy, r.requestedAt
+}
+CALL (r, own, unmasks) {
+  WITH r WHERE own AND NOT unmasks
+  DELETE r
+}
+RETURN unmasks, restored AS status
 """
 COLUMN_LABELS = """
 MATCH (c:Asset {urn: $urn})-[r:LABELED]->(l:Label)
@@ -180,6 +212,7 @@ class LabelRow:
     features: dict[str, float]
     model: str
     contributions: list[dict[str, Any]] = field(default_factory=list)
+    contribution: str = ""  # the contributions in words, for Neo4j Browser
 
     @classmethod
     def from_edge(cls, label: str, edge: dict[str, Any]) -> LabelRow:
@@ -194,6 +227,7 @@ class LabelRow:
             json.loads(edge.get("features") or "{}"),
             edge.get("model") or "",
             json.loads(edge.get("contributions") or "[]"),
+            edge.get("contribution") or "",
         )
 
     def params(self) -> dict[str, Any]:
@@ -206,6 +240,7 @@ class LabelRow:
             "explanation": self.explanation,
             "features": json.dumps(self.features),
             "contributions": json.dumps(self.contributions),
+            "contribution": self.contribution,
             "model": self.model,
         }
 
@@ -220,6 +255,7 @@ class Candidate:
     contributions: list[dict[str, Any]]
     model: str
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    contribution: str = ""
 
     def params(self) -> dict[str, Any]:
         return {
@@ -228,6 +264,7 @@ class Candidate:
             "explanation": self.explanation,
             "evidence": json.dumps(self.evidence),
             "contributions": json.dumps(self.contributions),
+            "contribution": self.contribution,
             "model": self.model,
         }
 
@@ -271,6 +308,7 @@ async def apply_labels(
             for c in columns
         ],
     )
+    await propagate_from(driver, database, [c.urn for c in columns])  # graph/inheritance.py
     return written
 
 
@@ -301,8 +339,41 @@ async def decide_label(
         note=note,
         protected=list(protected),
         pending=PENDING_REJECTION,
+        machine=list(MACHINE),
     )
+    await propagate_from(driver, database, [column_urn])  # what inherits below it
     return rows[0]["edge"] if rows else None
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """What withdrawing a decision did: ``unmasks`` (refused, it would lift the masking) or
+    ``status``, the machine's status back on the edge (None: the steward's label went)."""
+
+    unmasks: bool
+    status: str | None
+
+
+async def withdraw_decision(
+    driver: AsyncDriver,
+    database: str,
+    column_urn: str,
+    label: str,
+    *,
+    protected: Sequence[str] = (),
+) -> Withdrawn | None:
+    """Undo a steward's decision on a column's label (and so a stop or a confirmation of what
+    inherits below); refused where it would delete a sensitive label whose sensitivity is
+    ``protected``. None when the column has no decided edge for that label."""
+    rows = await write(
+        driver, database, WITHDRAW, urn=column_urn, label=label,
+        protected=list(protected), machine=list(MACHINE),
+    )  # fmt: skip
+    if not rows:
+        return None
+    if not rows[0]["unmasks"]:
+        await propagate_from(driver, database, [column_urn])
+    return Withdrawn(unmasks=rows[0]["unmasks"], status=rows[0]["status"])
 
 
 async def column_labels(driver: AsyncDriver, database: str, column_urn: str) -> list[Record]:
@@ -361,8 +432,8 @@ async def candidate_labels(
     offset: int = 0,
     limit: int = 50,
 ) -> list[Record]:
-    """Near-miss labels (``urn``, ``label``, ``edge``), most confident first, within the RBAC
-    scope; a steward may confirm one with ``decide_label``."""
+    """Near-miss labels (``urn``, ``label``, ``sensitivity``, ``edge``), most confident
+    first, within the RBAC scope; a steward may confirm one with ``decide_label``."""
     return await read(
         driver, database, CANDIDATE_LIST, source=source, column=column,
         domains=sorted(domains) if domains is not None else None,
@@ -401,11 +472,14 @@ async def machine_labels(
 
 
 async def stored_evidence(
-    driver: AsyncDriver, database: str, source: str | None = None
+    driver: AsyncDriver, database: str, source: str | None = None, stale_for: str | None = None
 ) -> list[Record]:
     """Machine labels and candidates with the evidence they were scored on (``urn``, ``name``,
-    ``label``, ``status``: suggested, review or candidate, ``evidence``: list of dicts)."""
-    rows = await read(driver, database, STORED_EVIDENCE, machine=list(MACHINE), source=source)
+    ``label``, ``status``: suggested, review or candidate, ``evidence``: list of dicts,
+    ``model``); ``stale_for``: only columns with an edge another model than this one scored."""
+    rows = await read(
+        driver, database, STORED_EVIDENCE, machine=list(MACHINE), source=source, model=stale_for
+    )
     return [r | {"evidence": json.loads(r["evidence"])} for r in rows]
 
 

@@ -19,6 +19,7 @@ from core.events import Event, TableDiscovered
 from core.urns import Urn, source_urn
 from graph.assets import ensure_assets
 from graph.driver import Record, fetch, write_rows
+from graph.inheritance import propagate
 from graph.timestamps import event_time
 
 UPSERT_FEEDS = """
@@ -51,6 +52,7 @@ UNWIND $rows AS row
 MATCH (a)-[r:FEEDS {via: row.job}]->(b)
 WHERE NOT [a.urn, b.urn] IN row.feeds
 DELETE r
+RETURN DISTINCT b.urn AS urn
 """
 # The registered sources on the host and port of each given source, with the databases they
 # scan (an empty list: every database of the server).
@@ -177,5 +179,7 @@ async def upsert_lineage(
     await write_rows(tx, UPSERT_JOBS, [s["job"] for s in produced])
     await write_rows(tx, UPSERT_FEEDS, feeds)
     replaced = [s["prune"] for s in snapshots if s["table"] in existing]
-    await write_rows(tx, PRUNE_FEEDS, replaced)
+    pruned = [r["urn"] for r in await fetch(tx, PRUNE_FEEDS, rows=replaced)] if replaced else []
     await write_rows(tx, PRUNE_JOB_LINKS, replaced)
+    # Labels follow the views' column lineage as it is now (graph/inheritance.py).
+    await propagate(tx, [*(f["to"] for f in feeds), *pruned])

@@ -21,7 +21,7 @@ from typing import Any, LiteralString
 from neo4j import AsyncDriver
 
 from graph.domains import with_node
-from graph.driver import read
+from graph.driver import read, read_values
 from graph.layouts import diff
 from graph.records import EdgeRecord, NodeRecord, Record
 
@@ -150,27 +150,11 @@ RETURN [n IN nodes(p) | {node_map}] AS nodes,
                                  props: properties(e)}] AS edges
 """
 )
-# Labels that follow the data: a label on an upstream column reaches this one along current
-# column FEEDS that carry values: not masking (a hash), not INDIRECT (a filter or join key
-# shapes the rows, its values do not flow). A steward's rejection of the label on the column or
-# on any column on the way stops it; a label the column holds itself is not inherited. The
-# nearest source of each label is kept, with its path and the jobs or views on the way.
+# The labels a column inherits, as written with their provenance (graph/inheritance.py).
 INHERITED = """
-MATCH (c:Asset {urn: $urn}) WHERE c:Column
-MATCH path = (src:Column) ((x)-[f:FEEDS]->(y)
-  WHERE f.until IS NULL AND NOT coalesce(f.masking, false)
-    AND none(t IN coalesce(f.transformations, []) WHERE t STARTS WITH 'INDIRECT')){1,10} (c)
-MATCH (src)-[l:LABELED]->(label:Label)
-WHERE l.status IN ['confirmed', 'suggested', 'review']
-  AND NOT EXISTS { MATCH (c)-[own:LABELED]->(label)
-                   WHERE own.status IN ['confirmed', 'suggested', 'review'] }
-  AND none(n IN nodes(path)[1..] WHERE EXISTS {
-    MATCH (n)-[d:LABELED]->(label) WHERE d.status IN ['rejected', 'pending_rejection'] })
-WITH label, src, l, path ORDER BY length(path), src.urn
-WITH label, collect({src: src.urn, status: l.status, path: path})[0] AS nearest
-RETURN label {.*} AS label, nearest.src AS from, nearest.status AS status,
-       [n IN nodes(nearest.path) | n.urn] AS path,
-       [e IN relationships(nearest.path) | e.via] AS via
+MATCH (c:Asset {urn: $urn})-[i:INHERITS]->(label:Label)
+RETURN label {.*} AS label, i.source AS from, i.sourceStatus AS status, i.path AS path,
+       i.via AS via
 ORDER BY label.name
 """
 # The edges into or out of an asset (a table: and its columns) that began (``since``) or ended
@@ -265,7 +249,7 @@ async def lineage(
     if not 1 <= depth <= MAX_DEPTH:
         raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
     query = LINEAGE_QUERIES[(direction, depth)]
-    rows = await read(
+    rows = await read_values(
         driver, database, query, urn=urn, level=level.value, maxNodes=MAX_NODES,
         includeRemoved=include_removed, asOf=as_of,
     )  # fmt: skip
@@ -327,7 +311,7 @@ async def schema_diff(
 
 
 async def inherited_labels(driver: AsyncDriver, database: str, urn: str) -> list[Inherited]:
-    """The labels a column inherits from upstream (see ``INHERITED``), nearest source first."""
+    """The labels a column inherits from upstream (graph/inheritance.py), by label name."""
     rows = await read(driver, database, INHERITED, urn=urn)
     return [
         Inherited(

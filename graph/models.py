@@ -26,16 +26,23 @@ from neomodel import (
     adb,
 )
 
+# The drivers bound and not yet released, oldest first: neomodel uses the newest.
+_bound: list[AsyncDriver] = []
+
 
 @asynccontextmanager
 async def bind_models(driver: AsyncDriver, database: str) -> AsyncIterator[None]:
-    """neomodel uses ``driver`` (which stays the caller's to close) until the block ends."""
-    previous = adb.driver
+    """neomodel uses ``driver`` (which stays the caller's to close) until the block ends, then
+    the newest driver still bound. Blocks need not nest: two app instances in one process (a
+    test's servers, started together and stopped in any order) never leave neomodel on a
+    driver that was closed, which failed every later governed call with "Driver closed"."""
+    _bound.append(driver)
     await adb.set_connection(driver=driver)
     try:
         yield
     finally:
-        adb.driver = previous
+        _bound.remove(driver)
+        adb.driver = _bound[-1] if _bound else None
 
 
 @asynccontextmanager
@@ -71,6 +78,8 @@ class PolicyVersion(AsyncStructuredNode):
     authors = ArrayProperty(StringProperty(), default=list)
     custom_rego = StringProperty(db_property="customRego")
     tests = JSONProperty(default=[])
+    # The masking policy's versions only: {"rules": [...], "default": ...} (governance/masking.py).
+    masking = JSONProperty()
     # SHA-256 of the content whose tests last passed: submit needs the current content's.
     tested = StringProperty()
     created_at = DateTimeNeo4jFormatProperty(db_property="createdAt", default_now=True)

@@ -5,13 +5,12 @@ are ``(:DataProduct)-[:EXPOSES {port}]->(:Asset)`` (which is also what places th
 the product's domain, graph/domains.py) and ``(:DataProduct)-[:HAS_PORT]->(:StreamPort)`` for
 Kafka topics; input ports ``(:DataProduct)-[:CONSUMES]->(:Asset)``; versions
 ``(:DataProduct)-[:HAS_VERSION]->(:Contract)`` holding the ODCS YAML, the lifecycle status and
-the quality gate's verdict, every gate run kept as ``(:Contract)-[:HAS_RUN]->(:QualityRun)``.
+the quality gate's verdict (its runs and remediations: graph/gates.py).
 Each function is one transaction: one workflow step.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, LiteralString
 
@@ -89,25 +88,24 @@ MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract {urn: $urn})
 RETURN properties(c) AS props, p.urn AS product, p.domain AS domain
 """
 # A lifecycle step: only from the status the caller read (someone else's step in between
-# makes it a no-op the caller reports).
+# makes it a no-op the caller reports). With a ``$notice``, the consumers it concerns are told
+# in the same transaction: those bound to this version (a deprecation), or, when it is
+# published, those bound to a version of a lower major (a new major version to migrate to).
 STEP: LiteralString = """
-MATCH (c:Contract {urn: $urn}) WHERE c.status = $start
+MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract {urn: $urn}) WHERE c.status = $start
 SET c.status = $end, c += $stamps
-RETURN properties(c) AS props
-"""
-# The verdict on the version, and the run kept in its history, in one transaction.
-GATE: LiteralString = """
-MATCH (c:Contract {urn: $urn})
-WITH c, datetime() AS at
-SET c.quarantine = $reason, c.quality = $outcomes, c.qualityCheckedAt = at
-CREATE (c)-[:HAS_RUN]->(:QualityRun {name: 'quality ' + c.version, at: at, by: $actor,
-                                     passed: $reason IS NULL, reason: $reason,
-                                     outcomes: $outcomes})
-RETURN properties(c) AS props
-"""
-RUNS: LiteralString = """
-MATCH (:Contract {urn: $urn})-[:HAS_RUN]->(r:QualityRun)
-RETURN properties(r) AS props ORDER BY r.at DESC LIMIT $limit
+WITH p, c
+CALL (p, c) {
+  MATCH (p)-[:HAS_VERSION]->(bound:Contract)<-[g:GRANTED]-(:Team)
+  WHERE $notice IS NOT NULL AND g.revokedAt IS NULL AND g.expiresAt > datetime()
+    AND (bound = c OR ($end = 'published' AND toInteger(split(bound.version, '.')[0])
+                                              < toInteger(split(c.version, '.')[0])))
+  SET g.notice = $notice, g.noticeAt = datetime(), g.noticeOf = c.urn
+  WITH g
+  MATCH (r:AccessRequest {id: g.request})
+  RETURN collect(properties(r)) AS told
+}
+RETURN properties(c) AS props, told
 """
 DRIFT: LiteralString = """
 MATCH (c:Contract {urn: $urn})
@@ -138,6 +136,16 @@ MATCH (:DataProduct {urn: $product})-[:EXPOSES]->(x)
 MATCH (x)-[:CONTAINS|HAS_COLUMN*0..4]->(c:Column)
 MATCH (f:Finding {asset: c.urn}) WHERE f.status = 'open' AND f.severity IN $severities
 RETURN DISTINCT f.urn AS urn, f.message AS message ORDER BY f.urn LIMIT 20
+"""
+# Labels (not rejected) of the live columns the product exposes: the policy engine's view of
+# what a contract shares (mesh/policy.py).
+EXPOSED_LABELS: LiteralString = """
+MATCH (:DataProduct {urn: $product})-[:EXPOSES]->(x)
+MATCH (x)-[:CONTAINS|HAS_COLUMN*0..4]->(c:Column)-[r:LABELED]->(l:Label)
+WHERE c.removedAt IS NULL AND coalesce(r.status, 'suggested') <> 'rejected'
+RETURN DISTINCT l.name AS name, l.category AS category, l.sensitivity AS sensitivity,
+       coalesce(r.status, 'suggested') AS status
+ORDER BY name
 """
 # The versions whose products expose one of these tables (a scan changed them).
 EXPOSING: LiteralString = """
@@ -211,26 +219,16 @@ async def get_version(driver: AsyncDriver, database: str, urn: str) -> Record | 
 
 
 async def step(
-    driver: AsyncDriver, database: str, urn: str, start: str, end: str, stamps: Mapping[str, Any]
-) -> Record | None:
-    rows = await write(driver, database, STEP, urn=urn, start=start, end=end, stamps=dict(stamps))
-    return plain(rows[0]["props"]) if rows else None
-
-
-async def record_gate(
-    driver: AsyncDriver, database: str, urn: str, reason: str | None, outcomes: list[Record],
-    actor: str,
-) -> Record:  # fmt: skip
+    driver: AsyncDriver, database: str, urn: str, start: str, end: str,
+    stamps: Mapping[str, Any], notice: str | None = None,
+) -> tuple[Record, list[Record]] | None:  # fmt: skip
+    """The step, and the access requests whose consumers ``notice`` was recorded for."""
     rows = await write(
-        driver, database, GATE, urn=urn, reason=reason, outcomes=json.dumps(outcomes),
-        actor=actor,
-    )  # fmt: skip
-    return plain(rows[0]["props"])
-
-
-async def quality_runs(driver: AsyncDriver, database: str, urn: str, limit: int) -> list[Record]:
-    """A version's quality-gate runs, newest first."""
-    return [plain(r["props"]) for r in await read(driver, database, RUNS, urn=urn, limit=limit)]
+        driver, database, STEP, urn=urn, start=start, end=end, stamps=dict(stamps), notice=notice
+    )
+    if not rows:
+        return None
+    return plain(rows[0]["props"]), [plain(r) for r in rows[0]["told"]]
 
 
 async def record_drift(driver: AsyncDriver, database: str, urn: str, drift: list[str]) -> Record:
@@ -265,3 +263,7 @@ async def blocking_findings(
     """Open findings of these severities on the columns the product exposes (up to 20)."""
     rows = await read(driver, database, BLOCKING, product=product, severities=list(severities))
     return [plain(r) for r in rows]
+
+
+async def exposed_labels(driver: AsyncDriver, database: str, product: str) -> list[Record]:
+    return [plain(r) for r in await read(driver, database, EXPOSED_LABELS, product=product)]

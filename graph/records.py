@@ -11,9 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Most property values, returned at once: the checks below cost four times as much per value,
+# and a cold page of 100 columns converts 1,100 values.
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
 
 def plain(value: Any) -> Any:
     """A property value as JSON-ready Python: temporals to ISO strings, recursively."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, dict):

@@ -24,6 +24,7 @@ FINISH = """
 MATCH (s:Scan {id: $id})
 SET s += $props, s.finishedAt = datetime()
 """
+UPDATE = "MATCH (s:Scan {id: $id}) SET s += $props"
 GET = "MATCH (s:Scan {id: $id}) RETURN s {.*} AS scan"
 # Newest first; a page starts after the (startedAt, id) of the previous page's last scan.
 PAGE = """
@@ -34,6 +35,11 @@ RETURN s {.*} AS scan, toString(s.startedAt) AS startedAt
 ORDER BY s.startedAt DESC, s.id DESC LIMIT $limit
 """
 COUNT = "MATCH (s:Scan {source: $source}) RETURN count(s) AS n"
+UNFINISHED = """
+MATCH (s:Scan {source: $source})
+WHERE s.status IN ['running', 'interrupted', 'resumed'] AND s.finishedAt IS NULL
+RETURN s.id AS id ORDER BY s.startedAt DESC LIMIT $limit
+"""
 
 
 async def start_scan(driver: AsyncDriver, database: str, scan_id: str, source: str,
@@ -43,6 +49,11 @@ async def start_scan(driver: AsyncDriver, database: str, scan_id: str, source: s
 
 async def finish_scan(driver: AsyncDriver, database: str, scan_id: str, **props: Any) -> None:
     await write(driver, database, FINISH, id=scan_id, props=props)
+
+
+async def update_scan(driver: AsyncDriver, database: str, scan_id: str, **props: Any) -> None:
+    """Record where a running scan is (interrupted by an outage, resumed)."""
+    await write(driver, database, UPDATE, id=scan_id, props=props)
 
 
 async def get_scan(driver: AsyncDriver, database: str, scan_id: str) -> Record | None:
@@ -68,3 +79,12 @@ async def scan_page(
 
 async def count_scans(driver: AsyncDriver, database: str, source: str) -> int:
     return (await read(driver, database, COUNT, source=source))[0]["n"]
+
+
+async def unfinished_scans(
+    driver: AsyncDriver, database: str, source: str, limit: int = 5
+) -> list[str]:
+    """The ids of ``source``'s scans that never ended, newest first: running elsewhere, or
+    whose process died (a scan resumes one of those, ingest/scan.py)."""
+    rows = await read(driver, database, UNFINISHED, source=source, limit=limit)
+    return [r["id"] for r in rows]

@@ -6,19 +6,26 @@ the reason, without connecting, until ``BREAKER_RESET_S`` have passed, when the 
 probe: success closes the breaker, failure opens it again. Only the source's own failures
 count: an outage of Kafka or Neo4j, a refused configuration, say nothing about the source.
 If Redis cannot hold the breaker, scans go ahead unguarded (logged): a breaker must not stop
-more than the failing source.
+more than the failing source. ``breakers`` reads their state back for the API (``DataSource.
+circuitBreaker``, ``startScan``'s refusal) and ``/metrics``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from prometheus_client import Gauge
 from purgatory import AsyncCircuitBreakerFactory, AsyncRedisUnitOfWork
-from purgatory.domain.model import OpenedState
+from purgatory.domain.model import Context, HalfOpenedState, OpenedState
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.settings import ResilienceSettings
@@ -26,7 +33,13 @@ from core.settings import ResilienceSettings
 log = logging.getLogger("datawave.breakers")
 
 OPEN = Gauge("datawave_source_breaker_open", "1 while a source's breaker is open", ["source"])
+FAILURES = Gauge(
+    "datawave_source_breaker_failures",
+    "Scans of a source failed in a row (unreachable)",
+    ["source"],
+)
 PREFIX = "datawave-source:"
+KEY = "cbr::" + PREFIX  # where purgatory's Redis repository keeps each breaker
 
 
 class SourceFailure(Exception):
@@ -73,10 +86,76 @@ async def guarded(redis_url: str, source: str, cfg: ResilienceSettings) -> Async
             yield
     except OpenedState as opened:
         OPEN.labels(source).set(1)
-        raise BreakerOpen(
-            f"refused: source {source} failed {cfg.breaker_threshold} scans in a row and its "
-            f"circuit breaker is open; a probe scan is let through "
-            f"{cfg.breaker_reset_s:.0f}s after it opened"
-        ) from opened
+        probe_at = opened.opened_at + cfg.breaker_reset_s
+        raise BreakerOpen(refusal(source, cfg.breaker_threshold, probe_at)) from opened
     finally:
         await uow.contexts.redis.aclose()
+
+
+def refusal(source: str, failures: int, probe_at: float) -> str:
+    """Why a scan of ``source`` is refused, in words."""
+    at = datetime.fromtimestamp(probe_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (
+        f"refused: source {source} failed {failures} scans in a row and its circuit breaker "
+        f"is open; a probe scan is let through from {at}"
+    )
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"  # scans go ahead
+    OPEN = "open"  # scans are refused until ``probe_at``
+    HALF_OPEN = "half_open"  # the next scan is a probe: success closes, failure opens again
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """A source's breaker as Redis holds it, for the API and /metrics."""
+
+    source: str
+    state: BreakerState
+    failures: int
+    probe_at: datetime | None  # when an open breaker lets a probe scan through
+
+    @property
+    def refusal(self) -> str | None:
+        """Why a scan is refused now, or None if it may go ahead (a probe, or closed)."""
+        if self.state != BreakerState.OPEN or self.probe_at is None:
+            return None
+        return refusal(self.source, self.failures, self.probe_at.timestamp())
+
+
+def _read(source: str, data: bytes | None, failures: bytes | None, now: float) -> Breaker:
+    if not data:
+        return Breaker(source, BreakerState.CLOSED, 0, None)
+    context = Context(**json.loads(data), failure_count=int(failures or 0))
+    opened_at = context.opened_at
+    if context.state == OpenedState.name and opened_at is not None:
+        probe_at = opened_at + context.ttl
+        state = BreakerState.OPEN if now < probe_at else BreakerState.HALF_OPEN
+        return Breaker(source, state, context.failure_count, datetime.fromtimestamp(probe_at, UTC))
+    state = BreakerState.HALF_OPEN if context.state == HalfOpenedState.name else BreakerState.CLOSED
+    return Breaker(source, state, context.failure_count, None)
+
+
+async def breakers(redis: Redis, sources: list[str] | None = None) -> list[Breaker]:
+    """The breakers of ``sources`` (a source never scanned has a closed one), or of every
+    source that has one; RedisError if Redis cannot tell."""
+    if sources is None:
+        keys = [key async for key in redis.scan_iter(match=f"{KEY}*", count=100)]
+        names = [k.decode() if isinstance(k, bytes) else k for k in keys]
+        sources = sorted(n.removeprefix(KEY) for n in names if not n.endswith("::failure_count"))
+    if not sources:
+        return []
+    values = await redis.mget(
+        [f"{KEY}{s}{suffix}" for s in sources for suffix in ("", "::failure_count")]
+    )
+    now = time.time()
+    return [_read(s, values[2 * i], values[2 * i + 1], now) for i, s in enumerate(sources)]
+
+
+async def export(redis: Redis) -> None:
+    """Set the breaker gauges from Redis, so every API process's /metrics shows every breaker
+    (not only those of the scans it ran)."""
+    for breaker in await breakers(redis):
+        OPEN.labels(breaker.source).set(int(breaker.state == BreakerState.OPEN))
+        FAILURES.labels(breaker.source).set(breaker.failures)

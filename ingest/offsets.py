@@ -4,13 +4,17 @@ classification consumer): what to commit after a batch, and committing only what
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, KafkaTimeoutError
 
 log = logging.getLogger("datawave.offsets")
+
+# How long a commit may wait for the group's coordinator before it counts as a Kafka outage.
+COMMIT_TIMEOUT_S = 10.0
 
 
 def commit_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:
@@ -33,3 +37,19 @@ async def commit_owned(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartiti
         await consumer.commit(owned)
     except CommitFailedError as err:
         log.warning("offsets not committed after a rebalance; delivered again: %s", err)
+
+
+async def commit_in_time(
+    consumer: AIOKafkaConsumer,
+    offsets: Mapping[TopicPartition, int],
+    timeout_s: float = COMMIT_TIMEOUT_S,
+) -> None:
+    """``commit_owned``, raising ``KafkaTimeoutError`` (an outage core/outages.py waits out) if
+    the group's coordinator does not answer within ``timeout_s``: aiokafka waits for one without
+    end while the broker is away, so the consumer would hang there, deaf to SIGTERM and to its
+    health (it would not say it waits for Kafka)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await commit_owned(consumer, offsets)
+    except TimeoutError as err:
+        raise KafkaTimeoutError(f"no group coordinator answered within {timeout_s}s") from err

@@ -21,6 +21,11 @@ from core.settings import KafkaSettings
 
 # Enough for the largest valid event, and for dead-lettering an oversized one unchanged.
 MAX_REQUEST_BYTES = 2 * MAX_EVENT_BYTES
+# Records a producer batches for one partition before it compresses and sends them. aiokafka's
+# default (16 kB) puts one OpenLineage event (~9 kB) in a batch of its own: a gzip stream, a
+# checksum and a broker append per event, three times the CPU per event of a 512 kB batch
+# (docs/benchmarks.md). Compressed or not, a batch stays under the broker's message limit.
+BATCH_BYTES = 512 * 1024
 # Delivery results are checked every this many sends, which bounds the futures held in memory.
 CHECK_EVERY = 1000
 
@@ -40,6 +45,7 @@ class EventProducer:
             enable_idempotence=True,
             compression_type="gzip",
             linger_ms=linger_ms,
+            max_batch_size=BATCH_BYTES,
             max_request_size=MAX_REQUEST_BYTES,
         )
 

@@ -4,41 +4,61 @@ The connector streams events to ``datawave.discovery.v1``; the ingest workers wr
 scan knows the last offset it produced on each partition, so it is finished exactly when the
 workers' consumer group has committed past those offsets, whichever worker wrote them.
 
-A Kafka or Neo4j outage interrupts a scan without failing it: for
-``DATAWAVE_RESILIENCE__SCAN_RETRY_S`` it waits with backoff (core/outages.py) and discovers
-again (writes are idempotent, so events sent twice change nothing), follows the ingest, and
-records its end once the graph is back. Past that deadline it fails with the outage in words.
+An outage of Kafka, Neo4j or the source in the middle of a scan interrupts it without failing
+it: the scan reports ``interrupted`` with the outage in words and waits with backoff
+(core/outages.py). Once the dependency answers again it reports ``resumed`` and goes on from
+the targets the broker has not acknowledged: each event is recorded as the broker acknowledges
+it, and a resumed discovery neither describes nor sends again what was acknowledged (writes
+are idempotent, so the few in flight at the cut and sent again change nothing). An outage that
+lasts ``DATAWAVE_RESILIENCE__SCAN_RETRY_S`` from its first failure fails the scan, in words.
+A source unreachable from the start fails the scan at once (its circuit breaker counts it).
+
+The acknowledgements outlive the process: they are kept in Redis (``datawave:scan-acks:<id>``,
+a day) while the scan holds a lease (``datawave:scan-lease:<id>``, renewed every
+``HEARTBEAT_S``, gone three later). A scan started without an id (``datawave scan``) for a
+source whose last scan never ended and whose lease lapsed (its process died) takes that scan
+over: same id, ``resumed``, and only the targets not yet acknowledged are sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 from neo4j import AsyncDriver
 from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from core.events import SOURCE_CHECKED, TABLE_DISCOVERED, SourceChecked, TableDiscovered
-from core.outages import in_words, is_outage, wait_out
+from core.events import TABLE_DISCOVERED, SourceChecked, TableDiscovered
+from core.outages import Outage, in_words, is_outage, wait_out
 from core.settings import Settings
 from core.sources import DataSourceConfig, problems
 from core.urns import source_urn
-from graph.scans import finish_scan, start_scan
+from graph.scans import finish_scan, start_scan, unfinished_scans, update_scan
 from graph.sources import get_source
 from ingest.breakers import SourceFailure, guarded
-from ingest.connectors.base import connector_for
+from ingest.connectors.base import Connector, connector_for
 from ingest.producer import EventProducer
 from ingest.source_access import SourceAccess
 
+log = logging.getLogger("datawave.scan")
+
 CHECK_EVERY = 500  # delivery futures awaited in chunks, bounding memory
 PROGRESS_EVERY_S = 0.25
+RECORD_S = 2.0  # an interruption is recorded on the :Scan node if the graph answers this fast
+ACKS_TTL_S = 86_400  # a dead scan's acknowledgements are kept this long for a takeover
+TAKEN_OVER = "the process running the scan stopped"
+SEP = "\x1f"  # between a target's event type and subject in the kept acknowledgements
 
 
 class ScanError(Exception):
@@ -49,11 +69,18 @@ class SourceUnreachable(ScanError, SourceFailure):
     """The source did not answer: counted by its circuit breaker (ingest/breakers.py)."""
 
 
+class SourceOutage(Outage):
+    """The source stopped answering in the middle of a scan: waited out like a broker outage."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__("source", f"the source {source} stopped answering")
+
+
 @dataclass(frozen=True)
 class ScanProgress:
     scan_id: str
     source: str
-    stage: str  # validate, discover, ingest, finished, failed
+    stage: str  # validate, discover, interrupted, resumed, ingest, finished, failed
     target: str | None = None
     events: int = 0
     tables: int = 0
@@ -78,12 +105,7 @@ class ScanProgress:
 
 ProgressCallback = Callable[[ScanProgress], Awaitable[None]]
 T = TypeVar("T")
-
-
-class Retried(Protocol):
-    """``call()`` with outages waited out for ``DATAWAVE_RESILIENCE__SCAN_RETRY_S``."""
-
-    async def __call__(self, call: Callable[[], Awaitable[T]]) -> T: ...
+Sent = tuple[str, str, int, asyncio.Future[RecordMetadata]]  # type, subject, columns, delivery
 
 
 async def _ignore(_: ScanProgress) -> None:
@@ -98,8 +120,9 @@ class _Offsets:
         self.last: dict[int, int] = {}
 
     def add(self, meta: RecordMetadata) -> None:
-        self.first.setdefault(meta.partition, meta.offset)
-        self.last[meta.partition] = meta.offset
+        p = meta.partition
+        self.first[p] = min(self.first.get(p, meta.offset), meta.offset)
+        self.last[p] = max(self.last.get(p, meta.offset), meta.offset)
 
     def ingested(self, committed: dict[int, int]) -> tuple[int, bool]:
         """Events of ours behind the group's committed offsets, and whether that is all."""
@@ -109,6 +132,82 @@ class _Offsets:
             done += max(0, min(upto, last + 1) - self.first[p])
             complete &= upto > last
         return done, complete
+
+
+class _Acks:
+    """What the broker acknowledged of this scan, kept across its attempts (and, in Redis,
+    across processes): each target (event type and subject), each table's column count, and
+    the offsets to follow the ingest by."""
+
+    def __init__(self) -> None:
+        self.targets: set[tuple[str, str]] = set()
+        self.tables: dict[str, int] = {}
+        self.offsets = _Offsets()
+        self._unsaved: dict[str, int] = {}
+
+    def add(self, sent: Sent) -> None:
+        kind, subject, columns, delivery = sent
+        if (kind, subject) not in self.targets:
+            self._unsaved[f"{kind}{SEP}{subject}"] = columns
+        self.targets.add((kind, subject))
+        if kind == TABLE_DISCOVERED:
+            self.tables[subject] = columns
+        self.offsets.add(delivery.result())
+
+    def delivered(self, sent: Sent, delivery: asyncio.Future[RecordMetadata]) -> None:
+        """A delivery's callback: acknowledged the moment the broker says so."""
+        if not delivery.cancelled() and delivery.exception() is None:
+            self.add(sent)
+
+    async def save(self, redis: Redis, scan_id: str) -> None:
+        """Keep what was acknowledged since the last save (best effort: without Redis the
+        scan goes on, and a takeover would send those targets again)."""
+        if not self._unsaved:
+            return
+        # Taken first: deliveries acknowledged while this saves go to the next save.
+        saving, self._unsaved = self._unsaved, {}
+        offsets = self.offsets
+        fields: dict[str, int] = {
+            **saving,
+            **{f"first:{p}": o for p, o in offsets.first.items()},
+            **{f"last:{p}": o for p, o in offsets.last.items()},
+        }
+        try:
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.hset(_acks_key(scan_id), mapping=fields)
+                pipe.expire(_acks_key(scan_id), ACKS_TTL_S)
+                await pipe.execute()
+        except RedisError as err:
+            log.warning("scan %s: acknowledgements not kept: %s", scan_id, err)
+            self._unsaved = saving | self._unsaved
+
+    def counted(self, progress: ScanProgress) -> ScanProgress:
+        """``progress`` with the counts of what was acknowledged."""
+        columns = sum(self.tables.values())
+        return replace(progress, events=len(self.targets), tables=len(self.tables), columns=columns)
+
+    @classmethod
+    async def load(cls, redis: Redis, scan_id: str) -> _Acks:
+        acks = cls()
+        for raw, value in (await redis.hgetall(_acks_key(scan_id))).items():
+            field, number = raw.decode(), int(value)
+            edge, _, partition = field.partition(":")
+            if edge in ("first", "last") and partition.isdigit():
+                getattr(acks.offsets, edge)[int(partition)] = number
+                continue
+            kind, _, subject = field.partition(SEP)
+            acks.targets.add((kind, subject))
+            if kind == TABLE_DISCOVERED:
+                acks.tables[subject] = number
+        return acks
+
+
+def _acks_key(scan_id: str) -> str:
+    return f"datawave:scan-acks:{scan_id}"
+
+
+def _lease_key(scan_id: str) -> str:
+    return f"datawave:scan-lease:{scan_id}"
 
 
 async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[int, int]:
@@ -138,140 +237,278 @@ async def run_scan(
     on_progress: ProgressCallback = _ignore,
     ingest_timeout_s: float = 900.0,
 ) -> ScanProgress:
-    """Run one scan to the end (finished or failed) and return its last progress."""
-    give_up_s = settings.resilience.scan_retry_s
-
-    async def retried(call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await wait_out(call, settings.resilience, "scan", give_up_after_s=give_up_s)
-        except Exception as err:
-            if is_outage(err):
-                raise ScanError(
-                    f"interrupted: {in_words(err)}, and not back within {give_up_s:.0f}s"
-                ) from err
-            raise
-
-    return await _run(settings, driver, source, scan_id, on_progress, ingest_timeout_s, retried)
+    """Run one scan to the end (finished or failed) and return its last progress. Without a
+    ``scan_id``, a scan of ``source`` whose process died is taken over (resumed)."""
+    async with Redis.from_url(settings.redis_url, socket_timeout=RECORD_S) as redis:
+        first = ScanProgress(scan_id or str(uuid.uuid4()), source, "validate")
+        scan = _Scan(settings, driver, first, on_progress, redis)
+        return await scan.run(ingest_timeout_s, may_take_over=scan_id is None)
 
 
-async def _run(
-    settings: Settings, driver: AsyncDriver, source: str, scan_id: str | None,
-    on_progress: ProgressCallback, ingest_timeout_s: float, retried: Retried,
-) -> ScanProgress:  # fmt: skip
-    db = settings.neo4j.database
-    config = await retried(lambda: registered(settings, driver, source))
-    progress = ScanProgress(scan_id or str(uuid.uuid4()), source, "validate")
-    started = progress
-    await retried(lambda: start_scan(driver, db, started.scan_id, source, source_urn(source)))
-    await on_progress(progress)
-    try:
-        async with guarded(settings.redis_url, source, settings.resilience):
-            progress, offsets, missing = await retried(
-                lambda: _discover(settings, config, started, on_progress)
-            )
-        progress = await _await_ingest(
-            settings, progress, offsets, on_progress, ingest_timeout_s, retried
-        )
-        if missing:  # written first: the graph has marked their tables removed
-            one = len(missing) == 1
-            raise ScanError(
-                f"configured database{'' if one else 's'} {', '.join(missing)} not found on "
-                f"{config.target} (dropped or renamed?): {'its' if one else 'their'} tables are "
-                f"marked removed. Fix the source's databases if that is not what you meant."
-            )
-        progress = replace(progress, stage="finished", target=None)
-    except Exception as err:
-        message = str(err) if isinstance(err, ScanError) else in_words(err)
-        progress = replace(progress, stage="failed", error=message)
-    ended = progress
-    await retried(
-        lambda: finish_scan(
-            driver, db, ended.scan_id, status=ended.stage, stage=ended.stage,
-            events=ended.events, tables=ended.tables, columns=ended.columns, error=ended.error,
-        )
-    )  # fmt: skip
-    await on_progress(progress)
-    return progress
+class _Scan:
+    """One scan's state across its attempts: progress, acknowledgements, interruptions."""
 
+    def __init__(
+        self, settings: Settings, driver: AsyncDriver, first: ScanProgress,
+        on_progress: ProgressCallback, redis: Redis,
+    ) -> None:  # fmt: skip
+        self.settings = settings
+        self.driver = driver
+        self.progress = first
+        self.on_progress = on_progress
+        self.redis = redis
+        self.acks = _Acks()
+        self.interruptions = 0
+        self._outage: str | None = None  # in words, while interrupted
+        self._working = first.stage  # the stage the outage interrupted
 
-async def _discover(
-    settings: Settings, config: DataSourceConfig, progress: ScanProgress,
-    on_progress: ProgressCallback,
-) -> tuple[ScanProgress, _Offsets, list[str]]:  # fmt: skip
-    """Stream the connector's events to Kafka; also return the configured databases that the
-    server's listing lacks."""
-    offsets = _Offsets()
-    pending: list[asyncio.Future[RecordMetadata]] = []
-    last_report = 0.0
+    @property
+    def _db(self) -> str:
+        return self.settings.neo4j.database
 
-    async def settle() -> None:
-        for meta in await asyncio.gather(*pending):
-            offsets.add(meta)
-        pending.clear()
+    async def report(self, progress: ScanProgress) -> None:
+        self.progress = progress
+        await self.acks.save(self.redis, progress.scan_id)
+        await self.on_progress(progress)
 
-    # The workers consume the first of their topics; that is where discovery goes.
-    topic = settings.ingest.topics[0]
-    access = SourceAccess.from_settings(settings)
-    async with (
-        connector_for(config, access) as connector,
-        EventProducer(settings.kafka, topic) as producer,
-    ):
-        async for event in connector.discover(progress.scan_id):
-            pending.append(await producer.send_event(event))
-            data = event.data
-            progress = replace(progress, stage="discover", events=progress.events + 1)
-            if event.type == SOURCE_CHECKED and isinstance(data, SourceChecked):
-                if data.status == "unreachable":
-                    await settle()
-                    raise SourceUnreachable(f"source {config.name} unreachable: {data.error}")
-                expected = sum(data.counts.get(k, 0) for k in ("tables", "views", "collections"))
-                progress = replace(progress, expected_tables=expected)
-            elif event.type == TABLE_DISCOVERED and isinstance(data, TableDiscovered):
-                progress = replace(
-                    progress, tables=progress.tables + 1,
-                    columns=progress.columns + len(data.columns), target=event.subject,
-                )  # fmt: skip
-            if len(pending) >= CHECK_EVERY:
-                await settle()
-            if time.monotonic() - last_report >= PROGRESS_EVERY_S:
-                last_report = time.monotonic()
-                await on_progress(progress)
-        await producer.flush()
-        await settle()
-    return replace(progress, stage="ingest", target=None), offsets, connector.report.missing
-
-
-async def _await_ingest(
-    settings: Settings,
-    progress: ScanProgress,
-    offsets: _Offsets,
-    on_progress: ProgressCallback,
-    timeout_s: float,
-    retried: Retried,
-) -> ScanProgress:
-    await on_progress(progress)
-    admin = AIOKafkaAdminClient(**settings.kafka.client_options())
-    await admin.start()
-    deadline = time.monotonic() + timeout_s
-    try:
-        committed_offsets = partial(
-            _committed, admin, settings.ingest.group_id, settings.ingest.topics[0]
-        )
+    async def _hold_lease(self) -> None:
+        """Say this process runs the scan, until cancelled (a lapsed lease: it died)."""
+        every = self.settings.resilience.heartbeat_s
         while True:
-            committed = await retried(committed_offsets)
-            done, complete = offsets.ingested(committed)
-            progress = replace(progress, ingested=done)
-            if complete:
-                return progress
-            if time.monotonic() > deadline:
+            try:
+                await self.redis.set(_lease_key(self.progress.scan_id), "1", px=int(every * 3000))
+            except RedisError as err:
+                log.debug("scan lease not renewed: %s", err)
+            await asyncio.sleep(every)
+
+    async def run(self, ingest_timeout_s: float, may_take_over: bool) -> ScanProgress:
+        source = self.progress.source
+        if may_take_over and (orphan := await self.retried(partial(self._orphan, source))):
+            scan_id, self.acks = orphan
+            log.warning("scan %s of %s: taken over from a process that stopped", scan_id, source)
+            self.progress = replace(self.progress, scan_id=scan_id)
+            await self._interrupted(Outage("scan", TAKEN_OVER))  # resumed at its next step
+        lease = asyncio.create_task(self._hold_lease())
+        try:
+            return await self._run(ingest_timeout_s)
+        finally:
+            lease.cancel()
+            with contextlib.suppress(RedisError):
+                await self.redis.delete(_lease_key(self.progress.scan_id))
+
+    async def _orphan(self, source: str) -> tuple[str, _Acks] | None:
+        """The newest unfinished scan of ``source`` whose process died (no lease) and that
+        had acknowledgements kept, with them; None if there is none or Redis cannot tell."""
+        try:
+            for scan_id in await unfinished_scans(self.driver, self._db, source):
+                if await self.redis.exists(_lease_key(scan_id)):
+                    continue  # it runs elsewhere
+                acks = await _Acks.load(self.redis, scan_id)
+                if acks.targets:
+                    return scan_id, acks
+        except RedisError as err:
+            log.warning("scan of %s: no takeover, Redis is unavailable: %s", source, err)
+        return None
+
+    async def _run(self, ingest_timeout_s: float) -> ScanProgress:
+        scan_id, source = self.progress.scan_id, self.progress.source
+        config = await self.retried(lambda: registered(self.settings, self.driver, source))
+        await self.retried(
+            lambda: start_scan(self.driver, self._db, scan_id, source, source_urn(source))
+        )
+        await self.report(self.progress)
+        try:
+            async with guarded(self.settings.redis_url, source, self.settings.resilience):
+                missing = await self.retried(lambda: self._discover(config))
+            await self._await_ingest(ingest_timeout_s)
+            if missing:  # written first: the graph has marked their tables removed
+                one = len(missing) == 1
                 raise ScanError(
-                    f"ingest did not finish within {timeout_s:.0f}s ({done}/{progress.events} "
-                    f"events written): is an ingest worker running (datawave ingest)?"
+                    f"configured database{'' if one else 's'} {', '.join(missing)} not found "
+                    f"on {config.target} (dropped or renamed?): {'its' if one else 'their'} "
+                    f"tables are marked removed. Fix the source's databases if that is not "
+                    f"what you meant."
                 )
-            await on_progress(progress)
-            await asyncio.sleep(PROGRESS_EVERY_S)
-    finally:
-        await admin.close()
+            ended = replace(self.progress, stage="finished", target=None)
+        except Exception as err:
+            message = str(err) if isinstance(err, ScanError) else in_words(err)
+            ended = replace(self.progress, stage="failed", error=message)
+        self.progress = ended
+        await self.retried(
+            lambda: finish_scan(
+                self.driver, self._db, scan_id, status=ended.stage, stage=ended.stage,
+                events=ended.events, tables=ended.tables, columns=ended.columns,
+                error=ended.error, interruptions=self.interruptions,
+            )
+        )  # fmt: skip
+        await self.report(ended)
+        return ended
+
+    async def retried(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``, an outage reported as an interruption and waited out for
+        ``SCAN_RETRY_S``; past that a ScanError says which outage (SourceUnreachable when
+        it is the source's, so its breaker counts it)."""
+
+        async def attempt() -> T:
+            try:
+                result = await call()
+            except Exception as err:
+                if is_outage(err):
+                    await self._interrupted(err)
+                raise
+            await self._resumed()
+            return result
+
+        give_up_s = self.settings.resilience.scan_retry_s
+        try:
+            return await wait_out(
+                attempt, self.settings.resilience, "scan", give_up_after_s=give_up_s
+            )
+        except Exception as err:
+            if not is_outage(err):
+                raise
+            failure = SourceUnreachable if isinstance(err, SourceOutage) else ScanError
+            raise failure(
+                f"interrupted: {in_words(err)}, and not back within {give_up_s:.0f}s"
+            ) from err
+
+    async def _interrupted(self, err: BaseException) -> None:
+        words = in_words(err)
+        if words == self._outage:
+            return
+        if self._outage is None:
+            self.interruptions += 1
+            self._working = self.progress.stage
+        self._outage = words
+        interrupted = replace(
+            self.acks.counted(self.progress), stage="interrupted", target=None,
+            error=f"{words}; the scan resumes when it is back",
+        )  # fmt: skip
+        await self.report(interrupted)
+        await self._record(status="interrupted", stage="interrupted", error=interrupted.error)
+
+    async def _resumed(self) -> None:
+        if self._outage is None:
+            return
+        self._outage = None
+        await self.report(replace(self.progress, stage="resumed", error=None))
+        await self._record(status="resumed", stage="resumed", error=None)
+        self.progress = replace(self.progress, stage=self._working)
+
+    async def _record(self, **props: object) -> None:
+        """Best effort: when the graph is what is down, the scan's end records the outcome."""
+        try:
+            await asyncio.wait_for(
+                update_scan(
+                    self.driver, self._db, self.progress.scan_id,
+                    interruptions=self.interruptions, **props,
+                ),
+                RECORD_S,
+            )  # fmt: skip
+        except Exception as err:
+            if not (is_outage(err) or isinstance(err, TimeoutError)):
+                raise
+            log.info("scan %s: %s not recorded (%s)", self.progress.scan_id, props, err)
+
+    async def _discover(self, config: DataSourceConfig) -> list[str]:
+        """One attempt at discovery, after what the broker acknowledged: stream the
+        connector's events to Kafka; return the configured databases the server lacks."""
+        acks = self.acks
+        self.progress = replace(acks.counted(self.progress), stage="discover", error=None)
+        pending: list[Sent] = []
+        last_report = 0.0
+
+        async def settle() -> None:
+            await asyncio.gather(*(delivery for *_, delivery in pending))
+            for sent in pending:
+                acks.add(sent)
+            pending.clear()
+
+        # The workers consume the first of their topics; that is where discovery goes.
+        topic = self.settings.ingest.topics[0]
+        access = SourceAccess.from_settings(self.settings)
+        try:
+            async with (
+                connector_for(config, access) as connector,
+                EventProducer(self.settings.kafka, topic) as producer,
+            ):
+                listed = 0  # the source check's own failures; any after it are failed targets
+                async for event in connector.discover(self.progress.scan_id, acks.tables.keys()):
+                    data = event.data
+                    check = data if isinstance(data, SourceChecked) else None
+                    if check and check.status == "unreachable" and acks.targets:
+                        raise SourceOutage(config.name)  # it answered earlier in this scan
+                    if check and check.status == "reachable":
+                        listed = len(connector.report.failures)
+                        self.progress = replace(self.progress, expected_tables=_expected(check))
+                        await self._resumed()
+                    if (event.type, event.subject) in acks.targets:
+                        continue
+                    columns = len(data.columns) if isinstance(data, TableDiscovered) else 0
+                    sent = (event.type, event.subject, columns, await producer.send_event(event))
+                    sent[3].add_done_callback(partial(acks.delivered, sent))
+                    pending.append(sent)
+                    self._sent(event.type, event.subject, columns)
+                    if check and check.status == "unreachable":
+                        await settle()
+                        raise SourceUnreachable(f"source {config.name} unreachable: {check.error}")
+                    if len(pending) >= CHECK_EVERY:
+                        await settle()
+                    if time.monotonic() - last_report >= PROGRESS_EVERY_S:
+                        last_report = time.monotonic()
+                        await self.report(self.progress)
+                await producer.flush()
+                await settle()
+                if connector.report.failures[listed:] and not await _answers(connector):
+                    raise SourceOutage(config.name)
+        finally:  # the producer has stopped, so every delivery is settled: what the broker
+            # acknowledged before a failure, even while it stopped, is not sent again
+            for sent in pending:
+                if sent[3].done() and not sent[3].cancelled() and not sent[3].exception():
+                    acks.add(sent)
+        self.progress = replace(self.progress, stage="ingest", target=None)
+        return connector.report.missing
+
+    def _sent(self, kind: str, subject: str, columns: int) -> None:
+        p = self.progress
+        p = replace(p, events=p.events + 1)
+        if kind == TABLE_DISCOVERED:
+            p = replace(p, tables=p.tables + 1, columns=p.columns + columns, target=subject)
+        self.progress = p
+
+    async def _await_ingest(self, timeout_s: float) -> None:
+        await self.report(self.progress)
+        admin = AIOKafkaAdminClient(**self.settings.kafka.client_options())
+        await admin.start()
+        deadline = time.monotonic() + timeout_s
+        ingest = self.settings.ingest
+        try:
+            committed_offsets = partial(_committed, admin, ingest.group_id, ingest.topics[0])
+            while True:
+                committed = await self.retried(committed_offsets)
+                done, complete = self.acks.offsets.ingested(committed)
+                self.progress = replace(self.progress, stage="ingest", ingested=done)
+                if complete:
+                    return
+                if time.monotonic() > deadline:
+                    raise ScanError(
+                        f"ingest did not finish within {timeout_s:.0f}s ({done}/"
+                        f"{self.progress.events} events written): is an ingest worker running "
+                        f"(datawave ingest)?"
+                    )
+                await self.report(self.progress)
+                await asyncio.sleep(PROGRESS_EVERY_S)
+        finally:
+            await admin.close()
+
+
+async def _answers(connector: Connector[Any]) -> bool:
+    """Whether the source answers now (after targets failed: a cut, or their own errors)."""
+    return (await connector.validate()).status == "reachable"
+
+
+def _expected(check: SourceChecked) -> int:
+    return sum(check.counts.get(k, 0) for k in ("tables", "views", "collections"))
 
 
 async def check_source(settings: Settings, driver: AsyncDriver, source: str) -> SourceChecked:

@@ -4,6 +4,11 @@ Anyone (an API replica, the ingest worker) calls ``publish``; each replica's ``B
 holds one pattern subscription to all live channels and hands each message to the local
 subscribers of its channel. A subscriber whose queue is full is marked slow and dropped: its
 memory stays bounded and the GraphQL layer closes its socket with a clear code.
+
+When Redis goes away the hub keeps its subscribers and reads again until Redis is back
+(redis-py subscribes the pattern again on reconnecting). What was published meanwhile is lost
+(pub/sub), so subscribers that asked for it receive ``RESUMED`` once the hub reads again: a
+subscription with a current state (``scanProgress``) sends it again then.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ RETRY_S = 1.0  # pause before reading again after Redis went away
 HEALTH_CHECK_S = 30  # an idle connection is pinged this often, so a dead one is noticed
 
 Message = dict[str, Any]
+RESUMED: Message = {}  # by identity: the hub reads again after an outage; messages were lost
 
 
 class SlowConsumer(Exception):
@@ -36,9 +42,10 @@ class SlowConsumer(Exception):
 class Subscription:
     """One subscriber's bounded queue; iterate it for messages."""
 
-    def __init__(self, channel: str, size: int) -> None:
+    def __init__(self, channel: str, size: int, resumed: bool = False) -> None:
         self.channel = channel
         self.size = size
+        self.resumed = resumed  # whether it is offered RESUMED
         self.overflowed = False
         self._queue: asyncio.Queue[Message] = asyncio.Queue(size)
 
@@ -71,6 +78,7 @@ class Broadcast:
         self._queue_size = queue_size
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
         self._pump: asyncio.Task[None] | None = None
+        self._lost = False  # a read failed: the next that succeeds resumes the subscribers
 
     async def start(self) -> None:
         """Subscribe now if Redis answers (the API may start while Redis is down)."""
@@ -96,9 +104,10 @@ class Broadcast:
         await self._redis.aclose()
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        """A queue of the messages published to ``channel`` while the context is open."""
-        sub = Subscription(channel, self._queue_size)
+    async def subscribe(self, channel: str, resumed: bool = False) -> AsyncIterator[Subscription]:
+        """A queue of the messages published to ``channel`` while the context is open; with
+        ``resumed``, ``RESUMED`` too, after each Redis outage."""
+        sub = Subscription(channel, self._queue_size, resumed)
         self._subscribers[channel].add(sub)
         try:
             yield sub
@@ -115,6 +124,12 @@ class Broadcast:
         for sub in tuple(self._subscribers.get(channel, ())):
             sub.offer(message)
 
+    def _resume(self) -> None:
+        for subs in tuple(self._subscribers.values()):
+            for sub in tuple(subs):
+                if sub.resumed:
+                    sub.offer(RESUMED)
+
     async def _run(self) -> None:
         while True:
             try:
@@ -125,8 +140,13 @@ class Broadcast:
                 )
             except (RedisError, OSError) as err:
                 log.warning("broadcast: Redis read failed (%s); retrying", err)
+                self._lost = True
                 await asyncio.sleep(RETRY_S)
                 continue
+            if self._lost:  # connected and subscribed again
+                self._lost = False
+                log.warning("broadcast: Redis back; live events flow again")
+                self._resume()
             if raw is None or raw.get("type") != "pmessage":
                 continue
             try:

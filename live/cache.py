@@ -95,6 +95,18 @@ class ReadThroughCache:
         (its columns, their labels): a change to the table or a column replaces their token."""
         return await self._by_urn(f"{RELATED}{relation}:", urns, load, _RELATED)
 
+    async def per_asset(
+        self,
+        name: str,
+        urns: Sequence[str],
+        load: Callable[[Sequence[str]], Awaitable[dict[str, M]]],
+        model: type[M],
+    ) -> dict[str, M]:
+        """Any other read about single assets that stays within a table (an asset's detail
+        read whole, graph/projections.py), under the table's token; ``name`` tells reads
+        apart."""
+        return await self._by_urn(f"{RELATED}{name}:", urns, load, _optional(model))  # type: ignore[arg-type]
+
     async def _by_urn(
         self,
         prefix: str,

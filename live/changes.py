@@ -7,6 +7,8 @@ Writers call these after their graph transaction commits, with any ``redis.async
 ``publish_catalog_change`` first invalidates the cached reads of the changed assets, then
 broadcasts, so when it returns no API replica serves the old data and every replica's
 ``catalogChanges`` subscribers get the event. Pass many changes at once: one round trip each.
+Catalog changes and compliance updates are also logged (live/log.py): each carries a
+``cursor``, and a subscriber that was away replays what it missed after its last one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from core.kinds import KINDS
 from core.urns import Urn
 from live.broadcast import publish
 from live.cache import invalidate
+from live.log import publish_logged
 
 CATALOG_CHANNEL = "catalog"
 ANOMALY_CHANNEL = "anomalies"
@@ -44,6 +47,12 @@ def compliance_channel(domain: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+CURSOR = (
+    "Its place in the live log (set once published): subscribe again with `since` set to the "
+    "last one received to get what came after it first."
+)
 
 
 class LiveEvent(BaseModel):
@@ -69,6 +78,7 @@ class CatalogChange(LiveEvent):
     source: str | None = None
     fields: list[str] = Field(default_factory=list)  # properties that changed, when known
     at: datetime = Field(default_factory=_now)
+    cursor: str | None = Field(None, description=CURSOR)
 
 
 def catalog_change(type: ChangeType, urn: str, fields: Sequence[str] = ()) -> CatalogChange:
@@ -80,6 +90,8 @@ def catalog_change(type: ChangeType, urn: str, fields: Sequence[str] = ()) -> Ca
 class ScanStage(StrEnum):
     VALIDATE = "validate"
     DISCOVER = "discover"
+    INTERRUPTED = "interrupted"
+    RESUMED = "resumed"
     INGEST = "ingest"
     FINISHED = "finished"
     FAILED = "failed"
@@ -143,6 +155,7 @@ class ComplianceUpdate(LiveEvent):
     message: str | None = None
     rule_set_version: int | None = None
     at: datetime = Field(default_factory=_now)
+    cursor: str | None = Field(None, description=CURSOR)
 
 
 async def publish_catalog_change(redis: Redis, *changes: CatalogChange) -> None:
@@ -150,7 +163,8 @@ async def publish_catalog_change(redis: Redis, *changes: CatalogChange) -> None:
     if not changes:
         return
     await invalidate(redis, [c.urn for c in changes])
-    await publish(redis, CATALOG_CHANNEL, *(c.model_dump(mode="json") for c in changes))
+    messages = (c.model_dump(mode="json", exclude={"cursor"}) for c in changes)
+    await publish_logged(redis, CATALOG_CHANNEL, *messages)
 
 
 async def publish_scan_progress(redis: Redis, *progress: ScanProgress) -> None:
@@ -174,5 +188,10 @@ async def publish_anomalies(redis: Redis, *anomalies: Anomaly) -> None:
 
 
 async def publish_compliance_update(redis: Redis, *updates: ComplianceUpdate) -> None:
+    """One round trip per domain: a full evaluation announces thousands of findings."""
+    by_channel: dict[str, list[dict[str, object]]] = {}
     for u in updates:
-        await publish(redis, compliance_channel(u.domain), u.model_dump(mode="json"))
+        message = u.model_dump(mode="json", exclude={"cursor"})
+        by_channel.setdefault(compliance_channel(u.domain), []).append(message)
+    for channel, messages in by_channel.items():
+        await publish_logged(redis, channel, *messages)

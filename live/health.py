@@ -4,6 +4,9 @@ Each probe is a function of the process's state in ``CHECKS``, by name. Callers 
 ``dependencies``: one round of probes at a time for all of them, and a round that found every
 dependency up reused for ``DATAWAVE_DEPENDENCY_CACHE_S`` (live/shared.py), so neither an open
 /readyz nor a document of aliased ``serverInfo`` fields multiplies the traffic to the services.
+
+A replica serves without an ``OPTIONAL`` dependency (OpenSearch: only search needs it, and
+answers SEARCH_UNAVAILABLE meanwhile), so one that is down makes it degraded, not unready.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ async def _opa(state: AppState) -> str:
     return "policy engine up"
 
 
+OPTIONAL = frozenset({"opensearch"})
+
 CHECKS: dict[str, Callable[[AppState], Awaitable[str]]] = {
     "neo4j": _neo4j,
     "kafka": _kafka,
@@ -79,6 +84,16 @@ async def _run(
     if not up:
         log.warning("dependency %s is down: %s", name, detail)
     return DependencyStatus(name, up, round((time.perf_counter() - started) * 1000, 1), detail)
+
+
+def serving(deps: list[DependencyStatus]) -> bool:
+    """Whether the replica can serve: every dependency but the optional ones is up."""
+    return all(d.up for d in deps if d.name not in OPTIONAL)
+
+
+def missing(deps: list[DependencyStatus]) -> list[str]:
+    """The optional dependencies that are down: the replica is degraded without them."""
+    return [d.name for d in deps if not d.up and d.name in OPTIONAL]
 
 
 async def check_dependencies(state: AppState) -> list[DependencyStatus]:

@@ -9,7 +9,10 @@ and refreshes the changed tables in OpenSearch from the graph behind the broadca
 of its own: a search refresh (up to OpenSearch's 1 s refresh interval) never holds up the next
 broadcast. A batch's offsets are committed, in order, once it is both broadcast and indexed.
 A Redis or OpenSearch outage is waited out with backoff (core/outages.py) where it struck, so
-the relay keeps its place; any other failure restarts it from the group's committed offsets.
+the relay keeps its place, and so is a Kafka outage under a commit (committed once the broker is
+back, not broadcast again); any other failure restarts it from the group's committed offsets.
+While OpenSearch is away, broadcasting goes on: the tables to reindex merge into one set,
+reindexed from the graph once it is back (the index catches up; nothing is committed before).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,7 +32,8 @@ from core.events import ASSET_CHANGED, AssetChanged, InvalidEvent, parse_event
 from core.outages import wait_out
 from core.topics import CHANGES
 from core.urns import Urn
-from ingest.offsets import commit_offsets, commit_owned
+from ingest.heartbeat import beat
+from ingest.offsets import commit_in_time, commit_offsets
 from live.changes import (
     Anomaly,
     CatalogChange,
@@ -43,10 +48,30 @@ from ml.anomalies import ANOMALY_EVENT
 
 log = logging.getLogger("datawave.relay")
 GROUP = "datawave-api-relay"
-# Batches broadcast but not yet indexed; beyond this, reading waits for the indexer.
-INDEX_BACKLOG = 8
 
 Offsets = dict[TopicPartition, int]
+
+
+class _Pending:
+    """Tables broadcast but not yet reindexed, and the offsets to commit once they are: merged
+    while the indexer works or waits, so it is bounded by the tables and partitions there are."""
+
+    def __init__(self) -> None:
+        self._tables: set[str] = set()
+        self._offsets: Offsets = {}
+        self._ready = asyncio.Event()
+
+    def add(self, tables: set[str], offsets: Offsets) -> None:
+        self._tables |= tables
+        self._offsets |= offsets  # later batches have the later offsets
+        self._ready.set()
+
+    async def take(self) -> tuple[set[str], Offsets]:
+        await self._ready.wait()
+        self._ready.clear()
+        taken = self._tables, self._offsets
+        self._tables, self._offsets = set(), {}
+        return taken
 
 
 @dataclass
@@ -93,6 +118,7 @@ class ChangeRelay:
     def __init__(self, state: AppState, *, topic: str = CHANGES, group_id: str = GROUP) -> None:
         self.state = state
         self.stats = RelayStats()
+        self.last_commit_at: float | None = None  # wall-clock time of the last offsets commit
         self._consumer = AIOKafkaConsumer(
             topic,
             **state.settings.kafka.client_options(),
@@ -104,24 +130,29 @@ class ChangeRelay:
             auto_offset_reset="earliest",
         )
 
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        return self._consumer
+
     def ready(self) -> bool:
         """Partitions are assigned: changes published from now on will be relayed."""
         return bool(self._consumer.assignment())
 
     async def run(self) -> RelayStats:
-        state = self.state
-        await ensure_index(state.opensearch, state.neo4j, state.settings.neo4j.database)
-        await self._consumer.start()
         try:
-            backlog: asyncio.Queue[tuple[set[str], Offsets]] = asyncio.Queue(INDEX_BACKLOG)
+            # Inside the try: an app stopped while the consumer starts must still close it, or
+            # its coordinator lives on in the group without rejoining, stalling every
+            # rebalance of the other replicas' relays for up to max_poll_interval_ms.
+            await self._consumer.start()
+            pending = _Pending()
             async with asyncio.TaskGroup() as tasks:  # one failing stops both
-                tasks.create_task(self._broadcast(backlog))
-                tasks.create_task(self._index(backlog))
+                tasks.create_task(self._broadcast(pending))
+                tasks.create_task(self._index(pending))
         finally:
             await self._consumer.stop()
         return self.stats
 
-    async def _broadcast(self, backlog: asyncio.Queue[tuple[set[str], Offsets]]) -> None:
+    async def _broadcast(self, pending: _Pending) -> None:
         while True:
             batch = await self._consumer.getmany(timeout_ms=500, max_records=500)
             records = [r for rs in batch.values() for r in rs]
@@ -133,38 +164,51 @@ class ChangeRelay:
             self.stats.changes += len(changes)
             self.stats.skipped += skipped
             self.stats.batches += 1
-            tables = {c.urn for c in changes if c.kind == "table"}
-            await backlog.put((tables, commit_offsets(records)))
+            pending.add({c.urn for c in changes if c.kind == "table"}, commit_offsets(records))
 
     async def _publish(self, changes: list[CatalogChange], anomalies: list[Anomaly]) -> None:
         await publish_catalog_change(self.state.redis, *changes)
         await publish_anomalies(self.state.redis, *anomalies)
 
-    async def _index(self, backlog: asyncio.Queue[tuple[set[str], Offsets]]) -> None:
+    async def _index(self, pending: _Pending) -> None:
         state = self.state
+        db = state.settings.neo4j.database
+        resilience = state.settings.resilience
+        index = partial(ensure_index, state.opensearch, state.neo4j, db)
+        await wait_out(index, resilience, "relay")
         while True:
-            tables, offsets = await backlog.get()
-            while not backlog.empty():  # broadcast while the last refresh ran: one refresh
-                more_tables, more_offsets = backlog.get_nowait()
-                tables |= more_tables
-                offsets |= more_offsets  # later batches have the later offsets
+            tables, offsets = await pending.take()  # all broadcast since the last refresh
             if tables:
-                db = state.settings.neo4j.database
-                await wait_out(
-                    partial(reindex, state.opensearch, state.neo4j, db, sorted(tables)),
-                    state.settings.resilience,
-                    "relay",
-                )
-            await commit_owned(self._consumer, offsets)
+                refresh = partial(reindex, state.opensearch, state.neo4j, db, sorted(tables))
+                await wait_out(refresh, resilience, "relay")
+            if offsets:  # a broker away is waited out: committed late, never broadcast twice
+                commit = partial(commit_in_time, self._consumer, offsets)
+                await wait_out(commit, resilience, "relay")
+                self.last_commit_at = time.time()
 
 
 async def run_relay(state: AppState) -> None:
-    """Keep relaying until cancelled; a failure is logged and retried, never fatal to the API."""
-    while True:
-        try:
-            await ChangeRelay(state).run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("change relay failed; restarting in 2 s")
-            await asyncio.sleep(2)
+    """Keep relaying until cancelled; a failure is logged and retried, never fatal to the API.
+    Its heartbeat (component ``relay``) tells /readyz its lag and the dependency it waits for."""
+    current: list[ChangeRelay] = []
+    heartbeat = asyncio.create_task(
+        beat(
+            state.redis,
+            "relay",
+            lambda: current[0].consumer if current else None,
+            lambda: current[0].last_commit_at if current else None,
+            state.settings.resilience,
+        )
+    )
+    try:
+        while True:
+            current[:] = [ChangeRelay(state)]
+            try:
+                await current[0].run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("change relay failed; restarting in 2 s")
+                await asyncio.sleep(2)
+    finally:
+        heartbeat.cancel()

@@ -5,7 +5,8 @@ connector's events go to Kafka, the ingest workers write them, and every progres
 published so ``scanProgress`` subscribers on any replica can follow it. The scan's ``:Scan``
 node and its first state exist before ``start`` returns, so ``scan(id)`` and a subscriber that
 comes right after see it from its first stage. Shutting the replica down cancels its running
-scans (what was published stays valid).
+scans (what was published stays valid). Progress is published best effort, but a scan's last
+state waits out a Redis outage (for ``SCAN_RETRY_S``): its subscribers complete on it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import asyncio
 import dataclasses
 import logging
 import uuid
+from functools import partial
 
 from neo4j import AsyncDriver
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from core.outages import wait_out
 from core.settings import Settings
 from core.urns import source_urn
 from graph.scans import start_scan
@@ -77,8 +80,13 @@ class ScanRunner:
         await self._send(_live(progress))
 
     async def _send(self, progress: ScanProgress) -> None:
+        publish = partial(publish_scan_progress, self._redis, progress)
         try:
-            await publish_scan_progress(self._redis, progress)
+            if progress.final:  # what its subscribers wait for
+                cfg = self._settings.resilience
+                await wait_out(publish, cfg, "scan-progress", give_up_after_s=cfg.scan_retry_s)
+            else:
+                await publish()
         except RedisError as err:  # progress is best effort; the scan itself goes on
             log.warning("scan %s: progress not published: %s", progress.scan_id, err)
 

@@ -6,20 +6,28 @@ changes converge on what the graph says. A new index (a new mapping version) is 
 the graph when it is created (``ensure_index``).
 
 Each document carries the source and the domains RBAC scopes its table by, and a caller's
-scope is a filter of the query itself: hits, ranks and page sizes say nothing about tables
-out of scope.
+scope (widened by their teams' access grants) is a filter of the query itself: hits, ranks and
+page sizes say nothing about tables out of scope.
+
+While OpenSearch is unreachable, ``search`` and ``count_matches`` raise ``SearchUnavailable``
+(the API answers SEARCH_UNAVAILABLE, the rest of the catalog answers from the graph) and the
+relay's reindexing waits; once it is back the relay reindexes every table changed meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch, NotFoundError
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.helpers import async_bulk
 
+from core.outages import in_words
+from core.urns import Urn
 from graph.search_docs import search_documents, table_urns
 
 # The version changes with the mapping: a new index is created and filled from the graph.
@@ -54,6 +62,18 @@ MAPPING: dict[str, Any] = {
 # not a letter (legacy_orders -> legacy, orders) and needs no analysis plugin.
 # Name matches weigh most, then columns, then the description.
 FIELDS = ["name^4", "columns^2", "description", "tags^2", "labels", "owners"]
+
+
+class SearchUnavailable(Exception):
+    """OpenSearch does not answer: search cannot, the rest of the catalog can."""
+
+
+@asynccontextmanager
+async def _answering() -> AsyncIterator[None]:
+    try:
+        yield
+    except OpenSearchConnectionError as err:
+        raise SearchUnavailable(in_words(err)) from err
 
 
 @dataclass(frozen=True)
@@ -108,17 +128,33 @@ async def reindex(
     return ok
 
 
+def granted_clauses(granted: frozenset[str]) -> list[dict[str, Any]]:
+    """Queries for the tables within URNs a caller holds access grants on: a table itself, or
+    every table under a source, database or schema (its URN path is a prefix of theirs)."""
+    clauses: list[dict[str, Any]] = []
+    for urn in sorted(granted):
+        parsed = Urn.parse(urn)
+        if parsed.kind == "table":
+            clauses.append({"term": {"urn": urn}})
+        elif parsed.kind in ("source", "database", "schema"):
+            prefix = urn.replace(f":{parsed.kind}:", ":table:", 1) + "/"
+            clauses.append({"prefix": {"urn": prefix}})
+    return clauses
+
+
 def _query(
     text: str, source: str | None, kind: str | None, include_removed: bool,
     domains: frozenset[str] | None, sources: frozenset[str] | None,
+    granted: frozenset[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The OpenSearch query: the text, within the RBAC scope ``domains``/``sources`` (None:
-    unrestricted); filters narrow without changing the ranking."""
-    filters: list[dict[str, Any]] = []
+    unrestricted) or the tables ``granted`` (access grants) reach; filters narrow without
+    changing the ranking."""
+    scope: list[dict[str, Any]] = []
     if sources is not None:
-        filters.append({"terms": {"source": sorted(sources)}})
+        scope.append({"terms": {"source": sorted(sources)}})
     if domains is not None:  # every domain of the table is one of the caller's
-        filters.append(
+        scope.append(
             {
                 "terms_set": {
                     "domains": {
@@ -128,6 +164,12 @@ def _query(
                 }
             }
         )
+    grants = granted_clauses(granted) if granted else []
+    if scope and grants:
+        either = [{"bool": {"filter": scope}}, *grants]
+        filters = [{"bool": {"should": either, "minimum_should_match": 1}}]
+    else:
+        filters = scope
     if source:
         filters.append({"term": {"source": source}})
     if kind:
@@ -151,19 +193,21 @@ async def search(
     include_removed: bool = False,
     domains: frozenset[str] | None = None,
     sources: frozenset[str] | None = None,
+    granted: frozenset[str] | None = None,
     size: int = 20,
     offset: int = 0,
     index: str = INDEX,
 ) -> list[SearchHit]:
-    """Best matches first, from the ``offset``-th, within the RBAC scope."""
+    """Best matches first, from the ``offset``-th, within the RBAC scope and the grants."""
     body = {
         "from": offset,
         "size": size,
-        "query": _query(text, source, kind, include_removed, domains, sources),
+        "query": _query(text, source, kind, include_removed, domains, sources, granted),
         "highlight": {"fields": {"name": {}, "columns": {}, "description": {}}},
     }
     try:
-        result = await client.search(index=index, body=body)
+        async with _answering():
+            result = await client.search(index=index, body=body)
     except NotFoundError:
         return []
     return [
@@ -188,11 +232,13 @@ async def count_matches(
     include_removed: bool = False,
     domains: frozenset[str] | None = None,
     sources: frozenset[str] | None = None,
+    granted: frozenset[str] | None = None,
     index: str = INDEX,
 ) -> int:
     """How many tables ``search`` would rank for these arguments, in all."""
-    query = _query(text, source, kind, include_removed, domains, sources)
+    query = _query(text, source, kind, include_removed, domains, sources, granted)
     try:
-        return (await client.count(index=index, body={"query": query}))["count"]
+        async with _answering():
+            return (await client.count(index=index, body={"query": query}))["count"]
     except NotFoundError:
         return 0

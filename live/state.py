@@ -14,9 +14,11 @@ from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from core.sample_cipher import SampleCipher
 from core.settings import Settings
 from graph.driver import open_driver
 from graph.models import bind_models
+from ingest.producer import BATCH_BYTES
 from live.broadcast import Broadcast, open_broadcast
 from live.scans import ScanRunner
 from live.shared import Shared
@@ -97,6 +99,7 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
             acks="all",
             enable_idempotence=True,
             compression_type="gzip",
+            max_batch_size=BATCH_BYTES,  # POST /api/v1/lineage/batch: many events a batch
         )
         await producer.start()
         stack.push_async_callback(producer.stop)
@@ -125,6 +128,8 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
             ),
             masker=Masker(settings.masking),
             audit=audit,
-            classifier=LazyService(neo4j, settings.neo4j.database),
+            classifier=LazyService(
+                neo4j, settings.neo4j.database, SampleCipher.from_settings(settings.kafka)
+            ),
             opa=opa,
         )

@@ -1,6 +1,6 @@
 """The workers' state as their heartbeats tell it (ingest/heartbeat.py), for ``/readyz`` and
 ``/metrics``: alive (its key has not expired), consumer lag, age of its last commit, the
-dependency it waits for, and a state in one word.
+dependency it waits for, and a state in one word; ``serverInfo`` lists them too.
 
 ``waiting``: it waits out a dependency outage. ``stalled``: records wait for it and it has
 committed nothing for ``DATAWAVE_RESILIENCE__STALL_S``. Either is degraded. ``running`` otherwise.
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 import orjson
 from prometheus_client import Gauge
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from core.settings import ResilienceSettings
 from ingest.heartbeat import KEY_PREFIX
@@ -31,18 +33,24 @@ DEGRADED = Gauge(
 )
 
 
+class WorkerState(StrEnum):
+    RUNNING = "running"
+    WAITING = "waiting"  # it waits out an outage of ``waiting_for``
+    STALLED = "stalled"  # records wait and it has committed nothing for STALL_S
+
+
 @dataclass(frozen=True)
 class WorkerStatus:
     component: str
     instance: str
-    state: str  # running, waiting, stalled
+    state: WorkerState
     lag: int | None
     commit_age_s: float | None
     waiting_for: str | None
 
     @property
     def degraded(self) -> bool:
-        return self.state != "running"
+        return self.state != WorkerState.RUNNING
 
     def as_json(self) -> dict[str, object]:
         """For the open /readyz: no host names (the instance is a /metrics label)."""
@@ -63,11 +71,11 @@ def status_of(beat: dict[str, object], cfg: ResilienceSettings, now: float) -> W
     age = round(now - float(last), 1) if isinstance(last, int | float) else None
     waiting = beat.get("waitingFor")
     if waiting:
-        state = "waiting"
+        state = WorkerState.WAITING
     elif isinstance(lag, int) and lag > 0 and age is not None and age > cfg.stall_s:
-        state = "stalled"
+        state = WorkerState.STALLED
     else:
-        state = "running"
+        state = WorkerState.RUNNING
     return WorkerStatus(
         str(beat.get("component")),
         str(beat.get("instance")),
@@ -84,6 +92,14 @@ async def workers(redis: Redis, cfg: ResilienceSettings) -> list[WorkerStatus]:
     values = await redis.mget(keys) if keys else []
     now = time.time()
     return [status_of(orjson.loads(v), cfg, now) for v in values if v]
+
+
+async def reported(redis: Redis, cfg: ResilienceSettings) -> list[WorkerStatus] | None:
+    """``workers``, or None while Redis cannot tell (its probe says why)."""
+    try:
+        return await workers(redis, cfg)
+    except RedisError:
+        return None
 
 
 def export(found: list[WorkerStatus]) -> None:

@@ -52,3 +52,15 @@ class NonCompliant(MeshError):
 
 class StreamFailed(MeshError):
     """Kafka refused the stream port's topic; the product stays a draft, with the reason."""
+
+
+class PolicyViolation(MeshError):
+    """The governance engine's rules in force refuse the step; ``rules`` name them."""
+
+    def __init__(self, message: str, rules: list[str]) -> None:
+        super().__init__(message, "policy")
+        self.rules = rules
+
+
+class PolicyUnavailable(MeshError):
+    """The policy engine did not answer while rules are in force: the step is not done."""

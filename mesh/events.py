@@ -6,6 +6,7 @@ channel)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -13,6 +14,7 @@ from redis.exceptions import RedisError
 
 from core.events import MESH_STEP, CorrelatedEvent, MeshStep
 from core.topics import MESH
+from core.urns import Urn
 from live.broadcast import publish
 from live.state import AppState
 
@@ -46,3 +48,19 @@ async def emit(
         except RedisError as err:
             log.warning("mesh step %s of %s not broadcast: %s", action, subject, err)
     return event
+
+
+async def emit_request(
+    state: AppState, request: Mapping[str, Any], action: str, actor: str,
+    version: str | None = None, **detail: Any,
+) -> None:  # fmt: skip
+    """A step of an access request (or of the grant it became) under its correlation id, about
+    ``version`` (unless said, the one its grant is bound to: the requested one, or the one the
+    consumer migrated to)."""
+    version = version or request.get("boundTo") or request["version"]
+    await emit(
+        state, source=str(Urn.of("domain", Urn.parse(version).path[0])), subject=version,
+        correlation=request["correlationId"], action=action, actor=actor,
+        product=request["product"], version=version, request=request["id"],
+        team=request["team"], **detail,
+    )  # fmt: skip

@@ -23,6 +23,14 @@ class Status(StrEnum):
     RETIRED = "retired"
 
 
+class Migration(StrEnum):
+    """Where a consumer's binding stands against the product's latest published version."""
+
+    CURRENT = "current"  # bound to the latest since its grant
+    MIGRATED = "migrated"  # moved its binding to the latest
+    BEHIND = "behind"  # bound to an older version: notified, not migrated yet
+
+
 class Step(StrEnum):
     PUBLISH = "publish"
     DEPRECATE = "deprecate"
@@ -96,6 +104,32 @@ def check_publish(
             f"({len(breaking)} breaking change(s)): a breaking change needs a new major version",
             breaking,
         )
+
+
+def notice_of(step: Step, version: str, notice: str | None) -> str | None:
+    """What the consumers a step concerns are told (None: nobody is): a deprecation's notice
+    to those bound to the version; a new major version to those bound to lower majors."""
+    if step is Step.DEPRECATE:
+        return notice
+    if step is Step.PUBLISH and Version(version).major > 0:
+        return notice or f"version {version} is published, a new major version: migrate to it"
+    return None
+
+
+def migration(bound: str, migrated: bool, published: list[str]) -> Migration:
+    """Where a consumer bound to version ``bound`` stands, given the published versions."""
+    latest = max((Version(v) for v in published), default=None)
+    if latest is not None and Version(bound) < latest:
+        return Migration.BEHIND
+    return Migration.MIGRATED if migrated else Migration.CURRENT
+
+
+def check_migration(bound: str, target: str, status: Status) -> None:
+    """A consumer moves its binding forward only, to a published version."""
+    if status is not Status.PUBLISHED:
+        raise WrongState(f"version {target} is {status}: bind to a published version", "version")
+    if Version(target) <= Version(bound):
+        raise MeshError(f"version {target} is not newer than {bound}, the bound one", "version")
 
 
 def check_retire(version: str, consumers: int) -> None:

@@ -1,4 +1,4 @@
-"""Data products: creation with ports, versions with ODCS contracts, lifecycle, drift, gates.
+"""Data products: creation with ports, versions with ODCS contracts, lifecycle, drift.
 
 Each function is one workflow step: it checks everything first, then writes in one transaction
 (graph/products.py) and sends the step on ``datawave.mesh.v1`` under the product's correlation
@@ -9,7 +9,7 @@ the product stays a draft with the reason (``streamError``) and no port.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +18,10 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from core.urns import Urn, contract_urn, product_urn
 from graph import products as graph
 from live.state import AppState
-from mesh import contracts, lifecycle, quality, streams
+from mesh import contracts, lifecycle, policy, probes, quality, search, streams
 from mesh.domains import check_name, get_team, open_domain
 from mesh.errors import Duplicate, MeshError, NonCompliant, NotFound, StreamFailed, WrongState
-from mesh.events import emit
+from mesh.events import emit, emit_request
 from mesh.lifecycle import Status, Step
 
 MAX_PORTS = 50
@@ -73,7 +73,10 @@ def _check_ports(spec: ProductSpec) -> None:
         raise MeshError("availability is a percentage", "sla")
 
 
-async def create_product(state: AppState, actor: str, spec: ProductSpec) -> dict[str, Any]:
+async def create_product(
+    state: AppState, actor: str, spec: ProductSpec, gate: policy.Gate
+) -> dict[str, Any]:
+    """Open the product's workspace, if the rules in force allow it (``gate``)."""
     check_name(spec.name)
     _check_ports(spec)
     domain = await open_domain(state, spec.domain)
@@ -84,6 +87,7 @@ async def create_product(state: AppState, actor: str, spec: ProductSpec) -> dict
     urn = product_urn(domain["name"], spec.name)
     if (await graph.details(state.neo4j, _db(state), [urn])).get(urn):
         raise Duplicate(f"data product {spec.name} exists in {domain['name']}", "name")
+    await gate(policy.WORKSPACE, _workspace(spec), [])
     correlation = uuid.uuid4().hex
     props = {
         "name": spec.name,
@@ -98,9 +102,21 @@ async def create_product(state: AppState, actor: str, spec: ProductSpec) -> dict
     await graph.create_product(
         state.neo4j, _db(state), urn, spec.domain, spec.team, props, spec.outputs, spec.inputs
     )
-    await _step(state, urn, "product.created", actor)
+    await emit_step(state, urn, "product.created", actor)
     await _open_streams(state, actor, urn, domain["name"], spec)
+    await search.index_products(state, [urn])
     return await get_product(state, urn)
+
+
+def _workspace(spec: ProductSpec) -> dict[str, Any]:
+    """The workspace request as the policy engine sees it (GraphQL argument names)."""
+    return {
+        "domain": spec.domain, "name": spec.name, "description": spec.description,
+        "ownerTeam": spec.team, "tags": spec.tags,
+        "sla": {"freshness": spec.sla.freshness, "availability": spec.sla.availability,
+                "supportContact": spec.sla.support},
+        "outputPorts": spec.outputs, "streamPorts": spec.streams, "inputPorts": spec.inputs,
+    }  # fmt: skip
 
 
 async def _open_streams(
@@ -122,13 +138,14 @@ async def _open_streams(
     if spec.streams:
         await graph.record_streams(state.neo4j, _db(state), urn, ports, error)
         action = "stream.failed" if error else "streams.created"
-        await _step(state, urn, action, actor, topics=[p["topic"] for p in ports], error=error)
+        await emit_step(state, urn, action, actor, topics=[p["topic"] for p in ports], error=error)
 
 
-async def _step(
+async def emit_step(
     state: AppState, product: str, action: str, actor: str, version: str | None = None,
     **detail: Any,
 ) -> None:  # fmt: skip
+    """Send a step of ``product``'s workflow on datawave.mesh.v1 under its correlation id."""
     record = (await graph.details(state.neo4j, _db(state), [product])).get(product, {})
     correlation = (record.get("props") or {}).get("correlationId") or product
     domain = str(Urn.of("domain", Urn.parse(product).path[0]))
@@ -149,10 +166,12 @@ async def get_version(state: AppState, urn: str) -> dict[str, Any]:
 
 
 async def import_contract(
-    state: AppState, actor: str, product: str, version: str, odcs: str
+    state: AppState, actor: str, product: str, version: str, odcs: str, gate: policy.Gate
 ) -> dict[str, Any]:
-    """Set the ODCS contract of a version: a new one (higher than all others) or a draft's."""
+    """Set the ODCS contract of a version: a new one (higher than all others) or a draft's,
+    once the rules in force accept the contract (``gate``)."""
     contract = contracts.parse(odcs)
+    probes.check_rules(quality.sql_rules(contract))
     found = await get_product(state, product)
     parsed = Urn.parse(product)
     urn = contract_urn(parsed.path[0], parsed.path[1], lifecycle.Version(version).text)
@@ -164,10 +183,12 @@ async def import_contract(
                              "version")  # fmt: skip
     else:
         lifecycle.check_new_version(version, list(existing))
+    await _ask(state, gate, policy.CONTRACT, found, urn, contract)
     await graph.save_version(
         state.neo4j, _db(state), product, urn, version, contracts.export(contract), actor
     )
-    await _step(state, product, "contract.imported", actor, urn)
+    await emit_step(state, product, "contract.imported", actor, urn)
+    await search.index_products(state, [product])
     await check_drift(state, actor, urn)
     return await get_version(state, urn)
 
@@ -176,7 +197,7 @@ def contract_of(record: dict[str, Any]) -> OpenDataContractStandard:
     return contracts.parse(record["odcs"])
 
 
-def _discovered(rows: list[dict[str, Any]]) -> list[contracts.Discovered]:
+def discovered(rows: list[dict[str, Any]]) -> list[contracts.Discovered]:
     return [
         contracts.Discovered(
             urn=r["urn"],
@@ -194,12 +215,12 @@ async def check_drift(state: AppState, actor: str, urn: str) -> dict[str, Any]:
     record the violations (an empty list: none)."""
     record = await get_version(state, urn)
     tables = await graph.port_tables(state.neo4j, _db(state), record["product"])
-    found = [message for _, message in contracts.drift(contract_of(record), _discovered(tables))]
+    found = [message for _, message in contracts.drift(contract_of(record), discovered(tables))]
     before = record.get("drift")
     saved = await graph.record_drift(state.neo4j, _db(state), urn, found)
     if found != before and (found or before):
         action = "contract.drifted" if found else "contract.aligned"
-        await _step(state, record["product"], action, actor, urn, violations=found)
+        await emit_step(state, record["product"], action, actor, urn, violations=found)
     return {**saved, "product": record["product"], "domain": record["domain"]}
 
 
@@ -230,11 +251,25 @@ async def compatibility(state: AppState, urn: str) -> tuple[str | None, list[str
     )
 
 
+async def _ask(
+    state: AppState, gate: policy.Gate, action: str, product: dict[str, Any], version: str,
+    contract: OpenDataContractStandard,
+) -> None:  # fmt: skip
+    """Show the policy engine a contract of ``product`` with the labels the product exposes."""
+    urn = product["props"]["urn"]
+    args = {"product": urn, "version": version,
+            "contract": policy.contract_facts(contract, product.get("team"))}  # fmt: skip
+    await gate(action, args, await graph.exposed_labels(state.neo4j, _db(state), urn))
+
+
 async def advance(
-    state: AppState, actor: str, urn: str, step: Step, notice: str | None = None,
-    sunset: datetime | None = None, consumers: int = 0,
+    state: AppState, actor: str, urn: str, step: Step, gate: policy.Gate,
+    notice: str | None = None, sunset: datetime | None = None, consumers: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
-    """Publish, deprecate or retire a version (``consumers``: live grants bound to it)."""
+    """Publish (if the rules in force allow it: ``gate``), deprecate or retire a version
+    (``consumers``: live grants bound to it). Publishing a new major version and deprecating
+    tell the consumers concerned (``notice``, recorded on their grants, ``consumer.notified``
+    under each request's correlation id)."""
     record = await get_version(state, urn)
     current = Status(record["status"])
     end = lifecycle.after(step, current)
@@ -244,16 +279,23 @@ async def advance(
         baseline, breaking = await compatibility(state, urn)
         lifecycle.check_publish(record["version"], record.get("quarantine"), baseline, breaking)
         await _compliant(state, record)
+        product = await get_product(state, record["product"])
+        await _ask(state, gate, policy.PUBLISH, product, urn, contract_of(record))
     elif step is Step.DEPRECATE:
         if not notice:
             raise MeshError("a deprecation says why and what to use instead", "notice")
         stamps |= {"deprecationNotice": notice, "sunsetAt": sunset}
     else:
         lifecycle.check_retire(record["version"], consumers)
-    saved = await graph.step(state.neo4j, _db(state), urn, current, end, stamps)
-    if saved is None:
+    told = lifecycle.notice_of(step, record["version"], notice)
+    done = await graph.step(state.neo4j, _db(state), urn, current, end, stamps, told)
+    if done is None:
         raise WrongState(f"version {record['version']} changed meanwhile; read it again", "version")
-    await _step(state, record["product"], f"version.{end}", actor, urn, notice=notice)
+    saved, requests = done
+    await emit_step(state, record["product"], f"version.{end}", actor, urn, notice=notice)
+    await search.index_products(state, [record["product"]])
+    for request in requests:
+        await emit_request(state, request, "consumer.notified", actor, urn, notice=told)
     return {**saved, "product": record["product"], "domain": record["domain"]}
 
 
@@ -271,20 +313,3 @@ async def _compliant(state: AppState, record: dict[str, Any]) -> None:
             f"{len(found)} open high or critical finding(s) on what it exposes, e.g. {first}",
             [f["urn"] for f in found],
         )
-
-
-async def run_gate(state: AppState, actor: str, urn: str) -> dict[str, Any]:
-    """Evaluate the contract's quality rules over the output ports' profiles: a failure
-    quarantines the version (with the reason), a pass releases it."""
-    record = await get_version(state, urn)
-    if record["status"] == Status.RETIRED:
-        raise WrongState(f"version {record['version']} is retired", "version")
-    tables = await graph.port_tables(state.neo4j, _db(state), record["product"])
-    outcomes = quality.evaluate(contract_of(record), _discovered(tables))
-    reason = quality.verdict(outcomes)
-    saved = await graph.record_gate(
-        state.neo4j, _db(state), urn, reason, [asdict(o) for o in outcomes], actor
-    )
-    action = "gate.failed" if reason else "gate.passed"
-    await _step(state, record["product"], action, actor, urn, reason=reason)
-    return {**saved, "product": record["product"], "domain": record["domain"]}

@@ -1,5 +1,6 @@
 """Contracts kept honest: when a scan changes a table an output port exposes, the contracts of
-that product's live versions are checked for drift again at once.
+that product's live versions are checked for drift again at once, and the quality gates of
+those gated before run again (mesh/gates.py: quarantine, alerts, remediation, as a run by hand).
 
 Every catalog change reaches every API replica on the Redis ``catalog`` channel (the relay
 forwards the ingest workers' changes from ``datawave.changes.v1``). The watcher gathers the
@@ -20,6 +21,7 @@ from core.urns import Urn
 from live.broadcast import SlowConsumer, Subscription
 from live.changes import CATALOG_CHANNEL, CatalogChange
 from live.state import AppState
+from mesh.gates import rerun
 from mesh.products import recheck_tables
 
 log = logging.getLogger("datawave.mesh.watch")
@@ -74,7 +76,7 @@ async def watch_contracts(state: AppState) -> None:
                     changes = await _window(sub)
                     tables = await _claimed(state, changes) if changes else []
                     if tables:
-                        await recheck_tables(state, tables)
+                        await rerun(state, await recheck_tables(state, tables))
         except asyncio.CancelledError:
             raise
         except SlowConsumer:

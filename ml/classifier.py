@@ -72,6 +72,19 @@ class LabelScore:
             rows.append({"signal": f"floor:{self.floor.value}", "score": 1.0, "contribution": 0.0})
         return rows
 
+    def contribution(self) -> str:
+        """What drove the score, short enough for Neo4j Browser's inspector: the signals that
+        moved the log-odds, largest first, the bias, the model's confidence and the floor if
+        it decided: ``pattern +8.1, semantic +0.1, bias -6.9 = 0.78; floor:specific = 0.95``."""
+        moved = sorted(
+            ((d, c) for d, c in self.contributions.items() if round(c, 1)), key=lambda x: -abs(x[1])
+        )
+        terms = [f"{d} {c:+.1f}" for d, c in moved] + [f"bias {self.bias:+.1f}"]
+        text = ", ".join(terms) + f" = {self.model_confidence:.2f}"
+        if self.floor and self.confidence > self.model_confidence:
+            text += f"; floor:{self.floor.value} = {self.confidence:.2f}"
+        return text
+
     def explanation(self, model: str) -> str:
         scores = self.features
         terms = [
@@ -87,7 +100,7 @@ class LabelScore:
         parts = [
             f"{e.detector}: {e.detail}"
             + (f" in {e.hits}/{e.total} samples" if e.total > 1 else "")
-            + (f" (e.g. {', '.join(e.examples)})" if e.examples else "")
+            + (f" (e.g. {', '.join(e.shapes())})" if e.examples else "")
             for e in sorted(self.evidence, key=lambda e: -e.score)
         ]
         return text + ". Evidence: " + "; ".join(parts)

@@ -7,7 +7,8 @@ Invalid events are skipped here: the ingest worker already dead-letters them. Co
 arrive sealed and this is the one place that opens them (core/sample_cipher.py); a table whose
 samples do not open is skipped and logged, its labels left as they are. A Neo4j or Kafka outage
 is waited out (core/outages.py): the same batch is handled again once the dependency is back
-(labels and anomalies are written by id, so nothing doubles), its offsets committed only then.
+(labels and anomalies are written by id, so nothing doubles), its offsets committed only then;
+a commit that finds no broker is retried, so the batch is not delivered (classified) again.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from core.settings import KafkaSettings, ResilienceSettings
 from core.urns import Urn, column_urn, source_urn
 from graph import anomalies as graph_anomalies
 from graph.labels import ColumnLabels
-from ingest.offsets import commit_offsets
+from ingest.offsets import commit_in_time, commit_offsets
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
 from ml.anomalies import ANOMALY_EVENT, Anomaly, TableProfile, detect
 from ml.detectors import ColumnInput
@@ -133,8 +134,8 @@ class ClassificationConsumer:
 
     async def run(self) -> ConsumerStats:
         async with EventProducer(self.kafka, self.cfg.changes_topic) as producer:
-            await self._consumer.start()
             try:
+                await self._consumer.start()  # closed below even if it fails half-way
                 while not self._stopping.is_set():
                     batch = await self._consumer.getmany(
                         timeout_ms=self.cfg.batch_timeout_ms, max_records=self.cfg.batch_size
@@ -143,7 +144,7 @@ class ClassificationConsumer:
                     if records:
                         await self._wait_out(partial(self.handle, records, producer))
                         offsets = commit_offsets(records)
-                        await self._wait_out(partial(self._consumer.commit, offsets))
+                        await self._wait_out(partial(commit_in_time, self._consumer, offsets))
                         self.last_commit_at = time.time()
             finally:
                 await self._consumer.stop()
@@ -166,6 +167,8 @@ class ClassificationConsumer:
                 continue
             if event.type == TABLE_DISCOVERED:
                 events.append(event)
+        if await self.service.use_active_model():  # one read per batch: fit ran elsewhere
+            log.info("classifying with model %s from now on", self.service.model_id)
         per_event = [columns_of(e) for e in events]
         labeled = await self.service.classify_columns([c for cs in per_event for c in cs])
         found = await self._anomalies(events, per_event, labeled)

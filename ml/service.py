@@ -8,21 +8,25 @@ of the Kafka consumer. CPU work runs in a thread so the event loop keeps serving
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from neo4j import AsyncDriver
 
+from core.sample_cipher import SampleCipher
 from core.urns import Urn
 from graph import labels as graph_labels
-from ml.classifier import Classifier, ColumnScores, build_classifier
+from ml.classifier import Classifier, ColumnScores, LabelScore, build_classifier
 from ml.detectors import ColumnInput, Evidence, Tier
+from ml.evidence import restored, stored
 from ml.model import Example, Model
 from ml.settings import ClassifierSettings
 from ml.taxonomy import LabelDef, load_taxonomy
 from ml.training import default_model, fit_model
+
+log = logging.getLogger("datawave.classifier")
 
 
 class UnknownAsset(LookupError):
@@ -36,11 +40,16 @@ class ClassificationService:
     cfg: ClassifierSettings
     classifier: Classifier
     model_id: str
+    # Seals the evidence examples written to the graph; None: only their shapes are stored.
+    cipher: SampleCipher | None = None
 
     def status(self, confidence: float) -> graph_labels.Status | None:
         if confidence >= self.cfg.suggest_at:
             return "suggested"
         return "review" if confidence >= self.cfg.review_floor else None
+
+    def _evidence(self, column: str, score: LabelScore) -> list[dict[str, object]]:
+        return [stored(e, self.cipher, column, score.label) for e in score.evidence]
 
     def rows(self, column: ColumnInput, scores: ColumnScores) -> graph_labels.ColumnLabels:
         labels = [
@@ -49,11 +58,12 @@ class ClassificationService:
                 round(s.confidence, 4),
                 status,
                 s.method,
-                [e.summary() for e in s.evidence],
+                self._evidence(column.urn, s),
                 s.explanation(self.model_id),
                 s.features,
                 self.model_id,
                 s.signals(),
+                s.contribution(),
             )
             for s in scores
             if (status := self.status(s.confidence))
@@ -65,7 +75,8 @@ class ClassificationService:
                 s.explanation(self.model_id),
                 s.signals(),
                 self.model_id,
-                [e.summary() for e in s.evidence],
+                self._evidence(column.urn, s),
+                s.contribution(),
             )
             for s in scores
             if self.cfg.candidate_floor <= s.confidence < self.cfg.review_floor
@@ -102,7 +113,8 @@ class ClassificationService:
         """Classify a table's columns (or one column) as they are in the graph.
 
         The graph keeps no samples: pass ``samples`` (column URN -> values) when the caller has
-        them; otherwise min and max from the profile stand in, and confidence is lower. Either
+        them (ml/resample.py reads them from the source); otherwise min and max from the
+        profile stand in, and confidence is lower. Either
         way a machine label that had stronger evidence stays, and steward decisions stand.
         """
         rows = await graph_labels.columns_to_classify(self.driver, self.database, urn)
@@ -135,16 +147,35 @@ class ClassificationService:
         self.model_id = registered["id"]
         return registered
 
-    async def reevaluate(self, source: str | None = None) -> Reevaluation:
-        """Re-score the evidence stored on machine labels and candidates (of one source, or
-        all) with the current model, after ``refit`` or a change of the active model; write
-        what changed. Steward decisions are not read, so they stand."""
-        stored = await graph_labels.stored_evidence(self.driver, self.database, source)
+    async def use_active_model(self) -> bool:
+        """Load the registry's active model if it is not the one in use (another process may
+        have fitted or activated one); True when it changed."""
+        active = await graph_labels.active_model(
+            self.driver, self.database, self.cfg.registry, model_props(default_model())
+        )
+        if active["id"] == self.model_id:
+            return False
+        self.classifier.model = Model.from_json(active["params"])
+        self.model_id = active["id"]
+        return True
+
+    async def reevaluate(
+        self, source: str | None = None, *, everything: bool = False
+    ) -> Reevaluation:
+        """Re-score the evidence stored on machine labels and candidates with the current
+        model, on the columns another model scored (``everything``: all of them, e.g. to seal
+        examples again after a key rotation), of one source or all; write what changed. Steward
+        decisions are not read, so they stand."""
+        stored = await graph_labels.stored_evidence(
+            self.driver, self.database, source, None if everything else self.model_id
+        )
         columns: dict[str, tuple[str, dict[str, tuple[str, list[Evidence]]]]] = {}
         for r in stored:
             _, labels = columns.setdefault(r["urn"], (r["name"], {}))
-            labels[r["label"]] = (r["status"], [evidence_of(e) for e in r["evidence"]])
-        rows, report = [], Reevaluation(self.model_id, len(columns))
+            evidence = [restored(e, self.cipher, r["urn"], r["label"]) for e in r["evidence"]]
+            labels[r["label"]] = (r["status"], evidence)
+        previous = sorted({r["model"] for r in stored if r["model"]})
+        rows, report = [], Reevaluation(self.model_id, list(columns), previous)
         for urn, (name, labels) in columns.items():
             scores = sorted(
                 (self.classifier.judge(label, evs) for label, (_, evs) in labels.items()),
@@ -156,7 +187,11 @@ class ClassificationService:
             }
             report.add(urn, {label: status for label, (status, _) in labels.items()}, now)
             rows.append(row)
-        await graph_labels.apply_labels(self.driver, self.database, rows, datetime.now(UTC))
+        at, size = datetime.now(UTC), self.cfg.batch_size
+        for start in range(0, len(rows), size):  # a transaction per batch; a rerun resumes
+            await graph_labels.apply_labels(
+                self.driver, self.database, rows[start : start + size], at
+            )
         return report
 
 
@@ -172,27 +207,15 @@ def stronger(
     return replace(row, labels=list(labels.values()), candidates=candidates)
 
 
-def evidence_of(summary: Mapping[str, Any]) -> Evidence:
-    """Evidence back from its stored summary (examples stay masked)."""
-    tier = summary.get("tier")
-    return Evidence(
-        summary["detector"],
-        summary["score"],
-        summary.get("detail", ""),
-        summary.get("hits", 0),
-        summary.get("total", 0),
-        tuple(summary.get("examples", ())),
-        Tier(tier) if tier else None,
-    )
-
-
 @dataclass
 class Reevaluation:
     """What a re-evaluation changed: labels new, lost, or moved between statuses
-    (``suggested``, ``review``, ``candidate``), each as ``(column urn, label, ...)``."""
+    (``suggested``, ``review``, ``candidate``), each as ``(column urn, label, ...)``, on the
+    ``scored`` columns, which the ``previous`` models had scored."""
 
     model: str
-    columns: int
+    scored: list[str]
+    previous: list[str] = field(default_factory=list)
     new: list[tuple[str, str, str]] = field(default_factory=list)
     lost: list[tuple[str, str, str]] = field(default_factory=list)
     moved: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -207,14 +230,9 @@ class Reevaluation:
             elif old != new and old is not None and new is not None:
                 self.moved.append((urn, label, old, new))
 
-    def summary(self) -> dict[str, object]:
-        return {
-            "model": self.model,
-            "columns": self.columns,
-            "new": len(self.new),
-            "lost": len(self.lost),
-            "moved": len(self.moved),
-        }
+    @property
+    def columns(self) -> int:
+        return len(self.scored)
 
 
 def model_props(model: Model) -> dict[str, object]:
@@ -236,9 +254,14 @@ def label_rows(taxonomy: Sequence[LabelDef]) -> list[dict[str, str]]:
 
 
 async def open_service(
-    driver: AsyncDriver, database: str, cfg: ClassifierSettings | None = None
+    driver: AsyncDriver,
+    database: str,
+    cfg: ClassifierSettings | None = None,
+    *,
+    cipher: SampleCipher,
 ) -> ClassificationService:
-    """Load everything once per process (a few seconds: spaCy and the embedding model)."""
+    """Load everything once per process (a few seconds: spaCy and the embedding model);
+    ``cipher`` seals the evidence examples (the sample keyring, ``DATAWAVE_KAFKA__SAMPLE_KEYS``)."""
     cfg = cfg or ClassifierSettings()
     taxonomy = load_taxonomy(cfg.taxonomy_file)
     await graph_labels.ensure_labels(driver, database, label_rows(taxonomy))
@@ -256,21 +279,34 @@ async def open_service(
         evidence_min_samples=cfg.evidence_min_samples,
         floors={Tier.SPECIFIC: cfg.specific_floor, Tier.STRICT: cfg.strict_floor},
     )
-    return ClassificationService(driver, database, cfg, classifier, active["id"])
+    return ClassificationService(driver, database, cfg, classifier, active["id"], cipher)
 
 
 class LazyService:
     """One ClassificationService per process, loaded on first use (spaCy and the embedding
     model take seconds and hundreds of MiB, which an API replica pays only if it classifies)."""
 
-    def __init__(self, driver: AsyncDriver, database: str) -> None:
+    def __init__(self, driver: AsyncDriver, database: str, cipher: SampleCipher) -> None:
         self._driver = driver
         self._database = database
+        self.cipher = cipher  # the API opens evidence examples with it, without the model
         self._service: ClassificationService | None = None
         self._lock = asyncio.Lock()
 
     async def get(self) -> ClassificationService:
         async with self._lock:
             if self._service is None:
-                self._service = await open_service(self._driver, self._database)
+                self._service = await open_service(self._driver, self._database, cipher=self.cipher)
             return self._service
+
+    @property
+    def loaded(self) -> bool:
+        return self._service is not None
+
+    async def preload(self) -> None:
+        """Load now, in the background of a starting API replica, so the first classify does
+        not wait for the models; a failure is logged and that first classify tries again."""
+        try:
+            await self.get()
+        except Exception:
+            log.exception("the classifier could not be preloaded; the first classify loads it")

@@ -41,5 +41,10 @@ class ClassifierSettings(BaseSettings):
     candidate_floor: float = Field(
         0.2, ge=0, le=1, description="near-misses from here up to review_floor are candidates"
     )
+    preload: bool = Field(
+        False,
+        description="an API replica loads the on-demand classifier's models in the background"
+        " as it starts (else on the first classify, which then waits 5-20 s for them)",
+    )
     null_ratio_jump: float = Field(0.2, gt=0, le=1)
     row_count_drop: float = Field(0.5, gt=0, le=1)

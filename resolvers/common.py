@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from enum import Enum
 from typing import Any, Generic, NewType, TypeVar
 
 import strawberry
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
+log = logging.getLogger("datawave.api")
 
 # GraphQL's Int is 32-bit; row counts and sizes are not. Registered in the schema's scalar_map.
 BigInt = NewType("BigInt", int)
@@ -22,6 +26,26 @@ SCALARS = {
         "peta-rows or bytes). As an argument, a number or a string of digits.",
     )
 }
+
+
+@strawberry.enum(description="What a dataset is: a table, a view or a document collection.")
+class TableKind(Enum):
+    TABLE = "table"
+    VIEW = "view"
+    COLLECTION = "collection"
+
+
+def member(enum: type[E], value: str | None) -> E | None:
+    """The member of ``enum`` a graph property holds (``None`` for none). A value this version
+    does not know (written by a newer one) also reads as ``None``, logged, rather than failing
+    the whole response."""
+    if value is None:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        log.warning("unknown %s value in the graph: %r", enum.__name__, value)
+        return None
 
 
 def timestamp(props: dict[str, Any], key: str) -> datetime | None:

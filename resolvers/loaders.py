@@ -16,18 +16,29 @@ from strawberry.dataloader import DataLoader
 
 from core.kinds import ASSET, KINDS
 from core.urns import InvalidUrn, Urn, ancestors
-from graph import access, catalog
+from graph import access, catalog, projections
 from graph.catalog import Relation
+from graph.projections import AssetDetail
 from graph.records import NodeRecord, Related
 from live.cache import ReadThroughCache
 from live.state import AppState
+from mesh import usage
 from resolvers.guard import READ, Guard
 from security.rbac import Permission
 
 # The labels that lookups of the kinds ``node`` serves match (core/kinds.py): one loader each.
 LOOKUPS = sorted({kind.key_label for kind in KINDS.served() if kind.key_label})
-# Relations that lead to teams and labels, which are not scoped themselves.
-UNSCOPED = frozenset({Relation.OWNERS, Relation.LABELS, Relation.COLUMN_LABELS})
+# Relations that lead to teams and labels, which are not scoped themselves (an inherited
+# label's path is: resolvers/catalog/types.py checks it).
+UNSCOPED = frozenset(
+    {
+        Relation.OWNERS,
+        Relation.LABELS,
+        Relation.COLUMN_LABELS,
+        Relation.INHERITED_LABELS,
+        Relation.COLUMN_INHERITED_LABELS,
+    }
+)
 # Relations within one table (live/cache.py ``token_key``), read through the Redis cache: an
 # asset detail's columns and labels. The others reach assets whose changes would not reach
 # the entry's token (lineage has its own cache).
@@ -48,7 +59,10 @@ class Loaders:
         self._related: dict[Relation, DataLoader[str, list[Related]]] = {
             rel: DataLoader(partial(self._load_related, rel)) for rel in Relation
         }
-        self._granted: set[str] | None = None  # read on the first out-of-scope node
+        self._redis = state.redis
+        # URN -> (version, team) of the grants reaching it, read on the first out-of-scope node
+        self._granted: dict[str, set[tuple[str, str]]] | None = None
+        self._used: set[tuple[str, str]] = set()  # grants counted as used by this request
 
     async def node(self, urn: str, need: Permission | None = None) -> NodeRecord | None:
         """Any node by its URN if the caller may ``need`` it (default: see it); None for an
@@ -72,20 +86,47 @@ class Loaders:
         without a new token."""
         if self.guard.reaches(record, need):
             return True
-        if need is not None or self.guard.principal is None or ASSET not in record.labels:
+        if need is not None or ASSET not in record.labels:
             return False
-        if self._granted is None:
-            subject = self.guard.principal.subject
-            self._granted = await access.granted(self._driver, self._database, subject)
-        return bool(self._granted) and any(u in self._granted for u in ancestors(record.urn))
+        grants = await self._grants()
+        uses = set().union(*(grants.get(u, set()) for u in ancestors(record.urn)))
+        if new := uses - self._used:  # a product's asset read through a grant (mesh/usage.py)
+            await usage.count(self._redis, new)
+            self._used |= new
+        return bool(uses)
 
-    async def _load(self, urn: str) -> NodeRecord | None:
+    async def _grants(self) -> dict[str, set[tuple[str, str]]]:
+        """URN -> (version, team) of the caller's teams' live grants that reach it, read once
+        per request; none for a caller the token does not restrict."""
+        if self._granted is None:
+            principal, unrestricted = self.guard.principal, self.guard.unrestricted
+            self._granted = (
+                {} if principal is None or unrestricted
+                else await access.granted(self._driver, self._database, principal.subject)
+            )  # fmt: skip
+        return self._granted
+
+    async def granted(self) -> frozenset[str] | None:
+        """What the caller's teams' live grants expose, for filtered pages and search to widen
+        the token's scope with; None when there is nothing to widen."""
+        return frozenset(await self._grants()) or None
+
+    def _loader(self, urn: str) -> DataLoader[str, NodeRecord | None] | None:
         try:
             kind = KINDS[Urn.parse(urn).kind]
         except InvalidUrn:
             return None
-        loader = self._nodes.get(kind.key_label or "") if kind.graphql else None
+        return self._nodes.get(kind.key_label or "") if kind.graphql else None
+
+    async def _load(self, urn: str) -> NodeRecord | None:
+        loader = self._loader(urn)
         return await loader.load(urn) if loader else None
+
+    def prime(self, record: NodeRecord) -> None:
+        """Hand ``node`` and ``find`` a node another read returned as their lookup would (its
+        labels, properties and domains), so they read nothing more for it."""
+        if loader := self._loader(record.urn):
+            loader.prime(record.urn, record)
 
     async def related(self, relation: Relation, urn: str) -> list[Related]:
         """The nodes ``relation`` leads to from ``urn`` that the caller may see."""
@@ -93,6 +134,23 @@ class Loaders:
         if relation in UNSCOPED:
             return found
         return [r for r in found if await self._reaches(r.node, None)]
+
+    async def prime_detail(self, urn: str) -> None:
+        """Read an asset with its columns and their labels in one query (or one cache read)
+        and prime the loaders with what their own reads would return, so ``find`` and
+        ``related`` for it and its columns read nothing more."""
+
+        async def load(keys: Sequence[str]) -> dict[str, AssetDetail]:
+            return await projections.asset_details(self._driver, self._database, keys)
+
+        found = (await self.cache.per_asset("detail", [urn], load, AssetDetail)).get(urn)
+        if found is None:
+            return
+        self._nodes[ASSET].prime(urn, found.node)
+        self._related[Relation.COLUMNS].prime(urn, [c.column for c in found.columns])
+        self._related[Relation.LABELS].prime_many(
+            {c.column.node.urn: c.labels for c in found.columns}
+        )
 
     def forget(self, *urns: str) -> None:
         """Drop what this request loaded about ``urns`` (after it changed them)."""

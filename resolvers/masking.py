@@ -1,8 +1,9 @@
-"""Values of sensitive columns, masked unless the caller holds ``pii:read`` in their scope.
+"""Values of sensitive columns as the caller may see them, by the masking policy in force.
 
-A column's sensitivity comes from its labels (the batched loader behind ``Column.labels``), its
-scope from its node (the batched node loader), so masking a page costs no query per column. A
-permitted read is noted for the audit trail, and the response waits until it is recorded
+A column's labels come from the batched loader behind ``Column.labels``, its scope and domains
+from the batched node loader, and the policy from the process (``Masker.policy``, kept current
+by governance/masking.py), so masking a page costs no query and no OPA call per column. A read
+in clear is noted for the audit trail, and the response waits until it is recorded
 (resolvers/security.py).
 """
 
@@ -10,45 +11,53 @@ from __future__ import annotations
 
 from graph.catalog import Relation
 from resolvers.context import Info
-from security.masking import most_sensitive
+from security.masking import SENSITIVE, Caller, Label, Treatment
 from security.rbac import permission
 
 PII_READ = permission("pii:read")
 
 
-async def sensitivity(info: Info, column: str) -> str | None:
-    """``confidential`` or ``restricted`` if a label (not rejected) makes the column so."""
-    labels = await info.context.loaders.related(Relation.LABELS, column)
-    return most_sensitive(
-        r.node.props.get("sensitivity") for r in labels if r.rel.get("status") != "rejected"
+async def _caller(info: Info, column: str) -> Caller:
+    """The caller as the policy sees them for ``column``: permissions held in its scope."""
+    guard = info.context.guard
+    record = await info.context.loaders.node(column)
+    principal = guard.principal
+    return Caller(
+        roles=principal.roles if principal else frozenset(),
+        holds=lambda p: record is not None and guard.reaches(record, permission(p)),
+        domains=frozenset(record.domains) if record else frozenset(),
     )
+
+
+async def treatment(info: Info, column: str) -> Treatment | None:
+    """How the caller sees ``column``'s values; None if no label (not rejected) masks it."""
+    related = await info.context.loaders.related(Relation.LABELS, column)
+    labels = [
+        Label.of(props["name"], props["sensitivity"], props.get("category"))
+        for props, status in ((r.node.props, r.rel.get("status")) for r in related)
+        if status != "rejected" and props.get("sensitivity") in SENSITIVE
+    ]
+    if not labels:  # then who asks does not matter
+        return None
+    return info.context.state.masker.policy.decide(labels, await _caller(info, column))
+
+
+async def label_in_clear(info: Info, column: str, label: str, sensitivity: str | None) -> bool:
+    """Whether values a label was given for (its evidence examples) show as read."""
+    policy = info.context.state.masker.policy
+    decided = policy.decide([Label.of(label, sensitivity)], await _caller(info, column))
+    return decided in (None, Treatment.CLEAR)
 
 
 async def reveal(info: Info, column: str, field: str, values: list[str]) -> list[str]:
     """``values`` read from ``column`` (its ``field``) as this caller may see them."""
-    level = await sensitivity(info, column) if values else None
-    if level is None:
+    decided = await treatment(info, column) if values else None
+    if decided is None:
         return values
-    guard = info.context.guard
-    record = await info.context.loaders.node(column)
-    if record is not None and guard.reaches(record, PII_READ):
-        guard.audit.note_sensitive_read(column, field)
+    if decided is Treatment.CLEAR:
+        info.context.guard.audit.note_sensitive_read(column, field)
         return values
-    return [info.context.state.masker.mask(v, level) for v in values]
-
-
-async def reveal_quoted(
-    info: Info, column: str, field: str, text: str | None, examples: list[str]
-) -> str | None:
-    """``text`` (the classifier's words) with the ``examples`` it quotes from ``column`` as this
-    caller may see them: only the quoted values are masked, the sentence stays readable."""
-    if text is None or not examples:
-        return text
-    # Longest first: an example that contains another is replaced whole.
-    quoted = sorted(set(examples), key=len, reverse=True)
-    for value, shown in zip(quoted, await reveal(info, column, field, quoted), strict=True):
-        text = text.replace(value, shown)
-    return text
+    return [info.context.state.masker.apply(v, decided) for v in values]
 
 
 async def reveal_one(info: Info, column: str, field: str, value: str | None) -> str | None:

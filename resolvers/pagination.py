@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -75,6 +76,32 @@ def offset_page(
         page_info=PageInfo(
             has_next_page=fetched > first,
             end_cursor=keyset_cursor([str(min(fetched, first) + start - 1)]) if fetched else None,
+        ),
+        count=count,
+    )
+
+
+def urn_page(
+    items: Sequence[T], urn: Callable[[T], str], first: int, after: str | None
+) -> Connection[T]:
+    """A page, in URN order, of a list the request already holds: one hop of lineage, which
+    the DataLoaders fetch for every parent in one query, so only the answer is bounded."""
+    check_page_size(first)
+    ordered = sorted(items, key=urn)
+    start = 0
+    if after is not None:
+        (last,) = keyset_position(after, 1, "this list")
+        start = bisect.bisect_right([urn(i) for i in ordered], last)
+    page = ordered[start : start + first]
+
+    async def count() -> int:
+        return len(ordered)
+
+    return Connection(
+        edges=[Edge(node=i, position=lambda i=i: keyset_cursor([urn(i)])) for i in page],
+        page_info=PageInfo(
+            has_next_page=start + first < len(ordered),
+            end_cursor=keyset_cursor([urn(page[-1])]) if page else None,
         ),
         count=count,
     )

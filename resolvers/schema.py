@@ -27,10 +27,16 @@ from resolvers.catalog.search import SearchQuery
 from resolvers.common import SCALARS, InvalidInputError, NotFoundError
 from resolvers.errors import should_mask
 from resolvers.executor import DataWaveExecutor, QuietExecutor
+from resolvers.governance.masking import MaskingMutation, MaskingQuery
 from resolvers.governance.mutations import GovernanceMutation
 from resolvers.governance.queries import GovernanceQuery
 from resolvers.governance.types import ERROR_TYPES as GOVERNANCE_ERRORS
-from resolvers.labels.mutations import ClassifyMutation, LabelMutation, LabelQuery
+from resolvers.labels.mutations import (
+    ClassifyMutation,
+    LabelMutation,
+    LabelQuery,
+    UnmaskingRefusedError,
+)
 from resolvers.labels.registry import ModelRegistryQuery
 from resolvers.limits import DOCUMENT_CACHE, CachedValidation
 from resolvers.lineage.queries import LineageQuery
@@ -42,6 +48,7 @@ from resolvers.mesh.types import ERROR_TYPES as MESH_ERRORS
 from resolvers.quality.queries import QualityQuery
 from resolvers.security import OperationSecurity
 from resolvers.server.queries import ServerQuery
+from resolvers.sources.breakers import CircuitOpenError
 from resolvers.sources.mutations import (
     BusyError,
     ConnectionFailedError,
@@ -63,6 +70,7 @@ class Query(
     AuditQuery,
     ScanQuery,
     GovernanceQuery,
+    MaskingQuery,
     MeshQuery,
     QualityQuery,
     ModelRegistryQuery,
@@ -77,6 +85,7 @@ class Mutation(
     LabelMutation,
     ClassifyMutation,
     GovernanceMutation,
+    MaskingMutation,
     MeshMutation,
 ):
     pass
@@ -120,6 +129,8 @@ def build_schema(
             BusyError,
             RefusedError,
             ConnectionFailedError,
+            CircuitOpenError,
+            UnmaskingRefusedError,
             *GOVERNANCE_ERRORS,
             *MESH_ERRORS,
         ],

@@ -53,11 +53,30 @@ class Refusal(Exception):
         extra = {"retryAfter": int(self.headers["Retry-After"])} if self.status == 429 else {}
         return {"code": self.code, **extra}
 
-    def response(self) -> JSONResponse:
+    def response(self, accept: str | None = None) -> JSONResponse:
+        """The refusal as a GraphQL response, in the media type the client asked for.
+
+        GraphQL over HTTP gives a non-2xx body meaning only as
+        ``application/graphql-response+json``: Apollo Client 4, for one, surfaces the error of
+        such a body and reports a bare status code for ``application/json``.
+        """
         error = {"message": self.message, "extensions": self.extensions()}
         return JSONResponse(
-            {"data": None, "errors": [error]}, status_code=self.status, headers=self.headers
+            {"data": None, "errors": [error]},
+            status_code=self.status,
+            headers=self.headers,
+            media_type=response_media_type(accept),
         )
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def response_media_type(accept: str | None) -> str:
+    """``application/graphql-response+json`` when the ``Accept`` header lists it (the GraphQL
+    over HTTP spec's media type), else ``application/json`` for legacy clients."""
+    listed = {part.split(";")[0].strip().lower() for part in (accept or "").split(",")}
+    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in listed else "application/json"
 
 
 class Doorstep:

@@ -1,4 +1,5 @@
-"""``datawave classify``: run the consumer, classify on demand, refit, read the review queue."""
+"""``datawave classify``: run the consumer, classify on demand, refit, re-evaluate, read the
+review queue."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ if TYPE_CHECKING:  # the service imports spaCy and torch: only commands that nee
     from neo4j import AsyncDriver
 
     from graph.driver import Record
-    from graph.labels import ColumnLabels
-    from ml.service import ClassificationService
+    from ml.resample import OnDemand
+    from ml.service import ClassificationService, Reevaluation
 
 classify_cli = typer.Typer(help="Label columns: PII, PCI, PHI, credentials.", no_args_is_help=True)
 console = Console()
@@ -44,10 +45,13 @@ def _with_driver(job: Callable[[AsyncDriver, Settings], Awaitable[T]]) -> T:
 
 def _with_service(job: Callable[[ClassificationService, Settings], Awaitable[T]]) -> T:
     """Also load the classifier (seconds) and run ``job(service, settings)``."""
+    from core.sample_cipher import SampleCipher
     from ml.service import open_service
 
     async def run(driver: AsyncDriver, settings: Settings) -> T:
-        return await job(await open_service(driver, settings.neo4j.database), settings)
+        cipher = SampleCipher.from_settings(settings.kafka)
+        service = await open_service(driver, settings.neo4j.database, cipher=cipher)
+        return await job(service, settings)
 
     return _with_driver(run)
 
@@ -89,33 +93,75 @@ def run_consumer() -> None:
 
 @classify_cli.command("urn")
 def classify_urn(urn: Annotated[str, typer.Argument(help="a table or column URN")]) -> None:
-    """Classify one table's columns (or one column) from what the graph holds."""
+    """Classify one table's columns (or one column) on values read again from its source
+    (bounded like a scan); a label that had stronger evidence stays, decisions stand."""
+    from ml.resample import classify_fresh
     from ml.service import UnknownAsset
 
-    async def job(service: ClassificationService, settings: Settings) -> list[ColumnLabels]:
-        return await service.classify_urn(urn)
+    async def job(service: ClassificationService, settings: Settings) -> OnDemand:
+        return await classify_fresh(service, settings, urn)
 
     try:
-        columns = _with_service(job)
+        done = _with_service(job)
     except UnknownAsset as err:
         console.print(f"[red]no live table or column {err}[/red]")
         raise typer.Exit(1) from err
+    if done.problem:
+        console.print(f"[yellow]{done.problem}; the profile's min and max stood in[/yellow]")
     table = Table("column", "label", "status", "confidence", "method")
-    for column in columns:
+    for column in done.columns:
         for row in column.labels:
             table.add_row(column.name, row.label, row.status, f"{row.confidence:.2f}", row.method)
     console.print(table)
 
 
+def _print_report(report: Reevaluation) -> None:
+    previous = ", ".join(report.previous) or "none"
+    console.print(
+        f"re-scored {report.columns} columns with model {report.model} (scored before by "
+        f"{previous}): {len(report.new)} new, {len(report.lost)} lost, {len(report.moved)} moved"
+    )
+    table = Table("column", "label", "before", "after")
+    for urn, label, status in report.new:
+        table.add_row(urn, label, "", status)
+    for urn, label, status in report.lost:
+        table.add_row(urn, label, status, "")
+    for urn, label, before, after in report.moved:
+        table.add_row(urn, label, before, after)
+    if table.row_count:
+        console.print(table)
+
+
 @classify_cli.command("fit")
 def fit() -> None:
-    """Refit on the generated estate plus stewards' decisions; register the next model."""
+    """Refit on the generated estate plus stewards' decisions; register the next model and
+    re-score the stored evidence with it."""
 
-    async def job(service: ClassificationService, settings: Settings) -> dict[str, object]:
-        return await service.refit()
+    async def job(
+        service: ClassificationService, settings: Settings
+    ) -> tuple[dict[str, object], Reevaluation]:
+        model = await service.refit()
+        return model, await service.reevaluate()
 
-    model = _with_service(job)
+    model, report = _with_service(job)
     console.print(f"registered model {model['id']} ({model.get('stewardExamples', 0)} decisions)")
+    _print_report(report)
+
+
+@classify_cli.command("reevaluate")
+def reevaluate(
+    source: Annotated[str | None, typer.Option(help="only this source's columns")] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="every column, not only those another model scored")
+    ] = False,
+) -> None:
+    """Re-score stored evidence with the registry's active model and report what changed (new,
+    lost, moved between suggested, review and candidate); steward decisions stand."""
+
+    async def job(service: ClassificationService, settings: Settings) -> Reevaluation:
+        return await service.reevaluate(source, everything=everything)
+
+    _print_report(_with_service(job))
 
 
 @classify_cli.command("queue")

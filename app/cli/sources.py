@@ -125,6 +125,11 @@ async def _sources(settings: Settings) -> list[dict[str, Any]]:
         return [plain(s) for s in await list_sources(driver, settings.neo4j.database)]
 
 
+def _address(source: dict[str, Any]) -> str:
+    """host:port, or "-" for a source only lineage has named (no connection settings)."""
+    return f"{source['host']}:{source['port']}" if source.get("host") else "-"
+
+
 def source_list(settings: Settings, output: OutputFormat) -> None:
     found = asyncio.run(_sources(settings))
     if output is OutputFormat.JSON:
@@ -137,7 +142,7 @@ def source_list(settings: Settings, output: OutputFormat) -> None:
     )  # fmt: skip
     for s in found:
         table.add_row(
-            s["name"], s["kind"], f"{s['host']}:{s['port']}", ",".join(s.get("databases") or []),
+            s["name"], s.get("kind") or "-", _address(s), ",".join(s.get("databases") or []),
             s.get("status") or "-", str(s.get("lastScanAt") or "-"), s.get("lastError") or "",
         )  # fmt: skip
     # As wide as the names need, even past a narrow terminal (which then wraps the lines):
@@ -194,6 +199,8 @@ class ProgressBar:
             f"{p.stage}: {p.tables} tables, {p.columns} columns, "
             f"{p.ingested}/{p.events} events ingested"
         )
+        if p.stage == "interrupted":  # what it waits for, in words
+            detail = f"interrupted: {p.error}"
         self.progress.update(self.tasks[p.scan_id], completed=p.percent, detail=detail)
 
 

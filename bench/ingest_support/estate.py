@@ -12,7 +12,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from core.events import TABLE_DISCOVERED, TableDiscovered, parse_event
@@ -35,6 +37,7 @@ class Estate:
 
     records: list[tuple[bytes, bytes]]
     tables: list[TableDiscovered]
+    urns: list[str]  # of ``tables``, in their order
     sources: list[str]
 
     @property
@@ -44,6 +47,16 @@ class Estate:
     @property
     def source_urns(self) -> list[str]:
         return [source_urn(s) for s in self.sources]
+
+    def rescan(self, later: timedelta) -> list[tuple[bytes, bytes]]:
+        """The events of a full rescan that finds nothing new: the same estate, each event
+        with a new id and ``later``, as the connectors would send it again."""
+        out = []
+        for key, value in self.records:
+            event = parse_event(value)
+            again = event.model_copy(update={"id": str(uuid.uuid4()), "time": event.time + later})
+            out.append((key, again.to_bytes()))
+        return out
 
 
 def bench_sources() -> list[DataSourceConfig]:
@@ -87,7 +100,7 @@ async def capture(settings: Settings, scale: int, path: Path) -> None:
 
 
 def read_estate(path: Path) -> Estate:
-    records, tables = [], []
+    records, tables, urns = [], [], []
     with gzip.open(path, "rb") as lines:
         for value in lines:
             value = value.rstrip(b"\n")
@@ -95,7 +108,8 @@ def read_estate(path: Path) -> Estate:
             records.append((event.key, value))
             if event.type == TABLE_DISCOVERED:
                 tables.append(event.data)
-    return Estate(records, tables, [c.name for c in bench_sources()])
+                urns.append(event.subject)
+    return Estate(records, tables, urns, [c.name for c in bench_sources()])
 
 
 async def estate(settings: Settings, scale: int) -> Estate:

@@ -18,10 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psutil
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
+from bench.api_support import free_port
 from core.settings import Settings
 from ingest.producer import EventProducer
 
@@ -33,10 +36,12 @@ MIB = 2**20
 
 @dataclass(frozen=True)
 class Run:
-    """One drained backlog: wall time and the workers' summed RSS (MiB) at each sample."""
+    """One drained backlog: wall time, the workers' summed RSS (MiB) at each sample, and the
+    changes Neo4j reported for their statements (``datawave_neo4j_writes_total``), by kind."""
 
     seconds: float
     rss: list[float]
+    writes: dict[str, float]
 
     def rate(self, n: int) -> float:
         return n / self.seconds
@@ -73,8 +78,9 @@ async def publish(
 class _Worker:
     """One ``python -m ingest.worker`` process; its log tells when it got partitions."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, metrics: str) -> None:
         self.proc = proc
+        self.metrics = metrics
         self.ps = psutil.Process(proc.pid)
         self.assigned = asyncio.Event()
         self.tail: deque[str] = deque(maxlen=20)
@@ -93,6 +99,18 @@ class _Worker:
             log = "\n".join(self.tail)
             raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{log}")
 
+    async def writes(self) -> dict[str, float]:
+        """The graph changes the worker counted so far (its /metrics)."""
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(self.metrics)).text
+        return {
+            sample.labels["kind"]: sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "datawave_neo4j_writes"
+            for sample in family.samples
+            if sample.name == "datawave_neo4j_writes_total"
+        }
+
     async def stop(self) -> None:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -101,14 +119,16 @@ class _Worker:
 
 
 async def _spawn(env: dict[str, str]) -> _Worker:
+    port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ingest.worker", cwd=ROOT, env=env,
+        sys.executable, "-m", "ingest.worker", cwd=ROOT,
+        env=env | {"DATAWAVE_INGEST__METRICS_PORT": str(port)},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    return _Worker(proc)
+    return _Worker(proc, f"http://127.0.0.1:{port}/metrics")
 
 
-async def _drained(admin: AIOKafkaAdminClient, group: str, ends: dict[TopicPartition, int]) -> bool:
+async def drained(admin: AIOKafkaAdminClient, group: str, ends: dict[TopicPartition, int]) -> bool:
     committed = await admin.list_consumer_group_offsets(group)
     return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
 
@@ -137,11 +157,16 @@ async def drain(
                 await asyncio.sleep(0.01)
         started = time.perf_counter()
         rss: list[float] = []
-        while not await _drained(admin, group, ends):
+        while not await drained(admin, group, ends):
             for p in procs:
                 p.check_alive()
             rss.append(sum(p.ps.memory_info().rss for p in procs) / MIB)
             await asyncio.sleep(SAMPLE_S)
-        return Run(time.perf_counter() - started, rss)
+        seconds = time.perf_counter() - started
+        writes: dict[str, float] = {}
+        for p in procs:
+            for kind, n in (await p.writes()).items():
+                writes[kind] = writes.get(kind, 0) + n
+        return Run(seconds, rss, writes)
     finally:
         await asyncio.gather(*(p.stop() for p in procs))

@@ -1,6 +1,10 @@
 # Helpers every rule template uses. Facts are one object per asset (graph/compliance.py):
 # {urn, kind, source, table, domains, owners, tags, masking,
-#  labels: [{name, category, sensitivity, status}]}.
+#  labels: [{name, category, sensitivity, status}],
+#  inheritedLabels: [{name, category, sensitivity, status, sourceStatus, from, path, via}],
+#  destinations: [{urn, source, labels, tags, domains}]}.
+# Templates test their cheapest, most selective conditions first: OPA evaluates a rule body in
+# the order it is written, and a full evaluation asks about every labelled column.
 package datawave.lib
 
 # The rules being evaluated: a version under test passes its own, otherwise the active rule set.
@@ -32,7 +36,7 @@ in_scope(rule, asset) if {
 
 in_scope(rule, asset) if {
 	rule.scope.kind == "category"
-	some label in labels(asset)
+	some label in counted(rule, asset)
 	label.category == rule.scope.value
 }
 
@@ -48,3 +52,15 @@ finding(rule, asset, message, evidence) := {
 	"message": message,
 	"evidence": evidence,
 }
+
+# Labels that arrive along lineage (graph/inheritance.py) and count: the source's label does.
+inherited(asset) := [label |
+	some label in object.get(asset, "inheritedLabels", [])
+	label.sourceStatus in {"confirmed", "suggested"}
+]
+
+# The labels a rule counts: a column's own, and those it inherits when the rule's parameter
+# ``inherited`` says so (rules added before the parameter existed keep to their own).
+counted(rule, asset) := array.concat(labels(asset), inherited(asset)) if {
+	object.get(rule.params, "inherited", false)
+} else := labels(asset)

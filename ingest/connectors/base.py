@@ -16,7 +16,7 @@ import inspect
 import pkgutil
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
@@ -160,6 +160,16 @@ class Connector(ABC, Generic[SpecT]):
         checked, _, _ = await self._check(scan_id)
         return checked
 
+    async def sample_table(self, database: str, schema: str, table: str) -> TableDiscovered | None:
+        """One table read again as a scan reads it (its columns' samples bounded by
+        ``profile_rows`` and ``sample_size``), for on-demand classification; None when the
+        source no longer lists it. Raises what ``recoverable`` names when the source fails."""
+        await self.access.admit(self.config)
+        async with self._opened(database):
+            specs = (await self._listing(database)).get(schema, [])
+            spec = next((s for s in specs if s.name == table), None)
+            return None if spec is None else await self._describe(database, schema, spec)
+
     async def _check(self, scan_id: str | None) -> tuple[SourceChecked, list[str], list[str]]:
         """The check, the selected databases to scan, and the selected databases that exist
         (those to scan and those refusing connections for now)."""
@@ -198,14 +208,17 @@ class Connector(ABC, Generic[SpecT]):
             self.report.failures.append(f"databases not found: {', '.join(missing)}")
         return [d for d in self.config.databases if d in server.databases]
 
-    async def discover(self, scan_id: str | None = None) -> AsyncIterator[Event]:
+    async def discover(
+        self, scan_id: str | None = None, skip: Collection[str] = frozenset()
+    ) -> AsyncIterator[Event]:
         """SOURCE_CHECKED, then per database and schema: containers, tables, CONTAINER_SCANNED.
 
         CONTAINER_SCANNED says what a complete listing saw: every table of a schema, every
         schema of a database, and last every selected database of the server, so the worker
         may soft-delete what is gone at each level (a dropped table, schema or database). A
         database whose listing fails emits nothing at all, and an unreachable server nothing
-        but its check: only a listing that succeeded can show something gone.
+        but its check: only a listing that succeeded can show something gone. Tables whose
+        URN is in ``skip`` (a resumed scan published them already) are not described again.
         """
         checked, databases, present = await self._check(scan_id)
         yield self._event(SOURCE_CHECKED, self.urn, checked)
@@ -214,7 +227,7 @@ class Connector(ABC, Generic[SpecT]):
         for database in databases:
             try:
                 async with self._opened(database):
-                    async for event in self._discover_database(database, scan_id):
+                    async for event in self._discover_database(database, scan_id, skip):
                         yield event
             except self.recoverable as err:
                 self.report.failures.append(f"database {database}: {self.explain(err)}")
@@ -223,7 +236,9 @@ class Connector(ABC, Generic[SpecT]):
             CONTAINER_SCANNED, self.urn, ContainerScanned(children=children, scan_id=scan_id)
         )
 
-    async def _discover_database(self, database: str, scan_id: str | None) -> AsyncIterator[Event]:
+    async def _discover_database(
+        self, database: str, scan_id: str | None, skip: Collection[str]
+    ) -> AsyncIterator[Event]:
         name = self.config.name
         listing = await self._listing(database)
         db_urn = database_urn(name, database)
@@ -247,7 +262,8 @@ class Connector(ABC, Generic[SpecT]):
             async def describe(spec: SpecT, schema: str = schema) -> TableDiscovered:
                 return await self._describe(database, schema, spec)
 
-            async for spec, result in in_order(specs, describe, self.config.pool_size):
+            todo = [s for s in specs if table_urn(name, database, schema, s.name) not in skip]
+            async for spec, result in in_order(todo, describe, self.config.pool_size):
                 if isinstance(result, self.recoverable):
                     self.report.failures.append(
                         f"table {database}.{schema}.{spec.name}: {self.explain(result)}"

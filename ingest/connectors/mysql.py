@@ -38,6 +38,8 @@ BINARY_TYPES = (
     "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
     "multipolygon", "geometrycollection",
 )  # fmt: skip
+# Statements stopped by max_statement_time (MariaDB) or max_execution_time (MySQL).
+STATEMENT_TIMEOUTS = (1969, 3024)
 TABLE_TYPES = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "VIEW": "view"}
 
 DATABASES = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME"
@@ -158,6 +160,31 @@ class MySQLConnector(SqlConnector):
             except BaseException:
                 conn.close()  # a cancelled or failed read leaves the protocol mid-stream
                 raise
+
+    async def _timed(
+        self, database: str, schema: str, sql: str, timeout_s: float
+    ) -> list[Sequence[Any]]:
+        pool = await self._connect()
+        async with pool.acquire() as conn:
+            try:
+                async with conn.cursor() as cur:
+                    await cur.execute("SELECT VERSION()")
+                    (version,) = await cur.fetchone()
+                    mariadb = "mariadb" in version.lower()
+                    ms = max(1, round(timeout_s * 1000))
+                    limit = f"max_statement_time = {ms / 1000:g}" if mariadb else (
+                        f"max_execution_time = {ms}"
+                    )  # fmt: skip
+                    await cur.execute(f"SET SESSION {limit}")
+                    await cur.execute(f"USE {self._quote(database)}")
+                    await cur.execute(sql)
+                    return list(await cur.fetchall())
+            except pymysql.err.OperationalError as err:
+                if err.args and err.args[0] in STATEMENT_TIMEOUTS:
+                    raise TimeoutError(str(err)) from err
+                raise
+            finally:
+                conn.close()  # its session settings and default database go with it
 
     async def _server(self) -> ServerInfo:
         ((version,),) = await self._rows("", "SELECT VERSION()")

@@ -153,6 +153,18 @@ class PostgresConnector(SqlConnector):
         async with asyncio.timeout(self.config.timeout_s):
             return await self._pools[database].fetch(sql, *args)
 
+    async def _timed(
+        self, database: str, schema: str, sql: str, timeout_s: float
+    ) -> list[Sequence[Any]]:
+        ms = max(1, round(timeout_s * 1000))
+        async with self._pools[database].acquire() as conn, conn.transaction(readonly=True):
+            await conn.execute(f"SET LOCAL statement_timeout = {ms}")
+            await conn.execute(f"SET LOCAL search_path = {self._quote(schema)}, pg_catalog")
+            try:
+                return await conn.fetch(sql)
+            except asyncpg.QueryCanceledError as err:  # statement_timeout
+                raise TimeoutError(str(err)) from err
+
     async def _server(self) -> ServerInfo:
         """Listed from the first configured database that exists, else from ``postgres``: a
         dropped database must show as missing from the listing, not as an unreachable server."""

@@ -13,6 +13,7 @@ the tables from them, traces view lineage, and runs the per-table bounded reads:
 
 from __future__ import annotations
 
+import asyncio
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from ingest.sql_lineage import Dialect, LineageError, TableName, view_lineage
 # (ANALYZE, autovacuum, InnoDB's 10 % change trigger) they are within this relative error;
 # InnoDB's page sampling is the loosest of the two.
 ROW_COUNT_TOLERANCE = 0.5
+# How long past the server's own statement timeout a read may take before it is abandoned.
+GRACE_S = 2.0
 
 
 class TableRow(NamedTuple):
@@ -102,6 +105,22 @@ class SqlConnector(Connector[TableSpec]):
     @abstractmethod
     async def _rows(self, database: str, sql: str, *args: Any) -> list[Sequence[Any]]:
         """Run one query in the database, within the configured timeout."""
+
+    @abstractmethod
+    async def _timed(
+        self, database: str, schema: str, sql: str, timeout_s: float
+    ) -> list[Sequence[Any]]:
+        """Run ``sql`` with ``schema`` as its default, stopped by the server after ``timeout_s``."""
+
+    async def read_only(
+        self, database: str, schema: str, sql: str, timeout_s: float
+    ) -> list[Sequence[Any]]:
+        """The rows of one statement the caller checked to be a single read-only query (the
+        data mesh's SQL quality rules, mesh/sql_checks.py) in the connector's read-only
+        session, under the operator's access policy, stopped after ``timeout_s``."""
+        await self.access.admit(self.config)
+        async with self._opened(database), asyncio.timeout(timeout_s + GRACE_S):
+            return await self._timed(database, schema, sql, timeout_s)
 
     @abstractmethod
     def _quote(self, name: str) -> str: ...

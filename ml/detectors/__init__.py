@@ -36,8 +36,11 @@ class Tier(StrEnum):
 
 @dataclass(frozen=True)
 class Evidence:
-    """One detector's finding for one label: a score in [0, 1] and why (examples masked).
-    ``tier`` is set when the column as a whole passed a validator of that tier."""
+    """One detector's finding for one label: a score in [0, 1] and why. ``examples`` are
+    sample values as read (``masked``: only their shapes were kept, as in evidence stored
+    before examples were sealed); they are stored sealed (ml/evidence.py), and what is
+    written in clear (``summary``, the explanation) holds their shapes only. ``tier`` is set
+    when the column as a whole passed a validator of that tier."""
 
     detector: str
     score: float
@@ -46,6 +49,11 @@ class Evidence:
     total: int = 0
     examples: tuple[str, ...] = field(default=())
     tier: Tier | None = None
+    masked: bool = False
+
+    def shapes(self) -> list[str]:
+        """The examples' shapes: what may be written in clear."""
+        return list(self.examples) if self.masked else [mask(x) for x in self.examples]
 
     def summary(self) -> dict[str, object]:
         return {
@@ -54,7 +62,7 @@ class Evidence:
             "hits": self.hits,
             "total": self.total,
             "detail": self.detail,
-            "examples": list(self.examples),
+            "examples": self.shapes(),
         } | ({"tier": self.tier.value} if self.tier else {})
 
 

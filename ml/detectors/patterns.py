@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from ml.detectors import ColumnEvidence, ColumnInput, Evidence, Tier, mask
+from ml.detectors import ColumnEvidence, ColumnInput, Evidence, Tier
 from ml.detectors import gazetteer as g
 from ml.detectors import validators as v
 from ml.taxonomy import LabelDef
@@ -279,7 +279,7 @@ class PatternDetector:
                     detail,
                     len(hits),
                     len(samples),
-                    tuple(mask(s) for s in hits[:2]),
+                    tuple(hits[:2]),
                     self._tier(rule, samples, strengths),
                 ),
                 key=lambda e: e.score,

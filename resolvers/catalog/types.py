@@ -9,13 +9,14 @@ their own (lineage, labels) are empty without it; values of sensitive columns ar
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
 from datetime import datetime
 from enum import Enum
 from functools import partial
-from typing import Any, Self, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 import strawberry
 
@@ -25,38 +26,97 @@ from core.urns import source_urn
 from graph import catalog
 from graph.catalog import AssetFilter, AssetKind, AssetSort, Relation, SortField
 from graph.records import NodeRecord, Related, plain
-from resolvers.common import BigInt, Connection, Edge, Node, PageInfo, timestamp
+from ml.taxonomy import Sensitivity
+from resolvers.common import (
+    BigInt,
+    Connection,
+    Edge,
+    Node,
+    PageInfo,
+    TableKind,
+    member,
+    timestamp,
+)
 from resolvers.context import Info
-from resolvers.masking import reveal, reveal_one, reveal_quoted
+from resolvers.labels.evidence import Shown, shown_evidence, shown_explanation
+from resolvers.masking import reveal_one
 from resolvers.mesh.types import DataProduct, Domain, ProductVersion, Team
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     check_page_size,
     decode_cursor,
     encode_cursor,
+    urn_page,
 )
 from resolvers.permissions import needs_quietly
+from resolvers.sources.breakers import CircuitBreaker, circuit_breaker
 
 A = TypeVar("A")
 LINEAGE = "lineage:read"
 LABELS = "label:read"
-MASKED = "Masked if the column is sensitive, unless you hold pii:read in its scope."
+MASKED = (
+    "Masked if the column is sensitive, as the masking policy in force says (maskingRules; "
+    "shipped default: unless you hold pii:read in its scope)."
+)
+INHERITED = strawberry.argument(description="Also the labels inherited along lineage.")
 
 
 async def _related(info: Info, relation: Relation, urn: str) -> list[Related]:
     return await info.context.loaders.related(relation, urn)
 
 
+strawberry.enum(
+    Sensitivity,
+    description="How much harm a leak does: CONFIDENTIAL and RESTRICTED values are masked as "
+    "the masking policy in force says (shipped default: without pii:read in the column's scope).",
+)
+
+
+@strawberry.enum(description="Where a label on a column stands.")
+class LabelStatus(Enum):
+    SUGGESTED = "suggested"
+    REVIEW = strawberry.enum_value("review", description="Below the suggestion threshold.")
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    PENDING_REJECTION = strawberry.enum_value(
+        "pending_rejection",
+        description="Asked by a steward without pii:read; it masks until someone with "
+        "pii:read rejects it.",
+    )
+    INHERITED = strawberry.enum_value(
+        "inherited",
+        description="Not found on the column: its values come along lineage from an upstream "
+        "column that holds the label (see `inheritance`). A steward stops it by rejecting the "
+        "label there (for everything below too) or makes it the column's own by confirming it.",
+    )
+
+
+@strawberry.enum(description="What DataWave last learned of a data source.")
+class SourceStatus(Enum):
+    REGISTERED = strawberry.enum_value("registered", description="Never checked yet.")
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"
+
+
+@strawberry.enum(description="What produces a flow of data.")
+class LineageKind(Enum):
+    VIEW = strawberry.enum_value("view", description="A view's definition (SQL) reads it.")
+    MANUAL = strawberry.enum_value("manual", description="Asserted by a steward.")
+    OPENLINEAGE = strawberry.enum_value("openlineage", description="A pipeline's runs.")
+
+
 @strawberry.type(description="A classification label such as PII.Email.")
 class Label:
     name: str
     category: str | None
-    sensitivity: str | None
+    sensitivity: Sensitivity | None
 
     @classmethod
     def from_props(cls, props: dict[str, Any]) -> Self:
         return cls(
-            name=props["name"], category=props.get("category"), sensitivity=props.get("sensitivity")
+            name=props["name"],
+            category=props.get("category"),
+            sensitivity=member(Sensitivity, props.get("sensitivity")),
         )
 
 
@@ -68,18 +128,29 @@ class LabelEvidence:
     total: int | None
     detail: str | None
     examples: list[str] = strawberry.field(
-        description="Sample values (their shape only); masked further like the column's values."
+        description="Sample values the detector saw: as read if you may see the label's values "
+        "in clear (the masking policy; shipped default: pii:read in the column's scope), else "
+        "their shape, masked like `min`."
     )
+    examples_sealed: bool = strawberry.field(
+        description="The examples are stored encrypted. False for evidence classified before "
+        "they were: only their shape was kept, and nobody can see them in clear until the "
+        "column is scanned again."
+    )
+    examples_in_clear: bool = strawberry.field(description="`examples` are the values as read.")
 
     @classmethod
-    def from_json(cls, e: dict[str, Any], examples: list[str]) -> Self:
+    def from_shown(cls, shown: Shown) -> Self:
+        e = shown.summary
         return cls(
             detector=e.get("detector", ""),
             score=e.get("score"),
             hits=e.get("hits"),
             total=e.get("total"),
             detail=e.get("detail"),
-            examples=examples,
+            examples=shown.examples,
+            examples_sealed=shown.sealed,
+            examples_in_clear=shown.in_clear,
         )
 
 
@@ -98,44 +169,75 @@ def contributions_of(text: str | None) -> list[LabelContribution]:
     return [LabelContribution(**c) for c in json.loads(text or "[]")]
 
 
+@strawberry.type(
+    description="Where an inherited label comes from: the nearest upstream column holding it and "
+    "the lineage its values took."
+)
+class LabelInheritance:
+    from_: strawberry.ID = strawberry.field(
+        name="from", description="The nearest upstream column holding the label."
+    )
+    status: LabelStatus = strawberry.field(description="The label's status there.")
+    path: list[strawberry.ID] = strawberry.field(
+        description="The columns from there to here, in order (the provenance)."
+    )
+    via: list[strawberry.ID | None] = strawberry.field(
+        description="The job or view behind each hop (null: lineage asserted by hand)."
+    )
+
+    @classmethod
+    def of(cls, edge: dict[str, Any]) -> Self | None:
+        """From an ``INHERITS`` edge's properties (graph/inheritance.py); None for others."""
+        if edge.get("status") != LabelStatus.INHERITED.value:
+            return None
+        return cls(
+            from_=edge["source"],
+            status=LabelStatus(edge["sourceStatus"]),
+            path=list(edge["path"]),
+            via=[v or None for v in edge["via"]],  # "" stands for a hop asserted by hand
+        )
+
+
 @strawberry.type(description="A label on a column, with how sure and how it was decided.")
 class LabelAssignment:
     label: Label
     column: strawberry.ID
     confidence: float | None
     method: str | None
-    status: str | None = strawberry.field(
-        description="suggested, review, confirmed, rejected, or pending_rejection (asked by a "
-        "steward without pii:read; it masks until someone with pii:read rejects it)."
-    )
+    status: LabelStatus | None
     at: datetime | None = strawberry.field(description="When it was last classified.")
     evidence_json: strawberry.Private[str | None] = None
     explanation_text: strawberry.Private[str | None] = None
     contributions_json: strawberry.Private[str | None] = None
+    inheritance: LabelInheritance | None = strawberry.field(
+        default=None, description="Where an INHERITED label comes from; null for the others."
+    )
 
     @strawberry.field(description="What each signal added to the confidence (none: decided).")
     def contributions(self) -> list[LabelContribution]:
         return contributions_of(self.contributions_json)
 
-    @strawberry.field(description="Each detector's finding; examples are masked like `min`.")
+    @strawberry.field(
+        description="Each detector's finding; examples in clear only if the masking policy shows "
+        "this label's values in clear (see LabelEvidence.examples)."
+    )
     async def evidence(self, info: Info) -> list[LabelEvidence]:
-        found = json.loads(self.evidence_json or "[]")
-        return [
-            LabelEvidence.from_json(
-                e, await reveal(info, self.column, "evidence", e.get("examples") or [])
-            )
-            for e in found
-        ]
+        found = await shown_evidence(
+            info, self.column, self.label.name, self.label.sensitivity, self.evidence_json
+        )
+        return [LabelEvidence.from_shown(s) for s in found]
 
     @strawberry.field(
-        description="Why, in one sentence; the examples it quotes are masked like `evidence`."
+        description="Why, in one sentence; the examples it quotes are shown like `evidence`."
     )
     async def explanation(self, info: Info) -> str | None:
-        examples = [
-            x for e in json.loads(self.evidence_json or "[]") for x in e.get("examples") or []
-        ]
-        return await reveal_quoted(
-            info, self.column, "explanation", self.explanation_text, examples
+        return await shown_explanation(
+            info,
+            self.column,
+            self.label.name,
+            self.label.sensitivity,
+            self.explanation_text,
+            self.evidence_json,
         )
 
 
@@ -146,14 +248,36 @@ def _assignments(found: list[Related]) -> list[LabelAssignment]:
             column=r.rel["column"],
             confidence=r.rel.get("confidence"),
             method=r.rel.get("method"),
-            status=r.rel.get("status"),
+            status=member(LabelStatus, r.rel.get("status")),
             at=timestamp(r.rel, "at"),
             evidence_json=r.rel.get("evidence"),
             explanation_text=r.rel.get("explanation"),
             contributions_json=r.rel.get("contributions"),
+            inheritance=LabelInheritance.of(r.rel),
         )
         for r in found
     ]
+
+
+def visible_inherited(own: list[Related], found: list[Related], seen: set[str]) -> list[Related]:
+    """The inherited labels to show beside the columns' ``own``: none a column holds itself
+    (its own decision wins), and only those whose whole path lies in ``seen``, the columns the
+    caller may see (like ``inheritedLabels``: no glimpse of lineage out of scope)."""
+    held = {(r.rel["column"], r.node.props["name"]) for r in own}
+    return [
+        r
+        for r in found
+        if (r.rel["column"], r.node.props["name"]) not in held
+        and seen.issuperset(r.rel.get("path") or ())
+    ]
+
+
+async def with_inherited(info: Info, own: list[Related], found: list[Related]) -> list[Related]:
+    """``own`` (columns' labels) and the inherited labels ``found`` on them that show."""
+    paths = sorted({u for r in found for u in r.rel.get("path") or ()})
+    records = await asyncio.gather(*(info.context.loaders.node(u) for u in paths))
+    seen = {u for u, record in zip(paths, records, strict=True) if record is not None}
+    return own + visible_inherited(own, found, seen)
 
 
 @strawberry.interface(description="A catalogued database, schema, table or column.")
@@ -220,13 +344,6 @@ class Schema(Asset):
         return await asset_page(info, where, (sort or AssetSortInput()).to_sort(), first, after)
 
 
-@strawberry.enum
-class TableKind(Enum):
-    TABLE = "table"
-    VIEW = "view"
-    COLLECTION = "collection"
-
-
 @strawberry.type(description="A table, view or collection.")
 class Table(Asset):
     kind: TableKind | None
@@ -266,23 +383,39 @@ class Table(Asset):
     @strawberry.field(
         description="Tables this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def upstream(self, info: Info) -> list[Table]:
-        return _of_type(Table, await _related(info, Relation.UPSTREAM, self.id))
+    async def upstream(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Table]:
+        return await _hop(Table, info, Relation.UPSTREAM, self.id, first, after)
 
     @strawberry.field(
         description="Tables this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def downstream(self, info: Info, include_removed: bool = False) -> list[Table]:
-        return await _feeds(Table, info, Relation.DOWNSTREAM, self.id, include_removed)
+    async def downstream(
+        self,
+        info: Info,
+        include_removed: bool = False,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[Table]:
+        return await _hop(Table, info, Relation.DOWNSTREAM, self.id, first, after, include_removed)
 
     @strawberry.field(
-        description="Labels on its columns (rejected suggestions included).",
+        description="Labels on its columns (rejected suggestions included), then those they "
+        "inherit along lineage (status INHERITED), as Column.labels shows them.",
         extensions=needs_quietly(LABELS),
     )
-    async def labels(self, info: Info) -> list[LabelAssignment]:
-        visible = {r.node.urn for r in await _related(info, Relation.COLUMNS, self.id)}
+    async def labels(
+        self, info: Info, inherited: Annotated[bool, INHERITED] = True
+    ) -> list[LabelAssignment]:
+        columns = {r.node.urn for r in await _related(info, Relation.COLUMNS, self.id)}
         found = await _related(info, Relation.COLUMN_LABELS, self.id)
-        return _assignments([r for r in found if r.rel["column"] in visible])
+        own = [r for r in found if r.rel["column"] in columns]
+        if not inherited:
+            return _assignments(own)
+        more = await _related(info, Relation.COLUMN_INHERITED_LABELS, self.id)
+        below = [r for r in more if r.rel["column"] in columns]
+        return _assignments(await with_inherited(info, own, below))
 
     @classmethod
     def from_record(cls, record: NodeRecord) -> Self:
@@ -326,25 +459,48 @@ class Column(Asset):
     async def table(self, info: Info) -> Table | None:
         return next(iter(_of_type(Table, await _related(info, Relation.PARENT, self.id))), None)
 
-    @strawberry.field(extensions=needs_quietly(LABELS))
-    async def labels(self, info: Info) -> list[LabelAssignment]:
-        return _assignments(await _related(info, Relation.LABELS, self.id))
+    @strawberry.field(
+        description="Its labels: those found or decided on it, then those its values inherit "
+        "along column lineage (views, jobs) from an upstream column, status INHERITED with "
+        "their `inheritance` (graph/inheritance.py rules: masking and INDIRECT steps and a "
+        "steward's rejection stop them). A label it holds itself, in any status, wins; an "
+        "inherited one shows only if every column on its path is in your scope.",
+        extensions=needs_quietly(LABELS),
+    )
+    async def labels(
+        self, info: Info, inherited: Annotated[bool, INHERITED] = True
+    ) -> list[LabelAssignment]:
+        own = await _related(info, Relation.LABELS, self.id)
+        if not inherited:
+            return _assignments(own)
+        found = await _related(info, Relation.INHERITED_LABELS, self.id)
+        return _assignments(await with_inherited(info, own, found))
 
     @strawberry.field(
         description="Columns this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def upstream(self, info: Info) -> list[Column]:
-        return _of_type(Column, await _related(info, Relation.UPSTREAM, self.id))
+    async def upstream(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Column]:
+        return await _hop(Column, info, Relation.UPSTREAM, self.id, first, after)
 
     @strawberry.field(
         description="Columns this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
     )
-    async def downstream(self, info: Info, include_removed: bool = False) -> list[Column]:
-        return await _feeds(Column, info, Relation.DOWNSTREAM, self.id, include_removed)
+    async def downstream(
+        self,
+        info: Info,
+        include_removed: bool = False,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[Column]:
+        return await _hop(Column, info, Relation.DOWNSTREAM, self.id, first, after, include_removed)
 
     @strawberry.field(description="Columns its foreign keys reference.")
-    async def references(self, info: Info) -> list[Column]:
-        return _of_type(Column, await _related(info, Relation.REFERENCES, self.id))
+    async def references(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Column]:
+        return await _hop(Column, info, Relation.REFERENCES, self.id, first, after)
 
     @classmethod
     def from_record(cls, record: NodeRecord) -> Self:
@@ -366,11 +522,14 @@ class Column(Asset):
 @strawberry.type(description="A registered database server or document store.")
 class DataSource(Node):
     name: str
-    kind: str | None
+    kind: str | None = strawberry.field(
+        description="Its connector's kind (mysql, mariadb, postgresql, mongodb): a String, "
+        "since the connector registry (ingest/connectors/base.py) takes new engines."
+    )
     host: str | None
     port: int | None
     user: str | None = strawberry.field(description="Who it connects as (never a password).")
-    status: str | None
+    status: SourceStatus | None
     server_version: str | None
     last_error: str | None
     last_checked_at: datetime | None
@@ -399,6 +558,12 @@ class DataSource(Node):
         found = await _related(info, Relation.SOURCE_DATABASES, self.id)
         return [Database.from_record(r.node) for r in found if "Database" in r.node.labels]
 
+    @strawberry.field(
+        description="Its circuit breaker (scans refused while OPEN); null while Redis cannot tell."
+    )
+    async def circuit_breaker(self, info: Info) -> CircuitBreaker | None:
+        return await circuit_breaker(info, self.name)
+
     @classmethod
     def from_record(cls, record: NodeRecord) -> Self:
         return cls.from_props(record.props)
@@ -414,7 +579,7 @@ class DataSource(Node):
             host=p.get("host"),
             port=p.get("port"),
             user=p.get("user"),
-            status=p.get("status"),
+            status=member(SourceStatus, p.get("status")),
             server_version=p.get("serverVersion"),
             last_error=p.get("lastError"),
             last_checked_at=timestamp(p, "lastCheckedAt"),
@@ -471,20 +636,26 @@ class SchemaVersion(Node):
 @strawberry.type(description="What produces lineage: a view definition or a pipeline job.")
 class Job(Node):
     name: str
-    kind: str | None
+    kind: LineageKind | None
 
-    @strawberry.field(extensions=needs_quietly(LINEAGE))
-    async def reads(self, info: Info) -> list[Asset]:
-        return _assets(await _related(info, Relation.JOB_READS, self.id))
+    @strawberry.field(description="What it reads.", extensions=needs_quietly(LINEAGE))
+    async def reads(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Asset]:
+        return await _hop(Asset, info, Relation.JOB_READS, self.id, first, after)
 
-    @strawberry.field(extensions=needs_quietly(LINEAGE))
-    async def writes(self, info: Info) -> list[Asset]:
-        return _assets(await _related(info, Relation.JOB_WRITES, self.id))
+    @strawberry.field(description="What it writes.", extensions=needs_quietly(LINEAGE))
+    async def writes(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Asset]:
+        return await _hop(Asset, info, Relation.JOB_WRITES, self.id, first, after)
 
     @classmethod
     def from_record(cls, record: NodeRecord) -> Self:
         p = record.props
-        return cls(id=p["urn"], name=p.get("name") or p["urn"], kind=p.get("kind"))
+        return cls(
+            id=p["urn"], name=p.get("name") or p["urn"], kind=member(LineageKind, p.get("kind"))
+        )
 
 
 # The Strawberry class of each GraphQL type name the kinds registry serves (core/kinds.py).
@@ -518,6 +689,10 @@ def _assets(found: list[Related]) -> list[Asset]:
     return [a for r in found if (a := asset_from_record(r.node)) is not None]
 
 
+def _urn(asset: Asset | Node) -> str:
+    return asset.id
+
+
 def _of_type(cls: type[A], found: list[Related]) -> list[A]:
     return [a for a in _assets(found) if isinstance(a, cls)]
 
@@ -525,12 +700,21 @@ def _of_type(cls: type[A], found: list[Related]) -> list[A]:
 Fed = TypeVar("Fed", bound=Asset)
 
 
-async def _feeds(
-    cls: type[Fed], info: Info, relation: Relation, urn: str, include_removed: bool
-) -> list[Fed]:
-    """One hop downstream; assets removed from their source only if asked for."""
+async def _hop(
+    cls: type[Fed],
+    info: Info,
+    relation: Relation,
+    urn: str,
+    first: int,
+    after: str | None,
+    include_removed: bool = True,
+) -> Connection[Fed]:
+    """One hop of lineage or references as a page; assets removed from their source only if
+    asked for (upstream shows them: a live view may still read a dropped table)."""
     found = _of_type(cls, await _related(info, relation, urn))
-    return [a for a in found if include_removed or a.removed_at is None]
+    return urn_page(
+        [a for a in found if include_removed or a.removed_at is None], _urn, first, after
+    )
 
 
 # --- filtered, sorted pages --------------------------------------------------------------------
@@ -599,7 +783,8 @@ async def asset_page(
     when selected. The caller's scope filters in the query, so pages stay full."""
     driver, database = info.context.graph
     domains, sources = info.context.guard.scope()
-    where = dataclasses.replace(where, domains=domains, sources=sources)
+    granted = await info.context.loaders.granted()  # a grant widens the scope at once
+    where = dataclasses.replace(where, domains=domains, sources=sources, granted=granted)
     size, position = check_page_size(first), decode_cursor(after, sort) if after else None
     page = await info.context.loaders.cache.across(
         ("page", page_key(where, sort, size, position)),

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from governance import evaluation, policies, waivers
+from governance import evaluation, masking, policies, waivers
 from governance.announce import announce_transition
 from governance.opa import PolicyEngine, PolicyEngineUnavailable, RegoCompileError
 from governance.templates import InvalidParams, ScopeKind, Severity, UnknownTemplate
@@ -22,6 +22,8 @@ from resolvers.common import InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
 from resolvers.errors import coded
 from resolvers.governance.types import (
+    ComplianceStatus,
+    MaskingRuleError,
     ParameterError,
     Policy,
     PolicyEngineUnavailableError,
@@ -53,6 +55,8 @@ def user_errors(err: Exception) -> list[UserError]:
             problems: list[UserError] = [RegoError.of(p) for p in err.run.problems]
             run = PolicyTestRun.of(err.run)
             return [*problems, PolicyTestFailedError(message=str(err), run=run)]
+        case masking.InvalidRules():
+            return [MaskingRuleError.of(p) for p in err.problems]
         case policies.WorkflowError():
             return [InvalidInputError(field=err.field, message=str(err))]
         case InvalidParams():
@@ -132,7 +136,7 @@ class PolicyTestPayload:
 class ComplianceScore:
     framework: str
     domain: str
-    status: str
+    status: ComplianceStatus
     score: float | None
     passed: int
     failed: int
@@ -155,7 +159,10 @@ class EvaluationSummary:
             opened=len(e.opened),
             resolved=len(e.resolved),
             escalated=len(e.escalated),
-            scores=[ComplianceScore(**vars(s)) for s in e.scores],
+            scores=[
+                ComplianceScore(**(vars(s) | {"status": ComplianceStatus(s.status)}))
+                for s in e.scores
+            ],
         )
 
 
@@ -217,10 +224,15 @@ async def _announce(
 
 
 async def _activated(info: Info, rule_set: policies.ActiveRuleSet, policy: str) -> dict[str, Any]:
-    """After a switch of rule set: announce it, then evaluate everything under it."""
+    """After a switch of rule set: announce it (a masking policy to every API process too),
+    then evaluate everything under it."""
     active = [v for v in rule_set.versions if v.policy == policy]
     if active:
         await _announce(info, policy, active[0].version, policies.State.ACTIVE, rule_set.version)
+    elif policy == policies.MASKING:  # rolled back to the shipped default: "version 0"
+        await _announce(info, policy, 0, policies.State.ACTIVE, rule_set.version)
+    if policy == policies.MASKING:
+        await masking.announce(info.context.state)
     try:
         summary = EvaluationSummary.of(await evaluation.evaluate(info.context.state))
     except PolicyEngineUnavailable:

@@ -27,7 +27,7 @@ from resolvers.governance.types import (
     Policy,
     RuleTemplate,
 )
-from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size
+from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size, urn_page
 from resolvers.permissions import needs
 
 
@@ -111,9 +111,12 @@ class EffectiveRuleSet:
 
 @strawberry.type
 class GovernanceQuery:
-    @strawberry.field(description="Every policy, by name.", extensions=needs("compliance:read"))
-    async def policies(self) -> list[Policy]:
-        return [Policy.of(p) for p in await policies.list_policies()]
+    @strawberry.field(description="Every policy, by URN.", extensions=needs("compliance:read"))
+    async def policies(
+        self, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Policy]:
+        found = [Policy.of(p) for p in await policies.list_policies()]
+        return urn_page(found, lambda p: p.id, first, after)
 
     @strawberry.field(description="A policy by URN.", extensions=needs("compliance:read"))
     async def policy(self, urn: strawberry.ID) -> Policy | None:

@@ -11,7 +11,7 @@ from typing import Any, Self
 import strawberry
 from strawberry.scalars import JSON
 
-from governance import policies
+from governance import masking, policies
 from governance.frameworks import Control as ControlSpec
 from governance.frameworks import Framework as FrameworkSpec
 from governance.opa import RegoProblem
@@ -19,10 +19,21 @@ from governance.templates import ScopeKind, Severity, Template
 from graph.models import PolicyVersion as VersionNode
 from graph.models import Rule as RuleNode
 from resolvers.common import Node, UserError
+from security.masking import MaskingPolicy, Treatment
 
 strawberry.enum(Severity, description="How much a finding of a rule matters.")
 strawberry.enum(ScopeKind, description="Where a rule applies.")
 strawberry.enum(policies.State, name="PolicyState", description="Where a policy version stands.")
+strawberry.enum(Treatment, name="MaskingTreatment", description="How a caller sees a value.")
+strawberry.enum(
+    masking.Problem, name="MaskingRuleProblem", description="What is wrong with a rule."
+)
+
+
+@strawberry.enum(description="Sensitivities whose values are masked.")
+class MaskedSensitivity(Enum):
+    CONFIDENTIAL = "confidential"
+    RESTRICTED = "restricted"
 
 
 @strawberry.enum(description="Where a finding stands.")
@@ -171,6 +182,49 @@ class EffectiveRule:
         )
 
 
+@strawberry.type(
+    description="A masking rule: conditions that all must hold (empty ones match "
+    "anything), and how a caller they match sees the values of a label."
+)
+class MaskingRule:
+    labels: list[str] = strawberry.field(description="Label names or categories.")
+    sensitivity: MaskedSensitivity | None
+    roles: list[str] = strawberry.field(description="The caller has one of these roles.")
+    permission: str | None = strawberry.field(
+        description="The caller holds it (e.g. pii:read) in the column's scope."
+    )
+    domain: str | None = strawberry.field(description="The column is in this domain.")
+    treatment: Treatment
+
+
+@strawberry.type(
+    description="Masking rules: for each sensitive label on a column, the first rule "
+    "that matches decides, else the default; a column shows as the strictest of its labels."
+)
+class MaskingRules:
+    version: int = strawberry.field(
+        description="The masking policy version; 0: the shipped default (pii:read in scope "
+        "sees clear, others by sensitivity)."
+    )
+    rules: list[MaskingRule]
+    default: Treatment
+
+    @classmethod
+    def of(cls, p: MaskingPolicy) -> Self:
+        rules = [
+            MaskingRule(
+                labels=sorted(r.labels),
+                sensitivity=MaskedSensitivity(r.sensitivity) if r.sensitivity else None,
+                roles=sorted(r.roles),
+                permission=r.permission,
+                domain=r.domain,
+                treatment=r.treatment,
+            )
+            for r in p.rules
+        ]
+        return cls(version=p.version, rules=rules, default=p.default)
+
+
 @strawberry.type(description="One version of a policy: rules, custom Rego, tests, approval.")
 class PolicyVersion:
     policy: strawberry.ID
@@ -188,6 +242,11 @@ class PolicyVersion:
     @strawberry.field
     async def rules(self) -> list[Rule]:
         return [Rule.of(r) for r in await policies.rules_of(self.node)]
+
+    @strawberry.field(description="The masking policy's versions only: their masking rules.")
+    def masking(self) -> MaskingRules | None:
+        doc = self.node.masking
+        return None if doc is None else MaskingRules.of(masking.from_document(doc, self.version))
 
     @classmethod
     def of(cls, v: VersionNode) -> Self:
@@ -269,12 +328,19 @@ class Finding(Node):
         )
 
 
+@strawberry.enum(description="Where a waiver stands: a second person approves it; it expires.")
+class WaiverStatus(Enum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    EXPIRED = "expired"
+
+
 @strawberry.type(description="A time-limited exception for one finding.")
 class Waiver:
     id: strawberry.ID
     finding: strawberry.ID
     reason: str
-    status: str = strawberry.field(description="requested, approved or expired")
+    status: WaiverStatus
     requested_by: str
     expires_at: datetime
     approved_by: str | None
@@ -283,8 +349,8 @@ class Waiver:
     def of(cls, w: Any) -> Self:
         return cls(
             id=strawberry.ID(w.key), finding=strawberry.ID(w.finding), reason=w.reason,
-            status=w.status, requested_by=w.requested_by, expires_at=native(w.expires_at),
-            approved_by=w.approved_by,
+            status=WaiverStatus(w.status), requested_by=w.requested_by,
+            expires_at=native(w.expires_at), approved_by=w.approved_by,
         )  # fmt: skip
 
 
@@ -363,7 +429,23 @@ class PolicyEngineUnavailableError(UserError):
     pass
 
 
+@strawberry.type(description="A masking rule names what does not exist, or never applies.")
+class MaskingRuleError(UserError):
+    rule: int = strawberry.field(description="Its position in the rules sent, from 0.")
+    field: str
+    problem: masking.Problem
+    conflicts_with: int | None = strawberry.field(description="The earlier rule it repeats.")
+
+    @classmethod
+    def of(cls, p: masking.RuleProblem) -> Self:
+        return cls(
+            message=p.message, rule=p.rule, field=p.field, problem=p.problem,
+            conflicts_with=p.conflicts_with,
+        )  # fmt: skip
+
+
 ERROR_TYPES = [
+    MaskingRuleError,
     RegoError,
     ParameterError,
     PolicyTestFailedError,

@@ -16,6 +16,7 @@ import strawberry
 
 from graph import labels
 from live.changes import ChangeType
+from ml.resample import classify_fresh
 from ml.service import UnknownAsset
 from resolvers.announce import announce
 from resolvers.audited import guarded
@@ -28,7 +29,9 @@ from resolvers.catalog.types import (
 from resolvers.common import Connection, NotFoundError, UserError
 from resolvers.context import Info
 from resolvers.governance.governed import governed
-from resolvers.masking import PII_READ, reveal_one
+from resolvers.labels.evidence import shown_explanation
+from resolvers.labels.reevaluation import ReevaluationPayload
+from resolvers.masking import PII_READ
 from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size, offset_after, offset_page
 from resolvers.permissions import needs
 from security.masking import SENSITIVE
@@ -61,6 +64,26 @@ class DecideLabelPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class WithdrawLabelDecisionInput:
+    column: strawberry.ID
+    label: str = strawberry.field(description="Label name, e.g. PII.Email.")
+
+
+@strawberry.type(
+    description="Withdrawing the decision would delete a sensitive label a steward put on the "
+    "column and lift its masking: that needs pii:read in the column's scope."
+)
+class UnmaskingRefusedError(UserError):
+    urn: strawberry.ID
+
+
+@strawberry.type
+class WithdrawLabelDecisionPayload:
+    column: Column | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.enum(description="Why a label waits in the review queue.")
 class ReviewReason(Enum):
     UNSURE = "review"
@@ -89,10 +112,17 @@ class LabelCandidate:
     confidence: float | None
     contributions: list[LabelContribution]
     explanation_text: strawberry.Private[str | None] = None
+    evidence_json: strawberry.Private[str | None] = None
+    sensitivity: strawberry.Private[str | None] = None
 
-    @strawberry.field(description="Why, in one sentence (examples masked like the column).")
+    @strawberry.field(
+        description="Why, in one sentence; the examples it quotes are in clear only with pii:read."
+    )
     async def explanation(self, info: Info) -> str | None:
-        return await reveal_one(info, self.column.id, "explanation", self.explanation_text)
+        return await shown_explanation(
+            info, self.column.id, self.label, self.sensitivity, self.explanation_text,
+            self.evidence_json,
+        )  # fmt: skip
 
 
 def _actor(info: Info) -> str:
@@ -127,33 +157,102 @@ class LabelMutation:
         pending = edge["status"] == labels.PENDING_REJECTION
         return DecideLabelPayload(column=column, awaiting_approval=pending)
 
+    @strawberry.mutation(
+        description="Withdraw a steward's decision on a column's label: a label the machine "
+        "found returns to its status, one the steward set goes. Withdrawing a rejection of an "
+        "inherited label lets it flow through the column again, to it and below.",
+        extensions=[
+            *governed("withdrawLabelDecision", lambda input: input.column),
+            *guarded("label:write", lambda input: f"{input.column} {input.label}"),
+        ],
+    )
+    async def withdraw_label_decision(
+        self, info: Info, input: WithdrawLabelDecisionInput
+    ) -> WithdrawLabelDecisionPayload:
+        record = await info.context.loaders.find(input.column, LABEL_WRITE)
+        column = asset_from_record(record) if record else None
+        if not isinstance(column, Column):
+            missing = NotFoundError(urn=input.column, message="no column")
+            return WithdrawLabelDecisionPayload(errors=[missing])
+        may_unmask = info.context.guard.reaches(record, PII_READ)
+        done = await labels.withdraw_decision(
+            *info.context.graph, input.column, input.label,
+            protected=() if may_unmask else SENSITIVE,
+        )  # fmt: skip
+        if done is None:
+            message = f"no decision on {input.label!r} there"
+            return WithdrawLabelDecisionPayload(
+                errors=[NotFoundError(urn=input.column, message=message)]
+            )
+        if done.unmasks:
+            message = f"withdrawing it would unmask {input.label!r}: needs pii:read"
+            refused = UnmaskingRefusedError(urn=input.column, message=message)
+            return WithdrawLabelDecisionPayload(errors=[refused])
+        await announce(info, ChangeType.CHANGED, [input.column], ["labels"])
+        return WithdrawLabelDecisionPayload(column=column)
+
+
+@strawberry.enum(description="What on-demand classification read the columns' values from.")
+class SampleOrigin(Enum):
+    SOURCE = strawberry.enum_value(
+        "source", description="Read again through the source's connector, bounded like a scan."
+    )
+    PROFILE = strawberry.enum_value(
+        "profile",
+        description="The source could not be read (see unsampledReason): the profile's min "
+        "and max stood in, so confidence is lower.",
+    )
+
 
 @strawberry.type
 class ClassifyPayload:
     columns: list[Column] = strawberry.field(default_factory=list)
+    sampled_from: SampleOrigin | None = None
+    unsampled_reason: str | None = strawberry.field(
+        default=None, description="Why the source was not read (unreachable, breaker open...)."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class ClassifyMutation:
     @strawberry.mutation(
-        description="Classify a table's columns (or one column) now, from what the graph holds.",
+        description="Classify a table's columns (or one column) now, on values read again "
+        "from the source (bounded by its sampleSize, profileRows and timeoutS). A label that "
+        "had stronger evidence stays, and steward decisions stand.",
         extensions=guarded("label:write", lambda urn: urn),
     )
     async def classify(self, info: Info, urn: strawberry.ID) -> ClassifyPayload:
         if await info.context.loaders.find(urn, LABEL_WRITE) is None:
             return ClassifyPayload(errors=[NotFoundError(urn=urn, message=f"no asset {urn}")])
         service = await info.context.state.classifier.get()
+        await service.use_active_model()
         try:
-            classified = await service.classify_urn(urn)
+            done = await classify_fresh(service, info.context.state.settings, urn)
         except UnknownAsset:
             return ClassifyPayload(errors=[NotFoundError(urn=urn, message="no columns there")])
-        urns = [c.urn for c in classified]
+        urns = [c.urn for c in done.columns]
         await announce(info, ChangeType.CHANGED, urns, ["labels"])
         records = await asyncio.gather(*(info.context.loaders.node(u) for u in urns))
         return ClassifyPayload(
-            columns=[c for r in records if r and isinstance(c := asset_from_record(r), Column)]
+            columns=[c for r in records if r and isinstance(c := asset_from_record(r), Column)],
+            sampled_from=SampleOrigin.SOURCE if done.sampled else SampleOrigin.PROFILE,
+            unsampled_reason=done.problem,
         )
+
+    @strawberry.mutation(
+        description="Re-score the evidence stored on machine labels with the registry's active "
+        "classifier model, after a new version was fitted or activated: the columns another "
+        "version scored, of one source or all. Steward decisions stand. Needs system:admin.",
+        extensions=guarded("system:admin", lambda source=None: source or "all sources"),
+    )
+    async def reevaluate_labels(self, info: Info, source: str | None = None) -> ReevaluationPayload:
+        service = await info.context.state.classifier.get()
+        await service.use_active_model()
+        report = await service.reevaluate(source)
+        if report.scored:
+            await announce(info, ChangeType.CHANGED, report.scored, ["labels"])
+        return ReevaluationPayload.of(report)
 
 
 @strawberry.type
@@ -231,6 +330,8 @@ class LabelQuery:
                     confidence=row["edge"].get("confidence"),
                     contributions=contributions_of(row["edge"].get("contributions")),
                     explanation_text=row["edge"].get("explanation"),
+                    evidence_json=row["edge"].get("evidence"),
+                    sensitivity=row["sensitivity"],
                 ),
             )
             for n, (row, record) in enumerate(zip(rows, records, strict=True))

@@ -13,6 +13,7 @@ import strawberry
 
 from graph import lineage_queries as lq
 from graph import runs
+from resolvers.catalog.compiled import read_whole
 from resolvers.common import Connection, Edge, PageInfo
 from resolvers.context import Info
 from resolvers.errors import ClientError, coded, not_found
@@ -79,8 +80,6 @@ class LineageQuery:
     ) -> LineageGraph | None:
         if not 1 <= depth <= lq.MAX_DEPTH:
             raise ClientError(f"depth must be between 1 and {lq.MAX_DEPTH}, got {depth}")
-        if await info.context.loaders.find(urn) is None:
-            raise not_found(urn, "asset")
         driver, database = info.context.graph
         shape = (direction.value, str(depth), level.value, str(include_removed))
         graph = await info.context.loaders.cache.across(
@@ -90,7 +89,16 @@ class LineageQuery:
                 driver, database, urn, direction, depth, level, include_removed, as_of
             ),
         )
-        return LineageGraph.from_subgraph(graph, info.context.guard.reaches) if graph else None
+        # The walk returns its start as the lookup would: checking the caller may see it
+        # costs no second read (docs/benchmarks.md, issue 17).
+        for node in graph.nodes if graph else ():
+            if node.urn == urn:
+                info.context.loaders.prime(node)
+        if await info.context.loaders.find(urn) is None:
+            raise not_found(urn, "asset")
+        if graph is None:
+            return None
+        return read_whole(info, LineageGraph.from_subgraph(graph, info.context.guard.reaches))
 
     @strawberry.field(
         description="Everything downstream of an asset, with owners and labels.",

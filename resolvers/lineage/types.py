@@ -16,11 +16,14 @@ from resolvers.catalog.types import (
     Asset,
     Job,
     Label,
+    LabelInheritance,
+    LabelStatus,
+    LineageKind,
     Team,
     VersionColumn,
     asset_from_record,
 )
-from resolvers.common import Node, timestamp
+from resolvers.common import Node, member, timestamp
 from resolvers.context import Info
 
 strawberry.enum(lq.Direction, name="LineageDirection")
@@ -68,7 +71,7 @@ class Run(Node):
 class LineageEdge:
     from_: strawberry.ID = strawberry.field(name="from")
     to: strawberry.ID
-    kind: str | None = strawberry.field(description="view, manual, openlineage, ...")
+    kind: LineageKind | None
     since: datetime | None = strawberry.field(description="Since when this flow exists.")
     until: datetime | None = strawberry.field(
         description="When it ended: a later complete run of its job no longer declared it."
@@ -98,7 +101,7 @@ class LineageEdge:
         return cls(
             from_=edge.from_urn,
             to=edge.to_urn,
-            kind=edge.props.get("kind"),
+            kind=member(LineageKind, edge.props.get("kind")),
             since=timestamp(edge.props, "since"),
             until=timestamp(edge.props, "until"),
             transformations=list(edge.props.get("transformations") or []),
@@ -151,27 +154,18 @@ class LineageChange:
 
 @strawberry.type(
     description="A label a column inherits from upstream through lineage (views, jobs): the "
-    "data of a labelled column flows into it. Distinct from the labels found on the column."
+    "data of a labelled column flows into it. Distinct from the labels found on the column; "
+    "Column.labels lists it too, status INHERITED."
 )
-class InheritedLabel:
+class InheritedLabel(LabelInheritance):
     label: Label
-    from_: strawberry.ID = strawberry.field(
-        name="from", description="The nearest upstream column holding the label."
-    )
-    status: str = strawberry.field(description="The label's status there (confirmed, ...).")
-    path: list[strawberry.ID] = strawberry.field(
-        description="The columns from there to here, in order (the evidence)."
-    )
-    via: list[strawberry.ID | None] = strawberry.field(
-        description="The job or view behind each hop (null: lineage asserted by hand)."
-    )
 
     @classmethod
     def from_result(cls, hit: lq.Inherited) -> Self:
         return cls(
             label=Label.from_props(hit.label),
             from_=hit.from_urn,
-            status=hit.status,
+            status=LabelStatus(hit.status),
             path=list(hit.path),
             via=list(hit.via),
         )

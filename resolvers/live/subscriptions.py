@@ -13,14 +13,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from functools import partial
+from typing import Annotated, TypeVar
 
 import strawberry
 from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocket
 
+from core.outages import wait_out
 from live import changes
-from live.broadcast import SlowConsumer
+from live.broadcast import RESUMED, SlowConsumer
+from live.log import CursorExpired, after, replay
+from live.log import head as log_head
 from resolvers.context import Info
 from resolvers.errors import ClientError, coded
 from resolvers.live.types import CatalogChange, CatalogChangeFilter, ComplianceUpdate, ScanProgress
@@ -36,25 +40,42 @@ E = TypeVar("E", bound=BaseModel)
 SLOW_CONSUMER = 4008  # private-use range; "policy violation" like 1008, for a slow reader
 MAX_KEY = 200
 SOURCE_READ = permission("source:read")
+Since = Annotated[
+    str | None,
+    strawberry.argument(
+        description="The `cursor` of the last event you received: what came after it first."
+    ),
+]
 
 
 async def _events(
     info: Info,
     channel: str,
     model: type[E],
-    current: Callable[[], Awaitable[E | None]] | None = None,
+    catch_up: Callable[[], Awaitable[list[E]]] | None = None,
 ) -> AsyncIterator[E]:
     """The channel's messages as ``model``; one of another shape is skipped, not fatal.
-    ``current``, read once subscribed (so nothing falls between), comes first if there is one."""
+    ``catch_up``, run once subscribed (so nothing falls between), comes first, and again once
+    the hub reads after a Redis outage (what was published meanwhile did not reach it); Redis
+    may still be coming back then (the pool's stale connections), so it is waited out."""
     context = info.context
     leeway = context.state.settings.auth.clock_skew_s
-    async with context.state.broadcast.subscribe(channel) as sub:
-        if current is not None and (now := await current()) is not None:
-            yield now
+    resilience = context.state.settings.resilience
+
+    async def caught_up() -> list[E]:
+        return [] if catch_up is None else await wait_out(catch_up, resilience, "subscriptions")
+
+    async with context.state.broadcast.subscribe(channel, resumed=catch_up is not None) as sub:
+        for event in await caught_up():
+            yield event
         try:
             async for message in sub:
                 if context.guard.principal is None or context.guard.principal.expired(leeway):
                     raise coded("UNAUTHENTICATED", "token expired: subscribe again with a new one")
+                if message is RESUMED:
+                    for event in await caught_up():
+                        yield event
+                    continue
                 try:
                     yield model.model_validate(message)
                 except ValidationError as err:
@@ -67,6 +88,32 @@ async def _events(
             # The protocol handler cancels this operation once the socket is closed; ending
             # the stream now would make it send "complete" on a closed socket.
             await asyncio.Event().wait()
+
+
+L = TypeVar("L", changes.CatalogChange, changes.ComplianceUpdate)
+
+
+async def _logged(info: Info, channel: str, model: type[L], since: str | None) -> AsyncIterator[L]:
+    """A logged channel's events (live/log.py) after ``since``, or from now without it: what
+    the log holds after the last cursor delivered is replayed first and after each Redis
+    outage, so none is missed and none comes twice; CURSOR_EXPIRED if the log lost some."""
+    state = info.context.state
+    # Read before subscribing, so the first catch-up replays what falls in between.
+    now = partial(log_head, state.redis, channel)
+    last = since or await wait_out(now, state.settings.resilience, "subscriptions")
+
+    async def catch_up() -> list[L]:
+        try:
+            return [model.model_validate(m) async for m in replay(state.redis, channel, last)]
+        except CursorExpired as err:
+            raise coded("CURSOR_EXPIRED", str(err), cursor=err.head) from err
+
+    async for event in _events(info, channel, model, catch_up):
+        if event.cursor is not None:
+            if not after(event.cursor, last):
+                continue  # replayed already
+            last = event.cursor
+        yield event
 
 
 async def _visible(info: Info, change: changes.CatalogChange) -> bool:
@@ -100,13 +147,20 @@ def _key(name: str, value: str) -> str:
 @strawberry.type
 class LiveSubscription:
     @strawberry.subscription(
-        description="Assets added, changed or removed, as they happen.",
+        description="Assets added, changed or removed, as they happen. Each carries a `cursor`: "
+        "subscribe again with `since` set to the last one you received (after a dropped "
+        "connection or a server restart) and the changes you missed come first, then live "
+        "ones, none twice; a Redis outage under the server is caught up the same way. If they "
+        "are no longer all kept, the stream ends with a CURSOR_EXPIRED error "
+        "(`extensions.cursor`: the newest): re-read with the queries, then subscribe with "
+        "that cursor.",
         extensions=needs("asset:read"),
     )
     async def catalog_changes(
-        self, info: Info, filter: CatalogChangeFilter | None = None
+        self, info: Info, filter: CatalogChangeFilter | None = None, since: Since = None
     ) -> AsyncGenerator[CatalogChange, None]:
-        async for change in _events(info, changes.CATALOG_CHANNEL, changes.CatalogChange):
+        events = _logged(info, changes.CATALOG_CHANNEL, changes.CatalogChange, since)
+        async for change in events:
             if (filter is None or filter.matches(change)) and await _visible(info, change):
                 yield CatalogChange.from_pydantic(change)
 
@@ -122,9 +176,12 @@ class LiveSubscription:
         guard = info.context.guard
         redis = info.context.state.redis
         seen = None
-        async for progress in _events(
-            info, channel, changes.ScanProgress, lambda: changes.scan_state(redis, scan_id)
-        ):
+
+        async def current() -> list[changes.ScanProgress]:
+            now = await changes.scan_state(redis, scan_id)
+            return [now] if now is not None else []
+
+        async for progress in _events(info, channel, changes.ScanProgress, current):
             if not guard.can(SOURCE_READ, source=progress.source):
                 continue
             if seen is not None and progress.at <= seen:
@@ -147,12 +204,13 @@ class LiveSubscription:
                 yield Anomaly.from_pydantic(anomaly)
 
     @strawberry.subscription(
-        description="Compliance evaluations of one domain as they change.",
+        description="Compliance evaluations of one domain as they change; `cursor` and "
+        "`since` as in `catalogChanges`.",
         extensions=needs("asset:read", domain_arg="domain"),
     )
     async def compliance_updates(
-        self, info: Info, domain: str
+        self, info: Info, domain: str, since: Since = None
     ) -> AsyncGenerator[ComplianceUpdate, None]:
         channel = changes.compliance_channel(_key("domain", domain))
-        async for update in _events(info, channel, changes.ComplianceUpdate):
+        async for update in _logged(info, channel, changes.ComplianceUpdate, since):
             yield ComplianceUpdate.from_pydantic(update)

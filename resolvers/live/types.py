@@ -15,7 +15,9 @@ strawberry.enum(changes.UrnKind, description="A kind of thing named by URN (urn:
 strawberry.enum(
     changes.ScanStage,
     description="Where a scan is: VALIDATE (connecting), DISCOVER (reading the source), INGEST "
-    "(waiting for the ingest workers), then FINISHED or FAILED.",
+    "(waiting for the ingest workers), then FINISHED or FAILED. INTERRUPTED: an outage of Kafka, "
+    "Neo4j or the source stopped it (`error` says which) and it waits; RESUMED: the outage is "
+    "over and it goes on from what the broker had not acknowledged.",
 )
 
 

@@ -19,14 +19,19 @@ import strawberry
 from core.urns import InvalidUrn, domain_urn
 from graph import access as access_graph
 from live.changes import ChangeType
-from mesh import access, domains, errors, products
+from mesh import access, domains, errors, gates, products
 from mesh.lifecycle import Step
 from resolvers.announce import announce
 from resolvers.audited import guarded
 from resolvers.common import InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
 from resolvers.errors import coded
-from resolvers.governance.types import SelfApprovalError, WrongStateError
+from resolvers.governance.types import (
+    PolicyEngineUnavailableError,
+    SelfApprovalError,
+    WrongStateError,
+)
+from resolvers.mesh.policy import gate
 from resolvers.mesh.types import (
     AccessRequest,
     DataProduct,
@@ -35,7 +40,9 @@ from resolvers.mesh.types import (
     IncompatibleVersionError,
     InvalidContractError,
     NonCompliantError,
+    PolicyViolationError,
     ProductVersion,
+    Remediation,
     Team,
     domain_of,
 )
@@ -66,6 +73,10 @@ def user_errors(err: errors.MeshError) -> list[UserError]:
         case errors.NonCompliant():
             ids = [strawberry.ID(f) for f in err.findings]
             return [NonCompliantError(message=err.message, findings=ids)]
+        case errors.PolicyViolation():
+            return [PolicyViolationError(message=err.message, rules=err.rules)]
+        case errors.PolicyUnavailable():
+            return [PolicyEngineUnavailableError(message=err.message)]
     return [InvalidInputError(field=err.field, message=err.message)]
 
 
@@ -185,6 +196,12 @@ class DataProductPayload:
 @strawberry.type
 class ProductVersionPayload:
     version: ProductVersion | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RemediationPayload:
+    remediation: Remediation | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -328,7 +345,9 @@ class MeshMutation:
             ports = [p.asset for p in input.output_ports]
             await _reachable(info, ports, ASSET_WRITE)
             await _reachable(info, list(input.input_ports), permission("asset:read"))
-            record = await products.create_product(info.context.state, _actor(info), spec)
+            record = await products.create_product(
+                info.context.state, _actor(info), spec, gate(info, input.domain)
+            )
             urn = record["props"]["urn"]
             await announce(info, ChangeType.ADDED, [urn], [])
             await announce(info, ChangeType.CHANGED, ports, ["domains"])
@@ -348,7 +367,7 @@ class MeshMutation:
 
         async def work() -> dict[str, Any]:
             record = await products.import_contract(
-                info.context.state, _actor(info), product, version, odcs
+                info.context.state, _actor(info), product, version, odcs, gate(info, product)
             )
             return await _version(info, record, "contract")
 
@@ -390,15 +409,24 @@ class MeshMutation:
             state = info.context.state
             bound = len(await access_graph.consumers(*info.context.graph, version))
             record = await products.advance(
-                state, _actor(info), version, step, notice, sunset, consumers=bound
+                state,
+                _actor(info),
+                version,
+                step,
+                gate(info, version),
+                notice,
+                sunset,
+                consumers=bound,
             )
             return await _version(info, record, "status")
 
         return await attempt(ProductVersionPayload, work)
 
     @strawberry.mutation(
-        description="Run a version's quality gate over the profiles of its output ports: a "
-        "failing rule quarantines it, a pass releases it.",
+        description="Run a version's quality gate: profile rules over its output ports, SQL "
+        "rules on the source (read-only, bounded). A failing rule quarantines it and opens a "
+        "remediation, a failing warning rule alerts, a pass releases it and resolves the "
+        "remediation.",
         extensions=guarded("product:write", _by("version")),
     )
     async def evaluate_quality_gate(
@@ -407,10 +435,27 @@ class MeshMutation:
         _within(info, PRODUCT_WRITE, version)
 
         async def work() -> dict[str, Any]:
-            record = await products.run_gate(info.context.state, _actor(info), version)
+            record = await gates.run_gate(info.context.state, _actor(info), version)
             return await _version(info, record, "quality")
 
         return await attempt(ProductVersionPayload, work)
+
+    @strawberry.mutation(
+        description="Add a note to the failure analysis of an open remediation.",
+        extensions=guarded("product:write", _by("remediation")),
+    )
+    async def note_remediation(
+        self, info: Info, remediation: strawberry.ID, note: str
+    ) -> RemediationPayload:
+        _within(info, PRODUCT_WRITE, remediation)
+
+        async def work() -> dict[str, Any]:
+            record = await gates.note_remediation(
+                info.context.state, _actor(info), remediation, note
+            )
+            return {"remediation": Remediation.from_props(record)}
+
+        return await attempt(RemediationPayload, work)
 
     @strawberry.mutation(
         description="Ask, for a consumer team you are a member of, for access to a published "
@@ -423,7 +468,8 @@ class MeshMutation:
                 raise errors.NotFound(f"no product version {input.version}", "version")
             record = await access.request_access(
                 info.context.state, _actor(info), input.version, input.team, input.purpose,
-                input.days, for_any_team=info.context.guard.unrestricted,
+                input.days, gate(info, input.version),
+                for_any_team=info.context.guard.unrestricted,
             )  # fmt: skip
             return {"request": AccessRequest.from_props(record)}
 
@@ -442,6 +488,43 @@ class MeshMutation:
             _within(info, ACCESS_APPROVE, domain_urn(found["domain"]))
             record = await access.decide(info.context.state, _actor(info), request, approve, reason)
             await announce(info, ChangeType.CHANGED, [record["version"]], ["consumers"])
+            return {"request": AccessRequest.from_props(record)}
+
+        return await attempt(AccessRequestPayload, work)
+
+    @strawberry.mutation(
+        description="Agree, as a member of the consumer team, to the contract terms of the "
+        "requested version; the agreement (who, when, the contract's digest) is recorded.",
+        extensions=guarded("access:write", _by("request")),
+    )
+    async def accept_contract_terms(
+        self, info: Info, request: strawberry.ID
+    ) -> AccessRequestPayload:
+        async def work() -> dict[str, Any]:
+            record = await access.accept_terms(
+                info.context.state, _actor(info), request,
+                for_any_team=info.context.guard.unrestricted,
+            )  # fmt: skip
+            return {"request": AccessRequest.from_props(record)}
+
+        return await attempt(AccessRequestPayload, work)
+
+    @strawberry.mutation(
+        description="Move, as a member of the consumer team, an approved request's grant to a "
+        "newer published version of the same product (the consumer's migration).",
+        extensions=guarded("access:write", _by("request")),
+    )
+    async def migrate_access(
+        self, info: Info, request: strawberry.ID, version: strawberry.ID
+    ) -> AccessRequestPayload:
+        async def work() -> dict[str, Any]:
+            before = await access.get_request(info.context.state, request)
+            record = await access.migrate(
+                info.context.state, _actor(info), request, version,
+                for_any_team=info.context.guard.unrestricted,
+            )  # fmt: skip
+            moved = [before.get("boundTo") or before["version"], version]
+            await announce(info, ChangeType.CHANGED, moved, ["consumers"])
             return {"request": AccessRequest.from_props(record)}
 
         return await attempt(AccessRequestPayload, work)

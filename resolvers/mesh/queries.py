@@ -4,34 +4,34 @@ in URN order."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from enum import Enum
 
 import strawberry
 
+from graph import access as access_graph
 from graph import domains as domain_graph
 from graph import products as product_graph
-from mesh import errors, products
-from resolvers.common import Connection, Edge, PageInfo
+from live.search import SearchUnavailable
+from mesh import errors, lifecycle, products
+from mesh import search as product_search
+from mesh.lifecycle import Status
+from resolvers.common import Connection, timestamp
 from resolvers.context import Info
-from resolvers.errors import ClientError
+from resolvers.errors import ClientError, coded
+from resolvers.mesh.pages import after_urn, page
 from resolvers.mesh.types import (
+    ConsumerBinding,
     DataProduct,
     Domain,
     ProductVersion,
+    domain_of,
     products_of,
 )
-from resolvers.pagination import (
-    DEFAULT_PAGE_SIZE,
-    check_page_size,
-    keyset_cursor,
-    keyset_position,
-)
+from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size, offset_after, offset_page
 from resolvers.permissions import needs
 from security.rbac import permission
 
 PRODUCT_READ = permission("product:read")
-T = TypeVar("T")
 
 
 @strawberry.type(description="How a version stands against the last released one before it.")
@@ -42,23 +42,25 @@ class Compatibility:
     compatible: bool
 
 
-def _after(after: str | None, of: str) -> str | None:
-    return keyset_position(after, 1, of)[0] if after is not None else None
+@strawberry.enum(description="How searchProducts ranks products.")
+class ProductSearchMode(Enum):
+    SEMANTIC = "semantic"  # by meaning: embeddings re-rank every product
+    FULL_TEXT = "full_text"  # by the words only (typos tolerated): matching products
 
 
-def _page(
-    nodes: list[T], urns: list[str], first: int, count: Callable[[], Awaitable[int]]
-) -> Connection[T]:
-    """A page in URN order: ``urns`` were read with ``first + 1`` asked for."""
-    more = len(urns) > first
-    pairs = list(zip(nodes, urns, strict=True))[:first]
-    return Connection(
-        edges=[Edge(node=n, position=lambda u=u: keyset_cursor([u])) for n, u in pairs],
-        page_info=PageInfo(
-            has_next_page=more, end_cursor=keyset_cursor([pairs[-1][1]]) if pairs else None
-        ),
-        count=count,
+@strawberry.type(description="A data product matching a search, best first.")
+class ProductHit:
+    score: float = strawberry.field(
+        description="SEMANTIC: cosine similarity plus a tenth of the normalised text score; "
+        "FULL_TEXT: the text score."
     )
+    product: DataProduct
+
+
+def _check_text(info: Info, text: str | None) -> None:
+    most = info.context.state.settings.limits.max_search_chars
+    if text is not None and not 0 < len(text) <= most:
+        raise ClientError(f"text must have 1 to {most} characters")
 
 
 @strawberry.type
@@ -73,14 +75,14 @@ class MeshQuery:
     ) -> Connection[Domain]:
         graph = info.context.graph
         found = await domain_graph.list_domains(
-            *graph, include_archived, _after(after, "domains"), check_page_size(first) + 1
+            *graph, include_archived, after_urn(after, "domains"), check_page_size(first) + 1
         )
 
         async def count() -> int:
             return await domain_graph.count_domains(*graph, include_archived)
 
         nodes = [Domain.from_props(d) for d in found]
-        return _page(nodes, [d["urn"] for d in found], first, count)
+        return page(nodes, [d["urn"] for d in found], first, count)
 
     @strawberry.field(
         description="Data products of one domain or all, in URN order; with `text`, those "
@@ -95,12 +97,10 @@ class MeshQuery:
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Connection[DataProduct]:
-        most = info.context.state.settings.limits.max_search_chars
-        if text is not None and not 0 < len(text) <= most:
-            raise ClientError(f"text must have 1 to {most} characters")
+        _check_text(info, text)
         graph = info.context.graph
         urns = await product_graph.product_urns(
-            *graph, domain, check_page_size(first) + 1, text, _after(after, "dataProducts")
+            *graph, domain, check_page_size(first) + 1, text, after_urn(after, "dataProducts")
         )
 
         async def count() -> int:
@@ -108,7 +108,7 @@ class MeshQuery:
 
         found = {p.id: p for p in await products_of(info, urns)}
         urns = [u for u in urns if u in found]
-        return _page([found[u] for u in urns], urns, first, count)
+        return page([found[u] for u in urns], urns, first, count)
 
     @strawberry.field(
         description="What a version breaks of the last published version before it.",
@@ -134,11 +134,91 @@ class MeshQuery:
     ) -> Connection[ProductVersion]:
         graph = info.context.graph
         found = await product_graph.drifted(
-            *graph, check_page_size(first) + 1, _after(after, "driftedVersions")
+            *graph, check_page_size(first) + 1, after_urn(after, "driftedVersions")
         )
 
         async def count() -> int:
             return await product_graph.count_drifted(*graph)
 
         nodes = [ProductVersion.from_props(v) for v in found]
-        return _page(nodes, [v["urn"] for v in found], first, count)
+        return page(nodes, [v["urn"] for v in found], first, count)
+
+    @strawberry.field(
+        description="The consumers of a product (of one `version`, or all) by live grant: the "
+        "version each is bound to, whether it moved to the latest published one, and the last "
+        "planned change it was told of.",
+        extensions=needs("product:read"),
+    )
+    async def product_consumers(
+        self,
+        info: Info,
+        product: strawberry.ID,
+        version: strawberry.ID | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[ConsumerBinding]:
+        graph = info.context.graph
+        found = await access_graph.bindings(
+            *graph, product, version, check_page_size(first) + 1,
+            after_urn(after, "productConsumers"),
+        )  # fmt: skip
+        detail = (await product_graph.details(*graph, [product])).get(product)
+        released = [
+            v["version"] for v in (detail or {}).get("versions", [])
+            if v["status"] == Status.PUBLISHED
+        ]  # fmt: skip
+        latest = str(max(map(lifecycle.Version, released))) if released else None
+
+        async def count() -> int:
+            return await access_graph.count_bindings(*graph, product, version)
+
+        nodes = [
+            ConsumerBinding(
+                request=strawberry.ID(b["request"]), team=strawberry.ID(b["team"]),
+                name=b["name"], version=strawberry.ID(b["version"]), semver=b["semver"],
+                latest=latest,
+                migration=lifecycle.migration(b["semver"], bool(b["migratedFrom"]), released),
+                migrated_from=b["migratedFrom"], migrated_at=timestamp(b, "migratedAt"),
+                expires_at=timestamp(b, "expiresAt"), notice=b["notice"],
+                notice_at=timestamp(b, "noticeAt"),
+            )
+            for b in found
+        ]  # fmt: skip
+        return page(nodes, [b["request"] for b in found], first, count)
+
+    @strawberry.field(
+        description="Data products ranked for `text` in OpenSearch (of one domain, or all): by "
+        "meaning (SEMANTIC: name, description, tags and contract fields embedded with the "
+        "classifier's sentence encoder) or by its words (FULL_TEXT).",
+        extensions=needs("product:read"),
+    )
+    async def search_products(
+        self,
+        info: Info,
+        text: str,
+        domain: strawberry.ID | None = None,
+        mode: ProductSearchMode = ProductSearchMode.SEMANTIC,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[ProductHit]:
+        _check_text(info, text)
+        check_page_size(first)
+        start = offset_after(after, "searchProducts")
+        name = domain_of(domain) if domain is not None else None
+        semantic = mode is ProductSearchMode.SEMANTIC
+        try:
+            ranked = await product_search.search(info.context.state, text, name, semantic)
+        except SearchUnavailable as err:
+            raise coded("SEARCH_UNAVAILABLE", f"search is unavailable: {err}") from err
+        window = ranked[start : start + first + 1]
+        found = {p.id: p for p in await products_of(info, [h.urn for h in window])}
+        items = [
+            (start + n, ProductHit(score=h.score, product=found[h.urn]))
+            for n, h in enumerate(window)
+            if h.urn in found
+        ]
+
+        async def count() -> int:
+            return len(ranked)
+
+        return offset_page(items, start, first, len(window), count)

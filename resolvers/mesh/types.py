@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
+from enum import Enum
 from typing import Any, Self
 
 import strawberry
@@ -12,15 +13,32 @@ import strawberry
 from core.urns import Urn, team_urn
 from graph import access as access_graph
 from graph import domains as domain_graph
+from graph import gates as gate_graph
 from graph import products as product_graph
 from graph.records import NodeRecord
-from mesh.lifecycle import Status, Step
-from resolvers.common import Node, UserError, timestamp
+from mesh import usage as mesh_usage
+from mesh.lifecycle import Migration, Status, Step
+from mesh.quality import Health, Level
+from resolvers.common import Connection, Node, TableKind, UserError, member, timestamp
 from resolvers.context import Info
+from resolvers.mesh.pages import after_urn, page
+from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size
 from security.rbac import permission
 
 strawberry.enum(Status, name="VersionStatus", description="Where a product version stands.")
 strawberry.enum(Step, name="LifecycleStep", description="A step of a version's lifecycle.")
+strawberry.enum(
+    Migration,
+    name="MigrationState",
+    description="A consumer's binding against the product's latest published version.",
+)
+strawberry.enum(Level, name="QualityLevel", description="How one quality rule fared.")
+strawberry.enum(
+    Health,
+    name="QualityHealth",
+    description="A version after its last quality gate: WARNING is an alert (a failing rule "
+    "of severity warning), QUARANTINED a failing gate.",
+)
 
 ACCESS_APPROVE = permission("access:approve")
 MAX_LIST = 500
@@ -102,7 +120,7 @@ class OutputPort:
     name: str | None
     asset: strawberry.ID
     asset_name: str
-    kind: str
+    kind: TableKind | None
 
 
 @strawberry.type(description="A Kafka topic a product publishes, created for it.")
@@ -128,15 +146,88 @@ class QualityOutcome:
     observed: float | None
     passed: bool | None = strawberry.field(description="null: not evaluated by DataWave")
     message: str
+    level: Level
+
+    @classmethod
+    def all_of(cls, text: str | None) -> list[Self]:
+        """Outcomes as the gate stored them (JSON); runs before levels get theirs from
+        ``passed``."""
+        found = json.loads(text or "[]")
+        old = {None: Level.SKIPPED, True: Level.PASSED, False: Level.FAILED}
+        return [cls(**{**o, "level": Level(o.get("level") or old[o["passed"]])}) for o in found]
 
 
 @strawberry.type(description="One run of a version's quality gate.")
 class QualityRun:
+    id: strawberry.ID | None = strawberry.field(description="null: a run from before run URNs")
     at: datetime | None
     by: str | None
     passed: bool
+    health: Health
     reason: str | None
+    alert: str | None = strawberry.field(description="What the failing warning rules say.")
     outcomes: list[QualityOutcome]
+
+
+def _health(p: dict[str, Any]) -> Health:
+    if p.get("health"):
+        return Health(p["health"])
+    if p.get("quarantine") or p.get("passed") is False:
+        return Health.QUARANTINED
+    return Health.HEALTHY if p.get("qualityCheckedAt") or p.get("passed") else Health.UNCHECKED
+
+
+@strawberry.type(description="A note of a failure analysis.")
+class RemediationNote:
+    by: str
+    at: datetime | None
+    note: str
+
+
+@strawberry.enum(description="Whether a remediation is still open.")
+class RemediationStatus(Enum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@strawberry.type(
+    description="What a failing quality gate opened: the failure, its analysis, and the "
+    "passing run that cleared the quarantine."
+)
+class Remediation:
+    id: strawberry.ID
+    version: strawberry.ID
+    status: RemediationStatus
+    reason: str | None
+    opened_at: datetime | None
+    opened_by: str | None
+    failed_run: strawberry.ID | None
+    notes: list[RemediationNote]
+    cleared_at: datetime | None
+    cleared_by: str | None
+    clearing_run: strawberry.ID | None = strawberry.field(
+        description="The passing run that released the quarantine."
+    )
+
+    @classmethod
+    def from_props(cls, p: dict[str, Any]) -> Self:
+        notes = zip(p.get("noteBy") or [], p.get("noteAt") or [], p.get("noteText") or [],
+                    strict=True)  # fmt: skip
+        return cls(
+            id=strawberry.ID(p["urn"]),
+            version=strawberry.ID(p["version"]),
+            status=RemediationStatus(p["status"]),
+            reason=p.get("reason"),
+            opened_at=timestamp(p, "openedAt"),
+            opened_by=p.get("openedBy"),
+            failed_run=p.get("failedRun"),
+            notes=[
+                RemediationNote(by=b, at=timestamp({"at": a}, "at"), note=n) for b, a, n in notes
+            ],
+            cleared_at=timestamp(p, "clearedAt"),
+            cleared_by=p.get("clearedBy"),
+            clearing_run=p.get("clearingRun"),
+        )
 
 
 @strawberry.type(description="A team bound to a version by a live grant.")
@@ -147,10 +238,19 @@ class Consumer:
     request: str
 
 
+@strawberry.enum(description="Where an access request stands; an approved one is a grant.")
+class AccessStatus(Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
 @strawberry.type(description="A consumer team's request for a product version.")
 class AccessRequest:
     id: strawberry.ID
-    status: str
+    status: AccessStatus
     purpose: str
     days: int
     team: strawberry.ID
@@ -163,12 +263,24 @@ class AccessRequest:
     reason: str | None
     expires_at: datetime | None
     correlation_id: str
+    terms_accepted_by: str | None = strawberry.field(
+        description="Who of the consumer team agreed to the contract terms."
+    )
+    terms_accepted_at: datetime | None
+    terms_digest: str | None = strawberry.field(
+        description="SHA-256 of the version's ODCS document agreed to."
+    )
+    bound_to: strawberry.ID = strawberry.field(
+        description="The version its grant binds: the requested one, or the one migrated to."
+    )
+    migrated_from: strawberry.ID | None
+    migrated_at: datetime | None
 
     @classmethod
     def from_props(cls, p: dict[str, Any]) -> Self:
         return cls(
             id=strawberry.ID(p["id"]),
-            status=p["status"],
+            status=AccessStatus(p["status"]),
             purpose=p.get("purpose") or "",
             days=p.get("days") or 0,
             team=strawberry.ID(p["team"]),
@@ -181,7 +293,50 @@ class AccessRequest:
             reason=p.get("reason"),
             expires_at=timestamp(p, "expiresAt"),
             correlation_id=p.get("correlationId") or p["id"],
+            terms_accepted_by=p.get("termsAcceptedBy"),
+            terms_accepted_at=timestamp(p, "termsAcceptedAt"),
+            terms_digest=p.get("termsDigest"),
+            bound_to=strawberry.ID(p.get("boundTo") or p["version"]),
+            migrated_from=p.get("migratedFrom"),
+            migrated_at=timestamp(p, "migratedAt"),
         )
+
+
+@strawberry.type(
+    description="A consumer team bound to a version of a product by a live grant, and whether "
+    "it has moved to the latest published version."
+)
+class ConsumerBinding:
+    request: strawberry.ID
+    team: strawberry.ID
+    name: str
+    version: strawberry.ID
+    semver: str
+    latest: str | None = strawberry.field(description="The latest published version.")
+    migration: Migration
+    migrated_from: strawberry.ID | None
+    migrated_at: datetime | None
+    expires_at: datetime | None
+    notice: str | None = strawberry.field(
+        description="The last planned change it was told of (a new major version, a deprecation)."
+    )
+    notice_at: datetime | None
+
+
+@strawberry.type(description="Reads on one day (UTC).")
+class UsageDay:
+    day: date
+    reads: int
+
+
+@strawberry.type(
+    description="A consumer team's reads of a version's assets through its grant: requests "
+    "that read them by URN, as a relation or a search hit (docs/mesh.md)."
+)
+class ConsumerUsage:
+    team: strawberry.ID
+    reads: int
+    days: list[UsageDay]
 
 
 @strawberry.type(description="A version of a data product with its ODCS contract.")
@@ -192,6 +347,10 @@ class ProductVersion(Node):
     contract: str = strawberry.field(description="The ODCS v3 contract, as YAML.")
     quarantined: bool
     quarantine_reason: str | None
+    health: Health
+    alert: str | None = strawberry.field(
+        description="What the last gate's failing warning rules say (no quarantine)."
+    )
     quality: list[QualityOutcome] = strawberry.field(
         description="The last quality gate's rules (empty: never evaluated)."
     )
@@ -207,19 +366,35 @@ class ProductVersion(Node):
 
     @strawberry.field(description="Its quality-gate runs, newest first.")
     async def quality_runs(self, info: Info, last: int = 10) -> list[QualityRun]:
-        found = await product_graph.quality_runs(
-            *info.context.graph, self.id, max(1, min(last, 100))
-        )
+        found = await gate_graph.quality_runs(*info.context.graph, self.id, max(1, min(last, 100)))
         return [
             QualityRun(
+                id=r.get("urn"),
                 at=timestamp(r, "at"),
                 by=r.get("by"),
                 passed=bool(r.get("passed")),
+                health=_health(r),
                 reason=r.get("reason"),
-                outcomes=[QualityOutcome(**o) for o in json.loads(r.get("outcomes") or "[]")],
+                alert=r.get("alert"),
+                outcomes=QualityOutcome.all_of(r.get("outcomes")),
             )
             for r in found
         ]
+
+    @strawberry.field(description="Remediations its failing gates opened, oldest first.")
+    async def remediations(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Remediation]:
+        graph = info.context.graph
+        found = await gate_graph.remediations(
+            *graph, self.id, check_page_size(first) + 1, after_urn(after, "remediations")
+        )
+
+        async def count() -> int:
+            return await gate_graph.count_remediations(*graph, self.id)
+
+        nodes = [Remediation.from_props(r) for r in found]
+        return page(nodes, [r["urn"] for r in found], first, count)
 
     @strawberry.field(description="Teams holding a live grant on this version.")
     async def consumers(self, info: Info) -> list[Consumer]:
@@ -241,6 +416,22 @@ class ProductVersion(Node):
         found = await access_graph.for_version(*info.context.graph, self.id)
         return [AccessRequest.from_props(r) for r in found]
 
+    @strawberry.field(
+        description="How much each consumer team read through its grants, most first (the "
+        "product's approvers only)."
+    )
+    async def usage(self, info: Info) -> list[ConsumerUsage]:
+        if not info.context.guard.can(ACCESS_APPROVE, domain=domain_of(self.id)):
+            return []
+        found = await mesh_usage.usage(info.context.state.redis, self.id)
+        return [
+            ConsumerUsage(
+                team=strawberry.ID(u.team), reads=u.reads,
+                days=[UsageDay(day=d, reads=n) for d, n in u.days.items()],
+            )
+            for u in found
+        ]  # fmt: skip
+
     @classmethod
     def from_props(cls, p: dict[str, Any]) -> Self:
         return cls(
@@ -251,7 +442,9 @@ class ProductVersion(Node):
             contract=p.get("odcs") or "",
             quarantined=bool(p.get("quarantine")),
             quarantine_reason=p.get("quarantine"),
-            quality=[QualityOutcome(**o) for o in json.loads(p.get("quality") or "[]")],
+            health=_health(p),
+            alert=p.get("alert"),
+            quality=QualityOutcome.all_of(p.get("quality")),
             quality_checked_at=timestamp(p, "qualityCheckedAt"),
             drift=p.get("drift") or [],
             drift_checked_at=timestamp(p, "driftCheckedAt"),
@@ -300,7 +493,7 @@ class DataProduct(Node):
                 name=o.get("name"),
                 asset=strawberry.ID(o["asset"]),
                 asset_name=o.get("assetName") or "",
-                kind=o.get("kind") or "table",
+                kind=member(TableKind, o.get("kind") or "table"),
             )
             for o in (await self._detail(info))["outputs"]
         ]
@@ -379,4 +572,18 @@ class NonCompliantError(UserError):
     findings: list[strawberry.ID]
 
 
-ERROR_TYPES = [DuplicateError, InvalidContractError, IncompatibleVersionError, NonCompliantError]
+@strawberry.type(
+    description="The governance engine's rules in force refuse the step; `rules` "
+    "names them (policy/rule ids). Nothing was written."
+)
+class PolicyViolationError(UserError):
+    rules: list[str]
+
+
+ERROR_TYPES = [
+    DuplicateError,
+    InvalidContractError,
+    IncompatibleVersionError,
+    NonCompliantError,
+    PolicyViolationError,
+]

@@ -33,11 +33,13 @@ from live.changes import ChangeType
 from live.scans import TooManyScans
 from resolvers.announce import announce
 from resolvers.audited import guarded
-from resolvers.catalog.types import DataSource
+from resolvers.catalog.types import DataSource, SourceStatus
 from resolvers.common import InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
 from resolvers.errors import coded
+from resolvers.governance.governed import governed
 from resolvers.permissions import FORBIDDEN
+from resolvers.sources.breakers import refused
 from resolvers.sources.scans import Scan
 from security.rbac import Permission, permission
 
@@ -66,7 +68,7 @@ class DataSourceInput:
 
 @strawberry.type(description="What a connection test saw.")
 class SourceCheck:
-    status: str = strawberry.field(description="reachable or unreachable")
+    status: SourceStatus = strawberry.field(description="REACHABLE or UNREACHABLE.")
     server_version: str | None
     error: str | None = strawberry.field(
         description="Why it failed, in general terms: the detail is in the server's log and "
@@ -193,7 +195,10 @@ class SourceMutation:
     @strawberry.mutation(
         description="Register (or update) a data source to scan. Setting its host, port, "
         "secretRef or tls needs source:admin; the operator's policy must allow them.",
-        extensions=guarded("source:write", _by_name),
+        extensions=[
+            *governed("registerDataSource", _by_name),
+            *guarded("source:write", _by_name),
+        ],
     )
     async def register_data_source(
         self, info: Info, input: DataSourceInput
@@ -235,7 +240,7 @@ class SourceMutation:
         checked, correlation = await _check(info, source)
         return TestDataSourcePayload(
             check=SourceCheck(
-                status=checked.status if checked else "unreachable",
+                status=SourceStatus(checked.status if checked else "unreachable"),
                 server_version=checked.server_version if checked else None,
                 error=_failed(correlation) if correlation else None,
                 databases=checked.counts.get("databases") if checked else None,
@@ -244,12 +249,15 @@ class SourceMutation:
         )
 
     @strawberry.mutation(
-        description="Validate a registered source, then scan it from this API replica.",
+        description="Validate a registered source, then scan it from this API replica; "
+        "refused with CircuitOpenError, without connecting, while its circuit breaker is open.",
         extensions=guarded("scan:write", _by_name),
     )
     async def start_scan(self, info: Info, source: str) -> StartScanPayload:
         if errors := await _unknown(info, source, SCAN_WRITE):
             return StartScanPayload(errors=errors)
+        if refusal := await refused(info, source):
+            return StartScanPayload(errors=[refusal])
         _, correlation = await _check(info, source)
         if correlation:
             failed = ConnectionFailedError(message=_failed(correlation), correlation_id=correlation)

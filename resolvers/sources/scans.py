@@ -28,10 +28,13 @@ DEFAULT_SCANS = 20
 
 
 @strawberry.enum(
-    description="A scan's outcome: RUNNING until it ends (its stages are live on scanProgress)."
+    description="A scan's outcome: RUNNING until it ends (its stages are live on scanProgress); "
+    "INTERRUPTED while it waits out an outage, RESUMED once it goes on after one."
 )
 class ScanStatus(Enum):
     RUNNING = "running"
+    INTERRUPTED = "interrupted"
+    RESUMED = "resumed"
     FINISHED = "finished"
     FAILED = "failed"
 
@@ -47,6 +50,9 @@ class Scan:
     tables: int | None
     columns: int | None
     error: str | None = strawberry.field(description="Why it failed.")
+    interruptions: int = strawberry.field(
+        default=0, description="Outages (Kafka, Neo4j, the source) it waited out and resumed after."
+    )
     state: strawberry.Private[changes.ScanProgress | None] = None
 
     @strawberry.field(
@@ -86,6 +92,7 @@ class Scan:
             tables=p.get("tables"),
             columns=p.get("columns"),
             error=p.get("error"),
+            interruptions=p.get("interruptions") or 0,
         )
 
 

@@ -1,14 +1,72 @@
-"""Fixtures of the integration tests that build catalogs of their own."""
+"""Fixtures of the integration tests: the served API and its GraphQL clients, and catalogs or
+sources of their own."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from gql import Client, GraphQLRequest
+from gql.transport.httpx import HTTPXAsyncTransport
 from neo4j import AsyncDriver
 
 from core.settings import Settings
+from graph.driver import write
+from security.auth import mint_token
+from tests.factories import Source
 from tests.integration.estate import Estate
+from tests.integration.graphql.conftest import Execute, Served, bearer, serve
+
+CLEANUP = """
+MATCH (n) WHERE n.source = $source OR n.urn = $urn
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
+"""
+
+
+@pytest.fixture(scope="session")
+async def served(settings: Settings) -> AsyncIterator[Served]:
+    """The API of the whole test session, under a real uvicorn in this process. One for every
+    package: each app in the process is one more member of the change relay's consumer group,
+    and every member joining or leaving makes all of them rebalance."""
+    async with serve(settings) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def api(served: Served) -> str:
+    """Base URL of the app served by uvicorn on a free port."""
+    return served.url
+
+
+@pytest.fixture(scope="session")
+async def token(settings: Settings, neo4j: AsyncDriver, served: Served) -> AsyncIterator[str]:
+    """A steward's token for the whole session: reads everything, writes assets, lineage,
+    sources and scans (no ``pii:read``). Its audit trail is removed afterwards."""
+    subject = f"tester-{uuid.uuid4().hex[:8]}"
+    yield mint_token(settings.auth, subject, ["steward"], ttl_s=4 * 3600)
+    await served.app.state.datawave.audit.drain()  # what is recorded after a response
+    query = "MATCH (e:AuditEvent {actor: $actor}) DELETE e"
+    await write(neo4j, settings.neo4j.database, query, actor=subject)
+
+
+@pytest.fixture
+async def gql_session(api: str, token: str) -> AsyncIterator[Any]:
+    transport = HTTPXAsyncTransport(url=f"{api}/graphql", headers=bearer(token), timeout=30)
+    # 60 s: the first classify of the session loads the classifier's models (ml.LazyService).
+    async with Client(transport=transport, execute_timeout=60) as session:
+        yield session
+
+
+@pytest.fixture
+def execute(gql_session: Any) -> Execute:
+    """Run a query or mutation; GraphQL errors raise ``TransportQueryError``."""
+
+    async def run(query: str, **variables: Any) -> dict[str, Any]:
+        return await gql_session.execute(GraphQLRequest(query, variable_values=variables))
+
+    return run
 
 
 @pytest.fixture
@@ -16,3 +74,13 @@ async def estate(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIt
     """An empty estate builder for source ``unique``; what it wrote is deleted afterwards."""
     yield Estate(unique)
     await Estate.drop(neo4j, settings.neo4j.database, unique)
+
+
+@pytest.fixture
+async def source(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Source]:
+    """A source named ``unique`` for discovery events (tests/factories.py); every node of it
+    is deleted after the test."""
+    src = Source(unique)
+    yield src
+    async with neo4j.session(database=settings.neo4j.database) as session:
+        await (await session.run(CLEANUP, source=src.name, urn=src.urn)).consume()

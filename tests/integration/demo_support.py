@@ -8,6 +8,7 @@ import uuid
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import AsyncDriver
 
+from core.sample_cipher import SampleCipher
 from core.settings import IngestSettings, Settings
 from devstack.demo import PASSWORD_ENV, demo_sources, load_demo
 from graph.sources import register_source
@@ -37,7 +38,9 @@ async def scan_demo(settings: Settings, neo4j: AsyncDriver) -> list[ScanProgress
         for config in configs:
             await register_source(neo4j, db, config)
         classifier = ClassifierSettings(topic=cfg.topics[0], group_id=f"{name}.classify")
-        classify = ClassificationConsumer(await open_service(neo4j, db, classifier), settings.kafka)
+        cipher = SampleCipher.from_settings(settings.kafka)
+        service = await open_service(neo4j, db, classifier, cipher=cipher)
+        classify = ClassificationConsumer(service, settings.kafka)
         async with running(Worker(cfg, settings.kafka, neo4j, db), classify):
             results = [await run_scan(scan_settings, neo4j, c.name) for c in configs]
             tables = sum(r.tables for r in results)

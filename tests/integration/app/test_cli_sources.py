@@ -97,3 +97,21 @@ async def test_remove_soft_deletes_and_is_audited(
     assert {e["actor"] for e in events} == {f"cli:{getpass.getuser()}"}
     again = await asyncio.to_thread(runner.invoke, cli, ["source", "remove", estate.name])
     assert again.exit_code == 1 and "no data source" in again.output
+
+
+async def test_list_shows_a_source_known_only_from_its_events(
+    runner: CliRunner, neo4j: AsyncDriver, settings: Settings, unique: str
+) -> None:
+    """Events of a source nobody registered (or since unregistered) leave a bare
+    ``:DataSource`` (urn and name); the listing showed a KeyError instead of every source."""
+    db, urn = settings.neo4j.database, source_urn(unique)
+    await write(
+        neo4j, db, "MERGE (s:DataSource {urn: $urn}) SET s.name = $name", urn=urn, name=unique
+    )
+    try:
+        table = await asyncio.to_thread(runner.invoke, cli, ["source", "list"])
+        assert table.exit_code == 0, table.output
+        (row,) = [line for line in table.output.splitlines() if unique in line]
+        assert [cell.strip() for cell in row.split("│")[1:4]] == [unique, "-", "-"]
+    finally:
+        await write(neo4j, db, "MATCH (s:DataSource {urn: $urn}) DELETE s", urn=urn)

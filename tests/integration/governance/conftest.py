@@ -1,5 +1,4 @@
-"""The API under a real uvicorn, as the GraphQL tests serve it (tests/integration/graphql), and
-the governed world of these tests (flow.py)."""
+"""The governed world of these tests (flow.py), on the session's served API
+(tests/integration/conftest.py)."""
 
 from tests.integration.governance.flow import world  # noqa: F401  (fixture)
-from tests.integration.graphql.conftest import api, served  # noqa: F401  (fixtures)

@@ -150,7 +150,7 @@ async def draft(w: dict[str, Any]) -> None:
                                                   "authors": [f"{name}-ada"]}  # fmt: skip
     added = await ada(ADD_RULE, policy=w["policy"], rule={**RULE, "params": {"categories": [name]}})
     rules = added["addRule"]["version"]["rules"]
-    assert rules[0]["params"] == {"categories": [name]}
+    assert rules[0]["params"] == {"categories": [name], "inherited": True}
     assert "urn:dw:control:gdpr/art-30" in rules[0]["controls"]
     tests = [
         case("no owner", name, [], [{"rule": "owner", "asset": "urn:c"}]),

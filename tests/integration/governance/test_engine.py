@@ -13,7 +13,7 @@ from neo4j import AsyncDriver
 from core.settings import Settings
 from governance import policies
 from governance.opa import ACTIVE, FINDINGS, PolicyEngine
-from governance.templates import check_params
+from governance.templates import TEMPLATES, check_params
 from graph.models import bind_models
 
 
@@ -47,6 +47,22 @@ CVV = ("PCI.CVV", "restricted")
 async def violations(engine: PolicyEngine, rules: list[dict], assets: list[dict]) -> set:
     found = await engine.decide(f"{FINDINGS}/findings", {"rules": rules, "assets": assets})
     return {(f["rule"].split("/")[1], f["asset"]) for f in found}
+
+
+async def test_no_shipped_template_fails_a_column_without_labels(engine: PolicyEngine) -> None:
+    """What lets evaluation send OPA only labelled columns (policies.ActiveRuleSet): a column
+    without counted labels, of its own or upstream, passes every shipped estate template, even
+    with no owner, tag, region or masking; a review label does not count either."""
+    rules = [rule(t.id, **({"unknown_is_violation": True} if "unknown_is_violation"
+                           in t.params.model_fields else {}))
+             for t in TEMPLATES.values() if not t.operation]  # fmt: skip
+    bare = column("bare", masking={})
+    review = column("review", EMAIL, CVV, masking={})
+    for label in review["labels"]:
+        label["status"] = "review"
+    assert await violations(engine, rules, [bare, review]) == set()
+    review["labels"][0]["status"] = "confirmed"
+    assert ("pii_has_owner", "review") in await violations(engine, rules, [bare, review])
 
 
 async def test_templates_decide_as_documented(engine: PolicyEngine) -> None:
@@ -102,15 +118,58 @@ async def test_an_opa_that_lost_its_rule_set_gets_it_back(
     assert await engine.get_data(f"{ACTIVE}/rules") == current.rules
 
 
+def inheriting(asset: dict, source: dict, status: str = "confirmed") -> dict:
+    """``asset`` inheriting ``source``'s labels along one hop (graph/inheritance.py)."""
+    inherited = [{**label, "status": "inherited", "sourceStatus": status, "from": source["urn"],
+                  "path": [source["urn"], asset["urn"]], "via": ["urn:dw:job:v"]}
+                 for label in source["labels"]]  # fmt: skip
+    return asset | {"inheritedLabels": inherited}
+
+
 async def test_personal_data_flowing_out_of_the_allowed_regions(engine: PolicyEngine) -> None:
+    """A US column inheriting an EU email fails, naming where it comes from; so does the EU
+    source whose email flows into it; an untagged one only when unknown regions fail."""
     rules = [rule("pii_no_cross_region_flow", allowed_regions=["eu"])]
     source = column("eu-src", EMAIL, tags=["region:eu"])
-    copy = column("us-copy", tags=["region:us"]) | {"upstreamLabels": source["labels"]}
-    untagged = column("untagged") | {"upstreamLabels": source["labels"]}
-    assert await violations(engine, rules, [source, copy, untagged]) == {
-        ("pii_no_cross_region_flow", "us-copy")
-    }
+    copy = inheriting(column("us-copy", tags=["region:us"]), source)
+    untagged = inheriting(column("untagged"), source)
+    source["destinations"] = [
+        {"urn": "us-copy", "source": "s", "labels": ["PII.Email"], "tags": ["region:us"],
+         "domains": []},
+        {"urn": "untagged", "source": "s", "labels": ["PII.Email"], "tags": [], "domains": []},
+    ]  # fmt: skip
+    assets = [source, copy, untagged]
+    found = await engine.decide(f"{FINDINGS}/findings", {"rules": rules, "assets": assets})
+    by_asset = {f["asset"]: f for f in found}
+    assert set(by_asset) == {"eu-src", "us-copy"}
+    assert by_asset["us-copy"]["evidence"] == {
+        "labels": ["PII.Email"], "regions": ["us"],
+        "receivedFrom": [{"label": "PII.Email", "from": "eu-src", "path": ["eu-src", "us-copy"]}],
+    }  # fmt: skip
+    assert by_asset["eu-src"]["evidence"] == {
+        "labels": [], "regions": ["eu"],
+        "flowsInto": [{"urn": "us-copy", "labels": ["PII.Email"], "regions": ["us"]}],
+    }  # fmt: skip
+    assert "flow(s) into us-copy" in by_asset["eu-src"]["message"]
     strict = [rule("pii_no_cross_region_flow", unknown_is_violation=True)]
     assert ("pii_no_cross_region_flow", "untagged") in await violations(
         engine, strict, [source, copy, untagged]
     )
+    # An inheritance from a label still under review does not count.
+    unsure = inheriting(column("us-unsure", tags=["region:us"]), source, status="review")
+    assert await violations(engine, rules, [unsure]) == set()
+
+
+async def test_inherited_labels_count_for_rules_that_say_so(engine: PolicyEngine) -> None:
+    """A view column inheriting an email needs a retention period, an owner and masking like
+    its source; a rule stored before the ``inherited`` parameter existed keeps to own labels."""
+    source = column("src", EMAIL, owners=["crm"], tags=["retention:P2Y"])
+    view = inheriting(column("view"), source)
+    rules = [rule("retention_required"), rule("pii_has_owner"),
+             rule("restricted_masked", sensitivities=["confidential"])]  # fmt: skip
+    assert await violations(engine, rules, [view]) == {
+        ("retention_required", "view"), ("pii_has_owner", "view"), ("restricted_masked", "view")
+    }  # fmt: skip
+    old = rule("retention_required")
+    del old["params"]["inherited"]
+    assert await violations(engine, [old], [view]) == set()

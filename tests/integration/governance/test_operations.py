@@ -78,3 +78,60 @@ async def test_operation_rules_refuse_by_name_and_fail_closed(
     async with serve(broken) as down, httpx.AsyncClient(base_url=down.url, timeout=30) as http:
         closed = await post(http, w["token"], DESCRIBE, urn=table, tags=["retention:P1Y"])
         assert closed["errors"][0]["extensions"]["code"] == "POLICY_ENGINE_UNAVAILABLE"
+
+
+REGISTER = """
+mutation($input: DataSourceInput!) { registerDataSource(input: $input) {
+  dataSource { id } errors { __typename message } } }
+"""
+SOURCE = """
+MATCH (s:DataSource {name: $name}) RETURN s.host AS host, s.port AS port, s.tls AS tls
+"""
+
+
+async def test_source_registration_needs_tls_by_policy_and_fails_closed(
+    world: dict[str, Any], neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """source_tls_required with its defaults: a source outside loopback without TLS is refused
+    by name and audited; with TLS, or on loopback, the policy lets it through."""
+    w = world
+    name = w["name"]
+    await w["ada"](CREATE, input={"name": name})
+    rule = {"id": "tls", "template": "source_tls_required", "scope": "SOURCE",
+            "scopeValue": name, "severity": "HIGH"}  # fmt: skip
+    assert (await w["ada"](ADD_RULE, policy=w["policy"], rule=rule))["addRule"]["errors"] == []
+    assert (await release(w, 1))["errors"] == []
+    source = {"name": name, "kind": "postgresql", "host": "db.example.com", "port": 5432}
+    db = settings.neo4j.database
+    before = await read(neo4j, db, SOURCE, name=name)  # as the test estate wrote it
+
+    async with httpx.AsyncClient(base_url=w["url"], timeout=30) as http:
+        refused = await post(http, w["token"], REGISTER, input=source)
+        error = refused["errors"][0]
+        assert error["extensions"]["code"] == "POLICY_VIOLATION"
+        assert error["extensions"]["rules"] == [f"{name}/tls"]
+        assert "tls disable" in error["message"]
+        assert await read(neo4j, db, SOURCE, name=name) == before
+        # With TLS the policy lets it through (to the operator's host allow-list, which
+        # answers in the payload: not a policy violation).
+        encrypted = await post(http, w["token"], REGISTER, input={**source, "tls": "VERIFY"})
+        assert "errors" not in encrypted
+        loopback = {**source, "host": "127.0.0.1"}
+        local = await post(http, w["token"], REGISTER, input=loopback)
+        assert "errors" not in local and local["data"]["registerDataSource"]["errors"] == []
+    assert await read(neo4j, db, SOURCE, name=name) == [
+        {"host": "127.0.0.1", "port": 5432, "tls": "disable"}
+    ]
+    await w["served"].app.state.datawave.audit.drain()
+    denied = await read(neo4j, db, DENIED, actor=f"{name}-eve")
+    assert [(d["action"], d["resource"], d["detail"]) for d in denied] == [
+        ("registerDataSource", f"urn:dw:source:{name}", f"policy: {name}/tls")
+    ]
+
+    broken = settings.model_copy(update={"opa_url": "http://127.0.0.1:9"})
+    async with serve(broken) as down, httpx.AsyncClient(base_url=down.url, timeout=30) as http:
+        closed = await post(http, w["token"], REGISTER, input={**loopback, "port": 5433})
+        assert closed["errors"][0]["extensions"]["code"] == "POLICY_ENGINE_UNAVAILABLE"
+    assert await read(neo4j, db, SOURCE, name=name) == [
+        {"host": "127.0.0.1", "port": 5432, "tls": "disable"}
+    ]

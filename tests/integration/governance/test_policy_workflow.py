@@ -23,6 +23,7 @@ from core.settings import Settings
 from core.topics import COMPLIANCE
 from governance.announce import TRANSITIONED
 from graph.driver import write
+from graph.inheritance import propagate_from
 from security.auth import mint_token
 from tests.integration.estate import Estate
 from tests.integration.governance.flow import (
@@ -88,7 +89,7 @@ async def test_admin_governs_through_graphql_alone(world: dict[str, Any], api: s
     assert evaluated["errors"] == [] and evaluated["evaluation"]["assets"] == 2
     gdpr = [s for s in evaluated["evaluation"]["scores"]
             if s["framework"] == "gdpr" and s["domain"] == w["domain"]]  # fmt: skip
-    assert gdpr[0]["status"] == "non_compliant" and gdpr[0]["failed"] == 1
+    assert gdpr[0]["status"] == "NON_COMPLIANT" and gdpr[0]["failed"] == 1
     assert received[-1]["domain"] == w["domain"] and received[-1]["ruleSetVersion"] == rule_set
 
     found = (await ada(FINDINGS, filter={"asset": w["email"]}))["findings"]
@@ -103,7 +104,7 @@ async def test_admin_governs_through_graphql_alone(world: dict[str, Any], api: s
     own = (await ada(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]
     assert own["errors"][0]["__typename"] == "SelfApprovalError"
     approved = (await bob(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]
-    assert approved["waiver"]["status"] == "approved"
+    assert approved["waiver"]["status"] == "APPROVED"
     waived = (await ada(FINDINGS, filter={"asset": w["email"], "framework": "gdpr"}))["findings"]
     assert waived["edges"][0]["node"]["status"] == "WAIVED"
 
@@ -307,13 +308,16 @@ async def test_lineage_carries_personal_data_out_of_the_region(
     world: dict[str, Any], neo4j: AsyncDriver, settings: Settings
 ) -> None:
     """GDPR Art. 44 over the graph: the email column (EU) feeds a US table's column, which
-    holds no label of its own; the finding names the label it receives."""
+    holds no label of its own but inherits the email; its finding names the label it receives
+    and where from, and the email column's names where it flows."""
     w = world
     ada = w["ada"]
     estate = Estate(w["name"])
     copy = estate.table("us_copy", ("contact",))
-    estate.feeds(w["email"], estate.column_urn("us_copy", "contact"))
+    contact = estate.column_urn("us_copy", "contact")
+    estate.feeds(w["email"], contact)
     await estate.write(neo4j, settings.neo4j.database)
+    await propagate_from(neo4j, settings.neo4j.database, [contact])  # as lineage writers do
     await ada(TAG, urn=estate.table_urn("people"), tags=["region:eu"])
     await ada(TAG, urn=copy, tags=["region:us"])
     await ada(CREATE, input={"name": w["name"]})
@@ -321,19 +325,20 @@ async def test_lineage_carries_personal_data_out_of_the_region(
             "params": {"categories": [w["name"]], "allowed_regions": ["eu"]}}  # fmt: skip
     await ada(ADD_RULE, policy=w["policy"], rule=flow)
     await release(w, 1)
-    found = await ada(
-        FINDINGS,
-        filter={
-            "framework": "gdpr",
-            "status": "OPEN",
-            "asset": estate.column_urn("us_copy", "contact"),
-        },
-    )
+    found = await ada(FINDINGS, filter={"framework": "gdpr", "status": "OPEN", "asset": contact})
     edges = found["findings"]["edges"]
     assert [e["node"]["control"] for e in edges] == ["urn:dw:control:gdpr/art-44"]
-    assert edges[0]["node"]["evidence"] == {"labels": [f"{w['name']}.Email"], "regions": ["us"]}
+    label = f"{w['name']}.Email"
+    assert edges[0]["node"]["evidence"] == {
+        "labels": [label], "regions": ["us"],
+        "receivedFrom": [{"label": label, "from": w["email"], "path": [w["email"], contact]}],
+    }  # fmt: skip
     eu = await ada(FINDINGS, filter={"asset": w["email"], "status": "OPEN"})
-    assert eu["findings"]["totalCount"] == 0
+    [flows] = [e["node"] for e in eu["findings"]["edges"]]
+    assert flows["evidence"] == {
+        "labels": [], "regions": ["eu"],
+        "flowsInto": [{"urn": contact, "labels": [label], "regions": ["us"]}],
+    }  # fmt: skip
 
 
 EFFECTIVE = """

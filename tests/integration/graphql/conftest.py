@@ -11,7 +11,6 @@ import asyncio
 import shutil
 import socket
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,18 +19,14 @@ from typing import Any
 
 import pytest
 import uvicorn
-from gql import Client, GraphQLRequest
-from gql.transport.httpx import HTTPXAsyncTransport
+from gql import Client
 from gql.transport.websockets import WebsocketsTransport
-from neo4j import AsyncDriver
 from starlette.applications import Starlette
 
 from app.main import create_app
 from app.serving import UVICORN_OPTIONS
 from core.settings import Settings
-from graph.driver import write
 from live.broadcast import Broadcast
-from security.auth import mint_token
 
 Execute = Callable[..., Awaitable[dict[str, Any]]]
 
@@ -74,48 +69,8 @@ async def serve(settings: Settings) -> AsyncIterator[Served]:
         await task
 
 
-@pytest.fixture(scope="session")
-async def served(settings: Settings) -> AsyncIterator[Served]:
-    async with serve(settings) as s:
-        yield s
-
-
-@pytest.fixture(scope="session")
-def api(served: Served) -> str:
-    """Base URL of the app served by uvicorn on a free port."""
-    return served.url
-
-
-@pytest.fixture(scope="session")
-async def token(settings: Settings, neo4j: AsyncDriver, served: Served) -> AsyncIterator[str]:
-    """A steward's token for the whole session: reads everything, writes assets, lineage,
-    sources and scans (no ``pii:read``). Its audit trail is removed afterwards."""
-    subject = f"tester-{uuid.uuid4().hex[:8]}"
-    yield mint_token(settings.auth, subject, ["steward"], ttl_s=4 * 3600)
-    await served.app.state.datawave.audit.drain()  # what is recorded after a response
-    query = "MATCH (e:AuditEvent {actor: $actor}) DELETE e"
-    await write(neo4j, settings.neo4j.database, query, actor=subject)
-
-
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-async def gql_session(api: str, token: str) -> AsyncIterator[Any]:
-    transport = HTTPXAsyncTransport(url=f"{api}/graphql", headers=bearer(token), timeout=30)
-    async with Client(transport=transport) as session:
-        yield session
-
-
-@pytest.fixture
-def execute(gql_session: Any) -> Execute:
-    """Run a query or mutation; GraphQL errors raise ``TransportQueryError``."""
-
-    async def run(query: str, **variables: Any) -> dict[str, Any]:
-        return await gql_session.execute(GraphQLRequest(query, variable_values=variables))
-
-    return run
 
 
 def ws_client(api: str, token: str) -> Client:
@@ -133,11 +88,16 @@ JS = Path(__file__).resolve().parents[2] / "js"  # tests/js: the Node.js client 
 
 
 @pytest.fixture(scope="session")
-def node() -> str:
-    """Node.js, with the clients of ``JS`` installed (npm ci, once)."""
+async def node() -> str:
+    """Node.js, with the clients of ``JS`` installed (npm ci, once, in a thread: the session's
+    apps share this event loop, and a loop blocked past Kafka's session timeout drops their
+    relays from the consumer group)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not (node and npm):
         pytest.skip("Node.js and npm are needed for the graphql-ws client tests")
-    if not (JS / "node_modules").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS, check=True)
+    installed = JS / "node_modules" / ".package-lock.json"  # written by npm ci
+    lock = JS / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        command = [npm, "ci", "--no-audit", "--no-fund"]
+        await asyncio.to_thread(subprocess.run, command, cwd=JS, check=True)
     return node

@@ -25,8 +25,8 @@ query ($urn: ID!) {
       labels { label { name } column }
       versions { version columns { name } }
       currentVersion { version }
-      upstream { name }
-      downstream { name }
+      upstream { totalCount edges { node { name } } }
+      downstream { totalCount edges { node { name } } }
     }
   }
 }
@@ -77,14 +77,14 @@ async def test_a_table_with_every_relationship(execute: Execute, shop: Estate) -
     assert table["owners"] == [{"name": f"{name}-crm"}]
     assert table["schema"] == {
         "name": "public",
-        "database": {"name": "db", "dataSource": {"name": name, "status": "reachable"}},
+        "database": {"name": "db", "dataSource": {"name": name, "status": "REACHABLE"}},
     }
     assert [(c["name"], c["ordinal"]) for c in table["columns"]] == [("id", 1), ("email", 2)]
     email = shop.column_urn("customers", "email")
     assert table["columns"][1]["labels"] == [
         {
             "label": {"name": f"{name}.Email", "category": name},
-            "status": "confirmed",
+            "status": "CONFIRMED",
             "column": email,
             "at": "2026-11-22T10:00:00+00:00",
         }
@@ -92,7 +92,10 @@ async def test_a_table_with_every_relationship(execute: Execute, shop: Estate) -
     assert table["labels"] == [{"label": {"name": f"{name}.Email"}, "column": email}]
     assert [v["version"] for v in table["versions"]] == [1, 2]
     assert table["currentVersion"] == {"version": 2}
-    assert (table["upstream"], table["downstream"]) == ([], [{"name": "report"}])
+    assert (table["upstream"], table["downstream"]) == (
+        {"totalCount": 0, "edges": []},
+        {"totalCount": 1, "edges": [{"node": {"name": "report"}}]},
+    )
 
 
 async def test_node_resolves_every_kind_of_urn(execute: Execute, shop: Estate) -> None:
@@ -113,9 +116,15 @@ async def test_node_resolves_every_kind_of_urn(execute: Execute, shop: Estate) -
 
 
 async def test_a_job_writes_its_view(execute: Execute, shop: Estate) -> None:
-    query = "query ($id: ID!) { node(id: $id) { ... on Job { name kind writes { id } } } }"
+    query = """
+    query ($id: ID!) { node(id: $id) { ... on Job { name kind writes { edges { node { id } } } } } }
+    """
     job = (await execute(query, id=f"urn:dw:job:{shop.name}/report"))["node"]
-    assert job == {"name": "report", "kind": "view", "writes": [{"id": shop.table_urn("report")}]}
+    assert job == {
+        "name": "report",
+        "kind": "VIEW",
+        "writes": {"edges": [{"node": {"id": shop.table_urn("report")}}]},
+    }
 
 
 async def test_filters(execute: Execute, shop: Estate) -> None:

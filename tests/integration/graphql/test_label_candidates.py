@@ -59,7 +59,7 @@ async def test_contributions_and_candidates(
 
     node = (await execute(LABELS, urn=email))["node"]
     [assignment] = node["labels"]
-    assert assignment["label"]["name"] == "PII.Email" and assignment["status"] == "suggested"
+    assert assignment["label"]["name"] == "PII.Email" and assignment["status"] == "SUGGESTED"
     signals = {c["signal"]: c for c in assignment["contributions"]}
     assert {"pattern", "ner", "semantic", "name", "bias", "floor:specific"} <= set(signals)
     assert signals["pattern"]["score"] == 1.0 and signals["pattern"]["contribution"] > 0

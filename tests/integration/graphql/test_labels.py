@@ -51,7 +51,7 @@ async def test_a_steward_works_through_the_review_queue(
         )["decideLabel"]
         assert result["errors"] == []
         statuses = {a["label"]["name"]: a["status"] for a in result["column"]["labels"]}
-        assert statuses[label] == decision.lower()
+        assert statuses[label] == decision
     assert (await execute(QUEUE, source=estate.name))["reviewQueue"]["edges"] == []
     (edge,) = await read(neo4j, settings.neo4j.database, EDGE, column=email, label=email_label)
     assert edge["status"] == "confirmed"

@@ -82,7 +82,7 @@ async def test_table_lineage_by_direction_and_depth(execute: Execute, chain: Est
         ("mart", "dashboard"),
     }, "side feeds mart but is neither upstream nor downstream of clean"
     edge = next(e for e in both["edges"] if e["to"] == chain.table_urn("mart"))
-    assert (edge["kind"], edge["via"], both["truncated"]) == ("view", {"name": "mart_job"}, False)
+    assert (edge["kind"], edge["via"], both["truncated"]) == ("VIEW", {"name": "mart_job"}, False)
 
 
 async def test_column_level_lineage(execute: Execute, chain: Estate) -> None:
@@ -225,10 +225,10 @@ async def test_removed_assets_are_left_out_of_lineage_unless_asked_for(
       }
       impact(urn: $urn, includeRemoved: $all) { assets { asset { name } } }
       asset(urn: $urn) {
-        ... on Table { downstream(includeRemoved: $all) { name } }
+        ... on Table { downstream(includeRemoved: $all) { edges { node { name } } } }
       }
       column: asset(urn: $column) {
-        ... on Column { downstream(includeRemoved: $all) { table { name } } }
+        ... on Column { downstream(includeRemoved: $all) { edges { node { table { name } } } } }
       }
     }
     """
@@ -241,8 +241,8 @@ async def test_removed_assets_are_left_out_of_lineage_unless_asked_for(
             names(found["lineage"]),
             {n["id"].rsplit("/", 2)[1] for n in found["columns"]["nodes"]},
             {a["asset"]["name"] for a in found["impact"]["assets"]},
-            {t["name"] for t in found["asset"]["downstream"]},
-            {c["table"]["name"] for c in found["column"]["downstream"]},
+            {t["node"]["name"] for t in found["asset"]["downstream"]["edges"]},
+            {c["node"]["table"]["name"] for c in found["column"]["downstream"]["edges"]},
         ]
 
     assert await seen(False) == [

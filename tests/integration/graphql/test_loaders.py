@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from neo4j import AsyncDriver
 from prometheus_client import REGISTRY
 
@@ -18,10 +20,10 @@ query ($source: String!, $first: Int!) {
         owners { name }
         ... on Table {
           schema { name }
-          columns { name labels { label { name } } upstream { name } }
+          columns { name labels { label { name } } upstream { edges { node { name } } } }
           labels { label { name } }
-          upstream { name }
-          downstream { name }
+          upstream { edges { node { name } } }
+          downstream { edges { node { name } } }
           versions { version }
         }
       }
@@ -33,6 +35,17 @@ query ($source: String!, $first: Int!) {
 
 def reads() -> float:
     return REGISTRY.get_sample_value("datawave_neo4j_queries_total", {"mode": "read"}) or 0.0
+
+
+async def settled() -> None:
+    """Until no read happened for half a second: the counter is the process's, and a background
+    task of the app (a compliance watcher evaluating an earlier test's change) may be reading."""
+    async with asyncio.timeout(30):
+        while True:
+            before = reads()
+            await asyncio.sleep(0.5)
+            if reads() == before:
+                return
 
 
 async def test_a_page_of_100_tables_costs_a_fixed_number_of_queries(
@@ -49,6 +62,7 @@ async def test_a_page_of_100_tables_costs_a_fixed_number_of_queries(
 
     costs = {}
     for first in (10, 100):
+        await settled()
         before = reads()
         page = (await execute(PAGE, source=estate.name, first=first))["assets"]["edges"]
         costs[first] = reads() - before
@@ -58,5 +72,6 @@ async def test_a_page_of_100_tables_costs_a_fixed_number_of_queries(
         assert last["columns"][1]["labels"] == [{"label": {"name": f"{estate.name}.Email"}}]
         assert last["owners"] == [{"name": f"{estate.name}-team"}]
         assert (last["schema"], last["versions"]) == ({"name": "public"}, [{"version": 1}])
-    # page, owners, schema, columns, column labels, column upstream, labels, up, down, versions
-    assert costs[10] == costs[100] <= 10, costs
+    # page, owners, schema, columns, column labels, their inherited labels, column upstream,
+    # labels, inherited labels, up, down, versions
+    assert costs[10] == costs[100] <= 12, costs

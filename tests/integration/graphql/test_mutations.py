@@ -113,12 +113,12 @@ async def test_add_lineage_is_manual_and_idempotent(execute: Execute, pair: Esta
             "addLineage"
         ]
         assert result == {
-            "edge": {"from": src, "to": dst, "kind": "manual", "via": None},
+            "edge": {"from": src, "to": dst, "kind": "MANUAL", "via": None},
             "errors": [],
         }
     query = "query ($urn: ID!) { lineage(urn: $urn, depth: 1) { edges { from to kind } } }"
     assert (await execute(query, urn=dst))["lineage"]["edges"] == [
-        {"from": src, "to": dst, "kind": "manual"}
+        {"from": src, "to": dst, "kind": "MANUAL"}
     ]
 
 
@@ -215,4 +215,32 @@ async def test_a_mutation_invalidates_cached_reads(execute: Execute, pair: Estat
     await execute(DESCRIBE, input={"urn": urn, "description": "curated"})
     await execute(ADD_LINEAGE, input={"upstream": urn, "downstream": pair.table_urn("dst")})
     assert (await execute(ASSET, urn=urn))["asset"]["description"] == "curated"
-    assert (await execute(lineage, urn=urn))["lineage"]["edges"] == [{"kind": "manual"}]
+    assert (await execute(lineage, urn=urn))["lineage"]["edges"] == [{"kind": "MANUAL"}]
+
+
+INHERITED = """
+query ($urn: ID!) { asset(urn: $urn) { ... on Column {
+  labels { label { name } status inheritance { from path via } } } } }
+"""
+
+
+async def test_labels_follow_lineage_asserted_by_hand(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """A steward who draws a column edge by hand sees the upstream label on the downstream
+    column at once, as with a view's or a job's lineage: the hop has no job behind it."""
+    estate.table("src", ("id", "email"))
+    estate.table("dst", ("id", "email"))
+    email = estate.label(estate.column_urn("src", "email"), "Email")
+    await estate.write(neo4j, settings.neo4j.database)
+    src, dst = estate.column_urn("src", "email"), estate.column_urn("dst", "email")
+    added = (await execute(ADD_LINEAGE, input={"upstream": src, "downstream": dst}))["addLineage"]
+    assert added["errors"] == []
+    labels = (await execute(INHERITED, urn=dst))["asset"]["labels"]
+    assert labels == [
+        {
+            "label": {"name": email},
+            "status": "INHERITED",
+            "inheritance": {"from": src, "path": [src, dst], "via": [None]},
+        }
+    ]

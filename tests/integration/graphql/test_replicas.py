@@ -8,8 +8,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -44,37 +43,45 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+START_S = 180  # two cold API processes at once on a busy two-core machine
+
+
+async def healthy(http: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await http.get(f"{url}/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a process (Popen returns at once; only waiting for it blocks)."""
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
 @pytest.fixture(scope="module")
-def replicas() -> Iterator[list[str]]:
-    """Base URLs of two API processes sharing Neo4j and Redis."""
+async def replicas() -> AsyncIterator[list[str]]:
+    """Base URLs of two API processes sharing Neo4j and Redis. Waited for without blocking the
+    event loop, which the session's in-process API shares."""
     ports = [free_port(), free_port()]
-    procs = [
-        subprocess.Popen(
-            [*UVICORN, "--port", str(port)],
-            cwd=ROOT,
-            env=os.environ | {"DATAWAVE_MODE": "development"},
-        )
-        for port in ports
-    ]
+    env = os.environ | {"DATAWAVE_MODE": "development"}
+    procs = [spawn([*UVICORN, "--port", str(port)], env) for port in ports]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        for url, proc in zip(urls, procs, strict=True):
-            for _ in range(600):
-                assert proc.poll() is None, f"replica {url} exited with {proc.returncode}"
+        async with httpx.AsyncClient(timeout=1) as http:
+            for url, proc in zip(urls, procs, strict=True):
                 try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise AssertionError(f"replica {url} did not start")
+                    async with asyncio.timeout(START_S):
+                        while not await healthy(http, url):
+                            assert proc.poll() is None, f"replica {url} exited: {proc.returncode}"
+                            await asyncio.sleep(0.1)
+                except TimeoutError:
+                    raise AssertionError(f"replica {url} did not start in {START_S} s") from None
         yield urls
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=30)
+            await asyncio.to_thread(proc.wait, 30)
 
 
 @pytest.fixture
@@ -105,19 +112,20 @@ async def keep_changing(url: str, token: str, urn: str, until: Awaitable[Any]) -
     return task.result()
 
 
+async def first_change(url: str, token: str, source: str) -> dict[str, Any]:
+    """The first catalog change of ``source`` a subscriber on ``url`` receives."""
+    async with ws_client(url, token) as session:
+        request = GraphQLRequest(CHANGES, variable_values={"source": source})
+        async for result in session.subscribe(request):
+            return result["catalogChanges"]
+    raise AssertionError("subscription ended")
+
+
 async def test_an_event_on_one_replica_reaches_subscribers_of_the_other(
     replicas: list[str], token: str, table: str, unique: str
 ) -> None:
     a, b = replicas
-
-    async def first_change() -> dict[str, Any]:
-        async with ws_client(a, token) as session:
-            request = GraphQLRequest(CHANGES, variable_values={"source": unique})
-            async for result in session.subscribe(request):
-                return result["catalogChanges"]
-        raise AssertionError("subscription ended")
-
-    change = await keep_changing(b, token, table, first_change())
+    change = await keep_changing(b, token, table, first_change(a, token, unique))
     assert change == {"type": "CHANGED", "urn": table, "source": unique, "fields": ["description"]}
 
 

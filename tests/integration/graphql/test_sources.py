@@ -153,7 +153,7 @@ async def test_register_checks_the_config_and_says_what_is_wrong_in_words(
             "kind": "postgresql",
             "port": 5432,  # PostgreSQL's standard port: none was given
             "user": "datawave",
-            "status": "registered",
+            "status": "REGISTERED",
             "configuredDatabases": postgres["databases"],
         },
         "errors": [],
@@ -170,7 +170,7 @@ async def test_a_steward_tests_and_edits_but_an_admin_registers(
     assert edited["dataSource"]["configuredDatabases"] == ["postgres", "template1"]
     check = (await execute(TEST, source=postgres["name"]))["testDataSource"]
     assert check["errors"] == []
-    assert check["check"]["status"] == "reachable", check
+    assert check["check"]["status"] == "REACHABLE", check
     assert check["check"]["serverVersion"] and check["check"]["correlationId"] is None
 
 
@@ -179,7 +179,7 @@ async def test_test_data_source_reports_failure_in_general_terms(
 ) -> None:
     await register(admin_api, **postgres | {"port": 1})
     down = (await execute(TEST, source=postgres["name"]))["testDataSource"]["check"]
-    assert down["status"] == "unreachable"
+    assert down["status"] == "UNREACHABLE"
     assert "port 1" not in down["error"] and "refused" in down["error"]
     assert down["correlationId"] in down["error"]
     missing = (await execute(TEST, source=f"{postgres['name']}-missing"))["testDataSource"]
@@ -337,7 +337,7 @@ async def test_a_registration_that_no_longer_validates_is_a_failure_not_an_error
         name=estate.name,
     )
     check = (await execute(TEST, source=estate.name))["testDataSource"]["check"]
-    assert (check["status"], check["correlationId"] in check["error"]) == ("unreachable", True)
+    assert (check["status"], check["correlationId"] in check["error"]) == ("UNREACHABLE", True)
     started = (await execute(SCAN, source=estate.name))["startScan"]
     assert [e["__typename"] for e in started["errors"]] == ["ConnectionFailedError"]
     with pytest.raises(ScanError, match=f"source '{estate.name}' needs registering again: "):

@@ -48,21 +48,9 @@ WITH a, type(r) AS type, b, count(r) AS n WHERE n > 1
 RETURN count(*) AS duplicates
 """
 COUNT_TABLES = "MATCH (t:Table) WHERE t.source = $source RETURN count(t) AS n"
-CLEANUP = """
-MATCH (n) WHERE n.source = $source OR n.urn = $urn
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
-"""
 
 
 # --- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def source(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Source]:
-    src = Source(unique)
-    yield src
-    async with neo4j.session(database=settings.neo4j.database) as session:
-        await (await session.run(CLEANUP, source=src.name, urn=src.urn)).consume()
 
 
 @pytest.fixture
@@ -557,7 +545,7 @@ async def test_killed_worker_restarts_without_loss_or_duplicates(
         await eventually(lambda: _tables_at_least(neo4j, db, source, n // 5))
     finally:
         first.send_signal(signal.SIGKILL)
-        first.wait()
+        await asyncio.to_thread(first.wait)
     assert await count_tables(neo4j, db, source) < n  # killed mid-run
 
     second = spawn(ingest_cfg, *command)
@@ -565,7 +553,7 @@ async def test_killed_worker_restarts_without_loss_or_duplicates(
         await eventually(lambda: _lag_is(admin, settings, ingest_cfg, 0))
     finally:
         second.send_signal(signal.SIGTERM)
-        assert second.wait(timeout=30) == 0
+        assert await asyncio.to_thread(second.wait, 30) == 0
 
     assert await count_tables(neo4j, db, source) == n
     checks = await read(
@@ -611,7 +599,7 @@ async def test_sigterm_finishes_the_batch_commits_and_exits_zero(
         await eventually(lambda: _tables_at_least(neo4j, db, source, 1))
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert await asyncio.to_thread(proc.wait, 30) == 0
     # Every event written is committed and nothing committed is missing from the graph.
     written = await count_tables(neo4j, db, source)
     assert written > 0

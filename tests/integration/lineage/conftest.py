@@ -1,6 +1,6 @@
-"""The served API and its GraphQL clients (tests/integration/graphql/conftest.py), for the
-lineage tests."""
+"""The lineage tests' own PostgreSQL database, scanned, with a worker on it
+(test_openlineage.py defines them; the inherited-label tests use them too)."""
 
-from tests.integration.graphql.conftest import api, execute, gql_session, served, token
+from tests.integration.lineage.test_openlineage import postgres, world
 
-__all__ = ["api", "execute", "gql_session", "served", "token"]
+__all__ = ["postgres", "world"]

@@ -50,6 +50,7 @@ from tests.integration.lineage.producers import (
 DDL = """
 CREATE TABLE orders (id int PRIMARY KEY, email text, total numeric);
 CREATE TABLE orders_daily (day date, email_hash text, total numeric);
+CREATE TABLE revenue (total numeric);
 """
 RUN = "MATCH (r:Run {urn: $urn})-[:OF]->(j:Job) RETURN properties(r) AS run, j.urn AS job"
 FEEDS = """
@@ -170,6 +171,25 @@ def rollup(db: str, state: RunState, run_id: str, minutes: float, **kw: Any) -> 
     )
 
 
+NEW_LABEL = "MERGE (l:Label {name: $label}) SET l.category = 'PII', l.sensitivity = 'internal'"
+DECIDE = """
+mutation ($input: DecideLabelInput!) {
+  decideLabel(input: $input) { errors { message } }
+}"""
+INHERITED = """
+query ($column: ID!) {
+  inheritedLabels(column: $column) {
+    edges { node { label { name } from status path via } }
+  }
+}"""
+
+
+async def decide(execute: Execute, column: str, label: str, decision: str) -> list[Any]:
+    """A steward's decision through GraphQL; its errors."""
+    input = {"column": column, "label": label, "decision": decision}
+    return (await execute(DECIDE, input=input))["decideLabel"]["errors"]
+
+
 def http_client(api: str, token: str) -> OpenLineageClient:
     config = HttpConfig(url=api, auth=ApiKeyTokenProvider({"apiKey": token}), timeout=10)
     return OpenLineageClient(transport=HttpTransport(config))
@@ -206,8 +226,8 @@ async def test_an_openlineage_client_over_http_lands_on_the_discovered_tables(
     graph = result["lineage"]
     assert {n["id"] for n in graph["nodes"]} == {orders, daily}
     (edge,) = [e for e in graph["edges"] if e["via"]]
-    assert (edge["from"], edge["to"], edge["kind"]) == (orders, daily, "openlineage")
-    assert edge["via"] == {"id": job, "name": JOB[1], "kind": "openlineage"}
+    assert (edge["from"], edge["to"], edge["kind"]) == (orders, daily, "OPENLINEAGE")
+    assert edge["via"] == {"id": job, "name": JOB[1], "kind": "OPENLINEAGE"}
     assert edge["since"].startswith("2026-11-01T06:00:00") and edge["until"] is None
 
     # Column level, with how each column is derived.
@@ -229,32 +249,21 @@ async def test_an_openlineage_client_over_http_lands_on_the_discovered_tables(
 
     # Labels follow the data: through the aggregation into daily.total, not through the hash.
     label = f"Test.Secret.{postgres}"
-    label_columns = """
-    MERGE (l:Label {name: $label}) SET l.category = 'PII', l.sensitivity = 'restricted'
-    WITH l UNWIND $columns AS urn
-    MATCH (c:Asset {urn: urn}) MERGE (c)-[r:LABELED]->(l) SET r.status = $status
-    """
-    inherited = """
-    query ($column: ID!) {
-      inheritedLabels(column: $column) {
-        edges { node { label { name } from status path via } }
-      }
-    }"""
     total = column_urn(orders, "total")
     try:
-        found = [email, total]
-        await write(neo4j, db, label_columns, label=label, columns=found, status="confirmed")
-        result = await execute(inherited, column=column_urn(daily, "total"))
+        await write(neo4j, db, NEW_LABEL, label=label)
+        for column in (email, total):
+            assert await decide(execute, column, label, "CONFIRMED") == []
+        result = await execute(INHERITED, column=column_urn(daily, "total"))
         assert result["inheritedLabels"]["edges"] == [
-            {"node": {"label": {"name": label}, "from": total, "status": "confirmed",
+            {"node": {"label": {"name": label}, "from": total, "status": "CONFIRMED",
                       "path": [total, column_urn(daily, "total")], "via": [job]}},
         ]  # fmt: skip
-        result = await execute(inherited, column=column_urn(daily, "email_hash"))
+        result = await execute(INHERITED, column=column_urn(daily, "email_hash"))
         assert result["inheritedLabels"]["edges"] == []  # the hash masks the e-mail
         # A steward who rejects the label below stops it there.
-        rejected = [column_urn(daily, "total")]
-        await write(neo4j, db, label_columns, label=label, columns=rejected, status="rejected")
-        result = await execute(inherited, column=column_urn(daily, "total"))
+        assert await decide(execute, column_urn(daily, "total"), label, "REJECTED") == []
+        result = await execute(INHERITED, column=column_urn(daily, "total"))
         assert result["inheritedLabels"]["edges"] == []
     finally:
         await write(neo4j, db, "MATCH (l:Label {name: $label}) DETACH DELETE l", label=label)
@@ -563,3 +572,114 @@ async def test_job_and_dataset_events_describe_without_a_run(
         await write(
             neo4j, db, "MATCH (n) WHERE n.source IN $names DETACH DELETE n", names=[unique, lake]
         )
+
+
+async def test_labels_follow_the_lineage_and_the_stewards_as_they_change(
+    world: Settings, neo4j: AsyncDriver, postgres: str, execute: Execute
+) -> None:
+    """A label confirmed on orders.total reaches orders_daily.total through the rollup job and
+    revenue.total through a report job, each as an inherited label with its path; a steward's
+    rejection below stops it, a confirmation there makes it the source below; a run of the
+    report that no longer reads orders_daily ends its inheritance."""
+    db = world.neo4j.database
+    orders, daily = names(postgres)
+    revenue = f"{postgres}.public.revenue"
+    total, daily_total, revenue_total = (
+        column_urn(table_urn(postgres, postgres, "public", t), "total")
+        for t in ("orders", "orders_daily", "revenue")
+    )
+    report = (JOB[0], f"{postgres}.report")
+
+    def report_run(minutes: float, source: str, field: str) -> Any:
+        mapping = derived(("total", PG, source, field, "DIRECT/IDENTITY", False))
+        return wrap(Serde.to_dict(run_event(
+            RunState.COMPLETE, str(uuid.uuid4()), report, minutes,
+            inputs=[(PG, source, {})], outputs=[(PG, revenue, mapping)],
+        )))  # fmt: skip
+
+    async def inherited(column: str) -> list[tuple[str, str, list[str]]]:
+        edges = (await execute(INHERITED, column=column))["inheritedLabels"]["edges"]
+        return [(e["node"]["from"], e["node"]["status"], e["node"]["path"]) for e in edges]
+
+    label = f"Test.Secret.{postgres}"
+    try:
+        await write(neo4j, db, NEW_LABEL, label=label)
+        assert await decide(execute, total, label, "CONFIRMED") == []
+        rollup_run = wrap(Serde.to_dict(rollup(postgres, RunState.COMPLETE, str(uuid.uuid4()), 0)))
+        await apply_batch(neo4j, db, [rollup_run, report_run(5, daily, "total")])
+        assert await inherited(daily_total) == [(total, "CONFIRMED", [total, daily_total])]
+        assert await inherited(revenue_total) == [
+            (total, "CONFIRMED", [total, daily_total, revenue_total])
+        ]
+        # What the governance engine reads: the INHERITS edge, distinct from LABELED.
+        edges = await read(
+            neo4j, db,
+            "MATCH (:Column {urn: $c})-[r:LABELED|INHERITS]->(:Label {name: $l}) "
+            "RETURN type(r) AS type, r.source AS source",
+            c=revenue_total, l=label,
+        )  # fmt: skip
+        assert edges == [{"type": "INHERITS", "source": total}]
+
+        assert await decide(execute, daily_total, label, "REJECTED") == []
+        assert await inherited(daily_total) == await inherited(revenue_total) == []
+        assert await decide(execute, daily_total, label, "CONFIRMED") == []
+        assert await inherited(daily_total) == []  # its own label now
+        assert await inherited(revenue_total) == [
+            (daily_total, "CONFIRMED", [daily_total, revenue_total])
+        ]
+
+        # The report now reads orders.id instead: revenue.total no longer gets the label.
+        await apply_batch(neo4j, db, [report_run(10, orders, "id")])
+        assert await inherited(revenue_total) == []
+    finally:
+        await write(neo4j, db, "MATCH (l:Label {name: $label}) DETACH DELETE l", label=label)
+
+
+async def test_column_lineage_between_unknown_datasets_joins_the_columns_found_later(
+    neo4j: AsyncDriver, settings: Settings, unique: str, execute: Execute
+) -> None:
+    """A job copies raw_orders.email into orders.email on a server DataWave does not scan yet:
+    the column lineage waits on the datasets' edge, and becomes column lineage between the
+    discovered columns once a source on that server is registered and scanned."""
+    db = settings.neo4j.database
+    namespace = f"postgres://{unique}.pg.invalid:5432"
+    raw_name, name = "shop.public.raw_orders", "shop.public.orders"
+    mapping = derived(("email", namespace, raw_name, "email", "DIRECT/IDENTITY", False))
+    ol = run_event(
+        RunState.COMPLETE, str(uuid.uuid4()), (unique, "load"), 0,
+        inputs=[(namespace, raw_name, table("raw_orders", "id", "email"))],
+        outputs=[(namespace, name, {**table("orders", "id", "email"), **mapping})],
+    )  # fmt: skip
+    source = Source(unique, db="shop")
+    try:
+        await apply_batch(neo4j, db, [wrap(Serde.to_dict(ol))])
+        held = await read(
+            neo4j, db, "MATCH (:Dataset)-[f:FEEDS]->(:Dataset {urn: $b}) RETURN f.columns AS c",
+            b=dataset_urn(namespace, name),
+        )  # fmt: skip
+        assert '"email"' in held[0]["c"]
+
+        server = DataSourceConfig(
+            name=unique, kind="postgresql", host=f"{unique}.pg.invalid", port=5432
+        )
+        await register_source(neo4j, db, server)
+        columns = factory_columns("id:int", "email:text")
+        await apply_batch(
+            neo4j, db,
+            [*source.containers(), source.table("raw_orders", columns),
+             source.table("orders", columns)],
+        )  # fmt: skip
+        email = column_urn(source.table_urn("orders"), "email")
+        result = await execute(LINEAGE_UP, urn=email)
+        assert result["lineage"]["edges"] == [
+            {"from": column_urn(source.table_urn("raw_orders"), "email"), "to": email,
+             "transformations": ["DIRECT/IDENTITY"]}
+        ]  # fmt: skip
+    finally:
+        await write(neo4j, db, "MATCH (n) WHERE n.source IN $names DETACH DELETE n", names=[unique])
+
+
+LINEAGE_UP = """
+query ($urn: ID!) {
+  lineage(urn: $urn, direction: UPSTREAM, level: COLUMN) { edges { from to transformations } }
+}"""

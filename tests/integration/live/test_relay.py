@@ -73,3 +73,23 @@ async def test_a_change_is_broadcast_and_indexed(
         await asyncio.gather(task, return_exceptions=True)
         await state.opensearch.delete(index="datawave-assets", id=urn, ignore=[404])
         await Estate.drop(neo4j, settings.neo4j.database, unique)
+
+
+async def test_a_relay_stopped_while_it_starts_leaves_the_group(
+    state: AppState, topic: str, admin: AIOKafkaAdminClient, unique: str
+) -> None:
+    """An API shut down moments after it started (a failed deploy, a test) must not leave its
+    relay in the consumer group: a member that never rejoins stalls every rebalance of the
+    other replicas' relays, and with them search indexing and cache invalidation."""
+    for step in range(40):  # stopped at every moment of its start, one after the other
+        task = asyncio.create_task(ChangeRelay(state, topic=topic, group_id=unique).run())
+        await asyncio.sleep(step * 0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def members() -> list[str]:
+        (described,) = (await admin.describe_consumer_groups([unique]))[0].groups
+        return [member[0] for member in described[5]]
+
+    await asyncio.sleep(12)  # past the session timeout (10 s) of anything still heartbeating
+    assert await members() == []

@@ -1,3 +1,4 @@
-"""The API under a real uvicorn, as the GraphQL tests serve it (tests/integration/graphql)."""
+"""The mesh tests' world (flow.py), on the session's served API
+(tests/integration/conftest.py)."""
 
-from tests.integration.graphql.conftest import api, served  # noqa: F401  (fixtures)
+from tests.integration.mesh.flow import mesh  # noqa: F401  (fixture)

@@ -15,7 +15,7 @@ from graph.driver import write
 from security.auth import mint_token
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import serve
-from tests.integration.mesh.test_mesh_workflow import (
+from tests.integration.mesh.flow import (
     DOMAIN,
     FORGET,
     FORGET_PRODUCTS,
@@ -62,7 +62,7 @@ async def test_refusals_are_typed_and_leave_nothing_behind(
         assert not [t for t in topics if sales in t]
     finally:
         await write(neo4j, db, FORGET_PRODUCTS, name=unique)
-        await write(neo4j, db, FORGET, name=unique)
+        await write(neo4j, db, FORGET, name=unique, policy=f"urn:dw:policy:{unique}")
         await Estate.drop(neo4j, db, unique)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -22,6 +24,7 @@ from core.events import (
     make_event,
     parse_event,
 )
+from core.sample_cipher import SampleCipher
 from core.settings import KafkaSettings, Settings
 from core.urns import column_urn, schema_urn, source_urn, table_urn
 from graph import labels
@@ -30,9 +33,10 @@ from graph.driver import read, write
 from ingest.producer import EventProducer
 from ml.consumer import ClassificationConsumer
 from ml.detectors import ColumnInput
-from ml.service import ClassificationService, label_rows, open_service
+from ml.service import ClassificationService, label_rows, model_props, open_service
 from ml.settings import ClassifierSettings
 from ml.taxonomy import BUILTIN
+from ml.training import default_model
 from tests.ml_support import shared_classifier
 
 EMAILS = tuple(f"user{i}@example.com" for i in range(20))
@@ -167,7 +171,8 @@ async def test_open_service_bootstraps_the_registry(
 ) -> None:
     cfg = ClassifierSettings(registry=unique)
     try:
-        opened = await open_service(neo4j, settings.neo4j.database, cfg)
+        cipher = SampleCipher.from_settings(settings.kafka)
+        opened = await open_service(neo4j, settings.neo4j.database, cfg, cipher=cipher)
         assert opened.model_id == f"{unique}:1"
     finally:
         await write(
@@ -263,6 +268,48 @@ async def test_consumer_labels_columns_and_reports_anomalies(
         await running
         await changes.stop()
     assert consumer.stats.tables == 2 and consumer.stats.anomalies == 4
+
+
+async def test_the_consumer_picks_up_a_new_model_version(
+    service: ClassificationService, settings: Settings, unique: str
+) -> None:
+    """A version registered while the consumer runs (``datawave classify fit`` elsewhere)
+    labels the next batch; its own classifier object, so the session's shared one is left."""
+    own = replace(service, classifier=copy.copy(service.classifier))
+    db = own.database
+    first = await labels.active_model(own.driver, db, unique, model_props(default_model()))
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(unique, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    consumer = ClassificationConsumer(own, settings.kafka)
+    running = asyncio.create_task(consumer.run())
+    email = column_urn(table_urn(unique, "db", "public", "people"), "email")
+
+    async def model_of_email() -> str | None:
+        rows = await labels.column_labels(own.driver, db, email)
+        return rows[0]["edge"]["model"] if rows else None
+
+    try:
+        async with EventProducer(settings.kafka, unique) as producer:
+            await producer.publish(discovered(unique, 10, 0.0, ("email", EMAILS)))
+            await until(model_of_email)
+            assert await model_of_email() == first["id"]
+            second = await labels.register_model(
+                own.driver, db, unique, model_props(default_model())
+            )
+            await producer.publish(discovered(unique, 10, 0.0, ("email", EMAILS)))
+            await until(lambda: _is(model_of_email, second["id"]))
+    finally:
+        consumer.stop()
+        await running
+    assert own.model_id == second["id"] and service.classifier.model is not own.classifier.model
+
+
+async def _is(read_value: Callable[[], Awaitable[object]], expected: object) -> bool:
+    return await read_value() == expected
 
 
 async def test_refit_learns_from_stewards(service: ClassificationService, unique: str) -> None:

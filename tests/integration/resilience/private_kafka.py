@@ -16,6 +16,11 @@ import subprocess
 import time
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from core.outages import wait_out
+from core.settings import KafkaSettings, ResilienceSettings
+
 DIST = Path.home() / ".cache" / "datawave" / "dist"
 
 
@@ -54,7 +59,9 @@ class PrivateKafka:
             "transaction.state.log.min.isr=1\ngroup.initial.rebalance.delay.ms=0\n"
             "auto.create.topics.enable=false\n"
         )
-        cid = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+        cid = "-"
+        while cid.startswith("-"):  # the format tool would read it as an option
+            cid = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
         subprocess.run(
             [*self._java(), "kafka.tools.StorageTool", "format", "-t", cid, "-c",
              str(home / "server.properties")],
@@ -89,3 +96,18 @@ class PrivateKafka:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(30)
         self.kill()
+
+
+async def create_topics(kafka: KafkaSettings, *names: str) -> None:
+    """Create topics of 3 partitions, waiting for a broker that is still starting."""
+
+    async def create() -> None:
+        admin = AIOKafkaAdminClient(**kafka.client_options())
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(n, 3, 1) for n in names])
+        finally:
+            await admin.close()
+
+    fast = ResilienceSettings(backoff_initial_s=0.2, backoff_max_s=2)
+    await wait_out(create, fast, "test", give_up_after_s=60)

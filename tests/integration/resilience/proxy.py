@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from types import TracebackType
+from urllib.parse import urlsplit
 
 
 class FaultProxy:
@@ -32,6 +33,10 @@ class FaultProxy:
         self._server.close()
         self._close_all()
         await self._server.wait_closed()
+
+    def url(self, service_url: str) -> str:
+        """``service_url`` (``redis://host:port/0``) by way of this proxy."""
+        return urlsplit(service_url)._replace(netloc=f"127.0.0.1:{self.port}").geturl()
 
     def cut(self) -> None:
         self.is_cut = True

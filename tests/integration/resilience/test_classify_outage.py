@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -15,12 +14,11 @@ from neo4j import AsyncDriver
 from core.settings import ResilienceSettings, Settings
 from core.urns import column_urn
 from graph import labels
-from graph.driver import open_driver, write
+from graph.driver import open_driver
 from ingest.producer import EventProducer
 from ml.consumer import ClassificationConsumer
-from ml.service import ClassificationService, label_rows
+from ml.service import ClassificationService
 from ml.settings import ClassifierSettings
-from ml.taxonomy import BUILTIN
 from tests.integration.ml.test_classification import EMAILS, discovered, until
 from tests.integration.resilience.proxy import FaultProxy
 from tests.ml_support import shared_classifier
@@ -30,21 +28,12 @@ FAST = ResilienceSettings(backoff_initial_s=0.2, backoff_max_s=2)
 
 
 @pytest.fixture
-async def proxy(settings: Settings) -> AsyncIterator[FaultProxy]:
-    bolt = urlsplit(settings.neo4j.uri)
-    async with FaultProxy(bolt.hostname or "127.0.0.1", bolt.port or 7687) as p:
-        yield p
-
-
-@pytest.fixture
 async def cfg(
-    neo4j: AsyncDriver, settings: Settings, unique: str
+    settings: Settings, classified: None, unique: str
 ) -> AsyncIterator[ClassifierSettings]:
-    db = settings.neo4j.database
     cfg = ClassifierSettings(
         registry=unique, topic=unique, group_id=unique, changes_topic=f"{unique}-changes"
     )
-    await labels.ensure_labels(neo4j, db, label_rows(BUILTIN))
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
     await admin.start()
     try:
@@ -53,37 +42,30 @@ async def cfg(
         await admin.delete_topics([cfg.topic, cfg.changes_topic])
     finally:
         await admin.close()
-    await write(
-        neo4j, db,
-        "MATCH (n) WHERE (n:Asset OR n:ProfileSnapshot OR n:Anomaly) AND "
-        "(n.urn CONTAINS $u OR n.table CONTAINS $u) DETACH DELETE n",
-        u=f":{unique}/",
-    )  # fmt: skip
-    await write(neo4j, db, "MATCH (m:ClassifierModel {registry: $r}) DELETE m", r=unique)
 
 
 async def test_classification_waits_out_a_neo4j_outage(
     settings: Settings,
     neo4j: AsyncDriver,
-    proxy: FaultProxy,
+    neo4j_proxy: FaultProxy,
     cfg: ClassifierSettings,
     unique: str,
 ) -> None:
     db = settings.neo4j.database
     event = discovered(unique, 1000, 0.0, ("email", EMAILS))
     email = column_urn(event.subject, "email")
-    neo4j_cfg = settings.neo4j.model_copy(update={"uri": f"bolt://127.0.0.1:{proxy.port}"})
+    neo4j_cfg = settings.neo4j.model_copy(update={"uri": neo4j_proxy.url(settings.neo4j.uri)})
     async with open_driver(neo4j_cfg, max_transaction_retry_time=1) as through_proxy:
         service = ClassificationService(through_proxy, db, cfg, shared_classifier(), f"{unique}:1")
         consumer = ClassificationConsumer(service, settings.kafka, FAST)
         running = asyncio.create_task(consumer.run())
         try:
-            proxy.cut()
+            neo4j_proxy.cut()
             async with EventProducer(settings.kafka, cfg.topic) as producer:
                 await producer.publish(event)
             await asyncio.sleep(OUTAGE_S)
             assert not await labels.column_labels(neo4j, db, email)
-            proxy.restore()
+            neo4j_proxy.restore()
             restored = time.monotonic()
             await until(lambda: labels.column_labels(neo4j, db, email))
             recovered_s = time.monotonic() - restored

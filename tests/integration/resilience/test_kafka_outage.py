@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import AsyncDriver
 
 from core.outages import wait_out
@@ -25,58 +22,20 @@ from tests.integration.resilience.private_kafka import PrivateKafka
 
 OUTAGE_S = 10
 TABLES = "MATCH (t:Table) WHERE t.source = $source RETURN count(t) AS n"
-CLEANUP = """
-MATCH (n) WHERE n.source = $source OR n.urn = $urn
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
-"""
 FAST = ResilienceSettings(backoff_initial_s=0.2, backoff_max_s=2)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[PrivateKafka]:
-    kafka = PrivateKafka(tmp_path)
-    kafka.start()
-    try:
-        yield kafka
-    finally:
-        kafka.stop()
-
-
-@pytest.fixture
-async def source(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Source]:
-    src = Source(unique)
-    yield src
-    async with neo4j.session(database=settings.neo4j.database) as session:
-        await (await session.run(CLEANUP, source=src.name, urn=src.urn)).consume()
-
-
-async def create_topics(kafka: KafkaSettings, cfg: IngestSettings) -> None:
-    async def create() -> None:
-        admin = AIOKafkaAdminClient(**kafka.client_options())
-        await admin.start()
-        try:
-            names = [*cfg.topics, cfg.dlq_topic, cfg.changes_topic]
-            await admin.create_topics([NewTopic(n, 3, 1) for n in names])
-        finally:
-            await admin.close()
-
-    await wait_out(create, FAST, "test", give_up_after_s=60)
 
 
 @pytest.mark.timeout(300)
 async def test_worker_resumes_after_a_kafka_outage(
-    settings: Settings, neo4j: AsyncDriver, broker: PrivateKafka, source: Source, unique: str
+    settings: Settings,
+    neo4j: AsyncDriver,
+    broker: PrivateKafka,
+    private_kafka: KafkaSettings,
+    private_ingest: IngestSettings,
+    source: Source,
 ) -> None:
     db = settings.neo4j.database
-    kafka = settings.kafka.model_copy(
-        update={"bootstrap_servers": broker.bootstrap, "topic_partitions": 3}
-    )
-    cfg = IngestSettings(
-        topics=[f"{unique}.discovery"], dlq_topic=f"{unique}.dlq",
-        changes_topic=f"{unique}.changes", group_id=f"{unique}.ingest",
-        batch_size=20, batch_timeout_ms=100, session_timeout_ms=6000,
-    )  # fmt: skip
-    await create_topics(kafka, cfg)
+    kafka, cfg = private_kafka, private_ingest
     before = [source.checked(), *source.containers()]
     before += [source.table(f"a{i}", columns("id:int")) for i in range(100)]
     after = [source.table(f"b{i}", columns("id:int")) for i in range(100)]

@@ -13,10 +13,7 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from neo4j import AsyncDriver
 from redis.asyncio import Redis
@@ -32,25 +29,6 @@ from tests.integration.resilience.proxy import FaultProxy
 
 OUTAGE_S = 10
 TABLES = "MATCH (t:Table) WHERE t.source = $source RETURN count(t) AS n"
-CLEANUP = """
-MATCH (n) WHERE n.source = $source OR n.urn = $urn
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
-"""
-
-
-@pytest.fixture
-async def proxy(settings: Settings) -> AsyncIterator[FaultProxy]:
-    bolt = urlsplit(settings.neo4j.uri)
-    async with FaultProxy(bolt.hostname or "127.0.0.1", bolt.port or 7687) as p:
-        yield p
-
-
-@pytest.fixture
-async def source(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Source]:
-    src = Source(unique)
-    yield src
-    async with neo4j.session(database=settings.neo4j.database) as session:
-        await (await session.run(CLEANUP, source=src.name, urn=src.urn)).consume()
 
 
 async def lag(settings: Settings, cfg: IngestSettings) -> int:
@@ -72,7 +50,7 @@ async def test_worker_waits_out_a_neo4j_outage_and_drains(
     settings: Settings,
     neo4j: AsyncDriver,
     ingest_cfg: IngestSettings,
-    proxy: FaultProxy,
+    neo4j_proxy: FaultProxy,
     source: Source,
 ) -> None:
     db = settings.neo4j.database
@@ -81,7 +59,7 @@ async def test_worker_waits_out_a_neo4j_outage_and_drains(
     before = [source.checked(), *source.containers()]
     before += [source.table(f"a{i}", columns("id:int", "v:text")) for i in range(100)]
     after = [source.table(f"b{i}", columns("id:int", "v:text")) for i in range(200)]
-    neo4j_cfg = settings.neo4j.model_copy(update={"uri": f"bolt://127.0.0.1:{proxy.port}"})
+    neo4j_cfg = settings.neo4j.model_copy(update={"uri": neo4j_proxy.url(settings.neo4j.uri)})
     async with (
         open_driver(neo4j_cfg, max_transaction_retry_time=1) as through_proxy,
         EventProducer(settings.kafka, cfg.topics[0]) as producer,
@@ -94,14 +72,14 @@ async def test_worker_waits_out_a_neo4j_outage_and_drains(
             await producer.publish_many(before)
             await eventually(lambda: _ok(worker, len(before)))
 
-            proxy.cut()
+            neo4j_proxy.cut()
             await producer.publish_many(after)
             await asyncio.sleep(OUTAGE_S)
             assert worker.stats.events_ok < len(before) + len(after)  # it waited
             assert (await read(neo4j, db, TABLES, source=source.name))[0]["n"] < 300
             during = await mine(redis, backoff)
             assert (during.state, during.waiting_for) == ("waiting", "neo4j")
-            proxy.restore()
+            neo4j_proxy.restore()
             restored = time.monotonic()
 
             await eventually(lambda: _ok(worker, len(before) + len(after)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import pytest
 from redis.asyncio import Redis
@@ -21,23 +20,15 @@ OUTAGE_S = 5
 
 
 @pytest.fixture
-async def proxy(settings: Settings) -> AsyncIterator[FaultProxy]:
-    url = urlsplit(settings.redis_url)
-    async with FaultProxy(url.hostname or "127.0.0.1", url.port or 6379) as p:
-        yield p
-
-
-@pytest.fixture
-async def hub(proxy: FaultProxy, settings: Settings) -> AsyncIterator[Broadcast]:
-    url = urlsplit(settings.redis_url)
-    through_proxy = url._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
-    async with open_broadcast(through_proxy, 100) as h:
+async def hub(redis_proxy: FaultProxy, settings: Settings) -> AsyncIterator[Broadcast]:
+    async with open_broadcast(redis_proxy.url(settings.redis_url), 100) as h:
         yield h
 
 
 async def test_subscribers_receive_again_after_a_redis_outage(
-    hub: Broadcast, proxy: FaultProxy, settings: Settings, unique: str
+    hub: Broadcast, redis_proxy: FaultProxy, settings: Settings, unique: str
 ) -> None:
+    proxy = redis_proxy
     async with Redis.from_url(settings.redis_url) as redis, hub.subscribe(unique) as sub:
         await publish(redis, unique, {"n": 1})
         assert await asyncio.wait_for(anext(sub), 5) == {"n": 1}

@@ -104,7 +104,7 @@ def operations(
         op(
             "query ($u: ID!) { asset(urn: $u) { name ... on Column { min max "
             "labels { evidence { examples } explanation } } ... on Table { columns { name } "
-            "upstream { name } labels { column } } } }",
+            "upstream { edges { node { name } } } labels { column } } } }",
             u=urn,
         ),
         op("query ($u: ID!) { node(id: $u) { id } }", u=urn),

@@ -176,13 +176,13 @@ async def test_lineage_stops_at_the_domain_border(api: Api, mesh: Mesh) -> None:
     query = """
     query ($urn: ID!) {
       lineage(urn: $urn, direction: DOWNSTREAM, depth: 2) { nodes { name } edges { to } }
-      asset(urn: $urn) { ... on Table { downstream { name } } }
+      asset(urn: $urn) { ... on Table { downstream { edges { node { name } } } } }
     }
     """
     sales = api.token("steward", domains=[mesh.sales])
     seen = (await api.graphql(sales, query, urn=mesh.urn("orders")))["data"]
     assert seen["lineage"] == {"nodes": [{"name": "orders"}], "edges": []}
-    assert seen["asset"]["downstream"] == []
+    assert seen["asset"]["downstream"] == {"edges": []}
     everyone = (await api.graphql(api.token("viewer"), query, urn=mesh.urn("orders")))["data"]
     assert everyone["lineage"]["edges"] == [{"to": mesh.urn("invoices")}]
 

@@ -231,7 +231,7 @@ async def test_a_stored_refused_source_is_refused_again_before_any_connection(
     steward = api.token("steward")
     response, _ = await api.post({"query": TEST, "variables": {"source": named}}, steward)
     check = response.json()["data"]["testDataSource"]["check"]
-    assert check["status"] == "unreachable"
+    assert check["status"] == "UNREACHABLE"
     correlation = check["correlationId"]
     assert correlation == response.headers["x-request-id"]
     assert check["error"] == (
@@ -332,7 +332,7 @@ async def test_tls_required_means_no_word_in_clear(
         body = await registered(api, admin, **source(named, port, kind=kind, tls="REQUIRE"))
         assert body["errors"] == [], body
         check = (await api.graphql(admin, TEST, source=named))["data"]["testDataSource"]["check"]
-        assert check["status"] == "unreachable", (kind, check)
+        assert check["status"] == "UNREACHABLE", (kind, check)
         details = [e["detail"] for e in await api.events(request_id=check["correlationId"])]
         assert any("TLS" in d or "SSL" in d for d in details), details
     assert fake.received and not fake.saw(ALLOWED_VALUE)

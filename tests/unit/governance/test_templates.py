@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from governance.frameworks import CONTROLS, FRAMEWORKS
+from governance.policies import ActiveRuleSet
 from governance.templates import (
     CUSTOM,
     TEMPLATES,
@@ -17,7 +18,7 @@ from governance.templates import (
 
 
 def test_defaults_are_filled_in() -> None:
-    assert check_params("pii_has_owner", {}) == {"categories": ["PII", "PHI"]}
+    assert check_params("pii_has_owner", {}) == {"categories": ["PII", "PHI"], "inherited": True}
     assert check_params("no_cvv_stored", {"labels": ["X.Cvc"]}) == {"labels": ["X.Cvc"]}
 
 
@@ -54,3 +55,18 @@ def test_frameworks_cite_their_articles() -> None:
     gdpr = {c.citation for c in FRAMEWORKS["gdpr"].controls}
     assert {"Art. 5(1)(e)", "Art. 30", "Art. 32", "Art. 44"} <= gdpr
     assert CONTROLS["urn:dw:control:pci-dss-4/3.3.1"].citation == "Req. 3.3.1"
+
+
+def test_only_shipped_templates_let_evaluation_skip_unlabelled_columns() -> None:
+    shipped = [{"template": "pii_has_owner"}, {"template": "source_tls_required"}]
+    assert ActiveRuleSet(1, [], shipped, []).labelled_only
+    assert not ActiveRuleSet(1, [], [*shipped, {"template": CUSTOM}], []).labelled_only
+    custom = [{"package": "datawave.custom.p_x_v1", "policy": "x"}]
+    assert not ActiveRuleSet(1, [], shipped, custom).labelled_only
+
+
+def test_source_tls_required_takes_tls_modes_by_name() -> None:
+    assert check_params("source_tls_required", {})["tls_modes"] == ["require", "verify"]
+    with pytest.raises(InvalidParams) as err:
+        check_params("source_tls_required", {"tls_modes": ["tls1.3"]})
+    assert "tls_modes.0" in err.value.problems

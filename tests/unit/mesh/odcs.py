@@ -14,6 +14,8 @@ def contract(
     version: str = "1.0.0",
     quality: list[dict[str, Any]] | None = None,
     sla: list[dict[str, Any]] | None = None,
+    purpose: str | None = None,
+    team: list[str] | None = None,
 ) -> str:
     """An ODCS v3.0.2 document with one table of ``columns`` (name -> property fields)."""
     doc: dict[str, Any] = {
@@ -33,4 +35,8 @@ def contract(
     }
     if sla:
         doc["slaProperties"] = sla
+    if purpose:
+        doc["description"] = {"purpose": purpose}
+    if team:
+        doc["team"] = [{"username": name, "role": "owner"} for name in team]
     return yaml.safe_dump(doc, sort_keys=False)

@@ -50,3 +50,28 @@ def test_quarantine_blocks_publishing_and_consumers_block_retiring() -> None:
     with pytest.raises(WrongState, match="2 consumer"):
         lifecycle.check_retire("1.0.0", 2)
     lifecycle.check_retire("1.0.0", 0)
+
+
+def test_a_consumer_behind_the_latest_published_version_has_to_migrate() -> None:
+    published = ["1.0.0", "1.1.0", "2.0.0"]
+    assert lifecycle.migration("1.1.0", False, published) is lifecycle.Migration.BEHIND
+    assert lifecycle.migration("2.0.0", True, published) is lifecycle.Migration.MIGRATED
+    assert lifecycle.migration("2.0.0", False, published) is lifecycle.Migration.CURRENT
+    assert lifecycle.migration("1.0.0", False, []) is lifecycle.Migration.CURRENT
+
+
+def test_a_binding_moves_forward_to_a_published_version_only() -> None:
+    lifecycle.check_migration("1.0.0", "2.0.0", lifecycle.Status.PUBLISHED)
+    with pytest.raises(WrongState):
+        lifecycle.check_migration("1.0.0", "2.0.0", lifecycle.Status.DRAFT)
+    with pytest.raises(MeshError, match=r"not newer than 1\.1\.0"):
+        lifecycle.check_migration("1.1.0", "1.0.0", lifecycle.Status.PUBLISHED)
+
+
+def test_who_is_told_of_a_step() -> None:
+    assert lifecycle.notice_of(Step.DEPRECATE, "1.0.0", "use 2.0.0") == "use 2.0.0"
+    assert lifecycle.notice_of(Step.PUBLISH, "2.0.0", None) == (
+        "version 2.0.0 is published, a new major version: migrate to it"
+    )
+    assert lifecycle.notice_of(Step.PUBLISH, "0.9.0", None) is None  # no older major
+    assert lifecycle.notice_of(Step.RETIRE, "1.0.0", "gone") is None

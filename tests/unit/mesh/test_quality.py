@@ -65,3 +65,34 @@ def test_failing_rules_quarantine_with_the_reason() -> None:
 def test_a_table_never_profiled_fails_rather_than_passes() -> None:
     outcomes = quality.evaluate(doc(), [], NOW)
     assert [o.passed for o in outcomes if o.metric == "rowCount"] == [False]
+
+
+def test_a_failing_warning_rule_alerts_without_quarantine() -> None:
+    doc = contracts.parse(
+        contract(
+            {"id": {}},
+            quality=[
+                {"metric": "rowCount", "mustBeGreaterThan": 5},
+                {"metric": "rowCount", "mustBeGreaterThan": 100, "severity": "warning"},
+            ],
+        )
+    )
+    outcomes = quality.evaluate(doc, [table(50, 0, 50, timedelta(0))], NOW)
+    assert [o.level for o in outcomes] == [quality.Level.PASSED, quality.Level.WARNING]
+    assert quality.verdict(outcomes) is None
+    assert quality.alerts(outcomes) == "orders rowCount = 50 fails mustBeGreaterThan 100"
+    assert quality.health(outcomes) is quality.Health.WARNING
+    failing = quality.evaluate(doc, [table(3, 0, 3, timedelta(0))], NOW)
+    assert quality.health(failing) is quality.Health.QUARANTINED
+
+
+def test_sql_rules_take_their_measured_value_or_fail_with_the_reason() -> None:
+    rules = quality.sql_rules(doc())
+    assert [(r.path, r.table, r.column) for r in rules] == [("schema.0.quality.1", "orders", None)]
+    tables = [table(1000, 0.01, 1000, timedelta(hours=2))]
+    [met] = [
+        o for o in quality.evaluate(doc(), tables, NOW, {rules[0].path: 1.0}) if o.metric == "sql"
+    ]
+    assert (met.level, met.observed) == (quality.Level.PASSED, 1.0)
+    stopped = quality.evaluate(doc(), tables, NOW, {rules[0].path: "stopped: timed out after 1 s"})
+    assert quality.verdict(stopped) == "orders sql: stopped: timed out after 1 s"

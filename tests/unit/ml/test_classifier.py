@@ -4,11 +4,13 @@ the held-out generated estate and on the demo estate (every seeded sensitive col
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from devstack.demo import generate
 from devstack.demo_estate import ESTATE
+from graph import labels
 from ingest.connectors.documents import infer_columns
 from ingest.connectors.profiling import profile_values
 from ml.classifier import Classifier
@@ -63,6 +65,10 @@ def test_explanations_mask_values(classifier: Classifier) -> None:
     assert "Luhn-valid card number in an issuer range in 2/2 samples" in text
     assert not any(card in text for card in cards)
     assert score.method == "pattern+semantic+name"
+    # For Neo4j Browser: what moved the log-odds, largest first, then the model's confidence.
+    line = score.contribution()
+    assert line.startswith("pattern +") and f"= {score.model_confidence:.2f}" in line
+    assert not any(card in line for card in cards)
 
 
 def test_held_out_estate(classifier: Classifier) -> None:
@@ -136,3 +142,23 @@ def test_demo_estate_recall_and_no_labeled_ids(classifier: Classifier) -> None:
     wrongly = {p: labels for p, labels in ids.items() if labels and p not in expected}
     assert wrongly == {}
     assert len(ids) > 50  # the check above looked at many id and code columns
+
+
+GRASS = Path(__file__).resolve().parents[3] / "docs" / "neo4j-browser.grass"
+RELATIONSHIP = re.compile(r"^relationship\.(?P<type>\w+)\s*\{(?P<body>.*?)^\}", re.M | re.S)
+
+
+def test_neo4j_browser_captions_label_edges_with_what_the_classifier_writes() -> None:
+    """The style sheet captions LABELED and CANDIDATE_LABEL edges with properties the writes
+    set (a misspelt one shows nothing in Browser)."""
+    styles = {m["type"]: m["body"] for m in RELATIONSHIP.finditer(GRASS.read_text())}
+    written = {
+        "LABELED": set(re.findall(r"\br\.(\w+) =", labels.APPLY)),
+        "CANDIDATE_LABEL": set(re.findall(r"\bk\.(\w+) =", labels.CANDIDATES)),
+    }
+    for edge, props in written.items():
+        caption = re.search(r'caption:\s*"([^"]*)"', styles[edge])
+        assert caption, edge
+        shown = set(re.findall(r"\{(\w+)\}", caption[1]))
+        assert shown and shown <= props, (edge, shown - props)
+        assert "contribution" in props

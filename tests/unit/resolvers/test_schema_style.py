@@ -22,15 +22,18 @@ QUERY, MUTATION = SDL.query_type, SDL.mutation_type
 PLAIN_LISTS = {
     "ruleTemplates": "the templates shipped with this version: a closed set",
     "frameworks": "the compliance frameworks shipped with this version: a closed set",
-    # Lists of other areas, to be paged by their owners (issue 12, 5):
-    "policies": "governance (issue 13): to become a connection",
 }
 # Arguments and input fields with these names hold a closed set of values: an enum.
 CLOSED_SETS = {"kind", "kinds", "status", "statuses", "stage", "sensitivity", "severity"}
 # Open sets, and why they stay strings.
 OPEN_SETS = {
     ("DataSourceInput", "kind"): "connector kinds come from the connector registry (plugins)",
+    ("DataSource", "kind"): "connector kinds come from the connector registry (plugins)",
+    ("TemplateParameter", "type"): "a JSON Schema fragment of the parameter",
+    ("ComplianceUpdate", "status"): "a score's ComplianceStatus or a finding's FindingStatus",
 }
+# Output fields with these names hold a closed set too.
+CLOSED_OUTPUTS = CLOSED_SETS | {"state", "mode", "type", "outcome", "role"}
 
 
 def _is_list(field: GraphQLField) -> bool:
@@ -93,6 +96,21 @@ def test_closed_sets_are_enums() -> None:
                 and (type_.name, name) not in OPEN_SETS
             ]
     assert strings == [], "make these enums (strawberry.enum)"
+
+
+def test_closed_sets_are_enums_in_answers_too() -> None:
+    """A UI switching on `status == "confirmed"` breaks silently when a value changes; an enum
+    is in the SDL codegen reads, so the compiler sees every value."""
+    strings = [
+        (type_.name, name)
+        for type_ in SDL.type_map.values()
+        if isinstance(type_, GraphQLObjectType) and not type_.name.startswith("__")
+        for name, field in type_.fields.items()
+        if name in CLOSED_OUTPUTS
+        and isinstance(get_named_type(field.type), GraphQLScalarType)
+        and (type_.name, name) not in OPEN_SETS
+    ]
+    assert strings == [], "make these enums (strawberry.enum), or say why in OPEN_SETS"
 
 
 def test_every_mutation_returns_a_payload_with_errors() -> None:

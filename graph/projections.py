@@ -1,0 +1,76 @@
+"""Compiled reads: what a GraphQL selection asks for about an asset, read in one statement.
+
+Resolved field by field, an asset's detail (the asset, its columns, their labels) cost three
+queries and a transaction each; here a nested ``COLLECT`` subquery reads it in one, in the
+order and with the relationship properties the per-relation reads (graph/catalog.py ``COLUMNS``,
+``LABELS``) return, so the loaders can be primed with it and every resolver still sees what it
+would have loaded (resolvers/loaders.py ``Loaders.detail``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import LiteralString
+
+from neo4j import AsyncDriver
+
+from graph.domains import domains_of
+from graph.driver import read_values
+from graph.records import NodeRecord, Record, Related, plain
+
+# Per asset: itself with its domains (RBAC), each column (ordinal, then name) with its domains
+# and the ``HAS_COLUMN`` properties, and each column's labels (by name) with the ``LABELED``
+# properties and the column they are on.
+DETAIL: LiteralString = (
+    """
+MATCH (n:Asset) WHERE n.urn IN $urns
+RETURN n.urn AS key, labels(n) AS labels, properties(n) AS props, """
+    + domains_of("n")
+    + """ AS domains,
+  COLLECT {
+    MATCH (n)-[h:HAS_COLUMN]->(c:Column)
+    WITH h, c ORDER BY c.ordinal, c.name
+    RETURN {labels: labels(c), props: properties(c), rel: properties(h), domains: """
+    + domains_of("c")
+    + """,
+            tags: COLLECT {
+              MATCH (c)-[r:LABELED]->(l:Label)
+              WITH r, l ORDER BY l.name
+              RETURN {labels: labels(l), props: properties(l), rel: r {.*, column: c.urn}}
+            }}
+  } AS columns
+"""
+)
+
+
+class ColumnDetail(Record):
+    """A column as ``Relation.COLUMNS`` returns it, with what ``Relation.LABELS`` returns for it."""
+
+    column: Related
+    labels: list[Related]
+
+
+class AssetDetail(Record):
+    node: NodeRecord
+    columns: list[ColumnDetail]
+
+
+def _related(row: dict) -> Related:
+    return Related(node=NodeRecord.of(row), rel=plain(row["rel"] or {}))
+
+
+async def asset_details(
+    driver: AsyncDriver, database: str, urns: Sequence[str]
+) -> dict[str, AssetDetail]:
+    """The assets found among ``urns``, each with its columns and their labels."""
+    rows = await read_values(driver, database, DETAIL, urns=list(urns))
+    return {
+        row["key"]: AssetDetail(
+            node=NodeRecord.of(row),
+            columns=[
+                ColumnDetail(column=_related(c), labels=[_related(t) for t in c["tags"]])
+                for c in row["columns"]
+            ],
+        )
+        for row in rows
+    }

@@ -1,0 +1,104 @@
+"""Root fields read whole: an asset with its columns and their labels in one query, handed to
+the executor as ``Prefetched`` (resolvers/executor.py) so it is completed without a resolver
+call per column and label (the labels the columns inherit along lineage read in one more).
+
+What the caller sees is decided by the same code as field by field: the loaders are primed
+with what their own reads would have returned (resolvers/loaders.py ``prime_detail``), and
+``find`` and ``related`` then apply the caller's scope to it; the objects are the types' own
+(``from_record``). A selection asking for anything the readers here do not fill (masked values,
+a table's labels, lineage) is completed field by field over the primed loaders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.types.nodes import SelectedField
+
+from core.kinds import ASSET, KINDS
+from core.urns import InvalidUrn, Urn
+from graph.catalog import Relation
+from graph.records import Related
+from resolvers.catalog.types import (
+    Asset,
+    Column,
+    Table,
+    _assignments,  # what Column.labels returns for the same relation
+    asset_from_record,
+    with_inherited,
+)
+from resolvers.context import Info
+from resolvers.executor import Prefetched, Reader
+from security.rbac import permission
+
+LABEL_READ = permission("label:read")  # Column.labels (resolvers/catalog/types.py)
+
+
+def _asks_for(info: Info, *path: str) -> bool:
+    """Whether the fields ``path`` are selected under the field, each directly under the one
+    before (through fragments)."""
+    level = [s for f in info.selected_fields for s in f.selections]
+    for name in path:
+        matched, below, pending = False, [], list(level)
+        while pending:
+            selection = pending.pop()
+            if not isinstance(selection, SelectedField):
+                pending.extend(selection.selections)
+            elif selection.name == name:
+                matched = True
+                below.extend(selection.selections)
+        if not matched:
+            return False
+        level = below
+    return True
+
+
+def _is_asset(urn: str) -> bool:
+    try:
+        return KINDS[Urn.parse(urn).kind].key_label == ASSET
+    except (InvalidUrn, KeyError):
+        return False
+
+
+async def asset(info: Info, urn: str) -> Asset | Prefetched | None:
+    """``Query.asset``: with its columns and their labels read in one query when it is a table
+    whose columns are asked for."""
+    loaders = info.context.loaders
+    if not info.context.state.settings.compiled_reads:
+        record = await loaders.find(urn)
+        return asset_from_record(record) if record else None
+    whole = _is_asset(urn) and _asks_for(info, "columns")
+    if whole:
+        await loaders.prime_detail(urn)
+    record = await loaders.find(urn)
+    value = asset_from_record(record) if record else None
+    if not whole or not isinstance(value, Table):
+        return value
+    columns = [Column.from_record(r.node) for r in await loaders.related(Relation.COLUMNS, urn)]
+    readers: dict[tuple[str, str], Reader] = {
+        ("Table", "columns"): lambda _, args: [
+            c for c in columns if args.get("includeRemoved") or c.removed_at is None
+        ]
+    }
+    if _asks_for(info, "columns", "labels") and info.context.guard.can(LABEL_READ):
+        own = {c.id: await loaders.related(Relation.LABELS, c.id) for c in columns}
+        more = await loaders.related(Relation.COLUMN_INHERITED_LABELS, urn)
+        found = await with_inherited(
+            info,
+            [r for rows in own.values() for r in rows],
+            [r for r in more if r.rel["column"] in own],
+        )
+        every: dict[str, list[Related]] = {urn: [] for urn in own}
+        for r in found:
+            every[r.rel["column"]].append(r)
+        labels = {
+            inherited: {urn: _assignments(rows) for urn, rows in shown.items()}
+            for inherited, shown in ((True, every), (False, own))
+        }
+        readers[("Column", "labels")] = lambda column, args: labels[args["inherited"]][column.id]
+    return Prefetched(value, readers)
+
+
+def read_whole(info: Info, value: Any) -> Any:
+    """A root field's value read whole (a page, a lineage graph), to complete as such."""
+    return Prefetched(value) if info.context.state.settings.compiled_reads else value

@@ -1,0 +1,122 @@
+"""Grants through filtered pages and search, and their end, through GraphQL against the real
+Neo4j, OpenSearch, Kafka and Redis: a consumer scoped to another domain does not see a
+product's table in ``assets`` pages or ``search``; once a second owner approves their team's
+request the table (and its columns) are in both at once, with the token they had, and counted;
+revocation takes them out again. A grant about to end is announced (``access.expiring`` on
+datawave.mesh.v1 and productEvents) by the sweep of an API replica, and once it ends it reaches
+nothing at read time and the sweep announces ``access.expired``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from gql import GraphQLRequest
+
+from graph.driver import read, write
+from tests.integration.graphql.conftest import serve, ws_client
+from tests.integration.mesh.flow import (
+    DECIDE,
+    REQUEST,
+    SEARCH_ASSETS,
+    Caller,
+    mesh_steps,
+    published,
+)
+from tests.unit.mesh.odcs import contract
+
+ASSETS = """
+query($source: String, $kind: AssetKind) { assets(filter: {source: $source, kind: $kind}) {
+  totalCount edges { node { id } } } }
+"""
+REVOKE = """
+mutation($request: ID!) { revokeAccess(request: $request, reason: "project over") {
+  request { status } } }
+"""
+EVENTS = """
+subscription($product: ID!) { productEvents(product: $product) { action version } }
+"""
+ENDS_SOON = """
+MATCH (r:AccessRequest {id: $id}) MATCH (:Team)-[g:GRANTED {request: $id}]->()
+SET r.expiresAt = datetime() + duration({seconds: $s}), g.expiresAt = r.expiresAt
+"""
+STATUS = "MATCH (r:AccessRequest {id: $id}) RETURN r.status AS status"
+
+
+async def visible(carl: Caller, m: dict[str, Any]) -> dict[str, Any]:
+    """What the consumer finds of the test's source: tables and columns by page, and search."""
+    tables = (await carl(ASSETS, source=m["name"], kind="TABLE"))["assets"]
+    columns = (await carl(ASSETS, source=m["name"], kind="COLUMN"))["assets"]
+    hits = (await carl(SEARCH_ASSETS, text="orders", source=m["name"]))["search"]["edges"]
+    return {
+        "tables": [e["node"]["id"] for e in tables["edges"]],
+        "count": tables["totalCount"],
+        "columns": columns["totalCount"],
+        "search": [e["node"]["asset"]["id"] for e in hits],
+    }
+
+
+async def test_a_grant_shows_in_pages_and_search_until_it_ends(mesh: dict[str, Any]) -> None:
+    m = mesh
+    carl, pat = m["consumer"], m["second"]
+    urns = await published(m, contract({"id": {"logicalType": "string"}}))
+    nothing = {"tables": [], "count": 0, "columns": 0, "search": []}
+    granted = {"tables": [m["table"]], "count": 1, "columns": 3, "search": [m["table"]]}
+    assert await visible(carl, m) == nothing
+
+    async def grant() -> dict[str, Any]:
+        ask = {"version": urns["version"], "team": urns["analysts"],
+               "purpose": "churn model for the retention team", "days": 30}  # fmt: skip
+        request = (await carl(REQUEST, input=ask))["requestAccess"]["request"]
+        approved = (await pat(DECIDE, request=request["id"], approve=True))["decideAccess"]
+        assert approved["request"]["status"] == "APPROVED"
+        return request
+
+    first = await grant()
+    assert await visible(carl, m) == granted  # at once, with the same token
+    await pat(REVOKE, request=first["id"])
+    assert await visible(carl, m) == nothing
+
+    # A grant ending in 12 s (time for a replica to start on a busy machine): one sweeping every
+    # half second tells the consumer before and after; the end itself needs no sweep.
+    second = await grant()
+    assert await visible(carl, m) == granted
+    db = m["settings"].neo4j.database
+    await write(m["neo4j"], db, ENDS_SOON, id=second["id"], s=12)
+    settings = m["settings"]
+    sweeping = settings.model_copy(update={
+        "mesh": settings.mesh.model_copy(update={"grant_sweep_s": 0.5}),
+        "relay_changes": False, "watch_compliance": False, "watch_contracts": False,
+    })  # fmt: skip
+    async with ws_client(m["api"], carl.token) as session:
+        stream = session.subscribe(
+            GraphQLRequest(EVENTS, variable_values={"product": urns["product"]})
+        )
+        await asyncio.sleep(0.5)  # the subscription is registered
+        async with serve(sweeping):
+            soon = (await asyncio.wait_for(anext(stream), 10))["productEvents"]
+            assert soon == {"action": "access.expiring", "version": urns["version"]}
+            over = (await asyncio.wait_for(anext(stream), 30))["productEvents"]
+            assert over == {"action": "access.expired", "version": urns["version"]}
+    assert await visible(carl, m) == nothing
+    assert (await read(m["neo4j"], db, STATUS, id=second["id"]))[0]["status"] == "expired"
+    steps = await mesh_steps(settings, second["correlationId"], 4)
+    assert [s["data"]["action"] for s in steps] == [
+        "access.requested", "access.approved", "access.expiring", "access.expired",
+    ]  # fmt: skip
+
+
+async def test_an_expired_grant_reaches_nothing_without_a_sweep(mesh: dict[str, Any]) -> None:
+    m = mesh
+    carl, pat = m["consumer"], m["second"]
+    urns = await published(m, contract({"id": {"logicalType": "string"}}))
+    ask = {"version": urns["version"], "team": urns["analysts"],
+           "purpose": "churn model for the retention team", "days": 30}  # fmt: skip
+    request = (await carl(REQUEST, input=ask))["requestAccess"]["request"]
+    await pat(DECIDE, request=request["id"], approve=True)
+    assert (await visible(carl, m))["tables"] == [m["table"]]
+    db = m["settings"].neo4j.database
+    await write(m["neo4j"], db, ENDS_SOON, id=request["id"], s=-1)
+
+    # Gone at the next read: the reads compare the end with now, whether a sweep ran or not.
+    assert await visible(carl, m) == {"tables": [], "count": 0, "columns": 0, "search": []}

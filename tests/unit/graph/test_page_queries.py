@@ -1,0 +1,40 @@
+"""A page query holds only the conditions its filter sets and starts where the filter points:
+one query with every condition optional took Neo4j's planner seconds, and a page of one
+source scanned every column (docs/benchmarks.md, GraphQL)."""
+
+from __future__ import annotations
+
+from graph.catalog import Anchor, AssetFilter, AssetKind, SortField, count_query, page_query
+
+
+def query_of(where: AssetFilter) -> str:
+    return page_query("Column", where.anchor, where.active, SortField.NAME, False)
+
+
+def test_a_source_page_seeks_the_source_and_holds_no_optional_conditions() -> None:
+    where = AssetFilter(source="crm", kind=AssetKind.COLUMN)
+    assert (where.anchor, where.active) == (Anchor.SOURCE, frozenset({"source", "removed"}))
+    query = query_of(where)
+    assert query.startswith("MATCH (a:Column {source: $source})\nWHERE NOT a:Unresolved\n")
+    assert "IS NULL OR" not in query.split("WITH a,")[0]
+    assert "dwDomain" not in query and "$granted" not in query, (
+        "no scope for an unrestricted caller"
+    )
+
+
+def test_a_scoped_caller_gets_the_scope_and_grants_in_the_query() -> None:
+    where = AssetFilter(domains=frozenset({"sales"}), granted=frozenset({"urn:x"}))
+    assert (where.anchor, where.active) == (Anchor.LABEL, frozenset({"removed", "scope"}))
+    query = query_of(where)
+    assert query.startswith("MATCH (a:Column)\n")
+    assert "$domains" in query and "$granted" in query
+
+
+def test_a_schema_page_starts_from_the_schema_and_counts_alike() -> None:
+    where = AssetFilter(schema="urn:s", source="crm", label="PII", text="mail", removed=None)
+    assert where.anchor is Anchor.SCHEMA
+    assert where.active == frozenset({"source", "label", "text"})
+    count = count_query("Table", where.anchor, where.active)
+    assert count.startswith("MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:Table)\n")
+    assert count.endswith("RETURN count(a) AS total\n")
+    assert "removedAt" not in count, "removed: null matches both"
