@@ -20,9 +20,11 @@ so it still passes the label on. A steward who confirms the label on a column ma
 column's own, the source of what inherits below; withdrawing the decision undoes either.
 
 ``propagate`` recomputes the columns downstream of the columns whose lineage or labels changed,
-in the caller's transaction; the writers call it (graph/runs.py, graph/lineage.py,
-graph/labels.py). Seeds with no label nearby (none on them or a neighbour, nothing inherited
-below) are skipped, so lineage without labels costs one cheap query.
+in the writer's own transaction (graph/runs.py, graph/lineage.py, graph/labels.py): a label
+write and a lineage write that race both lock the column between them, so the later one sees
+the earlier; in separate transactions each could miss the other. Seeds with no label nearby
+(none on them or a neighbour, nothing inherited below) are skipped, so lineage without labels
+costs one cheap query.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import LiteralString
 
-from neo4j import AsyncDriver, AsyncManagedTransaction
+from neo4j import AsyncManagedTransaction
 
 from graph.driver import fetch
 
@@ -102,12 +104,3 @@ async def propagate(tx: AsyncManagedTransaction, seeds: Iterable[str]) -> list[s
         at = datetime.now(UTC)
         await fetch(tx, RECOMPUTE, rows=region, sources=SOURCES, stops=STOPS, at=at)
     return region
-
-
-async def propagate_from(driver: AsyncDriver, database: str, seeds: Iterable[str]) -> list[str]:
-    """``propagate`` in a transaction of its own (after a label write that had its own)."""
-    urns = list(seeds)
-    if not urns:
-        return []
-    async with driver.session(database=database) as session:
-        return await session.execute_write(propagate, urns)

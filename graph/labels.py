@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, LiteralString
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from graph.domains import in_scope
-from graph.driver import Record, read, write
-from graph.inheritance import propagate_from
+from graph.driver import Record, fetch, read, write
+from graph.inheritance import propagate
 
 MACHINE = ("suggested", "review")
 # A rejection asked for by a steward who may not unmask the column alone (a second person does).
@@ -298,18 +298,37 @@ async def apply_labels(
         }
         for c in columns
     ]
-    written = await write(driver, database, APPLY, rows=rows, machine=list(MACHINE))
-    await write(
+    candidates = [
+        {"urn": c.urn, "at": at, "candidates": [k.params() for k in c.candidates]} for c in columns
+    ]
+    return await _propagating(
         driver,
         database,
-        CANDIDATES,
-        rows=[
-            {"urn": c.urn, "at": at, "candidates": [k.params() for k in c.candidates]}
-            for c in columns
-        ],
+        [c.urn for c in columns],
+        (APPLY, {"rows": rows, "machine": list(MACHINE)}),
+        (CANDIDATES, {"rows": candidates}),
     )
-    await propagate_from(driver, database, [c.urn for c in columns])  # graph/inheritance.py
-    return written
+
+
+async def _propagating(
+    driver: AsyncDriver,
+    database: str,
+    seeds: Sequence[str],
+    *steps: tuple[LiteralString, dict[str, Any]],
+) -> list[Record]:
+    """Run the write ``steps`` and recompute what inherits below ``seeds`` (graph/inheritance.py)
+    in one transaction, returning the first step's records. One transaction, because writing a
+    label locks its column, as writing lineage from it does: a concurrent lineage write waits,
+    then sees the label, or went first and is seen. In two, each could miss the other and the
+    label would never reach below."""
+
+    async def work(tx: AsyncManagedTransaction) -> list[Record]:
+        results = [await fetch(tx, query, **params) for query, params in steps]
+        await propagate(tx, seeds)
+        return results[0]
+
+    async with driver.session(database=database) as session:
+        return await session.execute_write(work)
 
 
 async def decide_label(
@@ -327,21 +346,18 @@ async def decide_label(
     """A steward confirms or rejects a label (creating the edge if the machine had none); a
     rejection of a label whose sensitivity is ``protected`` becomes ``pending_rejection``.
     Returns the edge's properties, or None when the column or label does not exist."""
-    rows = await write(
-        driver,
-        database,
-        DECIDE,
-        urn=column_urn,
-        label=label,
-        decision=decision,
-        steward=steward,
-        at=at,
-        note=note,
-        protected=list(protected),
-        pending=PENDING_REJECTION,
-        machine=list(MACHINE),
-    )
-    await propagate_from(driver, database, [column_urn])  # what inherits below it
+    params = {
+        "urn": column_urn,
+        "label": label,
+        "decision": decision,
+        "steward": steward,
+        "at": at,
+        "note": note,
+        "protected": list(protected),
+        "pending": PENDING_REJECTION,
+        "machine": list(MACHINE),
+    }
+    rows = await _propagating(driver, database, [column_urn], (DECIDE, params))
     return rows[0]["edge"] if rows else None
 
 
@@ -365,14 +381,12 @@ async def withdraw_decision(
     """Undo a steward's decision on a column's label (and so a stop or a confirmation of what
     inherits below); refused where it would delete a sensitive label whose sensitivity is
     ``protected``. None when the column has no decided edge for that label."""
-    rows = await write(
-        driver, database, WITHDRAW, urn=column_urn, label=label,
-        protected=list(protected), machine=list(MACHINE),
-    )  # fmt: skip
+    params = {"urn": column_urn, "label": label, "protected": list(protected),
+              "machine": list(MACHINE)}  # fmt: skip
+    # A refused withdrawal changed nothing: recomputing below it finds the same.
+    rows = await _propagating(driver, database, [column_urn], (WITHDRAW, params))
     if not rows:
         return None
-    if not rows[0]["unmasks"]:
-        await propagate_from(driver, database, [column_urn])
     return Withdrawn(unmasks=rows[0]["unmasks"], status=rows[0]["status"])
 
 

@@ -23,7 +23,7 @@ from core.settings import Settings
 from core.topics import COMPLIANCE
 from governance.announce import TRANSITIONED
 from graph.driver import write
-from graph.inheritance import propagate_from
+from graph.inheritance import propagate
 from security.auth import mint_token
 from tests.integration.estate import Estate
 from tests.integration.governance.flow import (
@@ -317,7 +317,8 @@ async def test_lineage_carries_personal_data_out_of_the_region(
     contact = estate.column_urn("us_copy", "contact")
     estate.feeds(w["email"], contact)
     await estate.write(neo4j, settings.neo4j.database)
-    await propagate_from(neo4j, settings.neo4j.database, [contact])  # as lineage writers do
+    async with neo4j.session(database=settings.neo4j.database) as session:
+        await session.execute_write(propagate, [contact])  # as lineage writers do
     await ada(TAG, urn=estate.table_urn("people"), tags=["region:eu"])
     await ada(TAG, urn=copy, tags=["region:us"])
     await ada(CREATE, input={"name": w["name"]})
