@@ -1,6 +1,8 @@
 """Values of sensitive columns as the caller may see them, by the masking policy in force.
 
-A column's labels come from the batched loader behind ``Column.labels``, its scope and domains
+A column's labels, its own and those its values inherit along lineage (graph/inheritance.py: a
+view's copy of an e-mail column is masked as the column is), come from the batched loaders
+behind ``Column.labels``, its scope and domains
 from the batched node loader, and the policy from the process (``Masker.policy``, kept current
 by governance/masking.py), so masking a page costs no query and no OPA call per column. A read
 in clear is noted for the audit trail, and the response waits until it is recorded
@@ -8,6 +10,8 @@ in clear is noted for the audit trail, and the response waits until it is record
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from graph.catalog import Relation
 from resolvers.context import Info
@@ -30,11 +34,17 @@ async def _caller(info: Info, column: str) -> Caller:
 
 
 async def treatment(info: Info, column: str) -> Treatment | None:
-    """How the caller sees ``column``'s values; None if no label (not rejected) masks it."""
-    related = await info.context.loaders.related(Relation.LABELS, column)
+    """How the caller sees ``column``'s values; None if no label (not rejected), its own or
+    inherited, masks it. Inherited labels count whether or not the caller may see the path
+    they came along: who may not see where values came from still may not read them."""
+    loaders = info.context.loaders
+    own, inherited = await asyncio.gather(
+        loaders.related(Relation.LABELS, column),
+        loaders.related(Relation.INHERITED_LABELS, column),
+    )
     labels = [
         Label.of(props["name"], props["sensitivity"], props.get("category"))
-        for props, status in ((r.node.props, r.rel.get("status")) for r in related)
+        for props, status in ((r.node.props, r.rel.get("status")) for r in [*own, *inherited])
         if status != "rejected" and props.get("sensitivity") in SENSITIVE
     ]
     if not labels:  # then who asks does not matter
