@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import subprocess
 import threading
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -69,16 +68,16 @@ class Supervisor:
         """Stop restarting, SIGTERM every child, SIGKILL those still running after the wait."""
         with self._lock:
             self._stopping.set()
-            children = list(self._children.values())
-        for child in children:
+            children = dict(self._children)
+        for child in children.values():
             child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for thread in self._threads:
+        # A child's keeper thread is the one that waits for it: two waiters on one process race
+        # to reap it, and the loser finds no exit code (multiprocessing's wait raised then).
+        for name, thread in zip(self._starters, self._threads, strict=True):
             thread.join(timeout_s)
+            if thread.is_alive() and name in children:
+                children[name].kill()
+                thread.join(timeout_s)
 
     def _keep(self, name: str) -> None:
         retrying = Retrying(

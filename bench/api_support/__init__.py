@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -44,16 +45,20 @@ def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> None:
 
 
 def start_datawave(
-    *, relay: bool = False, workers: int = 1, env: dict[str, str] | None = None
+    *,
+    relay: bool = False,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    stderr: IO[bytes] | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """``datawave serve`` with ``workers`` processes on a free port, rate limit raised, the
-    Kafka change relay on or off, ``env`` on top; everything else as configured. Returns it
-    and its /graphql URL."""
+    Kafka change relay on or off, ``env`` on top, its standard error to ``stderr`` (else
+    this process's); everything else as configured. Returns it and its /graphql URL."""
     port = free_port()
     env = os.environ | RATE_LIMIT_OFF | {"DATAWAVE_RELAY_CHANGES": str(relay).lower()} | (env or {})
     cmd = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--log-level", "warning", "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=stderr)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout_s=300)  # a loaded machine
     except SystemExit:
