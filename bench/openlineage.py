@@ -2,16 +2,17 @@
 ingest worker into Neo4j, side by side with the naive path (one transaction per event).
 
     .venv/bin/python bench/openlineage.py [--runs 1000] [--concurrency 8] [--batch 100]
-        [--worker-batch 500]
+        [--worker-batch 500] [--workers 1]
 
 Input: ``--runs`` runs of 100 jobs, each a START and a COMPLETE event with 3 inputs and 2
 outputs of 6 columns (PostgreSQL tables of a source registered for the bench, on a host that
 does not exist) and column lineage for every output column (two inputs each), as
 ``openlineage-python`` builds them.
 
-1. DataWave: the API in this process (uvicorn) takes the events over HTTP, ``--batch`` events
-   a request (``POST /api/v1/lineage/batch``; 1: one event a request to ``/api/v1/lineage``),
-   ``--concurrency`` requests in flight; ``python -m ingest.worker`` (its own process, a fresh
+1. DataWave: the API (``datawave serve``, a process of its own, as a pipeline reaches it) takes
+   the events over HTTP from this process, ``--batch`` events a request (``POST
+   /api/v1/lineage/batch``; 1: one event a request to ``/api/v1/lineage``), ``--concurrency``
+   requests in flight; ``--workers`` ``python -m ingest.worker`` processes (a fresh
    consumer group starting at the end of ``datawave.lineage.v1``, ``--worker-batch`` events a
    transaction) writes them. Timed from the first request until every run is COMPLETE in the
    graph.
@@ -19,8 +20,8 @@ does not exist) and column lineage for every output column (two inputs each), as
    of one event), no HTTP or Kafka.
 
 Both must leave the same graph (runs, FEEDS with their properties). Where the time goes: the
-CPU seconds each process spent per 1,000 events during the DataWave run (this process: the
-API and the client; the worker; Neo4j; Kafka) beside the whole machine's busy CPU (other
+CPU seconds each process spent per 1,000 events during the DataWave run (this process, the
+client; the API; the worker; Neo4j; Kafka) beside the whole machine's busy CPU (other
 work on a shared machine included). The bench removes what it wrote. Results:
 docs/benchmarks.md.
 """
@@ -47,7 +48,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from openlineage.client.event_v2 import RunState  # noqa: E402
 from openlineage.client.serde import Serde  # noqa: E402
 
-from core.settings import RateLimitSettings, Settings  # noqa: E402
+from bench.api_support import start_datawave, stop  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from core.sources import DataSourceConfig  # noqa: E402
 from core.topics import LINEAGE  # noqa: E402
 from graph.batch import apply_batch  # noqa: E402
@@ -56,7 +58,6 @@ from graph.sources import register_source  # noqa: E402
 from ingest.openlineage.envelope import wrap  # noqa: E402
 from security.auth import mint_token  # noqa: E402
 from tests.factories import eventually  # noqa: E402
-from tests.integration.graphql.conftest import serve  # noqa: E402
 from tests.integration.lineage.producers import derived, run_event, table  # noqa: E402
 
 SOURCE, HOST, DB = "bench-ol", "bench-ol.invalid", "benchdb"
@@ -169,13 +170,15 @@ async def datawave(
         "DATAWAVE_INGEST__GROUP_ID": group,
         "DATAWAVE_INGEST__BATCH_SIZE": str(args.worker_batch),
     }
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ingest.worker", cwd=ROOT, env=env
-    )
+    command = (sys.executable, "-m", "ingest.worker")
+    workers = [
+        await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env)
+        for _ in range(args.workers)
+    ]
     cpu = CpuShare(
         {
-            "API+client": psutil.Process(),
-            "worker": psutil.Process(worker.pid),
+            "client": psutil.Process(),
+            **{f"worker {i + 1}": psutil.Process(w.pid) for i, w in enumerate(workers)},
             "neo4j": listening(urlsplit(settings.neo4j.uri).port or 7687),
             "kafka": listening(
                 int(settings.kafka.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
@@ -184,19 +187,15 @@ async def datawave(
     )
     token = mint_token(settings.auth, "bench-pipeline", ["service"], ttl_s=3600)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    # The API as a pipeline's door only, in a process of its own as pipelines reach it: a
+    # bucket that fits the load (each event is a request of the principal), no change relay
+    # (start_datawave's default) and no watchers.
+    off = {"DATAWAVE_WATCH_COMPLIANCE": "false", "DATAWAVE_WATCH_CONTRACTS": "false"}
+    proc, graphql = await asyncio.to_thread(start_datawave, env=off)
+    cpu.processes["API"] = psutil.Process(proc.pid)
     try:
-        # The API as a pipeline's door only: a bucket that fits the load (each event is a
-        # request of the principal), and no change relay or watchers in this process.
-        api = settings.model_copy(
-            update={
-                "rate_limit": RateLimitSettings(capacity=1_000_000, refill_per_s=1_000_000),
-                "relay_changes": False,
-                "watch_compliance": False,
-                "watch_contracts": False,
-            }
-        )
-        async with serve(api) as served, httpx.AsyncClient(base_url=served.url) as http:
-            await asyncio.sleep(5)  # the worker joins its group
+        async with httpx.AsyncClient(base_url=graphql.removesuffix("/graphql")) as http:
+            await asyncio.sleep(5 * args.workers)  # the workers join their group
             queue = list(reversed(requests(bodies, args.batch)))
             started = time.perf_counter()
             cpu.start()
@@ -215,8 +214,10 @@ async def datawave(
             print(cpu.report(len(bodies), total))
             return total
     finally:
-        worker.terminate()
-        await worker.wait()
+        await asyncio.to_thread(stop, [proc])
+        for worker in workers:
+            worker.terminate()
+            await worker.wait()
 
 
 async def naive(settings: Settings, driver: object, bodies: list[bytes], runs: int) -> float:
@@ -260,6 +261,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--batch", type=int, default=100, help="events a request (1: single)")
     parser.add_argument("--worker-batch", type=int, default=500, help="events a transaction")
+    parser.add_argument("--workers", type=int, default=1, help="ingest worker processes")
     args = parser.parse_args()
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     asyncio.run(main(args.runs, args))
