@@ -51,7 +51,9 @@ class ScanProgress:
     description="A compliance evaluation of a domain changed.",
 )
 class ComplianceUpdate:
-    pass
+    urn: strawberry.ID | None = strawberry.field(
+        description="The finding's URN, on an update of a finding (null on a score's)."
+    )
 
 
 @strawberry.input(description="Which catalog changes to receive; omitted fields match all.")

@@ -122,3 +122,26 @@ def test_every_mutation_returns_a_payload_with_errors() -> None:
         errors = payload.fields.get("errors")
         assert errors is not None, f"{payload.name} has no errors field"
         assert str(errors.type) == "[UserError!]!", f"{payload.name}.errors is {errors.type}"
+
+
+def test_urns_are_ids() -> None:
+    """A URN names a node (``node(id:)`` takes it): every field and argument called ``urn``
+    or ``…Urn`` is an ``ID``, as ``catalogChanges``' ``urn`` is (a String once)."""
+    named = [
+        (f"{type_.name}.{name}", field.type)
+        for type_ in SDL.type_map.values()
+        if isinstance(type_, GraphQLObjectType | GraphQLInputObjectType)
+        and not type_.name.startswith("__")
+        for name, field in type_.fields.items()
+        if name == "urn" or name.endswith("Urn")
+    ]
+    named += [
+        (f"{root.name}.{fname}({arg})", argument.type)
+        for root in (QUERY, MUTATION)
+        if root is not None
+        for fname, field in root.fields.items()
+        for arg, argument in field.args.items()
+        if arg == "urn" or arg.endswith("Urn")
+    ]
+    assert named
+    assert [where for where, t in named if get_named_type(t).name != "ID"] == []
