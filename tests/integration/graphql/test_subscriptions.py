@@ -82,7 +82,9 @@ class Subscriber:
                 await self.results.put(result)
 
     async def next(self) -> dict[str, Any]:
-        async with asyncio.timeout(10):
+        # A mutation's change reaches subscribers through Kafka and the relay: seconds on a
+        # busy machine (10 s was missed once with a 10^6-column load beside the tests).
+        async with asyncio.timeout(30):
             return await self.results.get()
 
     async def __aexit__(self, *_: object) -> None:
