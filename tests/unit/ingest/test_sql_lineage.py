@@ -89,3 +89,19 @@ def test_unparseable_sql_raises() -> None:
             view_columns=[],
             catalog={},
         )
+
+
+def test_what_else_the_database_holds_changes_nothing() -> None:
+    """A view's lineage depends on the tables it names only: the same edges (a star expanded
+    from the catalog included) beside 20,000 other tables, some with similar names."""
+    sql = "SELECT u.*, o.total FROM raw.users u JOIN raw.orders o ON o.user_id = u.id"
+    view = TableName("db", "marts", "v")
+    columns = ["id", "email", "country", "total"]
+    crowd = {
+        TableName("db", f"s{i % 50}", f"{name}_{i}"): ["id", "email", "total"]
+        for i in range(10_000)
+        for name in ("users", "orders")
+    }
+    alone = edges(sql, view, columns, PG_CATALOG)
+    assert ("src/db/raw/users/email", "src/db/marts/v/email") in alone
+    assert edges(sql, view, columns, crowd | PG_CATALOG) == alone
