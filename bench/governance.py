@@ -148,7 +148,7 @@ async def naive(state, engine: PolicyEngine, limit: int) -> tuple[int, int]:
     writes. Returns (columns, findings)."""
     driver, db = state.neo4j, state.settings.neo4j.database
     rule_set = await policies.ensure_loaded(engine)
-    masking = evaluation._masking(state)
+    masking = state.masker.policy
     after, columns, found = "", 0, 0
     while columns < limit:
         urns, facts = await compliance.column_facts(driver, db, after=after, limit=500,
@@ -157,7 +157,7 @@ async def naive(state, engine: PolicyEngine, limit: int) -> tuple[int, int]:
             break
         decisions = []
         for fact in facts:
-            fact["masking"] = masking
+            fact["masking"] = evaluation._masking(masking, fact)
             decisions += (await engine.decide(FINDINGS, {"assets": [fact]}))["findings"]
         rows_ = evaluation._finding_rows(decisions, rule_set, {f["urn"]: f for f in facts})
         await compliance.record_findings(driver, db, version=rule_set.version, assets=urns,

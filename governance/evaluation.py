@@ -130,10 +130,12 @@ WITHOUT_NEED = {
 
 def _masking(policy: MaskingPolicy, fact: dict[str, Any]) -> dict[str, str]:
     """How the column shows, per sensitivity, to the least protected holder of a role without
-    ``pii:read``, under the masking policy in force (governance/masking.py)."""
+    ``pii:read``, under the masking policy in force (governance/masking.py): by its own labels
+    and those it inherits, as reads mask it (resolvers/masking.py)."""
+    held = [*(fact.get("labels") or ()), *(fact.get("inheritedLabels") or ())]
     labels = frozenset(
         Label.of(label["name"], label.get("sensitivity"), label.get("category"))
-        for label in fact.get("labels") or ()
+        for label in held
         if label.get("status") != "rejected"
     )
     return _exposure(policy, frozenset(fact.get("domains") or ()), labels)
