@@ -53,7 +53,9 @@ def test_a_child_that_exits_is_started_again_and_counted(tmp_path: Path) -> None
     started = _lines(starts)
 
     assert started >= 3
-    assert RESTARTS.labels("crasher")._value.get() - before == started - 1
+    # Each start but the first is a restart. A start counted just before ``stop`` may have
+    # been stopped before its child wrote its line: one restart more than lines then.
+    assert RESTARTS.labels("crasher")._value.get() - before in (started - 1, started)
     time.sleep(0.5)
     assert _lines(starts) == started  # no restart after stop
 
