@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from neo4j import AsyncDriver, AsyncManagedTransaction, Record
+from neo4j import AsyncDriver
 
-from graph.driver import fetch, write
-from graph.inheritance import propagate
+from graph.driver import write
+from graph.inheritance import write_and_propagate
 from graph.records import EdgeRecord, NodeRecord
 
 # The curated description lives beside the discovered one, which every rescan rewrites.
@@ -68,12 +68,7 @@ async def add_manual_lineage(
     """Assert that ``upstream`` feeds ``downstream`` (idempotent); None if either is missing.
     Labels follow the new edge in the same transaction (graph/inheritance.py)."""
 
-    async def add(tx: AsyncManagedTransaction) -> list[Record]:
-        rows = await fetch(tx, ADD_LINEAGE, upstream=upstream, downstream=downstream)
-        if rows:
-            await propagate(tx, [downstream])
-        return rows
-
-    async with driver.session(database=database) as session:
-        rows = await session.execute_write(add)
+    params = {"upstream": upstream, "downstream": downstream}
+    # A missing end writes nothing, and nothing then inherits below it.
+    rows = await write_and_propagate(driver, database, [downstream], (ADD_LINEAGE, params))
     return EdgeRecord.of(rows[0]) if rows else None

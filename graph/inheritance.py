@@ -29,13 +29,13 @@ costs one cheap query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import LiteralString
+from typing import Any, LiteralString
 
-from neo4j import AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
-from graph.driver import fetch
+from graph.driver import Record, fetch
 
 # The label statuses that are a source, and those that stop it (a label travels 10 hops).
 SOURCES = ["confirmed", "suggested", "review", "pending_rejection"]
@@ -104,3 +104,23 @@ async def propagate(tx: AsyncManagedTransaction, seeds: Iterable[str]) -> list[s
         at = datetime.now(UTC)
         await fetch(tx, RECOMPUTE, rows=region, sources=SOURCES, stops=STOPS, at=at)
     return region
+
+
+async def write_and_propagate(
+    driver: AsyncDriver,
+    database: str,
+    seeds: Sequence[str],
+    *steps: tuple[LiteralString, dict[str, Any]],
+) -> list[Record]:
+    """Run the write ``steps`` and ``propagate`` below ``seeds`` in one transaction, returning
+    the first step's records. One transaction, because writing a label or a lineage edge locks
+    the column: a concurrent writer of the other waits, then sees it, or went first and is
+    seen. In two, each could miss the other and the label would never reach below."""
+
+    async def work(tx: AsyncManagedTransaction) -> list[Record]:
+        results = [await fetch(tx, query, **params) for query, params in steps]
+        await propagate(tx, seeds)
+        return results[0]
+
+    async with driver.session(database=database) as session:
+        return await session.execute_write(work)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, LiteralString
 
-from neo4j import AsyncDriver, AsyncManagedTransaction
+from neo4j import AsyncDriver
 
 from graph.domains import in_scope
-from graph.driver import Record, fetch, read, write
-from graph.inheritance import propagate
+from graph.driver import Record, read, write
+from graph.inheritance import write_and_propagate
 
 MACHINE = ("suggested", "review")
 # A rejection asked for by a steward who may not unmask the column alone (a second person does).
@@ -301,34 +301,13 @@ async def apply_labels(
     candidates = [
         {"urn": c.urn, "at": at, "candidates": [k.params() for k in c.candidates]} for c in columns
     ]
-    return await _propagating(
+    return await write_and_propagate(
         driver,
         database,
         [c.urn for c in columns],
         (APPLY, {"rows": rows, "machine": list(MACHINE)}),
         (CANDIDATES, {"rows": candidates}),
     )
-
-
-async def _propagating(
-    driver: AsyncDriver,
-    database: str,
-    seeds: Sequence[str],
-    *steps: tuple[LiteralString, dict[str, Any]],
-) -> list[Record]:
-    """Run the write ``steps`` and recompute what inherits below ``seeds`` (graph/inheritance.py)
-    in one transaction, returning the first step's records. One transaction, because writing a
-    label locks its column, as writing lineage from it does: a concurrent lineage write waits,
-    then sees the label, or went first and is seen. In two, each could miss the other and the
-    label would never reach below."""
-
-    async def work(tx: AsyncManagedTransaction) -> list[Record]:
-        results = [await fetch(tx, query, **params) for query, params in steps]
-        await propagate(tx, seeds)
-        return results[0]
-
-    async with driver.session(database=database) as session:
-        return await session.execute_write(work)
 
 
 async def decide_label(
@@ -357,7 +336,7 @@ async def decide_label(
         "pending": PENDING_REJECTION,
         "machine": list(MACHINE),
     }
-    rows = await _propagating(driver, database, [column_urn], (DECIDE, params))
+    rows = await write_and_propagate(driver, database, [column_urn], (DECIDE, params))
     return rows[0]["edge"] if rows else None
 
 
@@ -384,7 +363,7 @@ async def withdraw_decision(
     params = {"urn": column_urn, "label": label, "protected": list(protected),
               "machine": list(MACHINE)}  # fmt: skip
     # A refused withdrawal changed nothing: recomputing below it finds the same.
-    rows = await _propagating(driver, database, [column_urn], (WITHDRAW, params))
+    rows = await write_and_propagate(driver, database, [column_urn], (WITHDRAW, params))
     if not rows:
         return None
     return Withdrawn(unmasks=rows[0]["unmasks"], status=rows[0]["status"])
