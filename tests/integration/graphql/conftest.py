@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from gql import Client
 from gql.transport.websockets import WebsocketsTransport
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 
 from app.main import create_app
@@ -101,3 +102,32 @@ async def node() -> str:
         command = [npm, "ci", "--no-audit", "--no-fund"]
         await asyncio.to_thread(subprocess.run, command, cwd=JS, check=True)
     return node
+
+
+def neo4j_reads() -> float:
+    """Cypher reads run so far by this process (every app a test serves, and their tasks)."""
+    return REGISTRY.get_sample_value("datawave_neo4j_queries_total", {"mode": "read"}) or 0.0
+
+
+async def settled() -> None:
+    """Until no read happened for half a second: the counter is the process's, and a background
+    task of an app (a compliance watcher or change relay catching up on an earlier test's
+    events) may be reading."""
+    async with asyncio.timeout(30):
+        while True:
+            before = neo4j_reads()
+            await asyncio.sleep(0.5)
+            if neo4j_reads() == before:
+                return
+
+
+async def reads_of(request: Callable[[], Awaitable[Any]], tries: int = 3) -> tuple[int, Any]:
+    """The Cypher reads one request costs, and its answer. Background reads can only add to a
+    measurement, so the least of a few settled tries is the request's own cost."""
+    costs = []
+    for _ in range(tries):
+        await settled()
+        before = neo4j_reads()
+        answer = await request()
+        costs.append(neo4j_reads() - before)
+    return int(min(costs)), answer
