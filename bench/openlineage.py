@@ -238,7 +238,8 @@ async def main(runs: int, args: argparse.Namespace) -> None:
         )
         await register_source(driver, db, source)
         try:
-            for ns, path in ((JOBS, "datawave"), (JOBS + "-naive", "naive")):
+            paths = [(JOBS, "datawave")] + ([] if args.no_naive else [(JOBS + "-naive", "naive")])
+            for ns, path in paths:
                 await write(driver, db, CLEANUP, source=SOURCE, ns=ns)
                 await register_source(driver, db, source)
                 bodies = events(runs, ns)
@@ -262,6 +263,7 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=100, help="events a request (1: single)")
     parser.add_argument("--worker-batch", type=int, default=500, help="events a transaction")
     parser.add_argument("--workers", type=int, default=1, help="ingest worker processes")
+    parser.add_argument("--no-naive", action="store_true", help="DataWave's path only")
     args = parser.parse_args()
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     asyncio.run(main(args.runs, args))

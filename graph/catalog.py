@@ -251,6 +251,12 @@ CONDITIONS: dict[str, LiteralString] = {
         MATCH (a)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED]->(x:Label)
         WHERE (x.name = $label OR x.category = $label)
           AND coalesce(l.status, 'suggested') <> 'rejected' }""",
+    # The same, counting the labels columns inherit along lineage (graph/inheritance.py), the
+    # ones reads mask them by: a view's copy of an e-mail column is an e-mail column.
+    "inheritedLabel": """EXISTS {
+        MATCH (a)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED|INHERITS]->(x:Label)
+        WHERE (x.name = $inheritedLabel OR x.category = $inheritedLabel)
+          AND coalesce(l.status, 'suggested') <> 'rejected' }""",
     "scope": "(" + in_scope("a") + "  OR " + granted_to("a") + ")",
 }
 
@@ -310,6 +316,7 @@ class AssetFilter:
     source: str | None = None
     kind: AssetKind | None = None
     label: str | None = None
+    inherited_labels: bool = False  # ``label`` also matches labels inherited along lineage
     text: str | None = None
     removed: bool | None = False
     schema: str | None = None
@@ -339,7 +346,8 @@ class AssetFilter:
         return {
             "source": self.source,
             "tableKind": KIND_MATCH[self.kind][1],
-            "label": self.label,
+            "label": None if self.inherited_labels else self.label,
+            "inheritedLabel": self.label if self.inherited_labels else None,
             "text": self.text.lower() if self.text else None,
             "removed": self.removed,
             "schema": self.schema,

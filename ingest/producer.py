@@ -22,7 +22,7 @@ from core.settings import KafkaSettings
 # Enough for the largest valid event, and for dead-lettering an oversized one unchanged.
 MAX_REQUEST_BYTES = 2 * MAX_EVENT_BYTES
 # Records a producer batches for one partition before it compresses and sends them. aiokafka's
-# default (16 kB) puts one OpenLineage event (~9 kB) in a batch of its own: a gzip stream, a
+# default (16 kB) puts one OpenLineage event (~9 kB) in a batch of its own: a compressed stream, a
 # checksum and a broker append per event, three times the CPU per event of a 512 kB batch
 # (docs/benchmarks.md). Compressed or not, a batch stays under the broker's message limit.
 BATCH_BYTES = 512 * 1024
@@ -39,13 +39,8 @@ class EventProducer:
         self.topic = topic
         self._cipher = SampleCipher.from_settings(kafka)
         self._producer = AIOKafkaProducer(
-            **kafka.client_options(),
-            client_id=kafka.client_id,
-            acks="all",
-            enable_idempotence=True,
-            compression_type="gzip",
+            **kafka.producer_options(BATCH_BYTES),
             linger_ms=linger_ms,
-            max_batch_size=BATCH_BYTES,
             max_request_size=MAX_REQUEST_BYTES,
         )
 

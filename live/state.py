@@ -93,14 +93,8 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         )
         await admin.start()
         stack.push_async_callback(admin.close)
-        producer = AIOKafkaProducer(
-            **settings.kafka.client_options(),
-            client_id=settings.kafka.client_id,
-            acks="all",
-            enable_idempotence=True,
-            compression_type="gzip",
-            max_batch_size=BATCH_BYTES,  # POST /api/v1/lineage/batch: many events a batch
-        )
+        # POST /api/v1/lineage/batch: many events a batch
+        producer = AIOKafkaProducer(**settings.kafka.producer_options(BATCH_BYTES))
         await producer.start()
         stack.push_async_callback(producer.stop)
         broadcast = await stack.enter_async_context(

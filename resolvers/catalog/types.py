@@ -737,6 +737,11 @@ class AssetFilterInput:
         default=None,
         description="A label name (PII.Email) or category (PII), on it or its columns.",
     )
+    inherited_labels: bool = strawberry.field(
+        default=False,
+        description="Whether `label` also matches labels inherited along lineage (a view's copy "
+        "of an e-mail column), as reads mask them.",
+    )
     text: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the name or description."
     )
@@ -750,6 +755,7 @@ class AssetFilterInput:
             source=self.source,
             kind=self.kind,
             label=self.label,
+            inherited_labels=self.inherited_labels,
             text=self.text,
             removed=self.removed,
             schema=self.schema,

@@ -65,6 +65,12 @@ VIEWS = """
 CREATE VIEW contacts AS SELECT id, email AS contact FROM orders;
 CREATE VIEW mailing AS SELECT upper(contact) AS address FROM contacts;
 """
+LABELLED = """
+query ($source: String!, $inherited: Boolean!) {
+  assets(
+    first: 10, filter: {source: $source, kind: COLUMN, label: "PII", inheritedLabels: $inherited}
+  ) { edges { node { id } } }
+}"""
 BOUNDS = "query ($id: ID!) { node(id: $id) { ... on Column { min max } } }"
 PROFILE = "MATCH (c:Column {urn: $urn}) SET c.min = $min, c.max = $max"
 CLEAR = {"min": "ada@example.com", "max": "zoe@example.org"}
@@ -148,6 +154,14 @@ async def test_a_view_over_an_email_column_inherits_the_label_until_a_steward_st
         {"id": address,
          "labels": [{"label": {"name": EMAIL}, "status": "INHERITED", "inheritance": provenance}]},
     ]  # fmt: skip
+
+    # A page of the source's PII columns: its own label, or inherited ones too when asked.
+    async def labelled(inherited: bool) -> set[str]:
+        page = await execute(LABELLED, source=postgres, inherited=inherited)
+        return {edge["node"]["id"] for edge in page["assets"]["edges"]}
+
+    assert await labelled(False) == {email}
+    assert await labelled(True) == {email, contact, address}
 
     # The view's values are the e-mail column's: masked as they are there, for a steward
     # without pii:read; in clear for one who holds it.

@@ -38,3 +38,13 @@ def test_a_schema_page_starts_from_the_schema_and_counts_alike() -> None:
     assert count.startswith("MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:Table)\n")
     assert count.endswith("RETURN count(a) AS total\n")
     assert "removedAt" not in count, "removed: null matches both"
+
+
+def test_a_label_filter_counts_inherited_labels_only_when_asked() -> None:
+    own = AssetFilter(label="PII.Email")
+    inherited = AssetFilter(label="PII.Email", inherited_labels=True)
+    assert "label" in own.active and "inheritedLabel" not in own.active
+    assert "inheritedLabel" in inherited.active and "label" not in inherited.active
+    assert "LABELED|INHERITS" in query_of(inherited)
+    assert "INHERITS" not in query_of(own)
+    assert inherited.params()["inheritedLabel"] == "PII.Email"
