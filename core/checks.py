@@ -67,3 +67,7 @@ def check_event(event: Event) -> None:
     elif isinstance(data, ContainerScanned):
         for child in data.children:
             kind_of(child, "data.children", {CONTAINER_CHILDREN[subject_kind]})
+            if (data.after is not None and child <= data.after) or (
+                data.until is not None and child > data.until
+            ):
+                raise InvalidEvent(f"data.children: {child} is outside the listed range")

@@ -126,12 +126,44 @@ class TableDiscovered(Payload):
     sealed_samples: SealedSamples | None = None
 
 
+# URNs a container listing carries in one event: 18,000 tables of one schema made a 1.3 MB
+# event, over MAX_EVENT_BYTES, and the listing would have been dead-lettered (docs/ingest.md).
+LISTING_PART_BYTES = 256 * 1024
+
+
 class ContainerScanned(Payload):
     """A complete listing of a schema (its tables), a database (its schemas) or a source (its
-    selected databases) saw exactly ``children``; the tables of the others are soft-deleted."""
+    selected databases) saw exactly ``children``; the tables of the others are soft-deleted.
+
+    A listing too large for one event comes in parts (``listing_parts``), each complete for the
+    children whose URNs sort after ``after`` and up to ``until`` (``None``: unbounded). Each
+    part stands alone: applied in any order, or one without the others, it removes only what
+    is missing from its own range."""
 
     children: list[str]
     scan_id: str | None = None
+    after: str | None = None
+    until: str | None = None
+
+
+def listing_parts(
+    children: list[str], scan_id: str | None, budget: int = LISTING_PART_BYTES
+) -> list[ContainerScanned]:
+    """``children`` as listings of consecutive URN ranges that together cover every URN, each
+    holding at most ``budget`` bytes of URNs (one part if they fit)."""
+    parts: list[list[str]] = [[]]
+    size = 0
+    for child in sorted(children):
+        if parts[-1] and size + len(child) > budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(child)
+        size += len(child)
+    bounds = [None, *(part[-1] for part in parts[:-1]), None]
+    return [
+        ContainerScanned(children=part, scan_id=scan_id, after=bounds[i], until=bounds[i + 1])
+        for i, part in enumerate(parts)
+    ]
 
 
 class AssetChanged(Payload):

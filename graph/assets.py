@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, LiteralString
 
 import orjson
 from neo4j import AsyncManagedTransaction
@@ -31,7 +31,7 @@ from core.events import (
 )
 from core.urns import Urn, column_urns, source_urn
 from graph.driver import Record, fetch, write_rows
-from graph.timestamps import event_time
+from graph.timestamps import event_stamp, event_time
 
 NO_PROFILE = ColumnProfile()
 # Tables per UPSERT_TABLES statement: each brings its columns, so fewer than CHUNK rows.
@@ -72,9 +72,9 @@ REMOVE t:Unresolved
 SET t:Table, t.name = row.name, t.source = row.source, t.kind = row.kind,
     t.rowCount = row.rowCount, t.rowCountExact = row.rowCountExact, t.sizeBytes = row.sizeBytes,
     t.description = row.description, t.viewSql = row.viewSql, t.primaryKey = row.primaryKey,
-    t.indexes = row.indexes, t.firstSeenAt = coalesce(t.firstSeenAt, row.time),
-    t.lastSeenAt = row.time, t.lastEventId = row.eventId, t.contentDigest = row.digest,
-    t.removedAt = CASE WHEN t.removedAt > row.time THEN t.removedAt END
+    t.indexes = row.indexes, t.firstSeenAt = coalesce(t.firstSeenAt, datetime(row.time)),
+    t.lastSeenAt = datetime(row.time), t.lastEventId = row.eventId, t.contentDigest = row.digest,
+    t.removedAt = CASE WHEN t.removedAt > datetime(row.time) THEN t.removedAt END
 WITH s, t, row
 CALL (s, t) {
   WITH s, t WHERE NOT EXISTS { (t)<-[:CONTAINS]-(s) }
@@ -97,7 +97,7 @@ TOUCH_UNCHANGED = """
 UNWIND $rows AS row
 MATCH (t:Asset {urn: row.urn})
 WHERE t.contentDigest = row.digest AND t.removedAt IS NULL
-SET t.lastSeenAt = row.time, t.lastEventId = row.eventId
+SET t.lastSeenAt = datetime(row.time), t.lastEventId = row.eventId
 RETURN t.urn AS urn
 """
 # Only a table applied before can have columns its new snapshot lacks.
@@ -105,7 +105,7 @@ RETIRE_COLUMNS = """
 UNWIND $rows AS row
 MATCH (:Asset {urn: row.urn})-[:HAS_COLUMN]->(c)
 WHERE c.removedAt IS NULL AND NOT c.urn IN [col IN row.columns | col[0]]
-SET c.removedAt = row.time
+SET c.removedAt = datetime(row.time)
 """
 # Either end may not be discovered yet (the referenced table comes later): a placeholder.
 UPSERT_REFERENCES = """
@@ -132,24 +132,36 @@ UNWIND $rows AS row
 MERGE (c:Asset {urn: row.urn})
 ON CREATE SET c:Column:Unresolved, c.name = row.name, c.source = row.source
 """
+
+
+def _listed(node: LiteralString) -> LiteralString:
+    """Whether ``node`` lies in the URN range the listing (or the part of it) covers."""
+    return (
+        "(row.after IS NULL OR " + node + ".urn > row.after)"
+        " AND (row.until IS NULL OR " + node + ".urn <= row.until)"
+    )
+
+
 # What a complete listing did not list is gone: tables of a scanned schema, the tables of a
 # scanned database's schemas, the tables of a scanned source's databases. Unless discovered after
 # the scan, they are removed with the columns that were live; the earliest removal time wins, so
 # replays change nothing. Returns the tables whose removal time was set (announced as removed).
-SOFT_DELETE = """
+# A listing in parts (core/events.py ``listing_parts``) removes, per part, only within its range.
+SOFT_DELETE = (
+    """
 UNWIND $rows AS row
 CALL (row) {
   MATCH (:Asset {urn: row.urn})-[:CONTAINS]->(t:Table)
-  WHERE NOT t.urn IN row.children
+  WHERE NOT t.urn IN row.children AND {t_listed}
   RETURN t
   UNION
   MATCH (:Asset {urn: row.urn})-[:CONTAINS]->(s:Schema)-[:CONTAINS]->(t:Table)
-  WHERE NOT s.urn IN row.children
+  WHERE NOT s.urn IN row.children AND {s_listed}
   RETURN t
   UNION
   MATCH (:DataSource {urn: row.urn})-[:CONTAINS]->(d:Database)-[:CONTAINS]->(:Schema)
         -[:CONTAINS]->(t:Table)
-  WHERE NOT d.urn IN row.children
+  WHERE NOT d.urn IN row.children AND {d_listed}
   RETURN t
 }
 WITH t, row
@@ -164,24 +176,27 @@ CALL (t, row, was) {
   SET c.removedAt = row.time
 }
 RETURN DISTINCT t.urn AS urn
-"""
+""".replace("{t_listed}", _listed("t"))
+    .replace("{s_listed}", _listed("s"))
+    .replace("{d_listed}", _listed("d"))
+)
 # The schemas and databases themselves, on the same terms; discovering them again restores them.
 RETIRE_CONTAINERS = """
 UNWIND $rows AS row
 CALL (row) {
   MATCH (:Asset {urn: row.urn})-[:CONTAINS]->(gone:Schema)
-  WHERE NOT gone.urn IN row.children
+  WHERE NOT gone.urn IN row.children AND {gone_listed}
   RETURN gone
   UNION
   MATCH (:DataSource {urn: row.urn})-[:CONTAINS]->(d:Database)-[:CONTAINS]->{0,1}(gone:Asset)
-  WHERE NOT d.urn IN row.children AND (gone:Database OR gone:Schema)
+  WHERE NOT d.urn IN row.children AND {d_listed} AND (gone:Database OR gone:Schema)
   RETURN gone
 }
 WITH gone, row
 WHERE (gone.lastSeenAt IS NULL OR gone.lastSeenAt < row.time)
   AND (gone.removedAt IS NULL OR gone.removedAt > row.time)
 SET gone.removedAt = row.time
-"""
+""".replace("{gone_listed}", _listed("gone")).replace("{d_listed}", _listed("d"))
 # Listed tables come back, with exactly the columns that were removed together with them.
 RESTORE = """
 UNWIND $rows AS row
@@ -281,7 +296,7 @@ def table_rows(e: Event) -> TableRows:
         "primaryKey": data.primary_key,
         "indexes": json.dumps([i.model_dump() for i in data.indexes]),
         "columns": columns,
-        "time": event_time(e),
+        "time": event_stamp(e),  # ISO text, as every time a table's rows carry
         "eventId": e.id,
     }
     references = [
@@ -352,6 +367,8 @@ def scan_row(e: Event) -> Record:
     return {
         "urn": e.subject,
         "children": data.children,
+        "after": data.after,
+        "until": data.until,
         "time": event_time(e),
         "source": source_urn(Urn.parse(e.subject).source),
     }

@@ -20,13 +20,13 @@ from core.urns import Urn, source_urn
 from graph.assets import ensure_assets
 from graph.driver import Record, fetch, write_rows
 from graph.inheritance import propagate
-from graph.timestamps import event_time
+from graph.timestamps import event_stamp
 
 UPSERT_FEEDS = """
 UNWIND $rows AS row
 MATCH (a:Asset {urn: row.from}), (b:Asset {urn: row.to})
 MERGE (a)-[r:FEEDS {via: row.via}]->(b)
-ON CREATE SET r.since = row.time
+ON CREATE SET r.since = datetime(row.time)
 SET r.kind = row.kind
 """
 # A view's job with the tables it reads and writes, in one statement.
@@ -85,7 +85,7 @@ def _table(urn: str) -> str:
 def lineage_rows(e: Event) -> Record:
     """One snapshot's job, edges and job links, as rows for the queries above."""
     data: TableDiscovered = e.data
-    job, time = job_urn(e.subject), event_time(e)
+    job, time = job_urn(e.subject), event_stamp(e)
     feeds = [
         {
             "from": edge.upstream_urn,

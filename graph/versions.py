@@ -33,8 +33,8 @@ UNWIND $rows AS row
 MATCH (t:Asset {urn: row.table})
 MERGE (v:SchemaVersion {urn: row.urn})
 SET v.name = row.name, v.source = row.source, v.version = row.version,
-    v.fingerprint = row.fingerprint, v.capturedAt = row.capturedAt, v.columns = row.columns,
-    v.diff = row.diff, t.fingerprint = row.fingerprint
+    v.fingerprint = row.fingerprint, v.capturedAt = datetime(row.capturedAt),
+    v.columns = row.columns, v.diff = row.diff, t.fingerprint = row.fingerprint
 MERGE (t)-[:HAS_VERSION]->(v)
 WITH t, v
 OPTIONAL MATCH (t)-[old:CURRENT_VERSION]->(previous)
@@ -89,7 +89,7 @@ def plan(
                 "source": Urn.parse(s.urn).source,
                 "version": n,
                 "fingerprint": s.layout.fingerprint,
-                "capturedAt": s.time,
+                "capturedAt": s.time.isoformat(),
                 "columns": s.layout.columns,
                 "diff": dumps(diff(state.columns, s.layout.signature)),
             }

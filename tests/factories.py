@@ -23,6 +23,7 @@ from core.events import (
     Payload,
     SourceChecked,
     TableDiscovered,
+    listing_parts,
     make_event,
 )
 from core.urns import column_urn, database_urn, schema_urn, source_urn, table_urn
@@ -129,6 +130,12 @@ class Source:
     def scanned(self, *tables: str) -> Event:
         data = ContainerScanned(children=[self.table_urn(t) for t in tables])
         return self._event(CONTAINER_SCANNED, self.schema_urn, data)
+
+    def scanned_in_parts(self, budget: int, *tables: str) -> list[Event]:
+        """The schema's listing as the connectors send one too large for an event: in parts
+        of at most ``budget`` bytes of URNs."""
+        parts = listing_parts([self.table_urn(t) for t in tables], None, budget)
+        return [self._event(CONTAINER_SCANNED, self.schema_urn, part) for part in parts]
 
 
 def shop(source: Source) -> list[Event]:

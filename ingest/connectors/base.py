@@ -27,11 +27,11 @@ from core.events import (
     SOURCE_CHECKED,
     TABLE_DISCOVERED,
     ContainerDiscovered,
-    ContainerScanned,
     Event,
     Payload,
     SourceChecked,
     TableDiscovered,
+    listing_parts,
     make_event,
 )
 from core.sample_cipher import sealed_size
@@ -232,9 +232,8 @@ class Connector(ABC, Generic[SpecT]):
             except self.recoverable as err:
                 self.report.failures.append(f"database {database}: {self.explain(err)}")
         children = [database_urn(self.config.name, d) for d in present]
-        yield self._event(
-            CONTAINER_SCANNED, self.urn, ContainerScanned(children=children, scan_id=scan_id)
-        )
+        for event in self._listing_events(self.urn, children, scan_id):
+            yield event
 
     async def _discover_database(
         self, database: str, scan_id: str | None, skip: Collection[str]
@@ -277,18 +276,23 @@ class Connector(ABC, Generic[SpecT]):
                     TABLE_DISCOVERED, table_urn(name, database, schema, table.name), table
                 )
             children = [table_urn(name, database, schema, s.name) for s in specs]
-            yield self._event(
-                CONTAINER_SCANNED, s_urn, ContainerScanned(children=children, scan_id=scan_id)
-            )
+            for event in self._listing_events(s_urn, children, scan_id):
+                yield event
         schemas = [schema_urn(name, database, schema) for schema in listing]
-        yield self._event(
-            CONTAINER_SCANNED, db_urn, ContainerScanned(children=schemas, scan_id=scan_id)
-        )
+        for event in self._listing_events(db_urn, schemas, scan_id):
+            yield event
 
     def _count_table(self, table: TableDiscovered) -> None:
         kind = {"table": "tables", "view": "views", "collection": "collections"}[table.kind]
         setattr(self.report, kind, getattr(self.report, kind) + 1)
         self.report.columns += len(table.columns)
+
+    def _listing_events(
+        self, container: str, children: list[str], scan_id: str | None
+    ) -> list[Event]:
+        """CONTAINER_SCANNED for ``container``: one event, or parts of a listing too large."""
+        parts = listing_parts(children, scan_id)
+        return [self._event(CONTAINER_SCANNED, container, part) for part in parts]
 
     def _event(self, event_type: str, subject: str, data: Payload) -> Event:
         self.report.events += 1

@@ -87,7 +87,8 @@ def check_stream(events: list[Event], password: str) -> dict[str, TableDiscovere
             tables[event.data.name] = event.data
         else:  # a complete listing of a schema, a database, and last of the source
             assert event.type == CONTAINER_SCANNED
-            assert event.data.children == by_parent[event.subject]
+            assert event.data.children == sorted(by_parent[event.subject])  # sorted by URN
+            assert event.data.after is event.data.until is None, "small: one part"
     assert events[-1].type == CONTAINER_SCANNED and events[-1].subject == events[0].subject
     return tables
 

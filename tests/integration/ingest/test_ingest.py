@@ -230,6 +230,27 @@ async def test_dropped_table_is_soft_deleted_and_restored(
     assert state["orders"]["t"] is None and state["orders"]["c"] == []
 
 
+async def test_a_listing_in_parts_removes_only_what_its_own_range_misses(
+    neo4j: AsyncDriver, settings: Settings, source: Source
+) -> None:
+    """A schema too large for one listing event is listed in parts (by URN range): each part
+    removes only the missing tables of its own range, so parts apply in any batch or order."""
+    db = settings.neo4j.database
+    await apply_batch(neo4j, db, shop(source))
+    one_urn = len(source.table_urn("big_orders"))
+    first, second = source.at(10).scanned_in_parts(one_urn, "customers", "big_orders")
+    # big_orders < customers < orders: the first part covers up to big_orders, the second the
+    # rest, where orders is missing.
+    assert (first.data.until, second.data.after) == (source.table_urn("big_orders"),) * 2
+    assert (await apply_batch(neo4j, db, [first])).removed == []
+    assert (await apply_batch(neo4j, db, [second])).removed == [source.table_urn("orders")]
+    live = "MATCH (t:Table {source: $source}) WHERE t.removedAt IS NULL RETURN t.name AS name"
+    assert {r["name"] for r in await read(neo4j, db, live, source=source.name)} == {
+        "customers",
+        "big_orders",
+    }
+
+
 async def test_foreign_keys_become_references_even_before_the_target(
     neo4j: AsyncDriver, settings: Settings, source: Source
 ) -> None:

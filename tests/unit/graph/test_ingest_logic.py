@@ -57,7 +57,7 @@ def test_first_snapshot_is_version_one_with_every_column_added() -> None:
     fresh, versions = planned([event], {})
     assert fresh == [event]
     [v] = versions
-    assert (v["version"], v["name"], v["capturedAt"]) == (1, "orders v1", SRC.time)
+    assert (v["version"], v["name"], v["capturedAt"]) == (1, "orders v1", SRC.time.isoformat())
     assert v["urn"] == "urn:dw:version:pg-sales/db/public/orders/1"
     assert '"added":["id","total"]' in v["diff"]
 
