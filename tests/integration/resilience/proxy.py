@@ -2,7 +2,9 @@
 to simulate an outage without touching the service other test runs share.
 
 While cut, live connections are closed and new ones are accepted and closed at once (what a
-client sees of a restarting server); ``restore`` lets connections through again.
+client sees of a restarting server); ``restore`` lets connections through again. ``latency_s``
+delays every reply, as a distant server would: a test that acts in the middle of a
+conversation then has time to, however fast the machine.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from urllib.parse import urlsplit
 
 
 class FaultProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, latency_s: float = 0.0) -> None:
         self._target = (target_host, target_port)
+        self._latency_s = latency_s
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.is_cut = False
@@ -61,14 +64,20 @@ class FaultProxy:
             return
         self._writers |= {writer, up_writer}
         await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            self._pipe(reader, up_writer),
+            self._pipe(up_reader, writer, self._latency_s),
+            return_exceptions=True,
         )
         self._writers -= {writer, up_writer}
 
     @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latency_s: float = 0.0
+    ) -> None:
         try:
             while data := await reader.read(65536):
+                if latency_s:
+                    await asyncio.sleep(latency_s)
                 writer.write(data)
                 await writer.drain()
         finally:

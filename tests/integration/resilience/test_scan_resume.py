@@ -48,6 +48,10 @@ KAFKA_OUTAGE_S = 45
 # tables were all sent between two of them on a quiet machine, so the cut or the kill came
 # after discovery and found nothing to interrupt.
 LARGE_TABLES = 2000
+# Each reply of the source comes this much later (the proxy's): discovery of N_TABLES then
+# spans several progress reports however fast the machine, so the cut lands in the middle of
+# it. Without it, 200 tables were sometimes all sent between two reports.
+SOURCE_LATENCY_S = 0.01
 FAST = ResilienceSettings(backoff_initial_s=0.2, backoff_max_s=1, scan_retry_s=60)
 IN_GRAPH = """
 MATCH (t:Table {source: $source}) WHERE t.removedAt IS NULL
@@ -89,7 +93,7 @@ async def source(
         ";".join(f"CREATE TABLE t{i:03} (id int PRIMARY KEY, name text)" for i in range(tables))
     )
     await conn.close()
-    async with FaultProxy("127.0.0.1", 5432) as proxy:
+    async with FaultProxy("127.0.0.1", 5432, SOURCE_LATENCY_S) as proxy:
         config = DataSourceConfig(
             name=unique, kind="postgresql", host="127.0.0.1", port=proxy.port, user=USER,
             secret_ref=f"env:{PASSWORD_ENV}", databases=[unique], pool_size=2,
@@ -187,6 +191,7 @@ async def test_a_scan_cut_off_from_its_source_resumes_where_it_was(
     worker = Worker(cfg.ingest, cfg.kafka, neo4j, db)
     async with running(worker):
         result = await run_scan(cfg, neo4j, config.name, on_progress=follow, ingest_timeout_s=120)
+    assert restored, f"discovery ended before a report showed {CUT_AT} tables: {seen}"
     print(
         f"source cut {OUTAGE_S}s mid-discovery: scan finished "
         f"{time.monotonic() - restored[0]:.1f}s after it was back"
