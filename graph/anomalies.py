@@ -40,7 +40,7 @@ ON CREATE SET n += a, n.name = a.kind
 WITH n, a
 // The ingest worker may not have written the asset yet: MERGE it as the worker does.
 MERGE (x:Asset {urn: a.subject})
-ON CREATE SET x.name = a.subjectName
+ON CREATE SET x.name = a.subjectName, x.nameLower = toLower(a.subjectName)
 FOREACH (_ IN CASE WHEN a.subject = a.table THEN [1] ELSE [] END | SET x:Table)
 FOREACH (_ IN CASE WHEN a.subject <> a.table THEN [1] ELSE [] END | SET x:Column)
 MERGE (x)-[:HAS_ANOMALY]->(n)

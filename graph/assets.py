@@ -42,7 +42,7 @@ UNWIND $rows AS row
 MERGE (p:DataSource {urn: row.parent})
 ON CREATE SET p.name = row.parentName
 MERGE (d:Asset {urn: row.urn})
-SET d:Database, d.name = row.name, d.source = row.source,
+SET d:Database, d.name = row.name, d.nameLower = toLower(row.name), d.source = row.source,
     d.lastSeenAt = CASE WHEN d.lastSeenAt > row.time THEN d.lastSeenAt ELSE row.time END,
     d.removedAt = CASE WHEN d.removedAt > row.time THEN d.removedAt END
 MERGE (p)-[:CONTAINS]->(d)
@@ -50,9 +50,10 @@ MERGE (p)-[:CONTAINS]->(d)
 UPSERT_SCHEMAS = """
 UNWIND $rows AS row
 MERGE (p:Asset {urn: row.parent})
-ON CREATE SET p:Database, p.name = row.parentName, p.source = row.source
+ON CREATE SET p:Database, p.name = row.parentName, p.nameLower = toLower(row.parentName),
+    p.source = row.source
 MERGE (s:Asset {urn: row.urn})
-SET s:Schema, s.name = row.name, s.source = row.source,
+SET s:Schema, s.name = row.name, s.nameLower = toLower(row.name), s.source = row.source,
     s.lastSeenAt = CASE WHEN s.lastSeenAt > row.time THEN s.lastSeenAt ELSE row.time END,
     s.removedAt = CASE WHEN s.removedAt > row.time THEN s.removedAt END
 MERGE (p)-[:CONTAINS]->(s)
@@ -66,13 +67,16 @@ MERGE (p)-[:CONTAINS]->(s)
 UPSERT_TABLES = """
 UNWIND $rows AS row
 MERGE (s:Asset {urn: row.schema})
-ON CREATE SET s:Schema, s.name = row.schemaName, s.source = row.source
+ON CREATE SET s:Schema, s.name = row.schemaName, s.nameLower = toLower(row.schemaName),
+    s.source = row.source
 MERGE (t:Asset {urn: row.urn})
 REMOVE t:Unresolved
-SET t:Table, t.name = row.name, t.source = row.source, t.kind = row.kind,
-    t.rowCount = row.rowCount, t.rowCountExact = row.rowCountExact, t.sizeBytes = row.sizeBytes,
-    t.description = row.description, t.viewSql = row.viewSql, t.primaryKey = row.primaryKey,
-    t.indexes = row.indexes, t.firstSeenAt = coalesce(t.firstSeenAt, datetime(row.time)),
+SET t:Table, t.name = row.name, t.nameLower = toLower(row.name), t.source = row.source,
+    t.kind = row.kind, t.rowCount = row.rowCount, t.rowCountExact = row.rowCountExact,
+    t.sizeBytes = row.sizeBytes, t.description = row.description,
+    t.descriptionLower = toLower(coalesce(t.curatedDescription, row.description)),
+    t.viewSql = row.viewSql, t.primaryKey = row.primaryKey, t.indexes = row.indexes,
+    t.firstSeenAt = coalesce(t.firstSeenAt, datetime(row.time)),
     t.lastSeenAt = datetime(row.time), t.lastEventId = row.eventId, t.contentDigest = row.digest,
     t.removedAt = CASE WHEN t.removedAt > datetime(row.time) THEN t.removedAt END
 WITH s, t, row
@@ -84,8 +88,8 @@ WITH t, row
 UNWIND row.columns AS col
 MERGE (c:Asset {urn: col[0]})
 REMOVE c:Unresolved
-SET c:Column, c.name = col[1], c.source = row.source, c.dataType = col[2],
-    c.nullable = col[3], c.default = col[4], c.ordinal = col[5],
+SET c:Column, c.name = col[1], c.nameLower = toLower(col[1]), c.source = row.source,
+    c.dataType = col[2], c.nullable = col[3], c.default = col[4], c.ordinal = col[5],
     c.isPrimaryKey = col[6], c.nullRatio = col[7],
     c.distinctCount = col[8], c.min = col[9], c.max = col[10],
     c.removedAt = t.removedAt
@@ -111,9 +115,11 @@ SET c.removedAt = datetime(row.time)
 UPSERT_REFERENCES = """
 UNWIND $rows AS row
 MERGE (a:Asset {urn: row.from})
-ON CREATE SET a:Column, a.name = row.fromName, a.source = row.source
+ON CREATE SET a:Column, a.name = row.fromName, a.nameLower = toLower(row.fromName),
+    a.source = row.source
 MERGE (b:Asset {urn: row.to})
-ON CREATE SET b:Column:Unresolved, b.name = row.toName, b.source = row.toSource
+ON CREATE SET b:Column:Unresolved, b.name = row.toName, b.nameLower = toLower(row.toName),
+    b.source = row.toSource
 MERGE (a)-[r:REFERENCES {constraint: row.constraint}]->(b)
 """
 PRUNE_REFERENCES = """
@@ -125,12 +131,14 @@ DELETE r
 ENSURE_TABLES = """
 UNWIND $rows AS row
 MERGE (t:Asset {urn: row.urn})
-ON CREATE SET t:Table:Unresolved, t.name = row.name, t.source = row.source
+ON CREATE SET t:Table:Unresolved, t.name = row.name, t.nameLower = toLower(row.name),
+    t.source = row.source
 """
 ENSURE_COLUMNS = """
 UNWIND $rows AS row
 MERGE (c:Asset {urn: row.urn})
-ON CREATE SET c:Column:Unresolved, c.name = row.name, c.source = row.source
+ON CREATE SET c:Column:Unresolved, c.name = row.name, c.nameLower = toLower(row.name),
+    c.source = row.source
 """
 
 

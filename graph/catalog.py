@@ -245,8 +245,10 @@ CONDITIONS: dict[str, LiteralString] = {
     "source": "a.source = $source",
     "tableKind": "a.kind = $tableKind",
     "removed": "(a.removedAt IS NOT NULL) = $removed",
-    "text": """(toLower(a.name) CONTAINS $text
-       OR toLower(coalesce(a.curatedDescription, a.description, '')) CONTAINS $text)""",
+    # Lower-cased copies the writers keep (``nameLower``; ``descriptionLower`` of the curated
+    # description, else the discovered one) behind TEXT indexes (migration 0013): a source's
+    # columns are no longer all read to test the text.
+    "text": "(a.nameLower CONTAINS $text OR a.descriptionLower CONTAINS $text)",
     "label": """EXISTS {
         MATCH (a)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED]->(x:Label)
         WHERE (x.name = $label OR x.category = $label)

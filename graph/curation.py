@@ -21,6 +21,7 @@ MATCH (a:Asset {urn: $urn})
 SET a.curatedDescription = CASE WHEN $description IS NULL THEN a.curatedDescription
                                 ELSE nullIf($description, '') END,
     a.tags = coalesce($tags, a.tags)
+SET a.descriptionLower = toLower(coalesce(a.curatedDescription, a.description))
 WITH a
 CALL (a) {
   WITH a WHERE $owner IS NOT NULL

@@ -35,7 +35,7 @@ SET l.category = row.category, l.sensitivity = row.sensitivity, l.description = 
 APPLY = """
 UNWIND $rows AS row
 MERGE (c:Asset {urn: row.urn})
-ON CREATE SET c:Column, c.name = row.name, c.source = row.source
+ON CREATE SET c:Column, c.name = row.name, c.nameLower = toLower(row.name), c.source = row.source
 WITH c, row
 CALL (c, row) {
   MATCH (c)-[r:LABELED]->(l:Label)

@@ -71,7 +71,8 @@ RETURN urn
 UPSERT_DATASETS = """
 UNWIND $rows AS row
 MERGE (d:Asset {urn: row.urn})
-ON CREATE SET d:Dataset:Unresolved, d.name = row.name, d.source = row.namespace
+ON CREATE SET d:Dataset:Unresolved, d.name = row.name, d.nameLower = toLower(row.name),
+    d.source = row.namespace
 SET d.namespace = row.namespace, d.olName = row.name,
     d.fields = coalesce(row.fields, d.fields),
     d.dataSource = coalesce(row.dataSource, d.dataSource),

@@ -15,6 +15,9 @@ from neo4j import AsyncDriver
 
 from graph.driver import read, write
 
+# A statement that commits in batches (``CALL { ... } IN TRANSACTIONS``) cannot run inside
+# an explicit transaction: it runs as an auto-commit query.
+BATCHED = "IN TRANSACTIONS"
 APPLIED = "MATCH (m:Migration) RETURN m.id AS id, m.checksum AS checksum"
 RECORD = """
 MERGE (m:Migration {id: $id})
@@ -55,7 +58,16 @@ async def apply_migrations(driver: AsyncDriver, database: str) -> list[str]:
             continue
         for statement in m.statements:
             # Schema commands cannot share a transaction with data writes; each runs alone.
-            await write(driver, database, cast(LiteralString, statement))
+            if BATCHED in statement:  # a backfill commits as it goes: a million nodes in
+                await _autocommit(driver, database, statement)  # one transaction would not fit
+            else:
+                await write(driver, database, cast(LiteralString, statement))
         await write(driver, database, RECORD, id=m.id, checksum=m.checksum)
         applied.append(m.id)
     return applied
+
+
+async def _autocommit(driver: AsyncDriver, database: str, statement: str) -> None:
+    async with driver.session(database=database) as session:
+        result = await session.run(cast(LiteralString, statement))
+        await result.consume()

@@ -20,8 +20,10 @@ CONTAINERS = """
 MERGE (s:DataSource {urn: $source})
 SET s.name = $name, s.kind = 'postgresql', s.host = '127.0.0.1', s.port = 5432,
     s.status = 'reachable', s.databases = ['db']
-MERGE (d:Asset {urn: $databaseUrn}) SET d:Database, d.name = 'db', d.source = $name
-MERGE (sc:Asset {urn: $schema}) SET sc:Schema, sc.name = 'public', sc.source = $name
+MERGE (d:Asset {urn: $databaseUrn})
+SET d:Database, d.name = 'db', d.nameLower = 'db', d.source = $name
+MERGE (sc:Asset {urn: $schema}) SET sc:Schema, sc.name = 'public', sc.nameLower = 'public',
+    sc.source = $name
 MERGE (s)-[:CONTAINS]->(d)
 MERGE (d)-[:CONTAINS]->(sc)
 """
@@ -29,15 +31,17 @@ TABLES = """
 UNWIND $rows AS row
 MATCH (sc:Asset {urn: $schema})
 MERGE (t:Asset {urn: row.urn})
-SET t:Table, t.name = row.name, t.source = $name, t.kind = row.kind, t.rowCount = row.rowCount,
-    t.description = row.description, t.removedAt = datetime(row.removedAt),
+SET t:Table, t.name = row.name, t.nameLower = toLower(row.name), t.source = $name,
+    t.kind = row.kind, t.rowCount = row.rowCount, t.description = row.description,
+    t.descriptionLower = toLower(row.description), t.removedAt = datetime(row.removedAt),
     t.lastSeenAt = datetime('2026-11-22T10:00:00Z')
 MERGE (sc)-[:CONTAINS]->(t)
 WITH t, row
 UNWIND row.columns AS c
 MERGE (col:Asset {urn: c.urn})
-SET col:Column, col.name = c.name, col.source = $name, col.dataType = c.dataType,
-    col.nullable = true, col.ordinal = c.ordinal, col.removedAt = t.removedAt
+SET col:Column, col.name = c.name, col.nameLower = toLower(c.name), col.source = $name,
+    col.dataType = c.dataType, col.nullable = true, col.ordinal = c.ordinal,
+    col.removedAt = t.removedAt
 MERGE (t)-[:HAS_COLUMN]->(col)
 """
 FEEDS = """

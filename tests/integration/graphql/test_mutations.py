@@ -32,6 +32,7 @@ mutation ($input: AddLineageInput!) {
   }
 }
 """
+TEXT_PAGE = "query ($f: AssetFilterInput) { assets(filter: $f) { edges { node { id } } } }"
 ASSET = "query ($urn: ID!) { asset(urn: $urn) { description tags owners { name } } }"
 
 
@@ -45,7 +46,11 @@ async def pair(estate: Estate, neo4j: AsyncDriver, settings: Settings) -> Estate
 
 async def rescan(neo4j: AsyncDriver, settings: Settings, urn: str, description: str) -> None:
     """What ingest does to a table's description, followed by its catalog change."""
-    query = "MATCH (t:Asset {urn: $urn}) SET t.description = $description"
+    query = """
+    MATCH (t:Asset {urn: $urn})
+    SET t.description = $description,
+        t.descriptionLower = toLower(coalesce(t.curatedDescription, $description))
+    """
     await write(neo4j, settings.neo4j.database, query, urn=urn, description=description)
     await announce(settings, urn)
 
@@ -57,6 +62,13 @@ async def announce(settings: Settings, urn: str) -> None:
         await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, urn))
     finally:
         await redis.aclose()
+
+
+async def found(execute: Execute, estate: Estate, text: str) -> list[str]:
+    """The estate's tables whose name or description contains ``text``."""
+    filter = {"source": estate.name, "kind": "TABLE", "text": text}
+    page = (await execute(TEXT_PAGE, f=filter))["assets"]
+    return [e["node"]["id"] for e in page["edges"]]
 
 
 async def test_describe_asset_sets_and_clears(
@@ -78,8 +90,10 @@ async def test_describe_asset_sets_and_clears(
         },
         "errors": [],
     }
+    assert await found(execute, pair, "ORDERS") == [urn], "the text filter reads it"
     await rescan(neo4j, settings, urn, "comment from the database")
     assert (await execute(ASSET, urn=urn))["asset"]["description"] == "Orders", "curation wins"
+    assert await found(execute, pair, "comment") == [], "what curation hides is not matched"
     other = f"{pair.name}-risk"
     await execute(DESCRIBE, input={"urn": urn, "description": "", "owner": other})
     assert (await execute(ASSET, urn=urn))["asset"] == {
@@ -87,6 +101,7 @@ async def test_describe_asset_sets_and_clears(
         "tags": ["gold", "sales"],
         "owners": [{"name": other}],
     }, "an empty description clears the curated one, omitted tags stay, owners are replaced"
+    assert await found(execute, pair, "comment") == [urn]
 
 
 async def test_describe_asset_reports_expected_failures(execute: Execute, pair: Estate) -> None:
