@@ -56,18 +56,20 @@ async def apply_migrations(driver: AsyncDriver, database: str) -> list[str]:
     for m in load_migrations():
         if seen.get(m.id) == m.checksum:
             continue
-        for statement in m.statements:
-            # Schema commands cannot share a transaction with data writes; each runs alone.
-            if BATCHED in statement:  # a backfill commits as it goes: a million nodes in
-                await _autocommit(driver, database, statement)  # one transaction would not fit
-            else:
-                await write(driver, database, cast(LiteralString, statement))
+        await run_statements(driver, database, m)
         await write(driver, database, RECORD, id=m.id, checksum=m.checksum)
         applied.append(m.id)
     return applied
 
 
-async def _autocommit(driver: AsyncDriver, database: str, statement: str) -> None:
-    async with driver.session(database=database) as session:
-        result = await session.run(cast(LiteralString, statement))
-        await result.consume()
+async def run_statements(driver: AsyncDriver, database: str, migration: Migration) -> None:
+    """Run a migration's statements, each alone: schema commands cannot share a transaction
+    with data writes, and a backfill commits as it goes (a million nodes in one transaction
+    would not fit the heap)."""
+    for statement in migration.statements:
+        query = cast(LiteralString, statement)
+        if BATCHED not in statement:
+            await write(driver, database, query)
+            continue
+        async with driver.session(database=database) as session:
+            await (await session.run(query)).consume()
