@@ -15,6 +15,7 @@ from typing import Any
 from neo4j import AsyncDriver
 from starlette.requests import HTTPConnection
 from strawberry.types import Info as StrawberryInfo
+from strawberry.types.nodes import SelectedField
 
 from live.state import AppState
 from resolvers.guard import Guard
@@ -66,3 +67,22 @@ class Context:
 
 
 Info = StrawberryInfo[Context, None]
+
+
+def asks_for(info: Info, *path: str) -> bool:
+    """Whether the fields ``path`` are selected under the field, each directly under the one
+    before (through fragments)."""
+    level = [s for f in info.selected_fields for s in f.selections]
+    for name in path:
+        matched, below, pending = False, [], list(level)
+        while pending:
+            selection = pending.pop()
+            if not isinstance(selection, SelectedField):
+                pending.extend(selection.selections)
+            elif selection.name == name:
+                matched = True
+                below.extend(selection.selections)
+        if not matched:
+            return False
+        level = below
+    return True

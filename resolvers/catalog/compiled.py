@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry.types.nodes import SelectedField
-
 from core.kinds import ASSET, KINDS
 from core.urns import InvalidUrn, Urn
 from graph.catalog import Relation
@@ -27,30 +25,11 @@ from resolvers.catalog.types import (
     asset_from_record,
     with_inherited,
 )
-from resolvers.context import Info
+from resolvers.context import Info, asks_for
 from resolvers.executor import Prefetched, Reader
 from security.rbac import permission
 
 LABEL_READ = permission("label:read")  # Column.labels (resolvers/catalog/types.py)
-
-
-def _asks_for(info: Info, *path: str) -> bool:
-    """Whether the fields ``path`` are selected under the field, each directly under the one
-    before (through fragments)."""
-    level = [s for f in info.selected_fields for s in f.selections]
-    for name in path:
-        matched, below, pending = False, [], list(level)
-        while pending:
-            selection = pending.pop()
-            if not isinstance(selection, SelectedField):
-                pending.extend(selection.selections)
-            elif selection.name == name:
-                matched = True
-                below.extend(selection.selections)
-        if not matched:
-            return False
-        level = below
-    return True
 
 
 def _is_asset(urn: str) -> bool:
@@ -67,7 +46,7 @@ async def asset(info: Info, urn: str) -> Asset | Prefetched | None:
     if not info.context.state.settings.compiled_reads:
         record = await loaders.find(urn)
         return asset_from_record(record) if record else None
-    whole = _is_asset(urn) and _asks_for(info, "columns")
+    whole = _is_asset(urn) and asks_for(info, "columns")
     if whole:
         await loaders.prime_detail(urn)
     record = await loaders.find(urn)
@@ -80,7 +59,7 @@ async def asset(info: Info, urn: str) -> Asset | Prefetched | None:
             c for c in columns if args.get("includeRemoved") or c.removed_at is None
         ]
     }
-    if _asks_for(info, "columns", "labels") and info.context.guard.can(LABEL_READ):
+    if asks_for(info, "columns", "labels") and info.context.guard.can(LABEL_READ):
         own = {c.id: await loaders.related(Relation.LABELS, c.id) for c in columns}
         more = await loaders.related(Relation.COLUMN_INHERITED_LABELS, urn)
         found = await with_inherited(
