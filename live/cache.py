@@ -1,5 +1,6 @@
 """Redis read-through cache for asset details (the asset, its columns and their labels),
-lineage reads and catalog pages, shared by all API replicas.
+lineage reads and catalog pages, and whole responses of catalog reads (resolvers/responses.py),
+shared by all API replicas.
 
 Entries are keyed by a *token* that ``invalidate`` replaces when something changes: a column
 shares its table's token, and every change replaces the token of reads across many assets
@@ -32,6 +33,9 @@ RELATED = "datawave:cache:related:"
 # Reads across many assets (lineage subgraphs, pages of the catalog) share one token.
 ACROSS = "datawave:cache:across:"
 ACROSS_TOKEN = TOKEN + "across"
+# Whole responses of catalog reads (resolvers/responses.py), each stored with the across token
+# it was read under.
+RESPONSE = "datawave:cache:response:"
 MAX_TTL_S = 3600
 TOKEN_TTL_S = 2 * MAX_TTL_S + 60
 
@@ -154,6 +158,25 @@ class ReadThroughCache:
         value = await load()
         await self._store({key: adapter.dump_json(value).decode()})
         return value
+
+    async def response(self, digest: str) -> tuple[str | None, bytes | None]:
+        """The across token now (None if Redis failed) and the response stored under
+        ``digest`` while that token was current, if any: one round trip."""
+        try:
+            token, entry = await self.redis.mget([ACROSS_TOKEN, RESPONSE + digest])
+        except RedisError as err:
+            log.warning("cache read failed (%s); executing", err)
+            return None, None
+        current = _token(token)
+        if entry is not None:
+            stored, _, body = entry.partition(b"\n")
+            if stored.decode() == current:
+                return current, body
+        return current, None
+
+    async def store_response(self, digest: str, token: str, body: str) -> None:
+        """Keep a response read while ``token`` was current (a change since makes it stale)."""
+        await self._store({RESPONSE + digest: f"{token}\n{body}"})
 
     async def _store(self, entries: dict[str, str]) -> None:
         if not entries:

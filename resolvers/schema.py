@@ -46,6 +46,7 @@ from resolvers.mesh.queries import MeshQuery
 from resolvers.mesh.subscriptions import MeshSubscription
 from resolvers.mesh.types import ERROR_TYPES as MESH_ERRORS
 from resolvers.quality.queries import QualityQuery
+from resolvers.responses import CachedResponses
 from resolvers.security import OperationSecurity
 from resolvers.server.queries import ServerQuery
 from resolvers.sources.breakers import CircuitOpenError
@@ -112,6 +113,7 @@ def build_schema(
         lambda: ParserCache(maxsize=DOCUMENT_CACHE),
         lambda: CachedValidation(suggestions=suggestions),
         OperationSecurity,
+        CachedResponses,  # after OperationSecurity: only admitted operations are served
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

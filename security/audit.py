@@ -127,6 +127,11 @@ class RequestAudit:
     def note(self, action: str, resource: str, outcome: Outcome, detail: str = "") -> None:
         self._pending.setdefault((action, resource, outcome), set()).add(detail)
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing noted: no denial, no sensitive read, nothing the trail must hear of."""
+        return not (self._pending or self.holds_sensitive)
+
     def note_sensitive_read(self, column: str, field_name: str) -> None:
         self.holds_sensitive = True
         self.note("read:sensitive", column, "allowed", field_name)
