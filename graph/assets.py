@@ -72,8 +72,9 @@ ON CREATE SET s:Schema, s.name = row.schemaName, s.nameLower = toLower(row.schem
 MERGE (t:Asset {urn: row.urn})
 REMOVE t:Unresolved
 SET t:Table, t.name = row.name, t.nameLower = toLower(row.name), t.source = row.source,
-    t.kind = row.kind, t.rowCount = row.rowCount, t.rowCountExact = row.rowCountExact,
-    t.sizeBytes = row.sizeBytes, t.description = row.description,
+    t.schemaUrn = row.schema, t.kind = row.kind, t.rowCount = row.rowCount,
+    t.rowCountExact = row.rowCountExact, t.sizeBytes = row.sizeBytes,
+    t.description = row.description,
     t.descriptionLower = toLower(coalesce(t.curatedDescription, row.description)),
     t.viewSql = row.viewSql, t.primaryKey = row.primaryKey, t.indexes = row.indexes,
     t.firstSeenAt = coalesce(t.firstSeenAt, datetime(row.time)),

@@ -263,27 +263,45 @@ CONDITIONS: dict[str, LiteralString] = {
 }
 
 
-# Where a page starts: a label scan only when no filter narrows it. A schema's assets are
-# reached from the schema, a source's through the ``source`` indexes (migration 0012), so a page
-# of one source of a million-column estate reads that source's assets, not every column.
+# Where a page starts: a label scan only when no filter narrows it. A source's assets are reached
+# through the ``source`` indexes (migration 0012), so a page of one source of a million-column
+# estate reads that source's assets, not every column. A schema's tables (all it contains)
+# through the index on ``(schemaUrn, name)`` (migration 0014), which also hands them over in
+# name order: a page by name reads its own rows, not the schema's 18,000 tables at 10^6.
 class Anchor(StrEnum):
     LABEL = "label"
     SCHEMA = "schema"
     SOURCE = "source"
 
 
-def _match(label: LiteralString, anchor: Anchor, active: frozenset[str]) -> LiteralString:
-    if anchor is Anchor.SCHEMA:
-        match: LiteralString = "MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:" + label + ")"
-    elif anchor is Anchor.SOURCE:
-        match = "MATCH (a:" + label + " {source: $source})"
+# The labels a schema's page can match (it contains tables only), read through the index.
+SCHEMA_INDEXED: frozenset[str] = frozenset({"Table", "Asset"})
+
+
+def _match(
+    label: LiteralString, anchor: Anchor, active: frozenset[str], seek: LiteralString = ""
+) -> LiteralString:
+    if anchor is Anchor.SCHEMA and label in SCHEMA_INDEXED:
+        match: LiteralString = "MATCH (a:Table)\nWHERE a.schemaUrn = $schema AND NOT a:Unresolved\n"
+        if seek:
+            match += "  AND " + seek + "\n"
     else:
-        match = "MATCH (a:" + label + ")"
-    match += "\nWHERE NOT a:Unresolved\n"
+        if anchor is Anchor.SCHEMA:
+            match = "MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:" + label + ")"
+        elif anchor is Anchor.SOURCE:
+            match = "MATCH (a:" + label + " {source: $source})"
+        else:
+            match = "MATCH (a:" + label + ")"
+        match += "\nWHERE NOT a:Unresolved\n"
     for name, condition in CONDITIONS.items():
         if name in active:
             match += "  AND " + condition + "\n"
     return match
+
+
+ROWS: LiteralString = (
+    "RETURN collect({labels: labels(a), props: properties(a), key: key}) AS rows\n"
+)
 
 
 # Pages return their nodes without domains: the scope filtered them already, and computing
@@ -292,18 +310,35 @@ def _match(label: LiteralString, anchor: Anchor, active: frozenset[str]) -> Lite
 # record per item: the driver's per-record Python was most of a cold page's client CPU.
 @cache
 def page_query(
-    label: LiteralString, anchor: Anchor, active: frozenset[str], field: SortField, desc: bool
+    label: LiteralString,
+    anchor: Anchor,
+    active: frozenset[str],
+    field: SortField,
+    desc: bool,
+    resumes: bool = False,
 ) -> LiteralString:
-    """The page query for one shape of filter (labels and keys from the allow-lists above)."""
+    """The page query for one shape of filter (labels and keys from the allow-lists above);
+    ``resumes``: after a cursor."""
     cmp: LiteralString = "<" if desc else ">"
     order: LiteralString = "DESC" if desc else "ASC"
+    if anchor is Anchor.SCHEMA and label in SCHEMA_INDEXED and field is SortField.NAME:
+        # In the index's order: the planner keeps it only when the conditions and the ORDER BY
+        # name the index's properties themselves (its first fixed by the seek), and then stops
+        # at the limit.
+        seek: LiteralString = "a.name " + cmp + "= $after[0]" if resumes else "a.name IS NOT NULL"
+        return (
+            _match(label, anchor, active, seek)
+            + "  AND ($after IS NULL OR a.name " + cmp + " $after[0]\n"
+            "       OR (a.name = $after[0] AND a.urn " + cmp + " $after[1]))\n"
+            "WITH a, a.name AS key ORDER BY a.schemaUrn " + order + ", a.name " + order
+            + ", a.urn " + order + " LIMIT $limit\n" + ROWS
+        )  # fmt: skip
     return (
         _match(label, anchor, active) + "WITH a, " + SORT_KEYS[field] + " AS key\n"
         "WHERE $after IS NULL OR key " + cmp + " $after[0]\n"
         "   OR (key = $after[0] AND a.urn " + cmp + " $after[1])\n"
-        "WITH a, key ORDER BY key " + order + ", a.urn " + order + " LIMIT $limit\n"
-        "RETURN collect({labels: labels(a), props: properties(a), key: key}) AS rows\n"
-    )
+        "WITH a, key ORDER BY key " + order + ", a.urn " + order + " LIMIT $limit\n" + ROWS
+    )  # fmt: skip
 
 
 @cache
@@ -385,7 +420,9 @@ async def page_assets(
 ) -> Page:
     """Up to ``first`` assets after the keyset position ``after`` = (sort key, URN)."""
     label = KIND_MATCH[where.kind][0]
-    query = page_query(label, where.anchor, where.active, sort.field, sort.descending)
+    query = page_query(
+        label, where.anchor, where.active, sort.field, sort.descending, after is not None
+    )
     rows = await read_list(
         driver,
         database,

@@ -32,8 +32,9 @@ UNWIND $rows AS row
 MATCH (sc:Asset {urn: $schema})
 MERGE (t:Asset {urn: row.urn})
 SET t:Table, t.name = row.name, t.nameLower = toLower(row.name), t.source = $name,
-    t.kind = row.kind, t.rowCount = row.rowCount, t.description = row.description,
-    t.descriptionLower = toLower(row.description), t.removedAt = datetime(row.removedAt),
+    t.schemaUrn = $schema, t.kind = row.kind, t.rowCount = row.rowCount,
+    t.description = row.description, t.descriptionLower = toLower(row.description),
+    t.removedAt = datetime(row.removedAt),
     t.lastSeenAt = datetime('2026-11-22T10:00:00Z')
 MERGE (sc)-[:CONTAINS]->(t)
 WITH t, row

@@ -212,7 +212,7 @@ async def test_pages_are_cached_until_any_change_is_published(
         neo4j,
         settings.neo4j.database,
         "MATCH (s:Asset {urn: $schema}) CREATE (s)-[:CONTAINS]->(:Asset:Table"
-        " {urn: $urn, name: 'new', source: $source, kind: 'table'})",
+        " {urn: $urn, name: 'new', source: $source, kind: 'table', schemaUrn: $schema})",
         schema=pair.schema,
         urn=pair.table_urn("new"),
         source=pair.name,

@@ -31,6 +31,7 @@ MERGE (d:Asset {urn: $databaseUrn}) SET d:Database, d.name = $db, d.source = $na
 MERGE (sc:Asset {urn: $schema}) SET sc:Schema, sc.name = $schemaName, sc.source = $name
 MERGE (t:Asset {urn: $table})
 SET t:Table, t.name = 'orders', t.kind = 'table', t.source = $name, t.rowCount = 20,
+    t.schemaUrn = $schema,
     t.lastSeenAt = datetime()
 MERGE (s)-[:CONTAINS]->(d) MERGE (d)-[:CONTAINS]->(sc) MERGE (sc)-[:CONTAINS]->(t)
 WITH t

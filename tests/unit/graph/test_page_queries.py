@@ -30,14 +30,27 @@ def test_a_scoped_caller_gets_the_scope_and_grants_in_the_query() -> None:
     assert "$domains" in query and "$granted" in query
 
 
-def test_a_schema_page_starts_from_the_schema_and_counts_alike() -> None:
+def test_a_schema_page_seeks_the_schema_index_and_counts_alike() -> None:
     where = AssetFilter(schema="urn:s", source="crm", label="PII", text="mail", removed=None)
     assert where.anchor is Anchor.SCHEMA
     assert where.active == frozenset({"source", "label", "text"})
     count = count_query("Table", where.anchor, where.active)
-    assert count.startswith("MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:Table)\n")
+    assert count.startswith("MATCH (a:Table)\nWHERE a.schemaUrn = $schema AND NOT a:Unresolved\n")
     assert count.endswith("RETURN count(a) AS total\n")
     assert "removedAt" not in count, "removed: null matches both"
+    assert count_query("Asset", where.anchor, where.active) == count, "a schema holds tables"
+
+
+def test_a_schema_page_by_name_is_read_in_the_index_order_from_its_cursor() -> None:
+    where = AssetFilter(schema="urn:s", kind=AssetKind.TABLE)
+    for desc, cmp, order in ((False, ">", "ASC"), (True, "<", "DESC")):
+        first = page_query("Table", where.anchor, where.active, SortField.NAME, desc)
+        assert "AND a.name IS NOT NULL\n" in first
+        assert f"ORDER BY a.schemaUrn {order}, a.name {order}, a.urn {order} LIMIT" in first
+        resumed = page_query("Table", where.anchor, where.active, SortField.NAME, desc, True)
+        assert f"AND a.name {cmp}= $after[0]\n" in resumed, "seeks past the cursor"
+    by_size = page_query("Table", where.anchor, where.active, SortField.SIZE_BYTES, False)
+    assert "ORDER BY key ASC, a.urn ASC" in by_size and "a.schemaUrn = $schema" in by_size
 
 
 def test_a_label_filter_counts_inherited_labels_only_when_asked() -> None:
