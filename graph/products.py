@@ -147,13 +147,23 @@ RETURN DISTINCT l.name AS name, l.category AS category, l.sensitivity AS sensiti
        coalesce(r.status, 'suggested') AS status
 ORDER BY name
 """
+# Versions whose contracts drift can concern: not yet retired.
+_LIVE_VERSION: LiteralString = "WHERE c.status IN ['draft', 'published', 'deprecated']\n"
 # The versions whose products expose one of these tables (a scan changed them).
-EXPOSING: LiteralString = """
+EXPOSING: LiteralString = (
+    """
 MATCH (t:Table) WHERE t.urn IN $tables
 MATCH (t)<-[:EXPOSES]-(p:DataProduct)-[:HAS_VERSION]->(c:Contract)
-WHERE c.status IN ['draft', 'published', 'deprecated']
-RETURN DISTINCT c.urn AS urn
 """
+    + _LIVE_VERSION
+    + "RETURN DISTINCT c.urn AS urn\n"
+)
+# Every live version (the changes to what they expose were missed: mesh/watch.py).
+LIVE_VERSIONS: LiteralString = (
+    "MATCH (:DataProduct)-[:HAS_VERSION]->(c:Contract)\n"
+    + _LIVE_VERSION
+    + "RETURN c.urn AS urn ORDER BY urn\n"
+)
 
 
 async def create_product(
@@ -240,8 +250,14 @@ async def port_tables(driver: AsyncDriver, database: str, product: str) -> list[
     return [plain(r) for r in await read(driver, database, PORT_TABLES, product=product)]
 
 
-async def versions_exposing(driver: AsyncDriver, database: str, tables: Sequence[str]) -> list[str]:
-    rows = await read(driver, database, EXPOSING, tables=list(tables))
+async def versions_exposing(
+    driver: AsyncDriver, database: str, tables: Sequence[str] | None
+) -> list[str]:
+    """The live versions exposing one of ``tables``; every live version for None."""
+    if tables is None:
+        rows = await read(driver, database, LIVE_VERSIONS)
+    else:
+        rows = await read(driver, database, EXPOSING, tables=list(tables))
     return [r["urn"] for r in rows]
 
 

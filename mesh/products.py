@@ -224,8 +224,9 @@ async def check_drift(state: AppState, actor: str, urn: str) -> dict[str, Any]:
     return {**saved, "product": record["product"], "domain": record["domain"]}
 
 
-async def recheck_tables(state: AppState, tables: list[str]) -> list[str]:
-    """Re-check the drift of every live version exposing these tables (a scan changed them)."""
+async def recheck_tables(state: AppState, tables: list[str] | None) -> list[str]:
+    """Re-check the drift of every live version exposing these tables (a scan changed them),
+    or of every live version (None: changes were missed)."""
     urns = await graph.versions_exposing(state.neo4j, _db(state), tables)
     for urn in urns:
         await check_drift(state, "datawave", urn)

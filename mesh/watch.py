@@ -68,10 +68,16 @@ async def _claimed(state: AppState, changes: list[CatalogChange]) -> list[str]:
 
 
 async def watch_contracts(state: AppState) -> None:
-    """Run until cancelled (the API's lifespan starts it beside the change relay)."""
+    """Run until cancelled (the API's lifespan starts it beside the change relay). A watcher
+    that fell behind (its subscription overflowed during a burst of changes, a large scan)
+    lost changes it cannot name, so it re-checks every live version once subscribed again."""
+    missed = False
     while True:
         try:
             async with state.broadcast.subscribe(CATALOG_CHANNEL) as sub:
+                if missed:  # subscribed first: changes meanwhile wait in the subscription
+                    await rerun(state, await recheck_tables(state, None))
+                    missed = False
                 while True:
                     changes = await _window(sub)
                     tables = await _claimed(state, changes) if changes else []
@@ -80,7 +86,10 @@ async def watch_contracts(state: AppState) -> None:
         except asyncio.CancelledError:
             raise
         except SlowConsumer:
-            log.warning("contract watcher fell behind; some drift waits for the next change")
+            log.warning(
+                "contract watcher fell behind the catalog changes: re-checking every live version"
+            )
+            missed = True
         except Exception:
             log.exception("contract watcher failed; restarting in 2 s")
             await asyncio.sleep(2)
