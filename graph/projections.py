@@ -20,7 +20,9 @@ from graph.records import NodeRecord, Record, Related, plain
 
 # Per asset: itself with its domains (RBAC), each column (ordinal, then name) with its domains
 # and the ``HAS_COLUMN`` properties, and each column's labels (by name) with the ``LABELED``
-# properties and the column they are on.
+# properties and the column they are on; with ``$inherited``, also the labels each column
+# inherits along lineage where it holds none of its own (graph/catalog.py
+# ``COLUMN_INHERITED_LABELS``).
 DETAIL: LiteralString = (
     """
 MATCH (n:Asset) WHERE n.urn IN $urns
@@ -37,22 +39,36 @@ RETURN n.urn AS key, labels(n) AS labels, properties(n) AS props, """
               MATCH (c)-[r:LABELED]->(l:Label)
               WITH r, l ORDER BY l.name
               RETURN {labels: labels(l), props: properties(l), rel: r {.*, column: c.urn}}
-            }}
+            },
+            inherited: CASE WHEN $inherited THEN COLLECT {
+              MATCH (c)-[r:INHERITS]->(l:Label) WHERE NOT EXISTS { (c)-[:LABELED]->(l) }
+              WITH r, l ORDER BY l.name
+              RETURN {labels: labels(l), props: properties(l), rel: r {.*, column: c.urn}}
+            } END}
   } AS columns
 """
 )
 
 
 class ColumnDetail(Record):
-    """A column as ``Relation.COLUMNS`` returns it, with what ``Relation.LABELS`` returns for it."""
+    """A column as ``Relation.COLUMNS`` returns it, with what ``Relation.LABELS`` returns for
+    it and, when asked for, what it inherits."""
 
     column: Related
     labels: list[Related]
+    inherited: list[Related] | None = None
 
 
 class AssetDetail(Record):
     node: NodeRecord
     columns: list[ColumnDetail]
+
+    @property
+    def inherited(self) -> list[Related] | None:
+        """What ``Relation.COLUMN_INHERITED_LABELS`` returns for the asset, if it was read."""
+        if any(c.inherited is None for c in self.columns):
+            return None
+        return [r for c in self.columns for r in c.inherited or []]
 
 
 def _related(row: dict) -> Related:
@@ -60,15 +76,22 @@ def _related(row: dict) -> Related:
 
 
 async def asset_details(
-    driver: AsyncDriver, database: str, urns: Sequence[str]
+    driver: AsyncDriver, database: str, urns: Sequence[str], inherited: bool = False
 ) -> dict[str, AssetDetail]:
-    """The assets found among ``urns``, each with its columns and their labels."""
-    rows = await read_values(driver, database, DETAIL, urns=list(urns))
+    """The assets found among ``urns``, each with its columns and their labels, and what the
+    columns inherit if ``inherited``."""
+    rows = await read_values(driver, database, DETAIL, urns=list(urns), inherited=inherited)
     return {
         row["key"]: AssetDetail(
             node=NodeRecord.of(row),
             columns=[
-                ColumnDetail(column=_related(c), labels=[_related(t) for t in c["tags"]])
+                ColumnDetail(
+                    column=_related(c),
+                    labels=[_related(t) for t in c["tags"]],
+                    inherited=None
+                    if c["inherited"] is None
+                    else [_related(t) for t in c["inherited"]],
+                )
                 for c in row["columns"]
             ],
         )

@@ -138,10 +138,13 @@ class Loaders:
     async def prime_detail(self, urn: str) -> None:
         """Read an asset with its columns and their labels in one query (or one cache read)
         and prime the loaders with what their own reads would return, so ``find`` and
-        ``related`` for it and its columns read nothing more."""
+        ``related`` for it and its columns read nothing more. Without the cache, what the
+        columns inherit is read in the same query; a cached detail lives under its table's
+        token, which an upstream change does not replace, so there it is read live."""
+        live = not self.cache.ttl_s
 
         async def load(keys: Sequence[str]) -> dict[str, AssetDetail]:
-            return await projections.asset_details(self._driver, self._database, keys)
+            return await projections.asset_details(self._driver, self._database, keys, live)
 
         found = (await self.cache.per_asset("detail", [urn], load, AssetDetail)).get(urn)
         if found is None:
@@ -151,6 +154,8 @@ class Loaders:
         self._related[Relation.LABELS].prime_many(
             {c.column.node.urn: c.labels for c in found.columns}
         )
+        if live and (inherited := found.inherited) is not None:
+            self._related[Relation.COLUMN_INHERITED_LABELS].prime(urn, inherited)
 
     def forget(self, *urns: str) -> None:
         """Drop what this request loaded about ``urns`` (after it changed them)."""
