@@ -4,14 +4,19 @@ Each ``type: sql`` rule runs against the source of the output-port table its sch
 names, through that source's connector (its registered config, the operator's access policy,
 its read-only session): the text is checked to be one read-only query in the source's dialect
 and wrapped in a LIMIT (mesh/sql_checks.py), and the source stops it after
-``DATAWAVE_MESH__QUALITY_SQL_TIMEOUT_S`` (or the rule's shorter ``timeoutSeconds``). A rule that
-cannot be measured (refused, timed out, source down, not one number) gets the reason instead
-of a value, which fails the rule: a check that cannot run does not pass.
+``DATAWAVE_MESH__QUALITY_SQL_TIMEOUT_S`` (or the rule's shorter ``timeoutSeconds``). While the
+source's circuit breaker is open (ingest/breakers.py: its scans kept failing), no rule connects
+to it. A rule that cannot be measured (refused, timed out, source down, breaker open, not one
+number) gets the reason instead of a value, which fails the rule: a check that cannot run does
+not pass.
 """
 
 from __future__ import annotations
 
+from redis.exceptions import RedisError
+
 from core.urns import Urn
+from ingest.breakers import breakers
 from ingest.connectors.base import connector_for
 from ingest.connectors.sql import SqlConnector
 from ingest.scan import ScanError, registered
@@ -66,6 +71,8 @@ async def _measure(state: AppState, rule: SqlRule, table: str) -> Measured:
         config = await registered(state.settings, state.neo4j, parsed.source)
     except ScanError as err:
         return str(err)
+    if refusal := await _breaker_refusal(state, config.name):
+        return f"not run: {refusal}"
     async with connector_for(config, SourceAccess.from_settings(state.settings)) as connector:
         if not isinstance(connector, SqlConnector):
             return f"SQL rules run on relational sources; {config.name} is {config.kind}"
@@ -85,3 +92,13 @@ async def _measure(state: AppState, rule: SqlRule, table: str) -> Measured:
             return str(err)
         except connector.recoverable as err:
             return f"failed on {config.name}: {connector.explain(err)}"
+
+
+async def _breaker_refusal(state: AppState, source: str) -> str | None:
+    """Why the source's open breaker refuses a connection now; None if it may be tried (a
+    closed breaker, or Redis cannot tell: a breaker must not stop more than the source)."""
+    try:
+        (breaker,) = await breakers(state.redis, [source])
+    except RedisError:
+        return None
+    return breaker.refusal

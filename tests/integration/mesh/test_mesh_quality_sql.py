@@ -1,11 +1,13 @@
 """Quality gates with SQL rules run on the real PostgreSQL and MariaDB: a warning rule alerts
 without quarantine, a failing rule quarantines and opens a remediation whose analysis is noted
 and which the passing re-run resolves; a statement that is not one read-only SELECT is refused
-with its path, and a slow one is stopped by the source after the rule's timeout."""
+with its path, a slow one is stopped by the source after the rule's timeout, and no rule
+connects to a source whose circuit breaker is open."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +21,7 @@ from core.sources import DataSourceConfig
 from core.urns import column_urn, database_urn, schema_urn, source_urn, table_urn
 from graph.driver import read, write
 from graph.sources import register_source
+from ingest.breakers import KEY, SourceFailure, guarded
 from live.changes import ChangeType, catalog_change, publish_catalog_change
 from tests.factories import eventually
 from tests.integration.mesh.flow import ADVANCE, ASSIGN, DOMAIN, IMPORT, PRODUCT, TEAM, mesh_steps
@@ -300,3 +303,28 @@ async def test_a_scan_runs_the_gate_again(
     assert (edge["node"]["status"], edge["node"]["clearedBy"]) == ("RESOLVED", "datawave")
     runs = {r["id"]: (r["by"], r["passed"]) for r in node["qualityRuns"]}
     assert runs[edge["node"]["clearingRun"]] == ("datawave", True)
+
+
+@pytest.mark.parametrize("orders_db", ["postgresql"], indirect=True)
+async def test_no_rule_connects_to_a_source_whose_breaker_is_open(
+    mesh: dict[str, Any], orders_db: tuple[str, str, Any], settings: Settings
+) -> None:
+    m, (kind, schema, _) = mesh, orders_db
+    product, _ = await product_on(m, kind, schema)
+    taken = await m["owner"](IMPORT, product=product, version="1.0.0", odcs=odcs(NO_NEGATIVE))
+    version = taken["importContract"]["version"]["id"]
+    redis = m["served"].app.state.datawave.redis
+    try:
+        for _ in range(settings.resilience.breaker_threshold):  # scans that found it down
+            with contextlib.suppress(SourceFailure):
+                async with guarded(settings.redis_url, m["name"], settings.resilience):
+                    raise SourceFailure("unreachable")
+        gate = (await m["owner"](GATE, version=version))["evaluateQualityGate"]["version"]
+        [rule] = gate["quality"]
+        assert rule["level"] == "FAILED" and rule["observed"] is None
+        assert rule["message"].startswith(f"orders sql: not run: refused: source {m['name']}")
+        assert "circuit breaker is open" in rule["message"]
+    finally:
+        await redis.delete(*(f"{KEY}{m['name']}{s}" for s in ("", "::failure_count")))
+    passed = (await m["owner"](GATE, version=version))["evaluateQualityGate"]["version"]
+    assert [q["level"] for q in passed["quality"]] == ["PASSED"]
