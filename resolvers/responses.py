@@ -116,13 +116,13 @@ def digest(context: Context, query: str, operation: str | None, variables: objec
     what it sees."""
     principal = context.guard.principal
     assert principal is not None  # OperationSecurity admitted the operation
+    claims = (principal.roles, principal.permissions, principal.domains, principal.sources)
     parts = [
         query,
         operation,
         variables,
         principal.subject,
-        *(sorted(s) for s in (principal.roles, principal.permissions)),
-        *(sorted(s) for s in (principal.domains, principal.sources)),
+        *(sorted(c) for c in claims),
         context.state.masker.policy.version,
     ]
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from gql import Client
@@ -72,6 +73,16 @@ async def serve(settings: Settings) -> AsyncIterator[Served]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def post_graphql(api: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    """The body of ``query`` POSTed to ``api``'s /graphql with ``token``, answered with 200."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{api}/graphql", json={"query": query, "variables": variables}, headers=bearer(token)
+        )
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def ws_client(api: str, token: str) -> Client:

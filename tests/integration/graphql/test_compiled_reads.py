@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from neo4j import AsyncDriver
 
@@ -22,7 +21,7 @@ from core.settings import Settings
 from graph.driver import read, write
 from security.auth import mint_token
 from tests.integration.estate import Estate
-from tests.integration.graphql.conftest import bearer, reads_of, serve
+from tests.integration.graphql.conftest import post_graphql, reads_of, serve
 
 DETAIL = """
 query ($urn: ID!) {
@@ -128,14 +127,7 @@ class Side:
     prefix: str
 
     async def graphql(self, token: str, query: str, **variables: Any) -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=30) as http:
-            response = await http.post(
-                f"{self.url}/graphql",
-                json={"query": query, "variables": variables},
-                headers=bearer(token),
-            )
-        assert response.status_code == 200, response.text
-        return response.json()
+        return await post_graphql(self.url, token, query, **variables)
 
 
 @pytest.fixture

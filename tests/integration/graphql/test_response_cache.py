@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
-import httpx
 import pytest
 from neo4j import AsyncDriver
 
@@ -16,7 +15,7 @@ from core.settings import Settings
 from graph.driver import read, write
 from security.auth import mint_token
 from tests.integration.estate import Estate
-from tests.integration.graphql.conftest import Served, bearer, neo4j_reads, reads_of
+from tests.integration.graphql.conftest import Served, neo4j_reads, post_graphql, reads_of
 
 DETAIL = """
 query ($urn: ID!) {
@@ -80,14 +79,7 @@ async def callers(
 @pytest.fixture
 def post(api: str) -> Post:
     async def run(token: str, query: str, **variables: Any) -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=30) as http:
-            response = await http.post(
-                f"{api}/graphql",
-                json={"query": query, "variables": variables},
-                headers=bearer(token),
-            )
-        assert response.status_code == 200, response.text
-        body = response.json()
+        body = await post_graphql(api, token, query, **variables)
         assert "errors" not in body, body
         return body["data"]
 
