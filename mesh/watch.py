@@ -70,13 +70,16 @@ async def _claimed(state: AppState, changes: list[CatalogChange]) -> list[str]:
 async def watch_contracts(state: AppState) -> None:
     """Run until cancelled (the API's lifespan starts it beside the change relay). A watcher
     that fell behind (its subscription overflowed during a burst of changes, a large scan)
-    lost changes it cannot name, so it re-checks every live version once subscribed again."""
+    lost changes it cannot name, so it re-checks the drift of every live version once
+    subscribed again (graph reads only). It does not run every gate again: that ran every SQL
+    rule of every gated version on its source at each burst, and put gate steps between an
+    owner's own runs; a gate runs again at its tables' next change, or by hand."""
     missed = False
     while True:
         try:
             async with state.broadcast.subscribe(CATALOG_CHANNEL) as sub:
                 if missed:  # subscribed first: changes meanwhile wait in the subscription
-                    await rerun(state, await recheck_tables(state, None))
+                    await recheck_tables(state, None)
                     missed = False
                 while True:
                     changes = await _window(sub)
