@@ -2,17 +2,20 @@
 
 Policies, their versions and rules, rule sets and waivers are CRUD-heavy and low-volume, where
 an object mapper reads better than Cypher. neomodel's ``adb`` is one per process: ``bind_models``
-points it at the app's driver for the lifespan (and back at the previous one afterwards, so
-nested servers in one test process unwind), and ``unit_of_work`` runs a workflow step in one
-transaction on the configured database. Bulk reads and writes (facts, findings) stay on UNWIND
-Cypher (graph/compliance.py). Labels and constraints are installed by migration 0008, not by
-neomodel's ``install_labels``; tests/unit/graph/test_models.py checks that they agree.
+points it at the app's driver for the lifespan, on the app's event loop (and back at the
+previous one afterwards, so nested servers in one test process unwind), and ``unit_of_work``
+runs a workflow step in one transaction on the configured database. Bulk reads and writes
+(facts, findings) stay on UNWIND Cypher (graph/compliance.py). Labels and constraints are
+installed by migration 0008, not by neomodel's ``install_labels``; tests/unit/graph/
+test_models.py checks that they agree.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from neo4j import AsyncDriver
 from neomodel import (
@@ -26,23 +29,52 @@ from neomodel import (
     adb,
 )
 
-# The drivers bound and not yet released, oldest first: neomodel uses the newest.
-_bound: list[AsyncDriver] = []
+# Per event loop, the drivers bound on it and not yet released, oldest first.
+_bound: dict[asyncio.AbstractEventLoop, list[AsyncDriver]] = {}
+
+
+def bound_driver() -> AsyncDriver | None:
+    """The driver neomodel uses from the running event loop: the newest bound on that loop."""
+    drivers = _bound.get(asyncio.get_running_loop())
+    return drivers[-1] if drivers else None
+
+
+class _LoopDriver:
+    """neomodel's one process-wide driver, resolved per event loop. A driver's connections
+    belong to the loop that opened them: two apps in one process on two loops (a test's
+    ``TestClient`` runs its app on a loop of its own) each reach Neo4j through their own,
+    instead of a background task of one borrowing a connection of the other ("Future attached
+    to a different loop")."""
+
+    def __bool__(self) -> bool:
+        return bound_driver() is not None
+
+    def __getattr__(self, name: str) -> Any:  # neomodel calls session() (close(): never ours)
+        driver = bound_driver()
+        if driver is None:
+            raise RuntimeError("no Neo4j driver bound for neomodel on this event loop")
+        return getattr(driver, name)
+
+
+_LOOP_DRIVER = _LoopDriver()
 
 
 @asynccontextmanager
 async def bind_models(driver: AsyncDriver, database: str) -> AsyncIterator[None]:
-    """neomodel uses ``driver`` (which stays the caller's to close) until the block ends, then
-    the newest driver still bound. Blocks need not nest: two app instances in one process (a
-    test's servers, started together and stopped in any order) never leave neomodel on a
-    driver that was closed, which failed every later governed call with "Driver closed"."""
-    _bound.append(driver)
-    await adb.set_connection(driver=driver)
+    """neomodel uses ``driver`` (which stays the caller's to close) on the calling event loop
+    until the block ends, then the newest driver still bound on it. Blocks need not nest: two
+    app instances on one loop (a test's servers, started together and stopped in any order)
+    never leave neomodel on a driver that was closed, which failed every later governed call
+    with "Driver closed"."""
+    loop = asyncio.get_running_loop()
+    _bound.setdefault(loop, []).append(driver)
+    await adb.set_connection(driver=_LOOP_DRIVER)  # type: ignore[arg-type]
     try:
         yield
     finally:
-        _bound.remove(driver)
-        adb.driver = _bound[-1] if _bound else None
+        _bound[loop].remove(driver)
+        if not _bound[loop]:
+            del _bound[loop]
 
 
 @asynccontextmanager
