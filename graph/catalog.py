@@ -254,11 +254,21 @@ CONDITIONS: dict[str, LiteralString] = {
         WHERE (x.name = $label OR x.category = $label)
           AND coalesce(l.status, 'suggested') <> 'rejected' }""",
     # The same, counting the labels columns inherit along lineage (graph/inheritance.py), the
-    # ones reads mask them by: a view's copy of an e-mail column is an e-mail column.
+    # ones reads mask them by: a view's copy of an e-mail column is an e-mail column. For a
+    # scoped caller, only along a path it may see whole, as ``Column.labels`` shows them: an
+    # inherited label must not tell what flows in from out of scope.
     "inheritedLabel": """EXISTS {
         MATCH (a)-[:HAS_COLUMN]->{0,1}(:Asset)-[l:LABELED|INHERITS]->(x:Label)
         WHERE (x.name = $inheritedLabel OR x.category = $inheritedLabel)
-          AND coalesce(l.status, 'suggested') <> 'rejected' }""",
+          AND coalesce(l.status, 'suggested') <> 'rejected'
+          AND (type(l) = 'LABELED' OR ($domains IS NULL AND $sources IS NULL)
+               OR all(dwStep IN l.path WHERE EXISTS {
+                 MATCH (dwOn:Asset {urn: dwStep})
+                 WHERE """
+    + in_scope("dwOn")
+    + "  OR "
+    + granted_to("dwOn")
+    + """ })) }""",
     "scope": "(" + in_scope("a") + "  OR " + granted_to("a") + ")",
 }
 

@@ -289,3 +289,48 @@ async def test_masking_steps_stop_the_label_and_direct_steps_carry_it(
         column_urn(urns["revenue"], "total"),
     ):
         assert await email_labels(execute, masked) == [], masked
+
+
+# Two columns of a source a caller is scoped to, each inheriting PII.Email: one from a column of
+# the same source, one from a column of a source out of the caller's scope.
+INHERITING = """
+MERGE (l:Label {name: $label})
+ON CREATE SET l.category = 'PII', l.sensitivity = 'confidential'
+WITH l
+UNWIND $columns AS col
+CREATE (c:Asset:Column {urn: col.urn, name: col.name, nameLower: col.name, source: col.source})
+WITH l, c, col WHERE col.path IS NOT NULL
+CREATE (c)-[:INHERITS {status: 'inherited', source: col.path[0], sourceStatus: 'suggested',
+                       path: col.path, via: [], hops: size(col.path) - 1}]->(l)
+"""
+REMOVE_SOURCES = "MATCH (c:Column) WHERE c.source IN $sources DETACH DELETE c"
+
+
+async def test_a_scoped_caller_finds_no_column_by_a_label_inherited_from_out_of_scope(
+    world: Settings, neo4j: AsyncDriver, execute: Execute, served: Served
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    mine, theirs = f"scope-mine-{run}", f"scope-theirs-{run}"
+
+    def col(source: str, name: str, path: list[str] | None = None) -> dict[str, Any]:
+        urn = f"urn:dw:column:{source}/db/public/t/{name}"
+        return {"urn": urn, "name": name, "source": source, "path": path and [*path, urn]}
+
+    inside, outside = col(mine, "email"), col(theirs, "email")
+    copied = col(mine, "copied", [inside["urn"]])
+    leaked = col(mine, "leaked", [outside["urn"]])
+    db = world.neo4j.database
+    await write(neo4j, db, INHERITING, label=EMAIL, columns=[inside, outside, copied, leaked])
+    try:
+        everyone = await execute(LABELLED, source=mine, inherited=True)
+        assert {e["node"]["id"] for e in everyone["assets"]["edges"]} == {
+            copied["urn"],
+            leaked["urn"],
+        }
+        async with caller(served, f"scoped-{run}", sources=[mine]) as scoped:
+            page = await scoped(LABELLED, source=mine, inherited=True)
+            assert [e["node"]["id"] for e in page["assets"]["edges"]] == [copied["urn"]]
+            shown = await email_labels(scoped, leaked["urn"])
+            assert shown == [], "Column.labels hides it from them too"
+    finally:
+        await write(neo4j, db, REMOVE_SOURCES, sources=[mine, theirs])
