@@ -101,7 +101,7 @@ MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (c)-[r:{edge}]->(n:Label)
 WHERE r:LABELED OR NOT EXISTS { (c)-[:LABELED]->(n) }
 RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props,
-       r {.*, column: c.urn} AS rel
+       r {.*, column: c.urn, at: toString(r.at)} AS rel
 ORDER BY c.ordinal, n.name
 """
 

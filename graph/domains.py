@@ -18,7 +18,7 @@ from typing import LiteralString
 from neo4j import AsyncDriver
 
 from graph.driver import Record, read, write
-from graph.records import plain
+from graph.records import ASSET_TIMES, plain, text_times
 
 # The ``dw``-prefixed names cannot clash with the variables of the query this is pasted into.
 _DOMAINS: LiteralString = """reduce(dwBest = [1000, []], dwHit IN [
@@ -37,10 +37,11 @@ def domains_of(variable: LiteralString) -> LiteralString:
     return _DOMAINS.replace("{var}", variable)
 
 
+_PROPS: LiteralString = text_times("n", ASSET_TIMES)
 _ROW: LiteralString = (
-    "labels(n) AS labels, properties(n) AS props, " + domains_of("n") + " AS domains"
+    "labels(n) AS labels, " + _PROPS + " AS props, " + domains_of("n") + " AS domains"
 )
-_MAP: LiteralString = "{labels: labels(n), props: properties(n), domains: " + domains_of("n") + "}"
+_MAP: LiteralString = "{labels: labels(n), props: " + _PROPS + ", domains: " + domains_of("n") + "}"
 
 
 def with_node(query: LiteralString) -> LiteralString:

@@ -23,7 +23,7 @@ from neo4j import AsyncDriver
 from graph.domains import with_node
 from graph.driver import read, read_values
 from graph.layouts import diff
-from graph.records import EdgeRecord, NodeRecord, Record
+from graph.records import FEEDS_TIMES, EdgeRecord, NodeRecord, Record, text_times
 
 MAX_DEPTH = 10
 MAX_NODES = 500  # a lineage view larger than this is truncated (and says so)
@@ -85,7 +85,9 @@ CALL (nodes) {
     AND """
     + _VALID
     + """
-  RETURN collect({from: a.urn, to: b.urn, props: properties(r),
+  RETURN collect({from: a.urn, to: b.urn, props: """
+    + text_times("r", FEEDS_TIMES)
+    + """,
                   unresolved: a:Unresolved OR b:Unresolved
                               OR (a.removedAt IS NOT NULL AND b.removedAt IS NULL)}) AS edges
 }

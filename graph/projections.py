@@ -16,7 +16,7 @@ from neo4j import AsyncDriver
 
 from graph.domains import domains_of
 from graph.driver import read_values
-from graph.records import NodeRecord, Record, Related, plain
+from graph.records import ASSET_TIMES, NodeRecord, Record, Related, plain, text_times
 
 # Per asset: itself with its domains (RBAC), each column (ordinal, then name) with its domains
 # and the ``HAS_COLUMN`` properties, and each column's labels (by name) with the ``LABELED``
@@ -26,24 +26,30 @@ from graph.records import NodeRecord, Record, Related, plain
 DETAIL: LiteralString = (
     """
 MATCH (n:Asset) WHERE n.urn IN $urns
-RETURN n.urn AS key, labels(n) AS labels, properties(n) AS props, """
+RETURN n.urn AS key, labels(n) AS labels, """
+    + text_times("n", ASSET_TIMES)
+    + """ AS props, """
     + domains_of("n")
     + """ AS domains,
   COLLECT {
     MATCH (n)-[h:HAS_COLUMN]->(c:Column)
     WITH h, c ORDER BY c.ordinal, c.name
-    RETURN {labels: labels(c), props: properties(c), rel: properties(h), domains: """
+    RETURN {labels: labels(c), props: """
+    + text_times("c", ASSET_TIMES)
+    + """, rel: properties(h), domains: """
     + domains_of("c")
     + """,
             tags: COLLECT {
               MATCH (c)-[r:LABELED]->(l:Label)
               WITH r, l ORDER BY l.name
-              RETURN {labels: labels(l), props: properties(l), rel: r {.*, column: c.urn}}
+              RETURN {labels: labels(l), props: properties(l),
+                      rel: r {.*, column: c.urn, at: toString(r.at)}}
             },
             inherited: CASE WHEN $inherited THEN COLLECT {
               MATCH (c)-[r:INHERITS]->(l:Label) WHERE NOT EXISTS { (c)-[:LABELED]->(l) }
               WITH r, l ORDER BY l.name
-              RETURN {labels: labels(l), props: properties(l), rel: r {.*, column: c.urn}}
+              RETURN {labels: labels(l), props: properties(l),
+                      rel: r {.*, column: c.urn, at: toString(r.at)}}
             } END}
   } AS columns
 """
