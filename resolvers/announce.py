@@ -1,4 +1,5 @@
-"""After a mutation's write: forget what the request loaded, then tell every replica."""
+"""After a mutation's write: forget what the request loaded, then tell every replica (or, for a
+write announced on Kafka, make the cached reads unreachable at once)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 
 from redis.exceptions import RedisError
 
+from live.cache import invalidate
 from live.changes import ChangeType, catalog_change, publish_catalog_change
 from resolvers.context import Info
 
@@ -23,3 +25,14 @@ async def announce(
         await publish_catalog_change(info.context.state.redis, *changes)
     except RedisError as err:  # the write is done; cached copies expire with their TTL
         log.warning("catalog change of %s not published: %s", list(urns), err)
+
+
+async def invalidate_cached(info: Info, urns: Sequence[str]) -> None:
+    """Make every cached read of ``urns`` unreachable now, for a write whose announcement
+    travels through Kafka (its consumer invalidates too, later): the caller's next read, and
+    anyone's, shows the write."""
+    info.context.loaders.forget(*urns)
+    try:
+        await invalidate(info.context.state.redis, urns)
+    except RedisError as err:  # cached copies expire with their TTL or at the announcement
+        log.warning("cached reads of %s not invalidated: %s", list(urns), err)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -71,11 +72,16 @@ def _plain_method(definition: StrawberryField) -> Callable[[Any], Any] | None:
     return func
 
 
+# Completes one value of a type for a selection, given the readers of the root field's value.
+Completer = Callable[[Any, Mapping[tuple[str, str], Reader]], Any]
+
+
 class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
     def build_per_event_executor(self, payload: Any) -> DataWaveExecutor:
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
         executor._stream_usages = RefMap()
+        executor._completers = {}
         return executor  # type: ignore[return-value]
 
     def complete_value(
@@ -89,61 +95,122 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if type(result) is Prefetched:
             try:
-                return self._complete(return_type, field_details_list, result.value, result.readers)
+                complete = self._completer(return_type, field_details_list)
+                return complete(result.value, result.readers)
             except Exception:  # the usual completion says what was wrong, if anything
                 result = result.value
         return super().complete_value(
             return_type, field_details_list, info, path, result, position_context
         )
 
-    def _complete(
-        self, type_: GraphQLOutputType, details: Any, value: Any, readers: Mapping
-    ) -> Any:
+    def _completer(self, type_: GraphQLOutputType, details: Any) -> Completer:
+        """How to complete values of ``type_`` for the selection ``details``, worked out once
+        per execution: a page's 100 items share their fields' lookups, arguments and
+        serialisers (``details`` are graphql-core's, the same objects for every item)."""
+        try:
+            cache = self._completers
+        except AttributeError:
+            cache = self._completers = {}
+        key = (type_, id(details))
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self._compile(type_, details)
+        return found
+
+    def _compile(self, type_: GraphQLOutputType, details: Any) -> Completer:
         if isinstance(type_, GraphQLNonNull):
-            completed = self._complete(type_.of_type, details, value, readers)
-            if completed is None:
-                raise _Unsupported("null for a non-null field")
-            return completed
-        if value is None:
-            return None
+            inner = self._completer(type_.of_type, details)
+
+            def non_null(value: Any, readers: Mapping) -> Any:
+                completed = inner(value, readers)
+                if completed is None:
+                    raise _Unsupported("null for a non-null field")
+                return completed
+
+            return non_null
         if isinstance(type_, GraphQLList):
-            return [self._complete(type_.of_type, details, v, readers) for v in value]
+            item = self._completer(type_.of_type, details)
+            return lambda value, readers: (
+                None if value is None else [item(v, readers) for v in value]
+            )
         if is_leaf_type(type_):
-            return self.complete_leaf_value(type_, value)  # type: ignore[arg-type]
+            leaf = type_
+
+            def serialize(value: Any, readers: Mapping) -> Any:
+                return None if value is None else self.complete_leaf_value(leaf, value)
+
+            return serialize
         if is_abstract_type(type_):
-            definition = getattr(type(value), "__strawberry_definition__", None)
-            found = self.schema.get_type(definition.name) if definition else None
-            if not (isinstance(found, GraphQLObjectType) and self.schema.is_sub_type(type_, found)):
-                raise _Unsupported(f"no runtime type for {type(value).__name__}")
-            type_ = found
+            abstract = type_
+
+            def by_runtime_type(value: Any, readers: Mapping) -> Any:
+                if value is None:
+                    return None
+                definition = getattr(type(value), "__strawberry_definition__", None)
+                found = self.schema.get_type(definition.name) if definition else None
+                if not (
+                    isinstance(found, GraphQLObjectType)
+                    and self.schema.is_sub_type(abstract, found)
+                ):
+                    raise _Unsupported(f"no runtime type for {type(value).__name__}")
+                return self._completer(found, details)(value, readers)
+
+            return by_runtime_type
         assert isinstance(type_, GraphQLObjectType)
+        return self._compile_object(type_, details)
+
+    def _compile_object(self, type_: GraphQLObjectType, details: Any) -> Completer:
         grouped, deferred, _ = self.collect_subfields(type_, details)
         if deferred:
             raise _Unsupported("@defer")
-        out: dict[str, Any] = {}
+        fields: list[tuple[str, Callable[[Any, Mapping], Any], Completer]] = []
         for key, field_details in grouped.items():
             node = field_details[0].node
             name = node.name.value
             if name == "__typename":
-                out[key] = type_.name
+                fields.append((key, lambda _v, _r, n=type_.name: n, lambda v, _r: v))
                 continue
             field_def = type_.fields[name]
-            reader = readers.get((type_.name, name))
-            if reader is not None:
-                args = get_argument_values(field_def, node, self.variable_values)
-                item = reader(value, args)
+            args = get_argument_values(field_def, node, self.variable_values)
+            fields.append(
+                (
+                    key,
+                    self._getter(type_.name, name, field_def, node, args),
+                    self._completer(field_def.type, field_details),
+                )
+            )
+
+        def complete(value: Any, readers: Mapping) -> Any:
+            if value is None:
+                return None
+            return {key: done(get(value, readers), readers) for key, get, done in fields}
+
+        return complete
+
+    @staticmethod
+    def _getter(
+        type_name: str, name: str, field_def: Any, node: Any, args: dict[str, Any]
+    ) -> Callable[[Any, Mapping], Any]:
+        """What the field holds for an object: by the reader the root field handed over for
+        it, else by attribute or plain method; anything else raises ``_Unsupported`` when met,
+        as a reader for it may come with another value."""
+        definition = field_def.extensions.get(DEFINITION)
+        own: Callable[[Any], Any] | None = None
+        if isinstance(definition, StrawberryField) and not node.arguments:
+            if definition.is_basic_field:
+                own = attrgetter(definition.python_name)
             else:
-                definition = field_def.extensions.get(DEFINITION)
-                if not isinstance(definition, StrawberryField) or node.arguments:
-                    raise _Unsupported(f"{type_.name}.{name}")
-                if definition.is_basic_field:
-                    item = getattr(value, definition.python_name)
-                elif (method := _plain_method(definition)) is not None:
-                    item = method(value)
-                else:
-                    raise _Unsupported(f"{type_.name}.{name} has its own resolver")
-            out[key] = self._complete(field_def.type, field_details, item, readers)
-        return out
+                own = _plain_method(definition)
+
+        def get(value: Any, readers: Mapping) -> Any:
+            reader = readers.get((type_name, name))
+            if reader is not None:
+                return reader(value, args)
+            if own is None:
+                raise _Unsupported(f"{type_name}.{name} has its own resolver")
+            return own(value)
+
+        return get
 
 
 class QuietExecutor(DataWaveExecutor):

@@ -31,7 +31,7 @@ from ingest.scan import ScanError
 from ingest.source_access import SourceAccess
 from live.changes import ChangeType
 from live.scans import TooManyScans
-from resolvers.announce import announce
+from resolvers.announce import announce, invalidate_cached
 from resolvers.audited import guarded
 from resolvers.catalog.types import DataSource, SourceStatus
 from resolvers.common import InvalidInputError, NotFoundError, UserError
@@ -280,7 +280,8 @@ class SourceMutation:
         removed = await registration.unregister(
             driver, database, state.producer, state.settings.ingest.changes_topic, source
         )
-        info.context.loaders.forget(source_urn(source))
         if removed is None:  # unregistered meanwhile by someone else
+            info.context.loaders.forget(source_urn(source))
             return UnregisterDataSourcePayload(errors=await _unknown(info, source, SOURCE_ADMIN))
+        await invalidate_cached(info, [source_urn(source), *removed])
         return UnregisterDataSourcePayload(removed_assets=len(removed))

@@ -301,6 +301,8 @@ async def test_unregistering_soft_deletes_and_announces_the_assets(
             await execute(UNREGISTER, source=estate.name)
         result = (await admin_api(UNREGISTER, source=estate.name))["unregisterDataSource"]
         assert result == {"removedAssets": 4, "errors": []}  # database, schema, two tables
+        page = await execute(ASSETS, source=estate.name)  # the count above was cached
+        assert page["assets"]["totalCount"] == 0, "at once, not when the announcement arrives"
         removed: set[str] = set()
         async with asyncio.timeout(30):
             while len(removed) < 5:
