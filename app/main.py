@@ -12,6 +12,7 @@ from contextlib import ExitStack, asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -106,6 +107,16 @@ class DataWaveGraphQL(GraphQL[Context, None]):
                 await WebSocket(scope, receive, send).send_denial_response(refusal.response())
                 return
             await super().__call__(scope, receive, send)
+
+    def encode_json(self, data: object) -> str:
+        """Responses and WebSocket messages as JSON text, by orjson: ``json.dumps`` was a
+        twentieth of a cold page's CPU (docs/benchmarks.md). Text, not bytes, so WebSocket
+        messages stay text frames; what orjson cannot write (an integer past 64 bits in a JSON
+        value) goes through ``json``."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # orjson.JSONEncodeError is one
+            return json.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """Strawberry's parser of WebSocket messages (and of HTTP bodies, which the gateway

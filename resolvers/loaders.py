@@ -8,8 +8,9 @@ filtered by the caller's RBAC scope: a node out of scope is exactly as absent as
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
+from typing import TypeVar
 
 from neo4j import AsyncDriver
 from strawberry.dataloader import DataLoader
@@ -45,6 +46,27 @@ UNSCOPED = frozenset(
 CACHED = frozenset({Relation.COLUMNS, Relation.LABELS, Relation.COLUMN_LABELS})
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lazy(dict[K, DataLoader[str, V]]):
+    """A DataLoader per key, built on first use: a request uses a few of the ~30 there are,
+    and building them all was a twentieth of a cold lineage read's CPU."""
+
+    def __init__(
+        self, load: Callable[[K, list[str]], Awaitable[list[V]]], keys: Iterable[K]
+    ) -> None:
+        super().__init__()
+        self._load, self.keys_allowed = load, frozenset(keys)
+
+    def __missing__(self, key: K) -> DataLoader[str, V]:
+        if key not in self.keys_allowed:
+            raise KeyError(key)
+        loader = self[key] = DataLoader(partial(self._load, key))
+        return loader
+
+
 class Loaders:
     """Built per request in ``get_context``, so nothing cached outlives the request."""
 
@@ -53,12 +75,8 @@ class Loaders:
         self._database = state.settings.neo4j.database
         self.guard = guard
         self.cache = ReadThroughCache(state.redis, state.settings.cache_ttl_s)
-        self._nodes: dict[str, DataLoader[str, NodeRecord | None]] = {
-            label: DataLoader(partial(self._load_nodes, label)) for label in LOOKUPS
-        }
-        self._related: dict[Relation, DataLoader[str, list[Related]]] = {
-            rel: DataLoader(partial(self._load_related, rel)) for rel in Relation
-        }
+        self._nodes: _Lazy[str, NodeRecord | None] = _Lazy(self._load_nodes, LOOKUPS)
+        self._related: _Lazy[Relation, list[Related]] = _Lazy(self._load_related, Relation)
         self._redis = state.redis
         # URN -> (version, team) of the grants reaching it, read on the first out-of-scope node
         self._granted: dict[str, set[tuple[str, str]]] | None = None
@@ -116,7 +134,8 @@ class Loaders:
             kind = KINDS[Urn.parse(urn).kind]
         except InvalidUrn:
             return None
-        return self._nodes.get(kind.key_label or "") if kind.graphql else None
+        label = kind.key_label
+        return self._nodes[label] if kind.graphql and label in self._nodes.keys_allowed else None
 
     async def _load(self, urn: str) -> NodeRecord | None:
         loader = self._loader(urn)
