@@ -142,18 +142,26 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
             return serialize
         if is_abstract_type(type_):
             abstract = type_
+            by_class: dict[type, Completer] = {}  # the Python class of a value -> its completer
 
-            def by_runtime_type(value: Any, readers: Mapping) -> Any:
-                if value is None:
-                    return None
-                definition = getattr(type(value), "__strawberry_definition__", None)
+            def runtime_type(cls: type) -> Completer:
+                definition = getattr(cls, "__strawberry_definition__", None)
                 found = self.schema.get_type(definition.name) if definition else None
                 if not (
                     isinstance(found, GraphQLObjectType)
                     and self.schema.is_sub_type(abstract, found)
                 ):
-                    raise _Unsupported(f"no runtime type for {type(value).__name__}")
-                return self._completer(found, details)(value, readers)
+                    raise _Unsupported(f"no runtime type for {cls.__name__}")
+                return self._completer(found, details)
+
+            def by_runtime_type(value: Any, readers: Mapping) -> Any:
+                if value is None:
+                    return None
+                cls = type(value)
+                complete = by_class.get(cls)
+                if complete is None:
+                    complete = by_class[cls] = runtime_type(cls)
+                return complete(value, readers)
 
             return by_runtime_type
         assert isinstance(type_, GraphQLObjectType)
