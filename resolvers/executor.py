@@ -113,9 +113,9 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
             cache = self._completers = {}
         key = (type_, id(details))
         found = cache.get(key)
-        if found is None:
-            found = cache[key] = self._compile(type_, details)
-        return found
+        if found is None or found[0] is not details:  # kept with it: an id may be reused
+            found = cache[key] = (details, self._compile(type_, details))
+        return found[1]
 
     def _compile(self, type_: GraphQLOutputType, details: Any) -> Completer:
         if isinstance(type_, GraphQLNonNull):

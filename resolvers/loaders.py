@@ -52,7 +52,7 @@ V = TypeVar("V")
 
 class _Lazy(dict[K, DataLoader[str, V]]):
     """A DataLoader per key, built on first use: a request uses a few of the ~30 there are,
-    and building them all was a twentieth of a cold lineage read's CPU."""
+    and building them all took 3 % of a cold lineage read's CPU."""
 
     def __init__(
         self, load: Callable[[K, list[str]], Awaitable[list[V]]], keys: Iterable[K]

@@ -61,3 +61,12 @@ def test_a_label_filter_counts_inherited_labels_only_when_asked() -> None:
     assert "LABELED|INHERITS" in query_of(inherited)
     assert "INHERITS" not in query_of(own)
     assert inherited.params()["inheritedLabel"] == "PII.Email"
+
+
+def test_a_scoped_caller_counts_an_inherited_label_only_along_a_path_in_scope() -> None:
+    scoped = AssetFilter(label="PII", inherited_labels=True, sources=frozenset({"crm"}))
+    assert {"inheritedLabelInScope", "scope"} <= scoped.active
+    assert "inheritedLabel" not in scoped.active
+    assert "dwOn.urn IN l.path" in query_of(scoped)
+    unscoped = AssetFilter(label="PII", inherited_labels=True)
+    assert "l.path" not in query_of(unscoped), "an unrestricted caller's plan stays small"
