@@ -20,7 +20,7 @@ from core.kinds import KINDS, Scope
 from graph.access import granted_to
 from graph.domains import in_scope, with_node
 from graph.driver import read, read_list, read_values
-from graph.records import NodeRecord, Record, Related, plain
+from graph.records import LABEL_EDGE, NodeRecord, Record, Related, plain
 
 
 # Lookups by URN, one per label a kind's URNs are unique under (core/kinds.py), the
@@ -95,15 +95,19 @@ ORDER BY n.name
 # table's), ``rel.column`` saying which column carries each one. An ``INHERITS`` label
 # (graph/inheritance.py) only where the column holds none of its own (should an edge be read
 # mid-recompute): its own wins.
-LABELS_OF: LiteralString = """
+LABELS_OF: LiteralString = (
+    """
 MATCH (p:Asset) WHERE p.urn IN $urns
 {of}
 MATCH (c)-[r:{edge}]->(n:Label)
 WHERE r:LABELED OR NOT EXISTS { (c)-[:LABELED]->(n) }
 RETURN p.urn AS key, labels(n) AS labels, properties(n) AS props,
-       r {.*, column: c.urn, at: toString(r.at)} AS rel
+       """
+    + LABEL_EDGE
+    + """ AS rel
 ORDER BY c.ordinal, n.name
 """
+)
 
 
 def _labels(of: LiteralString, edge: LiteralString) -> LiteralString:

@@ -16,7 +16,18 @@ from neo4j import AsyncDriver
 
 from graph.domains import domains_of
 from graph.driver import read_values
-from graph.records import ASSET_TIMES, NodeRecord, Record, Related, plain, text_times
+from graph.records import (
+    ASSET_TIMES,
+    LABEL_EDGE,
+    NodeRecord,
+    Record,
+    Related,
+    plain,
+    text_times,
+)
+
+# A column's label ``l`` over its edge ``r``, as ``Relation.LABELS`` reads it.
+_LABEL: LiteralString = "{labels: labels(l), props: properties(l), rel: " + LABEL_EDGE + "}"
 
 # Per asset: itself with its domains (RBAC), each column (ordinal, then name) with its domains
 # and the ``HAS_COLUMN`` properties, and each column's labels (by name) with the ``LABELED``
@@ -42,14 +53,16 @@ RETURN n.urn AS key, labels(n) AS labels, """
             tags: COLLECT {
               MATCH (c)-[r:LABELED]->(l:Label)
               WITH r, l ORDER BY l.name
-              RETURN {labels: labels(l), props: properties(l),
-                      rel: r {.*, column: c.urn, at: toString(r.at)}}
+              RETURN """
+    + _LABEL
+    + """
             },
             inherited: CASE WHEN $inherited THEN COLLECT {
               MATCH (c)-[r:INHERITS]->(l:Label) WHERE NOT EXISTS { (c)-[:LABELED]->(l) }
               WITH r, l ORDER BY l.name
-              RETURN {labels: labels(l), props: properties(l),
-                      rel: r {.*, column: c.urn, at: toString(r.at)}}
+              RETURN """
+    + _LABEL
+    + """
             } END}
   } AS columns
 """

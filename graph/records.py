@@ -34,7 +34,7 @@ def plain(value: Any) -> Any:
 
 
 # The temporal properties hot reads return as ISO-8601 text, by kind of node or relationship
-# (a label's ``LABELED`` or ``INHERITS`` edge: ``at``, converted where it is read).
+# (a label's edge: ``LABEL_EDGE`` below).
 ASSET_TIMES: tuple[LiteralString, ...] = ("firstSeenAt", "lastSeenAt", "removedAt")
 FEEDS_TIMES: tuple[LiteralString, ...] = ("since", "until", "lastSeenAt")
 
@@ -48,6 +48,12 @@ def text_times(variable: LiteralString, names: tuple[LiteralString, ...]) -> Lit
     still read as a temporal and converted by ``plain``."""
     times = ", ".join(n + ": toString(" + variable + "." + n + ")" for n in names)
     return variable + " {.*, " + times + "}"  # type: ignore[return-value]
+
+
+# A label's ``LABELED`` or ``INHERITS`` edge ``r`` on column ``c``, as every label read returns
+# it (graph/catalog.py ``LABELS_OF``, the detail of graph/projections.py, which primes the
+# loaders in its place): with the column it is on, its ``at`` as text.
+LABEL_EDGE: LiteralString = "r {.*, column: c.urn, at: toString(r.at)}"
 
 
 class Record(BaseModel):
