@@ -17,6 +17,7 @@ from core.settings import Settings
 from core.topics import MESH
 from graph.driver import write
 from live.search import INDEX
+from mesh.events import product_channel
 from mesh.search import INDEX as PRODUCT_INDEX
 from security.auth import mint_token
 from tests.factories import eventually
@@ -127,6 +128,18 @@ async def mesh(
     await write(neo4j, db, FORGET_PRODUCTS, name=unique)
     await write(neo4j, db, FORGET, name=unique, policy=f"urn:dw:policy:{unique}")
     await Estate.drop(neo4j, db, unique)
+
+
+async def following(m: dict[str, Any], product: str) -> None:
+    """Wait until the session's API holds a ``productEvents`` subscriber of ``product`` (gql
+    subscribes at a stream's first read, so start reading it first): a step announced before
+    reaches nobody."""
+    hub, channel = m["served"].hub, product_channel(product)
+
+    async def registered() -> bool:
+        return hub.subscriber_count(channel) > 0
+
+    await eventually(registered, timeout_s=10)
 
 
 async def mesh_steps(settings: Settings, correlation: str, count: int) -> list[dict[str, Any]]:

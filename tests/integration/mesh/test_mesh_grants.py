@@ -20,6 +20,7 @@ from tests.integration.mesh.flow import (
     REQUEST,
     SEARCH_ASSETS,
     Caller,
+    following,
     mesh_steps,
     published,
 )
@@ -78,11 +79,12 @@ async def test_a_grant_shows_in_pages_and_search_until_it_ends(mesh: dict[str, A
     assert await visible(carl, m) == nothing
 
     # A grant ending in 12 s (time for a replica to start on a busy machine): one sweeping every
-    # half second tells the consumer before and after; the end itself needs no sweep.
+    # half second tells the consumer before and after; the end itself needs no sweep. The
+    # consumer listens before the end is brought near: the session's replica sweeps too (every
+    # minute), and an announcement it claimed before anyone listened would never come again.
     second = await grant()
     assert await visible(carl, m) == granted
     db = m["settings"].neo4j.database
-    await write(m["neo4j"], db, ENDS_SOON, id=second["id"], s=12)
     settings = m["settings"]
     sweeping = settings.model_copy(update={
         "mesh": settings.mesh.model_copy(update={"grant_sweep_s": 0.5}),
@@ -92,9 +94,11 @@ async def test_a_grant_shows_in_pages_and_search_until_it_ends(mesh: dict[str, A
         stream = session.subscribe(
             GraphQLRequest(EVENTS, variable_values={"product": urns["product"]})
         )
-        await asyncio.sleep(0.5)  # the subscription is registered
+        expiring = asyncio.create_task(anext(stream))  # gql subscribes at the first read
+        await following(m, urns["product"])
+        await write(m["neo4j"], db, ENDS_SOON, id=second["id"], s=12)
         async with serve(sweeping):
-            soon = (await asyncio.wait_for(anext(stream), 10))["productEvents"]
+            soon = (await asyncio.wait_for(expiring, 10))["productEvents"]
             assert soon == {"action": "access.expiring", "version": urns["version"]}
             over = (await asyncio.wait_for(anext(stream), 30))["productEvents"]
             assert over == {"action": "access.expired", "version": urns["version"]}

@@ -36,6 +36,7 @@ from tests.integration.mesh.flow import (
     REQUEST,
     SEARCH_ASSETS,
     TEAM,
+    following,
     mesh_steps,
 )
 from tests.unit.mesh.odcs import contract
@@ -214,7 +215,7 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     async with ws_client(m["api"], carl.token) as session:
         stream = session.subscribe(GraphQLRequest(EVENTS, variable_values={"product": product}))
         listener = asyncio.create_task(anext(aiter(stream)))
-        await asyncio.sleep(0.5)  # the subscription is registered
+        await following(m, product)
         assert (await olga(ADVANCE, version=v2, step="PUBLISH"))["advanceVersion"]["errors"] == []
         event = (await asyncio.wait_for(listener, 10))["productEvents"]
     assert (event["action"], event["version"], event["actor"]) == (
