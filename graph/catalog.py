@@ -20,7 +20,7 @@ from core.kinds import KINDS, Scope
 from graph.access import granted_to
 from graph.domains import in_scope, with_node
 from graph.driver import read, read_list, read_values
-from graph.records import LABEL_EDGE, NodeRecord, Record, Related, plain
+from graph.records import LABEL_EDGE, NodeRecord, Record, Related, node_fields, plain
 
 
 # Lookups by URN, one per label a kind's URNs are unique under (core/kinds.py), the
@@ -456,8 +456,8 @@ async def page_assets(
         after=list(after) if after else None,
         limit=first + 1,  # one more tells whether a next page exists
     )
-    items = [PageItem(key=r["key"], node=NodeRecord.of(r)) for r in rows[:first]]
-    return Page(items=items, has_next=len(rows) > first)
+    items = [{"key": r["key"], "node": node_fields(r)} for r in rows[:first]]
+    return Page.model_validate({"items": items, "has_next": len(rows) > first})
 
 
 async def count_assets(driver: AsyncDriver, database: str, where: AssetFilter) -> int:

@@ -30,10 +30,16 @@ from operator import attrgetter
 from typing import Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     is_abstract_type,
     is_leaf_type,
 )
@@ -74,6 +80,15 @@ def _plain_method(definition: StrawberryField) -> Callable[[Any], Any] | None:
 
 # Completes one value of a type for a selection, given the readers of the root field's value.
 Completer = Callable[[Any, Mapping[tuple[str, str], Reader]], Any]
+
+# Values the built-in scalars serialise as themselves: what graphql-core's ``serialize`` would
+# return unchanged, told apart without its call (six leaves per item of a page of 100).
+_SERIALIZED_AS_IS: dict[Any, Callable[[Any], bool]] = {
+    GraphQLString: lambda v: type(v) is str,
+    GraphQLID: lambda v: type(v) is str,
+    GraphQLBoolean: lambda v: type(v) is bool,
+    GraphQLInt: lambda v: type(v) is int and GRAPHQL_MIN_INT <= v <= GRAPHQL_MAX_INT,
+}
 
 
 class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -134,10 +149,12 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
                 None if value is None else [item(v, readers) for v in value]
             )
         if is_leaf_type(type_):
-            leaf = type_
+            leaf, as_is = type_, _SERIALIZED_AS_IS.get(type_)
 
             def serialize(value: Any, readers: Mapping) -> Any:
-                return None if value is None else self.complete_leaf_value(leaf, value)
+                if value is None or (as_is is not None and as_is(value)):
+                    return value
+                return self.complete_leaf_value(leaf, value)
 
             return serialize
         if is_abstract_type(type_):
@@ -209,9 +226,10 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
                 own = attrgetter(definition.python_name)
             else:
                 own = _plain_method(definition)
+        key = (type_name, name)
 
         def get(value: Any, readers: Mapping) -> Any:
-            reader = readers.get((type_name, name))
+            reader = readers.get(key) if readers else None
             if reader is not None:
                 return reader(value, args)
             if own is None:
