@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from core.settings import Settings
 from live.state import REDIS_CONNECTIONS, open_redis
+from security import ratelimit
 from security.ratelimit import RateLimiter
 
 
@@ -61,3 +62,39 @@ async def test_a_burst_beyond_the_connection_pool_is_still_limited(
     finally:
         await redis.aclose()
     assert sum(d.allowed for d in decisions) == 50
+
+
+async def test_replicas_taking_tokens_a_lease_at_a_time_never_exceed_the_bucket(
+    settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bucket of 1,000 is taken from 20 tokens at a time (one Redis call for 20 requests):
+    what one replica holds is not available to the other until it goes back, and all of it
+    together never exceeds the bucket."""
+    monkeypatch.setattr(ratelimit, "LEASE_S", 0.2)
+    a, b = Redis.from_url(settings.redis_url), Redis.from_url(settings.redis_url)
+    try:
+        first, second = RateLimiter(a, 1000, 0.001), RateLimiter(b, 1000, 0.001)
+        assert first.lease == 20
+        assert (await first.take(unique)).allowed  # holds 19 more
+        left = float(await a.hget(f"datawave:ratelimit:{unique}", "tokens"))
+        assert left == pytest.approx(980, abs=0.01)
+        drained = [await second.take(unique) for _ in range(990)]
+        assert sum(d.allowed for d in drained) == 980
+        assert not drained[-1].allowed and drained[-1].retry_after_s > 100
+        # The 19 the first replica held go back to the bucket with its first call after the
+        # lease, which takes them again (a lease of 19 now): none is lost, none added.
+        await asyncio.sleep(0.25)
+        again = [await first.take(unique) for _ in range(30)]
+        assert sum(d.allowed for d in again) == 19
+        assert not (await second.take(unique)).allowed
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_replica_spends_a_lease_it_holds_before_asking_again(
+    redis: Redis, unique: str
+) -> None:
+    limiter = RateLimiter(redis, capacity=1000, refill_per_s=0.001)
+    decisions = [await limiter.take(unique) for _ in range(1001)]
+    assert [d.allowed for d in decisions] == [True] * 1000 + [False]
