@@ -135,10 +135,21 @@ async def world(
             assert result.stage == "finished", result.error
             yield local
     finally:
-        await write(neo4j, db, CLEANUP, names=[postgres, JOB[0], "s3://lake"], urns=[])
+        await write(neo4j, db, CLEANUP, names=[postgres, job_of(postgres)[0], "s3://lake"], urns=[])
 
 
-JOB = ("airflow-test", "orders_rollup.load")
+def job_of(db: str) -> tuple[str, str]:
+    """The rollup job of the test whose database is ``db``: its own namespace, so runs another
+    worker on datawave.lineage.v1 replays (``make up``'s) never count among this test's."""
+    return f"airflow-{db}", "orders_rollup.load"
+
+
+def job_urn(db: str) -> str:
+    return "urn:dw:job:" + "/".join(job_of(db))
+
+
+def run_urn(db: str, run_id: str) -> str:
+    return "urn:dw:run:" + "/".join((*job_of(db), run_id))
 
 
 def names(db: str) -> tuple[str, str]:
@@ -150,7 +161,7 @@ def rollup(db: str, state: RunState, run_id: str, minutes: float, **kw: Any) -> 
     return run_event(
         state,
         run_id,
-        JOB,
+        job_of(db),
         minutes,
         inputs=[(PG, orders, {**table("orders", "id", "email", "total"), **metrics(42)})],
         outputs=[
@@ -208,8 +219,8 @@ async def test_an_openlineage_client_over_http_lands_on_the_discovered_tables(
 
     orders = table_urn(postgres, postgres, "public", "orders")
     daily = table_urn(postgres, postgres, "public", "orders_daily")
-    job = f"urn:dw:job:{JOB[0]}/{JOB[1]}"
-    run = f"urn:dw:run:{JOB[0]}/{JOB[1]}/{run_id}"
+    job = job_urn(postgres)
+    run = run_urn(postgres, run_id)
 
     async def completed() -> bool:
         rows = await read(neo4j, db, RUN, urn=run)
@@ -227,7 +238,7 @@ async def test_an_openlineage_client_over_http_lands_on_the_discovered_tables(
     assert {n["id"] for n in graph["nodes"]} == {orders, daily}
     (edge,) = [e for e in graph["edges"] if e["via"]]
     assert (edge["from"], edge["to"], edge["kind"]) == (orders, daily, "OPENLINEAGE")
-    assert edge["via"] == {"id": job, "name": JOB[1], "kind": "OPENLINEAGE"}
+    assert edge["via"] == {"id": job, "name": job_of(postgres)[1], "kind": "OPENLINEAGE"}
     assert edge["since"].startswith("2026-11-01T06:00:00") and edge["until"] is None
 
     # Column level, with how each column is derived.
@@ -274,7 +285,7 @@ async def test_bad_requests_are_refused_with_the_reason(
 ) -> None:
     service = mint_token(settings.auth, "pipeline-bad", ["service"])
     viewer = mint_token(settings.auth, "viewer-bad", ["viewer"])
-    event = raw(rollup("x", RunState.START, str(uuid.uuid4()), 0)).decode()
+    event = raw(rollup("x", RunState.START, str(uuid.uuid4()), 0)).decode()  # job airflow-x
     broken = event.replace('"runId": "', '"runId": "not-a-uuid-')
     async with httpx.AsyncClient(base_url=api) as http:
 
@@ -293,7 +304,7 @@ async def test_bad_requests_are_refused_with_the_reason(
         # A pipeline account scoped to other namespaces (RBAC source scopes).
         other = mint_token(settings.auth, "pipeline-other", ["service"], sources=["spark-prod"])
         assert (await post(event, other)).status_code == 403
-        scoped = mint_token(settings.auth, "pipeline-scoped", ["service"], sources=[JOB[0]])
+        scoped = mint_token(settings.auth, "pipeline-scoped", ["service"], sources=["airflow-x"])
         assert (await post(event, scoped)).status_code == 201
         assert (await post("{", service)).status_code == 400
 
@@ -308,7 +319,7 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
     ok, failed = str(uuid.uuid4()), str(uuid.uuid4())
     lake = ("s3://lake", "exports/orders_daily")
     export = run_event(
-        RunState.COMPLETE, ok, (JOB[0], "export"), 10,
+        RunState.COMPLETE, ok, (job_of(postgres)[0], "export"), 10,
         inputs=[(PG, names(postgres)[1], {})], outputs=[(*lake, {})],
     )  # fmt: skip
     invalid = raw(rollup(postgres, RunState.START, ok, 0)).replace(b'"eventTime"', b'"evenTime"')
@@ -323,8 +334,8 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
             await producer.send(value, b"orders_rollup")
         await producer.flush()
 
-    run = f"urn:dw:run:{JOB[0]}/{JOB[1]}/{ok}"
-    fail = f"urn:dw:run:{JOB[0]}/{JOB[1]}/{failed}"
+    run = run_urn(postgres, ok)
+    fail = run_urn(postgres, failed)
 
     async def arrived() -> bool:
         return len(await read(neo4j, db, RUN, urn=fail)) == 1
@@ -350,7 +361,7 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
         edges { node { runId state durationMs errorMessage job { id } } }
       }
     }"""
-    job = f"urn:dw:job:{JOB[0]}/{JOB[1]}"
+    job = job_urn(postgres)
     page = (await execute(query, job=job))["runs"]
     assert (page["totalCount"], page["pageInfo"]["hasNextPage"]) == (2, True)
     assert page["edges"][0]["node"]["runId"] == failed  # started at 7 min: the newest
@@ -370,7 +381,7 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
     assert [(e["from"], e["to"]) for e in result["lineage"]["edges"]] == [(daily, lake_urn)]
 
     async def state() -> list[Any]:
-        via = f"urn:dw:job:{JOB[0]}/{JOB[1]}"
+        via = job_urn(postgres)
         return [
             *(await read(neo4j, db, RUN, urn=run)),
             *(await read(neo4j, db, RUN, urn=fail)),
@@ -416,7 +427,7 @@ async def test_lineage_as_of_a_past_moment(
     def load(run_id: str, minutes: float, source: str) -> bytes:
         return raw(
             run_event(
-                RunState.COMPLETE, run_id, JOB, minutes,
+                RunState.COMPLETE, run_id, job_of(postgres), minutes,
                 inputs=[(PG, source, {})], outputs=[(PG, daily, {})],
             )
         )  # fmt: skip
@@ -475,7 +486,7 @@ async def test_lineage_as_of_a_past_moment(
       }
     }"""
     result = await execute(changes, urn=out, since=at(30), until=at(90))
-    job = {"id": f"urn:dw:job:{JOB[0]}/{JOB[1]}"}
+    job = {"id": job_urn(postgres)}
     found = [e["node"] for e in result["lineageChanges"]["edges"]]
     assert [(c["change"], c["edge"]["from"], c["edge"]["via"]) for c in found] == [
         ("ADDED", new, job),
@@ -588,7 +599,7 @@ async def test_labels_follow_the_lineage_and_the_stewards_as_they_change(
         column_urn(table_urn(postgres, postgres, "public", t), "total")
         for t in ("orders", "orders_daily", "revenue")
     )
-    report = (JOB[0], f"{postgres}.report")
+    report = (job_of(postgres)[0], f"{postgres}.report")
 
     def report_run(minutes: float, source: str, field: str) -> Any:
         mapping = derived(("total", PG, source, field, "DIRECT/IDENTITY", False))
