@@ -10,7 +10,7 @@ would have loaded (resolvers/loaders.py ``Loaders.detail``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import LiteralString
+from typing import Any, LiteralString
 
 from neo4j import AsyncDriver
 
@@ -22,6 +22,7 @@ from graph.records import (
     NodeRecord,
     Record,
     Related,
+    node_fields,
     plain,
     text_times,
 )
@@ -90,8 +91,9 @@ class AssetDetail(Record):
         return [r for c in self.columns for r in c.inherited or []]
 
 
-def _related(row: dict) -> Related:
-    return Related(node=NodeRecord.of(row), rel=plain(row["rel"] or {}))
+def _related(row: dict) -> dict[str, Any]:
+    """A ``Related``'s fields, validated with the whole detail in one call."""
+    return {"node": node_fields(row), "rel": plain(row["rel"] or {})}
 
 
 async def asset_details(
@@ -101,18 +103,20 @@ async def asset_details(
     columns inherit if ``inherited``."""
     rows = await read_values(driver, database, DETAIL, urns=list(urns), inherited=inherited)
     return {
-        row["key"]: AssetDetail(
-            node=NodeRecord.of(row),
-            columns=[
-                ColumnDetail(
-                    column=_related(c),
-                    labels=[_related(t) for t in c["tags"]],
-                    inherited=None
-                    if c["inherited"] is None
-                    else [_related(t) for t in c["inherited"]],
-                )
-                for c in row["columns"]
-            ],
+        row["key"]: AssetDetail.model_validate(
+            {
+                "node": node_fields(row),
+                "columns": [
+                    {
+                        "column": _related(c),
+                        "labels": [_related(t) for t in c["tags"]],
+                        "inherited": None
+                        if c["inherited"] is None
+                        else [_related(t) for t in c["inherited"]],
+                    }
+                    for c in row["columns"]
+                ],
+            }
         )
         for row in rows
     }
