@@ -78,7 +78,7 @@ class NodeRecord(Record):
 
 def node_fields(row: dict[str, Any]) -> dict[str, Any]:
     """A ``NodeRecord``'s fields from a row, to validate inside a larger record: one validation
-    of a page of 100 costs a third less than 200 small ones (docs/benchmarks.md, issue 17)."""
+    of a page of 100 costs about a quarter less than 200 small ones (docs/benchmarks.md)."""
     props, domains = plain(row["props"]), row.get("domains") or []
     return {"labels": row["labels"], "props": props, "domains": domains}
 
