@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # as bench/graphql.py: this directory would shadow graphql-core
 
@@ -31,6 +33,7 @@ from bench.graphql import (  # noqa: E402
     PEER_QUERIES,
     WARMUP_S,
     WORKERS,
+    shape,
     start_peer,
 )
 from core.settings import Settings  # noqa: E402
@@ -123,6 +126,11 @@ def main() -> None:
         for name in DW_QUERIES:
             for side, (url, headers, queries, proc) in servers.items():
                 query, variables = queries[name]
+                answer = httpx.post(url, json={"query": query, "variables": variables},
+                                    headers=headers, timeout=30).json()  # fmt: skip
+                if answer.get("errors") or not answer.get("data"):
+                    raise SystemExit(f"{side} {name}: {answer}")
+                print(f"  {name:9s} {side:9s} returns {shape(name, answer['data'])}", flush=True)
                 body = json.dumps({"query": query, "variables": variables}).encode()
                 results[(name, side)] = measure(url, body, headers, processes(proc.pid))
     finally:
