@@ -20,7 +20,7 @@ from core.kinds import KINDS, Scope
 from graph.access import granted_to
 from graph.domains import in_scope, with_node
 from graph.driver import read, read_list, read_values
-from graph.records import LABEL_EDGE, NodeRecord, Record, Related, node_fields, plain
+from graph.records import LABEL_EDGE, NodeRecord, Record, Related, node_fields
 
 
 # Lookups by URN, one per label a kind's URNs are unique under (core/kinds.py), the
@@ -192,7 +192,7 @@ async def related(
     """For each URN, the nodes ``relation`` leads to, in the relation's order."""
     out: dict[str, list[Related]] = defaultdict(list)
     for row in await read_values(driver, database, RELATIONS[relation], urns=list(urns)):
-        out[row["key"]].append(Related(node=NodeRecord.of(row), rel=plain(row["rel"] or {})))
+        out[row["key"]].append(Related.of(row))
     return out
 
 

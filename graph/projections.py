@@ -10,7 +10,7 @@ would have loaded (resolvers/loaders.py ``Loaders.detail``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, LiteralString
+from typing import LiteralString
 
 from neo4j import AsyncDriver
 
@@ -23,7 +23,7 @@ from graph.records import (
     Record,
     Related,
     node_fields,
-    plain,
+    related_fields,
     text_times,
 )
 
@@ -91,11 +91,6 @@ class AssetDetail(Record):
         return [r for c in self.columns for r in c.inherited or []]
 
 
-def _related(row: dict) -> dict[str, Any]:
-    """A ``Related``'s fields, validated with the whole detail in one call."""
-    return {"node": node_fields(row), "rel": plain(row["rel"] or {})}
-
-
 async def asset_details(
     driver: AsyncDriver, database: str, urns: Sequence[str], inherited: bool = False
 ) -> dict[str, AssetDetail]:
@@ -108,11 +103,11 @@ async def asset_details(
                 "node": node_fields(row),
                 "columns": [
                     {
-                        "column": _related(c),
-                        "labels": [_related(t) for t in c["tags"]],
+                        "column": related_fields(c),
+                        "labels": [related_fields(t) for t in c["tags"]],
                         "inherited": None
                         if c["inherited"] is None
-                        else [_related(t) for t in c["inherited"]],
+                        else [related_fields(t) for t in c["inherited"]],
                     }
                     for c in row["columns"]
                 ],

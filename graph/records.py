@@ -107,3 +107,13 @@ class Related(Record):
 
     node: NodeRecord
     rel: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Related:
+        """From a row holding the node (as ``NodeRecord.of`` reads it) and ``rel``."""
+        return cls(**related_fields(row))
+
+
+def related_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``Related``'s fields from a row, to validate inside a larger record (``node_fields``)."""
+    return {"node": node_fields(row), "rel": plain(row["rel"] or {})}
