@@ -3,12 +3,12 @@
 Throughput ratios (``bench/graphql.py``) move with whatever else the machine runs; CPU seconds
 per request served move much less, so a change to the read path shows here when it hides in
 req/s (docs/benchmarks.md, issue 17). Run alone with ``.venv/bin/python bench/graphql_cpu.py``
-(Linux: it reads ``/proc``; the local stack and the demo estate as for ``bench/graphql.py``).
-Both servers run for the whole bench (DataWave with its read cache off and ``BENCH_WORKERS``
-API processes; the peer's one Node process, warm); for each query of ``bench/graphql.py``, one
-server at a time, it warms up, drives ``CONCURRENCY`` connections for ``DURATION_S`` seconds,
-and reads the CPU time (user and system) of the server's processes and of Neo4j before and
-after, divided by the requests answered. Same environment overrides as ``bench/graphql.py``.
+(the local stack and the demo estate as for ``bench/graphql.py``). Both servers run for the
+whole bench (DataWave with its read cache off and ``BENCH_WORKERS`` API processes; the peer's
+one Node process, warm); for each query of ``bench/graphql.py``, one server at a time, it
+warms up, drives ``CONCURRENCY`` connections for ``DURATION_S`` seconds, and reads the CPU time
+(user and system, by psutil) of the server's processes and of Neo4j before and after, divided
+by the requests answered. Same environment overrides as ``bench/graphql.py``.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # as bench/graphql.py: this directory would shadow graphql-core
 
-from bench.api_support import start_datawave, stop  # noqa: E402
+from bench.api_support import listening, start_datawave, stop  # noqa: E402
 from bench.api_support.load import drive  # noqa: E402
 from bench.graphql import (  # noqa: E402
     CONCURRENCY,
@@ -39,71 +40,29 @@ from bench.graphql import (  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from security.auth import mint_token  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
-NEO4J_MAIN = b"org.neo4j.server.CommunityEntryPoint"
+
+def cpu(processes: list[psutil.Process]) -> tuple[float, float]:
+    """CPU seconds (user and system, system alone) the processes have used so far."""
+    times = [p.cpu_times() for p in processes]
+    return sum(t.user + t.system for t in times), sum(t.system for t in times)
 
 
-@dataclass(frozen=True)
-class Cpu:
-    user_s: float
-    system_s: float
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def processes(root: int) -> list[int]:
-    """``root`` and its descendants (a ``datawave serve`` spawns its API processes)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _stat(int(entry.name))):
-            children.setdefault(int(stat[1]), []).append(int(entry.name))
-    found, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        found.append(pid)
-        pending += children.get(pid, [])
-    return found
-
-
-def neo4j_pid() -> int | None:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if NEO4J_MAIN in (entry / "cmdline").read_bytes():
-                    return int(entry.name)
-            except OSError:
-                continue
-    return None
-
-
-def cpu(pids: list[int]) -> Cpu:
-    user = system = 0
-    for pid in pids:
-        if stat := _stat(pid):
-            user, system = user + int(stat[11]), system + int(stat[12])
-    return Cpu(user / TICKS, system / TICKS)
-
-
-def measure(url: str, body: bytes, headers: dict[str, str], server: list[int]) -> dict:
+def measure(
+    url: str, body: bytes, headers: dict[str, str], server: list[psutil.Process],
+    neo4j: psutil.Process | None,
+) -> dict:  # fmt: skip
     """Requests/s, and CPU ms per request of ``server``'s processes and of Neo4j."""
     drive(url, body, headers, WARMUP_S, CONCURRENCY)
-    graph = [pid] if (pid := neo4j_pid()) else []
-    api0, db0 = cpu(server), cpu(graph)
+    graph = [neo4j] if neo4j else []
+    (api0, sys0), (db0, _) = cpu(server), cpu(graph)
     latencies, failures = drive(url, body, headers, DURATION_S, CONCURRENCY)
-    api1, db1 = cpu(server), cpu(graph)
+    (api1, sys1), (db1, _) = cpu(server), cpu(graph)
     n = max(1, len(latencies))
     return {
         "rps": len(latencies) / DURATION_S,
-        "api_ms": 1000 * (api1.user_s + api1.system_s - api0.user_s - api0.system_s) / n,
-        "sys_ms": 1000 * (api1.system_s - api0.system_s) / n,
-        "neo4j_ms": 1000 * (db1.user_s + db1.system_s - db0.user_s - db0.system_s) / n
-        if graph
-        else float("nan"),
+        "api_ms": 1000 * (api1 - api0) / n,
+        "sys_ms": 1000 * (sys1 - sys0) / n,
+        "neo4j_ms": 1000 * (db1 - db0) / n if graph else float("nan"),
         "failures": failures,
     }
 
@@ -112,6 +71,7 @@ def main() -> None:
     settings = Settings(_env_file=None)
     token = mint_token(settings.auth, "bench", ["admin"], ttl_s=3600)
     results: dict[tuple[str, str], dict] = {}
+    neo4j = listening(urlsplit(settings.neo4j.uri).port or 7687)
     ours, ours_url = start_datawave(workers=WORKERS, env={"DATAWAVE_CACHE_TTL_S": "0"})
     try:
         peer, peer_url = start_peer(settings)
@@ -132,7 +92,9 @@ def main() -> None:
                     raise SystemExit(f"{side} {name}: {answer}")
                 print(f"  {name:9s} {side:9s} returns {shape(name, answer['data'])}", flush=True)
                 body = json.dumps({"query": query, "variables": variables}).encode()
-                results[(name, side)] = measure(url, body, headers, processes(proc.pid))
+                server = psutil.Process(proc.pid)
+                tree = [server, *server.children(recursive=True)]  # serve spawns its workers
+                results[(name, side)] = measure(url, body, headers, tree, neo4j)
     finally:
         stop([ours, peer])
     print(f"\nconcurrency {CONCURRENCY}, {DURATION_S:g} s per run, DataWave workers {WORKERS}, "

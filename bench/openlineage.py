@@ -48,7 +48,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from openlineage.client.event_v2 import RunState  # noqa: E402
 from openlineage.client.serde import Serde  # noqa: E402
 
-from bench.api_support import start_datawave, stop  # noqa: E402
+from bench.api_support import listening, start_datawave, stop  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.sources import DataSourceConfig  # noqa: E402
 from core.topics import LINEAGE  # noqa: E402
@@ -95,14 +95,6 @@ def events(runs: int, ns: str) -> list[bytes]:
             event = run_event(state, run_id, job, minute, inputs=inputs, outputs=outputs)
             out.append(Serde.to_json(event).encode())
     return out
-
-
-def listening(port: int) -> psutil.Process | None:
-    """The local process listening on ``port`` (Neo4j's Bolt, Kafka's broker)."""
-    for conn in psutil.net_connections(kind="tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
-            return psutil.Process(conn.pid)
-    return None
 
 
 class CpuShare:

@@ -1,5 +1,6 @@
 """What the API benchmarks (``bench/graphql.py``, ``bench/subscriptions.py``) share: the DataWave
-API as a uvicorn subprocess, a Node peer's ``npm ci``, and percentiles."""
+API as a uvicorn subprocess, a Node peer's ``npm ci``, percentiles, and the local process
+behind a port (whose CPU a bench reads)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,3 +98,11 @@ def pct(values: list[float], q: int) -> float:
     if len(values) == 1:
         return values[0] * 1000
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+def listening(port: int) -> psutil.Process | None:
+    """The local process listening on ``port`` (Neo4j's Bolt, Kafka's broker)."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return psutil.Process(conn.pid)
+    return None
