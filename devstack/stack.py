@@ -349,6 +349,22 @@ def check_java(name: str) -> None:
         raise StackError(f"{name} needs Java 17 or newer: {JAVA.hint}")
 
 
+NEO4J_JVM = (
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+    "-Dlog4j2.disable.jmx=true",
+)
+
+
 class Neo4j(Service):
     # The JVM is launched directly (not through bin/neo4j), so the heap goes on its command
     # line and into neo4j.conf from this one value.
@@ -398,7 +414,7 @@ class Neo4j(Service):
             which(JAVA),
             f"-Xms{self.HEAP}",
             f"-Xmx{self.HEAP}",
-            "-XX:+UseG1GC",
+            *NEO4J_JVM,
             "-cp",
             f"{self.lib}/*",
             "org.neo4j.server.CommunityEntryPoint",

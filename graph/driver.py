@@ -45,6 +45,13 @@ async def open_driver(cfg: Neo4jSettings, **options: Any) -> AsyncIterator[Async
         await driver.close()
 
 
+# Batch writes are anchored on unique keys (``MERGE (n:Asset {urn: row.urn})``), so their plan
+# never depends on the graph's size. By default Neo4j plans a cached query again once its
+# labels' counts have moved by 75 % (at most every 10 s): during a first scan the graph grows
+# that fast, and replanning every write took 8 % of Neo4j's CPU; skipping it, a scale-300 scan
+# drains 14 % faster (docs/benchmarks.md, issue 17). Neo4j still replans after schema changes.
+STABLE_PLAN = "CYPHER replan=skip "
+
 # Rows per UNWIND statement: bounds each statement's memory while one transaction holds them all.
 CHUNK = 1000
 
@@ -79,9 +86,10 @@ async def write_rows(
     *,
     chunk: int = CHUNK,
 ) -> None:
-    """Run an ``UNWIND $rows`` write in chunks, all inside the caller's transaction."""
+    """Run an ``UNWIND $rows`` write in chunks, all inside the caller's transaction, with the
+    plan Neo4j cached for it (``STABLE_PLAN``)."""
     for start in range(0, len(rows), chunk):
-        await _counted(await tx.run(query, rows=rows[start : start + chunk]))
+        await _counted(await tx.run(STABLE_PLAN + query, rows=rows[start : start + chunk]))
 
 
 async def read(
