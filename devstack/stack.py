@@ -349,6 +349,9 @@ def check_java(name: str) -> None:
         raise StackError(f"{name} needs Java 17 or newer: {JAVA.hint}")
 
 
+# What Neo4j's own launcher (bin/neo4j) passes the JVM: the add-opens let it reach file
+# descriptors (it advises the kernel on its transaction logs; without them debug.log fills with
+# "Unable to advise" warnings) and Netty its direct buffers.
 NEO4J_JVM = (
     "-XX:+UseG1GC",
     "-XX:-OmitStackTraceInFastThrow",
