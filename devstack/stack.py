@@ -123,6 +123,30 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def _start_ticks(pid: int) -> int | None:
+    """When a Linux process started, in clock ticks since boot (``/proc/<pid>/stat`` field 22)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def start_record(proc: psutil.Process) -> dict[str, Any]:
+    """What a pid file keeps to know its process again (the pid may be reused)."""
+    return {"pid": proc.pid, "started": proc.create_time(), "ticks": _start_ticks(proc.pid)}
+
+
+def started_as(proc: psutil.Process, record: dict[str, Any]) -> bool:
+    """Whether ``proc`` is the process ``record`` was written for. Its start in ticks since
+    boot decides where the system has it: psutil derives ``create_time`` from the boot time,
+    which moves when the wall clock is stepped (27 s once here, and every service looked
+    foreign to ``stack up`` and ``stack down``)."""
+    ticks = record.get("ticks")
+    if ticks is not None and (now := _start_ticks(proc.pid)) is not None:
+        return now == ticks
+    return proc.create_time() == record["started"]
+
+
 @dataclass
 class Context:
     """Where things go, and as whom services run."""
@@ -220,7 +244,7 @@ class Service:
         try:
             record = json.loads(path.read_text())
             proc = psutil.Process(record["pid"])
-            if proc.create_time() != record["started"] or not proc.is_running():
+            if not started_as(proc, record) or not proc.is_running():
                 return None
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
@@ -265,7 +289,7 @@ class Service:
         proc = psutil.Process(popen.pid)
         pid_path = self.pid_path(ctx)
         pid_path.parent.mkdir(parents=True, exist_ok=True)
-        pid_path.write_text(json.dumps({"pid": popen.pid, "started": proc.create_time()}))
+        pid_path.write_text(json.dumps(start_record(proc)))
         return proc
 
     def runtime_env(self, ctx: Context) -> dict[str, str]:
