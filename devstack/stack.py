@@ -138,9 +138,9 @@ def start_record(proc: psutil.Process) -> dict[str, Any]:
 
 def started_as(proc: psutil.Process, record: dict[str, Any]) -> bool:
     """Whether ``proc`` is the process ``record`` was written for. Its start in ticks since
-    boot decides where the system has it: psutil derives ``create_time`` from the boot time,
-    which moves when the wall clock is stepped (27 s once here, and every service looked
-    foreign to ``stack up`` and ``stack down``)."""
+    boot decides wherever ``/proc`` has it (Linux); ``create_time`` only elsewhere, because
+    psutil derives it from the boot time, which moves when the wall clock is stepped (27 s
+    once here, and every service looked foreign to ``stack up`` and ``stack down``)."""
     ticks = record.get("ticks")
     if ticks is not None and (now := _start_ticks(proc.pid)) is not None:
         return now == ticks
