@@ -17,7 +17,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -25,7 +24,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # as bench/graphql.py: this directory would shadow graphql-core
 
-from bench.api_support import listening, start_datawave, stop  # noqa: E402
+from bench.api_support import services, start_datawave, stop  # noqa: E402
 from bench.api_support.load import drive  # noqa: E402
 from bench.graphql import (  # noqa: E402
     CONCURRENCY,
@@ -71,7 +70,7 @@ def main() -> None:
     settings = Settings(_env_file=None)
     token = mint_token(settings.auth, "bench", ["admin"], ttl_s=3600)
     results: dict[tuple[str, str], dict] = {}
-    neo4j = listening(urlsplit(settings.neo4j.uri).port or 7687)
+    neo4j = services(settings).get("neo4j")
     ours, ours_url = start_datawave(workers=WORKERS, env={"DATAWAVE_CACHE_TTL_S": "0"})
     try:
         peer, peer_url = start_peer(settings)

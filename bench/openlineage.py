@@ -37,7 +37,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # this directory would shadow the project's `ingest` package
@@ -48,7 +47,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from openlineage.client.event_v2 import RunState  # noqa: E402
 from openlineage.client.serde import Serde  # noqa: E402
 
-from bench.api_support import listening, start_datawave, stop  # noqa: E402
+from bench.api_support import services, start_datawave, stop  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.sources import DataSourceConfig  # noqa: E402
 from core.topics import LINEAGE  # noqa: E402
@@ -171,10 +170,7 @@ async def datawave(
         {
             "client": psutil.Process(),
             **{f"worker {i + 1}": psutil.Process(w.pid) for i, w in enumerate(workers)},
-            "neo4j": listening(urlsplit(settings.neo4j.uri).port or 7687),
-            "kafka": listening(
-                int(settings.kafka.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
-            ),
+            **services(settings),
         }
     )
     token = mint_token(settings.auth, "bench-pipeline", ["service"], ttl_s=3600)

@@ -14,9 +14,12 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
+
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,3 +109,14 @@ def listening(port: int) -> psutil.Process | None:
         if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
             return psutil.Process(conn.pid)
     return None
+
+
+def services(settings: Settings) -> dict[str, psutil.Process]:
+    """The local Neo4j and Kafka processes, by name, whose CPU a bench counts (any not running
+    on this machine is left out)."""
+    ports = {
+        "neo4j": urlsplit(settings.neo4j.uri).port or 7687,
+        "kafka": int(settings.kafka.bootstrap_servers.split(",")[0].rsplit(":", 1)[1]),
+    }
+    found = {name: listening(port) for name, port in ports.items()}
+    return {name: process for name, process in found.items() if process is not None}

@@ -9,10 +9,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import psutil
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver
 
+from bench.api_support import services
 from bench.ingest_support import amundsen
 from bench.ingest_support.census import Census, census, clear
 from bench.ingest_support.estate import Estate, estate
@@ -36,6 +38,7 @@ class Result:
     columns: int
     rss: list[float]
     writes: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds, by process
 
     @property
     def columns_s(self) -> float:
@@ -50,6 +53,11 @@ class Result:
             f"{ratio:>10.1f}x{peak:>9}"
         )
 
+    def cpu_line(self) -> str:
+        """Where the run's CPU went, per column: what bounds columns/s on a shared machine."""
+        per = ", ".join(f"{name} {s * 1e6 / self.columns:,.0f}" for name, s in self.cpu.items())
+        return f"CPU µs per column: {per}"
+
 
 @dataclass
 class Bench:
@@ -57,6 +65,7 @@ class Bench:
     driver: AsyncDriver
     admin: AIOKafkaAdminClient
     estate: Estate
+    services: dict[str, psutil.Process]
     topic: str
     ends: dict[TopicPartition, int]
     rescan_ends: dict[TopicPartition, int]
@@ -80,11 +89,15 @@ class Bench:
         if not rescan:
             await clear(self.driver, self.database, self.estate)
         group = f"{topic}.{uuid.uuid4().hex[:6]}"
-        run: Run = await drain(self.admin, topic, group, ends, workers=workers, settings=settings)
+        run: Run = await drain(
+            self.admin, topic, group, ends, workers=workers, settings=settings,
+            services=self.services,
+        )  # fmt: skip
         found = await census(self.driver, self.database, self.estate, digest=digest)
         found.check(self.estate, path)
         e = self.estate
-        return Result(path, run.seconds, len(e.records), e.columns, run.rss, run.writes), found
+        result = Result(path, run.seconds, len(e.records), e.columns, run.rss, run.writes, run.cpu)
+        return result, found
 
     @property
     def rescan_topic(self) -> str:
@@ -115,7 +128,7 @@ async def run(args: argparse.Namespace) -> None:
                 await create_topics(admin, settings, t)
             ends = await publish(settings, topic, e.records)
             rescan_ends = await publish(settings, f"{topic}.rescan", e.rescan(RESCAN_LATER))
-            bench = Bench(settings, driver, admin, e, topic, ends, rescan_ends)
+            bench = Bench(settings, driver, admin, e, services(settings), topic, ends, rescan_ends)
             try:
                 results += await measure(bench, args)
             finally:
@@ -135,7 +148,7 @@ async def measure(bench: Bench, args: argparse.Namespace) -> list[Result]:
         first = i == 0 and not args.no_naive  # the naive path is compared with it
         result, found = await bench.worker_path("DataWave worker", args.workers, digest=first)
         print(f"  run {i + 1}: {result.seconds:.1f} s, {result.columns_s:,.0f} columns/s, "
-              f"RSS {rss_profile(result.rss)} MiB", flush=True)  # fmt: skip
+              f"RSS {rss_profile(result.rss)} MiB; {result.cpu_line()}", flush=True)  # fmt: skip
         runs.append(result)
         batched = batched or found.digest
     results = [sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]]  # the median

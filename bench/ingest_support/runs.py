@@ -36,12 +36,14 @@ MIB = 2**20
 
 @dataclass(frozen=True)
 class Run:
-    """One drained backlog: wall time, the workers' summed RSS (MiB) at each sample, and the
-    changes Neo4j reported for their statements (``datawave_neo4j_writes_total``), by kind."""
+    """One drained backlog: wall time, the workers' summed RSS (MiB) at each sample, the
+    changes Neo4j reported for their statements (``datawave_neo4j_writes_total``), by kind, and
+    the CPU seconds the workers and each watched service spent meanwhile."""
 
     seconds: float
     rss: list[float]
     writes: dict[str, float]
+    cpu: dict[str, float]
 
     def rate(self, n: int) -> float:
         return n / self.seconds
@@ -128,6 +130,11 @@ async def _spawn(env: dict[str, str]) -> _Worker:
     return _Worker(proc, f"http://127.0.0.1:{port}/metrics")
 
 
+def cpu_seconds(processes: Sequence[psutil.Process]) -> float:
+    """User and system CPU the processes have spent so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
 async def drained(admin: AIOKafkaAdminClient, group: str, ends: dict[TopicPartition, int]) -> bool:
     committed = await admin.list_consumer_group_offsets(group)
     return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
@@ -141,10 +148,12 @@ async def drain(
     *,
     workers: int = 1,
     settings: dict[str, str] | None = None,
+    services: dict[str, psutil.Process] | None = None,
 ) -> Run:
     """Run ``workers`` processes in ``group`` on ``topic`` until it is committed up to ``ends``.
 
-    ``settings`` are ``IngestSettings`` fields (``batch_size``) passed as environment variables.
+    ``settings`` are ``IngestSettings`` fields (``batch_size``) passed as environment variables;
+    ``services`` (Neo4j, Kafka) have their CPU counted beside the workers'.
     """
     fields = topics(topic) | {"topics": json.dumps([topic]), "group_id": group, **(settings or {})}
     env = os.environ | {f"DATAWAVE_INGEST__{k.upper()}": v for k, v in fields.items()}
@@ -156,6 +165,10 @@ async def drain(
                     p.check_alive()
                 await asyncio.sleep(0.01)
         started = time.perf_counter()
+        watched = {"workers": [p.ps for p in procs]} | {
+            name: [ps] for name, ps in (services or {}).items()
+        }
+        cpu0 = {name: cpu_seconds(ps) for name, ps in watched.items()}
         rss: list[float] = []
         while not await drained(admin, group, ends):
             for p in procs:
@@ -163,10 +176,11 @@ async def drain(
             rss.append(sum(p.ps.memory_info().rss for p in procs) / MIB)
             await asyncio.sleep(SAMPLE_S)
         seconds = time.perf_counter() - started
+        cpu = {name: cpu_seconds(ps) - cpu0[name] for name, ps in watched.items()}
         writes: dict[str, float] = {}
         for p in procs:
             for kind, n in (await p.writes()).items():
                 writes[kind] = writes.get(kind, 0) + n
-        return Run(seconds, rss, writes)
+        return Run(seconds, rss, writes, cpu)
     finally:
         await asyncio.gather(*(p.stop() for p in procs))
