@@ -51,9 +51,14 @@ PASSES: LiteralString = """{hop}.until IS NULL AND NOT coalesce({hop}.masking, f
 
 
 # The live columns downstream of the seeds (seeds included) that a change there may concern.
+# The hint keeps the seek on each seed. Without it Neo4j sometimes planned the statement, as
+# the graph grew under a first scan, to scan the whole URN index and test the EXISTS
+# predicates on every asset before matching the seed: in 4 of 5 in-process scans of the
+# scale-300 estate it took 6 to 114 s of a scan's Neo4j CPU instead of 0.5 (docs/benchmarks.md).
 REGION = """
 UNWIND $seeds AS seed
 MATCH (s:Asset {urn: seed})
+USING INDEX SEEK s:Asset(urn)
 WHERE s:Column AND (
   EXISTS { (s)-[:LABELED|INHERITS]->(:Label) }
   OR EXISTS { (s)<-[f:FEEDS]-(u:Column) WHERE f.until IS NULL
