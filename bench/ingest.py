@@ -10,7 +10,8 @@ Input: the discovery events the real connectors produce for the scale-N demo est
 
 1. DataWave: ``python -m ingest.worker`` with its default settings drains the topic. Timed from
    its first partition assignment until its group has committed the last offset; its RSS is
-   sampled every 0.1 s (printed at 0, 25, 50, 75 and 100 % of the run). The median of
+   sampled every 0.1 s (printed at 0, 25, 50, 75 and 100 % of the run), and the CPU the
+   workers, Neo4j and Kafka spent meanwhile is printed per column. The median of
    ``--runs`` runs is reported. ``--scale 1000`` is the 10^6-column estate (50,000 tables,
    about 1.3 million columns).
 2. Naive: the same worker with ``batch_size=1``: one event per transaction (and offset commit).
