@@ -47,7 +47,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from openlineage.client.event_v2 import RunState  # noqa: E402
 from openlineage.client.serde import Serde  # noqa: E402
 
-from bench.api_support import services, start_datawave, stop  # noqa: E402
+from bench.api_support import cpu_seconds, services, start_datawave, stop  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.sources import DataSourceConfig  # noqa: E402
 from core.topics import LINEAGE  # noqa: E402
@@ -104,7 +104,7 @@ class CpuShare:
         self.before: dict[str, float] = {}
 
     def _now(self) -> dict[str, float]:
-        times = {name: sum(p.cpu_times()[:2]) for name, p in self.processes.items()}
+        times = {name: cpu_seconds([p]) for name, p in self.processes.items()}
         machine = psutil.cpu_times()
         return times | {"machine": machine.user + machine.system + machine.nice}
 

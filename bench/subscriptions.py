@@ -71,7 +71,15 @@ from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
-from bench.api_support import free_port, npm_ci, pct, start_datawave, stop, wait_http  # noqa: E402
+from bench.api_support import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    npm_ci,
+    pct,
+    start_datawave,
+    stop,
+    wait_http,
+)
 from core.events import ASSET_CHANGED, AssetChanged, make_event  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.topics import CHANGES  # noqa: E402
@@ -183,7 +191,7 @@ class Servers:
         return sum(p.memory_info().rss for p in self.procs) / 2**20
 
     def cpu_s(self) -> float:
-        return sum(sum(p.cpu_times()[:2]) for p in self.procs)
+        return cpu_seconds(self.procs)
 
 
 async def delivered(subs: list[Subscriber], urns: Iterable[str]) -> None:

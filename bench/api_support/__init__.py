@@ -111,6 +111,11 @@ def listening(port: int) -> psutil.Process | None:
     return None
 
 
+def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
+    """User and system CPU the processes have spent so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
 def services(settings: Settings) -> dict[str, psutil.Process]:
     """The local Neo4j and Kafka processes, by name, whose CPU a bench counts (any not running
     on this machine is left out)."""

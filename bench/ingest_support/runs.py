@@ -24,7 +24,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.api_support import free_port
+from bench.api_support import cpu_seconds, free_port
 from core.settings import Settings
 from ingest.producer import EventProducer
 
@@ -128,11 +128,6 @@ async def _spawn(env: dict[str, str]) -> _Worker:
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     return _Worker(proc, f"http://127.0.0.1:{port}/metrics")
-
-
-def cpu_seconds(processes: Sequence[psutil.Process]) -> float:
-    """User and system CPU the processes have spent so far."""
-    return sum(sum(p.cpu_times()[:2]) for p in processes)
 
 
 async def drained(admin: AIOKafkaAdminClient, group: str, ends: dict[TopicPartition, int]) -> bool:
