@@ -18,7 +18,7 @@ from neo4j import AsyncDriver
 
 from core.kinds import KINDS, Scope
 from graph.access import granted_to
-from graph.domains import in_scope, with_node
+from graph.domains import in_scope, nearest_above, with_node
 from graph.driver import read, read_list, read_values
 from graph.records import LABEL_EDGE, NodeRecord, Record, Related, node_fields
 
@@ -59,12 +59,18 @@ class Relation(StrEnum):
 
 # Each query returns rows (key, labels, props, rel, and domains of scoped nodes): ``key`` is
 # the URN the caller asked about.
-COLUMNS = with_node("""
+COLUMNS = with_node(
+    """
 MATCH (p:Asset) WHERE p.urn IN $urns
+WITH p, """
+    + nearest_above("p")
+    + """ AS above
 MATCH (p)-[r:HAS_COLUMN]->(n:Column)
 RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.ordinal, n.name
-""")
+""",
+    above="above",
+)
 VERSIONS = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)-[r:HAS_VERSION]->(n:SchemaVersion)

@@ -21,33 +21,70 @@ from graph.driver import Record, read, write
 from graph.records import ASSET_TIMES, plain, text_times
 
 # The ``dw``-prefixed names cannot clash with the variables of the query this is pasted into.
-_DOMAINS: LiteralString = """reduce(dwBest = [1000, []], dwHit IN [
-  dwPath = ({var})<-[:CONTAINS|HAS_COLUMN|HAS_VERSION*0..4]-()<-[:EXPOSES]-(:DataProduct)
+# Each hit is [distance, domain name]: a product exposing the node or a container ``{depth}``
+# hops up at most (the path's length, two more than the hops up), or an assignment of one,
+# which counts as an exposure of it.
+_HITS: LiteralString = """[
+  dwPath = ({var})<-[:CONTAINS|HAS_COLUMN|HAS_VERSION*0..{depth}]-()<-[:EXPOSES]-(:DataProduct)
            -[:IN_DOMAIN]->(dwDomain:Domain) | [length(dwPath), dwDomain.name]] + [
-  dwPath = ({var})<-[:CONTAINS|HAS_COLUMN|HAS_VERSION*0..4]-()-[:IN_DOMAIN]->(dwDomain:Domain)
-           | [length(dwPath) + 1, dwDomain.name]] |
+  dwPath = ({var})<-[:CONTAINS|HAS_COLUMN|HAS_VERSION*0..{depth}]-()-[:IN_DOMAIN]->(dwDomain:Domain)
+           | [length(dwPath) + 1, dwDomain.name]]"""
+# The nearest hits: [their distance, their names in the order met]; ``{start}`` is [1000, []]
+# or what the containers above hold.
+_NEAREST: LiteralString = """reduce(dwBest = {start}, dwHit IN {hits} |
   CASE WHEN dwHit[0] < dwBest[0] THEN [dwHit[0], [dwHit[1]]]
        WHEN dwHit[0] = dwBest[0] AND NOT dwHit[1] IN dwBest[1]
          THEN [dwBest[0], dwBest[1] + dwHit[1]]
-       ELSE dwBest END)[1]"""
+       ELSE dwBest END)"""
+_DEPTH = 4  # a column is at most four hops below its source
+
+
+# The same hits of the node itself (``{depth}`` 0), without a variable-length expansion.
+_OWN_HITS: LiteralString = """[
+  ({var})<-[:EXPOSES]-(:DataProduct)-[:IN_DOMAIN]->(dwDomain:Domain) | [2, dwDomain.name]] + [
+  ({var})-[:IN_DOMAIN]->(dwDomain:Domain) | [2, dwDomain.name]]"""
+
+
+def _nearest(variable: LiteralString, depth: int, start: LiteralString) -> LiteralString:
+    hits = (_HITS if depth else _OWN_HITS).replace("{var}", variable)
+    hits = hits.replace("{depth}", str(depth))
+    return _NEAREST.replace("{hits}", hits).replace("{start}", start)  # type: ignore[return-value]
 
 
 def domains_of(variable: LiteralString) -> LiteralString:
     """A Cypher expression: the domain names of the node bound to ``variable`` (may be [])."""
-    return _DOMAINS.replace("{var}", variable)
+    return _nearest(variable, _DEPTH, "[1000, []]") + "[1]"  # type: ignore[return-value]
+
+
+def nearest_above(variable: LiteralString) -> LiteralString:
+    """A Cypher expression for a container whose children are read next (a table and its
+    columns): what ``domains_below`` needs of it, [distance, names]. Each child then looks at
+    itself alone instead of walking four hops up: the detail of a table of 18 columns cost
+    Neo4j a fifth less (docs/benchmarks.md, issue 17)."""
+    return _nearest(variable, _DEPTH - 1, "[1000, []]")
+
+
+def domains_below(variable: LiteralString, above: LiteralString) -> LiteralString:
+    """The domain names of the node bound to ``variable``, whose only container is the node
+    ``above`` (``nearest_above``) was computed for: the same names, in the same order, as
+    ``domains_of(variable)``."""
+    start: LiteralString = "[" + above + "[0] + 1, " + above + "[1]]"
+    return _nearest(variable, 0, start) + "[1]"  # type: ignore[return-value]
 
 
 _PROPS: LiteralString = text_times("n", ASSET_TIMES)
-_ROW: LiteralString = (
-    "labels(n) AS labels, " + _PROPS + " AS props, " + domains_of("n") + " AS domains"
-)
-_MAP: LiteralString = "{labels: labels(n), props: " + _PROPS + ", domains: " + domains_of("n") + "}"
+_ROW: LiteralString = "labels(n) AS labels, " + _PROPS + " AS props, {domains} AS domains"
+_MAP: LiteralString = "{labels: labels(n), props: " + _PROPS + ", domains: {domains}}"
 
 
-def with_node(query: LiteralString) -> LiteralString:
+def with_node(query: LiteralString, above: LiteralString | None = None) -> LiteralString:
     """Fill in what reads return about node ``n`` with its domains: ``{node}`` as the columns
-    ``labels, props, domains``, ``{node_map}`` as one map of them (graph/records.NodeRecord)."""
-    return query.replace("{node_map}", _MAP).replace("{node}", _ROW)
+    ``labels, props, domains``, ``{node_map}`` as one map of them (graph/records.NodeRecord).
+    ``above``: the variable holding ``nearest_above`` of ``n``'s one container, if the query
+    computed it (the columns of a table)."""
+    domains = domains_of("n") if above is None else domains_below("n", above)
+    node, node_map = _ROW.replace("{domains}", domains), _MAP.replace("{domains}", domains)
+    return query.replace("{node_map}", node_map).replace("{node}", node)  # type: ignore[return-value]
 
 
 def in_scope(variable: LiteralString) -> LiteralString:

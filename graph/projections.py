@@ -14,7 +14,7 @@ from typing import LiteralString
 
 from neo4j import AsyncDriver
 
-from graph.domains import domains_of
+from graph.domains import domains_below, domains_of, nearest_above
 from graph.driver import read_values
 from graph.records import (
     ASSET_TIMES,
@@ -38,6 +38,9 @@ _LABEL: LiteralString = "{labels: labels(l), props: properties(l), rel: " + LABE
 DETAIL: LiteralString = (
     """
 MATCH (n:Asset) WHERE n.urn IN $urns
+WITH n, """
+    + nearest_above("n")
+    + """ AS above
 RETURN n.urn AS key, labels(n) AS labels, """
     + text_times("n", ASSET_TIMES)
     + """ AS props, """
@@ -49,7 +52,7 @@ RETURN n.urn AS key, labels(n) AS labels, """
     RETURN {labels: labels(c), props: """
     + text_times("c", ASSET_TIMES)
     + """, rel: properties(h), domains: """
-    + domains_of("c")
+    + domains_below("c", "above")
     + """,
             tags: COLLECT {
               MATCH (c)-[r:LABELED]->(l:Label)

@@ -1,0 +1,74 @@
+"""The domains RBAC reads a table's columns with are the same however the query finds them.
+
+A table's columns are read with their domains in the detail (graph/projections.py ``DETAIL``)
+and the columns relation (graph/catalog.py ``COLUMNS``), which walk up from the table once and
+check each column alone (``domains_below``), and one by one by URN, where each column walks
+all the way up itself (``domains_of``). The estate puts the nearest exposure or assignment at
+every distance a column has one, with ties between domains, so the three must agree on every
+column, in the same order, and with what the rules of graph/domains.py say.
+"""
+
+from __future__ import annotations
+
+from neo4j import AsyncDriver
+
+from core.settings import Settings
+from core.urns import domain_urn, source_urn
+from graph.catalog import Relation, nodes_by_urn, related
+from graph.domains import assign, create_domain
+from graph.projections import asset_details
+from tests.integration.estate import Estate
+
+
+async def _domain(neo4j: AsyncDriver, database: str, estate: Estate, name: str) -> str:
+    """A managed domain ``<source>-<name>`` (dropped with the estate); returns its URN."""
+    full = f"{estate.name}-{name}"
+    await create_domain(neo4j, database, domain_urn(full), full, None, [], "test")
+    return domain_urn(full)
+
+
+async def test_columns_are_read_with_the_domains_of_their_own_walk(
+    estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    db = settings.neo4j.database
+    col = estate.column_urn
+    twice = estate.table("twice", ("a", "b"))
+    own = estate.table("own", ("a", "b"))
+    tie = estate.table("tie", ("a", "b"))
+    assigned = estate.table("assigned", ("a", "b"))
+    estate.table("loose", ("a",))
+    estate.product("sales", twice, own, tie)
+    estate.product("finance", twice, col("own", "a"), col("tie", "a"), col("assigned", "a"))
+    await estate.write(neo4j, db)
+    names = {k: f"{estate.name}-{k}" for k in ("sales", "finance", "ops", "hr", "all")}
+    # An assignment counts as an exposure of the node assigned.
+    ops = await _domain(neo4j, db, estate, "ops")
+    await assign(neo4j, db, ops, [col("own", "b"), col("tie", "a")])
+    await assign(neo4j, db, await _domain(neo4j, db, estate, "hr"), [assigned])
+    await assign(neo4j, db, await _domain(neo4j, db, estate, "all"), [source_urn(estate.name)])
+
+    tables = [twice, own, tie, assigned, estate.table_urn("loose")]
+    details = await asset_details(neo4j, db, tables)
+    columns = await related(neo4j, db, Relation.COLUMNS, tables)
+    found: dict[str, list[str]] = {}
+    for table in tables:
+        from_detail = {c.column.node.urn: c.column.node.domains for c in details[table].columns}
+        from_relation = {r.node.urn: r.node.domains for r in columns[table]}
+        alone = await nodes_by_urn(neo4j, db, "Asset", list(from_detail))
+        assert from_detail == from_relation == {u: r.domains for u, r in alone.items()}
+        found |= from_detail
+
+    # Tied domains come in the order Neo4j meets them, the same for all three reads above.
+    found = {urn: sorted(domains) for urn, domains in found.items()}
+    sales, finance = names["sales"], names["finance"]
+    assert found == {
+        col("twice", "a"): sorted([sales, finance]),  # two products expose the table: a tie
+        col("twice", "b"): sorted([sales, finance]),
+        col("own", "a"): [finance],  # its own exposure is nearer than its table's
+        col("own", "b"): [names["ops"]],  # so is its own assignment
+        col("tie", "a"): sorted([finance, names["ops"]]),  # exposed and assigned itself: a tie
+        col("tie", "b"): [sales],
+        col("assigned", "a"): [finance],
+        col("assigned", "b"): [names["hr"]],  # its table's assignment
+        col("loose", "a"): [names["all"]],  # the source's assignment, four hops up
+    }
