@@ -18,7 +18,7 @@ from neo4j import AsyncDriver
 
 from core.kinds import KINDS, Scope
 from graph.access import granted_to
-from graph.domains import in_scope, nearest_above, with_node
+from graph.domains import in_scope, in_scope_by_table, nearest_above, with_node
 from graph.driver import read, read_list, read_values
 from graph.records import LABEL_EDGE, NodeRecord, Record, Related, node_fields
 
@@ -290,6 +290,12 @@ CONDITIONS: dict[str, LiteralString] = {
     "inheritedLabelInScope": _INHERITED_LABEL.replace("{path}", _NO_STEP_OUT_OF_SCOPE),
     "scope": "(" + in_scope("a") + "  OR " + granted_to("a") + ")",
 }
+# A scoped caller's columns, once the other conditions kept them, take their domains from one
+# walk up their table (``in_scope_by_table``).
+_COLUMNS_IN_SCOPE: LiteralString = in_scope_by_table("a", ("a",), also=granted_to("a"))
+# In ``AssetFilter.active`` beside ``scope`` when the caller is restricted by domain (a scope
+# by source alone needs no walk: its columns stay in the ``WHERE``, as they filter fastest).
+BY_DOMAIN = "byDomain"
 
 
 # Where a page starts: a label scan only when no filter narrows it. A source's assets are reached
@@ -322,10 +328,11 @@ def _match(
         else:
             match = "MATCH (a:" + label + ")"
         match += "\nWHERE NOT a:Unresolved\n"
+    by_table = label == "Column" and BY_DOMAIN in active
     for name, condition in CONDITIONS.items():
-        if name in active:
+        if name in active and not (by_table and name == "scope"):
             match += "  AND " + condition + "\n"
-    return match
+    return match + _COLUMNS_IN_SCOPE if by_table else match
 
 
 ROWS: LiteralString = (
@@ -400,6 +407,8 @@ class AssetFilter:
             active.discard("scope")  # unrestricted: the scope holds for every asset
         else:
             active.add("scope")
+            if self.domains is not None:
+                active.add(BY_DOMAIN)
             if "inheritedLabel" in active:
                 active ^= {"inheritedLabel", "inheritedLabelInScope"}
         return frozenset(active)

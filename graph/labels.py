@@ -16,7 +16,7 @@ from typing import Any, Literal, LiteralString
 
 from neo4j import AsyncDriver
 
-from graph.domains import in_scope
+from graph.domains import in_scope_by_table
 from graph.driver import Record, read, write
 from graph.inheritance import write_and_propagate
 
@@ -97,7 +97,8 @@ ORDER BY c.urn, l.name
 CANDIDATES_IN_SCOPE: LiteralString = """
 MATCH (c:Column)-[k:CANDIDATE_LABEL]->(l:Label)
 WHERE ($source IS NULL OR c.source = $source) AND ($column IS NULL OR c.urn = $column)
-  AND NOT (c)-[:LABELED]->(l) AND """ + in_scope("c")
+  AND NOT (c)-[:LABELED]->(l)
+""" + in_scope_by_table("c", ("c", "k", "l"))
 CANDIDATE_LIST: LiteralString = (
     CANDIDATES_IN_SCOPE
     + """
@@ -156,7 +157,7 @@ ORDER BY r.confidence DESC, l.name
 AWAITING: LiteralString = """
 MATCH (c:Column)-[r:LABELED]->(l:Label)
 WHERE r.status IN $awaiting AND ($source IS NULL OR c.source = $source)
-  AND """ + in_scope("c")
+""" + in_scope_by_table("c", ("c", "r", "l"))
 REVIEW_QUEUE: LiteralString = (
     AWAITING
     + """

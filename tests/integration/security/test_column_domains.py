@@ -1,9 +1,10 @@
 """The domains RBAC reads a table's columns with are the same however the query finds them.
 
 A table's columns are read with their domains in the detail (graph/projections.py ``DETAIL``)
-and the columns relation (graph/catalog.py ``COLUMNS``), which walk up from the table once and
-check each column alone (``domains_below``), and one by one by URN, where each column walks
-all the way up itself (``domains_of``). The estate puts the nearest exposure or assignment at
+and the columns relation (graph/catalog.py ``COLUMNS``), and a scoped caller's pages of columns
+keep those in its domains; these walk up from the table once and check each column alone
+(``domains_below``). Read one by one by URN, each column walks all the way up itself
+(``domains_of``). The estate puts the nearest exposure or assignment at
 every distance a column has one, with ties between domains, so the three must agree on every
 column, in the same order, and with what the rules of graph/domains.py say.
 """
@@ -14,7 +15,16 @@ from neo4j import AsyncDriver
 
 from core.settings import Settings
 from core.urns import domain_urn, source_urn
-from graph.catalog import Relation, nodes_by_urn, related
+from graph.catalog import (
+    AssetFilter,
+    AssetKind,
+    AssetSort,
+    Relation,
+    count_assets,
+    nodes_by_urn,
+    page_assets,
+    related,
+)
 from graph.domains import assign, create_domain
 from graph.projections import asset_details
 from tests.integration.estate import Estate
@@ -57,6 +67,14 @@ async def test_columns_are_read_with_the_domains_of_their_own_walk(
         alone = await nodes_by_urn(neo4j, db, "Asset", list(from_detail))
         assert from_detail == from_relation == {u: r.domains for u, r in alone.items()}
         found |= from_detail
+
+    # A page of columns holds those whose every domain is in the caller's scope.
+    for scope in ({names["sales"]}, {names["finance"], names["ops"]}, {names["all"]}):
+        where = AssetFilter(source=estate.name, kind=AssetKind.COLUMN, domains=frozenset(scope))
+        page = await page_assets(neo4j, db, where, AssetSort(), 50)
+        listed = [item.node.urn for item in page.items]
+        assert sorted(listed) == sorted(u for u, d in found.items() if set(d) <= scope), scope
+        assert await count_assets(neo4j, db, where) == len(listed)
 
     # Tied domains come in the order Neo4j meets them, the same for all three reads above.
     found = {urn: sorted(domains) for urn, domains in found.items()}

@@ -85,6 +85,7 @@ async def test_each_principal_lists_only_its_domains(api: Api, mesh: Mesh) -> No
     body = await api.graphql(sales, columns, urn=mesh.urn("customers"))
     assert body["data"]["asset"]["columns"] == [{"name": "id"}, {"name": "name"}]
     assert await names(api, finance, mesh, "COLUMN") == ["iban", "id", "ssn"]
+    assert await names(api, sales, mesh, "COLUMN") == ["id", "id", "name", "total"], "not ssn"
 
 
 async def test_out_of_scope_reads_like_missing(api: Api, mesh: Mesh) -> None:

@@ -4,7 +4,15 @@ source scanned every column (docs/benchmarks.md, GraphQL)."""
 
 from __future__ import annotations
 
-from graph.catalog import Anchor, AssetFilter, AssetKind, SortField, count_query, page_query
+from graph.catalog import (
+    BY_DOMAIN,
+    Anchor,
+    AssetFilter,
+    AssetKind,
+    SortField,
+    count_query,
+    page_query,
+)
 
 
 def query_of(where: AssetFilter) -> str:
@@ -24,10 +32,20 @@ def test_a_source_page_seeks_the_source_and_holds_no_optional_conditions() -> No
 
 def test_a_scoped_caller_gets_the_scope_and_grants_in_the_query() -> None:
     where = AssetFilter(domains=frozenset({"sales"}), granted=frozenset({"urn:x"}))
-    assert (where.anchor, where.active) == (Anchor.LABEL, frozenset({"removed", "scope"}))
+    assert (where.anchor, where.active) == (
+        Anchor.LABEL,
+        frozenset({"removed", "scope", BY_DOMAIN}),
+    )
     query = query_of(where)
     assert query.startswith("MATCH (a:Column)\n")
     assert "$domains" in query and "$granted" in query
+    # Columns take their domains from one walk up their table; tables walk up themselves.
+    assert "WITH dwTable, collect([a]) AS dwRows" in query
+    assert "count(a)" in count_query("Column", where.anchor, where.active)
+    tables = page_query("Table", where.anchor, where.active, SortField.NAME, False)
+    assert "dwTable" not in tables and "$domains" in tables
+    by_source = AssetFilter(sources=frozenset({"crm"}))
+    assert BY_DOMAIN not in by_source.active and "dwTable" not in query_of(by_source)
 
 
 def test_a_schema_page_seeks_the_schema_index_and_counts_alike() -> None:
