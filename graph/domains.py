@@ -69,7 +69,22 @@ def domains_below(variable: LiteralString, above: LiteralString) -> LiteralStrin
     ``above`` (``nearest_above``) was computed for: the same names, in the same order, as
     ``domains_of(variable)``."""
     start: LiteralString = "[" + above + "[0] + 1, " + above + "[1]]"
-    return _nearest(variable, 0, start) + "[1]"  # type: ignore[return-value]
+    own: LiteralString = (
+        "EXISTS { ("
+        + variable
+        + ")<-[:EXPOSES]-(:DataProduct) } OR EXISTS { ("
+        + variable
+        + ")-[:IN_DOMAIN]->(:Domain) }"
+    )
+    return (
+        "CASE WHEN "
+        + own
+        + " THEN "
+        + _nearest(variable, 0, start)
+        + "[1] ELSE "
+        + above
+        + "[1] END"
+    )  # type: ignore[return-value]
 
 
 _PROPS: LiteralString = text_times("n", ASSET_TIMES)
