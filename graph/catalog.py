@@ -298,28 +298,39 @@ _COLUMNS_IN_SCOPE: LiteralString = in_scope_by_table("a", ("a",), also=granted_t
 BY_DOMAIN = "byDomain"
 
 
-# Where a page starts: a label scan only when no filter narrows it. A source's assets are reached
-# through the ``source`` indexes (migration 0012), so a page of one source of a million-column
-# estate reads that source's assets, not every column. A schema's tables (all it contains)
-# through the index on ``(schemaUrn, name)`` (migration 0014), which also hands them over in
-# name order: a page by name reads its own rows, not the schema's 18,000 tables at 10^6.
+# Where a page starts: a label scan only when no filter narrows it. A source's columns or tables
+# are read through the index on ``(source, name)`` (migration 0015), a schema's tables (all it
+# contains) through the one on ``(schemaUrn, name)`` (migration 0014): a page of one source of a
+# million-column estate reads that source's assets, not every column, and a page by name reads
+# them in the index's order, its own rows and not the 552,000 columns of a source at 10^6.
 class Anchor(StrEnum):
     LABEL = "label"
     SCHEMA = "schema"
     SOURCE = "source"
 
 
-# The labels a schema's page can match (it contains tables only), read through the index.
-SCHEMA_INDEXED: frozenset[str] = frozenset({"Table", "Asset"})
+# The anchors and labels with an index on (the anchor's property, name), and that property. A
+# schema's page can match tables only (a schema contains nothing else), of any asset label.
+NAME_INDEXED: dict[tuple[Anchor, str], LiteralString] = {
+    (Anchor.SCHEMA, "Table"): "a.schemaUrn",
+    (Anchor.SCHEMA, "Asset"): "a.schemaUrn",
+    (Anchor.SOURCE, "Table"): "a.source",
+    (Anchor.SOURCE, "Column"): "a.source",
+}
 
 
 def _match(
     label: LiteralString, anchor: Anchor, active: frozenset[str], seek: LiteralString = ""
 ) -> LiteralString:
-    if anchor is Anchor.SCHEMA and label in SCHEMA_INDEXED:
-        match: LiteralString = "MATCH (a:Table)\nWHERE a.schemaUrn = $schema AND NOT a:Unresolved\n"
-        if seek:
-            match += "  AND " + seek + "\n"
+    indexed = NAME_INDEXED.get((anchor, label))
+    if indexed is not None:
+        # The index is sought only with a condition on both its properties (every writer sets
+        # the name; ``seek`` narrows it after a cursor).
+        match: LiteralString = (
+            "MATCH (a:" + ("Table" if anchor is Anchor.SCHEMA else label) + ")\n"
+            "WHERE " + indexed + " = $" + anchor.value + " AND NOT a:Unresolved\n"
+            "  AND " + (seek or "a.name IS NOT NULL") + "\n"
+        )
     else:
         if anchor is Anchor.SCHEMA:
             match = "MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:" + label + ")"
@@ -357,7 +368,8 @@ def page_query(
     ``resumes``: after a cursor."""
     cmp: LiteralString = "<" if desc else ">"
     order: LiteralString = "DESC" if desc else "ASC"
-    if anchor is Anchor.SCHEMA and label in SCHEMA_INDEXED and field is SortField.NAME:
+    indexed = NAME_INDEXED.get((anchor, label))
+    if indexed is not None and field is SortField.NAME:
         # In the index's order: the planner keeps it only when the conditions and the ORDER BY
         # name the index's properties themselves (its first fixed by the seek), and then stops
         # at the limit.
@@ -366,7 +378,7 @@ def page_query(
             _match(label, anchor, active, seek)
             + "  AND ($after IS NULL OR a.name " + cmp + " $after[0]\n"
             "       OR (a.name = $after[0] AND a.urn " + cmp + " $after[1]))\n"
-            "WITH a, a.name AS key ORDER BY a.schemaUrn " + order + ", a.name " + order
+            "WITH a, a.name AS key ORDER BY " + indexed + " " + order + ", a.name " + order
             + ", a.urn " + order + " LIMIT $limit\n" + ROWS
         )  # fmt: skip
     return (

@@ -4,6 +4,10 @@ source scanned every column (docs/benchmarks.md, GraphQL)."""
 
 from __future__ import annotations
 
+from typing import LiteralString
+
+import pytest
+
 from graph.catalog import (
     BY_DOMAIN,
     Anchor,
@@ -23,8 +27,11 @@ def test_a_source_page_seeks_the_source_and_holds_no_optional_conditions() -> No
     where = AssetFilter(source="crm", kind=AssetKind.COLUMN)
     assert (where.anchor, where.active) == (Anchor.SOURCE, frozenset({"source", "removed"}))
     query = query_of(where)
-    assert query.startswith("MATCH (a:Column {source: $source})\nWHERE NOT a:Unresolved\n")
-    assert "IS NULL OR" not in query.split("WITH a,")[0]
+    assert query.startswith(
+        "MATCH (a:Column)\nWHERE a.source = $source AND NOT a:Unresolved\n"
+        "  AND a.name IS NOT NULL\n"
+    ), "seeks the index on (source, name)"
+    assert "IS NULL OR" not in query.replace("$after IS NULL OR", ""), "only the cursor's"
     assert "dwDomain" not in query and "$granted" not in query, (
         "no scope for an unrestricted caller"
     )
@@ -59,16 +66,27 @@ def test_a_schema_page_seeks_the_schema_index_and_counts_alike() -> None:
     assert count_query("Asset", where.anchor, where.active) == count, "a schema holds tables"
 
 
-def test_a_schema_page_by_name_is_read_in_the_index_order_from_its_cursor() -> None:
-    where = AssetFilter(schema="urn:s", kind=AssetKind.TABLE)
+@pytest.mark.parametrize(
+    ("label", "where", "first_property"),
+    [
+        ("Table", AssetFilter(schema="urn:s", kind=AssetKind.TABLE), "a.schemaUrn"),
+        ("Table", AssetFilter(source="crm", kind=AssetKind.TABLE), "a.source"),
+        ("Column", AssetFilter(source="crm", kind=AssetKind.COLUMN), "a.source"),
+    ],
+)
+def test_a_page_by_name_is_read_in_the_index_order_from_its_cursor(
+    label: LiteralString, where: AssetFilter, first_property: str
+) -> None:
     for desc, cmp, order in ((False, ">", "ASC"), (True, "<", "DESC")):
-        first = page_query("Table", where.anchor, where.active, SortField.NAME, desc)
+        first = page_query(label, where.anchor, where.active, SortField.NAME, desc)
         assert "AND a.name IS NOT NULL\n" in first
-        assert f"ORDER BY a.schemaUrn {order}, a.name {order}, a.urn {order} LIMIT" in first
-        resumed = page_query("Table", where.anchor, where.active, SortField.NAME, desc, True)
+        assert f"ORDER BY {first_property} {order}, a.name {order}, a.urn {order} LIMIT" in first
+        resumed = page_query(label, where.anchor, where.active, SortField.NAME, desc, True)
         assert f"AND a.name {cmp}= $after[0]\n" in resumed, "seeks past the cursor"
-    by_size = page_query("Table", where.anchor, where.active, SortField.SIZE_BYTES, False)
-    assert "ORDER BY key ASC, a.urn ASC" in by_size and "a.schemaUrn = $schema" in by_size
+    by_size = page_query(label, where.anchor, where.active, SortField.SIZE_BYTES, False)
+    assert "ORDER BY key ASC, a.urn ASC" in by_size
+    assert f"{first_property} = ${where.anchor.value}" in by_size
+    assert "a.name IS NOT NULL" in by_size, "other orders seek the same index"
 
 
 def test_a_label_filter_counts_inherited_labels_only_when_asked() -> None:
