@@ -324,13 +324,17 @@ def _match(
 ) -> LiteralString:
     indexed = NAME_INDEXED.get((anchor, label))
     if indexed is not None:
-        # The index is sought only with a condition on both its properties (every writer sets
-        # the name; ``seek`` narrows it after a cursor).
         match: LiteralString = (
             "MATCH (a:" + ("Table" if anchor is Anchor.SCHEMA else label) + ")\n"
             "WHERE " + indexed + " = $" + anchor.value + " AND NOT a:Unresolved\n"
-            "  AND " + (seek or "a.name IS NOT NULL") + "\n"
         )
+        if anchor is Anchor.SOURCE and not seek:
+            # The source's only index is sought with a condition on both its properties (every
+            # writer sets the name). A schema's count seeks ``(schemaUrn, kind)``: in store
+            # order, where the name's index would visit the tables in name order.
+            seek = "a.name IS NOT NULL"
+        if seek:
+            match += "  AND " + seek + "\n"
     else:
         if anchor is Anchor.SCHEMA:
             match = "MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:" + label + ")"
