@@ -299,42 +299,47 @@ BY_DOMAIN = "byDomain"
 
 
 # Where a page starts: a label scan only when no filter narrows it. A source's columns or tables
-# are read through the index on ``(source, name)`` (migration 0015), a schema's tables (all it
-# contains) through the one on ``(schemaUrn, name)`` (migration 0014): a page of one source of a
-# million-column estate reads that source's assets, not every column, and a page by name reads
-# them in the index's order, its own rows and not the 552,000 columns of a source at 10^6.
+# are read through the index on ``(source, name, urn)`` (migration 0015), a schema's tables (all
+# it contains) through the one on ``(schemaUrn, name)`` (migration 0014): a page of one source of
+# a million-column estate reads that source's assets, not every column, and a page by name reads
+# them in the index's order, its own rows and not the 488,000 columns of a source at 10^6.
 class Anchor(StrEnum):
     LABEL = "label"
     SCHEMA = "schema"
     SOURCE = "source"
 
 
-# The anchors and labels with an index on (the anchor's property, name), and that property. A
-# schema's page can match tables only (a schema contains nothing else), of any asset label.
-NAME_INDEXED: dict[tuple[Anchor, str], LiteralString] = {
-    (Anchor.SCHEMA, "Table"): "a.schemaUrn",
-    (Anchor.SCHEMA, "Asset"): "a.schemaUrn",
-    (Anchor.SOURCE, "Table"): "a.source",
-    (Anchor.SOURCE, "Column"): "a.source",
+# The anchors and labels with an index that hands their assets over in name order, and the
+# properties it is on. A schema holds tables only (of any asset label), their names unique in
+# it. A source's columns share names (``id`` in every table), so its index orders them by URN
+# too: a page never reads a whole group of namesakes to sort it.
+NAME_INDEXED: dict[tuple[Anchor, str], tuple[LiteralString, ...]] = {
+    (Anchor.SCHEMA, "Table"): ("a.schemaUrn", "a.name"),
+    (Anchor.SCHEMA, "Asset"): ("a.schemaUrn", "a.name"),
+    (Anchor.SOURCE, "Table"): ("a.source", "a.name", "a.urn"),
+    (Anchor.SOURCE, "Column"): ("a.source", "a.name", "a.urn"),
 }
 
 
 def _match(
     label: LiteralString, anchor: Anchor, active: frozenset[str], seek: LiteralString = ""
 ) -> LiteralString:
+    """``seek``: the page's condition on the name, which the index is sought with."""
     indexed = NAME_INDEXED.get((anchor, label))
     if indexed is not None:
         match: LiteralString = (
             "MATCH (a:" + ("Table" if anchor is Anchor.SCHEMA else label) + ")\n"
-            "WHERE " + indexed + " = $" + anchor.value + " AND NOT a:Unresolved\n"
+            "WHERE " + indexed[0] + " = $" + anchor.value + " AND NOT a:Unresolved\n"
         )
-        if anchor is Anchor.SOURCE and not seek:
-            # The source's only index is sought with a condition on both its properties (every
-            # writer sets the name). A schema's count seeks ``(schemaUrn, kind)``: in store
-            # order, where the name's index would visit the tables in name order.
-            seek = "a.name IS NOT NULL"
-        if seek:
-            match += "  AND " + seek + "\n"
+        # An index is sought only with a condition on each of its properties (every writer sets
+        # the name). Without the name's, a schema's count and other orders seek
+        # ``(schemaUrn, kind)``, in store order; a source has no other index.
+        if seek or anchor is Anchor.SOURCE:
+            for condition in (
+                seek or "a.name IS NOT NULL",
+                *(p + " IS NOT NULL" for p in indexed[2:]),
+            ):
+                match += "  AND " + condition + "\n"
     else:
         if anchor is Anchor.SCHEMA:
             match = "MATCH (:Asset {urn: $schema})-[:CONTAINS]->(a:" + label + ")"
@@ -382,8 +387,9 @@ def page_query(
             _match(label, anchor, active, seek)
             + "  AND ($after IS NULL OR a.name " + cmp + " $after[0]\n"
             "       OR (a.name = $after[0] AND a.urn " + cmp + " $after[1]))\n"
-            "WITH a, a.name AS key ORDER BY " + indexed + " " + order + ", a.name " + order
-            + ", a.urn " + order + " LIMIT $limit\n" + ROWS
+            "WITH a, a.name AS key ORDER BY "
+            + ", ".join(p + " " + order for p in (*indexed[:2], "a.urn")) + " LIMIT $limit\n"
+            + ROWS
         )  # fmt: skip
     return (
         _match(label, anchor, active) + "WITH a, " + SORT_KEYS[field] + " AS key\n"

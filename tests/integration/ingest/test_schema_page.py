@@ -1,5 +1,5 @@
 """A page of a schema's tables, or of a source's columns or tables, reads them through an index
-on ``(schemaUrn, name)`` or ``(source, name)`` in name order (migrations 0014 and 0015): ingest
+on ``(schemaUrn, name)`` or ``(source, name, urn)`` in name order (migrations 0014 and 0015): ingest
 must keep the properties, the migration must give them to tables written before it, and the
 cursors must cross ties of name (a source's columns share names), or a page would silently list
 fewer assets than it holds."""

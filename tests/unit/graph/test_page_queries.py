@@ -29,8 +29,8 @@ def test_a_source_page_seeks_the_source_and_holds_no_optional_conditions() -> No
     query = query_of(where)
     assert query.startswith(
         "MATCH (a:Column)\nWHERE a.source = $source AND NOT a:Unresolved\n"
-        "  AND a.name IS NOT NULL\n"
-    ), "seeks the index on (source, name)"
+        "  AND a.name IS NOT NULL\n  AND a.urn IS NOT NULL\n"
+    ), "seeks the index on (source, name, urn)"
     assert "IS NULL OR" not in query.replace("$after IS NULL OR", ""), "only the cursor's"
     assert "dwDomain" not in query and "$granted" not in query, (
         "no scope for an unrestricted caller"
@@ -86,7 +86,7 @@ def test_a_page_by_name_is_read_in_the_index_order_from_its_cursor(
     by_size = page_query(label, where.anchor, where.active, SortField.SIZE_BYTES, False)
     assert "ORDER BY key ASC, a.urn ASC" in by_size
     assert f"{first_property} = ${where.anchor.value}" in by_size
-    # A source has only the index on (source, name); a schema's count and other orders seek
+    # A source has only the index on (source, name, urn); a schema's count and other orders seek
     # (schemaUrn, kind), which visits the tables in store order.
     assert ("a.name IS NOT NULL" in by_size) is (where.anchor is Anchor.SOURCE)
 
