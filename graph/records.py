@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, LiteralString
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 # Most property values, returned at once: the checks below cost four times as much per value,
 # and a cold page of 100 columns converts 1,100 values.
@@ -60,11 +60,14 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+# Labels, properties and domains come from Neo4j's own lists and maps (through ``plain``) or
+# from their JSON in the cache, never from a caller, so they are not validated again: two thirds
+# of a cold page's validation (226 to 76 us for 100 columns; docs/benchmarks.md, issue 17).
 class NodeRecord(Record):
-    labels: list[str]
-    props: dict[str, Any]
+    labels: SkipValidation[list[str]]
+    props: SkipValidation[dict[str, Any]]
     # Data-mesh domains (graph/domains.py), read with the node so RBAC needs no extra query.
-    domains: list[str] = Field(default_factory=list)
+    domains: SkipValidation[list[str]] = Field(default_factory=list)
 
     @property
     def urn(self) -> str:
@@ -88,7 +91,7 @@ class EdgeRecord(Record):
 
     from_urn: str
     to_urn: str
-    props: dict[str, Any] = Field(default_factory=dict)
+    props: SkipValidation[dict[str, Any]] = Field(default_factory=dict)  # as NodeRecord's
     # An end is a placeholder no scan has found (``:Unresolved``, graph/assets.py).
     unresolved: bool = False
 
@@ -106,7 +109,7 @@ class Related(Record):
     """A node reached from a key node, with the properties of the relationship that led there."""
 
     node: NodeRecord
-    rel: dict[str, Any] = Field(default_factory=dict)
+    rel: SkipValidation[dict[str, Any]] = Field(default_factory=dict)  # as NodeRecord's
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> Related:
