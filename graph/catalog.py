@@ -399,6 +399,49 @@ def page_query(
     )  # fmt: skip
 
 
+# Conditions cheap on every row an index hands over. The others (a text, a label, a steward's
+# domains) may keep few rows or many: a page by name with them first reads at most
+# ``SCAN_BUDGET`` entries of the name's index in its order and keeps the rows that match; when
+# they fill the page, or the index had no more entries, that is the page (the first matches in
+# the order are the page's, whatever lies beyond), else the planner's plan reads it. A text
+# most columns contain, or a steward browsing the domain's own source, no longer reads and sorts
+# every match at 10^6 (docs/benchmarks.md, issue 17).
+CHEAP: frozenset[str] = frozenset({"source", "tableKind", "removed"})
+SCAN_BUDGET = 1000
+
+
+def scans_first(label: LiteralString, where: AssetFilter, sort: AssetSort) -> bool:
+    """Whether a page is read from the name's index first (``budgeted_page_query``)."""
+    indexed = (where.anchor, label) in NAME_INDEXED and sort.field is SortField.NAME
+    return indexed and bool(where.active - CHEAP - {"scope"})
+
+
+@cache
+def budgeted_page_query(
+    label: LiteralString, anchor: Anchor, active: frozenset[str], desc: bool, resumes: bool
+) -> LiteralString:
+    """The page within the first ``$budget`` entries of the name's index past the cursor:
+    ``rows`` as ``page_query`` returns them, and ``scanned``, the entries read."""
+    cmp: LiteralString = "<" if desc else ">"
+    order: LiteralString = "DESC" if desc else "ASC"
+    by_index = ", ".join(p + " " + order for p in (*NAME_INDEXED[(anchor, label)][:2], "a.urn"))
+    seek: LiteralString = "a.name " + cmp + "= $after[0]" if resumes else "a.name IS NOT NULL"
+    rest = [CONDITIONS[name] for name in CONDITIONS if name in active and name not in CHEAP]
+    return (
+        _match(label, anchor, active & CHEAP, seek)
+        + "  AND ($after IS NULL OR a.name " + cmp + " $after[0]\n"
+        "       OR (a.name = $after[0] AND a.urn " + cmp + " $after[1]))\n"
+        "WITH a ORDER BY " + by_index + " LIMIT $budget\n"
+        "WITH collect(a) AS dwScan\n"
+        "CALL (dwScan) {\n"
+        "  UNWIND dwScan AS a\n"
+        "  WITH a WHERE " + "\n    AND ".join(rest) + "\n"
+        "  WITH a, a.name AS key ORDER BY " + by_index + " LIMIT $limit\n  " + ROWS
+        + "}\n"
+        "RETURN rows, size(dwScan) AS scanned\n"
+    )  # fmt: skip
+
+
 @cache
 def count_query(label: LiteralString, anchor: Anchor, active: frozenset[str]) -> LiteralString:
     return _match(label, anchor, active) + "RETURN count(a) AS total\n"
@@ -482,17 +525,22 @@ async def page_assets(
 ) -> Page:
     """Up to ``first`` assets after the keyset position ``after`` = (sort key, URN)."""
     label = KIND_MATCH[where.kind][0]
-    query = page_query(
-        label, where.anchor, where.active, sort.field, sort.descending, after is not None
-    )
-    rows = await read_list(
-        driver,
-        database,
-        query,
+    params = {
         **where.params(),
-        after=list(after) if after else None,
-        limit=first + 1,  # one more tells whether a next page exists
-    )
+        "after": list(after) if after else None,
+        "limit": first + 1,  # one more tells whether a next page exists
+    }
+    resumes = after is not None
+    if scans_first(label, where, sort):
+        query = budgeted_page_query(label, where.anchor, where.active, sort.descending, resumes)
+        [scan] = await read_values(driver, database, query, **params, budget=SCAN_BUDGET)
+        if len(scan["rows"]) > first or scan["scanned"] < SCAN_BUDGET:
+            return _page(scan["rows"], first)
+    query = page_query(label, where.anchor, where.active, sort.field, sort.descending, resumes)
+    return _page(await read_list(driver, database, query, **params), first)
+
+
+def _page(rows: list[Record], first: int) -> Page:
     items = [{"key": r["key"], "node": node_fields(r)} for r in rows[:first]]
     return Page.model_validate({"items": items, "has_next": len(rows) > first})
 

@@ -6,9 +6,11 @@ fewer assets than it holds."""
 
 from __future__ import annotations
 
+import pytest
 from neo4j import AsyncDriver
 
 from core.settings import Settings
+from graph import catalog
 from graph.batch import apply_batch
 from graph.catalog import AssetFilter, AssetKind, AssetSort, count_assets, page_assets
 from graph.driver import write
@@ -68,9 +70,17 @@ async def test_the_migration_gives_tables_written_before_it_their_schema(
     assert await every_page(neo4j, db, where) == ["accounts", "invoices"]
 
 
+# A page filtered by text is read from the name's index first, within a budget of entries
+# (graph/catalog.py ``SCAN_BUDGET``), and by the query's own plan when they do not fill it.
+@pytest.mark.parametrize("budget", [1, 3, 1000])
 async def test_a_sources_columns_and_tables_come_in_name_order_page_after_page(
-    neo4j: AsyncDriver, settings: Settings, source: Source
+    neo4j: AsyncDriver,
+    settings: Settings,
+    source: Source,
+    budget: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(catalog, "SCAN_BUDGET", budget)
     db = settings.neo4j.database
     # ``id`` in both tables: ties that the cursor must cross by URN. ``ref`` of ``customers``, a
     # placeholder until that table is discovered, is not one of the source's columns.
@@ -89,6 +99,11 @@ async def test_a_sources_columns_and_tables_come_in_name_order_page_after_page(
     assert await count_assets(neo4j, db, live) == len(names)
     removed = AssetFilter(source=source.name, kind=AssetKind.COLUMN, removed=True)
     assert await every_page(neo4j, db, removed) == ["zz"]
+    texts = {"i": ["id", "id"], "a": ["a"], "C": ["c_10"], "b": ["B"], "zz": []}
+    for text, found in texts.items():
+        where = AssetFilter(source=source.name, kind=AssetKind.COLUMN, text=text)
+        assert await every_page(neo4j, db, where) == found, text
+        assert await every_page(neo4j, db, where, descending=True) == found[::-1], text
     tables = AssetFilter(source=source.name, kind=AssetKind.TABLE)
     assert await every_page(neo4j, db, tables) == ["lines", "orders"]
     assert await count_assets(neo4j, db, tables) == 2

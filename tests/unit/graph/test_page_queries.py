@@ -13,9 +13,12 @@ from graph.catalog import (
     Anchor,
     AssetFilter,
     AssetKind,
+    AssetSort,
     SortField,
+    budgeted_page_query,
     count_query,
     page_query,
+    scans_first,
 )
 
 
@@ -108,3 +111,22 @@ def test_a_scoped_caller_counts_an_inherited_label_only_along_a_path_in_scope() 
     assert "dwOn.urn IN l.path" in query_of(scoped)
     unscoped = AssetFilter(label="PII", inherited_labels=True)
     assert "l.path" not in query_of(unscoped), "an unrestricted caller's plan stays small"
+
+
+def test_pages_with_conditions_that_may_keep_few_rows_scan_the_name_index_first() -> None:
+    column, table = "Column", "Table"
+    source = {"source": "crm", "kind": AssetKind.COLUMN}
+    name, size = AssetSort(), AssetSort(field=SortField.SIZE_BYTES)
+    assert scans_first(column, AssetFilter(**source, text="mail"), name)
+    assert scans_first(column, AssetFilter(**source, domains=frozenset({"sales"})), name)
+    assert scans_first(column, AssetFilter(**source, label="PII"), name)
+    assert scans_first(table, AssetFilter(schema="urn:s", text="ord"), name)
+    assert not scans_first(column, AssetFilter(**source), name), "the index's order is the page"
+    assert not scans_first(column, AssetFilter(**source, sources=frozenset({"crm"})), name)
+    assert not scans_first(column, AssetFilter(**source, text="mail"), size), "no index order"
+    assert not scans_first(column, AssetFilter(text="mail"), name), "no anchor with an index"
+    where = AssetFilter(**source, text="mail", domains=frozenset({"sales"}))
+    query = budgeted_page_query(column, where.anchor, where.active, False, False)
+    scan, kept = query.split("WITH collect(a) AS dwScan")
+    assert "LIMIT $budget" in scan and "$text" not in scan and "$domains" not in scan
+    assert "$text" in kept and "$domains" in kept and "dwTable" not in kept
