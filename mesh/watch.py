@@ -27,6 +27,14 @@ from mesh.products import recheck_tables
 log = logging.getLogger("datawave.mesh.watch")
 
 WINDOW_S = 0.2  # gather changes this long after the first one
+# What the API announces about a table or column itself (its domains, labels, curated
+# description, tags and owners, lineage declared by hand) changes neither its columns nor its
+# data: no drift to check and no gate to run again, which would put a gate run between an
+# owner's own (creating a product announces its ports' new domains). A scan's change names
+# what it found (columns, profiles, row counts); one without fields may be anything.
+NEITHER_SCHEMA_NOR_DATA = frozenset(
+    {"domains", "labels", "description", "tags", "owners", "lineage"}
+)
 MAX_CHANGES = 500
 CLAIM_TTL_S = 600
 
@@ -54,7 +62,12 @@ async def _window(sub: Subscription) -> list[CatalogChange]:
     for m in messages:
         with contextlib.suppress(ValidationError):
             changes.append(CatalogChange.model_validate(m))
-    return [c for c in changes if c.kind in ("table", "column")]
+    return [
+        c
+        for c in changes
+        if c.kind in ("table", "column")
+        and not (c.fields and NEITHER_SCHEMA_NOR_DATA.issuperset(c.fields))
+    ]
 
 
 async def _claimed(state: AppState, changes: list[CatalogChange]) -> list[str]:

@@ -285,10 +285,17 @@ async def test_a_scan_runs_the_gate_again(
     failed = (await olga(GATE, version=version))["evaluateQualityGate"]["version"]
     assert failed["quarantined"] is True
 
+    # What the API announces about the table itself changes neither its columns nor its
+    # data: the gate does not run again (it would put a run between the owner's own).
+    redis = m["served"].app.state.datawave.redis
+    for fields in (["domains"], ["labels"], ["description", "tags", "owners"]):
+        await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, table, fields))
+    await asyncio.sleep(2)
+    assert len((await olga(STATE, id=version))["node"]["qualityRuns"]) == 1
+
     # Fixed on the source; the next scan's change of the table (as the relay forwards a
     # worker's) runs the gate again: released, and the remediation cleared by that run.
     await on_source("DELETE FROM orders WHERE total < 0")
-    redis = m["served"].app.state.datawave.redis
 
     async def released() -> bool:
         # Announced again while not released: a watcher behind on a busy channel drops some.
