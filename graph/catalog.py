@@ -360,6 +360,25 @@ ROWS: LiteralString = (
 )
 
 
+def _in_name_order(
+    label: LiteralString, anchor: Anchor, active: frozenset[str], desc: bool, resumes: bool
+) -> tuple[LiteralString, LiteralString]:
+    """The assets past the cursor as the name's index hands them over, and the ``ORDER BY``
+    that keeps its order: the planner keeps it only when the conditions and the ORDER BY name
+    the index's properties themselves (its first fixed by the seek), and then stops at the
+    limit."""
+    cmp: LiteralString = "<" if desc else ">"
+    order: LiteralString = "DESC" if desc else "ASC"
+    seek: LiteralString = "a.name " + cmp + "= $after[0]" if resumes else "a.name IS NOT NULL"
+    read = (
+        _match(label, anchor, active, seek)
+        + "  AND ($after IS NULL OR a.name " + cmp + " $after[0]\n"
+        "       OR (a.name = $after[0] AND a.urn " + cmp + " $after[1]))\n"
+    )  # fmt: skip
+    by_index = ", ".join(p + " " + order for p in (*NAME_INDEXED[(anchor, label)][:2], "a.urn"))
+    return read, by_index  # type: ignore[return-value]
+
+
 # Pages return their nodes without domains: the scope filtered them already, and computing
 # each item's domains again was most of the page's database hits (docs/benchmarks.md, GraphQL).
 # The page comes back as one list (``collect`` keeps the order of the rows it receives), not a
@@ -375,22 +394,11 @@ def page_query(
 ) -> LiteralString:
     """The page query for one shape of filter (labels and keys from the allow-lists above);
     ``resumes``: after a cursor."""
+    if (anchor, label) in NAME_INDEXED and field is SortField.NAME:
+        read, by_index = _in_name_order(label, anchor, active, desc, resumes)
+        return read + "WITH a, a.name AS key ORDER BY " + by_index + " LIMIT $limit\n" + ROWS
     cmp: LiteralString = "<" if desc else ">"
     order: LiteralString = "DESC" if desc else "ASC"
-    indexed = NAME_INDEXED.get((anchor, label))
-    if indexed is not None and field is SortField.NAME:
-        # In the index's order: the planner keeps it only when the conditions and the ORDER BY
-        # name the index's properties themselves (its first fixed by the seek), and then stops
-        # at the limit.
-        seek: LiteralString = "a.name " + cmp + "= $after[0]" if resumes else "a.name IS NOT NULL"
-        return (
-            _match(label, anchor, active, seek)
-            + "  AND ($after IS NULL OR a.name " + cmp + " $after[0]\n"
-            "       OR (a.name = $after[0] AND a.urn " + cmp + " $after[1]))\n"
-            "WITH a, a.name AS key ORDER BY "
-            + ", ".join(p + " " + order for p in (*indexed[:2], "a.urn")) + " LIMIT $limit\n"
-            + ROWS
-        )  # fmt: skip
     return (
         _match(label, anchor, active) + "WITH a, " + SORT_KEYS[field] + " AS key\n"
         "WHERE $after IS NULL OR key " + cmp + " $after[0]\n"
@@ -422,16 +430,11 @@ def budgeted_page_query(
 ) -> LiteralString:
     """The page within the first ``$budget`` entries of the name's index past the cursor:
     ``rows`` as ``page_query`` returns them, and ``scanned``, the entries read."""
-    cmp: LiteralString = "<" if desc else ">"
-    order: LiteralString = "DESC" if desc else "ASC"
-    by_index = ", ".join(p + " " + order for p in (*NAME_INDEXED[(anchor, label)][:2], "a.urn"))
-    seek: LiteralString = "a.name " + cmp + "= $after[0]" if resumes else "a.name IS NOT NULL"
+    read, by_index = _in_name_order(label, anchor, active & CHEAP, desc, resumes)
     rest = [CONDITIONS[name] for name in CONDITIONS if name in active and name not in CHEAP]
     return (
-        _match(label, anchor, active & CHEAP, seek)
-        + "  AND ($after IS NULL OR a.name " + cmp + " $after[0]\n"
-        "       OR (a.name = $after[0] AND a.urn " + cmp + " $after[1]))\n"
-        "WITH a ORDER BY " + by_index + " LIMIT $budget\n"
+        read
+        + "WITH a ORDER BY " + by_index + " LIMIT $budget\n"
         "WITH collect(a) AS dwScan\n"
         # In the list's order (``collect`` keeps the index's, ``UNWIND`` hands it on): the
         # conditions stop at the page's last match, a steward's walk up for 51 columns, not 1,000.

@@ -12,10 +12,11 @@ from neo4j import AsyncDriver
 from core.settings import Settings
 from graph import catalog
 from graph.batch import apply_batch
-from graph.catalog import AssetFilter, AssetKind, AssetSort, count_assets, page_assets
+from graph.catalog import AssetFilter, AssetKind, count_assets
 from graph.driver import write
 from graph.migrations import load_migrations, run_statements
 from tests.factories import Source, columns
+from tests.integration import pages
 from tests.integration.estate import Estate
 
 
@@ -23,14 +24,7 @@ async def every_page(
     neo4j: AsyncDriver, db: str, where: AssetFilter, descending: bool = False
 ) -> list[str]:
     """The names of a filter's assets, two a page, following the cursors."""
-    names, after = [], None
-    while True:
-        page = await page_assets(neo4j, db, where, AssetSort(descending=descending), 2, after)
-        names += [item.node.props["name"] for item in page.items]
-        if not page.has_next:
-            return names
-        last = page.items[-1]
-        after = (last.key, last.node.urn)
+    return [n.props["name"] for n in await pages.every_page(neo4j, db, where, descending)]
 
 
 async def test_a_schemas_tables_come_in_name_order_page_after_page(

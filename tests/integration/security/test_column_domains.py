@@ -30,6 +30,7 @@ from graph.catalog import (
 from graph.domains import assign, create_domain
 from graph.projections import asset_details
 from tests.integration.estate import Estate
+from tests.integration.pages import every_page
 
 
 async def _domain(neo4j: AsyncDriver, database: str, estate: Estate, name: str) -> str:
@@ -37,17 +38,6 @@ async def _domain(neo4j: AsyncDriver, database: str, estate: Estate, name: str) 
     full = f"{estate.name}-{name}"
     await create_domain(neo4j, database, domain_urn(full), full, None, [], "test")
     return domain_urn(full)
-
-
-async def every_page(neo4j: AsyncDriver, db: str, where: AssetFilter) -> list[str]:
-    """The URNs of a filter's columns, two a page, following the cursors."""
-    urns, after = [], None
-    while True:
-        page = await page_assets(neo4j, db, where, AssetSort(), 2, after)
-        urns += [item.node.urn for item in page.items]
-        if not page.has_next:
-            return urns
-        after = (page.items[-1].key, page.items[-1].node.urn)
 
 
 # A steward's page is read from the name's index first, within a budget of entries
@@ -97,7 +87,8 @@ async def test_columns_are_read_with_the_domains_of_their_own_walk(
         listed = [item.node.urn for item in page.items]
         assert sorted(listed) == sorted(u for u, d in found.items() if set(d) <= scope), scope
         assert await count_assets(neo4j, db, where) == len(listed)
-        assert await every_page(neo4j, db, where) == listed, "in name order, page after page"
+        paged = [n.urn for n in await every_page(neo4j, db, where)]
+        assert paged == listed, "in name order, page after page"
 
     # Tied domains come in the order Neo4j meets them, the same for all three reads above.
     found = {urn: sorted(domains) for urn, domains in found.items()}
