@@ -17,6 +17,7 @@ from typing import Any, LiteralString
 from neo4j import AsyncDriver
 
 from core.kinds import KINDS, Scope
+from core.urns import InvalidUrn, Urn
 from graph.access import granted_to
 from graph.domains import in_scope, in_scope_by_table, nearest_above, with_node
 from graph.driver import read, read_list, read_values
@@ -326,15 +327,23 @@ def _match(
 ) -> LiteralString:
     """``seek``: the page's condition on the name, which the index is sought with."""
     indexed = NAME_INDEXED.get((anchor, label))
+    implied: frozenset[str] = frozenset()
     if indexed is not None:
-        match: LiteralString = (
-            "MATCH (a:" + ("Table" if anchor is Anchor.SCHEMA else label) + ")\n"
-            "WHERE " + indexed[0] + " = $" + anchor.value + " AND NOT a:Unresolved\n"
-        )
+        if anchor is Anchor.SCHEMA:
+            # Only a scanned table carries ``schemaUrn`` (a placeholder never does,
+            # graph/assets.py), and a table's URN names its schema's source (core/checks.py):
+            # neither is tested on each table, which was half of a schema's count at 10^6. A
+            # filter naming another source matches nothing (``AssetFilter.matches_nothing``).
+            match: LiteralString = "MATCH (a:Table)\nWHERE a.schemaUrn = $schema\n"
+            implied = frozenset({"source"})
+        else:
+            match = "MATCH (a:" + label + ")\nWHERE a.source = $source AND NOT a:Unresolved\n"
         # An index is sought only with a condition on each of its properties (every writer sets
         # the name). Without the name's, a schema's count and other orders seek
-        # ``(schemaUrn, kind)``, in store order; a source has no other index.
-        if seek or anchor is Anchor.SOURCE:
+        # ``(schemaUrn, kind)``, in store order; a source has no other index but the text's,
+        # which reads fewer than a whole source, and for which the conditions are reads of
+        # every match (a sixth of a text's count).
+        if seek or (anchor is Anchor.SOURCE and "text" not in active):
             for condition in (
                 seek or "a.name IS NOT NULL",
                 *(p + " IS NOT NULL" for p in indexed[2:]),
@@ -350,7 +359,7 @@ def _match(
         match += "\nWHERE NOT a:Unresolved\n"
     by_table = label == "Column" and BY_DOMAIN in active
     for name, condition in CONDITIONS.items():
-        if name in active and not (by_table and name == "scope"):
+        if name in active and name not in implied and not (by_table and name == "scope"):
             match += "  AND " + condition + "\n"
     return match + _COLUMNS_IN_SCOPE if by_table else match
 
@@ -407,14 +416,15 @@ def page_query(
     )  # fmt: skip
 
 
-# Conditions cheap on every row an index hands over. The others (a text, a label, a steward's
-# domains) may keep few rows or many: a page by name with them first reads at most
-# ``SCAN_BUDGET`` entries of the name's index in its order and keeps the rows that match; when
-# they fill the page, or the index had no more entries, that is the page (the first matches in
-# the order are the page's, whatever lies beyond), else the planner's plan reads it. A text
-# most columns contain, or a steward browsing the domain's own source, no longer reads and sorts
-# every match at 10^6 (docs/benchmarks.md, issue 17).
-CHEAP: frozenset[str] = frozenset({"source", "tableKind", "removed"})
+# Conditions that keep nearly every row an index hands over (a source, the removal). The others
+# (a kind, a text, a label, a steward's domains) may keep few rows or many: a page by name with
+# them first reads at most ``SCAN_BUDGET`` entries of the name's index in its order and keeps the
+# rows that match; when they fill the page, or the index had no more entries, that is the page
+# (the first matches in the order are the page's, whatever lies beyond), else the planner's plan
+# reads it. A text most columns contain, a steward browsing the domain's own source, or the
+# tables of a schema (which the planner read through ``(schemaUrn, kind)`` and sorted) no
+# longer read and sort every match at 10^6 (docs/benchmarks.md, issue 17).
+CHEAP: frozenset[str] = frozenset({"source", "removed"})
 SCAN_BUDGET = 1000
 
 
@@ -449,7 +459,36 @@ def budgeted_page_query(
 
 @cache
 def count_query(label: LiteralString, anchor: Anchor, active: frozenset[str]) -> LiteralString:
+    if anchor is Anchor.SCHEMA and (anchor, label) in NAME_INDEXED and active <= IN_INDEXES:
+        return schema_count_query(active)
     return _match(label, anchor, active) + "RETURN count(a) AS total\n"
+
+
+# What the indexes on a table's schema hold besides it (migrations 0014 and 0016; the source is
+# implied by the schema).
+IN_INDEXES: frozenset[str] = frozenset({"source", "tableKind", "removed"})
+
+
+def schema_count_query(active: frozenset[str]) -> LiteralString:
+    """A schema's tables counted from indexes alone, without reading a table: all of them on
+    ``(schemaUrn, kind)``, less the removed ones on ``(schemaUrn, removedAt)`` (migration 0016),
+    which holds removed tables only. Its source is implied (``_match``)."""
+    kind: LiteralString = "a.kind = $tableKind" if "tableKind" in active else "a.kind IS NOT NULL"
+    total: LiteralString = (
+        "CASE $removed WHEN true THEN gone WHEN false THEN every - gone END"
+        if "removed" in active
+        else "every"
+    )
+    return (
+        "CALL () {\n"
+        "  MATCH (a:Table) WHERE a.schemaUrn = $schema AND " + kind + "\n"
+        "  RETURN count(a) AS every }\n"
+        "CALL () {\n"
+        "  MATCH (a:Table) USING INDEX a:Table(schemaUrn, removedAt)\n"
+        "  WHERE a.schemaUrn = $schema AND a.removedAt IS NOT NULL AND " + kind + "\n"
+        "  RETURN count(a) AS gone }\n"
+        "RETURN " + total + " AS total\n"
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -482,6 +521,16 @@ class AssetFilter:
             if "inheritedLabel" in active:
                 active ^= {"inheritedLabel", "inheritedLabelInScope"}
         return frozenset(active)
+
+    @property
+    def matches_nothing(self) -> bool:
+        """A schema (or what is not a URN) outside ``source``: no asset is in both."""
+        if self.schema is None or self.source is None:
+            return False
+        try:
+            return Urn.parse(self.schema).source != self.source
+        except InvalidUrn:
+            return True
 
     @property
     def anchor(self) -> Anchor:
@@ -536,6 +585,8 @@ async def page_assets(
         "limit": first + 1,  # one more tells whether a next page exists
     }
     resumes = after is not None
+    if where.matches_nothing:
+        return Page(items=[], has_next=False)
     if scans_first(label, where, sort):
         query = budgeted_page_query(label, where.anchor, where.active, sort.descending, resumes)
         [scan] = await read_values(driver, database, query, **params, budget=SCAN_BUDGET)
@@ -551,6 +602,8 @@ def _page(rows: list[Record], first: int) -> Page:
 
 
 async def count_assets(driver: AsyncDriver, database: str, where: AssetFilter) -> int:
+    if where.matches_nothing:
+        return 0
     query = count_query(KIND_MATCH[where.kind][0], where.anchor, where.active)
     rows = await read(driver, database, query, **where.params())
     return rows[0]["total"]

@@ -34,16 +34,32 @@ async def test_a_schemas_tables_come_in_name_order_page_after_page(
     names = ["b", "A", "c_2", "c_10", "a", "Z"]  # names that sort apart from their URNs
     events = [source.checked(), *source.containers()]
     events += [source.table(name, columns("id:int")) for name in names]
-    events += [source.table("v", columns("id:int"), kind="view")]
+    # A view, and a foreign key to a table of the schema no scan has found (a placeholder).
+    events += [source.table("v", columns("id:int"), kind="view", fks={"id": ("unseen", "id")})]
     await apply_batch(neo4j, db, events)
 
-    tables = AssetFilter(schema=source.schema_urn, kind=AssetKind.TABLE)
+    tables = AssetFilter(schema=source.schema_urn, kind=AssetKind.TABLE, source=source.name)
     assert await every_page(neo4j, db, tables) == sorted(names)
     assert await every_page(neo4j, db, tables, descending=True) == sorted(names, reverse=True)
     assert await count_assets(neo4j, db, tables) == len(names)
     anything = AssetFilter(schema=source.schema_urn)
     assert await every_page(neo4j, db, anything) == sorted([*names, "v"])
     assert await count_assets(neo4j, db, anything) == len(names) + 1
+    # The schema's tables are its source's: asked with another source, there are none.
+    elsewhere = AssetFilter(schema=source.schema_urn, source=source.name + "-other")
+    assert await every_page(neo4j, db, elsewhere) == []
+    assert await count_assets(neo4j, db, elsewhere) == 0
+
+    # A rescan without ``Z`` removes it: counts (from the indexes, the removed less) agree
+    # with the pages whichever removal and kind are asked.
+    await apply_batch(neo4j, db, [source.at(10).scanned(*(n for n in names if n != "Z"), "v")])
+    gone = AssetFilter(schema=source.schema_urn, kind=AssetKind.TABLE, removed=True)
+    assert await every_page(neo4j, db, gone) == ["Z"]
+    for removed in (False, True, None):
+        for kind in (AssetKind.TABLE, AssetKind.VIEW, None):
+            where = AssetFilter(schema=source.schema_urn, kind=kind, removed=removed)
+            assert await count_assets(neo4j, db, where) == len(await every_page(neo4j, db, where))
+    assert await count_assets(neo4j, db, tables) == len(names) - 1
 
 
 async def test_the_migration_gives_tables_written_before_it_their_schema(

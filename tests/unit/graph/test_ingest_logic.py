@@ -113,6 +113,7 @@ BAD_FK = ForeignKey(
     name="fk", columns=["a", "b"], ref_table_urn=SRC.table_urn("u"), ref_columns=["a"]
 )
 BAD_EDGE = LineageEdge(upstream_urn=SRC.schema_urn, downstream_urn=SRC.table_urn("t"))
+OTHER = Source("pg-other")
 
 
 @pytest.mark.parametrize(
@@ -124,9 +125,14 @@ BAD_EDGE = LineageEdge(upstream_urn=SRC.schema_urn, downstream_urn=SRC.table_urn
         (with_data(TABLE, foreign_keys=[BAD_FK]), "foreign key fk"),
         (with_data(TABLE, lineage=[BAD_EDGE]), "lineage upstream"),
         (with_data(SRC.scanned("t"), children=[SRC.schema_urn]), "data.children"),
+        # A URN of the right kind that is not the subject's own container (or child): another
+        # source's schema would lend the table its domains.
+        (with_data(TABLE, schema_urn=OTHER.schema_urn), "does not contain"),
+        (with_data(SRC.containers()[1], parent_urn=OTHER.containers()[0].subject), "contain"),
+        (with_data(SRC.scanned("t"), children=[OTHER.table_urn("t")]), "does not contain"),
     ],
 )
-def test_urns_of_the_wrong_kind_are_invalid(event: Event, reason: str) -> None:
+def test_urns_of_the_wrong_kind_or_place_are_invalid(event: Event, reason: str) -> None:
     with pytest.raises(InvalidEvent, match=reason):
         decode(event.to_bytes())
 

@@ -8,6 +8,7 @@ from typing import LiteralString
 
 import pytest
 
+from core.urns import schema_urn
 from graph.catalog import (
     BY_DOMAIN,
     Anchor,
@@ -59,14 +60,34 @@ def test_a_scoped_caller_gets_the_scope_and_grants_in_the_query() -> None:
 
 
 def test_a_schema_page_seeks_the_schema_index_and_counts_alike() -> None:
-    where = AssetFilter(schema="urn:s", source="crm", label="PII", text="mail", removed=None)
+    schema = schema_urn("crm", "db", "public")
+    where = AssetFilter(schema=schema, source="crm", label="PII", text="mail", removed=None)
     assert where.anchor is Anchor.SCHEMA
     assert where.active == frozenset({"source", "label", "text"})
     count = count_query("Table", where.anchor, where.active)
-    assert count.startswith("MATCH (a:Table)\nWHERE a.schemaUrn = $schema AND NOT a:Unresolved\n")
+    assert count.startswith("MATCH (a:Table)\nWHERE a.schemaUrn = $schema\n")
     assert count.endswith("RETURN count(a) AS total\n")
     assert "removedAt" not in count, "removed: null matches both"
+    # Only scanned tables of the schema's own source carry its URN: neither is tested per table.
+    assert "Unresolved" not in count and "a.source" not in count
     assert count_query("Asset", where.anchor, where.active) == count, "a schema holds tables"
+    assert not where.matches_nothing
+
+
+@pytest.mark.parametrize(
+    ("schema", "source", "nothing"),
+    [
+        (schema_urn("crm", "db", "public"), "crm", False),
+        (schema_urn("crm", "db", "public"), None, False),
+        (schema_urn("erp", "db", "public"), "crm", True),
+        ("not a urn", "crm", True),
+        (None, "crm", False),
+    ],
+)
+def test_a_schema_of_another_source_matches_nothing(
+    schema: str | None, source: str | None, nothing: bool
+) -> None:
+    assert AssetFilter(schema=schema, source=source).matches_nothing is nothing
 
 
 @pytest.mark.parametrize(
@@ -130,3 +151,26 @@ def test_pages_with_conditions_that_may_keep_few_rows_scan_the_name_index_first(
     scan, kept = query.split("WITH collect(a) AS dwScan")
     assert "LIMIT $budget" in scan and "$text" not in scan and "$domains" not in scan
     assert "$text" in kept and "$domains" in kept and "dwTable" not in kept
+
+
+@pytest.mark.parametrize("kind", [AssetKind.TABLE, None])
+@pytest.mark.parametrize("removed", [False, True, None])
+def test_a_schemas_plain_count_reads_indexes_only(
+    kind: AssetKind | None, removed: bool | None
+) -> None:
+    where = AssetFilter(schema=schema_urn("crm", "db", "public"), kind=kind, removed=removed)
+    label = "Table" if kind else "Asset"
+    count = count_query(label, where.anchor, where.active)
+    assert "USING INDEX a:Table(schemaUrn, removedAt)" in count
+    assert ("a.kind = $tableKind" in count) is (kind is not None)
+    assert ("every - gone" in count) is (removed is not None)
+    # With a condition the indexes do not hold, each table is read.
+    labelled = AssetFilter(schema=where.schema, kind=kind, label="PII")
+    assert "removedAt)" not in count_query(label, labelled.anchor, labelled.active)
+
+
+def test_a_text_count_of_a_source_seeks_the_text_index_not_the_name_order() -> None:
+    text = AssetFilter(source="crm", kind=AssetKind.COLUMN, text="mail")
+    assert "a.urn IS NOT NULL" not in count_query("Column", text.anchor, text.active)
+    whole = AssetFilter(source="crm", kind=AssetKind.COLUMN)
+    assert "a.urn IS NOT NULL" in count_query("Column", whole.anchor, whole.active)
