@@ -90,6 +90,13 @@ async def test_columns_are_read_with_the_domains_of_their_own_walk(
         paged = [n.urn for n in await every_page(neo4j, db, where)]
         assert paged == listed, "in name order, page after page"
 
+    # A domain that holds nothing of the source sees none of it (the guard reads no column).
+    await _domain(neo4j, db, estate, "nowhere")
+    nowhere = frozenset({f"{estate.name}-nowhere"})
+    where = AssetFilter(source=estate.name, kind=AssetKind.COLUMN, domains=nowhere)
+    assert (await page_assets(neo4j, db, where, AssetSort(), 50)).items == []
+    assert await count_assets(neo4j, db, where) == 0
+
     # Tied domains come in the order Neo4j meets them, the same for all three reads above.
     found = {urn: sorted(domains) for urn, domains in found.items()}
     sales, finance = names["sales"], names["finance"]

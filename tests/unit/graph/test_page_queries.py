@@ -148,7 +148,9 @@ def test_pages_with_conditions_that_may_keep_few_rows_scan_the_name_index_first(
     assert not scans_first(column, AssetFilter(text="mail"), name), "no anchor with an index"
     where = AssetFilter(**source, text="mail", domains=frozenset({"sales"}))
     query = budgeted_page_query(column, where.anchor, where.active, False, False)
-    scan, kept = query.split("WITH collect(a) AS dwScan")
+    guard, rest = query.split("AS dwSource\n}\n")  # whether the domains reach the source
+    scan, kept = rest.split("WITH collect(a) AS dwScan")
+    assert "$domains" in guard and "MATCH (a" not in guard
     assert "LIMIT $budget" in scan and "$text" not in scan and "$domains" not in scan
     assert "$text" in kept and "$domains" in kept and "dwTable" not in kept
 
@@ -174,3 +176,25 @@ def test_a_text_count_of_a_source_seeks_the_text_index_not_the_name_order() -> N
     assert "a.urn IS NOT NULL" not in count_query("Column", text.anchor, text.active)
     whole = AssetFilter(source="crm", kind=AssetKind.COLUMN)
     assert "a.urn IS NOT NULL" in count_query("Column", whole.anchor, whole.active)
+
+
+def test_a_domain_restricted_page_of_a_source_first_asks_whether_its_domains_reach_it() -> None:
+    guard = "AS dwSource\n}\n"
+    steward = AssetFilter(source="crm", kind=AssetKind.COLUMN, domains=frozenset({"sales"}))
+    name = SortField.NAME
+    assert page_query("Column", steward.anchor, steward.active, name, False).startswith("CALL")
+    assert guard in count_query("Column", steward.anchor, steward.active)
+    budgeted = budgeted_page_query("Column", steward.anchor, steward.active, False, False)
+    assert guard in budgeted
+    # The index is sought with the guard's answer (null when the domains do not reach the
+    # source: nothing is read), not with the source itself as well.
+    for query in (budgeted, count_query("Column", steward.anchor, steward.active)):
+        assert "a.source = dwSource" in query and "$source AND" not in query.split(guard)[1]
+    # Nothing to guard: no domain restriction, or no one source.
+    for where in (
+        AssetFilter(source="crm", kind=AssetKind.COLUMN),
+        AssetFilter(source="crm", kind=AssetKind.COLUMN, sources=frozenset({"crm"})),
+        AssetFilter(kind=AssetKind.COLUMN, domains=frozenset({"sales"})),
+    ):
+        assert guard not in page_query("Column", where.anchor, where.active, name, False)
+        assert guard not in count_query("Column", where.anchor, where.active)
