@@ -352,9 +352,10 @@ def _match(
     guard: LiteralString = _REACHES if anchor is Anchor.SOURCE and restricted else ""
     source: LiteralString = "dwSource" if guard else "$source"
     indexed = NAME_INDEXED.get((anchor, label))
-    # The anchor's own condition is not written twice: Neo4j would seek ``$source`` and test
-    # the guard's ``dwSource`` on every row.
-    implied = frozenset({"source"} if anchor is Anchor.SOURCE else ())
+    # The source the anchor seeks is not tested again (Neo4j would seek ``$source`` and test
+    # the guard's ``dwSource`` on every row), nor the one a schema's tables are all of.
+    by_source = anchor is Anchor.SOURCE or (anchor is Anchor.SCHEMA and indexed is not None)
+    implied = frozenset({"source"} if by_source else ())
     if indexed is not None:
         if anchor is Anchor.SCHEMA:
             # Only a scanned table carries ``schemaUrn`` (a placeholder never does,
@@ -362,7 +363,6 @@ def _match(
             # neither is tested on each table, which was half of a schema's count at 10^6. A
             # filter naming another source matches nothing (``AssetFilter.matches_nothing``).
             match: LiteralString = "MATCH (a:Table)\nWHERE a.schemaUrn = $schema\n"
-            implied = frozenset({"source"})
         else:
             match = (
                 "MATCH (a:" + label + ")\nWHERE a.source = " + source + " AND NOT a:Unresolved\n"
@@ -501,7 +501,7 @@ def count_query(label: LiteralString, anchor: Anchor, active: frozenset[str]) ->
 
 # What the indexes on a table's schema hold besides it (migrations 0014 and 0016; the source is
 # implied by the schema).
-IN_INDEXES: frozenset[str] = frozenset({"source", "tableKind", "removed"})
+IN_INDEXES: frozenset[str] = CHEAP | {"tableKind"}
 
 
 def schema_count_query(active: frozenset[str]) -> LiteralString:

@@ -128,7 +128,10 @@ OTHER = Source("pg-other")
         # A URN of the right kind that is not the subject's own container (or child): another
         # source's schema would lend the table its domains.
         (with_data(TABLE, schema_urn=OTHER.schema_urn), "does not contain"),
-        (with_data(SRC.containers()[1], parent_urn=OTHER.containers()[0].subject), "contain"),
+        (
+            with_data(SRC.containers()[1], parent_urn=OTHER.containers()[0].subject),
+            "does not contain",
+        ),
         (with_data(SRC.scanned("t"), children=[OTHER.table_urn("t")]), "does not contain"),
     ],
 )
