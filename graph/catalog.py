@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
 from typing import Any, LiteralString
@@ -17,7 +17,7 @@ from typing import Any, LiteralString
 from neo4j import AsyncDriver
 
 from core.kinds import KINDS, Scope
-from core.urns import InvalidUrn, Urn
+from core.urns import CONTAINMENT, InvalidUrn, Urn, ancestors, source_urn
 from graph.access import granted_to
 from graph.domains import in_scope, in_scope_by_table, nearest_above, with_node
 from graph.driver import read, read_list, read_values
@@ -290,6 +290,9 @@ CONDITIONS: dict[str, LiteralString] = {
     # ``all()`` over per-step subqueries, in 34 s (for every caller, timing clients out).
     "inheritedLabelInScope": _INHERITED_LABEL.replace("{path}", _NO_STEP_OUT_OF_SCOPE),
     "scope": "(" + in_scope("a") + "  OR " + granted_to("a") + ")",
+    # In place of the scope when the caller's domains alone hold parts of the source
+    # (``widened``): the parts held, and what their URNs contain (core/urns.py ``CONTAINMENT``).
+    "under": "(a.urn IN $held OR any(dwPrefix IN $under WHERE a.urn STARTS WITH dwPrefix))",
 }
 # A scoped caller's columns, once the other conditions kept them, take their domains from one
 # walk up their table (``in_scope_by_table``).
@@ -541,6 +544,9 @@ class AssetFilter:
     domains: frozenset[str] | None = None
     sources: frozenset[str] | None = None
     granted: frozenset[str] | None = None  # exposed URNs the caller reaches through grants
+    # Instead of ``domains``: the nodes of the source the caller's domains hold, when no other
+    # domain holds any (``widened``); the caller sees them and what they contain.
+    held: tuple[str, ...] | None = None
 
     @property
     def active(self) -> frozenset[str]:
@@ -585,6 +591,8 @@ class AssetFilter:
             "domains": sorted(self.domains) if self.domains is not None else None,
             "sources": sorted(self.sources) if self.sources is not None else None,
             "granted": sorted(self.granted) if self.granted else None,
+            "held": list(self.held) if self.held is not None else None,
+            "under": None if self.held is None else _contents(self.held, self.kind),
         }
 
 
@@ -604,6 +612,92 @@ class Page(Record):
     has_next: bool
 
 
+# A caller restricted by domain sees the nodes of a source that their domains hold (assigned to
+# one, or exposed by a product of one) and what those contain, except where another domain holds
+# a nearer node (graph/domains.py). When no other domain holds any node of the source, that is
+# all: which assets the caller sees follows from the held nodes' URNs, and no candidate's walk up
+# to its domains is needed. A domain's steward counting the 488,000 columns of their own schema
+# at 10^6 waited over 4 s for it (docs/benchmarks.md). Asked from the domains' side, their few
+# ``IN_DOMAIN`` and ``EXPOSES`` edges.
+_HOLDINGS: LiteralString = """
+CALL () {
+  MATCH (r:DataSource|Asset)-[:IN_DOMAIN]->(d:Domain) RETURN r, d
+  UNION
+  MATCH (r:DataSource|Asset)<-[:EXPOSES]-(:DataProduct)-[:IN_DOMAIN]->(d:Domain) RETURN r, d
+}
+WITH r, d WHERE coalesce(r.source, r.name) = $source
+RETURN collect(DISTINCT CASE WHEN d.name IN $domains THEN r.urn END) AS held,
+       any(name IN collect(d.name) WHERE NOT name IN $domains) AS shared
+"""
+
+
+# Each candidate tests the prefixes in turn: 64 that it does not start with cost a count of a
+# 488,000-column source 1.9 s more than one, still less than the walk (docs/benchmarks.md).
+MAX_PREFIXES = 64
+
+
+def _contents(held: tuple[str, ...], kind: AssetKind | None) -> list[str]:
+    """The URN prefixes of the assets of ``kind`` that the nodes ``held`` contain: a schema's
+    columns are ``urn:dw:column:<its path>/...`` (segments are percent-encoded, so ``/`` only
+    ever separates them)."""
+    label = KIND_MATCH[kind][0].lower()
+    kinds = (label,) if label in CONTAINMENT else CONTAINMENT
+    prefixes = []
+    for urn in held:
+        parsed = Urn.parse(urn)
+        path = urn.removeprefix(f"urn:dw:{parsed.kind}:")
+        below = CONTAINMENT[CONTAINMENT.index(parsed.kind) + 1 :]
+        prefixes += [f"urn:dw:{k}:{path}/" for k in below if k in kinds]
+    return prefixes
+
+
+def _outermost(urns: list[str]) -> set[str] | None:
+    """The nodes of ``urns`` that no other of them contains; None when one is not of the
+    containment chain (a placeholder dataset), whose contents its URN does not tell."""
+    try:
+        if any(Urn.parse(urn).kind not in CONTAINMENT for urn in urns):
+            return None
+    except InvalidUrn:
+        return None
+    found = set(urns)
+    return {urn for urn in found if not set(ancestors(urn)[1:]) & found}
+
+
+def _source_of(where: AssetFilter) -> str | None:
+    if where.source is not None or where.schema is None:
+        return where.source
+    try:
+        return Urn.parse(where.schema).source
+    except InvalidUrn:
+        return None
+
+
+async def widened(driver: AsyncDriver, database: str, where: AssetFilter) -> AssetFilter:
+    """``where`` with the caller's scope in a form read without a walk per candidate, when the
+    filter names a source: none when the caller holds the whole of it, the nodes held
+    (``held``) when no other domain holds any of it (``_HOLDINGS``); the same assets either
+    way. A label inherited along lineage keeps the scope (its path may cross sources), and so
+    do grants when only parts are held (they may reach beyond them)."""
+    source = _source_of(where)
+    if source is None or where.inherited_labels or where.matches_nothing:
+        return where
+    if where.sources is not None and source not in where.sources:
+        return where
+    if where.domains is None:  # a scope by source alone: the source is in it
+        return replace(where, sources=None, granted=None)
+    [row] = await read_values(
+        driver, database, _HOLDINGS, source=source, domains=sorted(where.domains)
+    )
+    held = _outermost(row["held"])
+    if row["shared"] or not held:
+        return where
+    if source_urn(source) in held:
+        return replace(where, domains=None, sources=None, granted=None)
+    if where.granted or len(_contents(tuple(held), where.kind)) > MAX_PREFIXES:
+        return where
+    return replace(where, domains=None, sources=None, held=tuple(sorted(held)))
+
+
 async def page_assets(
     driver: AsyncDriver,
     database: str,
@@ -613,6 +707,9 @@ async def page_assets(
     after: tuple[Any, str] | None = None,
 ) -> Page:
     """Up to ``first`` assets after the keyset position ``after`` = (sort key, URN)."""
+    if where.matches_nothing:
+        return Page(items=[], has_next=False)
+    where = await widened(driver, database, where)
     label = KIND_MATCH[where.kind][0]
     params = {
         **where.params(),
@@ -620,8 +717,6 @@ async def page_assets(
         "limit": first + 1,  # one more tells whether a next page exists
     }
     resumes = after is not None
-    if where.matches_nothing:
-        return Page(items=[], has_next=False)
     if scans_first(label, where, sort):
         query = budgeted_page_query(label, where.anchor, where.active, sort.descending, resumes)
         [scan] = await read_values(driver, database, query, **params, budget=SCAN_BUDGET)
@@ -639,6 +734,7 @@ def _page(rows: list[Record], first: int) -> Page:
 async def count_assets(driver: AsyncDriver, database: str, where: AssetFilter) -> int:
     if where.matches_nothing:
         return 0
+    where = await widened(driver, database, where)
     query = count_query(KIND_MATCH[where.kind][0], where.anchor, where.active)
     rows = await read(driver, database, query, **where.params())
     return rows[0]["total"]

@@ -11,6 +11,9 @@ column, in the same order, and with what the rules of graph/domains.py say.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 from neo4j import AsyncDriver
 
@@ -28,6 +31,7 @@ from graph.catalog import (
     related,
 )
 from graph.domains import assign, create_domain
+from graph.driver import write
 from graph.projections import asset_details
 from tests.integration.estate import Estate
 from tests.integration.pages import every_page
@@ -111,3 +115,94 @@ async def test_columns_are_read_with_the_domains_of_their_own_walk(
         col("assigned", "b"): [names["hr"]],  # its table's assignment
         col("loose", "a"): [names["all"]],  # the source's assignment, four hops up
     }
+
+
+async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_walk(
+    estate: Estate, neo4j: AsyncDriver, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When no other domain holds a node of the source, a steward's scope is read from the
+    nodes their domains hold (``catalog.widened``): none at all when they hold the source, else
+    the URNs of the nodes held and of what these contain. Pages and counts are those the walk
+    up from every asset gives, for every filter; once another domain holds a part, the walk
+    decides again."""
+    db = settings.neo4j.database
+    col = estate.column_urn
+    orders = estate.table("orders", ("id", "total"))
+    estate.table("orders2", ("id", "note"))  # its URN starts with the URN of ``orders``
+    people = estate.table("people", ("id", "email"))
+    estate.table("gone", ("id", "note"), removed=True)
+    await estate.write(neo4j, db)
+    owner = await _domain(neo4j, db, estate, "owner")
+    mine = frozenset({f"{estate.name}-owner"})
+    columns = AssetFilter(source=estate.name, kind=AssetKind.COLUMN)
+    steward = replace(columns, domains=mine)
+    shapes = [
+        columns,
+        replace(columns, text="ID"),
+        replace(columns, removed=None),
+        replace(columns, kind=AssetKind.TABLE),
+        replace(columns, kind=None),
+        AssetFilter(schema=estate.schema, kind=AssetKind.TABLE, removed=None),
+    ]
+
+    async def seen(where: AssetFilter) -> tuple[list[str], int]:
+        urns = [n.urn for n in await every_page(neo4j, db, where)]
+        return urns, await count_assets(neo4j, db, where)
+
+    async def walked(where: AssetFilter) -> tuple[list[str], int]:
+        """What the scope's walk up from every asset finds, without ``widened``."""
+        with monkeypatch.context() as m:
+            m.setattr(catalog, "widened", _as_given)
+            return await seen(where)
+
+    async def same_as_the_walk(widens_to: dict[str, Any]) -> None:
+        for shape in shapes:
+            scoped = replace(shape, domains=mine)
+            assert await catalog.widened(neo4j, db, scoped) == replace(scoped, **widens_to)
+            assert await seen(scoped) == await walked(scoped), shape
+
+    # One table held: it and its columns, not those of ``orders2``.
+    await assign(neo4j, db, owner, [orders])
+    await same_as_the_walk({"domains": None, "held": (orders,)})
+    assert await seen(steward) == ([col("orders", "id"), col("orders", "total")], 2)
+    with monkeypatch.context() as m:  # held in too many parts, it is walked again
+        m.setattr(catalog, "MAX_PREFIXES", 0)
+        assert await catalog.widened(neo4j, db, steward) == steward
+    # The source held: everything an unrestricted caller sees.
+    await assign(neo4j, db, owner, [source_urn(estate.name)])
+    await same_as_the_walk({"domains": None})
+    assert await seen(steward) == await seen(columns)
+    assert (await seen(columns))[1] == 6  # the removed table's columns are not counted
+
+    # Out of the caller's sources, asking for labels inherited along lineage (a path may
+    # cross sources), or holding grants beside a part, the scope stays; a scope by source
+    # alone that holds this one is no scope for it.
+    await assign(neo4j, db, owner, [source_urn(estate.name)], remove=True)  # orders remains
+    for kept in (
+        replace(steward, sources=frozenset({"elsewhere"})),
+        replace(steward, label="PII", inherited_labels=True),
+        replace(steward, granted=frozenset({people})),
+    ):
+        assert await catalog.widened(neo4j, db, kept) == kept
+    by_source = replace(columns, sources=frozenset({estate.name}), granted=frozenset({people}))
+    assert await catalog.widened(neo4j, db, by_source) == columns
+    await assign(neo4j, db, owner, [source_urn(estate.name)])
+
+    # Another domain's product exposing a table is nearer to its columns than the source's
+    # assignment: they are that domain's, and the walk decides.
+    estate.product("shop", people)
+    await estate.write(neo4j, db)
+    await same_as_the_walk({})
+    assert col("people", "id") not in (await seen(steward))[0]
+
+    # So does another domain's assignment of a single column, once the product is gone.
+    shop = f"urn:dw:product:{estate.name}/shop"
+    await write(neo4j, db, "MATCH (p:DataProduct {urn: $urn}) DETACH DELETE p", urn=shop)
+    assert await catalog.widened(neo4j, db, steward) == columns
+    await assign(neo4j, db, await _domain(neo4j, db, estate, "ops"), [col("orders", "total")])
+    await same_as_the_walk({})
+    assert col("orders", "total") not in (await seen(steward))[0]
+
+
+async def _as_given(_driver: AsyncDriver, _database: str, where: AssetFilter) -> AssetFilter:
+    return where

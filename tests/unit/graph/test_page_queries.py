@@ -8,7 +8,7 @@ from typing import LiteralString
 
 import pytest
 
-from core.urns import schema_urn
+from core.urns import column_urn, schema_urn, source_urn, table_urn
 from graph.catalog import (
     BY_DOMAIN,
     Anchor,
@@ -16,6 +16,7 @@ from graph.catalog import (
     AssetKind,
     AssetSort,
     SortField,
+    _outermost,
     budgeted_page_query,
     count_query,
     page_query,
@@ -198,3 +199,27 @@ def test_a_domain_restricted_page_of_a_source_first_asks_whether_its_domains_rea
     ):
         assert guard not in page_query("Column", where.anchor, where.active, name, False)
         assert guard not in count_query("Column", where.anchor, where.active)
+
+
+def test_what_held_nodes_contain_is_told_by_their_urns_alone() -> None:
+    """A scope read from the nodes a caller's domains hold (``catalog.widened``) matches the
+    assets of the filter's kind by URN prefix; a segment's ``/`` is encoded, so a table's
+    prefix never matches a namesake's with more after it."""
+    public = schema_urn("crm", "db", "public")
+    orders = table_urn("crm", "db", "public", "orders")
+
+    def under(held: str, kind: AssetKind | None) -> list[str]:
+        return AssetFilter(source="crm", kind=kind, held=(held,)).params()["under"]
+
+    assert under(public, AssetKind.COLUMN) == ["urn:dw:column:crm/db/public/"]
+    assert under(public, None) == ["urn:dw:table:crm/db/public/", "urn:dw:column:crm/db/public/"]
+    assert under(orders, AssetKind.VIEW) == [], "a table contains no table"
+    [prefix] = under(orders, AssetKind.COLUMN)
+    assert column_urn(orders, "id").startswith(prefix)
+    assert not column_urn(table_urn("crm", "db", "public", "orders/x"), "id").startswith(prefix)
+    where = AssetFilter(source="crm", kind=AssetKind.COLUMN, held=(orders,))
+    assert "under" in where.active and "scope" not in where.active
+    # Only the outermost of nested holdings count; a placeholder dataset's contents are unknown.
+    assert _outermost([public, orders, source_urn("crm")]) == {source_urn("crm")}
+    assert _outermost([orders, public]) == {public}
+    assert _outermost([orders, "urn:dw:dataset:crm/events"]) is None
