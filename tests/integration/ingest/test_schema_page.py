@@ -12,7 +12,7 @@ from neo4j import AsyncDriver
 from core.settings import Settings
 from graph import catalog
 from graph.batch import apply_batch
-from graph.catalog import AssetFilter, AssetKind, count_assets
+from graph.catalog import AssetFilter, AssetKind, AssetSort, count_assets, page_assets
 from graph.driver import write
 from graph.migrations import load_migrations, run_statements
 from tests.factories import Source, columns
@@ -117,3 +117,53 @@ async def test_a_sources_columns_and_tables_come_in_name_order_page_after_page(
     tables = AssetFilter(source=source.name, kind=AssetKind.TABLE)
     assert await every_page(neo4j, db, tables) == ["lines", "orders"]
     assert await count_assets(neo4j, db, tables) == 2
+
+
+async def test_a_page_of_every_sources_live_assets_merges_each_sources_own_page(
+    estate: Estate, neo4j: AsyncDriver, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of all live columns or tables by name is read as each source's page through its
+    ``(source, name, urn)`` index, merged (``catalog.merged_page_query``): it must be the page
+    the label's scan and sort give, on whatever the graph holds, from the start and from a
+    cursor among namesakes of two sources."""
+    db = settings.neo4j.database
+    other = Estate(estate.name + "-b")  # its URNs sort before the estate's ('-' < '/')
+    x = estate.name
+    try:
+        for e in (estate, other):
+            e.table(f"{x}_t", (f"{x}_id", f"{x}_x"))
+            e.table(f"{x}_u", (f"{x}_id",))
+        other.table(f"{x}_gone", (f"{x}_id",), removed=True)
+        await estate.write(neo4j, db)
+        await other.write(neo4j, db)
+        column, table = estate.column_urn, estate.table_urn
+        cases = {
+            AssetKind.COLUMN: (
+                (f"{x}_id", column(f"{x}_t", f"{x}_id")),
+                [column(f"{x}_u", f"{x}_id"), other.column_urn(f"{x}_t", f"{x}_x"),
+                 column(f"{x}_t", f"{x}_x")],
+            ),
+            AssetKind.TABLE: (
+                (f"{x}_t", table(f"{x}_t")),
+                [other.table_urn(f"{x}_u"), table(f"{x}_u")],
+            ),
+        }  # fmt: skip
+        for kind, (cursor, after_it) in cases.items():
+            where = AssetFilter(kind=kind)
+            label = catalog.KIND_MATCH[kind][0]
+            for descending in (False, True):
+                sort = AssetSort(descending=descending)
+                assert catalog.merges_sources(label, where, sort)
+                for after in (None, cursor):
+                    merged = await page_assets(neo4j, db, where, sort, 5, after)
+                    with monkeypatch.context() as m:
+                        m.setattr(catalog, "merges_sources", lambda *_: False)
+                        scanned = await page_assets(neo4j, db, where, sort, 5, after)
+                    assert merged == scanned, (kind, descending, after)
+            page = await page_assets(neo4j, db, where, AssetSort(), 5, cursor)
+            assert [i.node.urn for i in page.items][: len(after_it)] == after_it
+        # Removed assets may have lost their source's node with its registration: their pages
+        # read the label.
+        assert not catalog.merges_sources("Column", AssetFilter(removed=None), AssetSort())
+    finally:
+        await Estate.drop(neo4j, db, other.name)

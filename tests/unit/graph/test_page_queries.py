@@ -19,6 +19,8 @@ from graph.catalog import (
     _outermost,
     budgeted_page_query,
     count_query,
+    merged_page_query,
+    merges_sources,
     page_query,
     scans_first,
 )
@@ -223,3 +225,20 @@ def test_what_held_nodes_contain_is_told_by_their_urns_alone() -> None:
     assert _outermost([public, orders, source_urn("crm")]) == {source_urn("crm")}
     assert _outermost([orders, public]) == {public}
     assert _outermost([orders, "urn:dw:dataset:crm/events"]) is None
+
+
+def test_a_page_of_every_sources_live_assets_seeks_each_sources_name_order() -> None:
+    where = AssetFilter(kind=AssetKind.TABLE)
+    assert merges_sources("Table", where, AssetSort())
+    query = merged_page_query("Table", where.active, False, True)
+    assert "WHERE a.source = dwSource AND NOT a:Unresolved\n  AND a.name >= $after[0]\n" in query
+    assert "$source" not in query
+    assert "a.kind = $tableKind" in query, "the kind still filters each source's assets"
+    # Not for removed assets, other orders, or conditions that may keep few of the rows.
+    for other, sort in (
+        (AssetFilter(kind=AssetKind.TABLE, removed=None), AssetSort()),
+        (where, AssetSort(field=SortField.ROW_COUNT)),
+        (AssetFilter(kind=AssetKind.TABLE, text="id"), AssetSort()),
+        (AssetFilter(kind=AssetKind.TABLE, domains=frozenset({"d"})), AssetSort()),
+    ):
+        assert not merges_sources("Table", other, sort)
