@@ -514,7 +514,19 @@ def merges_sources(label: LiteralString, where: AssetFilter, sort: AssetSort) ->
         and (Anchor.SOURCE, label) in NAME_INDEXED
         and sort.field is SortField.NAME
         and where.removed is False
-        and where.active <= MERGED
+        and where.active <= MERGED | {"under"}
+    )
+
+
+def _each_source(active: frozenset[str]) -> LiteralString:
+    """Opens a ``CALL`` with ``dwSource`` bound to each source a page or count of every source
+    reads: those of the nodes held (``AssetFilter.held``), else every source's node."""
+    if "under" in active:
+        return "UNWIND $heldSources AS dwSource\nCALL (dwSource) {\n"
+    return (
+        "MATCH (dwDataSource:DataSource)\n"
+        "CALL (dwDataSource) {\n"
+        "  WITH dwDataSource.name AS dwSource\n"
     )
 
 
@@ -527,9 +539,7 @@ def merged_page_query(
     read, by_index = _in_name_order(label, Anchor.SOURCE, active, desc, resumes, per_source=True)
     order: LiteralString = "DESC" if desc else "ASC"
     return (
-        "MATCH (dwDataSource:DataSource)\n"
-        "CALL (dwDataSource) {\n"
-        "  WITH dwDataSource.name AS dwSource\n"
+        _each_source(active)
         + read
         + "  WITH a ORDER BY " + by_index + " LIMIT $limit\n"
         "  RETURN a\n"
@@ -543,6 +553,12 @@ def merged_page_query(
 def count_query(label: LiteralString, anchor: Anchor, active: frozenset[str]) -> LiteralString:
     if anchor is Anchor.SCHEMA and (anchor, label) in NAME_INDEXED and active <= IN_INDEXES:
         return schema_count_query(active)
+    if anchor is Anchor.LABEL and "under" in active and (Anchor.SOURCE, label) in NAME_INDEXED:
+        return (
+            _each_source(active)
+            + _match(label, Anchor.SOURCE, active, per_source=True)
+            + "  RETURN count(a) AS dwCount\n}\nRETURN sum(dwCount) AS total\n"
+        )
     return _match(label, anchor, active) + "RETURN count(a) AS total\n"
 
 
@@ -637,6 +653,7 @@ class AssetFilter:
             "granted": sorted(self.granted) if self.granted else None,
             "held": list(self.held) if self.held is not None else None,
             "under": None if self.held is None else _contents(self.held, self.kind),
+            "heldSources": None if self.held is None else _sources_of(self.held),
         }
 
 
@@ -669,8 +686,9 @@ CALL () {
   UNION
   MATCH (r:DataSource|Asset)<-[:EXPOSES]-(:DataProduct)-[:IN_DOMAIN]->(d:Domain) RETURN r, d
 }
-WITH r, d WHERE coalesce(r.source, r.name) = $source
-RETURN collect(DISTINCT CASE WHEN d.name IN $domains THEN r.urn END) AS held,
+WITH coalesce(r.source, r.name) AS source, r, d
+WHERE $source IS NULL OR source = $source
+RETURN source, collect(DISTINCT CASE WHEN d.name IN $domains THEN r.urn END) AS held,
        any(name IN collect(d.name) WHERE NOT name IN $domains) AS shared
 """
 
@@ -695,6 +713,11 @@ def _contents(held: tuple[str, ...], kind: AssetKind | None) -> list[str]:
     return prefixes
 
 
+def _sources_of(held: tuple[str, ...]) -> list[str]:
+    """The sources of the nodes ``held``: those a page or count of every source reads."""
+    return sorted({source for urn in held if (source := Urn.parse(urn).source)})
+
+
 def _outermost(urns: list[str]) -> set[str] | None:
     """The nodes of ``urns`` that no other of them contains; None when one is not of the
     containment chain (a placeholder dataset), whose contents its URN does not tell."""
@@ -717,27 +740,40 @@ def _source_of(where: AssetFilter) -> str | None:
 
 
 async def widened(driver: AsyncDriver, database: str, where: AssetFilter) -> AssetFilter:
-    """``where`` with the caller's scope in a form read without a walk per candidate, when the
-    filter names a source: none when the caller holds the whole of it, the nodes held
-    (``held``) when no other domain holds any of it (``_HOLDINGS``); the same assets either
-    way. A label inherited along lineage keeps the scope (its path may cross sources), and so
-    do grants when only parts are held (they may reach beyond them)."""
+    """``where`` with the caller's scope in a form read without a walk per candidate: none
+    when the caller holds the whole of the filter's source, else the nodes held (``held``,
+    across sources when the filter names none) when no other domain holds any node of a
+    source the caller holds part of (``_HOLDINGS``); the same assets either way. A label
+    inherited along lineage keeps the scope (its path may cross sources), and so do grants
+    when only parts are held (they may reach beyond them)."""
+    if where.domains is None and where.sources is None:
+        return where
+    if where.inherited_labels or where.matches_nothing:
+        return where
     source = _source_of(where)
-    if source is None or where.inherited_labels or where.matches_nothing:
+    if where.schema is not None and source is None:  # not a URN: matches nothing anyway
         return where
-    if where.sources is not None and source not in where.sources:
+    if source is not None and where.sources is not None and source not in where.sources:
         return where
-    if where.domains is None:  # a scope by source alone: the source is in it
-        return replace(where, sources=None, granted=None)
-    [row] = await read_values(
-        driver, database, _HOLDINGS, source=source, domains=sorted(where.domains)
-    )
-    held = _outermost(row["held"])
-    if row["shared"] or not held:
-        return where
-    if source_urn(source) in held:
-        return replace(where, domains=None, sources=None, granted=None)
-    if where.granted or len(_contents(tuple(held), where.kind)) > MAX_PREFIXES:
+    if where.domains is None:  # a scope by source alone, or every source it holds
+        if source is not None:
+            return replace(where, sources=None, granted=None)
+        held = {source_urn(name) for name in where.sources or ()}
+    else:
+        rows = await read_values(
+            driver, database, _HOLDINGS, source=source, domains=sorted(where.domains)
+        )
+        scope = where.sources
+        rows = [r for r in rows if r["held"] and (scope is None or r["source"] in scope)]
+        found = _outermost([urn for r in rows for urn in r["held"]])
+        if found is None or any(r["shared"] for r in rows):
+            return where
+        held = found
+        if source is not None and source_urn(source) in held:
+            return replace(where, domains=None, sources=None, granted=None)
+    if (source is not None and not held) or where.granted:
+        return where  # the guard reads nothing; grants may reach beyond what is held
+    if len(_contents(tuple(held), where.kind)) > MAX_PREFIXES:
         return where
     return replace(where, domains=None, sources=None, held=tuple(sorted(held)))
 

@@ -122,9 +122,9 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
 ) -> None:
     """When no other domain holds a node of the source, a steward's scope is read from the
     nodes their domains hold (``catalog.widened``): none at all when they hold the source, else
-    the URNs of the nodes held and of what these contain. Pages and counts are those the walk
-    up from every asset gives, for every filter; once another domain holds a part, the walk
-    decides again."""
+    the URNs of the nodes held and of what these contain; a page of every source reads the
+    sources of those. Pages and counts are those the walk up from every asset gives, for every
+    filter; once another domain holds a part, the walk decides again."""
     db = settings.neo4j.database
     col = estate.column_urn
     orders = estate.table("orders", ("id", "total"))
@@ -144,6 +144,13 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
         replace(columns, kind=None),
         AssetFilter(schema=estate.schema, kind=AssetKind.TABLE, removed=None),
     ]
+    everywhere = AssetFilter(kind=AssetKind.COLUMN)  # no source: the whole graph
+    across = [
+        everywhere,
+        replace(everywhere, kind=AssetKind.TABLE),
+        replace(everywhere, removed=None),
+        replace(everywhere, kind=None),
+    ]
 
     async def seen(where: AssetFilter) -> tuple[list[str], int]:
         urns = [n.urn for n in await every_page(neo4j, db, where)]
@@ -155,22 +162,34 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
             m.setattr(catalog, "widened", _as_given)
             return await seen(where)
 
-    async def same_as_the_walk(widens_to: dict[str, Any]) -> None:
-        for shape in shapes:
+    async def same_as_the_walk(widens_to: dict[str, Any], across_to: dict[str, Any]) -> None:
+        for shape, to in [(s, widens_to) for s in shapes] + [(s, across_to) for s in across]:
             scoped = replace(shape, domains=mine)
-            assert await catalog.widened(neo4j, db, scoped) == replace(scoped, **widens_to)
+            assert await catalog.widened(neo4j, db, scoped) == replace(scoped, **to)
             assert await seen(scoped) == await walked(scoped), shape
 
     # One table held: it and its columns, not those of ``orders2``.
     await assign(neo4j, db, owner, [orders])
-    await same_as_the_walk({"domains": None, "held": (orders,)})
-    assert await seen(steward) == ([col("orders", "id"), col("orders", "total")], 2)
+    await same_as_the_walk(*[{"domains": None, "held": (orders,)}] * 2)
+    mine_of_orders = ([col("orders", "id"), col("orders", "total")], 2)
+    assert await seen(steward) == mine_of_orders
+    assert await seen(replace(everywhere, domains=mine)) == mine_of_orders
+    # A domain that holds nothing anywhere reads no source at all.
+    await _domain(neo4j, db, estate, "nowhere")
+    nowhere = replace(everywhere, domains=frozenset({f"{estate.name}-nowhere"}))
+    gone: dict[str, Any] = {"domains": None, "sources": None}
+    assert await catalog.widened(neo4j, db, nowhere) == replace(nowhere, **gone, held=())
+    assert await seen(nowhere) == await walked(nowhere) == ([], 0)
+    # Nor do domains held in a source out of the caller's sources.
+    elsewhere = replace(everywhere, domains=mine, sources=frozenset({"elsewhere"}))
+    assert await catalog.widened(neo4j, db, elsewhere) == replace(elsewhere, **gone, held=())
+    assert await seen(elsewhere) == await walked(elsewhere) == ([], 0)
     with monkeypatch.context() as m:  # held in too many parts, it is walked again
         m.setattr(catalog, "MAX_PREFIXES", 0)
         assert await catalog.widened(neo4j, db, steward) == steward
     # The source held: everything an unrestricted caller sees.
     await assign(neo4j, db, owner, [source_urn(estate.name)])
-    await same_as_the_walk({"domains": None})
+    await same_as_the_walk({"domains": None}, {"domains": None, "held": (source_urn(estate.name),)})
     assert await seen(steward) == await seen(columns)
     assert (await seen(columns))[1] == 6  # the removed table's columns are not counted
 
@@ -186,13 +205,17 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
         assert await catalog.widened(neo4j, db, kept) == kept
     by_source = replace(columns, sources=frozenset({estate.name}), granted=frozenset({people}))
     assert await catalog.widened(neo4j, db, by_source) == columns
+    by_source = replace(everywhere, sources=frozenset({estate.name}))
+    held = (source_urn(estate.name),)
+    assert await catalog.widened(neo4j, db, by_source) == replace(everywhere, held=held)
+    assert await seen(by_source) == await walked(by_source)
     await assign(neo4j, db, owner, [source_urn(estate.name)])
 
     # Another domain's product exposing a table is nearer to its columns than the source's
     # assignment: they are that domain's, and the walk decides.
     estate.product("shop", people)
     await estate.write(neo4j, db)
-    await same_as_the_walk({})
+    await same_as_the_walk({}, {})
     assert col("people", "id") not in (await seen(steward))[0]
 
     # So does another domain's assignment of a single column, once the product is gone.
@@ -200,7 +223,7 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
     await write(neo4j, db, "MATCH (p:DataProduct {urn: $urn}) DETACH DELETE p", urn=shop)
     assert await catalog.widened(neo4j, db, steward) == columns
     await assign(neo4j, db, await _domain(neo4j, db, estate, "ops"), [col("orders", "total")])
-    await same_as_the_walk({})
+    await same_as_the_walk({}, {})
     assert col("orders", "total") not in (await seen(steward))[0]
 
 

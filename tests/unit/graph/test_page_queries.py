@@ -221,6 +221,16 @@ def test_what_held_nodes_contain_is_told_by_their_urns_alone() -> None:
     assert not column_urn(table_urn("crm", "db", "public", "orders/x"), "id").startswith(prefix)
     where = AssetFilter(source="crm", kind=AssetKind.COLUMN, held=(orders,))
     assert "under" in where.active and "scope" not in where.active
+    # Without a source, pages and counts read the sources of what is held, one by one.
+    everywhere = AssetFilter(kind=AssetKind.COLUMN, held=(orders, source_urn("web")))
+    assert everywhere.params()["heldSources"] == ["crm", "web"]
+    assert merges_sources("Column", everywhere, AssetSort())
+    for query in (
+        merged_page_query("Column", everywhere.active, False, False),
+        count_query("Column", everywhere.anchor, everywhere.active),
+    ):
+        assert query.startswith("UNWIND $heldSources AS dwSource\nCALL (dwSource) {\n")
+        assert "WHERE a.source = dwSource" in query and ":DataSource" not in query
     # Only the outermost of nested holdings count; a placeholder dataset's contents are unknown.
     assert _outermost([public, orders, source_urn("crm")]) == {source_urn("crm")}
     assert _outermost([orders, public]) == {public}
