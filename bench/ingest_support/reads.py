@@ -25,7 +25,8 @@ from opensearchpy import AsyncOpenSearch
 from bench.api_support import pct, start_datawave, stop
 from bench.ingest_support.estate import Estate
 from core.settings import Settings
-from core.urns import Urn
+from core.urns import Urn, domain_urn
+from graph.domains import assign, create_domain
 from graph.driver import write
 from live.search import reindex
 from security.auth import mint_token
@@ -37,6 +38,12 @@ QUERIES = {
     # The first page of a whole source, as a catalogue opens it (its count is not asked: it
     # reads every column of the source, docs/benchmarks.md).
     "assets: columns of a source, by name": """
+      query ($source: String!) {
+        assets(filter: {source: $source, kind: COLUMN}, first: 50) {
+          edges { node { id name } } pageInfo { hasNextPage } } }""",
+    # The same page for a steward whose domain holds the estate's schemas, and nothing else
+    # does: read from what the domain holds, not walked up from each column to its domains.
+    "assets: a domain steward's columns of a source": """
       query ($source: String!) {
         assets(filter: {source: $source, kind: COLUMN}, first: 50) {
           edges { node { id name } } pageInfo { hasNextPage } } }""",
@@ -71,6 +78,9 @@ def variables(estate: Estate, rng: random.Random) -> dict[str, list[dict[str, An
         "assets: columns of a source, by name": [
             {"source": Urn.parse(u).source} for u, _ in tables
         ],
+        "assets: a domain steward's columns of a source": [
+            {"source": Urn.parse(u).source} for u, _ in tables
+        ],
         "assets: columns of a source, by text": [
             {"source": Urn.parse(u).source, "text": rng.choice(t.columns).name} for u, t in tables
         ],
@@ -95,11 +105,12 @@ async def refresh_index(settings: Settings, driver: AsyncDriver, estate: Estate)
 
 
 async def _timed(
-    client: httpx.AsyncClient, url: str, query: str, v: dict[str, Any]
+    client: httpx.AsyncClient, url: str, query: str, v: dict[str, Any], token: str
 ) -> tuple[float, bool]:
     """Seconds the query took, and whether it found anything."""
     started = time.perf_counter()
-    r = await client.post(url, json={"query": query, "variables": v})
+    headers = {"Authorization": f"Bearer {token}"}
+    r = await client.post(url, json={"query": query, "variables": v}, headers=headers)
     elapsed = time.perf_counter() - started
     body = r.json()
     if r.status_code != 200 or body.get("errors"):
@@ -112,16 +123,21 @@ async def measure_reads(settings: Settings, driver: AsyncDriver, estate: Estate)
     prints p50 and p95 per query."""
     os.environ["DATAWAVE_CACHE_TTL_S"] = "0"  # inherited by the server started below
     actor = f"bench-reads-{uuid.uuid4().hex[:8]}"
+    db = settings.neo4j.database
     token = mint_token(settings.auth, actor, ["steward"], ttl_s=3600)
+    domain = f"{actor}-domain"
+    await create_domain(driver, db, domain_urn(domain), domain, None, [], actor)
+    await assign(driver, db, domain_urn(domain), sorted({t.schema_urn for t in estate.tables}))
+    domain_token = mint_token(settings.auth, actor, ["steward"], domains=[domain], ttl_s=3600)
     proc, url = await asyncio.to_thread(start_datawave)
     try:
-        headers = {"Authorization": f"Bearer {token}"}
         await refresh_index(settings, driver, estate)
-        async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+        async with httpx.AsyncClient(timeout=60) as client:
             for name, vs in variables(estate, random.Random(17)).items():
+                as_whom = domain_token if "domain steward" in name else token
                 for v in vs[:WARM_UP]:
-                    await _timed(client, url, QUERIES[name], v)
-                timed = [await _timed(client, url, QUERIES[name], v) for v in vs]
+                    await _timed(client, url, QUERIES[name], v, as_whom)
+                timed = [await _timed(client, url, QUERIES[name], v, as_whom) for v in vs]
                 times = [t for t, _ in timed]
                 print(f"  reads, {name}: p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} "
                       f"ms ({len(times)} subjects, {sum(f for _, f in timed)} found something)",
@@ -129,4 +145,5 @@ async def measure_reads(settings: Settings, driver: AsyncDriver, estate: Estate)
     finally:
         await asyncio.to_thread(stop, [proc])
         query = "MATCH (e:AuditEvent {actor: $actor}) DELETE e"
-        await write(driver, settings.neo4j.database, query, actor=actor)
+        await write(driver, db, query, actor=actor)
+        await write(driver, db, "MATCH (d:Domain {name: $name}) DETACH DELETE d", name=domain)
