@@ -604,8 +604,9 @@ class AssetFilter:
     domains: frozenset[str] | None = None
     sources: frozenset[str] | None = None
     granted: frozenset[str] | None = None  # exposed URNs the caller reaches through grants
-    # Instead of ``domains``: the nodes of the source the caller's domains hold, when no other
-    # domain holds any (``widened``); the caller sees them and what they contain.
+    # Instead of ``domains``: the nodes of the filter's source (of every source, without one)
+    # that the caller's domains hold, when no other domain holds a node of a source they hold
+    # part of (``widened``); the caller sees them and what they contain.
     held: tuple[str, ...] | None = None
 
     @property
@@ -678,8 +679,9 @@ class Page(Record):
 # a nearer node (graph/domains.py). When no other domain holds any node of the source, that is
 # all: which assets the caller sees follows from the held nodes' URNs, and no candidate's walk up
 # to its domains is needed. A domain's steward counting the 488,000 columns of their own schema
-# at 10^6 waited over 4 s for it (docs/benchmarks.md). Asked from the domains' side, their few
-# ``IN_DOMAIN`` and ``EXPOSES`` edges.
+# at 10^6 waited over 4 s for it, and 8.5 s for their first page of every source's columns
+# (docs/benchmarks.md). Asked from the domains' side, their few ``IN_DOMAIN`` and ``EXPOSES``
+# edges, for one source or all.
 _HOLDINGS: LiteralString = """
 CALL () {
   MATCH (r:DataSource|Asset)-[:IN_DOMAIN]->(d:Domain) RETURN r, d
