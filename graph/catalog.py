@@ -17,7 +17,7 @@ from typing import Any, LiteralString
 from neo4j import AsyncDriver
 
 from core.kinds import KINDS, Scope
-from core.urns import CONTAINMENT, InvalidUrn, Urn, ancestors, source_urn
+from core.urns import CONTAINMENT, InvalidUrn, Urn, source_urn
 from graph.access import granted_to
 from graph.domains import in_scope, in_scope_by_table, nearest_above, with_node
 from graph.driver import read, read_list, read_values
@@ -290,9 +290,13 @@ CONDITIONS: dict[str, LiteralString] = {
     # ``all()`` over per-step subqueries, in 34 s (for every caller, timing clients out).
     "inheritedLabelInScope": _INHERITED_LABEL.replace("{path}", _NO_STEP_OUT_OF_SCOPE),
     "scope": "(" + in_scope("a") + "  OR " + granted_to("a") + ")",
-    # In place of the scope when the caller's domains alone hold parts of the source
-    # (``widened``): the parts held, and what their URNs contain (core/urns.py ``CONTAINMENT``).
-    "under": "(a.urn IN $held OR any(dwPrefix IN $under WHERE a.urn STARTS WITH dwPrefix))",
+    # In place of the scope (``widened``): the nearest node held at or above the asset, found
+    # by URN among the nodes domains hold in the sources read (``AssetFilter.held``), is one
+    # the caller may see (core/urns.py ``CONTAINMENT``).
+    "under": """reduce(dwBest = [-1, false], dwHeld IN $under |
+      CASE WHEN dwHeld.depth > dwBest[0] AND (a.urn = dwHeld.urn
+                OR any(dwPrefix IN dwHeld.prefixes WHERE a.urn STARTS WITH dwPrefix))
+           THEN [dwHeld.depth, dwHeld.seen] ELSE dwBest END)[1]""",
 }
 # A scoped caller's columns, once the other conditions kept them, take their domains from one
 # walk up their table (``in_scope_by_table``).
@@ -604,10 +608,10 @@ class AssetFilter:
     domains: frozenset[str] | None = None
     sources: frozenset[str] | None = None
     granted: frozenset[str] | None = None  # exposed URNs the caller reaches through grants
-    # Instead of ``domains``: the nodes of the filter's source (of every source, without one)
-    # that the caller's domains hold, when no other domain holds a node of a source they hold
-    # part of (``widened``); the caller sees them and what they contain.
-    held: tuple[str, ...] | None = None
+    # Instead of ``domains`` (``widened``): the nodes held by domains in the sources read (the
+    # filter's, else those the caller's domains hold parts of), each with whether the caller
+    # may see it (every domain holding it is theirs); an asset is as the nearest above it.
+    held: tuple[tuple[str, bool], ...] | None = None
 
     @property
     def active(self) -> frozenset[str]:
@@ -652,8 +656,7 @@ class AssetFilter:
             "domains": sorted(self.domains) if self.domains is not None else None,
             "sources": sorted(self.sources) if self.sources is not None else None,
             "granted": sorted(self.granted) if self.granted else None,
-            "held": list(self.held) if self.held is not None else None,
-            "under": None if self.held is None else _contents(self.held, self.kind),
+            "under": None if self.held is None else _holdings(self.held, self.kind),
             "heldSources": None if self.held is None else _sources_of(self.held),
         }
 
@@ -690,8 +693,7 @@ CALL () {
 }
 WITH coalesce(r.source, r.name) AS source, r, d
 WHERE $source IS NULL OR source = $source
-RETURN source, collect(DISTINCT CASE WHEN d.name IN $domains THEN r.urn END) AS held,
-       any(name IN collect(d.name) WHERE NOT name IN $domains) AS shared
+RETURN source, r.urn AS urn, collect(DISTINCT d.name) AS domains
 """
 
 
@@ -700,36 +702,41 @@ RETURN source, collect(DISTINCT CASE WHEN d.name IN $domains THEN r.urn END) AS 
 MAX_PREFIXES = 64
 
 
-def _contents(held: tuple[str, ...], kind: AssetKind | None) -> list[str]:
-    """The URN prefixes of the assets of ``kind`` that the nodes ``held`` contain: a schema's
+def _prefixes(urn: str, kind: AssetKind | None) -> list[str]:
+    """The URN prefixes of the assets of ``kind`` that the node ``urn`` contains: a schema's
     columns are ``urn:dw:column:<its path>/...`` (segments are percent-encoded, so ``/`` only
     ever separates them)."""
     label = KIND_MATCH[kind][0].lower()
     kinds = (label,) if label in CONTAINMENT else CONTAINMENT
-    prefixes = []
-    for urn in held:
-        parsed = Urn.parse(urn)
-        path = urn.removeprefix(f"urn:dw:{parsed.kind}:")
-        below = CONTAINMENT[CONTAINMENT.index(parsed.kind) + 1 :]
-        prefixes += [f"urn:dw:{k}:{path}/" for k in below if k in kinds]
-    return prefixes
+    parsed = Urn.parse(urn)
+    path = urn.removeprefix(f"urn:dw:{parsed.kind}:")
+    below = CONTAINMENT[CONTAINMENT.index(parsed.kind) + 1 :]
+    return [f"urn:dw:{k}:{path}/" for k in below if k in kinds]
 
 
-def _sources_of(held: tuple[str, ...]) -> list[str]:
-    """The sources of the nodes ``held``: those a page or count of every source reads."""
-    return sorted({source for urn in held if (source := Urn.parse(urn).source)})
+def _holdings(held: tuple[tuple[str, bool], ...], kind: AssetKind | None) -> list[dict]:
+    return [
+        {"urn": urn, "depth": _depth(urn), "seen": seen, "prefixes": _prefixes(urn, kind)}
+        for urn, seen in held
+    ]
 
 
-def _outermost(urns: list[str]) -> set[str] | None:
-    """The nodes of ``urns`` that no other of them contains; None when one is not of the
-    containment chain (a placeholder dataset), whose contents its URN does not tell."""
+def _depth(urn: str) -> int:
+    return CONTAINMENT.index(Urn.parse(urn).kind)
+
+
+def _sources_of(held: tuple[tuple[str, bool], ...]) -> list[str]:
+    """The sources a page or count of every source reads: those with a node the caller sees."""
+    return sorted({source for urn, seen in held if seen and (source := Urn.parse(urn).source)})
+
+
+def _contained(urns: list[str]) -> bool:
+    """Whether each of ``urns`` is of the containment chain, whose contents its URN tells (a
+    placeholder dataset is not)."""
     try:
-        if any(Urn.parse(urn).kind not in CONTAINMENT for urn in urns):
-            return None
+        return all(Urn.parse(urn).kind in CONTAINMENT for urn in urns)
     except InvalidUrn:
-        return None
-    found = set(urns)
-    return {urn for urn in found if not set(ancestors(urn)[1:]) & found}
+        return False
 
 
 def _source_of(where: AssetFilter) -> str | None:
@@ -743,11 +750,10 @@ def _source_of(where: AssetFilter) -> str | None:
 
 async def widened(driver: AsyncDriver, database: str, where: AssetFilter) -> AssetFilter:
     """``where`` with the caller's scope in a form read without a walk per candidate: none
-    when the caller holds the whole of the filter's source, else the nodes held (``held``,
-    across sources when the filter names none) when no other domain holds any node of a
-    source the caller holds part of (``_HOLDINGS``); the same assets either way. A label
-    inherited along lineage keeps the scope (its path may cross sources), and so do grants
-    when only parts are held (they may reach beyond them)."""
+    when the caller holds the whole of the filter's source and no other domain any of it,
+    else the nodes domains hold in the sources read (``held``, ``_HOLDINGS``); the same assets
+    either way. A label inherited along lineage keeps the scope (its path may cross sources),
+    and so do grants unless the whole source is seen (they may reach beyond what is held)."""
     if where.domains is None and where.sources is None:
         return where
     if where.inherited_labels or where.matches_nothing:
@@ -760,24 +766,28 @@ async def widened(driver: AsyncDriver, database: str, where: AssetFilter) -> Ass
     if where.domains is None:  # a scope by source alone, or every source it holds
         if source is not None:
             return replace(where, sources=None, granted=None)
-        held = {source_urn(name) for name in where.sources or ()}
+        held = {source_urn(name): True for name in where.sources or ()}
     else:
         rows = await read_values(
             driver, database, _HOLDINGS, source=source, domains=sorted(where.domains)
         )
-        scope = where.sources
-        rows = [r for r in rows if r["held"] and (scope is None or r["source"] in scope)]
-        found = _outermost([urn for r in rows for urn in r["held"]])
-        if found is None or any(r["shared"] for r in rows):
+        mine = where.domains
+        held = {r["urn"]: set(r["domains"]) <= mine for r in rows}
+        read = {r["source"] for r in rows if held[r["urn"]]}
+        if where.sources is not None:
+            read &= where.sources
+        held = {r["urn"]: held[r["urn"]] for r in rows if r["source"] in read}
+        if not _contained(list(held)):
             return where
-        held = found
-        if source is not None and source_urn(source) in held:
+        if source is not None and not read:
+            return where  # the guard reads nothing
+        if source is not None and all(held.values()) and held.get(source_urn(source)):
             return replace(where, domains=None, sources=None, granted=None)
-    if (source is not None and not held) or where.granted:
-        return where  # the guard reads nothing; grants may reach beyond what is held
-    if len(_contents(tuple(held), where.kind)) > MAX_PREFIXES:
+    if where.granted:
+        return where  # grants may reach beyond what is held
+    if sum(len(_prefixes(urn, where.kind)) for urn in held) > MAX_PREFIXES:
         return where
-    return replace(where, domains=None, sources=None, held=tuple(sorted(held)))
+    return replace(where, domains=None, sources=None, held=tuple(sorted(held.items())))
 
 
 async def page_assets(

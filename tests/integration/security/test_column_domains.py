@@ -120,11 +120,11 @@ async def test_columns_are_read_with_the_domains_of_their_own_walk(
 async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_walk(
     estate: Estate, neo4j: AsyncDriver, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """When no other domain holds a node of the source, a steward's scope is read from the
-    nodes their domains hold (``catalog.widened``): none at all when they hold the source, else
-    the URNs of the nodes held and of what these contain; a page of every source reads the
-    sources of those. Pages and counts are those the walk up from every asset gives, for every
-    filter; once another domain holds a part, the walk decides again."""
+    """A steward's scope is read from the nodes domains hold (``catalog.widened``): none at all
+    when their domains alone hold the source and hold it whole, else each asset is as the
+    nearest node held at or above it, found by URN; a page of every source reads the sources
+    the caller sees a held node of. Pages and counts are those the walk up from every asset
+    gives, for every filter, whichever domains hold what."""
     db = settings.neo4j.database
     col = estate.column_urn
     orders = estate.table("orders", ("id", "total"))
@@ -170,7 +170,7 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
 
     # One table held: it and its columns, not those of ``orders2``.
     await assign(neo4j, db, owner, [orders])
-    await same_as_the_walk(*[{"domains": None, "held": (orders,)}] * 2)
+    await same_as_the_walk(*[{"domains": None, "held": ((orders, True),)}] * 2)
     mine_of_orders = ([col("orders", "id"), col("orders", "total")], 2)
     assert await seen(steward) == mine_of_orders
     assert await seen(replace(everywhere, domains=mine)) == mine_of_orders
@@ -189,7 +189,8 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
         assert await catalog.widened(neo4j, db, steward) == steward
     # The source held: everything an unrestricted caller sees.
     await assign(neo4j, db, owner, [source_urn(estate.name)])
-    await same_as_the_walk({"domains": None}, {"domains": None, "held": (source_urn(estate.name),)})
+    whole = (source_urn(estate.name), True)
+    await same_as_the_walk({"domains": None}, {"domains": None, "held": (whole, (orders, True))})
     assert await seen(steward) == await seen(columns)
     assert (await seen(columns))[1] == 6  # the removed table's columns are not counted
 
@@ -206,16 +207,16 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
     by_source = replace(columns, sources=frozenset({estate.name}), granted=frozenset({people}))
     assert await catalog.widened(neo4j, db, by_source) == columns
     by_source = replace(everywhere, sources=frozenset({estate.name}))
-    held = (source_urn(estate.name),)
-    assert await catalog.widened(neo4j, db, by_source) == replace(everywhere, held=held)
+    assert await catalog.widened(neo4j, db, by_source) == replace(everywhere, held=(whole,))
     assert await seen(by_source) == await walked(by_source)
     await assign(neo4j, db, owner, [source_urn(estate.name)])
 
     # Another domain's product exposing a table is nearer to its columns than the source's
-    # assignment: they are that domain's, and the walk decides.
+    # assignment: they are that domain's, and the caller does not see them.
     estate.product("shop", people)
     await estate.write(neo4j, db)
-    await same_as_the_walk({}, {})
+    shared = {"domains": None, "held": (whole, (orders, True), (people, False))}
+    await same_as_the_walk(shared, shared)
     assert col("people", "id") not in (await seen(steward))[0]
 
     # So does another domain's assignment of a single column, once the product is gone.
@@ -223,7 +224,8 @@ async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_wal
     await write(neo4j, db, "MATCH (p:DataProduct {urn: $urn}) DETACH DELETE p", urn=shop)
     assert await catalog.widened(neo4j, db, steward) == columns
     await assign(neo4j, db, await _domain(neo4j, db, estate, "ops"), [col("orders", "total")])
-    await same_as_the_walk({}, {})
+    held = ((col("orders", "total"), False), whole, (orders, True))
+    await same_as_the_walk(*[{"domains": None, "held": held}] * 2)
     assert col("orders", "total") not in (await seen(steward))[0]
 
 

@@ -16,7 +16,6 @@ from graph.catalog import (
     AssetKind,
     AssetSort,
     SortField,
-    _outermost,
     budgeted_page_query,
     count_query,
     merged_page_query,
@@ -204,14 +203,16 @@ def test_a_domain_restricted_page_of_a_source_first_asks_whether_its_domains_rea
 
 
 def test_what_held_nodes_contain_is_told_by_their_urns_alone() -> None:
-    """A scope read from the nodes a caller's domains hold (``catalog.widened``) matches the
-    assets of the filter's kind by URN prefix; a segment's ``/`` is encoded, so a table's
-    prefix never matches a namesake's with more after it."""
+    """A scope read from the nodes domains hold (``catalog.widened``) finds the nearest one at
+    or above each asset by URN prefix; a segment's ``/`` is encoded, so a table's prefix never
+    matches a namesake's with more after it."""
     public = schema_urn("crm", "db", "public")
     orders = table_urn("crm", "db", "public", "orders")
 
     def under(held: str, kind: AssetKind | None) -> list[str]:
-        return AssetFilter(source="crm", kind=kind, held=(held,)).params()["under"]
+        where = AssetFilter(source="crm", kind=kind, held=((held, True),))
+        [holding] = where.params()["under"]
+        return holding["prefixes"]
 
     assert under(public, AssetKind.COLUMN) == ["urn:dw:column:crm/db/public/"]
     assert under(public, None) == ["urn:dw:table:crm/db/public/", "urn:dw:column:crm/db/public/"]
@@ -219,10 +220,18 @@ def test_what_held_nodes_contain_is_told_by_their_urns_alone() -> None:
     [prefix] = under(orders, AssetKind.COLUMN)
     assert column_urn(orders, "id").startswith(prefix)
     assert not column_urn(table_urn("crm", "db", "public", "orders/x"), "id").startswith(prefix)
-    where = AssetFilter(source="crm", kind=AssetKind.COLUMN, held=(orders,))
+    # The nearest holding decides: each carries its depth and whether the caller sees it.
+    where = AssetFilter(source="crm", kind=AssetKind.COLUMN, held=((orders, False), (public, True)))
     assert "under" in where.active and "scope" not in where.active
-    # Without a source, pages and counts read the sources of what is held, one by one.
-    everywhere = AssetFilter(kind=AssetKind.COLUMN, held=(orders, source_urn("web")))
+    assert [(h["urn"], h["depth"], h["seen"]) for h in where.params()["under"]] == [
+        (orders, 3, False),
+        (public, 2, True),
+    ]
+    # Without a source, pages and counts read the sources with a holding the caller sees.
+    everywhere = AssetFilter(
+        kind=AssetKind.COLUMN,
+        held=((orders, True), (source_urn("web"), True), (source_urn("hr"), False)),
+    )
     assert everywhere.params()["heldSources"] == ["crm", "web"]
     assert merges_sources("Column", everywhere, AssetSort())
     for query in (
@@ -231,10 +240,6 @@ def test_what_held_nodes_contain_is_told_by_their_urns_alone() -> None:
     ):
         assert query.startswith("UNWIND $heldSources AS dwSource\nCALL (dwSource) {\n")
         assert "WHERE a.source = dwSource" in query and ":DataSource" not in query
-    # Only the outermost of nested holdings count; a placeholder dataset's contents are unknown.
-    assert _outermost([public, orders, source_urn("crm")]) == {source_urn("crm")}
-    assert _outermost([orders, public]) == {public}
-    assert _outermost([orders, "urn:dw:dataset:crm/events"]) is None
 
 
 def test_a_page_of_every_sources_live_assets_seeks_each_sources_name_order() -> None:
