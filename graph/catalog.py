@@ -677,14 +677,13 @@ class Page(Record):
     has_next: bool
 
 
-# A caller restricted by domain sees the nodes of a source that their domains hold (assigned to
-# one, or exposed by a product of one) and what those contain, except where another domain holds
-# a nearer node (graph/domains.py). When no other domain holds any node of the source, that is
-# all: which assets the caller sees follows from the held nodes' URNs, and no candidate's walk up
-# to its domains is needed. A domain's steward counting the 488,000 columns of their own schema
-# at 10^6 waited over 4 s for it, and 8.5 s for their first page of every source's columns
-# (docs/benchmarks.md). Asked from the domains' side, their few ``IN_DOMAIN`` and ``EXPOSES``
-# edges, for one source or all.
+# An asset is in the domains of the nearest node at or above it that domains hold (assigned to
+# one, or exposed by a product of one; graph/domains.py), and which assets a held node contains
+# its URN tells: the nodes held, each with its domains, say which assets a caller sees without
+# a walk up from each candidate to its domains. A domain's steward counting the 488,000 columns
+# of their own schema at 10^6 waited over 4 s for the walk, and 8.5 s for their first page of
+# every source's columns (docs/benchmarks.md). Asked from the domains' side, their few
+# ``IN_DOMAIN`` and ``EXPOSES`` edges, for one source or all.
 _HOLDINGS: LiteralString = """
 CALL () {
   MATCH (r:DataSource|Asset)-[:IN_DOMAIN]->(d:Domain) RETURN r, d
