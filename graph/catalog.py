@@ -714,6 +714,8 @@ def _prefixes(urn: str, kind: AssetKind | None) -> list[str]:
 
 
 def _holdings(held: tuple[tuple[str, bool], ...], kind: AssetKind | None) -> list[dict]:
+    """``$under``: each node held, its depth in the containment chain (the deepest match is the
+    nearest), whether the caller sees it, and the URN prefixes of what it contains."""
     return [
         {"urn": urn, "depth": _depth(urn), "seen": seen, "prefixes": _prefixes(urn, kind)}
         for urn, seen in held
@@ -767,9 +769,7 @@ async def widened(driver: AsyncDriver, database: str, where: AssetFilter) -> Ass
             return replace(where, sources=None, granted=None)
         held = {source_urn(name): True for name in where.sources or ()}
     else:
-        rows = await read_values(
-            driver, database, _HOLDINGS, source=source, domains=sorted(where.domains)
-        )
+        rows = await read_values(driver, database, _HOLDINGS, source=source)
         mine = where.domains
         held = {r["urn"]: set(r["domains"]) <= mine for r in rows}
         read = {r["source"] for r in rows if held[r["urn"]]}
