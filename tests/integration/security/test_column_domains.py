@@ -117,7 +117,7 @@ async def test_columns_are_read_with_the_domains_of_their_own_walk(
     }
 
 
-async def test_a_scope_whose_domains_alone_hold_the_source_is_read_without_a_walk(
+async def test_a_scope_is_read_from_what_domains_hold_as_the_walk_reads_it(
     estate: Estate, neo4j: AsyncDriver, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A steward's scope is read from the nodes domains hold (``catalog.widened``): none at all
