@@ -630,7 +630,10 @@ class AssetFilter:
 
     @property
     def matches_nothing(self) -> bool:
-        """A schema (or what is not a URN) outside ``source``: no asset is in both."""
+        """A schema (or what is not a URN) outside ``source``: no asset is in both; or a scope
+        whose domains hold nothing the caller sees in the sources read (``widened``)."""
+        if self.held == ():
+            return True
         if self.schema is None or self.source is None:
             return False
         try:
@@ -752,9 +755,10 @@ def _source_of(where: AssetFilter) -> str | None:
 async def widened(driver: AsyncDriver, database: str, where: AssetFilter) -> AssetFilter:
     """``where`` with the caller's scope in a form read without a walk per candidate: none
     when the caller holds the whole of the filter's source and no other domain any of it,
-    else the nodes domains hold in the sources read (``held``, ``_HOLDINGS``); the same assets
-    either way. A label inherited along lineage keeps the scope (its path may cross sources),
-    and so do grants unless the whole source is seen (they may reach beyond what is held)."""
+    else the nodes domains hold in the sources read (``held``, ``_HOLDINGS``; none when the
+    caller sees none of them, which reads nothing); the same assets either way. A label
+    inherited along lineage keeps the scope (its path may cross sources), and so do grants
+    unless the whole source is seen (they may reach beyond what is held)."""
     if where.domains is None and where.sources is None:
         return where
     if where.inherited_labels or where.matches_nothing:
@@ -778,8 +782,6 @@ async def widened(driver: AsyncDriver, database: str, where: AssetFilter) -> Ass
         held = {r["urn"]: held[r["urn"]] for r in rows if r["source"] in read}
         if not _contained(list(held)):
             return where
-        if source is not None and not read:
-            return where  # the guard reads nothing
         if source is not None and all(held.values()) and held.get(source_urn(source)):
             return replace(where, domains=None, sources=None, granted=None)
     if where.granted:
@@ -798,9 +800,9 @@ async def page_assets(
     after: tuple[Any, str] | None = None,
 ) -> Page:
     """Up to ``first`` assets after the keyset position ``after`` = (sort key, URN)."""
+    where = await widened(driver, database, where)
     if where.matches_nothing:
         return Page(items=[], has_next=False)
-    where = await widened(driver, database, where)
     label = KIND_MATCH[where.kind][0]
     params = {
         **where.params(),
@@ -826,9 +828,9 @@ def _page(rows: list[Record], first: int) -> Page:
 
 
 async def count_assets(driver: AsyncDriver, database: str, where: AssetFilter) -> int:
+    where = await widened(driver, database, where)
     if where.matches_nothing:
         return 0
-    where = await widened(driver, database, where)
     query = count_query(KIND_MATCH[where.kind][0], where.anchor, where.active)
     rows = await read(driver, database, query, **where.params())
     return rows[0]["total"]

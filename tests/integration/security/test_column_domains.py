@@ -94,10 +94,11 @@ async def test_columns_are_read_with_the_domains_of_their_own_walk(
         paged = [n.urn for n in await every_page(neo4j, db, where)]
         assert paged == listed, "in name order, page after page"
 
-    # A domain that holds nothing of the source sees none of it (the guard reads no column).
+    # A domain that holds nothing of the source sees none of it, and no column is read.
     await _domain(neo4j, db, estate, "nowhere")
     nowhere = frozenset({f"{estate.name}-nowhere"})
     where = AssetFilter(source=estate.name, kind=AssetKind.COLUMN, domains=nowhere)
+    assert (await catalog.widened(neo4j, db, where)).matches_nothing
     assert (await page_assets(neo4j, db, where, AssetSort(), 50)).items == []
     assert await count_assets(neo4j, db, where) == 0
 
