@@ -47,6 +47,14 @@ QUERIES = {
       query ($source: String!) {
         assets(filter: {source: $source, kind: COLUMN}, first: 50) {
           edges { node { id name } } pageInfo { hasNextPage } } }""",
+    # The catalogue's first page of every asset, and of every asset of a source: each kind's
+    # page, merged (the ``Asset`` label has no index in name order).
+    "assets: every asset, by name": """
+      query { assets(first: 50) { edges { node { id name } } pageInfo { hasNextPage } } }""",
+    "assets: every asset of a source, by name": """
+      query ($source: String!) {
+        assets(filter: {source: $source}, first: 50) {
+          edges { node { id name } } pageInfo { hasNextPage } } }""",
     "assets: columns of a source, by text": """
       query ($source: String!, $text: String!) {
         assets(filter: {source: $source, kind: COLUMN, text: $text}, first: 50) {
@@ -79,6 +87,10 @@ def variables(estate: Estate, rng: random.Random) -> dict[str, list[dict[str, An
             {"source": Urn.parse(u).source} for u, _ in tables
         ],
         "assets: a domain steward's columns of a source": [
+            {"source": Urn.parse(u).source} for u, _ in tables
+        ],
+        "assets: every asset, by name": [{} for _ in tables],
+        "assets: every asset of a source, by name": [
             {"source": Urn.parse(u).source} for u, _ in tables
         ],
         "assets: columns of a source, by text": [

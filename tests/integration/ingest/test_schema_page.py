@@ -12,7 +12,15 @@ from neo4j import AsyncDriver
 from core.settings import Settings
 from graph import catalog
 from graph.batch import apply_batch
-from graph.catalog import AssetFilter, AssetKind, AssetSort, count_assets, page_assets
+from graph.catalog import (
+    Anchor,
+    AssetFilter,
+    AssetKind,
+    AssetSort,
+    SortField,
+    count_assets,
+    page_assets,
+)
 from graph.driver import write
 from graph.migrations import load_migrations, run_statements
 from tests.factories import Source, columns
@@ -167,3 +175,99 @@ async def test_a_page_of_every_sources_live_assets_merges_each_sources_own_page(
         assert not catalog.merges_sources("Column", AssetFilter(removed=None), AssetSort())
     finally:
         await Estate.drop(neo4j, db, other.name)
+
+
+LABEL_COLUMNS = """
+UNWIND $rows AS row
+MATCH (c:Asset {urn: row.urn})
+MERGE (l:Label {name: row.label}) SET l.category = $category
+MERGE (c)-[r:LABELED]->(l) SET r.status = row.status
+"""
+# As graph/inheritance.py keeps it: a column's copy of an upstream column's label.
+INHERIT = """
+MATCH (c:Asset {urn: $urn}), (l:Label {name: $label})
+MERGE (c)-[r:INHERITS]->(l) SET r.path = [$urn], r.status = 'confirmed'
+"""
+
+
+async def test_a_page_of_every_kind_or_by_label_is_what_the_asset_label_gives(
+    neo4j: AsyncDriver, settings: Settings, source: Source, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of every kind of asset is each kind's page, merged (``catalog.splits_by_kind``:
+    the ``Asset`` label has no index by source or in name order), and a page by label starts
+    from the label (``Anchor.CLASSIFIED``). Page after page, in both orders and by row count,
+    and counted, each must be what a scan of the ``Asset`` label gives, namesakes of other
+    kinds (a table and columns named like the database and the schema) and rejected labels
+    included."""
+    db = settings.neo4j.database
+    orders = source.table("orders", columns("id:int", "db:int", "public:int"))
+    named_like_db = source.table("db", columns("id:int"))
+    gone = source.table("gone", columns("zz:int"))
+    await apply_batch(
+        neo4j,
+        db,
+        [source.checked(), *source.containers(), orders, named_like_db, gone],
+    )
+    await apply_batch(neo4j, db, [source.at(10).scanned("orders", "db")])
+    category = source.name
+    pii, money = f"{category}.Email", f"{category}.Money"
+    labels = [
+        {"urn": source.column_urn("orders", "db"), "label": pii, "status": "confirmed"},
+        {"urn": source.column_urn("db", "id"), "label": pii, "status": "suggested"},
+        {"urn": source.column_urn("orders", "id"), "label": money, "status": "rejected"},
+    ]
+    try:
+        await write(neo4j, db, LABEL_COLUMNS, rows=labels, category=category)
+        inherits = source.column_urn("orders", "public")
+        await write(neo4j, db, INHERIT, urn=inherits, label=pii)
+        every = AssetFilter(source=source.name)
+        names = ["db", "db", "db", "id", "id", "orders", "public", "public"]
+        assert await every_page(neo4j, db, every) == names, "database, schema, tables, columns"
+        assert await count_assets(neo4j, db, every) == len(names)
+
+        async def walk(where: AssetFilter, sort: AssetSort) -> tuple[list[str], int]:
+            """The URNs of up to four pages of three, and the count."""
+            urns, after = [], None
+            for _ in range(4):
+                page = await page_assets(neo4j, db, where, sort, 3, after)
+                urns += [item.node.urn for item in page.items]
+                if not page.has_next:
+                    break
+                after = (page.items[-1].key, page.items[-1].node.urn)
+            return urns, await count_assets(neo4j, db, where)
+
+        def scanned(where: AssetFilter) -> Anchor:
+            if where.schema is not None:
+                return Anchor.SCHEMA
+            return Anchor.LABEL if where.source is None else Anchor.SOURCE
+
+        by_label = AssetFilter(label=pii)
+        assert (await walk(by_label, AssetSort()))[0] == [
+            source.column_urn("orders", "db"), source.table_urn("db"),
+            source.column_urn("db", "id"), source.table_urn("orders"),
+        ], "a table carries its columns' labels"  # fmt: skip
+        filters = [
+            every,
+            AssetFilter(source=source.name, removed=None),
+            AssetFilter(source=source.name, text="D"),
+            AssetFilter(),
+            by_label,
+            AssetFilter(label=category),
+            AssetFilter(label=money),
+            AssetFilter(label=pii, kind=AssetKind.COLUMN),
+            AssetFilter(label=category, kind=AssetKind.TABLE, inherited_labels=True),
+            AssetFilter(label=pii, inherited_labels=True),
+        ]
+        sorts = [AssetSort(), AssetSort(descending=True), AssetSort(SortField.ROW_COUNT, True)]
+        for where in filters:
+            for sort in sorts:
+                read = await walk(where, sort)
+                with monkeypatch.context() as m:
+                    m.setattr(catalog, "splits_by_kind", lambda _where: False)
+                    m.setattr(AssetFilter, "anchor", property(scanned))
+                    assert read == await walk(where, sort), (where, sort)
+        assert (await walk(AssetFilter(label=money), AssetSort())) == ([], 0), "rejected"
+        inherited = AssetFilter(label=pii, kind=AssetKind.COLUMN, inherited_labels=True)
+        assert inherits in (await walk(inherited, AssetSort()))[0]
+    finally:
+        await write(neo4j, db, "MATCH (l:Label) WHERE l.category = $c DETACH DELETE l", c=category)

@@ -11,6 +11,8 @@ import pytest
 from core.urns import column_urn, schema_urn, source_urn, table_urn
 from graph.catalog import (
     BY_DOMAIN,
+    EVERY_KIND,
+    KIND_MATCH,
     Anchor,
     AssetFilter,
     AssetKind,
@@ -22,6 +24,7 @@ from graph.catalog import (
     merges_sources,
     page_query,
     scans_first,
+    splits_by_kind,
 )
 
 
@@ -257,3 +260,30 @@ def test_a_page_of_every_sources_live_assets_seeks_each_sources_name_order() -> 
         (AssetFilter(kind=AssetKind.TABLE, domains=frozenset({"d"})), AssetSort()),
     ):
         assert not merges_sources("Table", other, sort)
+
+
+def test_a_page_by_label_of_no_source_starts_from_the_label() -> None:
+    for where, edges in (
+        (AssetFilter(label="PII"), "LABELED"),
+        (AssetFilter(label="PII", inherited_labels=True), "LABELED|INHERITS"),
+    ):
+        assert where.anchor is Anchor.CLASSIFIED
+        for query in (query_of(where), count_query("Column", where.anchor, where.active)):
+            assert query.startswith("MATCH (dwLabel:Label) WHERE dwLabel.name = $")
+            assert (
+                f"MATCH (dwLabel)<-[:{edges}]-(:Asset)<-[:HAS_COLUMN]-{{0,1}}(a:Column)\n"
+                "WITH DISTINCT a\nWHERE NOT a:Unresolved\n"
+            ) in query
+    assert AssetFilter(label="PII", source="crm").anchor is Anchor.SOURCE, "the source's index"
+
+
+def test_a_page_of_every_kind_is_read_kind_by_kind() -> None:
+    assert all(
+        splits_by_kind(where)
+        for where in (AssetFilter(), AssetFilter(source="crm"), AssetFilter(label="PII"))
+    )
+    assert not splits_by_kind(AssetFilter(kind=AssetKind.COLUMN))
+    assert not splits_by_kind(AssetFilter(schema=schema_urn("crm", "db", "public")))
+    assert {KIND_MATCH[kind] for kind in EVERY_KIND} == {
+        ("Column", None), ("Table", None), ("Schema", None), ("Database", None),
+    }, "every label an asset page lists, every kind of table"  # fmt: skip
