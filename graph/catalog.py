@@ -597,6 +597,8 @@ def merged_page_query(
 def count_query(label: LiteralString, anchor: Anchor, active: frozenset[str]) -> LiteralString:
     if anchor is Anchor.SCHEMA and (anchor, label) in NAME_INDEXED and active <= IN_INDEXES:
         return schema_count_query(active)
+    if anchor is Anchor.SOURCE and (anchor, label) in NAME_INDEXED and active <= CHEAP:
+        return source_count_query(label, active)
     if anchor is Anchor.LABEL and "under" in active and (Anchor.SOURCE, label) in NAME_INDEXED:
         return (
             _each_source(active)
@@ -611,16 +613,67 @@ def count_query(label: LiteralString, anchor: Anchor, active: frozenset[str]) ->
 IN_INDEXES: frozenset[str] = CHEAP | {"tableKind"}
 
 
+def _by_removal(active: frozenset[str], every: LiteralString) -> LiteralString:
+    """The count ``$removed`` asks for, of ``every`` asset, ``gone`` of them removed."""
+    if "removed" not in active:
+        return every
+    return "CASE $removed WHEN true THEN gone WHEN false THEN " + every + " - gone END"
+
+
+def _indexed_and_removed(label: LiteralString, source: LiteralString) -> LiteralString:
+    """``indexed``, the ``source``'s columns or tables on ``(source, name, urn)``, and ``gone``,
+    the removed ones on ``(source, removedAt)`` (migration 0017), which holds removed assets
+    only: counted from the indexes, no asset read but the removed ones' labels."""
+    call: LiteralString = "CALL () {\n" if source.startswith("$") else "CALL (" + source + ") {\n"
+    return (
+        call
+        + "  MATCH (a:" + label + ")\n"
+        "  WHERE a.source = " + source + " AND a.name IS NOT NULL AND a.urn IS NOT NULL\n"
+        "  RETURN count(a) AS indexed }\n"
+        + call
+        + "  MATCH (a:" + label + ") USING INDEX a:" + label + "(source, removedAt)\n"
+        "  WHERE a.source = " + source + " AND a.removedAt IS NOT NULL AND NOT a:Unresolved\n"
+        "  RETURN count(a) AS gone }\n"
+    )  # fmt: skip
+
+
+def source_count_query(label: LiteralString, active: frozenset[str]) -> LiteralString:
+    """A source's columns or tables counted from indexes alone, less its placeholders
+    (``:Unresolved``: references to what no scan has found yet, few)."""
+    return (
+        _indexed_and_removed(label, "$source")
+        + "CALL () {\n"
+        "  MATCH (a:Unresolved) WHERE a:" + label + " AND a.source = $source\n"
+        "  RETURN count(a) AS placeholders }\n"
+        "RETURN " + _by_removal(active, "indexed - placeholders") + " AS total\n"
+    )  # fmt: skip
+
+
+@cache
+def every_source_count_query(label: LiteralString) -> LiteralString:
+    """Every source's live columns or tables (as their merged page, ``merges_sources``: every
+    live asset's source has its node), each source's counted from indexes alone, less the
+    placeholders of those sources."""
+    return (
+        "CALL () {\n"
+        "  MATCH (dwDataSource:DataSource)\n"
+        "  WITH dwDataSource.name AS dwSource\n"
+        + _indexed_and_removed(label, "dwSource")
+        + "  RETURN sum(indexed - gone) AS scanned }\n"
+        "CALL () {\n"
+        "  MATCH (a:Unresolved) WHERE a:" + label + "\n"
+        "    AND EXISTS { MATCH (:DataSource {name: a.source}) }\n"
+        "  RETURN count(a) AS placeholders }\n"
+        "RETURN scanned - placeholders AS total\n"
+    )  # fmt: skip
+
+
 def schema_count_query(active: frozenset[str]) -> LiteralString:
     """A schema's tables counted from indexes alone, without reading a table: all of them on
     ``(schemaUrn, kind)``, less the removed ones on ``(schemaUrn, removedAt)`` (migration 0016),
     which holds removed tables only. Its source is implied (``_match``)."""
     kind: LiteralString = "a.kind = $tableKind" if "tableKind" in active else "a.kind IS NOT NULL"
-    total: LiteralString = (
-        "CASE $removed WHEN true THEN gone WHEN false THEN every - gone END"
-        if "removed" in active
-        else "every"
-    )
+    total = _by_removal(active, "every")
     return (
         "CALL () {\n"
         "  MATCH (a:Table) WHERE a.schemaUrn = $schema AND " + kind + "\n"
@@ -908,5 +961,9 @@ async def count_assets(driver: AsyncDriver, database: str, where: AssetFilter) -
 
 
 async def _count_of_kind(driver: AsyncDriver, database: str, where: AssetFilter) -> int:
-    query = count_query(KIND_MATCH[where.kind][0], where.anchor, where.active)
+    label = KIND_MATCH[where.kind][0]
+    if where.active == {"removed"} and merges_sources(label, where, AssetSort()):
+        query = every_source_count_query(label)
+    else:
+        query = count_query(label, where.anchor, where.active)
     return (await read(driver, database, query, **where.params()))[0]["total"]

@@ -127,6 +127,9 @@ async def test_a_sources_columns_and_tables_come_in_name_order_page_after_page(
     assert await count_assets(neo4j, db, tables) == 2
 
 
+PLACEHOLDER = "CREATE (:Asset:{label}:Unresolved {urn: $urn, name: 'ref', source: $source})"
+
+
 async def test_a_page_of_every_sources_live_assets_merges_each_sources_own_page(
     estate: Estate, neo4j: AsyncDriver, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,6 +140,19 @@ async def test_a_page_of_every_sources_live_assets_merges_each_sources_own_page(
     db = settings.neo4j.database
     other = Estate(estate.name + "-b")  # its URNs sort before the estate's ('-' < '/')
     x = estate.name
+
+    async def counts() -> list[int]:
+        """Live columns and tables of every source, each counted from each source's indexes
+        and by the label's scan."""
+        found = []
+        for kind in (AssetKind.COLUMN, AssetKind.TABLE):
+            found.append(await count_assets(neo4j, db, AssetFilter(kind=kind)))
+            with monkeypatch.context() as m:
+                m.setattr(catalog, "merges_sources", lambda *_: False)
+                found.append(await count_assets(neo4j, db, AssetFilter(kind=kind)))
+        return found
+
+    before = await counts()
     try:
         for e in (estate, other):
             e.table(f"{x}_t", (f"{x}_id", f"{x}_x"))
@@ -144,6 +160,14 @@ async def test_a_page_of_every_sources_live_assets_merges_each_sources_own_page(
         other.table(f"{x}_gone", (f"{x}_id",), removed=True)
         await estate.write(neo4j, db)
         await other.write(neo4j, db)
+        # A column and a table something refers to that no scan has found: not assets yet.
+        for label in ("Column", "Table"):
+            await write(
+                neo4j, db, PLACEHOLDER.replace("{label}", label),
+                urn=f"urn:dw:{label.lower()}:{x}/db/public/ref", source=x,
+            )  # fmt: skip
+        added = [n - m for n, m in zip(await counts(), before, strict=True)]
+        assert added == [6, 6, 4, 4], "each way: the live columns, then tables, written"
         column, table = estate.column_urn, estate.table_urn
         cases = {
             AssetKind.COLUMN: (

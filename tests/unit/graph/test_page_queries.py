@@ -20,6 +20,7 @@ from graph.catalog import (
     SortField,
     budgeted_page_query,
     count_query,
+    every_source_count_query,
     merged_page_query,
     merges_sources,
     page_query,
@@ -287,3 +288,19 @@ def test_a_page_of_every_kind_is_read_kind_by_kind() -> None:
     assert {KIND_MATCH[kind] for kind in EVERY_KIND} == {
         ("Column", None), ("Table", None), ("Schema", None), ("Database", None),
     }, "every label an asset page lists, every kind of table"  # fmt: skip
+
+
+@pytest.mark.parametrize("removed", [False, True, None])
+def test_a_sources_plain_count_reads_indexes_only(removed: bool | None) -> None:
+    where = AssetFilter(source="crm", kind=AssetKind.COLUMN, removed=removed)
+    count = count_query("Column", where.anchor, where.active)
+    assert "WHERE a.source = $source AND a.name IS NOT NULL AND a.urn IS NOT NULL\n" in count
+    assert "USING INDEX a:Column(source, removedAt)" in count
+    assert "MATCH (a:Unresolved) WHERE a:Column AND a.source = $source" in count
+    assert "CASE $removed" in count if removed is not None else "indexed - placeholders AS" in count
+    every = every_source_count_query("Table")
+    assert every.startswith("CALL () {\n  MATCH (dwDataSource:DataSource)\n")
+    assert "CALL (dwSource) {\n  MATCH (a:Table) USING INDEX a:Table(source, removedAt)" in every
+    # With a condition the indexes do not hold, each column is read.
+    labelled = AssetFilter(source="crm", kind=AssetKind.COLUMN, label="PII")
+    assert "removedAt)" not in count_query("Column", labelled.anchor, labelled.active)
