@@ -32,6 +32,7 @@ from typing import Any
 from graphql import (
     GRAPHQL_MAX_INT,
     GRAPHQL_MIN_INT,
+    FragmentSpreadNode,
     GraphQLBoolean,
     GraphQLID,
     GraphQLInt,
@@ -40,6 +41,11 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLString,
+    ListValueNode,
+    ObjectValueNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
     is_abstract_type,
     is_leaf_type,
 )
@@ -91,6 +97,47 @@ _SERIALIZED_AS_IS: dict[Any, Callable[[Any], bool]] = {
 }
 
 
+def _constant(selection: SelectionSetNode | None, fragments: Mapping[str, Any]) -> bool:
+    """Whether a selection, with the fragments it spreads, holds no variable and no directive:
+    then the same fields, arguments and subfields are completed whatever the variables."""
+    pending = [selection]
+    seen: set[str] = set()
+    while pending:
+        current = pending.pop()
+        for node in current.selections if current else ():
+            arguments = getattr(node, "arguments", None) or ()  # none on inline fragments
+            if node.directives or any(_has_variable(a.value) for a in arguments):
+                return False
+            if isinstance(node, FragmentSpreadNode):
+                if node.name.value not in seen:
+                    seen.add(node.name.value)
+                    fragment = fragments.get(node.name.value)  # graphql-core's FragmentDetails
+                    if fragment is None or fragment.variable_signatures:
+                        return False
+                    if fragment.definition.directives:
+                        return False
+                    pending.append(fragment.definition.selection_set)
+            else:
+                pending.append(node.selection_set)
+    return True
+
+
+def _has_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(f.value) for f in value.fields)
+    return False
+
+
+# Completers shared by the executions of a document (``DataWaveExecutor._shared``), keyed by
+# return type and field nodes; cleared when full (documents come and go with the parser's cache).
+_SHARED: dict[tuple[Any, tuple[int, ...]], tuple[tuple[Any, ...], Completer | None]] = {}
+MAX_SHARED = 4096
+
+
 class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
     def build_per_event_executor(self, payload: Any) -> DataWaveExecutor:
         executor = super().build_per_event_executor(payload)
@@ -120,8 +167,10 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _completer(self, type_: GraphQLOutputType, details: Any) -> Completer:
         """How to complete values of ``type_`` for the selection ``details``, worked out once
-        per execution: a page's 100 items share their fields' lookups, arguments and
-        serialisers (``details`` are graphql-core's, the same objects for every item)."""
+        per execution (a page's 100 items share their fields' lookups, arguments and
+        serialisers: ``details`` are graphql-core's, the same objects for every item), and
+        once for every execution of the document when the selection holds no variable and
+        no directive (``_shared``)."""
         try:
             cache = self._completers
         except AttributeError:
@@ -129,8 +178,26 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
         key = (type_, id(details))
         found = cache.get(key)
         if found is None or found[0] is not details:  # kept with it: an id may be reused
-            found = cache[key] = (details, self._compile(type_, details))
+            found = cache[key] = (details, self._shared(type_, details))
         return found[1]
+
+    def _shared(self, type_: GraphQLOutputType, details: Any) -> Completer:
+        """The completer of every execution of the document for a selection whose completion
+        no variable changes (compiling it was 8 % of a cold lineage read's CPU, py-spy;
+        docs/benchmarks.md), else this execution's. The parser's cache hands every execution
+        of a document the same nodes, so they key it, and are kept with it (an id may be
+        reused once a document is dropped)."""
+        nodes = tuple(d.node for d in details)
+        key = (type_, tuple(map(id, nodes)))
+        found = _SHARED.get(key)
+        if found is None or any(a is not b for a, b in zip(found[0], nodes, strict=True)):
+            constant = all(
+                d.defer_usage is None and d.fragment_variable_values is None for d in details
+            ) and all(_constant(n.selection_set, self.fragments) for n in nodes)
+            if len(_SHARED) >= MAX_SHARED:
+                _SHARED.clear()
+            found = _SHARED[key] = (nodes, self._compile(type_, details) if constant else None)
+        return found[1] or self._compile(type_, details)
 
     def _compile(self, type_: GraphQLOutputType, details: Any) -> Completer:
         if isinstance(type_, GraphQLNonNull):
@@ -150,34 +217,28 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
             )
         if is_leaf_type(type_):
             leaf, as_is = type_, _SERIALIZED_AS_IS.get(type_)
+            complete_leaf = self.complete_leaf_value  # a static method: no execution kept
 
             def serialize(value: Any, readers: Mapping) -> Any:
                 if value is None or (as_is is not None and as_is(value)):
                     return value
-                return self.complete_leaf_value(leaf, value)
+                return complete_leaf(leaf, value)
 
             return serialize
         if is_abstract_type(type_):
-            abstract = type_
-            by_class: dict[type, Completer] = {}  # the Python class of a value -> its completer
-
-            def runtime_type(cls: type) -> Completer:
-                definition = getattr(cls, "__strawberry_definition__", None)
-                found = self.schema.get_type(definition.name) if definition else None
-                if not (
-                    isinstance(found, GraphQLObjectType)
-                    and self.schema.is_sub_type(abstract, found)
-                ):
-                    raise _Unsupported(f"no runtime type for {cls.__name__}")
-                return self._completer(found, details)
+            # Each possible type's completer, by the name Strawberry gives a value's class.
+            by_name = {
+                possible.name: self._completer(possible, details)
+                for possible in self.schema.get_possible_types(type_)
+            }
 
             def by_runtime_type(value: Any, readers: Mapping) -> Any:
                 if value is None:
                     return None
-                cls = type(value)
-                complete = by_class.get(cls)
+                definition = getattr(type(value), "__strawberry_definition__", None)
+                complete = by_name.get(definition.name) if definition else None
                 if complete is None:
-                    complete = by_class[cls] = runtime_type(cls)
+                    raise _Unsupported(f"no runtime type for {type(value).__name__}")
                 return complete(value, readers)
 
             return by_runtime_type
