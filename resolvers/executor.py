@@ -112,9 +112,11 @@ def _constant(selection: SelectionSetNode | None, fragments: Mapping[str, Any]) 
                 if node.name.value not in seen:
                     seen.add(node.name.value)
                     fragment = fragments.get(node.name.value)  # graphql-core's FragmentDetails
-                    if fragment is None or fragment.variable_signatures:
-                        return False
-                    if fragment.definition.directives:
+                    if (
+                        fragment is None
+                        or fragment.variable_signatures
+                        or fragment.definition.directives
+                    ):
                         return False
                     pending.append(fragment.definition.selection_set)
             else:
@@ -177,7 +179,7 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
             cache = self._completers = {}
         key = (type_, id(details))
         found = cache.get(key)
-        if found is None or found[0] is not details:  # kept with it: an id may be reused
+        if found is None:  # ``details`` are kept with it, so their id is not reused meanwhile
             found = cache[key] = (details, self._shared(type_, details))
         return found[1]
 
@@ -185,12 +187,12 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
         """The completer of every execution of the document for a selection whose completion
         no variable changes (compiling it was 8 % of a cold lineage read's CPU, py-spy;
         docs/benchmarks.md), else this execution's. The parser's cache hands every execution
-        of a document the same nodes, so they key it, and are kept with it (an id may be
-        reused once a document is dropped)."""
+        of a document the same nodes, so they key it, and are kept with it (so their ids are
+        not reused while the entry lives)."""
         nodes = tuple(d.node for d in details)
         key = (type_, tuple(map(id, nodes)))
         found = _SHARED.get(key)
-        if found is None or any(a is not b for a, b in zip(found[0], nodes, strict=True)):
+        if found is None:
             constant = all(
                 d.defer_usage is None and d.fragment_variable_values is None for d in details
             ) and all(_constant(n.selection_set, self.fragments) for n in nodes)
