@@ -24,6 +24,7 @@ primed.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -40,6 +41,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     GraphQLString,
     ListValueNode,
     ObjectValueNode,
@@ -140,9 +142,27 @@ _SHARED: dict[tuple[Any, tuple[int, ...]], tuple[tuple[Any, ...], Completer | No
 MAX_SHARED = 4096
 
 
+def _weak_helpers(executor: DataWaveExecutor) -> GraphQLResolveInfoHelpers:
+    """graphql-core's helpers for resolvers (``info.async_helpers``), holding the executor by
+    a weak reference: its own are its bound methods, a cycle through the executor that kept
+    each request's context, loaders and records alive until the cyclic collector ran (a
+    tenth of a cold detail's CPU; docs/benchmarks.md). Resolvers call them only while the
+    executor runs."""
+    ref = weakref.ref(executor)
+    return GraphQLResolveInfoHelpers(
+        gather=lambda work: ref().gather_async_work(work),  # type: ignore[union-attr]
+        track=lambda work: ref().track_async_work(work),  # type: ignore[union-attr]
+    )
+
+
 class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.async_helpers = _weak_helpers(self)
+
     def build_per_event_executor(self, payload: Any) -> DataWaveExecutor:
         executor = super().build_per_event_executor(payload)
+        executor.async_helpers = _weak_helpers(executor)  # type: ignore[arg-type]
         executor._relevant_sub_fields = {}
         executor._stream_usages = RefMap()
         executor._completers = {}

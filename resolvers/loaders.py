@@ -8,8 +8,8 @@ filtered by the caller's RBAC scope: a node out of scope is exactly as absent as
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from functools import partial
 from typing import TypeVar
 
 from neo4j import AsyncDriver
@@ -52,18 +52,31 @@ V = TypeVar("V")
 
 class _Lazy(dict[K, DataLoader[str, V]]):
     """A DataLoader per key, built on first use: a request uses a few of the ~30 there are,
-    and building them all took 3 % of a cold lineage read's CPU."""
+    and building them all took 3 % of a cold lineage read's CPU.
+
+    ``load`` is a method of the ``Loaders`` that holds this, kept by a weak reference: a
+    strong one would close a cycle (loaders, this, a DataLoader, its load function), so every
+    request's loaders and what they read would wait for the cyclic collector instead of going
+    when the request does (docs/benchmarks.md, "Nothing a request reads waits for the
+    collector")."""
 
     def __init__(
         self, load: Callable[[K, list[str]], Awaitable[list[V]]], keys: Iterable[K]
     ) -> None:
         super().__init__()
-        self._load, self.keys_allowed = load, frozenset(keys)
+        self._load, self.keys_allowed = weakref.WeakMethod(load), frozenset(keys)
 
     def __missing__(self, key: K) -> DataLoader[str, V]:
         if key not in self.keys_allowed:
             raise KeyError(key)
-        loader = self[key] = DataLoader(partial(self._load, key))
+        load = self._load
+
+        async def batch(urns: list[str]) -> list[V]:
+            method = load()
+            assert method is not None, "a request's DataLoader outlived its loaders"
+            return await method(key, urns)
+
+        loader = self[key] = DataLoader(batch)
         return loader
 
 
