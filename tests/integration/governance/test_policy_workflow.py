@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from gql import gql
+from gql import GraphQLRequest
 from neo4j import AsyncDriver
 
 from core.settings import Settings
@@ -72,7 +72,7 @@ async def test_admin_governs_through_graphql_alone(world: dict[str, Any], api: s
 
     # A subscriber of the domain sees the evaluation: the finding, then the domain's scores.
     async with ws_client(api, w["token"]) as session:
-        stream = session.subscribe(gql(UPDATES), variable_values={"domain": w["domain"]})
+        stream = session.subscribe(GraphQLRequest(UPDATES, variable_values={"domain": w["domain"]}))
         received: list[dict[str, Any]] = []
 
         async def listen() -> None:
@@ -253,7 +253,7 @@ async def test_changes_are_evaluated_as_they_happen(
     await estate.write(neo4j, settings.neo4j.database)
 
     async with ws_client(api, w["token"]) as session:
-        stream = session.subscribe(gql(UPDATES), variable_values={"domain": w["domain"]})
+        stream = session.subscribe(GraphQLRequest(UPDATES, variable_values={"domain": w["domain"]}))
         waiting = asyncio.create_task(next_finding(stream, "open"))
         await asyncio.sleep(0.5)
         started = asyncio.get_running_loop().time()

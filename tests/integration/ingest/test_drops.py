@@ -256,6 +256,8 @@ async def mariadb(settings: Settings, unique: str) -> AsyncIterator[aiomysql.Cur
 
 
 @pytest.mark.usefixtures("worker")
+# MariaDB warns, as it should, when the views whose tables this test drops are read.
+@pytest.mark.filterwarnings("ignore:View .* references invalid table")
 async def test_views_link_to_the_source_holding_what_they_read_and_mark_the_rest(
     scan_settings: Settings, neo4j: AsyncDriver, mariadb: aiomysql.Cursor, unique: str
 ) -> None:
