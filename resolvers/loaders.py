@@ -73,7 +73,8 @@ class _Lazy(dict[K, DataLoader[str, V]]):
 
         async def batch(urns: list[str]) -> list[V]:
             method = load()
-            assert method is not None, "a request's DataLoader outlived its loaders"
+            if method is None:  # a loader is only awaited inside a method of its ``Loaders``
+                raise RuntimeError("a request's DataLoader outlived its loaders")
             return await method(key, urns)
 
         loader = self[key] = DataLoader(batch)
