@@ -147,7 +147,8 @@ def _weak_helpers(executor: DataWaveExecutor) -> GraphQLResolveInfoHelpers:
     a weak reference: its own are its bound methods, a cycle through the executor that kept
     each request's context, loaders and records alive until the cyclic collector ran (a
     tenth of a cold detail's CPU; docs/benchmarks.md). Resolvers call them only while the
-    executor runs."""
+    executor runs; a subscription's per-event copies share its helpers, as graphql-core's
+    copies do, and the subscription's executor outlives its events."""
     ref = weakref.ref(executor)
     return GraphQLResolveInfoHelpers(
         gather=lambda work: ref().gather_async_work(work),  # type: ignore[union-attr]
@@ -162,7 +163,6 @@ class DataWaveExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def build_per_event_executor(self, payload: Any) -> DataWaveExecutor:
         executor = super().build_per_event_executor(payload)
-        executor.async_helpers = _weak_helpers(executor)  # type: ignore[arg-type]
         executor._relevant_sub_fields = {}
         executor._stream_usages = RefMap()
         executor._completers = {}
