@@ -20,6 +20,7 @@ from graph.records import Related
 from resolvers.catalog.types import (
     Asset,
     Column,
+    LabelAssignment,
     Table,
     _assignments,  # what Column.labels returns for the same relation
     asset_from_record,
@@ -70,12 +71,23 @@ async def asset(info: Info, urn: str) -> Asset | Prefetched | None:
         every: dict[str, list[Related]] = {urn: [] for urn in own}
         for r in found:
             every[r.rel["column"]].append(r)
-        labels = {
-            inherited: {urn: _assignments(rows) for urn, rows in shown.items()}
-            for inherited, shown in ((True, every), (False, own))
-        }
-        readers[("Column", "labels")] = lambda column, args: labels[args["inherited"]][column.id]
+        readers[("Column", "labels")] = _labels({True: every, False: own})
     return Prefetched(value, readers)
+
+
+def _labels(rows: dict[bool, dict[str, list[Related]]]) -> Reader:
+    """``Column.labels`` of the detail's columns: what each holds (``inherited: false``) or
+    that and what it inherits (``true``), each made into assignments when first asked for (a
+    selection rarely asks for both)."""
+    made: dict[bool, dict[str, list[LabelAssignment]]] = {}
+
+    def labels(column: Column, args: dict[str, Any]) -> list[LabelAssignment]:
+        inherited = args["inherited"]
+        if inherited not in made:
+            made[inherited] = {urn: _assignments(found) for urn, found in rows[inherited].items()}
+        return made[inherited][column.id]
+
+    return labels
 
 
 def read_whole(info: Info, value: Any) -> Any:

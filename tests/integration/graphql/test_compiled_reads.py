@@ -37,6 +37,7 @@ query ($urn: ID!) {
 fragment col on Column {
   __typename id name dataType nullable ordinal isPrimaryKey
   labels { status confidence method at column label { __typename name category sensitivity } }
+  own: labels(inherited: false) { status label { name } }
 }
 """
 # Values of sensitive columns: read field by field (masking, audited) in either API.
@@ -215,6 +216,7 @@ async def test_compiled_reads_answer_as_resolvers_do(
     customers = data("sales", 0)
     assert [c["name"] for c in customers["columns"]] == ["id", "name", "email"], "ssn: finance's"
     assert [a["status"] for a in customers["columns"][0]["labels"]] == ["INHERITED"]
+    assert customers["columns"][0]["own"] == [], "what it inherits, not what it holds"
     assert customers["all"][0] == {
         "id": shop.estate.column_urn("customers", "id"),
         "removedAt": None,
