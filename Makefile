@@ -4,7 +4,7 @@ PYTHON ?= python3
 DW := $(VENV)/bin/datawave
 PYTEST_ARGS ?=
 
-.PHONY: up test down status install system-deps lint bench schema clean-state chaos
+.PHONY: up test down status install system-deps lint bench schema chaos
 
 $(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -22,10 +22,17 @@ def settings() -> Settings:
     return Settings(_env_file=None)
 
 
+# Every name ``unique`` handed out in this session: tests/integration/conftest.py checks that
+# no source under one is left in the graph when the session ends.
+HANDED_OUT: set[str] = set()
+
+
 @pytest.fixture
 def unique() -> str:
     """A short name no other test uses (sources, topics, consumer groups)."""
-    return f"t{uuid.uuid4().hex[:10]}"
+    name = f"t{uuid.uuid4().hex[:10]}"
+    HANDED_OUT.add(name)
+    return name
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,9 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from neo4j import AsyncDriver
 
 from core.settings import Settings
-from graph.driver import write
+from graph.driver import read, write
 from security.auth import mint_token
+from tests.conftest import HANDED_OUT
 from tests.factories import Source
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute, Served, bearer, serve
@@ -23,6 +24,29 @@ CLEANUP = """
 MATCH (n) WHERE n.source = $source OR n.urn = $urn
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 """
+
+
+# Sources named after (or by) a name ``unique`` handed out, and tables written under one.
+LEFT_BEHIND = """
+CALL () {
+  MATCH (s:DataSource) WHERE any(name IN $names WHERE s.name STARTS WITH name)
+  RETURN s.name AS source
+  UNION
+  MATCH (t:Table) WHERE t.source IN $names
+  RETURN DISTINCT t.source AS source
+}
+RETURN collect(source) AS sources
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def leaves_no_sources(neo4j: AsyncDriver, settings: Settings) -> AsyncIterator[None]:
+    """``make test`` leaves a developer's catalogue as it found it: their ``make up`` estate
+    shares the graph, so a test that registers or writes a source deletes it afterwards
+    (tests/integration/cleanup.py). Fails the session, naming them, if any is left."""
+    yield
+    (row,) = await read(neo4j, settings.neo4j.database, LEFT_BEHIND, names=sorted(HANDED_OUT))
+    assert row["sources"] == [], f"tests left these sources in the graph: {row['sources']}"
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +95,11 @@ def execute(gql_session: Any) -> Execute:
 
 @pytest.fixture
 async def estate(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Estate]:
-    """An empty estate builder for source ``unique``; what it wrote is deleted afterwards."""
-    yield Estate(unique)
-    await Estate.drop(neo4j, settings.neo4j.database, unique)
+    """An empty estate builder for source ``unique``; what it wrote is deleted afterwards
+    (under the name it has then: a test may rename it)."""
+    built = Estate(unique)
+    yield built
+    await Estate.drop(neo4j, settings.neo4j.database, built.name)
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ from ml.settings import ClassifierSettings
 from ml.taxonomy import BUILTIN
 from security.auth import mint_token
 from tests.factories import Source, columns, eventually, running
+from tests.integration.cleanup import drop_classified
 from tests.integration.graphql.test_replicas import DESCRIBE, first_change, graphql, keep_changing
 from tests.ml_support import shared_classifier
 
@@ -184,9 +185,10 @@ async def build(
 
 @pytest.fixture
 async def source(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Source]:
-    src = Source(unique)
-    yield src
-    await clear(neo4j, settings.neo4j.database, src)
+    """Source ``unique``; afterwards everything of it, and the classifier models of registry
+    ``unique``, are deleted."""
+    yield Source(unique)
+    await drop_classified(settings, neo4j, unique)
 
 
 async def clear(neo4j: AsyncDriver, db: str, src: Source) -> None:

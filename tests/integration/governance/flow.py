@@ -16,9 +16,14 @@ from security.auth import mint_token
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, bearer
 
+# The world's findings, and those its rules (named ``<name>/...``) raised on other sources'
+# assets (the demo estate's, if it shares the graph) while its policies were in force.
 FORGET = """
-CALL () { MATCH (w:Waiver)-[:WAIVES]->(:Finding {source: $name}) DETACH DELETE w }
-CALL () { MATCH (f:Finding {source: $name}) DETACH DELETE f }
+CALL () {
+  MATCH (f:Finding) WHERE f.source = $name OR f.rule STARTS WITH $name + '/'
+  OPTIONAL MATCH (w:Waiver)-[:WAIVES]->(f)
+  DETACH DELETE w, f
+}
 CALL () { MATCH (n:Policy|PolicyVersion|Rule) WHERE coalesce(n.urn, n.key) STARTS WITH $policy
           DETACH DELETE n }
 CALL () { MATCH (s:ComplianceScore) WHERE s.domain STARTS WITH $name DELETE s }

@@ -25,6 +25,8 @@ from ingest.worker import Worker
 from live.relay import ChangeRelay
 from security.auth import mint_token
 from tests.factories import running
+from tests.integration.cleanup import drop_sources
+from tests.integration.databases import postgres_database
 from tests.integration.graphql.conftest import JS, Execute, serve
 from tests.integration.graphql.test_replicas import anext_within, read_lines
 from tests.integration.graphql.test_sources import PASSWORD_ENV, client
@@ -37,23 +39,17 @@ STATUS = "query ($id: ID!) { scan(id: $id) { status error } }"
 
 
 @pytest.fixture
-async def database(settings: Settings, unique: str) -> AsyncIterator[asyncpg.Connection]:
-    """A PostgreSQL database of this test's own, with one table."""
-    password = settings.source_password.get_secret_value()
-    admin = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database="postgres"
-    )
-    await admin.execute(f'CREATE DATABASE "{unique}"')
-    conn = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database=unique
-    )
+async def database(
+    settings: Settings, neo4j: AsyncDriver, unique: str
+) -> AsyncIterator[asyncpg.Connection]:
+    """A PostgreSQL database of this test's own, with one table; the source the test registers
+    over it is dropped with it."""
     try:
-        await conn.execute("CREATE TABLE orders (id int PRIMARY KEY)")
-        yield conn
+        async with postgres_database(settings.source_password.get_secret_value(), unique) as conn:
+            await conn.execute("CREATE TABLE orders (id int PRIMARY KEY)")
+            yield conn
     finally:
-        await conn.close()
-        await admin.execute(f'DROP DATABASE "{unique}" WITH (FORCE)')
-        await admin.close()
+        await drop_sources(settings, neo4j, unique)
 
 
 async def scan(run: Execute, source: str) -> str:

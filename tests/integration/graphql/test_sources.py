@@ -87,8 +87,9 @@ PASSWORD_ENV = "DATAWAVE_SOURCE_TEST_PASSWORD"  # the default policy's prefix: D
 
 @asynccontextmanager
 async def client(served: Served, token: str) -> AsyncIterator[Execute]:
-    transport = HTTPXAsyncTransport(url=f"{served.url}/graphql", headers=bearer(token))
-    async with Client(transport=transport) as session:
+    transport = HTTPXAsyncTransport(url=f"{served.url}/graphql", headers=bearer(token), timeout=60)
+    # 60 s: the first classify of the process loads the classifier's models (ml.LazyService).
+    async with Client(transport=transport, execute_timeout=60) as session:
 
         async def run(query: str, **variables: Any) -> dict[str, Any]:
             return await session.execute(GraphQLRequest(query, variable_values=variables))

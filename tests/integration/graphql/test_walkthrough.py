@@ -21,6 +21,8 @@ from ingest.worker import Worker
 from live.relay import ChangeRelay
 from security.auth import mint_token
 from tests.factories import running
+from tests.integration.cleanup import drop_sources
+from tests.integration.databases import postgres_database
 from tests.integration.graphql.conftest import Served, serve, ws_client
 from tests.integration.graphql.test_js_client import in_background
 from tests.integration.graphql.test_sources import client
@@ -54,22 +56,18 @@ def test_every_step_has_its_documents() -> None:
 
 
 @pytest.fixture
-async def shop(settings: Settings, unique: str) -> AsyncIterator[asyncpg.Connection]:
+async def shop(
+    settings: Settings, neo4j: AsyncDriver, unique: str
+) -> AsyncIterator[asyncpg.Connection]:
+    """The doc's database, renamed ``unique``; the source the test registers over it is
+    dropped with it."""
     password = settings.source_password.get_secret_value()
-    admin = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database="postgres"
-    )
-    await admin.execute(f'CREATE DATABASE "{unique}"')
-    conn = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database=unique
-    )
     try:
-        await conn.execute(blocks(unique)[0])
-        yield conn
+        async with postgres_database(password, unique) as conn:
+            await conn.execute(blocks(unique)[0])
+            yield conn
     finally:
-        await conn.close()
-        await admin.execute(f'DROP DATABASE "{unique}" WITH (FORCE)')
-        await admin.close()
+        await drop_sources(settings, neo4j, unique)
 
 
 async def subscribe(api: Served, token: str, document: str, **variables: Any) -> list[dict]:

@@ -33,6 +33,7 @@ from core.urns import Urn, table_urn
 from ingest.connectors.base import DiscoveryReport, connector_for
 from ingest.connectors.sql import ROW_COUNT_TOLERANCE
 from ingest.source_access import SourceAccess
+from tests.integration.databases import postgres_database
 
 SCAN = "scan-1"
 BIG_ROWS = 3000  # above exact_count_limit below: its count is the engine's estimate
@@ -306,20 +307,9 @@ def pg_type(data_type: str, length: int | None, precision: int | None, scale: in
 
 @pytest.fixture
 async def postgres(unique: str, password: str) -> AsyncIterator[asyncpg.Connection]:
-    admin = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database="postgres"
-    )
-    await admin.execute(f'CREATE DATABASE "{unique}"')
-    conn = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database=unique
-    )
-    try:
+    async with postgres_database(password, unique) as conn:
         await conn.execute(PG_DDL)
         yield conn
-    finally:
-        await conn.close()
-        await admin.execute(f'DROP DATABASE "{unique}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_postgres_discovery_matches_the_catalog(

@@ -16,14 +16,14 @@ from core.settings import Settings
 from core.sources import DataSourceConfig
 from core.topics import LINEAGE
 from graph.batch import apply_batch
-from graph.driver import read, write
+from graph.driver import read
 from graph.sources import register_source
 from ingest.openlineage.envelope import wrap
 from security.auth import mint_token
 from tests.integration.app.test_scale_out import end_offsets
+from tests.integration.cleanup import drop_sources
 from tests.integration.lineage.producers import PRODUCER, derived, run_event, table
 
-CLEANUP = "MATCH (n) WHERE n.source IN $names DETACH DELETE n"
 GRAPH = """
 MATCH (j:Job {urn: $job})
 RETURN [(r:Run)-[:OF]->(j) | [r.runId, r.state, toString(r.startedAt), toString(r.endedAt),
@@ -75,7 +75,7 @@ async def graph_of(neo4j: AsyncDriver, db: str, job: str) -> Graph:
 
 
 async def one_by_one_and_batched(
-    neo4j: AsyncDriver, db: str, unique: str, events: list[dict[str, Any]]
+    neo4j: AsyncDriver, settings: Settings, unique: str, events: list[dict[str, Any]]
 ) -> tuple[Graph, Graph, Graph]:
     """The job's graph after the events one by one, after them in one batch, and after that
     batch replayed in reverse order (each on a graph without them)."""
@@ -83,12 +83,13 @@ async def one_by_one_and_batched(
         name=unique, kind="postgresql", host=f"{unique}.invalid", port=5432, databases=["db"]
     )
     job = f"urn:dw:job:{unique}/load"
+    db = settings.neo4j.database
     try:
         await register_source(neo4j, db, source)
         for event in events:
             await apply_batch(neo4j, db, [wrap(event)])
         one_by_one = await graph_of(neo4j, db, job)
-        await write(neo4j, db, CLEANUP, names=[unique])
+        await drop_sources(settings, neo4j, unique)
 
         await register_source(neo4j, db, source)
         await apply_batch(neo4j, db, [wrap(e) for e in events])
@@ -96,16 +97,14 @@ async def one_by_one_and_batched(
         await apply_batch(neo4j, db, [wrap(e) for e in reversed(events)])
         return one_by_one, batched, await graph_of(neo4j, db, job)
     finally:
-        await write(neo4j, db, CLEANUP, names=[unique])
+        await drop_sources(settings, neo4j, unique)
 
 
 async def test_a_batch_leaves_the_graph_its_events_leave_one_by_one(
     neo4j: AsyncDriver, settings: Settings, unique: str
 ) -> None:
     events = job_events(unique)
-    one_by_one, batched, replayed = await one_by_one_and_batched(
-        neo4j, settings.neo4j.database, unique, events
-    )
+    one_by_one, batched, replayed = await one_by_one_and_batched(neo4j, settings, unique, events)
 
     assert batched == one_by_one == replayed
     states = {r[0][-1]: r[1:5] for r in batched["runs"]}
@@ -136,9 +135,7 @@ async def test_runs_alike_coalesced_in_one_batch_and_replayed_leave_the_one_by_o
         job_run(unique, RunState.START, 8, 95, "b", "c"),
     ]
     events = [*events[:5], *alike[:3], *events[5:], *alike[3:], events[2], alike[0]]
-    one_by_one, batched, replayed = await one_by_one_and_batched(
-        neo4j, settings.neo4j.database, unique, events
-    )
+    one_by_one, batched, replayed = await one_by_one_and_batched(neo4j, settings, unique, events)
 
     assert batched == one_by_one == replayed
     states = {r[0][-1]: r[1] for r in batched["runs"]}

@@ -29,6 +29,7 @@ from ingest.scan import run_scan
 from security.auth import mint_token
 from tests.integration.graphql.conftest import Execute, Served, bearer
 from tests.integration.lineage.producers import PG, run_event, table
+from tests.integration.lineage.test_openlineage import job_of
 
 EMAIL = "PII.Email"
 ENSURE_EMAIL = """
@@ -267,7 +268,7 @@ async def test_masking_steps_stop_the_label_and_direct_steps_carry_it(
             "day": [("DIRECT", "IDENTITY"), ("INDIRECT", "FILTER")],
         },
     )
-    jobs = (("airflow-test", f"{postgres}.daily"), ("airflow-test", f"{postgres}.revenue"))
+    jobs = ((job_of(postgres)[0], "daily"), (job_of(postgres)[0], "revenue"))  # world drops them
     events = [
         run_event(RunState.COMPLETE, str(uuid.uuid4()), jobs[0], 0, inputs=[(PG, orders, {})],
                   outputs=[(PG, daily_name, {**table("orders_daily", "day", "email_hash", "total"),

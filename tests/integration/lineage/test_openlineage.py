@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -35,6 +34,8 @@ from ingest.worker import Worker
 from security.auth import mint_token
 from tests.factories import Source, eventually, running
 from tests.factories import columns as factory_columns
+from tests.integration.cleanup import drop_sources
+from tests.integration.databases import postgres_database
 from tests.integration.graphql.conftest import Execute
 from tests.integration.ingest.test_ingest import read_all
 from tests.integration.lineage.producers import (
@@ -58,10 +59,6 @@ MATCH (a)-[f:FEEDS {via: $via}]->(b)
 RETURN a.urn AS from, b.urn AS to, labels(b) AS labels, properties(f) AS props
 ORDER BY from, to
 """
-CLEANUP = """
-MATCH (n) WHERE n.source IN $names OR n.urn IN $urns
-DETACH DELETE n
-"""
 LINEAGE_QUERY = """
 query ($urn: ID!, $level: LineageLevel!, $asOf: DateTime) {
   lineage(urn: $urn, direction: DOWNSTREAM, level: $level, asOf: $asOf) {
@@ -75,21 +72,9 @@ query ($urn: ID!, $level: LineageLevel!, $asOf: DateTime) {
 @pytest.fixture
 async def postgres(unique: str, settings: Settings) -> AsyncIterator[str]:
     """A PostgreSQL database of this test's own, with two tables."""
-    password = settings.source_password.get_secret_value()
-    admin = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database="postgres"
-    )
-    await admin.execute(f'CREATE DATABASE "{unique}"')
-    conn = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database=unique
-    )
-    try:
+    async with postgres_database(settings.source_password.get_secret_value(), unique) as conn:
         await conn.execute(DDL)
         yield unique
-    finally:
-        await conn.close()
-        await admin.execute(f'DROP DATABASE "{unique}" WITH (FORCE)')
-        await admin.close()
 
 
 async def skip_to_end(settings: Settings, group: str, topic: str) -> None:
@@ -135,7 +120,7 @@ async def world(
             assert result.stage == "finished", result.error
             yield local
     finally:
-        await write(neo4j, db, CLEANUP, names=[postgres, job_of(postgres)[0], "s3://lake"], urns=[])
+        await drop_sources(settings, neo4j, postgres, job_of(postgres)[0], "s3://lake")
 
 
 def job_of(db: str) -> tuple[str, str]:
@@ -538,10 +523,7 @@ async def test_a_dataset_no_source_held_joins_the_table_discovered_later(
         )  # fmt: skip
         assert writes == [{"t": orders}]
     finally:
-        await write(
-            neo4j, db, "MATCH (n) WHERE n.source IN $names DETACH DELETE n",
-            names=[unique, "s3://landing"],
-        )  # fmt: skip
+        await drop_sources(settings, neo4j, unique, "s3://landing")
 
 
 async def test_job_and_dataset_events_describe_without_a_run(
@@ -580,9 +562,7 @@ async def test_job_and_dataset_events_describe_without_a_run(
         assert row["since"].to_native().isoformat() == at(0) and row["runs"] == []
         assert '"name": "total"' in row["fields"]
     finally:
-        await write(
-            neo4j, db, "MATCH (n) WHERE n.source IN $names DETACH DELETE n", names=[unique, lake]
-        )
+        await drop_sources(settings, neo4j, unique, lake)
 
 
 async def test_labels_follow_the_lineage_and_the_stewards_as_they_change(
@@ -687,7 +667,7 @@ async def test_column_lineage_between_unknown_datasets_joins_the_columns_found_l
              "transformations": ["DIRECT/IDENTITY"]}
         ]  # fmt: skip
     finally:
-        await write(neo4j, db, "MATCH (n) WHERE n.source IN $names DETACH DELETE n", names=[unique])
+        await drop_sources(settings, neo4j, unique)
 
 
 LINEAGE_UP = """

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiomysql
-import asyncpg
 import pytest
 
 from core.settings import Settings
@@ -24,6 +23,7 @@ from graph.sources import register_source
 from ingest.breakers import KEY, SourceFailure, guarded
 from live.changes import ChangeType, catalog_change, publish_catalog_change
 from tests.factories import eventually
+from tests.integration.databases import postgres_database
 from tests.integration.mesh.flow import ADVANCE, ASSIGN, DOMAIN, IMPORT, PRODUCT, TEAM, mesh_steps
 from tests.unit.mesh.odcs import contract
 
@@ -84,15 +84,10 @@ async def orders_db(
     rows = [(i, 10.0 * i, None if i < 2 else f"c{i}@example.org") for i in range(20)]
     ddl = "CREATE TABLE orders (id integer, total numeric(10, 2), email varchar(80))"
     if engine == "postgresql":
-        admin = await asyncpg.connect(**login, database="postgres")
-        await admin.execute(f'CREATE DATABASE "{unique}"')
-        conn = await asyncpg.connect(**login, database=unique)
-        await conn.execute(ddl)
-        await conn.executemany("INSERT INTO orders VALUES ($1, $2, $3)", rows)
-        yield engine, "public", conn.execute
-        await conn.close()
-        await admin.execute(f'DROP DATABASE "{unique}" WITH (FORCE)')
-        await admin.close()
+        async with postgres_database(password, unique) as conn:
+            await conn.execute(ddl)
+            await conn.executemany("INSERT INTO orders VALUES ($1, $2, $3)", rows)
+            yield engine, "public", conn.execute
         return
     maria = await aiomysql.connect(**login, port=3306, autocommit=True, db="mysql")
     async with maria.cursor() as cur:

@@ -20,6 +20,7 @@ from ml.service import ClassificationService, label_rows
 from ml.settings import ClassifierSettings
 from ml.taxonomy import BUILTIN
 from security.auth import mint_token
+from tests.integration.cleanup import drop_classified
 from tests.integration.graphql.conftest import Served, bearer, serve
 from tests.ml_support import shared_classifier
 
@@ -35,14 +36,7 @@ async def classification(
     await labels.ensure_labels(neo4j, db, label_rows(BUILTIN))
     cipher = SampleCipher.from_settings(settings.kafka)
     yield ClassificationService(neo4j, db, cfg, shared_classifier(), f"{unique}:1", cipher)
-    await write(
-        neo4j,
-        db,
-        "MATCH (n) WHERE (n:Asset OR n:ProfileSnapshot) AND n.urn CONTAINS $u DETACH DELETE n",
-        u=f":{unique}/",
-    )
-    await write(neo4j, db, "MATCH (m:ClassifierModel {registry: $r}) DELETE m", r=unique)
-    await write(neo4j, db, "MATCH (s:DataSource {name: $n}) DETACH DELETE s", n=unique)
+    await drop_classified(settings, neo4j, unique)
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ from ml.service import ClassificationService, label_rows, model_props, open_serv
 from ml.settings import ClassifierSettings
 from ml.taxonomy import BUILTIN
 from ml.training import default_model
+from tests.integration.cleanup import drop_classified
 from tests.ml_support import shared_classifier
 
 EMAILS = tuple(f"user{i}@example.com" for i in range(20))
@@ -54,17 +55,7 @@ async def service(
     )
     await labels.ensure_labels(neo4j, db, label_rows(BUILTIN))
     yield ClassificationService(neo4j, db, cfg, shared_classifier(), f"{unique}:1")
-    prefix = f"urn:dw:column:{unique}/"
-    await write(neo4j, db, "MATCH (c:Column) WHERE c.urn STARTS WITH $p DETACH DELETE c", p=prefix)
-    await write(
-        neo4j,
-        db,
-        "MATCH (n) WHERE (n:Asset OR n:ProfileSnapshot OR n:Anomaly) AND "
-        "(n.urn STARTS WITH $t OR n.table STARTS WITH $t OR n.urn STARTS WITH $s) DETACH DELETE n",
-        t=f"urn:dw:table:{unique}/",
-        s=f"urn:dw:schema:{unique}/",
-    )
-    await write(neo4j, db, "MATCH (m:ClassifierModel {registry: $r}) DELETE m", r=unique)
+    await drop_classified(settings, neo4j, unique)
 
 
 async def until(check: Callable[[], Awaitable[object]]) -> None:

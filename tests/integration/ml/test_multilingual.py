@@ -11,7 +11,6 @@ import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faker import Faker
@@ -26,6 +25,7 @@ from ingest.producer import EventProducer
 from ingest.source_access import SourceAccess
 from ml.consumer import ClassificationConsumer
 from ml.service import ClassificationService
+from tests.integration.databases import postgres_database
 
 ROWS = 60
 # table -> column -> (SQL type, Faker recipe, the label it should get or None for a decoy)
@@ -61,15 +61,8 @@ MAESTRO_JCB = ("675936625853", "6759649826438453", "213144978690732", "353011133
 async def estate(settings: Settings, unique: str) -> AsyncIterator[str]:
     """A PostgreSQL database ``unique`` holding the two tables; dropped afterwards."""
     password = settings.source_password.get_secret_value()
-    admin = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database="postgres"
-    )
-    await admin.execute(f'CREATE DATABASE "{unique}"')
-    conn = await asyncpg.connect(
-        host="127.0.0.1", user="datawave", password=password, database=unique
-    )
     rng = random.Random(15)
-    try:
+    async with postgres_database(password, unique) as conn:
         for table, columns in TABLES.items():
             fake = Faker(LOCALE[table])
             fake.seed_instance(15)
@@ -78,10 +71,6 @@ async def estate(settings: Settings, unique: str) -> AsyncIterator[str]:
             rows = [tuple(make(fake, rng) for _, make, _ in columns.values()) for _ in range(ROWS)]
             await conn.copy_records_to_table(table, records=rows, columns=list(columns))
         yield password
-    finally:
-        await conn.close()
-        await admin.execute(f'DROP DATABASE "{unique}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_spanish_and_polish_tables_end_to_end(

@@ -15,9 +15,9 @@ from neo4j import AsyncDriver
 
 from core.settings import IngestSettings, KafkaSettings, Settings
 from graph import labels
-from graph.driver import write
 from ml.service import label_rows
 from ml.taxonomy import BUILTIN
+from tests.integration.cleanup import drop_classified
 from tests.integration.resilience.private_kafka import PrivateKafka, create_topics
 from tests.integration.resilience.proxy import FaultProxy
 
@@ -96,10 +96,4 @@ async def classified(neo4j: AsyncDriver, settings: Settings, unique: str) -> Asy
     db = settings.neo4j.database
     await labels.ensure_labels(neo4j, db, label_rows(BUILTIN))
     yield
-    await write(
-        neo4j, db,
-        "MATCH (n) WHERE (n:Asset OR n:ProfileSnapshot OR n:Anomaly) AND "
-        "(n.urn CONTAINS $u OR n.table CONTAINS $u) DETACH DELETE n",
-        u=f":{unique}/",
-    )  # fmt: skip
-    await write(neo4j, db, "MATCH (m:ClassifierModel {registry: $r}) DELETE m", r=unique)
+    await drop_classified(settings, neo4j, unique)
