@@ -17,7 +17,9 @@ from live.search import INDEX, reindex
 # A source's nodes carry its name as ``source`` (assets, versions, scans, jobs, runs, findings)
 # or in their URN (an asset the classifier wrote before the worker did, a table's profile
 # history and its anomalies, keyed by the table's URN); the DataSource node has it as ``name``;
-# the points of a profile hang off it (graph/anomalies.py).
+# the points of a profile hang off it (graph/anomalies.py). A test's teams, labels and domains
+# are named after its source, its data products ``urn:dw:product:<name>/...``
+# (tests/integration/estate.py).
 DROP = """
 UNWIND $names AS name
 CALL (name) {
@@ -25,6 +27,8 @@ CALL (name) {
   WHERE n.source = name OR (n:DataSource AND n.name = name)
      OR any(kind IN ['database', 'schema', 'table', 'column']
             WHERE coalesce(n.urn, n.table) STARTS WITH 'urn:dw:' + kind + ':' + name + '/')
+     OR ((n:Team OR n:Label OR n:Domain) AND n.name STARTS WITH name)
+     OR (n:DataProduct AND n.urn STARTS WITH 'urn:dw:product:' + name + '/')
   OPTIONAL MATCH (n)-[:HAD]->(point:ProfilePoint)
   DETACH DELETE n, point
 }
@@ -34,12 +38,12 @@ CALL (name) {
 async def drop_sources(settings: Settings, driver: AsyncDriver, *names: str) -> None:
     """Every node of the sources ``names`` (the source itself included) and their search
     documents (dropped as the API drops those of assets gone from the graph)."""
+    await write(driver, settings.neo4j.database, DROP, names=list(names))
     client = AsyncOpenSearch(hosts=[settings.opensearch_url])
-    try:
+    try:  # after the graph: a document indexed meanwhile from what was there goes too
         query = {"query": {"terms": {"source": list(names)}}, "_source": False, "size": 10_000}
         found = await client.search(index=INDEX, body=query, params={"ignore_unavailable": "true"})
         indexed = [hit["_id"] for hit in found["hits"]["hits"]]
-        await write(driver, settings.neo4j.database, DROP, names=list(names))
         await reindex(client, driver, settings.neo4j.database, indexed)
     finally:
         await client.close()

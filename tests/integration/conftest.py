@@ -17,6 +17,7 @@ from graph.driver import read, write
 from security.auth import mint_token
 from tests.conftest import HANDED_OUT
 from tests.factories import Source
+from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute, Served, bearer, serve
 
@@ -99,7 +100,7 @@ async def estate(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIt
     (under the name it has then: a test may rename it)."""
     built = Estate(unique)
     yield built
-    await Estate.drop(neo4j, settings.neo4j.database, built.name)
+    await drop_sources(settings, neo4j, built.name)
 
 
 @pytest.fixture

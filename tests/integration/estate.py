@@ -1,8 +1,8 @@
 """A small catalog written with plain Cypher (docs/graph-model.md), owned by one test's source.
 
 Every node carries the test's unique source name (teams, labels and domains are prefixed with
-it, data products are ``urn:dw:product:<name>/...``), so ``drop`` deletes exactly what the test
-created and nothing else in the shared database.
+it, data products are ``urn:dw:product:<name>/...``), so ``tests.integration.cleanup.drop_sources``
+deletes exactly what the test created and nothing else in the shared database.
 """
 
 from __future__ import annotations
@@ -93,17 +93,6 @@ MERGE (v:SchemaVersion {urn: row.urn})
 SET v.name = row.name, v.source = $name, v.version = row.version, v.columns = row.columns,
     v.capturedAt = datetime('2026-11-22T10:00:00Z'), v.fingerprint = row.urn
 MERGE (t)-[:HAS_VERSION]->(v)
-"""
-DROP = """
-CALL () { MATCH (n:Asset {source: $name}) DETACH DELETE n }
-CALL () { MATCH (n:SchemaVersion {source: $name}) DETACH DELETE n }
-CALL () { MATCH (n:Job {source: $name}) DETACH DELETE n }
-CALL () { MATCH (n:DataSource {name: $name}) DETACH DELETE n }
-CALL () { MATCH (n:Scan {source: $name}) DETACH DELETE n }
-CALL () { MATCH (n:Team|Label|Domain) WHERE n.name STARTS WITH $name DETACH DELETE n }
-CALL () {
-  MATCH (n:DataProduct) WHERE n.urn STARTS WITH 'urn:dw:product:' + $name + '/' DETACH DELETE n
-}
 """
 
 
@@ -231,7 +220,3 @@ class Estate:
             if self.rows[key]:
                 await write(driver, database, query, rows=self.rows[key], **params)
             self.rows[key] = []
-
-    @staticmethod
-    async def drop(driver: AsyncDriver, database: str, name: str) -> None:
-        await write(driver, database, DROP, name=name)

@@ -13,6 +13,7 @@ from neo4j import AsyncDriver
 from core.settings import Settings
 from graph.driver import write
 from security.auth import mint_token
+from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, bearer
 
@@ -144,7 +145,7 @@ async def world(
                "url": served.url, "served": served}  # fmt: skip
     await served.app.state.datawave.audit.drain()
     await write(neo4j, db, FORGET, name=unique, policy=policy)
-    await Estate.drop(neo4j, db, unique)
+    await drop_sources(settings, neo4j, unique)
 
 
 async def draft(w: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from neo4j import AsyncDriver
 from core.settings import Settings
 from graph.driver import write
 from tests.factories import eventually
+from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 from tests.integration.governance.flow import ADD_RULE, CREATE, FINDINGS, FORGET, release
 
@@ -126,4 +127,4 @@ async def test_an_inherited_email_outside_the_regions_until_a_steward_rejects_it
         await eventually(resolved, timeout_s=20)
     finally:
         await write(neo4j, settings.neo4j.database, FORGET, name=elsewhere.name, policy=w["policy"])
-        await Estate.drop(neo4j, settings.neo4j.database, elsewhere.name)
+        await drop_sources(settings, neo4j, elsewhere.name)

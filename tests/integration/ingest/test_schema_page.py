@@ -25,6 +25,7 @@ from graph.driver import write
 from graph.migrations import load_migrations, run_statements
 from tests.factories import Source, columns
 from tests.integration import pages
+from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 
 
@@ -198,7 +199,7 @@ async def test_a_page_of_every_sources_live_assets_merges_each_sources_own_page(
         # read the label.
         assert not catalog.merges_sources("Column", AssetFilter(removed=None), AssetSort())
     finally:
-        await Estate.drop(neo4j, db, other.name)
+        await drop_sources(settings, neo4j, other.name)
 
 
 LABEL_COLUMNS = """

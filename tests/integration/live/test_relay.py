@@ -18,6 +18,7 @@ from live.relay import ChangeRelay
 from live.search import search
 from live.state import AppState, open_state
 from tests.factories import eventually
+from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 
 
@@ -72,7 +73,7 @@ async def test_a_change_is_broadcast_and_indexed(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await state.opensearch.delete(index="datawave-assets", id=urn, ignore=[404])
-        await Estate.drop(neo4j, settings.neo4j.database, unique)
+        await drop_sources(settings, neo4j, unique)
 
 
 async def test_a_relay_stopped_while_it_starts_leaves_the_group(

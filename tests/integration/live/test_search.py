@@ -11,6 +11,7 @@ from opensearchpy import AsyncOpenSearch
 from core.settings import Settings
 from graph.driver import write
 from live.search import create_index, ensure_index, reindex, search
+from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 
 
@@ -31,7 +32,7 @@ async def estate(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIt
     estate.label(estate.column_urn("customers", "email"), "Email")
     await estate.write(neo4j, settings.neo4j.database)
     yield estate
-    await Estate.drop(neo4j, settings.neo4j.database, unique)
+    await drop_sources(settings, neo4j, unique)
 
 
 async def test_search_finds_assets_by_name_column_and_label(

@@ -21,6 +21,7 @@ from mesh.events import product_channel
 from mesh.search import INDEX as PRODUCT_INDEX
 from security.auth import mint_token
 from tests.factories import eventually
+from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, bearer
 
@@ -127,7 +128,7 @@ async def mesh(
         await opensearch.delete(index=PRODUCT_INDEX, id=hit["_id"], ignore=[404])
     await write(neo4j, db, FORGET_PRODUCTS, name=unique)
     await write(neo4j, db, FORGET, name=unique, policy=f"urn:dw:policy:{unique}")
-    await Estate.drop(neo4j, db, unique)
+    await drop_sources(settings, neo4j, unique)
 
 
 async def following(m: dict[str, Any], product: str) -> None:

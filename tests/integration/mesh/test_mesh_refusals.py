@@ -13,6 +13,7 @@ from neo4j import AsyncDriver
 from core.settings import MeshSettings, Settings
 from graph.driver import write
 from security.auth import mint_token
+from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import serve
 from tests.integration.mesh.flow import (
@@ -63,7 +64,7 @@ async def test_refusals_are_typed_and_leave_nothing_behind(
     finally:
         await write(neo4j, db, FORGET_PRODUCTS, name=unique)
         await write(neo4j, db, FORGET, name=unique, policy=f"urn:dw:policy:{unique}")
-        await Estate.drop(neo4j, db, unique)
+        await drop_sources(settings, neo4j, unique)
 
 
 async def refusals(ada: Caller, domain: str, table: str, unique: str) -> None:
