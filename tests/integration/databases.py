@@ -16,11 +16,13 @@ async def postgres_database(password: str, name: str) -> AsyncIterator[asyncpg.C
     admin = await asyncpg.connect(**login, database="postgres")
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        conn = await asyncpg.connect(**login, database=name)
         try:
-            yield conn
+            conn = await asyncpg.connect(**login, database=name)
+            try:
+                yield conn
+            finally:
+                await conn.close()
         finally:
-            await conn.close()
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         await admin.close()
