@@ -20,18 +20,17 @@ from live.search import INDEX, reindex
 # the points of a profile hang off it (graph/anomalies.py). A test's teams, labels and domains
 # are named after its source, its data products ``urn:dw:product:<name>/...``
 # (tests/integration/estate.py).
+# One pass over the nodes for every name.
 DROP = """
-UNWIND $names AS name
-CALL (name) {
-  MATCH (n)
-  WHERE n.source = name OR (n:DataSource AND n.name = name)
-     OR any(kind IN ['database', 'schema', 'table', 'column']
-            WHERE coalesce(n.urn, n.table) STARTS WITH 'urn:dw:' + kind + ':' + name + '/')
-     OR ((n:Team OR n:Label OR n:Domain) AND n.name STARTS WITH name)
-     OR (n:DataProduct AND n.urn STARTS WITH 'urn:dw:product:' + name + '/')
-  OPTIONAL MATCH (n)-[:HAD]->(point:ProfilePoint)
-  DETACH DELETE n, point
-}
+MATCH (n)
+WHERE n.source IN $names
+   OR any(name IN $names WHERE (n:DataSource AND n.name = name)
+      OR any(kind IN ['database', 'schema', 'table', 'column']
+             WHERE coalesce(n.urn, n.table) STARTS WITH 'urn:dw:' + kind + ':' + name + '/')
+      OR ((n:Team OR n:Label OR n:Domain) AND n.name STARTS WITH name)
+      OR (n:DataProduct AND n.urn STARTS WITH 'urn:dw:product:' + name + '/'))
+OPTIONAL MATCH (n)-[:HAD]->(point:ProfilePoint)
+DETACH DELETE n, point
 """
 
 
@@ -49,8 +48,13 @@ async def drop_sources(settings: Settings, driver: AsyncDriver, *names: str) -> 
         await client.close()
 
 
+async def drop_models(settings: Settings, driver: AsyncDriver, registry: str) -> None:
+    """The classifier models of ``registry``."""
+    query = "MATCH (m:ClassifierModel {registry: $registry}) DELETE m"
+    await write(driver, settings.neo4j.database, query, registry=registry)
+
+
 async def drop_classified(settings: Settings, driver: AsyncDriver, name: str) -> None:
     """What a classifier of registry ``name`` wrote of source ``name``, and its models."""
     await drop_sources(settings, driver, name)
-    query = "MATCH (m:ClassifierModel {registry: $registry}) DELETE m"
-    await write(driver, settings.neo4j.database, query, registry=name)
+    await drop_models(settings, driver, name)

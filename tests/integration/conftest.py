@@ -21,12 +21,6 @@ from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute, Served, bearer, serve
 
-CLEANUP = """
-MATCH (n) WHERE n.source = $source OR n.urn = $urn
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
-"""
-
-
 # Sources named after (or by) a name ``unique`` handed out, and tables written under one.
 LEFT_BEHIND = """
 CALL () {
@@ -107,7 +101,5 @@ async def estate(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIt
 async def source(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIterator[Source]:
     """A source named ``unique`` for discovery events (tests/factories.py); every node of it
     is deleted after the test."""
-    src = Source(unique)
-    yield src
-    async with neo4j.session(database=settings.neo4j.database) as session:
-        await (await session.run(CLEANUP, source=src.name, urn=src.urn)).consume()
+    yield Source(unique)
+    await drop_sources(settings, neo4j, unique)

@@ -38,7 +38,7 @@ from ml.settings import ClassifierSettings
 from ml.taxonomy import BUILTIN
 from security.auth import mint_token
 from tests.factories import Source, columns, eventually, running
-from tests.integration.cleanup import drop_classified
+from tests.integration.cleanup import drop_classified, drop_sources
 from tests.integration.graphql.test_replicas import DESCRIBE, first_change, graphql, keep_changing
 from tests.ml_support import shared_classifier
 
@@ -61,7 +61,6 @@ RETURN n.urn AS start, type(r) AS type, coalesce(b.urn, b.name, b.eventId) AS en
        properties(r) AS props, CASE WHEN b:ProfilePoint THEN properties(b) END AS point
 """
 )
-CLEAR = OWNED + "OPTIONAL MATCH (n)-[:HAD]->(p:ProfilePoint) DETACH DELETE n, p"
 # Set from the clock (``at``) or sealed with a random nonce (``evidence``): differ between any
 # two runs, so left out of the comparison; the label, status, confidence and method are kept.
 VOLATILE = {"at", "evidence"}
@@ -191,10 +190,6 @@ async def source(neo4j: AsyncDriver, settings: Settings, unique: str) -> AsyncIt
     await drop_classified(settings, neo4j, unique)
 
 
-async def clear(neo4j: AsyncDriver, db: str, src: Source) -> None:
-    await write(neo4j, db, CLEAR, source=src.name, urn=src.urn, tables=src.table_urn("x")[:-1])
-
-
 def serve() -> tuple[subprocess.Popen, str]:
     """``datawave serve`` on a free port with the change relay off, and its base URL; imports
     alone take a minute or more on a loaded 2-core machine, hence the long wait."""
@@ -258,7 +253,7 @@ async def test_two_of_each_worker_build_the_graph_one_of_each_builds_and_replica
     async with replicas(settings, neo4j) as api:
         await build(1, "one", events, ingest_cfg, settings, neo4j, admin, service)
         one = await graph_of(neo4j, db, source)
-        await clear(neo4j, db, source)
+        await drop_sources(settings, neo4j, source.name)
         assert await graph_of(neo4j, db, source) == ([], [])
 
         workers, classifiers = await build(

@@ -25,6 +25,7 @@ from ml.anomalies import Anomaly
 from ml.consumer import anomaly_event, anomaly_row
 from security.auth import mint_token
 from tests.factories import Source, columns, eventually
+from tests.integration.cleanup import drop_models
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute, Served, ws_client
 from tests.integration.graphql.test_sources import client
@@ -231,7 +232,7 @@ async def test_the_model_registry_lists_versions_with_the_active_one(
         newest = (await execute(query, r=unique))["classifierModels"]
         older = await execute(query, r=unique, after=newest["pageInfo"]["endCursor"])
     finally:
-        await write(neo4j, db, "MATCH (m:ClassifierModel {registry: $r}) DELETE m", r=unique)
+        await drop_models(settings, neo4j, unique)
     assert newest["totalCount"] == 2 and newest["pageInfo"]["hasNextPage"]
     assert newest["edges"][0]["node"] == {
         "id": f"{unique}:2",

@@ -37,7 +37,7 @@ from ml.service import ClassificationService, label_rows, model_props, open_serv
 from ml.settings import ClassifierSettings
 from ml.taxonomy import BUILTIN
 from ml.training import default_model
-from tests.integration.cleanup import drop_classified
+from tests.integration.cleanup import drop_classified, drop_models
 from tests.ml_support import shared_classifier
 
 EMAILS = tuple(f"user{i}@example.com" for i in range(20))
@@ -166,12 +166,7 @@ async def test_open_service_bootstraps_the_registry(
         opened = await open_service(neo4j, settings.neo4j.database, cfg, cipher=cipher)
         assert opened.model_id == f"{unique}:1"
     finally:
-        await write(
-            neo4j,
-            settings.neo4j.database,
-            "MATCH (m:ClassifierModel {registry: $r}) DELETE m",
-            r=unique,
-        )
+        await drop_models(settings, neo4j, unique)
 
 
 def discovered(unique: str, rows: int, null_ratio: float, *columns: tuple[str, tuple[str, ...]]):  # type: ignore[no-untyped-def]
