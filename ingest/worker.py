@@ -54,7 +54,7 @@ from core.settings import (
     load_settings,
 )
 from core.topics import ensure_topics
-from core.urns import Urn, source_urn
+from core.urns import InvalidUrn, Urn, source_urn
 from graph.batch import Change, Prepared, apply_prepared, prepare
 from graph.driver import open_driver
 from graph.migrations import apply_migrations
@@ -357,11 +357,13 @@ class Worker:
             )
         except (ServiceUnavailable, SessionExpired):
             raise
-        except Neo4jError as err:
+        except (Neo4jError, InvalidUrn) as err:
+            # InvalidUrn: a name no URN can hold that the checks on the way in let through; it
+            # is that event's fault as much as a constraint Neo4j refuses, not the batch's.
             if len(items) == 1:
                 await dead.add(items[0][0], f"graph write failed: {err}")
                 return Written()
-            log.warning("batch of %d failed (%s); splitting", len(items), err.code)
+            log.warning("batch of %d failed (%s); splitting", len(items), getattr(err, "code", err))
             middle = len(items) // 2
             return await self._write(dead, items[:middle]) + await self._write(dead, items[middle:])
         self.stats.events_ok += len(items)

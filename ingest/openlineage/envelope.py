@@ -10,6 +10,7 @@ twice, through either door, is one event.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -39,10 +40,38 @@ def event_id(event: dict[str, Any]) -> str:
     return str(uuid.uuid5(IDS, key))
 
 
-def wrap(event: Any) -> Event:
-    """The CloudEvent of a valid OpenLineage event; ``InvalidOpenLineage`` names what the
-    schema refused."""
+def _named(event: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(JSON path, value) of every name the graph keys a node on: the job's and each dataset's
+    namespace and name, and the fields of column lineage."""
+    for place in ("job", "dataset"):
+        if place in event:
+            yield f"$.{place}.namespace", event[place]["namespace"]
+            yield f"$.{place}.name", event[place]["name"]
+    for side in ("inputs", "outputs"):
+        for i, dataset in enumerate(event.get(side) or []):
+            yield f"$.{side}[{i}].namespace", dataset["namespace"]
+            yield f"$.{side}[{i}].name", dataset["name"]
+            facet = (dataset.get("facets") or {}).get("columnLineage") or {}
+            for field, spec in (facet.get("fields") or {}).items():
+                at = f"$.{side}[{i}].facets.columnLineage.fields[{field!r}]"
+                yield at, field
+                for j, source in enumerate(spec.get("inputFields") or []):
+                    for key in ("namespace", "name", "field"):
+                        yield f"{at}.inputFields[{j}].{key}", source[key]
+
+
+def check(event: Any) -> None:
+    """Raise ``InvalidOpenLineage`` naming what the schema refuses, or a name the graph cannot
+    key a node on (the schema allows an empty dataset or job name; URNs do not)."""
     validate(event)
+    for path, name in _named(event):
+        if not name:
+            raise InvalidOpenLineage(path, "must not be empty")
+
+
+def wrap(event: Any) -> Event:
+    """The CloudEvent of a valid OpenLineage event (``check``)."""
+    check(event)
     try:
         time = parse_time(event["eventTime"])
     except ValueError as err:
@@ -78,7 +107,7 @@ def parse_record(raw: bytes | None) -> Event:
     event = parse_event(raw)
     if event.type == OPENLINEAGE:
         try:
-            validate(event.data.event)
+            check(event.data.event)
         except InvalidOpenLineage as err:
             raise InvalidEvent(f"invalid OpenLineage event: {err}") from err
     return event

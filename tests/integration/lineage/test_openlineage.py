@@ -280,10 +280,19 @@ async def test_bad_requests_are_refused_with_the_reason(
                 headers["Authorization"] = f"Bearer {who}"
             return await http.post("/api/v1/lineage", content=body, headers=headers)
 
-        refused = await post(broken, service)
-        assert refused.status_code == 400
-        (error,) = refused.json()["errors"]
-        assert error["extensions"] == {"code": "INVALID_EVENT", "path": "$.run.runId"}
+        run_id = str(uuid.uuid4())
+        for body, path in [
+            (broken, "$.run.runId"),
+            # An empty job name was a 500 here; an empty dataset name was accepted, and the
+            # ingest worker stopped on it.
+            (raw(run_event(RunState.START, run_id, ("airflow-x", ""), 0)).decode(), "$.job.name"),
+            (raw(run_event(RunState.START, run_id, ("airflow-x", "j"), 0,
+                           inputs=[("s3://b", "", {})])).decode(), "$.inputs[0].name"),
+        ]:  # fmt: skip
+            refused = await post(body, service)
+            assert refused.status_code == 400, body
+            (error,) = refused.json()["errors"]
+            assert error["extensions"] == {"code": "INVALID_EVENT", "path": path}
         assert (await post(event, None)).status_code == 401
         assert (await post(event, viewer)).status_code == 403
         # A pipeline account scoped to other namespaces (RBAC source scopes).
@@ -308,6 +317,9 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
         inputs=[(PG, names(postgres)[1], {})], outputs=[(*lake, {})],
     )  # fmt: skip
     invalid = raw(rollup(postgres, RunState.START, ok, 0)).replace(b'"eventTime"', b'"evenTime"')
+    # Valid by the schema, but no URN holds an empty name: the worker used to stop on it.
+    unnamed = raw(run_event(RunState.START, ok, (job_of(postgres)[0], "export"), 0,
+                            outputs=[("s3://lake", "", {})]))  # fmt: skip
     events = [
         raw(rollup(postgres, RunState.COMPLETE, ok, 5)),
         raw(rollup(postgres, RunState.START, ok, 0)),
@@ -315,7 +327,7 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
         raw(export),
     ]
     async with EventProducer(world.kafka, cfg.topics[0]) as producer:
-        for value in [*events, invalid]:
+        for value in [*events, invalid, unnamed]:
             await producer.send(value, b"orders_rollup")
         await producer.flush()
 
@@ -326,10 +338,13 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
         return len(await read(neo4j, db, RUN, urn=fail)) == 1
 
     await eventually(arrived)
-    (dead,) = await read_all(world, cfg.dlq_topic, 1)
+    dead, dead_unnamed = await read_all(world, cfg.dlq_topic, 2)
     assert dead.value == invalid
     reason = dict(dead.headers)["dlq.reason"].decode()
     assert reason.startswith("invalid OpenLineage event: $: 'eventTime' is a required property")
+    assert dead_unnamed.value == unnamed
+    reason = dict(dead_unnamed.headers)["dlq.reason"].decode()
+    assert reason == "invalid OpenLineage event: $.outputs[0].name: must not be empty"
 
     (row,) = await read(neo4j, db, RUN, urn=run)
     assert (row["run"]["state"], row["run"]["durationMs"]) == ("COMPLETE", 300_000)

@@ -49,6 +49,39 @@ def test_the_schema_names_the_path_that_failed(changes: dict[str, Any], path: st
     assert refused.value.path == path
 
 
+LINEAGE = {"_producer": "p", "_schemaURL": "s"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"job": {"namespace": "airflow", "name": ""}}, "$.job.name"),
+        ({"job": {"namespace": "", "name": "dag.task"}}, "$.job.namespace"),
+        ({"inputs": [{"namespace": "s3://lake", "name": ""}]}, "$.inputs[0].name"),
+        (
+            {"outputs": [{"namespace": "n", "name": "t", "facets": {"columnLineage": {
+                **LINEAGE, "fields": {"": {"inputFields": [
+                    {"namespace": "n", "name": "u", "field": "c"}]}}}}}]},
+            "$.outputs[0].facets.columnLineage.fields['']",
+        ),
+        (
+            {"outputs": [{"namespace": "n", "name": "t", "facets": {"columnLineage": {
+                **LINEAGE, "fields": {"c": {"inputFields": [
+                    {"namespace": "n", "name": "u", "field": ""}]}}}}}]},
+            "$.outputs[0].facets.columnLineage.fields['c'].inputFields[0].field",
+        ),
+    ],
+)  # fmt: skip
+def test_names_the_graph_keys_nodes_on_must_not_be_empty(
+    changes: dict[str, Any], path: str
+) -> None:
+    """The schema allows them; a URN does not (an empty dataset name stopped the worker)."""
+    validate(event(**changes))
+    with pytest.raises(InvalidOpenLineage) as refused:
+        wrap(event(**changes))
+    assert (refused.value.path, refused.value.message) == (path, "must not be empty")
+
+
 def test_event_types_are_told_apart() -> None:
     assert validate(event()) == "RunEvent"
     job = {k: v for k, v in event().items() if k not in ("run", "eventType")}
