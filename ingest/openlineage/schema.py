@@ -31,7 +31,7 @@ DATASET_FACETS = (
     "DataQualityAssertionsDatasetFacet",
 )  # fmt: skip
 INPUT_FACETS = ("DataQualityMetricsInputDatasetFacet",)
-RUN_FACETS = ("ErrorMessageRunFacet",)
+RUN_FACETS = ("ErrorMessageRunFacet", "NominalTimeRunFacet")
 
 
 class InvalidOpenLineage(ValueError):

@@ -82,6 +82,15 @@ def test_names_the_graph_keys_nodes_on_must_not_be_empty(
     assert (refused.value.path, refused.value.message) == (path, "must not be empty")
 
 
+@pytest.mark.parametrize("nominal", ["tomorrow", "2026-13-01T00:00:00Z", 5])
+def test_a_nominal_time_that_does_not_parse_is_refused_where_it_is(nominal: Any) -> None:
+    """It is kept on the run; one that did not parse stopped the ingest worker."""
+    facets = {"nominalTime": {**LINEAGE, "nominalStartTime": nominal}}
+    with pytest.raises(InvalidOpenLineage) as refused:
+        wrap(event(run={"runId": str(uuid.uuid4()), "facets": facets}))
+    assert refused.value.path == "$.run.facets.nominalTime.nominalStartTime"
+
+
 def test_event_types_are_told_apart() -> None:
     assert validate(event()) == "RunEvent"
     job = {k: v for k, v in event().items() if k not in ("run", "eventType")}
