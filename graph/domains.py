@@ -196,7 +196,7 @@ RETURN properties(t) AS props, d.name AS domain ORDER BY t.name
 TEAM: LiteralString = """
 MATCH (t:Team {urn: $urn})
 OPTIONAL MATCH (t)-[:IN_DOMAIN]->(d:Domain)
-RETURN properties(t) AS props, d.name AS domain
+RETURN properties(t) AS props, d.name AS domain, COUNT { (t)-[:OWNS]->(:DataProduct) } AS owns
 """
 # Assigning a source, schema or asset to a domain replaces its previous direct assignment; the
 # tables it holds (or it, if a table; a column's table) are returned so their caches and search
@@ -289,8 +289,11 @@ async def save_team(
 
 
 async def get_team(driver: AsyncDriver, database: str, urn: str) -> Record | None:
+    """The team with its domain's name and how many data products it owns."""
     rows = await read(driver, database, TEAM, urn=urn)
-    return {**plain(rows[0]["props"]), "domain": rows[0]["domain"]} if rows else None
+    if not rows:
+        return None
+    return {**plain(rows[0]["props"]), "domain": rows[0]["domain"], "owns": rows[0]["owns"]}
 
 
 async def list_teams(driver: AsyncDriver, database: str, domain: str) -> list[Record]:

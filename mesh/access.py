@@ -15,7 +15,7 @@ from live.state import AppState
 from mesh.domains import get_team
 from mesh.errors import MeshError, NotFound, SelfApproval, WrongState
 from mesh.events import emit_request
-from mesh.lifecycle import Status, check_migration
+from mesh.lifecycle import Status, check_grantable, check_migration
 from mesh.policy import ACCESS, Gate
 from mesh.products import get_version
 
@@ -35,12 +35,11 @@ async def request_access(
     request (``gate``)."""
     if not 0 < len(purpose.strip()) <= MAX_PURPOSE:
         raise MeshError(f"say why, in 1 to {MAX_PURPOSE} characters", "purpose")
-    if not 0 < days <= (most := state.settings.mesh.max_grant_days):
+    most = state.settings.mesh.max_grant_days
+    if not 0 < days <= most:
         raise MeshError(f"a grant lasts 1 to {most} days", "days")
     record = await get_version(state, version)
-    if record["status"] != Status.PUBLISHED:
-        raise WrongState(f"version {record['version']} is {record['status']}, not published",
-                         "version")  # fmt: skip
+    _grantable(record)
     consumer = await get_team(state, team)
     if not for_any_team and actor not in (consumer.get("members") or []):
         raise MeshError(f"you are not a member of team {consumer['name']}", "team")
@@ -50,15 +49,19 @@ async def request_access(
         state.neo4j, _db(state), id, version, team, purpose.strip(), days, actor, id
     )
     if saved is None:  # the version or team went away in between
-        raise NotFound(f"no product version {version}", "version")
+        raise NotFound(f"no product version {version}", version)
     await emit_request(state, saved, "access.requested", actor)
     return {**saved, "domain": record["domain"]}
+
+
+def _grantable(version: dict[str, Any]) -> None:
+    check_grantable(version["version"], Status(version["status"]), version.get("quarantine"))
 
 
 async def get_request(state: AppState, id: str) -> dict[str, Any]:
     found = await graph.get(state.neo4j, _db(state), id)
     if found is None:
-        raise NotFound(f"no access request {id}", "request")
+        raise NotFound(f"no access request {id}", id)
     return found
 
 
@@ -71,6 +74,8 @@ async def decide(
         raise SelfApproval("four eyes: someone other than the requester decides", "request")
     if found["status"] != "pending":
         raise WrongState(f"the request is {found['status']} already", "request")
+    if approve:  # the version may have been retired or quarantined since the request
+        _grantable(await get_version(state, found["version"]))
     saved = await graph.decide(state.neo4j, _db(state), id, approve, reason, actor)
     if saved is None:
         raise WrongState("the request was decided meanwhile", "request")
@@ -119,7 +124,9 @@ async def migrate(
     target = await get_version(state, to)
     if target["product"] != found["product"]:
         raise MeshError(f"{to} is a version of another product", "version")
-    check_migration(bound["version"], target["version"], Status(target["status"]))
+    check_migration(
+        bound["version"], target["version"], Status(target["status"]), target.get("quarantine")
+    )
     saved = await graph.migrate(state.neo4j, _db(state), id, bound["urn"], to, actor)
     if saved is None:
         raise WrongState("the grant or the version changed meanwhile; read them again", "request")

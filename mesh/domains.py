@@ -11,6 +11,7 @@ cache and search follow at once, as the tables whose domain changed are announce
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from core.events import ASSET_CHANGED, AssetChanged, make_event
@@ -77,7 +78,7 @@ async def create_domain(
 async def get_domain(state: AppState, urn: str) -> dict[str, Any]:
     record = await graph.get_domain(state.neo4j, _db(state), urn)
     if record is None:
-        raise NotFound(f"no domain {urn}", "domain")
+        raise NotFound(f"no domain {urn}", urn)
     return record
 
 
@@ -99,24 +100,37 @@ async def update_domain(
         owners=_people(owners, "owners") if owners is not None else None, archive=archive,
     )  # fmt: skip
     if record is None:
-        raise NotFound(f"no domain {urn}", "domain")
+        raise NotFound(f"no domain {urn}", urn)
     await _emit(state, urn, "domain.archived" if archive else "domain.updated", actor)
     return record
 
 
 async def save_team(
     state: AppState, actor: str, domain: str, name: str, description: str | None,
-    members: list[str],
+    members: list[str], may_leave: Callable[[str], object],
 ) -> dict[str, Any]:  # fmt: skip
+    """Create or update a team of ``domain``. Team names are global: a team of another domain
+    moves here only if ``may_leave`` (given that domain's URN, it raises for a caller who may
+    not edit it) lets it go, and never while it owns products there (a product's owner team
+    is a team of its domain)."""
     check_name(name)
-    await open_domain(state, domain)
+    target = await open_domain(state, domain)
     urn = team_urn(name)
+    current = await graph.get_team(state.neo4j, _db(state), urn)
+    home = current and current["domain"]
+    if home and home != target["name"]:
+        may_leave(domain_urn(home))
+        if current["owns"]:
+            raise WrongState(
+                f"team {name} owns {current['owns']} data product(s) of domain {home}: give "
+                "them another owner team before it moves", "domain",
+            )  # fmt: skip
     record = await graph.save_team(
         state.neo4j, _db(state), domain, urn, name, _text(description, "description"),
         _people(members, "members"), actor,
     )  # fmt: skip
     if record is None:
-        raise NotFound(f"no domain {domain}", "domain")
+        raise NotFound(f"no domain {domain}", domain)
     await _emit(state, domain, "team.saved", actor, team=urn)
     return record
 
@@ -124,7 +138,7 @@ async def save_team(
 async def get_team(state: AppState, urn: str) -> dict[str, Any]:
     record = await graph.get_team(state.neo4j, _db(state), urn)
     if record is None:
-        raise NotFound(f"no team {urn}", "team")
+        raise NotFound(f"no team {urn}", urn)
     return record
 
 
@@ -150,7 +164,7 @@ async def assign(
     await (get_domain(state, domain) if remove else open_domain(state, domain))
     present = await graph.existing(state.neo4j, _db(state), urns)
     if missing := [u for u in urns if u not in present]:
-        raise NotFound(f"no asset or source {missing[0]}", "assets")
+        raise NotFound(f"no asset or source {missing[0]}", missing[0])
     found = await graph.assign(state.neo4j, _db(state), domain, urns, remove)
     tables = sorted({t for ts in found.values() for t in ts})
     # The relay refreshes their search documents (which carry domains) from these.

@@ -81,7 +81,7 @@ async def rerun(state: AppState, versions: list[str]) -> None:
 async def get_remediation(state: AppState, urn: str) -> dict[str, Any]:
     found = await graph.get_remediation(state.neo4j, _db(state), urn)
     if found is None:
-        raise NotFound(f"no remediation {urn}", "remediation")
+        raise NotFound(f"no remediation {urn}", urn)
     return found
 
 

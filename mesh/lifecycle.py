@@ -124,10 +124,20 @@ def migration(bound: str, migrated: bool, published: list[str]) -> Migration:
     return Migration.MIGRATED if migrated else Migration.CURRENT
 
 
-def check_migration(bound: str, target: str, status: Status) -> None:
-    """A consumer moves its binding forward only, to a published version."""
+def check_grantable(version: str, status: Status, quarantined: str | None) -> None:
+    """Access is asked for, granted and moved to a published version only, and not while its
+    quality gate holds it in quarantine (its data breaks the contract)."""
     if status is not Status.PUBLISHED:
-        raise WrongState(f"version {target} is {status}: bind to a published version", "version")
+        raise WrongState(f"version {version} is {status}, not published", "version")
+    if quarantined:
+        raise WrongState(f"version {version} is quarantined: {quarantined}", "version")
+
+
+def check_migration(
+    bound: str, target: str, status: Status, quarantined: str | None = None
+) -> None:
+    """A consumer moves its binding forward only, to a version access may be granted to."""
+    check_grantable(target, status, quarantined)
     if Version(target) <= Version(bound):
         raise MeshError(f"version {target} is not newer than {bound}, the bound one", "version")
 

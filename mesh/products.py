@@ -55,7 +55,7 @@ def _db(state: AppState) -> str:
 async def get_product(state: AppState, urn: str) -> dict[str, Any]:
     found = await graph.details(state.neo4j, _db(state), [urn])
     if urn not in found:
-        raise NotFound(f"no data product {urn}", "product")
+        raise NotFound(f"no data product {urn}", urn)
     return found[urn]
 
 
@@ -161,7 +161,7 @@ async def emit_step(
 async def get_version(state: AppState, urn: str) -> dict[str, Any]:
     record = await graph.get_version(state.neo4j, _db(state), urn)
     if record is None:
-        raise NotFound(f"no product version {urn}", "version")
+        raise NotFound(f"no product version {urn}", urn)
     return record
 
 

@@ -225,7 +225,7 @@ async def _reachable(info: Info, urns: list[strawberry.ID], need: Permission) ->
     """Every URN names a node the caller may ``need``; else NotFound (no existence oracle)."""
     for urn in urns:
         if await info.context.loaders.find(urn, need) is None:
-            raise errors.NotFound(f"no asset or source {urn}", "assets")
+            raise errors.NotFound(f"no asset or source {urn}", urn)
 
 
 @strawberry.type
@@ -289,7 +289,7 @@ class MeshMutation:
         async def work() -> dict[str, Any]:
             record = await domains.save_team(
                 info.context.state, _actor(info), input.domain, input.name, input.description,
-                input.members,
+                input.members, lambda home: _within(info, DOMAIN_WRITE, home),
             )  # fmt: skip
             await announce(info, ChangeType.CHANGED, [record["urn"]], ["members"])
             return {"team": Team.from_props(record)}
@@ -465,7 +465,7 @@ class MeshMutation:
     async def request_access(self, info: Info, input: RequestAccessInput) -> AccessRequestPayload:
         async def work() -> dict[str, Any]:
             if await info.context.loaders.find(input.version) is None:
-                raise errors.NotFound(f"no product version {input.version}", "version")
+                raise errors.NotFound(f"no product version {input.version}", input.version)
             record = await access.request_access(
                 info.context.state, _actor(info), input.version, input.team, input.purpose,
                 input.days, gate(info, input.version),

@@ -72,12 +72,16 @@ async def refusals(ada: Caller, domain: str, table: str, unique: str) -> None:
         base = {"domain": domain, "name": "orders"}
         return (await ada(CREATE, input={**base, **spec}))["createDataProduct"]
 
-    missing = await create(domain=f"urn:dw:domain:{unique}-nowhere")
+    # A NotFoundError names what was not found (it named the argument).
+    nowhere_domain = f"urn:dw:domain:{unique}-nowhere"
+    missing = await create(domain=nowhere_domain)
     assert missing["errors"][0]["__typename"] == "NotFoundError"
+    assert missing["errors"][0]["urn"] == nowhere_domain
     no_team = await create(ownerTeam=f"urn:dw:team:{unique}-nobody")
     assert no_team["errors"][0]["__typename"] == "NotFoundError"
+    assert no_team["errors"][0]["urn"] == f"urn:dw:team:{unique}-nobody"
     no_table = await create(outputPorts=[{"name": "orders", "asset": f"{table}-gone"}])
-    assert no_table["errors"][0]["urn"] == "assets"
+    assert no_table["errors"][0]["urn"] == f"{table}-gone"
     bad_name = await create(name="Orders!")
     assert bad_name["errors"][0] == {
         "__typename": "InvalidInputError",
@@ -95,12 +99,12 @@ async def refusals(ada: Caller, domain: str, table: str, unique: str) -> None:
 
     loose = await ada(IMPORT_CHECKED, product=product["id"], version="1.0", odcs=contract({}))
     assert loose["importContract"]["errors"][0]["field"] == "version"
+    nothing = f"urn:dw:product:{unique}-sales/nothing"
     nowhere = await ada(
-        IMPORT_CHECKED,
-        product=f"urn:dw:product:{unique}-sales/nothing",
-        version="1.0.0",
+        IMPORT_CHECKED, product=nothing, version="1.0.0",
         odcs=contract({"id": {"logicalType": "string"}}),
-    )
+    )  # fmt: skip
     assert nowhere["importContract"]["errors"][0]["__typename"] == "NotFoundError"
+    assert nowhere["importContract"]["errors"][0]["urn"] == nothing
     listed = await ada(PRODUCTS, domain=domain)
     assert listed["dataProducts"]["edges"] == [{"node": {"id": product["id"]}}]
