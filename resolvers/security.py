@@ -2,11 +2,12 @@
 
 Before execution: the caller must be authenticated with a token still valid (a WebSocket
 outlives tokens), within its rate limit (per WebSocket operation; HTTP requests were counted
-at the gateway) and within the variables size. After it: a response holding sensitive values
-does not leave unless their reads are recorded. The operation's other events (denials, mutation
-outcomes) are recorded right after the response, so that its timing does not tell a hidden
-asset from a missing one (a loss is logged). Documents refused before execution (syntax, depth,
-aliases, tokens, introspection, the checks here) are audited as denied.
+at the gateway) and within the variables size. After it: a response holding sensitive values,
+or a subscription's event, does not leave unless their reads are recorded. The operation's
+other events (denials, mutation outcomes) are recorded right after the response, so that its
+timing does not tell a hidden asset from a missing one (a loss is logged). Documents refused
+before execution (syntax, depth, aliases, tokens, introspection, the checks here) are audited
+as denied.
 """
 
 from __future__ import annotations
@@ -49,7 +50,15 @@ class OperationSecurity(SchemaExtension):
         await self._admit()
         yield
         if self.context.guard.audit.holds_sensitive:
-            await self._record_sensitive_reads()
+            await self._record_sensitive_reads(self.execution_context.result)
+
+    async def on_stream_result(self, result: ExecutionResult) -> AsyncIterator[None]:
+        """Each event of a subscription is held to the same rule as a query's response
+        (``on_execute`` ends before the first event: a subscription's reads were recorded
+        only when it ended, and sent even with the audit trail down)."""
+        if self.context.guard.audit.holds_sensitive:
+            await self._record_sensitive_reads(result)
+        yield
 
     async def _admit(self) -> None:
         context = self.context
@@ -82,12 +91,12 @@ class OperationSecurity(SchemaExtension):
             except Refusal as refusal:
                 raise GraphQLError(refusal.message, extensions=refusal.extensions()) from refusal
 
-    async def _record_sensitive_reads(self) -> None:
+    async def _record_sensitive_reads(self, result: ExecutionResult | None) -> None:
         """Record before the response leaves; if that fails, withhold the values."""
         try:
             await self.context.guard.audit.flush()
         except AuditUnavailable:
-            result = self.execution_context.result
+            assert result is not None  # sensitive values were read into one
             result.data = None
             result.errors = [
                 coded(

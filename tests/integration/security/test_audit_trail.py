@@ -12,15 +12,19 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from gql import GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
 from neo4j import AsyncDriver
+from redis.asyncio import Redis
 
 from core.settings import Neo4jSettings, Settings
 from core.topics import AUDIT
 from graph.driver import open_driver, read, write
+from live.changes import ChangeType, catalog_change, publish_catalog_change
 from security.audit import AuditSink
 from security.masking import partial
 from tests.integration.estate import Estate
-from tests.integration.graphql.conftest import Served, serve
+from tests.integration.graphql.conftest import Served, serve, ws_client
 from tests.integration.security.conftest import Api
 
 EVENTS = """
@@ -36,6 +40,14 @@ mutation ($urn: ID!, $text: String!) {
 }
 """
 MIN = "query ($urn: ID!) { asset(urn: $urn) { ... on Column { min } } }"
+WATCH_MIN = """
+subscription ($urns: [ID!]) { catalogChanges(filter: {urns: $urns}) {
+  asset { ... on Table { columns { min } } } } }
+"""
+SENSITIVE = """
+MATCH (e:AuditEvent {action: 'read:sensitive'}) WHERE e.actor STARTS WITH $name
+RETURN e.resource AS resource
+"""
 EMAIL = "alice@example.com"
 
 
@@ -134,3 +146,46 @@ async def test_without_an_audit_trail_nothing_changes_and_nothing_sensitive_leav
     assert EMAIL not in json.dumps(revealed)
     assert masked == {"data": {"asset": {"min": partial(EMAIL)}}}, "nothing to record: served"
     assert refused.status_code == 401, "a lost audit event does not turn a refusal into a 500"
+
+
+async def watched(api: Api, token: str, table: str, settings: Settings) -> tuple[Any, list[str]]:
+    """The first change of ``table`` a subscriber of it receives (its data, or its errors),
+    and the sensitive reads on the trail at that moment, the subscription still open."""
+    redis = Redis.from_url(settings.redis_url)
+
+    async def nudge() -> None:  # resent until the subscription is live
+        while True:
+            await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, table))
+            await asyncio.sleep(0.1)
+
+    try:
+        async with ws_client(api.url, token) as session:
+            events = session.subscribe(GraphQLRequest(WATCH_MIN, variable_values={"urns": [table]}))
+            sending = asyncio.create_task(nudge())
+            try:
+                async with asyncio.timeout(10):
+                    event: Any = await anext(events)
+            except TransportQueryError as refused:
+                event = refused.errors
+            finally:
+                sending.cancel()
+            trail = await read(api.neo4j, api.database, SENSITIVE, name=f"{api.name}-")
+            return event, [r["resource"] for r in trail]
+    finally:
+        await redis.aclose()
+
+
+async def test_a_subscription_event_leaves_once_its_sensitive_reads_are_recorded(
+    api: Api, orders: Estate, unrecorded: Served, settings: Settings
+) -> None:
+    """As a query's response: they were recorded only when the subscription ended, and sent
+    with the trail down."""
+    table, email = orders.table_urn("orders"), orders.column_urn("orders", "email")
+    steward = api.token("steward", permissions=["pii:read"])
+    event, trail = await watched(api, steward, table, settings)
+    assert {"min": EMAIL} in event["catalogChanges"]["asset"]["columns"]
+    assert trail == [email]
+    async with api.on(unrecorded):
+        withheld, _ = await watched(api, steward, table, settings)
+    assert [e["extensions"] for e in withheld] == [{"code": "AUDIT_UNAVAILABLE"}]
+    assert EMAIL not in json.dumps(withheld)
