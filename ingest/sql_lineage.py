@@ -61,6 +61,7 @@ def view_lineage(
     except SqlglotError as err:
         raise LineageError(f"cannot parse the SQL of {view.table}: {err}") from err
     schema = _schema(_read_by(tree, catalog), dialect)
+    _alias_tables_as_named(tree)
     defaults = {"db": view.schema} if dialect == "mysql" else {"catalog": view.database}
     try:
         qualified = qualify(
@@ -121,6 +122,16 @@ def _schema(catalog: Mapping[TableName, Sequence[str]], dialect: Dialect) -> Map
             level = level.setdefault(part, {})
         level[name.table] = dict.fromkeys(columns, "unknown")
     return MappingSchema(nested, dialect=dialect, normalize=False)
+
+
+def _alias_tables_as_named(tree: exp.Expression) -> None:
+    """Give each table read without an alias its own name, as written, for one. qualify()
+    would alias ``"KundenMixed"`` as ``kundenmixed`` (normalized) while the columns stay
+    qualified ``"KundenMixed".id``, as PostgreSQL prints every view: sqlglot then traced no
+    column of a quoted mixed-case table."""
+    for table in tree.find_all(exp.Table):
+        if not table.alias and isinstance(table.this, exp.Identifier):
+            table.set("alias", exp.TableAlias(this=table.this.copy()))
 
 
 def _tables(tree: exp.Expression) -> list[exp.Table]:

@@ -63,6 +63,23 @@ def test_mysql_definition_as_stored_by_mariadb() -> None:
     }
 
 
+def test_postgres_definition_of_a_quoted_mixed_case_table() -> None:
+    """As pg_get_viewdef prints it: every column qualified by the quoted table name (sqlglot
+    traced none of them, the view kept only its table edge)."""
+    sql = """ SELECT "KundenMixed".id,
+    "KundenMixed"."EMail" AS e,
+    "KundenMixed"."Betrag"
+   FROM "KundenMixed";"""
+    catalog = {TableName("db", "public", "KundenMixed"): ["id", "EMail", "Betrag"]}
+    view = TableName("db", "public", "v")
+    assert edges(sql, view, ["id", "e", "Betrag"], catalog) == {
+        ("src/db/public/KundenMixed", "src/db/public/v"),
+        ("src/db/public/KundenMixed/id", "src/db/public/v/id"),
+        ("src/db/public/KundenMixed/EMail", "src/db/public/v/e"),
+        ("src/db/public/KundenMixed/Betrag", "src/db/public/v/Betrag"),
+    }
+
+
 def test_table_outside_the_catalog_still_gets_a_table_edge() -> None:
     sql = "SELECT x.a FROM other.ext x"
     view = TableName("db", "public", "v")
