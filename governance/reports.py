@@ -1,6 +1,7 @@
-"""Compliance reports an auditor can hand on: controls with pass/fail, findings with evidence,
-waivers, the rule-set versions they came from, and the score; as of now or a past moment
-(findings seen by then and not yet resolved; the last score recorded by then)."""
+"""Compliance reports an auditor can hand on: controls passed, failed or not covered by the
+rule set in force, findings with evidence, waivers, the rule-set versions they came from, and
+the score; as of now or a past moment (the rule set in force then, findings seen by then and
+not yet resolved, the last score recorded by then)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from governance.evaluation import ALL_DOMAINS
@@ -22,9 +24,16 @@ class UnknownFramework(ValueError):
     pass
 
 
+class ControlStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_COVERED = "not_covered"  # no rule in force checks it: neither passed nor failed
+
+
 @dataclass
 class ControlResult:
     control: Control
+    covered: bool  # a rule of the rule set in force implements it
     findings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -32,8 +41,15 @@ class ControlResult:
         return sum(1 for f in self.findings if not f["waivers"])
 
     @property
-    def passed(self) -> bool:
-        return self.open == 0
+    def status(self) -> ControlStatus:
+        if not self.covered:
+            return ControlStatus.NOT_COVERED
+        return ControlStatus.FAILED if self.open else ControlStatus.PASSED
+
+    @property
+    def passed(self) -> bool | None:
+        """The older yes/no of ``status``: None when no rule checks the control."""
+        return self.open == 0 if self.covered else None
 
 
 @dataclass
@@ -52,7 +68,7 @@ class Report:
         for c in self.controls:
             base = {"framework": self.framework, "domain": self.domain,
                     "control": c.control.id, "citation": c.control.citation,
-                    "controlPassed": c.passed}  # fmt: skip
+                    "controlStatus": c.status.value, "controlPassed": c.passed}  # fmt: skip
             if not c.findings:
                 out.append(base | {"finding": "", "asset": "", "status": "", "severity": "",
                                    "message": "", "evidence": "", "waiver": "",
@@ -80,7 +96,8 @@ class Report:
             "asOf": self.as_of.isoformat(), "status": self.status, "score": self.score,
             "ruleSetVersions": self.rule_set_versions,
             "controls": [
-                {**asdict(c.control), "passed": c.passed, "openFindings": c.open,
+                {**asdict(c.control), "status": c.status.value, "passed": c.passed,
+                 "openFindings": c.open,
                  "findings": [{**f["finding"], "waivers": f["waivers"]} for f in c.findings]}
                 for c in self.controls
             ],
@@ -96,7 +113,7 @@ class Report:
             f"<title>{e(self.framework)} compliance, {e(self.domain)}</title>",
             "<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #999;padding:4px 8px;text-align:left}"
-            ".fail{color:#a00}.pass{color:#070}</style></head><body>",
+            ".failed{color:#a00}.passed{color:#070}.not_covered{color:#777}</style></head><body>",
             f"<h1>{e(self.framework)} — {e(self.domain)}</h1>",
             f"<p>As of {e(self.as_of.isoformat())}: <b>{e(self.status)}</b>, score {score}; "
             f"rule-set versions {e(', '.join(map(str, self.rule_set_versions)) or 'none')}.</p>",
@@ -104,9 +121,10 @@ class Report:
             "<th>status</th><th>severity</th><th>finding</th><th>evidence</th><th>waiver</th></tr>",
         ]
         for row in self.rows():
-            result = "pass" if row["controlPassed"] else "fail"
-            cells = [row["control"], row["citation"], result, row["asset"], row["status"],
-                     row["severity"], row["message"], row["evidence"], row["waiver"]]  # fmt: skip
+            result = row["controlStatus"]
+            cells = [row["control"], row["citation"], result.replace("_", " "), row["asset"],
+                     row["status"], row["severity"], row["message"], row["evidence"],
+                     row["waiver"]]  # fmt: skip
             parts.append(
                 f"<tr class='{result}'>" + "".join(f"<td>{e(str(c))}</td>" for c in cells) + "</tr>"
             )
@@ -131,20 +149,23 @@ async def build_report(
     as_of = as_of or datetime.now(UTC)
     driver, database = state.neo4j, state.settings.neo4j.database
     rows = await compliance.findings_as_of(driver, database, framework, domain, as_of)
-    by_control = {c.urn: ControlResult(c) for c in spec.controls}
+    rule_set, covered = await compliance.controls_in_force(driver, database, as_of)
+    by_control = {c.urn: ControlResult(c, covered=c.urn in covered) for c in spec.controls}
     for row in rows:
         if row["finding"]["control"] in by_control:
             by_control[row["finding"]["control"]].findings.append(row)
     score = await compliance.score_as_of(driver, database, framework, domain or ALL_DOMAINS, as_of)
-    versions = sorted({r["finding"]["ruleSetVersion"] for r in rows})
+    versions = {r["finding"]["ruleSetVersion"] for r in rows}
+    if rule_set:  # the one that decided which controls are covered
+        versions.add(rule_set)
     if score is not None:
-        versions = sorted({*versions, score["ruleSetVersion"]})
+        versions.add(score["ruleSetVersion"])
     return Report(
         framework=framework,
         domain=domain or ALL_DOMAINS,
         as_of=as_of,
         status=score["status"] if score else "unknown",
         score=score["score"] if score else None,
-        rule_set_versions=versions,
+        rule_set_versions=sorted(versions),
         controls=list(by_control.values()),
     )

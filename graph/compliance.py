@@ -117,7 +117,8 @@ MATCH (f:Finding) WHERE f.asset IN $assets
 RETURN collect(f {.urn, .status, .severity, .message, .evidence, .domains, .ruleSetVersion})
   AS findings
 """
-# New or changed findings. One seen again stays open (or waived); a resolved one reopens.
+# New or changed findings. One seen again stays open (or waived); a resolved one reopens,
+# waived again while an approved waiver of it runs (its cause went away only for a while).
 MERGE_FINDINGS = """
 UNWIND $rows AS row
 MERGE (f:Finding {urn: row.urn})
@@ -125,7 +126,12 @@ ON CREATE SET f.firstSeenAt = $now, f.status = 'new', f.asset = row.asset, f.rul
               f.control = row.control, f.framework = row.framework, f.name = row.name,
               f.source = row.source
 WITH f, row, f.status AS before
-SET f.status = CASE WHEN before IN ['open', 'waived'] THEN before ELSE 'open' END,
+SET f.status = CASE
+      WHEN before IN ['open', 'waived'] THEN before
+      WHEN before = 'resolved'
+           AND EXISTS { MATCH (w:Waiver {status: 'approved'})-[:WAIVES]->(f)
+                        WHERE w.expiresAt > $now } THEN 'waived'
+      ELSE 'open' END,
     f.resolvedAt = null, f.lastSeenAt = $now, f.ruleSetVersion = $version,
     f.severity = row.severity, f.message = row.message, f.evidence = row.evidence,
     f.domains = row.domains
@@ -170,10 +176,22 @@ WHERE last IS NULL OR last.status <> row.status OR last.failed <> row.failed
 CREATE (s:ComplianceScore)
 SET s = row, s.at = $now, s.name = row.framework + ' ' + row.domain + ' ' + row.status
 """
+# Every field named: Neo4j stores no null property (the score of a framework not covered).
 SCORES_AS_OF = """
 MATCH (s:ComplianceScore {framework: $framework, domain: $domain})
 WHERE s.at <= $asOf
-RETURN s {.*} AS score ORDER BY s.at DESC LIMIT 1
+RETURN s {.framework, .domain, .status, .score, .passed, .failed, .ruleSetVersion, .at} AS score
+ORDER BY s.at DESC LIMIT 1
+"""
+# The controls the rules of the rule set in force at a moment implement, and its version.
+CONTROLS_IN_FORCE = """
+MATCH (rs:RuleSet) WHERE rs.activatedAt <= $asOf
+WITH rs ORDER BY rs.version DESC LIMIT 1
+RETURN rs.version AS version, COLLECT {
+  MATCH (rs)-[:INCLUDES]->(:PolicyVersion)-[:HAS_RULE]->(r:Rule)
+  UNWIND r.controls AS control
+  RETURN DISTINCT control
+} AS controls
 """
 _FINDINGS_WHERE: LiteralString = """
   AND ($framework IS NULL OR f.framework = $framework)
@@ -364,6 +382,15 @@ async def score_as_of(
         driver, database, SCORES_AS_OF, framework=framework, domain=domain, asOf=as_of
     )
     return rows[0]["score"] if rows else None
+
+
+async def controls_in_force(
+    driver: AsyncDriver, database: str, as_of: datetime
+) -> tuple[int, set[str]]:
+    """The rule-set version in force at ``as_of`` and the control URNs its rules implement
+    (0 and none before any activation)."""
+    rows = await read(driver, database, CONTROLS_IN_FORCE, asOf=as_of)
+    return (rows[0]["version"], set(rows[0]["controls"])) if rows else (0, set())
 
 
 async def findings_page(

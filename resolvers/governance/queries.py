@@ -39,10 +39,17 @@ class FindingFilter:
     domain: str | None = None
 
 
-@strawberry.type(description="One control in a report: passed, or the findings that fail it.")
+@strawberry.type(
+    description="One control in a report: passed, failed with the findings that fail it, or "
+    "not covered by any rule in force."
+)
 class ControlReport:
     control: Control
-    passed: bool
+    status: reports.ControlStatus
+    passed: bool | None = strawberry.field(
+        description="Null when no rule in force checks the control.",
+        deprecation_reason="Use status, which tells a control no rule checks from one that passed.",
+    )
     open_findings: int
     findings: list[Finding]
 
@@ -79,6 +86,7 @@ class ComplianceReport:
             controls=[
                 ControlReport(
                     control=Control.of(c.control),
+                    status=c.status,
                     passed=c.passed,
                     open_findings=c.open,
                     findings=[Finding.of(f["finding"]) for f in c.findings],

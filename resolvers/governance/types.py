@@ -11,7 +11,7 @@ from typing import Any, Self
 import strawberry
 from strawberry.scalars import JSON
 
-from governance import masking, policies
+from governance import masking, policies, reports
 from governance.frameworks import Control as ControlSpec
 from governance.frameworks import Framework as FrameworkSpec
 from governance.opa import RegoProblem
@@ -27,6 +27,10 @@ strawberry.enum(policies.State, name="PolicyState", description="Where a policy 
 strawberry.enum(Treatment, name="MaskingTreatment", description="How a caller sees a value.")
 strawberry.enum(
     masking.Problem, name="MaskingRuleProblem", description="What is wrong with a rule."
+)
+strawberry.enum(
+    reports.ControlStatus,
+    description="How a control stands in a report; NOT_COVERED: no rule in force checks it.",
 )
 
 
