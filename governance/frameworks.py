@@ -1,7 +1,8 @@
 """Compliance frameworks as data: controls that cite their article or requirement.
 
 Each control is implemented by rules (governance/templates.py says which template serves which
-control by default); a control passes when none of its rules has an open finding.
+control by default); a control passes when none of its rules has an open finding, and is not
+covered (neither passes nor fails) while no rule in force implements it.
 """
 
 from __future__ import annotations
