@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 
 import strawberry
@@ -27,7 +25,13 @@ from resolvers.governance.types import (
     Policy,
     RuleTemplate,
 )
-from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size, urn_page
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    check_page_size,
+    keyset_cursor,
+    keyset_position,
+    urn_page,
+)
 from resolvers.permissions import needs
 
 
@@ -98,16 +102,11 @@ class ComplianceReport:
 
 
 def _cursor(urn: str) -> str:
-    return base64.urlsafe_b64encode(urn.encode()).decode()
+    return keyset_cursor([urn])
 
 
 def _after(cursor: str | None) -> str:
-    if not cursor:
-        return ""
-    try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError) as err:
-        raise ClientError("invalid cursor: pass an endCursor of a findings page") from err
+    return keyset_position(cursor, 1, "findings")[0] if cursor else ""
 
 
 @strawberry.type(description="The rules in force that apply to an asset, and their rule set.")

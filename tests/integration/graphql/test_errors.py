@@ -25,6 +25,8 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("{ auditEvents(first: 500) { totalCount } }", {}, "first must be between 1 and 100"),
     ('{ scans(source: "s", after: "x") { totalCount } }', {}, "invalid cursor"),
+    # not base64 at all: read as an empty cursor, it served the first page again
+    ('{ findings(after: "!!!") { edges { cursor } } }', {}, "invalid cursor"),
 ]
 
 
