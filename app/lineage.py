@@ -4,34 +4,44 @@ of them (the spec's batch endpoint, ``/lineage/batch``), one request for a busy 
 buffer.
 
 A bearer token with ``lineage:write`` (pipeline service accounts: the ``service`` role) is
-required; a token scoped to sources may send the jobs (and datasets) of those namespaces only.
-Each event is validated against the official schema (400 with the JSON path that failed; in a
-batch, nothing is taken if one event fails), wrapped in the CloudEvents envelope and published
-to ``datawave.lineage.v1`` keyed by its job, for the ingest worker to write (201 once Kafka has
-them all). Refusals are audited.
+required; a token scoped to sources may send the jobs (and datasets) of those namespaces only,
+and a scoped token may name a dataset that a registered source holds only if it may write
+lineage of that table, as ``addLineage`` asks (its domains and source), since the worker draws
+edges into and out of it. Each event is validated against the official schema (400 with the
+JSON path that failed; in a batch, nothing is taken if one event fails), wrapped in the
+CloudEvents envelope and published to ``datawave.lineage.v1`` keyed by its job, for the ingest
+worker to write (201 once Kafka has them all). Like a mutation, each event is audited before it
+is sent (nothing is sent if the audit trail is unavailable) and with its outcome after;
+refusals are audited too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Sequence
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from core.events import MAX_EVENT_BYTES, Event
+from core.kinds import ASSET
 from core.topics import LINEAGE
-from core.urns import Urn
+from core.urns import Urn, ancestors
+from graph.catalog import nodes_by_urn
+from graph.runs import DatasetRef, resolve, rows
 from ingest.openlineage.envelope import wrap
 from ingest.openlineage.schema import InvalidOpenLineage
 from live.state import AppState
-from security.audit import AuditEvent
+from security.audit import AuditUnavailable, Outcome, RequestAudit
+from security.auth import Principal
 from security.gateway import Refusal, authenticate, request_id
-from security.rbac import allows, permission
+from security.rbac import Authorizer, allows, permission
 
 PATH = "/api/v1/lineage"
 BATCH_PATH = f"{PATH}/batch"
+ACTION = "lineage.post"  # the audit trail's name for what this endpoint does
 WRITE = permission("lineage:write")
 # A batch is at most this many events and bytes (each event at most MAX_EVENT_BYTES).
 MAX_BATCH_EVENTS = 1000
@@ -82,11 +92,107 @@ def _wrap_all(docs: list[object], batch: bool) -> list[Event]:
     return events
 
 
-def _denied(state: AppState, subject: str, rid: str, client: str, reason: str) -> Refusal:
+def _denied(audit: RequestAudit, reason: str, resource: str = PATH) -> Refusal:
     """A refusal for lack of permission, audited."""
-    event = AuditEvent(subject, "lineage.post", PATH, "denied", rid, client, reason)
-    state.audit.record_later(event)
+    audit.note(ACTION, resource, "denied", reason)
+    audit.flush_later()
     return Refusal(403, "FORBIDDEN", reason)
+
+
+def _datasets(events: Sequence[Event]) -> list[DatasetRef]:
+    """The datasets the events name that a registered source may hold: inputs, outputs, a
+    dataset event's, and those their column lineage reads, as the worker maps them."""
+    datasets = [d for e in events for d in rows(e)["datasets"]]
+    refs = [d["ref"] for d in datasets] + [c["ref"] for d in datasets for c in d["columns"]]
+    return list({r.key: r for r in refs if r.location}.values())
+
+
+async def _held(state: AppState, refs: list[DatasetRef]) -> list[tuple[DatasetRef, str, list[str]]]:
+    """(dataset, its table's URN, the table's domains) of each dataset a registered source
+    holds (graph/runs.py ``resolve``, what the worker will write). A table no scan discovered
+    yet (the worker makes it) is in the domains of its nearest container in the graph, or in
+    none."""
+    database = state.settings.neo4j.database
+    async with state.neo4j.session(database=database) as session:
+        urns = await session.execute_read(resolve, refs)
+    tables = {r.key: urns[r.key] for r in refs if Urn.parse(urns[r.key]).kind == "table"}
+    near = sorted({a for t in tables.values() for a in ancestors(t)[:-1]})  # not the source
+    found = await nodes_by_urn(state.neo4j, database, ASSET, near) if near else {}
+
+    def domains(table: str) -> list[str]:
+        nearest = next((found[a] for a in ancestors(table) if a in found), None)
+        return nearest.domains if nearest else []
+
+    return [(r, tables[r.key], domains(tables[r.key])) for r in refs if r.key in tables]
+
+
+async def _authorize(
+    state: AppState, principal: Principal, audit: RequestAudit, events: Sequence[Event]
+) -> None:
+    """``lineage:write`` on each event's namespace (a source scope) and, for a scoped caller,
+    on every table of a registered source an event names, in its domains and source: the
+    rule of ``addLineage``. A dataset no source holds is its namespace's."""
+    for namespace in sorted({Urn.parse(e.source).source for e in events}):
+        if not allows(principal, WRITE, source=namespace):
+            reason = f"{WRITE} on namespace {namespace!r} (a source scope) is required"
+            raise _denied(audit, reason)
+    authz = Authorizer(principal)
+    if authz.scope() == (None, None) or not (refs := _datasets(events)):
+        return
+    for ref, table, domains in await _held(state, refs):
+        if not authz.can_reach(WRITE, domains=domains, source=Urn.parse(table).source):
+            reason = (
+                f"{WRITE} on dataset {ref.name!r} of {ref.namespace!r} (a table of a registered "
+                "source) in the caller's domain and source scope is required"
+            )
+            raise _denied(audit, reason, table)
+
+
+def _records(events: Sequence[Event]) -> list[bytes]:
+    """Each event as the worker takes it (core/events.parse_event), within its size limit."""
+    records = [e.to_bytes() for e in events]
+    for i, record in enumerate(records):
+        if len(record) > MAX_EVENT_BYTES:
+            reason = f"event $[{i}] is over {MAX_EVENT_BYTES} bytes in its envelope"
+            raise Refusal(413, "REQUEST_TOO_LARGE", reason)
+    return records
+
+
+async def _attempt(audit: RequestAudit, events: Sequence[Event]) -> None:
+    """Record each event (by its job, or its dataset) before it is sent, as a mutation's
+    attempt is: an unavailable audit trail refuses the request with nothing sent."""
+    for e in events:
+        audit.note(ACTION, e.subject, "allowed", "attempt")
+    try:
+        await audit.flush()
+    except AuditUnavailable as err:
+        message = "the audit trail is unavailable, so nothing was sent"
+        raise Refusal(503, "AUDIT_UNAVAILABLE", message) from err
+
+
+async def _publish(
+    state: AppState, audit: RequestAudit, events: Sequence[Event], records: list[bytes]
+) -> None:
+    """Send the events to Kafka, all of them before returning; each one's outcome is recorded
+    after (its id when it was sent)."""
+    try:
+        sent = [
+            await state.producer.send(LINEAGE, record, key=e.key)
+            for e, record in zip(events, records, strict=True)
+        ]
+        await asyncio.gather(*sent)
+    except Exception as err:
+        _outcome(audit, events, "failed", type(err).__name__)
+        raise
+    _outcome(audit, events, "succeeded")
+
+
+def _outcome(
+    audit: RequestAudit, events: Sequence[Event], outcome: Outcome, detail: str = ""
+) -> None:
+    for e in events:
+        audit.note(ACTION, e.subject, outcome, detail or e.id)
+    audit.flush_later()
 
 
 async def post_lineage(request: Request) -> JSONResponse:
@@ -108,8 +214,9 @@ async def _post(request: Request, *, batch: bool) -> JSONResponse:
         principal = await authenticate(
             state, request.headers.get("authorization"), request=rid, client=client, resource=PATH
         )
+        audit = RequestAudit(state.audit, principal.subject, rid, client)
         if not allows(principal, WRITE):
-            raise _denied(state, principal.subject, rid, client, f"{WRITE} is required")
+            raise _denied(audit, f"{WRITE} is required")
         try:
             events = _wrap_all(await _events(request, batch), batch)
         except InvalidOpenLineage as err:
@@ -118,24 +225,14 @@ async def _post(request: Request, *, batch: bool) -> JSONResponse:
                 "extensions": {"code": "INVALID_EVENT", "path": err.path},
             }
             return JSONResponse({"errors": [body]}, status_code=400, headers=headers)
-        for namespace in sorted({Urn.parse(e.source).source for e in events}):
-            if not allows(principal, WRITE, source=namespace):
-                reason = f"{WRITE} on namespace {namespace!r} (a source scope) is required"
-                raise _denied(state, principal.subject, rid, client, reason)
-        records = [e.to_bytes() for e in events]
-        for i, record in enumerate(records):  # what the worker takes (core/events.parse_event)
-            if len(record) > MAX_EVENT_BYTES:
-                reason = f"event $[{i}] is over {MAX_EVENT_BYTES} bytes in its envelope"
-                raise Refusal(413, "REQUEST_TOO_LARGE", reason)
+        await _authorize(state, principal, audit, events)
+        records = _records(events)
+        await _attempt(audit, events)
     except Refusal as refusal:
         response = refusal.response()
         response.headers.update(headers)
         return response
-    sent = [
-        await state.producer.send(LINEAGE, record, key=e.key)
-        for e, record in zip(events, records, strict=True)
-    ]
-    await asyncio.gather(*sent)
+    await _publish(state, audit, events, records)
     accepted = [{"id": e.id, "subject": e.subject} for e in events]
     body = {"events": accepted} if batch else accepted[0]
     return JSONResponse(body, status_code=201, headers=headers)

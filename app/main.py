@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+from neo4j.exceptions import DriverError, Neo4jError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -44,6 +45,7 @@ from governance.masking import follow as follow_masking
 from governance.masking import refresh as refresh_masking
 from governance.watch import watch_changes
 from graph.migrations import apply_migrations
+from graph.sources import list_sources
 from ingest.breakers import export as export_breakers
 from live.health import dependencies, missing, serving
 from live.relay import run_relay
@@ -193,8 +195,10 @@ async def metrics(request: Request) -> Response:
     found = await reported(state.redis, state.settings.resilience)
     if found is not None:
         export(found)
-    with suppress(RedisError):  # the breakers of every source, whoever scanned it
-        await export_breakers(state.redis)
+    # How many breakers are open, whoever scanned their sources; which ones only the API says.
+    with suppress(RedisError, Neo4jError, DriverError):
+        sources = await list_sources(state.neo4j, state.settings.neo4j.database)
+        await export_breakers(state.redis, {s["name"] for s in sources})
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

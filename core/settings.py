@@ -13,6 +13,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from aiokafka.helpers import create_ssl_context
 from pydantic import (
@@ -256,12 +257,28 @@ class SourceSettings(BaseModel):
     )
     # Where a password may travel without TLS; elsewhere a source with a secret needs tls.
     cleartext_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    # host:port pairs no source may use, besides DataWave's own services and their companion
+    # ports at their defaults (ingest/source_access.py): ports moved from those, sidecars.
+    denied_services: list[str] = Field(default_factory=list)
 
     @field_validator("denied_hosts", "cleartext_hosts")
     @classmethod
     def _networks(cls, v: list[str]) -> list[str]:
         for network in v:
             ipaddress.ip_network(network, strict=False)  # its ValueError names the entry
+        return v
+
+    @field_validator("denied_services")
+    @classmethod
+    def _host_ports(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            try:
+                parts = urlsplit(f"//{entry}")
+                valid = bool(parts.hostname) and parts.port is not None
+            except ValueError:  # a port that is no number, or out of range
+                valid = False
+            if not valid:
+                raise ValueError(f"expected host:port, got {entry!r}")
         return v
 
 

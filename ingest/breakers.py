@@ -7,7 +7,8 @@ probe: success closes the breaker, failure opens it again. Only the source's own
 count: an outage of Kafka or Neo4j, a refused configuration, say nothing about the source.
 If Redis cannot hold the breaker, scans go ahead unguarded (logged): a breaker must not stop
 more than the failing source. ``breakers`` reads their state back for the API (``DataSource.
-circuitBreaker``, ``startScan``'s refusal) and ``/metrics``.
+circuitBreaker``, ``startScan``'s refusal); ``/metrics``, open to anyone, gets only how many
+breakers of registered sources are open or half-open (``export``), never a source's name.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from prometheus_client import Gauge
 from purgatory import AsyncCircuitBreakerFactory, AsyncRedisUnitOfWork
@@ -32,12 +33,8 @@ from core.settings import ResilienceSettings
 
 log = logging.getLogger("datawave.breakers")
 
-OPEN = Gauge("datawave_source_breaker_open", "1 while a source's breaker is open", ["source"])
-FAILURES = Gauge(
-    "datawave_source_breaker_failures",
-    "Scans of a source failed in a row (unreachable)",
-    ["source"],
-)
+# How many, never which: /metrics is open to anyone (docs/security.md).
+BREAKERS = Gauge("datawave_source_breakers", "Breakers of registered sources, by state", ["state"])
 PREFIX = "datawave-source:"
 KEY = "cbr::" + PREFIX  # where purgatory's Redis repository keeps each breaker
 
@@ -48,14 +45,6 @@ class SourceFailure(Exception):
 
 class BreakerOpen(Exception):
     """The source's breaker is open: the scan is refused; the message says why and until when."""
-
-
-def _follow(name: str, event_type: str, event: Any) -> None:
-    """purgatory's hook: the open gauge follows each breaker's state."""
-    if event_type == "state_changed":
-        OPEN.labels(name.removeprefix(PREFIX)).set(int(event.state == "opened"))
-    elif event_type == "circuit_breaker_recovered":
-        OPEN.labels(name.removeprefix(PREFIX)).set(0)
 
 
 def _not_the_source(err: BaseException) -> bool:
@@ -73,7 +62,6 @@ async def guarded(redis_url: str, source: str, cfg: ResilienceSettings) -> Async
         exclude=[(Exception, _not_the_source)],
         uow=uow,
     )
-    factory.add_listener(_follow)
     try:
         try:
             await factory.initialize()
@@ -85,7 +73,6 @@ async def guarded(redis_url: str, source: str, cfg: ResilienceSettings) -> Async
         async with breaker:
             yield
     except OpenedState as opened:
-        OPEN.labels(source).set(1)
         probe_at = opened.opened_at + cfg.breaker_reset_s
         raise BreakerOpen(refusal(source, cfg.breaker_threshold, probe_at)) from opened
     finally:
@@ -109,7 +96,7 @@ class BreakerState(StrEnum):
 
 @dataclass(frozen=True)
 class Breaker:
-    """A source's breaker as Redis holds it, for the API and /metrics."""
+    """A source's breaker as Redis holds it, for the API."""
 
     source: str
     state: BreakerState
@@ -137,25 +124,34 @@ def _read(source: str, data: bytes | None, failures: bytes | None, now: float) -
     return Breaker(source, state, context.failure_count, None)
 
 
-async def breakers(redis: Redis, sources: list[str] | None = None) -> list[Breaker]:
-    """The breakers of ``sources`` (a source never scanned has a closed one), or of every
-    source that has one; RedisError if Redis cannot tell."""
-    if sources is None:
-        keys = [key async for key in redis.scan_iter(match=f"{KEY}*", count=100)]
-        names = [k.decode() if isinstance(k, bytes) else k for k in keys]
-        sources = sorted(n.removeprefix(KEY) for n in names if not n.endswith("::failure_count"))
+def _keys(sources: list[str]) -> list[str]:
+    """The Redis keys of the sources' breakers: its state, and its failures in a row."""
+    return [f"{KEY}{s}{suffix}" for s in sources for suffix in ("", "::failure_count")]
+
+
+async def _stored(redis: Redis) -> list[str]:
+    """The sources Redis holds a breaker of."""
+    keys = [key async for key in redis.scan_iter(match=f"{KEY}*", count=100)]
+    names = [k.decode() if isinstance(k, bytes) else k for k in keys]
+    return sorted(n.removeprefix(KEY) for n in names if not n.endswith("::failure_count"))
+
+
+async def breakers(redis: Redis, sources: list[str]) -> list[Breaker]:
+    """The breakers of ``sources`` (a source never scanned has a closed one); RedisError if
+    Redis cannot tell."""
     if not sources:
         return []
-    values = await redis.mget(
-        [f"{KEY}{s}{suffix}" for s in sources for suffix in ("", "::failure_count")]
-    )
+    values = await redis.mget(_keys(sources))
     now = time.time()
     return [_read(s, values[2 * i], values[2 * i + 1], now) for i, s in enumerate(sources)]
 
 
-async def export(redis: Redis) -> None:
-    """Set the breaker gauges from Redis, so every API process's /metrics shows every breaker
-    (not only those of the scans it ran)."""
-    for breaker in await breakers(redis):
-        OPEN.labels(breaker.source).set(int(breaker.state == BreakerState.OPEN))
-        FAILURES.labels(breaker.source).set(breaker.failures)
+async def export(redis: Redis, registered: Collection[str]) -> None:
+    """Set the gauge from Redis, so every API process's /metrics counts every breaker (not only
+    those of the scans it ran), and drop the breakers of sources no longer registered: nothing
+    a client names outlives its source, and the keys stay as many as the sources."""
+    if gone := [s for s in await _stored(redis) if s not in registered]:
+        await redis.delete(*_keys(gone))
+    counts = Counter(b.state for b in await breakers(redis, sorted(registered)))
+    for state in (BreakerState.OPEN, BreakerState.HALF_OPEN):
+        BREAKERS.labels(state.value).set(counts[state])

@@ -84,21 +84,42 @@ async def _resolve(host: str, port: int) -> set[Address]:
     return {_address(str(info[4][0])) for info in infos}
 
 
+# Ports DataWave's services listen on beside the one its clients use (their defaults): Neo4j's
+# HTTP and HTTPS beside Bolt, the KRaft controller beside a Kafka broker, OpenSearch's transport
+# beside its REST API. Elsewhere: DATAWAVE_SOURCES__DENIED_SERVICES.
+NEO4J_HTTP = (7474, 7473)
+KAFKA_CONTROLLER = (9093,)
+OPENSEARCH_TRANSPORT = (9300,)
+
+
 def _service(url: str, default_port: int) -> tuple[str, int]:
     parts = urlsplit(url if "//" in url else f"//{url}")
     return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
+def _with(service: tuple[str, int], companions: tuple[int, ...]) -> list[tuple[str, int]]:
+    """A service and its companion ports on the same host."""
+    return [service, *((service[0], port) for port in companions)]
+
+
 def own_services(settings: Settings) -> list[tuple[str, int]]:
-    """(host, port) of DataWave's own services: Neo4j, Kafka, Redis, OpenSearch, OPA, the API."""
+    """(host, port) of DataWave's own services: Neo4j, Kafka, Redis, OpenSearch, OPA, the API,
+    the ingest worker's metrics, each with its companion ports, and those the operator denies."""
     web = 443 if settings.opensearch_url.startswith("https") else 80
+    metrics = settings.ingest.metrics_port
     return [
-        _service(settings.neo4j.uri, 7687),
-        *(_service(b.strip(), 9092) for b in settings.kafka.bootstrap_servers.split(",")),
+        *_with(_service(settings.neo4j.uri, 7687), NEO4J_HTTP),
+        *(
+            s
+            for b in settings.kafka.bootstrap_servers.split(",")
+            for s in _with(_service(b.strip(), 9092), KAFKA_CONTROLLER)
+        ),
         _service(settings.redis_url, 6379),
-        _service(settings.opensearch_url, web),
+        *_with(_service(settings.opensearch_url, web), OPENSEARCH_TRANSPORT),
         _service(settings.opa_url, 8181),
         (settings.host, settings.port),
+        *([(settings.host, metrics)] if metrics else []),
+        *(_service(entry, 0) for entry in settings.sources.denied_services),
     ]
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from core.settings import Settings, SourceSettings
+from core.settings import IngestSettings, Settings, SourceSettings
 from core.sources import DataSourceConfig, TlsMode
 from ingest.connectors.base import Connector, ServerInfo
 from ingest.source_access import SecretError, SourceAccess, SourceRefused
@@ -111,6 +112,24 @@ async def test_datawaves_own_services_and_metadata_addresses_are_refused() -> No
         await policy.admit(source("no-such-host.invalid"))
     for port in (3306, 5432, 27017):  # the local demo sources
         await policy.admit(source("127.0.0.1", port))
+
+
+async def test_companion_ports_and_denied_services_are_refused() -> None:
+    """Neo4j's HTTP ports, the Kafka controller and OpenSearch's transport listen beside the
+    ports the settings name; the operator denies others by host:port."""
+    settings = Settings(
+        _env_file=None,
+        ingest=IngestSettings(metrics_port=9464),
+        sources=SourceSettings(denied_services=["127.0.0.1:7000", "[::1]:7001"]),
+    )
+    policy = SourceAccess.from_settings(settings, ENVIRON)
+    for port in (7474, 7473, 9093, 9300, 9464, 7000, 7001):
+        with pytest.raises(SourceRefused, match="DataWave's own services"):
+            await policy.admit(source("localhost", port))
+    await policy.admit(source("127.0.0.1", 7002))
+    for entry in ("127.0.0.1", "127.0.0.1:http", ":7000"):
+        with pytest.raises(ValidationError, match="host:port"):
+            SourceSettings(denied_services=[entry])
 
 
 async def test_the_allow_list_names_networks_or_hosts() -> None:
