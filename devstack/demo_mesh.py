@@ -2,12 +2,13 @@
 
 Three domains own the demo databases: ``sales`` (the MariaDB shop), ``finance`` (billing) and
 ``marketing`` (the analytics ``raw`` schema). Each has a team and a data product with an ODCS
-contract; the mesh policy ``mesh-baseline`` (the ``mesh_*`` rule templates with their defaults,
-scoped to these domains) is written by one admin and approved by another first, so every step
-below passes it. ``sales/orders`` has 1.0.0 published and a breaking 2.0.0 draft, with a
-pending access request of marketing's team; ``finance/invoices`` 1.0.0 is quarantined by its
-quality gate (it promises more rows than billing has); ``marketing/web-sessions`` 1.0.0 is
-published, its contract drifted from the scanned table, and sales's team holds a grant on it.
+contract; once the domains exist, the mesh policy ``mesh-baseline`` (the ``mesh_*`` rule
+templates with their defaults, scoped to these domains) is written by one admin and approved by
+another, so every step after passes it. ``sales/orders`` has 1.0.0 published and a breaking
+2.0.0 draft, with a pending access request of marketing's team; ``finance/invoices`` 1.0.0 is
+quarantined by its quality gate (it promises more rows than billing has);
+``marketing/web-sessions`` 1.0.0 is published, its contract drifted from the scanned table, and
+sales's team holds a grant on it.
 
 The steps run against the API in this process (its lifespan, no server) as the demo users, so
 they are audited, announced and checked exactly as a user's would be. A stack that has the demo
@@ -155,8 +156,9 @@ async def load_demo_mesh(settings: Settings, layout: Layout = Layout()) -> bool:
 
             if (await user("admin")(EXISTS, id=f"urn:dw:domain:{pre}sales")) is not None:
                 return False
+            teams = await _domains(layout, user)  # first: the policy's rules name them
             await _policy(pre, user("admin"), user("approver"))
-            await _mesh(layout, user)
+            await _mesh(layout, user, teams)
     return True
 
 
@@ -178,7 +180,8 @@ async def _policy(pre: str, author: Call, approver: Call) -> None:
 OWNERS = {"sales": ["sam", "sara"], "finance": ["fiona"], "marketing": ["mark", "maya"]}
 
 
-async def _mesh(layout: Layout, user: Callable[[str], Call]) -> None:
+async def _domains(layout: Layout, user: Callable[[str], Call]) -> dict[str, str]:
+    """The demo domains with their holdings and owners; each domain's team by domain."""
     pre, teams = layout.prefix, {}
     for domain in DOMAINS:
         people = [pre + who for who in OWNERS[domain]]
@@ -187,6 +190,11 @@ async def _mesh(layout: Layout, user: Callable[[str], Call]) -> None:
         await user("admin")(ASSIGN, domain=urn, assets=[layout.holdings[domain]])
         team = {"domain": urn, "name": f"{pre}{domain}-team", "members": people}
         teams[domain] = (await user("admin")(TEAM, input=team))["team"]["id"]
+    return teams
+
+
+async def _mesh(layout: Layout, user: Callable[[str], Call], teams: dict[str, str]) -> None:
+    pre = layout.prefix
 
     async def product(domain: str, name: str, description: str) -> str:
         spec = {"domain": f"urn:dw:domain:{pre}{domain}", "name": name,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from neo4j import AsyncDriver
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.urns import policy_urn
@@ -30,7 +31,10 @@ from governance.opa import (
     RegoProblem,
 )
 from governance.templates import TEMPLATES, ScopeKind, Severity, check_params
+from graph import masking as stored
+from graph import sources
 from graph.models import Policy, PolicyVersion, Rule, RuleSet, unit_of_work
+from ml.taxonomy import BUILTIN
 
 
 class State(StrEnum):
@@ -311,7 +315,38 @@ def _checked_rule(policy: Policy, spec: RuleSpec) -> tuple[dict[str, Any], int, 
     template = TEMPLATES.get(spec.template)
     defaults = list(template.controls) if template else []
     controls = defaults if spec.controls is None else spec.controls
+    if not controls and not (template and template.operation):
+        message = "name at least one control: findings are recorded per control a rule implements"
+        raise WorkflowError(message, "controls")
     return params, template.version if template else 1, controls
+
+
+# The taxonomy's label categories; those of labels in the catalog are looked up.
+CATEGORIES = frozenset(label.category for label in BUILTIN)
+
+
+async def check_scope(driver: AsyncDriver, database: str, spec: RuleSpec) -> None:
+    """Refuse a scope value naming no domain, data source or label category: the rule would
+    apply to nothing, and a framework it implements would read compliant."""
+    value = spec.scope_value
+    if value is None:
+        return  # refused by ``_checked_rule`` unless global
+    match spec.scope:
+        case ScopeKind.DOMAIN:
+            known = value in (await stored.known(driver, database, [], [value]))[1]
+        case ScopeKind.SOURCE:
+            known = await sources.get_source(driver, database, value) is not None
+        case ScopeKind.CATEGORY:  # the part of a label's name before its first dot
+            known = "." not in value and (
+                value in CATEGORIES
+                or value in (await stored.known(driver, database, [value], []))[0]
+            )
+        case _:
+            return  # a global rule with a value: refused by ``_checked_rule``
+    if not known:
+        raise WorkflowError(
+            f"no {spec.scope.value} {value!r}: the rule would apply to nothing", "scopeValue"
+        )
 
 
 async def _rules_policy(urn: str) -> Policy:

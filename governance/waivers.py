@@ -1,30 +1,42 @@
 """Waivers: a finding accepted for a while, requested by one person and approved by another.
 
 An approved waiver makes its finding ``waived`` until ``expiresAt``; the first evaluation after
-that expires it and the finding is open again if the asset still violates the rule.
+that expires it and the finding is open again if the asset still violates the rule. Who may
+request or approve one for a finding is the caller's scope (``reaches``): a finding outside it
+reads as missing, so its existence tells nothing about another domain.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from governance.policies import NotFound, SelfApproval, WorkflowError, WrongState
 from graph import compliance
+from graph.driver import Record
 from graph.models import Waiver, unit_of_work
 from live.state import AppState
 
 MAX_DAYS = 365
+Reaches = Callable[[Mapping[str, Any]], bool]  # whether the caller may act on a finding
+
+
+async def _reached(state: AppState, finding: str, reaches: Reaches) -> Record | None:
+    """The finding, if there is one the caller may act on."""
+    found = await compliance.get_finding(state.neo4j, state.settings.neo4j.database, finding)
+    return found if found is not None and reaches(found) else None
 
 
 async def request_waiver(
-    state: AppState, actor: str, finding: str, reason: str, days: int
+    state: AppState, actor: str, finding: str, reason: str, days: int, reaches: Reaches
 ) -> Waiver:
     if not 1 <= days <= MAX_DAYS:
         raise WorkflowError(f"a waiver lasts 1 to {MAX_DAYS} days", "days")
     if not reason.strip():
         raise WorkflowError("say why the finding may stay open", "reason")
-    found = await compliance.get_finding(state.neo4j, state.settings.neo4j.database, finding)
+    found = await _reached(state, finding, reaches)
     if found is None:
         raise NotFound(f"no finding {finding}", "finding")
     if found["status"] != "open":
@@ -44,9 +56,9 @@ async def request_waiver(
     return waiver
 
 
-async def approve_waiver(state: AppState, actor: str, waiver_id: str) -> Waiver:
+async def approve_waiver(state: AppState, actor: str, waiver_id: str, reaches: Reaches) -> Waiver:
     waiver = await Waiver.nodes.get_or_none(key=waiver_id)
-    if waiver is None:
+    if waiver is None or await _reached(state, waiver.finding, reaches) is None:
         raise NotFound(f"no waiver {waiver_id}", "waiver")
     if waiver.status != "requested":
         raise WrongState(f"the waiver is {waiver.status}", "waiver")

@@ -15,10 +15,19 @@ findings contains finding if {
 	some finding in data.datawave.templates[template].deny
 }
 
-# A custom module's findings name its own rule ids; they are qualified by the policy here.
-findings contains object.union(finding, {"rule": sprintf("%s/%s", [module.policy, finding.rule])}) if {
+# A custom module's findings name its own rule ids; they are qualified by the policy here, and
+# kept only for an asset in the scope of that rule, as templates do: a domain's policy cannot
+# raise findings in another domain (the asset is looked up by an indexed comprehension).
+findings contains object.union(finding, {"rule": id}) if {
 	some module in custom
 	some finding in data.datawave.custom[module.package].deny
+	id := sprintf("%s/%s", [module.policy, finding.rule])
+	some rule in data.datawave.lib.rules
+	rule.id == id
+	urn := finding.asset
+	assets := [asset | some asset in input.assets; asset.urn == urn]
+	some asset in assets
+	data.datawave.lib.in_scope(rule, asset)
 }
 
 # Governed mutations (input.operation: {action, actor, args}): the rules that refuse it.

@@ -3,20 +3,28 @@
 Every mutation is authorized and audited (resolvers/audited.py) with the policy, finding or
 waiver as its resource; expected refusals come back as typed payload errors (a compile error
 with its line, an unknown parameter by name, four eyes, a failed test case, OPA unavailable).
+Findings and waivers are held to the caller's domain and source scope as the ``findings``
+query is: one out of scope reads as missing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
+from core.urns import Urn
 from governance import evaluation, masking, policies, waivers
 from governance.announce import announce_transition
+from governance.evaluation import ALL_DOMAINS
 from governance.opa import PolicyEngine, PolicyEngineUnavailable, RegoCompileError
 from governance.templates import InvalidParams, ScopeKind, Severity, UnknownTemplate
+from graph import catalog
+from graph.catalog import AssetFilter, AssetKind
 from resolvers.audited import guarded
 from resolvers.common import InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
@@ -35,10 +43,14 @@ from resolvers.governance.types import (
     Waiver,
     WrongStateError,
 )
+from resolvers.guard import Guard
 from resolvers.permissions import FORBIDDEN
-from security.rbac import permission
+from security.rbac import Permission, permission
 
 POLICY_WRITE = permission("policy:write")
+POLICY_APPROVE = permission("policy:approve")
+COMPLIANCE_READ = permission("compliance:read")
+COMPLIANCE_WRITE = permission("compliance:write")
 P = TypeVar("P")
 
 
@@ -152,16 +164,24 @@ class EvaluationSummary:
     scores: list[ComplianceScore]
 
     @classmethod
-    def of(cls, e: evaluation.Evaluation) -> EvaluationSummary:
+    def of(cls, e: evaluation.Evaluation, guard: Guard) -> EvaluationSummary:
+        """What the caller may see of it: findings and scores of their scope (the estate's
+        scores only without a restriction, as ``complianceReport`` has them)."""
+
+        def seen(findings: list[dict[str, Any]]) -> int:
+            return sum(1 for f in findings if _reaches(guard, COMPLIANCE_READ, f))
+
         return cls(
             rule_set_version=e.rule_set,
             assets=e.assets,
-            opened=len(e.opened),
-            resolved=len(e.resolved),
-            escalated=len(e.escalated),
+            opened=seen(e.opened),
+            resolved=seen(e.resolved),
+            escalated=seen(e.escalated),
             scores=[
                 ComplianceScore(**(vars(s) | {"status": ComplianceStatus(s.status)}))
                 for s in e.scores
+                if guard.unrestricted
+                or (s.domain != ALL_DOMAINS and guard.can(COMPLIANCE_READ, domain=s.domain))
             ],
         )
 
@@ -184,6 +204,58 @@ class EvaluationPayload:
 class WaiverPayload:
     waiver: Waiver | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _reaches(guard: Guard, perm: Permission, finding: Mapping[str, Any]) -> bool:
+    """``perm`` on a finding's column: every domain of it (none: unassigned) and its source in
+    the caller's scope, as the ``findings`` query filters."""
+    if guard.unrestricted:
+        return guard.can(perm)
+    source = Urn.parse(finding["asset"]).source or ""
+    domains = finding.get("domains") or ()
+    return guard.authz is not None and guard.authz.can_reach(perm, domains=domains, source=source)
+
+
+def _within(info: Info, perm: Permission) -> Callable[[Mapping[str, Any]], bool]:
+    """``_reaches`` for the caller, a refusal audited (the finding then reads as missing)."""
+    guard = info.context.guard
+
+    def reaches(finding: Mapping[str, Any]) -> bool:
+        if _reaches(guard, perm, finding):
+            return True
+        guard.audit.note(str(perm), finding["urn"], "denied", "out of scope")
+        return False
+
+    return reaches
+
+
+async def _covers(info: Info, source: str) -> bool:
+    """Whether the caller reaches every live column of ``source`` (as many as anyone does)."""
+    domains, sources = info.context.guard.scope()
+    driver, database = info.context.graph
+    every = AssetFilter(source=source, kind=AssetKind.COLUMN)
+    mine = replace(every, domains=domains, sources=sources)
+    total, reached = await asyncio.gather(
+        catalog.count_assets(driver, database, every),
+        catalog.count_assets(driver, database, mine),
+    )
+    return total == reached
+
+
+async def _may_evaluate(info: Info, source: str | None) -> None:
+    """An evaluation writes and announces the findings of every live column it reads: a
+    scoped caller may evaluate a source only if all of its columns are in their scope."""
+    guard = info.context.guard
+    if guard.unrestricted:
+        return
+    if source is None:
+        why = "name a source: your scope does not cover the whole estate"
+    elif not (guard.can(COMPLIANCE_WRITE, source=source) and await _covers(info, source)):
+        why = f"your scope does not cover every column of source {source!r}"
+    else:
+        return
+    guard.audit.note(str(COMPLIANCE_WRITE), source or ALL_DOMAINS, "denied", "out of scope")
+    raise coded(FORBIDDEN, f"forbidden: {why}")
 
 
 async def _may_edit(info: Info, policy: str) -> None:
@@ -234,7 +306,8 @@ async def _activated(info: Info, rule_set: policies.ActiveRuleSet, policy: str) 
     if policy == policies.MASKING:
         await masking.announce(info.context.state)
     try:
-        summary = EvaluationSummary.of(await evaluation.evaluate(info.context.state))
+        result = await evaluation.evaluate(info.context.state)
+        summary = EvaluationSummary.of(result, info.context.guard)
     except PolicyEngineUnavailable:
         summary = None  # the next evaluation catches up
     return {
@@ -281,6 +354,7 @@ class GovernanceMutation:
         )
 
         async def work() -> dict[str, Any]:
+            await policies.check_scope(*info.context.graph, spec)
             v = await policies.add_rule(_database(info), _actor(info), policy, spec)
             return {"version": PolicyVersion.of(v)}
 
@@ -384,9 +458,11 @@ class GovernanceMutation:
         extensions=guarded("compliance:write", lambda **kw: str(kw.get("source") or "*")),
     )
     async def evaluate_compliance(self, info: Info, source: str | None = None) -> EvaluationPayload:
+        await _may_evaluate(info, source)
+
         async def work() -> dict[str, Any]:
             result = await evaluation.evaluate(info.context.state, source=source)
-            return {"evaluation": EvaluationSummary.of(result)}
+            return {"evaluation": EvaluationSummary.of(result, info.context.guard)}
 
         return await attempt(EvaluationPayload, work)
 
@@ -398,8 +474,9 @@ class GovernanceMutation:
         self, info: Info, finding: strawberry.ID, reason: str, days: int = 30
     ) -> WaiverPayload:
         async def work() -> dict[str, Any]:
+            reaches = _within(info, COMPLIANCE_WRITE)
             w = await waivers.request_waiver(
-                info.context.state, _actor(info), finding, reason, days
+                info.context.state, _actor(info), finding, reason, days, reaches
             )
             return {"waiver": Waiver.of(w)}
 
@@ -411,7 +488,8 @@ class GovernanceMutation:
     )
     async def approve_waiver(self, info: Info, waiver: strawberry.ID) -> WaiverPayload:
         async def work() -> dict[str, Any]:
-            w = await waivers.approve_waiver(info.context.state, _actor(info), waiver)
+            reaches = _within(info, POLICY_APPROVE)
+            w = await waivers.approve_waiver(info.context.state, _actor(info), waiver, reaches)
             return {"waiver": Waiver.of(w)}
 
         return await attempt(WaiverPayload, work)

@@ -206,7 +206,8 @@ class LiveSubscription:
     @strawberry.subscription(
         description="Compliance evaluations of one domain as they change; `cursor` and "
         "`since` as in `catalogChanges`.",
-        extensions=needs("asset:read", domain_arg="domain"),
+        # Findings and scores, as the ``findings`` query and ``complianceReport`` show them.
+        extensions=needs("compliance:read", domain_arg="domain"),
     )
     async def compliance_updates(
         self, info: Info, domain: str, since: Since = None

@@ -99,6 +99,38 @@ async def test_a_scoped_rule_applies_only_in_its_scope(engine: PolicyEngine) -> 
     assert await violations(engine, [scoped], [inside, outside]) == {("pii_has_owner", "in")}
 
 
+# Custom Rego that fails every asset it is given, whatever its domain.
+EVERYWHERE = """package mine
+
+deny contains {"rule": "leak", "asset": asset.urn, "message": "m", "evidence": {}} if {
+	some asset in input.assets
+}
+"""
+
+
+async def test_custom_rego_finds_only_in_its_rules_scope(engine: PolicyEngine, unique: str) -> None:
+    """A marketing rule whose Rego denies every asset finds only marketing's: a domain's
+    policy raises no finding in another domain (nor for a rule it never declared)."""
+    package = f"p_{unique}_v1"
+    module = f"datawave/custom/{package}"
+    await engine.put_module(module, EVERYWHERE.replace("mine", f"datawave.custom.{package}"))
+    leak = {"id": f"{unique}/leak", "template": "custom", "templateVersion": 1, "params": {},
+            "severity": "high", "scope": {"kind": "domain", "value": "marketing"},
+            "controls": ["urn:dw:control:gdpr/art-32"]}  # fmt: skip
+    assets = [column("ours") | {"domains": ["marketing"]},
+              column("theirs") | {"domains": ["sales"]}, column("nobodys")]  # fmt: skip
+    custom = [{"package": package, "policy": unique}]
+    try:
+        found = await engine.decide(
+            f"{FINDINGS}/findings", {"rules": [leak], "assets": assets, "custom": custom}
+        )
+        assert [(f["rule"], f["asset"]) for f in found] == [(f"{unique}/leak", "ours")]
+        undeclared = {"rules": [], "assets": assets, "custom": custom}
+        assert await engine.decide(f"{FINDINGS}/findings", undeclared) == []
+    finally:
+        await engine.delete_module(module)
+
+
 async def test_a_label_under_review_does_not_count(engine: PolicyEngine) -> None:
     unsure = column("c", EMAIL)
     unsure["labels"][0]["status"] = "review"

@@ -20,7 +20,13 @@ from redis.asyncio import Redis
 
 from core.settings import Settings
 from graph.driver import read
-from live.changes import ChangeType, catalog_change, publish_catalog_change
+from live.changes import (
+    ChangeType,
+    ComplianceUpdate,
+    catalog_change,
+    publish_catalog_change,
+    publish_compliance_update,
+)
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import ws_client
 from tests.integration.security.conftest import Api
@@ -251,18 +257,27 @@ async def test_claims_cannot_grant_what_roles_do_not(api: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+COMPLIANCE = "subscription ($d: String!) { complianceUpdates(domain: $d) { status urn } }"
+
+
+async def subscribe_once(api: Api, token: str, domain: str) -> dict[str, Any]:
+    """The first compliance update of ``domain`` that ``token`` receives within 10 s."""
+    request = GraphQLRequest(COMPLIANCE, variable_values={"d": domain})
+    async with asyncio.timeout(10), ws_client(api.url, token) as session:
+        async for event in session.subscribe(request):
+            return event["complianceUpdates"]
+    raise AssertionError("the subscription ended")
+
+
 async def test_subscriptions_see_only_their_domain(
     api: Api, mesh: Mesh, settings: Settings
 ) -> None:
-    sales = api.token("viewer", domains=[mesh.sales])
+    steward = api.token("steward", domains=[mesh.sales])
     with pytest.raises(
-        TransportQueryError, match="forbidden: this needs the asset:read permission"
+        TransportQueryError, match="forbidden: this needs the compliance:read permission"
     ):
-        async with ws_client(api.url, sales) as session:
-            query = "subscription ($d: String!) { complianceUpdates(domain: $d) { status } }"
-            request = GraphQLRequest(query, variable_values={"d": mesh.finance})
-            async for _ in session.subscribe(request):
-                pass
+        await subscribe_once(api, steward, mesh.finance)
+    sales = api.token("viewer", domains=[mesh.sales])
     changes = "subscription ($s: String) { catalogChanges(filter: {source: $s}) { urn } }"
     received: list[str] = []
 
@@ -287,3 +302,30 @@ async def test_subscriptions_see_only_their_domain(
         task.cancel()
         await redis.aclose()
     assert set(received) == {mesh.urn("orders")}
+
+
+async def test_compliance_updates_need_compliance_read(
+    api: Api, mesh: Mesh, settings: Settings
+) -> None:
+    """Findings and scores go live only to whom the ``findings`` query shows them: a viewer of
+    sales is refused even its own domain's; a steward of sales (compliance:read) receives them."""
+    viewer = api.token("viewer", domains=[mesh.sales])
+    with pytest.raises(
+        TransportQueryError, match="forbidden: this needs the compliance:read permission"
+    ):
+        await subscribe_once(api, viewer, mesh.sales)
+    finding = ComplianceUpdate(domain=mesh.sales, framework="gdpr", status="open",
+                               urn=f"urn:dw:finding:{api.name}", message="no owner")  # fmt: skip
+    listener = asyncio.create_task(
+        subscribe_once(api, api.token("steward", domains=[mesh.sales]), mesh.sales)
+    )
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        async with asyncio.timeout(10):
+            while not listener.done():  # published until the subscription is live
+                await publish_compliance_update(redis, finding)
+                await asyncio.sleep(0.1)
+    finally:
+        listener.cancel()  # when it did not hear within 10 s
+        await redis.aclose()
+    assert listener.result() == {"status": "open", "urn": finding.urn}
