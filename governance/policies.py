@@ -261,7 +261,10 @@ async def editable(database: str, policy: Policy, actor: str) -> PolicyVersion:
             await latest.save()
         return latest
     if latest.state == State.IN_REVIEW:
-        raise WrongState(f"{latest.name} is in review: approve it or wait", "policy")
+        raise WrongState(
+            f"{latest.name} is in review: approve it, or send it back (returnPolicyVersion)",
+            "policy",
+        )
     async with unit_of_work(database):
         draft = await _new_version(policy.key, latest.version + 1, actor)
         draft.custom_rego, draft.tests = latest.custom_rego, latest.tests
@@ -456,6 +459,23 @@ async def submit(database: str, engine: PolicyEngine, actor: str, policy_urn_: s
     return run
 
 
+MAX_NOTE = 2000
+
+
+async def send_back(actor: str, policy_urn_: str, version: int, note: str) -> PolicyVersion:
+    """A version in review goes back to draft, with why: its reviewer declines it, or its
+    authors withdraw it to change it (it could only be approved before: in review, nothing
+    edits it)."""
+    if not 0 < len(note.strip()) <= MAX_NOTE:
+        raise WorkflowError(f"say why, in 1 to {MAX_NOTE} characters", "note")
+    v = await get_version(policy_urn_, version)
+    if v.state != State.IN_REVIEW:
+        raise WrongState(f"{v.name} is {v.state}, not in review", "version")
+    v.state, v.returned_by, v.returned_at = State.DRAFT, actor, _now()
+    v.return_note, v.submitted_by, v.submitted_at = note.strip(), None, None
+    return await v.save()
+
+
 async def approve(actor: str, policy_urn_: str, version: int) -> PolicyVersion:
     """Four eyes: no author of the version may approve it."""
     v = await get_version(policy_urn_, version)
@@ -581,14 +601,12 @@ async def activate(
 async def rollback(
     database: str, engine: PolicyEngine, actor: str, policy_urn_: str
 ) -> ActiveRuleSet:
-    """Retire the active version and reactivate the one active before it (the masking
-    policy's first: the shipped default masks again)."""
+    """Retire the active version and reactivate the one active before it; after a policy's
+    first version, none is in force (the masking policy's shipped default masks again)."""
     versions = await versions_of(policy_urn_)
     active = [v for v in versions if v.state == State.ACTIVE]
     if not active:
         raise WrongState(f"{policy_urn_} has no active version", "policy")
     earlier = [v for v in versions if v.state == State.RETIRED and v.version < active[0].version]
-    if not earlier and policy_urn_ != MASKING:
-        raise WrongState(f"{active[0].name} is the first version ever active", "policy")
     on = earlier[-1] if earlier else None
     return await _switch(database, engine, actor, policy_urn_, on, active[0])

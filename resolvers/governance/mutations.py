@@ -299,10 +299,10 @@ async def _activated(info: Info, rule_set: policies.ActiveRuleSet, policy: str) 
     """After a switch of rule set: announce it (a masking policy to every API process too),
     then evaluate everything under it."""
     active = [v for v in rule_set.versions if v.policy == policy]
-    if active:
-        await _announce(info, policy, active[0].version, policies.State.ACTIVE, rule_set.version)
-    elif policy == policies.MASKING:  # rolled back to the shipped default: "version 0"
-        await _announce(info, policy, 0, policies.State.ACTIVE, rule_set.version)
+    # None in force (rolled back past its first version) is "version 0"; for the masking
+    # policy, the shipped default.
+    in_force = active[0].version if active else 0
+    await _announce(info, policy, in_force, policies.State.ACTIVE, rule_set.version)
     if policy == policies.MASKING:
         await masking.announce(info.context.state)
     try:
@@ -413,6 +413,23 @@ class GovernanceMutation:
         return await attempt(PolicyPayload, work)
 
     @strawberry.mutation(
+        description="Send a version in review back to draft, saying why: its reviewer "
+        "declines it, or its authors withdraw it to change it.",
+        extensions=guarded("policy:write", _by("policy")),
+    )
+    async def return_policy_version(
+        self, info: Info, policy: strawberry.ID, version: int, note: str
+    ) -> PolicyPayload:
+        await _may_edit(info, policy)
+
+        async def work() -> dict[str, Any]:
+            v = await policies.send_back(_actor(info), policy, version, note)
+            await _announce(info, policy, version, policies.State.DRAFT)
+            return {"version": PolicyVersion.of(v)}
+
+        return await attempt(PolicyPayload, work)
+
+    @strawberry.mutation(
         description="Approve a version in review; its authors cannot (four eyes).",
         extensions=guarded("policy:approve", _by("policy")),
     )
@@ -442,7 +459,8 @@ class GovernanceMutation:
         return await attempt(ActivationPayload, work)
 
     @strawberry.mutation(
-        description="Retire the active version and reactivate the previous one.",
+        description="Retire the active version and reactivate the previous one; after the "
+        "first version, none of the policy stays in force.",
         extensions=guarded("policy:approve", _by("policy")),
     )
     async def rollback_policy(self, info: Info, policy: strawberry.ID) -> ActivationPayload:

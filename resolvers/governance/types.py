@@ -238,6 +238,10 @@ class PolicyVersion:
     custom_rego: str | None
     tests: JSON
     submitted_by: str | None
+    returned_by: str | None = strawberry.field(
+        description="Who last sent it back from review to draft (declined or withdrawn)."
+    )
+    return_note: str | None = strawberry.field(description="Why it was sent back.")
     approved_by: str | None
     activated_by: str | None
     activated_at: datetime | None
@@ -262,6 +266,8 @@ class PolicyVersion:
             custom_rego=v.custom_rego,
             tests=v.tests or [],
             submitted_by=v.submitted_by,
+            returned_by=v.returned_by,
+            return_note=v.return_note,
             approved_by=v.approved_by,
             activated_by=v.activated_by,
             activated_at=native(v.activated_at),

@@ -221,6 +221,51 @@ async def test_custom_rego_then_rollback(world: dict[str, Any]) -> None:
     found = (await ada(FINDINGS, filter=art32))["findings"]["edges"]
     assert {e["node"]["rule"] for e in found} == {f"{w['name']}/owner"}
 
+    # Past its first version, nothing of the policy stays in force (it was refused: a policy
+    # once active could never leave).
+    out = (await w["bob"](ROLLBACK, policy=w["policy"]))["rollbackPolicy"]
+    assert (out["errors"], out["version"]) == ([], None)
+    assert (await ada(POLICY, urn=w["policy"]))["policy"]["activeVersion"] is None
+    await ada(EVALUATE, source=w["name"])
+    assert (await ada(FINDINGS, filter=art32))["findings"]["edges"] == []
+
+
+RETURN = """
+mutation($policy: ID!, $version: Int!, $note: String!) {
+  returnPolicyVersion(policy: $policy, version: $version, note: $note) {
+    version { version state returnedBy returnNote submittedBy }
+    errors { __typename message ... on InvalidInputError { field } } } }
+"""
+
+
+async def test_a_version_in_review_goes_back_to_draft_with_why(world: dict[str, Any]) -> None:
+    """Its reviewer declines it, or its authors withdraw it: before, in review it could only
+    be approved, and nothing could change it."""
+    w = world
+    ada, bob, name = w["ada"], w["bob"], w["name"]
+    await draft(w)
+    assert (await ada(SUBMIT, policy=w["policy"]))["submitPolicyVersion"]["errors"] == []
+
+    async def send_back(who: Any, note: str) -> dict[str, Any]:
+        done = await who(RETURN, policy=w["policy"], version=1, note=note)
+        return done["returnPolicyVersion"]
+
+    blank = await send_back(bob, "  ")
+    why = "say why, in 1 to 2000 characters"
+    assert blank["errors"][0] == {
+        "__typename": "InvalidInputError",
+        "message": why,
+        "field": "note",
+    }
+    declined = await send_back(bob, "scope it to the sales domain first")
+    assert declined["version"] == {"version": 1, "state": "DRAFT", "returnedBy": f"{name}-bob",
+                                   "returnNote": "scope it to the sales domain first",
+                                   "submittedBy": None}  # fmt: skip
+    again = await send_back(bob, "twice")
+    assert again["errors"][0]["__typename"] == "WrongStateError"
+    edited = (await ada(ADD_RULE, policy=w["policy"], rule={**RULE, "id": "owner-2"}))["addRule"]
+    assert edited["errors"] == [] and edited["version"]["version"] == 1  # the same draft
+
 
 DECIDE = """
 mutation($column: ID!, $label: String!) {
