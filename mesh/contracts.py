@@ -2,9 +2,10 @@
 
 Documents are parsed into the standard's own pydantic models (``open-data-contract-standard``),
 so an invalid one is refused with the path of its bad field, and exported back as ODCS YAML.
-Two versions are compared structurally (``breaking_changes``): a removed table or column, a
-changed type, a column made required, or a changed primary key breaks consumers. A contract is
-checked against what the scans discovered in the product's output ports (``drift``).
+Two versions are compared structurally (``breaking_changes``): a removed table, column or
+nested property, a changed or narrowed type, a column made required, or a changed primary key
+breaks consumers. A contract is checked against what the scans discovered in the product's
+output ports (``drift``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 import yaml
-from jsonschema import Draft201909Validator
-from jsonschema.exceptions import best_match
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
 from pydantic import ValidationError
 
@@ -28,12 +28,54 @@ from mesh.errors import InvalidContract
 MAX_BYTES = 512 * 1024
 
 
-def parse(text: str) -> OpenDataContractStandard:
-    """An ODCS v3 document, or InvalidContract naming the bad field's path."""
+def _check_size(text: str) -> None:
     if len(text.encode()) > MAX_BYTES:
         raise InvalidContract(f"a contract has at most {MAX_BYTES} bytes", "yaml")
+
+
+class _NoAliases(yaml.SafeLoader):
+    """The safe loader, refusing aliases: a few bytes of nested aliases expand to gigabytes
+    (billion laughs), and a contract machines exchange has no use for them."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            line = self.peek_event().start_mark.line + 1
+            raise InvalidContract(f"YAML alias at line {line}: a contract has no aliases", "yaml")
+        return super().compose_node(parent, index)
+
+
+def _load(text: str) -> Any:
+    loader = _NoAliases(text)
     try:
-        doc = yaml.safe_load(text)
+        return loader.get_single_data()
+    except RecursionError:  # a few hundred nested brackets: the composer recurses per level
+        raise InvalidContract("YAML nested too deep for a contract", "yaml") from None
+    finally:
+        loader.dispose()
+
+
+# The standard's schema checks nested properties with ``unevaluatedProperties``, which cost the
+# pure-Python jsonschema three times more per level (1.9 s at six levels of a 655-byte
+# contract, minutes at ten, the event loop blocked): jsonschema-rs takes a millisecond at any
+# depth.
+
+
+def _schema_error(doc: dict[str, Any]) -> tuple[str, str] | None:
+    """(path, message) of what the standard's JSON Schema refuses in ``doc``, or None: the
+    deepest error, since a bad nested field also fails every object around it ("unevaluated
+    properties")."""
+    errors = list(_judge().iter_errors(doc))
+    if not errors:
+        return None
+    deepest = max(errors, key=lambda e: len(e.instance_path))
+    return ".".join(str(p) for p in deepest.instance_path) or "(document)", deepest.message
+
+
+def parse(text: str) -> OpenDataContractStandard:
+    """An ODCS v3 document, or InvalidContract naming the bad field's path."""
+    _check_size(text)
+    try:
+        doc = _load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -41,10 +83,9 @@ def parse(text: str) -> OpenDataContractStandard:
     if not isinstance(doc, dict):
         raise InvalidContract("an ODCS contract is a YAML mapping", "yaml")
     # The standard's JSON Schema first (enums, required fields, formats), then its models.
-    error = best_match(_validator().iter_errors(doc))
-    if error is not None:
-        path = ".".join(str(p) for p in error.absolute_path) or "(document)"
-        raise InvalidContract(f"{path}: {error.message}", path)
+    if refused := _schema_error(doc):
+        path, message = refused
+        raise InvalidContract(f"{path}: {message}", path)
     if not str(doc.get("apiVersion", "")).startswith("v3."):
         raise InvalidContract(f"apiVersion {doc.get('apiVersion')!r}: ODCS v3 only", "apiVersion")
     try:
@@ -56,9 +97,14 @@ def parse(text: str) -> OpenDataContractStandard:
 
 
 @cache
-def _validator() -> Draft201909Validator:
-    schema = resources.files("open_data_contract_standard").joinpath("schema.json")
-    return Draft201909Validator(_conditions_need_their_key(json.loads(schema.read_text())))
+def _schema() -> dict[str, Any]:
+    text = resources.files("open_data_contract_standard").joinpath("schema.json").read_text()
+    return _conditions_need_their_key(json.loads(text))
+
+
+@cache
+def _judge() -> jsonschema_rs.Validator:
+    return jsonschema_rs.Draft201909Validator(_schema())
 
 
 def _conditions_need_their_key(node: Any) -> Any:
@@ -77,7 +123,13 @@ def _conditions_need_their_key(node: Any) -> Any:
 
 
 def export(contract: OpenDataContractStandard) -> str:
-    return contract.to_yaml()
+    """The contract as ODCS YAML, refused past MAX_BYTES: what is stored must parse again."""
+    text = contract.to_yaml()
+    _check_size(text)
+    return text
+
+
+ITEMS = "[]"  # the path segment of an array's items: ``tags[]``
 
 
 @dataclass(frozen=True)
@@ -86,19 +138,28 @@ class ColumnSpec:
     physical: str | None
     required: bool
     primary_key: bool
+    key_position: int | None = None
+    fields: dict[str, ColumnSpec] = field(default_factory=dict)  # nested properties, ITEMS
+
+
+def _spec(p: SchemaProperty) -> ColumnSpec:
+    fields = _columns(p.properties)
+    if p.items is not None:
+        fields[ITEMS] = _spec(p.items)
+    return ColumnSpec(
+        logical=p.logicalType,
+        physical=p.physicalType,
+        required=bool(p.required),
+        primary_key=bool(p.primaryKey),
+        key_position=p.primaryKeyPosition if p.primaryKey else None,
+        fields=fields,
+    )
 
 
 def _columns(props: list[SchemaProperty] | None) -> dict[str, ColumnSpec]:
-    return {
-        p.name: ColumnSpec(
-            logical=p.logicalType,
-            physical=p.physicalType,
-            required=bool(p.required),
-            primary_key=bool(p.primaryKey),
-        )
-        for p in props or []
-        if p.name
-    }
+    """Columns by physical name (else name), as the source knows them: a renamed physical
+    column is another column."""
+    return {(p.physicalName or p.name): _spec(p) for p in props or [] if p.physicalName or p.name}
 
 
 def tables(contract: OpenDataContractStandard) -> dict[str, dict[str, ColumnSpec]]:
@@ -111,35 +172,88 @@ def tables(contract: OpenDataContractStandard) -> dict[str, dict[str, ColumnSpec
 
 
 def breaking_changes(old: OpenDataContractStandard, new: OpenDataContractStandard) -> list[str]:
-    """What ``new`` breaks of ``old``: removed or retyped columns, narrowed nullability, changed
-    keys, removed tables. Additions and widened nullability are compatible."""
+    """What ``new`` breaks of ``old``: removed tables, columns or nested properties, retyped or
+    narrowed types, narrowed nullability, a changed primary key. Additions, widened types and
+    widened nullability are compatible."""
     found = []
     before, now = tables(old), tables(new)
     for table, columns in before.items():
         if table not in now:
             found.append(f"{table}: table removed")
             continue
-        for name, was in columns.items():
-            col = now[table].get(name)
-            if col is None:
-                found.append(f"{table}.{name}: column removed")
-                continue
-            for kind, a, b in (
-                ("logical type", was.logical, col.logical),
-                ("physical type", was.physical, col.physical),
-            ):
-                if a is not None and _base(a) != _base(b):
-                    found.append(f"{table}.{name}: {kind} changed from {a} to {b}")
-            if col.required and not was.required:
-                found.append(f"{table}.{name}: nullability narrowed (now required)")
-            if col.primary_key != was.primary_key:
-                found.append(f"{table}.{name}: primary key changed")
+        key, new_key = _primary_key(columns), _primary_key(now[table])
+        if key != new_key:
+            found.append(f"{table}: primary key changed from ({', '.join(key)}) to "
+                         f"({', '.join(new_key)})")  # fmt: skip
+        found += _changed_fields(table, columns, now[table], nested=False)
+    return found
+
+
+def _primary_key(columns: dict[str, ColumnSpec]) -> list[str]:
+    """The key's columns in key order (``primaryKeyPosition``, then as listed)."""
+    keyed = [
+        (c.key_position is None, c.key_position or 0, i, name)
+        for i, (name, c) in enumerate(columns.items())
+        if c.primary_key
+    ]
+    return [name for *_, name in sorted(keyed)]
+
+
+def _changed_fields(
+    where: str, before: dict[str, ColumnSpec], now: dict[str, ColumnSpec], *, nested: bool
+) -> list[str]:
+    found = []
+    for name, was in before.items():
+        path = f"{where}{name}" if name == ITEMS else f"{where}.{name}"
+        col = now.get(name)
+        if col is None:
+            found.append(f"{path}: {'property' if nested else 'column'} removed")
+            continue
+        found += _changed_column(path, was, col)
+        found += _changed_fields(path, was.fields, col.fields, nested=True)
+    return found
+
+
+def _changed_column(path: str, was: ColumnSpec, col: ColumnSpec) -> list[str]:
+    found = []
+    for kind, a, b in (
+        ("logical type", was.logical, col.logical),
+        ("physical type", was.physical, col.physical),
+    ):
+        if a is not None and _base(a) != _base(b):
+            found.append(f"{path}: {kind} changed from {a} to {b}")
+        elif a is not None and _narrowed(a, b):
+            found.append(f"{path}: {kind} narrowed from {a} to {b}")
+    if col.required and not was.required:
+        found.append(f"{path}: nullability narrowed (now required)")
     return found
 
 
 def _base(data_type: str | None) -> str:
     """``VARCHAR(255)`` and ``varchar`` are one type for comparison."""
     return re.sub(r"\s*\(.*\)\s*$", "", data_type or "").strip().lower()
+
+
+DECIMALS = {"decimal", "numeric", "number", "dec"}
+
+
+def _bounds(data_type: str | None) -> tuple[int, ...] | None:
+    """A type's length (``varchar(10)``: 10), or a decimal's integer and fraction digits
+    (``decimal(10,2)``: 8, 2); None when it has none."""
+    sizes = re.search(r"\(\s*(\d+(?:\s*,\s*\d+)*)\s*\)\s*$", data_type or "")
+    if sizes is None:
+        return None
+    numbers = [int(n) for n in sizes.group(1).split(",")]
+    if _base(data_type) in DECIMALS:
+        precision, scale = (*numbers, 0)[:2]
+        return precision - scale, scale
+    return tuple(numbers)
+
+
+def _narrowed(was: str, now: str | None) -> bool:
+    """Whether ``now`` holds less than ``was``: a bound lowered, or one where there was none."""
+    a, b = _bounds(was), _bounds(now)
+    return b is not None and (a is None or any(y < x for x, y in zip(a, b, strict=False)))
 
 
 # ODCS logical types and the physical types the scans report that satisfy them.

@@ -40,6 +40,35 @@ def test_an_invalid_contract_names_the_bad_field(text: str, path: str) -> None:
     assert refused.value.field == path
 
 
+def nested(depth: int, leaf: str = "string") -> str:
+    """A contract whose column ``deep`` nests object properties ``depth`` levels deep."""
+    prop: dict = {"name": "leaf", "logicalType": leaf}
+    for i in range(depth):
+        prop = {"name": f"n{i}", "logicalType": "object", "properties": [prop]}
+    return contract({"id": {"logicalType": "string"}, "deep": {k: v for k, v in prop.items()
+                                                               if k != "name"}})  # fmt: skip
+
+
+def test_deeply_nested_properties_are_checked_and_a_bad_one_named() -> None:
+    """The pure-Python schema check cost three times more per level of nested properties
+    (minutes at ten: the API's event loop blocked, the suite's timeout hit)."""
+    assert "deep" in contracts.tables(contracts.parse(nested(12)))["orders"]
+    with pytest.raises(InvalidContract) as refused:
+        contracts.parse(nested(12, leaf="strng"))
+    assert refused.value.field == "schema.0.properties.1" + ".properties.0" * 12 + ".logicalType"
+    with pytest.raises(InvalidContract) as refused:
+        contracts.parse(nested(3, leaf="strng"))  # shallow: the most relevant error, as before
+    assert refused.value.field == "schema.0.properties.1" + ".properties.0" * 3 + ".logicalType"
+
+
+def test_yaml_nested_past_any_contract_is_refused() -> None:
+    """It raised RecursionError (an internal error) at a few hundred levels."""
+    value = "[" * 2000 + "]" * 2000
+    with pytest.raises(InvalidContract) as refused:
+        contracts.parse(contract(BASE) + f"customProperties:\n- property: x\n  value: {value}\n")
+    assert refused.value.field == "yaml"
+
+
 def test_removed_retyped_narrowed_and_rekeyed_columns_break_consumers() -> None:
     old = contracts.parse(contract(BASE))
     new = contracts.parse(
@@ -52,7 +81,7 @@ def test_removed_retyped_narrowed_and_rekeyed_columns_break_consumers() -> None:
         )
     )
     assert contracts.breaking_changes(old, new) == [
-        "orders.id: primary key changed",
+        "orders: primary key changed from (id) to ()",
         "orders.email: nullability narrowed (now required)",
         "orders.total: logical type changed from number to string",
     ]

@@ -1,0 +1,79 @@
+"""Contracts that would have slipped through, refused through GraphQL: a minor version that
+changes the published key, renames a physical column or drops a nested property cannot be
+published; a contract whose YAML aliases expand, or too large once stored, is refused and
+leaves no version behind, while a plain one still imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.mesh.flow import ADVANCE, DOMAIN, IMPORT, PRODUCT, published
+from tests.unit.mesh.odcs import alias_bomb, contract, swelling
+
+VERSIONS = (
+    "query($id: ID!) { node(id: $id) { ... on DataProduct { versions { version status } } } }"
+)
+COMPATIBILITY = """
+query($version: ID!) { compatibility(version: $version) { baseline compatible breakingChanges } }
+"""
+META = {
+    "logicalType": "object",
+    "properties": [
+        {"name": "channel", "logicalType": "string"},
+        {"name": "utm", "logicalType": "string"},
+    ],
+}
+V1 = {
+    "id": {"logicalType": "string", "primaryKey": True},
+    "email": {"logicalType": "string", "physicalName": "email"},
+    "meta": META,
+}
+MINOR = {
+    "id": V1["id"],
+    "tenant": {"logicalType": "string", "primaryKey": True},
+    "email": {"logicalType": "string", "physicalName": "email_address"},
+    "meta": {**META, "properties": META["properties"][:1]},
+}
+
+
+async def test_a_minor_version_breaking_key_columns_or_nested_properties_is_refused(
+    mesh: dict[str, Any],
+) -> None:
+    olga = mesh["owner"]
+    product = (await published(mesh, contract(V1)))["product"]
+    minor = await olga(IMPORT, product=product, version="1.1.0", odcs=contract(MINOR))
+    v11 = minor["importContract"]["version"]["id"]
+    breaking = [
+        "orders: primary key changed from (id) to (id, tenant)",
+        "orders.email: column removed",
+        "orders.meta.utm: property removed",
+    ]
+    seen = (await olga(COMPATIBILITY, version=v11))["compatibility"]
+    assert seen == {"baseline": "1.0.0", "compatible": False, "breakingChanges": breaking}
+    refused = (await olga(ADVANCE, version=v11, step="PUBLISH"))["advanceVersion"]
+    assert refused["errors"][0]["__typename"] == "IncompatibleVersionError"
+    assert refused["errors"][0]["changes"] == breaking
+    assert (await olga(VERSIONS, id=product))["node"]["versions"] == [
+        {"version": "1.0.0", "status": "PUBLISHED"},
+        {"version": "1.1.0", "status": "DRAFT"},
+    ]
+
+
+async def test_a_contract_that_expands_past_its_limit_leaves_no_version(
+    mesh: dict[str, Any],
+) -> None:
+    ada, olga = mesh["admin"], mesh["owner"]
+    sales = (await ada(DOMAIN, input={"name": mesh["sales"]}))["createDomain"]["domain"]["id"]
+    created = await olga(PRODUCT, input={"domain": sales, "name": "orders"})
+    product = created["createDataProduct"]["product"]["id"]
+    for odcs in (alias_bomb(5), swelling()):
+        refused = await olga(IMPORT, product=product, version="1.0.0", odcs=odcs)
+        assert refused["importContract"]["version"] is None
+        assert refused["importContract"]["errors"][0]["__typename"] == "InvalidContractError"
+        assert refused["importContract"]["errors"][0]["path"] == "yaml"
+        assert (await olga(VERSIONS, id=product))["node"]["versions"] == []
+    plain = await olga(IMPORT, product=product, version="1.0.0", odcs=contract(V1))
+    assert plain["importContract"]["errors"] == []
+    assert (await olga(VERSIONS, id=product))["node"]["versions"] == [
+        {"version": "1.0.0", "status": "DRAFT"}
+    ]
