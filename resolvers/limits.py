@@ -1,5 +1,5 @@
-"""Document limits (depth, aliases, repeated fields) checked before the standard validation
-rules, and both cached per document.
+"""Document limits (depth, aliases, repeated fields, cost) checked before the standard
+validation rules, and both cached per document.
 
 Some standard rules cost time quadratic in a document's size (overlapping fields), so a
 document over a limit is refused for the limit alone, in a millisecond or two. Strawberry's
@@ -24,25 +24,46 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValuesOfCorrectTypeRule,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
     validate,
 )
+from graphql.language.visitor import SKIP
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from resolvers.errors import BAD_USER_INPUT
+from resolvers.errors import BAD_USER_INPUT, coded
+from resolvers.pagination import MAX_PAGE_SIZE
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_REPEATS = 100
+# What an unpaged list of objects (``Table.columns``, ``labels``, ``owners``) is assumed to
+# hold: nothing bounds them; the default page size, a wide table's columns.
+ASSUMED_LIST_SIZE = 50
+# The most a document may be estimated to produce (``CostRule``). The repo's heaviest, a page of
+# 100 tables with their columns, labels and lineage (tests/integration/graphql/test_loaders.py),
+# costs 1.06 million (its real lists are far shorter than 50); nesting unpaged lists costs 50 a
+# level: the 270-byte attack of five ``columns { table { ...`` levels costs 325 million (25 MB,
+# 7.7 s of a blocked event loop at 13 columns a table), four levels 6.5 million.
+MAX_COST = 1_500_000
+PAGE_ARGUMENTS = ("first", "last")
 
 
 class RepeatedFieldsRule(ASTValidationRule):
@@ -76,6 +97,108 @@ class RepeatedFieldsRule(ASTValidationRule):
             )
 
 
+class CostRule(ASTValidationRule):
+    """Estimates the fields an operation can produce, and refuses more than ``MAX_COST`` (coded
+    ``REQUEST_TOO_LARGE``, like a document or variables over their size): depth and aliases
+    let ``columns { table { columns { ... } } }`` multiply a table's columns at every level.
+    A field costs 1 for each object holding it: the product of the sizes of the lists above
+    it. A list's size is its field's ``first``/``last`` (a connection's applies to its
+    ``edges``), at most ``MAX_PAGE_SIZE`` as the resolvers allow, else ``ASSUMED_LIST_SIZE``.
+    A variable counts as ``MAX_PAGE_SIZE``, whatever its default: the outcome is cached per
+    document, and variables are not part of it. Fragments count at each spread; introspection
+    costs 1 (bounded by the schema, not the data)."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.schema = context.schema
+        self.fragments = {
+            d.name.value: d
+            for d in context.document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        # A fragment's cost on one object, by fragment and page: a fragment spread twice in
+        # fragments spread twice ... would otherwise be walked exponentially often.
+        self.spread_costs: dict[tuple[str, int | None], int] = {}
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
+        cost = self.cost(node.selection_set, self.schema.get_root_type(node.operation), None, ())
+        if cost > MAX_COST:
+            self.report_error(
+                coded(
+                    "REQUEST_TOO_LARGE",
+                    f"estimated cost {cost:,} exceeds the maximum of {MAX_COST:,}: ask for "
+                    "smaller pages (first) or fewer nested lists",
+                    cost=cost,
+                    maxCost=MAX_COST,
+                )
+            )
+        return SKIP
+
+    def cost(
+        self,
+        selections: SelectionSetNode,
+        parent: GraphQLNamedType | None,
+        page: int | None,
+        spreading: tuple[str, ...],
+    ) -> int:
+        """The cost of ``selections`` on one object of type ``parent``; ``page``: the size of
+        its lists when a paged field returned it (a connection)."""
+        total = 0
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field_cost(selection, parent, page, spreading)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                kind = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.cost(selection.selection_set, kind, page, spreading)
+            else:
+                total += self.spread_cost(selection, page, spreading)
+        return total
+
+    def field_cost(
+        self,
+        node: FieldNode,
+        parent: GraphQLNamedType | None,
+        page: int | None,
+        spreading: tuple[str, ...],
+    ) -> int:
+        field = getattr(parent, "fields", {}).get(node.name.value)  # a union has none
+        if field is None or node.selection_set is None:
+            return 1  # a leaf, introspection, or unknown (the standard rules name it)
+        size = _page_size(node, field)
+        child = get_named_type(field.type)
+        if is_list_type(get_nullable_type(field.type)):
+            each = size or page or ASSUMED_LIST_SIZE
+            return 1 + each * self.cost(node.selection_set, child, None, spreading)
+        return 1 + self.cost(node.selection_set, child, size, spreading)
+
+    def spread_cost(
+        self, node: FragmentSpreadNode, page: int | None, spreading: tuple[str, ...]
+    ) -> int:
+        name = node.name.value
+        fragment = self.fragments.get(name)
+        if fragment is None or name in spreading:
+            return 0  # unknown or cyclic: the standard rules name it
+        if (name, page) not in self.spread_costs:
+            kind = self.schema.get_type(fragment.type_condition.name.value)
+            cost = self.cost(fragment.selection_set, kind, page, (*spreading, name))
+            self.spread_costs[name, page] = cost
+        return self.spread_costs[name, page]
+
+
+def _page_size(node: FieldNode, field: GraphQLField) -> int | None:
+    """The page a field asks for with ``first`` or ``last`` (given, else its default), or
+    None if it takes neither."""
+    name = next((n for n in PAGE_ARGUMENTS if n in field.args), None)
+    if name is None:
+        return None
+    given = next((a.value for a in node.arguments or () if a.name.value == name), None)
+    value = field.args[name].default_value if given is None else given
+    if isinstance(value, IntValueNode):
+        value = int(value.value)
+    return max(1, min(value, MAX_PAGE_SIZE)) if isinstance(value, int) else MAX_PAGE_SIZE
+
+
 class ArgumentValuesRule(ValuesOfCorrectTypeRule):
     """The standard rule for literal argument values (an enum spelt as a string, a string for
     an Int), its errors coded ``BAD_USER_INPUT`` like every argument error."""
@@ -85,7 +208,12 @@ class ArgumentValuesRule(ValuesOfCorrectTypeRule):
         super().report_error(error)
 
 
-LIMIT_RULES = (depth_rule(MAX_DEPTH, None, None), alias_rule(MAX_ALIASES), RepeatedFieldsRule)
+LIMIT_RULES = (
+    depth_rule(MAX_DEPTH, None, None),
+    alias_rule(MAX_ALIASES),
+    RepeatedFieldsRule,
+    CostRule,
+)
 # What Strawberry adds to the standard rules (its ``validate_document``).
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 # Distinct documents kept parsed and validated; bounded so unique texts cannot grow memory.
