@@ -10,10 +10,14 @@ An event becomes (``rows``, no graph needed) and is written by ``apply_events``:
   ``durationMs``, the ``errorMessage`` facet, and the events seen (``<type>@<time>``);
 - a dataset is the table a registered source holds (graph/datasets.py, ``resolve``), or else a
   ``:Dataset:Unresolved`` node of its own, which keeps its ``schema`` and ``dataSource`` facets;
-- each input ``FEEDS`` each output ``via`` the job, and the ``columnLineage`` facet gives
-  column ``FEEDS`` with their ``transformations`` (``DIRECT/IDENTITY``, ``INDIRECT/FILTER``, ...)
-  and ``masking``. An edge is valid from ``since`` (the earliest event declaring it) to
-  ``until``, set by a COMPLETE run of its job that no longer declares it;
+- a run declares what all its events declared (the spec lets a run spread its datasets and
+  facets over its events), kept on the run (``inputs``, ``outputs``, ``columnFeeds``, from
+  ``firstEventAt`` to ``lastEventAt``) for its events in later batches: each input ``FEEDS``
+  each output ``via`` the job, and the ``columnLineage`` facet gives column ``FEEDS`` with
+  their ``transformations`` (``DIRECT/IDENTITY``, ``INDIRECT/FILTER``, ...) and ``masking``.
+  An edge is valid from ``since`` (the first event of the earliest run declaring it) to
+  ``until``, set by the first COMPLETE run of its job after its last declaration that did not
+  declare it, whichever arrived first (a late event of an older run ends at the later run);
 - ``dataQualityMetrics`` (input facet) and ``dataQualityAssertions`` as
   ``(:Run)-[:CHECKED {metrics, assertions, at}]->(dataset)``.
 
@@ -23,12 +27,12 @@ Every write is a MERGE or a min/max, so a replayed event changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, LiteralString
 
 import orjson
 from neo4j import AsyncDriver, AsyncManagedTransaction
@@ -37,7 +41,7 @@ from core.events import Event
 from core.urns import Urn, column_urn
 from graph.assets import ensure_assets
 from graph.datasets import Location, dataset_urn, locate
-from graph.driver import Record, fetch, read, write_rows
+from graph.driver import CHUNK, STABLE_PLAN, Record, fetch, read, write_rows
 from graph.inheritance import propagate
 from graph.records import plain
 from graph.runs_merge import fold_closes, fold_feeds, fold_jobs, fold_latest, fold_runs
@@ -79,7 +83,8 @@ SET d.namespace = row.namespace, d.olName = row.name,
     d.olKinds = row.kinds, d.olHosts = row.hosts, d.olPort = row.port, d.olPath = row.path
 """
 # A table discovered in a database where earlier runs saw a dataset no source held then: the
-# table takes over the dataset's lineage, job links and quality checks, and the dataset goes.
+# table takes over the dataset's lineage, job links and quality checks (and its place in what
+# the job's runs declared), and the dataset goes.
 ADOPT = """
 UNWIND $rows AS row
 MATCH (t:Asset {urn: row.urn})
@@ -111,6 +116,14 @@ CALL (d, t) {
   MERGE (r)-[x:CHECKED]->(t)
   SET x += properties(c)
 }
+CALL (d, t) {
+  MATCH (j:Job)-[:READS|WRITES]->(d)
+  WITH DISTINCT j, d, t
+  MATCH (j)<-[:OF]-(r:Run)
+  WHERE d.urn IN r.inputs OR d.urn IN r.outputs
+  SET r.inputs = [u IN r.inputs | CASE u WHEN d.urn THEN t.urn ELSE u END],
+      r.outputs = [u IN r.outputs | CASE u WHEN d.urn THEN t.urn ELSE u END]
+}
 DETACH DELETE d
 """
 # Job edges between two tables, one of them just adopted, that hold column lineage declared
@@ -128,13 +141,16 @@ WHERE f.columns IS NOT NULL AND NOT a:Dataset AND NOT b:Dataset
 RETURN a.urn AS from, b.urn AS to, f.via AS via, toString(f.since) AS since,
        toString(f.lastSeenAt) AS time, f.columns AS columns
 """
+# A job, the time of its latest COMPLETE run (``completedAt``, returned) and its links.
 UPSERT_JOBS = """
 UNWIND $rows AS row
 MERGE (j:Job {urn: row.urn})
 SET j.name = row.name, j.namespace = row.namespace, j.source = row.namespace,
     j.kind = 'openlineage', j.jobType = coalesce(row.jobType, j.jobType),
     j.integration = coalesce(row.integration, j.integration), j.sql = coalesce(row.sql, j.sql),
-    j.description = coalesce(row.description, j.description)
+    j.description = coalesce(row.description, j.description),
+    j.completedAt = CASE WHEN j.completedAt >= datetime(row.completedAt) THEN j.completedAt
+                         ELSE coalesce(datetime(row.completedAt), j.completedAt) END
 WITH j, row
 CALL (j, row) {
   UNWIND row.links AS link
@@ -151,20 +167,32 @@ CALL (j, row) {
     SET r.lastSeenAt = CASE WHEN r.lastSeenAt > at THEN r.lastSeenAt ELSE at END
   }
 }
+WITH j WHERE j.completedAt IS NOT NULL
+RETURN j.urn AS urn, j.completedAt AS completedAt
 """
 # The furthest state wins; between terminal states, the latest event. One row per run
-# (graph/runs_merge.py ``fold_runs``): its state event, and the keys and times of all its events
-# (ISO text, ``_stamped``).
+# (graph/runs_merge.py ``fold_runs``): its state event, the keys and times of all its events
+# (ISO text, ``_stamped``), and what they declared: a run keeps the union of what its events
+# declared (``inputs``, ``outputs``, ``columnFeeds``) and the span of their times. Returns what
+# earlier batches saw of a run beyond the row: the rest of what it declared, and its span.
 UPSERT_RUNS = """
 UNWIND $rows AS row
 WITH row, datetime(row.time) AS time, datetime(row.started) AS started,
-     datetime(row.ended) AS ended
+     datetime(row.ended) AS ended, datetime(row.first) AS first, datetime(row.last) AS last
 MATCH (j:Job {urn: row.job})
 MERGE (r:Run {urn: row.urn})
 ON CREATE SET r.runId = row.runId, r.name = row.name, r.source = row.namespace
 MERGE (r)-[:OF]->(j)
-WITH r, row, time, started, ended
+WITH r, row, time, started, ended, first, last
 SET r.events = coalesce(r.events, []) + [k IN row.keys WHERE NOT k IN coalesce(r.events, [])],
+    r.inputs = coalesce(r.inputs, []) + [u IN row.inputs WHERE NOT u IN coalesce(r.inputs, [])],
+    r.outputs = coalesce(r.outputs, []) + [u IN row.outputs WHERE NOT u IN coalesce(r.outputs, [])],
+    r.columnFeeds = CASE WHEN r.columnFeeds IS NULL OR r.columnFeeds = row.columnFeeds
+                         THEN row.columnFeeds  // the same again: no pair by pair comparison
+                         ELSE r.columnFeeds + [p IN row.columnFeeds WHERE NOT p IN r.columnFeeds]
+                    END,
+    r.firstEventAt = CASE WHEN r.firstEventAt < first THEN r.firstEventAt ELSE first END,
+    r.lastEventAt = CASE WHEN r.lastEventAt > last THEN r.lastEventAt ELSE last END,
     r.startedAt = CASE WHEN started IS NOT NULL AND (r.startedAt IS NULL OR started < r.startedAt)
                        THEN started ELSE r.startedAt END,
     r.endedAt = CASE WHEN ended IS NOT NULL AND (r.endedAt IS NULL OR ended > r.endedAt)
@@ -180,9 +208,19 @@ SET r.state = CASE WHEN moves THEN row.type ELSE r.state END,
     r.nominalStart = coalesce(datetime(row.nominalStart), r.nominalStart)
 SET r.durationMs = CASE WHEN r.startedAt IS NOT NULL AND r.endedAt IS NOT NULL
                         THEN duration.inSeconds(r.startedAt, r.endedAt).milliseconds END
+WITH r, row
+WHERE r.firstEventAt < datetime(row.first) OR r.lastEventAt > datetime(row.last)
+   OR size(r.inputs) > size(row.inputs) OR size(r.outputs) > size(row.outputs)
+   OR size(r.columnFeeds) > size(row.columnFeeds)
+RETURN r.urn AS urn, r.firstEventAt AS first, r.lastEventAt AS last,
+       [u IN r.inputs WHERE NOT u IN row.inputs] AS inputs,
+       [u IN r.outputs WHERE NOT u IN row.outputs] AS outputs,
+       [p IN r.columnFeeds WHERE NOT p IN row.columnFeeds] AS columnFeeds
 """
 # One row per edge (``fold_feeds``): declared first at ``since``, last at ``time`` (ISO text:
-# thousands of rows a batch, which the driver packs far faster than datetimes).
+# thousands of rows a batch, which the driver packs far faster than datetimes). Returns the
+# edges last declared before their job last completed (``completedAt``), which a later run may
+# have ended (``CLOSE_LATE``).
 UPSERT_FEEDS = """
 UNWIND $rows AS row
 WITH row, datetime(row.since) AS since, datetime(row.time) AS time
@@ -194,10 +232,14 @@ SET f.since = CASE WHEN since < f.since THEN since ELSE f.since END,
     f.lastSeenAt = CASE WHEN f.lastSeenAt > time THEN f.lastSeenAt ELSE time END,
     f.transformations = coalesce(row.transformations, f.transformations),
     f.masking = coalesce(row.masking, f.masking), f.columns = coalesce(row.columns, f.columns)
+WITH a, b, f, row
+WHERE f.lastSeenAt < datetime(row.completedAt)
+RETURN row.via AS via, a.urn AS from, b.urn AS to
 """
-# A COMPLETE run declares its job's whole lineage: what it no longer declares ends there. One
-# row per job (``fold_closes``: its runs grouped by the edges they declared, with their times):
-# the earliest of its runs that ends an edge sets ``until``.
+# A COMPLETE run declares its job's whole lineage (over all its events): what it no longer
+# declares ends there. One row per job (``fold_closes``: the batch's COMPLETE runs grouped by
+# the edges they declared, with their times): the earliest of its runs that ends an edge sets
+# ``until``.
 CLOSE_FEEDS = """
 UNWIND $rows AS row
 MATCH (a)-[f:FEEDS {via: row.via}]->(b)
@@ -206,6 +248,24 @@ WITH b, f, reduce(ts = [], c IN row.closes |
 WITH b, f, reduce(end = null, t IN times |
                   CASE WHEN f.lastSeenAt < datetime(t) AND (end IS NULL OR datetime(t) < end)
                        THEN datetime(t) ELSE end END) AS end
+WHERE end IS NOT NULL AND (f.until IS NULL OR f.until > end)
+SET f.until = end
+RETURN DISTINCT b.urn AS urn
+"""
+# The same for an edge the batch declared that a later COMPLETE run of its job, written before,
+# did not (the events of an older run arriving late): the earliest such run ends it. A run
+# written before runs kept what they declared (no ``inputs``) ends nothing: what it declared is
+# unknown.
+CLOSE_LATE = """
+UNWIND $rows AS row
+MATCH (a:Asset {urn: row.from})-[f:FEEDS {via: row.via}]->(b:Asset {urn: row.to})
+CALL (a, b, f, row) {
+  MATCH (:Job {urn: row.via})<-[:OF]-(r:Run {state: 'COMPLETE'})
+  WHERE r.stateAt > f.lastSeenAt AND r.inputs IS NOT NULL
+    AND NOT ((a.urn IN r.inputs AND b.urn IN r.outputs) OR (a.urn + ' ' + b.urn) IN r.columnFeeds)
+  RETURN min(r.stateAt) AS end
+}
+WITH b, f, end
 WHERE end IS NOT NULL AND (f.until IS NULL OR f.until > end)
 SET f.until = end
 RETURN DISTINCT b.urn AS urn
@@ -461,28 +521,36 @@ NEVER_AFTER, NEVER_BEFORE = datetime.max.replace(tzinfo=UTC), datetime.min.repla
 
 
 @dataclass
-class _Shape:
-    """What the events of one job naming the same datasets declare, whatever their time:
-    mapped once for all of them (a scheduler's runs of a job repeat their datasets and column
-    lineage), with the times of those events."""
+class _Span:
+    """When something was declared: its earliest and latest times, the arrival order of the
+    latest (which breaks ties of time), and the times of the COMPLETE events among them."""
 
-    via: str | None
+    first: datetime = NEVER_AFTER
+    last: datetime = NEVER_BEFORE
+    seq: int = 0
+    completes: list[datetime] = field(default_factory=list)
+
+    def saw(self, first: datetime, last: datetime, seq: int) -> None:
+        self.first = min(self.first, first)
+        if last >= self.last:
+            self.last, self.seq = last, seq
+
+    def add(self, other: _Span) -> None:
+        self.saw(other.first, other.last, other.seq)
+        self.completes += other.completes
+
+
+@dataclass
+class _Shape:
+    """What the events of one job naming the same datasets describe, whatever their time:
+    mapped once for all of them (a scheduler's runs of a job repeat their datasets), with the
+    times of those events."""
+
     datasets: list[Record]  # datasets no source holds
     tables: list[str]
     links: list[tuple[str, str]]  # (READS or WRITES, urn)
-    feeds: list[Record]  # from, to, via, transformations, masking, columns
-    columns: list[str]
-    fed: list[str]  # columns whose inputs the job declares
     checks: list[tuple[str, str | None, str | None]]  # (dataset, metrics, assertions)
-    first: datetime = NEVER_AFTER
-    last: datetime = NEVER_BEFORE
-    seq: int = 0  # the arrival order of the latest event (which breaks ties of time)
-    completes: list[datetime] = field(default_factory=list)
-
-    def saw(self, time: datetime, seq: int) -> None:
-        self.first = min(self.first, time)
-        if time >= self.last:
-            self.last, self.seq = time, seq
+    span: _Span = field(default_factory=_Span)
 
 
 def _shape(via: str | None, datasets: Sequence[Record], urns: dict[str, str]) -> _Shape:
@@ -495,65 +563,236 @@ def _shape(via: str | None, datasets: Sequence[Record], urns: dict[str, str]) ->
     tables = [urn for _, urn in own.values() if _kind_of(urn) != "dataset"]
     checks = [(urn, d["metrics"], d["assertions"]) for d, urn in own.values()
               if d["metrics"] or d["assertions"]]  # fmt: skip
-    shape = _Shape(via, unheld, tables, [], [], [], [], checks)
-    if via is None:
-        return shape
-    inputs = sorted({urn for d, urn in own.values() if d["role"] == "input"})
-    outputs = sorted({urn for d, urn in own.values() if d["role"] == "output"})
-    shape.links = [("READS", u) for u in inputs] + [("WRITES", u) for u in outputs]
-    by_ends = {
-        (a, b): {"from": a, "to": b, "via": via, "transformations": None, "masking": None,
-                 "columns": []}
-        for a in inputs
-        for b in outputs
-        if a != b
-    }  # fmt: skip
-    shape.feeds = list(by_ends.values())
-    for d, out in own.values():
+    links = [] if via is None else sorted(
+        {("READS" if d["role"] == "input" else "WRITES", urn) for d, urn in own.values()}
+    )  # fmt: skip
+    return _Shape(unheld, tables, links, checks)
+
+
+Held = dict[tuple[str, str], list[list[Any]]]  # column lineage by the edge of datasets it waits on
+
+
+@dataclass
+class _Lineage:
+    """What a run declares, all its events of a batch together (or an event without a run):
+    each input feeds each output, and the column lineage of its outputs. Mapped once for the
+    runs of a batch naming the same datasets."""
+
+    via: str
+    inputs: list[str]
+    outputs: list[str]
+    feeds: list[Record]  # from, to, via, transformations, masking, columns
+    held: Held  # column lineage waiting on a dataset's edge
+    columns: list[str]  # the columns of its column lineage
+    fed: list[str]  # columns whose inputs it declares
+    pairs: list[str]  # its column FEEDS, ``<from> <to>`` (URNs hold no space)
+
+
+def _edge(via: str, a: str, b: str, **how: Any) -> Record:
+    return {"from": a, "to": b, "via": via, "transformations": None, "masking": None,
+            "columns": None, **how}  # fmt: skip
+
+
+def _datasets_edge(via: str, held: Held, a: str, b: str) -> Record:
+    """An edge of a job's inputs to its outputs, with the column lineage it holds."""
+    return _edge(via, a, b, columns=_json(held.get((a, b))))
+
+
+def _lineage(via: str, datasets: Iterable[Record], urns: dict[str, str]) -> _Lineage:
+    roles: dict[str, set[str]] = {"input": set(), "output": set()}
+    held: dict[tuple[str, str], dict[tuple[str, str], list[Any]]] = {}
+    columns: dict[tuple[str, str], Record] = {}
+    for d in datasets:
+        out = urns[d["ref"].key]
+        roles[d["role"]].add(out)
         for c in d["columns"] if d["role"] == "output" else []:
             source = urns[c["ref"].key]
             if _kind_of(source) != "table" or _kind_of(out) != "table":
                 # A dataset of its own has no column nodes: its column lineage waits on the
                 # dataset's edge until a scan finds both ends (``adopt``).
-                if (source, out) in by_ends:
-                    by_ends[source, out]["columns"].append(
-                        [c["from"], c["to"], c["transformations"], c["masking"]]
-                    )
+                held.setdefault((source, out), {})[c["from"], c["to"]] = [
+                    c["from"], c["to"], c["transformations"], c["masking"]
+                ]  # fmt: skip
                 continue
-            edge = {"from": _column(source, c["from"]), "to": _column(out, c["to"])}
-            shape.columns += [edge["from"], edge["to"]]
-            shape.fed.append(edge["to"])
-            shape.feeds.append(
-                {**edge, "via": via, "transformations": c["transformations"],
-                 "masking": c["masking"]}
-            )  # fmt: skip
-    for f in by_ends.values():
-        f["columns"] = _json(sorted(f["columns"]))
-    return shape
+            ends = (_column(source, c["from"]), _column(out, c["to"]))
+            columns[ends] = _edge(
+                via, *ends, transformations=c["transformations"], masking=c["masking"]
+            )
+    waiting = {ends: sorted(fields.values()) for ends, fields in held.items()}
+    inputs, outputs = sorted(roles["input"]), sorted(roles["output"])
+    tables = [_datasets_edge(via, waiting, a, b) for a in inputs for b in outputs if a != b]
+    return _Lineage(
+        via, inputs, outputs, [*tables, *columns.values()], waiting,
+        [u for ends in columns for u in ends], [b for _, b in columns],
+        [f"{a} {b}" for a, b in columns],
+    )  # fmt: skip
 
 
-async def apply_events(tx: AsyncManagedTransaction, events: Sequence[Record]) -> list[str]:
-    """Write the ``rows`` of OpenLineage events, in any number, in a few statements (their rows
-    folded, graph/runs_merge.py; the lineage of events alike mapped once, ``_Shape``); return
-    the tables a job read or wrote, whose lineage (cached reads across assets) may have
-    changed."""
-    if not events:
-        return []
+def _with_stored(
+    lineage: _Lineage, ins: Sequence[str], outs: Sequence[str], pairs: Sequence[str]
+) -> _Lineage:
+    """``lineage`` and what its run declared in earlier batches that its events here do not
+    repeat: the edges its stored inputs and outputs make with all its datasets, and its stored
+    column lineage (as it was written then)."""
+    inputs, outputs = [*lineage.inputs, *ins], [*lineage.outputs, *outs]
+    tables = [_datasets_edge(lineage.via, lineage.held, a, b) for a in inputs for b in outputs
+              if a != b and (a in ins or b in outs)]  # fmt: skip
+    ends = [p.split(" ") for p in pairs]
+    return replace(
+        lineage,
+        inputs=inputs,
+        outputs=outputs,
+        feeds=[*lineage.feeds, *tables, *(_edge(lineage.via, a, b) for a, b in ends)],
+        fed=[*lineage.fed, *(b for _, b in ends)],
+        pairs=[*lineage.pairs, *pairs],
+    )
+
+
+@dataclass
+class _Run:
+    """The events of one run in a batch (or one event without a run): the datasets they name
+    together, and when."""
+
+    via: str
+    datasets: dict[int, Record] = field(default_factory=dict)
+    span: _Span = field(default_factory=_Span)
+
+
+def _lineages(batch: dict[Any, _Run], urns: dict[str, str]) -> dict[Any, _Lineage]:
+    """The lineage of each run of the batch, mapped once for the runs naming the same datasets
+    (a scheduler's runs of a job, and the START and COMPLETE of a run, share their rows)."""
+    mapped: dict[tuple[Any, ...], _Lineage] = {}
+    out = {}
+    for key, run in batch.items():
+        alike = (run.via, *sorted(run.datasets))
+        out[key] = mapped.get(alike) or mapped.setdefault(
+            alike, _lineage(run.via, run.datasets.values(), urns)
+        )
+    return out
+
+
+def _declared(
+    batch: dict[Any, _Run], lineages: dict[Any, _Lineage], stored: dict[str, Record]
+) -> list[tuple[_Lineage, _Span]]:
+    """What the batch's runs declared, with what they declared in earlier batches, and when
+    (from their earliest event to their latest, earlier batches' included): one entry for the
+    runs with the same lineage and nothing more stored."""
+    out: dict[tuple[Any, ...], tuple[_Lineage, _Span]] = {}
+    for key, run in batch.items():
+        lineage, more = lineages[key], stored.get(key)
+        extra: tuple[tuple[str, ...], ...] = ((), (), ())
+        if more is not None:
+            run.span.saw(more["first"].to_native(), more["last"].to_native(), run.span.seq)
+            extra = tuple(tuple(more[k]) for k in ("inputs", "outputs", "columnFeeds"))
+        group = (id(lineage), extra)
+        if group not in out:
+            out[group] = (_with_stored(lineage, *extra) if any(extra) else lineage, _Span())
+        out[group][1].add(run.span)
+    return list(out.values())
+
+
+async def _resolve_events(tx: AsyncManagedTransaction, events: Sequence[Record]) -> dict[str, str]:
     # Events alike share their dataset rows (``rows``): map and resolve each one once.
     unique = {id(d): d for e in events for d in e["datasets"]}.values()
     refs = {d["ref"].key: d["ref"] for d in unique}
     refs |= {c["ref"].key: c["ref"] for d in unique for c in d["columns"]}
-    urns = await resolve(tx, list(refs.values()))
+    return await resolve(tx, list(refs.values()))
+
+
+async def _fetch_rows(
+    tx: AsyncManagedTransaction, query: LiteralString, rows: Sequence[Record]
+) -> list[Record]:
+    """``fetch`` of an ``UNWIND $rows`` query, in chunks and planned as ``write_rows``."""
+    out = []
+    for start in range(0, len(rows), CHUNK):
+        out += await fetch(tx, STABLE_PLAN + query, rows=rows[start : start + CHUNK])
+    return out
+
+
+async def _upsert_jobs(
+    tx: AsyncManagedTransaction, jobs: Sequence[Record], stamp: Any
+) -> dict[str, datetime]:
+    """Write the jobs (``fold_jobs``); return when each last completed."""
+    rows = [
+        _stamped(
+            {**j, "links": [{**link, "time": stamp(link["time"])} for link in j["links"]]}, stamp
+        )
+        for j in fold_jobs(jobs)
+    ]
+    return {
+        r["urn"]: r["completedAt"].to_native() for r in await _fetch_rows(tx, UPSERT_JOBS, rows)
+    }
+
+
+async def _upsert_runs(
+    tx: AsyncManagedTransaction,
+    runs: Sequence[Record],
+    batch: dict[Any, _Run],
+    lineages: dict[Any, _Lineage],
+    stamp: Any,
+) -> dict[str, Record]:
+    """Write the runs, with what their events declared and when; return, by run, what earlier
+    batches saw of the runs that had more (``UPSERT_RUNS``)."""
+    rows = [
+        _stamped(
+            {**r, "inputs": lineages[r["urn"]].inputs, "outputs": lineages[r["urn"]].outputs,
+             "columnFeeds": lineages[r["urn"]].pairs, "first": batch[r["urn"]].span.first,
+             "last": batch[r["urn"]].span.last},
+            stamp,
+        )
+        for r in fold_runs(runs)
+    ]  # fmt: skip
+    return {r["urn"]: r for r in await _fetch_rows(tx, UPSERT_RUNS, rows)}
+
+
+async def _close(
+    tx: AsyncManagedTransaction,
+    declared: Sequence[tuple[_Lineage, _Span]],
+    late: Sequence[Record],
+    stamp: Any,
+) -> list[str]:
+    """End what a COMPLETE run of the batch no longer declared (``CLOSE_FEEDS``), and the
+    ``late`` edges (last declared before their job last completed) that the later COMPLETE
+    runs, written before, no longer did (``CLOSE_LATE``); return the targets of those ended."""
+    closes = fold_closes(
+        {"via": lineage.via, "times": [stamp(t) for t in sorted(span.completes)],
+         "feeds": [[f["from"], f["to"]] for f in lineage.feeds]}
+        for lineage, span in declared
+        if span.completes
+    )  # fmt: skip
+    ended = await fetch(tx, CLOSE_FEEDS, rows=closes) if closes else []
+    ended += await _fetch_rows(tx, CLOSE_LATE, late)
+    return [r["urn"] for r in ended]
+
+
+async def apply_events(tx: AsyncManagedTransaction, events: Sequence[Record]) -> list[str]:
+    """Write the ``rows`` of OpenLineage events, in any number, in a few statements (their rows
+    folded, graph/runs_merge.py; events and runs alike mapped once, ``_Shape`` and
+    ``_Lineage``); return the tables a job read or wrote, whose lineage (cached reads across
+    assets) may have changed.
+
+    A run's lineage is what all its events declared (the spec lets a run spread its datasets
+    and facets over its events): each run keeps what it declared (``UPSERT_RUNS``), so an event
+    that repeats nothing neither drops nor ends what its run's other events declared."""
+    if not events:
+        return []
+    urns = await _resolve_events(tx, events)
     shapes: dict[tuple[Any, ...], _Shape] = {}
+    batch: dict[Any, _Run] = {}  # by run URN, or by arrival for an event without a run
     jobs, runs, checks = [], [], []
     for seq, e in enumerate(events):
         via, time = e["job"] and e["job"]["urn"], e["time"]
         key = (via, *(id(d) for d in e["datasets"]))
         shape = shapes.get(key) or shapes.setdefault(key, _shape(via, e["datasets"], urns))
-        shape.saw(time, seq)
+        shape.span.saw(time, time, seq)
         if via is None:
             continue
-        jobs.append({**e["job"], "links": shape.links, "time": time})
+        completed = time if e["complete"] else None
+        jobs.append({**e["job"], "links": shape.links, "time": time, "completedAt": completed})
+        run = batch.setdefault(e["run"]["urn"] if e["run"] else seq, _Run(via))
+        run.datasets.update((id(d), d) for d in e["datasets"])
+        run.span.saw(time, time, seq)
+        run.span.completes += [completed] if completed else []
         if e["run"] is not None:
             runs.append(e["run"])
             checks += [
@@ -561,41 +800,35 @@ async def apply_events(tx: AsyncManagedTransaction, events: Sequence[Record]) ->
                  "assertions": assertions}
                 for urn, metrics, assertions in shape.checks
             ]  # fmt: skip
-        if e["complete"]:
-            shape.completes.append(time)
+    lineages = _lineages(batch, urns)
     stamp = cache(datetime.isoformat)
     datasets = fold_latest(
-        ({**d, "time": s.last} for s in shapes.values() for d in s.datasets), "urn"
+        ({**d, "time": s.span.last} for s in shapes.values() for d in s.datasets), "urn"
     )
     await write_rows(tx, UPSERT_DATASETS, [_stamped(d, stamp) for d in datasets])
-    tables = {u for s in shapes.values() for u in s.tables}
-    await ensure_assets(tx, [*tables, *(u for s in shapes.values() for u in s.columns)])
-    jobs = fold_jobs(jobs)
-    stamped_jobs = [
-        {**j, "links": [{**link, "time": stamp(link["time"])} for link in j["links"]]} for j in jobs
-    ]
-    await write_rows(tx, UPSERT_JOBS, [_stamped(j, stamp) for j in stamped_jobs])
-    await write_rows(tx, UPSERT_RUNS, [_stamped(r, stamp) for r in fold_runs(runs)])
-    feeds = [
-        {**f, "since": s.first, "time": s.last, "seq": s.seq}
-        for s in shapes.values()
-        for f in s.feeds
-    ]
-    await write_rows(tx, UPSERT_FEEDS, [_stamped(f, stamp) for f in fold_feeds(feeds)])
-    closes = fold_closes(
-        {"via": s.via, "times": [stamp(t) for t in sorted(s.completes)],
-         "feeds": [[f["from"], f["to"]] for f in s.feeds]}
-        for s in shapes.values()
-        if s.completes
-    )  # fmt: skip
-    ended = [r["urn"] for r in await fetch(tx, CLOSE_FEEDS, rows=closes)] if closes else []
+    columns = {u for lineage in lineages.values() for u in lineage.columns}
+    await ensure_assets(tx, [*(u for s in shapes.values() for u in s.tables), *columns])
+    completed = await _upsert_jobs(tx, jobs, stamp)
+    stored = await _upsert_runs(tx, runs, batch, lineages, stamp)
+    declared = _declared(batch, lineages, stored)
+    feeds = fold_feeds(
+        {**f, "since": span.first, "time": span.last, "seq": span.seq}
+        for lineage, span in declared
+        for f in lineage.feeds
+    )
+    rows = [_stamped({**f, "completedAt": completed.get(f["via"])}, stamp) for f in feeds]
+    late = await _fetch_rows(tx, UPSERT_FEEDS, rows)
+    ended = await _close(tx, declared, late, stamp)
     await write_rows(
         tx, UPSERT_CHECKS, [_stamped(c, stamp) for c in fold_latest(checks, "run", "dataset")]
     )
     # Labels follow the new column lineage, and no longer follow what ended.
-    fed = {u for s in shapes.values() for u in s.fed}
+    fed = {u for lineage, _ in declared for u in lineage.fed}
     await propagate(tx, [*fed, *ended])
-    return sorted({link["urn"] for j in jobs for link in j["links"] if link["urn"] in tables})
+    return sorted(
+        {u for lineage, _ in declared for u in (*lineage.inputs, *lineage.outputs)
+         if _kind_of(u) == "table"}
+    )  # fmt: skip
 
 
 def _stamped(row: Record, stamp: Any) -> Record:

@@ -145,6 +145,53 @@ async def test_runs_alike_coalesced_in_one_batch_and_replayed_leave_the_one_by_o
     assert (b[2][:16], b[3], b[4][:16]) == ("2026-11-01T06:00", None, "2026-11-01T07:40")
 
 
+def partial_run(
+    unique: str, state: RunState, run_id: int, minutes: float, reads: str = "", writes: str = ""
+) -> dict[str, Any]:
+    """An event of ``load`` naming only part of what its run does: the inputs ``reads``, and x
+    if ``writes`` names the inputs whose e-mail column x.email copies."""
+    event = job_run(unique, state, run_id, minutes, *writes)
+    event["inputs"] = job_run(unique, state, run_id, minutes, *reads)["inputs"]
+    event["outputs"] = event["outputs"] if writes else []
+    return event
+
+
+async def test_runs_spreading_their_datasets_over_their_events_leave_the_one_by_one_graph(
+    neo4j: AsyncDriver, settings: Settings, unique: str
+) -> None:
+    """A run's lineage is what all its events declared, in whatever order and batches they
+    come: complete runs that repeat nothing, inputs and outputs on different events (a
+    COMPLETE before its START), and an older run arriving after the runs that followed it."""
+    events = [
+        partial_run(unique, RunState.START, 1, 0, reads="a", writes="a"),
+        partial_run(unique, RunState.COMPLETE, 1, 10),
+        partial_run(unique, RunState.COMPLETE, 2, 30, writes="b"),
+        partial_run(unique, RunState.START, 2, 20, reads="b"),
+        partial_run(unique, RunState.START, 3, 40, reads="ab"),
+        partial_run(unique, RunState.RUNNING, 3, 45, writes="ab"),
+        partial_run(unique, RunState.COMPLETE, 3, 50),
+        partial_run(unique, RunState.COMPLETE, 4, 60, reads="c", writes="c"),
+        partial_run(unique, RunState.COMPLETE, 0, -10, reads="d", writes="d"),  # late and older
+    ]
+    one_by_one, batched, replayed = await one_by_one_and_batched(neo4j, settings, unique, events)
+
+    assert batched == one_by_one == replayed
+    # Each input (and its e-mail column) fed x from the start of the first run declaring it
+    # until a complete run declared it no more: a and b until run 4, c still, d (the late run)
+    # until run 1, not run 4.
+    ended = {}
+    for source, _, since, until, *_ in batched["feeds"]:
+        column = source.startswith("urn:dw:column:")
+        ended[source.split("/")[-2 if column else -1], column] = (since[:16], until and until[:16])
+    expected = {
+        "a": ("2026-11-01T06:00", "2026-11-01T07:00"),
+        "b": ("2026-11-01T06:20", "2026-11-01T07:00"),
+        "c": ("2026-11-01T07:00", None),
+        "d": ("2026-11-01T05:50", "2026-11-01T06:10"),
+    }
+    assert ended == {(k, column): v for k, v in expected.items() for column in (True, False)}
+
+
 async def test_the_batch_endpoint_takes_an_array_all_or_none(
     api: str, settings: Settings, unique: str
 ) -> None:
