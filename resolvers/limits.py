@@ -2,9 +2,10 @@
 validation rules, and both cached per document.
 
 Some standard rules cost time quadratic in a document's size (overlapping fields), so a
-document over a limit is refused for the limit alone, in a millisecond or two. Strawberry's
-limiter rules also stumble over an unknown fragment (``KeyError``); the standard rules then
-report it properly, so such a document is left to them.
+document over a limit is refused for the limit alone, in a millisecond or two. The limits
+measure each fragment once, however often it is spread (Strawberry's own depth and alias rules
+walked it at every spread: exponential in a few hundred bytes), and skip an unknown fragment,
+which the standard rules then name.
 
 Clients send the same few documents again and again, and validating one took a third of the
 API's CPU time (docs/benchmarks.md, GraphQL): the outcome depends only on the schema, the
@@ -43,8 +44,6 @@ from graphql import (
 )
 from graphql.language.visitor import SKIP
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as alias_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -64,6 +63,100 @@ ASSUMED_LIST_SIZE = 50
 # 7.7 s of a blocked event loop at 13 columns a table), four levels 6.5 million.
 MAX_COST = 1_500_000
 PAGE_ARGUMENTS = ("first", "last")
+
+
+class _PerFragment(ASTValidationRule):
+    """A measure of each operation with its fragments expanded, each fragment measured once:
+    Strawberry's depth and alias rules walked a fragment again at every spread, so twenty
+    fragments each spreading the one before twice (a few hundred bytes) took half a second and
+    thirty took minutes. ``measure`` combines a field's own value with its selections'."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.fragments = {
+            d.name.value: d
+            for d in context.document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        self.measured: dict[str, int] = {}
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
+        self.judge(node, self.selections(node.selection_set, ()))
+        return SKIP
+
+    def selections(self, node: SelectionSetNode | None, spreading: tuple[str, ...]) -> list[int]:
+        """The measure of each selection in ``node``, fragments expanded."""
+        out = []
+        for selection in node.selections if node else ():
+            if isinstance(selection, FieldNode):
+                out.append(
+                    self.field(selection, self.selections(selection.selection_set, spreading))
+                )
+            elif isinstance(selection, InlineFragmentNode):
+                out.append(self.combine(self.selections(selection.selection_set, spreading)))
+            else:
+                out.append(self.spread(selection.name.value, spreading))
+        return out
+
+    def spread(self, name: str, spreading: tuple[str, ...]) -> int:
+        fragment = self.fragments.get(name)
+        if fragment is None or name in spreading:
+            return 0  # unknown or cyclic: the standard rules name it
+        if name not in self.measured:
+            inner = self.selections(fragment.selection_set, (*spreading, name))
+            self.measured[name] = self.combine(inner)
+        return self.measured[name]
+
+    def field(self, node: FieldNode, inner: list[int]) -> int:
+        raise NotImplementedError
+
+    def combine(self, values: list[int]) -> int:
+        raise NotImplementedError
+
+    def judge(self, node: OperationDefinitionNode, values: list[int]) -> None:
+        raise NotImplementedError
+
+
+class DepthRule(_PerFragment):
+    """Fields nested in fields, at most ``MAX_DEPTH`` (introspection fields do not count), as
+    Strawberry's depth limiter measures and words it."""
+
+    def field(self, node: FieldNode, inner: list[int]) -> int:
+        if node.name.value.startswith("__") or not node.selection_set:
+            return 0
+        return 1 + self.combine(inner)
+
+    def combine(self, values: list[int]) -> int:
+        return max(values, default=0)
+
+    def judge(self, node: OperationDefinitionNode, values: list[int]) -> None:
+        if self.combine(values) > MAX_DEPTH:
+            name = node.name.value if node.name else "anonymous"
+            self.report_error(
+                GraphQLError(f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}", [node])
+            )
+
+
+class AliasRule(_PerFragment):
+    """Aliased fields, at most ``MAX_ALIASES`` in a document, a fragment's at every spread, as
+    Strawberry's alias limiter counts and words it."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.total = 0
+
+    def field(self, node: FieldNode, inner: list[int]) -> int:
+        return (1 if node.alias else 0) + self.combine(inner)
+
+    def combine(self, values: list[int]) -> int:
+        return sum(values)
+
+    def judge(self, node: OperationDefinitionNode, values: list[int]) -> None:
+        self.total += self.combine(values)
+
+    def leave_document(self, *_: Any) -> None:
+        if self.total > MAX_ALIASES:
+            self.report_error(GraphQLError(f"{self.total} aliases found. Allowed: {MAX_ALIASES}"))
 
 
 class RepeatedFieldsRule(ASTValidationRule):
@@ -208,12 +301,7 @@ class ArgumentValuesRule(ValuesOfCorrectTypeRule):
         super().report_error(error)
 
 
-LIMIT_RULES = (
-    depth_rule(MAX_DEPTH, None, None),
-    alias_rule(MAX_ALIASES),
-    RepeatedFieldsRule,
-    CostRule,
-)
+LIMIT_RULES = (DepthRule, AliasRule, RepeatedFieldsRule, CostRule)
 # What Strawberry adds to the standard rules (its ``validate_document``).
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 # Distinct documents kept parsed and validated; bounded so unique texts cannot grow memory.
@@ -228,10 +316,7 @@ def document_errors(
     hide_suggestions: bool,
 ) -> list[GraphQLError]:
     """The limits' errors if any, else the standard rules' (``[]``: the document is valid)."""
-    try:
-        errors = validate(schema, document, LIMIT_RULES)
-    except KeyError:  # an unknown fragment, which the standard rules name
-        errors = []
+    errors = validate(schema, document, LIMIT_RULES)
     rules = (
         *(ArgumentValuesRule if r is ValuesOfCorrectTypeRule else r for r in rules),
         *STRAWBERRY_RULES,
