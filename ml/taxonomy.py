@@ -76,8 +76,8 @@ BUILTIN: tuple[LabelDef, ...] = (
         "telephone or mobile phone number",
         "phone telephone phone_number telefon telefonnummer msisdn telefono telefone telefoon "
         "numer_telefonu puhelin puhelinnumero movil=0.9 celular=0.9 cellulare=0.9 mobiel=0.9 "
-        "komorka=0.9 mobiltelefon=0.9 tlf=0.8 mobile=0.9 tel=0.8 fax=0.8 "
-        "handy=0.7 cell=0.6 portable=0.6",
+        "komorka=0.9 mobiltelefon=0.9 tlf=0.8 mobile=0.9 mobil tel handy handynummer mobilnummer "
+        "rufnummer fax=0.8 cell=0.6 portable=0.6",
     ),
     _label(
         "PII.PostalAddress",
@@ -139,6 +139,8 @@ BUILTIN: tuple[LabelDef, ...] = (
         "notes=0.8 note=0.8 comment=0.8 remarks=0.8 memo=0.8 bemerkung=0.8 message=0.7 "
         "notas=0.8 nota=0.8 comentario=0.8 commento=0.8 opmerking=0.8 observacoes=0.8 "
         "uwagi=0.8 anteckningar=0.8 kommentar=0.8 huomautus=0.8 mensaje=0.7 messaggio=0.7 "
+        "notiz=0.8 notizen=0.8 anmerkung=0.8 anmerkungen=0.8 bemerkungen=0.8 nachricht=0.7 "
+        "nachrichten=0.7 commentaire=0.8 remarque=0.8 opmerkingen=0.8 notitie=0.8 notatki=0.8 "
         "body=0.6 feedback=0.6 reason=0.5",
     ),
     _label(
@@ -161,7 +163,7 @@ BUILTIN: tuple[LabelDef, ...] = (
         "bank account number or IBAN",
         "iban bank_account bban kontonummer bank_account_number cuenta_bancaria conto_corrente "
         "rekeningnummer conta_bancaria numer_konta tilinumero cuenta=0.8 rekening=0.8 konto=0.8 "
-        "conta=0.7 account_number=0.8 rib=0.8 "
+        "conta=0.7 account_number=0.8 rib=0.8 bankverbindung=0.9 "
         "acct_no=0.8",
     ),
     _label(
@@ -183,7 +185,7 @@ BUILTIN: tuple[LabelDef, ...] = (
         "restricted",
         "password or password hash",
         "password password_hash passwd pwd pass_hash hashed_password passwort mot_de_passe pw_hash "
-        "contrasena wachtwoord senha haslo losenord passord salasana",
+        "contrasena wachtwoord senha haslo losenord passord salasana kennwort",
     ),
     _label(
         "Credentials.Secret",

@@ -22,8 +22,11 @@ MODIFIER_WORDS = (
 )
 MODIFIER_PENALTY = 0.2
 FILLERS = frozenset({"of", "de", "di", "do", "da"})  # "date_of_birth", "data_di_nascita"
+# Words naming a place: "place_of_birth" and "lieu_de_naissance" say where, not when.
+PLACE_WORDS = "place lieu ort lugar luogo plaats miejsce sted paikka"
 ABBREV_MIN = 2  # shorter tokens abbreviate too much
 ABBREV_WEIGHT = 0.8  # an abbreviation reads less surely than the word
+READS_AS = 0.5  # a name says what the column is, not something about it (phone_id reads 0.2)
 
 
 def words(name: str) -> list[str]:
@@ -34,6 +37,8 @@ def words(name: str) -> list[str]:
 
 
 MODIFIERS = frozenset(words(MODIFIER_WORDS))
+PLACES = frozenset(words(PLACE_WORDS))
+UNABBREVIATED = MODIFIERS | FILLERS
 
 
 def abbreviates(token: str, word: str) -> bool:
@@ -69,12 +74,18 @@ class NameDetector:
     def detect(self, columns: Sequence[ColumnInput]) -> list[ColumnEvidence]:
         return [self._column(c.name) for c in columns]
 
+    def reads_as(self, name: str, label: str) -> bool:
+        """The column's name says it holds ``label``: ``telefon``, ``tel_no``, not ``phone_id``."""
+        found = self._column(name).get(label)
+        return found is not None and found.score >= READS_AS
+
     def _expand(self, tokens: list[str]) -> set[str]:
-        """The vocabulary words the name's tokens abbreviate (not metadata words like ``id``)."""
+        """The vocabulary words the name's tokens abbreviate (not metadata words like ``id``, nor
+        fillers: the ``de`` of ``lieu_de_naissance`` is no ``date``)."""
         return {
             word
             for t in tokens
-            if len(t) >= ABBREV_MIN and t not in MODIFIERS and t not in self.vocabulary
+            if len(t) >= ABBREV_MIN and t not in UNABBREVIATED and t not in self.vocabulary
             for word in self.vocabulary
             if abbreviates(t, word)
         }
@@ -97,7 +108,8 @@ class NameDetector:
         longest = max((m[1] for m in matches.values()), default=0)
         found: ColumnEvidence = {}
         for label, (weight, n, exact, keyword, parts) in matches.items():
-            if n < longest:
+            # "place_of_birth": a word of the name matched, but the name is about a place.
+            if n < longest or (set(tokens) - parts) & PLACES:
                 continue
             # "national_id" is the id itself; "email_verified" is about an email.
             penalty = MODIFIER_PENALTY if (set(tokens) - parts) & MODIFIERS else 1.0

@@ -34,6 +34,7 @@ FALLBACK_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR")
 STREET_WORDS = ["street", "road", "avenue", "lane", "drive", "way", "rue", "strasse", "straße"]
 PLACE = frozenset({"GPE", "LOC", "FAC"})
 PROSE_WORDS = 5
+PROSE_LOWER_WORDS = 3  # running text has lower-case words between its names; addresses rarely do
 NAME_MAX_WORDS = 5
 # Titles and particles inside names: neither evidence for nor against.
 NEUTRAL_WORDS = (
@@ -113,6 +114,12 @@ def looks_like_name(text: str) -> bool:
     return known * 2 >= len(words) + (len(words) == 1)
 
 
+def _prose(doc: Doc) -> bool:
+    """Sentences, not a name or an address that happens to be long: ``12 rue Marie Dupont``."""
+    lower = sum(t.is_alpha and t.is_lower for t in doc)
+    return len(doc) >= PROSE_WORDS and lower >= PROSE_LOWER_WORDS
+
+
 def _names_person(doc: Doc) -> bool:
     names = g.person_names()
     return any(
@@ -166,7 +173,7 @@ class NerDetector:
             ),
             "PII.FreeText": (
                 "prose naming a person",
-                lambda d: len(d) >= PROSE_WORDS and _names_person(d),
+                lambda d: _prose(d) and _names_person(d),
             ),
         }
         found: ColumnEvidence = {}
@@ -179,19 +186,28 @@ class NerDetector:
                 )
         names = found.get("PII.PersonName")
         if names:
-            found["PII.PersonName"] = replace(names, tier=self._tier(docs, samples))
+            found["PII.PersonName"] = replace(names, tier=self._name_tier(docs, samples))
+        notes = found.get("PII.FreeText")
+        if notes and self._overwhelming(notes.hits, samples):
+            # Notes naming someone in nearly every sample go to review whatever the column is
+            # called (notiz, commentaire); no further: titles and news name people too.
+            found["PII.FreeText"] = replace(notes, tier=Tier.STRICT)
         return found
 
-    def _tier(self, docs: list[Doc], samples: list[str]) -> Tier | None:
-        """Nearly every sample name-shaped with known names, not all one value: ``strict``;
-        ``specific`` when most of them are two or more known names (a first and a last name),
-        which other capitalised values (cities, products, companies) rarely are."""
+    def _overwhelming(self, hits: int, samples: list[str]) -> bool:
+        """Enough samples, nearly all of them hits, not all one value."""
+        return (
+            len(samples) >= self.evidence_min_samples
+            and hits >= self.evidence_share * len(samples)
+            and distinct_share(samples) >= 0.3
+        )
+
+    def _name_tier(self, docs: list[Doc], samples: list[str]) -> Tier | None:
+        """Nearly every sample name-shaped with known names: ``strict``; ``specific`` when most
+        of them are two or more known names (a first and a last name), which other capitalised
+        values (cities, products, companies) rarely are."""
         named = [d.text for d in docs if looks_like_name(d.text)]
-        if (
-            len(samples) < self.evidence_min_samples
-            or len(named) < self.evidence_share * len(samples)
-            or distinct_share(samples) < 0.3
-        ):
+        if not self._overwhelming(len(named), samples):
             return None
         full = sum(len(n.split()) >= 2 for n in named)
         return Tier.SPECIFIC if full * 2 >= len(named) else Tier.STRICT

@@ -14,10 +14,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 
 from ml.detectors import ColumnEvidence, ColumnInput, Evidence, Tier
 from ml.detectors import gazetteer as g
 from ml.detectors import validators as v
+from ml.detectors.names import NameDetector
 from ml.taxonomy import LabelDef
 
 STREET_EN = re.compile(
@@ -50,6 +52,7 @@ EMBEDDED_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(\.[\w-]+)*\.[A-Za-z]{2,}")
 EMBEDDED_PHONE = re.compile(r"\+?\(?\d[\d ().-]{7,}\d(x\d+)?")
 
 Strength = Callable[[str], float]
+Bind = Callable[[ColumnInput, Sequence[str]], tuple[Strength, str] | None]
 
 
 def flag(check: Callable[[str], bool], strength: float = 1.0) -> Strength:
@@ -159,30 +162,39 @@ def always(samples: Sequence[str]) -> bool:
 class Rule:
     """``tier``: what the column proves when ``evidence_share`` of its samples score 1.0 and
     ``fits`` accepts the column as a whole. ``bind``, if set, picks the validator from the
-    column's own samples first (which identifier scheme, which phone regions)."""
+    column's own samples first (which identifier scheme, which phone region)."""
 
     label: str
     detail: str
     strength: Strength
     tier: Tier | None = None
     fits: Callable[[Sequence[str]], bool] = always
-    bind: Callable[[Sequence[str]], tuple[Strength, str] | None] | None = None
+    bind: Bind | None = None
 
 
-def bind_national_id(samples: Sequence[str]) -> tuple[Strength, str] | None:
+def bind_national_id(column: ColumnInput, samples: Sequence[str]) -> tuple[Strength, str] | None:
     scheme = v.id_scheme(samples)
     if scheme is None:
         return None
     return flag(scheme.check), f"valid {scheme.name} (python-stdnum)"
 
 
-def bind_phone(samples: Sequence[str]) -> tuple[Strength, str] | None:
+def bind_phone(
+    names: NameDetector, column: ColumnInput, samples: Sequence[str]
+) -> tuple[Strength, str] | None:
+    """The column's region. Bare digits count as phones only where the column says so: most of
+    its numbers written as phones (``+``, separators, parentheses), or a name that reads as a
+    phone (``telefon``, ``handynummer``); elsewhere they may as well be order numbers."""
     shaped = [s for s in samples if v.phone_shaped(s)]
     if len(shaped) * 2 < len(samples):
         return None
-    regions = v.phone_regions(shaped)
-    where = f", national numbers of {'/'.join(regions[:3])}" if regions else ""
-    return (lambda s: v.valid_phone(s, regions)), f"valid phone number (libphonenumber{where})"
+    region = v.phone_region(shaped)
+    bare = sum(s.strip().isdigit() for s in shaped) * 2 >= len(shaped)
+    weak = bare and not names.reads_as(column.name, "PII.Phone")
+    where = f", national numbers of {region}" if region else ""
+    where += "; bare digits count half" if weak else ""
+    detail = f"valid phone number (libphonenumber{where})"
+    return partial(v.valid_phone, region=region, bare_is_weak=weak), detail
 
 
 def crypt_or_digest(value: str) -> float:
@@ -191,10 +203,11 @@ def crypt_or_digest(value: str) -> float:
     return 0.4 if HEX_DIGEST.match(value.strip()) else 0.0
 
 
-def builtin_rules(today: date) -> tuple[Rule, ...]:
+def builtin_rules(today: date, names: NameDetector) -> tuple[Rule, ...]:
+    phones = partial(bind_phone, names)
     return (
         Rule("PII.Email", "valid email address", flag(v.email), Tier.SPECIFIC),
-        Rule("PII.Phone", "phone number", v.phone, Tier.SPECIFIC, bind=bind_phone),
+        Rule("PII.Phone", "phone number", v.phone, Tier.SPECIFIC, bind=phones),
         Rule("PII.PostalAddress", "street or postcode line", postal_address, Tier.SPECIFIC),
         Rule(
             "PII.DateOfBirth",
@@ -246,7 +259,8 @@ class PatternDetector:
             for label in taxonomy
             if label.pattern
         )
-        self.rules = tuple(r for r in builtin_rules(today) if r.label in known) + custom
+        rules = builtin_rules(today, NameDetector(taxonomy))
+        self.rules = tuple(r for r in rules if r.label in known) + custom
         self.max_samples = max_samples
         self.evidence_share = evidence_share
         self.evidence_min_samples = evidence_min_samples
@@ -262,7 +276,7 @@ class PatternDetector:
         for rule in self.rules:
             strength, detail = rule.strength, rule.detail
             if rule.bind is not None:
-                bound = rule.bind(samples)
+                bound = rule.bind(column, samples)
                 if bound is None:
                     continue
                 strength, detail = bound

@@ -58,7 +58,8 @@ NOT_PHONE = re.compile(
     r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$|^\d{1,3}(\.\d{1,3}){3}$|^\d{3}-\d{2}-\d{4}$|^\d{2}-\d{7}$"
 )
 PHONE_CHARS = " -+().x/"
-PHONE_PROBE = 3  # national numbers tried against every region of NATIONAL_REGIONS
+PHONE_PROBE = 5  # national numbers that pick the column's region among NATIONAL_REGIONS
+BARE_PHONE = 0.5  # bare digits valid in a plan: order numbers, ids and barcodes are bare digits too
 # Numbers written with their country code are checked against every region's plan; numbers
 # written nationally only against these (trying all 245 regions costs ~0.15 s per column).
 NATIONAL_REGIONS = (
@@ -207,8 +208,9 @@ def national_id(value: str) -> bool:
 
 
 def phone(value: str) -> float:
-    """Phones inside prose: 1.0 for a possible number written as people write phones, 0.5 for
-    10 or 11 bare digits (barcodes and long ids are bare digits too, of other lengths)."""
+    """Phones inside prose: 1.0 for a possible number written as people write phones (``+``,
+    separators, parentheses), 0.5 for bare digits: 10 or 11 of them, or led by a trunk prefix
+    (barcodes and long ids are bare digits too, of other lengths)."""
     text = value.strip()
     digits = digits_of(text, " -+().x")
     if digits is None or not 7 <= len(digits) <= 20 or NOT_PHONE.match(text):
@@ -221,8 +223,7 @@ def phone(value: str) -> float:
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_possible_number(parsed):
-            formatted = text.startswith(("+", "0", "(")) or not text.isdigit()
-            return 1.0 if formatted else 0.5
+            return BARE_PHONE if text.isdigit() else 1.0
     return 0.0
 
 
@@ -239,36 +240,42 @@ def _valid_in(text: str, region: str | None) -> bool:
         return False
 
 
-def phone_regions(samples: Sequence[str]) -> tuple[str, ...]:
-    """Regions of ``NATIONAL_REGIONS`` in whose number plan one of the column's first numbers
-    written nationally (with a trunk prefix or separators) is valid."""
-    national = [
-        t
-        for s in samples
-        if phone_shaped(t := s.strip())
-        and not t.startswith(("+", "00"))
-        and (t.startswith(("0", "(")) or not t.isdigit())
-    ][:PHONE_PROBE]
-    return tuple(r for r in NATIONAL_REGIONS if any(_valid_in(t, r) for t in national))
+def written_nationally(text: str) -> bool:
+    """Without a country code, with a trunk prefix or separators: ``030 901820``, ``0301234567``."""
+    return not text.startswith(("+", "00")) and (text.startswith(("0", "(")) or not text.isdigit())
 
 
-def valid_phone(value: str, regions: Sequence[str]) -> float:
-    """1.0 for a number with its country code or trunk prefix, valid in that country's plan
-    (national ones in one of ``regions``); 0.9 for one valid there written with separators
-    only; 0.5 for bare digits valid there (ids are bare digits too)."""
+def phone_region(samples: Sequence[str]) -> str | None:
+    """The one region of ``NATIONAL_REGIONS`` whose number plan the column's numbers written
+    nationally agree on: most of the first few valid there, and of the regions that take as
+    many of those, the one that takes most of the rest. Any plan per number would accept
+    nearly every 0-prefixed string (some plan or other takes each)."""
+    national = [t for s in samples if phone_shaped(t := s.strip()) and written_nationally(t)]
+    probe = national[:PHONE_PROBE]
+    counts = {r: sum(_valid_in(t, r) for t in probe) for r in NATIONAL_REGIONS}
+    best = max(counts.values())
+    if best * 2 <= len(probe):
+        return None
+    tied = [r for r in NATIONAL_REGIONS if counts[r] == best]
+    return max(tied, key=lambda r: sum(_valid_in(t, r) for t in national[PHONE_PROBE:]))
+
+
+def valid_phone(value: str, region: str | None, bare_is_weak: bool = True) -> float:
+    """1.0 for a number with its country code, or with a trunk prefix, valid in that country's
+    plan (national ones in ``region``); 0.9 for one valid there written with separators only.
+    Bare digits count 0.5 (``bare_is_weak``): order numbers and ids are bare digits too."""
     text = value.strip()
     if not phone_shaped(text):
         return 0.0
+    plain = text.isdigit()
     text = text.replace("(0)", "")
     if text.startswith("00"):
         text = "+" + text[2:]
-    if text.startswith("+"):
-        return 1.0 if _valid_in(text, None) else 0.0
-    if not any(_valid_in(text, r) for r in regions):
+    if not _valid_in(text, None if text.startswith("+") else region):
         return 0.0
-    if text.startswith(("0", "(0")):
-        return 1.0  # a trunk prefix: how people write their own country's numbers
-    return 0.5 if text.isdigit() else 0.9
+    if plain and bare_is_weak:
+        return BARE_PHONE
+    return 1.0 if text.startswith(("+", "0", "(0")) else 0.9
 
 
 def ip_address(value: str) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from ml.detectors import ColumnInput
 from ml.detectors.names import NameDetector, words
 from ml.detectors.ner import NerDetector, _fallback
@@ -30,6 +32,26 @@ def test_column_names() -> None:
     assert names("email_verified") == {"PII.Email": 0.2}  # about an email, not one
     assert names("customer_id") == {}
     assert names("order_ref") == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [("notiz", "PII.FreeText"), ("anmerkungen", "PII.FreeText"), ("bemerkungen", "PII.FreeText"),
+     ("nachricht", "PII.FreeText"), ("commentaire", "PII.FreeText"), ("remarques", "PII.FreeText"),
+     ("handynummer", "PII.Phone"), ("mobilnummer", "PII.Phone"), ("rufnummer", "PII.Phone"),
+     ("handy", "PII.Phone"), ("kennwort", "Credentials.PasswordHash"),
+     ("bankverbindung", "PCI.BankAccount")],
+)  # fmt: skip
+def test_german_and_french_column_names(name: str, label: str) -> None:
+    assert set(names(name)) == {label}
+
+
+def test_a_word_of_the_name_does_not_make_it_another_concept() -> None:
+    # A place of birth is a place: neither "birth" nor the "de" read as "date" make it a date.
+    for name in ("lieu_de_naissance", "place_of_birth", "luogo_di_nascita", "lugar_de_nacimiento"):
+        assert names(name) == {}, name
+    assert names("date_de_naissance") == {"PII.DateOfBirth": 1.0}
+    assert names("dt_birth") == {"PII.DateOfBirth": 0.8}  # abbreviations still read
 
 
 def pattern_scores(*samples: str, name: str = "c", data_type: str = "varchar") -> dict[str, float]:

@@ -5,8 +5,11 @@ the cases an outside check found unlabeled (issue 15), in several languages."""
 from __future__ import annotations
 
 import random
+import re
+import string
 from datetime import date
 
+import phonenumbers
 import pytest
 from faker import Faker
 
@@ -164,6 +167,88 @@ def test_phones_of_many_regions(classifier: Classifier) -> None:
     for locale in ("es_ES", "fr_FR", "en_GB", "pl_PL"):
         phones = values(locale, "phone_number")
         assert confidence(classifier, column("p_1", phones), "PII.Phone") >= REVIEW, locale
+
+
+def zero_led_digits(n: int = 50) -> list[str]:
+    rng = random.Random(1)
+    return ["0" + "".join(rng.choice(string.digits) for _ in range(10)) for _ in range(n)]
+
+
+def french_numbers(n: int = 30) -> list[str]:
+    """Valid French numbers as people write them: ``04 63 16 72 11``."""
+    f, found = fake("fr_FR"), []
+    while len(found) < n:
+        number = phonenumbers.parse(f.phone_number(), "FR")
+        if phonenumbers.is_valid_number(number):
+            national = phonenumbers.PhoneNumberFormat.NATIONAL
+            found.append(phonenumbers.format_number(number, national))
+    return found
+
+
+@pytest.mark.parametrize("name", ["bestellnummer", "invoice_no", "f_9"])
+def test_zero_led_order_numbers_are_not_phones(classifier: Classifier, name: str) -> None:
+    # One plan or another takes nearly every 0-prefixed string; bare digits count half.
+    orders = column(name, zero_led_digits(), "orders")
+    assert confidence(classifier, orders, "PII.Phone") < REVIEW
+
+
+def test_written_phones_decide_bare_ones_need_a_name(classifier: Classifier) -> None:
+    written = french_numbers()
+    assert confidence(classifier, column("f_10", written), "PII.Phone") >= SUGGESTED
+    bare = [re.sub(r"\D", "", n) for n in written]
+    assert confidence(classifier, column("f_11", bare), "PII.Phone") < REVIEW
+    for name in (
+        "phone",
+        "telefon",
+        "téléphone",
+        "teléfono",
+        "mobile",
+        "tel",
+        "handynummer",
+        "handy",
+    ):
+        assert confidence(classifier, column(name, bare), "PII.Phone") >= SUGGESTED, name
+    assert confidence(classifier, column("phone_id", bare), "PII.Phone") < SUGGESTED
+    # A few bare numbers among written ones are the same numbers without spaces.
+    mixed = written[:20] + bare[20:]
+    assert confidence(classifier, column("f_12", mixed), "PII.Phone") >= SUGGESTED
+
+
+NOTES = {
+    "de_DE": "Bitte {} wegen der offenen Rechnung zurückrufen",
+    "fr_FR": "Rappeler {} au sujet de la facture impayée",
+}
+
+
+def notes(locale: str) -> list[str]:
+    f = fake(locale)
+    return [NOTES[locale].format(f"{f.first_name()} {f.last_name()}") for _ in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("locale", "name"),
+    [("de_DE", "note"), ("de_DE", "notiz"), ("de_DE", "anmerkung"), ("de_DE", "bemerkungen"),
+     ("fr_FR", "note_client"), ("fr_FR", "commentaire"), ("fr_FR", "remarque")],
+)  # fmt: skip
+def test_notes_naming_people_in_other_languages(
+    classifier: Classifier, locale: str, name: str
+) -> None:
+    assert confidence(classifier, column(name, notes(locale)), "PII.FreeText") >= REVIEW
+
+
+def test_prose_naming_a_person_in_nearly_every_sample_needs_no_name(
+    classifier: Classifier,
+) -> None:
+    score = scores(classifier, column("c_9", notes("fr_FR")))["PII.FreeText"]
+    ner = next(e for e in score.evidence if e.detector == "ner")
+    assert ner.hits >= 0.9 * ner.total
+    assert score.floor is Tier.STRICT and REVIEW <= score.confidence < SUGGESTED
+
+
+def test_addresses_on_streets_named_after_people_are_no_notes(classifier: Classifier) -> None:
+    f = fake("fr_FR")
+    streets = [f"{f.building_number()} rue {f.first_name()} {f.last_name()}" for _ in range(20)]
+    assert confidence(classifier, column("c_10", streets), "PII.FreeText") < REVIEW
 
 
 def test_ibans_and_ips_decide_version_strings_do_not(classifier: Classifier) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 from datetime import date
 
 import pytest
@@ -131,12 +133,34 @@ def test_identifier_schemes_refuse_near_misses() -> None:
     ],
 )
 def test_valid_phones_of_any_region(phone: str, strength: float) -> None:
-    assert v.valid_phone(phone, v.phone_regions([phone])) == strength
+    assert v.valid_phone(phone, v.phone_region([phone])) == strength
 
 
 def test_bare_digits_are_weak_phones() -> None:
-    assert v.phone_regions(["2025550143"]) == ()  # bare digits do not pick a region
-    assert v.valid_phone("2025550143", ["US"]) == 0.5
+    assert v.phone_region(["2025550143"]) is None  # bare digits do not pick a region
+    assert v.valid_phone("2025550143", "US") == 0.5
+    # A trunk prefix does not make bare digits a phone: order numbers start with 0 too.
+    assert v.valid_phone("0301234567", "DE") == 0.5
+    assert v.valid_phone("0049301234567", "DE") == 0.5
+    assert v.valid_phone("030 1234567", "DE") == 1.0
+    assert v.valid_phone("0301234567", "DE", bare_is_weak=False) == 1.0
+
+
+def test_a_column_agrees_on_one_region() -> None:
+    # Irish, French and South African plans all take the first five; the rest are French.
+    french = ["0492807302", "01 46 86 56 90", "01 74 29 31 37", "0490847195", "0164613589"]
+    french += ["02 77 00 75 32", "04 71 74 47 62"]
+    assert v.phone_region(french) == "FR"
+    assert v.phone_region(["2025550143", "12345678"]) is None
+
+
+def test_random_zero_led_digits_are_no_phones() -> None:
+    """Nearly every 0-prefixed string is valid in one plan or another; in the one region
+    the column agrees on, a bare one still counts only half."""
+    rng = random.Random(11)
+    orders = ["0" + "".join(rng.choice(string.digits) for _ in range(10)) for _ in range(50)]
+    region = v.phone_region(orders)
+    assert max(v.valid_phone(o, region) for o in orders) <= 0.5
 
 
 @pytest.mark.parametrize(
@@ -147,6 +171,7 @@ def test_bare_digits_are_weak_phones() -> None:
         ("06 56 31 70 66", 1.0),
         ("+1-639-851-2658x8378", 1.0),
         ("2025550143", 0.5),  # bare digits: could be any number
+        ("0301234567", 0.5),  # a trunk prefix, but bare: order numbers start with 0 too
         ("12345", 0.0),
         ("call me", 0.0),
     ],
