@@ -61,7 +61,7 @@ class WorkflowError(Exception):
 
 
 class NotFound(WorkflowError):
-    pass
+    """``field`` is what was not found (a NotFoundError names it), not the argument."""
 
 
 class WrongState(WorkflowError):
@@ -153,7 +153,7 @@ def module_id(version: PolicyVersion) -> str:
 async def get_policy(urn: str) -> Policy:
     policy = await Policy.nodes.get_or_none(key=urn)
     if policy is None:
-        raise NotFound(f"no policy {urn}", "policy")
+        raise NotFound(f"no policy {urn}", urn)
     return policy
 
 
@@ -169,13 +169,13 @@ async def get_version(policy: str, version: int | None = None) -> PolicyVersion:
     """The given version of a policy, or its latest."""
     versions = await versions_of(policy)
     if not versions:
-        raise NotFound(f"no policy {policy}", "policy")
+        raise NotFound(f"no policy {policy}", policy)
     if version is None:
         return versions[-1]
     for v in versions:
         if v.version == version:
             return v
-    raise NotFound(f"{policy} has no version {version}", "version")
+    raise NotFound(f"{policy} has no version {version}", version_key(policy, version))
 
 
 async def rules_of(version: PolicyVersion) -> list[Rule]:

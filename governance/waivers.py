@@ -38,9 +38,11 @@ async def request_waiver(
         raise WorkflowError("say why the finding may stay open", "reason")
     found = await _reached(state, finding, reaches)
     if found is None:
-        raise NotFound(f"no finding {finding}", "finding")
+        raise NotFound(f"no finding {finding}", finding)
     if found["status"] != "open":
         raise WrongState(f"the finding is {found['status']}, not open", "finding")
+    if await Waiver.nodes.filter(finding=finding, status="requested").first_or_none():
+        raise WrongState("a waiver of the finding awaits approval already", "finding")
     now = datetime.now(UTC)
     async with unit_of_work(state.settings.neo4j.database):
         waiver = await Waiver(
@@ -59,7 +61,7 @@ async def request_waiver(
 async def approve_waiver(state: AppState, actor: str, waiver_id: str, reaches: Reaches) -> Waiver:
     waiver = await Waiver.nodes.get_or_none(key=waiver_id)
     if waiver is None or await _reached(state, waiver.finding, reaches) is None:
-        raise NotFound(f"no waiver {waiver_id}", "waiver")
+        raise NotFound(f"no waiver {waiver_id}", waiver_id)
     if waiver.status != "requested":
         raise WrongState(f"the waiver is {waiver.status}", "waiver")
     if waiver.requested_by == actor:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from core.urns import Urn
+from core.urns import Urn, source_urn
 from governance import evaluation, masking, policies, waivers
 from governance.announce import announce_transition
 from governance.evaluation import ALL_DOMAINS
@@ -25,6 +25,7 @@ from governance.opa import PolicyEngine, PolicyEngineUnavailable, RegoCompileErr
 from governance.templates import InvalidParams, ScopeKind, Severity, UnknownTemplate
 from graph import catalog
 from graph.catalog import AssetFilter, AssetKind
+from graph.sources import get_source
 from resolvers.audited import guarded
 from resolvers.common import InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
@@ -479,6 +480,9 @@ class GovernanceMutation:
         await _may_evaluate(info, source)
 
         async def work() -> dict[str, Any]:
+            driver, database = info.context.graph
+            if source is not None and await get_source(driver, database, source) is None:
+                raise policies.NotFound(f"no data source {source}", source_urn(source))
             result = await evaluation.evaluate(info.context.state, source=source)
             return {"evaluation": EvaluationSummary.of(result, info.context.guard)}
 

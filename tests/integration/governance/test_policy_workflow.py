@@ -87,6 +87,10 @@ async def test_admin_governs_through_graphql_alone(world: dict[str, Any], api: s
         evaluated = (await ada(EVALUATE, source=w["name"]))["evaluateCompliance"]
         await asyncio.wait_for(listener, 10)
     assert evaluated["errors"] == [] and evaluated["evaluation"]["assets"] == 2
+    nowhere = (await ada(EVALUATE, source=f"{w['name']}-nowhere"))["evaluateCompliance"]
+    assert nowhere["errors"] == [  # it evaluated nothing and said nothing
+        {"__typename": "NotFoundError", "message": f"no data source {w['name']}-nowhere"}
+    ]
     gdpr = [s for s in evaluated["evaluation"]["scores"]
             if s["framework"] == "gdpr" and s["domain"] == w["domain"]]  # fmt: skip
     assert gdpr[0]["status"] == "NON_COMPLIANT" and gdpr[0]["failed"] == 1
@@ -101,6 +105,9 @@ async def test_admin_governs_through_graphql_alone(world: dict[str, Any], api: s
 
     requested = (await ada(WAIVE, finding=finding["id"]))["requestWaiver"]
     waiver = requested["waiver"]["id"]
+    twice = (await bob(WAIVE, finding=finding["id"]))["requestWaiver"]  # one awaits approval
+    awaits = "a waiver of the finding awaits approval already"
+    assert twice["errors"] == [{"__typename": "WrongStateError", "message": awaits}]
     own = (await ada(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]
     assert own["errors"][0]["__typename"] == "SelfApprovalError"
     approved = (await bob(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]
