@@ -295,11 +295,16 @@ async def test_bad_requests_are_refused_with_the_reason(
             assert error["extensions"] == {"code": "INVALID_EVENT", "path": path}
         assert (await post(event, None)).status_code == 401
         assert (await post(event, viewer)).status_code == 403
-        # A pipeline account scoped to other namespaces (RBAC source scopes).
+        # A pipeline account scoped to other namespaces (RBAC source scopes), and one scoped to
+        # its own, whose job moves data between datasets no source holds (a dataset that is a
+        # registered source's table needs that source too: security/test_lineage_scopes.py;
+        # the orders tables above resolve to whichever source this stack has on 5432).
+        lake = [("s3://lake", "orders_raw", {})], [("s3://lake", "orders_daily", {})]
+        moved = raw(run_event(RunState.START, str(uuid.uuid4()), ("airflow-x", "lake"), 0, *lake))
         other = mint_token(settings.auth, "pipeline-other", ["service"], sources=["spark-prod"])
-        assert (await post(event, other)).status_code == 403
+        assert (await post(moved.decode(), other)).status_code == 403
         scoped = mint_token(settings.auth, "pipeline-scoped", ["service"], sources=["airflow-x"])
-        assert (await post(event, scoped)).status_code == 201
+        assert (await post(moved.decode(), scoped)).status_code == 201
         assert (await post("{", service)).status_code == 400
 
 
