@@ -160,14 +160,16 @@ def _outcome(
 def _rules(
     contract: OpenDataContractStandard,
 ) -> Iterator[tuple[str, str, str | None, DataQuality]]:
-    """Every quality rule with its path, table (physicalName or name) and column."""
+    """Every quality rule with its path, table and column (each its physicalName, else name:
+    how the scans name them, as the contract's drift and compatibility key them)."""
     for i, obj in enumerate(contract.schema_ or []):
         name = obj.physicalName or obj.name or ""
         for j, q in enumerate(obj.quality or []):
             yield f"schema.{i}.quality.{j}", name, None, q
         for k, prop in enumerate(obj.properties or []):
             for j, q in enumerate(prop.quality or []):
-                yield f"schema.{i}.properties.{k}.quality.{j}", name, prop.name or "", q
+                column = prop.physicalName or prop.name or ""
+                yield f"schema.{i}.properties.{k}.quality.{j}", name, column, q
 
 
 def _timeout(q: DataQuality) -> float | None:

@@ -62,6 +62,24 @@ def test_failing_rules_quarantine_with_the_reason() -> None:
     assert "(+1 more)" in reason
 
 
+def test_a_column_rule_reads_the_column_its_physical_name_names() -> None:
+    """The column was looked up by its logical name: a rule on ``mail`` (physically
+    ``email``) found no column and failed on a healthy table."""
+    renamed = contracts.parse(
+        contract(
+            {
+                "mail": {
+                    "physicalName": "email",
+                    "logicalType": "string",
+                    "quality": [{"metric": "nullValues", "unit": "percent", "mustBeLessThan": 5}],
+                }
+            }
+        )
+    )
+    outcomes = quality.evaluate(renamed, [table(1000, 0.01, 1000, timedelta(hours=2))], NOW)
+    assert [(o.metric, o.passed) for o in outcomes] == [("nullValues", True)]
+
+
 def test_a_table_never_profiled_fails_rather_than_passes() -> None:
     outcomes = quality.evaluate(doc(), [], NOW)
     assert [o.passed for o in outcomes if o.metric == "rowCount"] == [False]
