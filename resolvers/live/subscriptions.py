@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocket
 
 from core.outages import wait_out
+from governance.evaluation import ALL_DOMAINS
 from live import changes
 from live.broadcast import RESUMED, SlowConsumer
 from live.log import CursorExpired, after, replay
@@ -212,6 +213,9 @@ class LiveSubscription:
     async def compliance_updates(
         self, info: Info, domain: str, since: Since = None
     ) -> AsyncGenerator[ComplianceUpdate, None]:
+        if domain == ALL_DOMAINS and not info.context.guard.unrestricted:
+            # The estate's scores and every source's findings, as complianceReport without one.
+            raise ClientError("name a domain: your scope does not cover the whole estate")
         channel = changes.compliance_channel(_key("domain", domain))
         async for update in _logged(info, channel, changes.ComplianceUpdate, since):
             yield ComplianceUpdate.from_pydantic(update)

@@ -314,6 +314,11 @@ async def test_compliance_updates_need_compliance_read(
         TransportQueryError, match="forbidden: this needs the compliance:read permission"
     ):
         await subscribe_once(api, viewer, mesh.sales)
+    # The estate's channel ("*": every source's findings) is for callers without restriction,
+    # as complianceReport without a domain: one limited by source only was let in.
+    by_source = api.token("steward", sources=[mesh.estate.name])
+    with pytest.raises(TransportQueryError, match="your scope does not cover the whole estate"):
+        await subscribe_once(api, by_source, "*")
     finding = ComplianceUpdate(domain=mesh.sales, framework="gdpr", status="open",
                                urn=f"urn:dw:finding:{api.name}", message="no owner")  # fmt: skip
     listener = asyncio.create_task(
