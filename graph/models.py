@@ -159,8 +159,5 @@ class Waiver(AsyncStructuredNode):
     requested_by = StringProperty(db_property="requestedBy", required=True)
     requested_at = DateTimeNeo4jFormatProperty(db_property="requestedAt", default_now=True)
     expires_at = DateTimeNeo4jFormatProperty(db_property="expiresAt", required=True)
-    returned_by = StringProperty(db_property="returnedBy")  # sent back from review to draft
-    returned_at = DateTimeNeo4jFormatProperty(db_property="returnedAt")
-    return_note = StringProperty(db_property="returnNote")
     approved_by = StringProperty(db_property="approvedBy")
     approved_at = DateTimeNeo4jFormatProperty(db_property="approvedAt")

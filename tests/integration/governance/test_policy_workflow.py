@@ -237,6 +237,7 @@ async def test_custom_rego_then_rollback(world: dict[str, Any]) -> None:
     assert (await ada(FINDINGS, filter=art32))["findings"]["edges"] == []
 
 
+RETURNED = "query($urn: ID!) { policy(urn: $urn) { versions { state returnNote } } }"
 RETURN = """
 mutation($policy: ID!, $version: Int!, $note: String!) {
   returnPolicyVersion(policy: $policy, version: $version, note: $note) {
@@ -270,6 +271,8 @@ async def test_a_version_in_review_goes_back_to_draft_with_why(world: dict[str, 
                                    "submittedBy": None}  # fmt: skip
     again = await send_back(bob, "twice")
     assert again["errors"][0]["__typename"] == "WrongStateError"
+    stored = (await ada(RETURNED, urn=w["policy"]))["policy"]["versions"]  # read back
+    assert stored == [{"state": "DRAFT", "returnNote": "scope it to the sales domain first"}]
     edited = (await ada(ADD_RULE, policy=w["policy"], rule={**RULE, "id": "owner-2"}))["addRule"]
     assert edited["errors"] == [] and edited["version"]["version"] == 1  # the same draft
 
