@@ -210,6 +210,23 @@ FINDINGS_COUNT: LiteralString = (
     "MATCH (f:Finding) WHERE true" + _FINDINGS_WHERE + "RETURN count(f) AS n"
 )
 FINDING = "MATCH (f:Finding {urn: $urn}) RETURN f {.*} AS finding"
+# Waivers by the findings they waive (the caller's scope is the findings'), oldest request
+# first: an approver's inbox.
+_WAIVERS_WHERE: LiteralString = """
+MATCH (w:Waiver)-[:WAIVES]->(f:Finding)
+WHERE ($status IS NULL OR w.status = $status) AND ($finding IS NULL OR f.urn = $finding)
+  AND ($domain IS NULL OR $domain IN f.domains)
+  AND ($domains IS NULL OR all(d IN coalesce(nullIf(f.domains, []), ['']) WHERE d IN $domains))
+  AND ($sources IS NULL OR f.source IN $sources)
+"""
+WAIVERS_PAGE: LiteralString = (
+    _WAIVERS_WHERE
+    + "  AND ($at IS NULL OR w.requestedAt > datetime($at)"
+    + " OR (w.requestedAt = datetime($at) AND w.id > $id))\n"
+    + "RETURN w {.*, requestedAt: toString(w.requestedAt)} AS waiver\n"
+    + "ORDER BY w.requestedAt, w.id LIMIT $limit\n"
+)
+WAIVERS_COUNT: LiteralString = _WAIVERS_WHERE + "RETURN count(w) AS n\n"
 # At a past moment: seen by then and not resolved yet.
 FINDINGS_AS_OF = """
 MATCH (f:Finding {framework: $framework})
@@ -404,6 +421,21 @@ async def findings_page(
 
 async def count_findings(driver: AsyncDriver, database: str, **where: Any) -> int:
     return (await read(driver, database, FINDINGS_COUNT, **where))[0]["n"]
+
+
+async def waivers_page(
+    driver: AsyncDriver, database: str, *, after: tuple[str, str] | None, limit: int,
+    **where: Any,
+) -> list[Record]:  # fmt: skip
+    """Waivers, oldest request first, after (requestedAt, id). ``where``: status, finding,
+    domain, and the caller's scope of findings: domains and sources (None: all)."""
+    at, id = after or (None, None)
+    rows = await read(driver, database, WAIVERS_PAGE, at=at, id=id, limit=limit, **where)
+    return [r["waiver"] for r in rows]
+
+
+async def count_waivers(driver: AsyncDriver, database: str, **where: Any) -> int:
+    return (await read(driver, database, WAIVERS_COUNT, **where))[0]["n"]
 
 
 async def get_finding(driver: AsyncDriver, database: str, urn: str) -> Record | None:

@@ -24,6 +24,8 @@ from resolvers.governance.types import (
     Framework,
     Policy,
     RuleTemplate,
+    Waiver,
+    WaiverStatus,
 )
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -40,6 +42,13 @@ class FindingFilter:
     framework: str | None = None
     status: FindingStatus | None = None
     asset: strawberry.ID | None = None
+    domain: str | None = None
+
+
+@strawberry.input(description="Conditions that all must hold; omitted ones match anything.")
+class WaiverFilter:
+    status: WaiverStatus | None = None
+    finding: strawberry.ID | None = None
     domain: str | None = None
 
 
@@ -101,6 +110,15 @@ class ComplianceReport:
         )
 
 
+def _scope(info: Info) -> dict[str, list[str] | None]:
+    """The caller's domains and sources as the findings' Cypher filters them (None: all)."""
+    domains, sources = info.context.guard.scope()
+    return {
+        "domains": sorted(domains) if domains is not None else None,
+        "sources": sorted(sources) if sources is not None else None,
+    }
+
+
 def _cursor(urn: str) -> str:
     return keyset_cursor([urn])
 
@@ -157,14 +175,12 @@ class GovernanceQuery:
         after: str | None = None,
     ) -> Connection[Finding]:
         f = filter or FindingFilter()
-        domains, sources = info.context.guard.scope()
         where = {
             "framework": f.framework,
             "status": f.status.value if f.status else None,
             "asset": f.asset,
             "domain": f.domain,
-            "domains": sorted(domains) if domains is not None else None,
-            "sources": sorted(sources) if sources is not None else None,
+            **_scope(info),
         }
         driver, database = info.context.graph
         rows = await compliance.findings_page(
@@ -179,6 +195,44 @@ class GovernanceQuery:
         return Connection(
             edges=[Edge(node=Finding.of(r), position=lambda u=r["urn"]: _cursor(u)) for r in rows],
             page_info=PageInfo(has_next_page=more, end_cursor=end),
+            count=count,
+        )
+
+    @strawberry.field(
+        description="Waivers, oldest request first, of the findings within your domain and "
+        "source scope: with `status: REQUESTED`, what awaits a second person's approval.",
+        extensions=needs("compliance:read"),
+    )
+    async def waivers(
+        self,
+        info: Info,
+        filter: WaiverFilter | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[Waiver]:
+        f = filter or WaiverFilter()
+        where = {
+            "status": f.status.value if f.status else None,
+            "finding": f.finding,
+            "domain": f.domain,
+            **_scope(info),
+        }
+        driver, database = info.context.graph
+        position = keyset_position(after, 2, "waivers") if after else None
+        rows = await compliance.waivers_page(
+            driver, database, after=position, limit=check_page_size(first) + 1, **where
+        )
+        more, rows = len(rows) > first, rows[:first]
+
+        def cursor(row: dict) -> str:
+            return keyset_cursor([row["requestedAt"], row["id"]])
+
+        async def count() -> int:
+            return await compliance.count_waivers(driver, database, **where)
+
+        return Connection(
+            edges=[Edge(node=Waiver.of_row(r), position=lambda r=r: cursor(r)) for r in rows],
+            page_info=PageInfo(has_next_page=more, end_cursor=cursor(rows[-1]) if rows else None),
             count=count,
         )
 

@@ -355,12 +355,25 @@ class Waiver:
     expires_at: datetime
     approved_by: str | None
 
+    requested_at: datetime
+
     @classmethod
     def of(cls, w: Any) -> Self:
         return cls(
             id=strawberry.ID(w.key), finding=strawberry.ID(w.finding), reason=w.reason,
             status=WaiverStatus(w.status), requested_by=w.requested_by,
             expires_at=native(w.expires_at), approved_by=w.approved_by,
+            requested_at=native(w.requested_at),
+        )  # fmt: skip
+
+    @classmethod
+    def of_row(cls, r: dict[str, Any]) -> Self:
+        """From a waiver's properties as Cypher returns them (graph/compliance.py)."""
+        return cls(
+            id=strawberry.ID(r["id"]), finding=strawberry.ID(r["finding"]), reason=r["reason"],
+            status=WaiverStatus(r["status"]), requested_by=r["requestedBy"],
+            expires_at=native(r["expiresAt"]), approved_by=r.get("approvedBy"),
+            requested_at=datetime.fromisoformat(r["requestedAt"]),
         )  # fmt: skip
 
 

@@ -66,6 +66,10 @@ async def test_a_domain_owner_waives_only_findings_of_their_domain(
     mine = owner(w, settings, w["domain"])
     asked = (await post(w, mine, WAIVE, finding=finding))["data"]["requestWaiver"]
     assert asked["errors"] == [] and asked["waiver"]["status"] == "REQUESTED"
+    # Waivers are listed by their findings' scope too.
+    listed = "query($f: ID) { waivers(filter: {finding: $f}) { totalCount } }"
+    assert (await post(w, stranger, listed, f=finding))["data"]["waivers"]["totalCount"] == 0
+    assert (await post(w, mine, listed, f=finding))["data"]["waivers"]["totalCount"] == 1
 
 
 async def test_a_domain_owner_evaluates_only_sources_their_domains_hold(

@@ -108,6 +108,19 @@ async def test_admin_governs_through_graphql_alone(world: dict[str, Any], api: s
     twice = (await bob(WAIVE, finding=finding["id"]))["requestWaiver"]  # one awaits approval
     awaits = "a waiver of the finding awaits approval already"
     assert twice["errors"] == [{"__typename": "WrongStateError", "message": awaits}]
+    # The approver's inbox (there was no way to list waivers: only their requester knew one).
+    inbox = await bob(WAIVERS, filter={"status": "REQUESTED", "finding": finding["id"]})
+    assert [e["node"] for e in inbox["waivers"]["edges"]] == [
+        {"id": waiver, "requestedBy": f"{w['name']}-ada", "finding": finding["id"]}
+    ]
+    assert inbox["waivers"]["totalCount"] == 1
+    ccpa = next(e["node"]["id"] for e in found["edges"] if e["node"]["framework"] == "ccpa")
+    later = (await ada(WAIVE, finding=ccpa))["requestWaiver"]["waiver"]["id"]
+    mine = {"status": "REQUESTED", "domain": w["domain"]}
+    page = (await bob(WAIVERS, filter=mine, first=1))["waivers"]
+    assert [e["node"]["id"] for e in page["edges"]] == [waiver]  # oldest request first
+    rest = await bob(WAIVERS, filter=mine, after=page["pageInfo"]["endCursor"])
+    assert [e["node"]["id"] for e in rest["waivers"]["edges"]] == [later]
     own = (await ada(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]
     assert own["errors"][0]["__typename"] == "SelfApprovalError"
     approved = (await bob(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]
@@ -237,6 +250,11 @@ async def test_custom_rego_then_rollback(world: dict[str, Any]) -> None:
     assert (await ada(FINDINGS, filter=art32))["findings"]["edges"] == []
 
 
+WAIVERS = """
+query($filter: WaiverFilter, $first: Int! = 5, $after: String) {
+  waivers(filter: $filter, first: $first, after: $after) {
+    totalCount edges { node { id requestedBy finding } } pageInfo { hasNextPage endCursor } } }
+"""
 RETURNED = "query($urn: ID!) { policy(urn: $urn) { versions { state returnNote } } }"
 RETURN = """
 mutation($policy: ID!, $version: Int!, $note: String!) {
