@@ -89,11 +89,27 @@ def parse(text: str) -> OpenDataContractStandard:
     if not str(doc.get("apiVersion", "")).startswith("v3."):
         raise InvalidContract(f"apiVersion {doc.get('apiVersion')!r}: ODCS v3 only", "apiVersion")
     try:
-        return OpenDataContractStandard.model_validate(doc)
+        contract = OpenDataContractStandard.model_validate(doc)
     except ValidationError as err:
         first = err.errors()[0]
         path = ".".join(str(p) for p in first["loc"])
         raise InvalidContract(f"{path}: {first['msg']}", path) from None
+    _named_once(contract.schema_ or [], "schema", "table")
+    return contract
+
+
+def _named_once(items: list[Any], path: str, what: str) -> None:
+    """Each table, and each column or nested property of one, named once (its physicalName,
+    else name, as the scans know it): a second was silently the only one compatibility, drift
+    and quality gates read."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        name = item.physicalName or item.name
+        if name is not None and name in seen:
+            raise InvalidContract(f"{path}.{i}: a second {what} named {name!r}", f"{path}.{i}")
+        seen.add(name)
+        if item.properties:
+            _named_once(item.properties, f"{path}.{i}.properties", "column or property")
 
 
 @cache

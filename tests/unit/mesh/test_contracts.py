@@ -61,6 +61,17 @@ def test_deeply_nested_properties_are_checked_and_a_bad_one_named() -> None:
     assert refused.value.field == "schema.0.properties.1" + ".properties.0" * 3 + ".logicalType"
 
 
+def test_a_table_or_column_named_twice_is_refused() -> None:
+    """The second was silently the only one compatibility, drift and quality read."""
+    twice = contract({"id": {"logicalType": "string"}, "ident": {"physicalName": "id"}})
+    with pytest.raises(InvalidContract) as refused:
+        contracts.parse(twice)
+    assert (refused.value.field, refused.value.message) == (
+        "schema.0.properties.1",
+        "schema.0.properties.1: a second column or property named 'id'",
+    )
+
+
 def test_yaml_nested_past_any_contract_is_refused() -> None:
     """It raised RecursionError (an internal error) at a few hundred levels."""
     value = "[" * 2000 + "]" * 2000
