@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.mesh.flow import ADVANCE, DOMAIN, IMPORT, PRODUCT, published
-from tests.unit.mesh.odcs import alias_bomb, contract, swelling
+from tests.unit.mesh.odcs import META, alias_bomb, contract, swelling
 
 VERSIONS = (
     "query($id: ID!) { node(id: $id) { ... on DataProduct { versions { version status } } } }"
@@ -16,13 +16,6 @@ VERSIONS = (
 COMPATIBILITY = """
 query($version: ID!) { compatibility(version: $version) { baseline compatible breakingChanges } }
 """
-META = {
-    "logicalType": "object",
-    "properties": [
-        {"name": "channel", "logicalType": "string"},
-        {"name": "utm", "logicalType": "string"},
-    ],
-}
 V1 = {
     "id": {"logicalType": "string", "primaryKey": True},
     "email": {"logicalType": "string", "physicalName": "email"},

@@ -6,6 +6,15 @@ from typing import Any
 
 import yaml
 
+# A column of nested properties: what the compatibility check walks into.
+META = {
+    "logicalType": "object",
+    "properties": [
+        {"name": "channel", "logicalType": "string"},
+        {"name": "utm", "logicalType": "string"},
+    ],
+}
+
 
 def contract(
     columns: dict[str, dict[str, Any]],

@@ -12,15 +12,8 @@ import pytest
 from mesh import contracts
 from mesh.contracts import Discovered
 from mesh.errors import InvalidContract
-from tests.unit.mesh.odcs import alias_bomb, contract, swelling
+from tests.unit.mesh.odcs import META, alias_bomb, contract, swelling
 
-META = {
-    "logicalType": "object",
-    "properties": [
-        {"name": "channel", "logicalType": "string"},
-        {"name": "utm", "logicalType": "string"},
-    ],
-}
 PUBLISHED = {
     "id": {"logicalType": "integer", "primaryKey": True},
     "region": {"logicalType": "string", "physicalName": "region_code"},
