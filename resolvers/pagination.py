@@ -50,6 +50,30 @@ def keyset_position(cursor: str, size: int, of: str) -> tuple[str, ...]:
     return tuple(position)
 
 
+def after_urn(after: str | None, of: str) -> str | None:
+    """The URN a cursor of the field ``of`` points after (None: from the start)."""
+    return keyset_position(after, 1, of)[0] if after is not None else None
+
+
+def keyset_page(
+    nodes: Sequence[T],
+    positions: Sequence[Sequence[str]],
+    first: int,
+    count: Callable[[], Awaitable[int]],
+) -> Connection[T]:
+    """A page of a list read in a fixed order with ``first + 1`` asked for; ``positions``:
+    each node's place in that order (its URN, or a sort key and a tie-breaker), its cursor."""
+    pairs = list(zip(nodes, positions, strict=True))[:first]
+    return Connection(
+        edges=[Edge(node=n, position=lambda p=p: keyset_cursor(p)) for n, p in pairs],
+        page_info=PageInfo(
+            has_next_page=len(positions) > first,
+            end_cursor=keyset_cursor(pairs[-1][1]) if pairs else None,
+        ),
+        count=count,
+    )
+
+
 def offset_after(after: str | None, of: str) -> int:
     """Where a page of a ranked list starts: 0, or one past the item an endCursor of ``of``
     names."""

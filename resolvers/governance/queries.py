@@ -11,7 +11,7 @@ from governance.frameworks import FRAMEWORKS
 from governance.opa import PolicyEngineUnavailable
 from governance.templates import TEMPLATES
 from graph import compliance
-from resolvers.common import Connection, Edge, PageInfo
+from resolvers.common import Connection
 from resolvers.context import Info
 from resolvers.errors import ClientError
 from resolvers.governance.types import (
@@ -29,8 +29,9 @@ from resolvers.governance.types import (
 )
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
+    after_urn,
     check_page_size,
-    keyset_cursor,
+    keyset_page,
     keyset_position,
     urn_page,
 )
@@ -119,14 +120,6 @@ def _scope(info: Info) -> dict[str, list[str] | None]:
     }
 
 
-def _cursor(urn: str) -> str:
-    return keyset_cursor([urn])
-
-
-def _after(cursor: str | None) -> str:
-    return keyset_position(cursor, 1, "findings")[0] if cursor else ""
-
-
 @strawberry.type(description="The rules in force that apply to an asset, and their rule set.")
 class EffectiveRuleSet:
     asset: strawberry.ID
@@ -184,19 +177,15 @@ class GovernanceQuery:
         }
         driver, database = info.context.graph
         rows = await compliance.findings_page(
-            driver, database, after=_after(after), limit=check_page_size(first) + 1, **where
-        )
-        more, rows = len(rows) > first, rows[:first]
+            driver, database, after=after_urn(after, "findings") or "",
+            limit=check_page_size(first) + 1, **where,
+        )  # fmt: skip
 
         async def count() -> int:
             return await compliance.count_findings(driver, database, **where)
 
-        end = _cursor(rows[-1]["urn"]) if rows else None
-        return Connection(
-            edges=[Edge(node=Finding.of(r), position=lambda u=r["urn"]: _cursor(u)) for r in rows],
-            page_info=PageInfo(has_next_page=more, end_cursor=end),
-            count=count,
-        )
+        nodes = [Finding.of(r) for r in rows]
+        return keyset_page(nodes, [[r["urn"]] for r in rows], first, count)
 
     @strawberry.field(
         description="Waivers, oldest request first, of the findings within your domain and "
@@ -222,19 +211,12 @@ class GovernanceQuery:
         rows = await compliance.waivers_page(
             driver, database, after=position, limit=check_page_size(first) + 1, **where
         )
-        more, rows = len(rows) > first, rows[:first]
-
-        def cursor(row: dict) -> str:
-            return keyset_cursor([row["requestedAt"], row["id"]])
 
         async def count() -> int:
             return await compliance.count_waivers(driver, database, **where)
 
-        return Connection(
-            edges=[Edge(node=Waiver.of_row(r), position=lambda r=r: cursor(r)) for r in rows],
-            page_info=PageInfo(has_next_page=more, end_cursor=cursor(rows[-1]) if rows else None),
-            count=count,
-        )
+        nodes = [Waiver.of_row(r) for r in rows]
+        return keyset_page(nodes, [[r["requestedAt"], r["id"]] for r in rows], first, count)
 
     @strawberry.field(
         description="Global and domain rules in force that apply to a column (or a table's "

@@ -18,7 +18,6 @@ from mesh.lifecycle import Status
 from resolvers.common import Connection, timestamp
 from resolvers.context import Info
 from resolvers.errors import ClientError, coded
-from resolvers.mesh.pages import after_urn, page
 from resolvers.mesh.types import (
     ConsumerBinding,
     DataProduct,
@@ -27,7 +26,14 @@ from resolvers.mesh.types import (
     domain_of,
     products_of,
 )
-from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size, offset_after, offset_page
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    after_urn,
+    check_page_size,
+    keyset_page,
+    offset_after,
+    offset_page,
+)
 from resolvers.permissions import needs
 from security.rbac import permission
 
@@ -82,7 +88,7 @@ class MeshQuery:
             return await domain_graph.count_domains(*graph, include_archived)
 
         nodes = [Domain.from_props(d) for d in found]
-        return page(nodes, [d["urn"] for d in found], first, count)
+        return keyset_page(nodes, [[d["urn"]] for d in found], first, count)
 
     @strawberry.field(
         description="Data products of one domain or all, in URN order; with `text`, those "
@@ -108,7 +114,7 @@ class MeshQuery:
 
         found = {p.id: p for p in await products_of(info, urns)}
         urns = [u for u in urns if u in found]
-        return page([found[u] for u in urns], urns, first, count)
+        return keyset_page([found[u] for u in urns], [[u] for u in urns], first, count)
 
     @strawberry.field(
         description="What a version breaks of the last published version before it.",
@@ -141,7 +147,7 @@ class MeshQuery:
             return await product_graph.count_drifted(*graph)
 
         nodes = [ProductVersion.from_props(v) for v in found]
-        return page(nodes, [v["urn"] for v in found], first, count)
+        return keyset_page(nodes, [[v["urn"]] for v in found], first, count)
 
     @strawberry.field(
         description="The consumers of a product (of one `version`, or all) by live grant: the "
@@ -184,7 +190,7 @@ class MeshQuery:
             )
             for b in found
         ]  # fmt: skip
-        return page(nodes, [b["request"] for b in found], first, count)
+        return keyset_page(nodes, [[b["request"]] for b in found], first, count)
 
     @strawberry.field(
         description="Data products ranked for `text` in OpenSearch (of one domain, or all): by "

@@ -21,8 +21,7 @@ from mesh.lifecycle import Migration, Status, Step
 from mesh.quality import Health, Level
 from resolvers.common import Connection, Node, TableKind, UserError, member, timestamp
 from resolvers.context import Info
-from resolvers.mesh.pages import after_urn, page
-from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size
+from resolvers.pagination import DEFAULT_PAGE_SIZE, after_urn, check_page_size, keyset_page
 from security.rbac import permission
 
 strawberry.enum(Status, name="VersionStatus", description="Where a product version stands.")
@@ -394,7 +393,7 @@ class ProductVersion(Node):
             return await gate_graph.count_remediations(*graph, self.id)
 
         nodes = [Remediation.from_props(r) for r in found]
-        return page(nodes, [r["urn"] for r in found], first, count)
+        return keyset_page(nodes, [[r["urn"]] for r in found], first, count)
 
     @strawberry.field(description="Teams holding a live grant on this version.")
     async def consumers(self, info: Info) -> list[Consumer]:
