@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import AsyncDriver
 
@@ -40,6 +39,7 @@ from security.auth import mint_token
 from tests.factories import Source, columns, eventually, running
 from tests.integration.cleanup import drop_classified, drop_sources
 from tests.integration.graphql.test_replicas import DESCRIBE, first_change, graphql, keep_changing
+from tests.integration.kafka import end_offsets
 from tests.ml_support import shared_classifier
 
 TABLES = 40
@@ -126,16 +126,6 @@ async def graph_of(neo4j: AsyncDriver, db: str, src: Source) -> tuple[list[Any],
             (e["start"], e["type"], e["end"], _plain(e["props"]), _plain(e["point"])) for e in edges
         ),
     )
-
-
-async def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(settings.kafka.topic_partitions)]
-        return await consumer.end_offsets(parts)
-    finally:
-        await consumer.stop()
 
 
 async def balanced(members: list[Any], partitions: int) -> bool:

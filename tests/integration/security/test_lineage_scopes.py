@@ -26,6 +26,7 @@ from core.topics import LINEAGE
 from graph.driver import read
 from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
+from tests.integration.kafka import end_offsets
 from tests.integration.lineage.producers import PG, raw, run_event
 from tests.integration.security.conftest import Api
 
@@ -73,19 +74,9 @@ async def pipeline(
     await drop_sources(settings, neo4j, found.jobs, found.lake)
 
 
-async def offsets(settings: Settings) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(LINEAGE, p) for p in range(settings.kafka.topic_partitions)]
-        return await consumer.end_offsets(parts)
-    finally:
-        await consumer.stop()
-
-
 async def sent_since(settings: Settings, start: dict[TopicPartition, int]) -> set[str]:
     """The subjects (Kafka keys) of what reached the lineage topic after ``start``."""
-    ends = await offsets(settings)
+    ends = await end_offsets(settings, LINEAGE)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
     await consumer.start()
     try:
@@ -120,7 +111,7 @@ async def test_a_sales_steward_cannot_draw_lineage_out_of_a_finance_table(
 ) -> None:
     steward = api.token("steward", domains=[pipeline.sales])
     invoices = pipeline.estate.table_urn(f"invoices_{pipeline.estate.name}")
-    start = await offsets(settings)
+    start = await end_offsets(settings, LINEAGE)
     refused = []
     for reads in (True, False):  # the finance table as an input, then as an output
         event, job = pipeline.event(f"invoices_{pipeline.estate.name}", reads=reads)
@@ -155,7 +146,7 @@ async def test_an_admins_event_is_taken_and_audited_with_its_actor(
 ) -> None:
     admin = api.token("admin")
     event, job = pipeline.event(f"invoices_{pipeline.estate.name}")
-    start = await offsets(settings)
+    start = await end_offsets(settings, LINEAGE)
     response = await post(api, admin, event)
     assert response.status_code == 201, response.text
     assert response.json()["subject"] == job
