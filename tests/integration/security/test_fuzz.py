@@ -10,12 +10,17 @@ fuzzed mutation can touch anyone else's data; its audit events are deleted with 
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 from itertools import count
 from typing import Any
 
+import aiokafka.client
+import aiokafka.conn
+import aiokafka.consumer.fetcher
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from neo4j import AsyncDriver
@@ -58,6 +63,16 @@ PIECES = st.sampled_from(
      "fragment", "asset", "assets", "urn", "name", "__schema", "__typename", "first", "1",
      '"x"', "Table", "@include(if: true)", "#", ",", "\\u0000", " "]
 )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def kafka_keeps_its_own_random(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API's Kafka consumers, in this process, shuffle with the global ``random`` about
+    twice a second (aiokafka's fetcher); Hypothesis takes a change of the global state while it
+    draws an example for a strategy using ``random`` (a HypothesisDeprecationWarning, now and
+    then). aiokafka gets a generator of its own for these tests."""
+    for module in (aiokafka.client, aiokafka.conn, aiokafka.consumer.fetcher):
+        monkeypatch.setattr(module, "random", random.Random())
 
 
 def _check(response: httpx.Response) -> None:
