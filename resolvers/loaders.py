@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 
+from graphql import GraphQLError
 from neo4j import AsyncDriver
 from strawberry.dataloader import DataLoader
 
@@ -24,6 +25,7 @@ from graph.records import NodeRecord, Related
 from live.cache import ReadThroughCache
 from live.state import AppState
 from mesh import usage
+from resolvers.errors import coded
 from resolvers.guard import READ, Guard
 from security.rbac import Permission
 
@@ -44,6 +46,12 @@ UNSCOPED = frozenset(
 # asset detail's columns and labels. The others reach assets whose changes would not reach
 # the entry's token (lineage has its own cache).
 CACHED = frozenset({Relation.COLUMNS, Relation.LABELS, Relation.COLUMN_LABELS})
+# The most related nodes (columns, labels, owners, hops of lineage) one operation, or one event
+# of a subscription, is handed. The cost estimate (resolvers/limits.py) cannot see how long an
+# unpaged list really is: three levels of ``columns { table { columns { table { columns`` of a
+# 200-column table fit its budget and would produce 8 million objects. A page of 100 tables of
+# 1,000 columns each, with a label on every column, is handed 200,000.
+MAX_RELATED = 250_000
 
 
 K = TypeVar("K")
@@ -95,6 +103,8 @@ class Loaders:
         # URN -> (version, team) of the grants reaching it, read on the first out-of-scope node
         self._granted: dict[str, set[tuple[str, str]]] | None = None
         self._used: set[tuple[str, str]] = set()  # grants counted as used by this request
+        self.handed = 0  # related nodes handed out, against MAX_RELATED
+        self.too_large: GraphQLError | None = None  # set once past MAX_RELATED
 
     async def node(self, urn: str, need: Permission | None = None) -> NodeRecord | None:
         """Any node by its URN if the caller may ``need`` it (default: see it); None for an
@@ -164,9 +174,29 @@ class Loaders:
     async def related(self, relation: Relation, urn: str) -> list[Related]:
         """The nodes ``relation`` leads to from ``urn`` that the caller may see."""
         found = await self._related[relation].load(urn)
+        self._hand(len(found))
         if relation in UNSCOPED:
             return found
         return [r for r in found if await self._reaches(r.node, None)]
+
+    def _hand(self, count: int) -> None:
+        """Count what is handed out; past the budget, every further relation refuses, so the
+        execution stops where it stands (``OperationSecurity`` answers one error for all)."""
+        self.handed += count
+        if self.too_large is None and self.handed > MAX_RELATED:
+            self.too_large = coded(
+                "REQUEST_TOO_LARGE",
+                f"the response would hold more than {MAX_RELATED:,} related objects: ask for "
+                "smaller pages (first) or fewer nested lists",
+                maxRelated=MAX_RELATED,
+            )
+        if self.too_large is not None:
+            raise self.too_large
+
+    def next_event(self) -> None:
+        """A subscription's next event gets a budget of its own."""
+        self.handed = 0
+        self.too_large = None
 
     async def prime_detail(self, urn: str) -> None:
         """Read an asset with its columns and their labels in one query (or one cache read)

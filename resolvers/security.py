@@ -49,6 +49,7 @@ class OperationSecurity(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         await self._admit()
         yield
+        self._refuse_if_too_large(self.execution_context.result)
         if self.context.guard.audit.holds_sensitive:
             await self._record_sensitive_reads(self.execution_context.result)
 
@@ -56,6 +57,8 @@ class OperationSecurity(SchemaExtension):
         """Each event of a subscription is held to the same rule as a query's response
         (``on_execute`` ends before the first event: a subscription's reads were recorded
         only when it ended, and sent even with the audit trail down)."""
+        self._refuse_if_too_large(result)
+        self.context.loaders.next_event()
         if self.context.guard.audit.holds_sensitive:
             await self._record_sensitive_reads(result)
         yield
@@ -90,6 +93,13 @@ class OperationSecurity(SchemaExtension):
                 await throttle_principal(context.state, principal)
             except Refusal as refusal:
                 raise GraphQLError(refusal.message, extensions=refusal.extensions()) from refusal
+
+    def _refuse_if_too_large(self, result: ExecutionResult | None) -> None:
+        """One error instead of the partial answer and an error for every field the budget
+        of related objects (resolvers/loaders.py) stopped."""
+        if result is not None and (too_large := self.context.loaders.too_large) is not None:
+            result.data = None
+            result.errors = [too_large]
 
     async def _record_sensitive_reads(self, result: ExecutionResult | None) -> None:
         """Record before the response leaves; if that fails, withhold the values."""
