@@ -44,6 +44,15 @@ class _NoAliases(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+# A contract is JSON in YAML's clothes: an unquoted `2026-12-01T10:00:00Z` is the standard's
+# date-time text, checked as such by its schema, not a Python datetime no JSON Schema can hold.
+_NoAliases.add_constructor("tag:yaml.org,2002:timestamp", _text)
+
+
 def _load(text: str) -> Any:
     loader = _NoAliases(text)
     try:
@@ -64,7 +73,10 @@ def _schema_error(doc: dict[str, Any]) -> tuple[str, str] | None:
     """(path, message) of what the standard's JSON Schema refuses in ``doc``, or None: the
     deepest error, since a bad nested field also fails every object around it ("unevaluated
     properties")."""
-    errors = list(_judge().iter_errors(doc))
+    try:
+        errors = list(_judge().iter_errors(doc))
+    except ValueError as err:  # YAML's own types (!!binary, !!set) have no JSON equivalent
+        return "yaml", f"a contract holds JSON values only ({err})"
     if not errors:
         return None
     deepest = max(errors, key=lambda e: len(e.instance_path))
@@ -120,7 +132,7 @@ def _schema() -> dict[str, Any]:
 
 @cache
 def _judge() -> jsonschema_rs.Validator:
-    return jsonschema_rs.Draft201909Validator(_schema())
+    return jsonschema_rs.Draft201909Validator(_schema(), validate_formats=True)
 
 
 def _conditions_need_their_key(node: Any) -> Any:

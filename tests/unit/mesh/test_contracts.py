@@ -32,12 +32,23 @@ def test_a_contract_round_trips_through_odcs_yaml() -> None:
         (contract({"id": {"logicalType": "integr"}}), "schema.0.properties.0.logicalType"),
         (contract(BASE).replace("kind: DataContract", "kind: Contract"), "kind"),
         (contract(BASE).replace("apiVersion: v3.0.2", "apiVersion: v2.2.2"), "apiVersion"),
+        (contract(BASE) + "contractCreatedTs: yesterday\n", "contractCreatedTs"),
+        (contract(BASE) + "contractCreatedTs: 2026-12-01\n", "contractCreatedTs"),
+        (contract(BASE) + "description: {purpose: !!binary aGVsbG8=}\n", "yaml"),
     ],
 )
 def test_an_invalid_contract_names_the_bad_field(text: str, path: str) -> None:
     with pytest.raises(InvalidContract) as refused:
         contracts.parse(text)
     assert refused.value.field == path
+
+
+def test_an_unquoted_date_time_is_the_standards_text() -> None:
+    """YAML reads ``2026-12-01T10:00:00Z`` as a timestamp: it was a ValueError no JSON Schema
+    could check (an unexpected error for the caller), not a contract."""
+    parsed = contracts.parse(contract(BASE) + "contractCreatedTs: 2026-12-01T10:00:00Z\n")
+    assert parsed.contractCreatedTs == "2026-12-01T10:00:00Z"
+    assert contracts.parse(contracts.export(parsed)).contractCreatedTs == "2026-12-01T10:00:00Z"
 
 
 def nested(depth: int, leaf: str = "string") -> str:
