@@ -16,7 +16,8 @@ relay's reindexing waits; once it is back the relay reindexes every table change
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from core.urns import Urn
 from graph.search_docs import search_documents, table_urns
 
 # The version changes with the mapping: a new index is created and filled from the graph.
-INDEX = "datawave-assets-v2"
+INDEX = "datawave-assets-v3"
 MAPPING: dict[str, Any] = {
     "settings": {
         "number_of_shards": 1,
@@ -50,6 +51,8 @@ MAPPING: dict[str, Any] = {
             "description": {"type": "text"},
             "tags": {"type": "keyword"},
             "columns": {"type": "text", "analyzer": "simple"},
+            "name_words": {"type": "text"},
+            "column_words": {"type": "text"},
             "labels": {"type": "keyword"},
             "owners": {"type": "keyword"},
             "removed": {"type": "boolean"},
@@ -59,9 +62,18 @@ MAPPING: dict[str, Any] = {
     },
 }
 # Identifiers are analysed with the built-in "simple" analyzer, which splits on anything that is
-# not a letter (legacy_orders -> legacy, orders) and needs no analysis plugin.
+# not a letter (legacy_orders -> legacy, orders) and needs no analysis plugin. It keeps
+# ``customerOrders`` whole and drops digits, and OpenSearch's core has no filter that splits
+# words (word_delimiter is a module the stack does not ship), so the words of names and columns
+# are also indexed as split here (``identifier_words``), under the standard analyzer.
 # Name matches weigh most, then columns, then the description.
-FIELDS = ["name^4", "columns^2", "description", "tags^2", "labels", "owners"]
+FIELDS = [
+    "name^4", "name_words^3", "columns^2", "column_words", "description", "tags^2", "labels",
+    "owners",
+]  # fmt: skip
+# Runs of digits or of letters; a run of letters splits where its case turns.
+WORD = re.compile(r"\d+|[^\W\d_]+")
+CASE_TURN = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 class SearchUnavailable(Exception):
@@ -84,6 +96,21 @@ class SearchHit:
     source: str
     score: float
     highlights: list[str]
+
+
+def identifier_words(names: Sequence[str]) -> str:
+    """The words of identifiers, space-separated: ``customerOrders`` -> ``customer Orders``,
+    ``orders_2024`` -> ``orders 2024``, ``HTTPLog`` -> ``HTTP Log``."""
+    return " ".join(
+        word for name in names for run in WORD.findall(name) for word in CASE_TURN.split(run)
+    )
+
+
+def _document(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What the index holds for an asset: the graph's fields and the words of its names."""
+    words = {"name_words": identifier_words([doc["name"]]),
+             "column_words": identifier_words(doc["columns"])}  # fmt: skip
+    return {**doc, **words}
 
 
 async def create_index(client: AsyncOpenSearch, index: str = INDEX) -> bool:
@@ -115,7 +142,8 @@ async def reindex(
     docs = await search_documents(driver, database, urns)
     found = {d["urn"] for d in docs}
     actions: list[dict[str, Any]] = [
-        {"_op_type": "index", "_index": index, "_id": d["urn"], "_source": d} for d in docs
+        {"_op_type": "index", "_index": index, "_id": d["urn"], "_source": _document(d)}
+        for d in docs
     ]
     actions += [
         {"_op_type": "delete", "_index": index, "_id": urn}

@@ -3,7 +3,9 @@
 Nested fields are named with dots (``address.city``); an array field is named with ``[]`` and
 typed by its elements (``tags[]``: string), so an array of documents yields ``items[]``
 (object) and ``items[].sku``. A field present in only some documents, or sometimes null, is
-nullable; a field seen with several types has them joined (``int|string``).
+nullable; a field seen with several types has them joined (``int|string``). A top-level field
+named by the empty string (a CSV imported with an empty header) is no column: a column's name
+is the last segment of its URN, and URN segments are never empty.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def infer_columns(documents: Sequence[Mapping[str, Any]], sample_size: int) -> l
     for doc in documents:
         seen: set[str] = set()
         for key, value in doc.items():
+            if not key:
+                continue
             for path, item in _paths(value, key):
                 info = fields.setdefault(path, _Field())
                 info.types.add(bson_type(item))

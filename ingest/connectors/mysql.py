@@ -13,7 +13,7 @@ from typing import Any
 
 import aiomysql
 import pymysql
-from pymysql.constants import CLIENT
+from pymysql.constants import CLIENT, ER
 
 from core.events import ColumnInfo
 from core.sources import TlsMode
@@ -41,6 +41,11 @@ BINARY_TYPES = (
 # Statements stopped by max_statement_time (MariaDB) or max_execution_time (MySQL).
 STATEMENT_TIMEOUTS = (1969, 3024)
 TABLE_TYPES = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "VIEW": "view"}
+# What the server answers for one object it lists but will not read: SELECT or column access
+# denied, a view over what no longer exists, a view whose DEFINER account was dropped.
+UNREADABLE = (
+    ER.TABLEACCESS_DENIED_ERROR, ER.COLUMNACCESS_DENIED_ERROR, ER.VIEW_INVALID, ER.NO_SUCH_USER,
+)  # fmt: skip
 
 DATABASES = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME"
 COUNTS = """
@@ -252,6 +257,11 @@ class MySQLConnector(SqlConnector):
     def _default(self, default: str | None) -> str | None:
         """MariaDB reports a NULL default as the literal ``NULL`` (MySQL as SQL NULL)."""
         return None if self._mariadb and default == "NULL" else default
+
+    def _unreadable(self, err: Exception) -> bool:
+        return isinstance(err, pymysql.err.MySQLError) and bool(err.args) and (
+            err.args[0] in UNREADABLE
+        )  # fmt: skip
 
     def _quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"

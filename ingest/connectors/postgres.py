@@ -30,6 +30,13 @@ NATIVE_TYPES = frozenset(
     }
 )  # fmt: skip
 SAMPLE_ABOVE = 10  # TABLESAMPLE tables estimated above this many times profile_rows
+# What the server answers for one object it lists but will not read: no SELECT privilege, a
+# materialized view never refreshed (WITH NO DATA), a foreign table whose wrapper fails.
+UNREADABLE = (
+    asyncpg.InsufficientPrivilegeError,
+    asyncpg.ObjectNotInPrerequisiteStateError,
+    asyncpg.FDWError,
+)
 USER_SCHEMAS = "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"
 RELATIONS = "c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition"
 
@@ -201,6 +208,9 @@ class PostgresConnector(SqlConnector):
             columns=[ColumnRow(*r) for r in await self._rows(database, COLUMNS)],
             keys=[KeyRow(*r) for r in await self._rows(database, KEYS)],
         )
+
+    def _unreadable(self, err: Exception) -> bool:
+        return isinstance(err, UNREADABLE)
 
     def _quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'

@@ -212,19 +212,22 @@ class SqlConnector(Connector[TableSpec]):
             self.report.failures.append(f"lineage of {database}.{schema}.{spec.name}: {err}")
             return []
 
+    def _unreadable(self, err: Exception) -> bool:
+        """Whether ``err`` is the source refusing to read this one object (no privilege, a
+        view whose definer is gone, a materialized view never refreshed) while it answers."""
+        return False
+
     async def _describe(self, database: str, schema: str, spec: TableSpec) -> TableDiscovered:
-        relation = self._relation(database, schema, spec.name)
-        cfg = self.config
-        sampled = self._sample_clause(spec)
-        columns = spec.columns
-        rows: list[Sequence[Any]] = []
-        if columns:
-            select = ", ".join(self._value_expr(c) for c in columns)
-            rows = await self._rows(
-                database, f"SELECT {select} FROM {relation} {sampled} LIMIT {cfg.profile_rows}"
+        try:
+            columns, row_count, exact = await self._read(database, schema, spec)
+        except self.source_errors as err:
+            if not self._unreadable(err):
+                raise
+            # The catalog described it: its columns, keys and lineage stay in the graph.
+            self.report.failures.append(
+                f"table {database}.{schema}.{spec.name}: catalogued unprofiled: {self.explain(err)}"
             )
-            columns = [self._profiled(c, [r[i] for r in rows]) for i, c in enumerate(columns)]
-        row_count, exact = await self._row_count(database, relation, spec, len(rows), sampled)
+            columns, row_count, exact = spec.columns, None, False
         row = spec.row
         return TableDiscovered(
             name=row.name,
@@ -241,6 +244,24 @@ class SqlConnector(Connector[TableSpec]):
             indexes=spec.indexes,
             lineage=spec.lineage,
         )
+
+    async def _read(
+        self, database: str, schema: str, spec: TableSpec
+    ) -> tuple[list[ColumnInfo], int | None, bool]:
+        """The bounded reads: the columns profiled, and the row count with its exactness."""
+        relation = self._relation(database, schema, spec.name)
+        sampled = self._sample_clause(spec)
+        columns = spec.columns
+        rows: list[Sequence[Any]] = []
+        if columns:
+            select = ", ".join(self._value_expr(c) for c in columns)
+            rows = await self._rows(
+                database,
+                f"SELECT {select} FROM {relation} {sampled} LIMIT {self.config.profile_rows}",
+            )
+            columns = [self._profiled(c, [r[i] for r in rows]) for i, c in enumerate(columns)]
+        row_count, exact = await self._row_count(database, relation, spec, len(rows), sampled)
+        return columns, row_count, exact
 
     def _profiled(self, column: ColumnInfo, values: list[Any]) -> ColumnInfo:
         present = [v for v in values if v is not None]

@@ -29,7 +29,7 @@ from core.events import (
 )
 from core.settings import Settings, SourceSettings
 from core.sources import DataSourceConfig
-from core.urns import Urn, table_urn
+from core.urns import Urn, column_urns, table_urn
 from ingest.connectors.base import DiscoveryReport, connector_for
 from ingest.connectors.sql import ROW_COUNT_TOLERANCE
 from ingest.source_access import SourceAccess
@@ -446,6 +446,23 @@ async def test_mongodb_discovery_matches_the_collections(
     assert notes.columns[1].nullable and notes.columns[1].profile.null_ratio == 0.5
 
 
+async def test_a_field_named_by_the_empty_string_is_not_a_column(
+    mongo: Any, unique: str, password: str
+) -> None:
+    """A CSV imported with an empty header gives documents an empty key ``""``. Its column
+    had no URN (``.../imported/``, an empty segment no reader parses back) and read in the
+    API as a column named by that broken URN; a key nested under a field (``meta.``) has one."""
+    await mongo.imported.insert_many([{"": "a", "name": "x", "meta": {"": 1}}, {"name": "y"}])
+    cfg = config("mongodb", 27017, None, databases=[unique])
+    events, report = await discover(cfg)
+    imported = check_stream(events, password)["imported"]
+    assert [c.name for c in imported.columns] == ["_id", "name", "meta", "meta."]
+    table = table_urn(cfg.name, unique, unique, "imported")
+    for urn in column_urns(table, [c.name for c in imported.columns]):
+        assert Urn.parse(urn).path[-1], urn
+    assert report.failures == []
+
+
 # --- failures -----------------------------------------------------------------------------
 
 
@@ -512,3 +529,79 @@ async def test_a_missing_database_is_reported_not_fatal(
     assert events[0].data.counts["databases"] == 1
     assert report.failures == [f"databases not found: {unique}_missing"]
     assert table_urn(cfg.name, unique, unique, "customers") in {e.subject for e in events}
+
+
+# --- objects the source lists but will not read -------------------------------------------
+
+
+@pytest.fixture
+async def pg_reader(unique: str, password: str, tmp_path: Path) -> AsyncIterator[DataSourceConfig]:
+    """A least-privilege account (``<unique>_reader``: no SELECT on ``payroll``) over a
+    database holding a materialized view created ``WITH NO DATA``; dropped afterwards."""
+    role = f"{unique}_reader"
+    secret = tmp_path / "reader-password"
+    secret.write_text("reader-pw-1\n")
+    async with postgres_database(password, unique) as conn:
+        await conn.execute(f"""
+            CREATE TABLE orders (id int PRIMARY KEY, total numeric);
+            INSERT INTO orders VALUES (1, 10), (2, 20);
+            CREATE TABLE payroll (id int PRIMARY KEY, salary numeric);
+            CREATE MATERIALIZED VIEW totals AS SELECT sum(total) AS total FROM orders
+                WITH NO DATA;
+            CREATE ROLE "{role}" LOGIN PASSWORD 'reader-pw-1';
+            GRANT SELECT ON orders, totals TO "{role}";""")
+        try:
+            yield DataSourceConfig(
+                name="it-reader", kind="postgresql", port=5432, user=role,
+                secret_ref=f"file:{secret}", databases=[unique], **LIMITS,
+            )  # fmt: skip
+        finally:
+            await conn.execute(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+
+
+async def test_postgres_objects_it_may_not_read_are_catalogued_unprofiled(
+    pg_reader: DataSourceConfig, unique: str
+) -> None:
+    """A table the account may not SELECT and a materialized view not yet refreshed are in
+    the catalog with their columns, keys and lineage (the catalog lists them), unprofiled;
+    they used to be left out, the scan finishing as if they did not exist."""
+    events, report = await discover(pg_reader)
+    tables = check_stream(events, "reader-pw-1")
+    assert sorted(tables) == ["orders", "payroll", "totals"]
+    payroll, totals = tables["payroll"], tables["totals"]
+    assert [c.name for c in payroll.columns] == ["id", "salary"]
+    assert payroll.primary_key == ["id"]
+    assert all(c.profile is None and c.samples == [] for c in payroll.columns)
+    assert (payroll.row_count, payroll.row_count_exact) == (None, False)
+    assert lineage_of(totals) == {
+        ("public.orders", "public.totals"),
+        ("public.orders.total", "public.totals.total"),
+    }
+    assert tables["orders"].row_count == 2, "what it may read is profiled as ever"
+    payroll_failure, totals_failure = sorted(report.failures)  # described concurrently
+    assert f"table {unique}.public.payroll: catalogued unprofiled: " in payroll_failure
+    assert "permission denied" in payroll_failure
+    assert f"table {unique}.public.totals: catalogued unprofiled: " in totals_failure
+    assert "has not been populated" in totals_failure
+
+
+async def test_mariadb_views_it_may_not_read_are_catalogued_unprofiled(
+    mysql: aiomysql.Cursor, unique: str, secret_ref: str, password: str
+) -> None:
+    """A view whose DEFINER account was dropped (so no one may read it) keeps its place,
+    columns and lineage in the catalog."""
+    await mysql.execute(
+        "CREATE DEFINER = `gone`@`nowhere` SQL SECURITY DEFINER VIEW emails AS "
+        "SELECT email FROM customers"
+    )
+    cfg = config("mariadb", 3306, secret_ref, databases=[unique], **LIMITS)
+    events, report = await discover(cfg)
+    emails = check_stream(events, password)["emails"]
+    assert [(c.name, c.profile) for c in emails.columns] == [("email", None)]
+    assert lineage_of(emails) == {
+        (f"{unique}.customers", f"{unique}.emails"),
+        (f"{unique}.customers.email", f"{unique}.emails.email"),
+    }
+    (failure,) = report.failures
+    assert f"table {unique}.{unique}.emails: catalogued unprofiled: " in failure
+    assert "definer" in failure

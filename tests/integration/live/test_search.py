@@ -92,3 +92,36 @@ async def test_a_new_index_is_filled_from_the_graph(
         "a table in no domain is found only by callers unrestricted by domain"
     )
     assert await ensure_index(opensearch, neo4j, db, index) == 0, "an existing one is kept"
+
+
+async def test_identifiers_are_found_by_their_words_and_numbers(
+    opensearch: AsyncOpenSearch, neo4j: AsyncDriver, settings: Settings, unique: str
+) -> None:
+    """Real schemas name things ``customerOrders``, ``orders_2024`` and ``HTTPLog``. The simple
+    analyzer kept ``customerorders`` whole and dropped every digit: "orders" missed the
+    camelCase table and "2024" found nothing."""
+    index, db = f"{unique}-assets", settings.neo4j.database
+    estate = Estate(unique)
+    names = ("customerOrders", "orders_2024", "orders_2023", "HTTPLog", "stock")
+    for name in names[:-1]:
+        estate.table(name, ("id",))
+    estate.table("stock", ("skuCode", "qty_q3"))
+    await estate.write(neo4j, db)
+    try:
+        await create_index(opensearch, index)
+        await reindex(opensearch, neo4j, db, [estate.table_urn(n) for n in names], index)
+
+        async def found(text: str) -> list[str]:
+            return [h.name for h in await search(opensearch, text, source=unique, index=index)]
+
+        assert set(await found("orders")) == {"customerOrders", "orders_2024", "orders_2023"}
+        assert (await found("2024"))[0] == "orders_2024"
+        assert (await found("orders 2023"))[0] == "orders_2023"
+        assert await found("customer") == ["customerOrders"]
+        assert await found("customerOrders") == ["customerOrders"], "the whole name still"
+        assert await found("http") == ["HTTPLog"]
+        assert await found("log") == ["HTTPLog"]
+        assert await found("code") == ["stock"], "column names are split alike"
+        assert await found("q3") == ["stock"]
+    finally:
+        await drop_sources(settings, neo4j, unique)
