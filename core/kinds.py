@@ -25,6 +25,12 @@ class Scope(StrEnum):
     SOURCE = "source"  # by its data source only
     DOMAIN = "domain"  # by the data-mesh domains the graph places it in, and its data source
     GLOBAL = "global"  # not scoped: the read permission anywhere is enough
+    # by the domains and data source a finding recorded at its last evaluation (its column's
+    # then), as the ``findings`` query filters; a waiver by its finding's
+    FINDING = "finding"
+    # the parties to it only: an access request's requester, the members of its team and
+    # whoever may decide it (access:approve in the domain its URN names; resolvers/guard.py)
+    PARTIES = "parties"
 
 
 @dataclass(frozen=True)
@@ -136,11 +142,21 @@ KINDS = Kinds(
     ),
     # a view's job has the view's path; other producers (OpenLineage) name theirs freely
     Kind("job", None, True, "Job", graphql="Job", read="lineage:read", scope=Scope.SOURCE),
-    # OpenLineage (graph/runs.py): a run of a job, <job namespace>/<job name>/<run id>, and a
-    # dataset no registered source holds, <namespace>/<name> (one that a source holds is that
-    # source's table); the namespace stands where a source's name does.
-    Kind("run", 3, True, "Run", read="lineage:read", scope=Scope.SOURCE),
-    Kind("dataset", 2, True, "Dataset", ASSET, read="asset:read", scope=Scope.DOMAIN),
+    # OpenLineage (graph/runs.py): a run of a job, <job namespace>/<job name>/<run id>, seen
+    # as its job is, and a dataset no registered source holds, <namespace>/<name> (one that a
+    # source holds is that source's table), an asset; the namespace stands where a source's
+    # name does.
+    Kind("run", 3, True, "Run", graphql="Run", read="lineage:read", scope=Scope.SOURCE),
+    Kind(
+        "dataset",
+        2,
+        True,
+        "Dataset",
+        ASSET,
+        graphql="Dataset",
+        read="asset:read",
+        scope=Scope.DOMAIN,
+    ),
     # data mesh: urn:dw:<kind>:<path>, no source
     # The mesh is a marketplace: anyone with product:read browses domains, teams, products
     # and their versions (a :Contract each) across domains; the assets a product exposes stay
@@ -165,13 +181,32 @@ KINDS = Kinds(
         read="product:read",
         scope=Scope.GLOBAL,
     ),
+    # <domain>/<product>/<id>: a team's access request for a version of the product (a
+    # product's, not a version's: a migration moves its grant to another version); only its
+    # parties see it
+    Kind(
+        "access",
+        3,
+        False,
+        "AccessRequest",
+        graphql="AccessRequest",
+        read="product:read",
+        scope=Scope.PARTIES,
+    ),
     # <domain>/<product>/<version>/<time>: a version's quality-gate run and the remediation
     # its failure opened (URN order is time order); shown through their version
     Kind("qualityrun", 4, False, "QualityRun"),
     Kind("remediation", 4, False, "Remediation"),
-    # governance
-    Kind("policy", 1, False, "Policy"),
-    Kind("framework", 1, False, "Framework"),
-    Kind("control", 2, False, "Control"),  # <framework>/<id>
-    Kind("finding", 1, False, "Finding"),
+    # governance: what the root queries show anyone with compliance:read (policies, the
+    # frameworks and their controls) and what they scope as findings (findings, waivers)
+    *(
+        Kind(name, segments, False, label, graphql=label, read="compliance:read", scope=scope)
+        for name, segments, label, scope in (
+            ("policy", 1, "Policy", Scope.GLOBAL),
+            ("framework", 1, "Framework", Scope.GLOBAL),
+            ("control", 2, "Control", Scope.GLOBAL),  # <framework>/<id>
+            ("finding", 1, "Finding", Scope.FINDING),
+            ("waiver", 1, "Waiver", Scope.FINDING),  # <id>, a UUID (migration 0019)
+        )
+    ),
 )

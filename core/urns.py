@@ -168,6 +168,10 @@ def contract_urn(domain: str, product: str, version: str) -> str:
     return str(Urn.of("contract", domain, product, version))
 
 
+def access_urn(domain: str, product: str, id: str) -> str:
+    return str(Urn.of("access", domain, product, id))
+
+
 def policy_urn(name: str) -> str:
     return str(Urn.of("policy", name))
 
@@ -182,3 +186,8 @@ def control_urn(framework: str, control: str) -> str:
 
 def finding_urn(finding: str) -> str:
     return str(Urn.of("finding", finding))
+
+
+def waiver_urn(waiver: str) -> str:
+    """A waiver's URN, of the UUID it was created with (its ``id``)."""
+    return str(Urn.of("waiver", waiver))

@@ -69,6 +69,8 @@ class Evaluation:
     controls: set[str] = field(default_factory=set)  # implemented by the rules in force
     assets: int = 0
     opened: list[dict[str, Any]] = field(default_factory=list)
+    # back while an approved waiver of them runs: waived again, not opened (announced so)
+    waived: list[dict[str, Any]] = field(default_factory=list)
     resolved: list[dict[str, Any]] = field(default_factory=list)
     escalated: list[dict[str, Any]] = field(default_factory=list)
     scores: list[Score] = field(default_factory=list)
@@ -219,14 +221,16 @@ async def _pass(
             f["masking"] = _masking(masking, f)
         found = await _decide(engine, rule_set, facts)
         rows = _finding_rows(found, rule_set, {f["urn"]: f for f in facts})
-        opened, resolved = await compliance.record_findings(
+        back, resolved = await compliance.record_findings(
             driver, database, version=rule_set.version, assets=columns, rows=rows,
             now=datetime.now(UTC),
         )  # fmt: skip
         result.assets += len(columns)
-        result.opened += opened
+        result.opened += [f for f in back if f["status"] != "waived"]
+        result.waived += [f for f in back if f["status"] == "waived"]
         result.resolved += resolved
-        await _publish(state, _finding_updates(rule_set.version, [*opened, *resolved]))
+        # each as it stands now: a finding back under a running waiver is announced waived
+        await _publish(state, _finding_updates(rule_set.version, [*back, *resolved]))
 
     async def nothing() -> tuple[list[str], list[dict[str, Any]]]:
         return [], []
@@ -395,7 +399,7 @@ def _score_row(score: Score, rule_set: int) -> dict[str, Any]:
 async def announce(state: AppState, result: Evaluation) -> None:
     """Scores and finding changes to ``complianceUpdates`` subscribers and to Kafka."""
     escalated = [{**f, "status": ESCALATED} for f in result.escalated]
-    findings = [*result.opened, *result.resolved, *escalated]
+    findings = [*result.opened, *result.waived, *result.resolved, *escalated]
     await _publish(state, [*_score_updates(result), *_finding_updates(result.rule_set, findings)])
 
 
@@ -411,6 +415,12 @@ def _score_updates(result: Evaluation) -> list[ComplianceUpdate]:
         )
         for s in result.scores
     ]
+
+
+async def announce_finding(state: AppState, finding: dict[str, Any]) -> None:
+    """A finding whose status changed outside an evaluation (its waiver approved), under the
+    rule-set version that last reported it."""
+    await _publish(state, _finding_updates(finding.get("ruleSetVersion") or 0, [finding]))
 
 
 def _finding_updates(rule_set: int, findings: list[dict[str, Any]]) -> list[ComplianceUpdate]:

@@ -3,7 +3,9 @@
 An approved waiver makes its finding ``waived`` until ``expiresAt``; the first evaluation after
 that expires it and the finding is open again if the asset still violates the rule. Who may
 request or approve one for a finding is the caller's scope (``reaches``): a finding outside it
-reads as missing, so its existence tells nothing about another domain.
+reads as missing, so its existence tells nothing about another domain. A waiver is named by its
+URN (``urn:dw:waiver:<uuid>``); an approval that waives its finding is announced on
+``complianceUpdates`` as evaluations announce theirs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.urns import waiver_urn
+from governance.evaluation import announce_finding
 from governance.policies import NotFound, SelfApproval, WorkflowError, WrongState
 from graph import compliance
 from graph.driver import Record
@@ -43,10 +47,11 @@ async def request_waiver(
         raise WrongState(f"the finding is {found['status']}, not open", "finding")
     if await Waiver.nodes.filter(finding=finding, status="requested").first_or_none():
         raise WrongState("a waiver of the finding awaits approval already", "finding")
-    now = datetime.now(UTC)
+    now, key = datetime.now(UTC), str(uuid.uuid4())
     async with unit_of_work(state.settings.neo4j.database):
         waiver = await Waiver(
-            key=str(uuid.uuid4()),
+            key=key,
+            urn=waiver_urn(key),
             name=f"waiver of {found['name']}",
             finding=finding,
             reason=reason.strip(),
@@ -54,14 +59,17 @@ async def request_waiver(
             requested_at=now,
             expires_at=now + timedelta(days=days),
         ).save()
-        await compliance.waive_finding(finding, waiver.key, approved=False)
+        await compliance.waive_finding(finding, waiver.urn, approved=False)
     return waiver
 
 
-async def approve_waiver(state: AppState, actor: str, waiver_id: str, reaches: Reaches) -> Waiver:
-    waiver = await Waiver.nodes.get_or_none(key=waiver_id)
-    if waiver is None or await _reached(state, waiver.finding, reaches) is None:
-        raise NotFound(f"no waiver {waiver_id}", waiver_id)
+async def approve_waiver(state: AppState, actor: str, urn: str, reaches: Reaches) -> Waiver:
+    """Approve the waiver ``urn`` names; an unknown one, or one of a finding the caller does
+    not reach, is ``NotFound`` alike."""
+    waiver = await Waiver.nodes.get_or_none(urn=urn)
+    found = None if waiver is None else await _reached(state, waiver.finding, reaches)
+    if waiver is None or found is None:
+        raise NotFound(f"no waiver {urn}", urn)
     if waiver.status != "requested":
         raise WrongState(f"the waiver is {waiver.status}", "waiver")
     if waiver.requested_by == actor:
@@ -69,5 +77,7 @@ async def approve_waiver(state: AppState, actor: str, waiver_id: str, reaches: R
     async with unit_of_work(state.settings.neo4j.database):
         waiver.status, waiver.approved_by, waiver.approved_at = "approved", actor, datetime.now(UTC)
         await waiver.save()
-        await compliance.waive_finding(waiver.finding, waiver.key, approved=True)
+        status = await compliance.waive_finding(waiver.finding, waiver.urn, approved=True)
+    if status == "waived" and found["status"] != "waived":  # (one resolved meanwhile stays so)
+        await announce_finding(state, {**found, "status": status})
     return waiver

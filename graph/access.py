@@ -1,6 +1,8 @@
 """Access requests and grants: a consumer team asks for a product version, its owner decides.
 
-``(:AccessRequest)-[:FOR]->(:Contract)``, ``(:AccessRequest)-[:BY]->(:Team)``; an approval
+``(:AccessRequest {urn, id})-[:FOR]->(:Contract)``, ``(:AccessRequest)-[:BY]->(:Team)``: the
+URN (``urn:dw:access:<domain>/<product>/<id>``) is what callers name a request by, the id what
+its grants and events keep (``GRANTED {request}``, its correlation id). An approval
 adds the grant ``(:Team)-[:GRANTED {request, expiresAt}]->(:Contract)``, which binds the
 consumer to that version (retiring it is refused while a grant is live) and lets the team's
 members read what the product exposes (resolvers/loaders.py) until it expires or is revoked.
@@ -8,7 +10,7 @@ members read what the product exposes (resolvers/loaders.py) until it expires or
 
 from __future__ import annotations
 
-from typing import LiteralString
+from typing import Any, LiteralString
 
 from neo4j import AsyncDriver
 
@@ -17,7 +19,7 @@ from graph.records import plain
 
 REQUEST: LiteralString = """
 MATCH (c:Contract {urn: $version}), (t:Team {urn: $team})
-CREATE (r:AccessRequest {id: $id})
+CREATE (r:AccessRequest {id: $id, urn: $urn})
 SET r.name = 'access ' + $id, r.status = 'pending', r.purpose = $purpose, r.days = $days,
     r.requestedBy = $actor, r.requestedAt = datetime(), r.version = $version,
     r.product = c.product, r.team = $team, r.correlationId = $correlation
@@ -26,13 +28,13 @@ CREATE (r)-[:BY]->(t)
 RETURN properties(r) AS props
 """
 GET: LiteralString = """
-MATCH (r:AccessRequest {id: $id})-[:FOR]->(c:Contract)<-[:HAS_VERSION]-(p:DataProduct)
+MATCH (r:AccessRequest {urn: $urn})-[:FOR]->(c:Contract)<-[:HAS_VERSION]-(p:DataProduct)
 RETURN properties(r) AS props, p.domain AS domain
 """
 # The decision and, on approval, the grant: one transaction; a request decided in between is
 # left alone (no row).
 DECIDE: LiteralString = """
-MATCH (r:AccessRequest {id: $id}) WHERE r.status = 'pending'
+MATCH (r:AccessRequest {urn: $urn}) WHERE r.status = 'pending'
 MATCH (r)-[:FOR]->(c:Contract), (r)-[:BY]->(t:Team)
 SET r.status = $status, r.decidedBy = $actor, r.decidedAt = datetime(), r.reason = $reason,
     r.expiresAt = CASE WHEN $status = 'approved' THEN datetime() + duration({days: r.days})
@@ -44,7 +46,7 @@ RETURN properties(r) AS props
 """
 # Revoking ends the grant at once (it stays in the graph, revoked, for the record).
 REVOKE: LiteralString = """
-MATCH (r:AccessRequest {id: $id}) WHERE r.status = 'approved'
+MATCH (r:AccessRequest {urn: $urn}) WHERE r.status = 'approved'
 SET r.status = 'revoked', r.revokedBy = $actor, r.revokedAt = datetime(), r.reason = $reason
 WITH r
 OPTIONAL MATCH (:Team)-[g:GRANTED {request: r.id}]->(:Contract)
@@ -54,19 +56,42 @@ RETURN properties(r) AS props
 # The consumer's agreement to the version's contract terms: who, when, and the digest of the
 # ODCS document agreed to (a published contract does not change, so it names the text).
 ACCEPT: LiteralString = """
-MATCH (r:AccessRequest {id: $id}) WHERE r.status IN ['pending', 'approved']
+MATCH (r:AccessRequest {urn: $urn}) WHERE r.status IN ['pending', 'approved']
   AND r.termsAcceptedAt IS NULL
 SET r.termsAcceptedBy = $actor, r.termsAcceptedAt = datetime(), r.termsDigest = $digest
 RETURN properties(r) AS props
 """
-FOR_VERSION: LiteralString = """
-MATCH (r:AccessRequest)-[:FOR]->(:Contract {urn: $version})
-RETURN properties(r) AS props ORDER BY r.requestedAt DESC
+# Requests (filtered; each condition null: any) that the caller is a party to: its requester,
+# a member of its team, or an approver in the product's domain (``$approves``: those domains,
+# null: every one); oldest first, after the keyset position ($at, $after).
+_REQUESTS: LiteralString = """
+MATCH (r:AccessRequest)-[:FOR]->(c:Contract)<-[:HAS_VERSION]-(p:DataProduct), (r)-[:BY]->(t:Team)
+WHERE ($status IS NULL OR r.status = $status) AND ($product IS NULL OR p.urn = $product)
+  AND ($version IS NULL OR c.urn = $version) AND ($team IS NULL OR t.urn = $team)
+  AND ($domain IS NULL OR p.domain = $domain)
+  AND ($approves IS NULL OR p.domain IN $approves OR $subject IN coalesce(t.members, [])
+       OR r.requestedBy = $subject)
+"""
+REQUESTS: LiteralString = (
+    _REQUESTS
+    + "  AND ($at IS NULL OR r.requestedAt > datetime($at)"
+    + " OR (r.requestedAt = datetime($at) AND r.urn > $after))\n"
+    + "RETURN properties(r) AS props, toString(r.requestedAt) AS at\n"
+    + "ORDER BY r.requestedAt, r.urn LIMIT $limit\n"
+)
+COUNT_REQUESTS: LiteralString = _REQUESTS + "RETURN count(r) AS n\n"
+# An access request by URN with what decides who sees it (resolvers/guard.py, Scope.PARTIES):
+# the members of its team, as ``teamMembers``.
+BY_URN: LiteralString = """
+MATCH (n:AccessRequest) WHERE n.urn IN $urns
+OPTIONAL MATCH (n)-[:BY]->(t:Team)
+RETURN labels(n) AS labels, n {.*, teamMembers: coalesce(t.members, [])} AS props
 """
 CONSUMERS: LiteralString = """
 MATCH (t:Team)-[g:GRANTED]->(:Contract {urn: $version})
 WHERE g.expiresAt > datetime() AND g.revokedAt IS NULL
-RETURN t.urn AS team, t.name AS name, g.expiresAt AS expiresAt, g.request AS request
+MATCH (r:AccessRequest {id: g.request})
+RETURN t.urn AS team, t.name AS name, g.expiresAt AS expiresAt, r.urn AS request
 ORDER BY t.name
 """
 # A consumer moves its binding to another published version of the product: the grant on the
@@ -74,7 +99,7 @@ ORDER BY t.name
 # expiry and all, binds the new one; the request records where it is bound now. One
 # transaction; a request or grant changed in between matches nothing.
 MIGRATE: LiteralString = """
-MATCH (r:AccessRequest {id: $id}) WHERE r.status = 'approved'
+MATCH (r:AccessRequest {urn: $urn}) WHERE r.status = 'approved'
 MATCH (t:Team)-[g:GRANTED {request: r.id}]->(old:Contract {urn: $from})
 WHERE g.revokedAt IS NULL AND g.expiresAt > datetime()
 MATCH (p:DataProduct)-[:HAS_VERSION]->(old), (p)-[:HAS_VERSION]->(new:Contract {urn: $to})
@@ -97,8 +122,10 @@ WHERE g.revokedAt IS NULL AND g.expiresAt > datetime() AND ($version IS NULL OR 
 BINDINGS: LiteralString = (
     _BINDINGS
     + "  AND ($after IS NULL OR g.request > $after)\n"
-    + "RETURN g.request AS request, t.urn AS team, t.name AS name, c.urn AS version,\n"
-    + "  c.version AS semver, g.expiresAt AS expiresAt, g.migratedFrom AS migratedFrom,\n"
+    + "MATCH (r:AccessRequest {id: g.request})\n"
+    + "RETURN g.request AS position, r.urn AS request, t.urn AS team, t.name AS name,\n"
+    + "  c.urn AS version, c.version AS semver, g.expiresAt AS expiresAt,\n"
+    + "  g.migratedFrom AS migratedFrom,\n"
     + "  g.migratedAt AS migratedAt, g.notice AS notice, g.noticeAt AS noticeAt\n"
     + "ORDER BY g.request LIMIT $limit\n"
 )
@@ -146,50 +173,50 @@ def granted_to(variable: LiteralString) -> LiteralString:
 
 
 async def request(
-    driver: AsyncDriver, database: str, id: str, version: str, team: str, purpose: str,
-    days: int, actor: str, correlation: str,
+    driver: AsyncDriver, database: str, urn: str, id: str, version: str, team: str,
+    purpose: str, days: int, actor: str, correlation: str,
 ) -> Record | None:  # fmt: skip
     rows = await write(
-        driver, database, REQUEST, id=id, version=version, team=team, purpose=purpose,
-        days=days, actor=actor, correlation=correlation,
+        driver, database, REQUEST, urn=urn, id=id, version=version, team=team,
+        purpose=purpose, days=days, actor=actor, correlation=correlation,
     )  # fmt: skip
     return plain(rows[0]["props"]) if rows else None
 
 
-async def get(driver: AsyncDriver, database: str, id: str) -> Record | None:
+async def get(driver: AsyncDriver, database: str, urn: str) -> Record | None:
     """The request with the domain of the product it asks for; None if there is none."""
-    rows = await read(driver, database, GET, id=id)
+    rows = await read(driver, database, GET, urn=urn)
     return {**plain(rows[0]["props"]), "domain": rows[0]["domain"]} if rows else None
 
 
 async def decide(
-    driver: AsyncDriver, database: str, id: str, approve: bool, reason: str, actor: str
+    driver: AsyncDriver, database: str, urn: str, approve: bool, reason: str, actor: str
 ) -> Record | None:
     status = "approved" if approve else "rejected"
-    rows = await write(driver, database, DECIDE, id=id, status=status, reason=reason, actor=actor)
+    rows = await write(driver, database, DECIDE, urn=urn, status=status, reason=reason, actor=actor)
     return plain(rows[0]["props"]) if rows else None
 
 
 async def revoke(
-    driver: AsyncDriver, database: str, id: str, reason: str, actor: str
+    driver: AsyncDriver, database: str, urn: str, reason: str, actor: str
 ) -> Record | None:
-    rows = await write(driver, database, REVOKE, id=id, reason=reason, actor=actor)
+    rows = await write(driver, database, REVOKE, urn=urn, reason=reason, actor=actor)
     return plain(rows[0]["props"]) if rows else None
 
 
 async def accept(
-    driver: AsyncDriver, database: str, id: str, actor: str, digest: str
+    driver: AsyncDriver, database: str, urn: str, actor: str, digest: str
 ) -> Record | None:
-    rows = await write(driver, database, ACCEPT, id=id, actor=actor, digest=digest)
+    rows = await write(driver, database, ACCEPT, urn=urn, actor=actor, digest=digest)
     return plain(rows[0]["props"]) if rows else None
 
 
 async def migrate(
-    driver: AsyncDriver, database: str, id: str, old: str, new: str, actor: str
+    driver: AsyncDriver, database: str, urn: str, old: str, new: str, actor: str
 ) -> Record | None:
-    """Move request ``id``'s live grant from version ``old`` to ``new``; None if it no longer
+    """Move request ``urn``'s live grant from version ``old`` to ``new``; None if it no longer
     applies (the grant ended, or ``new`` is not a published version of the product)."""
-    rows = await write(driver, database, MIGRATE, id=id, to=new, actor=actor, **{"from": old})
+    rows = await write(driver, database, MIGRATE, urn=urn, to=new, actor=actor, **{"from": old})
     return plain(rows[0]["props"]) if rows else None
 
 
@@ -211,8 +238,20 @@ async def count_bindings(
     return rows[0]["n"]
 
 
-async def for_version(driver: AsyncDriver, database: str, version: str) -> list[Record]:
-    return [plain(r["props"]) for r in await read(driver, database, FOR_VERSION, version=version)]
+async def requests_page(
+    driver: AsyncDriver, database: str, *, after: tuple[str, str] | None, limit: int,
+    **where: Any,
+) -> list[tuple[Record, str]]:  # fmt: skip
+    """Requests, oldest first, after (requestedAt, urn), each with its requestedAt as the
+    database writes it (the cursor's). ``where``: status, product, version, team, domain (a
+    name), and who asks: ``subject`` and ``approves`` (the domains it approves in; None: all)."""
+    at, urn = after or (None, None)
+    rows = await read(driver, database, REQUESTS, at=at, after=urn, limit=limit, **where)
+    return [(plain(r["props"]), r["at"]) for r in rows]
+
+
+async def count_requests(driver: AsyncDriver, database: str, **where: Any) -> int:
+    return (await read(driver, database, COUNT_REQUESTS, **where))[0]["n"]
 
 
 async def consumers(driver: AsyncDriver, database: str, version: str) -> list[Record]:

@@ -19,6 +19,8 @@ from neo4j import AsyncDriver
 
 from core.kinds import KINDS, Scope
 from core.urns import CONTAINMENT, InvalidUrn, Urn, source_urn
+from graph import compliance
+from graph.access import BY_URN as ACCESS_BY_URN
 from graph.access import granted_to
 from graph.domains import in_scope, in_scope_by_table, nearest_above, with_node
 from graph.driver import read, read_list, read_values
@@ -28,6 +30,10 @@ from graph.records import LABEL_EDGE, NodeRecord, Record, Related, node_fields
 # Lookups by URN, one per label a kind's URNs are unique under (core/kinds.py), the
 # allow-list of labels they may match. Nodes RBAC scopes by domain are read with their domains.
 def _by_urn(label: LiteralString, scope: Scope | None) -> LiteralString:
+    if scope is Scope.PARTIES:  # access requests, read with who is party to each
+        return ACCESS_BY_URN
+    if scope is Scope.FINDING:  # findings and waivers, read with the finding's scope
+        return compliance.by_urn(label)
     query: LiteralString = "MATCH (n:" + label + ") WHERE n.urn IN $urns\nRETURN {node}\n"
     if scope is Scope.DOMAIN:
         return with_node(query)

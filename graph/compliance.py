@@ -210,6 +210,21 @@ FINDINGS_COUNT: LiteralString = (
     "MATCH (f:Finding) WHERE true" + _FINDINGS_WHERE + "RETURN count(f) AS n"
 )
 FINDING = "MATCH (f:Finding {urn: $urn}) RETURN f {.*} AS finding"
+
+
+def by_urn(label: LiteralString) -> LiteralString:
+    """The lookup by URN of findings or waivers (graph/catalog.py), read with the scope RBAC
+    holds them to: a finding's domains and source as its last evaluation recorded them, a
+    waiver's finding's (``source`` in its props; a waiver whose finding is gone is not found)."""
+    return (
+        "MATCH (n:" + label + ") WHERE n.urn IN $urns\n"
+        "OPTIONAL MATCH (n)-[:WAIVES]->(waived:Finding)\n"
+        "WITH n, coalesce(waived, n) AS f WHERE f:Finding\n"
+        "RETURN labels(n) AS labels, n {.*, source: f.source} AS props,\n"
+        "       coalesce(f.domains, []) AS domains\n"
+    )
+
+
 # Waivers by the findings they waive (the caller's scope is the findings'), oldest request
 # first: an approver's inbox.
 _WAIVERS_WHERE: LiteralString = """
@@ -239,15 +254,18 @@ ORDER BY f.control, f.asset
 RETURN f {.*} AS finding, waivers
 """
 WAIVE = """
-MATCH (f:Finding {urn: $finding}), (w:Waiver {id: $waiver})
+MATCH (f:Finding {urn: $finding}), (w:Waiver {urn: $waiver})
 MERGE (w)-[:WAIVES]->(f)
 SET f.status = CASE WHEN $approved AND f.status = 'open' THEN 'waived' ELSE f.status END
 RETURN f.status AS status
 """
+# Only the findings that open again are returned (announced): one resolved meanwhile stays so.
 EXPIRE_WAIVERS = """
 MATCH (w:Waiver {status: 'approved'})-[:WAIVES]->(f:Finding)
 WHERE w.expiresAt <= $now
-SET w.status = 'expired', f.status = CASE WHEN f.status = 'waived' THEN 'open' ELSE f.status END
+WITH w, f, f.status = 'waived' AS reopens
+SET w.status = 'expired', f.status = CASE WHEN reopens THEN 'open' ELSE f.status END
+WITH f WHERE reopens
 RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
 """
 
@@ -347,7 +365,8 @@ async def record_findings(
     now: datetime,
 ) -> tuple[list[Record], list[Record]]:
     """Write one batch's new and changed findings and resolve the batch's others, in one
-    transaction: (opened, resolved)."""
+    transaction: (new or back, each with the status it got: open, or waived under a running
+    waiver; resolved)."""
 
     async def work(tx: AsyncManagedTransaction) -> tuple[list[Record], list[Record]]:
         existing = (await fetch(tx, EXISTING, assets=assets))[0]["findings"]
@@ -452,8 +471,9 @@ async def findings_as_of(
 
 
 async def waive_finding(finding: str, waiver: str, *, approved: bool) -> str | None:
-    """Link a waiver to its finding, and waive the finding once approved; inside the caller's
-    neomodel transaction (graph/models.py ``unit_of_work``). The finding's status, or None."""
+    """Link a waiver (by URN) to its finding, and waive the finding once approved; inside the
+    caller's neomodel transaction (graph/models.py ``unit_of_work``). The finding's status, or
+    None."""
     rows, _ = await adb.cypher_query(
         WAIVE, {"finding": finding, "waiver": waiver, "approved": approved}
     )
@@ -461,7 +481,7 @@ async def waive_finding(finding: str, waiver: str, *, approved: bool) -> str | N
 
 
 async def expire_waivers(driver: AsyncDriver, database: str, now: datetime) -> list[Record]:
-    """Waivers past their end: expired, and their findings open again."""
+    """Waivers past their end: expired; the findings they kept waived, open again."""
     rows = await write(driver, database, EXPIRE_WAIVERS, now=now)
     return [r["finding"] for r in rows]
 

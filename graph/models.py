@@ -151,7 +151,8 @@ class RuleSet(AsyncStructuredNode):
 class Waiver(AsyncStructuredNode):
     """A time-limited exception for one finding, approved by someone other than its requester."""
 
-    key = StringProperty(db_property="id", unique_index=True, required=True)
+    key = StringProperty(db_property="id", unique_index=True, required=True)  # a UUID
+    urn = StringProperty(unique_index=True, required=True)  # urn:dw:waiver:<id> (migration 0019)
     name = StringProperty(required=True)
     finding = StringProperty(required=True)  # the finding's URN
     reason = StringProperty(required=True)

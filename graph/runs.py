@@ -173,7 +173,8 @@ RETURN j.urn AS urn, j.completedAt AS completedAt
 # The furthest state wins; between terminal states, the latest event. One row per run
 # (graph/runs_merge.py ``fold_runs``): its state event, the keys and times of all its events
 # (ISO text, ``_stamped``), and what they declared: a run keeps the union of what its events
-# declared (``inputs``, ``outputs``, ``columnFeeds``) and the span of their times. Returns what
+# declared (``inputs``, ``outputs``, ``columnFeeds``, and ``heldColumns``: column lineage that
+# waits on an edge of datasets, ``_Lineage.kept``) and the span of their times. Returns what
 # earlier batches saw of a run beyond the row: the rest of what it declared, and its span.
 UPSERT_RUNS = """
 UNWIND $rows AS row
@@ -191,6 +192,8 @@ SET r.events = coalesce(r.events, []) + [k IN row.keys WHERE NOT k IN coalesce(r
                          THEN row.columnFeeds  // the same again: no pair by pair comparison
                          ELSE r.columnFeeds + [p IN row.columnFeeds WHERE NOT p IN r.columnFeeds]
                     END,
+    r.heldColumns = coalesce(r.heldColumns, [])
+                    + [p IN row.heldColumns WHERE NOT p IN coalesce(r.heldColumns, [])],
     r.firstEventAt = CASE WHEN r.firstEventAt < first THEN r.firstEventAt ELSE first END,
     r.lastEventAt = CASE WHEN r.lastEventAt > last THEN r.lastEventAt ELSE last END,
     r.startedAt = CASE WHEN started IS NOT NULL AND (r.startedAt IS NULL OR started < r.startedAt)
@@ -212,10 +215,12 @@ WITH r, row
 WHERE r.firstEventAt < datetime(row.first) OR r.lastEventAt > datetime(row.last)
    OR size(r.inputs) > size(row.inputs) OR size(r.outputs) > size(row.outputs)
    OR size(r.columnFeeds) > size(row.columnFeeds)
+   OR size(r.heldColumns) > size(row.heldColumns)
 RETURN r.urn AS urn, r.firstEventAt AS first, r.lastEventAt AS last,
        [u IN r.inputs WHERE NOT u IN row.inputs] AS inputs,
        [u IN r.outputs WHERE NOT u IN row.outputs] AS outputs,
-       [p IN r.columnFeeds WHERE NOT p IN row.columnFeeds] AS columnFeeds
+       [p IN r.columnFeeds WHERE NOT p IN row.columnFeeds] AS columnFeeds,
+       [p IN r.heldColumns WHERE NOT p IN row.heldColumns] AS heldColumns
 """
 # One row per edge (``fold_feeds``): declared first at ``since``, last at ``time`` (ISO text:
 # thousands of rows a batch, which the driver packs far faster than datetimes). Returns the
@@ -586,6 +591,7 @@ class _Lineage:
     columns: list[str]  # the columns of its column lineage
     fed: list[str]  # columns whose inputs it declares
     pairs: list[str]  # its column FEEDS, ``<from> <to>`` (URNs hold no space)
+    kept: list[str]  # ``held`` as its run keeps it (``_kept``)
 
 
 def _edge(via: str, a: str, b: str, **how: Any) -> Record:
@@ -596,6 +602,26 @@ def _edge(via: str, a: str, b: str, **how: Any) -> Record:
 def _datasets_edge(via: str, held: Held, a: str, b: str) -> Record:
     """An edge of a job's inputs to its outputs, with the column lineage it holds."""
     return _edge(via, a, b, columns=_json(held.get((a, b))))
+
+
+def _kept(held: Held) -> list[str]:
+    """Held column lineage as its run keeps it (``heldColumns``): a JSON text per field pair,
+    ``[from, to, input field, output field, transformations, masking]``, so that a later
+    batch naming the input (a START after its COMPLETE) still has it for the edge."""
+    return [json.dumps([a, b, *pair]) for (a, b), pairs in sorted(held.items()) for pair in pairs]
+
+
+def _merged(held: Held, kept: Sequence[str]) -> Held:
+    """``held`` and the field pairs of ``kept`` (``_kept``) it lacks."""
+    more: Held = {}
+    for text in kept:
+        a, b, *pair = json.loads(text)
+        more.setdefault((a, b), []).append(pair)
+    out = dict(held)
+    for ends, pairs in more.items():
+        fields = {(p[0], p[1]): p for p in [*pairs, *held.get(ends, [])]}
+        out[ends] = sorted(fields.values())
+    return out
 
 
 def _lineage(via: str, datasets: Iterable[Record], urns: dict[str, str]) -> _Lineage:
@@ -624,25 +650,38 @@ def _lineage(via: str, datasets: Iterable[Record], urns: dict[str, str]) -> _Lin
     return _Lineage(
         via, inputs, outputs, [*tables, *columns.values()], waiting,
         [u for ends in columns for u in ends], [b for _, b in columns],
-        [f"{a} {b}" for a, b in columns],
+        [f"{a} {b}" for a, b in columns], _kept(waiting),
     )  # fmt: skip
 
 
 def _with_stored(
-    lineage: _Lineage, ins: Sequence[str], outs: Sequence[str], pairs: Sequence[str]
+    lineage: _Lineage,
+    ins: Sequence[str],
+    outs: Sequence[str],
+    pairs: Sequence[str],
+    kept: Sequence[str],
 ) -> _Lineage:
     """``lineage`` and what its run declared in earlier batches that its events here do not
     repeat: the edges its stored inputs and outputs make with all its datasets, and its stored
-    column lineage (as it was written then)."""
+    column lineage (as it was written then; between datasets, on their edge again, though
+    this batch's events named its input first)."""
+    held = _merged(lineage.held, kept)
+    grew = {edge for edge, fields in held.items() if fields != lineage.held.get(edge)}
     inputs, outputs = [*lineage.inputs, *ins], [*lineage.outputs, *outs]
-    tables = [_datasets_edge(lineage.via, lineage.held, a, b) for a in inputs for b in outputs
-              if a != b and (a in ins or b in outs)]  # fmt: skip
+    tables = [_datasets_edge(lineage.via, held, a, b) for a in inputs for b in outputs
+              if a != b and (a in ins or b in outs or (a, b) in grew)]  # fmt: skip
+    rebuilt = {(t["from"], t["to"]) for t in tables}  # in place of this batch's own
     ends = [p.split(" ") for p in pairs]
     return replace(
         lineage,
         inputs=inputs,
         outputs=outputs,
-        feeds=[*lineage.feeds, *tables, *(_edge(lineage.via, a, b) for a, b in ends)],
+        feeds=[
+            *(f for f in lineage.feeds if (f["from"], f["to"]) not in rebuilt),
+            *tables,
+            *(_edge(lineage.via, a, b) for a, b in ends),
+        ],
+        held=held,
         fed=[*lineage.fed, *(b for _, b in ends)],
         pairs=[*lineage.pairs, *pairs],
     )
@@ -680,10 +719,12 @@ def _declared(
     out: dict[tuple[Any, ...], tuple[_Lineage, _Span]] = {}
     for key, run in batch.items():
         lineage, more = lineages[key], stored.get(key)
-        extra: tuple[tuple[str, ...], ...] = ((), (), ())
+        extra: tuple[tuple[str, ...], ...] = ((), (), (), ())
         if more is not None:
             run.span.saw(more["first"].to_native(), more["last"].to_native(), run.span.seq)
-            extra = tuple(tuple(more[k]) for k in ("inputs", "outputs", "columnFeeds"))
+            extra = tuple(
+                tuple(more[k]) for k in ("inputs", "outputs", "columnFeeds", "heldColumns")
+            )
         group = (id(lineage), extra)
         if group not in out:
             out[group] = (_with_stored(lineage, *extra) if any(extra) else lineage, _Span())
@@ -736,8 +777,8 @@ async def _upsert_runs(
     rows = [
         _stamped(
             {**r, "inputs": lineages[r["urn"]].inputs, "outputs": lineages[r["urn"]].outputs,
-             "columnFeeds": lineages[r["urn"]].pairs, "first": batch[r["urn"]].span.first,
-             "last": batch[r["urn"]].span.last},
+             "columnFeeds": lineages[r["urn"]].pairs, "heldColumns": lineages[r["urn"]].kept,
+             "first": batch[r["urn"]].span.first, "last": batch[r["urn"]].span.last},
             stamp,
         )
         for r in fold_runs(runs)

@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from typing import Any
 
+from core.urns import Urn, access_urn
 from graph import access as graph
 from live.state import AppState
 from mesh.domains import get_team
@@ -45,8 +46,9 @@ async def request_access(
         raise MeshError(f"you are not a member of team {consumer['name']}", "team")
     await gate(ACCESS, {"version": version, "team": team, "purpose": purpose, "days": days}, [])
     id = uuid.uuid4().hex
+    urn = access_urn(*Urn.parse(record["product"]).path, id)
     saved = await graph.request(
-        state.neo4j, _db(state), id, version, team, purpose.strip(), days, actor, id
+        state.neo4j, _db(state), urn, id, version, team, purpose.strip(), days, actor, id
     )
     if saved is None:  # the version or team went away in between
         raise NotFound(f"no product version {version}", version)
@@ -58,25 +60,25 @@ def _grantable(version: dict[str, Any]) -> None:
     check_grantable(version["version"], Status(version["status"]), version.get("quarantine"))
 
 
-async def get_request(state: AppState, id: str) -> dict[str, Any]:
-    found = await graph.get(state.neo4j, _db(state), id)
+async def get_request(state: AppState, urn: str) -> dict[str, Any]:
+    found = await graph.get(state.neo4j, _db(state), urn)
     if found is None:
-        raise NotFound(f"no access request {id}", id)
+        raise NotFound(f"no access request {urn}", urn)
     return found
 
 
 async def decide(
-    state: AppState, actor: str, id: str, approve: bool, reason: str
+    state: AppState, actor: str, urn: str, approve: bool, reason: str
 ) -> dict[str, Any]:
     """Approve (granting access) or reject a pending request someone else made."""
-    found = await get_request(state, id)
+    found = await get_request(state, urn)
     if found["requestedBy"] == actor:
         raise SelfApproval("four eyes: someone other than the requester decides", "request")
     if found["status"] != "pending":
         raise WrongState(f"the request is {found['status']} already", "request")
     if approve:  # the version may have been retired or quarantined since the request
         _grantable(await get_version(state, found["version"]))
-    saved = await graph.decide(state.neo4j, _db(state), id, approve, reason, actor)
+    saved = await graph.decide(state.neo4j, _db(state), urn, approve, reason, actor)
     if saved is None:
         raise WrongState("the request was decided meanwhile", "request")
     action = "access.approved" if approve else "access.rejected"
@@ -85,11 +87,11 @@ async def decide(
 
 
 async def accept_terms(
-    state: AppState, actor: str, id: str, for_any_team: bool = False
+    state: AppState, actor: str, urn: str, for_any_team: bool = False
 ) -> dict[str, Any]:
     """A member of the consumer team (or, with ``for_any_team``, an unrestricted caller) agrees
     to the contract terms of the requested version; the SHA-256 of its ODCS text is recorded."""
-    found = await get_request(state, id)
+    found = await get_request(state, urn)
     await _member(state, actor, found, for_any_team)
     if found["status"] not in ("pending", "approved"):
         raise WrongState(f"the request is {found['status']}", "request")
@@ -97,7 +99,7 @@ async def accept_terms(
         raise WrongState(f"{found['termsAcceptedBy']} accepted the terms already", "request")
     version = await get_version(state, found["version"])
     digest = hashlib.sha256(version["odcs"].encode()).hexdigest()
-    saved = await graph.accept(state.neo4j, _db(state), id, actor, digest)
+    saved = await graph.accept(state.neo4j, _db(state), urn, actor, digest)
     if saved is None:
         raise WrongState("the request changed meanwhile", "request")
     await emit_request(state, saved, "access.terms_accepted", actor, digest=digest)
@@ -112,11 +114,11 @@ async def _member(state: AppState, actor: str, request: dict[str, Any], for_any_
 
 
 async def migrate(
-    state: AppState, actor: str, id: str, to: str, for_any_team: bool = False
+    state: AppState, actor: str, urn: str, to: str, for_any_team: bool = False
 ) -> dict[str, Any]:
     """A member of the consumer team moves the request's grant to a newer published version
     of the same product (same assets, same expiry: no new decision is needed)."""
-    found = await get_request(state, id)
+    found = await get_request(state, urn)
     await _member(state, actor, found, for_any_team)
     if found["status"] != "approved":
         raise WrongState(f"the request is {found['status']}: only a grant migrates", "request")
@@ -127,21 +129,21 @@ async def migrate(
     check_migration(
         bound["version"], target["version"], Status(target["status"]), target.get("quarantine")
     )
-    saved = await graph.migrate(state.neo4j, _db(state), id, bound["urn"], to, actor)
+    saved = await graph.migrate(state.neo4j, _db(state), urn, bound["urn"], to, actor)
     if saved is None:
         raise WrongState("the grant or the version changed meanwhile; read them again", "request")
     await emit_request(state, saved, "consumer.migrated", actor, migratedFrom=bound["urn"])
     return {**saved, "domain": found["domain"]}
 
 
-async def revoke(state: AppState, actor: str, id: str, reason: str) -> dict[str, Any]:
+async def revoke(state: AppState, actor: str, urn: str, reason: str) -> dict[str, Any]:
     """End an approved request's grant now."""
-    found = await get_request(state, id)
+    found = await get_request(state, urn)
     if found["status"] != "approved":
         raise WrongState(f"the request is {found['status']}: only a grant is revoked", "request")
     if not reason.strip():
         raise MeshError("say why the grant ends", "reason")
-    saved = await graph.revoke(state.neo4j, _db(state), id, reason.strip(), actor)
+    saved = await graph.revoke(state.neo4j, _db(state), urn, reason.strip(), actor)
     if saved is None:
         raise WrongState("the request changed meanwhile", "request")
     await emit_request(state, saved, "access.revoked", actor, reason=reason)

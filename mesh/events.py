@@ -61,6 +61,6 @@ async def emit_request(
     await emit(
         state, source=str(Urn.of("domain", Urn.parse(version).path[0])), subject=version,
         correlation=request["correlationId"], action=action, actor=actor,
-        product=request["product"], version=version, request=request["id"],
+        product=request["product"], version=version, request=request["urn"],
         team=request["team"], **detail,
     )  # fmt: skip

@@ -18,6 +18,8 @@ from security.rbac import Authorizer, Permission, permission
 
 # The permission that lets a caller see a node at all, by its URN kind (core/kinds.py).
 READ: dict[str, Permission] = {k.name: permission(k.read) for k in KINDS if k.read}
+# Who decides an access request, in the domain its URN names (mesh/access.py): a party to it.
+ACCESS_APPROVE = permission("access:approve")
 
 
 def _kind(record: NodeRecord) -> Kind | None:
@@ -56,7 +58,8 @@ class Guard:
     def reaches(self, record: NodeRecord, perm: Permission | None = None) -> bool:
         """``perm`` (by default the read permission of its kind) on this node in its scopes,
         as its kind's scope rule says (sources and jobs: by data source; assets and versions:
-        by domain too). A node of no kind with a scope rule is never reached."""
+        by domain too; findings and waivers: by the finding's recorded domains and source).
+        A node of no kind with a scope rule is never reached."""
         kind = _kind(record)
         if kind is None:
             return False
@@ -65,9 +68,35 @@ class Guard:
             return self.can(perm)
         if kind.scope is Scope.SOURCE:
             return self.can(perm, source=_source(record))
-        return self.authz is not None and self.authz.can_reach(
-            perm, domains=record.domains, source=_source(record)
+        if kind.scope is Scope.PARTIES:
+            return self.can(perm) and self._party(record)
+        # An asset's domains as the graph places it; a finding's (a waiver's) as recorded, with
+        # its recorded source: one with none is no source-scoped caller's, as in ``findings``.
+        source = (
+            (record.props.get("source") or "") if kind.scope is Scope.FINDING else _source(record)
         )
+        return self.authz is not None and self.authz.can_reach(
+            perm, domains=record.domains, source=source
+        )
+
+    def _party(self, record: NodeRecord) -> bool:
+        """A party to an access request: its requester, a member of its team (``teamMembers``,
+        graph/access.py), or one who may decide it. ``approves`` is the same rule as a filter."""
+        subject = self.principal.subject if self.principal else None
+        props = record.props
+        if subject is not None and (
+            subject == props.get("requestedBy") or subject in (props.get("teamMembers") or [])
+        ):
+            return True
+        return self.can(ACCESS_APPROVE, domain=Urn.parse(record.urn).path[0])
+
+    def approves(self) -> list[str] | None:
+        """The domains whose access requests the caller may decide (None: every one), for
+        queries that filter in the database what ``_party`` decides in Python."""
+        if not self.can(ACCESS_APPROVE):
+            return []
+        domains, _ = self.scope()
+        return sorted(domains) if domains is not None else None
 
     def scope(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
         """Domains and sources the caller is limited to (None: all), for database filters."""

@@ -12,6 +12,7 @@ import binascii
 import bisect
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from graph.catalog import AssetSort, SortField
@@ -48,6 +49,19 @@ def keyset_position(cursor: str, size: int, of: str) -> tuple[str, ...]:
     ):
         raise ClientError(f"invalid cursor: pass an endCursor of a {of} page")
     return tuple(position)
+
+
+def timed_position(after: str | None, of: str) -> tuple[str, str] | None:
+    """(time, id) of an endCursor of ``of``, for lists in time order (None: from the start);
+    a time that does not parse is refused here rather than failing the database query."""
+    if after is None:
+        return None
+    at, key = keyset_position(after, 2, of)
+    try:
+        datetime.fromisoformat(at)
+    except ValueError:
+        raise ClientError(f"invalid cursor: pass an endCursor of a {of} page") from None
+    return at, key
 
 
 def after_urn(after: str | None, of: str) -> str | None:

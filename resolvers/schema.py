@@ -24,6 +24,7 @@ from resolvers.audit.queries import AuditQuery
 from resolvers.catalog.curation import CurationMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.catalog.search import SearchQuery
+from resolvers.catalog.types import NODE_TYPES
 from resolvers.common import SCALARS, InvalidInputError, NotFoundError
 from resolvers.errors import should_mask
 from resolvers.executor import DataWaveExecutor, QuietExecutor
@@ -135,6 +136,8 @@ def build_schema(
             UnmaskingRefusedError,
             *GOVERNANCE_ERRORS,
             *MESH_ERRORS,
+            # and what ``node(id:)`` serves, some only as a Node or an Asset (Dataset)
+            *NODE_TYPES.values(),
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=DataWaveExecutor if suggestions else QuietExecutor,

@@ -43,7 +43,8 @@ class CatalogQuery:
         return node_from_record(record) if record else None
 
     @strawberry.field(
-        description="A database, schema, table or column by URN.", extensions=needs("asset:read")
+        description="A database, schema, table or column, or an OpenLineage dataset, by URN.",
+        extensions=needs("asset:read"),
     )
     async def asset(self, info: Info, urn: strawberry.ID) -> Asset | None:
         return await compiled.asset(info, urn)  # type: ignore[return-value]

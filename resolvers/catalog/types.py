@@ -22,10 +22,11 @@ import strawberry
 
 from core.kinds import KINDS
 from core.sources import TlsMode
-from core.urns import source_urn
+from core.urns import Urn, source_urn
 from graph import catalog
 from graph.catalog import AssetFilter, AssetKind, AssetSort, Relation, SortField
 from graph.records import NodeRecord, Related, plain
+from graph.runs import RunState, job_urn
 from ml.taxonomy import Sensitivity
 from resolvers.common import (
     BigInt,
@@ -38,8 +39,10 @@ from resolvers.common import (
     timestamp,
 )
 from resolvers.context import Info, asks_for
+from resolvers.governance.types import Control, Finding, Framework, Policy, Waiver
 from resolvers.labels.evidence import Shown, shown_evidence, shown_explanation
 from resolvers.masking import reveal_one
+from resolvers.mesh.requests import AccessRequest
 from resolvers.mesh.types import DataProduct, Domain, ProductVersion, Team
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -280,10 +283,15 @@ async def with_inherited(info: Info, own: list[Related], found: list[Related]) -
     return own + visible_inherited(own, found, seen)
 
 
-@strawberry.interface(description="A catalogued database, schema, table or column.")
+@strawberry.interface(
+    description="A catalogued database, schema, table or column, or a dataset OpenLineage "
+    "events named that no registered source holds."
+)
 class Asset(Node):
     name: str
-    source: str = strawberry.field(description="Name of the data source it was discovered in.")
+    source: str = strawberry.field(
+        description="Name of the data source it was discovered in (a dataset's namespace)."
+    )
     description: str | None = strawberry.field(
         description="The curated description (describeAsset) or else the source's comment."
     )
@@ -310,6 +318,27 @@ class Asset(Node):
     @classmethod
     def from_record(cls, record: NodeRecord) -> Self:
         return cls(**cls.base(record.props))
+
+
+UPSTREAM = "Tables and OpenLineage datasets this one is fed from (one hop)."
+DOWNSTREAM = "Tables and OpenLineage datasets this one feeds (one hop)."
+
+
+async def _upstream(
+    root: Asset, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+) -> Connection[Asset]:
+    """``upstream`` of a table or dataset: either may feed either (OpenLineage jobs)."""
+    return await _hop(Asset, info, Relation.UPSTREAM, root.id, first, after)
+
+
+async def _downstream(
+    root: Asset,
+    info: Info,
+    include_removed: bool = False,
+    first: int = DEFAULT_PAGE_SIZE,
+    after: str | None = None,
+) -> Connection[Asset]:
+    return await _hop(Asset, info, Relation.DOWNSTREAM, root.id, first, after, include_removed)
 
 
 @strawberry.type
@@ -380,25 +409,12 @@ class Table(Asset):
         versions = await self.versions(info)
         return versions[-1] if versions else None
 
-    @strawberry.field(
-        description="Tables this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
+    upstream: Connection[Asset] = strawberry.field(
+        resolver=_upstream, description=UPSTREAM, extensions=needs_quietly(LINEAGE)
     )
-    async def upstream(
-        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Connection[Table]:
-        return await _hop(Table, info, Relation.UPSTREAM, self.id, first, after)
-
-    @strawberry.field(
-        description="Tables this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
+    downstream: Connection[Asset] = strawberry.field(
+        resolver=_downstream, description=DOWNSTREAM, extensions=needs_quietly(LINEAGE)
     )
-    async def downstream(
-        self,
-        info: Info,
-        include_removed: bool = False,
-        first: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Connection[Table]:
-        return await _hop(Table, info, Relation.DOWNSTREAM, self.id, first, after, include_removed)
 
     @strawberry.field(
         description="Labels on its columns (rejected suggestions included), then those they "
@@ -658,16 +674,133 @@ class Job(Node):
         )
 
 
+strawberry.enum(
+    RunState,
+    description="Where a run is: START, RUNNING, then COMPLETE, FAIL or ABORT (OpenLineage).",
+)
+
+
+async def _visible_assets(info: Info, urns: list[str]) -> list[Asset]:
+    """The assets among ``urns`` the caller may see, looked up in one batch."""
+    found = await asyncio.gather(*(info.context.loaders.node(u) for u in urns))
+    return [a for r in found if r is not None and (a := asset_from_record(r)) is not None]
+
+
+@strawberry.type(description="One run of a job, as its OpenLineage events reported it.")
+class Run(Node):
+    run_id: str = strawberry.field(description="The producer's run id (a UUID).")
+    state: RunState = strawberry.field(
+        description="The furthest state reported, whatever order the events arrived in."
+    )
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_ms: int | None
+    error_message: str | None = strawberry.field(description="From the errorMessage facet.")
+    stack_trace: str | None
+    job_urn: strawberry.Private[str]
+    # What all its events declared (graph/runs.py), as tables or datasets.
+    input_urns: strawberry.Private[list[str]]
+    output_urns: strawberry.Private[list[str]]
+
+    @strawberry.field(description="The job this is a run of.")
+    async def job(self, info: Info) -> Job | None:
+        record = await info.context.loaders.node(self.job_urn)
+        return Job.from_record(record) if record else None
+
+    @strawberry.field(
+        description="What its events declared it read (tables, datasets), in URN order.",
+        extensions=needs_quietly(LINEAGE),
+    )
+    async def inputs(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Asset]:
+        return urn_page(await _visible_assets(info, self.input_urns), _urn, first, after)
+
+    @strawberry.field(
+        description="What its events declared it wrote (tables, datasets), in URN order.",
+        extensions=needs_quietly(LINEAGE),
+    )
+    async def outputs(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Asset]:
+        return urn_page(await _visible_assets(info, self.output_urns), _urn, first, after)
+
+    @classmethod
+    def from_props(cls, p: dict[str, Any], job: str) -> Self:
+        return cls(
+            id=p["urn"],
+            run_id=p["runId"],
+            state=RunState(p.get("state") or "OTHER"),
+            started_at=timestamp(p, "startedAt"),
+            ended_at=timestamp(p, "endedAt"),
+            duration_ms=p.get("durationMs"),
+            error_message=p.get("errorMessage"),
+            stack_trace=p.get("stackTrace"),
+            job_urn=job,
+            input_urns=list(p.get("inputs") or []),
+            output_urns=list(p.get("outputs") or []),
+        )
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        """A run's job is in its URN: <job namespace>/<job name>/<run id>."""
+        run = Urn.parse(record.urn)
+        return cls.from_props(record.props, job_urn(run.source or "", run.path[0]))
+
+
+@strawberry.type(description="A field of an OpenLineage dataset, as its schema facet gave it.")
+class DatasetField:
+    name: str
+    type: str | None
+    description: str | None
+
+
+@strawberry.type(
+    description="A dataset OpenLineage events named that no registered source holds (an S3 "
+    "path, a Kafka topic, a BigQuery table, ...): `source` is its namespace. Once a scan finds "
+    "it as a table of a registered source, that table takes its place (and its lineage)."
+)
+class Dataset(Asset):
+    namespace: str = strawberry.field(description="Its OpenLineage namespace.")
+    data_source: str | None = strawberry.field(description="From the dataSource facet: its URI.")
+    fields_json: strawberry.Private[str | None]
+    upstream: Connection[Asset] = strawberry.field(
+        resolver=_upstream, description=UPSTREAM, extensions=needs_quietly(LINEAGE)
+    )
+    downstream: Connection[Asset] = strawberry.field(
+        resolver=_downstream, description=DOWNSTREAM, extensions=needs_quietly(LINEAGE)
+    )
+
+    @strawberry.field(name="fields", description="Its fields, as its latest schema facet gave.")
+    def schema_fields(self) -> list[DatasetField]:
+        return [
+            DatasetField(name=f["name"], type=f.get("type"), description=f.get("description"))
+            for f in json.loads(self.fields_json or "[]")
+        ]
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        p = record.props
+        return cls(
+            **cls.base(p),
+            namespace=p.get("namespace") or p.get("source", ""),
+            data_source=p.get("dataSource"),
+            fields_json=p.get("fields"),
+        )
+
+
 # The Strawberry class of each GraphQL type name the kinds registry serves (core/kinds.py).
 NodeType = (
-    Database | Schema | Table | Column | DataSource | SchemaVersion | Job
-    | Domain | Team | DataProduct | ProductVersion
+    Database | Schema | Table | Column | DataSource | SchemaVersion | Job | Run | Dataset
+    | Domain | Team | DataProduct | ProductVersion | AccessRequest
+    | Policy | Framework | Control | Finding | Waiver
 )  # fmt: skip
 NODE_TYPES: dict[str, type[NodeType]] = {
     cls.__strawberry_definition__.name: cls
     for cls in (
-        DataSource, Database, Schema, Table, Column, SchemaVersion, Job,
-        Domain, Team, DataProduct, ProductVersion,
+        DataSource, Database, Schema, Table, Column, SchemaVersion, Job, Run, Dataset,
+        Domain, Team, DataProduct, ProductVersion, AccessRequest,
+        Policy, Framework, Control, Finding, Waiver,
     )
 }  # fmt: skip
 

@@ -159,7 +159,12 @@ class ComplianceScore:
 class EvaluationSummary:
     rule_set_version: int
     assets: int
-    opened: int
+    opened: int = strawberry.field(
+        description="Findings new or back (resolved before), or opened by a waiver's end."
+    )
+    waived: int = strawberry.field(
+        description="Findings back while an approved waiver of them runs: waived, not opened."
+    )
     resolved: int
     escalated: int = strawberry.field(description="Critical findings open too long, now.")
     scores: list[ComplianceScore]
@@ -176,6 +181,7 @@ class EvaluationSummary:
             rule_set_version=e.rule_set,
             assets=e.assets,
             opened=seen(e.opened),
+            waived=seen(e.waived),
             resolved=seen(e.resolved),
             escalated=seen(e.escalated),
             scores=[
@@ -505,7 +511,8 @@ class GovernanceMutation:
         return await attempt(WaiverPayload, work)
 
     @strawberry.mutation(
-        description="Approve a waiver someone else requested; its finding becomes waived.",
+        description="Approve a waiver (by its URN) someone else requested; its finding becomes "
+        "waived, announced on complianceUpdates.",
         extensions=guarded("policy:approve", _by("waiver")),
     )
     async def approve_waiver(self, info: Info, waiver: strawberry.ID) -> WaiverPayload:

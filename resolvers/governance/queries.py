@@ -32,7 +32,7 @@ from resolvers.pagination import (
     after_urn,
     check_page_size,
     keyset_page,
-    keyset_position,
+    timed_position,
     urn_page,
 )
 from resolvers.permissions import needs
@@ -207,9 +207,12 @@ class GovernanceQuery:
             **_scope(info),
         }
         driver, database = info.context.graph
-        position = keyset_position(after, 2, "waivers") if after else None
         rows = await compliance.waivers_page(
-            driver, database, after=position, limit=check_page_size(first) + 1, **where
+            driver,
+            database,
+            after=timed_position(after, "waivers"),
+            limit=check_page_size(first) + 1,
+            **where,
         )
 
         async def count() -> int:

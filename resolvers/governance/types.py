@@ -12,12 +12,14 @@ import strawberry
 from strawberry.scalars import JSON
 
 from governance import masking, policies, reports
+from governance.frameworks import FRAMEWORKS
 from governance.frameworks import Control as ControlSpec
 from governance.frameworks import Framework as FrameworkSpec
 from governance.opa import RegoProblem
 from governance.templates import ScopeKind, Severity, Template
 from graph.models import PolicyVersion as VersionNode
 from graph.models import Rule as RuleNode
+from graph.records import NodeRecord
 from resolvers.common import Node, UserError
 from security.masking import MaskingPolicy, Treatment
 
@@ -64,7 +66,10 @@ class ExportFormat(Enum):
 
 
 def native(value: Any) -> datetime | None:
-    """A Neo4j or Python datetime (or None) as a Python datetime."""
+    """A Neo4j or Python datetime, or the ISO text of one (a lookup by URN's, graph/records.py),
+    or None, as a Python datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
     return value.to_native() if hasattr(value, "to_native") else value
 
 
@@ -119,6 +124,12 @@ class Control(Node):
             citation=c.citation,
         )  # fmt: skip
 
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        """As every full evaluation syncs it from the code (graph/compliance.py)."""
+        p = record.props
+        return cls.of(ControlSpec(p["framework"], p["id"], p["title"], p["citation"]))
+
 
 @strawberry.type(description="A compliance framework (GDPR, PCI DSS, HIPAA, CCPA) as data.")
 class Framework(Node):
@@ -134,6 +145,13 @@ class Framework(Node):
             name=f.name,
             controls=[Control.of(c) for c in f.controls],
         )
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        """The framework the code defines (the graph's copy, synced by every full evaluation,
+        names it; one no longer in the code shows without controls)."""
+        p = record.props
+        return cls.of(FRAMEWORKS.get(p["id"]) or FrameworkSpec(p["id"], p["name"], ()))
 
 
 @strawberry.type(description="A template applied with parameters, a severity and a scope.")
@@ -297,6 +315,14 @@ class Policy(Node):
             domain=p.domain,
         )  # fmt: skip
 
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        p = record.props
+        return cls(
+            id=strawberry.ID(p["urn"]), name=p["name"], description=p.get("description") or "",
+            domain=p.get("domain"),
+        )  # fmt: skip
+
 
 @strawberry.type(description="A control an asset fails, by which rule of which rule set.")
 class Finding(Node):
@@ -337,6 +363,10 @@ class Finding(Node):
             escalated_at=native(f.get("escalatedAt")),
         )
 
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        return cls.of(record.props)
+
 
 @strawberry.enum(description="Where a waiver stands: a second person approves it; it expires.")
 class WaiverStatus(Enum):
@@ -345,9 +375,10 @@ class WaiverStatus(Enum):
     EXPIRED = "expired"
 
 
-@strawberry.type(description="A time-limited exception for one finding.")
-class Waiver:
-    id: strawberry.ID
+@strawberry.type(
+    description="A time-limited exception for one finding; `id` is its URN, urn:dw:waiver:<uuid>."
+)
+class Waiver(Node):
     finding: strawberry.ID
     reason: str
     status: WaiverStatus
@@ -360,7 +391,7 @@ class Waiver:
     @classmethod
     def of(cls, w: Any) -> Self:
         return cls(
-            id=strawberry.ID(w.key), finding=strawberry.ID(w.finding), reason=w.reason,
+            id=strawberry.ID(w.urn), finding=strawberry.ID(w.finding), reason=w.reason,
             status=WaiverStatus(w.status), requested_by=w.requested_by,
             expires_at=native(w.expires_at), approved_by=w.approved_by,
             requested_at=native(w.requested_at),
@@ -370,11 +401,15 @@ class Waiver:
     def of_row(cls, r: dict[str, Any]) -> Self:
         """From a waiver's properties as Cypher returns them (graph/compliance.py)."""
         return cls(
-            id=strawberry.ID(r["id"]), finding=strawberry.ID(r["finding"]), reason=r["reason"],
+            id=strawberry.ID(r["urn"]), finding=strawberry.ID(r["finding"]), reason=r["reason"],
             status=WaiverStatus(r["status"]), requested_by=r["requestedBy"],
             expires_at=native(r["expiresAt"]), approved_by=r.get("approvedBy"),
-            requested_at=datetime.fromisoformat(r["requestedAt"]),
+            requested_at=native(r["requestedAt"]),
         )  # fmt: skip
+
+    @classmethod
+    def from_record(cls, record: NodeRecord) -> Self:
+        return cls.of_row(record.props)
 
 
 @strawberry.type(description="How one test case of a policy version came out.")

@@ -14,6 +14,7 @@ import strawberry
 from graph import lineage_queries as lq
 from graph import runs
 from resolvers.catalog.compiled import read_whole
+from resolvers.catalog.types import Run
 from resolvers.common import Connection, Edge, PageInfo
 from resolvers.context import Info
 from resolvers.errors import ClientError, coded, not_found
@@ -22,7 +23,6 @@ from resolvers.lineage.types import (
     InheritedLabel,
     LineageChange,
     LineageGraph,
-    Run,
     SchemaDiff,
 )
 from resolvers.pagination import (

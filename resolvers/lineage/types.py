@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any, Self
+from typing import Self
 
 import strawberry
 
 from graph import lineage_queries as lq
 from graph.records import EdgeRecord, NodeRecord
-from graph.runs import RunState
 from resolvers.catalog.types import (
     Asset,
     Job,
@@ -23,48 +22,11 @@ from resolvers.catalog.types import (
     VersionColumn,
     asset_from_record,
 )
-from resolvers.common import Node, member, timestamp
+from resolvers.common import member, timestamp
 from resolvers.context import Info
 
 strawberry.enum(lq.Direction, name="LineageDirection")
 strawberry.enum(lq.Level, name="LineageLevel")
-strawberry.enum(
-    RunState,
-    description="Where a run is: START, RUNNING, then COMPLETE, FAIL or ABORT (OpenLineage).",
-)
-
-
-@strawberry.type(description="One run of a job, as its OpenLineage events reported it.")
-class Run(Node):
-    run_id: str = strawberry.field(description="The producer's run id (a UUID).")
-    state: RunState = strawberry.field(
-        description="The furthest state reported, whatever order the events arrived in."
-    )
-    started_at: datetime | None
-    ended_at: datetime | None
-    duration_ms: int | None
-    error_message: str | None = strawberry.field(description="From the errorMessage facet.")
-    stack_trace: str | None
-    job_urn: strawberry.Private[str]
-
-    @strawberry.field(description="The job this is a run of.")
-    async def job(self, info: Info) -> Job | None:
-        record = await info.context.loaders.node(self.job_urn)
-        return Job.from_record(record) if record else None
-
-    @classmethod
-    def from_props(cls, p: dict[str, Any], job: str) -> Self:
-        return cls(
-            id=p["urn"],
-            run_id=p["runId"],
-            state=RunState(p.get("state") or "OTHER"),
-            started_at=timestamp(p, "startedAt"),
-            ended_at=timestamp(p, "endedAt"),
-            duration_ms=p.get("durationMs"),
-            error_message=p.get("errorMessage"),
-            stack_trace=p.get("stackTrace"),
-            job_urn=job,
-        )
 
 
 @strawberry.type(description="Data flows from `from` to `to` (table to table or column to column).")

@@ -32,8 +32,8 @@ from resolvers.governance.types import (
     WrongStateError,
 )
 from resolvers.mesh.policy import gate
+from resolvers.mesh.requests import AccessRequest
 from resolvers.mesh.types import (
-    AccessRequest,
     DataProduct,
     Domain,
     DuplicateError,
@@ -226,6 +226,21 @@ async def _reachable(info: Info, urns: list[strawberry.ID], need: Permission) ->
     for urn in urns:
         if await info.context.loaders.find(urn, need) is None:
             raise errors.NotFound(f"no asset or source {urn}", urn)
+
+
+async def _party(info: Info, request: str) -> None:
+    """The access request exists and the caller is a party to it (resolvers/guard.py); else
+    NotFound naming it, as for a missing one (the refusal is audited)."""
+    if await info.context.loaders.find(request) is None:
+        raise errors.NotFound(f"no access request {request}", request)
+
+
+async def _decider(info: Info, request: str) -> None:
+    """The caller may decide the access request: a party to it holding access:approve in its
+    product's domain (FORBIDDEN, audited, for a party that does not, such as its team)."""
+    await _party(info, request)
+    found = await access.get_request(info.context.state, request)
+    _within(info, ACCESS_APPROVE, domain_urn(found["domain"]))
 
 
 @strawberry.type
@@ -484,8 +499,7 @@ class MeshMutation:
         self, info: Info, request: strawberry.ID, approve: bool, reason: str = ""
     ) -> AccessRequestPayload:
         async def work() -> dict[str, Any]:
-            found = await access.get_request(info.context.state, request)
-            _within(info, ACCESS_APPROVE, domain_urn(found["domain"]))
+            await _decider(info, request)
             record = await access.decide(info.context.state, _actor(info), request, approve, reason)
             await announce(info, ChangeType.CHANGED, [record["version"]], ["consumers"])
             return {"request": AccessRequest.from_props(record)}
@@ -501,6 +515,7 @@ class MeshMutation:
         self, info: Info, request: strawberry.ID
     ) -> AccessRequestPayload:
         async def work() -> dict[str, Any]:
+            await _party(info, request)
             record = await access.accept_terms(
                 info.context.state, _actor(info), request,
                 for_any_team=info.context.guard.unrestricted,
@@ -518,6 +533,7 @@ class MeshMutation:
         self, info: Info, request: strawberry.ID, version: strawberry.ID
     ) -> AccessRequestPayload:
         async def work() -> dict[str, Any]:
+            await _party(info, request)
             before = await access.get_request(info.context.state, request)
             record = await access.migrate(
                 info.context.state, _actor(info), request, version,
@@ -537,8 +553,7 @@ class MeshMutation:
         self, info: Info, request: strawberry.ID, reason: str
     ) -> AccessRequestPayload:
         async def work() -> dict[str, Any]:
-            found = await access.get_request(info.context.state, request)
-            _within(info, ACCESS_APPROVE, domain_urn(found["domain"]))
+            await _decider(info, request)
             record = await access.revoke(info.context.state, _actor(info), request, reason)
             await announce(info, ChangeType.CHANGED, [record["version"]], ["consumers"])
             return {"request": AccessRequest.from_props(record)}

@@ -18,12 +18,14 @@ from mesh.lifecycle import Status
 from resolvers.common import Connection, timestamp
 from resolvers.context import Info
 from resolvers.errors import ClientError, coded
+from resolvers.mesh.requests import AccessRequest, AccessRequestFilter, access_request_page
 from resolvers.mesh.types import (
     ConsumerBinding,
     DataProduct,
     Domain,
     ProductVersion,
     domain_of,
+    product_page,
     products_of,
 )
 from resolvers.pagination import (
@@ -104,17 +106,7 @@ class MeshQuery:
         after: str | None = None,
     ) -> Connection[DataProduct]:
         _check_text(info, text)
-        graph = info.context.graph
-        urns = await product_graph.product_urns(
-            *graph, domain, check_page_size(first) + 1, text, after_urn(after, "dataProducts")
-        )
-
-        async def count() -> int:
-            return await product_graph.count_products(*graph, domain, text)
-
-        found = {p.id: p for p in await products_of(info, urns)}
-        urns = [u for u in urns if u in found]
-        return keyset_page([found[u] for u in urns], [[u] for u in urns], first, count)
+        return await product_page(info, domain, text, first, after, "dataProducts")
 
     @strawberry.field(
         description="What a version breaks of the last published version before it.",
@@ -190,7 +182,23 @@ class MeshQuery:
             )
             for b in found
         ]  # fmt: skip
-        return keyset_page(nodes, [[b["request"]] for b in found], first, count)
+        return keyset_page(nodes, [[b["position"]] for b in found], first, count)
+
+    @strawberry.field(
+        description="Access requests you are a party to (as their requester, a member of "
+        "their team, or an approver of the product's domain), oldest first: with `status: "
+        "PENDING`, an approver's queue; with `team`, a team's own requests.",
+        extensions=needs("product:read"),
+    )
+    async def access_requests(
+        self,
+        info: Info,
+        filter: AccessRequestFilter | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[AccessRequest]:
+        wanted = filter or AccessRequestFilter()
+        return await access_request_page(info, wanted, first, after, "accessRequests")
 
     @strawberry.field(
         description="Data products ranked for `text` in OpenSearch (of one domain, or all): by "

@@ -21,6 +21,7 @@ from mesh.lifecycle import Migration, Status, Step
 from mesh.quality import Health, Level
 from resolvers.common import Connection, Node, TableKind, UserError, member, timestamp
 from resolvers.context import Info
+from resolvers.mesh.requests import AccessRequest, AccessRequestFilter, access_request_page
 from resolvers.pagination import DEFAULT_PAGE_SIZE, after_urn, check_page_size, keyset_page
 from security.rbac import permission
 
@@ -88,10 +89,11 @@ class Domain(Node):
         found = await domain_graph.list_teams(*info.context.graph, self.id)
         return [Team.from_props(t) for t in found]
 
-    @strawberry.field(description="Its data products you may see.")
-    async def products(self, info: Info) -> list[DataProduct]:
-        urns = await product_graph.product_urns(*info.context.graph, self.id, MAX_LIST)
-        return await products_of(info, urns)
+    @strawberry.field(description="Its data products, in URN order.")
+    async def products(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[DataProduct]:
+        return await product_page(info, self.id, None, first, after, "Domain.products")
 
     @strawberry.field(description="Sources and assets assigned to it directly (up to 500).")
     async def assigned(self, info: Info) -> list[strawberry.ID]:
@@ -234,71 +236,7 @@ class Consumer:
     team: strawberry.ID
     name: str
     expires_at: datetime | None
-    request: str
-
-
-@strawberry.enum(description="Where an access request stands; an approved one is a grant.")
-class AccessStatus(Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
-
-@strawberry.type(description="A consumer team's request for a product version.")
-class AccessRequest:
-    id: strawberry.ID
-    status: AccessStatus
-    purpose: str
-    days: int
-    team: strawberry.ID
-    product: strawberry.ID
-    version: strawberry.ID
-    requested_by: str
-    requested_at: datetime | None
-    decided_by: str | None
-    decided_at: datetime | None
-    reason: str | None
-    expires_at: datetime | None
-    correlation_id: str
-    terms_accepted_by: str | None = strawberry.field(
-        description="Who of the consumer team agreed to the contract terms."
-    )
-    terms_accepted_at: datetime | None
-    terms_digest: str | None = strawberry.field(
-        description="SHA-256 of the version's ODCS document agreed to."
-    )
-    bound_to: strawberry.ID = strawberry.field(
-        description="The version its grant binds: the requested one, or the one migrated to."
-    )
-    migrated_from: strawberry.ID | None
-    migrated_at: datetime | None
-
-    @classmethod
-    def from_props(cls, p: dict[str, Any]) -> Self:
-        return cls(
-            id=strawberry.ID(p["id"]),
-            status=AccessStatus(p["status"]),
-            purpose=p.get("purpose") or "",
-            days=p.get("days") or 0,
-            team=strawberry.ID(p["team"]),
-            product=strawberry.ID(p["product"]),
-            version=strawberry.ID(p["version"]),
-            requested_by=p["requestedBy"],
-            requested_at=timestamp(p, "requestedAt"),
-            decided_by=p.get("decidedBy"),
-            decided_at=timestamp(p, "decidedAt"),
-            reason=p.get("reason"),
-            expires_at=timestamp(p, "expiresAt"),
-            correlation_id=p.get("correlationId") or p["id"],
-            terms_accepted_by=p.get("termsAcceptedBy"),
-            terms_accepted_at=timestamp(p, "termsAcceptedAt"),
-            terms_digest=p.get("termsDigest"),
-            bound_to=strawberry.ID(p.get("boundTo") or p["version"]),
-            migrated_from=p.get("migratedFrom"),
-            migrated_at=timestamp(p, "migratedAt"),
-        )
+    request: strawberry.ID = strawberry.field(description="The access request of its grant.")
 
 
 @strawberry.type(
@@ -403,17 +341,20 @@ class ProductVersion(Node):
                 team=strawberry.ID(c["team"]),
                 name=c["name"],
                 expires_at=timestamp(c, "expiresAt"),
-                request=c["request"],
+                request=strawberry.ID(c["request"]),
             )
             for c in found
         ]
 
-    @strawberry.field(description="Its access requests (the product's approvers only).")
-    async def access_requests(self, info: Info) -> list[AccessRequest]:
-        if not info.context.guard.can(ACCESS_APPROVE, domain=domain_of(self.id)):
-            return []
-        found = await access_graph.for_version(*info.context.graph, self.id)
-        return [AccessRequest.from_props(r) for r in found]
+    @strawberry.field(
+        description="The access requests for it that you are a party to (as their requester, "
+        "a member of their team or an approver of the product), oldest first."
+    )
+    async def access_requests(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[AccessRequest]:
+        mine = AccessRequestFilter(version=self.id)
+        return await access_request_page(info, mine, first, after, "accessRequests")
 
     @strawberry.field(
         description="How much each consumer team read through its grants, most first (the "
@@ -549,6 +490,24 @@ async def products_of(info: Info, urns: list[str]) -> list[DataProduct]:
     to discover any: the mesh is a marketplace, core/kinds.py)."""
     found = await product_graph.details(*info.context.graph, urns)
     return [DataProduct.from_props(found[u]["props"], found[u]) for u in urns if u in found]
+
+
+async def product_page(
+    info: Info, domain: str | None, text: str | None, first: int, after: str | None, of: str
+) -> Connection[DataProduct]:
+    """A page of the products of ``domain`` (None: all) mentioning ``text`` (None: any), in
+    URN order: ``dataProducts`` and ``Domain.products`` (``of``: the field, for its cursors)."""
+    graph = info.context.graph
+    urns = await product_graph.product_urns(
+        *graph, domain, check_page_size(first) + 1, text, after_urn(after, of)
+    )
+
+    async def count() -> int:
+        return await product_graph.count_products(*graph, domain, text)
+
+    found = {p.id: p for p in await products_of(info, urns)}
+    urns = [u for u in urns if u in found]
+    return keyset_page([found[u] for u in urns], [[u] for u in urns], first, count)
 
 
 @strawberry.type(description="The name is taken.")

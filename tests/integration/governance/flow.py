@@ -96,6 +96,16 @@ subscription($domain: String!) { complianceUpdates(domain: $domain) {
   domain framework status score urn message ruleSetVersion } }
 """
 RULE = {"id": "owner", "template": "pii_has_owner", "severity": "HIGH"}
+# A steward takes back a machine label (its finding resolves), then withdraws that (it returns).
+REJECT = """
+mutation($column: ID!, $label: String!) {
+  decideLabel(input: {column: $column, label: $label, decision: REJECTED,
+                      note: "an alias of the team, nobody's address"}) { errors { message } } }
+"""
+WITHDRAW = """
+mutation($column: ID!, $label: String!) {
+  withdrawLabelDecision(input: {column: $column, label: $label}) { errors { message } } }
+"""
 
 
 def case(name: str, category: str, owners: list[str], violations: list[dict[str, str]]) -> dict:
@@ -174,3 +184,10 @@ async def release(w: dict[str, Any], version: int) -> dict[str, Any]:
     assert approved["approvePolicyVersion"]["errors"] == []
     activated = await w["bob"](ACTIVATE, policy=w["policy"], version=version)
     return activated["activatePolicyVersion"]
+
+
+async def owner_finding(w: dict[str, Any]) -> dict[str, Any]:
+    """The world's GDPR finding of its owner rule on the email column."""
+    found = await w["ada"](FINDINGS, filter={"asset": w["email"], "framework": "gdpr"})
+    rule = f"{w['name']}/owner"
+    return next(e["node"] for e in found["findings"]["edges"] if e["node"]["rule"] == rule)

@@ -18,9 +18,11 @@ from tests.integration.estate import Estate
 from tests.integration.governance.flow import (
     APPROVE_WAIVER,
     EVALUATE,
-    FINDINGS,
+    REJECT,
     WAIVE,
+    WITHDRAW,
     draft,
+    owner_finding,
     release,
 )
 
@@ -29,15 +31,6 @@ query($framework: String!, $domain: String) {
   complianceReport(framework: $framework, domain: $domain) {
     status score controls { control { code } status passed findings { asset status } }
     json: export(format: JSON) } }
-"""
-REJECT = """
-mutation($column: ID!, $label: String!) {
-  decideLabel(input: {column: $column, label: $label, decision: REJECTED,
-                      note: "an alias of the team, nobody's address"}) { errors { message } } }
-"""
-WITHDRAW = """
-mutation($column: ID!, $label: String!) {
-  withdrawLabelDecision(input: {column: $column, label: $label}) { errors { message } } }
 """
 
 
@@ -76,13 +69,6 @@ async def test_controls_no_rule_in_force_checks_are_not_covered(world: dict[str,
         if c["status"] == "NOT_COVERED":
             assert c["passed"] is None and c["findings"] == [], c
             assert (exported[code]["status"], exported[code]["passed"]) == ("not_covered", None)
-
-
-async def owner_finding(w: dict[str, Any]) -> dict[str, Any]:
-    """The world's GDPR finding of its owner rule on the email column."""
-    found = await w["ada"](FINDINGS, filter={"asset": w["email"], "framework": "gdpr"})
-    rule = f"{w['name']}/owner"
-    return next(e["node"] for e in found["findings"]["edges"] if e["node"]["rule"] == rule)
 
 
 async def test_a_waived_finding_is_waived_again_when_its_cause_returns(

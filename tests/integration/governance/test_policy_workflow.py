@@ -468,7 +468,7 @@ async def test_domain_policies_add_rules_for_their_domain_only(
         await write(neo4j, settings.neo4j.database, FORGET, name=w["name"], policy=local_urn)
 
 
-EXPIRE = "MATCH (w:Waiver {id: $id}) SET w.expiresAt = datetime() - duration({minutes: 1})"
+EXPIRE = "MATCH (w:Waiver {urn: $urn}) SET w.expiresAt = datetime() - duration({minutes: 1})"
 REPORT_AS_OF = """
 query($domain: String, $asOf: DateTime) {
   complianceReport(framework: "gdpr", domain: $domain, asOf: $asOf) {
@@ -490,7 +490,7 @@ async def test_waivers_expire_and_past_reports_stay_as_they_were(
     finding = found["edges"][0]["node"]["id"]
     waiver = (await ada(WAIVE, finding=finding))["requestWaiver"]["waiver"]["id"]
     assert (await bob(APPROVE_WAIVER, waiver=waiver))["approveWaiver"]["errors"] == []
-    await write(neo4j, settings.neo4j.database, EXPIRE, id=waiver)
+    await write(neo4j, settings.neo4j.database, EXPIRE, urn=waiver)
     await ada(EVALUATE, source=w["name"])
     reopened = await ada(FINDINGS, filter={"asset": w["email"], "framework": "gdpr"})
     assert reopened["findings"]["edges"][0]["node"]["status"] == "OPEN"

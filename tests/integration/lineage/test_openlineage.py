@@ -384,6 +384,11 @@ async def test_kafka_transport_events_out_of_order_dead_letters_and_replays(
     result = await execute(LINEAGE_QUERY, urn=daily, level="TABLE")
     lake_urn = "urn:dw:dataset:s3%3A%2F%2Flake/exports%2Forders_daily"
     assert [(e["from"], e["to"]) for e in result["lineage"]["edges"]] == [(daily, lake_urn)]
+    hop = """query ($urn: ID!) { asset(urn: $urn) { ... on Table { downstream { edges { node {
+      __typename id ... on Dataset { upstream { edges { node { __typename id } } } } } } } } } }"""
+    found = (await execute(hop, urn=daily))["asset"]["downstream"]["edges"]
+    assert found == [{"node": {"__typename": "Dataset", "id": lake_urn, "upstream": {
+        "edges": [{"node": {"__typename": "Table", "id": daily}}]}}}]  # fmt: skip
 
     async def state() -> list[Any]:
         via = job_urn(postgres)
@@ -646,24 +651,32 @@ async def test_labels_follow_the_lineage_and_the_stewards_as_they_change(
         await write(neo4j, db, "MATCH (l:Label {name: $label}) DETACH DELETE l", label=label)
 
 
+@pytest.mark.parametrize("start_later", [False, True], ids=["one-event", "start-after-complete"])
 async def test_column_lineage_between_unknown_datasets_joins_the_columns_found_later(
-    neo4j: AsyncDriver, settings: Settings, unique: str, execute: Execute
+    neo4j: AsyncDriver, settings: Settings, unique: str, execute: Execute, start_later: bool
 ) -> None:
     """A job copies raw_orders.email into orders.email on a server DataWave does not scan yet:
     the column lineage waits on the datasets' edge, and becomes column lineage between the
-    discovered columns once a source on that server is registered and scanned."""
+    discovered columns once a source on that server is registered and scanned. Also when the
+    run's COMPLETE (the column lineage) is written a batch before its START (the input)."""
     db = settings.neo4j.database
     namespace = f"postgres://{unique}.pg.invalid:5432"
     raw_name, name = "shop.public.raw_orders", "shop.public.orders"
     mapping = derived(("email", namespace, raw_name, "email", "DIRECT/IDENTITY", False))
-    ol = run_event(
-        RunState.COMPLETE, str(uuid.uuid4()), (unique, "load"), 0,
-        inputs=[(namespace, raw_name, table("raw_orders", "id", "email"))],
-        outputs=[(namespace, name, {**table("orders", "id", "email"), **mapping})],
+    run_id, job = str(uuid.uuid4()), (unique, "load")
+    inputs = [(namespace, raw_name, table("raw_orders", "id", "email"))]
+    outputs = [(namespace, name, {**table("orders", "id", "email"), **mapping})]
+    named = [(namespace, name, {})]  # the output without its facets
+    batches = (
+        [[run_event(RunState.COMPLETE, run_id, job, 1, outputs=outputs)],
+         [run_event(RunState.START, run_id, job, 0, inputs=inputs, outputs=named)]]
+        if start_later
+        else [[run_event(RunState.COMPLETE, run_id, job, 0, inputs=inputs, outputs=outputs)]]
     )  # fmt: skip
     source = Source(unique, db="shop")
     try:
-        await apply_batch(neo4j, db, [wrap(Serde.to_dict(ol))])
+        for batch in batches:
+            await apply_batch(neo4j, db, [wrap(Serde.to_dict(ol)) for ol in batch])
         held = await read(
             neo4j, db, "MATCH (:Dataset)-[f:FEEDS]->(:Dataset {urn: $b}) RETURN f.columns AS c",
             b=dataset_urn(namespace, name),

@@ -19,7 +19,8 @@ SCANNED = {"integer": "bigint", "string": "varchar", "number": "numeric",
            "timestamp": "timestamp", "date": "date"}  # fmt: skip
 PRODUCTS = """
 query($domain: ID) { dataProducts(domain: $domain) { edges { node { name
-  versions { version status quarantined drift consumers { name } accessRequests { status } }
+  versions { version status quarantined drift consumers { name }
+  accessRequests { edges { node { status } } } }
 } } } }
 """
 ACTIVE = "query($urn: ID!) { policy(urn: $urn) { activeVersion { state } } }"
@@ -59,7 +60,7 @@ async def test_the_demo_mesh(mesh: dict[str, Any]) -> None:
     assert [(v["version"], v["status"]) for v in orders] == [
         ("1.0.0", "PUBLISHED"), ("2.0.0", "DRAFT"),
     ]  # fmt: skip
-    assert orders[0]["accessRequests"] == [{"status": "PENDING"}]
+    assert orders[0]["accessRequests"]["edges"] == [{"node": {"status": "PENDING"}}]
     assert orders[0]["drift"] == []
     invoices = (await versions("finance"))["invoices"]
     assert [(v["status"], v["quarantined"]) for v in invoices] == [("DRAFT", True)]

@@ -38,10 +38,10 @@ EVENTS = """
 subscription($product: ID!) { productEvents(product: $product) { action version } }
 """
 ENDS_SOON = """
-MATCH (r:AccessRequest {id: $id}) MATCH (:Team)-[g:GRANTED {request: $id}]->()
+MATCH (r:AccessRequest {urn: $id}) MATCH (:Team)-[g:GRANTED {request: r.id}]->()
 SET r.expiresAt = datetime() + duration({seconds: $s}), g.expiresAt = r.expiresAt
 """
-STATUS = "MATCH (r:AccessRequest {id: $id}) RETURN r.status AS status"
+STATUS = "MATCH (r:AccessRequest {urn: $id}) RETURN r.status AS status"
 
 
 async def visible(carl: Caller, m: dict[str, Any]) -> dict[str, Any]:

@@ -78,7 +78,7 @@ mutation($request: ID!, $reason: String!) { revokeAccess(request: $request, reas
 COLUMNS_OF = "query($id: ID!) { node(id: $id) { id ... on Table { columns { name } } } }"
 CONSUMERS = """
 query($id: ID!) { node(id: $id) { ... on ProductVersion { status consumers { name }
-  accessRequests { status } } } }
+  accessRequests { edges { node { id status } } } } } }
 """
 
 COLUMNS = {
@@ -259,7 +259,9 @@ async def contract_lifecycle(m: dict[str, Any], product: str, analysts: str) -> 
     assert approved["request"]["decidedBy"] == f"{m['name']}-pat"
     bound = (await carl(CONSUMERS, id=v1["id"]))["node"]
     assert bound["consumers"] == [{"name": f"{m['name']}-analysts"}]
-    assert bound["accessRequests"] == []  # the consumer is not an approver of sales
+    # Not an approver of sales, the consumer is a member of the requesting team: a party.
+    mine = {"id": request["id"], "status": "APPROVED"}
+    assert bound["accessRequests"]["edges"] == [{"node": mine}]
     # Consumers find it by what its contract says.
     sales = f"urn:dw:domain:{m['sales']}"
     found = (await carl(SEARCH, domain=sales, text="EMAIL"))["dataProducts"]

@@ -1,5 +1,5 @@
-"""neomodel's unique properties have the constraints migration 0008 installs (neomodel's own
-install_labels is never run)."""
+"""neomodel's unique properties have the constraints the migrations install (0008, and 0019
+for waivers' URNs; neomodel's own install_labels is never run)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from importlib import resources
 
 from graph import models
 
-MIGRATION = resources.files("graph.migrations").joinpath("0008_governance.cypher").read_text()
+MIGRATIONS = resources.files("graph.migrations").iterdir()
+MIGRATION = "".join(f.read_text() for f in MIGRATIONS if f.name.endswith(".cypher"))
 CONSTRAINT = re.compile(r"FOR \(n:(\w+)\) REQUIRE n\.(\w+) IS UNIQUE")
 
 

@@ -31,6 +31,7 @@ OPEN_SETS = {
     ("DataSource", "kind"): "connector kinds come from the connector registry (plugins)",
     ("TemplateParameter", "type"): "a JSON Schema fragment of the parameter",
     ("ComplianceUpdate", "status"): "a score's ComplianceStatus or a finding's FindingStatus",
+    ("DatasetField", "type"): "the producer's own type name (OpenLineage schema facet)",
 }
 # Output fields with these names hold a closed set too.
 CLOSED_OUTPUTS = CLOSED_SETS | {"state", "mode", "type", "outcome", "role"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from resolvers.errors import ClientError
-from resolvers.pagination import MAX_PAGE_SIZE, urn_page
+from resolvers.pagination import MAX_PAGE_SIZE, keyset_cursor, timed_position, urn_page
 
 URNS = [f"urn:dw:table:src/db/public/t{i:03}" for i in range(7)]
 
@@ -51,3 +51,13 @@ def test_the_page_size_rule_holds(first: int) -> None:
 def test_a_foreign_cursor_is_a_clear_error() -> None:
     with pytest.raises(ClientError, match="invalid cursor"):
         urn_page(URNS, _urn, 2, "bm90LWEtY3Vyc29y")
+
+
+def test_a_time_ordered_cursor_with_a_time_that_does_not_parse_is_refused() -> None:
+    """``waivers`` passed a crafted cursor's time to Neo4j's ``datetime()``: an internal error
+    instead of a cursor error."""
+    at = "2026-12-06T06:00:00.123000+00:00"
+    assert timed_position(keyset_cursor([at, "w1"]), "waivers") == (at, "w1")
+    assert timed_position(None, "waivers") is None
+    with pytest.raises(ClientError, match="pass an endCursor of a waivers page"):
+        timed_position(keyset_cursor(["yesterday", "w1"]), "waivers")
