@@ -61,6 +61,11 @@ TAKEN_OVER = "the process running the scan stopped"
 SEP = "\x1f"  # between a target's event type and subject in the kept acknowledgements
 
 
+# The warnings a :Scan keeps (``warningCount`` counts them all), each cut to so many characters.
+MAX_WARNINGS = 100
+MAX_WARNING_CHARS = 500
+
+
 class ScanError(Exception):
     """The scan could not run or did not finish; the message says why."""
 
@@ -88,6 +93,9 @@ class ScanProgress:
     expected_tables: int = 0
     ingested: int = 0
     error: str | None = None
+    # What the connector could not do fully, the scan going on (``ConnectorReport.failures``):
+    # objects catalogued unprofiled, lineage that did not parse, databases that refused.
+    warnings: tuple[str, ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -339,6 +347,8 @@ class _Scan:
                 self.driver, self._db, scan_id, status=ended.stage, stage=ended.stage,
                 events=ended.events, tables=ended.tables, columns=ended.columns,
                 error=ended.error, interruptions=self.interruptions,
+                warnings=[w[:MAX_WARNING_CHARS] for w in ended.warnings[:MAX_WARNINGS]],
+                warningCount=len(ended.warnings),
             )
         )  # fmt: skip
         await self.report(ended)
@@ -459,6 +469,7 @@ class _Scan:
                         await self.report(self.progress)
                 await producer.flush()
                 await settle()
+                self.progress = replace(self.progress, warnings=tuple(connector.report.failures))
                 if connector.report.failures[listed:] and not await _answers(connector):
                     raise SourceOutage(config.name)
         finally:  # the producer has stopped, so every delivery is settled: what the broker

@@ -33,6 +33,7 @@ from security.audit import AuditEvent, AuditSink, Outcome
 source_cli = typer.Typer(help="Register, list and remove data sources.", no_args_is_help=True)
 # Audited like the API's mutation, so the trail shows every unregistration the same way.
 ACTION = "unregisterDataSource"
+SHOWN_WARNINGS = 10  # a scan's warnings printed; the :Scan keeps up to 100
 
 
 class OutputFormat(StrEnum):
@@ -222,6 +223,13 @@ def print_summary(results: list[ScanProgress]) -> None:
         table.add_row(r.source, r.scan_id[:8], outcome, str(r.tables), str(r.columns),
                       str(r.events), r.error or "")  # fmt: skip
     console.print(table)
+    for r in results:
+        if r.warnings:
+            console.print(f"[yellow]{r.source}: {len(r.warnings)} warning(s)[/yellow]")
+            for warning in r.warnings[:SHOWN_WARNINGS]:
+                console.print(f"  {warning}", markup=False, highlight=False)
+            if len(r.warnings) > SHOWN_WARNINGS:
+                console.print(f'  ... all of them: scan(id: "{r.scan_id}") {{ warnings }}')
 
 
 def scan(settings: Settings, sources: list[str]) -> None:

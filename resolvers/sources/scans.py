@@ -53,6 +53,15 @@ class Scan:
     interruptions: int = strawberry.field(
         default=0, description="Outages (Kafka, Neo4j, the source) it waited out and resumed after."
     )
+    warnings: list[str] = strawberry.field(
+        default_factory=list,
+        description="What it could not do fully, going on without it: objects the source lists "
+        "but would not read (catalogued unprofiled), view SQL whose lineage did not parse, "
+        "databases that refused or were not found. The first 100.",
+    )
+    warning_count: int = strawberry.field(
+        default=0, description="How many warnings it had (`warnings` keeps the first 100)."
+    )
     state: strawberry.Private[changes.ScanProgress | None] = None
 
     @strawberry.field(
@@ -93,6 +102,8 @@ class Scan:
             columns=p.get("columns"),
             error=p.get("error"),
             interruptions=p.get("interruptions") or 0,
+            warnings=p.get("warnings") or [],
+            warning_count=p.get("warningCount") or 0,
         )
 
 

@@ -8,17 +8,20 @@ import orjson
 import pytest
 from neo4j import AsyncDriver
 
+from app.cli.sources import print_summary
 from core.events import TABLE_DISCOVERED, parse_event
 from core.sample_cipher import SampleCipher
 from core.settings import IngestSettings, Settings
 from core.sources import DataSourceConfig
-from devstack.demo import demo_sources, drop_demo, load_demo
+from devstack.demo import PASSWORD_ENV, USER, demo_sources, drop_demo, load_demo
 from graph.driver import read, write
 from graph.scans import get_scan
 from graph.sources import get_source, register_source
 from ingest.scan import ScanError, ScanProgress, run_scan
 from ingest.worker import Worker
+from resolvers.sources.scans import Scan
 from tests.factories import running
+from tests.integration.databases import postgres_database
 from tests.integration.ingest.test_ingest import read_all
 
 TABLES = """
@@ -105,6 +108,46 @@ async def test_an_unreachable_source_fails_its_scan_and_is_marked(
         assert (await get_scan(neo4j, db, result.scan_id))["status"] == "failed"
     finally:
         await write(neo4j, db, CLEANUP, prefix=unique)
+
+
+async def test_what_a_scan_could_not_do_fully_is_kept_as_its_warnings(
+    scan_settings: Settings,
+    neo4j: AsyncDriver,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A materialized view never refreshed is catalogued unprofiled: the scan finishes, and
+    says so (its report's failures were kept nowhere, so a partial scan read as a clean one)."""
+    password = scan_settings.source_password.get_secret_value()
+    monkeypatch.setenv(PASSWORD_ENV, password)
+    db = scan_settings.neo4j.database
+    worker = Worker(scan_settings.ingest, scan_settings.kafka, neo4j, db)
+    async with postgres_database(password, unique) as conn:
+        await conn.execute(
+            "CREATE TABLE orders (id int PRIMARY KEY, total numeric);"
+            "CREATE MATERIALIZED VIEW totals AS SELECT sum(total) AS total FROM orders WITH NO DATA"
+        )
+        reg = DataSourceConfig(
+            name=unique, kind="postgresql", port=5432, user=USER,
+            secret_ref=f"env:{PASSWORD_ENV}", databases=[unique],
+        )  # fmt: skip
+        await register_source(neo4j, db, reg)
+        try:
+            async with running(worker):
+                result = await run_scan(scan_settings, neo4j, unique, ingest_timeout_s=60)
+            stored = await get_scan(neo4j, db, result.scan_id)
+        finally:
+            await write(neo4j, db, CLEANUP, prefix=unique)
+    assert result.stage == "finished" and result.tables == 2, result.error
+    (warning,) = result.warnings
+    assert warning.startswith(f"table {unique}.public.totals: catalogued unprofiled: ")
+    assert "has not been populated" in warning
+    assert stored is not None
+    scan = Scan.from_props(stored)
+    assert (scan.warnings, scan.warning_count) == ([warning], 1), "as the API reads it"
+    print_summary([result])
+    assert f"{unique}: 1 warning(s)" in capsys.readouterr().out
 
 
 async def test_an_unknown_source_is_a_clear_error(settings: Settings, neo4j: AsyncDriver) -> None:
