@@ -25,6 +25,7 @@ from governance.opa import PolicyEngine, PolicyEngineUnavailable, RegoCompileErr
 from governance.templates import InvalidParams, ScopeKind, Severity, UnknownTemplate
 from graph import catalog
 from graph.catalog import AssetFilter, AssetKind
+from graph.records import NodeRecord
 from graph.sources import get_source
 from resolvers.audited import guarded
 from resolvers.common import InvalidInputError, NotFoundError, UserError
@@ -214,13 +215,13 @@ class WaiverPayload:
 
 
 def _reaches(guard: Guard, perm: Permission, finding: Mapping[str, Any]) -> bool:
-    """``perm`` on a finding's column: every domain of it (none: unassigned) and its source in
-    the caller's scope, as the ``findings`` query filters."""
-    if guard.unrestricted:
-        return guard.can(perm)
-    source = Urn.parse(finding["asset"]).source or ""
-    domains = finding.get("domains") or ()
-    return guard.authz is not None and guard.authz.can_reach(perm, domains=domains, source=source)
+    """``perm`` on a finding, by the guard's rule for findings (``Scope.FINDING``: every domain
+    of its column, none when unassigned, and its source in the caller's scope), as ``node(id:)``
+    and the ``findings`` query decide."""
+    source = finding.get("source") or Urn.parse(finding["asset"]).source or ""
+    props = {**finding, "source": source}
+    record = NodeRecord(labels=["Finding"], props=props, domains=list(finding.get("domains") or ()))
+    return guard.reaches(record, perm)
 
 
 def _within(info: Info, perm: Permission) -> Callable[[Mapping[str, Any]], bool]:
