@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, LiteralString
 
@@ -71,7 +71,7 @@ WHERE NOT (c)-[:LABELED]->(l)
 CREATE (c)-[k:CANDIDATE_LABEL]->(l)
 SET k.confidence = x.confidence, k.explanation = x.explanation, k.evidence = x.evidence,
     k.contributions = x.contributions, k.contribution = x.contribution, k.model = x.model,
-    k.at = row.at
+    k.features = x.features, k.at = row.at
 """
 MACHINE_LABELS = """
 UNWIND $urns AS urn
@@ -94,27 +94,48 @@ RETURN c.urn AS urn, c.name AS name, l.name AS label, coalesce(r.status, 'candid
        r.evidence AS evidence, r.model AS model
 ORDER BY c.urn, l.name
 """
-CANDIDATES_IN_SCOPE: LiteralString = """
+# The order stewards work through labels in, most confident first (a label without a
+# confidence, a steward's own whose rejection waits, where DESC put null: first), and
+# ``$after``, a place in it (``{rank, urn, label}`` of the last label of the previous page).
+# Pages continue from that place, not from an offset: a label decided meanwhile leaves the
+# list, and an offset would then skip as many of the next ones.
+_RANK: LiteralString = "coalesce({edge}.confidence, 2.0)"
+_AFTER: LiteralString = (
+    """($after IS NULL OR _RANK < $after.rank
+     OR _RANK = $after.rank
+        AND (c.urn > $after.urn OR c.urn = $after.urn AND l.name > $after.label))
+"""
+).replace("_RANK", _RANK)
+_IN_ORDER: LiteralString = """
+WITH c, l, {edge}, _RANK AS rank ORDER BY rank DESC, c.urn, l.name
+LIMIT $limit""".replace("_RANK", _RANK)
+CANDIDATES_IN_SCOPE: LiteralString = (
+    """
 MATCH (c:Column)-[k:CANDIDATE_LABEL]->(l:Label)
 WHERE ($source IS NULL OR c.source = $source) AND ($column IS NULL OR c.urn = $column)
-  AND NOT (c)-[:LABELED]->(l)
-""" + in_scope_by_table("c", ("c", "k", "l"))
+  AND NOT (c)-[:LABELED]->(l) AND """
+    + _AFTER.replace("{edge}", "k")
+    + in_scope_by_table("c", ("c", "k", "l"))
+)
 CANDIDATE_LIST: LiteralString = (
     CANDIDATES_IN_SCOPE
+    + _IN_ORDER.replace("{edge}", "k")
     + """
-RETURN c.urn AS urn, l.name AS label, l.sensitivity AS sensitivity, properties(k) AS edge
-ORDER BY k.confidence DESC, c.urn, l.name
-SKIP $offset LIMIT $limit
+RETURN c.urn AS urn, l.name AS label, l.sensitivity AS sensitivity, properties(k) AS edge, rank
 """
 )
 CANDIDATE_COUNT: LiteralString = CANDIDATES_IN_SCOPE + "RETURN count(k) AS n"
 # Rejecting a label of a ``$protected`` sensitivity only asks for it (``pending_rejection``,
 # which masks like any label but ``rejected``) until someone allowed to unmask decides.
 # ``machineStatus`` keeps what the machine had said, for a withdrawn decision to return to.
+# A decided near-miss becomes the label, with what the classifier saw (confidence, evidence,
+# explanation, detector scores for the next fit) and no near-miss left beside it.
 DECIDE = """
 MATCH (c:Column {urn: $urn}), (l:Label {name: $label})
+OPTIONAL MATCH (c)-[k:CANDIDATE_LABEL]->(l)
 MERGE (c)-[r:LABELED]->(l)
-ON CREATE SET r.method = 'steward'
+ON CREATE SET r += coalesce(properties(k), {}), r.method = 'steward'
+DELETE k
 WITH r, $decision = 'rejected' AND l.sensitivity IN $protected AS asking
 SET r.machineStatus = CASE WHEN r.status IN $machine THEN r.status ELSE r.machineStatus END
 SET r.status = CASE WHEN asking THEN $pending ELSE $decision END,
@@ -154,16 +175,18 @@ ORDER BY r.confidence DESC, l.name
 """
 # The caller's RBAC scope (``$domains``, ``$sources``) applies before paging, so pages stay
 # full and reveal nothing of what is out of scope.
-AWAITING: LiteralString = """
+AWAITING: LiteralString = (
+    """
 MATCH (c:Column)-[r:LABELED]->(l:Label)
-WHERE r.status IN $awaiting AND ($source IS NULL OR c.source = $source)
-""" + in_scope_by_table("c", ("c", "r", "l"))
+WHERE r.status IN $awaiting AND ($source IS NULL OR c.source = $source) AND """
+    + _AFTER.replace("{edge}", "r")
+    + in_scope_by_table("c", ("c", "r", "l"))
+)
 REVIEW_QUEUE: LiteralString = (
     AWAITING
+    + _IN_ORDER.replace("{edge}", "r")
     + """
-RETURN c.urn AS urn, l.name AS label, properties(r) AS edge
-ORDER BY r.confidence DESC, c.urn, l.name
-SKIP $offset LIMIT $limit
+RETURN c.urn AS urn, l.name AS label, properties(r) AS edge, rank
 """
 )
 REVIEW_COUNT: LiteralString = AWAITING + "RETURN count(r) AS n"
@@ -257,6 +280,7 @@ class Candidate:
     model: str
     evidence: list[dict[str, Any]] = field(default_factory=list)
     contribution: str = ""
+    features: dict[str, float] = field(default_factory=dict)  # kept for a steward's decision
 
     def params(self) -> dict[str, Any]:
         return {
@@ -267,6 +291,7 @@ class Candidate:
             "contributions": json.dumps(self.contributions),
             "contribution": self.contribution,
             "model": self.model,
+            "features": json.dumps(self.features),
         }
 
 
@@ -342,6 +367,16 @@ async def decide_label(
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a page of the review queue or of the candidates ended: the last label's ``rank``
+    (its confidence), column and name; the next page starts after it."""
+
+    rank: float
+    urn: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Withdrawn:
     """What withdrawing a decision did: ``unmasks`` (refused, it would lift the masking) or
     ``status``, the machine's status back on the edge (None: the steward's label went)."""
@@ -383,17 +418,18 @@ async def review_queue(
     awaiting: Sequence[str] = ("review",),
     domains: frozenset[str] | None = None,
     sources: frozenset[str] | None = None,
-    offset: int = 0,
+    after: Place | None = None,
     limit: int = 50,
 ) -> list[Record]:
     """Labels whose status is in ``awaiting`` (by default machine labels below the suggestion
     threshold; ``pending_rejection``: rejections waiting for a second person), most confident
-    first, within the RBAC scope ``domains``/``sources`` (None: unrestricted)."""
+    first, within the RBAC scope ``domains``/``sources`` (None: unrestricted), from ``after``
+    on (each row's ``rank`` and its ``urn`` and ``label`` are its ``Place``)."""
     return await read(
         driver, database, REVIEW_QUEUE, source=source, awaiting=list(awaiting),
         domains=sorted(domains) if domains is not None else None,
         sources=sorted(sources) if sources is not None else None,
-        offset=offset, limit=limit,
+        after=asdict(after) if after else None, limit=limit,
     )  # fmt: skip
 
 
@@ -410,7 +446,7 @@ async def count_review_queue(
     rows = await read(
         driver, database, REVIEW_COUNT, source=source, awaiting=list(awaiting),
         domains=sorted(domains) if domains is not None else None,
-        sources=sorted(sources) if sources is not None else None,
+        sources=sorted(sources) if sources is not None else None, after=None,
     )  # fmt: skip
     return rows[0]["n"]
 
@@ -423,16 +459,17 @@ async def candidate_labels(
     column: str | None = None,
     domains: frozenset[str] | None = None,
     sources: frozenset[str] | None = None,
-    offset: int = 0,
+    after: Place | None = None,
     limit: int = 50,
 ) -> list[Record]:
-    """Near-miss labels (``urn``, ``label``, ``sensitivity``, ``edge``), most confident
-    first, within the RBAC scope; a steward may confirm one with ``decide_label``."""
+    """Near-miss labels (``urn``, ``label``, ``sensitivity``, ``edge``, ``rank``), most
+    confident first, within the RBAC scope, from ``after`` on; a steward may confirm one with
+    ``decide_label``."""
     return await read(
         driver, database, CANDIDATE_LIST, source=source, column=column,
         domains=sorted(domains) if domains is not None else None,
         sources=sorted(sources) if sources is not None else None,
-        offset=offset, limit=limit,
+        after=asdict(after) if after else None, limit=limit,
     )  # fmt: skip
 
 
@@ -449,7 +486,7 @@ async def count_candidate_labels(
     rows = await read(
         driver, database, CANDIDATE_COUNT, source=source, column=column,
         domains=sorted(domains) if domains is not None else None,
-        sources=sorted(sources) if sources is not None else None,
+        sources=sorted(sources) if sources is not None else None, after=None,
     )  # fmt: skip
     return rows[0]["n"]
 

@@ -77,6 +77,7 @@ class ClassificationService:
                 self.model_id,
                 self._evidence(column.urn, s),
                 s.contribution(),
+                s.features,
             )
             for s in scores
             if self.cfg.candidate_floor <= s.confidence < self.cfg.review_floor

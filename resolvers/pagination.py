@@ -1,7 +1,8 @@
 """Relay cursors and the page-size rule that every connection shares.
 
 A cursor is opaque to clients and a keyset position to the server: (sort, sort key, URN) for
-assets, a tuple of strings (e.g. a time and an id) for lists in a fixed order. Every connection
+assets, a tuple of strings (e.g. a time and an id) for lists in a fixed order (the review
+queue's: a confidence, a column and a label), an offset for ranked search hits. Every connection
 takes ``first`` from 1 to ``MAX_PAGE_SIZE``; outside that is a ``BAD_USER_INPUT`` error.
 """
 
@@ -64,22 +65,37 @@ def timed_position(after: str | None, of: str) -> tuple[str, str] | None:
     return at, key
 
 
+def ranked_position(after: str | None, of: str) -> tuple[float, str, str] | None:
+    """(rank, URN, name) of an endCursor of ``of``, for lists ranked by a number and kept in
+    place by a URN and a name (None: from the start)."""
+    if after is None:
+        return None
+    rank, urn, name = keyset_position(after, 3, of)
+    try:
+        return float(rank), urn, name
+    except ValueError:
+        raise ClientError(f"invalid cursor: pass an endCursor of a {of} page") from None
+
+
 def after_urn(after: str | None, of: str) -> str | None:
     """The URN a cursor of the field ``of`` points after (None: from the start)."""
     return keyset_position(after, 1, of)[0] if after is not None else None
 
 
 def keyset_page(
-    nodes: Sequence[T],
+    nodes: Sequence[T | None],
     positions: Sequence[Sequence[str]],
     first: int,
     count: Callable[[], Awaitable[int]],
 ) -> Connection[T]:
     """A page of a list read in a fixed order with ``first + 1`` asked for; ``positions``:
-    each node's place in that order (its URN, or a sort key and a tie-breaker), its cursor."""
+    each node's place in that order (its URN, or a sort key and a tie-breaker), its cursor. A
+    node None was read but is not shown; its place still counts, so the next page follows it."""
     pairs = list(zip(nodes, positions, strict=True))[:first]
     return Connection(
-        edges=[Edge(node=n, position=lambda p=p: keyset_cursor(p)) for n, p in pairs],
+        edges=[
+            Edge(node=n, position=lambda p=p: keyset_cursor(p)) for n, p in pairs if n is not None
+        ],
         page_info=PageInfo(
             has_next_page=len(positions) > first,
             end_cursor=keyset_cursor(pairs[-1][1]) if pairs else None,

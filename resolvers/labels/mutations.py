@@ -15,6 +15,7 @@ from enum import Enum
 import strawberry
 
 from graph import labels
+from graph.driver import Record
 from live.changes import ChangeType
 from ml.resample import classify_fresh
 from ml.service import UnknownAsset
@@ -32,7 +33,7 @@ from resolvers.governance.governed import governed
 from resolvers.labels.evidence import shown_explanation
 from resolvers.labels.reevaluation import ReevaluationPayload
 from resolvers.masking import PII_READ
-from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size, offset_after, offset_page
+from resolvers.pagination import DEFAULT_PAGE_SIZE, check_page_size, keyset_page, ranked_position
 from resolvers.permissions import needs
 from security.masking import SENSITIVE
 from security.rbac import permission
@@ -270,35 +271,33 @@ class LabelQuery:
         after: str | None = None,
     ) -> Connection[ReviewItem]:
         check_page_size(first)
-        start = offset_after(after, "reviewQueue")
+        place = _place(after, "reviewQueue")
         domains, sources = info.context.guard.scope()
         where = {
             "source": source, "domains": domains, "sources": sources,
             "awaiting": [reason.value] if reason else [r.value for r in ReviewReason],
         }  # fmt: skip
         driver, database = info.context.graph
-        rows = await labels.review_queue(driver, database, **where, offset=start, limit=first + 1)
+        rows = await labels.review_queue(driver, database, **where, after=place, limit=first + 1)
         # One batched load for the page (DataLoader), scoped like every other read.
         records = await asyncio.gather(*(info.context.loaders.node(r["urn"]) for r in rows))
         items = [
-            (
-                start + n,
-                ReviewItem(
-                    column=column,
-                    label=row["label"],
-                    confidence=row["edge"].get("confidence"),
-                    reason=ReviewReason(row["edge"]["status"]),
-                    requested_by=row["edge"].get("requestedBy"),
-                ),
+            ReviewItem(
+                column=column,
+                label=row["label"],
+                confidence=row["edge"].get("confidence"),
+                reason=ReviewReason(row["edge"]["status"]),
+                requested_by=row["edge"].get("requestedBy"),
             )
-            for n, (row, record) in enumerate(zip(rows, records, strict=True))
             if record and isinstance(column := asset_from_record(record), Column)
+            else None
+            for row, record in zip(rows, records, strict=True)
         ]
 
         async def count() -> int:
             return await labels.count_review_queue(driver, database, **where)
 
-        return offset_page(items, start, first, len(rows), count)
+        return keyset_page(items, _places(rows), first, count)
 
     @strawberry.field(
         description="Near-miss labels within your scope, most confident first.",
@@ -313,32 +312,41 @@ class LabelQuery:
         after: str | None = None,
     ) -> Connection[LabelCandidate]:
         check_page_size(first)
-        start = offset_after(after, "labelCandidates")
+        place = _place(after, "labelCandidates")
         domains, sources = info.context.guard.scope()
         where = {"source": source, "column": column, "domains": domains, "sources": sources}
         driver, database = info.context.graph
         rows = await labels.candidate_labels(
-            driver, database, **where, offset=start, limit=first + 1
+            driver, database, **where, after=place, limit=first + 1
         )
         records = await asyncio.gather(*(info.context.loaders.node(r["urn"]) for r in rows))
         items = [
-            (
-                start + n,
-                LabelCandidate(
-                    column=found,
-                    label=row["label"],
-                    confidence=row["edge"].get("confidence"),
-                    contributions=contributions_of(row["edge"].get("contributions")),
-                    explanation_text=row["edge"].get("explanation"),
-                    evidence_json=row["edge"].get("evidence"),
-                    sensitivity=row["sensitivity"],
-                ),
+            LabelCandidate(
+                column=found,
+                label=row["label"],
+                confidence=row["edge"].get("confidence"),
+                contributions=contributions_of(row["edge"].get("contributions")),
+                explanation_text=row["edge"].get("explanation"),
+                evidence_json=row["edge"].get("evidence"),
+                sensitivity=row["sensitivity"],
             )
-            for n, (row, record) in enumerate(zip(rows, records, strict=True))
             if record and isinstance(found := asset_from_record(record), Column)
+            else None
+            for row, record in zip(rows, records, strict=True)
         ]
 
         async def count() -> int:
             return await labels.count_candidate_labels(driver, database, **where)
 
-        return offset_page(items, start, first, len(rows), count)
+        return keyset_page(items, _places(rows), first, count)
+
+
+def _place(after: str | None, of: str) -> labels.Place | None:
+    """Where the page of ``of`` that ``after`` ends stopped: the next starts after it, so
+    labels decided meanwhile (which leave the list) make it skip none."""
+    position = ranked_position(after, of)
+    return labels.Place(*position) if position else None
+
+
+def _places(rows: list[Record]) -> list[list[str]]:
+    return [[str(r["rank"]), r["urn"], r["label"]] for r in rows]

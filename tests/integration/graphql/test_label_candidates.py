@@ -3,10 +3,13 @@ a steward can page through (labelCandidates) and confirm."""
 
 from __future__ import annotations
 
+import json
+
 from neo4j import AsyncDriver
 
 from core.settings import Settings
 from graph import labels
+from graph.driver import read
 from ml.detectors import ColumnInput
 from ml.service import ClassificationService, label_rows
 from ml.settings import ClassifierSettings
@@ -19,10 +22,16 @@ LABELS = """
 query ($urn: ID!) {
   node(id: $urn) {
     ... on Column {
-      labels { label { name } status confidence contributions { signal score contribution } }
+      labels {
+        label { name } status confidence contributions { signal score contribution }
+        explanation evidence { detector hits total }
+      }
     }
   }
 }
+"""
+CONFIRM = """
+mutation ($input: DecideLabelInput!) { decideLabel(input: $input) { errors { message } } }
 """
 CANDIDATES = """
 query ($source: String, $first: Int!, $after: String) {
@@ -32,6 +41,13 @@ query ($source: String, $first: Int!, $after: String) {
     edges { node { label confidence column { id } explanation contributions { signal } } }
   }
 }
+"""
+CANDIDATE_EDGES = """
+MATCH (:Column {urn: $urn})-[k:CANDIDATE_LABEL]->(:Label {name: $label}) RETURN count(k) AS n
+"""
+FEATURES = """
+MATCH (:Column {urn: $urn})-[r:LABELED {status: 'confirmed'}]->(:Label {name: $label})
+RETURN r.features AS features
 """
 EMAILS = tuple(f"user{i}@example.com" for i in range(20))
 PINS = tuple(f"{i:04d}" for i in range(20))  # 4-digit codes: CVV-shaped, yet nothing says so
@@ -77,3 +93,41 @@ async def test_contributions_and_candidates(
     assert {(n["column"]["id"], n["label"]) for n in seen} == expected_candidates
     for n in seen:
         assert 0.2 <= n["confidence"] < 0.5 and "bias" in {c["signal"] for c in n["contributions"]}
+
+
+async def test_a_confirmed_candidate_keeps_what_the_classifier_saw(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """A steward confirms a near-miss from labelCandidates: the label shows the confidence,
+    explanation and evidence the steward decided on, the near-miss is gone rather than left
+    beside it, and the next fit learns from the decision (the detector scores go with it)."""
+    db = settings.neo4j.database
+    estate.table("people", ("pin",))
+    await estate.write(neo4j, db)
+    await labels.ensure_labels(neo4j, db, label_rows(BUILTIN))
+    service = ClassificationService(
+        neo4j, db, ClassifierSettings(), shared_classifier(), "default:1"
+    )
+    pins = estate.column_urn("people", "pin")
+    [written] = await service.classify_columns(
+        [ColumnInput(pins, "pin", "varchar", "people", "", PINS)]
+    )
+    [near] = [k for k in written.candidates if k.label == "PCI.CVV"]
+    decision = {"column": pins, "label": "PCI.CVV", "decision": "CONFIRMED"}
+    assert (await execute(CONFIRM, input=decision))["decideLabel"]["errors"] == []
+
+    [confirmed] = [
+        a for a in (await execute(LABELS, urn=pins))["node"]["labels"]
+        if a["label"]["name"] == "PCI.CVV"
+    ]  # fmt: skip
+    assert confirmed["status"] == "CONFIRMED"
+    assert confirmed["confidence"] == near.confidence
+    assert confirmed["explanation"] and "PCI.CVV" in confirmed["explanation"]
+    assert {e["detector"] for e in confirmed["evidence"]} == {e["detector"] for e in near.evidence}
+    assert "bias" in {c["signal"] for c in confirmed["contributions"]}
+    left = (await execute(CANDIDATES, source=estate.name, first=10))["labelCandidates"]
+    assert "PCI.CVV" not in {e["node"]["label"] for e in left["edges"]}
+    kept = await read(neo4j, db, CANDIDATE_EDGES, urn=pins, label="PCI.CVV")
+    assert kept == [{"n": 0}]
+    [scores] = await read(neo4j, db, FEATURES, urn=pins, label="PCI.CVV")  # what fit reads
+    assert json.loads(scores["features"]) == near.features

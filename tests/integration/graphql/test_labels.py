@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from neo4j import AsyncDriver
 
 from core.settings import Settings
@@ -55,6 +56,55 @@ async def test_a_steward_works_through_the_review_queue(
     assert (await execute(QUEUE, source=estate.name))["reviewQueue"]["edges"] == []
     (edge,) = await read(neo4j, settings.neo4j.database, EDGE, column=email, label=email_label)
     assert edge["status"] == "confirmed"
+
+
+PAGED = """
+query ($source: String, $after: String) {
+  reviewQueue(source: $source, first: 2, after: $after) {
+    edges { node { label column { id } } } pageInfo { hasNextPage endCursor }
+  }
+  labelCandidates(source: $source, first: 2, after: $after) {
+    edges { node { label column { id } } } pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+# Near-misses as the classifier leaves them (graph/labels.py CANDIDATES).
+CANDIDATE = """
+UNWIND $columns AS urn
+MATCH (c:Column {urn: urn}), (l:Label {name: $label})
+CREATE (c)-[:CANDIDATE_LABEL {confidence: 0.3, model: 'test:1'}]->(l)
+"""
+
+
+@pytest.mark.parametrize("listing", ["reviewQueue", "labelCandidates"])
+async def test_a_steward_deciding_page_by_page_skips_nothing(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings, listing: str
+) -> None:
+    """A steward (or two at once) decides the labels of a page, then asks for the next: each
+    label is seen once, none skipped because the ones decided left the list."""
+    names = [f"c{i}" for i in range(7)]
+    estate.table("people", ("id", *names))
+    columns = [estate.column_urn("people", name) for name in names]
+    label = ""
+    for column in columns:
+        label = estate.label(column, "Email", status="review")
+    await estate.write(neo4j, settings.neo4j.database)
+    if listing == "labelCandidates":  # the same columns, with the label as a near-miss only
+        await write(neo4j, settings.neo4j.database, "MATCH (c:Column)-[r:LABELED]->(:Label "
+                    "{name: $label}) DELETE r", label=label)  # fmt: skip
+        await write(neo4j, settings.neo4j.database, CANDIDATE, columns=columns, label=label)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = (await execute(PAGED, source=estate.name, after=after))[listing]
+        for edge in page["edges"]:
+            seen.append(edge["node"]["column"]["id"])
+            decision = {"column": seen[-1], "label": label, "decision": "CONFIRMED"}
+            assert (await execute(DECIDE, input=decision))["decideLabel"]["errors"] == []
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == sorted(columns)
 
 
 async def test_unknown_columns_and_labels_are_typed_errors(
