@@ -14,12 +14,14 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from neo4j import AsyncDriver
 from pydantic import ValidationError
+from redis.asyncio import Redis
 
 from core.events import ASSET_CHANGED, AssetChanged, make_event
 from core.sources import KIND, DataSourceConfig, problems
 from core.urns import source_urn
 from graph import sources
 from ingest.connectors.base import registry
+from ingest.scan import UNREGISTERING, source_claimed
 from ingest.source_access import SourceAccess, SourceRefused
 
 Problems = list[tuple[str, str]]  # (field as the API spells it, what is wrong in words)
@@ -73,11 +75,14 @@ async def refusals(config: DataSourceConfig, access: SourceAccess) -> Problems:
 
 
 async def unregister(
-    driver: AsyncDriver, database: str, producer: AIOKafkaProducer, topic: str, name: str
-) -> list[str] | None:
+    driver: AsyncDriver, database: str, producer: AIOKafkaProducer, topic: str, name: str,
+    redis: Redis,
+) -> list[str] | None:  # fmt: skip
     """Forget the source and soft-delete its assets, then announce each as removed on the
-    changes topic (cache, search and subscribers follow); None when no such source exists."""
-    removed = await sources.unregister_source(driver, database, name)
+    changes topic (cache, search and subscribers follow); None when no such source exists.
+    SourceBusy while a scan of it runs: what that scan sends would bring its assets back."""
+    async with source_claimed(redis, name, UNREGISTERING):
+        removed = await sources.unregister_source(driver, database, name)
     if removed is None:
         return None
     urn = source_urn(name)

@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
@@ -218,6 +218,74 @@ def _lease_key(scan_id: str) -> str:
     return f"datawave:scan-lease:{scan_id}"
 
 
+# One scan of a source at a time, and none while it is unregistered: whoever works on a source
+# holds ``datawave:scan-source:<name>`` (a running scan's id, renewed with its lease, so it lapses
+# with it; or UNREGISTERING). Two scans of one source had run side by side, one steward filling
+# every scan slot of a replica; a source unregistered mid-scan came back with its assets.
+UNREGISTERING = "unregistering"
+CLAIM_TTL_MS = 30_000  # what an unregistration may take
+RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def _source_key(source: str) -> str:
+    return f"datawave:scan-source:{source}"
+
+
+class SourceBusy(Exception):
+    """Another scan of the source runs, or it is being unregistered: ``holder`` says which."""
+
+    def __init__(self, source: str, holder: str) -> None:
+        self.source, self.holder = source, holder
+        what = (
+            f"source {source} is being unregistered"
+            if holder == UNREGISTERING
+            else f"a scan of {source} is running (scan {holder}): follow it or wait for its end"
+        )
+        super().__init__(what)
+
+
+async def claim_source(redis: Redis, source: str, holder: str, ttl_ms: int) -> None:
+    """Hold ``source`` for ``holder`` (a scan's id, UNREGISTERING) or raise SourceBusy. Without
+    Redis nothing is held (logged), like the circuit breakers: scans go ahead unguarded."""
+    try:
+        if await redis.set(_source_key(source), holder, nx=True, px=ttl_ms):
+            return
+        found = await redis.get(_source_key(source))
+    except RedisError as err:
+        log.warning("source %s not claimed for %s, Redis is unavailable: %s", source, holder, err)
+        return
+    if found is not None:
+        raise SourceBusy(source, found.decode())
+    await claim_source(redis, source, holder, ttl_ms)  # released in between
+
+
+async def source_holder(redis: Redis, source: str) -> str | None:
+    """Who holds ``source`` now (a running scan's id, UNREGISTERING), if anyone Redis knows."""
+    try:
+        found = await redis.get(_source_key(source))
+    except RedisError:
+        return None
+    return found.decode() if found is not None else None
+
+
+async def release_source(redis: Redis, source: str, holder: str) -> None:
+    """Let go of ``source`` if ``holder`` still holds it (best effort: the claim lapses)."""
+    with contextlib.suppress(RedisError):
+        await redis.eval(RELEASE, 1, _source_key(source), holder)
+
+
+@contextlib.asynccontextmanager
+async def source_claimed(redis: Redis, source: str, holder: str) -> AsyncIterator[None]:
+    await claim_source(redis, source, holder, CLAIM_TTL_MS)
+    try:
+        yield
+    finally:
+        await release_source(redis, source, holder)
+
+
 async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[int, int]:
     offsets = await admin.list_consumer_group_offsets(group)
     return {tp.partition: om.offset for tp, om in offsets.items() if tp.topic == topic}
@@ -279,18 +347,30 @@ class _Scan:
         await self.acks.save(self.redis, progress.scan_id)
         await self.on_progress(progress)
 
+    @property
+    def _lease_ms(self) -> int:
+        return int(self.settings.resilience.heartbeat_s * 3000)
+
     async def _hold_lease(self) -> None:
-        """Say this process runs the scan, until cancelled (a lapsed lease: it died)."""
-        every = self.settings.resilience.heartbeat_s
+        """Say this process runs the scan, and holds its source, until cancelled (a lapsed
+        lease: it died)."""
         while True:
+            scan_id, source = self.progress.scan_id, self.progress.source
             try:
-                await self.redis.set(_lease_key(self.progress.scan_id), "1", px=int(every * 3000))
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.set(_lease_key(scan_id), "1", px=self._lease_ms)
+                    pipe.set(_source_key(source), scan_id, px=self._lease_ms)
+                    await pipe.execute()
             except RedisError as err:
                 log.debug("scan lease not renewed: %s", err)
-            await asyncio.sleep(every)
+            await asyncio.sleep(self.settings.resilience.heartbeat_s)
 
     async def run(self, ingest_timeout_s: float, may_take_over: bool) -> ScanProgress:
         source = self.progress.source
+        try:  # before the source is read: an unregistration holds it until it is gone
+            await claim_source(self.redis, source, self.progress.scan_id, self._lease_ms)
+        except SourceBusy as busy:
+            return await self._end(replace(self.progress, stage="failed", error=f"refused: {busy}"))
         if may_take_over and (orphan := await self.retried(partial(self._orphan, source))):
             scan_id, self.acks = orphan
             log.warning("scan %s of %s: taken over from a process that stopped", scan_id, source)
@@ -303,6 +383,7 @@ class _Scan:
             lease.cancel()
             with contextlib.suppress(RedisError):
                 await self.redis.delete(_lease_key(self.progress.scan_id))
+            await release_source(self.redis, source, self.progress.scan_id)
 
     async def _orphan(self, source: str) -> tuple[str, _Acks] | None:
         """The newest unfinished scan of ``source`` whose process died (no lease) and that
@@ -341,6 +422,11 @@ class _Scan:
         except Exception as err:
             message = str(err) if isinstance(err, ScanError) else in_words(err)
             ended = replace(self.progress, stage="failed", error=message)
+        return await self._end(ended)
+
+    async def _end(self, ended: ScanProgress) -> ScanProgress:
+        """Record and report the scan's outcome (its :Scan node, when it has one)."""
+        scan_id = ended.scan_id
         self.progress = ended
         await self.retried(
             lambda: finish_scan(

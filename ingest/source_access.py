@@ -197,7 +197,7 @@ class SourceAccess:
         root = folder.resolve()
         try:
             resolved = path.resolve()  # symlinks and .. followed: the check sees the real file
-        except (OSError, RuntimeError):  # a symlink loop
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte: no file
             resolved = root
         if not path.is_absolute() or not resolved.is_relative_to(root) or resolved == root:
             raise SourceRefused(f"file:{target} is outside the secrets directory {folder}")

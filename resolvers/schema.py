@@ -55,6 +55,7 @@ from resolvers.sources.mutations import (
     BusyError,
     ConnectionFailedError,
     RefusedError,
+    SourceBusyError,
     SourceMutation,
 )
 from resolvers.sources.scans import ScanQuery
@@ -132,6 +133,7 @@ def build_schema(
             BusyError,
             RefusedError,
             ConnectionFailedError,
+            SourceBusyError,
             CircuitOpenError,
             UnmaskingRefusedError,
             *GOVERNANCE_ERRORS,

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 import yaml
 from aiokafka import AIOKafkaProducer
+from redis.asyncio import Redis
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
@@ -26,7 +27,7 @@ from graph.driver import open_driver
 from graph.records import plain
 from graph.sources import list_sources, register_source
 from ingest.registration import InvalidSource, refusals, source_config, unregister
-from ingest.scan import ScanError, ScanProgress, run_scan
+from ingest.scan import ScanError, ScanProgress, SourceBusy, run_scan
 from ingest.source_access import SourceAccess
 from security.audit import AuditEvent, AuditSink, Outcome
 
@@ -168,7 +169,13 @@ async def _remove(settings: Settings, name: str, actor: str) -> list[str] | None
                 return AuditEvent(actor, ACTION, urn, outcome, request_id, "cli", detail)
 
             await audit.record(event("allowed", "attempt"))
-            removed = await unregister(driver, db, producer, settings.ingest.changes_topic, name)
+            try:
+                async with Redis.from_url(settings.redis_url) as redis:
+                    topic = settings.ingest.changes_topic
+                    removed = await unregister(driver, db, producer, topic, name, redis)
+            except SourceBusy as busy:
+                await audit.record(event("failed", str(busy)))
+                raise
             detail = "no such source" if removed is None else f"{len(removed)} assets removed"
             await audit.record(event("failed" if removed is None else "succeeded", detail))
             return removed
@@ -178,7 +185,11 @@ async def _remove(settings: Settings, name: str, actor: str) -> list[str] | None
 
 def source_remove(settings: Settings, name: str) -> None:
     actor = f"cli:{getpass.getuser()}"
-    removed = asyncio.run(_remove(settings, name, actor))
+    try:
+        removed = asyncio.run(_remove(settings, name, actor))
+    except SourceBusy as busy:
+        err_console.print(f"[red]{busy}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from busy
     if removed is None:
         err_console.print(f"[red]no data source {name!r}[/red]")
         raise typer.Exit(1)

@@ -27,7 +27,7 @@ from core.urns import source_urn
 from graph import sources
 from ingest import registration, scan
 from ingest.registration import InvalidSource
-from ingest.scan import ScanError
+from ingest.scan import UNREGISTERING, ScanError, SourceBusy
 from ingest.source_access import SourceAccess
 from live.changes import ChangeType
 from live.scans import TooManyScans
@@ -83,6 +83,19 @@ class SourceCheck:
 @strawberry.type(description="The API replica is busy; try again later.")
 class BusyError(UserError):
     pass
+
+
+@strawberry.type(
+    description="The source is busy: a scan of it runs (`scanId`; one at a time), or it is being "
+    "unregistered (`scanId` null). Try again once that ends."
+)
+class SourceBusyError(UserError):
+    scan_id: strawberry.ID | None
+
+    @classmethod
+    def of(cls, busy: SourceBusy) -> SourceBusyError:
+        running = None if busy.holder == UNREGISTERING else strawberry.ID(busy.holder)
+        return cls(message=str(busy), scan_id=running)
 
 
 @strawberry.type(
@@ -258,6 +271,8 @@ class SourceMutation:
             return StartScanPayload(errors=errors)
         if refusal := await refused(info, source):
             return StartScanPayload(errors=[refusal])
+        if holder := await scan.source_holder(info.context.state.redis, source):
+            return StartScanPayload(errors=[SourceBusyError.of(SourceBusy(source, holder))])
         _, correlation = await _check(info, source)
         if correlation:
             failed = ConnectionFailedError(message=_failed(correlation), correlation_id=correlation)
@@ -277,9 +292,13 @@ class SourceMutation:
             return UnregisterDataSourcePayload(errors=errors)
         state = info.context.state
         driver, database = info.context.graph
-        removed = await registration.unregister(
-            driver, database, state.producer, state.settings.ingest.changes_topic, source
-        )
+        try:
+            removed = await registration.unregister(
+                driver, database, state.producer, state.settings.ingest.changes_topic, source,
+                state.redis,
+            )  # fmt: skip
+        except SourceBusy as busy:
+            return UnregisterDataSourcePayload(errors=[SourceBusyError.of(busy)])
         if removed is None:  # unregistered meanwhile by someone else
             info.context.loaders.forget(source_urn(source))
             return UnregisterDataSourcePayload(errors=await _unknown(info, source, SOURCE_ADMIN))

@@ -337,3 +337,19 @@ async def test_tls_required_means_no_word_in_clear(
         assert any("TLS" in d or "SSL" in d for d in details), details
     assert fake.received and not fake.saw(ALLOWED_VALUE)
     assert not any(b"datawave" in data for data in fake.received), "no startup message either"
+
+
+async def test_a_secret_path_that_is_no_path_is_refused_in_words(
+    api: Api, fake: FakePostgres, named: str, strict: Served, secrets_dir: Path
+) -> None:
+    """A NUL byte in ``file:`` (JSON's ``\\u0000``) made the path check raise: an internal
+    error instead of a ``RefusedError``, and a stored one broke ``testDataSource``."""
+    admin = api.token("admin")
+    async with api.on(strict):
+        ref = f"file:{secrets_dir}/pg\x00"
+        input = source(named, fake.port, secretRef=ref, tls="REQUIRE")
+        body = await api.graphql(admin, REGISTER, input=input)
+        assert "errors" not in body, body
+        errors = body["data"]["registerDataSource"]["errors"]
+        assert [(e["__typename"], e["field"]) for e in errors] == [("RefusedError", "secretRef")]
+    assert fake.received == []
