@@ -13,7 +13,7 @@ point at: a product, its versions (``HAS_VERSION``) and a team. RBAC reads the r
 
 from __future__ import annotations
 
-from typing import LiteralString
+from typing import LiteralString, NamedTuple
 
 from neo4j import AsyncDriver
 
@@ -200,7 +200,7 @@ RETURN properties(t) AS props, d.name AS domain, COUNT { (t)-[:OWNS]->(:DataProd
 """
 # Assigning a source, schema or asset to a domain replaces its previous direct assignment; the
 # tables it holds (or it, if a table; a column's table) are returned so their caches and search
-# documents follow.
+# documents follow, and so are the databases and schemas it holds, whose domains follow it too.
 _NODE: LiteralString = """
 CALL (urn) {
   MATCH (n:Asset {urn: urn}) RETURN n
@@ -212,7 +212,8 @@ _TABLES: LiteralString = """
 WITH DISTINCT n
 OPTIONAL MATCH (n)-[:CONTAINS*0..3]->(t:Table)
 OPTIONAL MATCH (t2:Table)-[:HAS_COLUMN]->(n)
-RETURN n.urn AS urn, collect(DISTINCT t.urn) + collect(DISTINCT t2.urn) AS tables
+RETURN n.urn AS urn, collect(DISTINCT t.urn) + collect(DISTINCT t2.urn) AS tables,
+  COLLECT { MATCH (n)-[:CONTAINS*1..2]->(c) WHERE c:Database OR c:Schema RETURN c.urn } AS holds
 """
 EXISTING: LiteralString = "UNWIND $urns AS urn" + _NODE + "RETURN n.urn AS urn"
 ASSIGN: LiteralString = (
@@ -301,13 +302,26 @@ async def list_teams(driver: AsyncDriver, database: str, domain: str) -> list[Re
     return [{**plain(r["props"]), "domain": r["domain"]} for r in rows]
 
 
+class Assignment(NamedTuple):
+    """What an assignment reached: each node found -> its tables, and the databases and schemas
+    held by the nodes found (their domains changed as well)."""
+
+    tables: dict[str, list[str]]
+    containers: list[str]
+
+    @property
+    def all_tables(self) -> list[str]:
+        return sorted({t for ts in self.tables.values() for t in ts})
+
+
 async def assign(
     driver: AsyncDriver, database: str, domain: str, urns: list[str], remove: bool = False
-) -> dict[str, list[str]]:
-    """(Un)assign sources, schemas or assets to ``domain``: each one found -> its tables."""
+) -> Assignment:
+    """(Un)assign sources, schemas or assets to ``domain``."""
     query = UNASSIGN if remove else ASSIGN
     rows = await write(driver, database, query, domain=domain, urns=urns)
-    return {r["urn"]: [t for t in r["tables"] if t] for r in rows}
+    tables = {r["urn"]: [t for t in r["tables"] if t] for r in rows}
+    return Assignment(tables, sorted({c for r in rows for c in r["holds"]}))
 
 
 async def existing(driver: AsyncDriver, database: str, urns: list[str]) -> set[str]:

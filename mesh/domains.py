@@ -155,9 +155,9 @@ def assignable(urn: str) -> str:
 
 async def assign(
     state: AppState, actor: str, domain: str, urns: list[str], remove: bool = False
-) -> dict[str, list[str]]:
+) -> graph.Assignment:
     """Put ``urns`` (and what they contain) in ``domain``, or take them out; return each one
-    found with the tables whose domain changed."""
+    found with the tables whose domain changed, and the databases and schemas it holds."""
     if not 0 < len(urns) <= MAX_ASSIGN:
         raise MeshError(f"1 to {MAX_ASSIGN} URNs at a time", "assets")
     urns = [assignable(u) for u in dict.fromkeys(urns)]
@@ -166,7 +166,7 @@ async def assign(
     if missing := [u for u in urns if u not in present]:
         raise NotFound(f"no asset or source {missing[0]}", missing[0])
     found = await graph.assign(state.neo4j, _db(state), domain, urns, remove)
-    tables = sorted({t for ts in found.values() for t in ts})
+    tables = found.all_tables
     # The relay refreshes their search documents (which carry domains) from these.
     for table in tables:
         event = make_event(

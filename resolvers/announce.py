@@ -18,9 +18,10 @@ log = logging.getLogger("datawave.mutations")
 async def announce(
     info: Info, type: ChangeType, urns: Sequence[str], fields: Sequence[str]
 ) -> None:
-    """Clear the request's loaders, invalidate caches and notify subscribers of the change."""
+    """Clear the request's loaders, invalidate caches and notify subscribers of the change,
+    once for each URN however often it is named."""
     info.context.loaders.forget(*urns)
-    changes = [catalog_change(type, urn, fields) for urn in urns]
+    changes = [catalog_change(type, urn, fields) for urn in dict.fromkeys(urns)]
     try:
         await publish_catalog_change(info.context.state.redis, *changes)
     except RedisError as err:  # the write is done; cached copies expire with their TTL

@@ -97,9 +97,15 @@ class Loaders:
         self._database = state.settings.neo4j.database
         self.guard = guard
         self.cache = ReadThroughCache(state.redis, state.settings.cache_ttl_s)
+        self._redis = state.redis
+        self.next_event()
+
+    def next_event(self) -> None:
+        """Forget what was read, as a new request would: a subscription's next event reads
+        the graph as it is then (a change it announces, a grant that ended), with a budget of
+        its own. Before, a table's columns and labels stayed as its first event read them."""
         self._nodes: _Lazy[str, NodeRecord | None] = _Lazy(self._load_nodes, LOOKUPS)
         self._related: _Lazy[Relation, list[Related]] = _Lazy(self._load_related, Relation)
-        self._redis = state.redis
         # URN -> (version, team) of the grants reaching it, read on the first out-of-scope node
         self._granted: dict[str, set[tuple[str, str]]] | None = None
         self._used: set[tuple[str, str]] = set()  # grants counted as used by this request
@@ -192,11 +198,6 @@ class Loaders:
             )
         if self.too_large is not None:
             raise self.too_large
-
-    def next_event(self) -> None:
-        """A subscription's next event gets a budget of its own."""
-        self.handed = 0
-        self.too_large = None
 
     async def prime_detail(self, urn: str) -> None:
         """Read an asset with its columns and their labels in one query (or one cache read)

@@ -132,7 +132,7 @@ async def _visible(info: Info, change: changes.CatalogChange) -> bool:
 
 
 async def _reaches(info: Info, urn: str) -> bool:
-    """Whether the subscriber may see the asset ``urn`` now."""
+    """Whether the subscriber may see the node ``urn`` (an asset, a finding) now."""
     guard = info.context.guard
     if guard.unrestricted:
         return True
@@ -218,4 +218,7 @@ class LiveSubscription:
             raise ClientError("name a domain: your scope does not cover the whole estate")
         channel = changes.compliance_channel(_key("domain", domain))
         async for update in _logged(info, channel, changes.ComplianceUpdate, since):
-            yield ComplianceUpdate.from_pydantic(update)
+            # A finding goes to whom ``findings`` shows it (its recorded domains and source,
+            # all in scope); a score is the domain's, which ``needs`` checked.
+            if update.urn is None or await _reaches(info, update.urn):
+                yield ComplianceUpdate.from_pydantic(update)

@@ -21,7 +21,7 @@ from graph import access as access_graph
 from live.changes import ChangeType
 from mesh import access, domains, errors, gates, products
 from mesh.lifecycle import Step
-from resolvers.announce import announce
+from resolvers.announce import announce, invalidate_cached
 from resolvers.audited import guarded
 from resolvers.common import InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
@@ -326,8 +326,13 @@ class MeshMutation:
             found = await domains.assign(
                 info.context.state, _actor(info), domain, list(assets), remove
             )
-            tables = sorted({t for ts in found.values() for t in ts})
-            await announce(info, ChangeType.CHANGED, [domain, *found, *tables], ["domains"])
+            tables = found.all_tables
+            # The tables' announcements travel through Kafka (mesh/domains.py): the relay
+            # announces each once; the rest of what changed domains is announced here.
+            await invalidate_cached(info, tables)
+            held = set(tables)
+            others = [u for u in (domain, *found.tables, *found.containers) if u not in held]
+            await announce(info, ChangeType.CHANGED, others, ["domains"])
             record = await domains.get_domain(info.context.state, domain)
             ids = [strawberry.ID(t) for t in tables]
             return {"domain": Domain.from_props(record), "tables": ids}

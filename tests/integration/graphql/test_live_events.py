@@ -13,7 +13,9 @@ from neo4j import AsyncDriver
 from redis.asyncio import Redis
 
 from core.settings import Settings
+from graph.driver import write
 from live.changes import (
+    CATALOG_CHANNEL,
     ChangeType,
     ScanProgress,
     catalog_change,
@@ -22,7 +24,7 @@ from live.changes import (
 )
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, ws_client
-from tests.integration.graphql.test_subscriptions import until
+from tests.integration.graphql.test_subscriptions import Subscriber, until
 
 SCAN = """
 subscription ($id: ID!) { scanProgress(scanId: $id) { scanId stage events percent } }
@@ -33,6 +35,17 @@ subscription ($filter: CatalogChangeFilter) {
     type urn fields asset { id ... on Table { name description } }
   }
 }
+"""
+DETAIL = """
+subscription ($filter: CatalogChangeFilter) {
+  catalogChanges(filter: $filter) {
+    asset { ... on Table { description columns { name description } } }
+  }
+}
+"""
+DESCRIBE = """
+MATCH (t:Table {urn: $urn})-[:HAS_COLUMN]->(c:Column {name: 'id'})
+SET t.description = $text, c.description = $text
 """
 
 
@@ -113,3 +126,26 @@ async def test_a_catalog_change_carries_its_asset(
         "fields": ["description"],
         "asset": {"id": urn, "name": "orders", "description": None},
     }
+
+
+async def test_each_event_carries_the_asset_as_it_is_then(
+    served: Served, token: str, redis: Redis, estate: Estate, neo4j: AsyncDriver,
+    settings: Settings,
+) -> None:  # fmt: skip
+    """A live table page shows the table's columns from each event: they stayed as the
+    subscription's first event had read them, while the table itself was read afresh."""
+    urn = estate.table("orders")
+    await estate.write(neo4j, settings.neo4j.database)
+    filter = {"urns": [urn]}
+    async with Subscriber(served, token, DETAIL, CATALOG_CHANNEL, filter=filter) as sub:
+        for text in ("first", "second"):
+            await write(neo4j, settings.neo4j.database, DESCRIBE, urn=urn, text=text)
+            await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, urn))
+            asset = (await sub.next())["catalogChanges"]["asset"]
+            assert asset == {
+                "description": text,
+                "columns": [
+                    {"name": "id", "description": text},
+                    {"name": "email", "description": None},
+                ],
+            }

@@ -19,7 +19,7 @@ from neo4j import AsyncDriver
 from redis.asyncio import Redis
 
 from core.settings import Settings
-from graph.driver import read
+from graph.driver import read, write
 from live.changes import (
     ChangeType,
     ComplianceUpdate,
@@ -258,6 +258,7 @@ async def test_claims_cannot_grant_what_roles_do_not(api: Api) -> None:
 
 
 COMPLIANCE = "subscription ($d: String!) { complianceUpdates(domain: $d) { status urn } }"
+FINDING = "MERGE (f:Finding {urn: $urn}) SET f.source = $source, f.domains = $domains"
 
 
 async def subscribe_once(api: Api, token: str, domain: str) -> dict[str, Any]:
@@ -305,7 +306,7 @@ async def test_subscriptions_see_only_their_domain(
 
 
 async def test_compliance_updates_need_compliance_read(
-    api: Api, mesh: Mesh, settings: Settings
+    api: Api, mesh: Mesh, settings: Settings, neo4j: AsyncDriver
 ) -> None:
     """Findings and scores go live only to whom the ``findings`` query shows them: a viewer of
     sales is refused even its own domain's; a steward of sales (compliance:read) receives them."""
@@ -319,18 +320,49 @@ async def test_compliance_updates_need_compliance_read(
     by_source = api.token("steward", sources=[mesh.estate.name])
     with pytest.raises(TransportQueryError, match="your scope does not cover the whole estate"):
         await subscribe_once(api, by_source, "*")
-    finding = ComplianceUpdate(domain=mesh.sales, framework="gdpr", status="open",
-                               urn=f"urn:dw:finding:{api.name}", message="no owner")  # fmt: skip
-    listener = asyncio.create_task(
-        subscribe_once(api, api.token("steward", domains=[mesh.sales]), mesh.sales)
-    )
+    finding = await open_finding(neo4j, settings, api, mesh)
+    steward = api.token("steward", domains=[mesh.sales])
+    heard = await first_heard(api, settings, steward, mesh.sales, finding)
+    assert heard == {"status": "open", "urn": finding.urn}
+
+
+async def test_compliance_updates_hold_findings_to_the_callers_sources(
+    api: Api, mesh: Mesh, settings: Settings, neo4j: AsyncDriver
+) -> None:
+    """A steward of sales limited to another data source heard this source's findings in
+    sales, which the ``findings`` query does not show it (nor the finding by ``node``)."""
+    finding = await open_finding(neo4j, settings, api, mesh)
+    elsewhere = api.token("steward", domains=[mesh.sales], sources=[f"{mesh.estate.name}-x"])
+    score = ComplianceUpdate(domain=mesh.sales, framework="gdpr", status="at_risk", score=0.5)
+    heard = await first_heard(api, settings, elsewhere, mesh.sales, finding, score)
+    assert heard == {"status": "at_risk", "urn": None}
+
+
+async def open_finding(
+    neo4j: AsyncDriver, settings: Settings, api: Api, mesh: Mesh
+) -> ComplianceUpdate:
+    """An open finding of the estate's source in sales, in the graph and as announced."""
+    urn = f"urn:dw:finding:{api.name}"
+    domains = [mesh.sales]
+    await write(neo4j, settings.neo4j.database, FINDING, urn=urn, source=mesh.estate.name,
+                domains=domains)  # fmt: skip
+    return ComplianceUpdate(domain=mesh.sales, framework="gdpr", status="open", urn=urn,
+                            message="no owner")  # fmt: skip
+
+
+async def first_heard(
+    api: Api, settings: Settings, token: str, domain: str, *updates: ComplianceUpdate
+) -> dict[str, Any]:
+    """The first of ``updates`` a subscriber of ``domain`` with ``token`` hears, published
+    until the subscription is live (10 s at most)."""
+    listener = asyncio.create_task(subscribe_once(api, token, domain))
     redis = Redis.from_url(settings.redis_url)
     try:
         async with asyncio.timeout(10):
-            while not listener.done():  # published until the subscription is live
-                await publish_compliance_update(redis, finding)
+            while not listener.done():
+                await publish_compliance_update(redis, *updates)
                 await asyncio.sleep(0.1)
     finally:
         listener.cancel()  # when it did not hear within 10 s
         await redis.aclose()
-    assert listener.result() == {"status": "open", "urn": finding.urn}
+    return listener.result()
