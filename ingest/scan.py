@@ -401,7 +401,11 @@ class _Scan:
 
     async def _run(self, ingest_timeout_s: float) -> ScanProgress:
         scan_id, source = self.progress.scan_id, self.progress.source
-        config = await self.retried(lambda: registered(self.settings, self.driver, source))
+        try:
+            config = await self.retried(lambda: registered(self.settings, self.driver, source))
+        except ScanError as err:  # unregistered since startScan recorded the scan: it fails
+            await self._end(replace(self.progress, stage="failed", error=str(err)))
+            raise
         await self.retried(
             lambda: start_scan(self.driver, self._db, scan_id, source, source_urn(source))
         )

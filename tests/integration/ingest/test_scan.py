@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import orjson
@@ -13,9 +14,10 @@ from core.events import TABLE_DISCOVERED, parse_event
 from core.sample_cipher import SampleCipher
 from core.settings import IngestSettings, Settings
 from core.sources import DataSourceConfig
+from core.urns import source_urn
 from devstack.demo import PASSWORD_ENV, USER, demo_sources, drop_demo, load_demo
 from graph.driver import read, write
-from graph.scans import get_scan
+from graph.scans import get_scan, start_scan
 from graph.sources import get_source, register_source
 from ingest.scan import ScanError, ScanProgress, run_scan
 from ingest.worker import Worker
@@ -153,6 +155,23 @@ async def test_what_a_scan_could_not_do_fully_is_kept_as_its_warnings(
 async def test_an_unknown_source_is_a_clear_error(settings: Settings, neo4j: AsyncDriver) -> None:
     with pytest.raises(ScanError, match="register it first"):
         await run_scan(settings, neo4j, "no-such-source-anywhere")
+
+
+async def test_a_scan_of_a_source_unregistered_since_it_was_recorded_fails(
+    settings: Settings, neo4j: AsyncDriver, unique: str
+) -> None:
+    """``startScan`` records the scan before its task reads the source; one unregistered in
+    between stayed ``running`` for ever, and its subscribers waited for an end never sent."""
+    db, scan_id = settings.neo4j.database, str(uuid.uuid4())
+    await start_scan(neo4j, db, scan_id, unique, source_urn(unique))  # as startScan does
+    try:
+        with pytest.raises(ScanError, match="register it first"):
+            await run_scan(settings, neo4j, unique, scan_id=scan_id)
+        stored = await get_scan(neo4j, db, scan_id)
+    finally:
+        await write(neo4j, db, CLEANUP, prefix=unique)
+    assert stored is not None and stored["status"] == "failed", stored
+    assert "register it first" in stored["error"]
 
 
 async def test_a_scan_puts_no_sample_on_kafka_in_clear(
