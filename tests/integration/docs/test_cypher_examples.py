@@ -42,3 +42,5 @@ async def test_a_cypher_example_compiles_and_only_reads(
         result = await session.run(f"EXPLAIN {query}", params)
         summary = await result.consume()
     assert summary.query_type == "r", "an analyst's example reads, never writes"
+    codes = [n.code for n in summary.summary_notifications]
+    assert "Neo.ClientNotification.Statement.ParameterNotProvided" not in codes, "a :param line"
