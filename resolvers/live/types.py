@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from core.urns import InvalidUrn, ancestors
 from live import changes
 from resolvers.catalog.types import node_from_record
 from resolvers.common import Node
@@ -66,6 +67,11 @@ class CatalogChangeFilter:
     urns: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Only these assets."
     )
+    within: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="Only these assets and what they contain: a table and its columns (a "
+        "label decided on a column is announced for the column), a schema and its tables.",
+    )
 
     def matches(self, change: changes.CatalogChange) -> bool:
         return (
@@ -73,4 +79,13 @@ class CatalogChangeFilter:
             and (self.kinds is None or change.kind in self.kinds)
             and (self.types is None or change.type in self.types)
             and (self.urns is None or change.urn in self.urns)
+            and (self.within is None or _inside(change.urn, self.within))
         )
+
+
+def _inside(urn: str, within: list[strawberry.ID]) -> bool:
+    """Whether ``urn`` is one of ``within`` or contained in one (core/urns.py ``ancestors``)."""
+    try:
+        return not set(within).isdisjoint(ancestors(urn))
+    except InvalidUrn:
+        return False

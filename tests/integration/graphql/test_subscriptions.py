@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from core.settings import Settings
-from core.urns import table_urn
+from core.urns import column_urn, table_urn
 from graph.driver import write
 from live.changes import (
     CATALOG_CHANNEL,
@@ -116,6 +116,26 @@ async def test_catalog_changes_arrive_filtered(
         assert sub.results.empty()
 
 
+async def test_a_subscriber_of_a_table_may_follow_its_columns_too(
+    served: Served, token: str, redis: Redis, unique: str
+) -> None:
+    """A table page that shows labels: a label decided on a column is announced for the
+    column, which ``urns: [table]`` does not match; ``within: [table]`` does."""
+    table = table_urn(unique, "db", "s", "t")
+    column, elsewhere = column_urn(table, "email"), column_urn(f"{table}x", "email")
+    async with Subscriber(
+        served, token, CHANGES, CATALOG_CHANNEL, filter={"within": [table]}
+    ) as sub:
+        await publish_catalog_change(
+            redis,
+            catalog_change(ChangeType.CHANGED, elsewhere, ["labels"]),
+            catalog_change(ChangeType.CHANGED, column, ["labels"]),
+            catalog_change(ChangeType.CHANGED, table, ["rowCount"]),
+        )
+        assert [(await sub.next())["catalogChanges"]["urn"] for _ in "ab"] == [column, table]
+        assert sub.results.empty()
+
+
 async def test_a_mutation_is_announced_to_subscribers(
     served: Served,
     token: str,
@@ -182,49 +202,62 @@ async def test_an_oversized_scan_id_is_refused(served: Served, token: str) -> No
                 pass
 
 
+async def cut_off_slowly(
+    served: Served, token: str, query: str, variables: dict[str, Any], channel: str,
+    flood: Callable[[], Awaitable[int]],
+) -> None:  # fmt: skip
+    """Subscribe with a client that stops reading, ``flood`` its channel (how many messages it
+    sent): the server's queue for it fills and it is cut off (4008), before all of them."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", int(served.url.rsplit(":", 1)[1])))
+    url = served.url.replace("http", "ws") + "/graphql"
+    # A tiny receive buffer and no compression: the server's writes back up quickly.
+    async with connect(
+        url, sock=sock, subprotocols=["graphql-transport-ws"], max_queue=1, compression=None
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": bearer(token)}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        subscribe = {"query": query, "variables": variables}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        await until(lambda: served.hub.subscriber_count(channel) == 1)
+        sent = await flood()
+        received = 0
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(30):
+                while True:
+                    message = json.loads(await ws.recv())
+                    assert message["type"] == "next" and "errors" not in message["payload"], message
+                    received += 1
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == SLOW_CONSUMER
+    assert closed.value.rcvd.reason.startswith("slow consumer")
+    assert received < sent
+    await until(lambda: served.hub.subscriber_count(channel) == 0)
+
+
 async def test_a_slow_client_is_disconnected_with_a_clear_code(
     settings: Settings, token: str, redis: Redis, unique: str
 ) -> None:
     """The client stops reading; the server's queue for it fills and it is cut off (4008),
     while the server's memory for it stays bounded by the queue."""
+
+    async def flood() -> int:
+        big = "x" * 16_384
+        sent = 2000
+        for n in range(0, sent, 100):
+            await publish_scan_progress(
+                redis,
+                *(
+                    ScanProgress(scan_id=unique, source="s", stage="discover", events=i, error=big)
+                    for i in range(n, n + 100)
+                ),
+            )
+        return sent
+
     slow = settings.model_copy(update={"subscription_queue_size": 8})
     async with serve(slow) as served:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", int(served.url.rsplit(":", 1)[1])))
-        url = served.url.replace("http", "ws") + "/graphql"
-        # A tiny receive buffer and no compression: the server's writes back up quickly.
-        async with connect(
-            url, sock=sock, subprotocols=["graphql-transport-ws"], max_queue=1, compression=None
-        ) as ws:
-            await ws.send(json.dumps({"type": "connection_init", "payload": bearer(token)}))
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
-            subscribe = {"query": SCAN, "variables": {"id": unique}}
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
-            await until(lambda: served.hub.subscriber_count(scan_channel(unique)) == 1)
-            big = "x" * 16_384
-            sent = 2000
-            for n in range(0, sent, 100):
-                await publish_scan_progress(
-                    redis,
-                    *(
-                        ScanProgress(
-                            scan_id=unique, source="s", stage="discover", events=i, error=big
-                        )
-                        for i in range(n, n + 100)
-                    ),
-                )
-            received = 0
-            with pytest.raises(ConnectionClosed) as closed:
-                async with asyncio.timeout(30):
-                    while True:
-                        if json.loads(await ws.recv())["type"] == "next":
-                            received += 1
-        assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == SLOW_CONSUMER
-        assert closed.value.rcvd.reason.startswith("slow consumer")
-        assert received < sent
-        await until(lambda: served.hub.subscriber_count(scan_channel(unique)) == 0)
+        await cut_off_slowly(served, token, SCAN, {"id": unique}, scan_channel(unique), flood)
 
 
 async def test_queries_over_one_websocket_see_fresh_data(
