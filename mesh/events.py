@@ -25,6 +25,12 @@ def product_channel(product: str) -> str:
     return f"mesh:{product}"
 
 
+class ProductStep(CorrelatedEvent):
+    """A step as a product's channel carries it: the event with its ``data`` a ``MeshStep``."""
+
+    data: MeshStep
+
+
 async def emit(
     state: AppState, *, source: str, subject: str, correlation: str, action: str, actor: str,
     product: str | None = None, version: str | None = None, **detail: Any,

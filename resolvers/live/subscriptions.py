@@ -1,31 +1,24 @@
 """Live subscriptions: catalog changes, scan progress, anomalies, compliance updates.
 
-Each subscription reads its own bounded queue from the hub; leaving the generator (client
-``complete``, disconnect, cancellation) unsubscribes. A client that falls a whole queue behind
-is disconnected with close code ``SLOW_CONSUMER`` instead of buffering without bound.
-
-Subscribers get only the events of what they may see, and a subscription ends (UNAUTHENTICATED)
-at the first event after its token expired.
+Each reads its channel through resolvers/channels.py (bounded queue, slow consumers closed
+with ``SLOW_CONSUMER``, messages of another shape skipped, expired tokens ending it), and
+subscribers get only the events of what they may see.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from functools import partial
 from typing import Annotated, TypeVar
 
 import strawberry
-from pydantic import BaseModel, ValidationError
-from starlette.websockets import WebSocket
 
 from core.outages import wait_out
 from governance.evaluation import ALL_DOMAINS
 from live import changes
-from live.broadcast import RESUMED, SlowConsumer
 from live.log import CursorExpired, after, replay
 from live.log import head as log_head
+from resolvers.channels import events, reaches
 from resolvers.context import Info
 from resolvers.errors import ClientError, coded
 from resolvers.live.types import CatalogChange, CatalogChangeFilter, ComplianceUpdate, ScanProgress
@@ -34,11 +27,6 @@ from resolvers.permissions import needs
 from resolvers.quality.types import Anomaly, AnomalyFilter
 from security.rbac import permission
 
-log = logging.getLogger("datawave.subscriptions")
-
-E = TypeVar("E", bound=BaseModel)
-
-SLOW_CONSUMER = 4008  # private-use range; "policy violation" like 1008, for a slow reader
 MAX_KEY = 200
 SOURCE_READ = permission("source:read")
 Since = Annotated[
@@ -47,48 +35,6 @@ Since = Annotated[
         description="The `cursor` of the last event you received: what came after it first."
     ),
 ]
-
-
-async def _events(
-    info: Info,
-    channel: str,
-    model: type[E],
-    catch_up: Callable[[], Awaitable[list[E]]] | None = None,
-) -> AsyncIterator[E]:
-    """The channel's messages as ``model``; one of another shape is skipped, not fatal.
-    ``catch_up``, run once subscribed (so nothing falls between), comes first, and again once
-    the hub reads after a Redis outage (what was published meanwhile did not reach it); Redis
-    may still be coming back then (the pool's stale connections), so it is waited out."""
-    context = info.context
-    leeway = context.state.settings.auth.clock_skew_s
-    resilience = context.state.settings.resilience
-
-    async def caught_up() -> list[E]:
-        return [] if catch_up is None else await wait_out(catch_up, resilience, "subscriptions")
-
-    async with context.state.broadcast.subscribe(channel, resumed=catch_up is not None) as sub:
-        for event in await caught_up():
-            yield event
-        try:
-            async for message in sub:
-                if context.guard.principal is None or context.guard.principal.expired(leeway):
-                    raise coded("UNAUTHENTICATED", "token expired: subscribe again with a new one")
-                if message is RESUMED:
-                    for event in await caught_up():
-                        yield event
-                    continue
-                try:
-                    yield model.model_validate(message)
-                except ValidationError as err:
-                    log.warning("skipped a %s message: %s", channel, err)
-        except SlowConsumer as err:
-            request = info.context.request
-            if not isinstance(request, WebSocket):
-                raise
-            await request.close(code=SLOW_CONSUMER, reason=f"slow consumer: {err}"[:120])
-            # The protocol handler cancels this operation once the socket is closed; ending
-            # the stream now would make it send "complete" on a closed socket.
-            await asyncio.Event().wait()
 
 
 L = TypeVar("L", changes.CatalogChange, changes.ComplianceUpdate)
@@ -109,7 +55,7 @@ async def _logged(info: Info, channel: str, model: type[L], since: str | None) -
         except CursorExpired as err:
             raise coded("CURSOR_EXPIRED", str(err), cursor=err.head) from err
 
-    async for event in _events(info, channel, model, catch_up):
+    async for event in events(info, channel, model, catch_up):
         if event.cursor is not None:
             if not after(event.cursor, last):
                 continue  # replayed already
@@ -129,14 +75,6 @@ async def _visible(info: Info, change: changes.CatalogChange) -> bool:
         return True
     # Fresh loaders: a subscription lives long, and scopes change with the graph.
     return await Loaders(info.context.state, guard).node(change.urn) is not None
-
-
-async def _reaches(info: Info, urn: str) -> bool:
-    """Whether the subscriber may see the node ``urn`` (an asset, a finding) now."""
-    guard = info.context.guard
-    if guard.unrestricted:
-        return True
-    return await Loaders(info.context.state, guard).node(urn) is not None
 
 
 def _key(name: str, value: str) -> str:
@@ -182,7 +120,7 @@ class LiveSubscription:
             now = await changes.scan_state(redis, scan_id)
             return [now] if now is not None else []
 
-        async for progress in _events(info, channel, changes.ScanProgress, current):
+        async for progress in events(info, channel, changes.ScanProgress, current):
             if not guard.can(SOURCE_READ, source=progress.source):
                 continue
             if seen is not None and progress.at <= seen:
@@ -200,8 +138,8 @@ class LiveSubscription:
     async def anomalies(
         self, info: Info, filter: AnomalyFilter | None = None
     ) -> AsyncGenerator[Anomaly, None]:
-        async for anomaly in _events(info, changes.ANOMALY_CHANNEL, changes.Anomaly):
-            if (filter is None or filter.matches(anomaly)) and await _reaches(info, anomaly.table):
+        async for anomaly in events(info, changes.ANOMALY_CHANNEL, changes.Anomaly):
+            if (filter is None or filter.matches(anomaly)) and await reaches(info, anomaly.table):
                 yield Anomaly.from_pydantic(anomaly)
 
     @strawberry.subscription(
@@ -220,5 +158,5 @@ class LiveSubscription:
         async for update in _logged(info, channel, changes.ComplianceUpdate, since):
             # A finding goes to whom ``findings`` shows it (its recorded domains and source,
             # all in scope); a score is the domain's, which ``needs`` checked.
-            if update.urn is None or await _reaches(info, update.urn):
+            if update.urn is None or await reaches(info, update.urn):
                 yield ComplianceUpdate.from_pydantic(update)

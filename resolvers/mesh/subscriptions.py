@@ -1,5 +1,6 @@
 """``productEvents``: a data product's workflow steps as they happen (the same CloudEvents
-``datawave.mesh.v1`` carries), for anyone who may discover the product."""
+``datawave.mesh.v1`` carries), for anyone who may discover the product; the steps of an access
+request only to its parties. Read like every subscription's channel (resolvers/channels.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Self
 import strawberry
 from strawberry.scalars import JSON
 
-from core.events import CorrelatedEvent, MeshStep
-from mesh.events import product_channel
+from mesh.events import ProductStep, product_channel
+from resolvers.channels import events, reaches
 from resolvers.context import Info
 from resolvers.errors import coded
 from resolvers.permissions import needs
@@ -30,8 +31,8 @@ class MeshEvent:
     detail: JSON
 
     @classmethod
-    def of(cls, event: CorrelatedEvent) -> Self:
-        step = MeshStep.model_validate(event.data)
+    def of(cls, event: ProductStep) -> Self:
+        step = event.data
         return cls(
             id=strawberry.ID(event.id),
             action=step.action,
@@ -48,7 +49,8 @@ class MeshEvent:
 @strawberry.type
 class MeshSubscription:
     @strawberry.subscription(
-        description="The workflow steps of one data product: versions, gates, drift, access.",
+        description="The workflow steps of one data product: versions, gates, drift, access "
+        "(a request's steps only to its parties, as `accessRequests` shows them).",
         extensions=needs("product:read"),
     )
     async def product_events(
@@ -56,11 +58,7 @@ class MeshSubscription:
     ) -> AsyncGenerator[MeshEvent, None]:
         if await info.context.loaders.find(product) is None:
             raise coded("BAD_USER_INPUT", f"no data product {product}")
-        context = info.context
-        leeway = context.state.settings.auth.clock_skew_s
-        async with context.state.broadcast.subscribe(product_channel(product)) as sub:
-            async for message in sub:
-                principal = context.guard.principal
-                if principal is None or principal.expired(leeway):
-                    raise coded("UNAUTHENTICATED", "token expired: subscribe again with a new one")
-                yield MeshEvent.of(CorrelatedEvent.model_validate(message))
+        async for event in events(info, product_channel(product), ProductStep):
+            request = event.data.detail.get("request")  # mesh/events.emit_request
+            if not isinstance(request, str) or await reaches(info, request):
+                yield MeshEvent.of(event)

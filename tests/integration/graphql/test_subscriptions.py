@@ -31,7 +31,7 @@ from live.changes import (
     publish_scan_progress,
     scan_channel,
 )
-from resolvers.live.subscriptions import SLOW_CONSUMER
+from resolvers.channels import SLOW_CONSUMER
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, bearer, serve, ws_client
 

@@ -131,14 +131,14 @@ async def mesh(
     await drop_sources(settings, neo4j, unique)
 
 
-async def following(m: dict[str, Any], product: str) -> None:
-    """Wait until the session's API holds a ``productEvents`` subscriber of ``product`` (gql
-    subscribes at a stream's first read, so start reading it first): a step announced before
-    reaches nobody."""
+async def following(m: dict[str, Any], product: str, count: int = 1) -> None:
+    """Wait until the session's API holds ``count`` ``productEvents`` subscribers of ``product``
+    (gql subscribes at a stream's first read, so start reading it first): a step announced
+    before reaches nobody."""
     hub, channel = m["served"].hub, product_channel(product)
 
     async def registered() -> bool:
-        return hub.subscriber_count(channel) > 0
+        return hub.subscriber_count(channel) >= count
 
     await eventually(registered, timeout_s=10)
 
