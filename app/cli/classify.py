@@ -165,7 +165,7 @@ def reevaluate(
 
 
 @classify_cli.command("queue")
-def queue(limit: Annotated[int, typer.Option(help="rows")] = 50) -> None:
+def queue(limit: Annotated[int, typer.Option(min=1, max=10_000, help="rows")] = 50) -> None:
     """The review queue: labels below the suggestion threshold, most confident first."""
     from graph.labels import review_queue
 
@@ -187,7 +187,11 @@ def explain(urn: Annotated[str, typer.Argument(help="a column URN")]) -> None:
     async def job(driver: AsyncDriver, settings: Settings) -> list[Record]:
         return await column_labels(driver, settings.neo4j.database, urn)
 
-    for row in _with_driver(job):
+    rows = _with_driver(job)
+    if not rows:
+        console.print(f"no labels on {urn} (a column without any, or not a column's URN)")
+        raise typer.Exit(1)
+    for row in rows:
         edge = row["edge"]
         console.print(
             f"[bold]{row['label']}[/bold] {edge['status']}: {edge.get('explanation', '')}"

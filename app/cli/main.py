@@ -17,12 +17,14 @@ from pydantic import ValidationError
 
 from app.cli import sources as cli_catalog
 from app.cli.classify import classify_cli
-from app.cli.common import console, err_console, settings_or_exit
+from app.cli.common import InWords, console, err_console, settings_or_exit
 from core.settings import IngestSettings
 from core.sources import TlsMode
 from security.rbac import ROLES
 
-cli = typer.Typer(help="DataWave: a data-governance knowledge graph.", no_args_is_help=True)
+cli = typer.Typer(
+    cls=InWords, help="DataWave: a data-governance knowledge graph.", no_args_is_help=True
+)
 cli.add_typer(classify_cli, name="classify")
 cli.add_typer(cli_catalog.source_cli, name="source")
 
@@ -162,7 +164,14 @@ def token(
     permission: Annotated[
         list[str] | None, typer.Option(help="extra permission (repeatable): pii:read")
     ] = None,
-    ttl: Annotated[int, typer.Option(min=1, max=30 * 86400, help="lifetime in seconds")] = 3600,
+    ttl: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=30 * 86400,
+            help="lifetime in seconds (at most DATAWAVE_AUTH__MAX_TOKEN_LIFETIME_S, default 24 h)",
+        ),
+    ] = 3600,
     private_key: Annotated[
         Path | None, typer.Option(help="PEM private key, for an RS/ES algorithm")
     ] = None,

@@ -108,7 +108,7 @@ def source_add(
     if file is not None:
         try:
             items = items_from_yaml(file)
-        except (OSError, yaml.YAMLError) as err:
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise typer.BadParameter(f"cannot read {file}: {err}") from err
     elif name and kind:
         items = [{

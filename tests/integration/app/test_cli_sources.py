@@ -61,6 +61,14 @@ def test_add_says_what_is_wrong_in_words(runner: CliRunner) -> None:
     assert "pattern" not in output and not re.search(r"\[a-z|\^|\$", output), output
 
 
+def test_add_says_a_file_it_cannot_read_in_words(runner: CliRunner, tmp_path: Path) -> None:
+    """A file that is not UTF-8 text (a binary, a UTF-16 export) was a traceback."""
+    binary = tmp_path / "sources.yaml"
+    binary.write_bytes(b"\xff\xfename: x\n")
+    code, output = add(runner, "--file", str(binary))
+    assert code == 2 and "cannot read" in output and "utf-8" in output, output
+
+
 def test_add_refuses_what_the_policy_refuses(runner: CliRunner, unique: str) -> None:
     code, output = add(runner, "--name", unique, "--kind", "postgresql", "--port", "7687")
     assert code == 2 and "127.0.0.1:7687 is one of DataWave's own services" in output
