@@ -11,6 +11,7 @@ from typing import Self
 import strawberry
 from strawberry.scalars import JSON
 
+from core.kinds import KINDS
 from mesh.events import ProductStep, product_channel
 from resolvers.channels import events, reaches
 from resolvers.context import Info
@@ -56,7 +57,9 @@ class MeshSubscription:
     async def product_events(
         self, info: Info, product: strawberry.ID
     ) -> AsyncGenerator[MeshEvent, None]:
-        if await info.context.loaders.find(product) is None:
+        found = await info.context.loaders.find(product)
+        kind = KINDS.of_labels(found.labels) if found else None
+        if kind is None or kind.name != "product":  # a table's URN: a channel nothing sends to
             raise coded("BAD_USER_INPUT", f"no data product {product}")
         async for event in events(info, product_channel(product), ProductStep):
             request = event.data.detail.get("request")  # mesh/events.emit_request

@@ -136,3 +136,13 @@ async def test_an_access_request_step_reaches_only_its_parties(mesh: dict[str, A
     finally:
         for s in streams:
             await s.aclose()
+
+
+async def test_following_what_is_no_data_product_is_refused(mesh: dict[str, Any]) -> None:
+    """A table's URN (any node the caller may see) was taken, and heard nothing, ever."""
+    token = mint_token(mesh["settings"].auth, f"{mesh['name']}-ada", ["admin"])
+    with pytest.raises(TransportQueryError) as refused:
+        await anext(aiter(results(mesh, token, mesh["table"])))
+    assert refused.value.errors is not None
+    assert refused.value.errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert mesh["table"] in refused.value.errors[0]["message"]
