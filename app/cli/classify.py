@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from core.settings import Settings
 
@@ -167,16 +167,19 @@ def reevaluate(
 @classify_cli.command("queue")
 def queue(limit: Annotated[int, typer.Option(min=1, max=10_000, help="rows")] = 50) -> None:
     """The review queue: labels below the suggestion threshold, most confident first."""
+    from app.cli.common import print_wide, whole
     from graph.labels import review_queue
 
     async def job(driver: AsyncDriver, settings: Settings) -> list[Record]:
         return await review_queue(driver, settings.neo4j.database, limit=limit)
 
-    table = Table("column", "label", "confidence", "explanation")
+    table = Table(whole("column"), "label", "confidence", Column("explanation", overflow="fold"))
     for row in _with_driver(job):
-        edge = row["edge"]
-        table.add_row(row["urn"], row["label"], f"{edge['confidence']:.2f}", edge["explanation"])
-    console.print(table)
+        edge = row["edge"]  # one written without a confidence or explanation is listed too
+        confidence = edge.get("confidence")
+        shown = "-" if confidence is None else f"{confidence:.2f}"
+        table.add_row(row["urn"], row["label"], shown, edge.get("explanation") or "")
+    print_wide(table)  # a column's URN to paste into `classify explain`
 
 
 @classify_cli.command("explain")

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from neo4j.exceptions import AuthError
 from rich.console import Console
+from rich.table import Column, Table
 from typer.core import TyperGroup
 
 from core.outages import dependency, in_words
@@ -63,3 +64,19 @@ class InWords(TyperGroup):
                 raise
             err_console.print(f"[red]{words}[/red]", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from err
+
+
+# A column of names to copy (URNs, source names): never cut (``acme-ma…`` names nothing).
+WHOLE: dict[str, Any] = {"no_wrap": True, "overflow": "ignore"}
+
+
+def whole(header: str) -> Column:
+    return Column(header, **WHOLE)
+
+
+def print_wide(table: Table) -> None:
+    """``table`` as wide as its whole columns need, even past a narrow terminal (which then
+    wraps the lines)."""
+    unbounded = console.options.update_width(10_000)
+    width = max(console.width, console.measure(table, options=unbounded).maximum)
+    Console(width=width, file=console.file).print(table)

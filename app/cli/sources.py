@@ -14,11 +14,10 @@ import typer
 import yaml
 from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from app.cli.common import console, err_console
+from app.cli.common import console, err_console, print_wide, whole
 from core.outages import in_words, is_outage
 from core.settings import Settings
 from core.sources import DataSourceConfig, TlsMode
@@ -137,21 +136,21 @@ def source_list(settings: Settings, output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         typer.echo(json.dumps(found, indent=2, sort_keys=True))
         return
-    whole = {"no_wrap": True, "overflow": "ignore"}
     table = Table(
-        Column("name", **whole), "kind", Column("host:port", **whole), "databases", "status",
-        "last scan", Column("last error", overflow="fold"),
-    )  # fmt: skip
+        whole("name"),
+        "kind",
+        whole("host:port"),
+        "databases",
+        "status",
+        "last scan",
+        Column("last error", overflow="fold"),
+    )
     for s in found:
         table.add_row(
             s["name"], s.get("kind") or "-", _address(s), ",".join(s.get("databases") or []),
             s.get("status") or "-", str(s.get("lastScanAt") or "-"), s.get("lastError") or "",
         )  # fmt: skip
-    # As wide as the names need, even past a narrow terminal (which then wraps the lines):
-    # a name cut to "acme-ma…" names nothing.
-    unbounded = console.options.update_width(10_000)
-    width = max(console.width, console.measure(table, options=unbounded).maximum)
-    Console(width=width, file=console.file).print(table)
+    print_wide(table)
 
 
 async def _remove(settings: Settings, name: str, actor: str) -> list[str] | None:

@@ -54,6 +54,22 @@ def test_add_defaults_the_port_and_list_prints_whole_names(
     assert name in table.output and "…" not in table.output
 
 
+async def test_the_review_queue_prints_whole_column_urns(
+    runner: CliRunner, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """``classify queue`` cut a column's URN to ``urn:dw:column:acme-pos…``: nothing to paste
+    into ``classify explain``."""
+    estate.table("orders_with_a_long_name", ("customer_email_address",))
+    column = estate.column_urn("orders_with_a_long_name", "customer_email_address")
+    estate.label(column, "Email", status="review")
+    await estate.write(neo4j, settings.neo4j.database)
+    queue = await asyncio.to_thread(
+        runner.invoke, cli, ["classify", "queue", "--limit", "10000"], env={"COLUMNS": "60"}
+    )
+    assert queue.exit_code == 0, queue.output
+    assert column in queue.output
+
+
 def test_add_says_what_is_wrong_in_words(runner: CliRunner) -> None:
     code, output = add(runner, "--name", "Acme Sales", "--kind", "postgresql", "--secret-ref", "x")
     assert code == 2
