@@ -11,7 +11,8 @@ to the graph (or back after removal) is ``added``; one seen before is ``changed`
 property, its column layout or its column profiles differ from what the graph held, with those
 fields; a rescan that finds a table as it was changes nothing and announces nothing. A snapshot
 applied again (a batch replayed after a crash, whose announcement may be lost) is ``changed``
-without fields.
+without fields. OpenLineage events change the ``lineage`` of the tables and datasets their runs
+read or wrote, and the facets of the datasets they describe (graph/runs.py ``touched``).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ RETURN urn, t.lastEventId AS lastEventId, t.removedAt IS NOT NULL AS removed,
 
 @dataclass(frozen=True)
 class Change:
-    """A table a batch added or changed (``fields``: what differs), for announcements."""
+    """A table (or an OpenLineage dataset) a batch added or changed (``fields``: what differs),
+    for announcements."""
 
     type: str  # added, changed
     urn: str
@@ -205,9 +207,10 @@ async def _apply(
     for r in rounds([i for i in items if i.event.type != OPENLINEAGE]):
         await _apply_round(tx, r, stats)
     # OpenLineage events fold into one write however many there are of a job (graph/runs.py),
-    # after the tables they may name; they change the lineage of what their jobs read and write.
-    lineage_of = await runs.apply_events(tx, [i.rows for i in items if i.event.type == OPENLINEAGE])
-    stats.changes += [Change("changed", urn, ("lineage",)) for urn in lineage_of]
+    # after the tables they may name; they change the lineage of the tables and datasets their
+    # jobs read and write, and the facets of the datasets they describe.
+    touched = await runs.apply_events(tx, [i.rows for i in items if i.event.type == OPENLINEAGE])
+    stats.changes += [Change("changed", urn, fields) for urn, fields in touched.items()]
     if ran:
         ran.set()
     return stats

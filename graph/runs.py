@@ -806,17 +806,19 @@ async def _close(
     return [r["urn"] for r in ended]
 
 
-async def apply_events(tx: AsyncManagedTransaction, events: Sequence[Record]) -> list[str]:
+async def apply_events(
+    tx: AsyncManagedTransaction, events: Sequence[Record]
+) -> dict[str, tuple[str, ...]]:
     """Write the ``rows`` of OpenLineage events, in any number, in a few statements (their rows
     folded, graph/runs_merge.py; events and runs alike mapped once, ``_Shape`` and
-    ``_Lineage``); return the tables a job read or wrote, whose lineage (cached reads across
-    assets) may have changed.
+    ``_Lineage``); return what may have changed (``touched``), by asset: tables and datasets
+    alike, for the announcements.
 
     A run's lineage is what all its events declared (the spec lets a run spread its datasets
     and facets over its events): each run keeps what it declared (``UPSERT_RUNS``), so an event
     that repeats nothing neither drops nor ends what its run's other events declared."""
     if not events:
-        return []
+        return {}
     urns = await _resolve_events(tx, events)
     shapes: dict[tuple[Any, ...], _Shape] = {}
     batch: dict[Any, _Run] = {}  # by run URN, or by arrival for an event without a run
@@ -866,10 +868,29 @@ async def apply_events(tx: AsyncManagedTransaction, events: Sequence[Record]) ->
     # Labels follow the new column lineage, and no longer follow what ended.
     fed = {u for lineage, _ in declared for u in lineage.fed}
     await propagate(tx, [*fed, *ended])
-    return sorted(
-        {u for lineage, _ in declared for u in (*lineage.inputs, *lineage.outputs)
-         if _kind_of(u) == "table"}
-    )  # fmt: skip
+    return touched(declared, datasets)
+
+
+# What a dataset's facets set (``UPSERT_DATASETS``), named as the GraphQL fields that show it.
+FACETS = ("fields", "dataSource")
+
+
+def touched(
+    declared: Iterable[tuple[_Lineage, _Span]], datasets: Iterable[Record]
+) -> dict[str, tuple[str, ...]]:
+    """What a batch may have changed, by asset, in URN order: the ``lineage`` of every table
+    and dataset its runs read or wrote (what they declared in earlier batches included), and
+    of a dataset its facets (``fields``, ``dataSource``) that the batch gave. Worked out from
+    what was written: no query."""
+    out: dict[str, list[str]] = {}
+    for lineage, _ in declared:
+        for urn in (*lineage.inputs, *lineage.outputs):
+            out.setdefault(urn, ["lineage"])
+    for d in datasets:
+        given = [facet for facet in FACETS if d[facet] is not None]
+        if given:
+            out.setdefault(d["urn"], []).extend(given)
+    return {urn: tuple(out[urn]) for urn in sorted(out)}
 
 
 def _stamped(row: Record, stamp: Any) -> Record:

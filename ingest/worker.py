@@ -374,10 +374,11 @@ class Worker:
         return Written(result.changes, result.removed, result.restored)
 
     async def _announce(self, written: Written) -> None:
-        """Tell the change relay which tables were added, changed or removed, after the graph
-        commit and before the offsets commit (a crash in between replays the batch, and a
-        replayed snapshot is announced as changed again: harmless). A table both written and
-        restored by a container scan is announced once, as added."""
+        """Tell the change relay which tables were added, changed or removed, and which
+        datasets of their own a pipeline's run changed (their namespace stands for the source),
+        after the graph commit and before the offsets commit (a crash in between replays the
+        batch, and a replayed snapshot is announced as changed again: harmless). A table both
+        written and restored by a container scan is announced once, as added."""
         latest: dict[str, AssetChanged] = {
             c.urn: AssetChanged(change=c.type, fields=list(c.fields))  # type: ignore[arg-type]
             for c in written.changes

@@ -27,7 +27,9 @@ strawberry.enum(
     all_fields=True,
     description="An asset was added, changed or removed. A rescan announces only what it "
     "changed: ADDED for a table new to the graph (or back after removal), CHANGED with the "
-    "`fields` that differ, REMOVED once gone; an unchanged table sends nothing.",
+    "`fields` that differ, REMOVED once gone; an unchanged table sends nothing. A pipeline's "
+    "OpenLineage events announce CHANGED `lineage` for each table and dataset their jobs read "
+    "or wrote, with `fields` and `dataSource` for a dataset whose facets they gave.",
 )
 class CatalogChange:
     urn: strawberry.ID

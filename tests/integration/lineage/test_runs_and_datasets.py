@@ -20,10 +20,14 @@ from core.topics import LINEAGE
 from graph.datasets import dataset_urn
 from graph.driver import read, write
 from ingest.worker import Worker
+from live.changes import CATALOG_CHANNEL
+from live.relay import ChangeRelay
 from security.auth import mint_token
 from tests.factories import eventually, running
 from tests.integration.cleanup import drop_sources
 from tests.integration.graphql.conftest import Execute, Served, bearer, post_graphql
+from tests.integration.graphql.test_js_client import in_background
+from tests.integration.graphql.test_subscriptions import Subscriber
 from tests.integration.lineage.producers import derived, raw, run_event, table
 from tests.integration.lineage.test_openlineage import skip_to_end
 
@@ -119,6 +123,33 @@ class Pipeline:
         ]  # fmt: skip
 
 
+async def post(
+    settings: Settings,
+    ingest_cfg: IngestSettings,
+    neo4j: AsyncDriver,
+    api: str,
+    name: str,
+    bodies: list[bytes],
+    run: str,
+) -> None:
+    """``bodies`` posted through the HTTP door and written by a worker on the lineage topic
+    (from its end), until ``run`` is COMPLETE in the graph."""
+    db = settings.neo4j.database
+    cfg = ingest_cfg.model_copy(update={"topics": [LINEAGE]})
+    await skip_to_end(settings, cfg.group_id, LINEAGE)
+    token = mint_token(settings.auth, f"{name}-pipeline", ["service"])
+    async with running(Worker(cfg, settings.kafka, neo4j, db)):
+        async with httpx.AsyncClient(base_url=api, headers=bearer(token)) as http:
+            for body in bodies:
+                posted = await http.post("/api/v1/lineage", content=body)
+                assert posted.status_code == 201, posted.text
+
+        async def completed() -> bool:
+            return await read(neo4j, db, STATE, urn=run) == [{"state": "COMPLETE"}]
+
+        await eventually(completed)
+
+
 @pytest.fixture
 async def pipeline(
     unique: str,
@@ -128,30 +159,17 @@ async def pipeline(
     api: str,
     served: Served,
 ) -> AsyncIterator[Pipeline]:
-    """The pipeline's run, posted through the HTTP door and written by a worker on the
-    lineage topic (from its end); its jobs, runs, datasets and audit trail go afterwards."""
-    db = settings.neo4j.database
+    """The pipeline's run, posted through the HTTP door and written by a worker; its jobs,
+    runs, datasets and audit trail go afterwards."""
     found = Pipeline(unique, str(uuid.uuid4()))
-    cfg = ingest_cfg.model_copy(update={"topics": [LINEAGE]})
-    await skip_to_end(settings, cfg.group_id, LINEAGE)
-    token = mint_token(settings.auth, f"{unique}-pipeline", ["service"])
     try:
-        async with running(Worker(cfg, settings.kafka, neo4j, db)):
-            async with httpx.AsyncClient(base_url=api, headers=bearer(token)) as http:
-                for body in found.events():
-                    posted = await http.post("/api/v1/lineage", content=body)
-                    assert posted.status_code == 201, posted.text
-
-            async def completed() -> bool:
-                return await read(neo4j, db, STATE, urn=found.run) == [{"state": "COMPLETE"}]
-
-            await eventually(completed)
+        await post(settings, ingest_cfg, neo4j, api, unique, found.events(), found.run)
         yield found
     finally:
         await drop_sources(settings, neo4j, found.jobs, found.lake, found.broker)
         await served.app.state.datawave.audit.drain()
         query = "MATCH (e:AuditEvent) WHERE e.actor STARTS WITH $name DELETE e"
-        await write(neo4j, db, query, name=unique)
+        await write(neo4j, settings.neo4j.database, query, name=unique)
 
 
 def _ids(connection: dict[str, Any]) -> list[str]:
@@ -232,3 +250,88 @@ async def test_a_caller_out_of_scope_sees_neither_run_nor_dataset(
     run = (await post_graphql(api, jobs_only, RUN, id=p.run))["data"]["node"]
     assert (run["id"], run["job"]) == (p.run, {"id": p.job})
     assert run["inputs"] == {"totalCount": 0, "edges": []} and run["outputs"]["edges"] == []
+
+
+SEEN = """
+query ($output: ID!, $input: ID!) {
+  asset(urn: $output) {
+    id ... on Dataset { fields { name } upstream { edges { node { id } } }
+                        downstream { edges { node { id } } } }
+  }
+  lineage(urn: $output, direction: UPSTREAM) { nodes { id } }
+  impact(urn: $input) { assets { asset { id } distance } }
+}"""
+HEARD = """
+subscription ($filter: CatalogChangeFilter) {
+  catalogChanges(filter: $filter) {
+    type urn kind source fields
+    asset { ... on Dataset { upstream { edges { node { id } } } } }
+  }
+}"""
+
+
+async def test_a_pipeline_of_datasets_only_is_seen_at_once(
+    pipeline: Pipeline,
+    execute: Execute,
+    served: Served,
+    token: str,
+    settings: Settings,
+    ingest_cfg: IngestSettings,
+    neo4j: AsyncDriver,
+    api: str,
+) -> None:
+    """A batch that writes only datasets of their own (S3 paths to Kafka topics) announces
+    them: reads cached before it (the dataset, its lineage, the impact of its input) show the
+    new upstream, schema and downstream at once, not after ``DATAWAVE_CACHE_TTL_S``, and a
+    ``catalogChanges`` subscriber of the topic's namespace hears the dataset change."""
+    p = pipeline
+    refunds, audit = dataset_urn(p.lake, "raw/refunds"), dataset_urn(p.broker, "orders.audit")
+    before = await execute(SEEN, output=p.output, input=p.input)  # read, and cached
+    assert before == await execute(SEEN, output=p.output, input=p.input)
+    assert _ids(before["asset"]["upstream"]) == [p.input]
+    assert before["impact"]["assets"] == [{"asset": {"id": p.output}, "distance": 1}]
+
+    # Another job enriches the topic with refunds and forwards it to an audit topic.
+    run_id = str(uuid.uuid4())
+    enrich = [
+        raw(run_event(RunState.COMPLETE, run_id, (p.jobs, "enrich"), 5,
+                      inputs=[(p.lake, "raw/refunds", table("refunds", "id")),
+                              (p.broker, "orders.events", {})],
+                      outputs=[(p.broker, "orders.events", table("e", "id", "email", "refund")),
+                               (p.broker, "orders.audit", table("audit", "id"))]))
+    ]  # fmt: skip
+    # A relay of the worker's announcements (the test's own topic), from now on, beside the app.
+    group = f"{p.name}.relay"
+    await skip_to_end(settings, group, ingest_cfg.changes_topic)
+    relay = ChangeRelay(served.app.state.datawave, topic=ingest_cfg.changes_topic, group_id=group)
+    heard = {"source": p.broker, "kinds": ["DATASET"], "urns": [p.output]}
+    async with (
+        in_background(relay.run()),
+        Subscriber(served, token, HEARD, CATALOG_CHANNEL, filter=heard) as sub,
+    ):
+        run = f"urn:dw:run:{p.jobs}/enrich/{run_id}"
+        await post(settings, ingest_cfg, neo4j, api, p.name, enrich, run)
+        change = (await sub.next())["catalogChanges"]
+    assert {k: change[k] for k in ("type", "urn", "kind", "source")} == {
+        "type": "CHANGED", "urn": p.output, "kind": "DATASET", "source": p.broker
+    }  # fmt: skip
+    assert change["fields"] == ["lineage", "fields"]
+    assert sorted(_ids(change["asset"]["upstream"])) == sorted([p.input, refunds])
+
+    def shown(found: dict[str, Any]) -> tuple[Any, ...]:
+        asset = found["asset"]
+        return (
+            [f["name"] for f in asset["fields"]], sorted(_ids(asset["upstream"])),
+            _ids(asset["downstream"]), sorted(n["id"] for n in found["lineage"]["nodes"]),
+            sorted((a["asset"]["id"], a["distance"]) for a in found["impact"]["assets"]),
+        )  # fmt: skip
+
+    now = (
+        ["id", "email", "refund"], sorted([p.input, refunds]), [audit],
+        sorted([p.output, p.input, refunds]), [(audit, 2), (p.output, 1)],
+    )  # fmt: skip
+
+    async def seen() -> bool:  # the relay invalidates as it broadcasts: well within a TTL
+        return shown(await execute(SEEN, output=p.output, input=p.input)) == now
+
+    await eventually(seen, timeout_s=10)
