@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 from neo4j import AsyncDriver
 
 from core.settings import Settings
+from tests.unit.docs.blocks import fenced
 
-ROOT = Path(__file__).resolve().parents[3]
-FENCE = re.compile(r"^```cypher\n(.*?)^```", re.S | re.M)
 PARAMETER_MISSING = "01N60"  # GQLSTATUS of the warning "parameter missing"
 PARAM = re.compile(r"^:param\s+(\w+)\s*=>\s*(.+)$", re.M)
-EXAMPLES = [
-    pytest.param(block, id=f"{path.relative_to(ROOT)}:{text[: m.start()].count(chr(10)) + 1}")
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    for text in [path.read_text()]
-    for m in FENCE.finditer(text)
-    for block in [m.group(1)]
-]
+EXAMPLES = fenced("cypher")
 
 
 def test_the_docs_have_examples() -> None:

@@ -14,8 +14,8 @@ import typer
 from typer.testing import CliRunner
 
 from app.cli.main import cli, load_plugins
+from tests.unit.docs.blocks import DOCS, ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 SPAN = re.compile(r"`(datawave [^`]+)`")
 # In a shell block: at a line's start, after `$(` (TOKEN=$(datawave ...)) or after `& ` / `; `.
@@ -24,7 +24,7 @@ SHELL = re.compile(r"(?:^|\$\(|[;&|]\s*)\s*(datawave [^)#\n]*)", re.M)
 
 def _examples() -> list[tuple[str, str]]:
     found = []
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for path in DOCS:
         text = path.read_text()
         shell = [m[2] for m in FENCE.finditer(text) if m[1] in {"", "bash", "sh", "shell"}]
         blocks = [b.replace("\\\n", " ") for b in shell]

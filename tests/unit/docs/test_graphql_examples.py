@@ -4,23 +4,13 @@ copies, and this test, not the user."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 from graphql import DocumentNode, OperationDefinitionNode, parse, validate
 
 from resolvers.schema import schema
+from tests.unit.docs.blocks import fenced
 
-ROOT = Path(__file__).resolve().parents[3]
-FENCE = re.compile(r"^```graphql\n(.*?)^```", re.S | re.M)
-EXAMPLES = [
-    pytest.param(block, id=f"{path.relative_to(ROOT)}:{text[: m.start()].count(chr(10)) + 1}")
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    for text in [path.read_text()]
-    for m in FENCE.finditer(text)
-    for block in [m.group(1)]
-]
+EXAMPLES = fenced("graphql")
 
 
 def test_the_docs_have_examples() -> None:
