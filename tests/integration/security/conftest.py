@@ -8,6 +8,7 @@ trail, and deletes the test's audit events afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -24,11 +25,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from neo4j import AsyncDriver
+from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from core.settings import AuthSettings, Settings
 from graph.driver import read, write
+from live.changes import ChangeType, catalog_change, publish_catalog_change
 from security.auth import mint_token
 from tests.integration.graphql.conftest import Served, bearer, serve
 
@@ -211,3 +214,22 @@ async def api(
         yield api
     await api.settle()  # events recorded after the last response are the test's too
     await write(neo4j, database, FORGET, name=unique)
+
+
+@asynccontextmanager
+async def nudging(settings: Settings, table: str) -> AsyncIterator[None]:
+    """A change of ``table`` announced every 0.1 s while the block runs: resent until a
+    subscription opened in it is live and has had the events it waits for."""
+    redis = Redis.from_url(settings.redis_url)
+
+    async def nudge() -> None:
+        while True:
+            await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, table))
+            await asyncio.sleep(0.1)
+
+    sending = asyncio.create_task(nudge())
+    try:
+        yield
+    finally:
+        sending.cancel()
+        await redis.aclose()

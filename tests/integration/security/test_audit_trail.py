@@ -15,17 +15,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from gql import GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from neo4j import AsyncDriver
-from redis.asyncio import Redis
 
 from core.settings import Neo4jSettings, Settings
 from core.topics import AUDIT
 from graph.driver import open_driver, read, write
-from live.changes import ChangeType, catalog_change, publish_catalog_change
 from security.audit import AuditSink
 from security.masking import partial
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, serve, ws_client
-from tests.integration.security.conftest import Api
+from tests.integration.security.conftest import Api, nudging
 
 EVENTS = """
 query ($filter: AuditEventFilter, $first: Int! = 50) {
@@ -151,28 +149,15 @@ async def test_without_an_audit_trail_nothing_changes_and_nothing_sensitive_leav
 async def watched(api: Api, token: str, table: str, settings: Settings) -> tuple[Any, list[str]]:
     """The first change of ``table`` a subscriber of it receives (its data, or its errors),
     and the sensitive reads on the trail at that moment, the subscription still open."""
-    redis = Redis.from_url(settings.redis_url)
-
-    async def nudge() -> None:  # resent until the subscription is live
-        while True:
-            await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, table))
-            await asyncio.sleep(0.1)
-
-    try:
-        async with ws_client(api.url, token) as session:
-            events = session.subscribe(GraphQLRequest(WATCH_MIN, variable_values={"urns": [table]}))
-            sending = asyncio.create_task(nudge())
-            try:
-                async with asyncio.timeout(10):
-                    event: Any = await anext(events)
-            except TransportQueryError as refused:
-                event = refused.errors
-            finally:
-                sending.cancel()
-            trail = await read(api.neo4j, api.database, SENSITIVE, name=f"{api.name}-")
-            return event, [r["resource"] for r in trail]
-    finally:
-        await redis.aclose()
+    async with ws_client(api.url, token) as session:
+        events = session.subscribe(GraphQLRequest(WATCH_MIN, variable_values={"urns": [table]}))
+        try:
+            async with nudging(settings, table), asyncio.timeout(10):
+                event: Any = await anext(events)
+        except TransportQueryError as refused:
+            event = refused.errors
+        trail = await read(api.neo4j, api.database, SENSITIVE, name=f"{api.name}-")
+        return event, [r["resource"] for r in trail]
 
 
 async def test_a_subscription_event_leaves_once_its_sensitive_reads_are_recorded(

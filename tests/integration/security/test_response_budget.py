@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 from gql import GraphQLRequest
 from neo4j import AsyncDriver
-from redis.asyncio import Redis
 
 from core.settings import Settings
-from live.changes import ChangeType, catalog_change, publish_catalog_change
 from resolvers import loaders
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import ws_client
-from tests.integration.security.conftest import Api
+from tests.integration.security.conftest import Api, nudging
 
 WIDE = 200
 # Within the cost estimate (255,000 at 50 a list): 8 million columns at 200 a table.
@@ -53,24 +51,10 @@ async def test_nesting_a_wide_tables_columns_is_refused_with_one_error(api: Api,
 
 async def events(api: Api, token: str, table: str, settings: Settings, n: int) -> list[Any]:
     """The first ``n`` changes of ``table`` a subscriber of it receives."""
-    redis = Redis.from_url(settings.redis_url)
-
-    async def nudge() -> None:  # resent until the subscription has had its events
-        while True:
-            await publish_catalog_change(redis, catalog_change(ChangeType.CHANGED, table))
-            await asyncio.sleep(0.1)
-
-    try:
-        async with ws_client(api.url, token) as session:
-            received = session.subscribe(GraphQLRequest(WATCH, variable_values={"urns": [table]}))
-            sending = asyncio.create_task(nudge())
-            try:
-                async with asyncio.timeout(10):
-                    return [await anext(received) for _ in range(n)]
-            finally:
-                sending.cancel()
-    finally:
-        await redis.aclose()
+    async with ws_client(api.url, token) as session, nudging(settings, table):
+        received = session.subscribe(GraphQLRequest(WATCH, variable_values={"urns": [table]}))
+        async with asyncio.timeout(10):
+            return [await anext(received) for _ in range(n)]
 
 
 async def test_each_subscription_event_has_a_budget_of_its_own(
