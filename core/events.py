@@ -172,6 +172,8 @@ class AssetChanged(Payload):
 
     change: Literal["added", "changed", "removed"]
     fields: list[str] = Field(default_factory=list)
+    # A removed OpenLineage dataset a scan found as a table: that table (graph/adoption.py).
+    replaced_by: str | None = None
 
 
 class MeshStep(Payload):

@@ -12,7 +12,9 @@ property, its column layout or its column profiles differ from what the graph he
 fields; a rescan that finds a table as it was changes nothing and announces nothing. A snapshot
 applied again (a batch replayed after a crash, whose announcement may be lost) is ``changed``
 without fields. OpenLineage events change the ``lineage`` of the tables and datasets their runs
-read or wrote, and the facets of the datasets they describe (graph/runs.py ``touched``).
+read or wrote, and the facets of the datasets they describe (graph/runs.py ``touched``); a
+dataset a scan adopts as a table is ``removed``, replaced by it, and the assets its lineage
+led to ``changed`` their ``lineage`` (graph/adoption.py).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from core.events import (
     TABLE_DISCOVERED,
     Event,
 )
-from graph import assets, lineage, runs, sources, versions
+from graph import adoption, assets, lineage, runs, sources, versions
 from graph.driver import fetch
 from graph.snapshots import Snapshot, snapshot
 
@@ -68,19 +70,21 @@ RETURN urn, t.lastEventId AS lastEventId, t.removedAt IS NOT NULL AS removed,
 
 @dataclass(frozen=True)
 class Change:
-    """A table (or an OpenLineage dataset) a batch added or changed (``fields``: what differs),
-    for announcements."""
+    """A table (or an OpenLineage dataset) a batch added, changed (``fields``: what differs)
+    or removed, for announcements."""
 
-    type: str  # added, changed
+    type: str  # added, changed, removed
     urn: str
     fields: tuple[str, ...] = ()
+    replaced_by: str | None = None  # the table a scan adopted a removed dataset as
 
 
 @dataclass
 class BatchStats:
     """What one batch wrote; ``tables`` counts fresh snapshots (stale ones are skipped);
     ``removed`` and ``restored`` are the tables its container scans removed or brought back;
-    ``changes`` the tables its snapshots added or changed."""
+    ``changes`` every table and dataset it added, changed or removed (restored: added), in the
+    order written."""
 
     events: int = 0
     tables: int = 0
@@ -188,12 +192,17 @@ async def _apply_round(
         if s.urn in unchanged and states[s.urn].last_event == s.event.id
     ]
     stats.columns += await assets.upsert_tables(tx, [s.rows for s in changed], existing)
-    await runs.adopt(tx, [s.urn for s in fresh if s.urn not in existing])
+    adopted = await adoption.adopt(tx, [s.urn for s in fresh if s.urn not in existing])
+    stats.changes += [Change("removed", d, replaced_by=t) for d, t in adopted.replaced.items()]
+    stats.changes += [Change("changed", urn, ("lineage",)) for urn in adopted.neighbours]
     await versions.write_versions(tx, new_versions)
     await lineage.upsert_lineage(tx, [s.lineage for s in fresh], existing)
     scans = await assets.apply_scans(tx, rows[CONTAINER_SCANNED])
     stats.removed += scans.removed
     stats.restored += scans.restored
+    # In the order written, beside the snapshots' changes: what a batch announces follows it.
+    stats.changes += [Change("removed", urn) for urn in scans.removed]
+    stats.changes += [Change("added", urn) for urn in scans.restored]
     await sources.mark_scanned(tx, rows[CONTAINER_SCANNED])
     stats.tables += len(fresh)
     stats.versions += len(new_versions)

@@ -85,15 +85,17 @@ MATCH (p)-[r:HAS_VERSION]->(n:SchemaVersion)
 RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.version
 """)
+# One hop of lineage as it is now, as ``lineage`` without ``asOf`` walks it
+# (graph/lineage_queries.py): an edge a later run of its job ended (``until``) is history.
 UPSTREAM = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
-MATCH (p)<-[r:FEEDS]-(n:Asset)
+MATCH (p)<-[r:FEEDS]-(n:Asset) WHERE r.until IS NULL
 RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.urn
 """)
 DOWNSTREAM = with_node("""
 MATCH (p:Asset) WHERE p.urn IN $urns
-MATCH (p)-[r:FEEDS]->(n:Asset)
+MATCH (p)-[r:FEEDS]->(n:Asset) WHERE r.until IS NULL
 RETURN p.urn AS key, {node}, properties(r) AS rel
 ORDER BY n.urn
 """)

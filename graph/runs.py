@@ -82,65 +82,6 @@ SET d.namespace = row.namespace, d.olName = row.name,
     d.dataSource = coalesce(row.dataSource, d.dataSource),
     d.olKinds = row.kinds, d.olHosts = row.hosts, d.olPort = row.port, d.olPath = row.path
 """
-# A table discovered in a database where earlier runs saw a dataset no source held then: the
-# table takes over the dataset's lineage, job links and quality checks (and its place in what
-# the job's runs declared), and the dataset goes.
-ADOPT = """
-UNWIND $rows AS row
-MATCH (t:Asset {urn: row.urn})
-MATCH (s:DataSource {name: t.source})
-MATCH (d:Dataset:Unresolved {olPath: row.path, olPort: s.port})
-WHERE s.kind IN d.olKinds AND toLower(s.host) IN d.olHosts
-CALL (d, t) {
-  MATCH (d)-[f:FEEDS]->(b) WHERE b <> t
-  MERGE (t)-[g:FEEDS {via: f.via}]->(b)
-  SET g += properties(f)
-}
-CALL (d, t) {
-  MATCH (a)-[f:FEEDS]->(d) WHERE a <> t
-  MERGE (a)-[g:FEEDS {via: f.via}]->(t)
-  SET g += properties(f)
-}
-CALL (d, t) {
-  MATCH (j:Job)-[r:READS]->(d)
-  MERGE (j)-[x:READS]->(t)
-  SET x += properties(r)
-}
-CALL (d, t) {
-  MATCH (j:Job)-[r:WRITES]->(d)
-  MERGE (j)-[x:WRITES]->(t)
-  SET x += properties(r)
-}
-CALL (d, t) {
-  MATCH (r:Run)-[c:CHECKED]->(d)
-  MERGE (r)-[x:CHECKED]->(t)
-  SET x += properties(c)
-}
-CALL (d, t) {
-  MATCH (j:Job)-[:READS|WRITES]->(d)
-  WITH DISTINCT j, d, t
-  MATCH (j)<-[:OF]-(r:Run)
-  WHERE d.urn IN r.inputs OR d.urn IN r.outputs
-  SET r.inputs = [u IN r.inputs | CASE u WHEN d.urn THEN t.urn ELSE u END],
-      r.outputs = [u IN r.outputs | CASE u WHEN d.urn THEN t.urn ELSE u END]
-}
-DETACH DELETE d
-"""
-# Job edges between two tables, one of them just adopted, that hold column lineage declared
-# while an end was a dataset of its own (``columns``: JSON [from, to, transformations, masking]).
-HELD_COLUMNS = """
-UNWIND $urns AS urn
-MATCH (t:Asset {urn: urn})
-CALL (t) {
-  MATCH (t)-[f:FEEDS]->(b:Table) RETURN t AS a, f, b
-  UNION
-  MATCH (a:Table)-[f:FEEDS]->(t) RETURN a, f, t AS b
-}
-WITH DISTINCT a, f, b
-WHERE f.columns IS NOT NULL AND NOT a:Dataset AND NOT b:Dataset
-RETURN a.urn AS from, b.urn AS to, f.via AS via, toString(f.since) AS since,
-       toString(f.lastSeenAt) AS time, f.columns AS columns
-"""
 # A job, the time of its latest COMPLETE run (``completedAt``, returned) and its links.
 UPSERT_JOBS = """
 UNWIND $rows AS row
@@ -244,18 +185,18 @@ RETURN row.via AS via, a.urn AS from, b.urn AS to
 # A COMPLETE run declares its job's whole lineage (over all its events): what it no longer
 # declares ends there. One row per job (``fold_closes``: the batch's COMPLETE runs grouped by
 # the edges they declared, with their times): the earliest of its runs that ends an edge sets
-# ``until``.
+# ``until``. Returns the ends of the edges ended.
 CLOSE_FEEDS = """
 UNWIND $rows AS row
 MATCH (a)-[f:FEEDS {via: row.via}]->(b)
-WITH b, f, reduce(ts = [], c IN row.closes |
+WITH a, b, f, reduce(ts = [], c IN row.closes |
                   CASE WHEN [a.urn, b.urn] IN c.feeds THEN ts ELSE ts + c.times END) AS times
-WITH b, f, reduce(end = null, t IN times |
+WITH a, b, f, reduce(end = null, t IN times |
                   CASE WHEN f.lastSeenAt < datetime(t) AND (end IS NULL OR datetime(t) < end)
                        THEN datetime(t) ELSE end END) AS end
 WHERE end IS NOT NULL AND (f.until IS NULL OR f.until > end)
 SET f.until = end
-RETURN DISTINCT b.urn AS urn
+RETURN DISTINCT a.urn AS from, b.urn AS to
 """
 # The same for an edge the batch declared that a later COMPLETE run of its job, written before,
 # did not (the events of an older run arriving late): the earliest such run ends it. A run
@@ -270,10 +211,10 @@ CALL (a, b, f, row) {
     AND NOT ((a.urn IN r.inputs AND b.urn IN r.outputs) OR (a.urn + ' ' + b.urn) IN r.columnFeeds)
   RETURN min(r.stateAt) AS end
 }
-WITH b, f, end
+WITH a, b, f, end
 WHERE end IS NOT NULL AND (f.until IS NULL OR f.until > end)
 SET f.until = end
-RETURN DISTINCT b.urn AS urn
+RETURN DISTINCT a.urn AS from, b.urn AS to
 """
 UPSERT_CHECKS = """
 UNWIND $rows AS row
@@ -448,30 +389,19 @@ def _unheld(ref: DatasetRef) -> Record:
     }
 
 
-async def adopt(tx: AsyncManagedTransaction, tables: Sequence[str]) -> None:
-    """Link tables new to the graph with the datasets earlier runs saw where they are; the
-    column lineage a job declared between datasets becomes column FEEDS once both ends are
-    tables."""
-    rows = [{"urn": urn, "path": list(Urn.parse(urn).path)} for urn in tables]
-    await write_rows(tx, ADOPT, rows)
-    held = await fetch(tx, HELD_COLUMNS, urns=list(tables)) if tables else []
-    feeds = [
-        {"from": column_urn(e["from"], a), "to": column_urn(e["to"], b), "via": e["via"],
-         "since": e["since"], "time": e["time"], "transformations": how, "masking": masking}
-        for e in held
-        for a, b, how, masking in json.loads(e["columns"])
-    ]  # fmt: skip
-    await ensure_assets(tx, [u for f in feeds for u in (f["from"], f["to"])])
-    await write_rows(tx, UPSERT_FEEDS, feeds)
-    await propagate(tx, [f["to"] for f in feeds])
-
-
 @lru_cache(maxsize=65536)
 def _kind_of(urn: str) -> str:
     return Urn.parse(urn).kind
 
 
 _column = lru_cache(maxsize=65536)(column_urn)
+
+
+@lru_cache(maxsize=65536)
+def _asset_of(urn: str) -> str:
+    """The table of a column; any other asset itself."""
+    parsed = Urn.parse(urn)
+    return str(Urn("table", parsed.source, parsed.path[:-1])) if parsed.kind == "column" else urn
 
 
 def pick(
@@ -520,6 +450,33 @@ async def resolve(tx: AsyncManagedTransaction, refs: Sequence[DatasetRef]) -> di
         table = pick(r.location, sources.get(r.key, []), found) if r.location else None
         out[r.key] = table or dataset_urn(r.namespace, r.name)
     return out
+
+
+async def held_now(tx: AsyncManagedTransaction, stored: dict[str, Record]) -> dict[str, Record]:
+    """``stored`` (``UPSERT_RUNS``) with the datasets at the ends of its held column lineage
+    as they resolve now: one a scan has found as a table since (adopted, or named only in
+    column lineage, so never a node to adopt) is that table, so a late event naming it finds
+    the lineage its run holds. No query unless a held end is in a database form."""
+    located: dict[str, DatasetRef] = {}
+    for run in stored.values():
+        for text in run["heldColumns"]:
+            for urn in json.loads(text)[:2]:
+                parsed = Urn.parse(urn)
+                if parsed.kind != "dataset" or parsed.source is None:
+                    continue
+                if (ref := _ref(parsed.source, parsed.name)).location:
+                    located[urn] = ref
+    found = await resolve(tx, list(located.values())) if located else {}
+    moved = {urn: found[ref.key] for urn, ref in located.items() if found[ref.key] != urn}
+    if not moved:
+        return stored
+    return {
+        key: {**run, "heldColumns": [
+            json.dumps([moved.get(a, a), moved.get(b, b), *pair])
+            for a, b, *pair in map(json.loads, run["heldColumns"])
+        ]}
+        for key, run in stored.items()
+    }  # fmt: skip
 
 
 NEVER_AFTER, NEVER_BEFORE = datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)
@@ -599,6 +556,14 @@ def _edge(via: str, a: str, b: str, **how: Any) -> Record:
             "columns": None, **how}  # fmt: skip
 
 
+def _column_edge(
+    via: str, a: str, b: str, a_field: str, b_field: str, transformations: Any, masking: Any
+) -> Record:
+    """The edge of column ``a_field`` of table ``a`` to column ``b_field`` of table ``b``."""
+    return _edge(via, _column(a, a_field), _column(b, b_field), transformations=transformations,
+                 masking=masking)  # fmt: skip
+
+
 def _datasets_edge(via: str, held: Held, a: str, b: str) -> Record:
     """An edge of a job's inputs to its outputs, with the column lineage it holds."""
     return _edge(via, a, b, columns=_json(held.get((a, b))))
@@ -640,10 +605,10 @@ def _lineage(via: str, datasets: Iterable[Record], urns: dict[str, str]) -> _Lin
                     c["from"], c["to"], c["transformations"], c["masking"]
                 ]  # fmt: skip
                 continue
-            ends = (_column(source, c["from"]), _column(out, c["to"]))
-            columns[ends] = _edge(
-                via, *ends, transformations=c["transformations"], masking=c["masking"]
+            edge = _column_edge(
+                via, source, out, c["from"], c["to"], c["transformations"], c["masking"]
             )
+            columns[edge["from"], edge["to"]] = edge
     waiting = {ends: sorted(fields.values()) for ends, fields in held.items()}
     inputs, outputs = sorted(roles["input"]), sorted(roles["output"])
     tables = [_datasets_edge(via, waiting, a, b) for a in inputs for b in outputs if a != b]
@@ -664,8 +629,12 @@ def _with_stored(
     """``lineage`` and what its run declared in earlier batches that its events here do not
     repeat: the edges its stored inputs and outputs make with all its datasets, and its stored
     column lineage (as it was written then; between datasets, on their edge again, though
-    this batch's events named its input first)."""
+    this batch's events named its input first; between two tables, once a scan found the
+    datasets at its ends since, as column edges: ``held_now``)."""
     held = _merged(lineage.held, kept)
+    tables_only = [ends for ends in held if _kind_of(ends[0]) == _kind_of(ends[1]) == "table"]
+    joined = [_column_edge(lineage.via, a, b, *pair)
+              for a, b in tables_only for pair in held.pop((a, b))]  # fmt: skip
     grew = {edge for edge, fields in held.items() if fields != lineage.held.get(edge)}
     inputs, outputs = [*lineage.inputs, *ins], [*lineage.outputs, *outs]
     tables = [_datasets_edge(lineage.via, held, a, b) for a in inputs for b in outputs
@@ -680,9 +649,11 @@ def _with_stored(
             *(f for f in lineage.feeds if (f["from"], f["to"]) not in rebuilt),
             *tables,
             *(_edge(lineage.via, a, b) for a, b in ends),
+            *joined,
         ],
         held=held,
-        fed=[*lineage.fed, *(b for _, b in ends)],
+        columns=[*lineage.columns, *(u for e in joined for u in (e["from"], e["to"]))],
+        fed=[*lineage.fed, *(b for _, b in ends), *(e["to"] for e in joined)],
         pairs=[*lineage.pairs, *pairs],
     )
 
@@ -740,7 +711,7 @@ async def _resolve_events(tx: AsyncManagedTransaction, events: Sequence[Record])
     return await resolve(tx, list(refs.values()))
 
 
-async def _fetch_rows(
+async def fetch_rows(
     tx: AsyncManagedTransaction, query: LiteralString, rows: Sequence[Record]
 ) -> list[Record]:
     """``fetch`` of an ``UNWIND $rows`` query, in chunks and planned as ``write_rows``."""
@@ -760,9 +731,7 @@ async def _upsert_jobs(
         )
         for j in fold_jobs(jobs)
     ]
-    return {
-        r["urn"]: r["completedAt"].to_native() for r in await _fetch_rows(tx, UPSERT_JOBS, rows)
-    }
+    return {r["urn"]: r["completedAt"].to_native() for r in await fetch_rows(tx, UPSERT_JOBS, rows)}
 
 
 async def _upsert_runs(
@@ -783,7 +752,7 @@ async def _upsert_runs(
         )
         for r in fold_runs(runs)
     ]  # fmt: skip
-    return {r["urn"]: r for r in await _fetch_rows(tx, UPSERT_RUNS, rows)}
+    return {r["urn"]: r for r in await fetch_rows(tx, UPSERT_RUNS, rows)}
 
 
 async def _close(
@@ -791,10 +760,10 @@ async def _close(
     declared: Sequence[tuple[_Lineage, _Span]],
     late: Sequence[Record],
     stamp: Any,
-) -> list[str]:
+) -> list[tuple[str, str]]:
     """End what a COMPLETE run of the batch no longer declared (``CLOSE_FEEDS``), and the
     ``late`` edges (last declared before their job last completed) that the later COMPLETE
-    runs, written before, no longer did (``CLOSE_LATE``); return the targets of those ended."""
+    runs, written before, no longer did (``CLOSE_LATE``); return the ends of those ended."""
     closes = fold_closes(
         {"via": lineage.via, "times": [stamp(t) for t in sorted(span.completes)],
          "feeds": [[f["from"], f["to"]] for f in lineage.feeds]}
@@ -802,8 +771,8 @@ async def _close(
         if span.completes
     )  # fmt: skip
     ended = await fetch(tx, CLOSE_FEEDS, rows=closes) if closes else []
-    ended += await _fetch_rows(tx, CLOSE_LATE, late)
-    return [r["urn"] for r in ended]
+    ended += await fetch_rows(tx, CLOSE_LATE, late)
+    return [(r["from"], r["to"]) for r in ended]
 
 
 async def apply_events(
@@ -852,23 +821,25 @@ async def apply_events(
     columns = {u for lineage in lineages.values() for u in lineage.columns}
     await ensure_assets(tx, [*(u for s in shapes.values() for u in s.tables), *columns])
     completed = await _upsert_jobs(tx, jobs, stamp)
-    stored = await _upsert_runs(tx, runs, batch, lineages, stamp)
+    stored = await held_now(tx, await _upsert_runs(tx, runs, batch, lineages, stamp))
     declared = _declared(batch, lineages, stored)
+    # Columns of held column lineage whose ends a scan found since (``_with_stored``).
+    await ensure_assets(tx, {u for lineage, _ in declared for u in lineage.columns} - columns)
     feeds = fold_feeds(
         {**f, "since": span.first, "time": span.last, "seq": span.seq}
         for lineage, span in declared
         for f in lineage.feeds
     )
     rows = [_stamped({**f, "completedAt": completed.get(f["via"])}, stamp) for f in feeds]
-    late = await _fetch_rows(tx, UPSERT_FEEDS, rows)
+    late = await fetch_rows(tx, UPSERT_FEEDS, rows)
     ended = await _close(tx, declared, late, stamp)
     await write_rows(
         tx, UPSERT_CHECKS, [_stamped(c, stamp) for c in fold_latest(checks, "run", "dataset")]
     )
     # Labels follow the new column lineage, and no longer follow what ended.
     fed = {u for lineage, _ in declared for u in lineage.fed}
-    await propagate(tx, [*fed, *ended])
-    return touched(declared, datasets)
+    await propagate(tx, [*fed, *(b for _, b in ended)])
+    return touched(declared, datasets, ended)
 
 
 # What a dataset's facets set (``UPSERT_DATASETS``), named as the GraphQL fields that show it.
@@ -876,16 +847,21 @@ FACETS = ("fields", "dataSource")
 
 
 def touched(
-    declared: Iterable[tuple[_Lineage, _Span]], datasets: Iterable[Record]
+    declared: Iterable[tuple[_Lineage, _Span]],
+    datasets: Iterable[Record],
+    ended: Iterable[tuple[str, str]] = (),
 ) -> dict[str, tuple[str, ...]]:
     """What a batch may have changed, by asset, in URN order: the ``lineage`` of every table
-    and dataset its runs read or wrote (what they declared in earlier batches included), and
-    of a dataset its facets (``fields``, ``dataSource``) that the batch gave. Worked out from
-    what was written: no query."""
+    and dataset its runs read or wrote (what they declared in earlier batches included) or
+    whose edges they ended (a job that stopped writing an output: a column's edge, its
+    table's), and of a dataset its facets (``fields``, ``dataSource``) that the batch gave.
+    Worked out from what was written: no query more."""
     out: dict[str, list[str]] = {}
     for lineage, _ in declared:
         for urn in (*lineage.inputs, *lineage.outputs):
             out.setdefault(urn, ["lineage"])
+    for urn in {_asset_of(u) for edge in ended for u in edge}:
+        out.setdefault(urn, ["lineage"])
     for d in datasets:
         given = [facet for facet in FACETS if d[facet] is not None]
         if given:

@@ -77,14 +77,20 @@ class CatalogChange(LiveEvent):
     # contract), which subscribers see by the domain the graph puts them in instead.
     source: str | None = None
     fields: list[str] = Field(default_factory=list)  # properties that changed, when known
+    replaced_by: str | None = None  # what took the place of a removed asset, if anything
     at: datetime = Field(default_factory=_now)
     cursor: str | None = Field(None, description=CURSOR)
 
 
-def catalog_change(type: ChangeType, urn: str, fields: Sequence[str] = ()) -> CatalogChange:
+def catalog_change(
+    type: ChangeType, urn: str, fields: Sequence[str] = (), replaced_by: str | None = None
+) -> CatalogChange:
     """A change of the asset ``urn``; its kind and source are read from the URN."""
     parsed = Urn.parse(urn)
-    return CatalogChange(type=type, urn=urn, kind=parsed.kind, source=parsed.source, fields=fields)
+    return CatalogChange(
+        type=type, urn=urn, kind=parsed.kind, source=parsed.source, fields=fields,
+        replaced_by=replaced_by,
+    )  # fmt: skip
 
 
 class ScanStage(StrEnum):

@@ -94,7 +94,8 @@ def changes_of(records: list[ConsumerRecord]) -> tuple[list[CatalogChange], int]
             skipped += 1
             continue
         change = ChangeType(event.data.change)
-        changes.append(catalog_change(change, event.subject, event.data.fields))
+        data = event.data
+        changes.append(catalog_change(change, event.subject, data.fields, data.replaced_by))
     return changes, skipped
 
 

@@ -54,8 +54,11 @@ from resolvers.limits import DOCUMENT_CACHE
 ROOT_FIELDS = frozenset({"asset", "assets", "lineage"})
 # Types whose every field is kept current by catalog changes (live/changes.py), which replace
 # the across token. Not here: DataSource (health), Team, Job, and everything governance or mesh.
+# A Dataset is: OpenLineage batches announce the datasets they describe, read, write or stop
+# writing, and a scan the dataset it adopts as a table (docs/lineage.md).
 CATALOG_TYPES = frozenset({
-    "Node", "Asset", "Database", "Schema", "Table", "Column", "SchemaVersion",
+    "Node", "Asset", "Database", "Schema", "Table", "Column", "SchemaVersion", "Dataset",
+    "DatasetField",
     "Label", "LabelAssignment", "LabelContribution", "LabelInheritance",
     "LineageGraph", "LineageEdge", "PageInfo",
     "AssetConnection", "AssetEdge", "TableConnection", "TableEdge",

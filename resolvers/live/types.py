@@ -29,10 +29,15 @@ strawberry.enum(
     "changed: ADDED for a table new to the graph (or back after removal), CHANGED with the "
     "`fields` that differ, REMOVED once gone; an unchanged table sends nothing. A pipeline's "
     "OpenLineage events announce CHANGED `lineage` for each table and dataset their jobs read "
-    "or wrote, with `fields` and `dataSource` for a dataset whose facets they gave.",
+    "or wrote, or stopped reading or writing, with `fields` and `dataSource` for a dataset "
+    "whose facets they gave. A dataset a scan found as a table is REMOVED, `replacedBy` it.",
 )
 class CatalogChange:
     urn: strawberry.ID
+    replaced_by: strawberry.ID | None = strawberry.field(
+        description="What took the place of a removed asset: the table a scan found an "
+        "OpenLineage dataset to be. Null otherwise."
+    )
 
     @strawberry.field(description="The asset as it is now; null if you may no longer see it.")
     async def asset(self, info: Info) -> Node | None:

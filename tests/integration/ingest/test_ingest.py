@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver
+from openlineage.client.event_v2 import RunState
+from openlineage.client.serde import Serde
 
 from core.events import MAX_EVENT_BYTES, Event, parse_event
 from core.settings import IngestSettings, Settings
@@ -28,9 +31,11 @@ from core.sources import DataSourceConfig
 from graph.batch import apply_batch
 from graph.driver import read
 from graph.sources import get_source, list_sources, register_source
+from ingest.openlineage.envelope import wrap
 from ingest.producer import EventProducer
 from ingest.worker import Worker
 from tests.factories import Source, columns, eventually, running, shop
+from tests.integration.lineage.producers import run_event
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -400,6 +405,41 @@ async def test_written_tables_are_announced_for_the_change_relay(
     assert sorted((e.subject, e.data.change) for e in announced) == [
         (a, "added"), (b, "removed"),
     ]  # fmt: skip
+
+
+async def test_tables_a_scan_adds_and_a_run_touches_in_one_batch_are_announced_added(
+    producer: EventProducer,
+    ingest_cfg: IngestSettings,
+    neo4j: AsyncDriver,
+    settings: Settings,
+    source: Source,
+) -> None:
+    """A scan adds customers and orders, and a pipeline's run in the same batch reads one and
+    writes the other: each is announced once, added, with its lineage. Only the last change per
+    table was kept, ``changed ["lineage"]``, so a subscriber of ADDED never heard of either."""
+    host = f"{source.name}.pg.invalid"
+    server = DataSourceConfig(name=source.name, kind="postgresql", host=host, port=5432)
+    await register_source(neo4j, settings.neo4j.database, server)
+    pg, name = f"postgres://{host}:5432", f"{source.db}.{source.schema}."
+    run = run_event(
+        RunState.COMPLETE, str(uuid.uuid4()), (source.name, "load"), 0,
+        inputs=[(pg, name + "customers", {})], outputs=[(pg, name + "orders", {})],
+    )  # fmt: skip
+    scan = [
+        *source.containers(),
+        *(source.table(t, columns("id:int")) for t in ("customers", "orders")),
+    ]
+    await producer.publish_many([*scan, wrap(Serde.to_dict(run))])
+    w = await ingest(ingest_cfg, settings, neo4j, len(scan) + 1)
+    assert w.stats.batches == 1  # the scan and the run were written together
+    announced = [
+        parse_event(r.value) for r in await read_all(settings, ingest_cfg.changes_topic, 2)
+    ]
+    assert sorted((e.subject, e.data.change, e.data.fields) for e in announced) == [
+        (source.table_urn("customers"), "added", ["lineage"]),
+        (source.table_urn("orders"), "added", ["lineage"]),
+    ]
+    assert await published(settings, ingest_cfg.changes_topic) == 2
 
 
 async def test_a_rescan_announces_only_what_changed_with_its_fields(

@@ -651,14 +651,16 @@ async def test_labels_follow_the_lineage_and_the_stewards_as_they_change(
         await write(neo4j, db, "MATCH (l:Label {name: $label}) DETACH DELETE l", label=label)
 
 
-@pytest.mark.parametrize("start_later", [False, True], ids=["one-event", "start-after-complete"])
+@pytest.mark.parametrize("when", ["one-event", "start-after-complete", "scanned-before-start"])
 async def test_column_lineage_between_unknown_datasets_joins_the_columns_found_later(
-    neo4j: AsyncDriver, settings: Settings, unique: str, execute: Execute, start_later: bool
+    neo4j: AsyncDriver, settings: Settings, unique: str, execute: Execute, when: str
 ) -> None:
     """A job copies raw_orders.email into orders.email on a server DataWave does not scan yet:
     the column lineage waits on the datasets' edge, and becomes column lineage between the
     discovered columns once a source on that server is registered and scanned. Also when the
-    run's COMPLETE (the column lineage) is written a batch before its START (the input)."""
+    run's COMPLETE (the column lineage) is written a batch before its START (the input), and
+    when the scan finds both tables between the two (the input then named nowhere but in the
+    column lineage the run holds)."""
     db = settings.neo4j.database
     namespace = f"postgres://{unique}.pg.invalid:5432"
     raw_name, name = "shop.public.raw_orders", "shop.public.orders"
@@ -667,21 +669,25 @@ async def test_column_lineage_between_unknown_datasets_joins_the_columns_found_l
     inputs = [(namespace, raw_name, table("raw_orders", "id", "email"))]
     outputs = [(namespace, name, {**table("orders", "id", "email"), **mapping})]
     named = [(namespace, name, {})]  # the output without its facets
-    batches = (
-        [[run_event(RunState.COMPLETE, run_id, job, 1, outputs=outputs)],
-         [run_event(RunState.START, run_id, job, 0, inputs=inputs, outputs=named)]]
-        if start_later
-        else [[run_event(RunState.COMPLETE, run_id, job, 0, inputs=inputs, outputs=outputs)]]
-    )  # fmt: skip
+    complete = run_event(RunState.COMPLETE, run_id, job, 1, outputs=outputs)
+    start = run_event(RunState.START, run_id, job, 0, inputs=inputs, outputs=named)
+    before, after = {
+        "one-event": ([[run_event(RunState.COMPLETE, run_id, job, 0, inputs=inputs,
+                                  outputs=outputs)]], []),
+        "start-after-complete": ([[complete], [start]], []),
+        "scanned-before-start": ([[complete]], [[start]]),
+    }[when]  # fmt: skip
     source = Source(unique, db="shop")
     try:
-        for batch in batches:
+        for batch in before:
             await apply_batch(neo4j, db, [wrap(Serde.to_dict(ol)) for ol in batch])
-        held = await read(
-            neo4j, db, "MATCH (:Dataset)-[f:FEEDS]->(:Dataset {urn: $b}) RETURN f.columns AS c",
-            b=dataset_urn(namespace, name),
-        )  # fmt: skip
-        assert '"email"' in held[0]["c"]
+        if not after:
+            held = await read(
+                neo4j, db,
+                "MATCH (:Dataset)-[f:FEEDS]->(:Dataset {urn: $b}) RETURN f.columns AS c",
+                b=dataset_urn(namespace, name),
+            )  # fmt: skip
+            assert '"email"' in held[0]["c"]
 
         server = DataSourceConfig(
             name=unique, kind="postgresql", host=f"{unique}.pg.invalid", port=5432
@@ -693,6 +699,8 @@ async def test_column_lineage_between_unknown_datasets_joins_the_columns_found_l
             [*source.containers(), source.table("raw_orders", columns),
              source.table("orders", columns)],
         )  # fmt: skip
+        for batch in after:
+            await apply_batch(neo4j, db, [wrap(Serde.to_dict(ol)) for ol in batch])
         email = column_urn(source.table_urn("orders"), "email")
         result = await execute(LINEAGE_UP, urn=email)
         assert result["lineage"]["edges"] == [

@@ -21,14 +21,13 @@ from graph.datasets import dataset_urn
 from graph.driver import read, write
 from ingest.worker import Worker
 from live.changes import CATALOG_CHANNEL
-from live.relay import ChangeRelay
 from security.auth import mint_token
 from tests.factories import eventually, running
 from tests.integration.cleanup import drop_sources
 from tests.integration.graphql.conftest import Execute, Served, bearer, post_graphql
-from tests.integration.graphql.test_js_client import in_background
 from tests.integration.graphql.test_subscriptions import Subscriber
 from tests.integration.lineage.producers import derived, raw, run_event, table
+from tests.integration.lineage.relayed import relayed
 from tests.integration.lineage.test_openlineage import skip_to_end
 
 STATE = "MATCH (r:Run {urn: $urn}) RETURN r.state AS state"
@@ -300,13 +299,9 @@ async def test_a_pipeline_of_datasets_only_is_seen_at_once(
                       outputs=[(p.broker, "orders.events", table("e", "id", "email", "refund")),
                                (p.broker, "orders.audit", table("audit", "id"))]))
     ]  # fmt: skip
-    # A relay of the worker's announcements (the test's own topic), from now on, beside the app.
-    group = f"{p.name}.relay"
-    await skip_to_end(settings, group, ingest_cfg.changes_topic)
-    relay = ChangeRelay(served.app.state.datawave, topic=ingest_cfg.changes_topic, group_id=group)
     heard = {"source": p.broker, "kinds": ["DATASET"], "urns": [p.output]}
     async with (
-        in_background(relay.run()),
+        relayed(served, settings, ingest_cfg, p.name),
         Subscriber(served, token, HEARD, CATALOG_CHANNEL, filter=heard) as sub,
     ):
         run = f"urn:dw:run:{p.jobs}/enrich/{run_id}"

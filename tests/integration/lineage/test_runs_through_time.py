@@ -14,11 +14,14 @@ from openlineage.client.event_v2 import RunState
 from openlineage.client.serde import Serde
 
 from core.settings import Settings
+from core.sources import DataSourceConfig
 from core.urns import column_urn, table_urn
 from graph.batch import apply_batch
 from graph.datasets import dataset_urn
 from graph.driver import read
+from graph.sources import register_source
 from ingest.openlineage.envelope import wrap
+from tests.factories import Source, columns
 from tests.integration.cleanup import drop_sources
 from tests.integration.graphql.conftest import Execute
 from tests.integration.lineage.producers import PG, at, derived, run_event
@@ -29,6 +32,15 @@ query ($urn: ID!, $level: LineageLevel!, $asOf: DateTime) {
   lineage(urn: $urn, direction: UPSTREAM, level: $level, asOf: $asOf) {
     edges { from to since until }
   }
+}"""
+HOPS = """
+query ($urn: ID!) {
+  node(id: $urn) {
+    ... on Table { upstream { edges { node { id } } } downstream { edges { node { id } } } }
+    ... on Column { upstream { edges { node { id } } } downstream { edges { node { id } } } }
+    ... on Dataset { upstream { edges { node { id } } } downstream { edges { node { id } } } }
+  }
+  lineage(urn: $urn, direction: BOTH, level: TABLE, depth: 1) { edges { from to } }
 }"""
 FEEDS = """
 MATCH (a)-[f:FEEDS]->(b) WHERE f.via IN $jobs
@@ -154,5 +166,49 @@ async def test_column_lineage_between_datasets_waits_on_the_edge_a_runs_events_m
         props = edge["props"]
         assert (props["since"].to_native().isoformat(), props.get("until")) == (at(0), None)
         assert json.loads(props["columns"]) == [["email", "email", ["DIRECT/IDENTITY"], False]]
+    finally:
+        await drop_sources(settings, neo4j, unique, lake)
+
+
+async def test_one_hop_up_and_downstream_leave_out_what_a_later_run_ended(
+    neo4j: AsyncDriver, settings: Settings, execute: Execute, unique: str
+) -> None:
+    """Run 1 of a job reads table a and an S3 path and writes x, x.email from a.email; run 2
+    reads only b, x.email from b.email. ``upstream`` and ``downstream`` of tables, columns and
+    the dataset answer what ``lineage`` does without ``asOf``: they listed the ended edges."""
+    db, host, lake = settings.neo4j.database, f"{unique}.pg.invalid", f"s3://{unique}-lake"
+    pg, source = f"postgres://{host}:5432", Source(unique)
+    a, b, x = (source.table_urn(t) for t in "abx")
+    raw = dataset_urn(lake, "raw/a")
+
+    def load(minutes: float, table: str, *more: tuple[str, str, dict[str, Any]]) -> Any:
+        name = f"db.public.{table}"
+        mapping = derived(("email", pg, name, "email", "DIRECT/IDENTITY", False))
+        return run_event(
+            RunState.COMPLETE, str(uuid.uuid4()), (unique, "load"), minutes,
+            inputs=[(pg, name, {}), *more], outputs=[(pg, "db.public.x", mapping)],
+        )  # fmt: skip
+
+    async def hops(urn: str) -> tuple[list[str], list[str], set[tuple[str, str]]]:
+        found = await execute(HOPS, urn=urn)
+        up, down = (
+            [e["node"]["id"] for e in found["node"][d]["edges"]] for d in ("upstream", "downstream")
+        )
+        return up, down, {(e["from"], e["to"]) for e in found["lineage"]["edges"]}
+
+    try:
+        server = DataSourceConfig(name=unique, kind="postgresql", host=host, port=5432)
+        await register_source(neo4j, db, server)
+        tables = [source.table(t, columns("id:int", "email:text")) for t in "abx"]
+        await apply_batch(neo4j, db, [*source.containers(), *tables])
+        await send(neo4j, settings, load(10, "a", (lake, "raw/a", {})))
+        await send(neo4j, settings, load(20, "b"))
+
+        assert await hops(x) == ([b], [], {(b, x)})
+        assert await hops(column_urn(x, "email")) == ([column_urn(b, "email")], [], {(b, x)})
+        assert await hops(b) == ([], [x], {(b, x)})
+        assert await hops(column_urn(b, "email")) == ([], [column_urn(x, "email")], {(b, x)})
+        assert await hops(a) == await hops(column_urn(a, "email")) == ([], [], set())
+        assert await hops(raw) == ([], [], set())
     finally:
         await drop_sources(settings, neo4j, unique, lake)

@@ -12,6 +12,8 @@ KEPT = [
     """query ($urn: ID!) { asset(urn: $urn) { id name ... on Table { kind
        columns { id name labels { status confidence label { name category } } } } } }""",
     "query ($urn: ID!) { lineage(urn: $urn) { nodes { id name } edges { from to } } }",
+    """query ($urn: ID!) { asset(urn: $urn) { id ... on Dataset { namespace dataSource
+       fields { name type } upstream { edges { node { id } } } } } }""",
     """{ assets(first: 5) { edges { cursor node { __typename id ...c } }
        pageInfo { hasNextPage } } } fragment c on Column { dataType table { name } }""",
 ]

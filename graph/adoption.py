@@ -1,0 +1,120 @@
+"""A scan adopts the OpenLineage datasets it finds as tables.
+
+A dataset no registered source held when a run named it is a ``:Dataset`` node of its own
+(graph/runs.py). When a source on its server is registered and its scan discovers the table,
+the table takes the dataset's place (``adopt``) and the dataset goes; what that changed is
+returned for the batch's announcements, so caches and ``catalogChanges`` subscribers hear that
+the dataset was replaced, and its neighbours that their lineage changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from neo4j import AsyncManagedTransaction
+
+from core.urns import Urn, column_urn
+from graph.assets import ensure_assets
+from graph.driver import fetch, write_rows
+from graph.inheritance import propagate
+from graph.runs import UPSERT_FEEDS, fetch_rows
+
+# A table discovered in a database where earlier runs saw a dataset no source held then: the
+# table takes over the dataset's lineage, job links and quality checks (and its place in what
+# the job's runs declared), and the dataset goes. Returns each dataset replaced, its table, and
+# the other ends of its edges (``next``), whose lineage now leads to the table.
+ADOPT = """
+UNWIND $rows AS row
+MATCH (t:Asset {urn: row.urn})
+MATCH (s:DataSource {name: t.source})
+MATCH (d:Dataset:Unresolved {olPath: row.path, olPort: s.port})
+WHERE s.kind IN d.olKinds AND toLower(s.host) IN d.olHosts
+CALL (d, t) {
+  MATCH (d)-[f:FEEDS]->(b) WHERE b <> t
+  MERGE (t)-[g:FEEDS {via: f.via}]->(b)
+  SET g += properties(f)
+}
+CALL (d, t) {
+  MATCH (a)-[f:FEEDS]->(d) WHERE a <> t
+  MERGE (a)-[g:FEEDS {via: f.via}]->(t)
+  SET g += properties(f)
+}
+CALL (d, t) {
+  MATCH (j:Job)-[r:READS]->(d)
+  MERGE (j)-[x:READS]->(t)
+  SET x += properties(r)
+}
+CALL (d, t) {
+  MATCH (j:Job)-[r:WRITES]->(d)
+  MERGE (j)-[x:WRITES]->(t)
+  SET x += properties(r)
+}
+CALL (d, t) {
+  MATCH (r:Run)-[c:CHECKED]->(d)
+  MERGE (r)-[x:CHECKED]->(t)
+  SET x += properties(c)
+}
+CALL (d, t) {
+  MATCH (j:Job)-[:READS|WRITES]->(d)
+  WITH DISTINCT j, d, t
+  MATCH (j)<-[:OF]-(r:Run)
+  WHERE d.urn IN r.inputs OR d.urn IN r.outputs
+  SET r.inputs = [u IN r.inputs | CASE u WHEN d.urn THEN t.urn ELSE u END],
+      r.outputs = [u IN r.outputs | CASE u WHEN d.urn THEN t.urn ELSE u END]
+}
+WITH d, t, d.urn AS dataset,
+     COLLECT { MATCH (d)-[:FEEDS]-(n) WHERE n <> t RETURN DISTINCT n.urn } AS next
+DETACH DELETE d
+RETURN dataset, t.urn AS table, next
+"""
+# Job edges between two tables, one of them just adopted, that hold column lineage declared
+# while an end was a dataset of its own (``columns``: JSON [from, to, transformations, masking]).
+HELD_COLUMNS = """
+UNWIND $urns AS urn
+MATCH (t:Asset {urn: urn})
+CALL (t) {
+  MATCH (t)-[f:FEEDS]->(b:Table) RETURN t AS a, f, b
+  UNION
+  MATCH (a:Table)-[f:FEEDS]->(t) RETURN a, f, t AS b
+}
+WITH DISTINCT a, f, b
+WHERE f.columns IS NOT NULL AND NOT a:Dataset AND NOT b:Dataset
+RETURN a.urn AS from, b.urn AS to, f.via AS via, toString(f.since) AS since,
+       toString(f.lastSeenAt) AS time, f.columns AS columns
+"""
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """What adopting changed beyond the new tables: each dataset replaced, by the table that
+    replaced it, and the assets whose lineage led to one of them (``lineage`` changed)."""
+
+    replaced: dict[str, str] = field(default_factory=dict)
+    neighbours: list[str] = field(default_factory=list)
+
+
+async def adopt(tx: AsyncManagedTransaction, tables: Sequence[str]) -> Adopted:
+    """Link tables new to the graph with the datasets earlier runs saw where they are; the
+    column lineage a job declared between datasets becomes column FEEDS once both ends are
+    tables."""
+    if not tables:
+        return Adopted()
+    rows = [{"urn": urn, "path": list(Urn.parse(urn).path)} for urn in tables]
+    found = await fetch_rows(tx, ADOPT, rows)
+    held = await fetch(tx, HELD_COLUMNS, urns=list(tables))
+    feeds = [
+        {"from": column_urn(e["from"], a), "to": column_urn(e["to"], b), "via": e["via"],
+         "since": e["since"], "time": e["time"], "transformations": how, "masking": masking}
+        for e in held
+        for a, b, how, masking in json.loads(e["columns"])
+    ]  # fmt: skip
+    await ensure_assets(tx, [u for f in feeds for u in (f["from"], f["to"])])
+    await write_rows(tx, UPSERT_FEEDS, feeds)
+    await propagate(tx, [f["to"] for f in feeds])
+    replaced = {r["dataset"]: r["table"] for r in found}
+    # A neighbour adopted or discovered in the same batch is announced as what it became.
+    new = {*replaced, *tables}
+    neighbours = sorted({n for r in found for n in r["next"]} - new)
+    return Adopted(replaced, neighbours)
