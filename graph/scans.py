@@ -6,6 +6,7 @@ the first call sets the start.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from neo4j import AsyncDriver
@@ -38,7 +39,16 @@ COUNT = "MATCH (s:Scan {source: $source}) RETURN count(s) AS n"
 UNFINISHED = """
 MATCH (s:Scan {source: $source})
 WHERE s.status IN ['running', 'interrupted', 'resumed'] AND s.finishedAt IS NULL
+  AND s.voidedAt IS NULL
 RETURN s.id AS id ORDER BY s.startedAt DESC LIMIT $limit
+"""
+# Unregistering a source voids its scans (``voidedAt``, graph/sources.py): events one of them
+# sent that no worker had written yet (it gave up waiting for ingest) are dropped, or a worker
+# started later would bring the unregistered source back (ingest/worker.py).
+VOIDED = """
+UNWIND $ids AS id
+MATCH (s:Scan {id: id}) WHERE s.voidedAt IS NOT NULL
+RETURN s.id AS id
 """
 
 
@@ -88,3 +98,9 @@ async def unfinished_scans(
     whose process died (a scan resumes one of those, ingest/scan.py)."""
     rows = await read(driver, database, UNFINISHED, source=source, limit=limit)
     return [r["id"] for r in rows]
+
+
+async def voided_scans(driver: AsyncDriver, database: str, ids: Collection[str]) -> set[str]:
+    """Those of the scans ``ids`` that their source's unregistration voided."""
+    rows = await read(driver, database, VOIDED, ids=sorted(ids))
+    return {r["id"] for r in rows}

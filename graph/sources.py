@@ -37,6 +37,7 @@ RETURN s {.*} AS source
 """
 # Every live asset of the source is soft-deleted as a scan would (columns with their tables), the
 # node itself goes: a later registration under the name starts afresh and a rescan restores.
+# Its scans are voided (graph/scans.py): what they sent and no worker wrote yet is dropped.
 UNREGISTER = """
 MATCH (s:DataSource {urn: $urn})
 CALL (s) {
@@ -44,10 +45,20 @@ CALL (s) {
   SET a.removedAt = datetime()
   RETURN collect(CASE WHEN NOT a:Column THEN a.urn END) AS removed
 }
+CALL (s) {
+  MATCH (x:Scan {source: s.name}) WHERE x.voidedAt IS NULL
+  SET x.voidedAt = datetime()
+}
 DETACH DELETE s
 RETURN removed
 """
 LIST = "MATCH (s:DataSource) RETURN s {.*} AS source ORDER BY s.name"
+# A source is known by its registration, or by columns of it (named by discovery events or the
+# classifier without a registration, or kept, removed, after its unregistration): both seeks.
+KNOWN = """
+RETURN EXISTS { MATCH (:DataSource {urn: $urn}) }
+    OR EXISTS { MATCH (:Column {source: $name}) } AS known
+"""
 GET = "MATCH (s:DataSource {urn: $urn}) RETURN s {.*} AS source"
 
 
@@ -73,6 +84,13 @@ async def list_sources(driver: AsyncDriver, database: str) -> list[Record]:
 async def get_source(driver: AsyncDriver, database: str, name: str) -> Record | None:
     rows = await read(driver, database, GET, urn=source_urn(name))
     return rows[0]["source"] if rows else None
+
+
+async def source_known(driver: AsyncDriver, database: str, name: str) -> bool:
+    """Whether the graph knows a source ``name``: an unknown one is most likely a typo, which
+    an operation scoped to it must say rather than do nothing and succeed."""
+    rows = await read(driver, database, KNOWN, urn=source_urn(name), name=name)
+    return bool(rows[0]["known"])
 
 
 def checked_row(e: Event) -> Record:

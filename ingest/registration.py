@@ -49,9 +49,8 @@ def source_config(values: Mapping[str, Any]) -> DataSourceConfig:
         config = DataSourceConfig.model_validate(values)
     except ValidationError as err:
         # Without a known kind there is no standard port: the kind's problem says it all.
-        found += [
-            p for p in problems(err) if not (found and p[0] == "port" and "port" not in values)
-        ]
+        unported = kind not in known and "port" not in values
+        found += [p for p in problems(err) if not (unported and p[0] == "port")]
     if found:
         raise InvalidSource(found)
     return config

@@ -221,7 +221,10 @@ def _lease_key(scan_id: str) -> str:
 # One scan of a source at a time, and none while it is unregistered: whoever works on a source
 # holds ``datawave:scan-source:<name>`` (a running scan's id, renewed with its lease, so it lapses
 # with it; or UNREGISTERING). Two scans of one source had run side by side, one steward filling
-# every scan slot of a replica; a source unregistered mid-scan came back with its assets.
+# every scan slot of a replica; a source unregistered mid-scan came back with its assets. A scan
+# that gives up waiting for ingest lets go with its events still on Kafka: unregistering the
+# source voids its scans, whose events workers then drop (graph/scans.py), rather than the hold
+# lasting until some worker writes them (up to the topic's retention, refusing every rescan).
 UNREGISTERING = "unregistering"
 CLAIM_TTL_MS = 30_000  # what an unregistration may take
 RELEASE = """

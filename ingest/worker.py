@@ -41,7 +41,6 @@ from redis.asyncio import Redis
 from core.events import (
     ASSET_CHANGED,
     TABLE_DISCOVERED,
-    AssetChanged,
     InvalidEvent,
     make_event,
 )
@@ -58,6 +57,8 @@ from core.urns import InvalidUrn, Urn, source_urn
 from graph.batch import Change, Prepared, apply_prepared, prepare
 from graph.driver import open_driver
 from graph.migrations import apply_migrations
+from graph.scans import voided_scans
+from ingest.announcements import merged
 from ingest.heartbeat import beat
 from ingest.offsets import commit_offsets, commit_owned
 from ingest.openlineage.envelope import parse_record
@@ -77,6 +78,7 @@ GC_THRESHOLD = 50_000  # allocations between young collections (Python's default
 class WorkerStats:
     events_ok: int = 0
     dlq: int = 0
+    voided: int = 0  # events of scans an unregistration voided, dropped
     batches: int = 0
     tables: int = 0
     columns: int = 0
@@ -124,6 +126,11 @@ class DeadLetters:
         return len(pending)
 
 
+def _scan_of(prepared: Prepared) -> str | None:
+    """The scan that sent a discovery event, if it says (OpenLineage events have none)."""
+    return getattr(prepared.event.data, "scan_id", None)
+
+
 def decode(value: bytes | None) -> Prepared:
     """Parse, check and prepare one raw value (a CloudEvent, or a bare OpenLineage event as
     its Kafka transport sends it); ``InvalidEvent`` says why it cannot be written."""
@@ -132,20 +139,13 @@ def decode(value: bytes | None) -> Prepared:
 
 @dataclass(frozen=True)
 class Written:
-    """What a write committed: the tables its snapshots added or changed, and those its
-    container scans (of schemas, databases, sources) removed or restored (graph/batch.py
-    ``BatchStats``)."""
+    """What a write committed: the tables and datasets it added, changed or removed, in the
+    order written (graph/batch.py ``BatchStats.changes``)."""
 
     changes: list[Change] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    restored: list[str] = field(default_factory=list)
 
     def __add__(self, other: Written) -> Written:
-        return Written(
-            self.changes + other.changes,
-            self.removed + other.removed,
-            self.restored + other.restored,
-        )
+        return Written(self.changes + other.changes)
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,8 @@ class Worker:
         started = time.perf_counter()
         for record, reason in write.batch.invalid:
             await dead.add(record, reason)
-        written = await self._write(dead, write.batch.items, write.ran)
+        items = await self._without_voided(write.batch.items)
+        written = await self._write(dead, items, write.ran)
         write.ran.set()
         if previous:
             await previous
@@ -340,6 +341,26 @@ class Worker:
         """Wait until the last written batch is settled; raise what went wrong there."""
         if self._settling:
             await self._settling
+
+    async def _without_voided(self, items: list[Item]) -> list[Item]:
+        """``items`` but the events of scans their source's unregistration voided: a scan that
+        gave up waiting for ingest leaves its events on Kafka, and written they would bring the
+        unregistered source back (graph/scans.py). Neo4j away is waited out, as for a write."""
+        ids = {i for _, p in items if (i := _scan_of(p))}
+        if not ids:
+            return items
+        voided = await wait_out(
+            lambda: voided_scans(self._driver, self._database, ids),
+            self._resilience,
+            "ingest",
+            self._stopping,
+        )
+        kept = [(r, p) for r, p in items if _scan_of(p) not in voided]
+        if dropped := len(items) - len(kept):
+            log.info("dropped %d events of scans voided by unregistrations", dropped)
+            EVENTS.labels("voided").inc(dropped)
+            self.stats.voided += dropped
+        return kept
 
     async def _write(
         self, dead: DeadLetters, items: list[Item], ran: asyncio.Event | None = None
@@ -371,23 +392,19 @@ class Worker:
         self.stats.columns += result.columns
         self.stats.versions += result.versions
         EVENTS.labels("ok").inc(len(items))
-        return Written(result.changes, result.removed, result.restored)
+        return Written(result.changes)
 
     async def _announce(self, written: Written) -> None:
         """Tell the change relay which tables were added, changed or removed, and which
         datasets of their own a pipeline's run changed (their namespace stands for the source),
         after the graph commit and before the offsets commit (a crash in between replays the
-        batch, and a replayed snapshot is announced as changed again: harmless). A table both
-        written and restored by a container scan is announced once, as added."""
-        latest: dict[str, AssetChanged] = {
-            c.urn: AssetChanged(change=c.type, fields=list(c.fields))  # type: ignore[arg-type]
-            for c in written.changes
-        }
-        latest |= {urn: AssetChanged(change="removed") for urn in written.removed}
-        latest |= {urn: AssetChanged(change="added") for urn in written.restored}
+        batch, and a replayed snapshot is announced as changed again: harmless). Each asset is
+        announced once, as the batch left it (ingest/announcements.py): a table a scan added
+        and a run then wrote, as added; a dataset a scan adopted as a table, as removed and
+        replaced by it."""
         changes = [
             make_event(ASSET_CHANGED, source_urn(Urn.parse(urn).source), urn, data)
-            for urn, data in latest.items()
+            for urn, data in merged(written.changes).items()
         ]
         if changes:
             await self._producer.publish_many(changes, topic=self.cfg.changes_topic)

@@ -3,7 +3,12 @@
 Neo4j stays the system of record; the index is a projection of it, rebuilt per asset from the
 graph whenever a catalog change names that asset (``reindex``), so replays and out-of-order
 changes converge on what the graph says. A new index (a new mapping version) is filled from
-the graph when it is created (``ensure_index``).
+the graph (``ensure_index``) until a fill has gone through every table: only then is the index
+marked filled, in its mapping's ``_meta`` (``FILLED``). A fill cut short (its process died,
+OpenSearch went away, a document was refused) leaves no mark, so the next start fills it again
+instead of taking the index's existence for completeness; replicas starting together each fill,
+and one stops early once another's mark appears. ``datawave search prune`` drops no older index
+while the live one has no mark (live/index_versions.py).
 
 Each document carries the source and the domains RBAC scopes its table by, and a caller's
 scope (widened by their teams' access grants) is a filter of the query itself: hits, ranks and
@@ -16,10 +21,12 @@ relay's reindexing waits; once it is back the relay reindexes every table change
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from neo4j import AsyncDriver
@@ -30,6 +37,8 @@ from opensearchpy.helpers import async_bulk
 from core.outages import in_words
 from core.urns import Urn
 from graph.search_docs import search_documents, table_urns
+
+log = logging.getLogger("datawave.search")
 
 # The version changes with the mapping: a new index is created and filled from the graph.
 INDEX = "datawave-assets-v3"
@@ -74,6 +83,8 @@ FIELDS = [
 # Runs of digits or of letters; a run of letters splits where its case turns.
 WORD = re.compile(r"\d+|[^\W\d_]+")
 CASE_TURN = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# The key of the mark in the mapping's ``_meta``: when a fill from the graph went to its end.
+FILLED = "filledFromGraphAt"
 
 
 class SearchUnavailable(Exception):
@@ -121,16 +132,40 @@ async def create_index(client: AsyncOpenSearch, index: str = INDEX) -> bool:
     return "error" not in created  # 400: another replica created it first
 
 
+async def filled(client: AsyncOpenSearch, index: str = INDEX) -> bool:
+    """Whether ``index`` carries the mark of a fill from the graph that went to its end (an
+    index created before the mark existed has none: it is filled once more)."""
+    mappings = await client.indices.get_mapping(index=index)
+    return any(FILLED in (m["mappings"].get("_meta") or {}) for m in mappings.values())
+
+
+async def mark_filled(client: AsyncOpenSearch, index: str, documents: int) -> None:
+    """Mark ``index`` filled: called only once a fill has gone through every table."""
+    meta = {FILLED: datetime.now(UTC).isoformat(), "documents": documents}
+    await client.indices.put_mapping(index=index, body={"_meta": meta})
+
+
 async def ensure_index(
-    client: AsyncOpenSearch, driver: AsyncDriver, database: str, index: str = INDEX
-) -> int:
-    """Create the index if it is missing and fill it from the graph; returns the documents
-    written (0 when the index was there)."""
-    if not await create_index(client, index):
+    client: AsyncOpenSearch, driver: AsyncDriver, database: str, index: str = INDEX,
+    chunk: int = 500,
+) -> int:  # fmt: skip
+    """Create the index if it is missing and fill it from the graph unless it is marked filled;
+    returns the documents written (0 when it was). A replica whose fill sees another's mark
+    stops there: that fill went through every table."""
+    await create_index(client, index)
+    if await filled(client, index):
         return 0
-    written = 0
-    async for urns in table_urns(driver, database):
-        written += await reindex(client, driver, database, urns, index=index)
+    log.info("filling the search index %s from the graph", index)
+    written = refused = 0
+    async for urns in table_urns(driver, database, chunk):
+        done, failed = await _refresh(client, driver, database, urns, index)
+        written, refused = written + done, refused + failed
+        if await filled(client, index):
+            return written
+    if refused:  # left unmarked: the next start fills it again, prune keeps the older ones
+        log.warning("search index %s: %d documents refused; not marked filled", index, refused)
+    else:
+        await mark_filled(client, index, written)
     return written
 
 
@@ -139,6 +174,14 @@ async def reindex(
     index: str = INDEX,
 ) -> int:  # fmt: skip
     """Refresh the documents of ``urns`` from the graph; assets gone from the graph are dropped."""
+    return (await _refresh(client, driver, database, urns, index))[0]
+
+
+async def _refresh(
+    client: AsyncOpenSearch, driver: AsyncDriver, database: str, urns: Sequence[str], index: str
+) -> tuple[int, int]:
+    """``reindex``: the documents written, and those OpenSearch refused (a drop of one that was
+    not there is no refusal)."""
     docs = await search_documents(driver, database, urns)
     found = {d["urn"] for d in docs}
     actions: list[dict[str, Any]] = [
@@ -151,9 +194,10 @@ async def reindex(
         if urn not in found and urn.startswith("urn:dw:table:")
     ]
     if not actions:
-        return 0
-    ok, _ = await async_bulk(client, actions, raise_on_error=False, refresh="wait_for")
-    return ok
+        return 0, 0
+    ok, errors = await async_bulk(client, actions, raise_on_error=False, refresh="wait_for")
+    absent = [e for e in errors if e.get("delete", {}).get("status") == 404]
+    return ok, len(errors) - len(absent)
 
 
 def granted_clauses(granted: frozenset[str]) -> list[dict[str, Any]]:

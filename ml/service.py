@@ -18,6 +18,7 @@ from neo4j import AsyncDriver
 from core.sample_cipher import SampleCipher
 from core.urns import Urn
 from graph import labels as graph_labels
+from graph.sources import source_known
 from ml.classifier import Classifier, ColumnScores, LabelScore, build_classifier
 from ml.detectors import ColumnInput, Evidence, Tier
 from ml.evidence import restored, stored
@@ -31,6 +32,11 @@ log = logging.getLogger("datawave.classifier")
 
 class UnknownAsset(LookupError):
     """No live table or column has this URN."""
+
+
+class UnknownSource(LookupError):
+    """No source of this name is registered or has columns: re-scoring "its" columns would
+    re-score none and look like success (``str()`` is the name)."""
 
 
 @dataclass
@@ -166,7 +172,10 @@ class ClassificationService:
         """Re-score the evidence stored on machine labels and candidates with the current
         model, on the columns another model scored (``everything``: all of them, e.g. to seal
         examples again after a key rotation), of one source or all; write what changed. Steward
-        decisions are not read, so they stand."""
+        decisions are not read, so they stand. ``UnknownSource`` if the graph knows no such
+        source."""
+        if source is not None and not await source_known(self.driver, self.database, source):
+            raise UnknownSource(source)
         stored = await graph_labels.stored_evidence(
             self.driver, self.database, source, None if everything else self.model_id
         )

@@ -157,11 +157,28 @@ def reevaluate(
 ) -> None:
     """Re-score stored evidence with the registry's active model and report what changed (new,
     lost, moved between suggested, review and candidate); steward decisions stand."""
+    from graph.sources import source_known
+    from ml.service import UnknownSource
+
+    async def known(driver: AsyncDriver, settings: Settings) -> bool:
+        return source is None or await source_known(driver, settings.neo4j.database, source)
 
     async def job(service: ClassificationService, settings: Settings) -> Reevaluation:
         return await service.reevaluate(source, everything=everything)
 
-    _print_report(_with_service(job))
+    try:
+        if not _with_driver(known):  # said before the classifier loads (seconds)
+            raise UnknownSource(source)
+        report = _with_service(job)
+    except UnknownSource as err:  # a typo re-scored 0 columns and exited 0
+        console.print(
+            f"[red]no data source {err}: neither registered nor with columns "
+            "(datawave source list)[/red]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from err
+    _print_report(report)
 
 
 @classify_cli.command("queue")

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from app.cli import sources as cli_catalog
 from app.cli.classify import classify_cli
 from app.cli.common import InWords, console, err_console, settings_or_exit
+from app.cli.search import search_cli
 from core.settings import IngestSettings
 from core.sources import TlsMode
 from security.rbac import ROLES
@@ -27,6 +28,7 @@ cli = typer.Typer(
 )
 cli.add_typer(classify_cli, name="classify")
 cli.add_typer(cli_catalog.source_cli, name="source")
+cli.add_typer(search_cli, name="search")
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 import yaml
 from aiokafka import AIOKafkaProducer
+from neo4j import AsyncDriver
 from redis.asyncio import Redis
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
@@ -26,7 +27,7 @@ from graph.driver import open_driver
 from graph.records import plain
 from graph.sources import list_sources, register_source
 from ingest.registration import InvalidSource, refusals, source_config, unregister
-from ingest.scan import ScanError, ScanProgress, SourceBusy, run_scan
+from ingest.scan import ScanError, ScanProgress, SourceBusy, registered, run_scan
 from ingest.source_access import SourceAccess
 from security.audit import AuditEvent, AuditSink, Outcome
 
@@ -215,12 +216,26 @@ class ProgressBar:
         self.progress.update(self.tasks[p.scan_id], completed=p.percent, detail=detail)
 
 
+async def all_registered(settings: Settings, driver: AsyncDriver, sources: list[str]) -> None:
+    """ScanError naming every source that cannot be scanned (unknown, or registered by an older
+    version), before any scan starts: ``scan good typo`` scanned ``good`` first, then failed."""
+    wrong = []
+    for source in dict.fromkeys(sources):
+        try:
+            await registered(settings, driver, source)
+        except ScanError as err:
+            wrong.append(str(err))
+    if wrong:
+        raise ScanError("nothing scanned:\n  " + "\n  ".join(wrong))
+
+
 async def scan_sources(settings: Settings, sources: list[str]) -> list[ScanProgress]:
     columns = (
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
         TimeElapsedColumn(), TextColumn("{task.fields[detail]}"),
     )  # fmt: skip
     async with open_driver(settings.neo4j) as driver:
+        await all_registered(settings, driver, sources)
         with Progress(*columns, console=console) as progress:
             bar = ProgressBar(progress)
             return [await run_scan(settings, driver, s, on_progress=bar) for s in sources]

@@ -14,11 +14,12 @@ from enum import Enum
 
 import strawberry
 
+from core.urns import source_urn
 from graph import labels
 from graph.driver import Record
 from live.changes import ChangeType
 from ml.resample import classify_fresh
-from ml.service import UnknownAsset
+from ml.service import UnknownAsset, UnknownSource
 from resolvers.announce import announce
 from resolvers.audited import guarded
 from resolvers.catalog.types import (
@@ -250,7 +251,11 @@ class ClassifyMutation:
     async def reevaluate_labels(self, info: Info, source: str | None = None) -> ReevaluationPayload:
         service = await info.context.state.classifier.get()
         await service.use_active_model()
-        report = await service.reevaluate(source)
+        try:
+            report = await service.reevaluate(source)
+        except UnknownSource:  # a typo re-scored nothing and answered success
+            urn = source_urn(str(source))
+            return ReevaluationPayload(errors=[NotFoundError(urn=urn, message="no such source")])
         if report.scored:
             await announce(info, ChangeType.CHANGED, report.scored, ["labels"])
         return ReevaluationPayload.of(report)

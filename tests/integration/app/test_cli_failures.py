@@ -4,14 +4,21 @@ traceback (a traceback was all ``source list``, ``migrate`` and ``classify queue
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from neo4j import AsyncDriver
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from core.settings import Settings
+from graph.scans import count_scans
+from graph.sources import register_source
+from ingest.registration import source_config
+from tests.integration.cleanup import drop_sources
 
 
 @pytest.fixture
@@ -75,3 +82,26 @@ def test_explaining_a_urn_without_labels_says_so(runner: CliRunner, unique: str)
     result = runner.invoke(cli, ["classify", "explain", urn])
     assert result.exit_code == 1, result.output
     assert f"no labels on {urn}" in result.output
+
+
+def test_reevaluating_an_unknown_source_names_it(runner: CliRunner, unique: str) -> None:
+    """A typo re-scored 0 columns and exited 0, as if the source had been re-evaluated."""
+    result = runner.invoke(cli, ["classify", "reevaluate", "--source", unique])
+    said_in_words(result, f"no data source {unique}", "datawave source list")
+
+
+async def test_scanning_names_every_unknown_source_before_it_scans_any(
+    runner: CliRunner, closed_port: int, neo4j: AsyncDriver, settings: Settings, unique: str
+) -> None:
+    """``scan good typo`` scanned ``good``, then failed on ``typo``: the typo cost a scan."""
+    db, typos = settings.neo4j.database, [f"{unique}-typo", f"{unique}-typo2"]
+    good = source_config({"name": unique, "kind": "postgresql", "port": closed_port})
+    await register_source(neo4j, db, good)
+    try:
+        args = ["scan", unique, typos[0], unique, typos[1]]
+        result = await asyncio.to_thread(runner.invoke, cli, args)
+        said_in_words(result, "nothing scanned", *(f"unknown source {t!r}" for t in typos))
+        assert f"unknown source {unique!r}" not in result.output
+        assert await count_scans(neo4j, db, unique) == 0, "a named source was scanned"
+    finally:
+        await drop_sources(settings, neo4j, unique)

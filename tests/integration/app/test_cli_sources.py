@@ -9,12 +9,21 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from neo4j import AsyncDriver
 from typer.testing import CliRunner
 
 from app.cli.main import cli
 from core.settings import Settings
-from core.sources import NAME_RULE, SECRET_RULE
+from core.sources import (
+    DATABASE_NAME_RULE,
+    MAX_DATABASE_NAME,
+    MAX_USER,
+    NAME_RULE,
+    SECRET_LENGTH_RULE,
+    SECRET_RULE,
+    USER_LENGTH_RULE,
+)
 from core.urns import source_urn
 from graph.driver import read, write
 from tests.integration.estate import Estate
@@ -75,6 +84,30 @@ def test_add_says_what_is_wrong_in_words(runner: CliRunner) -> None:
     assert code == 2
     assert f"name: {NAME_RULE}" in output and f"secretRef: {SECRET_RULE}" in output
     assert "pattern" not in output and not re.search(r"\[a-z|\^|\$", output), output
+
+
+def test_add_refuses_a_secret_reference_over_the_cap(
+    runner: CliRunner, tmp_path: Path, estate: Estate
+) -> None:
+    """A megabyte reference from a file was registered (argv caps a flag at 128 kB)."""
+    ref, name = "env:DATAWAVE_SOURCE_" + "A" * 1_000_000, estate.name
+    source = tmp_path / "source.yaml"
+    source.write_text(yaml.safe_dump({"name": name, "kind": "postgresql", "secret_ref": ref}))
+    code, output = add(runner, "--file", str(source))
+    assert code == 2 and f"{name}: secretRef: {SECRET_LENGTH_RULE}" in output, output[:500]
+    assert "AAAA" not in output
+
+
+def test_add_refuses_a_user_and_databases_over_their_caps(runner: CliRunner, unique: str) -> None:
+    """Any length of user and database names was registered, stored and listed."""
+    code, output = add(
+        runner, "--name", unique, "--kind", "postgresql", "--user", "u" * (MAX_USER + 1),
+        "--database", "sales", "--database", "d" * (MAX_DATABASE_NAME + 1),
+    )  # fmt: skip
+    assert code == 2, output
+    assert f"{unique}: user: {USER_LENGTH_RULE}" in output, output
+    assert f"{unique}: databases: {DATABASE_NAME_RULE}" in output, output
+    assert "uuuu" not in output
 
 
 def test_add_says_a_file_it_cannot_read_in_words(runner: CliRunner, tmp_path: Path) -> None:

@@ -20,7 +20,18 @@ from redis.asyncio import Redis
 
 from core.events import ASSET_CHANGED, parse_event
 from core.settings import IngestSettings, Settings
-from core.sources import NAME_RULE, SECRET_RULE
+from core.sources import (
+    DATABASE_NAME_RULE,
+    DATABASES_RULE,
+    MAX_DATABASE_NAME,
+    MAX_DATABASES,
+    MAX_SECRET_REF,
+    MAX_USER,
+    NAME_RULE,
+    SECRET_LENGTH_RULE,
+    SECRET_RULE,
+    USER_LENGTH_RULE,
+)
 from core.urns import source_urn
 from graph.driver import read, write
 from graph.scans import finish_scan, start_scan
@@ -140,6 +151,14 @@ async def test_register_checks_the_config_and_says_what_is_wrong_in_words(
          "mysql, postgres, postgresql"),
         ({"port": 0}, "port", "Input should be greater than or equal to 1"),
         ({"secretRef": "hunter2"}, "secretRef", SECRET_RULE),
+        ({"secretRef": "env:DATAWAVE_SOURCE_" + "A" * MAX_SECRET_REF}, "secretRef",
+         SECRET_LENGTH_RULE),
+        # Uncapped, a megabyte user or database names, or any number of them, were registered.
+        ({"user": "u" * (MAX_USER + 1)}, "user", USER_LENGTH_RULE),
+        ({"databases": ["postgres", "d" * (MAX_DATABASE_NAME + 1)]}, "databases",
+         DATABASE_NAME_RULE),
+        ({"databases": [f"db{n}" for n in range(MAX_DATABASES + 1)]}, "databases",
+         DATABASES_RULE),
     ):  # fmt: skip
         result = await register(admin_api, **postgres | change)
         assert result["dataSource"] is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from neo4j import AsyncDriver
@@ -92,6 +94,52 @@ async def test_a_new_index_is_filled_from_the_graph(
         "a table in no domain is found only by callers unrestricted by domain"
     )
     assert await ensure_index(opensearch, neo4j, db, index) == 0, "an existing one is kept"
+
+
+async def meta(client: AsyncOpenSearch, index: str) -> dict[str, Any]:
+    """The index's ``_meta`` mapping, where a fill that went to its end leaves its mark."""
+    return (await client.indices.get_mapping(index=index))[index]["mappings"].get("_meta", {})
+
+
+async def found_in(client: AsyncOpenSearch, index: str, unique: str) -> set[str]:
+    hits = [*await search(client, "full_name", source=unique, index=index),
+            *await search(client, "orders", source=unique, index=index)]  # fmt: skip
+    return {h.name for h in hits}
+
+
+async def test_a_fill_cut_short_is_filled_again_at_the_next_start(
+    opensearch: AsyncOpenSearch, neo4j: AsyncDriver, settings: Settings, estate: Estate,
+    unique: str,
+) -> None:  # fmt: skip
+    """The relay died halfway through the fill: the index existed, so every later start took
+    it for filled and search missed the tables the fill had not reached, for ever."""
+    index, db = f"{unique}-assets", settings.neo4j.database
+    fill = asyncio.create_task(ensure_index(opensearch, neo4j, db, index))
+    while not await opensearch.indices.exists(index=index):  # noqa: ASYNC110 (no notification)
+        await asyncio.sleep(0.005)
+    assert not fill.done(), "the fill ended before it could be cut short"
+    fill.cancel()  # the relay dies: the index exists, its fill did not end
+    with pytest.raises(asyncio.CancelledError):
+        await fill
+    assert "filledFromGraphAt" not in await meta(opensearch, index)
+
+    assert await ensure_index(opensearch, neo4j, db, index) >= 2, "filled again"
+    assert await found_in(opensearch, index, unique) == {"customers", "orders"}
+    assert "filledFromGraphAt" in await meta(opensearch, index)
+    assert await ensure_index(opensearch, neo4j, db, index) == 0, "a filled one is kept"
+
+
+async def test_replicas_starting_together_leave_one_whole_marked_index(
+    opensearch: AsyncOpenSearch, neo4j: AsyncDriver, settings: Settings, estate: Estate,
+    unique: str,
+) -> None:  # fmt: skip
+    """Two relays start on a new index at once: one creates it, and neither returns on the
+    other's unfinished fill; the mark says a whole fill went through."""
+    index, db = f"{unique}-assets", settings.neo4j.database
+    both = [ensure_index(opensearch, neo4j, db, index) for _ in range(2)]
+    assert sum(await asyncio.gather(*both)) >= 2
+    assert await found_in(opensearch, index, unique) == {"customers", "orders"}
+    assert (await meta(opensearch, index))["documents"] >= 2
 
 
 async def test_identifiers_are_found_by_their_words_and_numbers(

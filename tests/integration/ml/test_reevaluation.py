@@ -168,3 +168,12 @@ async def test_a_new_model_version_triggers_reevaluation_through_graphql_and_the
     rows = await labels.column_labels(service.driver, db, emails.urn)
     assert [(r["label"], r["edge"]["model"]) for r in rows] == [("PII.Email", third)]
     assert await statuses(service, confirmed.urn) == {"PII.Email": "confirmed"}
+
+
+async def test_reevaluating_an_unknown_source_is_not_found(
+    api_service: ClassificationService, graphql: GraphQL, unique: str
+) -> None:
+    """A typo re-scored no column and answered success."""
+    body = await graphql(graphql.token("admin"), REEVALUATE, source=unique)
+    payload = body["data"]["reevaluateLabels"]
+    assert (payload["columns"], payload["errors"]) == (0, [{"message": "no such source"}]), body

@@ -10,18 +10,28 @@ live again) as soon as the scan's events were written. Now a source is held by i
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver
 from redis.asyncio import Redis
 
 from core.settings import IngestSettings, Settings
+from core.urns import source_urn
+from graph.driver import read
+from graph.scans import start_scan, unfinished_scans
+from graph.sources import get_source, register_source, unregister_source
+from ingest.registration import source_config, unregister
 from ingest.scan import UNREGISTERING, run_scan, source_claimed
 from ingest.worker import Worker
 from tests.factories import eventually, running
+from tests.integration.databases import postgres_database
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import serve
+from tests.integration.kafka import end_offsets
 from tests.integration.security.conftest import Api
 
 PASSWORD_ENV = "DATAWAVE_SOURCE_SCAN_SUITE"
@@ -38,6 +48,7 @@ mutation ($source: String!) {{ unregisterDataSource(source: $source) {{ removedA
 SCAN_BY_ID = "query ($id: ID!) { scan(id: $id) { status progress { stage } } }"
 SOURCES = "{ dataSources(first: 100) { edges { node { name } } } }"
 ASSETS = "query ($source: String!) { assets(filter: {source: $source}, first: 1) { totalCount } }"
+LIVE = "MATCH (a:Asset {source: $source}) WHERE a.removedAt IS NULL RETURN count(a) AS n"
 
 
 async def stage(api: Api, token: str, scan_id: str) -> tuple[str, str | None]:
@@ -115,3 +126,66 @@ async def test_a_scan_starting_while_its_source_is_unregistered_is_refused(
         )
         async with source_claimed(redis, unique, "another"):  # nothing is left holding it
             pass
+
+
+async def test_a_scan_that_gave_up_on_ingest_does_not_bring_its_unregistered_source_back(
+    estate: Estate,
+    settings: Settings,
+    ingest_cfg: IngestSettings,
+    neo4j: AsyncDriver,
+    admin: AIOKafkaAdminClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`datawave scan` gave up waiting for ingest (no worker) and let go of its source, its
+    events still on Kafka: the source, unregistered then, came back (reachable, its tables
+    live) once a worker started. The unregistration voids the scan; workers drop its events."""
+    monkeypatch.setenv(PASSWORD_ENV, settings.source_password.get_secret_value())
+    name, db = estate.name, settings.neo4j.database
+    own = settings.model_copy(update={"ingest": ingest_cfg})
+    config = source_config(
+        {"name": name, "kind": "postgresql", "user": "datawave", "databases": [name],
+         "secret_ref": f"env:{PASSWORD_ENV}"}
+    )  # fmt: skip
+    async with postgres_database(settings.source_password.get_secret_value(), name) as pg:
+        await pg.execute("CREATE TABLE orders (id int PRIMARY KEY, email text)")
+        await register_source(neo4j, db, config)
+        result = await run_scan(own, neo4j, name, ingest_timeout_s=1)
+    assert (result.stage, result.tables) == ("failed", 1), result
+    assert "ingest did not finish" in (result.error or "")
+
+    producer = AIOKafkaProducer(**settings.kafka.client_options())
+    await producer.start()
+    try:
+        async with Redis.from_url(settings.redis_url) as redis:
+            topic = ingest_cfg.changes_topic
+            assert await unregister(neo4j, db, producer, topic, name, redis) == []
+    finally:
+        await producer.stop()
+
+    worker = Worker(ingest_cfg, settings.kafka, neo4j, db)
+    ends = await end_offsets(own, ingest_cfg.topics[0])
+    assert sum(ends.values()) == result.events
+
+    async def drained() -> bool:
+        committed = await admin.list_consumer_group_offsets(ingest_cfg.group_id)
+        return all(end == 0 or (tp in committed and committed[tp].offset >= end)
+                   for tp, end in ends.items())  # fmt: skip
+
+    async with running(worker):
+        await eventually(drained, 60)
+    assert await get_source(neo4j, db, name) is None
+    assert (await read(neo4j, db, LIVE, source=name))[0]["n"] == 0
+    assert worker.stats.voided == result.events
+
+
+async def test_an_unregistration_leaves_no_scan_to_take_over(
+    estate: Estate, settings: Settings, neo4j: AsyncDriver
+) -> None:
+    """A scan whose process died is taken over by the next scan of its source; once voided by
+    an unregistration it must not be (under its id all the next scan sent would be dropped)."""
+    name, db, scan_id = estate.name, settings.neo4j.database, str(uuid.uuid4())
+    await register_source(neo4j, db, source_config({"name": name, "kind": "postgresql"}))
+    await start_scan(neo4j, db, scan_id, name, source_urn(name))
+    assert await unfinished_scans(neo4j, db, name) == [scan_id]
+    assert await unregister_source(neo4j, db, name) == []
+    assert await unfinished_scans(neo4j, db, name) == []
