@@ -73,10 +73,14 @@ async def events(
 
 
 async def reaches(info: Info, urn: str) -> bool:
-    """Whether the subscriber may see the node ``urn`` (an asset, a finding, an access
-    request) now: fresh loaders, since a subscription lives long and scopes change with the
-    graph."""
+    """Whether the subscriber may hear of the node ``urn`` (an asset, a finding, an access
+    request) now. Whose scope covers it wherever the graph places it (an admin; a caller
+    limited by data source alone, for that source's assets) hears without a read, also of an
+    asset removed with its domains or gone: news of nothing they could not read. Others hear
+    of what the loaders read now, fresh, since a subscription lives long and scopes change
+    with the graph: a steward of some domains not of such an asset (nothing says it was
+    theirs), a caller of every domain not of an access request it is no party to."""
     guard = info.context.guard
-    if guard.unrestricted:
+    if guard.reaches_unplaced(urn):
         return True
     return await Loaders(info.context.state, guard).node(urn) is not None

@@ -2,12 +2,14 @@
 
 Over HTTP the gateway (app/gateway.py) has authenticated the caller before the context is
 built; a WebSocket's context is built at the handshake and learns its caller from
-``connection_init`` (app/main.py ``on_ws_connect``).
+``connection_init`` (app/main.py ``on_ws_connect``), and each operation on it runs on a copy
+(``next_operation``, resolvers/security.py).
 """
 
 from __future__ import annotations
 
 import uuid
+from copy import copy
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
@@ -42,11 +44,16 @@ class Context:
         self._operations = count(1)
         self._renew()
 
-    def next_operation(self) -> None:
-        """Fresh state (RBAC decisions, audit notes, DataLoaders) for the next operation on a
-        WebSocket, which carries many on one context."""
-        self.request_id = f"{self._connection_id}.{next(self._operations)}"
-        self._renew()
+    def next_operation(self) -> Context:
+        """The context of the next operation on a WebSocket. Strawberry builds one per
+        connection and hands it to every operation, and a client runs several at once (two
+        subscriptions of one page): each gets a copy with its own request id, RBAC decisions,
+        audit notes and DataLoaders (with their budget); the caller and the socket stay the
+        connection's."""
+        operation = copy(self)
+        operation.request_id = f"{self._connection_id}.{next(self._operations)}"
+        operation._renew()
+        return operation
 
     def sign_in(self, principal: Principal) -> None:
         """The principal a WebSocket's ``connection_init`` proved."""

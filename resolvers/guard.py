@@ -79,6 +79,12 @@ class Guard:
             perm, domains=record.domains, source=source
         )
 
+    def reaches_unplaced(self, urn: str) -> bool:
+        """``reaches`` for a node known by its URN alone: its data source the URN's, in no
+        domain (which only a caller scoped to every domain reaches), no party to it known. So
+        true only if the node is reached wherever the graph places it, or once it is gone."""
+        return self.reaches(NodeRecord(labels=[], props={"urn": urn}))
+
     def _party(self, record: NodeRecord) -> bool:
         """A party to an access request: its requester, a member of its team (``teamMembers``,
         graph/access.py), or one who may decide it. ``approves`` is the same rule as a filter."""

@@ -90,7 +90,8 @@ class _Lazy(dict[K, DataLoader[str, V]]):
 
 
 class Loaders:
-    """Built per request in ``get_context``, so nothing cached outlives the request."""
+    """Built per request, and per operation of a WebSocket (resolvers/context.py), so
+    nothing cached outlives it nor is shared between two subscriptions of one socket."""
 
     def __init__(self, state: AppState, guard: Guard) -> None:
         self._driver: AsyncDriver = state.neo4j

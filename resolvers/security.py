@@ -34,7 +34,9 @@ class OperationSecurity(SchemaExtension):
 
     async def on_operation(self) -> AsyncIterator[None]:
         if isinstance(self.context.request, WebSocket):
-            self.context.next_operation()
+            # Strawberry hands every operation on a socket the connection's context; it reads
+            # this one when it executes.
+            self.execution_context.context = self.context.next_operation()
         try:
             yield
         except GraphQLError as refusal:  # raised by on_execute, over HTTP
@@ -96,10 +98,22 @@ class OperationSecurity(SchemaExtension):
 
     def _refuse_if_too_large(self, result: ExecutionResult | None) -> None:
         """One error instead of the partial answer and an error for every field the budget
-        of related objects (resolvers/loaders.py) stopped."""
-        if result is not None and (too_large := self.context.loaders.too_large) is not None:
-            result.data = None
-            result.errors = [too_large]
+        of related objects (resolvers/loaders.py) stopped. A mutation's write is done by then:
+        its answer keeps what the payload held when the budget stopped it (bounded by the budget)
+        and says it was applied, or a client reading ``data: null`` as a failure would write
+        again (a second access request, a second scan)."""
+        if result is None or (too_large := self.context.loaders.too_large) is None:
+            return
+        if self.execution_context.operation_type is OperationType.MUTATION:
+            result.errors = [
+                GraphQLError(
+                    f"{too_large.message}; the mutation was applied, only its answer was cut",
+                    extensions={**(too_large.extensions or {}), "applied": True},
+                )
+            ]
+            return
+        result.data = None
+        result.errors = [too_large]
 
     async def _record_sensitive_reads(self, result: ExecutionResult | None) -> None:
         """Record before the response leaves; if that fails, withhold the values."""

@@ -22,7 +22,6 @@ from resolvers.channels import events, reaches
 from resolvers.context import Info
 from resolvers.errors import ClientError, coded
 from resolvers.live.types import CatalogChange, CatalogChangeFilter, ComplianceUpdate, ScanProgress
-from resolvers.loaders import Loaders
 from resolvers.permissions import needs
 from resolvers.quality.types import Anomaly, AnomalyFilter
 from security.rbac import permission
@@ -63,20 +62,6 @@ async def _logged(info: Info, channel: str, model: type[L], since: str | None) -
         yield event
 
 
-async def _visible(info: Info, change: changes.CatalogChange) -> bool:
-    """Whether the subscriber may see the changed node as it is now (a removed one only
-    without a domain restriction: its domains are gone with it). Data-mesh nodes name no
-    source and are scoped by their domain alone."""
-    guard = info.context.guard
-    domains, sources = guard.scope()
-    if sources is not None and change.source is not None and change.source not in sources:
-        return False
-    if domains is None:
-        return True
-    # Fresh loaders: a subscription lives long, and scopes change with the graph.
-    return await Loaders(info.context.state, guard).node(change.urn) is not None
-
-
 def _key(name: str, value: str) -> str:
     if not 0 < len(value) <= MAX_KEY:
         raise ClientError(f"{name} must have 1 to {MAX_KEY} characters")
@@ -100,7 +85,7 @@ class LiveSubscription:
     ) -> AsyncGenerator[CatalogChange, None]:
         events = _logged(info, changes.CATALOG_CHANNEL, changes.CatalogChange, since)
         async for change in events:
-            if (filter is None or filter.matches(change)) and await _visible(info, change):
+            if (filter is None or filter.matches(change)) and await reaches(info, change.urn):
                 yield CatalogChange.from_pydantic(change)
 
     @strawberry.subscription(

@@ -118,21 +118,24 @@ async def test_an_access_request_step_reaches_only_its_parties(mesh: dict[str, A
     m = mesh
     urns = await published(m, contract({"id": {"logicalType": "string"}}))
     product = urns["product"]
-    # A viewer of another domain discovers the product, but is no party to its requests.
-    vic = mint_token(m["settings"].auth, f"{m['name']}-vic", ["viewer"], domains=[m["mkt"]])
-    streams = [results(m, token, product) for token in (vic, m["consumer"].token)]
+    # Viewers of another domain and of every one discover the product, but are no party to
+    # its requests (the second heard of them: no scope restriction was taken for all of it).
+    auth, name = m["settings"].auth, m["name"]
+    vic = mint_token(auth, f"{name}-vic", ["viewer"], domains=[m["mkt"]])
+    una = mint_token(auth, f"{name}-una", ["viewer"])
+    streams = [results(m, token, product) for token in (vic, una, m["consumer"].token)]
     firsts = [asyncio.create_task(anext(s)) for s in streams]
     try:
-        await following(m, product, count=2)
+        await following(m, product, count=3)
         ask = {"version": urns["version"], "team": urns["analysts"],
                "purpose": "churn model for the retention team", "days": 30}  # fmt: skip
         request = (await m["consumer"](REQUEST, input=ask))["requestAccess"]["request"]
         marker = step(product, "gate.passed", run="r1")
         await publish(m["served"].app.state.datawave.redis, product_channel(product), marker)
         seen = [await asyncio.wait_for(first, 10) for first in firsts]
-        assert seen[0] == {"action": "gate.passed", "detail": {"run": "r1"}}
-        assert seen[1]["action"] == "access.requested"  # to its requester
-        assert seen[1]["detail"]["request"] == request["id"]
+        assert seen[:2] == [{"action": "gate.passed", "detail": {"run": "r1"}}] * 2
+        assert seen[2]["action"] == "access.requested"  # to its requester
+        assert seen[2]["detail"]["request"] == request["id"]
     finally:
         for s in streams:
             await s.aclose()

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from neo4j import AsyncDriver
 from redis.asyncio import Redis
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from core.settings import AuthSettings, Settings
@@ -110,6 +110,28 @@ async def secured(suite_settings: Settings) -> AsyncIterator[Served]:
 
 
 @dataclass
+class Socket:
+    """A graphql-transport-ws connection carrying several operations at once, as a browser
+    tab's client does: each ``subscribe`` is its operation ``<request id>.<n>``, n from 1."""
+
+    ws: ClientConnection
+
+    async def subscribe(self, id: str, query: str, **variables: Any) -> None:
+        payload = {"query": query, "variables": variables}
+        await self.ws.send(json.dumps({"id": id, "type": "subscribe", "payload": payload}))
+
+    async def results(self, count: int, *ids: str) -> dict[str, list[Any]]:
+        """The payloads of ``next`` (and ``error``) messages by operation id, until each of
+        ``ids`` has had ``count``."""
+        got: dict[str, list[Any]] = {id: [] for id in ids}
+        while any(len(got[id]) < count for id in ids):
+            message = json.loads(await self.ws.recv())
+            if message["type"] in ("next", "error"):
+                got.setdefault(message["id"], []).append(message["payload"])
+        return got
+
+
+@dataclass
 class Api:
     """One test's client of a served API (the secured one unless ``on`` says otherwise)."""
 
@@ -168,6 +190,15 @@ class Api:
             subprotocols=[Subprotocol("graphql-transport-ws")],
             additional_headers={"x-request-id": request_id},
         )
+
+    @asynccontextmanager
+    async def socket(self, token: str, request_id: str) -> AsyncIterator[Socket]:
+        """``websocket`` once ``connection_init`` with ``token`` is acknowledged."""
+        async with self.websocket(request_id) as ws:
+            init = {"type": "connection_init", "payload": bearer(token)}
+            await ws.send(json.dumps(init))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            yield Socket(ws)
 
     async def post(
         self, body: Any, token: str | None = None, **headers: str

@@ -19,10 +19,12 @@ from neo4j import AsyncDriver
 from core.settings import Neo4jSettings, Settings
 from core.topics import AUDIT
 from graph.driver import open_driver, read, write
+from live.changes import CATALOG_CHANNEL, compliance_channel
 from security.audit import AuditSink
 from security.masking import partial
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Served, serve, ws_client
+from tests.integration.graphql.test_subscriptions import until
 from tests.integration.security.conftest import Api, nudging
 
 EVENTS = """
@@ -42,6 +44,7 @@ WATCH_MIN = """
 subscription ($urns: [ID!]) { catalogChanges(filter: {urns: $urns}) {
   asset { ... on Table { columns { min } } } } }
 """
+SCORES = "subscription ($domain: String!) { complianceUpdates(domain: $domain) { score } }"
 SENSITIVE = """
 MATCH (e:AuditEvent {action: 'read:sensitive'}) WHERE e.actor STARTS WITH $name
 RETURN e.resource AS resource
@@ -174,3 +177,27 @@ async def test_a_subscription_event_leaves_once_its_sensitive_reads_are_recorded
         withheld, _ = await watched(api, steward, table, settings)
     assert [e["extensions"] for e in withheld] == [{"code": "AUDIT_UNAVAILABLE"}]
     assert EMAIL not in json.dumps(withheld)
+
+
+async def test_each_subscription_on_a_socket_is_audited_as_itself(
+    api: Api, orders: Estate, settings: Settings
+) -> None:
+    """The sensitive reads of one subscription's events are its own operation's (``<socket
+    request id>.1``): they were noted on whichever subscription the socket opened last."""
+    table, email = orders.table_urn("orders"), orders.column_urn("orders", "email")
+    hub, request = api.served.hub, api.request_id()
+    before = hub.subscriber_count(CATALOG_CHANNEL)
+    async with api.socket(api.token("steward", permissions=["pii:read"]), request) as ws:
+        await ws.subscribe("watch", WATCH_MIN, urns=[table])
+        await ws.subscribe("scores", SCORES, domain=api.name)
+        await until(lambda: hub.subscriber_count(compliance_channel(api.name)) == 1)
+        await until(lambda: hub.subscriber_count(CATALOG_CHANNEL) == before + 1)
+        async with nudging(settings, table), asyncio.timeout(10):
+            event = (await ws.results(1, "watch"))["watch"][0]
+    assert {"min": EMAIL} in event["data"]["catalogChanges"]["asset"]["columns"]
+    sensitive = [
+        (e["requestId"], e["resource"])
+        for e in await api.events(actor=f"{api.name}-steward")
+        if e["action"] == "read:sensitive"
+    ]
+    assert sensitive and set(sensitive) == {(f"{request}.1", email)}

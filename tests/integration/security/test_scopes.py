@@ -19,8 +19,10 @@ from neo4j import AsyncDriver
 from redis.asyncio import Redis
 
 from core.settings import Settings
+from core.urns import product_urn
 from graph.driver import read, write
 from live.changes import (
+    CatalogChange,
     ChangeType,
     ComplianceUpdate,
     catalog_change,
@@ -279,12 +281,20 @@ async def test_subscriptions_see_only_their_domain(
     ):
         await subscribe_once(api, steward, mesh.finance)
     sales = api.token("viewer", domains=[mesh.sales])
-    changes = "subscription ($s: String) { catalogChanges(filter: {source: $s}) { urn } }"
+    changed = [catalog_change(ChangeType.CHANGED, mesh.urn(t)) for t in ("invoices", "orders")]
+    assert await heard(api, settings, sales, *changed) == {mesh.urn("orders")}
+
+
+async def heard(api: Api, settings: Settings, token: str, *changes: CatalogChange) -> set[str]:
+    """Which of ``changes`` a ``catalogChanges`` subscriber with ``token`` hears, published
+    in order until it hears the last (10 s at most)."""
+    query = "subscription ($urns: [ID!]) { catalogChanges(filter: {urns: $urns}) { urn } }"
+    urns = [c.urn for c in changes]
     received: list[str] = []
 
     async def listen() -> None:
-        async with ws_client(api.url, sales) as session:
-            request = GraphQLRequest(changes, variable_values={"s": mesh.estate.name})
+        async with ws_client(api.url, token) as session:
+            request = GraphQLRequest(query, variable_values={"urns": urns})
             async for event in session.subscribe(request):
                 received.append(event["catalogChanges"]["urn"])
 
@@ -292,17 +302,58 @@ async def test_subscriptions_see_only_their_domain(
     redis = Redis.from_url(settings.redis_url)
     try:
         async with asyncio.timeout(10):
-            while mesh.urn("orders") not in received:  # resent until the subscription is live
-                await publish_catalog_change(
-                    redis,
-                    catalog_change(ChangeType.CHANGED, mesh.urn("invoices")),
-                    catalog_change(ChangeType.CHANGED, mesh.urn("orders")),
-                )
+            while urns[-1] not in received:  # resent until the subscription is live
+                await publish_catalog_change(redis, *changes)
                 await asyncio.sleep(0.1)
     finally:
         task.cancel()
         await redis.aclose()
-    assert set(received) == {mesh.urn("orders")}
+    return set(received)
+
+
+REMOVE = "MATCH (t:Table {urn: $urn}) SET t.removedAt = datetime()"
+
+
+@pytest.mark.parametrize(
+    ("role", "domains", "sources", "hears"),
+    [
+        ("admin", "sales", "theirs", "orders invoices loose customers gone elsewhere"),
+        ("viewer", "", "", "orders invoices loose customers gone elsewhere"),
+        ("steward", "", "ours", "orders invoices loose customers gone"),
+        ("steward", "", "theirs", "elsewhere"),
+        ("steward", "sales", "", "orders customers"),
+        ("steward", "sales", "theirs", ""),
+    ],
+    ids=["admin", "everywhere", "by-source", "other-source", "by-domain", "domain-other-source"],
+)
+async def test_catalog_changes_reach_whom_their_assets_do(
+    api: Api,
+    mesh: Mesh,
+    neo4j: AsyncDriver,
+    settings: Settings,
+    role: str,
+    domains: str,
+    sources: str,
+    hears: str,
+) -> None:
+    """A steward hears of no asset outside its domains and sources, an admin of all. One
+    that can no longer be read (``gone``, ``elsewhere``: not in the graph) is heard of by whom
+    may read every asset of its source, news of nothing hidden from them, and by no steward of
+    some domains: nothing says it was theirs. ``customers`` was removed, but its product still
+    places it in sales. The last, a change of the sales product, is heard by anyone."""
+    await write(neo4j, settings.neo4j.database, REMOVE, urn=mesh.urn("customers"))
+    names = {"sales": mesh.sales, "ours": mesh.estate.name, "theirs": f"{mesh.estate.name}x"}
+    scopes = {k: [names[v]] for k, v in (("domains", domains), ("sources", sources)) if v}
+    urns = {t: mesh.urn(t) for t in ("orders", "invoices", "loose", "customers", "gone")}
+    urns["elsewhere"] = urns["gone"].replace(names["ours"], names["theirs"])
+    product = product_urn(mesh.estate.name, "sales")  # as Estate.product names it
+    changes = [
+        *(catalog_change(ChangeType.CHANGED, urns[t]) for t in ("orders", "invoices", "loose")),
+        *(catalog_change(ChangeType.REMOVED, urns[t]) for t in ("customers", "gone", "elsewhere")),
+        catalog_change(ChangeType.CHANGED, product),
+    ]
+    received = await heard(api, settings, api.token(role, **scopes), *changes)
+    assert received == {urns[t] for t in hears.split()} | {product}
 
 
 async def test_compliance_updates_need_compliance_read(

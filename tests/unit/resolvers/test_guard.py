@@ -54,3 +54,17 @@ def test_data_products_and_domains_are_discovered_across_domains() -> None:
 def test_kinds_without_a_scope_rule_are_never_reached() -> None:
     assert not guard().reaches(POLICY)
     assert not guard().reaches(node(["Anomaly"], "not-a-urn"))
+
+
+def test_a_node_known_by_its_urn_alone_is_reached_only_wherever_the_graph_places_it() -> None:
+    """What a subscriber hears of without a read (resolvers/channels.py ``reaches``), also
+    once the node is gone."""
+    assert guard().reaches_unplaced(TABLE.urn)
+    assert guard(sources=frozenset({"pg"})).reaches_unplaced(TABLE.urn)
+    assert not guard(sources=frozenset({"mysql"})).reaches_unplaced(TABLE.urn)
+    assert not guard(domains=frozenset({"sales"})).reaches_unplaced(TABLE.urn), "or finance's"
+    admin = Principal("ad", frozenset({"admin"}), domains=frozenset({"finance"}))
+    assert Guard(admin, RequestAudit(None, "ad", "r3", "127.0.0.1")).reaches_unplaced(TABLE.urn)
+    assert guard(domains=frozenset({"finance"})).reaches_unplaced(PRODUCT.urn)
+    request = "urn:dw:access:sales/orders/r1"
+    assert not guard().reaches_unplaced(request), "no party to it: only its parties hear of it"
