@@ -10,6 +10,7 @@ members read what the product exposes (resolvers/loaders.py) until it expires or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, LiteralString
 
 from neo4j import AsyncDriver
@@ -87,13 +88,20 @@ MATCH (n:AccessRequest) WHERE n.urn IN $urns
 OPTIONAL MATCH (n)-[:BY]->(t:Team)
 RETURN labels(n) AS labels, n {.*, teamMembers: coalesce(t.members, [])} AS props
 """
-CONSUMERS: LiteralString = """
+# The live grants on a version with their teams, by team name then request URN (a team may
+# hold two), after the keyset position ($name, $after).
+_CONSUMERS: LiteralString = """
 MATCH (t:Team)-[g:GRANTED]->(:Contract {urn: $version})
 WHERE g.expiresAt > datetime() AND g.revokedAt IS NULL
 MATCH (r:AccessRequest {id: g.request})
-RETURN t.urn AS team, t.name AS name, g.expiresAt AS expiresAt, r.urn AS request
-ORDER BY t.name
 """
+CONSUMERS: LiteralString = (
+    _CONSUMERS
+    + "WITH t, g, r WHERE $name IS NULL OR t.name > $name OR (t.name = $name AND r.urn > $after)\n"
+    + "RETURN t.urn AS team, t.name AS name, g.expiresAt AS expiresAt, r.urn AS request\n"
+    + "ORDER BY t.name, r.urn LIMIT $limit\n"
+)
+COUNT_CONSUMERS: LiteralString = _CONSUMERS + "RETURN count(r) AS n\n"
 # A consumer moves its binding to another published version of the product: the grant on the
 # old version ends (``revokedAt``, ``migratedTo``, kept for the record) and the same grant,
 # expiry and all, binds the new one; the request records where it is bound now. One
@@ -254,9 +262,22 @@ async def count_requests(driver: AsyncDriver, database: str, **where: Any) -> in
     return (await read(driver, database, COUNT_REQUESTS, **where))[0]["n"]
 
 
-async def consumers(driver: AsyncDriver, database: str, version: str) -> list[Record]:
-    """The teams holding a live grant on ``version``."""
-    return [plain(r) for r in await read(driver, database, CONSUMERS, version=version)]
+async def consumers(
+    driver: AsyncDriver, database: str, version: str, limit: int,
+    after: Sequence[str] | None = None,
+) -> list[Record]:  # fmt: skip
+    """A page of the teams holding a live grant on ``version``, by team name and request URN,
+    after ``after`` (such a pair)."""
+    name, urn = after or (None, None)
+    rows = await read(
+        driver, database, CONSUMERS, version=version, name=name, after=urn, limit=limit
+    )
+    return [plain(r) for r in rows]
+
+
+async def count_consumers(driver: AsyncDriver, database: str, version: str) -> int:
+    """How many live grants bind ``version``."""
+    return (await read(driver, database, COUNT_CONSUMERS, version=version))[0]["n"]
 
 
 async def granted(

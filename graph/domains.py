@@ -13,6 +13,7 @@ point at: a product, its versions (``HAS_VERSION``) and a team. RBAC reads the r
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import LiteralString, NamedTuple
 
 from neo4j import AsyncDriver
@@ -189,10 +190,13 @@ DELETE old
 MERGE (t)-[:IN_DOMAIN]->(d)
 RETURN properties(t) AS props, d.name AS domain
 """
-TEAMS: LiteralString = """
-MATCH (t:Team)-[:IN_DOMAIN]->(d:Domain {urn: $domain})
-RETURN properties(t) AS props, d.name AS domain ORDER BY t.name
-"""
+_TEAMS: LiteralString = "MATCH (t:Team)-[:IN_DOMAIN]->(d:Domain {urn: $domain})\n"
+TEAMS: LiteralString = (
+    _TEAMS
+    + "WHERE $after IS NULL OR t.urn > $after\n"
+    + "RETURN properties(t) AS props, d.name AS domain ORDER BY t.urn LIMIT $limit\n"
+)
+COUNT_TEAMS: LiteralString = _TEAMS + "RETURN count(t) AS n\n"
 TEAM: LiteralString = """
 MATCH (t:Team {urn: $urn})
 OPTIONAL MATCH (t)-[:IN_DOMAIN]->(d:Domain)
@@ -231,10 +235,20 @@ UNASSIGN: LiteralString = (
 DELETE old"""
     + _TABLES
 )
-ASSIGNED: LiteralString = """
-MATCH (n)-[:IN_DOMAIN]->(:Domain {urn: $domain}) WHERE n:DataSource OR n:Asset
-RETURN n.urn AS urn ORDER BY n.urn LIMIT $limit
+# A domain's assignments as the caller may see them: those of a domain in its scope, of sources
+# in its scope ($domains, $sources: None for all), or a scoped steward read the names of other
+# domains' and sources' tables here that the catalogue hides from them.
+_ASSIGNED: LiteralString = """
+MATCH (d:Domain {urn: $domain}) WHERE $domains IS NULL OR d.name IN $domains
+MATCH (n)-[:IN_DOMAIN]->(d)
+WHERE (n:DataSource OR n:Asset) AND ($sources IS NULL OR coalesce(n.source, n.name) IN $sources)
 """
+ASSIGNED: LiteralString = (
+    _ASSIGNED
+    + "  AND ($after IS NULL OR n.urn > $after)\n"
+    + "RETURN n.urn AS urn ORDER BY n.urn LIMIT $limit\n"
+)
+COUNT_ASSIGNED: LiteralString = _ASSIGNED + "RETURN count(n) AS n\n"
 
 
 async def create_domain(
@@ -297,9 +311,16 @@ async def get_team(driver: AsyncDriver, database: str, urn: str) -> Record | Non
     return {**plain(rows[0]["props"]), "domain": rows[0]["domain"], "owns": rows[0]["owns"]}
 
 
-async def list_teams(driver: AsyncDriver, database: str, domain: str) -> list[Record]:
-    rows = await read(driver, database, TEAMS, domain=domain)
+async def list_teams(
+    driver: AsyncDriver, database: str, domain: str, limit: int, after: str | None = None
+) -> list[Record]:
+    """A page of the domain's teams in URN order, after the URN ``after``."""
+    rows = await read(driver, database, TEAMS, domain=domain, after=after, limit=limit)
     return [{**plain(r["props"]), "domain": r["domain"]} for r in rows]
+
+
+async def count_teams(driver: AsyncDriver, database: str, domain: str) -> int:
+    return (await read(driver, database, COUNT_TEAMS, domain=domain))[0]["n"]
 
 
 class Assignment(NamedTuple):
@@ -329,6 +350,34 @@ async def existing(driver: AsyncDriver, database: str, urns: list[str]) -> set[s
     return {r["urn"] for r in await read(driver, database, EXISTING, urns=urns)}
 
 
-async def assigned(driver: AsyncDriver, database: str, domain: str, limit: int) -> list[str]:
-    rows = await read(driver, database, ASSIGNED, domain=domain, limit=limit)
+Scope = tuple[Collection[str] | None, Collection[str] | None]
+
+
+async def assigned(
+    driver: AsyncDriver, database: str, domain: str, scope: Scope, limit: int,
+    after: str | None = None,
+) -> list[str]:  # fmt: skip
+    """A page of the sources and assets assigned to the domain directly, in URN order, that a
+    caller limited to ``scope`` (domains, sources; None: all) may see."""
+    domains, sources = _listed(scope)
+    rows = await read(
+        driver, database, ASSIGNED, domain=domain, domains=domains, sources=sources,
+        after=after, limit=limit,
+    )  # fmt: skip
     return [r["urn"] for r in rows]
+
+
+async def count_assigned(driver: AsyncDriver, database: str, domain: str, scope: Scope) -> int:
+    domains, sources = _listed(scope)
+    rows = await read(
+        driver, database, COUNT_ASSIGNED, domain=domain, domains=domains, sources=sources
+    )
+    return rows[0]["n"]
+
+
+def _listed(scope: Scope) -> tuple[list[str] | None, list[str] | None]:
+    domains, sources = scope
+    return (
+        None if domains is None else sorted(domains),
+        None if sources is None else sorted(sources),
+    )

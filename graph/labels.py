@@ -149,20 +149,29 @@ RETURN properties(r) AS edge
 # A withdrawn decision: the machine's label comes back as it was (``review`` if a decision
 # older than ``machineStatus`` hid it), a steward's own goes; what would lift the column's
 # masking (a sensitive label of the steward's own that still masks) is left when ``$protected``.
+# A steward's own made of a near-miss (DECIDE kept what the classifier saw, its ``model``
+# among it) is a near-miss again: deciding had taken that out of ``CANDIDATE_LABEL``.
 WITHDRAW = """
 MATCH (c:Column {urn: $urn})-[r:LABELED]->(l:Label {name: $label})
 WHERE NOT r.status IN $machine
-WITH r, r.method = 'steward' AS own, l.sensitivity IN $protected AND r.status <> 'rejected' AS masks
-WITH r, own, own AND masks AS unmasks
-WITH r, own, unmasks,
+WITH c, r, l, r.method = 'steward' AS own,
+     l.sensitivity IN $protected AND r.status <> 'rejected' AS masks
+WITH c, r, l, own, own AND masks AS unmasks
+WITH c, r, l, own, unmasks,
      CASE WHEN own OR unmasks THEN null ELSE coalesce(r.machineStatus, 'review') END AS restored
 CALL (r, restored) {
   WITH r WHERE restored IS NOT NULL
   SET r.status = restored
   REMOVE r.machineStatus, r.note, r.decidedBy, r.decidedAt, r.requestedBy, r.requestedAt
 }
-CALL (r, own, unmasks) {
-  WITH r WHERE own AND NOT unmasks
+CALL (c, r, l, own, unmasks) {
+  WITH c, r, l WHERE own AND NOT unmasks
+  CALL (c, r, l) {
+    WITH c, r, l WHERE r.model IS NOT NULL
+    CREATE (c)-[k:CANDIDATE_LABEL]->(l)
+    SET k = r {.confidence, .explanation, .evidence, .contributions, .contribution, .model,
+               .features, .at}
+  }
   DELETE r
 }
 RETURN unmasks, restored AS status

@@ -83,6 +83,18 @@ SET c.name = p.name + ' ' + $version, c.product = $product, c.version = $version
     c.drift = null, c.driftCheckedAt = null
 RETURN properties(c) AS props
 """
+# A product's versions in semantic-version order (MAJOR.MINOR.PATCH compared as numbers, so
+# 1.10.0 follows 1.9.0), after the version ``$after`` (its parts; null: from the start).
+_VERSIONS: LiteralString = """
+MATCH (:DataProduct {urn: $product})-[:HAS_VERSION]->(c:Contract)
+"""
+VERSIONS: LiteralString = (
+    _VERSIONS
+    + "WITH c, [part IN split(c.version, '.') | toInteger(part)] AS semver\n"
+    + "WHERE $after IS NULL OR semver > $after\n"
+    + "RETURN properties(c) AS props ORDER BY semver LIMIT $limit\n"
+)
+COUNT_VERSIONS: LiteralString = _VERSIONS + "RETURN count(c) AS n\n"
 VERSION: LiteralString = """
 MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract {urn: $urn})
 RETURN properties(c) AS props, p.urn AS product, p.domain AS domain
@@ -226,6 +238,23 @@ async def get_version(driver: AsyncDriver, database: str, urn: str) -> Record | 
     if not rows:
         return None
     return {**plain(rows[0]["props"]), "product": rows[0]["product"], "domain": rows[0]["domain"]}
+
+
+async def versions(
+    driver: AsyncDriver, database: str, product: str, limit: int,
+    after: Sequence[int] | None = None,
+) -> list[Record]:  # fmt: skip
+    """A page of the product's versions, oldest first, after the version whose (major, minor,
+    patch) is ``after``."""
+    rows = await read(
+        driver, database, VERSIONS, product=product, limit=limit,
+        after=list(after) if after is not None else None,
+    )  # fmt: skip
+    return [plain(r["props"]) for r in rows]
+
+
+async def count_versions(driver: AsyncDriver, database: str, product: str) -> int:
+    return (await read(driver, database, COUNT_VERSIONS, product=product))[0]["n"]
 
 
 async def step(

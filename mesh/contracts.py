@@ -69,12 +69,12 @@ def _load(text: str) -> Any:
 # depth.
 
 
-def _schema_error(doc: dict[str, Any]) -> tuple[str, str] | None:
-    """(path, message) of what the standard's JSON Schema refuses in ``doc``, or None: the
-    deepest error, since a bad nested field also fails every object around it ("unevaluated
-    properties")."""
+def _schema_error(doc: dict[str, Any], formats: bool) -> tuple[str, str] | None:
+    """(path, message) of what the standard's JSON Schema refuses in ``doc`` (its formats too,
+    if ``formats``), or None: the deepest error, since a bad nested field also fails every
+    object around it ("unevaluated properties")."""
     try:
-        errors = list(_judge().iter_errors(doc))
+        errors = list(_judge(formats).iter_errors(doc))
     except ValueError as err:  # YAML's own types (!!binary, !!set) have no JSON equivalent
         return "yaml", f"a contract holds JSON values only ({err})"
     if not errors:
@@ -83,8 +83,12 @@ def _schema_error(doc: dict[str, Any]) -> tuple[str, str] | None:
     return ".".join(str(p) for p in deepest.instance_path) or "(document)", deepest.message
 
 
-def parse(text: str) -> OpenDataContractStandard:
-    """An ODCS v3 document, or InvalidContract naming the bad field's path."""
+def parse(text: str, *, stored: bool = False) -> OpenDataContractStandard:
+    """An ODCS v3 document, or InvalidContract naming the bad field's path. A contract
+    ``stored`` with a version is read as it was accepted then: its formats (date-times, URIs)
+    are not checked again (earlier releases stored contracts without checking them), or a
+    version whose contract no longer parsed could not be compared, gated, published or checked
+    for drift."""
     _check_size(text)
     try:
         doc = _load(text)
@@ -95,7 +99,7 @@ def parse(text: str) -> OpenDataContractStandard:
     if not isinstance(doc, dict):
         raise InvalidContract("an ODCS contract is a YAML mapping", "yaml")
     # The standard's JSON Schema first (enums, required fields, formats), then its models.
-    if refused := _schema_error(doc):
+    if refused := _schema_error(doc, formats=not stored):
         path, message = refused
         raise InvalidContract(f"{path}: {message}", path)
     if not str(doc.get("apiVersion", "")).startswith("v3."):
@@ -131,8 +135,8 @@ def _schema() -> dict[str, Any]:
 
 
 @cache
-def _judge() -> jsonschema_rs.Validator:
-    return jsonschema_rs.Draft201909Validator(_schema(), validate_formats=True)
+def _judge(formats: bool) -> jsonschema_rs.Validator:
+    return jsonschema_rs.Draft201909Validator(_schema(), validate_formats=formats)
 
 
 def _conditions_need_their_key(node: Any) -> Any:

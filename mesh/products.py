@@ -194,7 +194,8 @@ async def import_contract(
 
 
 def contract_of(record: dict[str, Any]) -> OpenDataContractStandard:
-    return contracts.parse(record["odcs"])
+    """The contract a version stored, as it was accepted."""
+    return contracts.parse(record["odcs"], stored=True)
 
 
 def discovered(rows: list[dict[str, Any]]) -> list[contracts.Discovered]:

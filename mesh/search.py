@@ -73,7 +73,7 @@ class ProductHit:
 
 def _contract_words(odcs: str) -> list[str]:
     try:
-        doc = contracts.parse(odcs)
+        doc = contracts.parse(odcs, stored=True)
     except InvalidContract:
         return []
     words = [doc.description.purpose or "", doc.description.usage or ""] if doc.description else []

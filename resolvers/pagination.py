@@ -12,8 +12,9 @@ import base64
 import binascii
 import bisect
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from graph.catalog import AssetSort, SortField
@@ -21,6 +22,7 @@ from resolvers.common import Connection, Edge, PageInfo
 from resolvers.errors import ClientError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -52,16 +54,34 @@ def keyset_position(cursor: str, size: int, of: str) -> tuple[str, ...]:
     return tuple(position)
 
 
+# A cursor's time as the database writes it (``toString`` of a datetime: DataWave writes UTC)
+# or Python does, which Neo4j's ``datetime()`` reads back. Python's ``fromisoformat`` alone also
+# takes what Neo4j does not: a space for the ``T``, an offset in seconds or past 18 hours (each
+# an internal error there).
+_CURSOR_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?", re.ASCII
+)
+_MAX_OFFSET = timedelta(hours=18)
+
+
+def _cursor_time(at: str) -> bool:
+    if not _CURSOR_TIME.fullmatch(at):
+        return False
+    try:
+        offset = datetime.fromisoformat(at).utcoffset()
+    except ValueError:  # a 13th month, a 25th hour
+        return False
+    return offset is None or abs(offset) <= _MAX_OFFSET
+
+
 def timed_position(after: str | None, of: str) -> tuple[str, str] | None:
     """(time, id) of an endCursor of ``of``, for lists in time order (None: from the start);
-    a time that does not parse is refused here rather than failing the database query."""
+    a time the database would not read is refused here rather than failing its query."""
     if after is None:
         return None
     at, key = keyset_position(after, 2, of)
-    try:
-        datetime.fromisoformat(at)
-    except ValueError:
-        raise ClientError(f"invalid cursor: pass an endCursor of a {of} page") from None
+    if not _cursor_time(at):
+        raise ClientError(f"invalid cursor: pass an endCursor of a {of} page")
     return at, key
 
 
@@ -80,6 +100,20 @@ def ranked_position(after: str | None, of: str) -> tuple[float, str, str] | None
 def after_urn(after: str | None, of: str) -> str | None:
     """The URN a cursor of the field ``of`` points after (None: from the start)."""
     return keyset_position(after, 1, of)[0] if after is not None else None
+
+
+def whole_number(text: str, of: str) -> int:
+    """A cursor's count or version number; ``isdigit`` alone also takes digits ``int`` does not
+    read (``²``), which failed the request instead of refusing the cursor."""
+    if not (text.isascii() and text.isdigit()):
+        raise ClientError(f"invalid cursor: pass an endCursor of a {of} page")
+    return int(text)
+
+
+def number_after(after: str | None, of: str) -> int | None:
+    """The number (a version, a place in an append-only list) an endCursor of ``of`` points
+    after, for lists in the order of a whole number (None: from the start)."""
+    return whole_number(keyset_position(after, 1, of)[0], of) if after is not None else None
 
 
 def keyset_page(
@@ -104,15 +138,25 @@ def keyset_page(
     )
 
 
+async def read_page(
+    read: Callable[[int], Awaitable[Sequence[R]]],
+    count: Callable[[], Awaitable[int]],
+    node: Callable[[R], T],
+    position: Callable[[R], Sequence[str]],
+    first: int,
+) -> Connection[T]:
+    """A page of a list one query reads in a fixed order: ``read(limit)`` reads up to
+    ``first + 1`` rows after the caller's position (the extra one tells whether a next page
+    exists), ``position`` is a row's place in that order: its cursor."""
+    found = await read(check_page_size(first) + 1)
+    return keyset_page([node(r) for r in found], [position(r) for r in found], first, count)
+
+
 def offset_after(after: str | None, of: str) -> int:
     """Where a page of a ranked list starts: 0, or one past the item an endCursor of ``of``
     names."""
-    if after is None:
-        return 0
-    (position,) = keyset_position(after, 1, of)
-    if not position.isdigit():
-        raise ClientError(f"invalid cursor: pass an endCursor of a {of} page")
-    return int(position) + 1
+    position = number_after(after, of)
+    return 0 if position is None else position + 1
 
 
 def offset_page(
@@ -135,30 +179,54 @@ def offset_page(
     )
 
 
-def urn_page(
-    items: Sequence[T], urn: Callable[[T], str], first: int, after: str | None
+def held_page(
+    items: Sequence[T],
+    key: Callable[[T], Any],
+    position: Callable[[T], Sequence[str]],
+    first: int,
+    start_after: Any,
 ) -> Connection[T]:
-    """A page, in URN order, of a list the request already holds: one hop of lineage, which
-    the DataLoaders fetch for every parent in one query, so only the answer is bounded."""
+    """A page of a list the request already holds (a DataLoader's batch, a report), in the
+    order of ``key`` after the key ``start_after`` (None: from the start); ``position``: an
+    item's cursor, which the caller turns back into its key. Only the answer is bounded."""
     check_page_size(first)
-    ordered = sorted(items, key=urn)
+    ordered = sorted(items, key=key)
     start = 0
-    if after is not None:
-        (last,) = keyset_position(after, 1, "this list")
-        start = bisect.bisect_right([urn(i) for i in ordered], last)
+    if start_after is not None:
+        start = bisect.bisect_right([key(i) for i in ordered], start_after)
     page = ordered[start : start + first]
 
     async def count() -> int:
         return len(ordered)
 
     return Connection(
-        edges=[Edge(node=i, position=lambda i=i: keyset_cursor([urn(i)])) for i in page],
+        edges=[Edge(node=i, position=lambda i=i: keyset_cursor(position(i))) for i in page],
         page_info=PageInfo(
             has_next_page=start + first < len(ordered),
-            end_cursor=keyset_cursor([urn(page[-1])]) if page else None,
+            end_cursor=keyset_cursor(position(page[-1])) if page else None,
         ),
         count=count,
     )
+
+
+def urn_page(
+    items: Sequence[T], urn: Callable[[T], str], first: int, after: str | None
+) -> Connection[T]:
+    """A page, in URN order, of a list the request already holds: one hop of lineage, which
+    the DataLoaders fetch for every parent in one query, so only the answer is bounded."""
+    check_page_size(first)
+    last = after_urn(after, "this list")
+    return held_page(items, urn, lambda i: [urn(i)], first, last)
+
+
+def numbered_page(
+    items: Sequence[T], number: Callable[[T], int], first: int, after: str | None, of: str
+) -> Connection[T]:
+    """A page, in the order of a whole number (a table's schema versions), of a list the
+    request already holds; ``of`` names the field its cursors belong to."""
+    check_page_size(first)
+    last = number_after(after, of)
+    return held_page(items, number, lambda i: [str(number(i))], first, last)
 
 
 def encode_cursor(sort: AssetSort, key: Any, urn: str) -> str:

@@ -49,6 +49,7 @@ from resolvers.pagination import (
     check_page_size,
     decode_cursor,
     encode_cursor,
+    numbered_page,
     urn_page,
 )
 from resolvers.permissions import needs_quietly
@@ -320,8 +321,10 @@ class Asset(Node):
         return cls(**cls.base(record.props))
 
 
-UPSTREAM = "Tables and OpenLineage datasets this one is fed from (one hop)."
-DOWNSTREAM = "Tables and OpenLineage datasets this one feeds (one hop)."
+# As ``lineage`` without ``asOf``: an edge a later run of its job ended is left out.
+NOW = " now (one hop): edges a later run of their job ended are in `lineage(asOf:)`."
+UPSTREAM = "Tables and OpenLineage datasets this one is fed from" + NOW
+DOWNSTREAM = "Tables and OpenLineage datasets this one feeds" + NOW
 
 
 async def _upstream(
@@ -348,10 +351,13 @@ class Database(Asset):
         record = await info.context.loaders.node(source_urn(self.source))
         return DataSource.from_record(record) if record else None
 
-    @strawberry.field
-    async def schemas(self, info: Info) -> list[Schema]:
+    @strawberry.field(description="Its schemas, in URN order.")
+    async def schemas(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Schema]:
         found = await _related(info, Relation.CHILDREN, self.id)
-        return [Schema.from_record(r.node) for r in found if "Schema" in r.node.labels]
+        schemas = [Schema.from_record(r.node) for r in found if "Schema" in r.node.labels]
+        return urn_page(schemas, _urn, first, after)
 
 
 @strawberry.type
@@ -397,16 +403,21 @@ class Table(Asset):
         ]
         return [c for c in columns if include_removed or c.removed_at is None]
 
-    @strawberry.field(description="Every schema version, oldest first.")
-    async def versions(self, info: Info) -> list[SchemaVersion]:
-        return [
-            SchemaVersion.from_record(r.node)
-            for r in await _related(info, Relation.VERSIONS, self.id)
-        ]
+    async def _versions(self, info: Info) -> list[SchemaVersion]:
+        """Every schema version, oldest first: one DataLoader batch for a page of tables."""
+        found = await _related(info, Relation.VERSIONS, self.id)
+        return [SchemaVersion.from_record(r.node) for r in found]
+
+    @strawberry.field(description="Its schema versions, oldest first.")
+    async def versions(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[SchemaVersion]:
+        found = await self._versions(info)
+        return numbered_page(found, lambda v: v.version, first, after, "versions")
 
     @strawberry.field
     async def current_version(self, info: Info) -> SchemaVersion | None:
-        versions = await self.versions(info)
+        versions = await self._versions(info)
         return versions[-1] if versions else None
 
     upstream: Connection[Asset] = strawberry.field(
@@ -493,16 +504,14 @@ class Column(Asset):
         return _assignments(await with_inherited(info, own, found))
 
     @strawberry.field(
-        description="Columns this one is fed from (one hop).", extensions=needs_quietly(LINEAGE)
+        description="Columns this one is fed from" + NOW, extensions=needs_quietly(LINEAGE)
     )
     async def upstream(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[Column]:
         return await _hop(Column, info, Relation.UPSTREAM, self.id, first, after)
 
-    @strawberry.field(
-        description="Columns this one feeds (one hop).", extensions=needs_quietly(LINEAGE)
-    )
+    @strawberry.field(description="Columns this one feeds" + NOW, extensions=needs_quietly(LINEAGE))
     async def downstream(
         self,
         info: Info,
@@ -569,10 +578,13 @@ class DataSource(Node):
         description="Documents read per MongoDB collection."
     )
 
-    @strawberry.field(description="Databases discovered in it.")
-    async def databases(self, info: Info) -> list[Database]:
+    @strawberry.field(description="Databases discovered in it, in URN order.")
+    async def databases(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Database]:
         found = await _related(info, Relation.SOURCE_DATABASES, self.id)
-        return [Database.from_record(r.node) for r in found if "Database" in r.node.labels]
+        databases = [Database.from_record(r.node) for r in found if "Database" in r.node.labels]
+        return urn_page(databases, _urn, first, after)
 
     @strawberry.field(
         description="Its circuit breaker (scans refused while OPEN); null while Redis cannot tell."

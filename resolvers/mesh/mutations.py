@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from core.urns import InvalidUrn, domain_urn
+from core.urns import domain_urn
 from graph import access as access_graph
 from live.changes import ChangeType
 from mesh import access, domains, errors, gates, products
@@ -44,7 +44,7 @@ from resolvers.mesh.types import (
     ProductVersion,
     Remediation,
     Team,
-    domain_of,
+    domain_arg,
 )
 from resolvers.permissions import FORBIDDEN
 from security.rbac import Permission, permission
@@ -96,10 +96,7 @@ def _actor(info: Info) -> str:
 def _within(info: Info, perm: Permission, urn: str) -> str:
     """The domain ``urn`` names, if the caller holds ``perm`` there; FORBIDDEN (audited)
     otherwise. A malformed URN is the caller's mistake, reported as such."""
-    try:
-        domain = domain_of(urn)
-    except (InvalidUrn, IndexError):
-        raise coded("BAD_USER_INPUT", f"not a domain, product or version URN: {urn}") from None
+    domain = domain_arg(urn)
     guard = info.context.guard
     if not guard.can(perm, domain=domain):
         guard.audit.note(str(perm), urn, "denied", "out of scope")
@@ -427,7 +424,7 @@ class MeshMutation:
 
         async def work() -> dict[str, Any]:
             state = info.context.state
-            bound = len(await access_graph.consumers(*info.context.graph, version))
+            bound = await access_graph.count_consumers(*info.context.graph, version)
             record = await products.advance(
                 state,
                 _actor(info),

@@ -24,7 +24,7 @@ from resolvers.mesh.types import (
     DataProduct,
     Domain,
     ProductVersion,
-    domain_of,
+    domain_arg,
     product_page,
     products_of,
 )
@@ -218,7 +218,7 @@ class MeshQuery:
         _check_text(info, text)
         check_page_size(first)
         start = offset_after(after, "searchProducts")
-        name = domain_of(domain) if domain is not None else None
+        name = domain_arg(domain) if domain is not None else None
         semantic = mode is ProductSearchMode.SEMANTIC
         try:
             ranked = await product_search.search(info.context.state, text, name, semantic)

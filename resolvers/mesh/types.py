@@ -10,19 +10,31 @@ from typing import Any, Self
 
 import strawberry
 
-from core.urns import Urn, team_urn
+from core.urns import InvalidUrn, Urn, team_urn
 from graph import access as access_graph
 from graph import domains as domain_graph
 from graph import gates as gate_graph
 from graph import products as product_graph
 from graph.records import NodeRecord
 from mesh import usage as mesh_usage
-from mesh.lifecycle import Migration, Status, Step
+from mesh.errors import MeshError
+from mesh.lifecycle import Migration, Status, Step, Version
 from mesh.quality import Health, Level
 from resolvers.common import Connection, Node, TableKind, UserError, member, timestamp
 from resolvers.context import Info
+from resolvers.errors import ClientError
 from resolvers.mesh.requests import AccessRequest, AccessRequestFilter, access_request_page
-from resolvers.pagination import DEFAULT_PAGE_SIZE, after_urn, check_page_size, keyset_page
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    after_urn,
+    check_page_size,
+    held_page,
+    keyset_page,
+    keyset_position,
+    numbered_page,
+    read_page,
+    whole_number,
+)
 from security.rbac import permission
 
 strawberry.enum(Status, name="VersionStatus", description="Where a product version stands.")
@@ -41,12 +53,20 @@ strawberry.enum(
 )
 
 ACCESS_APPROVE = permission("access:approve")
-MAX_LIST = 500
 
 
 def domain_of(urn: str) -> str:
     """The domain name a domain, product or version URN names (its first segment)."""
     return Urn.parse(urn).path[0]
+
+
+def domain_arg(urn: str) -> str:
+    """``domain_of`` for an argument the caller sent: a malformed URN is their mistake
+    (``BAD_USER_INPUT``), not an internal error without a code."""
+    try:
+        return domain_of(urn)
+    except (InvalidUrn, IndexError):
+        raise ClientError(f"not a domain, product or version URN: {urn}") from None
 
 
 @strawberry.type(description="A team of a domain and the people in it; owners of assets are teams.")
@@ -84,10 +104,16 @@ class Domain(Node):
     created_by: str | None
     archived_at: datetime | None
 
-    @strawberry.field(description="Its teams.")
-    async def teams(self, info: Info) -> list[Team]:
-        found = await domain_graph.list_teams(*info.context.graph, self.id)
-        return [Team.from_props(t) for t in found]
+    @strawberry.field(description="Its teams, in URN order.")
+    async def teams(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Team]:
+        graph, start = info.context.graph, after_urn(after, "teams")
+        return await read_page(
+            lambda limit: domain_graph.list_teams(*graph, self.id, limit, start),
+            lambda: domain_graph.count_teams(*graph, self.id),
+            Team.from_props, lambda t: [t["urn"]], first,
+        )  # fmt: skip
 
     @strawberry.field(description="Its data products, in URN order.")
     async def products(
@@ -95,10 +121,20 @@ class Domain(Node):
     ) -> Connection[DataProduct]:
         return await product_page(info, self.id, None, first, after, "Domain.products")
 
-    @strawberry.field(description="Sources and assets assigned to it directly (up to 500).")
-    async def assigned(self, info: Info) -> list[strawberry.ID]:
-        found = await domain_graph.assigned(*info.context.graph, self.id, MAX_LIST)
-        return [strawberry.ID(u) for u in found]
+    @strawberry.field(
+        description="Sources and assets assigned to it directly, in URN order: those of sources "
+        "in the caller's scope, for a caller whose scope holds the domain."
+    )
+    async def assigned(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[strawberry.ID]:
+        graph, start = info.context.graph, after_urn(after, "assigned")
+        scope = info.context.guard.scope()
+        return await read_page(
+            lambda limit: domain_graph.assigned(*graph, self.id, scope, limit, start),
+            lambda: domain_graph.count_assigned(*graph, self.id, scope),
+            strawberry.ID, lambda u: [u], first,
+        )  # fmt: skip
 
     @classmethod
     def from_props(cls, p: dict[str, Any]) -> Self:
@@ -183,6 +219,8 @@ class RemediationNote:
     by: str
     at: datetime | None
     note: str
+    # Its place among the remediation's notes: they are only ever appended, so it never moves.
+    index: strawberry.Private[int]
 
 
 @strawberry.enum(description="Whether a remediation is still open.")
@@ -203,12 +241,18 @@ class Remediation:
     opened_at: datetime | None
     opened_by: str | None
     failed_run: strawberry.ID | None
-    notes: list[RemediationNote]
+    all_notes: strawberry.Private[list[RemediationNote]]
     cleared_at: datetime | None
     cleared_by: str | None
     clearing_run: strawberry.ID | None = strawberry.field(
         description="The passing run that released the quarantine."
     )
+
+    @strawberry.field(description="Its notes, oldest first.")
+    def notes(
+        self, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[RemediationNote]:
+        return numbered_page(self.all_notes, lambda n: n.index, first, after, "notes")
 
     @classmethod
     def from_props(cls, p: dict[str, Any]) -> Self:
@@ -222,8 +266,9 @@ class Remediation:
             opened_at=timestamp(p, "openedAt"),
             opened_by=p.get("openedBy"),
             failed_run=p.get("failedRun"),
-            notes=[
-                RemediationNote(by=b, at=timestamp({"at": a}, "at"), note=n) for b, a, n in notes
+            all_notes=[
+                RemediationNote(by=b, at=timestamp({"at": a}, "at"), note=n, index=i)
+                for i, (b, a, n) in enumerate(notes)
             ],
             cleared_at=timestamp(p, "clearedAt"),
             cleared_by=p.get("clearedBy"),
@@ -237,6 +282,15 @@ class Consumer:
     name: str
     expires_at: datetime | None
     request: strawberry.ID = strawberry.field(description="The access request of its grant.")
+
+    @classmethod
+    def from_props(cls, c: dict[str, Any]) -> Self:
+        return cls(
+            team=strawberry.ID(c["team"]),
+            name=c["name"],
+            expires_at=timestamp(c, "expiresAt"),
+            request=strawberry.ID(c["request"]),
+        )
 
 
 @strawberry.type(
@@ -333,18 +387,19 @@ class ProductVersion(Node):
         nodes = [Remediation.from_props(r) for r in found]
         return keyset_page(nodes, [[r["urn"]] for r in found], first, count)
 
-    @strawberry.field(description="Teams holding a live grant on this version.")
-    async def consumers(self, info: Info) -> list[Consumer]:
-        found = await access_graph.consumers(*info.context.graph, self.id)
-        return [
-            Consumer(
-                team=strawberry.ID(c["team"]),
-                name=c["name"],
-                expires_at=timestamp(c, "expiresAt"),
-                request=strawberry.ID(c["request"]),
-            )
-            for c in found
-        ]
+    @strawberry.field(
+        description="Teams holding a live grant on this version, by name (then by request)."
+    )
+    async def consumers(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Consumer]:
+        graph = info.context.graph
+        start = keyset_position(after, 2, "consumers") if after is not None else None
+        return await read_page(
+            lambda limit: access_graph.consumers(*graph, self.id, limit, start),
+            lambda: access_graph.count_consumers(*graph, self.id),
+            Consumer.from_props, lambda c: [c["name"], c["request"]], first,
+        )  # fmt: skip
 
     @strawberry.field(
         description="The access requests for it that you are a party to (as their requester, "
@@ -357,20 +412,30 @@ class ProductVersion(Node):
         return await access_request_page(info, mine, first, after, "accessRequests")
 
     @strawberry.field(
-        description="How much each consumer team read through its grants, most first (the "
-        "product's approvers only)."
+        description="How much each consumer team read through its grants, most first, then by "
+        "team (the product's approvers only)."
     )
-    async def usage(self, info: Info) -> list[ConsumerUsage]:
-        if not info.context.guard.can(ACCESS_APPROVE, domain=domain_of(self.id)):
-            return []
-        found = await mesh_usage.usage(info.context.state.redis, self.id)
-        return [
+    async def usage(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[ConsumerUsage]:
+        start = None
+        if after is not None:
+            reads, team = keyset_position(after, 2, "usage")
+            start = (-whole_number(reads, "usage"), team)
+        found = []
+        if info.context.guard.can(ACCESS_APPROVE, domain=domain_of(self.id)):
+            found = await mesh_usage.usage(info.context.state.redis, self.id)
+        nodes = [
             ConsumerUsage(
                 team=strawberry.ID(u.team), reads=u.reads,
                 days=[UsageDay(day=d, reads=n) for d, n in u.days.items()],
             )
             for u in found
         ]  # fmt: skip
+        # Redis keeps a version's counts in one hash, read whole: only the answer is paged.
+        return held_page(
+            nodes, lambda u: (-u.reads, u.team), lambda u: [str(u.reads), u.team], first, start
+        )
 
     @classmethod
     def from_props(cls, p: dict[str, Any]) -> Self:
@@ -454,13 +519,17 @@ class DataProduct(Node):
     async def input_ports(self, info: Info) -> list[strawberry.ID]:
         return [strawberry.ID(u) for u in (await self._detail(info))["inputs"]]
 
-    @strawberry.field(description="Its versions, oldest first.")
-    async def versions(self, info: Info) -> list[ProductVersion]:
-        found = [
-            ProductVersion.from_props(v | {"product": self.id})
-            for v in (await self._detail(info))["versions"]
-        ]
-        return sorted(found, key=lambda v: tuple(int(x) for x in v.version.split(".")))
+    @strawberry.field(description="Its versions, oldest first (1.10.0 after 1.9.0).")
+    async def versions(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[ProductVersion]:
+        graph, start = info.context.graph, _semver_after(after)
+        return await read_page(
+            lambda limit: product_graph.versions(*graph, self.id, limit, start),
+            lambda: product_graph.count_versions(*graph, self.id),
+            lambda v: ProductVersion.from_props(v | {"product": self.id}),
+            lambda v: [v["version"]], first,
+        )  # fmt: skip
 
     @classmethod
     def from_props(cls, p: dict[str, Any], detail: dict[str, Any] | None = None) -> Self:
@@ -483,6 +552,17 @@ class DataProduct(Node):
     @classmethod
     def from_record(cls, record: NodeRecord) -> Self:
         return cls.from_props(record.props)
+
+
+def _semver_after(after: str | None) -> tuple[int, ...] | None:
+    """The (major, minor, patch) of the version an endCursor of ``versions`` names."""
+    if after is None:
+        return None
+    (text,) = keyset_position(after, 1, "versions")
+    try:
+        return Version(text).parts
+    except MeshError:
+        raise ClientError("invalid cursor: pass an endCursor of a versions page") from None
 
 
 async def products_of(info: Info, urns: list[str]) -> list[DataProduct]:

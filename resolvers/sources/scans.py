@@ -19,7 +19,7 @@ from live import changes
 from resolvers.common import Connection, Edge, PageInfo, timestamp
 from resolvers.context import Info
 from resolvers.live.types import ScanProgress
-from resolvers.pagination import check_page_size, keyset_cursor, keyset_position
+from resolvers.pagination import check_page_size, keyset_cursor, timed_position
 from resolvers.permissions import needs
 from security.rbac import permission
 
@@ -125,7 +125,7 @@ class ScanQuery:
         self, info: Info, source: str, first: int = DEFAULT_SCANS, after: str | None = None
     ) -> Connection[Scan]:
         check_page_size(first)
-        position = keyset_position(after, 2, "scans") if after else None
+        position = timed_position(after, "scans")
         driver, database = info.context.graph
         visible = info.context.guard.can(SOURCE_READ, source=source)
         rows = (

@@ -1,6 +1,10 @@
-"""Reading a filter's assets the way a client pages through them."""
+"""Reading lists the way a client pages through them: a filter's assets in the graph, a
+connection through the API."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from neo4j import AsyncDriver
 
@@ -20,3 +24,20 @@ async def every_page(
         if not page.has_next:
             return nodes
         after = (page.items[-1].key, page.items[-1].node.urn)
+
+
+async def walk(read: Callable[[str | None], Awaitable[dict[str, Any]]]) -> tuple[list[Any], int]:
+    """Every node of a connection, a page at a time (``read(after)``: a page after that
+    cursor), and how many pages it took; every page counts the whole list."""
+    seen: list[Any] = []
+    counts: list[int] = []
+    after = None
+    while True:
+        found = await read(after)
+        seen += [e["node"] for e in found["edges"]]
+        counts.append(found["totalCount"])
+        if not found["pageInfo"]["hasNextPage"]:
+            break
+        after = found["pageInfo"]["endCursor"]
+    assert set(counts) == {len(seen)}
+    return seen, len(counts)

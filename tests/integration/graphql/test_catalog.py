@@ -10,8 +10,10 @@ from neo4j import AsyncDriver
 
 from core.settings import Settings
 from core.urns import database_urn, source_urn, version_urn
+from resolvers.pagination import keyset_cursor
 from tests.integration.estate import Estate
 from tests.integration.graphql.conftest import Execute
+from tests.integration.pages import walk
 
 TABLE = """
 query ($urn: ID!) {
@@ -23,7 +25,7 @@ query ($urn: ID!) {
       schema { name database { name dataSource { name status } } }
       columns { name dataType ordinal labels { label { name category } status column at } }
       labels { label { name } column }
-      versions { version columns { name } }
+      versions { totalCount edges { node { version columns { name } } } }
       currentVersion { version }
       upstream { totalCount edges { node { name } } }
       downstream { totalCount edges { node { name } } }
@@ -90,12 +92,40 @@ async def test_a_table_with_every_relationship(execute: Execute, shop: Estate) -
         }
     ]
     assert table["labels"] == [{"label": {"name": f"{name}.Email"}, "column": email}]
-    assert [v["version"] for v in table["versions"]] == [1, 2]
+    assert [v["node"]["version"] for v in table["versions"]["edges"]] == [1, 2]
+    assert table["versions"]["totalCount"] == 2
     assert table["currentVersion"] == {"version": 2}
     assert (table["upstream"], table["downstream"]) == (
         {"totalCount": 0, "edges": []},
         {"totalCount": 1, "edges": [{"node": {"name": "report"}}]},
     )
+
+
+VERSIONS = """
+query ($urn: ID!, $after: String) { asset(urn: $urn) { ... on Table {
+  versions(first: 4, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { version } } } } } }
+"""
+
+
+async def test_a_tables_schema_versions_page_in_version_order(
+    execute: Execute, estate: Estate, neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """A table's layouts were one plain list; a page of them comes in version order, 10 after
+    9 (their URNs sort 10 before 2), and a cursor that is no version is the caller's error."""
+    table = estate.table("orders")
+    for n in range(1, 12):
+        estate.version(table, n, [{"name": "id"}, {"name": f"c{n}"}])
+    await estate.write(neo4j, settings.neo4j.database)
+
+    async def page(after: str | None) -> dict[str, Any]:
+        return (await execute(VERSIONS, urn=table, after=after))["asset"]["versions"]
+
+    seen, pages = await walk(page)
+    assert [v["version"] for v in seen] == list(range(1, 12)) and pages == 3
+    with pytest.raises(TransportQueryError, match="invalid cursor") as refused:
+        await execute(VERSIONS, urn=table, after=keyset_cursor(["v2"]))
+    assert refused.value.errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_node_resolves_every_kind_of_urn(execute: Execute, shop: Estate) -> None:
@@ -188,7 +218,7 @@ async def test_data_sources_and_schema_tables(execute: Execute, shop: Estate) ->
     query ($after: String) {
       dataSources(first: 100, after: $after) {
         pageInfo { hasNextPage endCursor }
-        edges { node { id name configuredDatabases databases { name } } }
+        edges { node { id name configuredDatabases databases { edges { node { name } } } } }
       }
     }
     """
@@ -205,7 +235,7 @@ async def test_data_sources_and_schema_tables(execute: Execute, shop: Estate) ->
             "id": source_urn(shop.name),
             "name": shop.name,
             "configuredDatabases": ["db"],
-            "databases": [{"name": "db"}],
+            "databases": {"edges": [{"node": {"name": "db"}}]},
         }
     ]
     query = """

@@ -156,8 +156,8 @@ async def test_the_walkthrough_runs_as_written(
                 change = await asyncio.wait_for(changes.get(), 30)
             assert (change["type"], change["urn"]) == ("CHANGED", urn + "orders")
             assert "columns" in change["fields"]
-            versions = (await run(doc["Versions"]))["asset"]["versions"]
-            assert [v["version"] for v in versions] == [1, 2]
+            versions = (await run(doc["Versions"]))["asset"]["versions"]["edges"]
+            assert [v["node"]["version"] for v in versions] == [1, 2]
             diff = (await run(doc["Diff"]))["schemaDiff"]
             assert diff == {
                 "added": [{"name": "currency", "dataType": "text"}], "removed": [], "changed": [],

@@ -168,12 +168,27 @@ async def mesh_steps(settings: Settings, correlation: str, count: int) -> list[d
 
 ASSIGN = """
 mutation($domain: ID!, $assets: [ID!]!) { assignToDomain(domain: $domain, assets: $assets) {
-  domain { assigned } tables errors { __typename message } } }
+  domain { assigned { totalCount } } tables errors { __typename message } } }
+"""
+VERSIONS = """
+query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on DataProduct {
+  versions(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { version status } } } } } }
 """
 SEARCH_ASSETS = """
 query($text: String!, $source: String) { search(text: $text, source: $source) {
   edges { node { asset { id } } } } }
 """
+
+
+def nodes(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    """The nodes of a connection's page, in order."""
+    return [e["node"] for e in connection["edges"]]
+
+
+async def versions_of(caller: Caller, product: str) -> list[dict[str, Any]]:
+    """The product's versions (their version and status), oldest first: the first page."""
+    return nodes((await caller(VERSIONS, id=product))["node"]["versions"])
 
 
 async def published(m: dict[str, Any], odcs: str) -> dict[str, str]:

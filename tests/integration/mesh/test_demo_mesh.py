@@ -10,6 +10,7 @@ from typing import Any
 from devstack.demo_mesh import INVOICES, ORDERS, SESSIONS, Layout, load_demo_mesh
 from graph.driver import write
 from tests.integration.estate import Estate
+from tests.integration.mesh.flow import nodes
 
 TYPES = """
 UNWIND $columns AS c MATCH (x:Column {urn: c.urn}) SET x.dataType = c.type
@@ -19,8 +20,8 @@ SCANNED = {"integer": "bigint", "string": "varchar", "number": "numeric",
            "timestamp": "timestamp", "date": "date"}  # fmt: skip
 PRODUCTS = """
 query($domain: ID) { dataProducts(domain: $domain) { edges { node { name
-  versions { version status quarantined drift consumers { name }
-  accessRequests { edges { node { status } } } }
+  versions { edges { node { version status quarantined drift consumers { edges { node { name } } }
+  accessRequests { edges { node { status } } } } } }
 } } } }
 """
 ACTIVE = "query($urn: ID!) { policy(urn: $urn) { activeVersion { state } } }"
@@ -54,7 +55,7 @@ async def test_the_demo_mesh(mesh: dict[str, Any]) -> None:
 
     async def versions(domain: str) -> dict[str, list[dict[str, Any]]]:
         found = await m["admin"](PRODUCTS, domain=f"urn:dw:domain:{pre}{domain}")
-        return {e["node"]["name"]: e["node"]["versions"] for e in found["dataProducts"]["edges"]}
+        return {p["name"]: nodes(p["versions"]) for p in nodes(found["dataProducts"])}
 
     orders = (await versions("sales"))["orders"]
     assert [(v["version"], v["status"]) for v in orders] == [
@@ -67,6 +68,6 @@ async def test_the_demo_mesh(mesh: dict[str, Any]) -> None:
     sessions = (await versions("marketing"))["web-sessions"][0]
     assert sessions["status"] == "PUBLISHED"
     assert sessions["drift"] == ["sessions.user_agent: source type text is not integer"]
-    assert sessions["consumers"] == [{"name": f"{pre}sales-team"}]
+    assert nodes(sessions["consumers"]) == [{"name": f"{pre}sales-team"}]
     policy = (await m["admin"](ACTIVE, urn=f"urn:dw:policy:{pre}mesh-baseline"))["policy"]
     assert policy["activeVersion"] == {"state": "ACTIVE"}

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.mesh.flow import ADVANCE, DOMAIN, IMPORT, PRODUCT, published
+from graph.driver import write
+from tests.integration.mesh.flow import ADVANCE, DOMAIN, IMPORT, PRODUCT, published, versions_of
 from tests.unit.mesh.odcs import META, alias_bomb, contract, swelling
 
-VERSIONS = (
-    "query($id: ID!) { node(id: $id) { ... on DataProduct { versions { version status } } } }"
-)
 COMPATIBILITY = """
 query($version: ID!) { compatibility(version: $version) { baseline compatible breakingChanges } }
 """
@@ -46,7 +44,7 @@ async def test_a_minor_version_breaking_key_columns_or_nested_properties_is_refu
     refused = (await olga(ADVANCE, version=v11, step="PUBLISH"))["advanceVersion"]
     assert refused["errors"][0]["__typename"] == "IncompatibleVersionError"
     assert refused["errors"][0]["changes"] == breaking
-    assert (await olga(VERSIONS, id=product))["node"]["versions"] == [
+    assert await versions_of(olga, product) == [
         {"version": "1.0.0", "status": "PUBLISHED"},
         {"version": "1.1.0", "status": "DRAFT"},
     ]
@@ -64,9 +62,35 @@ async def test_a_contract_that_expands_past_its_limit_leaves_no_version(
         assert refused["importContract"]["version"] is None
         assert refused["importContract"]["errors"][0]["__typename"] == "InvalidContractError"
         assert refused["importContract"]["errors"][0]["path"] == "yaml"
-        assert (await olga(VERSIONS, id=product))["node"]["versions"] == []
+        assert await versions_of(olga, product) == []
     plain = await olga(IMPORT, product=product, version="1.0.0", odcs=contract(V1))
     assert plain["importContract"]["errors"] == []
-    assert (await olga(VERSIONS, id=product))["node"]["versions"] == [
-        {"version": "1.0.0", "status": "DRAFT"}
-    ]
+    assert await versions_of(olga, product) == [{"version": "1.0.0", "status": "DRAFT"}]
+
+
+# What an earlier release accepted and stored before the standard's formats were checked: a
+# date-time with a space for its T (the contract parser quoted it on export).
+EARLIER = "MATCH (c:Contract {urn: $version}) SET c.odcs = c.odcs + $extra"
+
+
+async def test_a_contract_stored_before_formats_were_checked_is_still_read(
+    mesh: dict[str, Any],
+) -> None:
+    """Stored contracts are parsed again to compare, publish, gate and check drift: one that an
+    earlier release accepted, refused by today's stricter import, made its version unusable
+    (compatibility an InvalidContract error, every next version unpublishable)."""
+    ada, olga = mesh["admin"], mesh["owner"]
+    sales = (await ada(DOMAIN, input={"name": mesh["sales"]}))["createDomain"]["domain"]["id"]
+    created = await olga(PRODUCT, input={"domain": sales, "name": "orders"})
+    product = created["createDataProduct"]["product"]["id"]
+    v1 = await olga(IMPORT, product=product, version="1.0.0", odcs=contract(V1))
+    v1 = v1["importContract"]["version"]["id"]
+    assert (await olga(ADVANCE, version=v1, step="PUBLISH"))["advanceVersion"]["errors"] == []
+    extra = "contractCreatedTs: '2024-01-01 10:00:00'\n"
+    await write(mesh["neo4j"], mesh["settings"].neo4j.database, EARLIER, version=v1, extra=extra)
+    minor = await olga(IMPORT, product=product, version="1.1.0", odcs=contract(V1))
+    v11 = minor["importContract"]["version"]["id"]
+    seen = await olga.raw(COMPATIBILITY, version=v11)
+    assert seen == {"data": {"compatibility": {
+        "baseline": "1.0.0", "compatible": True, "breakingChanges": []}}}  # fmt: skip
+    assert (await olga(ADVANCE, version=v11, step="PUBLISH"))["advanceVersion"]["errors"] == []

@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 
 from security.auth import mint_token
-from tests.integration.mesh.flow import ADVANCE, DECIDE, REQUEST, TEAM, Caller, published
+from tests.integration.mesh.flow import ADVANCE, DECIDE, REQUEST, TEAM, Caller, nodes, published
 from tests.unit.mesh.odcs import contract
 
-TEAMS = "query($id: ID!) { node(id: $id) { ... on Domain { teams { id members } } } }"
+TEAMS = """
+query($id: ID!) { node(id: $id) { ... on Domain { teams { edges { node { id members } } } } } }
+"""
 IMPORT = """
 mutation($product: ID!, $version: String!, $odcs: String!) {
   importContract(product: $product, version: $version, odcs: $odcs) { version { id } } }
@@ -26,7 +28,7 @@ ASK = {"purpose": "churn model for the retention team", "days": 30}
 
 async def teams(m: dict[str, Any], domain: str) -> dict[str, list[str]]:
     found = (await m["admin"](TEAMS, id=domain))["node"]["teams"]
-    return {t["id"]: t["members"] for t in found}
+    return {t["id"]: t["members"] for t in nodes(found)}
 
 
 async def test_a_team_leaves_its_domain_only_for_who_may_edit_both(mesh: dict[str, Any]) -> None:

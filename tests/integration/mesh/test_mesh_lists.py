@@ -1,17 +1,40 @@
-"""A domain's products page like every list that can grow: ``Domain.products`` was a plain list
-cut silently at 500, so a domain's 501st product was nowhere on its page."""
+"""The mesh's lists that can grow page like every such list: ``Domain.products`` was a plain
+list cut silently at 500, so a domain's 501st product was nowhere on its page; a product's
+versions (each with its contract), a version's consumers and usage, a domain's teams and
+assignments and a remediation's notes were plain lists too, in every answer that named them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.mesh.flow import DOMAIN, PRODUCT
+from core.urns import database_urn, source_urn
+from mesh import usage
+from resolvers.pagination import keyset_cursor
+from security.auth import mint_token
+from tests.integration.mesh.flow import (
+    DECIDE,
+    DOMAIN,
+    IMPORT,
+    PRODUCT,
+    REQUEST,
+    TEAM,
+    VERSIONS,
+    Caller,
+    published,
+)
+from tests.integration.pages import walk
+from tests.unit.mesh.odcs import contract
 
 PRODUCTS = """
 query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Domain {
   products(first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name } } } } } }
 """
+
+
+async def refused(caller: Caller, query: str, **variables: Any) -> str:
+    """The code of the error a crafted cursor gets."""
+    return (await caller.raw(query, **variables))["errors"][0]["extensions"]["code"]
 
 
 async def test_a_domains_products_page_two_by_two(mesh: dict[str, Any]) -> None:
@@ -22,15 +45,181 @@ async def test_a_domains_products_page_two_by_two(mesh: dict[str, Any]) -> None:
     for name, where in (("orders", domain), ("refunds", domain), ("carts", domain), ("ads", other)):
         spec = {"domain": where, "name": name}
         made.append((await ada(PRODUCT, input=spec))["createDataProduct"]["product"]["id"])
-    seen, after, pages = [], None, 0
-    while True:
-        found = (await ada(PRODUCTS, id=domain, first=2, after=after))["node"]["products"]
-        assert found["totalCount"] == 3
-        seen += [e["node"]["id"] for e in found["edges"]]
-        pages += 1
-        if not found["pageInfo"]["hasNextPage"]:
-            break
-        after = found["pageInfo"]["endCursor"]
-    assert seen == sorted(made[:3]) and pages == 2, "once each, by URN, not the other domain's"
-    refused = await ada.raw(PRODUCTS, id=domain, first=2, after="not a cursor")
-    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+    async def page(after: str | None) -> dict[str, Any]:
+        return (await ada(PRODUCTS, id=domain, first=2, after=after))["node"]["products"]
+
+    seen, pages = await walk(page)
+    assert [p["id"] for p in seen] == sorted(made[:3]) and pages == 2, "not the other domain's"
+    assert await refused(ada, PRODUCTS, id=domain, first=2, after="x") == "BAD_USER_INPUT"
+
+
+async def test_a_products_versions_page_in_version_order(mesh: dict[str, Any]) -> None:
+    """1.10.0 comes after 1.9.0 (as text it sorts before 1.2.0)."""
+    ada = mesh["admin"]
+    domain = (await ada(DOMAIN, input={"name": mesh["sales"]}))["createDomain"]["domain"]["id"]
+    spec = {"domain": domain, "name": "orders"}
+    product = (await ada(PRODUCT, input=spec))["createDataProduct"]["product"]["id"]
+    semvers = ["1.0.0", "1.2.0", "1.9.0", "1.10.0", "2.0.0"]
+    for semver in semvers:
+        odcs = contract({"id": {"logicalType": "string"}}, version=semver)
+        made = await ada(IMPORT, product=product, version=semver, odcs=odcs)
+        assert made["importContract"]["errors"] == []
+
+    async def page(after: str | None) -> dict[str, Any]:
+        return (await ada(VERSIONS, id=product, first=2, after=after))["node"]["versions"]
+
+    seen, pages = await walk(page)
+    assert [v["version"] for v in seen] == semvers and pages == 3
+    crafted = keyset_cursor(["1.x"])
+    assert await refused(ada, VERSIONS, id=product, after=crafted) == "BAD_USER_INPUT"
+
+
+TEAMS = """
+query($id: ID!, $after: String) { node(id: $id) { ... on Domain {
+  teams(first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { name } } }
+  assigned(first: 3) { totalCount pageInfo { hasNextPage } edges { node } } } } }
+"""
+ASSIGN = """
+mutation($domain: ID!, $assets: [ID!]!) { assignToDomain(domain: $domain, assets: $assets) {
+  errors { message } } }
+"""
+
+
+async def test_a_domains_teams_and_assignments_page(mesh: dict[str, Any]) -> None:
+    """``assigned`` was cut silently at 500."""
+    ada, name = mesh["admin"], mesh["name"]
+    domain = (await ada(DOMAIN, input={"name": mesh["sales"]}))["createDomain"]["domain"]["id"]
+    teams = [f"{name}-{t}" for t in ("bi", "crm", "ops")]
+    for team in reversed(teams):
+        await ada(TEAM, input={"domain": domain, "name": team})
+    assets = [source_urn(name), database_urn(name, "db"), mesh["schema"], mesh["table"]]
+    assert (await ada(ASSIGN, domain=domain, assets=assets))["assignToDomain"]["errors"] == []
+
+    async def page(after: str | None) -> dict[str, Any]:
+        return (await ada(TEAMS, id=domain, after=after))["node"]["teams"]
+
+    seen, pages = await walk(page)
+    assert [t["name"] for t in seen] == teams and pages == 2
+    assigned = (await ada(TEAMS, id=domain))["node"]["assigned"]
+    assert [e["node"] for e in assigned["edges"]] == sorted(assets)[:3]
+    assert (assigned["totalCount"], assigned["pageInfo"]["hasNextPage"]) == (4, True)
+    assert await refused(ada, TEAMS, id=domain, after="not a cursor") == "BAD_USER_INPUT"
+
+
+ASSIGNED = """query($id: ID!) { node(id: $id) { ... on Domain {
+  assigned(first: 10) { totalCount edges { node } } } } }"""
+
+
+async def test_a_domains_assignments_are_seen_within_the_callers_scope(
+    mesh: dict[str, Any],
+) -> None:
+    """A steward of another domain, or of other sources, read here the names of tables the
+    catalogue hides from them."""
+    ada, name = mesh["admin"], mesh["name"]
+    domain = (await ada(DOMAIN, input={"name": mesh["sales"]}))["createDomain"]["domain"]["id"]
+    assets = [source_urn(name), mesh["table"]]
+    assert (await ada(ASSIGN, domain=domain, assets=assets))["assignToDomain"]["errors"] == []
+
+    async def seen(caller: Caller) -> tuple[int, list[str]]:
+        page = (await caller(ASSIGNED, id=domain))["node"]["assigned"]
+        return page["totalCount"], [e["node"] for e in page["edges"]]
+
+    assert await seen(mesh["owner"]) == (2, sorted(assets)), "the domain's own owner sees all"
+    assert await seen(mesh["consumer"]) == (0, []), "a steward of another domain sees none"
+    auth = mesh["settings"].auth
+    elsewhere = Caller(ada.http, mint_token(auth, f"{name}-eve", ["steward"], sources=["other"]))
+    assert await seen(elsewhere) == (0, []), "nor one of other sources"
+
+
+USE = """
+query($id: ID!, $after: String, $read: String) { node(id: $id) { ... on ProductVersion {
+  consumers(first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { name } } }
+  usage(first: 2, after: $read) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { team reads } } } } } }
+"""
+
+
+async def test_a_versions_consumers_and_usage_page(mesh: dict[str, Any]) -> None:
+    m = mesh
+    ada, pat, carl, name = m["admin"], m["second"], m["consumer"], m["name"]
+    urns = await published(m, contract({"id": {"logicalType": "string"}}))
+    version, teams = urns["version"], [urns["analysts"]]
+    for team in ("bi", "crm"):
+        made = await ada(TEAM, input={"domain": urns["mkt"], "name": f"{name}-{team}",
+                                      "members": [f"{name}-carl"]})  # fmt: skip
+        teams.append(made["saveTeam"]["team"]["id"])
+    for team in teams:
+        ask = {"version": version, "team": team, "purpose": "churn model for retention",
+               "days": 30}  # fmt: skip
+        request = (await carl(REQUEST, input=ask))["requestAccess"]["request"]
+        assert (await pat(DECIDE, request=request["id"], approve=True))["decideAccess"]["request"]
+
+    async def consumers(after: str | None) -> dict[str, Any]:
+        return (await pat(USE, id=version, after=after))["node"]["consumers"]
+
+    seen, pages = await walk(consumers)
+    assert [c["name"] for c in seen] == [f"{name}-{t}" for t in ("analysts", "bi", "crm")]
+    assert pages == 2
+    assert await refused(pat, USE, id=version, after=keyset_cursor(["x"])) == "BAD_USER_INPUT"
+
+    # Reads counted for three teams: most first, then by team.
+    redis = m["served"].app.state.datawave.redis
+    try:
+        for reads, team in ((1, teams[0]), (3, teams[1]), (3, teams[2])):
+            for _ in range(reads):
+                await usage.count(redis, {(version, team)})
+
+        async def used(after: str | None) -> dict[str, Any]:
+            return (await pat(USE, id=version, read=after))["node"]["usage"]
+
+        ranked, pages = await walk(used)
+        expected = [(3, teams[1]), (3, teams[2]), (1, teams[0])]
+        assert [(u["reads"], u["team"]) for u in ranked] == expected and pages == 2
+        crafted = keyset_cursor(["many", teams[0]])
+        assert await refused(pat, USE, id=version, read=crafted) == "BAD_USER_INPUT"
+    finally:
+        await redis.delete(f"mesh:usage:{version}")
+
+
+GATE = """
+mutation($version: ID!) { evaluateQualityGate(version: $version) { version { quarantined } } }
+"""
+NOTE = """
+mutation($remediation: ID!, $note: String!) { noteRemediation(remediation: $remediation,
+  note: $note) { errors { message } } }
+"""
+NOTES = """
+query($id: ID!, $after: String) { node(id: $id) { ... on ProductVersion {
+  remediations { edges { node { id notes(first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { note } } } } } } } } }
+"""
+
+
+async def test_a_remediations_notes_page_oldest_first(mesh: dict[str, Any]) -> None:
+    ada = mesh["admin"]
+    domain = (await ada(DOMAIN, input={"name": mesh["sales"]}))["createDomain"]["domain"]["id"]
+    spec = {"domain": domain, "name": "orders",
+            "outputPorts": [{"name": "orders", "asset": mesh["table"]}]}  # fmt: skip
+    product = (await ada(PRODUCT, input=spec))["createDataProduct"]["product"]["id"]
+    rows = [{"metric": "rowCount", "mustBeGreaterThan": 100}]  # the table has 10
+    odcs = contract({"id": {"logicalType": "string"}}, quality=rows)
+    version = (await ada(IMPORT, product=product, version="1.0.0", odcs=odcs))["importContract"]
+    version = version["version"]["id"]
+    assert (await ada(GATE, version=version))["evaluateQualityGate"]["version"]["quarantined"]
+
+    async def notes(after: str | None) -> dict[str, Any]:
+        found = (await ada(NOTES, id=version, after=after))["node"]["remediations"]["edges"]
+        return found[0]["node"]["notes"]
+
+    remediation = (await ada(NOTES, id=version))["node"]["remediations"]["edges"][0]["node"]["id"]
+    written = [f"finding {n}" for n in range(3)]
+    for note in written:
+        assert (await ada(NOTE, remediation=remediation, note=note))["noteRemediation"] == {
+            "errors": []
+        }
+    seen, pages = await walk(notes)
+    assert [n["note"] for n in seen] == written and pages == 2
+    assert await refused(ada, NOTES, id=version, after=keyset_cursor(["²"])) == "BAD_USER_INPUT"

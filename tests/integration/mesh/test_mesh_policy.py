@@ -21,7 +21,9 @@ from tests.integration.mesh.flow import (
     PRODUCT,
     REQUEST,
     TEAM,
+    VERSIONS,
     Caller,
+    versions_of,
 )
 from tests.unit.mesh.odcs import contract
 
@@ -35,9 +37,6 @@ PUBLISH = ADVANCE.replace(
     "errors { __typename message ... on PolicyViolationError { rules }\n",
 )
 ASK = REQUEST.replace("errors { __typename message }", POLICY_ERRORS)
-VERSIONS = (
-    "query($id: ID!) { node(id: $id) { ... on DataProduct { versions { version status } } } }"
-)
 REQUESTS = "MATCH (r:AccessRequest {version: $version}) RETURN count(r) AS n"
 DENIED = """
 MATCH (e:AuditEvent {outcome: 'denied'}) WHERE e.actor STARTS WITH $name
@@ -105,8 +104,7 @@ async def test_mesh_steps_ask_the_policy_engine(mesh: dict[str, Any]) -> None:
     no_sla = (await olga(TAKE, product=product, version="1.0.0", odcs=thin))["importContract"]
     assert no_sla["errors"][0]["rules"] == [f"{name}/contract"]
     assert "states no SLA for freshness" in no_sla["errors"][0]["message"]
-    versions = (await olga(VERSIONS, id=product))["node"]["versions"]
-    assert versions == [{"version": "1.0.0", "status": "DRAFT"}]
+    assert await versions_of(olga, product) == [{"version": "1.0.0", "status": "DRAFT"}]
     # Within the rules: taken in, then published.
     good = contract(COLUMNS, purpose=purpose, sla=FRESH)
     taken = (await olga(TAKE, product=product, version="1.0.0", odcs=good))["importContract"]

@@ -24,7 +24,16 @@ from ingest.breakers import KEY, SourceFailure, guarded
 from live.changes import ChangeType, catalog_change, publish_catalog_change
 from tests.factories import eventually
 from tests.integration.databases import postgres_database
-from tests.integration.mesh.flow import ADVANCE, ASSIGN, DOMAIN, IMPORT, PRODUCT, TEAM, mesh_steps
+from tests.integration.mesh.flow import (
+    ADVANCE,
+    ASSIGN,
+    DOMAIN,
+    IMPORT,
+    PRODUCT,
+    TEAM,
+    mesh_steps,
+    nodes,
+)
 from tests.unit.mesh.odcs import contract
 
 ENGINES = {"postgresql": 5432, "mariadb": 3306}
@@ -51,13 +60,15 @@ mutation($version: ID!) { evaluateQualityGate(version: $version) {
   version { health alert quarantined quarantineReason quality { rule level observed message }
             qualityRuns(last: 1) { id health }
             remediations { totalCount edges { node {
-              id status reason failedRun clearingRun clearedBy notes { by note } } } } }
+              id status reason failedRun clearingRun clearedBy
+              notes { edges { node { by note } } } } } } }
   errors { __typename message } } }
 """
 NOTE = """
 mutation($remediation: ID!, $note: String!) {
   noteRemediation(remediation: $remediation, note: $note) {
-    remediation { id status notes { by at note } } errors { __typename message } } }
+    remediation { id status notes { edges { node { by at note } } } }
+    errors { __typename message } } }
 """
 STATE = """
 query($id: ID!) { node(id: $id) { ... on ProductVersion {
@@ -184,7 +195,8 @@ async def test_sql_rules_alert_quarantine_and_remediate(
 
     # The analysis is noted by the product's owner; a consumer may not.
     noted = await olga(NOTE, remediation=opened["id"], note="a refund booked as an order")
-    assert noted["noteRemediation"]["remediation"]["notes"][0]["by"] == f"{m['name']}-olga"
+    [note] = nodes(noted["noteRemediation"]["remediation"]["notes"])
+    assert note["by"] == f"{m['name']}-olga"
     outsider = await carl.raw(NOTE, remediation=opened["id"], note="not mine")
     assert outsider["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -197,7 +209,7 @@ async def test_sql_rules_alert_quarantine_and_remediate(
     assert resolved["status"] == "RESOLVED"
     assert resolved["clearingRun"] == cleared["qualityRuns"][0]["id"]
     assert resolved["clearedBy"] == f"{m['name']}-olga"
-    assert [n["note"] for n in resolved["notes"]] == ["a refund booked as an order"]
+    assert [n["note"] for n in nodes(resolved["notes"])] == ["a refund booked as an order"]
     late = (await olga(NOTE, remediation=opened["id"], note="too late"))["noteRemediation"]
     assert [e["__typename"] for e in late["errors"]] == ["WrongStateError"]
 

@@ -15,6 +15,7 @@ from tests.integration.mesh.flow import (
     REQUEST,
     SEARCH_ASSETS,
     mesh_steps,
+    nodes,
     published,
 )
 from tests.unit.mesh.odcs import contract
@@ -26,7 +27,7 @@ mutation($request: ID!) { acceptContractTerms(request: $request) {
 """
 USAGE = """
 query($id: ID!) { node(id: $id) { ... on ProductVersion { contract
-  usage { team reads days { day reads } } } } }
+  usage { edges { node { team reads days { day reads } } } } } } }
 """
 TABLE = "query($id: ID!) { node(id: $id) { id ... on Table { columns { name } } } }"
 PAGE = "query($s: String) { assets(filter: {source: $s, kind: TABLE}) { totalCount } }"
@@ -59,9 +60,9 @@ async def test_terms_are_agreed_and_reads_counted_per_consumer(mesh: dict[str, A
     assert len(hits) == 1
     assert (await carl(PAGE, s=m["name"]))["assets"]["totalCount"] == 1
     today = datetime.now(UTC).date().isoformat()
-    usage = (await pat(USAGE, id=urns["version"]))["node"]["usage"]
+    usage = nodes((await pat(USAGE, id=urns["version"]))["node"]["usage"])
     assert usage == [{"team": urns["analysts"], "reads": 3, "days": [{"day": today, "reads": 3}]}]
-    assert (await carl(USAGE, id=urns["version"]))["node"]["usage"] == []  # provider's view
+    assert nodes((await carl(USAGE, id=urns["version"]))["node"]["usage"]) == []  # provider's view
 
     steps = await mesh_steps(m["settings"], request["correlationId"], 3)
     assert [s["data"]["action"] for s in steps] == [

@@ -154,3 +154,13 @@ def test_drift_is_where_the_source_no_longer_matches_the_contract() -> None:
         "orders.total: column missing from the source",
     ]
     assert [m for _, m in contracts.drift(doc, [])] == ["orders: no output port exposes this table"]
+
+
+def test_a_stored_contract_is_read_without_checking_its_formats_again() -> None:
+    """Earlier releases stored contracts without checking the standard's formats: one with a
+    date-time written with a space is refused at import now, yet its version must stay
+    readable (compared, gated, published, checked for drift)."""
+    text = contract(BASE) + "contractCreatedTs: '2024-01-01 10:00:00'\n"
+    with pytest.raises(InvalidContract):
+        contracts.parse(text)
+    assert contracts.parse(text, stored=True).contractCreatedTs == "2024-01-01 10:00:00"

@@ -23,6 +23,87 @@ PLAIN_LISTS = {
     "ruleTemplates": "the templates shipped with this version: a closed set",
     "frameworks": "the compliance frameworks shipped with this version: a closed set",
 }
+# Lists on object types that stay plain lists, and why: each is bounded by construction, or is
+# a mutation's one-off answer. A list that grows with the estate or with time is a Connection.
+BOUNDED_LISTS = {
+    "AssignmentPayload.tables": "a mutation's one-off answer (what this assignment reached)",
+    "CatalogChange.fields": "the names of an asset's fields that one change touched",
+    "ClassifierModel.metrics": "one per label of the model's taxonomy",
+    "ClassifyPayload.columns": "the columns of the one table classified",
+    "Column.labels": "one per label of the taxonomy (own, or inherited once)",
+    "Column.owners": "describeAsset sets one owner team (it replaces the others)",
+    "Column.tags": "at most 50 (describeAsset validation)",
+    "Compatibility.breakingChanges": "changes between two contracts of at most 512 KiB",
+    "ComplianceReport.controls": "the framework's controls, shipped with this version",
+    "ComplianceReport.ruleSetVersions": "the rule sets in force and those its findings came from",
+    "ConsumerUsage.days": "one per day, kept 400 days (mesh/usage.py RETENTION_DAYS)",
+    "DataProduct.inputPorts": "named in one createDataProduct request (at most 128 KiB)",
+    "DataProduct.outputPorts": "at most 50 ports (mesh/products.py MAX_PORTS)",
+    "DataProduct.streamPorts": "at most 50 ports (mesh/products.py MAX_PORTS)",
+    "DataProduct.tags": "at most 50 (mesh/products.py MAX_TAGS)",
+    "DataSource.configuredDatabases": "named in one registration request (at most 128 KiB)",
+    "Database.owners": "describeAsset sets one owner team (it replaces the others)",
+    "Database.tags": "at most 50 (describeAsset validation)",
+    "Dataset.fields": "the schema facet of one OpenLineage event (at most 1 MiB)",
+    "Dataset.owners": "describeAsset sets one owner team (it replaces the others)",
+    "Dataset.tags": "at most 50 (describeAsset validation)",
+    "Domain.owners": "at most 200 people (mesh/domains.py MAX_PEOPLE)",
+    "EffectiveRule.controls": "the controls its rule template implements",
+    "EffectiveRuleSet.rules": "the rules in force for one asset: a reviewed rule set",
+    "EvaluationSummary.scores": "one per framework and domain evaluated",
+    "Finding.domains": "the domains of one asset",
+    "Framework.controls": "the framework's controls, shipped with this version",
+    "Impact.assets": "at most 1000 (graph/lineage_queries.py MAX_IMPACT; truncated says so)",
+    "Impact.owners": "the owner teams of at most 1000 impacted assets",
+    "ImpactedAsset.labels": "the labels of one asset and its columns",
+    "ImpactedAsset.owners": "the owner teams of one asset",
+    "IncompatibleVersionError.changes": "changes between two contracts of at most 512 KiB",
+    "InheritedLabel.path": "a label travels at most 10 hops (graph/inheritance.py)",
+    "InheritedLabel.via": "a label travels at most 10 hops (graph/inheritance.py)",
+    "LabelAssignment.contributions": "one per detector",
+    "LabelAssignment.evidence": "one per detector",
+    "LabelCandidate.contributions": "one per detector",
+    "LabelEvidence.examples": "the column's sample, at most the source's sampleSize",
+    "LabelInheritance.path": "a label travels at most 10 hops (graph/inheritance.py)",
+    "LabelInheritance.via": "a label travels at most 10 hops (graph/inheritance.py)",
+    "LineageEdge.transformations": "how one column is derived (OpenLineage columnLineage)",
+    "LineageGraph.edges": "between at most 500 nodes (graph/lineage_queries.py MAX_NODES)",
+    "LineageGraph.nodes": "at most 500 (graph/lineage_queries.py MAX_NODES; truncated says so)",
+    "MaskingRule.labels": "written in one setMaskingRules request (at most 128 KiB)",
+    "MaskingRule.roles": "written in one setMaskingRules request (at most 128 KiB)",
+    "MaskingRules.rules": "written in one setMaskingRules request (at most 128 KiB)",
+    "NonCompliantError.findings": "at most 20 (graph/products.py BLOCKING)",
+    "PolicyTestRun.cases": "written in one updatePolicyVersion request (at most 128 KiB)",
+    "PolicyVersion.authors": "the people who edited one draft",
+    "PolicyVersion.rules": "the rules of one version: a document reviewed and approved whole",
+    "PolicyViolationError.rules": "the rules in force that refuse one step",
+    "ProductVersion.drift": "where one contract (at most 512 KiB) differs from its ports",
+    "ProductVersion.quality": "the quality rules of one contract (at most 512 KiB)",
+    "ProductVersion.qualityRuns": "the newest `last`, at most 100",
+    "QualityRun.outcomes": "the quality rules of one contract (at most 512 KiB)",
+    "ReevaluationPayload.changes": "a mutation's one-off answer (what this run changed)",
+    "ReevaluationPayload.previousModels": "the model versions that had scored the columns",
+    "Rule.controls": "the controls its rule template implements",
+    "RuleTemplate.controls": "the template's, shipped with this version",
+    "RuleTemplate.parameters": "the template's, shipped with this version",
+    "Scan.warnings": "at most 100 (ingest/scan.py MAX_WARNINGS)",
+    "Schema.owners": "describeAsset sets one owner team (it replaces the others)",
+    "Schema.tags": "at most 50 (describeAsset validation)",
+    "SchemaDiff.added": "columns of one table: engines cap them (PostgreSQL 1600, MySQL 4096)",
+    "SchemaDiff.changed": "columns of one table: engines cap them (PostgreSQL 1600, MySQL 4096)",
+    "SchemaDiff.removed": "columns of one table: engines cap them (PostgreSQL 1600, MySQL 4096)",
+    "SchemaVersion.columns": "columns of one table: engines cap them (PostgreSQL 1600, MySQL 4096)",
+    "SearchHit.highlights": "OpenSearch's highlight fragments of one hit",
+    "ServerInfo.degraded": "the dependencies this version uses",
+    "ServerInfo.dependencies": "the dependencies this version uses",
+    "ServerInfo.workers": "one per worker process of the deployment",
+    "Table.columns": "columns of one table: engines cap them (PostgreSQL 1600, MySQL 4096)",
+    "Table.labels": "its columns' labels: capped columns times the taxonomy",
+    "Table.owners": "describeAsset sets one owner team (it replaces the others)",
+    "Table.primaryKey": "columns of one table: engines cap them (PostgreSQL 1600, MySQL 4096)",
+    "Table.tags": "at most 50 (describeAsset validation)",
+    "Team.members": "at most 200 people (mesh/domains.py MAX_PEOPLE)",
+}
 # Arguments and input fields with these names hold a closed set of values: an enum.
 CLOSED_SETS = {"kind", "kinds", "status", "statuses", "stage", "sensitivity", "severity"}
 # Open sets, and why they stay strings.
@@ -57,6 +138,26 @@ def test_root_lists_that_can_grow_are_connections() -> None:
     plain = {name for name, field in QUERY.fields.items() if _is_list(field)}
     assert plain - PLAIN_LISTS.keys() == set(), "return a Connection (resolvers/pagination.py)"
     assert PLAIN_LISTS.keys() - plain == set(), "no longer a list: drop it from PLAIN_LISTS"
+
+
+def test_object_lists_that_can_grow_are_connections() -> None:
+    """``DataProduct.versions``, ``ProductVersion.consumers`` and ``Domain.teams`` were plain
+    lists: hundreds of versions, each with its contract, in every answer that named a product.
+    A connection's ``edges`` and a payload's ``errors`` are lists by design."""
+    roots = {SDL.query_type, SDL.mutation_type, SDL.subscription_type}
+    plain = {
+        f"{type_.name}.{name}"
+        for type_ in SDL.type_map.values()
+        if isinstance(type_, GraphQLObjectType)
+        and not type_.name.startswith("__")
+        and type_ not in roots
+        for name, field in type_.fields.items()
+        if _is_list(field)
+        and not (type_.name.endswith("Connection") and name == "edges")
+        and not (type_.name.endswith("Payload") and name == "errors")
+    }
+    assert sorted(plain - BOUNDED_LISTS.keys()) == [], "a Connection, or a reason in BOUNDED_LISTS"
+    assert sorted(BOUNDED_LISTS.keys() - plain) == [], "no longer a list: drop it"
 
 
 def test_connections_page_the_same_way() -> None:

@@ -61,3 +61,26 @@ def test_a_time_ordered_cursor_with_a_time_that_does_not_parse_is_refused() -> N
     assert timed_position(None, "waivers") is None
     with pytest.raises(ClientError, match="pass an endCursor of a waivers page"):
         timed_position(keyset_cursor(["yesterday", "w1"]), "waivers")
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2026-12-06 06:00:00",  # a space for the T
+        "2026-12-06T06:00:00+23:00",  # Neo4j's offsets end at 18 hours
+        "2026-12-06T06:00:00-18:30",
+        "2026-12-06T06:00:00+05:30:15",  # an offset in seconds
+    ],
+)
+def test_a_cursor_time_the_database_would_not_read_is_refused(at: str) -> None:
+    """Python's ``fromisoformat`` takes these, Neo4j's ``datetime()`` does not: ``waivers``,
+    ``accessRequests`` and ``scans`` answered a crafted cursor with an internal error."""
+    with pytest.raises(ClientError, match="pass an endCursor of a scans page"):
+        timed_position(keyset_cursor([at, "s1"]), "scans")
+
+
+@pytest.mark.parametrize(
+    "at", ["2026-12-06T06:00:00.123456789Z", "2026-12-06T06:00Z", "2026-12-06T06:00:00-18:00"]
+)
+def test_a_cursor_time_as_the_database_writes_it_is_kept(at: str) -> None:
+    assert timed_position(keyset_cursor([at, "s1"]), "scans") == (at, "s1")
