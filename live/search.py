@@ -80,9 +80,10 @@ FIELDS = [
     "name^4", "name_words^3", "columns^2", "column_words", "description", "tags^2", "labels",
     "owners",
 ]  # fmt: skip
-# Runs of digits or of letters; a run of letters splits where its case turns.
+# Runs of digits or of letters; a run of letters splits where its case turns, but not before
+# the plural of an acronym (``customerIDs`` is "customer IDs", not "customer I Ds").
 WORD = re.compile(r"\d+|[^\W\d_]+")
-CASE_TURN = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+CASE_TURN = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])(?![A-Z]s(?![a-z]))")
 # The key of the mark in the mapping's ``_meta``: when a fill from the graph went to its end.
 FILLED = "filledFromGraphAt"
 
@@ -111,7 +112,7 @@ class SearchHit:
 
 def identifier_words(names: Sequence[str]) -> str:
     """The words of identifiers, space-separated: ``customerOrders`` -> ``customer Orders``,
-    ``orders_2024`` -> ``orders 2024``, ``HTTPLog`` -> ``HTTP Log``."""
+    ``orders_2024`` -> ``orders 2024``, ``HTTPLog`` -> ``HTTP Log``, ``userIDs`` -> ``user IDs``."""
     return " ".join(
         word for name in names for run in WORD.findall(name) for word in CASE_TURN.split(run)
     )
