@@ -34,7 +34,7 @@ from core.topics import COMPLIANCE
 from core.urns import finding_urn, framework_urn
 from governance.frameworks import CONTROLS, FRAMEWORKS
 from governance.opa import FINDINGS, PolicyEngine
-from governance.policies import ActiveRuleSet, ensure_loaded
+from governance.policies import ActiveRuleSet, current_rule_set, ensure_loaded
 from graph import compliance
 from live.changes import ComplianceUpdate, publish_compliance_update
 from live.state import AppState
@@ -168,6 +168,11 @@ async def _decide(
     return decision.get("findings", [])
 
 
+def _controls(rule_set: ActiveRuleSet) -> set[str]:
+    """The controls the rules in force implement: those a score counts."""
+    return {c for rule in rule_set.rules for c in rule["controls"]}
+
+
 class RuleSets:
     """The rule set in force, kept between evaluations: a watcher evaluates many small sets of
     columns under the same one, and reading its versions and rules is a round trip each. OPA
@@ -199,8 +204,7 @@ async def _pass(
     served by a thread of its own: on a busy machine that is a larger share of the CPU)."""
     driver, database = state.neo4j, state.settings.neo4j.database
     rule_set = await rule_sets.current(engine)
-    controls = {c for rule in rule_set.rules for c in rule["controls"]}
-    result = Evaluation(rule_set=rule_set.version, controls=controls)
+    result = Evaluation(rule_set=rule_set.version, controls=_controls(rule_set))
     masking = state.masker.policy  # the version in force when the pass starts
 
     def batch_after(after: str) -> asyncio.Task[tuple[list[str], list[dict[str, Any]]]]:
@@ -299,13 +303,32 @@ async def settle(state: AppState, result: Evaluation) -> None:
     reopened = await compliance.expire_waivers(driver, database, now)
     result.opened += reopened
     result.escalated = await escalate(state, now)
-    result.scores = scores(await compliance.open_by_control(driver, database), result)
-    await compliance.record_scores(
-        driver, database, [_score_row(s, result.rule_set) for s in result.scores], now
-    )
+    await _score(state, result, now)
     # Each batch announced its findings as it wrote them (_pass); now the rest.
     await announce(state, Evaluation(result.rule_set, result.controls, opened=reopened,
                                      escalated=result.escalated, scores=result.scores))  # fmt: skip
+
+
+async def _score(state: AppState, result: Evaluation, now: datetime) -> None:
+    """Scores from the findings as they stand, into ``result`` and appended to the history."""
+    driver, database = state.neo4j, state.settings.neo4j.database
+    open_findings, waived_domains = await compliance.open_by_control(driver, database)
+    result.scores = scores(open_findings, result, waived_domains)
+    await compliance.record_scores(
+        driver, database, [_score_row(s, result.rule_set) for s in result.scores], now
+    )
+
+
+async def rescore(state: AppState) -> None:
+    """Scores after a finding changed outside an evaluation (its waiver approved), recorded
+    and announced as an evaluation's: else a report would read non-compliant with every
+    control passed until some change in the domain made an evaluation score it again."""
+    rule_set = await current_rule_set()
+    if not rule_set.version:
+        return
+    result = Evaluation(rule_set.version, _controls(rule_set))
+    await _score(state, result, datetime.now(UTC))
+    await announce(state, Evaluation(result.rule_set, result.controls, scores=result.scores))
 
 
 async def warm_up(state: AppState, rule_sets: RuleSets) -> None:
@@ -351,14 +374,17 @@ def framework_rows() -> list[dict[str, str]]:
     ]
 
 
-def scores(open_findings: list[dict[str, Any]], result: Evaluation) -> list[Score]:
+def scores(
+    open_findings: list[dict[str, Any]], result: Evaluation, waived_domains: Iterable[str] = ()
+) -> list[Score]:
     """Per framework and domain: controls implemented by rules in force that have no open
     finding there, over all implemented controls. Any open high or critical finding makes the
     domain non-compliant; other open findings put it at risk; a framework no rule implements
-    is ``not_covered``, never compliant."""
+    is ``not_covered``, never compliant. Scored are the estate and the domains of open, waived
+    and just resolved findings: a domain whose last open finding was waived is scored again."""
     failing: dict[tuple[str, str], set[str]] = defaultdict(set)
     severe: set[tuple[str, str]] = set()
-    domains = {ALL_DOMAINS}
+    domains = {ALL_DOMAINS, *waived_domains}
     for f in [*open_findings, *result.resolved]:
         domains.update(f.get("domains") or [])
     for f in open_findings:

@@ -165,6 +165,20 @@ async def versions_of(policy: str) -> list[PolicyVersion]:
     return await PolicyVersion.nodes.filter(policy=policy).order_by("version").all()
 
 
+async def versions_page(policy: str, limit: int, after: int | None = None) -> list[PolicyVersion]:
+    """Up to ``limit`` of a policy's versions, oldest first, after version ``after``: a policy
+    gains a version each time it is edited after a release, so its history is read a page at
+    a time."""
+    found = PolicyVersion.nodes.filter(policy=policy)
+    if after is not None:
+        found = found.filter(version__gt=after)
+    return await (await found.order_by("version").get_item(slice(None, limit))).all()
+
+
+async def count_versions(policy: str) -> int:
+    return await PolicyVersion.nodes.filter(policy=policy).get_len()
+
+
 async def get_version(policy: str, version: int | None = None) -> PolicyVersion:
     """The given version of a policy, or its latest."""
     versions = await versions_of(policy)
@@ -336,7 +350,7 @@ async def check_scope(driver: AsyncDriver, database: str, spec: RuleSpec) -> Non
         return  # refused by ``_checked_rule`` unless global
     match spec.scope:
         case ScopeKind.DOMAIN:
-            known = value in (await stored.known(driver, database, [], [value]))[1]
+            known = await _domain_exists(driver, database, value)
         case ScopeKind.SOURCE:
             known = await sources.get_source(driver, database, value) is not None
         case ScopeKind.CATEGORY:  # the part of a label's name before its first dot
@@ -350,6 +364,17 @@ async def check_scope(driver: AsyncDriver, database: str, spec: RuleSpec) -> Non
         raise WorkflowError(
             f"no {spec.scope.value} {value!r}: the rule would apply to nothing", "scopeValue"
         )
+
+
+async def _domain_exists(driver: AsyncDriver, database: str, domain: str) -> bool:
+    return domain in (await stored.known(driver, database, [], [domain]))[1]
+
+
+async def check_domain(driver: AsyncDriver, database: str, domain: str | None) -> None:
+    """Refuse a policy of a domain that does not exist: its rules must be scoped to it, which
+    ``check_scope`` refuses, so it could never hold one, and would keep its name for good."""
+    if domain is not None and not await _domain_exists(driver, database, domain):
+        raise WorkflowError(f"no domain {domain!r}", "domain")
 
 
 async def _rules_policy(urn: str) -> Policy:
@@ -595,18 +620,24 @@ async def activate(
     if v.state != State.APPROVED:
         raise WrongState(f"{v.name} is {v.state}, not approved", "version")
     active = [x for x in await versions_of(policy_urn_) if x.state == State.ACTIVE]
+    v.replaced = active[0].version if active else 0  # saved with the switch
     return await _switch(database, engine, actor, v.policy, v, active[0] if active else None)
 
 
 async def rollback(
     database: str, engine: PolicyEngine, actor: str, policy_urn_: str
 ) -> ActiveRuleSet:
-    """Retire the active version and reactivate the one active before it; after a policy's
-    first version, none is in force (the masking policy's shipped default masks again)."""
+    """Retire the active version and reactivate the one its activation replaced: rollbacks
+    undo activations in turn, never bringing back a version rolled back before. If none was
+    in force before it, none is now (the masking policy's shipped default masks again)."""
     versions = await versions_of(policy_urn_)
     active = [v for v in versions if v.state == State.ACTIVE]
     if not active:
         raise WrongState(f"{policy_urn_} has no active version", "policy")
-    earlier = [v for v in versions if v.state == State.RETIRED and v.version < active[0].version]
+    current = active[0]
+    if current.replaced is None:  # activated before activations recorded it: the latest before
+        earlier = [v for v in versions if v.state == State.RETIRED and v.version < current.version]
+    else:
+        earlier = [v for v in versions if (v.version, v.state) == (current.replaced, State.RETIRED)]
     on = earlier[-1] if earlier else None
-    return await _switch(database, engine, actor, policy_urn_, on, active[0])
+    return await _switch(database, engine, actor, policy_urn_, on, current)

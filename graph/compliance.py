@@ -118,7 +118,9 @@ RETURN collect(f {.urn, .status, .severity, .message, .evidence, .domains, .rule
   AS findings
 """
 # New or changed findings. One seen again stays open (or waived); a resolved one reopens,
-# waived again while an approved waiver of it runs (its cause went away only for a while).
+# waived again while an approved waiver of it runs (its cause went away only for a while),
+# keeping when it was resolved and when it reopened (``resolvedFrom``, ``resolvedUntil``), so
+# that a report of a moment in between reads it resolved.
 MERGE_FINDINGS = """
 UNWIND $rows AS row
 MERGE (f:Finding {urn: row.urn})
@@ -126,6 +128,11 @@ ON CREATE SET f.firstSeenAt = $now, f.status = 'new', f.asset = row.asset, f.rul
               f.control = row.control, f.framework = row.framework, f.name = row.name,
               f.source = row.source
 WITH f, row, f.status AS before
+SET f.resolvedFrom = CASE WHEN before = 'resolved'
+      THEN coalesce(f.resolvedFrom, []) + coalesce(f.resolvedAt, f.lastSeenAt)
+      ELSE f.resolvedFrom END,
+    f.resolvedUntil = CASE WHEN before = 'resolved'
+      THEN coalesce(f.resolvedUntil, []) + $now ELSE f.resolvedUntil END
 SET f.status = CASE
       WHEN before IN ['open', 'waived'] THEN before
       WHEN before = 'resolved'
@@ -153,13 +160,22 @@ RETURN collect(f {.urn, .asset, .framework, .control, .domains, .severity, .mess
 """
 # The fields an evaluation sets on a finding it sees again (MERGE_FINDINGS).
 _COMPARED = ("severity", "message", "evidence", "domains")
-# What scores need of the open findings: each distinct control, domains and severity once.
+# What scores need of the open findings: each distinct control, domains and severity once;
+# and the domains of waived ones, whose scores are due too (all waived: compliant there).
 OPEN_BY_CONTROL = """
-MATCH (f:Finding {status: 'open'})
-WITH DISTINCT f.framework AS framework, f.control AS control, f.domains AS domains,
-     f.severity AS severity
-RETURN collect({framework: framework, control: control, domains: domains, severity: severity})
-  AS open
+CALL () {
+  MATCH (f:Finding {status: 'open'})
+  WITH DISTINCT f.framework AS framework, f.control AS control, f.domains AS domains,
+       f.severity AS severity
+  RETURN collect({framework: framework, control: control, domains: domains, severity: severity})
+    AS open
+}
+CALL () {
+  MATCH (f:Finding {status: 'waived'})
+  UNWIND f.domains AS domain
+  RETURN collect(DISTINCT domain) AS waived
+}
+RETURN open, waived
 """
 # History: a score is appended when it differs from the last one of its framework and domain.
 RECORD_SCORES = """
@@ -242,13 +258,17 @@ WAIVERS_PAGE: LiteralString = (
     + "ORDER BY w.requestedAt, w.id LIMIT $limit\n"
 )
 WAIVERS_COUNT: LiteralString = _WAIVERS_WHERE + "RETURN count(w) AS n\n"
-# At a past moment: seen by then and not resolved yet.
+# At a past moment: seen by then and not resolved then (nor in a span it was resolved before
+# it reopened), with the waivers that ran then (approved by then, not revoked by then).
 FINDINGS_AS_OF = """
 MATCH (f:Finding {framework: $framework})
 WHERE f.firstSeenAt <= $asOf AND (f.resolvedAt IS NULL OR f.resolvedAt > $asOf)
+  AND NOT any(i IN range(0, size(coalesce(f.resolvedUntil, [])) - 1)
+              WHERE f.resolvedFrom[i] <= $asOf AND $asOf < f.resolvedUntil[i])
   AND ($domain IS NULL OR $domain IN f.domains)
 OPTIONAL MATCH (w:Waiver)-[:WAIVES]->(f)
 WHERE w.approvedAt <= $asOf AND w.expiresAt > $asOf
+  AND (w.closedAt IS NULL OR w.closedAt > $asOf)
 WITH f, collect(w {.*}) AS waivers
 ORDER BY f.control, f.asset
 RETURN f {.*} AS finding, waivers
@@ -259,20 +279,32 @@ MERGE (w)-[:WAIVES]->(f)
 SET f.status = CASE WHEN $approved AND f.status = 'open' THEN 'waived' ELSE f.status END
 RETURN f.status AS status
 """
-# Only the findings that open again are returned (announced): one resolved meanwhile stays so.
+# A waiver revoked (saved so in the same transaction): its finding, waived, is open again at
+# once, unless another approved waiver of it still runs; one resolved meanwhile stays so.
+UNWAIVE = """
+MATCH (f:Finding {urn: $finding})
+SET f.status = CASE
+  WHEN f.status = 'waived' AND NOT EXISTS {
+    MATCH (w:Waiver {status: 'approved'})-[:WAIVES]->(f) WHERE w.expiresAt > $now
+  } THEN 'open' ELSE f.status END
+RETURN f.status AS status
+"""
+# Waivers past their end, approved or still awaiting approval. Only the findings that open
+# again are returned (announced): one resolved meanwhile stays so; a request never waived one.
 EXPIRE_WAIVERS = """
-MATCH (w:Waiver {status: 'approved'})-[:WAIVES]->(f:Finding)
-WHERE w.expiresAt <= $now
-WITH w, f, f.status = 'waived' AS reopens
+MATCH (w:Waiver)-[:WAIVES]->(f:Finding)
+WHERE w.status IN ['approved', 'requested'] AND w.expiresAt <= $now
+WITH w, f, w.status = 'approved' AND f.status = 'waived' AS reopens
 SET w.status = 'expired', f.status = CASE WHEN reopens THEN 'open' ELSE f.status END
 WITH f WHERE reopens
 RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
 """
 
-# Critical findings open since before $before, each escalated once.
+# Critical findings open since before $before (since they last reopened, if they resolved
+# once: one back a minute ago has not been open a day), each escalated once.
 ESCALATE = """
 MATCH (f:Finding {status: 'open', severity: 'critical'})
-WHERE f.firstSeenAt <= $before AND f.escalatedAt IS NULL
+WHERE coalesce(f.resolvedUntil[-1], f.firstSeenAt) <= $before AND f.escalatedAt IS NULL
 SET f.escalatedAt = $now
 RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
 """
@@ -400,8 +432,10 @@ async def prepare_findings(driver: AsyncDriver, database: str) -> None:
         await session.execute_write(work)
 
 
-async def open_by_control(driver: AsyncDriver, database: str) -> list[Record]:
-    return (await read(driver, database, OPEN_BY_CONTROL))[0]["open"]
+async def open_by_control(driver: AsyncDriver, database: str) -> tuple[list[Record], list[str]]:
+    """The open findings' distinct controls, domains and severities; the waived ones' domains."""
+    row = (await read(driver, database, OPEN_BY_CONTROL))[0]
+    return row["open"], row["waived"]
 
 
 async def record_scores(
@@ -480,8 +514,16 @@ async def waive_finding(finding: str, waiver: str, *, approved: bool) -> str | N
     return rows[0][0] if rows else None
 
 
+async def unwaive_finding(finding: str, now: datetime) -> str | None:
+    """After its waiver was revoked, the finding open again if nothing else waives it; inside
+    the caller's neomodel transaction, as ``waive_finding``. The finding's status, or None."""
+    rows, _ = await adb.cypher_query(UNWAIVE, {"finding": finding, "now": now})
+    return rows[0][0] if rows else None
+
+
 async def expire_waivers(driver: AsyncDriver, database: str, now: datetime) -> list[Record]:
-    """Waivers past their end: expired; the findings they kept waived, open again."""
+    """Waivers past their end (approved or requested): expired; the findings they kept waived,
+    open again."""
     rows = await write(driver, database, EXPIRE_WAIVERS, now=now)
     return [r["finding"] for r in rows]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from neo4j import AsyncDriver
@@ -125,6 +126,9 @@ class PolicyVersion(AsyncStructuredNode):
     activated_by = StringProperty(db_property="activatedBy")
     activated_at = DateTimeNeo4jFormatProperty(db_property="activatedAt")
     retired_at = DateTimeNeo4jFormatProperty(db_property="retiredAt")
+    # The version its activation retired (0: none was in force), which a rollback reactivates;
+    # unset on versions activated before it was recorded.
+    replaced = IntegerProperty()
     rules = AsyncRelationshipTo(Rule, "HAS_RULE")
 
 
@@ -148,6 +152,18 @@ class RuleSet(AsyncStructuredNode):
     includes = AsyncRelationshipTo(PolicyVersion, "INCLUDES")
 
 
+class UtcDateTimeProperty(DateTimeNeo4jFormatProperty):
+    """A datetime written with its UTC offset (``Z``). The driver reads one back in pytz's
+    named UTC, which a save of the object would write back as ``...Z[UTC]``: text that Cypher
+    reads of waivers hand to ``datetime.fromisoformat`` and to page cursors, which refuse it
+    (migration 0020 rewrote the waivers saved so before)."""
+
+    def deflate(self, value: Any, obj: Any = None, rethrow: bool | None = True) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return super().deflate(value, obj, rethrow)
+
+
 class Waiver(AsyncStructuredNode):
     """A time-limited exception for one finding, approved by someone other than its requester."""
 
@@ -156,9 +172,16 @@ class Waiver(AsyncStructuredNode):
     name = StringProperty(required=True)
     finding = StringProperty(required=True)  # the finding's URN
     reason = StringProperty(required=True)
-    status = StringProperty(default="requested")  # approved, expired
+    # approved, expired; declined (by an approver), withdrawn (by its requester) while
+    # requested; revoked while approved and running
+    status = StringProperty(default="requested")
     requested_by = StringProperty(db_property="requestedBy", required=True)
-    requested_at = DateTimeNeo4jFormatProperty(db_property="requestedAt", default_now=True)
-    expires_at = DateTimeNeo4jFormatProperty(db_property="expiresAt", required=True)
+    requested_at = UtcDateTimeProperty(db_property="requestedAt", default_now=True)
+    expires_at = UtcDateTimeProperty(db_property="expiresAt", required=True)
     approved_by = StringProperty(db_property="approvedBy")
-    approved_at = DateTimeNeo4jFormatProperty(db_property="approvedAt")
+    approved_at = UtcDateTimeProperty(db_property="approvedAt")
+    # Who declined, withdrew or revoked it, when and why (a report as of a moment before a
+    # revocation still reads the finding waived).
+    closed_by = StringProperty(db_property="closedBy")
+    closed_at = UtcDateTimeProperty(db_property="closedAt")
+    close_reason = StringProperty(db_property="closeReason")

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from core.urns import Urn, source_urn
+from core.urns import InvalidUrn, Urn, source_urn
 from governance import evaluation, masking, policies, waivers
 from governance.announce import announce_transition
 from governance.evaluation import ALL_DOMAINS
@@ -250,6 +250,19 @@ async def _covers(info: Info, source: str) -> bool:
     return total == reached
 
 
+async def _known_source(info: Info, source: str) -> None:
+    """Evaluating a source nobody registered would evaluate nothing and succeed: refuse it,
+    and a name no source can have (empty) alike, rather than fail on its URN."""
+    try:
+        urn = source_urn(source)
+    except InvalidUrn:
+        urn = source
+    else:
+        if await get_source(*info.context.graph, source) is not None:
+            return
+    raise policies.NotFound(f"no data source {source}", urn)
+
+
 async def _may_evaluate(info: Info, source: str | None) -> None:
     """An evaluation writes and announces the findings of every live column it reads: a
     scoped caller may evaluate a source only if all of its columns are in their scope."""
@@ -337,6 +350,7 @@ class GovernanceMutation:
             raise coded(FORBIDDEN, "forbidden: global policies need policy:write everywhere")
 
         async def work() -> dict[str, Any]:
+            await policies.check_domain(*info.context.graph, input.domain)
             p = await policies.create_policy(
                 _database(info), _actor(info), input.name, input.description, input.domain
             )
@@ -399,6 +413,8 @@ class GovernanceMutation:
     async def test_policy_version(
         self, info: Info, policy: strawberry.ID, version: int | None = None
     ) -> PolicyTestPayload:
+        await _may_edit(info, policy)  # it loads the version's modules into OPA
+
         async def work() -> dict[str, Any]:
             v = await policies.get_version(policy, version)
             return {"run": PolicyTestRun.of(await policies.test_version(_engine(info), v))}
@@ -487,9 +503,8 @@ class GovernanceMutation:
         await _may_evaluate(info, source)
 
         async def work() -> dict[str, Any]:
-            driver, database = info.context.graph
-            if source is not None and await get_source(driver, database, source) is None:
-                raise policies.NotFound(f"no data source {source}", source_urn(source))
+            if source is not None:
+                await _known_source(info, source)
             result = await evaluation.evaluate(info.context.state, source=source)
             return {"evaluation": EvaluationSummary.of(result, info.context.guard)}
 
@@ -520,6 +535,52 @@ class GovernanceMutation:
         async def work() -> dict[str, Any]:
             reaches = _within(info, POLICY_APPROVE)
             w = await waivers.approve_waiver(info.context.state, _actor(info), waiver, reaches)
+            return {"waiver": Waiver.of(w)}
+
+        return await attempt(WaiverPayload, work)
+
+    @strawberry.mutation(
+        description="Decline a waiver request (by its URN) awaiting approval, saying why; its "
+        "requester withdraws it instead.",
+        extensions=guarded("policy:approve", _by("waiver")),
+    )
+    async def decline_waiver(self, info: Info, waiver: strawberry.ID, reason: str) -> WaiverPayload:
+        async def work() -> dict[str, Any]:
+            reaches = _within(info, POLICY_APPROVE)
+            w = await waivers.decline_waiver(
+                info.context.state, _actor(info), waiver, reason, reaches
+            )
+            return {"waiver": Waiver.of(w)}
+
+        return await attempt(WaiverPayload, work)
+
+    @strawberry.mutation(
+        description="Withdraw your own waiver request (by its URN) awaiting approval, saying why.",
+        extensions=guarded("compliance:write", _by("waiver")),
+    )
+    async def withdraw_waiver(
+        self, info: Info, waiver: strawberry.ID, reason: str
+    ) -> WaiverPayload:
+        async def work() -> dict[str, Any]:
+            reaches = _within(info, COMPLIANCE_WRITE)
+            w = await waivers.withdraw_waiver(
+                info.context.state, _actor(info), waiver, reason, reaches
+            )
+            return {"waiver": Waiver.of(w)}
+
+        return await attempt(WaiverPayload, work)
+
+    @strawberry.mutation(
+        description="Revoke an approved waiver (by its URN) before its end, saying why; its "
+        "finding, if still waived, is open again at once, announced on complianceUpdates.",
+        extensions=guarded("policy:approve", _by("waiver")),
+    )
+    async def revoke_waiver(self, info: Info, waiver: strawberry.ID, reason: str) -> WaiverPayload:
+        async def work() -> dict[str, Any]:
+            reaches = _within(info, POLICY_APPROVE)
+            w = await waivers.revoke_waiver(
+                info.context.state, _actor(info), waiver, reason, reaches
+            )
             return {"waiver": Waiver.of(w)}
 
         return await attempt(WaiverPayload, work)

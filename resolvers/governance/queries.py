@@ -65,7 +65,14 @@ class ControlReport:
         deprecation_reason="Use status, which tells a control no rule checks from one that passed.",
     )
     open_findings: int
-    findings: list[Finding]
+    all_findings: strawberry.Private[list[Finding]]
+
+    @strawberry.field(description="The findings that fail it, in URN order.")
+    def findings(
+        self, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Finding]:
+        # The report is read whole (export needs all of it): only the answer is paged.
+        return urn_page(self.all_findings, lambda f: f.id, first, after)
 
 
 @strawberry.type(description="A framework's standing in a domain at a moment, for auditors.")
@@ -103,7 +110,7 @@ class ComplianceReport:
                     status=c.status,
                     passed=c.passed,
                     open_findings=c.open,
-                    findings=[Finding.of(f["finding"]) for f in c.findings],
+                    all_findings=[Finding.of(f["finding"]) for f in c.findings],
                 )
                 for c in r.controls
             ],

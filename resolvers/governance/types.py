@@ -20,7 +20,8 @@ from governance.templates import ScopeKind, Severity, Template
 from graph.models import PolicyVersion as VersionNode
 from graph.models import Rule as RuleNode
 from graph.records import NodeRecord
-from resolvers.common import Node, UserError
+from resolvers.common import Connection, Node, UserError
+from resolvers.pagination import DEFAULT_PAGE_SIZE, number_after, read_page
 from security.masking import MaskingPolicy, Treatment
 
 strawberry.enum(Severity, description="How much a finding of a rule matters.")
@@ -299,9 +300,16 @@ class Policy(Node):
     description: str
     domain: str | None = strawberry.field(description="Local to this domain; null: global.")
 
-    @strawberry.field(description="Every version, oldest first.")
-    async def versions(self) -> list[PolicyVersion]:
-        return [PolicyVersion.of(v) for v in await policies.versions_of(self.id)]
+    @strawberry.field(description="Its versions, oldest first.")
+    async def versions(
+        self, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[PolicyVersion]:
+        start = number_after(after, "versions")
+        return await read_page(
+            lambda limit: policies.versions_page(self.id, limit, start),
+            lambda: policies.count_versions(self.id),
+            PolicyVersion.of, lambda v: [str(v.version)], first,
+        )  # fmt: skip
 
     @strawberry.field(description="The version in force, if any.")
     async def active_version(self) -> PolicyVersion | None:
@@ -368,11 +376,18 @@ class Finding(Node):
         return cls.of(record.props)
 
 
-@strawberry.enum(description="Where a waiver stands: a second person approves it; it expires.")
+@strawberry.enum(
+    description="Where a waiver stands: a second person approves or declines it, its requester "
+    "may withdraw it while it awaits approval; once approved it runs until it expires, unless "
+    "revoked."
+)
 class WaiverStatus(Enum):
     REQUESTED = "requested"
     APPROVED = "approved"
     EXPIRED = "expired"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
 
 
 @strawberry.type(
@@ -387,6 +402,15 @@ class Waiver(Node):
     approved_by: str | None
 
     requested_at: datetime
+    closed_by: str | None = strawberry.field(
+        default=None, description="Who declined, withdrew or revoked it."
+    )
+    closed_at: datetime | None = strawberry.field(
+        default=None, description="When it was declined, withdrawn or revoked."
+    )
+    close_reason: str | None = strawberry.field(
+        default=None, description="Why it was declined, withdrawn or revoked."
+    )
 
     @classmethod
     def of(cls, w: Any) -> Self:
@@ -394,7 +418,8 @@ class Waiver(Node):
             id=strawberry.ID(w.urn), finding=strawberry.ID(w.finding), reason=w.reason,
             status=WaiverStatus(w.status), requested_by=w.requested_by,
             expires_at=native(w.expires_at), approved_by=w.approved_by,
-            requested_at=native(w.requested_at),
+            requested_at=native(w.requested_at), closed_by=w.closed_by,
+            closed_at=native(w.closed_at), close_reason=w.close_reason,
         )  # fmt: skip
 
     @classmethod
@@ -404,7 +429,8 @@ class Waiver(Node):
             id=strawberry.ID(r["urn"]), finding=strawberry.ID(r["finding"]), reason=r["reason"],
             status=WaiverStatus(r["status"]), requested_by=r["requestedBy"],
             expires_at=native(r["expiresAt"]), approved_by=r.get("approvedBy"),
-            requested_at=native(r["requestedAt"]),
+            requested_at=native(r["requestedAt"]), closed_by=r.get("closedBy"),
+            closed_at=native(r.get("closedAt")), close_reason=r.get("closeReason"),
         )  # fmt: skip
 
     @classmethod

@@ -88,7 +88,8 @@ mutation($waiver: ID!) { approveWaiver(waiver: $waiver) {
 REPORT = """
 query($domain: String) { complianceReport(framework: "gdpr", domain: $domain) {
   framework domain status score ruleSetVersions
-  controls { control { id citation } passed openFindings findings { asset status } }
+  controls { control { id citation } passed openFindings
+             findings { totalCount edges { node { asset status } } } }
   json: export(format: JSON) csv: export(format: CSV) } }
 """
 UPDATES = """
@@ -122,11 +123,14 @@ class Admin:
     def __init__(self, http: httpx.AsyncClient, token: str) -> None:
         self.http, self.token = http, token
 
-    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+    async def raw(self, query: str, **variables: Any) -> dict[str, Any]:
         r = await self.http.post(
             "/graphql", json={"query": query, "variables": variables}, headers=bearer(self.token)
         )
-        body = r.json()
+        return r.json()
+
+    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        body = await self.raw(query, **variables)
         assert "errors" not in body, body["errors"]
         return body["data"]
 
@@ -184,6 +188,11 @@ async def release(w: dict[str, Any], version: int) -> dict[str, Any]:
     assert approved["approvePolicyVersion"]["errors"] == []
     activated = await w["bob"](ACTIVATE, policy=w["policy"], version=version)
     return activated["activatePolicyVersion"]
+
+
+def findings_of(control: dict[str, Any]) -> list[dict[str, Any]]:
+    """A report's control's findings: the first page."""
+    return [e["node"] for e in control["findings"]["edges"]]
 
 
 async def owner_finding(w: dict[str, Any]) -> dict[str, Any]:

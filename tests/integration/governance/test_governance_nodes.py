@@ -170,6 +170,44 @@ async def test_a_waiver_written_before_urns_gets_one_from_the_migration(
     assert (await read(neo4j, db, cast(LiteralString, unique)))[0]["n"] == 1
 
 
+# Two approved waivers as an approval saved them before 0020: times in the zone named UTC.
+ZONED_WAIVERS = """
+MATCH (f:Finding {urn: $finding})
+UNWIND [1, 2] AS n
+WITH f, n, datetime({epochSeconds: datetime().epochSeconds - n, timezone: 'UTC'}) AS at
+CREATE (w:Waiver {id: $id + n, urn: 'urn:dw:waiver:' + $id + n, name: 'zoned ' + n,
+                  finding: f.urn, reason: 'approved before 0020', status: 'approved',
+                  requestedBy: $by, requestedAt: at, approvedBy: $by, approvedAt: at,
+                  expiresAt: at + duration({days: 7})})-[:WAIVES]->(f)
+"""
+PAGE = """query($finding: ID!, $after: String) {
+  waivers(filter: {finding: $finding}, first: 1, after: $after) {
+    edges { node { id } } pageInfo { endCursor } } }"""
+
+
+async def test_waivers_approved_before_their_times_were_utc_page_after_the_migration(
+    world: dict[str, Any], neo4j: AsyncDriver, settings: Settings
+) -> None:
+    """An approval used to write a waiver's times back as ``...Z[UTC]``: the page's cursor
+    carried that text, and the next page was refused as a crafted cursor."""
+    w = world
+    await draft(w)
+    await release(w, 1)
+    finding = (await owner_finding(w))["id"]
+    prefix = f"{w['name']}-zoned-"
+    db = settings.neo4j.database
+    await write(neo4j, db, ZONED_WAIVERS, finding=finding, id=prefix, by=f"{w['name']}-ada")
+
+    (migration,) = [m for m in load_migrations() if m.id == "0020_waiver_times_utc"]
+    await run_statements(neo4j, db, migration)
+
+    first = (await w["ada"](PAGE, finding=finding))["waivers"]
+    after = first["pageInfo"]["endCursor"]
+    second = (await w["ada"](PAGE, finding=finding, after=after))["waivers"]
+    ids = [e["node"]["id"] for page in (first, second) for e in page["edges"]]
+    assert ids == [f"urn:dw:waiver:{prefix}2", f"urn:dw:waiver:{prefix}1"], "oldest first"
+
+
 EXPIRE = "MATCH (w:Waiver {urn: $urn}) SET w.expiresAt = datetime() - duration({minutes: 1})"
 
 

@@ -45,6 +45,7 @@ from tests.integration.governance.flow import (
     Admin,
     case,
     draft,
+    findings_of,
     release,
 )
 from tests.integration.graphql.conftest import Served, bearer, serve, ws_client
@@ -130,7 +131,7 @@ async def test_admin_governs_through_graphql_alone(world: dict[str, Any], api: s
 
     report = (await ada(REPORT, domain=w["domain"]))["complianceReport"]
     art30 = next(c for c in report["controls"] if c["control"]["citation"] == "Art. 30")
-    assert art30["passed"] and art30["findings"] == [{"asset": w["email"], "status": "WAIVED"}]
+    assert art30["passed"] and findings_of(art30) == [{"asset": w["email"], "status": "WAIVED"}]
     assert rule_set in report["ruleSetVersions"]
     exported = json.loads(report["json"])
     assert exported["framework"] == "gdpr" and exported["domain"] == w["domain"]
@@ -188,7 +189,7 @@ mutation($policy: ID!) { rollbackPolicy(policy: $policy) {
 """
 POLICY = """
 query($urn: ID!) { policy(urn: $urn) { name activeVersion { version }
-  versions { version state authors rules { id template } } } }
+  versions { edges { node { version state authors rules { id template } } } } } }
 """
 CUSTOM_REGO = """package mine
 
@@ -233,7 +234,7 @@ async def test_custom_rego_then_rollback(world: dict[str, Any]) -> None:
     assert rolled["version"] == {"version": 1, "state": "ACTIVE"}
     state = (await ada(POLICY, urn=w["policy"]))["policy"]
     assert state["activeVersion"] == {"version": 1}
-    assert [(v["version"], v["state"]) for v in state["versions"]] == [
+    assert [(v["node"]["version"], v["node"]["state"]) for v in state["versions"]["edges"]] == [
         (1, "ACTIVE"),
         (2, "RETIRED"),
     ]
@@ -255,7 +256,9 @@ query($filter: WaiverFilter, $first: Int! = 5, $after: String) {
   waivers(filter: $filter, first: $first, after: $after) {
     totalCount edges { node { id requestedBy finding } } pageInfo { hasNextPage endCursor } } }
 """
-RETURNED = "query($urn: ID!) { policy(urn: $urn) { versions { state returnNote } } }"
+RETURNED = """
+query($urn: ID!) { policy(urn: $urn) { versions { edges { node { state returnNote } } } } }
+"""
 RETURN = """
 mutation($policy: ID!, $version: Int!, $note: String!) {
   returnPolicyVersion(policy: $policy, version: $version, note: $note) {
@@ -289,8 +292,10 @@ async def test_a_version_in_review_goes_back_to_draft_with_why(world: dict[str, 
                                    "submittedBy": None}  # fmt: skip
     again = await send_back(bob, "twice")
     assert again["errors"][0]["__typename"] == "WrongStateError"
-    stored = (await ada(RETURNED, urn=w["policy"]))["policy"]["versions"]  # read back
-    assert stored == [{"state": "DRAFT", "returnNote": "scope it to the sales domain first"}]
+    stored = (await ada(RETURNED, urn=w["policy"]))["policy"]["versions"]["edges"]  # read back
+    assert stored == [
+        {"node": {"state": "DRAFT", "returnNote": "scope it to the sales domain first"}}
+    ]
     edited = (await ada(ADD_RULE, policy=w["policy"], rule={**RULE, "id": "owner-2"}))["addRule"]
     assert edited["errors"] == [] and edited["version"]["version"] == 1  # the same draft
 
@@ -472,7 +477,7 @@ EXPIRE = "MATCH (w:Waiver {urn: $urn}) SET w.expiresAt = datetime() - duration({
 REPORT_AS_OF = """
 query($domain: String, $asOf: DateTime) {
   complianceReport(framework: "gdpr", domain: $domain, asOf: $asOf) {
-    status score controls { control { citation } passed findings { asset } }
+    status score controls { control { citation } passed findings { edges { node { asset } } } }
     html: export(format: HTML) } }
 """
 
@@ -503,7 +508,7 @@ async def test_waivers_expire_and_past_reports_stay_as_they_were(
     past = (await ada(REPORT_AS_OF, domain=w["domain"], asOf=then))["complianceReport"]
     now = (await ada(REPORT_AS_OF, domain=w["domain"]))["complianceReport"]
     art30 = {c["control"]["citation"]: c for c in past["controls"]}["Art. 30"]
-    assert not art30["passed"] and art30["findings"] == [{"asset": w["email"]}]
+    assert not art30["passed"] and findings_of(art30) == [{"asset": w["email"]}]
     assert past["status"] == "NON_COMPLIANT" and now["status"] == "COMPLIANT"
     assert {c["control"]["citation"]: c for c in now["controls"]}["Art. 30"]["passed"]
     assert "<table>" in past["html"] and "Art. 30" in past["html"] and w["email"] in past["html"]
