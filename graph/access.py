@@ -45,12 +45,13 @@ FOREACH (_ IN CASE WHEN $status = 'approved' THEN [1] ELSE [] END |
   SET g.expiresAt = r.expiresAt, g.grantedBy = $actor, g.grantedAt = datetime())
 RETURN properties(r) AS props
 """
-# Revoking ends the grant at once (it stays in the graph, revoked, for the record).
+# Revoking ends the grant at once (it stays in the graph, revoked, for the record). Only the
+# live one: a grant a migration ended keeps when and by whom it moved.
 REVOKE: LiteralString = """
 MATCH (r:AccessRequest {urn: $urn}) WHERE r.status = 'approved'
 SET r.status = 'revoked', r.revokedBy = $actor, r.revokedAt = datetime(), r.reason = $reason
 WITH r
-OPTIONAL MATCH (:Team)-[g:GRANTED {request: r.id}]->(:Contract)
+OPTIONAL MATCH (:Team)-[g:GRANTED {request: r.id}]->(:Contract) WHERE g.revokedAt IS NULL
 SET g.revokedAt = r.revokedAt, g.revokedBy = $actor
 RETURN properties(r) AS props
 """

@@ -59,14 +59,16 @@ RETURN p.urn AS urn, properties(p) AS props, team.urn AS team, team.name AS team
   [(p)-[:HAS_VERSION]->(c:Contract) | properties(c)] AS versions
 """
 # Products of a domain (or all) whose name, description, tags or any version's contract (its
-# tables, columns, descriptions, SLA) mention ``$text`` (lower-case; null: any).
+# tables, columns, descriptions, SLA: ``findable``, mesh/contracts.py; a version saved before it
+# was kept is matched on its YAML) mention ``$text`` (lower-case; null: any).
 _FIND: LiteralString = """
 MATCH (p:DataProduct)
 WHERE ($domain IS NULL OR EXISTS { (p)-[:IN_DOMAIN]->(:Domain {urn: $domain}) })
   AND ($text IS NULL OR toLower(p.name) CONTAINS $text
        OR toLower(coalesce(p.description, '')) CONTAINS $text
        OR any(tag IN coalesce(p.tags, []) WHERE toLower(tag) CONTAINS $text)
-       OR EXISTS { MATCH (p)-[:HAS_VERSION]->(c:Contract) WHERE toLower(c.odcs) CONTAINS $text })
+       OR EXISTS { MATCH (p)-[:HAS_VERSION]->(c:Contract)
+                   WHERE toLower(coalesce(c.findable, c.odcs)) CONTAINS $text })
 """
 FIND: LiteralString = (
     _FIND
@@ -79,7 +81,7 @@ MATCH (p:DataProduct {urn: $product})
 MERGE (p)-[:HAS_VERSION]->(c:Contract {urn: $urn})
 ON CREATE SET c.createdBy = $actor, c.createdAt = datetime(), c.status = 'draft'
 SET c.name = p.name + ' ' + $version, c.product = $product, c.version = $version,
-    c.odcs = $odcs, c.updatedBy = $actor, c.updatedAt = datetime(),
+    c.odcs = $odcs, c.findable = $findable, c.updatedBy = $actor, c.updatedAt = datetime(),
     c.drift = null, c.driftCheckedAt = null
 RETURN properties(c) AS props
 """
@@ -223,11 +225,12 @@ async def count_products(
 
 async def save_version(
     driver: AsyncDriver, database: str, product: str, urn: str, version: str, odcs: str,
-    actor: str,
+    actor: str, findable: str,
 ) -> Record:  # fmt: skip
+    """The version's contract (``findable``: the text product discovery matches in it)."""
     rows = await write(
         driver, database, ADD_VERSION, product=product, urn=urn, version=version, odcs=odcs,
-        actor=actor,
+        actor=actor, findable=findable,
     )  # fmt: skip
     return plain(rows[0]["props"])
 

@@ -161,6 +161,28 @@ def export(contract: OpenDataContractStandard) -> str:
     return text
 
 
+def words(contract: OpenDataContractStandard) -> list[str]:
+    """What the contract says in words: purpose and usage, each table's and column's name,
+    business name and description (product search documents, mesh/search.py)."""
+    d = contract.description
+    found = [d.purpose or "", d.usage or ""] if d else []
+    for obj in contract.schema_ or []:
+        found += [obj.name or "", obj.businessName or "", obj.description or ""]
+        for prop in obj.properties or []:
+            found += [prop.name or "", prop.businessName or "", prop.description or ""]
+    return [w for w in found if w]
+
+
+def findable(contract: OpenDataContractStandard) -> str:
+    """The text ``dataProducts(text:)`` matches in a contract: its ``words`` and its SLA, not
+    the YAML around them (``apiVersion``, ``logicalType``, ``status`` named every product)."""
+    sla = [
+        " ".join(str(x) for x in (s.property, s.value, s.unit, s.description) if x is not None)
+        for s in contract.slaProperties or []
+    ]
+    return "\n".join([*words(contract), *sla])
+
+
 ITEMS = "[]"  # the path segment of an array's items: ``tags[]``
 
 

@@ -22,14 +22,14 @@ from live.state import AppState
 from mesh.errors import Duplicate, MeshError, NotFound, WrongState
 from mesh.events import emit
 
-NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")  # matched whole: ``$`` would let "sales\n" in
 MAX_TEXT = 10_000
 MAX_PEOPLE = 200
 MAX_ASSIGN = 500
 
 
 def check_name(name: str, field: str = "name") -> str:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise MeshError(
             f"{name!r}: lower-case letters, digits and dashes, starting with a letter", field
         )

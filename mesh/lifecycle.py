@@ -44,7 +44,9 @@ STEPS: dict[Step, tuple[Status, Status]] = {
     Step.RETIRE: (Status.DEPRECATED, Status.RETIRED),
 }
 
-SEMVER = re.compile(r"^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$")
+# Matched whole (``fullmatch``): ``$`` also matches before a final newline, which let
+# "1.1.0\n" through as a version of its own (a URN ending in %0A, equal to no "1.1.0").
+SEMVER = re.compile(r"(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})")
 
 
 @total_ordering
@@ -52,7 +54,7 @@ class Version:
     """A semantic version without pre-release or build parts (they name no product version)."""
 
     def __init__(self, text: str) -> None:
-        match = SEMVER.match(text)
+        match = SEMVER.fullmatch(text)
         if match is None:
             raise MeshError(f"{text!r} is not a semantic version MAJOR.MINOR.PATCH", "version")
         self.parts = tuple(int(p) for p in match.groups())

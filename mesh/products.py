@@ -67,6 +67,9 @@ def _check_ports(spec: ProductSpec) -> None:
         check_name(name, "outputs")
     if len(set(names)) != len(names):
         raise MeshError("port names are unique within a product", "outputs")
+    assets = [p["asset"] for p in spec.outputs]
+    if len(set(assets)) != len(assets):  # a second port of an asset replaced the first
+        raise MeshError("an asset is exposed by one output port", "outputs")
     if len(spec.tags) > MAX_TAGS or any(not 0 < len(t) <= 100 for t in spec.tags):
         raise MeshError(f"at most {MAX_TAGS} tags of 1 to 100 characters", "tags")
     if spec.sla.availability is not None and not 0 <= spec.sla.availability <= 100:
@@ -185,8 +188,9 @@ async def import_contract(
         lifecycle.check_new_version(version, list(existing))
     await _ask(state, gate, policy.CONTRACT, found, urn, contract)
     await graph.save_version(
-        state.neo4j, _db(state), product, urn, version, contracts.export(contract), actor
-    )
+        state.neo4j, _db(state), product, urn, version, contracts.export(contract), actor,
+        contracts.findable(contract),
+    )  # fmt: skip
     await emit_step(state, product, "contract.imported", actor, urn)
     await search.index_products(state, [product])
     await check_drift(state, actor, urn)
@@ -234,23 +238,42 @@ async def recheck_tables(state: AppState, tables: list[str] | None) -> list[str]
     return urns
 
 
+def _released(product: dict[str, Any]) -> list[dict[str, Any]]:
+    """The product's published and deprecated versions."""
+    live = (Status.PUBLISHED, Status.DEPRECATED)
+    return [v for v in product["versions"] if v["status"] in live]
+
+
 async def compatibility(state: AppState, urn: str) -> tuple[str | None, list[str]]:
     """The version this one must stay compatible with (the highest published or deprecated
     version below it) and what it breaks of it."""
     record = await get_version(state, urn)
     product = await get_product(state, record["product"])
     mine = lifecycle.Version(record["version"])
-    released = [
-        v for v in product["versions"]
-        if v["status"] in (Status.PUBLISHED, Status.DEPRECATED)
-        and lifecycle.Version(v["version"]) < mine
-    ]  # fmt: skip
+    released = [v for v in _released(product) if lifecycle.Version(v["version"]) < mine]
     if not released:
         return None, []
     baseline = max(released, key=lambda v: lifecycle.Version(v["version"]))
     return baseline["version"], contracts.breaking_changes(
         contract_of(baseline), contract_of(record)
     )
+
+
+def _check_successor(record: dict[str, Any], product: dict[str, Any]) -> None:
+    """Publishing below a released version of the same major (drafts published out of order):
+    that version must not break this one either, or a minor release would break its major."""
+    mine = lifecycle.Version(record["version"])
+    above = [
+        v for v in _released(product)
+        if (later := lifecycle.Version(v["version"])) > mine and later.major == mine.major
+    ]  # fmt: skip
+    if not above:
+        return
+    successor = min(above, key=lambda v: lifecycle.Version(v["version"]))
+    lifecycle.check_publish(
+        successor["version"], None, record["version"],
+        contracts.breaking_changes(contract_of(record), contract_of(successor)),
+    )  # fmt: skip
 
 
 async def _ask(
@@ -282,6 +305,7 @@ async def advance(
         lifecycle.check_publish(record["version"], record.get("quarantine"), baseline, breaking)
         await _compliant(state, record)
         product = await get_product(state, record["product"])
+        _check_successor(record, product)
         await _ask(state, gate, policy.PUBLISH, product, urn, contract_of(record))
     elif step is Step.DEPRECATE:
         if not notice:

@@ -76,12 +76,7 @@ def _contract_words(odcs: str) -> list[str]:
         doc = contracts.parse(odcs, stored=True)
     except InvalidContract:
         return []
-    words = [doc.description.purpose or "", doc.description.usage or ""] if doc.description else []
-    for obj in doc.schema_ or []:
-        words += [obj.name or "", obj.businessName or "", obj.description or ""]
-        for prop in obj.properties or []:
-            words += [prop.name or "", prop.businessName or "", prop.description or ""]
-    return [w for w in words if w]
+    return contracts.words(doc)
 
 
 def document(record: dict[str, Any]) -> dict[str, Any]:

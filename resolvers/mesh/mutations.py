@@ -557,7 +557,8 @@ class MeshMutation:
         async def work() -> dict[str, Any]:
             await _decider(info, request)
             record = await access.revoke(info.context.state, _actor(info), request, reason)
-            await announce(info, ChangeType.CHANGED, [record["version"]], ["consumers"])
+            bound = record.get("boundTo") or record["version"]  # a migrated grant ends there
+            await announce(info, ChangeType.CHANGED, [bound], ["consumers"])
             return {"request": AccessRequest.from_props(record)}
 
         return await attempt(AccessRequestPayload, work)

@@ -27,7 +27,7 @@ def test_steps_go_one_way_from_draft_to_retired() -> None:
 def test_versions_are_semantic_and_new_ones_are_higher() -> None:
     assert Version("1.10.0") > Version("1.9.3")
     assert lifecycle.check_new_version("2.0.0", ["1.0.0", "1.4.2"]) == Version("2.0.0")
-    for bad in ("1.0", "v1.0.0", "01.0.0", "1.0.0-rc1"):
+    for bad in ("1.0", "v1.0.0", "01.0.0", "1.0.0-rc1", "1.0.0\n"):
         with pytest.raises(MeshError, match="semantic version"):
             Version(bad)
     with pytest.raises(MeshError, match=r"not higher than the latest, 1\.4\.2"):

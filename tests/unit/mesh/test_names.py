@@ -6,7 +6,8 @@ import pytest
 
 from core.settings import MeshSettings
 from live.changes import ChangeType, catalog_change
-from mesh.errors import StreamFailed
+from mesh.domains import check_name
+from mesh.errors import MeshError, StreamFailed
 from mesh.streams import topic_name
 from mesh.watch import table_of
 
@@ -28,3 +29,10 @@ def test_drift_is_rechecked_for_the_table_a_change_is_about() -> None:
         == table
     )
     assert table_of(catalog_change(ChangeType.ADDED, "urn:dw:schema:pg/shop/public")) is None
+
+
+def test_a_name_is_matched_whole() -> None:
+    assert check_name("orders-2") == "orders-2"
+    for bad in ("orders\n", "Orders", "2orders", "orders team"):
+        with pytest.raises(MeshError, match="lower-case letters"):
+            check_name(bad)

@@ -1,0 +1,150 @@
+"""The mesh's people walking docs/mesh.md through GraphQL against the real services, where an
+audit found the API doing other than the manual says: a crafted argument answered as an
+internal error or taken as a version of its own; a second output port of one table replacing
+the first; discovery matching the YAML keys of every contract; drafts published out of order
+letting a minor version break its major; a revocation after a migration overwriting the
+record of the move."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.driver import read
+from tests.integration.mesh.flow import (
+    ADVANCE,
+    DECIDE,
+    IMPORT,
+    PRODUCT,
+    REQUEST,
+    nodes,
+    published,
+)
+from tests.unit.mesh.odcs import contract
+
+COLUMNS = {
+    "id": {"logicalType": "string", "primaryKey": True},
+    "email": {"logicalType": "string", "description": "where the receipt went"},
+    "total": {"logicalType": "string"},
+}
+SLIM = {k: v for k, v in COLUMNS.items() if k != "email"}  # drops a column: breaking
+SEARCH = """
+query($text: String!, $domain: ID) { searchProducts(text: $text, domain: $domain, mode: FULL_TEXT) {
+  totalCount } }
+"""
+FOUND = """
+query($text: String, $domain: ID) { dataProducts(text: $text, domain: $domain) { totalCount } }
+"""
+PRODUCTS = "query($domain: ID) { dataProducts(domain: $domain) { edges { node { id } } } }"
+MIGRATE = """
+mutation($request: ID!, $version: ID!) { migrateAccess(request: $request, version: $version) {
+  request { boundTo } errors { __typename message } } }
+"""
+REVOKE = """
+mutation($request: ID!) { revokeAccess(request: $request, reason: "project over") {
+  request { status } errors { __typename message } } }
+"""
+TABLE = "query($id: ID!) { node(id: $id) { id } }"
+GRANTS = """
+MATCH (r:AccessRequest {id: $id}), (:Team)-[g:GRANTED {request: $id}]->(c:Contract)
+RETURN c.version AS version, g.revokedBy AS revokedBy, g.revokedAt = r.migratedAt AS moved,
+       g.migratedTo IS NOT NULL AS migrated
+ORDER BY version
+"""
+
+
+async def test_crafted_arguments_are_refused_and_leave_nothing(mesh: dict[str, Any]) -> None:
+    m = mesh
+    olga, carl = m["owner"], m["consumer"]
+    urns = await published(m, contract(COLUMNS))
+    product = urns["product"]
+
+    # A domain argument that is no URN is the caller's mistake, not an internal error.
+    for crafted in ("garbage", "urn:dw:domain:"):
+        body = await carl.raw(SEARCH, text="orders", domain=crafted)
+        assert [e["extensions"].get("code") for e in body["errors"]] == ["BAD_USER_INPUT"]
+
+    # "1.1.0\n" is no semantic version (it became a version of its own, URN ending in %0A);
+    # "orders\n" no name.
+    taken = await olga(IMPORT, product=product, version="1.1.0\n", odcs=contract(COLUMNS))
+    assert [e["__typename"] for e in taken["importContract"]["errors"]] == ["InvalidInputError"]
+    spec = {"domain": urns["sales"], "description": "Every refund, as booked"}
+    named = (await olga(PRODUCT, input={**spec, "name": "refunds\n"}))["createDataProduct"]
+    assert [e["__typename"] for e in named["errors"]] == ["InvalidInputError"]
+
+    # Two output ports of one table: the second replaced the first, silently.
+    twice = [{"name": "a", "asset": m["table"]}, {"name": "b", "asset": m["table"]}]
+    ported = await olga(PRODUCT, input={**spec, "name": "refunds", "outputPorts": twice})
+    assert [e["__typename"] for e in ported["createDataProduct"]["errors"]] == ["InvalidInputError"]
+    listed = nodes((await carl(PRODUCTS, domain=urns["sales"]))["dataProducts"])
+    assert listed == [{"id": product}]
+    versions = (await carl(FOUND, text=None, domain=urns["sales"]))["dataProducts"]
+    assert versions["totalCount"] == 1
+
+
+async def test_discovery_matches_what_contracts_say_not_their_yaml(
+    mesh: dict[str, Any],
+) -> None:
+    m = mesh
+    olga, carl = m["owner"], m["consumer"]
+    sla = [{"property": "freshness", "value": 1, "unit": "d"}]
+    urns = await published(m, contract(COLUMNS, sla=sla))
+    found = {}
+    for text in ("apiVersion", "logicalType", "active", "physicalType", "receipt", "freshness",
+                 "email"):  # fmt: skip
+        found[text] = (await carl(FOUND, text=text, domain=urns["sales"]))["dataProducts"]
+    assert {t: f["totalCount"] for t, f in found.items()} == {
+        "apiVersion": 0, "logicalType": 0, "active": 0, "physicalType": 0,
+        "receipt": 1, "freshness": 1, "email": 1,
+    }  # fmt: skip
+    # The draft's contract is found too (any version's), once imported.
+    await olga(IMPORT, product=urns["product"], version="1.1.0",
+               odcs=contract({**COLUMNS, "refund": {"logicalType": "string"}}))  # fmt: skip
+    refund = (await carl(FOUND, text="REFUND", domain=urns["sales"]))["dataProducts"]
+    assert refund["totalCount"] == 1
+
+
+async def test_drafts_published_out_of_order_do_not_break_their_major(
+    mesh: dict[str, Any],
+) -> None:
+    m = mesh
+    olga = m["owner"]
+    urns = await published(m, contract(COLUMNS))
+    product = urns["product"]
+    drafts = {}
+    for version, columns in (("2.0.0", COLUMNS), ("2.1.0", SLIM)):
+        taken = await olga(IMPORT, product=product, version=version, odcs=contract(columns))
+        drafts[version] = taken["importContract"]["version"]["id"]
+    # 2.1.0 first: a new major against 1.0.0, fine. Then 2.0.0, which 2.1.0 breaks: 2.1.0
+    # would be a minor release of 2 without the column 2.0.0's consumers were promised.
+    first = (await olga(ADVANCE, version=drafts["2.1.0"], step="PUBLISH"))["advanceVersion"]
+    assert first["errors"] == []
+    late = (await olga(ADVANCE, version=drafts["2.0.0"], step="PUBLISH"))["advanceVersion"]
+    assert [e["__typename"] for e in late["errors"]] == ["IncompatibleVersionError"]
+    assert late["errors"][0]["changes"] == ["orders.email: column removed"]
+
+
+async def test_a_revocation_after_a_migration_keeps_the_record_of_the_move(
+    mesh: dict[str, Any],
+) -> None:
+    m = mesh
+    olga, pat, carl, name = m["owner"], m["second"], m["consumer"], m["name"]
+    urns = await published(m, contract(COLUMNS))
+    ask = {"version": urns["version"], "team": urns["analysts"],
+           "purpose": "churn model for the retention team", "days": 30}  # fmt: skip
+    request = (await carl(REQUEST, input=ask))["requestAccess"]["request"]
+    await pat(DECIDE, request=request["id"], approve=True)
+    taken = await olga(IMPORT, product=urns["product"], version="2.0.0", odcs=contract(SLIM))
+    v2 = taken["importContract"]["version"]["id"]
+    assert (await olga(ADVANCE, version=v2, step="PUBLISH"))["advanceVersion"]["errors"] == []
+    moved = (await carl(MIGRATE, request=request["id"], version=v2))["migrateAccess"]
+    assert moved == {"request": {"boundTo": v2}, "errors": []}
+
+    revoked = (await pat(REVOKE, request=request["id"]))["revokeAccess"]
+    assert revoked == {"request": {"status": "REVOKED"}, "errors": []}
+    assert (await carl(TABLE, id=m["table"]))["node"] is None  # at once
+    db = m["settings"].neo4j.database
+    grants = await read(m["neo4j"], db, GRANTS, id=request["correlationId"])
+    assert grants == [
+        {"version": "1.0.0", "revokedBy": f"{name}-carl", "moved": True, "migrated": True},
+        {"version": "2.0.0", "revokedBy": f"{name}-pat", "moved": False, "migrated": False},
+    ]
