@@ -40,6 +40,9 @@ USER_LENGTH_RULE = f"a user is at most {MAX_USER} characters"
 MAX_DATABASE_NAME = 64
 MAX_DATABASES = 1000
 DATABASE_NAME_RULE = f"a database name is at most {MAX_DATABASE_NAME} characters"
+# An empty name names no database on any server (it was stored and looked for by every scan);
+# every database is meant by listing none.
+DATABASE_EMPTY_RULE = "a database name is never empty (list none to scan every database)"
 DATABASES_RULE = f"at most {MAX_DATABASES} databases (list none to scan every database)"
 # The graph stores an integer in 64 bits: a larger one was a traceback from Neo4j's driver.
 MAX_GRAPH_INT = 2**63 - 1
@@ -140,11 +143,13 @@ class DataSourceConfig(BaseModel):
     @field_validator("databases")
     @classmethod
     def _databases(cls, v: list[str]) -> list[str]:
-        """One problem for the field however many names are too long (never one each)."""
+        """One problem for the field however many names are too long or empty (never one each)."""
         if len(v) > MAX_DATABASES:
             raise PydanticCustomError("too_long", DATABASES_RULE)
         if any(len(name) > MAX_DATABASE_NAME for name in v):
             raise PydanticCustomError("too_long", DATABASE_NAME_RULE)
+        if not all(v):
+            raise PydanticCustomError("too_short", DATABASE_EMPTY_RULE)
         return v
 
     @field_validator("databases")

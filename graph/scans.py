@@ -45,6 +45,10 @@ RETURN s.id AS id ORDER BY s.startedAt DESC LIMIT $limit
 # Unregistering a source voids its scans (``voidedAt``, graph/sources.py): events one of them
 # sent that no worker had written yet (it gave up waiting for ingest) are dropped, or a worker
 # started later would bring the unregistered source back (ingest/worker.py).
+# What an unregistration records on a scan of the source that never ended and whose process
+# had stopped (graph/sources.py UNREGISTER): voided, nothing takes it over, so it ends there, as
+# a scan that finds its source unregistered ends itself (``failed``, saying why).
+UNREGISTERED = "source unregistered: the process running the scan had stopped"
 VOIDED = """
 UNWIND $ids AS id
 MATCH (s:Scan {id: id}) WHERE s.voidedAt IS NOT NULL

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from core.events import Event, SourceChecked
 from core.sources import DataSourceConfig
 from core.urns import Urn, source_urn
+from graph import scans
 from graph.driver import Record, read, write, write_rows
 from graph.timestamps import event_time
 
@@ -38,6 +39,8 @@ RETURN s {.*} AS source
 # Every live asset of the source is soft-deleted as a scan would (columns with their tables), the
 # node itself goes: a later registration under the name starts afresh and a rescan restores.
 # Its scans are voided (graph/scans.py): what they sent and no worker wrote yet is dropped.
+# Those that never ended, but the ``$live`` ones (their process runs and ends them), end failed:
+# voided, nothing would take them over and they read ``running`` for ever.
 UNREGISTER = """
 MATCH (s:DataSource {urn: $urn})
 CALL (s) {
@@ -48,6 +51,8 @@ CALL (s) {
 CALL (s) {
   MATCH (x:Scan {source: s.name}) WHERE x.voidedAt IS NULL
   SET x.voidedAt = datetime()
+  WITH x WHERE x.finishedAt IS NULL AND NOT x.id IN $live
+  SET x.status = 'failed', x.stage = 'failed', x.error = $ended, x.finishedAt = datetime()
 }
 DETACH DELETE s
 RETURN removed
@@ -70,10 +75,17 @@ async def register_source(driver: AsyncDriver, database: str, config: DataSource
     return rows[0]["source"]
 
 
-async def unregister_source(driver: AsyncDriver, database: str, name: str) -> list[str] | None:
+async def unregister_source(
+    driver: AsyncDriver, database: str, name: str, live: Collection[str] = ()
+) -> list[str] | None:
     """Forget a source and soft-delete its assets in one transaction; the URNs of the removed
-    assets but columns (announced as removed), or None when no such source is registered."""
-    rows = await write(driver, database, UNREGISTER, urn=source_urn(name))
+    assets but columns (announced as removed), or None when no such source is registered.
+    Its unfinished scans end failed (``scans.UNREGISTERED``) but those whose process is
+    ``live``: a scan that is about to end records its own outcome."""
+    rows = await write(
+        driver, database, UNREGISTER, urn=source_urn(name), live=sorted(live),
+        ended=scans.UNREGISTERED,
+    )  # fmt: skip
     return rows[0]["removed"] if rows else None
 
 

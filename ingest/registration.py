@@ -19,11 +19,15 @@ from redis.asyncio import Redis
 from core.events import ASSET_CHANGED, AssetChanged, make_event
 from core.sources import KIND, DataSourceConfig, problems
 from core.urns import source_urn
-from graph import sources
+from graph import scans, sources
 from ingest.connectors.base import registry
-from ingest.scan import UNREGISTERING, source_claimed
+from ingest.scan import UNREGISTERING, live_scans, source_claimed
 from ingest.source_access import SourceAccess, SourceRefused
 
+# Unfinished scans of a source checked for a live lease when it is unregistered, newest first:
+# a source runs one scan at a time and each crash leaves one behind, so any older than these
+# are taken for dead.
+UNFINISHED_SEEN = 100
 Problems = list[tuple[str, str]]  # (field as the API spells it, what is wrong in words)
 
 
@@ -79,9 +83,12 @@ async def unregister(
 ) -> list[str] | None:  # fmt: skip
     """Forget the source and soft-delete its assets, then announce each as removed on the
     changes topic (cache, search and subscribers follow); None when no such source exists.
-    SourceBusy while a scan of it runs: what that scan sends would bring its assets back."""
+    SourceBusy while a scan of it runs: what that scan sends would bring its assets back.
+    Its scans that never ended end failed, but those whose process still holds their lease."""
     async with source_claimed(redis, name, UNREGISTERING):
-        removed = await sources.unregister_source(driver, database, name)
+        unfinished = await scans.unfinished_scans(driver, database, name, UNFINISHED_SEEN)
+        live = await live_scans(redis, unfinished)
+        removed = await sources.unregister_source(driver, database, name, live)
     if removed is None:
         return None
     urn = source_urn(name)

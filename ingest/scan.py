@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
@@ -287,6 +287,23 @@ async def source_claimed(redis: Redis, source: str, holder: str) -> AsyncIterato
         yield
     finally:
         await release_source(redis, source, holder)
+
+
+async def live_scans(redis: Redis, ids: Collection[str]) -> set[str]:
+    """Those of the scans ``ids`` whose process holds their lease (it runs, and records its
+    own end); all of them when Redis cannot tell, so that no running scan is ended under it."""
+    ids = sorted(ids)
+    if not ids:
+        return set()
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for scan_id in ids:
+                pipe.exists(_lease_key(scan_id))
+            held = await pipe.execute()
+    except RedisError as err:
+        log.warning("scans %s taken for running, Redis is unavailable: %s", ids, err)
+        return set(ids)
+    return {scan_id for scan_id, lease in zip(ids, held, strict=True) if lease}
 
 
 async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[int, int]:

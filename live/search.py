@@ -86,10 +86,16 @@ WORD = re.compile(r"\d+|[^\W\d_]+")
 CASE_TURN = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])(?![A-Z]s(?![a-z]))")
 # The key of the mark in the mapping's ``_meta``: when a fill from the graph went to its end.
 FILLED = "filledFromGraphAt"
+# Fills of one start before ``ensure_index`` gives up on an index deleted under each of them.
+FILLS = 3
 
 
 class SearchUnavailable(Exception):
     """OpenSearch does not answer: search cannot, the rest of the catalog can."""
+
+
+class IndexLost(Exception):
+    """The search index was deleted during every fill: something deletes it as it is filled."""
 
 
 @asynccontextmanager
@@ -152,15 +158,65 @@ async def ensure_index(
 ) -> int:  # fmt: skip
     """Create the index if it is missing and fill it from the graph unless it is marked filled;
     returns the documents written (0 when it was). A replica whose fill sees another's mark
-    stops there: that fill went through every table."""
+    stops there: that fill went through every table. An index deleted during the fill is
+    created again with its mapping and filled from the start (``_fill``)."""
+    for _ in range(FILLS):
+        uuid = await _owned(client, index)
+        if await filled(client, index):
+            return 0
+        written = await _fill(client, driver, database, index, chunk, uuid)
+        if written is not None:
+            return written
+        log.warning("search index %s was deleted while it was filled: filled again", index)
+    raise IndexLost(f"search index {index} was deleted during each of {FILLS} fills")
+
+
+async def _owned(client: AsyncOpenSearch, index: str) -> str:
+    """The id of ``index``, created with its mapping if it is missing, and created again if
+    OpenSearch created it by itself (a write after it was deleted: a guessed mapping)."""
     await create_index(client, index)
-    if await filled(client, index):
-        return 0
+    mapping = (await client.indices.get_mapping(index=index))[index]["mappings"]
+    if not _mapped(mapping):
+        log.warning("search index %s has a mapping OpenSearch guessed: created again", index)
+        await client.indices.delete(index=index, ignore_unavailable=True)
+        await create_index(client, index)
+    return await _uuid(client, index) or ""
+
+
+def _mapped(mapping: Mapping[str, Any]) -> bool:
+    """Whether an index's mapping is DataWave's (an automatic one maps ``urn`` as text...)."""
+    ours: dict[str, Any] = MAPPING["mappings"]["properties"]
+    found = mapping.get("properties") or {}
+    return all(found.get(field) == spec for field, spec in ours.items())
+
+
+async def _uuid(client: AsyncOpenSearch, index: str) -> str | None:
+    """The id OpenSearch gave ``index`` when it was created (another after a deletion), or
+    None while there is none."""
+    try:
+        found = await client.indices.get_settings(index=index, name="index.uuid")
+    except NotFoundError:
+        return None
+    return found[index]["settings"]["index"]["uuid"]
+
+
+async def _fill(
+    client: AsyncOpenSearch, driver: AsyncDriver, database: str, index: str, chunk: int,
+    uuid: str,
+) -> int | None:  # fmt: skip
+    """Fill the index ``uuid`` from the graph and mark it filled; the documents written, or
+    None when the index was deleted meanwhile. OpenSearch creates a missing index on the next
+    write (``action.auto_create_index`` is cluster-wide, and ``require_alias`` refuses writes to
+    an index by its name) with a mapping of its own, which the fill would have marked filled:
+    search ranked and analysed wrongly for ever after. So each chunk checks it wrote into the
+    index it created."""
     log.info("filling the search index %s from the graph", index)
     written = refused = 0
     async for urns in table_urns(driver, database, chunk):
         done, failed = await _refresh(client, driver, database, urns, index)
         written, refused = written + done, refused + failed
+        if await _uuid(client, index) != uuid:
+            return None
         if await filled(client, index):
             return written
     if refused:  # left unmarked: the next start fills it again, prune keeps the older ones

@@ -3,7 +3,8 @@
 It reads ``TableDiscovered`` events in batches as its own consumer group (independent of the
 ingest worker), classifies every column of the batch at once, writes labels, compares each
 table with its last profile, records and publishes anomalies, and only then commits offsets.
-Invalid events are skipped here: the ingest worker already dead-letters them. Column samples
+Invalid events are skipped here: the ingest worker already dead-letters them; so are those of
+scans an unregistration voided, as the worker drops them (graph/scans.py). Column samples
 arrive sealed and this is the one place that opens them (core/sample_cipher.py); a table whose
 samples do not open is skipped and logged, its labels left as they are. A Neo4j or Kafka outage
 is waited out (core/outages.py): the same batch is handled again once the dependency is back
@@ -29,6 +30,7 @@ from core.settings import KafkaSettings, ResilienceSettings
 from core.urns import Urn, column_urn, source_urn
 from graph import anomalies as graph_anomalies
 from graph.labels import ColumnLabels
+from graph.scans import voided_scans
 from ingest.offsets import commit_in_time, commit_offsets
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
 from ml.anomalies import ANOMALY_EVENT, Anomaly, TableProfile, detect
@@ -47,6 +49,7 @@ class ConsumerStats:
     labels: int = 0
     anomalies: int = 0
     skipped: int = 0
+    voided: int = 0  # tables of scans an unregistration voided, dropped
 
 
 def columns_of(event: Event) -> list[ColumnInput]:
@@ -167,6 +170,7 @@ class ClassificationConsumer:
                 continue
             if event.type == TABLE_DISCOVERED:
                 events.append(event)
+        events = await self._without_voided(events)
         if await self.service.use_active_model():  # one read per batch: fit ran elsewhere
             log.info("classifying with model %s from now on", self.service.model_id)
         per_event = [columns_of(e) for e in events]
@@ -180,6 +184,20 @@ class ClassificationConsumer:
         self.stats.labels += sum(len(c.labels) for c in labeled)
         self.stats.anomalies += len(found)
         log.info("batch of %d tables in %.2fs", len(events), time.perf_counter() - started)
+
+    async def _without_voided(self, events: list[Event]) -> list[Event]:
+        """``events`` but those of scans their source's unregistration voided, dropped as the
+        ingest worker drops them (graph/scans.py): classified, they labelled the removed columns
+        and created those no worker wrote, live again under a source that no longer exists."""
+        ids = {i for e in events if (i := e.data.scan_id)}
+        if not ids:
+            return events
+        voided = await voided_scans(self.service.driver, self.service.database, ids)
+        kept = [e for e in events if e.data.scan_id not in voided]
+        if dropped := len(events) - len(kept):
+            log.info("dropped %d tables of scans voided by unregistrations", dropped)
+            self.stats.voided += dropped
+        return kept
 
     async def _anomalies(
         self, events: list[Event], per_event: list[list[ColumnInput]], labeled: list[ColumnLabels]

@@ -12,6 +12,7 @@ from opensearchpy import AsyncOpenSearch
 
 from core.settings import Settings
 from graph.driver import write
+from live import search as live_search
 from live.search import create_index, ensure_index, reindex, search
 from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
@@ -140,6 +141,32 @@ async def test_replicas_starting_together_leave_one_whole_marked_index(
     assert sum(await asyncio.gather(*both)) >= 2
     assert await found_in(opensearch, index, unique) == {"customers", "orders"}
     assert (await meta(opensearch, index))["documents"] >= 2
+
+
+async def test_an_index_deleted_while_it_is_filled_is_created_again_with_its_mapping(
+    opensearch: AsyncOpenSearch, neo4j: AsyncDriver, settings: Settings, estate: Estate,
+    unique: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Deleted after the fill's first chunk, the index was created again by OpenSearch on the
+    second chunk's write, with a mapping of its own (``urn`` as text, no simple analyzer), then
+    marked filled: search ranked and analysed wrongly for ever after."""
+    index, db = f"{unique}-assets", settings.neo4j.database
+    refresh, chunks, deleted = live_search._refresh, [], []
+
+    async def deleting(*args: Any) -> tuple[int, int]:
+        if chunks and not deleted:  # before the second chunk's write, which re-creates it
+            deleted.append(await opensearch.indices.delete(index=index))
+        chunks.append(args[3])
+        return await refresh(*args)
+
+    monkeypatch.setattr(live_search, "_refresh", deleting)
+    assert await ensure_index(opensearch, neo4j, db, index, chunk=10) >= 2
+    assert deleted, "the index was not deleted under the fill"
+    mapping = (await opensearch.indices.get_mapping(index=index))[index]["mappings"]
+    assert mapping["properties"]["urn"] == {"type": "keyword"}
+    assert mapping["properties"]["name"]["analyzer"] == "simple"
+    assert "filledFromGraphAt" in mapping["_meta"]
+    assert await found_in(opensearch, index, unique) == {"customers", "orders"}
 
 
 async def test_identifiers_are_found_by_their_words_and_numbers(

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from core.settings import IngestSettings, Settings
 from core.urns import source_urn
 from graph.driver import read
-from graph.scans import start_scan, unfinished_scans
+from graph.scans import UNREGISTERED, finish_scan, get_scan, start_scan, unfinished_scans
 from graph.sources import get_source, register_source, unregister_source
 from ingest.registration import source_config, unregister
 from ingest.scan import UNREGISTERING, run_scan, source_claimed
@@ -189,3 +189,35 @@ async def test_an_unregistration_leaves_no_scan_to_take_over(
     assert await unfinished_scans(neo4j, db, name) == [scan_id]
     assert await unregister_source(neo4j, db, name) == []
     assert await unfinished_scans(neo4j, db, name) == []
+
+
+async def test_an_unregistration_ends_the_scans_whose_process_died(
+    estate: Estate, settings: Settings, ingest_cfg: IngestSettings, neo4j: AsyncDriver
+) -> None:
+    """A scan whose process died (no lease), its source then unregistered, was voided and so
+    never taken over: it read ``running`` in the source's scan history for ever. It ends
+    ``failed``, saying why; a scan whose lease is alive is left to its process to end."""
+    name, db = estate.name, settings.neo4j.database
+    dead, live = str(uuid.uuid4()), str(uuid.uuid4())
+    await register_source(neo4j, db, source_config({"name": name, "kind": "postgresql"}))
+    for scan_id in (dead, live):
+        await start_scan(neo4j, db, scan_id, name, source_urn(name))
+    producer = AIOKafkaProducer(**settings.kafka.client_options())
+    await producer.start()
+    try:
+        async with Redis.from_url(settings.redis_url) as redis:
+            await redis.set(f"datawave:scan-lease:{live}", "1", px=60_000)  # as _hold_lease does
+            try:
+                await unregister(neo4j, db, producer, ingest_cfg.changes_topic, name, redis)
+            finally:
+                await redis.delete(f"datawave:scan-lease:{live}")
+    finally:
+        await producer.stop()
+    ended, running_still = await get_scan(neo4j, db, dead), await get_scan(neo4j, db, live)
+    assert ended and running_still
+    assert (ended["status"], ended["stage"], ended["error"]) == ("failed", "failed", UNREGISTERED)
+    assert ended["finishedAt"] is not None and ended["voidedAt"] is not None
+    assert (running_still["status"], running_still.get("finishedAt")) == ("running", None)
+    assert running_still["voidedAt"] is not None
+    await finish_scan(neo4j, db, live, status="finished")  # its process ends it, as it would
+    assert (await get_scan(neo4j, db, live) or {})["status"] == "finished"

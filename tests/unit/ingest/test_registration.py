@@ -7,6 +7,7 @@ import re
 import pytest
 
 from core.sources import (
+    DATABASE_EMPTY_RULE,
     DATABASE_NAME_RULE,
     DATABASES_RULE,
     KIND_RULE,
@@ -100,3 +101,12 @@ def test_values_at_the_caps_are_registered() -> None:
     with pytest.raises(InvalidSource) as caught:  # Neo4j's driver failed on it, a traceback
         source_config({"name": "s", "kind": "postgresql", "exact_count_limit": 2**63})
     assert [field for field, _ in caught.value.problems] == ["exactCountLimit"]
+
+
+@pytest.mark.parametrize("databases", [[""], ["sales", ""], ["", ""], [""] * MAX_DATABASES])
+def test_an_empty_database_name_is_refused(databases: list[str]) -> None:
+    """``databases: [""]`` was registered: a name no server has, looked for by every scan. One
+    problem names the field, as for the caps; listing none is how every database is meant."""
+    with pytest.raises(InvalidSource) as caught:
+        source_config({"name": "s", "kind": "postgresql", "databases": databases})
+    assert caught.value.problems == [("databases", DATABASE_EMPTY_RULE)]
