@@ -384,8 +384,15 @@ async def _rules_policy(urn: str) -> Policy:
     return await get_policy(urn)
 
 
+# The rules one policy version may hold. A version is reviewed and approved whole, and its
+# rules are listed whole (PolicyVersion.rules, EffectiveRuleSet.rules): a real policy holds a
+# few dozen (one per template and scope it enforces), so 200 is never reached by one a person
+# reviews, while it keeps a version's document, its OPA data and its answers small.
+MAX_RULES = 200
+
+
 async def add_rule(database: str, actor: str, policy_urn_: str, spec: RuleSpec) -> PolicyVersion:
-    """Add (or replace, by id) a rule in the policy's draft."""
+    """Add (or replace, by id) a rule in the policy's draft, which holds ``MAX_RULES`` at most."""
     policy = await _rules_policy(policy_urn_)
     params, template_version, controls = _checked_rule(policy, spec)
     draft = await editable(database, policy, actor)
@@ -393,6 +400,12 @@ async def add_rule(database: str, actor: str, policy_urn_: str, spec: RuleSpec) 
         old = await Rule.nodes.get_or_none(key=f"{draft.key}#{spec.id}")
         if old is not None:
             await old.delete()
+        elif len(await draft.rules.all()) >= MAX_RULES:
+            raise WorkflowError(
+                f"{draft.name} holds {MAX_RULES} rules, the most a version may: replace one "
+                "(by its id) or split the policy",
+                "rule",
+            )
         rule = await Rule(
             key=f"{draft.key}#{spec.id}",
             name=spec.id,

@@ -13,7 +13,9 @@ A request may also be declined (by whoever may approve it, not its requester) or
 its requester); an approved waiver that still runs may be revoked (by whoever may approve it):
 its finding, still waived, is open again at once, announced and scored as an approval is. Each
 says why; who, when and why are kept on the waiver (``closedBy``, ``closedAt``,
-``closeReason``), so a report as of a moment it ran still reads its finding waived.
+``closeReason``), so a report as of a moment it ran still reads its finding waived. Each step
+applies only from the status it read (two approvers, a requester and an approver, a revocation
+and an expiry may act at once): the first to commit wins, the other is told to read it again.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ from graph.models import Waiver, unit_of_work
 from live.state import AppState
 
 MAX_DAYS = 365
+# A waiver's fields by the names they are stored under.
+_STORED = {
+    name: prop.db_property or name
+    for name, prop in Waiver.defined_properties(rels=False, aliases=False).items()
+}
 Reaches = Callable[[Mapping[str, Any]], bool]  # whether the caller may act on a finding
 
 
@@ -86,8 +93,7 @@ async def approve_waiver(state: AppState, actor: str, urn: str, reaches: Reaches
     if waiver.requested_by == actor:
         raise SelfApproval(f"{actor} requested this waiver; someone else must approve it", "waiver")
     async with unit_of_work(state.settings.neo4j.database):
-        waiver.status, waiver.approved_by, waiver.approved_at = "approved", actor, datetime.now(UTC)
-        await waiver.save()
+        await _step(waiver, "approved", approved_by=actor, approved_at=datetime.now(UTC))
         status = await compliance.waive_finding(waiver.finding, waiver.urn, approved=True)
     if status == "waived" and found["status"] != "waived":  # (one resolved meanwhile stays so)
         await announce_finding(state, {**found, "status": status})
@@ -103,6 +109,19 @@ async def _open(state: AppState, urn: str, reaches: Reaches) -> tuple[Waiver, Re
     if waiver is None or found is None:
         raise NotFound(f"no waiver {urn}", urn)
     return waiver, found
+
+
+async def _step(waiver: Waiver, end: str, **stamps: Any) -> None:
+    """Move the waiver on from the status it was read in, with ``stamps`` (its fields), inside
+    the step's transaction. Another step or an expiry committed since the read wins and this
+    one is refused: saving the object would write over it (a withdrawn request approved, an
+    expired waiver revoked, its finding's status out of step with it)."""
+    stored = {_STORED[name]: value for name, value in stamps.items()}
+    if not await compliance.step_waiver(waiver.urn, waiver.status, end, stored):
+        raise WrongState("the waiver changed meanwhile; read it again", "waiver")
+    waiver.status = end
+    for name, value in stamps.items():
+        setattr(waiver, name, value)
 
 
 def _why(reason: str) -> str:
@@ -122,9 +141,7 @@ async def _close(state: AppState, waiver: Waiver, status: str, actor: str, why: 
     """A pending request closed unapproved (declined, withdrawn): its finding never was waived
     by it, so nothing else changes."""
     async with unit_of_work(state.settings.neo4j.database):
-        waiver.status, waiver.closed_by, waiver.closed_at = status, actor, datetime.now(UTC)
-        waiver.close_reason = why
-        await waiver.save()
+        await _step(waiver, status, closed_by=actor, closed_at=datetime.now(UTC), close_reason=why)
     return waiver
 
 
@@ -167,9 +184,7 @@ async def revoke_waiver(
     if waiver.expires_at <= now:  # the next evaluation marks it expired
         raise WrongState("the waiver has ended already", "waiver")
     async with unit_of_work(state.settings.neo4j.database):
-        waiver.status, waiver.closed_by, waiver.closed_at = "revoked", actor, now
-        waiver.close_reason = why
-        await waiver.save()
+        await _step(waiver, "revoked", closed_by=actor, closed_at=now, close_reason=why)
         status = await compliance.unwaive_finding(waiver.finding, now)
     if status == "open" and found["status"] != "open":  # (one resolved meanwhile stays so)
         await announce_finding(state, {**found, "status": status})

@@ -9,6 +9,7 @@ runs inside that object's transaction (``waive_finding``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, LiteralString
 
@@ -279,7 +280,20 @@ MERGE (w)-[:WAIVES]->(f)
 SET f.status = CASE WHEN $approved AND f.status = 'open' THEN 'waived' ELSE f.status END
 RETURN f.status AS status
 """
-# A waiver revoked (saved so in the same transaction): its finding, waived, is open again at
+# A waiver's step (approve, decline, withdraw, revoke) from the status its caller read, with
+# what the step stamps on it. Writing the waiver first (a property set and removed) takes its
+# write lock, held to the end of the transaction, before its status is read: a step or an
+# expiry committed meanwhile is read, and this one writes nothing (no row: the caller reports
+# it). Read first, as a plain MATCH ... WHERE would, both could pass the check.
+STEP_WAIVER = """
+MATCH (w:Waiver {urn: $urn})
+SET w.lock = true
+REMOVE w.lock
+WITH w WHERE w.status = $start
+SET w.status = $end, w += $stamps
+RETURN w.urn AS urn
+"""
+# A waiver revoked (stepped so in the same transaction): its finding, waived, is open again at
 # once, unless another approved waiver of it still runs; one resolved meanwhile stays so.
 UNWAIVE = """
 MATCH (f:Finding {urn: $finding})
@@ -289,11 +303,16 @@ SET f.status = CASE
   } THEN 'open' ELSE f.status END
 RETURN f.status AS status
 """
-# Waivers past their end, approved or still awaiting approval. Only the findings that open
-# again are returned (announced): one resolved meanwhile stays so; a request never waived one.
+# Waivers past their end, approved or still awaiting approval, read again under their lock
+# (as STEP_WAIVER does): one revoked, declined or withdrawn meanwhile stays so. Only the
+# findings that open again are returned (announced): one resolved meanwhile stays so; a
+# request never waived one.
 EXPIRE_WAIVERS = """
 MATCH (w:Waiver)-[:WAIVES]->(f:Finding)
 WHERE w.status IN ['approved', 'requested'] AND w.expiresAt <= $now
+SET w.lock = true
+REMOVE w.lock
+WITH w, f WHERE w.status IN ['approved', 'requested']
 WITH w, f, w.status = 'approved' AND f.status = 'waived' AS reopens
 SET w.status = 'expired', f.status = CASE WHEN reopens THEN 'open' ELSE f.status END
 WITH f WHERE reopens
@@ -512,6 +531,15 @@ async def waive_finding(finding: str, waiver: str, *, approved: bool) -> str | N
         WAIVE, {"finding": finding, "waiver": waiver, "approved": approved}
     )
     return rows[0][0] if rows else None
+
+
+async def step_waiver(urn: str, start: str, end: str, stamps: Mapping[str, Any]) -> bool:
+    """Move the waiver ``urn`` from ``start`` to ``end`` with ``stamps`` (stored names), inside
+    the caller's neomodel transaction; False if it was no longer ``start`` (nothing written)."""
+    rows, _ = await adb.cypher_query(
+        STEP_WAIVER, {"urn": urn, "start": start, "end": end, "stamps": dict(stamps)}
+    )
+    return bool(rows)
 
 
 async def unwaive_finding(finding: str, now: datetime) -> str | None:
