@@ -33,10 +33,14 @@ MATCH (r:AccessRequest {urn: $urn})-[:FOR]->(c:Contract)<-[:HAS_VERSION]-(p:Data
 RETURN properties(r) AS props, p.domain AS domain
 """
 # The decision and, on approval, the grant: one transaction; a request decided in between is
-# left alone (no row).
+# left alone (no row), as is an approval of a version no longer published: read under the
+# version's write lock (``_lock``), which retiring takes too (graph/products.py STEP), so a
+# retirement and a grant cannot cross.
 DECIDE: LiteralString = """
 MATCH (r:AccessRequest {urn: $urn}) WHERE r.status = 'pending'
 MATCH (r)-[:FOR]->(c:Contract), (r)-[:BY]->(t:Team)
+SET c._lock = true REMOVE c._lock
+WITH r, c, t WHERE $status <> 'approved' OR c.status = 'published'
 SET r.status = $status, r.decidedBy = $actor, r.decidedAt = datetime(), r.reason = $reason,
     r.expiresAt = CASE WHEN $status = 'approved' THEN datetime() + duration({days: r.days})
                   END
@@ -106,13 +110,15 @@ COUNT_CONSUMERS: LiteralString = _CONSUMERS + "RETURN count(r) AS n\n"
 # A consumer moves its binding to another published version of the product: the grant on the
 # old version ends (``revokedAt``, ``migratedTo``, kept for the record) and the same grant,
 # expiry and all, binds the new one; the request records where it is bound now. One
-# transaction; a request or grant changed in between matches nothing.
+# transaction; a request or grant changed in between matches nothing, nor does a target no
+# longer published (read under its write lock, as DECIDE does).
 MIGRATE: LiteralString = """
 MATCH (r:AccessRequest {urn: $urn}) WHERE r.status = 'approved'
 MATCH (t:Team)-[g:GRANTED {request: r.id}]->(old:Contract {urn: $from})
 WHERE g.revokedAt IS NULL AND g.expiresAt > datetime()
 MATCH (p:DataProduct)-[:HAS_VERSION]->(old), (p)-[:HAS_VERSION]->(new:Contract {urn: $to})
-WHERE new.status = 'published'
+SET new._lock = true REMOVE new._lock
+WITH r, t, g, old, new WHERE new.status = 'published'
 WITH r, t, g, old, new, datetime() AS at
 CREATE (t)-[moved:GRANTED]->(new)
 SET moved = properties(g)

@@ -105,10 +105,18 @@ RETURN properties(c) AS props, p.urn AS product, p.domain AS domain
 # makes it a no-op the caller reports). With a ``$notice``, the consumers it concerns are told
 # in the same transaction: those bound to this version (a deprecation), or, when it is
 # published, those bound to a version of a lower major (a new major version to migrate to).
+# Retiring counts the live grants bound to the version in the same transaction, after taking
+# the version's write lock (``_lock``, set and removed): a grant being bound meanwhile
+# (graph/access.py DECIDE, MIGRATE, which take it too) either committed before and is counted,
+# or waits and then finds the version retired. With any bound, nothing changes (``consumers``).
 STEP: LiteralString = """
 MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract {urn: $urn}) WHERE c.status = $start
-SET c.status = $end, c += $stamps
-WITH p, c
+SET c._lock = true REMOVE c._lock
+WITH p, c, CASE WHEN $end = 'retired' THEN COUNT {
+  (:Team)-[g:GRANTED]->(c) WHERE g.revokedAt IS NULL AND g.expiresAt > datetime() } ELSE 0
+  END AS consumers
+FOREACH (_ IN CASE WHEN consumers = 0 THEN [1] ELSE [] END | SET c.status = $end, c += $stamps)
+WITH p, c, consumers
 CALL (p, c) {
   MATCH (p)-[:HAS_VERSION]->(bound:Contract)<-[g:GRANTED]-(:Team)
   WHERE $notice IS NOT NULL AND g.revokedAt IS NULL AND g.expiresAt > datetime()
@@ -119,7 +127,7 @@ CALL (p, c) {
   MATCH (r:AccessRequest {id: g.request})
   RETURN collect(properties(r)) AS told
 }
-RETURN properties(c) AS props, told
+RETURN properties(c) AS props, told, consumers
 """
 DRIFT: LiteralString = """
 MATCH (c:Contract {urn: $urn})
@@ -161,6 +169,19 @@ RETURN DISTINCT l.name AS name, l.category AS category, l.sensitivity AS sensiti
        coalesce(r.status, 'suggested') AS status
 ORDER BY name
 """
+# Versions saved before ``findable`` was kept (mesh/backfill.py), a batch at a time.
+UNFINDABLE: LiteralString = """
+MATCH (:DataProduct)-[:HAS_VERSION]->(c:Contract)
+WHERE c.findable IS NULL AND c.odcs IS NOT NULL
+RETURN c.urn AS urn, c.odcs AS odcs ORDER BY urn LIMIT $limit
+"""
+# Their ``findable`` text, unless the contract changed (or was backfilled) meanwhile.
+SET_FINDABLE: LiteralString = """
+UNWIND $rows AS row
+MATCH (c:Contract {urn: row.urn}) WHERE c.findable IS NULL AND c.odcs = row.odcs
+SET c.findable = row.findable
+RETURN count(c) AS n
+"""
 # Versions whose contracts drift can concern: not yet retired.
 _LIVE_VERSION: LiteralString = "WHERE c.status IN ['draft', 'published', 'deprecated']\n"
 # The versions whose products expose one of these tables (a scan changed them).
@@ -178,6 +199,14 @@ LIVE_VERSIONS: LiteralString = (
     + _LIVE_VERSION
     + "RETURN c.urn AS urn ORDER BY urn\n"
 )
+
+
+class Bound(Exception):
+    """A version live grants bind was not retired: ``count`` of them."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} live grant(s) bind the version")
+        self.count = count
 
 
 async def create_product(
@@ -264,12 +293,16 @@ async def step(
     driver: AsyncDriver, database: str, urn: str, start: str, end: str,
     stamps: Mapping[str, Any], notice: str | None = None,
 ) -> tuple[Record, list[Record]] | None:  # fmt: skip
-    """The step, and the access requests whose consumers ``notice`` was recorded for."""
+    """The step, and the access requests whose consumers ``notice`` was recorded for; None if
+    the version left ``start`` meanwhile. Retiring a version live grants bind changes nothing
+    and raises ``Bound`` with their number."""
     rows = await write(
         driver, database, STEP, urn=urn, start=start, end=end, stamps=dict(stamps), notice=notice
     )
     if not rows:
         return None
+    if rows[0]["consumers"]:
+        raise Bound(rows[0]["consumers"])
     return plain(rows[0]["props"]), [plain(r) for r in rows[0]["told"]]
 
 
@@ -315,3 +348,16 @@ async def blocking_findings(
 
 async def exposed_labels(driver: AsyncDriver, database: str, product: str) -> list[Record]:
     return [plain(r) for r in await read(driver, database, EXPOSED_LABELS, product=product)]
+
+
+async def unfindable(driver: AsyncDriver, database: str, limit: int) -> list[Record]:
+    """Up to ``limit`` versions (``urn``, ``odcs``) without the text discovery matches."""
+    return [plain(r) for r in await read(driver, database, UNFINDABLE, limit=limit)]
+
+
+async def set_findable(
+    driver: AsyncDriver, database: str, rows: Sequence[Mapping[str, str]]
+) -> int:
+    """One transaction: ``findable`` of each (``urn``, ``odcs``, ``findable``) still without
+    one and with that contract; how many were set."""
+    return (await write(driver, database, SET_FINDABLE, rows=list(rows)))[0]["n"]

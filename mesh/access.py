@@ -80,7 +80,8 @@ async def decide(
         _grantable(await get_version(state, found["version"]))
     saved = await graph.decide(state.neo4j, _db(state), urn, approve, reason, actor)
     if saved is None:
-        raise WrongState("the request was decided meanwhile", "request")
+        raise WrongState("the request or its version changed meanwhile; read it again",
+                         "request")  # fmt: skip
     action = "access.approved" if approve else "access.rejected"
     await emit_request(state, saved, action, actor, reason=reason)
     return {**saved, "domain": found["domain"]}

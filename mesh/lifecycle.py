@@ -10,6 +10,7 @@ cannot be retired.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 from functools import total_ordering
 
@@ -149,3 +150,14 @@ def check_retire(version: str, consumers: int) -> None:
         raise WrongState(
             f"version {version} still has {consumers} consumer(s) bound to it", "version"
         )
+
+
+def check_sunset(sunset: datetime | None, now: datetime) -> None:
+    """A deprecation's sunset is a moment to come (none: not announced yet); a past one would
+    tell consumers they were cut off already. The API reads a time without an offset as UTC
+    (resolvers/common.py ``DateTime``); a caller that passed none is refused rather than
+    guessed at."""
+    if sunset is not None and sunset.tzinfo is None:
+        raise MeshError("a sunset needs a UTC offset", "sunset")
+    if sunset is not None and sunset <= now:
+        raise MeshError(f"the sunset {sunset.isoformat()} is not in the future", "sunset")

@@ -130,13 +130,15 @@ async def _open_streams(
     for name in spec.streams:
         try:
             topic = streams.topic_name(cfg, domain, spec.name, name)
-            await streams.create_topic(state.kafka_admin, cfg, topic)
+            shape = (cfg.stream_partitions, cfg.stream_retention_ms)
+            if not await streams.create_topic(state.kafka_admin, cfg, topic):  # reused as is
+                shape = await streams.describe_topic(state.kafka_admin, topic)
         except StreamFailed as err:
             error = err.message
             break
         ports.append({
             "key": f"{urn}#{name}", "name": name, "topic": topic,
-            "partitions": cfg.stream_partitions, "retentionMs": cfg.stream_retention_ms,
+            "partitions": shape[0], "retentionMs": shape[1],
         })  # fmt: skip
     if spec.streams:
         await graph.record_streams(state.neo4j, _db(state), urn, ports, error)
@@ -289,12 +291,13 @@ async def _ask(
 
 async def advance(
     state: AppState, actor: str, urn: str, step: Step, gate: policy.Gate,
-    notice: str | None = None, sunset: datetime | None = None, consumers: int = 0,
+    notice: str | None = None, sunset: datetime | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Publish (if the rules in force allow it: ``gate``), deprecate or retire a version
-    (``consumers``: live grants bound to it). Publishing a new major version and deprecating
-    tell the consumers concerned (``notice``, recorded on their grants, ``consumer.notified``
-    under each request's correlation id)."""
+    """Publish (if the rules in force allow it: ``gate``), deprecate or retire a version (not
+    while live grants bind it: counted in the step's own transaction, so a grant approved
+    meanwhile cannot be left on a retired version). Publishing a new major version and
+    deprecating tell the consumers concerned (``notice``, recorded on their grants,
+    ``consumer.notified`` under each request's correlation id)."""
     record = await get_version(state, urn)
     current = Status(record["status"])
     end = lifecycle.after(step, current)
@@ -310,11 +313,14 @@ async def advance(
     elif step is Step.DEPRECATE:
         if not notice:
             raise MeshError("a deprecation says why and what to use instead", "notice")
+        lifecycle.check_sunset(sunset, now)
         stamps |= {"deprecationNotice": notice, "sunsetAt": sunset}
-    else:
-        lifecycle.check_retire(record["version"], consumers)
     told = lifecycle.notice_of(step, record["version"], notice)
-    done = await graph.step(state.neo4j, _db(state), urn, current, end, stamps, told)
+    try:
+        done = await graph.step(state.neo4j, _db(state), urn, current, end, stamps, told)
+    except graph.Bound as bound:
+        lifecycle.check_retire(record["version"], bound.count)
+        raise
     if done is None:
         raise WrongState(f"version {record['version']} changed meanwhile; read it again", "version")
     saved, requests = done

@@ -1,11 +1,14 @@
 """Stream ports: the Kafka topic a data product publishes, created with the configured
-partitions and retention (``DATAWAVE_MESH__*``)."""
+partitions and retention (``DATAWAVE_MESH__*``). A topic that exists already is used as it is,
+so its port records what Kafka says it has (``describe_topic``), not what would have been
+asked for: a consumer sizing its readers on the port must see the real partitions."""
 
 from __future__ import annotations
 
 import re
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from core.settings import MeshSettings
@@ -43,3 +46,24 @@ async def create_topic(admin: AIOKafkaAdminClient, cfg: MeshSettings, topic: str
             why = (message and message[0]) or f"error code {code}"
             raise StreamFailed(f"Kafka refused topic {name}: {why}", "streams")
     return True
+
+
+RETENTION = "retention.ms"
+
+
+async def describe_topic(admin: AIOKafkaAdminClient, topic: str) -> tuple[int, int]:
+    """The partitions and retention (ms; -1: kept forever) ``topic`` has on Kafka."""
+    try:
+        found = await admin.describe_topics([topic])
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs={RETENTION: None})
+        configs = await admin.describe_configs([resource])
+    except KafkaError as err:
+        raise StreamFailed(f"Kafka could not describe topic {topic}: {err}", "streams") from err
+    described = next((t for t in found if t["topic"] == topic and not t["error_code"]), None)
+    entries = [
+        e for response in configs for r in response.to_object()["resources"]
+        if not r["error_code"] for e in r["config_entries"] if e["config_names"] == RETENTION
+    ]  # fmt: skip
+    if described is None or not entries:
+        raise StreamFailed(f"Kafka did not describe topic {topic}", "streams")
+    return len(described["partitions"]), int(entries[0]["config_value"])

@@ -21,6 +21,7 @@ from core.urns import Urn
 from live.broadcast import SlowConsumer, Subscription
 from live.changes import CATALOG_CHANNEL, CatalogChange
 from live.state import AppState
+from mesh.backfill import backfill_findable
 from mesh.gates import rerun
 from mesh.products import recheck_tables
 
@@ -86,7 +87,12 @@ async def watch_contracts(state: AppState) -> None:
     lost changes it cannot name, so it re-checks the drift of every live version once
     subscribed again (graph reads only). It does not run every gate again: that ran every SQL
     rule of every gated version on its source at each burst, and put gate steps between an
-    owner's own runs; a gate runs again at its tables' next change, or by hand."""
+    owner's own runs; a gate runs again at its tables' next change, or by hand. Starting, it
+    gives versions imported before ``findable`` was kept their words (mesh/backfill.py)."""
+    try:
+        await backfill_findable(state)
+    except Exception:  # discovery falls back to the YAML meanwhile; the next start retries
+        log.exception("findable backfill failed")
     missed = False
     while True:
         try:

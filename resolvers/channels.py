@@ -21,7 +21,6 @@ from core.outages import wait_out
 from live.broadcast import RESUMED, SlowConsumer
 from resolvers.context import Info
 from resolvers.errors import coded
-from resolvers.loaders import Loaders
 
 log = logging.getLogger("datawave.subscriptions")
 
@@ -83,4 +82,4 @@ async def reaches(info: Info, urn: str) -> bool:
     guard = info.context.guard
     if guard.reaches_unplaced(urn):
         return True
-    return await Loaders(info.context.state, guard).node(urn) is not None
+    return await info.context.loaders.fresh().node(urn) is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, NewType, TypeVar
 
@@ -14,9 +14,37 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 log = logging.getLogger("datawave.api")
 
+# What a mutation's answer lists of what it touched: the first, with a count of all. A new model
+# can move labels on every column of the estate, an assignment reach every table of a source;
+# one answer must not run to megabytes (the review queue, the catalogue page through the rest).
+MAX_ANSWERED = 500
+
 # GraphQL's Int is 32-bit; row counts and sizes are not. Registered in the schema's scalar_map.
 BigInt = NewType("BigInt", int)
-SCALARS = {
+
+
+def utc_moment(value: object) -> datetime:
+    """A DateTime argument: ISO-8601, and a time without an offset is UTC. One rule for every
+    argument (``asOf``, ``since``, ``sunset``, ...): Strawberry's scalar passed such a time on
+    without a zone, which Neo4j stored as a local time (no moment) and compared with stored
+    times as null, and Python could not compare at all (an internal error)."""
+    if not isinstance(value, str):
+        raise ValueError(f"DateTime cannot represent a non-string value: {value!r}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise ValueError(f"DateTime cannot represent {value!r}: {err}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+SCALARS: dict[object, Any] = {
+    datetime: strawberry.scalar(
+        name="DateTime",
+        serialize=datetime.isoformat,
+        parse_value=utc_moment,
+        description="A moment, ISO-8601 (`2026-12-01T09:30:00+01:00`, `...Z`). Answers carry "
+        "their offset; an argument without one is read as UTC.",
+    ),
     BigInt: strawberry.scalar(
         name="BigInt",
         serialize=int,
@@ -24,7 +52,7 @@ SCALARS = {
         description="An integer that may exceed 32 bits (row counts, sizes in bytes), sent as a "
         "JSON number; JavaScript reads it exactly up to 2^53 - 1 (Number.MAX_SAFE_INTEGER, 9 "
         "peta-rows or bytes). As an argument, a number or a string of digits.",
-    )
+    ),
 }
 
 

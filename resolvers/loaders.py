@@ -93,13 +93,24 @@ class Loaders:
     """Built per request, and per operation of a WebSocket (resolvers/context.py), so
     nothing cached outlives it nor is shared between two subscriptions of one socket."""
 
-    def __init__(self, state: AppState, guard: Guard) -> None:
+    def __init__(
+        self, state: AppState, guard: Guard, used: set[tuple[str, str]] | None = None
+    ) -> None:
+        self._state = state
         self._driver: AsyncDriver = state.neo4j
         self._database = state.settings.neo4j.database
         self.guard = guard
         self.cache = ReadThroughCache(state.redis, state.settings.cache_ttl_s)
         self._redis = state.redis
+        # Grants counted as used (mesh/usage.py) by this operation: once per request, and once
+        # per subscription however many events it hears, not once per event.
+        self._used = set() if used is None else used
         self.next_event()
+
+    def fresh(self) -> Loaders:
+        """Loaders that read everything anew (a subscription's event, long after it began)
+        for the same operation: a grant they read through is not counted again."""
+        return Loaders(self._state, self.guard, self._used)
 
     def next_event(self) -> None:
         """Forget what was read, as a new request would: a subscription's next event reads
@@ -109,7 +120,6 @@ class Loaders:
         self._related: _Lazy[Relation, list[Related]] = _Lazy(self._load_related, Relation)
         # URN -> (version, team) of the grants reaching it, read on the first out-of-scope node
         self._granted: dict[str, set[tuple[str, str]]] | None = None
-        self._used: set[tuple[str, str]] = set()  # grants counted as used by this request
         self.handed = 0  # related nodes handed out, against MAX_RELATED
         self.too_large: GraphQLError | None = None  # set once past MAX_RELATED
 

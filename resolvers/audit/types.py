@@ -48,12 +48,8 @@ class AuditEvent:
 
 
 def _utc(moment: datetime | None) -> str | None:
-    """As stored: ISO-8601 in UTC (a time without a zone is taken as UTC)."""
-    if moment is None:
-        return None
-    return (
-        moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    ).isoformat()
+    """As stored: ISO-8601 in UTC (the DateTime scalar read a time without a zone as UTC)."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 @strawberry.input(description="Conditions that all must hold; omitted ones match anything.")

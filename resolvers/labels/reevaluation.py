@@ -9,7 +9,7 @@ from enum import Enum
 import strawberry
 
 from ml.service import Reevaluation
-from resolvers.common import UserError
+from resolvers.common import MAX_ANSWERED, UserError
 
 
 @strawberry.enum(description="Where the machine put a label on a column (decisions excluded).")
@@ -69,9 +69,13 @@ class ReevaluationPayload:
     new_count: int = 0
     lost_count: int = 0
     moved_count: int = 0
+    change_count: int = strawberry.field(
+        default=0, description="All changes of this run (newCount + lostCount + movedCount)."
+    )
     changes: list[LabelChange] = strawberry.field(
         default_factory=list,
-        description="Every change of this run, by column and label (the counts above are of it).",
+        description=f"The first {MAX_ANSWERED} changes of this run, by column and label (the "
+        "counts above are of all of them).",
     )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -84,5 +88,6 @@ class ReevaluationPayload:
             new_count=len(report.new),
             lost_count=len(report.lost),
             moved_count=len(report.moved),
-            changes=changes_of(report),
+            change_count=len(report.new) + len(report.lost) + len(report.moved),
+            changes=changes_of(report)[:MAX_ANSWERED],
         )

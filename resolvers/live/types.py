@@ -9,7 +9,6 @@ from live import changes
 from resolvers.catalog.types import node_from_record
 from resolvers.common import Node
 from resolvers.context import Info
-from resolvers.loaders import Loaders
 
 strawberry.enum(changes.ChangeType, description="What happened to an asset.")
 strawberry.enum(changes.UrnKind, description="A kind of thing named by URN (urn:dw:<kind>:...).")
@@ -42,7 +41,7 @@ class CatalogChange:
     @strawberry.field(description="The asset as it is now; null if you may no longer see it.")
     async def asset(self, info: Info) -> Node | None:
         # Fresh loaders: a subscription lives long, and the asset changes under it.
-        record = await Loaders(info.context.state, info.context.guard).node(str(self.urn))
+        record = await info.context.loaders.fresh().node(str(self.urn))
         return node_from_record(record) if record else None
 
 

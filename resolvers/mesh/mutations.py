@@ -17,13 +17,12 @@ from typing import Any, TypeVar
 import strawberry
 
 from core.urns import domain_urn
-from graph import access as access_graph
 from live.changes import ChangeType
 from mesh import access, domains, errors, gates, products
 from mesh.lifecycle import Step
 from resolvers.announce import announce, invalidate_cached
 from resolvers.audited import guarded
-from resolvers.common import InvalidInputError, NotFoundError, UserError
+from resolvers.common import MAX_ANSWERED, InvalidInputError, NotFoundError, UserError
 from resolvers.context import Info
 from resolvers.errors import coded
 from resolvers.governance.types import (
@@ -178,8 +177,11 @@ class TeamPayload:
 @strawberry.type
 class AssignmentPayload:
     domain: Domain | None = None
+    table_count: int = strawberry.field(default=0, description="Tables whose domain changed.")
     tables: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description="Tables whose domain changed."
+        default_factory=list,
+        description=f"The first {MAX_ANSWERED} of them, in URN order (a source can hold tens of "
+        "thousands).",
     )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -331,8 +333,8 @@ class MeshMutation:
             others = [u for u in (domain, *found.tables, *found.containers) if u not in held]
             await announce(info, ChangeType.CHANGED, others, ["domains"])
             record = await domains.get_domain(info.context.state, domain)
-            ids = [strawberry.ID(t) for t in tables]
-            return {"domain": Domain.from_props(record), "tables": ids}
+            ids = [strawberry.ID(t) for t in sorted(tables)[:MAX_ANSWERED]]
+            return {"domain": Domain.from_props(record), "table_count": len(tables), "tables": ids}
 
         return await attempt(AssignmentPayload, work)
 
@@ -408,8 +410,8 @@ class MeshMutation:
     @strawberry.mutation(
         description="Publish, deprecate (with a notice) or retire a version. Publishing "
         "refuses a quarantined version, a breaking change without a new major version and "
-        "open high or critical findings on what the product exposes; retiring refuses a "
-        "version consumers are bound to.",
+        "open high or critical findings on what the product exposes; a deprecation's "
+        "`sunset` must be in the future; retiring refuses a version consumers are bound to.",
         extensions=guarded("product:write", _by("version")),
     )
     async def advance_version(
@@ -423,18 +425,10 @@ class MeshMutation:
         _within(info, PRODUCT_WRITE, version)
 
         async def work() -> dict[str, Any]:
-            state = info.context.state
-            bound = await access_graph.count_consumers(*info.context.graph, version)
             record = await products.advance(
-                state,
-                _actor(info),
-                version,
-                step,
-                gate(info, version),
-                notice,
+                info.context.state, _actor(info), version, step, gate(info, version), notice,
                 sunset,
-                consumers=bound,
-            )
+            )  # fmt: skip
             return await _version(info, record, "status")
 
         return await attempt(ProductVersionPayload, work)

@@ -11,7 +11,6 @@ from live import changes
 from resolvers.catalog.types import node_from_record
 from resolvers.common import BigInt, Node
 from resolvers.context import Info
-from resolvers.loaders import Loaders
 
 strawberry.enum(changes.AnomalyKind, description="What changed beyond its threshold.")
 strawberry.enum(changes.Severity, name="AnomalySeverity", description="How urgent an anomaly is.")
@@ -31,7 +30,7 @@ class Anomaly:
     @strawberry.field(description="The table or column as it is now, if you may see it.")
     async def asset(self, info: Info) -> Node | None:
         # Fresh loaders: on a subscription the context lives long.
-        record = await Loaders(info.context.state, info.context.guard).node(str(self.subject))
+        record = await info.context.loaders.fresh().node(str(self.subject))
         return node_from_record(record) if record else None
 
 

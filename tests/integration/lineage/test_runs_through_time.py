@@ -138,6 +138,8 @@ async def test_a_late_older_run_ends_where_a_later_complete_run_no_longer_declar
     assert await upstream(total(daily), None, "COLUMN") == {total(revenue)}
     assert await upstream(total(daily), at(120), "COLUMN") == {total(revenue)}
     assert await upstream(total(daily), at(50), "COLUMN") == {total(orders)}
+    # A moment without an offset is UTC (every DateTime argument): it was compared as null.
+    assert await upstream(total(daily), at(50).removesuffix("+00:00"), "COLUMN") == {total(orders)}
     result = await execute(UPSTREAM, urn=daily, level="TABLE", asOf=at(50))
     (edge,) = result["lineage"]["edges"]
     assert (edge["since"][:16], edge["until"][:16]) == (at(5)[:16], at(105)[:16])

@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from core.urns import database_urn, source_urn
 from live.changes import CATALOG_CHANNEL
+from resolvers.mesh import mutations
 from tests.integration.graphql.test_subscriptions import Subscriber
 from tests.integration.mesh.flow import DOMAIN
 
@@ -64,3 +67,15 @@ async def test_an_assignment_is_announced_once_for_each_asset(mesh: dict[str, An
         while not sub.results.empty():
             heard.append(sub.results.get_nowait()["catalogChanges"]["urn"])
     assert sorted(heard) == sorted(expected)
+
+
+async def test_an_assignments_answer_lists_the_first_tables_and_counts_all(
+    mesh: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source of 50,000 tables answered its assignment with 50,000 URNs (megabytes in one
+    answer): the answer lists the first ``MAX_ANSWERED`` (here none) and counts them all."""
+    monkeypatch.setattr(mutations, "MAX_ANSWERED", 0)
+    query = """mutation($domain: ID!, $assets: [ID!]!) {
+      assignToDomain(domain: $domain, assets: $assets) { tableCount tables errors { message } } }"""
+    done = await mesh["admin"](query, domain=await sales(mesh), assets=[source_urn(mesh["name"])])
+    assert done["assignToDomain"] == {"tableCount": 1, "tables": [], "errors": []}

@@ -3,6 +3,8 @@ what blocks each step."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from mesh import lifecycle
@@ -75,3 +77,13 @@ def test_who_is_told_of_a_step() -> None:
     )
     assert lifecycle.notice_of(Step.PUBLISH, "0.9.0", None) is None  # no older major
     assert lifecycle.notice_of(Step.RETIRE, "1.0.0", "gone") is None
+
+
+def test_a_sunset_is_a_moment_to_come() -> None:
+    now = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    lifecycle.check_sunset(None, now)
+    lifecycle.check_sunset(now + timedelta(days=1), now)
+    for refused in (now, now - timedelta(seconds=1), datetime(2027, 1, 1)):
+        with pytest.raises(MeshError) as caught:
+            lifecycle.check_sunset(refused, now)
+        assert caught.value.field == "sunset"

@@ -26,7 +26,8 @@ PLAIN_LISTS = {
 # Lists on object types that stay plain lists, and why: each is bounded by construction, or is
 # a mutation's one-off answer. A list that grows with the estate or with time is a Connection.
 BOUNDED_LISTS = {
-    "AssignmentPayload.tables": "a mutation's one-off answer (what this assignment reached)",
+    "AssignmentPayload.tables": "the first 500 tables the assignment reached (resolvers/"
+    "common.py MAX_ANSWERED); tableCount counts all",
     "CatalogChange.fields": "the names of an asset's fields that one change touched",
     "ClassifierModel.metrics": "one per label of the model's taxonomy",
     "ClassifyPayload.columns": "the columns of the one table classified",
@@ -49,7 +50,8 @@ BOUNDED_LISTS = {
     "Dataset.tags": "at most 50 (describeAsset validation)",
     "Domain.owners": "at most 200 people (mesh/domains.py MAX_PEOPLE)",
     "EffectiveRule.controls": "the controls its rule template implements",
-    "EffectiveRuleSet.rules": "the rules in force for one asset: a reviewed rule set",
+    "EffectiveRuleSet.rules": "the rules in force for one asset, of policy versions of at most "
+    "200 rules each (governance/policies.py MAX_RULES)",
     "EvaluationSummary.scores": "one per framework and domain evaluated",
     "Finding.domains": "the domains of one asset",
     "Framework.controls": "the framework's controls, shipped with this version",
@@ -75,13 +77,15 @@ BOUNDED_LISTS = {
     "NonCompliantError.findings": "at most 20 (graph/products.py BLOCKING)",
     "PolicyTestRun.cases": "written in one updatePolicyVersion request (at most 128 KiB)",
     "PolicyVersion.authors": "the people who edited one draft",
-    "PolicyVersion.rules": "the rules of one version: a document reviewed and approved whole",
+    "PolicyVersion.rules": "at most 200 (governance/policies.py MAX_RULES): a version is "
+    "reviewed and approved whole",
     "PolicyViolationError.rules": "the rules in force that refuse one step",
     "ProductVersion.drift": "where one contract (at most 512 KiB) differs from its ports",
     "ProductVersion.quality": "the quality rules of one contract (at most 512 KiB)",
     "ProductVersion.qualityRuns": "the newest `last`, at most 100",
     "QualityRun.outcomes": "the quality rules of one contract (at most 512 KiB)",
-    "ReevaluationPayload.changes": "a mutation's one-off answer (what this run changed)",
+    "ReevaluationPayload.changes": "the first 500 changes of a run (resolvers/common.py "
+    "MAX_ANSWERED); changeCount counts all",
     "ReevaluationPayload.previousModels": "the model versions that had scored the columns",
     "Rule.controls": "the controls its rule template implements",
     "RuleTemplate.controls": "the template's, shipped with this version",
