@@ -224,6 +224,20 @@ def _reaches(guard: Guard, perm: Permission, finding: Mapping[str, Any]) -> bool
     return guard.reaches(record, perm)
 
 
+async def _waiver_step(
+    info: Info, perm: Permission, step: Callable[..., Awaitable[Any]], *args: Any
+) -> WaiverPayload:
+    """One step of a waiver's life (governance/waivers.py: ``step(state, actor, *args,
+    reaches)``) for the caller, within ``perm``'s scope of findings, as a payload."""
+
+    async def work() -> dict[str, Any]:
+        reaches = _within(info, perm)
+        waiver = await step(info.context.state, _actor(info), *args, reaches)
+        return {"waiver": Waiver.of(waiver)}
+
+    return await attempt(WaiverPayload, work)
+
+
 def _within(info: Info, perm: Permission) -> Callable[[Mapping[str, Any]], bool]:
     """``_reaches`` for the caller, a refusal audited (the finding then reads as missing)."""
     guard = info.context.guard
@@ -517,14 +531,9 @@ class GovernanceMutation:
     async def request_waiver(
         self, info: Info, finding: strawberry.ID, reason: str, days: int = 30
     ) -> WaiverPayload:
-        async def work() -> dict[str, Any]:
-            reaches = _within(info, COMPLIANCE_WRITE)
-            w = await waivers.request_waiver(
-                info.context.state, _actor(info), finding, reason, days, reaches
-            )
-            return {"waiver": Waiver.of(w)}
-
-        return await attempt(WaiverPayload, work)
+        return await _waiver_step(
+            info, COMPLIANCE_WRITE, waivers.request_waiver, finding, reason, days
+        )
 
     @strawberry.mutation(
         description="Approve a waiver (by its URN) someone else requested; its finding becomes "
@@ -532,12 +541,7 @@ class GovernanceMutation:
         extensions=guarded("policy:approve", _by("waiver")),
     )
     async def approve_waiver(self, info: Info, waiver: strawberry.ID) -> WaiverPayload:
-        async def work() -> dict[str, Any]:
-            reaches = _within(info, POLICY_APPROVE)
-            w = await waivers.approve_waiver(info.context.state, _actor(info), waiver, reaches)
-            return {"waiver": Waiver.of(w)}
-
-        return await attempt(WaiverPayload, work)
+        return await _waiver_step(info, POLICY_APPROVE, waivers.approve_waiver, waiver)
 
     @strawberry.mutation(
         description="Decline a waiver request (by its URN) awaiting approval, saying why; its "
@@ -545,14 +549,7 @@ class GovernanceMutation:
         extensions=guarded("policy:approve", _by("waiver")),
     )
     async def decline_waiver(self, info: Info, waiver: strawberry.ID, reason: str) -> WaiverPayload:
-        async def work() -> dict[str, Any]:
-            reaches = _within(info, POLICY_APPROVE)
-            w = await waivers.decline_waiver(
-                info.context.state, _actor(info), waiver, reason, reaches
-            )
-            return {"waiver": Waiver.of(w)}
-
-        return await attempt(WaiverPayload, work)
+        return await _waiver_step(info, POLICY_APPROVE, waivers.decline_waiver, waiver, reason)
 
     @strawberry.mutation(
         description="Withdraw your own waiver request (by its URN) awaiting approval, saying why.",
@@ -561,14 +558,7 @@ class GovernanceMutation:
     async def withdraw_waiver(
         self, info: Info, waiver: strawberry.ID, reason: str
     ) -> WaiverPayload:
-        async def work() -> dict[str, Any]:
-            reaches = _within(info, COMPLIANCE_WRITE)
-            w = await waivers.withdraw_waiver(
-                info.context.state, _actor(info), waiver, reason, reaches
-            )
-            return {"waiver": Waiver.of(w)}
-
-        return await attempt(WaiverPayload, work)
+        return await _waiver_step(info, COMPLIANCE_WRITE, waivers.withdraw_waiver, waiver, reason)
 
     @strawberry.mutation(
         description="Revoke an approved waiver (by its URN) before its end, saying why; its "
@@ -576,11 +566,4 @@ class GovernanceMutation:
         extensions=guarded("policy:approve", _by("waiver")),
     )
     async def revoke_waiver(self, info: Info, waiver: strawberry.ID, reason: str) -> WaiverPayload:
-        async def work() -> dict[str, Any]:
-            reaches = _within(info, POLICY_APPROVE)
-            w = await waivers.revoke_waiver(
-                info.context.state, _actor(info), waiver, reason, reaches
-            )
-            return {"waiver": Waiver.of(w)}
-
-        return await attempt(WaiverPayload, work)
+        return await _waiver_step(info, POLICY_APPROVE, waivers.revoke_waiver, waiver, reason)
