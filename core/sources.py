@@ -131,8 +131,7 @@ class DataSourceConfig(BaseModel):
     @field_validator("secret_ref")
     @classmethod
     def _secret_ref(cls, v: str | None) -> str | None:
-        if v is not None and len(v) > MAX_SECRET_REF:  # before the pattern reads all of it
-            raise PydanticCustomError("too_long", SECRET_LENGTH_RULE)
+        v = _at_most(MAX_SECRET_REF, SECRET_LENGTH_RULE, v)  # before the pattern reads it all
         return None if v is None else _matching(SECRET_REF, SECRET_RULE, v)
 
     @field_validator("user")

@@ -145,13 +145,21 @@ async def _close(state: AppState, waiver: Waiver, status: str, actor: str, why: 
     return waiver
 
 
+async def _pending_request(
+    state: AppState, urn: str, reason: str, reaches: Reaches
+) -> tuple[Waiver, str]:
+    """The request ``urn`` still awaiting approval, and the reason (checked) to close it."""
+    why = _why(reason)
+    waiver, _ = await _open(state, urn, reaches)
+    _pending(waiver, datetime.now(UTC))
+    return waiver, why
+
+
 async def decline_waiver(
     state: AppState, actor: str, urn: str, reason: str, reaches: Reaches
 ) -> Waiver:
     """Decline a request awaiting approval, saying why; not its requester's (who withdraws)."""
-    why = _why(reason)
-    waiver, _ = await _open(state, urn, reaches)
-    _pending(waiver, datetime.now(UTC))
+    waiver, why = await _pending_request(state, urn, reason, reaches)
     if waiver.requested_by == actor:
         raise SelfApproval(f"{actor} requested this waiver: withdraw it instead", "waiver")
     return await _close(state, waiver, "declined", actor, why)
@@ -161,9 +169,7 @@ async def withdraw_waiver(
     state: AppState, actor: str, urn: str, reason: str, reaches: Reaches
 ) -> Waiver:
     """Withdraw one's own request awaiting approval, saying why."""
-    why = _why(reason)
-    waiver, _ = await _open(state, urn, reaches)
-    _pending(waiver, datetime.now(UTC))
+    waiver, why = await _pending_request(state, urn, reason, reaches)
     if waiver.requested_by != actor:
         raise WrongState(
             f"only its requester may withdraw it; {waiver.requested_by} requested it", "waiver"
