@@ -7,6 +7,12 @@ would hand that secret to whatever server the host names, and a host on DataWave
 ports or a metadata address turns a connection test into a port scanner. So ``admit`` checks a
 source against ``SourceSettings`` when it is registered and again before every connection, and
 ``secret`` resolves only what the operator allowed.
+
+The host is resolved once per connection: ``admit`` checks every address it resolved to and
+answers them pinned (``Pinned``), and the connectors connect to those addresses, never to the
+name, so a DNS answer that changes in between (rebinding to a metadata address or to one of
+DataWave's own ports) reaches nothing. The name stays the TLS server name (SNI and the
+certificate check), through ``tls_context``.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import ipaddress
 import os
 import socket
 import ssl
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +32,8 @@ from core.sources import DataSourceConfig, TlsMode
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# (host, port) -> its addresses in the resolver's order: what a connection may be made to.
+Resolver = Callable[[str, int], Awaitable[Sequence[Address]]]
 MAX_SECRET_BYTES = 64 * 1024
 RESOLVE_TIMEOUT_S = 5.0  # a slow resolver must not hold a registration or a scan
 # Settings meant for sources (the local stack's account password); every other one is refused.
@@ -44,15 +52,90 @@ class SecretError(SourceAccessError):
     """An allowed ``secretRef`` does not resolve (variable unset, file unreadable)."""
 
 
-def tls_context(mode: TlsMode) -> ssl.SSLContext | None:
-    """The drivers' TLS settings for a source's ``tls`` (None: plain TCP)."""
+class _NamedContext(ssl.SSLContext):
+    """A client context that names ``server_name`` (SNI, certificate check) whatever server
+    name a driver passes: the driver connects to a pinned address and passes that address."""
+
+    server_name: str
+
+    def wrap_bio(  # asyncio's TLS transports (asyncpg, aiomysql)
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        return super().wrap_bio(incoming, outgoing, server_side, self.server_name, session)
+
+    def wrap_socket(  # blocking sockets
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        return super().wrap_socket(
+            sock, server_side, do_handshake_on_connect, suppress_ragged_eofs, self.server_name,
+            session,
+        )  # fmt: skip
+
+
+def tls_context(mode: TlsMode, server_name: str) -> ssl.SSLContext | None:
+    """The drivers' TLS settings for a source's ``tls`` (None: plain TCP), naming the source's
+    host as the server (SNI, and the certificate check of ``VERIFY``) whatever address the
+    driver connects to."""
     if mode is TlsMode.DISABLE:
         return None
-    context = ssl.create_default_context()
+    context = _NamedContext(ssl.PROTOCOL_TLS_CLIENT)  # what ssl.create_default_context makes
+    context.server_name = server_name
     if mode is TlsMode.REQUIRE:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    else:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
     return context
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """Where a connection to a source goes: the addresses its host resolved to when it was
+    checked (in the resolver's order), never resolved again, and the host as TLS server name."""
+
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+    def tls(self, mode: TlsMode) -> ssl.SSLContext | None:
+        return tls_context(mode, self.host)
+
+    async def answering(self, timeout_s: float) -> str:
+        """The first address that accepts a TCP connection (closed at once), for drivers that
+        take one address: what a driver given the name would have reached among them."""
+        if len(self.addresses) == 1:
+            return self.addresses[0]
+        failure: OSError | TimeoutError = OSError(f"no address of {self.host} to connect to")
+        for address in self.addresses:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    _, writer = await asyncio.open_connection(address, self.port)
+            except (OSError, TimeoutError) as err:
+                failure = err
+                continue
+            writer.close()
+            return address
+        raise failure
+
+    async def verify_certificate(self, address: str, timeout_s: float) -> None:
+        """One TLS handshake with ``address`` that verifies the certificate names the host
+        (ssl.SSLCertVerificationError, an OSError, if not), for drivers that take no context."""
+        async with asyncio.timeout(timeout_s):
+            _, writer = await asyncio.open_connection(
+                address, self.port, ssl=self.tls(TlsMode.VERIFY), server_hostname=self.host
+            )
+        writer.close()
 
 
 def _address(text: str) -> Address:
@@ -74,14 +157,22 @@ def _is_local(addr: Address) -> bool:
     return True
 
 
-async def _resolve(host: str, port: int) -> set[Address]:
+async def resolve(host: str, port: int) -> list[Address]:
+    """The system resolver's addresses of ``host``, in its order, each once."""
     loop = asyncio.get_running_loop()
+    async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(_address(str(info[4][0])) for info in infos))
+
+
+async def _resolve(resolver: Resolver, host: str, port: int) -> list[Address]:
     try:
-        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = list(await resolver(host, port))
     except (OSError, UnicodeError, TimeoutError) as err:
         raise SourceRefused(f"host {host} does not resolve") from err
-    return {_address(str(info[4][0])) for info in infos}
+    if not addresses:
+        raise SourceRefused(f"host {host} does not resolve")
+    return addresses
 
 
 # Ports DataWave's services listen on beside the one its clients use (their defaults): Neo4j's
@@ -151,16 +242,22 @@ class SourceAccess:
     own: tuple[tuple[str, int], ...]
     own_variables: tuple[str, ...]
     environ: Mapping[str, str]
+    # Sources' hosts are resolved here (the system resolver; tests give answers of their own).
+    resolver: Resolver = field(default=resolve)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, environ: Mapping[str, str] | None = None
+        cls,
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
+        resolver: Resolver = resolve,
     ) -> SourceAccess:
         return cls(
             settings.sources,
             tuple(own_services(settings)),
             tuple(own_variables(settings)),
             os.environ if environ is None else environ,
+            resolver,
         )
 
     # --- secrets ---------------------------------------------------------------------------
@@ -225,23 +322,29 @@ class SourceAccess:
 
     # --- hosts -----------------------------------------------------------------------------
 
-    async def admit(self, config: DataSourceConfig) -> None:
+    async def admit(self, config: DataSourceConfig) -> Pinned:
         """Refuse a source whose secret reference or host the operator did not allow; every
-        address its host resolves to is checked, before any connection is made."""
+        address its host resolves to is checked, before any connection is made, and those
+        addresses are where its connections go (``Pinned``)."""
         if config.secret_ref is not None:
             self.check_secret_ref(config.secret_ref)
-        await self.check_host(
+        addresses = await self.check_host(
             config.host, config.port, password=config.secret_ref is not None, tls=config.tls
         )
+        return Pinned(config.host, config.port, tuple(str(a) for a in addresses))
 
-    async def check_host(self, host: str, port: int, *, password: bool, tls: TlsMode) -> None:
+    async def check_host(
+        self, host: str, port: int, *, password: bool, tls: TlsMode
+    ) -> list[Address]:
+        """The addresses ``host`` resolves to, each allowed by the policy (else SourceRefused)."""
         policy = self.policy
         denied = _networks(policy.denied_hosts)
         allowed = _networks(policy.allowed_hosts)
         names = {e.lower() for e in policy.allowed_hosts if not _is_network(e)}
         cleartext = _networks(policy.cleartext_hosts)
         target = f"{host}:{port}"
-        for addr in sorted(await _resolve(host, port), key=str):
+        addresses = await _resolve(self.resolver, host, port)
+        for addr in sorted(addresses, key=str):
             if any(addr in n for n in denied):
                 raise SourceRefused(f"{target} ({addr}) is on a denied network")
             if await self._is_own(addr, port):
@@ -257,13 +360,14 @@ class SourceAccess:
                     f"a password goes to {target} only over TLS: set tls to require or verify "
                     "(or add the host to DATAWAVE_SOURCES__CLEARTEXT_HOSTS)"
                 )
+        return addresses
 
     async def _is_own(self, addr: Address, port: int) -> bool:
         for host, own_port in self.own:
             if own_port != port:
                 continue
             try:
-                own_addrs = await _resolve(host, own_port)
+                own_addrs = await _resolve(resolve, host, own_port)
             except SourceRefused:  # a service that does not resolve is reached by no one
                 continue
             for own_addr in own_addrs:

@@ -13,11 +13,14 @@ import asyncio
 import contextlib
 import importlib
 import inspect
+import logging
 import pkgutil
+import ssl
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from core.events import (
@@ -37,14 +40,47 @@ from core.events import (
 from core.sample_cipher import sealed_size
 from core.sources import DataSourceConfig
 from core.urns import database_urn, schema_urn, source_urn, table_urn
-from ingest.source_access import SourceAccess, SourceAccessError
+from ingest.source_access import Pinned, SecretError, SourceAccess, SourceAccessError, SourceRefused
 
 # Envelope fields and JSON escaping on top of the payload stay well below this margin.
 EVENT_BUDGET = MAX_EVENT_BYTES - 16_384
 
 
+log = logging.getLogger("datawave.sources")
+
+
 class ConnectorError(Exception):
     """A source could not be reached or read; the message says which and why."""
+
+
+class TlsRefused(ConnectorError):
+    """The source's server offers no TLS where its ``tls`` requires it."""
+
+
+class Failure(StrEnum):
+    """Why a source failed, in words for anyone who may read the source (its ``lastError``):
+    a driver's own message may name DataWave's address as the server saw it, a secret
+    reference, the operator's networks or a resolved address, so it goes to the log only."""
+
+    REFUSED = "refused by the operator's source policy"
+    SECRET = "its secret could not be read"
+    AUTHENTICATION = "authentication failed"
+    TLS = "TLS failed"
+    TIMEOUT = "timed out"
+    UNREACHABLE = "unreachable"
+    FAILED = "the source answered with an error"
+
+
+def _failure(err: BaseException) -> Failure | None:
+    """The failure any engine's ``err`` shows, if one of the kinds every engine shares."""
+    kinds: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Failure], ...] = (
+        (SourceRefused, Failure.REFUSED),
+        (SecretError, Failure.SECRET),
+        ((TlsRefused, ssl.SSLError, ssl.CertificateError), Failure.TLS),
+        (TimeoutError, Failure.TIMEOUT),
+        (OSError, Failure.UNREACHABLE),  # refused, no route, no such name
+    )
+    return next((kind for types, kind in kinds if isinstance(err, types)), None)
 
 
 @dataclass
@@ -96,6 +132,19 @@ class Connector(ABC, Generic[SpecT]):
         self.access = access
         self.urn = source_urn(config.name)
         self.report = DiscoveryReport()
+        self._pinned: Pinned | None = None
+
+    async def admit(self) -> None:
+        """Check the source against the operator's policy before any connection, and pin the
+        addresses that check saw: connections go there, not to a fresh resolution."""
+        self._pinned = await self.access.admit(self.config)
+
+    @property
+    def pinned(self) -> Pinned:
+        """Where connections go (``admit`` first: without it no connection is made)."""
+        if self._pinned is None:
+            raise ConnectorError(f"{self.config.target}: not checked against the source policy")
+        return self._pinned
 
     def password(self) -> str | None:
         """The source's password, resolved just before it is used (never stored), from what
@@ -141,6 +190,22 @@ class Connector(ABC, Generic[SpecT]):
     def recoverable(self) -> tuple[type[Exception], ...]:
         return (ConnectorError, SourceAccessError, OSError, TimeoutError, *self.source_errors)
 
+    def _failure(self, err: BaseException) -> Failure | None:
+        """The engine's own reading of ``err`` (authentication, TLS), if it has one."""
+        return None
+
+    def failure(self, err: BaseException) -> Failure:
+        """What kind of failure ``err`` is, read through the errors it was raised from."""
+        seen: BaseException | None = err
+        for _ in range(8):  # a chain of causes is short; a cycle must not hang
+            if seen is None:
+                break
+            kind = self._failure(seen) or _failure(seen)
+            if kind is not None:
+                return kind
+            seen = seen.__cause__
+        return Failure.FAILED
+
     def explain(self, err: BaseException) -> str:
         """A one-line reason naming the source, with the password scrubbed out."""
         if isinstance(err, TimeoutError):
@@ -157,22 +222,24 @@ class Connector(ABC, Generic[SpecT]):
 
     async def validate(self, scan_id: str | None = None) -> SourceChecked:
         """Reachability, version and counts; a down source is a result, never an exception."""
-        checked, _, _ = await self._check(scan_id)
+        checked, _, _, _ = await self._check(scan_id)
         return checked
 
     async def sample_table(self, database: str, schema: str, table: str) -> TableDiscovered | None:
         """One table read again as a scan reads it (its columns' samples bounded by
         ``profile_rows`` and ``sample_size``), for on-demand classification; None when the
         source no longer lists it. Raises what ``recoverable`` names when the source fails."""
-        await self.access.admit(self.config)
+        await self.admit()
         async with self._opened(database):
             specs = (await self._listing(database)).get(schema, [])
             spec = next((s for s in specs if s.name == table), None)
             return None if spec is None else await self._describe(database, schema, spec)
 
-    async def _check(self, scan_id: str | None) -> tuple[SourceChecked, list[str], list[str]]:
-        """The check, the selected databases to scan, and the selected databases that exist
-        (those to scan and those refusing connections for now)."""
+    async def _check(
+        self, scan_id: str | None
+    ) -> tuple[SourceChecked, Failure | None, list[str], list[str]]:
+        """The check (its error in full), why it failed, the selected databases to scan, and
+        the selected databases that exist (those to scan and those refusing connections)."""
         cfg = self.config
         common: dict[str, Any] = {
             "name": cfg.name,
@@ -182,18 +249,19 @@ class Connector(ABC, Generic[SpecT]):
             "scan_id": scan_id,
         }
         try:
-            await self.access.admit(cfg)  # before any connection, whatever the graph holds
+            await self.admit()  # before any connection, whatever the graph holds
             server = await self._server()
             databases = self._select(server)
             counts = {"databases": len(databases), **await self._counts(databases)}
         except self.recoverable as err:
-            return SourceChecked(status="unreachable", error=self.explain(err), **common), [], []
+            failed = SourceChecked(status="unreachable", error=self.explain(err), **common)
+            return failed, self.failure(err), [], []
         checked = SourceChecked(
             status="reachable", server_version=server.version, counts=counts, **common
         )
         wanted = self.config.databases
         closed = [d for d in server.closed if not wanted or d in wanted]
-        return checked, databases, [*databases, *closed]
+        return checked, None, databases, [*databases, *closed]
 
     def _select(self, server: ServerInfo) -> list[str]:
         if not self.config.databases:
@@ -220,7 +288,10 @@ class Connector(ABC, Generic[SpecT]):
         but its check: only a listing that succeeded can show something gone. Tables whose
         URN is in ``skip`` (a resumed scan published them already) are not described again.
         """
-        checked, databases, present = await self._check(scan_id)
+        checked, failure, databases, present = await self._check(scan_id)
+        if failure is not None:  # the event is the source's lastError: its kind, not its text
+            log.warning("source %s: %s: %s", self.config.name, failure.name, checked.error)
+            checked = checked.model_copy(update={"error": str(failure)})
         yield self._event(SOURCE_CHECKED, self.urn, checked)
         if checked.status != "reachable":
             return

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from core.events import Index, TableDiscovered
 from core.sources import TlsMode
@@ -19,6 +19,7 @@ from core.urns import schema_urn
 from ingest.connectors.base import (
     Connector,
     ConnectorError,
+    Failure,
     ServerInfo,
     bounded_count,
     registry,
@@ -26,6 +27,7 @@ from ingest.connectors.base import (
 from ingest.connectors.documents import infer_columns
 
 SYSTEM_DATABASES = ("admin", "config", "local")
+AUTHENTICATION_FAILED = 18  # the server's error code for a login it refused
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,34 @@ class MongoConnector(Connector[CollectionSpec]):
         super().__init__(*args, **kwargs)
         self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
 
-    @property
-    def client(self) -> AsyncMongoClient[dict[str, Any]]:
-        """The pooled client; it connects lazily, so errors surface on the first command."""
+    def _failure(self, err: BaseException) -> Failure | None:
+        if isinstance(err, OperationFailure) and err.code == AUTHENTICATION_FAILED:
+            return Failure.AUTHENTICATION
+        if isinstance(err, ConnectionFailure):  # no server selected in time: none answered
+            return Failure.UNREACHABLE
+        if isinstance(err, PyMongoError) and err.timeout:
+            return Failure.TIMEOUT
+        return None
+
+    async def client(self) -> AsyncMongoClient[dict[str, Any]]:
+        """The pooled client, to the pinned address; it connects lazily, so errors surface on
+        the first command."""
         if self._mongo is None:
-            cfg = self.config
+            cfg, pinned = self.config, self.pinned
             timeout_ms = int(cfg.timeout_s * 1000)
+            tls = dict(TLS_OPTIONS[cfg.tls])
+            try:
+                address = await pinned.answering(cfg.timeout_s)
+                if cfg.tls is TlsMode.VERIFY and address != cfg.host:
+                    # pymongo names the address it connects to in TLS and takes no context
+                    # of ours: the host's name is verified here, the chain on every connection.
+                    await pinned.verify_certificate(address, cfg.timeout_s)
+                    tls["tlsAllowInvalidHostnames"] = True
+            except (OSError, TimeoutError) as err:
+                raise ConnectorError(f"cannot connect to {cfg.target}: {err}") from err
             try:
                 self._mongo = AsyncMongoClient(
-                    host=cfg.host,
+                    host=f"[{address}]" if ":" in address else address,  # IPv6 in brackets
                     port=cfg.port,
                     username=cfg.user,
                     password=self.password() if cfg.user else None,
@@ -67,7 +88,7 @@ class MongoConnector(Connector[CollectionSpec]):
                     connectTimeoutMS=timeout_ms,
                     timeoutMS=timeout_ms,
                     directConnection=True,
-                    **TLS_OPTIONS[cfg.tls],
+                    **tls,
                     appname="datawave",
                 )
             except PyMongoError as err:
@@ -80,15 +101,16 @@ class MongoConnector(Connector[CollectionSpec]):
             self._mongo = None
 
     async def _server(self) -> ServerInfo:
-        info = await self.client.server_info()
+        client = await self.client()
+        info = await client.server_info()
         version = info["version"]
         if "ferretdbVersion" in info:
             version += f" (FerretDB {info['ferretdbVersion']})"
-        names = await self.client.list_database_names()
+        names = await client.list_database_names()
         return ServerInfo(version, [n for n in names if n not in SYSTEM_DATABASES])
 
     async def _collections(self, database: str) -> list[str]:
-        cursor = await self.client[database].list_collections()
+        cursor = await (await self.client())[database].list_collections()
         names = [c["name"] async for c in cursor if c.get("type", "collection") == "collection"]
         return sorted(n for n in names if not n.startswith("system."))
 
@@ -101,7 +123,7 @@ class MongoConnector(Connector[CollectionSpec]):
 
     async def _describe(self, database: str, schema: str, spec: CollectionSpec) -> TableDiscovered:
         cfg = self.config
-        db = self.client[database]
+        db = (await self.client())[database]
         collection = db[spec.name]
         docs = await collection.find({}, limit=cfg.sample_documents).to_list()
         row_count: int | None = len(docs)

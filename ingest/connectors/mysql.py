@@ -17,9 +17,8 @@ from pymysql.constants import CLIENT, ER
 
 from core.events import ColumnInfo
 from core.sources import TlsMode
-from ingest.connectors.base import ConnectorError, ServerInfo, registry
+from ingest.connectors.base import ConnectorError, Failure, ServerInfo, TlsRefused, registry
 from ingest.connectors.sql import Catalog, ColumnRow, KeyRow, SqlConnector, TableRow
-from ingest.source_access import tls_context
 
 SYSTEM_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
 TEXT_TYPES = (
@@ -46,6 +45,9 @@ TABLE_TYPES = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "VIEW": "view
 UNREADABLE = (
     ER.TABLEACCESS_DENIED_ERROR, ER.COLUMNACCESS_DENIED_ERROR, ER.VIEW_INVALID, ER.NO_SUCH_USER,
 )  # fmt: skip
+
+# A login the server refused: a wrong password or user, a database or host not granted to it.
+AUTHENTICATION = (ER.ACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR, ER.HOST_NOT_PRIVILEGED)
 
 DATABASES = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME"
 COUNTS = """
@@ -103,6 +105,10 @@ class MySQLConnector(SqlConnector):
         self._pool: aiomysql.Pool | None = None
         self._mariadb = False
 
+    def _failure(self, err: BaseException) -> Failure | None:
+        refused = isinstance(err, pymysql.err.OperationalError) and err.args[:1]
+        return Failure.AUTHENTICATION if refused and refused[0] in AUTHENTICATION else None
+
     async def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
@@ -111,14 +117,15 @@ class MySQLConnector(SqlConnector):
 
     async def _connect(self) -> aiomysql.Pool:
         if self._pool is None:
-            cfg = self.config
+            cfg, pinned = self.config, self.pinned
             try:
+                address = await pinned.answering(cfg.timeout_s)
                 if cfg.tls is not TlsMode.DISABLE:
-                    await self._refuse_server_without_tls()
+                    await self._refuse_server_without_tls(address)
                 self._pool = await aiomysql.create_pool(
                     minsize=1,
                     maxsize=cfg.pool_size,
-                    host=cfg.host,
+                    host=address,
                     port=cfg.port,
                     user=cfg.user,
                     password=self.password() or "",
@@ -126,7 +133,7 @@ class MySQLConnector(SqlConnector):
                     autocommit=True,
                     charset="utf8mb4",
                     init_command="SET SESSION TRANSACTION READ ONLY",
-                    ssl=tls_context(cfg.tls),
+                    ssl=pinned.tls(cfg.tls),
                 )
             except (pymysql.err.MySQLError, OSError, TimeoutError) as err:
                 raise ConnectorError(f"cannot connect to {cfg.target}: {err}") from err
@@ -134,18 +141,18 @@ class MySQLConnector(SqlConnector):
                 await self._refuse_plain_session(self._pool)
         return self._pool
 
-    async def _refuse_server_without_tls(self) -> None:
+    async def _refuse_server_without_tls(self, address: str) -> None:
         """aiomysql logs in over plain TCP when the server offers no TLS: read the server's
         greeting first and refuse before any login is sent."""
         cfg = self.config
         async with asyncio.timeout(cfg.timeout_s):
-            reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
+            reader, writer = await asyncio.open_connection(address, cfg.port)
             try:
                 greeting = await reader.read(4096)
             finally:
                 writer.close()
         if not _offers_tls(greeting):
-            raise ConnectorError(f"{cfg.target} offers no TLS (tls: {cfg.tls})")
+            raise TlsRefused(f"{cfg.target} offers no TLS (tls: {cfg.tls})")
 
     async def _refuse_plain_session(self, pool: aiomysql.Pool) -> None:
         """The greeting said TLS; check the session is encrypted (another server may answer)."""
@@ -153,7 +160,7 @@ class MySQLConnector(SqlConnector):
             encrypted = conn._writer.get_extra_info("ssl_object") is not None
         if not encrypted:
             await self.close()
-            raise ConnectorError(f"{self.config.target} offers no TLS (tls: {self.config.tls})")
+            raise TlsRefused(f"{self.config.target} offers no TLS (tls: {self.config.tls})")
 
     async def _rows(self, database: str, sql: str, *args: Any) -> list[Sequence[Any]]:
         pool = await self._connect()

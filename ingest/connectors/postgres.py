@@ -17,9 +17,8 @@ from typing import Any
 import asyncpg
 
 from core.events import ColumnInfo
-from ingest.connectors.base import ConnectorError, ServerInfo, registry
+from ingest.connectors.base import ConnectorError, Failure, ServerInfo, registry
 from ingest.connectors.sql import Catalog, ColumnRow, KeyRow, SqlConnector, TableRow, TableSpec
-from ingest.source_access import tls_context
 
 # Types profiled as themselves; every other type is profiled as (cut) text, bytea not at all.
 NATIVE_TYPES = frozenset(
@@ -37,6 +36,8 @@ UNREADABLE = (
     asyncpg.ObjectNotInPrerequisiteStateError,
     asyncpg.FDWError,
 )
+# A login the server refused: a wrong password, no such role, no pg_hba.conf entry for it.
+AUTHENTICATION = (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)
 USER_SCHEMAS = "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"
 RELATIONS = "c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition"
 
@@ -110,21 +111,29 @@ class PostgresConnector(SqlConnector):
 
     def _connect_args(self, database: str) -> dict[str, Any]:
         cfg = self.config
+        pinned = self.pinned
         return {
-            "host": cfg.host,
+            "host": list(pinned.addresses),  # tried in order, as asyncpg tries a name's
             "port": cfg.port,
             "user": cfg.user,
             "password": self.password(),
             "database": database,
             "timeout": cfg.timeout_s,
             "command_timeout": cfg.timeout_s,
-            "ssl": tls_context(cfg.tls) or False,  # never PGSSLMODE's or asyncpg's "prefer"
+            "ssl": pinned.tls(cfg.tls) or False,  # never PGSSLMODE's or asyncpg's "prefer"
             "server_settings": {
                 "application_name": "datawave",
                 "search_path": "pg_catalog",
                 "default_transaction_read_only": "on",
             },
         }
+
+    def _failure(self, err: BaseException) -> Failure | None:
+        if isinstance(err, AUTHENTICATION):
+            return Failure.AUTHENTICATION
+        if isinstance(err, ConnectionError) and "rejected SSL upgrade" in str(err):
+            return Failure.TLS  # asyncpg's words for a server without TLS
+        return None
 
     def _setup_error(self, database: str, err: Exception) -> ConnectorError:
         return ConnectorError(f"cannot connect to {self.config.target}/{database}: {err}")

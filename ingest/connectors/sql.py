@@ -118,7 +118,7 @@ class SqlConnector(Connector[TableSpec]):
         """The rows of one statement the caller checked to be a single read-only query (the
         data mesh's SQL quality rules, mesh/sql_checks.py) in the connector's read-only
         session, under the operator's access policy, stopped after ``timeout_s``."""
-        await self.access.admit(self.config)
+        await self.admit()
         async with self._opened(database), asyncio.timeout(timeout_s + GRACE_S):
             return await self._timed(database, schema, sql, timeout_s)
 

@@ -472,8 +472,10 @@ async def test_a_down_source_is_unreachable_and_discovery_stops(kind: str, secre
     cfg = config(kind, port, None if kind == "mongodb" else secret_ref, timeout_s=1)
     events, _ = await discover(cfg)
     assert len(events) == 1 and events[0].type == SOURCE_CHECKED
-    checked = events[0].data
-    assert checked.status == "unreachable"
+    # The event is the source's lastError, read by viewers: the kind of failure only.
+    assert (events[0].data.status, events[0].data.error) == ("unreachable", "unreachable")
+    async with connector_for(cfg, ACCESS) as connector:
+        checked = await connector.validate()  # testDataSource's: the detail, logged and audited
     assert str(port) in checked.error
     assert "refused" in checked.error.lower() or "connect" in checked.error.lower()
 
