@@ -1,7 +1,8 @@
 """Compliance reports an auditor can hand on: controls passed, failed or not covered by the
 rule set in force, findings with evidence, waivers, the rule-set versions they came from, and
 the score; as of now or a past moment (the rule set in force then, findings seen by then and
-not yet resolved, the last score recorded by then)."""
+not yet resolved, with the severity, message, evidence and domains they had then, the last
+score recorded by then)."""
 
 from __future__ import annotations
 

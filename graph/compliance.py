@@ -9,6 +9,7 @@ runs inside that object's transaction (``waive_finding``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, LiteralString
@@ -121,7 +122,11 @@ RETURN collect(f {.urn, .status, .severity, .message, .evidence, .domains, .rule
 # New or changed findings. One seen again stays open (or waived); a resolved one reopens,
 # waived again while an approved waiver of it runs (its cause went away only for a while),
 # keeping when it was resolved and when it reopened (``resolvedFrom``, ``resolvedUntil``), so
-# that a report of a moment in between reads it resolved.
+# that a report of a moment in between reads it resolved. One whose severity, message,
+# evidence or domains changed keeps the values it had until now (``row.was``, ``changes``):
+# ``changedAt`` and the ``prior*`` lists, index by index, the last ``$kept`` of them; unless
+# an evaluation that committed since this one read it wrote the new values already (it kept
+# the old ones: twice would date them later than they held).
 MERGE_FINDINGS = """
 UNWIND $rows AS row
 MERGE (f:Finding {urn: row.urn})
@@ -129,6 +134,16 @@ ON CREATE SET f.firstSeenAt = $now, f.status = 'new', f.asset = row.asset, f.rul
               f.control = row.control, f.framework = row.framework, f.name = row.name,
               f.source = row.source
 WITH f, row, f.status AS before
+CALL (f, row) {
+  WITH * WHERE row.was IS NOT NULL AND NOT coalesce(
+    [f.severity, f.message, f.evidence, f.domains]
+    = [row.severity, row.message, row.evidence, row.domains], false)
+  SET f.changedAt = (coalesce(f.changedAt, []) + $now)[-$kept..],
+      f.priorSeverity = (coalesce(f.priorSeverity, []) + row.was.severity)[-$kept..],
+      f.priorMessage = (coalesce(f.priorMessage, []) + row.was.message)[-$kept..],
+      f.priorEvidence = (coalesce(f.priorEvidence, []) + row.was.evidence)[-$kept..],
+      f.priorDomains = (coalesce(f.priorDomains, []) + row.was.domains)[-$kept..]
+}
 SET f.resolvedFrom = CASE WHEN before = 'resolved'
       THEN coalesce(f.resolvedFrom, []) + coalesce(f.resolvedAt, f.lastSeenAt)
       ELSE f.resolvedFrom END,
@@ -159,8 +174,15 @@ SET f.status = 'resolved', f.resolvedAt = $now, f.ruleSetVersion = $version
 RETURN collect(f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status})
   AS resolved
 """
-# The fields an evaluation sets on a finding it sees again (MERGE_FINDINGS).
+# The fields an evaluation sets on a finding it sees again (MERGE_FINDINGS), whose earlier
+# values a finding keeps (``changes``), and how many changes of them it keeps.
 _COMPARED = ("severity", "message", "evidence", "domains")
+KEPT_CHANGES = 20
+# A finding's earlier values, index by index: until when, and what (domains as JSON text: a
+# property cannot hold a list of lists).
+_PRIOR = {"severity": "priorSeverity", "message": "priorMessage", "evidence": "priorEvidence",
+          "domains": "priorDomains"}  # fmt: skip
+_HISTORY = ("changedAt", *_PRIOR.values())
 # What scores need of the open findings: each distinct control, domains and severity once;
 # and the domains of waived ones, whose scores are due too (all waived: compliant there).
 OPEN_BY_CONTROL = """
@@ -260,19 +282,25 @@ WAIVERS_PAGE: LiteralString = (
 )
 WAIVERS_COUNT: LiteralString = _WAIVERS_WHERE + "RETURN count(w) AS n\n"
 # At a past moment: seen by then and not resolved then (nor in a span it was resolved before
-# it reopened), with the waivers that ran then (approved by then, not revoked by then).
+# it reopened), with the waivers that ran then (approved by then, not revoked by then), and
+# ``prior``: which of its earlier values held then (the first that changed after it; null: its
+# current ones), by whose domains ``$domain`` filters (``$domainText``, the name as JSON, is
+# a token of the JSON text of domains that hold it; ``findings_as_of`` checks exactly).
 FINDINGS_AS_OF = """
 MATCH (f:Finding {framework: $framework})
 WHERE f.firstSeenAt <= $asOf AND (f.resolvedAt IS NULL OR f.resolvedAt > $asOf)
   AND NOT any(i IN range(0, size(coalesce(f.resolvedUntil, [])) - 1)
               WHERE f.resolvedFrom[i] <= $asOf AND $asOf < f.resolvedUntil[i])
-  AND ($domain IS NULL OR $domain IN f.domains)
+WITH f, [i IN range(0, size(coalesce(f.changedAt, [])) - 1) WHERE $asOf < f.changedAt[i]][0]
+  AS prior
+WHERE $domain IS NULL OR CASE WHEN prior IS NULL THEN $domain IN f.domains
+                              ELSE f.priorDomains[prior] CONTAINS $domainText END
 OPTIONAL MATCH (w:Waiver)-[:WAIVES]->(f)
 WHERE w.approvedAt <= $asOf AND w.expiresAt > $asOf
   AND (w.closedAt IS NULL OR w.closedAt > $asOf)
-WITH f, collect(w {.*}) AS waivers
+WITH f, prior, collect(w {.*}) AS waivers
 ORDER BY f.control, f.asset
-RETURN f {.*} AS finding, waivers
+RETURN f {.*} AS finding, prior, waivers
 """
 WAIVE = """
 MATCH (f:Finding {urn: $finding}), (w:Waiver {urn: $waiver})
@@ -294,19 +322,21 @@ SET w.status = $end, w += $stamps
 RETURN w.urn AS urn
 """
 # A waiver revoked (stepped so in the same transaction): its finding, waived, is open again at
-# once, unless another approved waiver of it still runs; one resolved meanwhile stays so.
+# once, unless another approved waiver of it still runs; one resolved meanwhile stays so. One
+# that opens again notes when (``unwaivedAt``): its escalation counts from then (ESCALATE).
 UNWAIVE = """
 MATCH (f:Finding {urn: $finding})
-SET f.status = CASE
-  WHEN f.status = 'waived' AND NOT EXISTS {
+WITH f, f.status = 'waived' AND NOT EXISTS {
     MATCH (w:Waiver {status: 'approved'})-[:WAIVES]->(f) WHERE w.expiresAt > $now
-  } THEN 'open' ELSE f.status END
+  } AS reopens
+SET f.status = CASE WHEN reopens THEN 'open' ELSE f.status END,
+    f.unwaivedAt = CASE WHEN reopens THEN $now ELSE f.unwaivedAt END
 RETURN f.status AS status
 """
 # Waivers past their end, approved or still awaiting approval, read again under their lock
 # (as STEP_WAIVER does): one revoked, declined or withdrawn meanwhile stays so. Only the
-# findings that open again are returned (announced): one resolved meanwhile stays so; a
-# request never waived one.
+# findings that open again are returned (announced), noting when (``unwaivedAt``, as UNWAIVE
+# does): one resolved meanwhile stays so; a request never waived one.
 EXPIRE_WAIVERS = """
 MATCH (w:Waiver)-[:WAIVES]->(f:Finding)
 WHERE w.status IN ['approved', 'requested'] AND w.expiresAt <= $now
@@ -314,16 +344,19 @@ SET w.lock = true
 REMOVE w.lock
 WITH w, f WHERE w.status IN ['approved', 'requested']
 WITH w, f, w.status = 'approved' AND f.status = 'waived' AS reopens
-SET w.status = 'expired', f.status = CASE WHEN reopens THEN 'open' ELSE f.status END
+SET w.status = 'expired', f.status = CASE WHEN reopens THEN 'open' ELSE f.status END,
+    f.unwaivedAt = CASE WHEN reopens THEN $now ELSE f.unwaivedAt END
 WITH f WHERE reopens
 RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
 """
 
 # Critical findings open since before $before (since they last reopened, if they resolved
-# once: one back a minute ago has not been open a day), each escalated once.
+# once or a waiver of them ended early or expired: one back a minute ago has not been open a
+# day), each escalated once.
 ESCALATE = """
 MATCH (f:Finding {status: 'open', severity: 'critical'})
-WHERE coalesce(f.resolvedUntil[-1], f.firstSeenAt) <= $before AND f.escalatedAt IS NULL
+WHERE coalesce(f.resolvedUntil[-1], f.firstSeenAt) <= $before
+  AND coalesce(f.unwaivedAt, f.firstSeenAt) <= $before AND f.escalatedAt IS NULL
 SET f.escalatedAt = $now
 RETURN f {.urn, .asset, .framework, .control, .domains, .severity, .message, .status} AS finding
 """
@@ -391,19 +424,36 @@ def changes(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Of a batch's findings, those to write (new, reopened, or with another severity, message,
     evidence, domains or rule-set version) and the URNs of the open or waived ones to resolve
-    (not reported again). A finding seen unchanged is not written at all."""
+    (not reported again). A finding seen unchanged is not written at all. One whose severity,
+    message, evidence or domains changed carries its earlier values (``was``), which it keeps
+    (MERGE_FINDINGS) for reports of a past moment; a new rule-set version or a reopening
+    alone changes none of them and adds nothing."""
     before = {f["urn"]: f for f in existing}
-    changed = [
-        row
-        for row in rows
-        if (old := before.get(row["urn"])) is None
-        or old["status"] == "resolved"
-        or old["ruleSetVersion"] != version
-        or any(old[key] != row[key] for key in _COMPARED)
-    ]
+    changed = []
+    for row in rows:
+        old = before.get(row["urn"])
+        altered = old is not None and any(old[key] != row[key] for key in _COMPARED)
+        if altered:
+            changed.append({**row, "was": _was(old)})
+        elif old is None or old["status"] == "resolved" or old["ruleSetVersion"] != version:
+            changed.append(row)
     seen = {row["urn"] for row in rows}
     gone = [urn for urn, f in before.items() if f["status"] in OPEN and urn not in seen]
     return changed, gone
+
+
+def _was(old: Record) -> dict[str, str]:
+    """A stored finding's values of the compared fields, as its history keeps them. Bounded
+    (the last ``KEPT_CHANGES``): only real changes are kept, but a value that flaps (evidence
+    naming a lineage edge that comes and goes, a label confirmed and rejected in turn) changes
+    at every evaluation, and a finding read by every page and report would grow for ever. A
+    report as of a moment before the oldest change kept reads the oldest value kept."""
+    return {
+        "severity": old["severity"] or "",
+        "message": old["message"] or "",
+        "evidence": old["evidence"] or "{}",
+        "domains": json.dumps(old["domains"] or [], ensure_ascii=False),
+    }
 
 
 async def record_findings(
@@ -425,9 +475,10 @@ async def record_findings(
         opened: list[Record] = []
         for start in range(0, len(changed), CHUNK):
             chunk = changed[start : start + CHUNK]
-            opened += (await fetch(tx, MERGE_FINDINGS, rows=chunk, now=now, version=version))[0][
-                "opened"
-            ]
+            merged = await fetch(
+                tx, MERGE_FINDINGS, rows=chunk, now=now, version=version, kept=KEPT_CHANGES
+            )
+            opened += merged[0]["opened"]
         resolved: list[Record] = []
         if gone:
             result = await fetch(tx, RESOLVE_FINDINGS, urns=gone, now=now, version=version)
@@ -445,7 +496,7 @@ async def prepare_findings(driver: AsyncDriver, database: str) -> None:
 
     async def work(tx: AsyncManagedTransaction) -> None:
         for query in (EXISTING, MERGE_FINDINGS, RESOLVE_FINDINGS):
-            await fetch(tx, query, assets=[], rows=[], urns=[], now=None, version=0)
+            await fetch(tx, query, assets=[], rows=[], urns=[], now=None, version=0, kept=0)
 
     async with driver.session(database=database) as session:
         await session.execute_write(work)
@@ -518,9 +569,26 @@ async def get_finding(driver: AsyncDriver, database: str, urn: str) -> Record | 
 async def findings_as_of(
     driver: AsyncDriver, database: str, framework: str, domain: str | None, as_of: datetime
 ) -> list[Record]:
-    return await read(
-        driver, database, FINDINGS_AS_OF, framework=framework, domain=domain, asOf=as_of
-    )
+    """The findings of ``framework`` as they stood at ``as_of`` (of ``domain`` then, if
+    given), each with the waivers that ran then: with the severity, message, evidence and
+    domains it had then."""
+    rows = await read(
+        driver, database, FINDINGS_AS_OF, framework=framework, domain=domain, asOf=as_of,
+        domainText=json.dumps(domain, ensure_ascii=False),
+    )  # fmt: skip
+    found = [{"finding": values_at(r["finding"], r["prior"]), "waivers": r["waivers"]}
+             for r in rows]  # fmt: skip
+    return [r for r in found if domain is None or domain in r["finding"]["domains"]]
+
+
+def values_at(finding: Record, prior: int | None) -> Record:
+    """The finding with its earlier values of index ``prior`` (None: its current ones), and
+    without its history."""
+    out = {key: value for key, value in finding.items() if key not in _HISTORY}
+    if prior is not None:
+        out |= {key: finding[stored][prior] for key, stored in _PRIOR.items()}
+        out["domains"] = json.loads(out["domains"])
+    return out
 
 
 async def waive_finding(finding: str, waiver: str, *, approved: bool) -> str | None:
