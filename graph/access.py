@@ -5,7 +5,8 @@ URN (``urn:dw:access:<domain>/<product>/<id>``) is what callers name a request b
 its grants and events keep (``GRANTED {request}``, its correlation id). An approval
 adds the grant ``(:Team)-[:GRANTED {request, expiresAt}]->(:Contract)``, which binds the
 consumer to that version (retiring it is refused while a grant is live) and lets the team's
-members read what the product exposes (resolvers/loaders.py) until it expires or is revoked.
+members read what the product exposes (resolvers/loaders.py) until it expires or is revoked,
+except while the version is quarantined (the grant is suspended, not ended).
 """
 
 from __future__ import annotations
@@ -93,17 +94,30 @@ MATCH (n:AccessRequest) WHERE n.urn IN $urns
 OPTIONAL MATCH (n)-[:BY]->(t:Team)
 RETURN labels(n) AS labels, n {.*, teamMembers: coalesce(t.members, [])} AS props
 """
+# Which consumers of product ``p`` the subject ``$viewer`` sees (null: every one, for its
+# domain's writers and approvers): all, as a member of its owner team; else its own teams'.
+_SEEN: LiteralString = """
+  AND ($viewer IS NULL OR $viewer IN coalesce(t.members, [])
+       OR EXISTS { (p)<-[:OWNS]-(owner:Team) WHERE $viewer IN coalesce(owner.members, []) })
+"""
+# A live grant is suspended while its version is quarantined (a failing quality gate): it
+# binds its consumer still, and reaches nothing until a passing gate releases the version.
+_SUSPENDED: LiteralString = "  c.quarantine IS NOT NULL AS suspended\n"
 # The live grants on a version with their teams, by team name then request URN (a team may
 # hold two), after the keyset position ($name, $after).
-_CONSUMERS: LiteralString = """
-MATCH (t:Team)-[g:GRANTED]->(:Contract {urn: $version})
-WHERE g.expiresAt > datetime() AND g.revokedAt IS NULL
-MATCH (r:AccessRequest {id: g.request})
-"""
+_CONSUMERS: LiteralString = (
+    """
+MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract {urn: $version})<-[g:GRANTED]-(t:Team)
+WHERE g.expiresAt > datetime() AND g.revokedAt IS NULL"""
+    + _SEEN
+    + "MATCH (r:AccessRequest {id: g.request})\n"
+)
 CONSUMERS: LiteralString = (
     _CONSUMERS
-    + "WITH t, g, r WHERE $name IS NULL OR t.name > $name OR (t.name = $name AND r.urn > $after)\n"
-    + "RETURN t.urn AS team, t.name AS name, g.expiresAt AS expiresAt, r.urn AS request\n"
+    + "WITH t, g, r, c\n"
+    + "WHERE $name IS NULL OR t.name > $name OR (t.name = $name AND r.urn > $after)\n"
+    + "RETURN t.urn AS team, t.name AS name, g.expiresAt AS expiresAt, r.urn AS request,\n"
+    + _SUSPENDED
     + "ORDER BY t.name, r.urn LIMIT $limit\n"
 )
 COUNT_CONSUMERS: LiteralString = _CONSUMERS + "RETURN count(r) AS n\n"
@@ -130,10 +144,12 @@ RETURN properties(r) AS props
 """
 # The consumers of a product (of one of its versions, or all): each live grant with the
 # version it binds, whether it was moved there, and the last notice its consumers were given.
-_BINDINGS: LiteralString = """
-MATCH (:DataProduct {urn: $product})-[:HAS_VERSION]->(c:Contract)<-[g:GRANTED]-(t:Team)
-WHERE g.revokedAt IS NULL AND g.expiresAt > datetime() AND ($version IS NULL OR c.urn = $version)
-"""
+_BINDINGS: LiteralString = (
+    """
+MATCH (p:DataProduct {urn: $product})-[:HAS_VERSION]->(c:Contract)<-[g:GRANTED]-(t:Team)
+WHERE g.revokedAt IS NULL AND g.expiresAt > datetime() AND ($version IS NULL OR c.urn = $version)"""
+    + _SEEN
+)
 BINDINGS: LiteralString = (
     _BINDINGS
     + "  AND ($after IS NULL OR g.request > $after)\n"
@@ -141,16 +157,19 @@ BINDINGS: LiteralString = (
     + "RETURN g.request AS position, r.urn AS request, t.urn AS team, t.name AS name,\n"
     + "  c.urn AS version, c.version AS semver, g.expiresAt AS expiresAt,\n"
     + "  g.migratedFrom AS migratedFrom,\n"
-    + "  g.migratedAt AS migratedAt, g.notice AS notice, g.noticeAt AS noticeAt\n"
+    + "  g.migratedAt AS migratedAt, g.notice AS notice, g.noticeAt AS noticeAt,\n"
+    + _SUSPENDED
     + "ORDER BY g.request LIMIT $limit\n"
 )
 COUNT_BINDINGS: LiteralString = _BINDINGS + "RETURN count(g) AS n\n"
 
 # What a principal reaches through its teams' live grants: the URNs the granted versions'
 # products expose (each covers what it contains), with the version and team of each grant.
+# A grant on a quarantined version is suspended (``_SUSPENDED``): it reaches nothing.
 GRANTED: LiteralString = """
 MATCH (t:Team)-[g:GRANTED]->(c:Contract)<-[:HAS_VERSION]-(:DataProduct)-[:EXPOSES]->(a)
 WHERE $subject IN t.members AND g.expiresAt > datetime() AND g.revokedAt IS NULL
+  AND c.quarantine IS NULL
 RETURN a.urn AS urn, collect(DISTINCT [c.urn, t.urn]) AS grants
 """
 
@@ -237,19 +256,23 @@ async def migrate(
 
 async def bindings(
     driver: AsyncDriver, database: str, product: str, version: str | None, limit: int,
-    after: str | None = None,
+    after: str | None = None, *, viewer: str | None,
 ) -> list[Record]:  # fmt: skip
-    """The live grants on the product's versions (``version``: that one only), by request."""
+    """The live grants on the product's versions (``version``: that one only), by request:
+    those ``viewer`` sees (None: all)."""
     rows = await read(
-        driver, database, BINDINGS, product=product, version=version, after=after, limit=limit
-    )
+        driver, database, BINDINGS, product=product, version=version, after=after, limit=limit,
+        viewer=viewer,
+    )  # fmt: skip
     return [plain(r) for r in rows]
 
 
 async def count_bindings(
-    driver: AsyncDriver, database: str, product: str, version: str | None
+    driver: AsyncDriver, database: str, product: str, version: str | None, *, viewer: str | None
 ) -> int:
-    rows = await read(driver, database, COUNT_BINDINGS, product=product, version=version)
+    rows = await read(
+        driver, database, COUNT_BINDINGS, product=product, version=version, viewer=viewer
+    )
     return rows[0]["n"]
 
 
@@ -271,20 +294,24 @@ async def count_requests(driver: AsyncDriver, database: str, **where: Any) -> in
 
 async def consumers(
     driver: AsyncDriver, database: str, version: str, limit: int,
-    after: Sequence[str] | None = None,
+    after: Sequence[str] | None = None, *, viewer: str | None,
 ) -> list[Record]:  # fmt: skip
     """A page of the teams holding a live grant on ``version``, by team name and request URN,
-    after ``after`` (such a pair)."""
+    after ``after`` (such a pair): those ``viewer`` sees (None: all)."""
     name, urn = after or (None, None)
     rows = await read(
-        driver, database, CONSUMERS, version=version, name=name, after=urn, limit=limit
-    )
+        driver, database, CONSUMERS, version=version, name=name, after=urn, limit=limit,
+        viewer=viewer,
+    )  # fmt: skip
     return [plain(r) for r in rows]
 
 
-async def count_consumers(driver: AsyncDriver, database: str, version: str) -> int:
-    """How many live grants bind ``version``."""
-    return (await read(driver, database, COUNT_CONSUMERS, version=version))[0]["n"]
+async def count_consumers(
+    driver: AsyncDriver, database: str, version: str, *, viewer: str | None
+) -> int:
+    """How many live grants bind ``version`` that ``viewer`` sees (None: all)."""
+    rows = await read(driver, database, COUNT_CONSUMERS, version=version, viewer=viewer)
+    return rows[0]["n"]
 
 
 async def granted(

@@ -48,7 +48,10 @@ MERGE (s:StreamPort {key: port.key})
 SET s += port
 MERGE (p)-[:HAS_PORT]->(s)
 """
-DETAIL: LiteralString = """
+# Products by URN with their owner, ports and versions. Each version with every property
+# (DETAIL: the mesh's steps compare and index contracts) or, for the API's pages, without its
+# ODCS YAML and ``findable`` text (SUMMARY: up to 512 kB each, read for nothing).
+_DETAIL: LiteralString = """
 MATCH (p:DataProduct) WHERE p.urn IN $urns
 OPTIONAL MATCH (p)<-[:OWNS]-(team:Team)
 RETURN p.urn AS urn, properties(p) AS props, team.urn AS team, team.name AS teamName,
@@ -56,8 +59,13 @@ RETURN p.urn AS urn, properties(p) AS props, team.urn AS team, team.name AS team
                                  kind: coalesce(a.kind, 'table')}] AS outputs,
   [(p)-[:HAS_PORT]->(s:StreamPort) | properties(s)] AS streams,
   [(p)-[:CONSUMES]->(a:Asset) | a.urn] AS inputs,
-  [(p)-[:HAS_VERSION]->(c:Contract) | properties(c)] AS versions
 """
+DETAIL: LiteralString = (
+    _DETAIL + "  [(p)-[:HAS_VERSION]->(c:Contract) | properties(c)] AS versions\n"
+)
+SUMMARY: LiteralString = (
+    _DETAIL + "  [(p)-[:HAS_VERSION]->(c:Contract) | c {.urn, .version, .status}] AS versions\n"
+)
 # Products of a domain (or all) whose name, description, tags or any version's contract (its
 # tables, columns, descriptions, SLA: ``findable``, mesh/contracts.py; a version saved before it
 # was kept is matched on its YAML) mention ``$text`` (lower-case; null: any).
@@ -228,9 +236,12 @@ async def record_streams(
     await write(driver, database, STREAM_PORTS, product=product, ports=list(ports), error=error)
 
 
-async def details(driver: AsyncDriver, database: str, urns: Sequence[str]) -> dict[str, Record]:
-    """Products by URN with their owner, ports and versions."""
-    rows = await read(driver, database, DETAIL, urns=list(urns))
+async def details(
+    driver: AsyncDriver, database: str, urns: Sequence[str], *, contracts: bool = True
+) -> dict[str, Record]:
+    """Products by URN with their owner, ports and versions; ``contracts=False``: each version
+    without its contract (URN, version and status only), what pages need."""
+    rows = await read(driver, database, DETAIL if contracts else SUMMARY, urns=list(urns))
     return {r["urn"]: plain(r) for r in rows}
 
 

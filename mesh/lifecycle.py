@@ -3,8 +3,8 @@
 A version moves draft -> published -> deprecated -> retired. Versions are semantic
 (``MAJOR.MINOR.PATCH``); a new one must be higher than every other version of the product, and
 one whose contract breaks the latest published version's needs a higher major. A quarantined
-version (a failing quality gate) cannot be published; a version with consumers bound to it
-cannot be retired.
+version (a failing quality gate) cannot be published and its grants are suspended; a version
+with consumers bound to it cannot be retired.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ class Migration(StrEnum):
     CURRENT = "current"  # bound to the latest since its grant
     MIGRATED = "migrated"  # moved its binding to the latest
     BEHIND = "behind"  # bound to an older version: notified, not migrated yet
+
+
+class GrantState(StrEnum):
+    """Whether a live grant widens its team's reach now."""
+
+    ACTIVE = "active"
+    # its version is quarantined (a failing quality gate): it still binds its consumer, reaches
+    # nothing, and resumes by itself when a passing gate releases the version
+    SUSPENDED = "suspended"
 
 
 class Step(StrEnum):

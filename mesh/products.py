@@ -174,8 +174,11 @@ async def import_contract(
     state: AppState, actor: str, product: str, version: str, odcs: str, gate: policy.Gate
 ) -> dict[str, Any]:
     """Set the ODCS contract of a version: a new one (higher than all others) or a draft's,
-    once the rules in force accept the contract (``gate``)."""
+    once the rules in force accept the contract (``gate``). The document's own ``version``
+    becomes the one it is imported as: a copy of 1.0.0's YAML imported as 2.0.0 would
+    otherwise tell whoever downloads it that it is 1.0.0."""
     contract = contracts.parse(odcs)
+    contract.version = lifecycle.Version(version).text
     probes.check_rules(quality.sql_rules(contract))
     found = await get_product(state, product)
     parsed = Urn.parse(product)

@@ -24,7 +24,9 @@ from resolvers.mesh.types import (
     DataProduct,
     Domain,
     ProductVersion,
+    consumers_viewer,
     domain_arg,
+    grant_state,
     product_page,
     products_of,
 )
@@ -144,7 +146,8 @@ class MeshQuery:
     @strawberry.field(
         description="The consumers of a product (of one `version`, or all) by live grant: the "
         "version each is bound to, whether it moved to the latest published one, and the last "
-        "planned change it was told of.",
+        "planned change it was told of. All of them for the product's owners, writers and "
+        "approvers; your own teams' for anyone else.",
         extensions=needs("product:read"),
     )
     async def product_consumers(
@@ -155,12 +158,12 @@ class MeshQuery:
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Connection[ConsumerBinding]:
-        graph = info.context.graph
+        graph, viewer = info.context.graph, consumers_viewer(info, product)
         found = await access_graph.bindings(
             *graph, product, version, check_page_size(first) + 1,
-            after_urn(after, "productConsumers"),
+            after_urn(after, "productConsumers"), viewer=viewer,
         )  # fmt: skip
-        detail = (await product_graph.details(*graph, [product])).get(product)
+        detail = (await product_graph.details(*graph, [product], contracts=False)).get(product)
         released = [
             v["version"] for v in (detail or {}).get("versions", [])
             if v["status"] == Status.PUBLISHED
@@ -168,7 +171,7 @@ class MeshQuery:
         latest = str(max(map(lifecycle.Version, released))) if released else None
 
         async def count() -> int:
-            return await access_graph.count_bindings(*graph, product, version)
+            return await access_graph.count_bindings(*graph, product, version, viewer=viewer)
 
         nodes = [
             ConsumerBinding(
@@ -178,7 +181,7 @@ class MeshQuery:
                 migration=lifecycle.migration(b["semver"], bool(b["migratedFrom"]), released),
                 migrated_from=b["migratedFrom"], migrated_at=timestamp(b, "migratedAt"),
                 expires_at=timestamp(b, "expiresAt"), notice=b["notice"],
-                notice_at=timestamp(b, "noticeAt"),
+                notice_at=timestamp(b, "noticeAt"), grant=grant_state(b),
             )
             for b in found
         ]  # fmt: skip

@@ -18,7 +18,7 @@ from graph import products as product_graph
 from graph.records import NodeRecord
 from mesh import usage as mesh_usage
 from mesh.errors import MeshError
-from mesh.lifecycle import Migration, Status, Step, Version
+from mesh.lifecycle import GrantState, Migration, Status, Step, Version
 from mesh.quality import Health, Level
 from resolvers.common import Connection, Node, TableKind, UserError, member, timestamp
 from resolvers.context import Info
@@ -44,6 +44,12 @@ strawberry.enum(
     name="MigrationState",
     description="A consumer's binding against the product's latest published version.",
 )
+strawberry.enum(
+    GrantState,
+    name="GrantState",
+    description="Whether a live grant widens its team's reach: SUSPENDED while its version is "
+    "quarantined (it resumes when a passing quality gate releases the version).",
+)
 strawberry.enum(Level, name="QualityLevel", description="How one quality rule fared.")
 strawberry.enum(
     Health,
@@ -53,6 +59,7 @@ strawberry.enum(
 )
 
 ACCESS_APPROVE = permission("access:approve")
+PRODUCT_WRITE = permission("product:write")
 
 
 def domain_of(urn: str) -> str:
@@ -276,12 +283,35 @@ class Remediation:
         )
 
 
+GRANT_STATE = (
+    "SUSPENDED while its version is quarantined: the team reads nothing through it until a "
+    "passing quality gate releases the version."
+)
+
+
+def grant_state(record: dict[str, Any]) -> GrantState:
+    """A live grant's state as graph/access.py reads it (``suspended``)."""
+    return GrantState.SUSPENDED if record.get("suspended") else GrantState.ACTIVE
+
+
+def consumers_viewer(info: Info, urn: str) -> str | None:
+    """Whose consumers of the product (or version) ``urn`` the caller sees, as graph/access.py
+    takes it: None, all of them (the writers and approvers of its domain, admins); else the
+    caller's subject: all as a member of the product's owner team, otherwise only the entries
+    of the caller's own teams (as access requests are seen only by their parties)."""
+    guard, domain = info.context.guard, domain_arg(urn)
+    if guard.can(PRODUCT_WRITE, domain=domain) or guard.can(ACCESS_APPROVE, domain=domain):
+        return None
+    return guard.principal.subject if guard.principal else ""
+
+
 @strawberry.type(description="A team bound to a version by a live grant.")
 class Consumer:
     team: strawberry.ID
     name: str
     expires_at: datetime | None
     request: strawberry.ID = strawberry.field(description="The access request of its grant.")
+    grant: GrantState = strawberry.field(description=GRANT_STATE)
 
     @classmethod
     def from_props(cls, c: dict[str, Any]) -> Self:
@@ -290,6 +320,7 @@ class Consumer:
             name=c["name"],
             expires_at=timestamp(c, "expiresAt"),
             request=strawberry.ID(c["request"]),
+            grant=grant_state(c),
         )
 
 
@@ -312,6 +343,7 @@ class ConsumerBinding:
         description="The last planned change it was told of (a new major version, a deprecation)."
     )
     notice_at: datetime | None
+    grant: GrantState = strawberry.field(description=GRANT_STATE)
 
 
 @strawberry.type(description="Reads on one day (UTC).")
@@ -388,16 +420,19 @@ class ProductVersion(Node):
         return keyset_page(nodes, [[r["urn"]] for r in found], first, count)
 
     @strawberry.field(
-        description="Teams holding a live grant on this version, by name (then by request)."
+        description="Teams holding a live grant on this version, by name (then by request): "
+        "all of them for the product's owners, writers and approvers; your own teams' for "
+        "anyone else."
     )
     async def consumers(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[Consumer]:
         graph = info.context.graph
         start = keyset_position(after, 2, "consumers") if after is not None else None
+        viewer = consumers_viewer(info, self.id)
         return await read_page(
-            lambda limit: access_graph.consumers(*graph, self.id, limit, start),
-            lambda: access_graph.count_consumers(*graph, self.id),
+            lambda limit: access_graph.consumers(*graph, self.id, limit, start, viewer=viewer),
+            lambda: access_graph.count_consumers(*graph, self.id, viewer=viewer),
             Consumer.from_props, lambda c: [c["name"], c["request"]], first,
         )  # fmt: skip
 
@@ -479,7 +514,7 @@ class DataProduct(Node):
 
     async def _detail(self, info: Info) -> dict[str, Any]:
         if self.detail is None:
-            found = await product_graph.details(*info.context.graph, [self.id])
+            found = await product_graph.details(*info.context.graph, [self.id], contracts=False)
             self.detail = found.get(self.id) or {
                 "outputs": [], "streams": [], "inputs": [], "versions": [], "team": None,
             }  # fmt: skip
@@ -568,7 +603,7 @@ def _semver_after(after: str | None) -> tuple[int, ...] | None:
 async def products_of(info: Info, urns: list[str]) -> list[DataProduct]:
     """The products ``urns`` names, with their details in one read (product:read is enough
     to discover any: the mesh is a marketplace, core/kinds.py)."""
-    found = await product_graph.details(*info.context.graph, urns)
+    found = await product_graph.details(*info.context.graph, urns, contracts=False)
     return [DataProduct.from_props(found[u]["props"], found[u]) for u in urns if u in found]
 
 

@@ -252,3 +252,48 @@ async def test_migration_0018_names_a_request_made_before_urns(world: dict[str, 
     assert (found["id"], found["purpose"]) == (urn, "from before URNs")
     assert (await w["vic"](NODE, id=urn))["node"] is None
     assert urn in await listed(w["owner"], status="PENDING")
+
+
+CONSUMERS = """
+query($product: ID!, $version: ID!) {
+  productConsumers(product: $product) { totalCount edges { node { request team } } }
+  node(id: $version) { ... on ProductVersion {
+    consumers { totalCount edges { node { request team } } } } } }
+"""
+
+
+async def test_a_products_consumers_are_seen_like_their_requests(world: dict[str, Any]) -> None:
+    """The product's side (its domain's writers and approvers, its owner team, admins) sees
+    every consumer of a version; a consumer team's member its own team's; anyone else none
+    (productConsumers revealed every consumer team and request to any reader)."""
+    w, r = world, world["requests"]
+    olga, carl, gina = w["owner"], w["consumer"], w["gina"]
+    for request in (r["carl-orders"], r["gina-orders"]):
+        assert (await olga(DECIDE_URN, request=request))["decideAccess"]["errors"] == []
+    owners = f"{w['name']}-orders"  # the product's owner team, given a member of the sales side
+    saved = await olga(TEAM, input={"domain": w["sales"], "name": owners,
+                                    "members": [f"{w['name']}-sid"]})  # fmt: skip
+    assert saved["saveTeam"]["team"]["members"] == [f"{w['name']}-sid"]
+    sales = [f"{w['name']}-sales"]  # a steward there: no writer, no approver
+    sid = Caller(
+        carl.http, mint_token(w["settings"].auth, f"{w['name']}-sid", ["steward"], domains=sales)
+    )
+    analysts = (r["carl-orders"], w["analysts"])
+    growth = (r["gina-orders"], w["growth"])
+
+    async def seen(who: Caller) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+        found = await who(CONSUMERS, product=w["product"], version=w["version"])
+        pages = found["productConsumers"], found["node"]["consumers"]
+        for page in pages:
+            assert page["totalCount"] == len(page["edges"])
+        by_product, of_version = ({(e["node"]["request"], e["node"]["team"])
+                                   for e in page["edges"]} for page in pages)  # fmt: skip
+        return by_product, of_version
+
+    everyone = {analysts, growth}
+    for provider in (olga, w["second"], w["admin"], sid):
+        assert await seen(provider) == (everyone, everyone)
+    assert await seen(carl) == ({analysts}, {analysts})
+    assert await seen(gina) == ({growth}, {growth})
+    for stranger in (w["vic"], w["mo"]):  # a viewer of every domain; another domain's owner
+        assert await seen(stranger) == (set(), set())

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 from graph.driver import write
 from tests.integration.mesh.flow import ADVANCE, DOMAIN, IMPORT, PRODUCT, published, versions_of
 from tests.unit.mesh.odcs import META, alias_bomb, contract, swelling
@@ -94,3 +96,13 @@ async def test_a_contract_stored_before_formats_were_checked_is_still_read(
     assert seen == {"data": {"compatibility": {
         "baseline": "1.0.0", "compatible": True, "breakingChanges": []}}}  # fmt: skip
     assert (await olga(ADVANCE, version=v11, step="PUBLISH"))["advanceVersion"]["errors"] == []
+
+
+async def test_a_contract_says_the_version_it_was_imported_as(mesh: dict[str, Any]) -> None:
+    """A copy of 1.0.0's YAML imported as 1.1.0 is stored saying 1.1.0: whoever downloads the
+    version's contract for their own tools reads the version they asked for."""
+    olga = mesh["owner"]
+    product = (await published(mesh, contract(V1)))["product"]
+    copied = await olga(IMPORT, product=product, version="1.1.0", odcs=contract(V1))
+    stored = yaml.safe_load(copied["importContract"]["version"]["contract"])
+    assert stored["version"] == "1.1.0"

@@ -124,3 +124,76 @@ async def test_an_expired_grant_reaches_nothing_without_a_sweep(mesh: dict[str, 
 
     # Gone at the next read: the reads compare the end with now, whether a sweep ran or not.
     assert await visible(carl, m) == {"tables": [], "count": 0, "columns": 0, "search": []}
+
+
+GATE = """
+mutation($version: ID!) { evaluateQualityGate(version: $version) {
+  version { health quarantined } errors { __typename message } } }
+"""
+ROWS = "MATCH (t:Table {urn: $table}) SET t.rowCount = $rows"
+TABLE = "query($id: ID!) { node(id: $id) { id } }"
+USAGE = """
+query($id: ID!) { node(id: $id) { ... on ProductVersion { usage { edges { node { reads } } } } } }
+"""
+GRANTS = """
+query($product: ID!, $version: ID!) {
+  productConsumers(product: $product) { edges { node { grant } } }
+  node(id: $version) { ... on ProductVersion { consumers { edges { node { grant } } } } } }
+"""
+
+
+async def test_a_quarantine_suspends_grants_until_a_passing_gate(mesh: dict[str, Any]) -> None:
+    """A version its gate quarantines reaches nothing through its grants (lookups, pages,
+    search, none counted as use) while its owners read on; the grant is not ended and shows as
+    SUSPENDED, and the gate that releases the version resumes it."""
+    m = mesh
+    carl, olga, pat = m["consumer"], m["owner"], m["second"]
+    db, redis = m["settings"].neo4j.database, m["served"].app.state.datawave.redis
+    gated = contract(
+        {"id": {"logicalType": "string"}}, quality=[{"metric": "rowCount", "mustBeGreaterThan": 5}]
+    )
+    urns = await published(m, gated)  # the table has 10 rows: the gate passes
+    ask = {"version": urns["version"], "team": urns["analysts"],
+           "purpose": "churn model for the retention team", "days": 30}  # fmt: skip
+    request = (await carl(REQUEST, input=ask))["requestAccess"]["request"]
+    await pat(DECIDE, request=request["id"], approve=True)
+    nothing = {"tables": [], "count": 0, "columns": 0, "search": []}
+    granted = {"tables": [m["table"]], "count": 1, "columns": 3, "search": [m["table"]]}
+
+    async def reads() -> int:
+        found = (await olga(USAGE, id=urns["version"]))["node"]["usage"]["edges"]
+        return sum(u["node"]["reads"] for u in found)
+
+    async def grants() -> tuple[list[str], list[str]]:
+        found = await olga(GRANTS, product=urns["product"], version=urns["version"])
+        return (
+            [e["node"]["grant"] for e in found["productConsumers"]["edges"]],
+            [e["node"]["grant"] for e in found["node"]["consumers"]["edges"]],
+        )
+
+    async def gate(rows: int) -> dict[str, Any]:
+        await write(m["neo4j"], db, ROWS, table=m["table"], rows=rows)
+        return (await olga(GATE, version=urns["version"]))["evaluateQualityGate"]["version"]
+
+    try:
+        assert (await gate(10))["health"] == "HEALTHY"
+        assert await visible(carl, m) == granted  # the pages and search are cached with it
+        assert (await carl(TABLE, id=m["table"]))["node"] == {"id": m["table"]}
+        assert await reads() == 2  # the search hit and the lookup
+
+        # Quarantined: nothing through the grant, nothing counted; the owner reads on.
+        assert (await gate(1))["quarantined"]
+        assert await visible(carl, m) == nothing
+        assert (await carl(TABLE, id=m["table"]))["node"] is None
+        assert (await olga(TABLE, id=m["table"]))["node"] == {"id": m["table"]}
+        assert await reads() == 2
+        assert await grants() == (["SUSPENDED"], ["SUSPENDED"])
+        status = await read(m["neo4j"], db, STATUS, id=request["id"])
+        assert status[0]["status"] == "approved"  # suspended, not ended
+
+        # The passing gate resumes it, with the same token.
+        assert not (await gate(10))["quarantined"]
+        assert await visible(carl, m) == granted
+        assert (await grants(), await reads()) == ((["ACTIVE"], ["ACTIVE"]), 3)
+    finally:
+        await redis.delete(f"mesh:usage:{urns['version']}")

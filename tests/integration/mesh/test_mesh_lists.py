@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from core.urns import database_urn, source_urn
+from graph import products as product_graph
 from mesh import usage
 from resolvers.pagination import keyset_cursor
 from security.auth import mint_token
 from tests.integration.mesh.flow import (
+    ADVANCE,
     DECIDE,
     DOMAIN,
     IMPORT,
@@ -223,3 +225,69 @@ async def test_a_remediations_notes_page_oldest_first(mesh: dict[str, Any]) -> N
     seen, pages = await walk(notes)
     assert [n["note"] for n in seen] == written and pages == 2
     assert await refused(ada, NOTES, id=version, after=keyset_cursor(["²"])) == "BAD_USER_INPUT"
+
+
+PRODUCTS_PAGE = """
+query($domain: ID!, $after: String) { dataProducts(domain: $domain, first: 2, after: $after) {
+  totalCount pageInfo { hasNextPage endCursor }
+  edges { cursor node { id name owner { name } outputPorts { name asset }
+                        versions { edges { node { version status } } } } } } }
+"""
+
+
+def large_contract(semver: str) -> str:
+    """A contract of 50 kB (a request's variables hold 64 kB): 150 columns, each with a long
+    description."""
+    about = "a column every consumer reads about at length, " * 6
+    columns = {f"c{n}": {"logicalType": "string", "description": about} for n in range(150)}
+    return contract(columns, version=semver)
+
+
+async def test_a_products_page_reads_no_contract_text(mesh: dict[str, Any]) -> None:
+    """Pages of products (dataProducts, searchProducts, a product's node) show no contract,
+    yet read every version's ODCS YAML (up to 512 kB) and findable text with it, for nothing.
+    The API reads versions without them; the page answers as before."""
+    m, ada = mesh, mesh["admin"]
+    db = m["settings"].neo4j.database
+    domain = (await ada(DOMAIN, input={"name": m["sales"]}))["createDomain"]["domain"]["id"]
+    team = await ada(TEAM, input={"domain": domain, "name": f"{m['name']}-orders"})
+    made = []
+    for name in ("carts", "orders", "refunds"):
+        ports = [{"name": name, "asset": m["table"]}] if name == "orders" else []
+        spec = {"domain": domain, "name": name, "ownerTeam": team["saveTeam"]["team"]["id"],
+                "description": f"Every {name} row", "outputPorts": ports}  # fmt: skip
+        product = (await ada(PRODUCT, input=spec))["createDataProduct"]["product"]["id"]
+        for semver in ("1.0.0", "1.1.0"):
+            taken = await ada(IMPORT, product=product, version=semver, odcs=large_contract(semver))
+            assert taken["importContract"]["errors"] == []
+        made.append(product)
+    first_version = f"{made[1].replace('product', 'contract')}/1.0.0"
+    assert (await ada(ADVANCE, version=first_version, step="PUBLISH"))["advanceVersion"][
+        "errors"
+    ] == []
+
+    async def page(after: str | None) -> dict[str, Any]:
+        return (await ada(PRODUCTS_PAGE, domain=domain, after=after))["dataProducts"]
+
+    seen, pages = await walk(page)
+    owner = {"name": f"{m['name']}-orders"}
+    drafts = [{"version": "1.0.0", "status": "DRAFT"}, {"version": "1.1.0", "status": "DRAFT"}]
+    assert pages == 2
+    assert seen == [
+        {"id": made[0], "name": "carts", "owner": owner, "outputPorts": [],
+         "versions": {"edges": [{"node": v} for v in drafts]}},
+        {"id": made[1], "name": "orders", "owner": owner,
+         "outputPorts": [{"name": "orders", "asset": m["table"]}],
+         "versions": {"edges": [{"node": {"version": "1.0.0", "status": "PUBLISHED"}},
+                                {"node": drafts[1]}]}},
+        {"id": made[2], "name": "refunds", "owner": owner, "outputPorts": [],
+         "versions": {"edges": [{"node": v} for v in drafts]}},
+    ]  # fmt: skip
+
+    # What the API's pages read of each product's versions, against the mesh's full read.
+    light = await product_graph.details(m["neo4j"], db, made, contracts=False)
+    full = await product_graph.details(m["neo4j"], db, made)
+    for urn in made:
+        assert all(set(v) == {"urn", "version", "status"} for v in light[urn]["versions"])
+        assert all(len(v["odcs"]) > 50_000 for v in full[urn]["versions"])
+        assert {**light[urn], "versions": None} == {**full[urn], "versions": None}
