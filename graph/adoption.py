@@ -5,19 +5,24 @@ A dataset no registered source held when a run named it is a ``:Dataset`` node o
 the table takes the dataset's place (``adopt``) and the dataset goes; what that changed is
 returned for the batch's announcements, so caches and ``catalogChanges`` subscribers hear that
 the dataset was replaced, and its neighbours that their lineage changed.
+
+The worker announces after its commit: should it die in between, the replayed batch finds no
+dataset left to adopt. So the table keeps what it adopted and which snapshot did
+(``adopted``, ``adoptedBy``: the event's id), and that snapshot applied again (``replayed``)
+announces the same again; announcements are at least once, like those of snapshots.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from neo4j import AsyncManagedTransaction
 
 from core.urns import Urn, column_urn
 from graph.assets import ensure_assets
-from graph.driver import fetch, write_rows
+from graph.driver import Record, fetch, write_rows
 from graph.inheritance import propagate
 from graph.runs import UPSERT_FEEDS, fetch_rows
 
@@ -69,6 +74,23 @@ WITH d, t, d.urn AS dataset,
 DETACH DELETE d
 RETURN dataset, t.urn AS table, next
 """
+# What a table adopted and the snapshot that adopted it, for that snapshot replayed.
+MARK = """
+UNWIND $rows AS row
+MATCH (t:Asset {urn: row.table})
+SET t.adopted = row.datasets, t.adoptedBy = row.event
+"""
+# What a replayed snapshot's table adopted then, and the other ends of the job edges it took
+# over (among its OpenLineage edges, as ``next`` of ``ADOPT``).
+REPLAYED = """
+UNWIND $urns AS urn
+MATCH (t:Asset {urn: urn})
+WHERE t.adopted IS NOT NULL
+UNWIND t.adopted AS dataset
+RETURN dataset, t.urn AS table,
+       COLLECT { MATCH (t)-[f:FEEDS {kind: 'openlineage'}]-(n) WHERE n <> t
+                 RETURN DISTINCT n.urn } AS next
+"""
 # Job edges between two tables, one of them just adopted, that hold column lineage declared
 # while an end was a dataset of its own (``columns``: JSON [from, to, transformations, masking]).
 HELD_COLUMNS = """
@@ -95,10 +117,18 @@ class Adopted:
     neighbours: list[str] = field(default_factory=list)
 
 
-async def adopt(tx: AsyncManagedTransaction, tables: Sequence[str]) -> Adopted:
-    """Link tables new to the graph with the datasets earlier runs saw where they are; the
-    column lineage a job declared between datasets becomes column FEEDS once both ends are
-    tables."""
+def _adopted(found: Sequence[Record], tables: Sequence[str]) -> Adopted:
+    """``found`` rows (dataset, table, next) as what to announce; a neighbour adopted or
+    discovered in the same batch is announced as what it became."""
+    replaced = {r["dataset"]: r["table"] for r in found}
+    new = {*replaced, *tables}
+    return Adopted(replaced, sorted({n for r in found for n in r["next"]} - new))
+
+
+async def adopt(tx: AsyncManagedTransaction, tables: Mapping[str, str]) -> Adopted:
+    """Link tables new to the graph (URN: the id of the snapshot's event) with the datasets
+    earlier runs saw where they are; the column lineage a job declared between datasets
+    becomes column FEEDS once both ends are tables."""
     if not tables:
         return Adopted()
     rows = [{"urn": urn, "path": list(Urn.parse(urn).path)} for urn in tables]
@@ -113,8 +143,17 @@ async def adopt(tx: AsyncManagedTransaction, tables: Sequence[str]) -> Adopted:
     await ensure_assets(tx, [u for f in feeds for u in (f["from"], f["to"])])
     await write_rows(tx, UPSERT_FEEDS, feeds)
     await propagate(tx, [f["to"] for f in feeds])
-    replaced = {r["dataset"]: r["table"] for r in found}
-    # A neighbour adopted or discovered in the same batch is announced as what it became.
-    new = {*replaced, *tables}
-    neighbours = sorted({n for r in found for n in r["next"]} - new)
-    return Adopted(replaced, neighbours)
+    adopted: dict[str, list[str]] = {}
+    for r in found:
+        adopted.setdefault(r["table"], []).append(r["dataset"])
+    marks = [{"table": t, "datasets": sorted(d), "event": tables[t]} for t, d in adopted.items()]
+    await write_rows(tx, MARK, marks)
+    return _adopted(found, list(tables))
+
+
+async def replayed(tx: AsyncManagedTransaction, tables: Sequence[str]) -> Adopted:
+    """What the snapshots that adopted datasets as ``tables`` changed, for those snapshots
+    applied again (a batch replayed after a crash between its commit and its announcement)."""
+    if not tables:
+        return Adopted()
+    return _adopted(await fetch(tx, REPLAYED, urns=list(tables)), tables)

@@ -14,7 +14,8 @@ applied again (a batch replayed after a crash, whose announcement may be lost) i
 without fields. OpenLineage events change the ``lineage`` of the tables and datasets their runs
 read or wrote, and the facets of the datasets they describe (graph/runs.py ``touched``); a
 dataset a scan adopts as a table is ``removed``, replaced by it, and the assets its lineage
-led to ``changed`` their ``lineage`` (graph/adoption.py).
+led to ``changed`` their ``lineage`` (graph/adoption.py), again whenever that snapshot is
+applied again.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from core.events import (
 )
 from graph import adoption, assets, lineage, runs, sources, versions
 from graph.driver import fetch
+from graph.scans import voided_in
 from graph.snapshots import Snapshot, snapshot
 
 ROWS: dict[str, Callable[[Event], Any]] = {
@@ -93,6 +95,15 @@ class BatchStats:
     removed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    voided: int = 0  # events of scans an unregistration voided, dropped
+
+
+class _Voided(Exception):
+    """Scans of a batch voided while it was written: the batch is rolled back."""
+
+    def __init__(self, scans: set[str]) -> None:
+        super().__init__(f"scans voided under the batch: {sorted(scans)}")
+        self.scans = scans
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,11 @@ class Prepared:
     @property
     def subject(self) -> str:
         return self.event.subject
+
+
+def scan_of(prepared: Prepared) -> str | None:
+    """The scan that sent a discovery event, if it says (OpenLineage events have none)."""
+    return getattr(prepared.event.data, "scan_id", None)
 
 
 class _Subject(Protocol):
@@ -192,9 +208,12 @@ async def _apply_round(
         if s.urn in unchanged and states[s.urn].last_event == s.event.id
     ]
     stats.columns += await assets.upsert_tables(tx, [s.rows for s in changed], existing)
-    adopted = await adoption.adopt(tx, [s.urn for s in fresh if s.urn not in existing])
-    stats.changes += [Change("removed", d, replaced_by=t) for d, t in adopted.replaced.items()]
-    stats.changes += [Change("changed", urn, ("lineage",)) for urn in adopted.neighbours]
+    new = {s.urn: s.event.id for s in fresh if s.urn not in existing}
+    # The snapshot that adopted datasets applied again (a replay): announced again.
+    again = [s.urn for s in snapshots if s.urn in states and states[s.urn].adopted_by == s.event.id]
+    for adopted in (await adoption.adopt(tx, new), await adoption.replayed(tx, again)):
+        stats.changes += [Change("removed", d, replaced_by=t) for d, t in adopted.replaced.items()]
+        stats.changes += [Change("changed", urn, ("lineage",)) for urn in adopted.neighbours]
     await versions.write_versions(tx, new_versions)
     await lineage.upsert_lineage(tx, [s.lineage for s in fresh], existing)
     scans = await assets.apply_scans(tx, rows[CONTAINER_SCANNED])
@@ -212,7 +231,11 @@ async def _apply(
     tx: AsyncManagedTransaction, items: Sequence[Prepared], ran: asyncio.Event | None
 ) -> BatchStats:
     # Built inside the transaction function: the driver may run it again on a transient error.
-    stats = BatchStats(events=len(items))
+    sent_by = {i for item in items if (i := scan_of(item))}
+    voided = await voided_in(tx, sent_by, lock=False)
+    kept = [item for item in items if scan_of(item) not in voided]
+    stats = BatchStats(events=len(kept), voided=len(items) - len(kept))
+    items = kept
     for r in rounds([i for i in items if i.event.type != OPENLINEAGE]):
         await _apply_round(tx, r, stats)
     # OpenLineage events fold into one write however many there are of a job (graph/runs.py),
@@ -220,6 +243,8 @@ async def _apply(
     # jobs read and write, and the facets of the datasets they describe.
     touched = await runs.apply_events(tx, [i.rows for i in items if i.event.type == OPENLINEAGE])
     stats.changes += [Change("changed", urn, fields) for urn, fields in touched.items()]
+    if late := await voided_in(tx, sent_by - voided, lock=True):
+        raise _Voided(late)  # voided since the first check: rolled back, written without them
     if ran:
         ran.set()
     return stats
@@ -233,13 +258,24 @@ async def apply_prepared(
     ran: asyncio.Event | None = None,
 ) -> BatchStats:
     """Write prepared events in one write transaction; raises the driver's error if it fails.
+    The events of scans an unregistration voided are dropped (``BatchStats.voided``), checked
+    in the transaction itself (graph/scans.py ``LOCK_VOIDED``).
 
     ``ran`` is set once every statement has run, when only the commit is left to do.
     """
     if not items:
         return BatchStats()
+    dropped = 0
     async with driver.session(database=database) as session:
-        return await session.execute_write(_apply, items, ran)
+        while True:
+            try:
+                stats = await session.execute_write(_apply, items, ran)
+            except _Voided as voided:
+                kept = [item for item in items if scan_of(item) not in voided.scans]
+                dropped, items = dropped + len(items) - len(kept), kept
+                continue
+            stats.voided += dropped
+            return stats
 
 
 async def apply_batch(driver: AsyncDriver, database: str, events: Sequence[Event]) -> BatchStats:

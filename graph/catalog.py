@@ -87,18 +87,17 @@ ORDER BY n.version
 """)
 # One hop of lineage as it is now, as ``lineage`` without ``asOf`` walks it
 # (graph/lineage_queries.py): an edge a later run of its job ended (``until``) is history.
-UPSTREAM = with_node("""
+# Each neighbour once, with the jobs and views (``rel.via``) of every current edge joining
+# the two: two jobs between the same tables are two edges, not two neighbours.
+HOP: LiteralString = """
 MATCH (p:Asset) WHERE p.urn IN $urns
-MATCH (p)<-[r:FEEDS]-(n:Asset) WHERE r.until IS NULL
-RETURN p.urn AS key, {node}, properties(r) AS rel
+MATCH (p){edge}(n:Asset) WHERE r.until IS NULL
+WITH p, n, collect(DISTINCT r.via) AS via
+RETURN p.urn AS key, {node}, {via: via} AS rel
 ORDER BY n.urn
-""")
-DOWNSTREAM = with_node("""
-MATCH (p:Asset) WHERE p.urn IN $urns
-MATCH (p)-[r:FEEDS]->(n:Asset) WHERE r.until IS NULL
-RETURN p.urn AS key, {node}, properties(r) AS rel
-ORDER BY n.urn
-""")
+"""
+UPSTREAM = with_node(HOP.replace("{edge}", "<-[r:FEEDS]-"))
+DOWNSTREAM = with_node(HOP.replace("{edge}", "-[r:FEEDS]->"))
 OWNERS = """
 MATCH (p:Asset) WHERE p.urn IN $urns
 MATCH (p)<-[r:OWNS]-(n:Team)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
-from graph.driver import Record, read, write
+from graph.driver import Record, fetch, read, write
 
 START = """
 MERGE (s:Scan {id: $id})
@@ -49,9 +49,35 @@ RETURN s.id AS id ORDER BY s.startedAt DESC LIMIT $limit
 # had stopped (graph/sources.py UNREGISTER): voided, nothing takes it over, so it ends there, as
 # a scan that finds its source unregistered ends itself (``failed``, saying why).
 UNREGISTERED = "source unregistered: the process running the scan had stopped"
+# A scan still running when its source was unregistered is voided and left to its process to
+# end; if that process stops first, nothing would (a voided scan is never taken over): the
+# worker's sweep (ingest/scan.py ``end_stopped_voided``) ends those whose lease lapsed.
+STOPPED_VOIDED = "source unregistered while the scan ran, then the process running it stopped"
+VOIDED_UNFINISHED = """
+MATCH (s:Scan) WHERE s.voidedAt IS NOT NULL AND s.finishedAt IS NULL
+RETURN s.id AS id ORDER BY s.voidedAt, s.id LIMIT $limit
+"""
+END_VOIDED = """
+UNWIND $ids AS id
+MATCH (s:Scan {id: id}) WHERE s.voidedAt IS NOT NULL AND s.finishedAt IS NULL
+SET s.status = 'failed', s.stage = 'failed', s.error = $error, s.finishedAt = datetime()
+RETURN s.id AS id
+"""
 VOIDED = """
 UNWIND $ids AS id
 MATCH (s:Scan {id: id}) WHERE s.voidedAt IS NOT NULL
+RETURN s.id AS id
+"""
+# The last statement of a batch's write transaction (graph/batch.py): the write lock on each
+# of its scans (a SET, even of the value it has, takes it, held to the commit) orders the batch
+# and an unregistration, which voids the scans before it removes the assets. Voided first, the
+# batch sees it here and is rolled back; locked first, the unregistration waits for the commit
+# and then removes what the batch wrote. A check before the transaction let a batch land.
+LOCK_VOIDED = """
+UNWIND $ids AS id
+MATCH (s:Scan {id: id})
+SET s.voidedAt = s.voidedAt
+WITH s WHERE s.voidedAt IS NOT NULL
 RETURN s.id AS id
 """
 
@@ -108,3 +134,25 @@ async def voided_scans(driver: AsyncDriver, database: str, ids: Collection[str])
     """Those of the scans ``ids`` that their source's unregistration voided."""
     rows = await read(driver, database, VOIDED, ids=sorted(ids))
     return {r["id"] for r in rows}
+
+
+async def voided_in(tx: AsyncManagedTransaction, ids: Collection[str], *, lock: bool) -> set[str]:
+    """Those of the scans ``ids`` that are voided, read in a batch's transaction; with
+    ``lock``, each scan is write-locked to the commit first (``LOCK_VOIDED``)."""
+    if not ids:
+        return set()
+    rows = await fetch(tx, LOCK_VOIDED if lock else VOIDED, ids=sorted(ids))
+    return {r["id"] for r in rows}
+
+
+async def voided_unfinished(driver: AsyncDriver, database: str, limit: int) -> list[str]:
+    """Voided scans that never ended (their process was running when their source was
+    unregistered), the longest voided first."""
+    return [r["id"] for r in await read(driver, database, VOIDED_UNFINISHED, limit=limit)]
+
+
+async def end_voided(driver: AsyncDriver, database: str, ids: Collection[str]) -> list[str]:
+    """End the voided scans ``ids`` that are still unfinished ``failed``
+    (``STOPPED_VOIDED``); the ids ended."""
+    rows = await write(driver, database, END_VOIDED, ids=sorted(ids), error=STOPPED_VOIDED)
+    return [r["id"] for r in rows]

@@ -39,20 +39,23 @@ RETURN s {.*} AS source
 # Every live asset of the source is soft-deleted as a scan would (columns with their tables), the
 # node itself goes: a later registration under the name starts afresh and a rescan restores.
 # Its scans are voided (graph/scans.py): what they sent and no worker wrote yet is dropped.
+# Voided first, in id order: a batch of theirs being written holds their locks to its commit
+# (graph/scans.py LOCK_VOIDED), so the assets are read once it is in, and removed with it.
 # Those that never ended, but the ``$live`` ones (their process runs and ends them), end failed:
 # voided, nothing would take them over and they read ``running`` for ever.
 UNREGISTER = """
 MATCH (s:DataSource {urn: $urn})
 CALL (s) {
-  MATCH (a:Asset {source: s.name}) WHERE a.removedAt IS NULL
-  SET a.removedAt = datetime()
-  RETURN collect(CASE WHEN NOT a:Column THEN a.urn END) AS removed
-}
-CALL (s) {
   MATCH (x:Scan {source: s.name}) WHERE x.voidedAt IS NULL
+  WITH x ORDER BY x.id
   SET x.voidedAt = datetime()
   WITH x WHERE x.finishedAt IS NULL AND NOT x.id IN $live
   SET x.status = 'failed', x.stage = 'failed', x.error = $ended, x.finishedAt = datetime()
+}
+CALL (s) {
+  MATCH (a:Asset {source: s.name}) WHERE a.removedAt IS NULL
+  SET a.removedAt = datetime()
+  RETURN collect(CASE WHEN NOT a:Column THEN a.urn END) AS removed
 }
 DETACH DELETE s
 RETURN removed

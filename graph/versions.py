@@ -25,7 +25,7 @@ UNWIND $urns AS urn
 MATCH (t:Asset {urn: urn})
 OPTIONAL MATCH (t)-[:CURRENT_VERSION]->(v:SchemaVersion)
 RETURN urn, t.lastSeenAt AS lastSeenAt, t.lastEventId AS lastEventId, v.version AS version,
-       v.fingerprint AS fingerprint, v.columns AS columns
+       v.fingerprint AS fingerprint, v.columns AS columns, t.adoptedBy AS adoptedBy
 """
 # Called with at most one version per table, so moving CURRENT_VERSION is unambiguous.
 WRITE_VERSIONS = """
@@ -54,6 +54,7 @@ class TableState:
     version: int = 0
     fingerprint: str | None = None
     columns: Signature = field(default_factory=list)
+    adopted_by: str | None = None  # the snapshot that adopted datasets as it (graph/adoption.py)
 
 
 def _stale(event_id: str, time: datetime, state: TableState) -> bool:
@@ -109,6 +110,7 @@ async def read_states(tx: AsyncManagedTransaction, urns: Sequence[str]) -> dict[
             version=r["version"] or 0,
             fingerprint=r["fingerprint"],
             columns=json.loads(r["columns"]) if r["columns"] else [],
+            adopted_by=r["adoptedBy"],
         )
     return states
 

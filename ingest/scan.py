@@ -44,7 +44,14 @@ from core.outages import Outage, in_words, is_outage, wait_out
 from core.settings import Settings
 from core.sources import DataSourceConfig, problems
 from core.urns import source_urn
-from graph.scans import finish_scan, start_scan, unfinished_scans, update_scan
+from graph.scans import (
+    end_voided,
+    finish_scan,
+    start_scan,
+    unfinished_scans,
+    update_scan,
+    voided_unfinished,
+)
 from graph.sources import get_source
 from ingest.breakers import SourceFailure, guarded
 from ingest.connectors.base import Connector, connector_for
@@ -289,6 +296,9 @@ async def source_claimed(redis: Redis, source: str, holder: str) -> AsyncIterato
         await release_source(redis, source, holder)
 
 
+SWEPT = 100  # voided scans looked at per sweep, the longest voided first
+
+
 async def live_scans(redis: Redis, ids: Collection[str]) -> set[str]:
     """Those of the scans ``ids`` whose process holds their lease (it runs, and records its
     own end); all of them when Redis cannot tell, so that no running scan is ended under it."""
@@ -304,6 +314,30 @@ async def live_scans(redis: Redis, ids: Collection[str]) -> set[str]:
         log.warning("scans %s taken for running, Redis is unavailable: %s", ids, err)
         return set(ids)
     return {scan_id for scan_id, lease in zip(ids, held, strict=True) if lease}
+
+
+async def end_stopped_voided(driver: AsyncDriver, database: str, redis: Redis) -> list[str]:
+    """End ``failed`` the scans an unregistration voided while they ran (their lease alive,
+    so it left them to their process) whose process then stopped before ending them: their
+    lease lapsed. A voided scan is never taken over, so they read ``running`` for ever. The
+    ids ended; none while Redis cannot tell (``live_scans``)."""
+    ids = await voided_unfinished(driver, database, SWEPT)
+    stopped = set(ids) - await live_scans(redis, ids)
+    return await end_voided(driver, database, stopped) if stopped else []
+
+
+async def sweep_stopped_voided(
+    driver: AsyncDriver, database: str, redis: Redis, every_s: float
+) -> None:
+    """``end_stopped_voided`` every ``every_s`` until cancelled (the ingest worker runs it);
+    a failure is logged and the next round tries again."""
+    while True:
+        try:
+            if ended := await end_stopped_voided(driver, database, redis):
+                log.warning("ended voided scans whose process stopped: %s", ", ".join(ended))
+        except Exception as err:  # best effort, like the heartbeat: never the worker's end
+            log.warning("voided scans not swept: %s", in_words(err))
+        await asyncio.sleep(every_s)
 
 
 async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[int, int]:

@@ -15,6 +15,10 @@ event is to blame: the worker waits with capped, jittered backoff and writes the
 (core/outages.py), committing nothing meanwhile. ``serve`` also waits out outages at start-up
 and starts the worker again from its committed offsets if Kafka fails under it.
 Any number of workers share the partitions of one consumer group.
+
+The events of scans their source's unregistration voided are dropped in the batch's own
+transaction (graph/batch.py); ``serve`` also ends the voided scans whose process stopped before
+ending them (ingest/scan.py ``sweep_stopped_voided``), which nothing else would.
 """
 
 from __future__ import annotations
@@ -57,12 +61,12 @@ from core.urns import InvalidUrn, Urn, source_urn
 from graph.batch import Change, Prepared, apply_prepared, prepare
 from graph.driver import open_driver
 from graph.migrations import apply_migrations
-from graph.scans import voided_scans
 from ingest.announcements import merged
 from ingest.heartbeat import beat
 from ingest.offsets import commit_offsets, commit_owned
 from ingest.openlineage.envelope import parse_record
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
+from ingest.scan import sweep_stopped_voided
 
 log = logging.getLogger("datawave.ingest")
 
@@ -124,11 +128,6 @@ class DeadLetters:
         pending, self._pending = self._pending, []
         await asyncio.gather(*pending)
         return len(pending)
-
-
-def _scan_of(prepared: Prepared) -> str | None:
-    """The scan that sent a discovery event, if it says (OpenLineage events have none)."""
-    return getattr(prepared.event.data, "scan_id", None)
 
 
 def decode(value: bytes | None) -> Prepared:
@@ -318,8 +317,7 @@ class Worker:
         started = time.perf_counter()
         for record, reason in write.batch.invalid:
             await dead.add(record, reason)
-        items = await self._without_voided(write.batch.items)
-        written = await self._write(dead, items, write.ran)
+        written = await self._write(dead, write.batch.items, write.ran)
         write.ran.set()
         if previous:
             await previous
@@ -341,26 +339,6 @@ class Worker:
         """Wait until the last written batch is settled; raise what went wrong there."""
         if self._settling:
             await self._settling
-
-    async def _without_voided(self, items: list[Item]) -> list[Item]:
-        """``items`` but the events of scans their source's unregistration voided: a scan that
-        gave up waiting for ingest leaves its events on Kafka, and written they would bring the
-        unregistered source back (graph/scans.py). Neo4j away is waited out, as for a write."""
-        ids = {i for _, p in items if (i := _scan_of(p))}
-        if not ids:
-            return items
-        voided = await wait_out(
-            lambda: voided_scans(self._driver, self._database, ids),
-            self._resilience,
-            "ingest",
-            self._stopping,
-        )
-        kept = [(r, p) for r, p in items if _scan_of(p) not in voided]
-        if dropped := len(items) - len(kept):
-            log.info("dropped %d events of scans voided by unregistrations", dropped)
-            EVENTS.labels("voided").inc(dropped)
-            self.stats.voided += dropped
-        return kept
 
     async def _write(
         self, dead: DeadLetters, items: list[Item], ran: asyncio.Event | None = None
@@ -387,7 +365,11 @@ class Worker:
             log.warning("batch of %d failed (%s); splitting", len(items), getattr(err, "code", err))
             middle = len(items) // 2
             return await self._write(dead, items[:middle]) + await self._write(dead, items[middle:])
-        self.stats.events_ok += len(items)
+        if result.voided:
+            log.info("dropped %d events of scans voided by unregistrations", result.voided)
+            EVENTS.labels("voided").inc(result.voided)
+            self.stats.voided += result.voided
+        self.stats.events_ok += len(items) - result.voided
         self.stats.tables += result.tables
         self.stats.columns += result.columns
         self.stats.versions += result.versions
@@ -455,7 +437,14 @@ async def serve(settings: Settings) -> WorkerStats:
             current[:] = [worker]
             if stopping.is_set():
                 worker.stop()
-            return await worker.run()
+            lapse_s = settings.resilience.heartbeat_s * 3  # a scan's lease
+            sweep = asyncio.create_task(
+                sweep_stopped_voided(driver, settings.neo4j.database, redis, lapse_s)
+            )
+            try:
+                return await worker.run()
+            finally:
+                sweep.cancel()
 
     try:
         return await wait_out(run_once, settings.resilience, "ingest", stopping)

@@ -13,6 +13,8 @@ the relay keeps its place, and so is a Kafka outage under a commit (committed on
 back, not broadcast again); any other failure restarts it from the group's committed offsets.
 While OpenSearch is away, broadcasting goes on: the tables to reindex merge into one set,
 reindexed from the graph once it is back (the index catches up; nothing is committed before).
+An index deleted while the relay runs is created again with its mapping and filled from the
+graph at the next refresh (OpenSearch would otherwise create it with a mapping it guesses).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from live.changes import (
     publish_anomalies,
     publish_catalog_change,
 )
-from live.search import ensure_index, reindex
+from live.search import INDEX, ensure_index, reindex_kept
 from live.state import AppState
 from ml.anomalies import ANOMALY_EVENT
 
@@ -116,8 +118,11 @@ def anomalies_of(records: list[ConsumerRecord]) -> list[Anomaly]:
 
 
 class ChangeRelay:
-    def __init__(self, state: AppState, *, topic: str = CHANGES, group_id: str = GROUP) -> None:
+    def __init__(
+        self, state: AppState, *, topic: str = CHANGES, group_id: str = GROUP, index: str = INDEX
+    ) -> None:
         self.state = state
+        self.index = index  # the search index it keeps
         self.stats = RelayStats()
         self.last_commit_at: float | None = None  # wall-clock time of the last offsets commit
         self._consumer = AIOKafkaConsumer(
@@ -175,12 +180,14 @@ class ChangeRelay:
         state = self.state
         db = state.settings.neo4j.database
         resilience = state.settings.resilience
-        index = partial(ensure_index, state.opensearch, state.neo4j, db)
+        index = partial(ensure_index, state.opensearch, state.neo4j, db, self.index)
         await wait_out(index, resilience, "relay")
         while True:
             tables, offsets = await pending.take()  # all broadcast since the last refresh
-            if tables:
-                refresh = partial(reindex, state.opensearch, state.neo4j, db, sorted(tables))
+            if tables:  # an index deleted meanwhile is created and filled again
+                refresh = partial(
+                    reindex_kept, state.opensearch, state.neo4j, db, sorted(tables), self.index
+                )
                 await wait_out(refresh, resilience, "relay")
             if offsets:  # a broker away is waited out: committed late, never broadcast twice
                 commit = partial(commit_in_time, self._consumer, offsets)

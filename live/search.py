@@ -234,6 +234,30 @@ async def reindex(
     return (await _refresh(client, driver, database, urns, index))[0]
 
 
+async def reindex_kept(
+    client: AsyncOpenSearch, driver: AsyncDriver, database: str, urns: Sequence[str],
+    index: str = INDEX,
+) -> int:  # fmt: skip
+    """``reindex``, then, if the index was deleted since it was filled (OpenSearch created
+    it again for these documents with a mapping it guessed) or is missing, create it again
+    with its mapping and fill it from the graph (``ensure_index``): the relay's way of keeping
+    the index it filled at its start."""
+    written = await reindex(client, driver, database, urns, index)
+    if await _kept(client, index):
+        return written
+    log.warning("search index %s was deleted: created again and filled from the graph", index)
+    return await ensure_index(client, driver, database, index)
+
+
+async def _kept(client: AsyncOpenSearch, index: str) -> bool:
+    """Whether ``index`` exists with DataWave's mapping (filled or being filled)."""
+    try:
+        mappings = await client.indices.get_mapping(index=index)
+    except NotFoundError:
+        return False
+    return all(_mapped(m["mappings"]) for m in mappings.values())
+
+
 async def _refresh(
     client: AsyncOpenSearch, driver: AsyncDriver, database: str, urns: Sequence[str], index: str
 ) -> tuple[int, int]:

@@ -322,7 +322,10 @@ class Asset(Node):
 
 
 # As ``lineage`` without ``asOf``: an edge a later run of its job ended is left out.
-NOW = " now (one hop): edges a later run of their job ended are in `lineage(asOf:)`."
+NOW = (
+    " now (one hop), each once however many jobs join them (their `via` is on `lineage`'s"
+    " edges): edges a later run of their job ended are in `lineage(asOf:)`."
+)
 UPSTREAM = "Tables and OpenLineage datasets this one is fed from" + NOW
 DOWNSTREAM = "Tables and OpenLineage datasets this one feeds" + NOW
 
@@ -397,11 +400,33 @@ class Table(Asset):
         return next((Schema.from_record(r.node) for r in found), None)
 
     @strawberry.field(description="Columns in ordinal order; removed ones only if asked.")
-    async def columns(self, info: Info, include_removed: bool = False) -> list[Column]:
-        columns = [
-            Column.from_record(r.node) for r in await _related(info, Relation.COLUMNS, self.id)
-        ]
-        return [c for c in columns if include_removed or c.removed_at is None]
+    async def columns(
+        self,
+        info: Info,
+        include_removed: Annotated[
+            bool,
+            strawberry.argument(
+                deprecation_reason="Use removedColumns, which pages: removed columns add up "
+                "with every rescan that finds a table's columns renamed or gone."
+            ),
+        ] = False,
+    ) -> list[Column]:
+        return [c for c in await self._columns(info) if include_removed or c.removed_at is None]
+
+    @strawberry.field(
+        description="Columns its source no longer has, in URN order. They add up, without "
+        "bound, as rescans find columns renamed or dropped (a collection's fields come and go "
+        "with its documents), so they page, unlike the live `columns`."
+    )
+    async def removed_columns(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Column]:
+        removed = [c for c in await self._columns(info) if c.removed_at is not None]
+        return urn_page(removed, _urn, first, after)
+
+    async def _columns(self, info: Info) -> list[Column]:
+        """Every column, removed ones too: one DataLoader batch for a page of tables."""
+        return [Column.from_record(r.node) for r in await _related(info, Relation.COLUMNS, self.id)]
 
     async def _versions(self, info: Info) -> list[SchemaVersion]:
         """Every schema version, oldest first: one DataLoader batch for a page of tables."""

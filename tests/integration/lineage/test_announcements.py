@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from neo4j import AsyncDriver
 from openlineage.client.event_v2 import RunState
 from openlineage.client.serde import Serde
@@ -68,6 +69,7 @@ def _ids(connection: dict[str, Any]) -> list[str]:
     return [e["node"]["id"] for e in connection["edges"]]
 
 
+@pytest.mark.parametrize("crashed", [False, True], ids=["announced", "replayed"])
 async def test_a_dataset_a_scan_finds_as_a_table_is_announced_replaced(
     served: Served,
     token: str,
@@ -76,11 +78,14 @@ async def test_a_dataset_a_scan_finds_as_a_table_is_announced_replaced(
     ingest_cfg: IngestSettings,
     neo4j: AsyncDriver,
     unique: str,
+    crashed: bool,
 ) -> None:
     """A job writes a PostgreSQL table on a server no source scans: a dataset of its own.
     Once a source there is registered and its scan finds the table, the dataset is announced
     REMOVED, replaced by the table, and its input CHANGED lineage: a subscriber of either
-    hears it, and reads cached before (the dataset, the input's downstream) follow at once."""
+    hears it, and reads cached before (the dataset, the input's downstream) follow at once.
+    ``crashed``: a worker committed the scan's batch and died before announcing it; the batch
+    replayed (no dataset left to adopt) announces the same."""
     db = settings.neo4j.database
     host, lake = f"{unique}.pg.invalid", f"s3://{unique}-lake"
     namespace = f"postgres://{host}:5432"
@@ -100,6 +105,8 @@ async def test_a_dataset_a_scan_finds_as_a_table_is_announced_replaced(
         server = DataSourceConfig(name=unique, kind="postgresql", host=host, port=5432)
         await register_source(neo4j, db, server)
         scan = [*source.containers(), source.table("orders", columns("id:int"))]
+        if crashed:  # the worker's write step; it dies before announcing
+            await apply_batch(neo4j, db, scan)
         filter = {"urns": [dataset, upstream]}
         async with (
             relayed(served, settings, ingest_cfg, unique),

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import AsyncDriver
+from opensearchpy.exceptions import TransportError
 
 from core.events import ASSET_CHANGED, AssetChanged, make_event
 from core.settings import Settings
@@ -94,3 +95,56 @@ async def test_a_relay_stopped_while_it_starts_leaves_the_group(
 
     await asyncio.sleep(12)  # past the session timeout (10 s) of anything still heartbeating
     assert await members() == []
+
+
+async def test_an_index_deleted_after_its_fill_is_created_again_with_its_mapping_and_filled(
+    state: AppState, topic: str, neo4j: AsyncDriver, settings: Settings, unique: str
+) -> None:
+    """Someone deleted the live search index after the relay had filled it: the relay's next
+    refresh re-created it, OpenSearch guessing its mapping (``urn`` as text, no ``simple``
+    analyzer: scoped searches and ranking wrong), and only the changed table was in it, until
+    the relay restarted. It is created again with DataWave's mapping and filled from the graph."""
+    index = f"{unique}-assets"
+    estate = Estate(unique)
+    shipments = estate.table("shipments", ("id", "tracking_number"))
+    invoices = estate.table("invoices", ("id", "invoice_total"))
+    await estate.write(neo4j, settings.neo4j.database)
+    relay = ChangeRelay(state, topic=topic, group_id=unique, index=index)
+    task = asyncio.create_task(relay.run())
+    client = state.opensearch
+    try:
+
+        async def filled() -> bool:
+            if not (relay.ready() and await client.indices.exists(index=index)):
+                return False
+            mapping = (await client.indices.get_mapping(index=index))[index]["mappings"]
+            return "filledFromGraphAt" in mapping.get("_meta", {})
+
+        await eventually(filled, timeout_s=120)
+        await client.indices.delete(index=index)
+        async with EventProducer(settings.kafka, topic) as producer:
+            changed = AssetChanged(change="changed", fields=["description"])
+            event = make_event(ASSET_CHANGED, source_urn(unique), shipments, changed)
+            await producer.publish(event)
+
+        async def both_found() -> bool:
+            try:
+                hits = [
+                    *await search(client, "tracking number", source=unique, index=index),
+                    *await search(client, "invoice total", source=unique, index=index),
+                ]
+            except TransportError:  # 503 while the index is deleted and created again
+                return False
+            return {h.urn for h in hits} == {shipments, invoices}
+
+        await eventually(both_found, timeout_s=120)
+        mapping = (await client.indices.get_mapping(index=index))[index]["mappings"]
+        assert mapping["properties"]["urn"] == {"type": "keyword"}
+        assert mapping["properties"]["name"]["analyzer"] == "simple"
+        scoped = await search(client, "invoices", sources=frozenset({unique}), index=index)
+        assert [h.urn for h in scoped] == [invoices]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.indices.delete(index=index, ignore_unavailable=True)
+        await drop_sources(settings, neo4j, unique)

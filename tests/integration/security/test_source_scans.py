@@ -209,11 +209,15 @@ async def test_an_unregistration_ends_the_scans_whose_process_died(
             await redis.set(f"datawave:scan-lease:{live}", "1", px=60_000)  # as _hold_lease does
             try:
                 await unregister(neo4j, db, producer, ingest_cfg.changes_topic, name, redis)
+                # Read while the lease lives: a worker's sweep ends it once it lapses.
+                ended, running_still = (
+                    await get_scan(neo4j, db, dead),
+                    await get_scan(neo4j, db, live),
+                )
             finally:
                 await redis.delete(f"datawave:scan-lease:{live}")
     finally:
         await producer.stop()
-    ended, running_still = await get_scan(neo4j, db, dead), await get_scan(neo4j, db, live)
     assert ended and running_still
     assert (ended["status"], ended["stage"], ended["error"]) == ("failed", "failed", UNREGISTERED)
     assert ended["finishedAt"] is not None and ended["voidedAt"] is not None

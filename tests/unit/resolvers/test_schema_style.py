@@ -101,7 +101,8 @@ BOUNDED_LISTS = {
     "ServerInfo.degraded": "the dependencies this version uses",
     "ServerInfo.dependencies": "the dependencies this version uses",
     "ServerInfo.workers": "one per worker process of the deployment",
-    "Table.columns": "columns of one table: engines cap them (PostgreSQL 1600, MySQL 4096)",
+    "Table.columns": "live columns of one table: engines cap them (PostgreSQL 1600, MySQL "
+    "4096); removed ones, which add up with rescans, page in removedColumns",
     "Table.labels": "its columns' labels: capped columns times the taxonomy",
     "Table.owners": "describeAsset sets one owner team (it replaces the others)",
     "Table.primaryKey": "columns of one table: engines cap them (PostgreSQL 1600, MySQL 4096)",
