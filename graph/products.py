@@ -16,7 +16,7 @@ from typing import Any, LiteralString
 
 from neo4j import AsyncDriver
 
-from graph.driver import Record, read, write
+from graph.driver import Record, read, read_values, write
 from graph.records import plain
 
 CREATE: LiteralString = """
@@ -93,6 +93,15 @@ SET c.name = p.name + ' ' + $version, c.product = $product, c.version = $version
     c.drift = null, c.driftCheckedAt = null
 RETURN properties(c) AS props
 """
+# What the API's lists of versions leave out of each (``c {.*, ...}``): its ODCS YAML and
+# ``findable`` text, up to 512 kB each, which a page of products with their versions read for
+# every one. ``CONTRACTS`` reads the YAML of the versions whose ``contract`` a caller asks for.
+_LIGHT: LiteralString = "odcs: null, findable: null"
+# The ODCS YAML of versions by URN, one query for a request's batch (resolvers/loaders.py).
+CONTRACTS: LiteralString = """
+MATCH (c:Contract) WHERE c.urn IN $urns
+RETURN c.urn AS urn, c.odcs AS odcs
+"""
 # A product's versions in semantic-version order (MAJOR.MINOR.PATCH compared as numbers, so
 # 1.10.0 follows 1.9.0), after the version ``$after`` (its parts; null: from the start).
 _VERSIONS: LiteralString = """
@@ -102,7 +111,9 @@ VERSIONS: LiteralString = (
     _VERSIONS
     + "WITH c, [part IN split(c.version, '.') | toInteger(part)] AS semver\n"
     + "WHERE $after IS NULL OR semver > $after\n"
-    + "RETURN properties(c) AS props ORDER BY semver LIMIT $limit\n"
+    + "RETURN c {.*, "
+    + _LIGHT
+    + "} AS props ORDER BY semver LIMIT $limit\n"
 )
 COUNT_VERSIONS: LiteralString = _VERSIONS + "RETURN count(c) AS n\n"
 VERSION: LiteralString = """
@@ -149,7 +160,9 @@ WHERE size(coalesce(c.drift, [])) > 0 AND c.status <> 'retired'
 DRIFTED: LiteralString = (
     _DRIFTED
     + "  AND ($after IS NULL OR c.urn > $after)\n"
-    + "RETURN c {.*, product: p.urn} AS props ORDER BY c.urn LIMIT $limit\n"
+    + "RETURN c {.*, product: p.urn, "
+    + _LIGHT
+    + "} AS props ORDER BY c.urn LIMIT $limit\n"
 )
 COUNT_DRIFTED: LiteralString = _DRIFTED + "RETURN count(c) AS n\n"
 # What the scans found behind the product's output ports: tables with their live columns.
@@ -288,12 +301,20 @@ async def versions(
     after: Sequence[int] | None = None,
 ) -> list[Record]:  # fmt: skip
     """A page of the product's versions, oldest first, after the version whose (major, minor,
-    patch) is ``after``."""
+    patch) is ``after``: without their contract (``odcs``, ``findable`` None; ``contracts``)."""
     rows = await read(
         driver, database, VERSIONS, product=product, limit=limit,
         after=list(after) if after is not None else None,
     )  # fmt: skip
     return [plain(r["props"]) for r in rows]
+
+
+async def contracts(
+    driver: AsyncDriver, database: str, urns: Sequence[str]
+) -> dict[str, str | None]:
+    """The ODCS YAML of the versions ``urns`` names, by URN (none for an unknown URN)."""
+    rows = await read_values(driver, database, CONTRACTS, urns=list(urns))
+    return {r["urn"]: r["odcs"] for r in rows}
 
 
 async def count_versions(driver: AsyncDriver, database: str, product: str) -> int:
@@ -340,7 +361,8 @@ async def versions_exposing(
 async def drifted(
     driver: AsyncDriver, database: str, limit: int, after: str | None = None
 ) -> list[Record]:
-    """Live versions whose last drift check found violations, in URN order."""
+    """Live versions whose last drift check found violations, in URN order, without their
+    contract (as ``versions``)."""
     rows = await read(driver, database, DRIFTED, limit=limit, after=after)
     return [plain(r["props"]) for r in rows]
 

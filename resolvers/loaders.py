@@ -18,7 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from core.kinds import ASSET, KINDS
 from core.urns import InvalidUrn, Urn, ancestors
-from graph import access, catalog, projections
+from graph import access, catalog, products, projections
 from graph.catalog import Relation
 from graph.projections import AssetDetail
 from graph.records import NodeRecord, Related
@@ -89,6 +89,19 @@ class _Lazy(dict[K, DataLoader[str, V]]):
         return loader
 
 
+def _contracts(driver: AsyncDriver, database: str) -> DataLoader[str, str | None]:
+    """The ODCS YAML of versions by URN (None: no such version), one query per batch: lists of
+    versions leave it out (graph/products.py ``_LIGHT``), so a page of products reads it only
+    if ``contract`` is asked, once for the page. It holds the driver, not the loaders: no
+    reference cycle (``_Lazy``)."""
+
+    async def load(urns: list[str]) -> list[str | None]:
+        found = await products.contracts(driver, database, urns)
+        return [found.get(u) for u in urns]
+
+    return DataLoader(load)
+
+
 class Loaders:
     """Built per request, and per operation of a WebSocket (resolvers/context.py), so
     nothing cached outlives it nor is shared between two subscriptions of one socket."""
@@ -118,6 +131,7 @@ class Loaders:
         its own. Before, a table's columns and labels stayed as its first event read them."""
         self._nodes: _Lazy[str, NodeRecord | None] = _Lazy(self._load_nodes, LOOKUPS)
         self._related: _Lazy[Relation, list[Related]] = _Lazy(self._load_related, Relation)
+        self.contracts = _contracts(self._driver, self._database)
         # URN -> (version, team) of the grants reaching it, read on the first out-of-scope node
         self._granted: dict[str, set[tuple[str, str]]] | None = None
         self.handed = 0  # related nodes handed out, against MAX_RELATED
@@ -234,7 +248,7 @@ class Loaders:
 
     def forget(self, *urns: str) -> None:
         """Drop what this request loaded about ``urns`` (after it changed them)."""
-        for loader in (*self._nodes.values(), *self._related.values()):
+        for loader in (*self._nodes.values(), *self._related.values(), self.contracts):
             for urn in urns:
                 with contextlib.suppress(KeyError):  # clear() raises for a key never loaded
                     loader.clear(urn)

@@ -18,7 +18,12 @@ from mesh.lifecycle import Status
 from resolvers.common import Connection, timestamp
 from resolvers.context import Info
 from resolvers.errors import ClientError, coded
-from resolvers.mesh.requests import AccessRequest, AccessRequestFilter, access_request_page
+from resolvers.mesh.requests import (
+    AccessRequest,
+    AccessRequestFilter,
+    access_request_page,
+    urn_arg,
+)
 from resolvers.mesh.types import (
     ConsumerBinding,
     DataProduct,
@@ -147,7 +152,8 @@ class MeshQuery:
         description="The consumers of a product (of one `version`, or all) by live grant: the "
         "version each is bound to, whether it moved to the latest published one, and the last "
         "planned change it was told of. All of them for the product's owners, writers and "
-        "approvers; your own teams' for anyone else.",
+        "approvers; your own teams' for anyone else. A `product` that is no data product URN, "
+        "or a `version` no version URN, is a BAD_USER_INPUT error.",
         extensions=needs("product:read"),
     )
     async def product_consumers(
@@ -158,6 +164,8 @@ class MeshQuery:
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Connection[ConsumerBinding]:
+        urn_arg(product, "product", "product")
+        urn_arg(version, "version", "contract")
         graph, viewer = info.context.graph, consumers_viewer(info, product)
         found = await access_graph.bindings(
             *graph, product, version, check_page_size(first) + 1,

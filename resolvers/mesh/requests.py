@@ -106,17 +106,27 @@ class AccessRequestFilter:
     )
 
 
-def _domain_name(urn: str | None) -> str | None:
-    """The name a domain URN names; anything else is the caller's mistake."""
+# What an argument naming a mesh object must be: its kind's words and shape.
+_SHAPES = {
+    "domain": ("a domain", "urn:dw:domain:<name>"),
+    "product": ("a data product", "urn:dw:product:<domain>/<name>"),
+    "contract": ("a product version", "urn:dw:contract:<domain>/<product>/<version>"),
+}
+
+
+def urn_arg(urn: str | None, field: str, kind: str) -> Urn | None:
+    """The argument ``field`` parsed, a URN of ``kind`` (None: not given); anything else is the
+    caller's mistake (``BAD_USER_INPUT``), not a filter that silently matches nothing."""
     if urn is None:
         return None
     try:
         parsed = Urn.parse(urn)
     except InvalidUrn:
         parsed = None
-    if parsed is None or parsed.kind != "domain":
-        raise ClientError(f"domain must be a domain URN (urn:dw:domain:<name>), got {urn!r}")
-    return parsed.name
+    if parsed is None or parsed.kind != kind:
+        what, shape = _SHAPES[kind]
+        raise ClientError(f"{field} must be {what} URN ({shape}), got {urn!r}")
+    return parsed
 
 
 async def access_request_page(
@@ -125,12 +135,15 @@ async def access_request_page(
     """The requests ``filter`` matches that the caller is a party to, oldest first; ``of``
     names the field its cursors belong to."""
     guard = info.context.guard
+    urn_arg(filter.product, "product", "product")
+    urn_arg(filter.version, "version", "contract")
+    domain = urn_arg(filter.domain, "domain", "domain")
     where = {
         "status": filter.status.value if filter.status else None,
         "product": filter.product,
         "version": filter.version,
         "team": filter.team,
-        "domain": _domain_name(filter.domain),
+        "domain": domain.name if domain else None,
         "subject": guard.principal.subject if guard.principal else None,
         "approves": guard.approves(),
     }

@@ -362,12 +362,22 @@ class ConsumerUsage:
     days: list[UsageDay]
 
 
+async def _contract(root: ProductVersion, info: Info) -> str:
+    """``ProductVersion.contract``: the YAML read with the version, else through the request's
+    batch (``Loaders.contracts``)."""
+    if root.odcs is None:
+        root.odcs = await info.context.loaders.contracts.load(root.id)
+    return root.odcs or ""
+
+
 @strawberry.type(description="A version of a data product with its ODCS contract.")
 class ProductVersion(Node):
     product: strawberry.ID
     version: str
     status: Status
-    contract: str = strawberry.field(description="The ODCS v3 contract, as YAML.")
+    contract: str = strawberry.field(
+        resolver=_contract, description="The ODCS v3 contract, as YAML."
+    )
     quarantined: bool
     quarantine_reason: str | None
     health: Health
@@ -386,6 +396,9 @@ class ProductVersion(Node):
     deprecation_notice: str | None
     sunset_at: datetime | None
     created_by: str | None
+    # Its ODCS YAML if it was read with the version (a lookup, a mutation); None: lists leave
+    # it out, and ``contract`` reads it then, batched (``Loaders.contracts``).
+    odcs: strawberry.Private[str | None] = None
 
     @strawberry.field(description="Its quality-gate runs, newest first.")
     async def quality_runs(self, info: Info, last: int = 10) -> list[QualityRun]:
@@ -479,7 +492,6 @@ class ProductVersion(Node):
             product=strawberry.ID(p["product"]),
             version=p["version"],
             status=Status(p["status"]),
-            contract=p.get("odcs") or "",
             quarantined=bool(p.get("quarantine")),
             quarantine_reason=p.get("quarantine"),
             health=_health(p),
@@ -492,6 +504,7 @@ class ProductVersion(Node):
             deprecation_notice=p.get("deprecationNotice"),
             sunset_at=timestamp(p, "sunsetAt"),
             created_by=p.get("createdBy"),
+            odcs=p.get("odcs"),
         )
 
     @classmethod

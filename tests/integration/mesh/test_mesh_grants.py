@@ -9,11 +9,12 @@ nothing at read time and the sweep announces ``access.expired``."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, LiteralString, cast
 
 from gql import GraphQLRequest
 
 from graph.driver import read, write
+from tests.integration.app.test_analyst_queries import QUERIES
 from tests.integration.graphql.conftest import serve, ws_client
 from tests.integration.mesh.flow import (
     DECIDE,
@@ -171,6 +172,12 @@ async def test_a_quarantine_suspends_grants_until_a_passing_gate(mesh: dict[str,
             [e["node"]["grant"] for e in found["node"]["consumers"]["edges"]],
         )
 
+    async def analysts() -> list[tuple[str, list[str], bool]]:
+        """What an analyst in Neo4j Browser reads of the product's consumers (docs/analysts.md)."""
+        query, _ = QUERIES["Which consumers use a version of a product"]
+        rows = await read(m["neo4j"], db, cast(LiteralString, query), product=urns["product"])
+        return [(r["version"], r["consumers"], r["suspended"]) for r in rows]
+
     async def gate(rows: int) -> dict[str, Any]:
         await write(m["neo4j"], db, ROWS, table=m["table"], rows=rows)
         return (await olga(GATE, version=urns["version"]))["evaluateQualityGate"]["version"]
@@ -188,6 +195,7 @@ async def test_a_quarantine_suspends_grants_until_a_passing_gate(mesh: dict[str,
         assert (await olga(TABLE, id=m["table"]))["node"] == {"id": m["table"]}
         assert await reads() == 2
         assert await grants() == (["SUSPENDED"], ["SUSPENDED"])
+        assert await analysts() == [("1.0.0", [f"{m['name']}-analysts"], True)]
         status = await read(m["neo4j"], db, STATUS, id=request["id"])
         assert status[0]["status"] == "approved"  # suspended, not ended
 
@@ -195,5 +203,6 @@ async def test_a_quarantine_suspends_grants_until_a_passing_gate(mesh: dict[str,
         assert not (await gate(10))["quarantined"]
         assert await visible(carl, m) == granted
         assert (await grants(), await reads()) == ((["ACTIVE"], ["ACTIVE"]), 3)
+        assert await analysts() == [("1.0.0", [f"{m['name']}-analysts"], False)]
     finally:
         await redis.delete(f"mesh:usage:{urns['version']}")

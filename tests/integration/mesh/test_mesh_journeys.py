@@ -35,6 +35,11 @@ FOUND = """
 query($text: String, $domain: ID) { dataProducts(text: $text, domain: $domain) { totalCount } }
 """
 PRODUCTS = "query($domain: ID) { dataProducts(domain: $domain) { edges { node { id } } } }"
+CONSUMERS = """
+query($product: ID!, $version: ID) { productConsumers(product: $product, version: $version) {
+  totalCount } }
+"""
+REQUESTS = "query($filter: AccessRequestFilter) { accessRequests(filter: $filter) { totalCount } }"
 MIGRATE = """
 mutation($request: ID!, $version: ID!) { migrateAccess(request: $request, version: $version) {
   request { boundTo } errors { __typename message } } }
@@ -62,6 +67,30 @@ async def test_crafted_arguments_are_refused_and_leave_nothing(mesh: dict[str, A
     for crafted in ("garbage", "urn:dw:domain:"):
         body = await carl.raw(SEARCH, text="orders", domain=crafted)
         assert [e["extensions"].get("code") for e in body["errors"]] == ["BAD_USER_INPUT"]
+    # So is a product or version argument that names no product or version: before, a domain,
+    # table or version URN as productConsumers' product, or any text as its version or as
+    # accessRequests' product and version, answered an empty page as if nobody used it.
+    version, domain = urns["version"], urns["sales"]
+    crafted_args = [
+        (CONSUMERS, {"product": domain}),
+        (CONSUMERS, {"product": "garbage"}),
+        (CONSUMERS, {"product": version}),
+        (CONSUMERS, {"product": m["table"]}),
+        (CONSUMERS, {"product": product, "version": "1.0.0"}),
+        (CONSUMERS, {"product": product, "version": product}),
+        (REQUESTS, {"filter": {"product": "garbage"}}),
+        (REQUESTS, {"filter": {"product": version}}),
+        (REQUESTS, {"filter": {"version": "1.0.0"}}),
+        (REQUESTS, {"filter": {"version": product}}),
+    ]
+    for query, args in crafted_args:
+        body = await olga.raw(query, **args)
+        errors = body.get("errors", [])
+        assert [e["extensions"].get("code") for e in errors] == ["BAD_USER_INPUT"], args
+        assert "must be a" in errors[0]["message"]
+    assert (await olga(CONSUMERS, product=product, version=version))["productConsumers"] == {
+        "totalCount": 0
+    }
 
     # "1.1.0\n" is no semantic version (it became a version of its own, URN ending in %0A);
     # "orders\n" no name.

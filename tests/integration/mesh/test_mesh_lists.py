@@ -5,9 +5,13 @@ assignments and a remediation's notes were plain lists too, in every answer that
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from core.urns import database_urn, source_urn
+from graph import driver
 from graph import products as product_graph
 from mesh import usage
 from resolvers.pagination import keyset_cursor
@@ -235,23 +239,57 @@ query($domain: ID!, $after: String) { dataProducts(domain: $domain, first: 2, af
 """
 
 
+CONTRACTS_PAGE = """
+query($domain: ID!) { dataProducts(domain: $domain, first: 3) {
+  edges { node { versions { edges { node { version contract } } } } } } }
+"""
+ABOUT = "a column every consumer reads about at length, "
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """What Neo4j answers to the reads of this process (the session's API runs in it), each
+    answer as text: the real answers, passed on unchanged."""
+    seen: list[str] = []
+    collect, values = driver._collect, driver._values
+
+    async def collected(*args: Any) -> list[dict[str, Any]]:
+        rows = await collect(*args)
+        seen.append(repr(rows))
+        return rows
+
+    async def valued(*args: Any) -> list[dict[str, Any]]:
+        rows = await values(*args)
+        seen.append(repr(rows))
+        return rows
+
+    monkeypatch.setattr(driver, "_collect", collected)
+    monkeypatch.setattr(driver, "_values", valued)
+    yield seen
+
+
 def large_contract(semver: str) -> str:
     """A contract of 50 kB (a request's variables hold 64 kB): 150 columns, each with a long
     description."""
-    about = "a column every consumer reads about at length, " * 6
+    about = ABOUT * 6
     columns = {f"c{n}": {"logicalType": "string", "description": about} for n in range(150)}
     return contract(columns, version=semver)
 
 
-async def test_a_products_page_reads_no_contract_text(mesh: dict[str, Any]) -> None:
+async def test_a_products_page_reads_no_contract_text(
+    mesh: dict[str, Any], answers: list[str]
+) -> None:
     """Pages of products (dataProducts, searchProducts, a product's node) show no contract,
-    yet read every version's ODCS YAML (up to 512 kB) and findable text with it, for nothing.
-    The API reads versions without them; the page answers as before."""
+    yet read every version's ODCS YAML (up to 512 kB) and findable text with it, for nothing:
+    with the product's details, and again with its ``versions`` (each version with every
+    property, one query per product). The API reads versions without them, and a version's
+    YAML only when its ``contract`` is asked (batched for the page); the pages answer as
+    before."""
     m, ada = mesh, mesh["admin"]
     db = m["settings"].neo4j.database
     domain = (await ada(DOMAIN, input={"name": m["sales"]}))["createDomain"]["domain"]["id"]
     team = await ada(TEAM, input={"domain": domain, "name": f"{m['name']}-orders"})
-    made = []
+    made, imported = [], []  # the products, and their versions' contracts as imported
     for name in ("carts", "orders", "refunds"):
         ports = [{"name": name, "asset": m["table"]}] if name == "orders" else []
         spec = {"domain": domain, "name": name, "ownerTeam": team["saveTeam"]["team"]["id"],
@@ -260,6 +298,9 @@ async def test_a_products_page_reads_no_contract_text(mesh: dict[str, Any]) -> N
         for semver in ("1.0.0", "1.1.0"):
             taken = await ada(IMPORT, product=product, version=semver, odcs=large_contract(semver))
             assert taken["importContract"]["errors"] == []
+            imported.append(
+                {"version": semver, "contract": taken["importContract"]["version"]["contract"]}
+            )
         made.append(product)
     first_version = f"{made[1].replace('product', 'contract')}/1.0.0"
     assert (await ada(ADVANCE, version=first_version, step="PUBLISH"))["advanceVersion"][
@@ -269,7 +310,9 @@ async def test_a_products_page_reads_no_contract_text(mesh: dict[str, Any]) -> N
     async def page(after: str | None) -> dict[str, Any]:
         return (await ada(PRODUCTS_PAGE, domain=domain, after=after))["dataProducts"]
 
+    answers.clear()
     seen, pages = await walk(page)
+    assert answers and not any(ABOUT in a for a in answers)  # no YAML read for the pages
     owner = {"name": f"{m['name']}-orders"}
     drafts = [{"version": "1.0.0", "status": "DRAFT"}, {"version": "1.1.0", "status": "DRAFT"}]
     assert pages == 2
@@ -291,3 +334,7 @@ async def test_a_products_page_reads_no_contract_text(mesh: dict[str, Any]) -> N
         assert all(set(v) == {"urn", "version", "status"} for v in light[urn]["versions"])
         assert all(len(v["odcs"]) > 50_000 for v in full[urn]["versions"])
         assert {**light[urn], "versions": None} == {**full[urn], "versions": None}
+
+    # Asked for, each version's contract is the YAML imported, as before.
+    found = (await ada(CONTRACTS_PAGE, domain=domain))["dataProducts"]["edges"]
+    assert [e["node"] for p in found for e in p["node"]["versions"]["edges"]] == imported
