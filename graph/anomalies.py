@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, LiteralString
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from graph.domains import in_scope
-from graph.driver import Record, read, write
+from graph.driver import Record, fetch, read, write
 
 SNAPSHOTS = """
 UNWIND $urns AS urn
@@ -82,6 +82,11 @@ async def snapshots(
 async def record(driver: AsyncDriver, database: str, rows: list[dict[str, Any]]) -> None:
     """Rows of ``{snapshot: {...}, anomalies: [{id, kind, subject, table, ...}]}``."""
     await write(driver, database, RECORD, rows=rows)
+
+
+async def record_in(tx: AsyncManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    """``record`` in the caller's transaction (the classifier's, ml/consumer.py)."""
+    await fetch(tx, RECORD, rows=rows)
 
 
 def _filters(

@@ -59,11 +59,14 @@ SET s:Schema, s.name = row.name, s.nameLower = toLower(row.name), s.source = row
 MERGE (p)-[:CONTAINS]->(s)
 """
 # Tables with their columns in one statement: one lookup per table, not one per column. A table
-# removed by a later scan stays removed when an older snapshot is applied. The schema's CONTAINS
-# edge is created, not merged: MERGE would lock the (dense) schema node until commit and make
-# workers wait for each other, while the SET before the check holds the table's lock, so no
-# other transaction can be adding the same edge. A column comes as a list, in the order of
-# ``_column``: 10^5 maps would repeat their keys 10^5 times on the wire and in both parsers.
+# removed by a later scan stays removed when an older snapshot is applied. A snapshot that adds
+# the table (new to the graph, or back after removal) leaves its event id as ``addedBy`` (set
+# first, from the state before), so that snapshot replayed announces it added again. The
+# schema's CONTAINS edge is created, not merged: MERGE would lock the (dense) schema node until
+# commit and make workers wait for each other, while the SET before the check holds the
+# table's lock, so no other transaction can be adding the same edge. A column comes as a list,
+# in the order of ``_column``: 10^5 maps would repeat their keys 10^5 times on the wire and in
+# both parsers.
 UPSERT_TABLES = """
 UNWIND $rows AS row
 MERGE (s:Asset {urn: row.schema})
@@ -71,7 +74,9 @@ ON CREATE SET s:Schema, s.name = row.schemaName, s.nameLower = toLower(row.schem
     s.source = row.source
 MERGE (t:Asset {urn: row.urn})
 REMOVE t:Unresolved
-SET t:Table, t.name = row.name, t.nameLower = toLower(row.name), t.source = row.source,
+SET t.addedBy = CASE WHEN t.lastSeenAt IS NULL OR t.removedAt IS NOT NULL THEN row.eventId
+                     ELSE t.addedBy END,
+    t:Table, t.name = row.name, t.nameLower = toLower(row.name), t.source = row.source,
     t.schemaUrn = row.schema, t.kind = row.kind, t.rowCount = row.rowCount,
     t.rowCountExact = row.rowCountExact, t.sizeBytes = row.sizeBytes,
     t.description = row.description,
@@ -154,8 +159,10 @@ def _listed(node: LiteralString) -> LiteralString:
 # What a complete listing did not list is gone: tables of a scanned schema, the tables of a
 # scanned database's schemas, the tables of a scanned source's databases. Unless discovered after
 # the scan, they are removed with the columns that were live; the earliest removal time wins, so
-# replays change nothing. Returns the tables whose removal time was set (announced as removed).
-# A listing in parts (core/events.py ``listing_parts``) removes, per part, only within its range.
+# replays change nothing. Returns the tables whose removal time was set (announced as removed),
+# and, for the listing applied again (a replayed batch), the tables it removed that are still
+# removed by it (``removedBy``: its event id), written nothing. A listing in parts
+# (core/events.py ``listing_parts``) removes, per part, only within its range.
 SOFT_DELETE = (
     """
 UNWIND $rows AS row
@@ -173,13 +180,14 @@ CALL (row) {
   WHERE NOT d.urn IN row.children AND {d_listed}
   RETURN t
 }
-WITH t, row
+WITH t, row, t.removedAt AS was,
+     coalesce(t.removedAt = row.time AND t.removedBy = row.eventId, false) AS again
 WHERE (t.lastSeenAt IS NULL OR t.lastSeenAt < row.time)
-  AND (t.removedAt IS NULL OR t.removedAt > row.time)
-WITH t, row, t.removedAt AS was
-SET t.removedAt = row.time
-WITH t, row, was
-CALL (t, row, was) {
+  AND (was IS NULL OR was > row.time OR again)
+CALL (t, row, was, again) {
+  WITH * WHERE NOT again
+  SET t.removedAt = row.time, t.removedBy = row.eventId
+  WITH t, row, was
   MATCH (t)-[:HAS_COLUMN]->(c)
   WHERE c.removedAt IS NULL OR c.removedAt = was
   SET c.removedAt = row.time
@@ -206,16 +214,20 @@ WHERE (gone.lastSeenAt IS NULL OR gone.lastSeenAt < row.time)
   AND (gone.removedAt IS NULL OR gone.removedAt > row.time)
 SET gone.removedAt = row.time
 """.replace("{gone_listed}", _listed("gone")).replace("{d_listed}", _listed("d"))
-# Listed tables come back, with exactly the columns that were removed together with them.
+# Listed tables come back, with exactly the columns that were removed together with them; the
+# listing leaves its event id (``restoredBy``), so applied again (a replayed batch) it returns
+# the tables it brought back that are still live, written nothing.
 RESTORE = """
 UNWIND $rows AS row
 UNWIND row.children AS child
 MATCH (t:Asset {urn: child})
-WHERE t:Table AND t.removedAt <= row.time
-WITH t, t.removedAt AS was
-SET t.removedAt = null
-WITH t, was
-CALL (t, was) {
+WHERE t:Table
+  AND (t.removedAt <= row.time OR t.removedAt IS NULL AND t.restoredBy = row.eventId)
+WITH t, row, t.removedAt AS was
+CALL (t, row, was) {
+  WITH * WHERE was IS NOT NULL
+  SET t.removedAt = null, t.restoredBy = row.eventId
+  WITH t, was
   MATCH (t)-[:HAS_COLUMN]->(c)
   WHERE c.removedAt = was
   SET c.removedAt = null
@@ -379,6 +391,7 @@ def scan_row(e: Event) -> Record:
         "after": data.after,
         "until": data.until,
         "time": event_time(e),
+        "eventId": e.id,
         "source": source_urn(Urn.parse(e.subject).source),
     }
 
@@ -393,7 +406,8 @@ class ScanOutcome:
 
 async def apply_scans(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> ScanOutcome:
     """Soft-delete what a complete listing (of a schema, database or source) no longer lists;
-    restore the tables a schema listing lists again."""
+    restore the tables a schema listing lists again. A listing applied again returns what it
+    removed and restored the first time, as far as it still stands, for the announcements."""
     if not rows:
         return ScanOutcome([], [])
     removed = await fetch(tx, SOFT_DELETE, rows=rows)

@@ -11,11 +11,13 @@ to the graph (or back after removal) is ``added``; one seen before is ``changed`
 property, its column layout or its column profiles differ from what the graph held, with those
 fields; a rescan that finds a table as it was changes nothing and announces nothing. A snapshot
 applied again (a batch replayed after a crash, whose announcement may be lost) is ``changed``
-without fields. OpenLineage events change the ``lineage`` of the tables and datasets their runs
-read or wrote, and the facets of the datasets they describe (graph/runs.py ``touched``); a
-dataset a scan adopts as a table is ``removed``, replaced by it, and the assets its lineage
-led to ``changed`` their ``lineage`` (graph/adoption.py), again whenever that snapshot is
-applied again.
+without fields, or ``added`` again if that snapshot added the table (its ``addedBy``); a
+container scan applied again announces again the tables it removed or brought back, as far as
+that still stands (graph/assets.py ``apply_scans``). OpenLineage events change the ``lineage``
+of the tables and datasets their runs read or wrote, and the facets of the datasets they
+describe (graph/runs.py ``touched``); a dataset a scan adopts as a table is ``removed``,
+replaced by it, and the assets its lineage led to ``changed`` their ``lineage``
+(graph/adoption.py), again whenever that snapshot is applied again.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from core.events import (
 )
 from graph import adoption, assets, lineage, runs, sources, versions
 from graph.driver import fetch
-from graph.scans import voided_in
+from graph.scans import write_unvoided
 from graph.snapshots import Snapshot, snapshot
 
 ROWS: dict[str, Callable[[Event], Any]] = {
@@ -62,7 +64,8 @@ BEFORE = """
 UNWIND $urns AS urn
 MATCH (t:Asset {urn: urn})
 WHERE t.lastSeenAt IS NOT NULL
-RETURN urn, t.lastEventId AS lastEventId, t.removedAt IS NOT NULL AS removed,
+RETURN urn, t.lastEventId AS lastEventId, t.addedBy AS addedBy,
+       t.removedAt IS NOT NULL AS removed,
        t {.kind, .rowCount, .rowCountExact, .sizeBytes, .description, .viewSql, .primaryKey,
           .indexes} AS props,
        COLLECT { MATCH (t)-[:HAS_COLUMN]->(c) WHERE c.removedAt IS NULL
@@ -96,14 +99,6 @@ class BatchStats:
     restored: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     voided: int = 0  # events of scans an unregistration voided, dropped
-
-
-class _Voided(Exception):
-    """Scans of a batch voided while it was written: the batch is rolled back."""
-
-    def __init__(self, scans: set[str]) -> None:
-        super().__init__(f"scans voided under the batch: {sorted(scans)}")
-        self.scans = scans
 
 
 @dataclass(frozen=True)
@@ -159,6 +154,12 @@ def _profiles_differ(before: list[list[Any]], s: Snapshot) -> bool:
     return any(old[urn] != new[urn] for urn in old.keys() & new.keys())
 
 
+def reapplied(s: Snapshot, added_by: str | None) -> Change:
+    """A snapshot applied again (a replayed batch): what it changed then is unknown, but the
+    one that added the table (``added_by``) added it."""
+    return Change("added" if added_by == s.event.id else "changed", s.urn)
+
+
 def changes_of(
     fresh: Sequence[Snapshot], new_layout: set[str], before: dict[str, Any]
 ) -> list[Change]:
@@ -171,7 +172,7 @@ def changes_of(
             out.append(Change("added", s.urn))
             continue
         if row["lastEventId"] == s.event.id:
-            out.append(Change("changed", s.urn))
+            out.append(reapplied(s, row["addedBy"]))
             continue
         props, table = row["props"], s.rows.table
         fields = [f for f in TABLE_FIELDS if props.get(f) != table[f]]
@@ -203,9 +204,16 @@ async def _apply_round(
     stats.changes += changes_of(changed, {v["table"] for v in new_versions}, before)
     # An unchanged snapshot applied again (a replayed batch) is announced again all the same.
     stats.changes += [
-        Change("changed", s.urn)
+        reapplied(s, states[s.urn].added_by)
         for s in fresh
         if s.urn in unchanged and states[s.urn].last_event == s.event.id
+    ]
+    # So is the one that added a table, even when a later one of it in its batch made it stale.
+    applied = {s.urn for s in fresh}
+    stats.changes += [
+        Change("added", s.urn)
+        for s in snapshots
+        if s.urn not in applied and s.urn in states and states[s.urn].added_by == s.event.id
     ]
     stats.columns += await assets.upsert_tables(tx, [s.rows for s in changed], existing)
     new = {s.urn: s.event.id for s in fresh if s.urn not in existing}
@@ -227,15 +235,9 @@ async def _apply_round(
     stats.versions += len(new_versions)
 
 
-async def _apply(
-    tx: AsyncManagedTransaction, items: Sequence[Prepared], ran: asyncio.Event | None
-) -> BatchStats:
+async def _apply(tx: AsyncManagedTransaction, items: Sequence[Prepared]) -> BatchStats:
     # Built inside the transaction function: the driver may run it again on a transient error.
-    sent_by = {i for item in items if (i := scan_of(item))}
-    voided = await voided_in(tx, sent_by, lock=False)
-    kept = [item for item in items if scan_of(item) not in voided]
-    stats = BatchStats(events=len(kept), voided=len(items) - len(kept))
-    items = kept
+    stats = BatchStats(events=len(items))
     for r in rounds([i for i in items if i.event.type != OPENLINEAGE]):
         await _apply_round(tx, r, stats)
     # OpenLineage events fold into one write however many there are of a job (graph/runs.py),
@@ -243,10 +245,6 @@ async def _apply(
     # jobs read and write, and the facets of the datasets they describe.
     touched = await runs.apply_events(tx, [i.rows for i in items if i.event.type == OPENLINEAGE])
     stats.changes += [Change("changed", urn, fields) for urn, fields in touched.items()]
-    if late := await voided_in(tx, sent_by - voided, lock=True):
-        raise _Voided(late)  # voided since the first check: rolled back, written without them
-    if ran:
-        ran.set()
     return stats
 
 
@@ -259,23 +257,20 @@ async def apply_prepared(
 ) -> BatchStats:
     """Write prepared events in one write transaction; raises the driver's error if it fails.
     The events of scans an unregistration voided are dropped (``BatchStats.voided``), checked
-    in the transaction itself (graph/scans.py ``LOCK_VOIDED``).
+    in the transaction itself (graph/scans.py ``write_unvoided``).
 
     ``ran`` is set once every statement has run, when only the commit is left to do.
     """
     if not items:
         return BatchStats()
-    dropped = 0
-    async with driver.session(database=database) as session:
-        while True:
-            try:
-                stats = await session.execute_write(_apply, items, ran)
-            except _Voided as voided:
-                kept = [item for item in items if scan_of(item) not in voided.scans]
-                dropped, items = dropped + len(items) - len(kept), kept
-                continue
-            stats.voided += dropped
-            return stats
+
+    async def kept(tx: AsyncManagedTransaction, voided: set[str]) -> BatchStats:
+        return await _apply(tx, [item for item in items if scan_of(item) not in voided])
+
+    sent_by = {i for item in items if (i := scan_of(item))}
+    stats, voided = await write_unvoided(driver, database, sent_by, kept, ran=ran)
+    stats.voided = sum(1 for item in items if scan_of(item) in voided)
+    return stats
 
 
 async def apply_batch(driver: AsyncDriver, database: str, events: Sequence[Event]) -> BatchStats:

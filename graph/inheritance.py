@@ -122,10 +122,14 @@ async def write_and_propagate(
     the column: a concurrent writer of the other waits, then sees it, or went first and is
     seen. In two, each could miss the other and the label would never reach below."""
 
-    async def work(tx: AsyncManagedTransaction) -> list[Record]:
-        results = [await fetch(tx, query, **params) for query, params in steps]
-        await propagate(tx, seeds)
-        return results[0]
-
     async with driver.session(database=database) as session:
-        return await session.execute_write(work)
+        return await session.execute_write(write_steps, seeds, *steps)
+
+
+async def write_steps(
+    tx: AsyncManagedTransaction, seeds: Sequence[str], *steps: tuple[LiteralString, dict[str, Any]]
+) -> list[Record]:
+    """``write_and_propagate`` in the caller's transaction (with writes of its own)."""
+    results = [await fetch(tx, query, **params) for query, params in steps]
+    await propagate(tx, seeds)
+    return results[0]

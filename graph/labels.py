@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, LiteralString
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from graph.domains import in_scope_by_table
 from graph.driver import Record, read, write
-from graph.inheritance import write_and_propagate
+from graph.inheritance import write_and_propagate, write_steps
 
 MACHINE = ("suggested", "review")
 # A rejection asked for by a steward who may not unmask the column alone (a second person does).
@@ -323,6 +323,21 @@ async def apply_labels(
 ) -> list[Record]:
     """Write machine labels; returns each label edge now on those columns that the machine
     wrote or a steward kept (``urn``, ``label``, ``status``, ``sensitivity``)."""
+    return await write_and_propagate(
+        driver, database, [c.urn for c in columns], *_apply(columns, at)
+    )
+
+
+async def apply_labels_in(
+    tx: AsyncManagedTransaction, columns: Sequence[ColumnLabels], at: datetime
+) -> list[Record]:
+    """``apply_labels`` in the caller's transaction (the classifier's, ml/consumer.py)."""
+    return await write_steps(tx, [c.urn for c in columns], *_apply(columns, at))
+
+
+def _apply(
+    columns: Sequence[ColumnLabels], at: datetime
+) -> tuple[tuple[LiteralString, dict[str, Any]], ...]:
     rows = [
         {
             "urn": c.urn,
@@ -336,13 +351,7 @@ async def apply_labels(
     candidates = [
         {"urn": c.urn, "at": at, "candidates": [k.params() for k in c.candidates]} for c in columns
     ]
-    return await write_and_propagate(
-        driver,
-        database,
-        [c.urn for c in columns],
-        (APPLY, {"rows": rows, "machine": list(MACHINE)}),
-        (CANDIDATES, {"rows": candidates}),
-    )
+    return (APPLY, {"rows": rows, "machine": list(MACHINE)}), (CANDIDATES, {"rows": candidates})
 
 
 async def decide_label(

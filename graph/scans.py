@@ -6,12 +6,15 @@ the first call sets the start.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, LiteralString, TypeVar
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from graph.driver import Record, fetch, read, write
+
+R = TypeVar("R")
 
 START = """
 MERGE (s:Scan {id: $id})
@@ -36,12 +39,51 @@ RETURN s {.*} AS scan, toString(s.startedAt) AS startedAt
 ORDER BY s.startedAt DESC, s.id DESC LIMIT $limit
 """
 COUNT = "MATCH (s:Scan {source: $source}) RETURN count(s) AS n"
-UNFINISHED = """
-MATCH (s:Scan {source: $source})
+UNFINISHED_WHERE: LiteralString = """
 WHERE s.status IN ['running', 'interrupted', 'resumed'] AND s.finishedAt IS NULL
   AND s.voidedAt IS NULL
+"""
+UNFINISHED = (
+    "MATCH (s:Scan {source: $source})"
+    + UNFINISHED_WHERE
+    + "RETURN s.id AS id ORDER BY s.startedAt DESC LIMIT $limit"
+)
+# A scan whose process stopped and that no scan took over within a lease ends ``failed``
+# (ingest/scan.py ``end_stopped``): before, one that ``startScan`` started (which never takes
+# over) read ``running`` for ever. ``datawave scan`` still resumes it while it is its source's
+# latest scan (``RESUMABLE``), as it resumes one not yet ended.
+STOPPED = (
+    "the process running the scan stopped and no scan took it over: scan the source again"
+    " (datawave scan resumes it)"
+)
+RESUMABLE = (
+    "CALL () {\nMATCH (s:Scan {source: $source})"
+    + UNFINISHED_WHERE
+    + """RETURN s
+UNION
+MATCH (s:Scan {source: $source}) WHERE s.voidedAt IS NULL
+WITH s ORDER BY s.startedAt DESC LIMIT 1
+WITH s WHERE s.status = 'failed' AND s.error = $stopped
+RETURN s
+}
 RETURN s.id AS id ORDER BY s.startedAt DESC LIMIT $limit
 """
+)
+# Every scan that never ended, voided or not: the sweep ends those whose process stopped.
+ALL_UNFINISHED = """
+MATCH (s:Scan) WHERE s.finishedAt IS NULL
+RETURN s.id AS id, s.voidedAt IS NOT NULL AS voided
+ORDER BY s.startedAt, s.id LIMIT $limit
+"""
+END_STOPPED = """
+UNWIND $ids AS id
+MATCH (s:Scan {id: id}) WHERE s.finishedAt IS NULL
+SET s.status = 'failed', s.stage = 'failed', s.finishedAt = datetime(),
+    s.error = CASE WHEN s.voidedAt IS NULL THEN $stopped ELSE $voided END
+RETURN s.id AS id
+"""
+# Taken over: running again, whatever the sweep recorded.
+REOPEN = "MATCH (s:Scan {id: $id}) REMOVE s.finishedAt"
 # Unregistering a source voids its scans (``voidedAt``, graph/sources.py): events one of them
 # sent that no worker had written yet (it gave up waiting for ingest) are dropped, or a worker
 # started later would bring the unregistered source back (ingest/worker.py).
@@ -51,18 +93,8 @@ RETURN s.id AS id ORDER BY s.startedAt DESC LIMIT $limit
 UNREGISTERED = "source unregistered: the process running the scan had stopped"
 # A scan still running when its source was unregistered is voided and left to its process to
 # end; if that process stops first, nothing would (a voided scan is never taken over): the
-# worker's sweep (ingest/scan.py ``end_stopped_voided``) ends those whose lease lapsed.
+# worker's sweep (ingest/scan.py ``end_stopped``) ends those whose lease lapsed.
 STOPPED_VOIDED = "source unregistered while the scan ran, then the process running it stopped"
-VOIDED_UNFINISHED = """
-MATCH (s:Scan) WHERE s.voidedAt IS NOT NULL AND s.finishedAt IS NULL
-RETURN s.id AS id ORDER BY s.voidedAt, s.id LIMIT $limit
-"""
-END_VOIDED = """
-UNWIND $ids AS id
-MATCH (s:Scan {id: id}) WHERE s.voidedAt IS NOT NULL AND s.finishedAt IS NULL
-SET s.status = 'failed', s.stage = 'failed', s.error = $error, s.finishedAt = datetime()
-RETURN s.id AS id
-"""
 VOIDED = """
 UNWIND $ids AS id
 MATCH (s:Scan {id: id}) WHERE s.voidedAt IS NOT NULL
@@ -130,12 +162,6 @@ async def unfinished_scans(
     return [r["id"] for r in rows]
 
 
-async def voided_scans(driver: AsyncDriver, database: str, ids: Collection[str]) -> set[str]:
-    """Those of the scans ``ids`` that their source's unregistration voided."""
-    rows = await read(driver, database, VOIDED, ids=sorted(ids))
-    return {r["id"] for r in rows}
-
-
 async def voided_in(tx: AsyncManagedTransaction, ids: Collection[str], *, lock: bool) -> set[str]:
     """Those of the scans ``ids`` that are voided, read in a batch's transaction; with
     ``lock``, each scan is write-locked to the commit first (``LOCK_VOIDED``)."""
@@ -145,14 +171,70 @@ async def voided_in(tx: AsyncManagedTransaction, ids: Collection[str], *, lock: 
     return {r["id"] for r in rows}
 
 
-async def voided_unfinished(driver: AsyncDriver, database: str, limit: int) -> list[str]:
-    """Voided scans that never ended (their process was running when their source was
-    unregistered), the longest voided first."""
-    return [r["id"] for r in await read(driver, database, VOIDED_UNFINISHED, limit=limit)]
+class _VoidedSince(Exception):
+    """Scans voided between the first check of a transaction and its locking check."""
 
 
-async def end_voided(driver: AsyncDriver, database: str, ids: Collection[str]) -> list[str]:
-    """End the voided scans ``ids`` that are still unfinished ``failed``
-    (``STOPPED_VOIDED``); the ids ended."""
-    rows = await write(driver, database, END_VOIDED, ids=sorted(ids), error=STOPPED_VOIDED)
+async def unvoided_step(
+    tx: AsyncManagedTransaction, scans: Collection[str],
+    work: Callable[[AsyncManagedTransaction, set[str]], Awaitable[R]],
+    ran: asyncio.Event | None = None,
+) -> tuple[R, set[str]]:  # fmt: skip
+    """The statements of ``write_unvoided``'s transaction: ``work(tx, voided)`` between the
+    check of ``scans`` and the lock of those not voided; ``_VoidedSince`` if one was voided
+    in between. ``ran`` is set once every statement has run, only the commit left."""
+    voided = await voided_in(tx, scans, lock=False)
+    result = await work(tx, voided)
+    if await voided_in(tx, set(scans) - voided, lock=True):
+        raise _VoidedSince  # its unregistration committed: the next run's check sees it
+    if ran:
+        ran.set()
+    return result, voided
+
+
+async def write_unvoided(
+    driver: AsyncDriver, database: str, scans: Collection[str],
+    work: Callable[[AsyncManagedTransaction, set[str]], Awaitable[R]],
+    ran: asyncio.Event | None = None,
+) -> tuple[R, set[str]]:  # fmt: skip
+    """``work(tx, voided)`` in one write transaction, told which of ``scans`` an unregistration
+    voided (it leaves out what they sent), as a batch's (graph/batch.py): checked in that
+    transaction, the others locked to its commit by its last statement (``LOCK_VOIDED``). One
+    voided in between rolls it back and it runs again, seeing it voided. ``work``'s result and
+    the voided scans."""
+    async with driver.session(database=database) as session:
+        while True:
+            try:
+                return await session.execute_write(unvoided_step, set(scans), work, ran)
+            except _VoidedSince:
+                continue
+
+
+async def all_unfinished(driver: AsyncDriver, database: str, limit: int) -> dict[str, bool]:
+    """Every scan that never ended (running, or its process stopped), the oldest first, each
+    with whether its source's unregistration voided it."""
+    rows = await read(driver, database, ALL_UNFINISHED, limit=limit)
+    return {r["id"]: r["voided"] for r in rows}
+
+
+async def resumable_scans(
+    driver: AsyncDriver, database: str, source: str, limit: int = 5
+) -> list[str]:
+    """``unfinished_scans``, and the source's latest scan if the sweep ended it (``STOPPED``):
+    those a scan started without an id may take over (ingest/scan.py), newest first."""
+    rows = await read(driver, database, RESUMABLE, source=source, limit=limit, stopped=STOPPED)
     return [r["id"] for r in rows]
+
+
+async def end_stopped_scans(driver: AsyncDriver, database: str, ids: Collection[str]) -> list[str]:
+    """End ``failed`` the scans ``ids`` that are still unfinished, saying why: ``STOPPED``, or
+    ``STOPPED_VOIDED`` for a voided one; the ids ended."""
+    rows = await write(
+        driver, database, END_STOPPED, ids=sorted(ids), stopped=STOPPED, voided=STOPPED_VOIDED
+    )
+    return [r["id"] for r in rows]
+
+
+async def reopen_scan(driver: AsyncDriver, database: str, scan_id: str) -> None:
+    """A scan taken over runs again: no ``finishedAt``, whatever ended it before."""
+    await write(driver, database, REOPEN, id=scan_id)

@@ -25,7 +25,8 @@ UNWIND $urns AS urn
 MATCH (t:Asset {urn: urn})
 OPTIONAL MATCH (t)-[:CURRENT_VERSION]->(v:SchemaVersion)
 RETURN urn, t.lastSeenAt AS lastSeenAt, t.lastEventId AS lastEventId, v.version AS version,
-       v.fingerprint AS fingerprint, v.columns AS columns, t.adoptedBy AS adoptedBy
+       v.fingerprint AS fingerprint, v.columns AS columns, t.adoptedBy AS adoptedBy,
+       t.addedBy AS addedBy
 """
 # Called with at most one version per table, so moving CURRENT_VERSION is unambiguous.
 WRITE_VERSIONS = """
@@ -55,6 +56,7 @@ class TableState:
     fingerprint: str | None = None
     columns: Signature = field(default_factory=list)
     adopted_by: str | None = None  # the snapshot that adopted datasets as it (graph/adoption.py)
+    added_by: str | None = None  # the snapshot that added it (graph/assets.py UPSERT_TABLES)
 
 
 def _stale(event_id: str, time: datetime, state: TableState) -> bool:
@@ -111,6 +113,7 @@ async def read_states(tx: AsyncManagedTransaction, urns: Sequence[str]) -> dict[
             fingerprint=r["fingerprint"],
             columns=json.loads(r["columns"]) if r["columns"] else [],
             adopted_by=r["adoptedBy"],
+            added_by=r["addedBy"],
         )
     return states
 

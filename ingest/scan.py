@@ -17,7 +17,9 @@ The acknowledgements outlive the process: they are kept in Redis (``datawave:sca
 a day) while the scan holds a lease (``datawave:scan-lease:<id>``, renewed every
 ``HEARTBEAT_S``, gone three later). A scan started without an id (``datawave scan``) for a
 source whose last scan never ended and whose lease lapsed (its process died) takes that scan
-over: same id, ``resumed``, and only the targets not yet acknowledged are sent.
+over: same id, ``resumed``, and only the targets not yet acknowledged are sent. The ingest
+workers end ``failed`` a scan whose lease stayed lapsed a lease period and that no scan took
+over (``end_stopped``); ``datawave scan`` still takes it over while it is its source's latest.
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ from core.settings import Settings
 from core.sources import DataSourceConfig, problems
 from core.urns import source_urn
 from graph.scans import (
-    end_voided,
+    all_unfinished,
+    end_stopped_scans,
     finish_scan,
+    reopen_scan,
+    resumable_scans,
     start_scan,
-    unfinished_scans,
     update_scan,
-    voided_unfinished,
 )
 from graph.sources import get_source
 from ingest.breakers import SourceFailure, guarded
@@ -296,7 +299,7 @@ async def source_claimed(redis: Redis, source: str, holder: str) -> AsyncIterato
         await release_source(redis, source, holder)
 
 
-SWEPT = 100  # voided scans looked at per sweep, the longest voided first
+SWEPT = 100  # unfinished scans looked at per sweep, the oldest first
 
 
 async def live_scans(redis: Redis, ids: Collection[str]) -> set[str]:
@@ -316,27 +319,35 @@ async def live_scans(redis: Redis, ids: Collection[str]) -> set[str]:
     return {scan_id for scan_id, lease in zip(ids, held, strict=True) if lease}
 
 
-async def end_stopped_voided(driver: AsyncDriver, database: str, redis: Redis) -> list[str]:
-    """End ``failed`` the scans an unregistration voided while they ran (their lease alive,
-    so it left them to their process) whose process then stopped before ending them: their
-    lease lapsed. A voided scan is never taken over, so they read ``running`` for ever. The
-    ids ended; none while Redis cannot tell (``live_scans``)."""
-    ids = await voided_unfinished(driver, database, SWEPT)
-    stopped = set(ids) - await live_scans(redis, ids)
-    return await end_voided(driver, database, stopped) if stopped else []
+async def end_stopped(
+    driver: AsyncDriver, database: str, redis: Redis, lapsed: Collection[str] = ()
+) -> tuple[list[str], set[str]]:
+    """End ``failed`` the scans whose process stopped before ending them (their lease
+    lapsed): a voided one at once (never taken over); any other once it was without a lease
+    at the previous sweep too (``lapsed``), a lease earlier, and no scan took it over since
+    (``datawave scan`` may still: graph/scans.py ``RESUMABLE``). Before, a scan ``startScan``
+    started read ``running`` for ever once its process died. The ids ended, and those without
+    a lease now (the next sweep's ``lapsed``); none while Redis cannot tell (``live_scans``)."""
+    unfinished = await all_unfinished(driver, database, SWEPT)
+    stopped = set(unfinished) - await live_scans(redis, unfinished)
+    due = {i for i in stopped if unfinished[i] or i in lapsed}
+    ended = await end_stopped_scans(driver, database, due) if due else []
+    return ended, stopped - set(ended)
 
 
-async def sweep_stopped_voided(
+async def sweep_stopped_scans(
     driver: AsyncDriver, database: str, redis: Redis, every_s: float
 ) -> None:
-    """``end_stopped_voided`` every ``every_s`` until cancelled (the ingest worker runs it);
-    a failure is logged and the next round tries again."""
+    """``end_stopped`` every ``every_s`` (a lease's lapse) until cancelled (the ingest worker
+    runs it); a failure is logged and the next round tries again."""
+    lapsed: set[str] = set()
     while True:
         try:
-            if ended := await end_stopped_voided(driver, database, redis):
-                log.warning("ended voided scans whose process stopped: %s", ", ".join(ended))
+            ended, lapsed = await end_stopped(driver, database, redis, lapsed)
+            if ended:
+                log.warning("ended scans whose process stopped: %s", ", ".join(ended))
         except Exception as err:  # best effort, like the heartbeat: never the worker's end
-            log.warning("voided scans not swept: %s", in_words(err))
+            log.warning("stopped scans not swept: %s", in_words(err))
         await asyncio.sleep(every_s)
 
 
@@ -428,6 +439,7 @@ class _Scan:
         if may_take_over and (orphan := await self.retried(partial(self._orphan, source))):
             scan_id, self.acks = orphan
             log.warning("scan %s of %s: taken over from a process that stopped", scan_id, source)
+            await self.retried(lambda: reopen_scan(self.driver, self._db, scan_id))
             self.progress = replace(self.progress, scan_id=scan_id)
             await self._interrupted(Outage("scan", TAKEN_OVER))  # resumed at its next step
         lease = asyncio.create_task(self._hold_lease())
@@ -443,7 +455,7 @@ class _Scan:
         """The newest unfinished scan of ``source`` whose process died (no lease) and that
         had acknowledgements kept, with them; None if there is none or Redis cannot tell."""
         try:
-            for scan_id in await unfinished_scans(self.driver, self._db, source):
+            for scan_id in await resumable_scans(self.driver, self._db, source):
                 if await self.redis.exists(_lease_key(scan_id)):
                     continue  # it runs elsewhere
                 acks = await _Acks.load(self.redis, scan_id)

@@ -17,8 +17,8 @@ and starts the worker again from its committed offsets if Kafka fails under it.
 Any number of workers share the partitions of one consumer group.
 
 The events of scans their source's unregistration voided are dropped in the batch's own
-transaction (graph/batch.py); ``serve`` also ends the voided scans whose process stopped before
-ending them (ingest/scan.py ``sweep_stopped_voided``), which nothing else would.
+transaction (graph/batch.py); ``serve`` also ends the scans whose process stopped before
+ending them and that no scan took over (ingest/scan.py ``sweep_stopped_scans``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ from ingest.heartbeat import beat
 from ingest.offsets import commit_offsets, commit_owned
 from ingest.openlineage.envelope import parse_record
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
-from ingest.scan import sweep_stopped_voided
+from ingest.scan import sweep_stopped_scans
 
 log = logging.getLogger("datawave.ingest")
 
@@ -380,7 +380,7 @@ class Worker:
         """Tell the change relay which tables were added, changed or removed, and which
         datasets of their own a pipeline's run changed (their namespace stands for the source),
         after the graph commit and before the offsets commit (a crash in between replays the
-        batch, and a replayed snapshot is announced as changed again: harmless). Each asset is
+        batch, which announces what it did again: graph/batch.py). Each asset is
         announced once, as the batch left it (ingest/announcements.py): a table a scan added
         and a run then wrote, as added; a dataset a scan adopted as a table, as removed and
         replaced by it."""
@@ -439,7 +439,7 @@ async def serve(settings: Settings) -> WorkerStats:
                 worker.stop()
             lapse_s = settings.resilience.heartbeat_s * 3  # a scan's lease
             sweep = asyncio.create_task(
-                sweep_stopped_voided(driver, settings.neo4j.database, redis, lapse_s)
+                sweep_stopped_scans(driver, settings.neo4j.database, redis, lapse_s)
             )
             try:
                 return await worker.run()

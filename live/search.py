@@ -14,7 +14,8 @@ Each document carries the source and the domains RBAC scopes its table by, and a
 scope (widened by their teams' access grants) is a filter of the query itself: hits, ranks and
 page sizes say nothing about tables out of scope.
 
-While OpenSearch is unreachable, ``search`` and ``count_matches`` raise ``SearchUnavailable``
+While OpenSearch is unreachable, or cannot search the index yet (503: it was deleted and is
+being created again), ``search`` and ``count_matches`` raise ``SearchUnavailable``
 (the API answers SEARCH_UNAVAILABLE, the rest of the catalog answers from the graph) and the
 relay's reindexing waits; once it is back the relay reindexes every table changed meanwhile.
 """
@@ -32,6 +33,7 @@ from typing import Any
 from neo4j import AsyncDriver
 from opensearchpy import AsyncOpenSearch, NotFoundError
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import TransportError
 from opensearchpy.helpers import async_bulk
 
 from core.outages import in_words
@@ -98,12 +100,21 @@ class IndexLost(Exception):
     """The search index was deleted during every fill: something deletes it as it is filled."""
 
 
+# What OpenSearch answers while it cannot search the index: its shards not yet started (the
+# index deleted and created again, a node starting), or itself overloaded.
+NOT_READY = 503
+
+
 @asynccontextmanager
 async def _answering() -> AsyncIterator[None]:
     try:
         yield
     except OpenSearchConnectionError as err:
         raise SearchUnavailable(in_words(err)) from err
+    except TransportError as err:
+        if err.status_code != NOT_READY:
+            raise
+        raise SearchUnavailable(f"the search index is not ready ({err.error})") from err
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from neo4j import AsyncManagedTransaction
 
 from core.events import TABLE_DISCOVERED, Event, InvalidEvent, TableDiscovered, parse_event
 from core.outages import wait_out
@@ -29,8 +31,8 @@ from core.sample_cipher import SampleCipher, UnreadableSamples
 from core.settings import KafkaSettings, ResilienceSettings
 from core.urns import Urn, column_urn, source_urn
 from graph import anomalies as graph_anomalies
-from graph.labels import ColumnLabels
-from graph.scans import voided_scans
+from graph.labels import ColumnLabels, apply_labels_in
+from graph.scans import write_unvoided
 from ingest.offsets import commit_in_time, commit_offsets
 from ingest.producer import MAX_REQUEST_BYTES, EventProducer
 from ml.anomalies import ANOMALY_EVENT, Anomaly, TableProfile, detect
@@ -50,6 +52,16 @@ class ConsumerStats:
     anomalies: int = 0
     skipped: int = 0
     voided: int = 0  # tables of scans an unregistration voided, dropped
+
+
+@dataclass
+class Classified:
+    """One table of a batch, classified and compared, ready to be written."""
+
+    event: Event
+    labels: list[ColumnLabels]
+    profile: dict[str, object] | None = None  # its snapshot and anomalies (graph/anomalies.py)
+    anomalies: list[Event] = field(default_factory=list)  # to publish once written
 
 
 def columns_of(event: Event) -> list[ColumnInput]:
@@ -170,39 +182,49 @@ class ClassificationConsumer:
                 continue
             if event.type == TABLE_DISCOVERED:
                 events.append(event)
-        events = await self._without_voided(events)
         if await self.service.use_active_model():  # one read per batch: fit ran elsewhere
             log.info("classifying with model %s from now on", self.service.model_id)
         per_event = [columns_of(e) for e in events]
-        labeled = await self.service.classify_columns([c for cs in per_event for c in cs])
-        found = await self._anomalies(events, per_event, labeled)
+        labeled = await self.service.score_columns([c for cs in per_event for c in cs])
+        written = await self._write(await self._classified(events, per_event, labeled))
+        found = [a for c in written for a in c.anomalies]
         if found:
             await producer.publish_many(found)
         self.stats.batches += 1
-        self.stats.tables += len(events)
-        self.stats.columns += len(labeled)
-        self.stats.labels += sum(len(c.labels) for c in labeled)
+        self.stats.tables += len(written)
+        self.stats.columns += sum(len(c.labels) for c in written)
+        self.stats.labels += sum(len(x.labels) for c in written for x in c.labels)
         self.stats.anomalies += len(found)
-        log.info("batch of %d tables in %.2fs", len(events), time.perf_counter() - started)
+        log.info("batch of %d tables in %.2fs", len(written), time.perf_counter() - started)
 
-    async def _without_voided(self, events: list[Event]) -> list[Event]:
-        """``events`` but those of scans their source's unregistration voided, dropped as the
-        ingest worker drops them (graph/scans.py): classified, they labelled the removed columns
-        and created those no worker wrote, live again under a source that no longer exists."""
-        ids = {i for e in events if (i := e.data.scan_id)}
-        if not ids:
-            return events
-        voided = await voided_scans(self.service.driver, self.service.database, ids)
-        kept = [e for e in events if e.data.scan_id not in voided]
-        if dropped := len(events) - len(kept):
+    async def _write(self, classified: list[Classified]) -> list[Classified]:
+        """Write the labels, profiles and anomalies of ``classified`` in one transaction, but
+        those of scans their source's unregistration voided, dropped as the ingest worker drops
+        them, checked in that transaction (graph/scans.py ``write_unvoided``): classified, they
+        labelled the removed columns and created those no worker wrote, live again under a
+        source that no longer exists. Checked before the transaction, an unregistration in
+        between let them land. Returns those written."""
+        ids = {i for c in classified if (i := c.event.data.scan_id)}
+        at = datetime.now(UTC)
+
+        async def write(tx: AsyncManagedTransaction, voided: set[str]) -> list[Classified]:
+            kept = [c for c in classified if c.event.data.scan_id not in voided]
+            await apply_labels_in(tx, [x for c in kept for x in c.labels], at)
+            await graph_anomalies.record_in(tx, [c.profile for c in kept if c.profile])
+            return kept
+
+        db = self.service.database
+        kept, _ = await write_unvoided(self.service.driver, db, ids, write)
+        if dropped := len(classified) - len(kept):
             log.info("dropped %d tables of scans voided by unregistrations", dropped)
             self.stats.voided += dropped
         return kept
 
-    async def _anomalies(
+    async def _classified(
         self, events: list[Event], per_event: list[list[ColumnInput]], labeled: list[ColumnLabels]
-    ) -> list[Event]:
-        """Compare each table with its baseline, record anomalies and move the baseline."""
+    ) -> list[Classified]:
+        """Each table with its labels, compared with its baseline: its new profile (none for an
+        old event replayed: the baseline has moved past it) and the anomalies found."""
         if not events:
             return []
         db = self.service.database
@@ -212,14 +234,15 @@ class ClassificationConsumer:
                 self.service.driver, db, [e.subject for e in events]
             )
         }
-        rows, published = [], []
+        classified = []
         offset = 0
         for event, columns in zip(events, per_event, strict=True):
             mine = labeled[offset : offset + len(columns)]
             offset += len(columns)
             base = baselines.get(event.subject)
             if base and base["at"].to_native() > event.time:
-                continue  # an old event replayed: the baseline has moved past it
+                classified.append(Classified(event, mine))
+                continue
             current = profile_of(event, mine, self.sensitive)
             previous = TableProfile.from_snapshot(base) if base else None
             found = detect(
@@ -228,15 +251,13 @@ class ClassificationConsumer:
                 null_ratio_jump=self.cfg.null_ratio_jump,
                 row_count_drop=self.cfg.row_count_drop,
             )
-            rows.append(
-                {
-                    "snapshot": snapshot(current, event),
-                    "anomalies": [anomaly_row(a, event) for a in found],
-                }
-            )
-            published += [anomaly_event(a, event) for a in found]
-        await graph_anomalies.record(self.service.driver, db, rows)
-        return published
+            profile = {
+                "snapshot": snapshot(current, event),
+                "anomalies": [anomaly_row(a, event) for a in found],
+            }
+            anomalies = [anomaly_event(a, event) for a in found]
+            classified.append(Classified(event, mine, profile, anomalies))
+        return classified
 
 
 def anomaly_row(anomaly: Anomaly, event: Event) -> dict[str, object]:

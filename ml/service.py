@@ -104,8 +104,7 @@ class ClassificationService:
         is (on-demand classification sees less than a scan did)."""
         if not columns:
             return []
-        scores = await asyncio.to_thread(self.classifier.score, columns)
-        rows = [self.rows(c, s) for c, s in zip(columns, scores, strict=True)]
+        rows = await self.score_columns(columns)
         if keep_stronger:
             before = await graph_labels.machine_labels(
                 self.driver, self.database, [c.urn for c in columns]
@@ -113,6 +112,16 @@ class ClassificationService:
             rows = [stronger(row, before.get(row.urn, {})) for row in rows]
         await graph_labels.apply_labels(self.driver, self.database, rows, at or datetime.now(UTC))
         return rows
+
+    async def score_columns(
+        self, columns: Sequence[ColumnInput]
+    ) -> list[graph_labels.ColumnLabels]:
+        """Score a batch: the labels of each column, not yet written (the classification
+        consumer writes them in the transaction that checks their scans, ml/consumer.py)."""
+        if not columns:
+            return []
+        scores = await asyncio.to_thread(self.classifier.score, columns)
+        return [self.rows(c, s) for c, s in zip(columns, scores, strict=True)]
 
     async def classify_urn(
         self, urn: str, samples: Mapping[str, Sequence[str]] | None = None

@@ -69,6 +69,9 @@ class Failure(StrEnum):
     TIMEOUT = "timed out"
     UNREACHABLE = "unreachable"
     FAILED = "the source answered with an error"
+    # A table the source lists but will not read (no privilege, a view whose definer is gone,
+    # a materialized view never refreshed): catalogued unprofiled (``SqlConnector._describe``).
+    UNREADABLE = "the source refused to read it"
 
 
 def _failure(err: BaseException) -> Failure | None:
@@ -220,6 +223,14 @@ class Connector(ABC, Generic[SpecT]):
             return detail
         return f"{self.config.target}: {detail}"
 
+    def warn(self, what: str, err: BaseException, kind: Failure | None = None) -> None:
+        """Keep a failure of one object (``what``: a database, a table) among the scan's
+        warnings, which whoever may read the source sees: its kind only, as ``lastError``;
+        the driver's words (host names, accounts, addresses) go to the log."""
+        kind = kind or self.failure(err)
+        log.warning("source %s: %s: %s: %s", self.config.name, what, kind.name, self.explain(err))
+        self.report.failures.append(f"{what}: {kind}")
+
     async def validate(self, scan_id: str | None = None) -> SourceChecked:
         """Reachability, version and counts; a down source is a result, never an exception."""
         checked, _, _, _ = await self._check(scan_id)
@@ -301,7 +312,7 @@ class Connector(ABC, Generic[SpecT]):
                     async for event in self._discover_database(database, scan_id, skip):
                         yield event
             except self.recoverable as err:
-                self.report.failures.append(f"database {database}: {self.explain(err)}")
+                self.warn(f"database {database}", err)
         children = [database_urn(self.config.name, d) for d in present]
         for event in self._listing_events(self.urn, children, scan_id):
             yield event
@@ -335,9 +346,7 @@ class Connector(ABC, Generic[SpecT]):
             todo = [s for s in specs if table_urn(name, database, schema, s.name) not in skip]
             async for spec, result in in_order(todo, describe, self.config.pool_size):
                 if isinstance(result, self.recoverable):
-                    self.report.failures.append(
-                        f"table {database}.{schema}.{spec.name}: {self.explain(result)}"
-                    )
+                    self.warn(f"table {database}.{schema}.{spec.name}", result)
                     continue
                 if isinstance(result, BaseException):
                     raise result

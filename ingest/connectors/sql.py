@@ -21,7 +21,7 @@ from typing import Any, Literal, NamedTuple
 
 from core.events import ColumnInfo, ForeignKey, Index, LineageEdge, TableDiscovered
 from core.urns import schema_urn, table_urn
-from ingest.connectors.base import Connector, bounded_count
+from ingest.connectors.base import Connector, Failure, bounded_count
 from ingest.connectors.profiling import MAX_VALUE_CHARS, profile_values
 from ingest.sql_lineage import Dialect, LineageError, TableName, view_lineage
 
@@ -224,9 +224,8 @@ class SqlConnector(Connector[TableSpec]):
             if not self._unreadable(err):
                 raise
             # The catalog described it: its columns, keys and lineage stay in the graph.
-            self.report.failures.append(
-                f"table {database}.{schema}.{spec.name}: catalogued unprofiled: {self.explain(err)}"
-            )
+            what = f"table {database}.{schema}.{spec.name}: catalogued unprofiled"
+            self.warn(what, err, Failure.UNREADABLE)
             columns, row_count, exact = spec.columns, None, False
         row = spec.row
         return TableDiscovered(

@@ -8,7 +8,7 @@ batch that got there first (graph/scans.py ``LOCK_VOIDED``).
 
 A scan still running when its source was unregistered is left to its process to end; if that
 process stopped first, the scan read ``running`` for ever (a voided scan is never taken over).
-A worker ends it once its lease lapsed (ingest/scan.py ``end_stopped_voided``).
+A worker ends it once its lease lapsed (ingest/scan.py ``end_stopped``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from core.settings import IngestSettings, Settings
 from core.urns import source_urn
 from graph import batch
 from graph.driver import read
-from graph.scans import STOPPED_VOIDED, get_scan, start_scan
+from graph.scans import STOPPED_VOIDED, get_scan, start_scan, unvoided_step
 from graph.sources import get_source, register_source, unregister_source
 from ingest import worker as ingest_worker
 from ingest.producer import EventProducer
@@ -114,7 +114,9 @@ async def test_an_unregistration_waits_for_the_batch_being_written_and_removes_i
     async with neo4j.session(database=db) as session:
         tx = await session.begin_transaction()
         try:
-            await batch._apply(tx, prepared, None)  # the batch's statements, uncommitted
+            sent_by = {i for p in prepared if (i := batch.scan_of(p))}
+            # The batch's statements, its scans' check and lock included, uncommitted.
+            await unvoided_step(tx, sent_by, lambda tx, _voided: batch._apply(tx, prepared))
             unregistering = asyncio.create_task(unregister_source(neo4j, db, src.name))
             await asyncio.sleep(1.5)
             assert not unregistering.done(), "the unregistration did not wait for the batch"

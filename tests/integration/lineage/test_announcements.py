@@ -82,8 +82,8 @@ async def test_a_dataset_a_scan_finds_as_a_table_is_announced_replaced(
 ) -> None:
     """A job writes a PostgreSQL table on a server no source scans: a dataset of its own.
     Once a source there is registered and its scan finds the table, the dataset is announced
-    REMOVED, replaced by the table, and its input CHANGED lineage: a subscriber of either
-    hears it, and reads cached before (the dataset, the input's downstream) follow at once.
+    REMOVED, replaced by the table (ADDED), and its input CHANGED lineage: a subscriber of
+    any hears it, and reads cached before (the dataset, the input's downstream) follow at once.
     ``crashed``: a worker committed the scan's batch and died before announcing it; the batch
     replayed (no dataset left to adopt) announces the same."""
     db = settings.neo4j.database
@@ -107,18 +107,19 @@ async def test_a_dataset_a_scan_finds_as_a_table_is_announced_replaced(
         scan = [*source.containers(), source.table("orders", columns("id:int"))]
         if crashed:  # the worker's write step; it dies before announcing
             await apply_batch(neo4j, db, scan)
-        filter = {"urns": [dataset, upstream]}
+        filter = {"urns": [dataset, upstream, orders]}
         async with (
             relayed(served, settings, ingest_cfg, unique),
             Subscriber(served, token, HEARD, CATALOG_CHANNEL, filter=filter) as sub,
         ):
             await written(settings, ingest_cfg, neo4j, scan)
-            changes = await heard(sub, 2)
+            changes = await heard(sub, 3)
         assert changes == [
             {"type": "REMOVED", "urn": dataset, "kind": "DATASET", "fields": [],
              "replacedBy": orders},
             {"type": "CHANGED", "urn": upstream, "kind": "DATASET", "fields": ["lineage"],
              "replacedBy": None},
+            {"type": "ADDED", "urn": orders, "kind": "TABLE", "fields": [], "replacedBy": None},
         ]  # fmt: skip
 
         async def followed() -> bool:  # the relay invalidates as it broadcasts

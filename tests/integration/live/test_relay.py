@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import AsyncDriver
-from opensearchpy.exceptions import TransportError
 
 from core.events import ASSET_CHANGED, AssetChanged, make_event
 from core.settings import Settings
@@ -16,7 +15,7 @@ from core.urns import source_urn
 from ingest.producer import EventProducer
 from live.changes import CATALOG_CHANNEL
 from live.relay import ChangeRelay
-from live.search import search
+from live.search import INDEX, SearchUnavailable, search
 from live.state import AppState, open_state
 from tests.factories import eventually
 from tests.integration.cleanup import drop_sources
@@ -73,7 +72,7 @@ async def test_a_change_is_broadcast_and_indexed(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await state.opensearch.delete(index="datawave-assets", id=urn, ignore=[404])
+        await state.opensearch.delete(index=INDEX, id=urn, ignore=[404], refresh=True)
         await drop_sources(settings, neo4j, unique)
 
 
@@ -133,7 +132,7 @@ async def test_an_index_deleted_after_its_fill_is_created_again_with_its_mapping
                     *await search(client, "tracking number", source=unique, index=index),
                     *await search(client, "invoice total", source=unique, index=index),
                 ]
-            except TransportError:  # 503 while the index is deleted and created again
+            except SearchUnavailable:  # while the index is deleted and created again
                 return False
             return {h.urn for h in hits} == {shipments, invoices}
 

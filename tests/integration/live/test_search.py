@@ -13,7 +13,15 @@ from opensearchpy import AsyncOpenSearch
 from core.settings import Settings
 from graph.driver import write
 from live import search as live_search
-from live.search import create_index, ensure_index, reindex, search
+from live.search import (
+    MAPPING,
+    SearchUnavailable,
+    count_matches,
+    create_index,
+    ensure_index,
+    reindex,
+    search,
+)
 from tests.integration.cleanup import drop_sources
 from tests.integration.estate import Estate
 
@@ -79,6 +87,23 @@ async def test_reindex_follows_the_graph(
 
 async def test_search_before_any_index_is_empty(opensearch: AsyncOpenSearch, unique: str) -> None:
     assert await search(opensearch, "anything", index=f"{unique}-assets") == []
+
+
+async def test_search_while_the_index_is_created_again_is_unavailable(
+    opensearch: AsyncOpenSearch, unique: str
+) -> None:
+    """The index was deleted and is being created again, its shard not yet started: OpenSearch
+    answers 503, which went through as an internal error instead of SEARCH_UNAVAILABLE."""
+    index = f"{unique}-assets"
+    unstarted = {
+        **MAPPING,
+        "settings": {**MAPPING["settings"], "index.routing.allocation.require._name": "nowhere"},
+    }
+    await opensearch.indices.create(index=index, body=unstarted, wait_for_active_shards=0)
+    with pytest.raises(SearchUnavailable, match="not ready"):
+        await search(opensearch, "orders", index=index)
+    with pytest.raises(SearchUnavailable, match="not ready"):
+        await count_matches(opensearch, "orders", index=index)
 
 
 async def test_a_new_index_is_filled_from_the_graph(

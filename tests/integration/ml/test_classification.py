@@ -58,6 +58,16 @@ async def service(
     await drop_classified(settings, neo4j, unique)
 
 
+async def one_partition(settings: Settings, topic: str) -> None:
+    """Create ``topic`` with one partition: the consumer reads its events in order."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
 async def until(check: Callable[[], Awaitable[object]]) -> None:
     """Poll the graph until ``check`` returns something truthy (the consumer runs apart)."""
     async with asyncio.timeout(60):
@@ -264,12 +274,7 @@ async def test_the_consumer_picks_up_a_new_model_version(
     own = replace(service, classifier=copy.copy(service.classifier))
     db = own.database
     first = await labels.active_model(own.driver, db, unique, model_props(default_model()))
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(unique, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    await one_partition(settings, unique)
     consumer = ClassificationConsumer(own, settings.kafka)
     running = asyncio.create_task(consumer.run())
     email = column_urn(table_urn(unique, "db", "public", "people"), "email")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+import pytest
 from neo4j import AsyncDriver
 
 from core.events import Event
@@ -26,7 +26,13 @@ from ingest.producer import EventProducer
 from ingest.registration import source_config
 from ml.consumer import ClassificationConsumer
 from ml.service import ClassificationService
-from tests.integration.ml.test_classification import EMAILS, PHONES, discovered, until
+from tests.integration.ml.test_classification import (
+    EMAILS,
+    PHONES,
+    discovered,
+    one_partition,
+    until,
+)
 
 REMOVED_COLUMN = """
 MERGE (c:Asset:Column {urn: $urn})
@@ -55,13 +61,7 @@ async def test_events_of_a_voided_scan_are_not_classified(
     await write(neo4j, db, REMOVED_COLUMN, urn=email, source=unique)  # written, then removed
     assert await unregister_source(neo4j, db, unique) == []
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        topic = classification.cfg.topic
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    await one_partition(settings, classification.cfg.topic)
     consumer = ClassificationConsumer(classification, settings.kafka)
     running = asyncio.create_task(consumer.run())
     try:
@@ -78,3 +78,46 @@ async def test_events_of_a_voided_scan_are_not_classified(
     assert (await read(neo4j, db, NODE, urn=mobile))[0]["n"] == 0, "brought back"
     assert await snapshots(neo4j, db, [voided.subject]) == []
     assert (consumer.stats.voided, consumer.stats.tables) == (1, 1)
+
+
+async def test_a_source_unregistered_between_the_check_and_the_write_stays_gone(
+    classification: ClassificationService, settings: Settings, neo4j: AsyncDriver, unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The consumer found the scan not voided, then the admin unregistered the source, then
+    the batch was written: the table's columns came back live with their labels and profile,
+    under a source no longer there. The check is in the write's transaction now, as the
+    ingest worker's (graph/scans.py ``write_unvoided``)."""
+    db, scan_id = settings.neo4j.database, str(uuid.uuid4())
+    await register_source(neo4j, db, source_config({"name": unique, "kind": "postgresql"}))
+    await start_scan(neo4j, db, scan_id, unique, source_urn(unique))
+    event = of_scan(
+        discovered(unique, 10, 0.0, ("email", EMAILS), ("mobile", PHONES)),
+        scan_id,
+        unique,
+        "people",
+    )
+    model, unregistered = classification.use_active_model, []
+
+    async def unregistered_first() -> bool:  # read between the consumer's first read and write
+        if not unregistered:
+            unregistered.append(await unregister_source(neo4j, db, unique))
+        return await model()
+
+    monkeypatch.setattr(classification, "use_active_model", unregistered_first)
+    await one_partition(settings, classification.cfg.topic)
+    consumer = ClassificationConsumer(classification, settings.kafka)
+    running = asyncio.create_task(consumer.run())
+    try:
+        async with EventProducer(settings.kafka, classification.cfg.topic) as producer:
+            await producer.publish(event)
+        await until(lambda: asyncio.sleep(0, consumer.stats.batches))
+    finally:
+        consumer.stop()
+        await running
+    assert unregistered == [[]]
+    for name in ("email", "mobile"):
+        urn = column_urn(event.subject, name)
+        assert (await read(neo4j, db, NODE, urn=urn))[0]["n"] == 0, f"{name} brought back"
+    assert await snapshots(neo4j, db, [event.subject]) == []
+    assert (consumer.stats.voided, consumer.stats.tables) == (1, 0)

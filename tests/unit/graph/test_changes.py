@@ -25,8 +25,8 @@ def before(applied: Any, **changes: Any) -> dict[str, Any]:
     props = {f: table[f] for f in ("kind", "rowCount", "rowCountExact", "sizeBytes",
                                     "description", "viewSql", "primaryKey", "indexes")}  # fmt: skip
     profiles = [[c[0], *c[7:11]] for c in table["columns"]]
-    return {"urn": applied.urn, "lastEventId": applied.event.id, "removed": False,
-            "props": props | changes, "profiles": profiles}  # fmt: skip
+    return {"urn": applied.urn, "lastEventId": applied.event.id, "addedBy": None,
+            "removed": False, "props": props | changes, "profiles": profiles}  # fmt: skip
 
 
 def test_a_table_new_to_the_graph_or_back_is_added() -> None:
@@ -59,3 +59,10 @@ def test_a_snapshot_applied_again_is_announced_again() -> None:
     assert changes_of([applied], set(), {applied.urn: before(applied)}) == [
         Change("changed", applied.urn)
     ]
+
+
+def test_the_snapshot_that_added_a_table_applied_again_is_announced_added_again() -> None:
+    """Its ``ADDED`` may be what the crash lost: ``ADDED`` subscribers hear it again."""
+    applied = orders()
+    row = before(applied) | {"addedBy": applied.event.id}
+    assert changes_of([applied], set(), {applied.urn: row}) == [Change("added", applied.urn)]
