@@ -24,6 +24,28 @@ MODIFIER_PENALTY = 0.2
 FILLERS = frozenset({"of", "de", "di", "do", "da"})  # "date_of_birth", "data_di_nascita"
 # Words naming a place: "place_of_birth" and "lieu_de_naissance" say where, not when.
 PLACE_WORDS = "place lieu ort lugar luogo plaats miejsce sted paikka"
+# Words saying a column holds dates or times, alone or ending a compound (``eintrittsdatum``,
+# ``startdate``): the other words of such a name say what is dated (``hire_date``, ``fecha_alta``).
+DATE_WORDS = "date dt day datum dato fecha data jour dia on at ts time timestamp datetime"
+DATE_ENDINGS = ("datum", "dato", "date")
+# "Birth" in the taxonomy's languages, also inside words no keyword spells (``geburtstag``,
+# ``syntymapaiva``): such a name dates a birth, read as one or not.
+BIRTH_STEMS = ("birth", "born", "geburt", "naiss", "nacim", "nasc", "geboort", "urodz", "fodel",
+               "fodsel", "syntym", "dob")  # fmt: skip
+# Words that name no event: ``date_value`` and ``dt_utc`` date nothing in particular.
+UNNAMING_WORDS = "value val col column field raw iso utc local str text fmt orig new old tmp"
+# Things, not people, that carry numbers and codes (``part_number``, ``sku``, ``artikelnummer``),
+# in the taxonomy's languages.
+THING_WORDS = (
+    "part sku item product article serial model catalog catalogue stock inventory order invoice "
+    "ticket tracking shipment parcel package batch lot asset device component material drawing "
+    "revision ean upc gtin isbn barcode warehouse vehicle vin flight booking voucher coupon "
+    "teil bauteil artikel produkt bestellung bestell rechnung lager charge geraet "
+    "pieza articulo producto pedido factura lote piece produit commande facture "
+    "pezzo articolo prodotto ordine fattura lotto onderdeel bestelling factuur "
+    "peca artigo produto fatura czesc artykul zamowienie faktura partia"
+)
+NUMBER_ENDINGS = ("nummer", "number", "numero", "nr", "no", "num", "code", "id")
 ABBREV_MIN = 2  # shorter tokens abbreviate too much
 ABBREV_WEIGHT = 0.8  # an abbreviation reads less surely than the word
 READS_AS = 0.5  # a name says what the column is, not something about it (phone_id reads 0.2)
@@ -38,7 +60,20 @@ def words(name: str) -> list[str]:
 
 MODIFIERS = frozenset(words(MODIFIER_WORDS))
 PLACES = frozenset(words(PLACE_WORDS))
-UNABBREVIATED = MODIFIERS | FILLERS
+DATES = frozenset(words(DATE_WORDS))
+UNNAMING = frozenset(words(UNNAMING_WORDS))
+THINGS = frozenset(words(THING_WORDS))
+UNNAMED = UNNAMING | FILLERS | DATES
+UNABBREVIATED = MODIFIERS | FILLERS | THINGS  # whole words: ``part`` is no ``passport``
+
+
+def _head(word: str, endings: tuple[str, ...]) -> str:
+    """``eintritts`` of ``eintrittsdatum``, ``part`` of ``partno``: the word before an ending,
+    if three letters or more are left; else the word itself (``update`` keeps its ``date``)."""
+    for ending in endings:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
 
 
 def abbreviates(token: str, word: str) -> bool:
@@ -79,9 +114,38 @@ class NameDetector:
         found = self._column(name).get(label)
         return found is not None and found.score >= READS_AS
 
+    def dates_another_event(self, name: str) -> str | None:
+        """What a date column's name says it dates when that is not a birth: ``hire`` for
+        ``hire_date``, ``created`` for ``created_on``, ``eintritts`` for ``eintrittsdatum``. None
+        for a name that reads as a birth date, holds a word of birth, has no date word, or
+        names nothing beside it (``date``, ``d_1``, ``date_value``)."""
+        tokens = words(name)
+        if any(stem in t for t in tokens for stem in BIRTH_STEMS):
+            return None
+        if self.reads_as(name, "PII.DateOfBirth"):
+            return None
+        heads = [_head(t, DATE_ENDINGS) for t in tokens if t not in DATES]
+        dated = len(heads) < len(tokens) or any(h not in tokens for h in heads)
+        named = [h for h in heads if len(h) >= 3 and h.isalpha() and h not in UNNAMED]
+        return " ".join(named) if dated and named else None
+
+    def names_a_thing(self, name: str) -> str | None:
+        """The thing, not a person, whose number or code the name says the column holds:
+        ``part`` for ``part_number``, ``sku``, ``artikel`` for ``artikelnummer``. None when the
+        name reads as a national identifier (``ssn``, ``soc_sec_no``) or names no such thing."""
+        if self.reads_as(name, "PII.NationalId"):
+            return None
+        for token in words(name):
+            head = _head(token, NUMBER_ENDINGS)
+            for thing in (token, head, head[:-1]):  # ``rechnungs``-nummer, ``teile``-nummer
+                if thing in THINGS:
+                    return thing
+        return None
+
     def _expand(self, tokens: list[str]) -> set[str]:
         """The vocabulary words the name's tokens abbreviate (not metadata words like ``id``, nor
-        fillers: the ``de`` of ``lieu_de_naissance`` is no ``date``)."""
+        fillers: the ``de`` of ``lieu_de_naissance`` is no ``date``, nor things: the ``part``
+        of ``part_number`` is no ``passport``)."""
         return {
             word
             for t in tokens

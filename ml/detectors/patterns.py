@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
+from typing import NamedTuple
 
 from ml.detectors import ColumnEvidence, ColumnInput, Evidence, Tier
 from ml.detectors import gazetteer as g
@@ -51,8 +52,23 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 EMBEDDED_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(\.[\w-]+)*\.[A-Za-z]{2,}")
 EMBEDDED_PHONE = re.compile(r"\+?\(?\d[\d ().-]{7,}\d(x\d+)?")
 
+WEAK_ID = 0.5  # a number without a check digit under a name of something else
+BIRTH_DETAIL = "date 1 to 120 years ago"
+
 Strength = Callable[[str], float]
-Bind = Callable[[ColumnInput, Sequence[str]], tuple[Strength, str] | None]
+
+
+class Bound(NamedTuple):
+    """A validator picked for one column. ``decides`` is False where the column's name says
+    its values are something else (``hire_date``, ``part_number``): they then never carry
+    the rule's tier, so the model alone scores them."""
+
+    strength: Strength
+    detail: str
+    decides: bool = True
+
+
+Bind = Callable[[ColumnInput, Sequence[str]], Bound | None]
 
 
 def flag(check: Callable[[str], bool], strength: float = 1.0) -> Strength:
@@ -172,11 +188,33 @@ class Rule:
     bind: Bind | None = None
 
 
-def bind_national_id(column: ColumnInput, samples: Sequence[str]) -> tuple[Strength, str] | None:
+def bind_national_id(
+    names: NameDetector, column: ColumnInput, samples: Sequence[str]
+) -> Bound | None:
+    """The column's scheme. One without a check digit (a US SSN is any ``AAA-GG-SSSS`` in
+    range) counts half, and never decides, under a name that says whose number it is and
+    that is a thing: ``123-45-6789`` in ``part_number`` or ``sku`` is a part number."""
     scheme = v.id_scheme(samples)
     if scheme is None:
         return None
-    return flag(scheme.check), f"valid {scheme.name} (python-stdnum)"
+    detail = f"valid {scheme.name} ({scheme.how})"
+    thing = None if scheme.check_digit else names.names_a_thing(column.name)
+    if thing is None:
+        return Bound(flag(scheme.check), detail)
+    detail = f"{detail[:-1]}; counts half, not alone: the column's name says {thing!r})"
+    return Bound(flag(scheme.check, WEAK_ID), detail, decides=False)
+
+
+def bind_birth_dates(
+    names: NameDetector, strength: Strength, column: ColumnInput, samples: Sequence[str]
+) -> Bound:
+    """Any past date is a birth date somebody has: where the name says what else the dates
+    are (``hire_date``, ``created_on``, ``fecha_alta``), they do not decide alone."""
+    event = names.dates_another_event(column.name)
+    if event is None:
+        return Bound(strength, BIRTH_DETAIL)
+    detail = f"{BIRTH_DETAIL} (not alone: the column's name dates {event!r})"
+    return Bound(strength, detail, decides=False)
 
 
 def bind_phone(
@@ -194,7 +232,7 @@ def bind_phone(
     where = f", national numbers of {region}" if region else ""
     where += "; bare digits count half" if weak else ""
     detail = f"valid phone number (libphonenumber{where})"
-    return partial(v.valid_phone, region=region, bare_is_weak=weak), detail
+    return Bound(partial(v.valid_phone, region=region, bare_is_weak=weak), detail)
 
 
 def crypt_or_digest(value: str) -> float:
@@ -205,18 +243,21 @@ def crypt_or_digest(value: str) -> float:
 
 def builtin_rules(today: date, names: NameDetector) -> tuple[Rule, ...]:
     phones = partial(bind_phone, names)
+    ids = partial(bind_national_id, names)
+    born = flag(lambda s: v.date_of_birth(s, today))
     return (
         Rule("PII.Email", "valid email address", flag(v.email), Tier.SPECIFIC),
         Rule("PII.Phone", "phone number", v.phone, Tier.SPECIFIC, bind=phones),
         Rule("PII.PostalAddress", "street or postcode line", postal_address, Tier.SPECIFIC),
         Rule(
             "PII.DateOfBirth",
-            "date 1 to 120 years ago",
-            flag(lambda s: v.date_of_birth(s, today)),
+            BIRTH_DETAIL,
+            born,
             Tier.STRICT,
             birth_dates,
+            bind=partial(bind_birth_dates, names, born),
         ),
-        Rule("PII.NationalId", "national id", flag(v.us_ssn), Tier.SPECIFIC, bind=bind_national_id),
+        Rule("PII.NationalId", "national id", flag(v.us_ssn), Tier.SPECIFIC, bind=ids),
         Rule("PII.Passport", "passport number shape", shape(PASSPORT, 1)),
         Rule(
             "PII.IPAddress",
@@ -274,12 +315,12 @@ class PatternDetector:
             return {}
         found: ColumnEvidence = {}
         for rule in self.rules:
-            strength, detail = rule.strength, rule.detail
+            bound = Bound(rule.strength, rule.detail)
             if rule.bind is not None:
                 bound = rule.bind(column, samples)
                 if bound is None:
                     continue
-                strength, detail = bound
+            strength, detail, decides = bound
             strengths = [strength(s) for s in samples]
             total = sum(strengths)
             if total == 0:
@@ -294,7 +335,7 @@ class PatternDetector:
                     len(hits),
                     len(samples),
                     tuple(hits[:2]),
-                    self._tier(rule, samples, strengths),
+                    self._tier(rule, samples, strengths) if decides else None,
                 ),
                 key=lambda e: e.score,
             )

@@ -131,6 +131,8 @@ class IdScheme:
 
     name: str
     check: Callable[[str], bool]
+    how: str = "python-stdnum"  # what the check is, as the evidence states it
+    check_digit: bool = True  # False: shape and ranges only, shared with other numbers
 
 
 def _stdnum(module: str) -> Callable[[str], bool]:
@@ -145,13 +147,15 @@ def _stdnum(module: str) -> Callable[[str], bool]:
     return check
 
 
+# stdnum checks the Danish CPR's embedded birth date only (its mod-11 digit was dropped in 2007).
+WITHOUT_CHECK_DIGIT = {"dk.cpr": ("python-stdnum: birth date; no check digit", False)}
 # Schemes with a check digit or a structure a random string rarely meets; stdnum's us.ssn
 # accepts bare nine-digit numbers, so the dashed form is checked here instead.
 ID_SCHEMES: tuple[IdScheme, ...] = (
-    IdScheme("US SSN", us_ssn),
-    IdScheme("UK NINO", uk_nino),
+    IdScheme("US SSN", us_ssn, "area, group and serial in range; no check digit", False),
+    IdScheme("UK NINO", uk_nino, "allocated prefix; no check digit", False),
     *(
-        IdScheme(name, _stdnum(module))
+        IdScheme(name, _stdnum(module), *WITHOUT_CHECK_DIGIT.get(module, ()))
         for name, module in (
             ("French NIR", "fr.nir"),
             ("Spanish DNI/NIE", "es.nif"),

@@ -1,7 +1,7 @@
-"""Tables in Spanish and Polish, end to end: PostgreSQL -> the real connector -> Kafka -> the
-classification consumer -> Neo4j. Every sensitive column is suggested from its values and
-local names, decoys stay unlabeled, labels carry each signal's contribution, and near-misses
-wait as candidates that mask nothing."""
+"""Tables in Spanish, Polish and English, end to end: PostgreSQL -> the real connector -> Kafka
+-> the classification consumer -> Neo4j. Every sensitive column is suggested from its values and
+local names, decoys stay unlabeled (hire dates spanning decades, SSN-shaped part numbers), labels
+carry each signal's contribution, and near-misses wait as candidates that mask nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,14 @@ from ml.service import ClassificationService
 from tests.integration.databases import postgres_database
 
 ROWS = 60
+DOB = "PII.DateOfBirth"
+
+
+def ssn_shaped(rng: random.Random) -> str:
+    """AAA-GG-SSSS in the SSN's ranges, which have no check digit: part numbers, not SSNs."""
+    return f"{rng.randint(100, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
+
+
 # table -> column -> (SQL type, Faker recipe, the label it should get or None for a decoy)
 TABLES = {
     "clientes": {
@@ -52,8 +61,22 @@ TABLES = {
         "nr_karty": ("text", lambda f, r: r.choice(MAESTRO_JCB), "PCI.CardNumber"),
         "firma": ("text", lambda f, r: f.company(), None),
     },
+    "employees": {
+        "dob": ("date", lambda f, r: f.date_of_birth(minimum_age=18, maximum_age=70), DOB),
+        "ssn": ("text", lambda f, r: f.ssn(), "PII.NationalId"),
+        # Thirty-five years of hiring span decades like birth dates; the name says what they are.
+        "hire_date": (
+            "date",
+            lambda f, r: f.date_between(date(1990, 1, 1), date(2024, 12, 31)),
+            None,
+        ),
+    },
+    "parts": {
+        "part_number": ("text", lambda f, r: ssn_shaped(r), None),
+        "sku": ("text", lambda f, r: ssn_shaped(r), None),
+    },
 }
-LOCALE = {"clientes": "es_ES", "klienci": "pl_PL"}
+LOCALE = {"clientes": "es_ES", "klienci": "pl_PL", "employees": "en_US", "parts": "en_US"}
 MAESTRO_JCB = ("675936625853", "6759649826438453", "213144978690732", "3530111333300000")
 
 
@@ -73,7 +96,7 @@ async def estate(settings: Settings, unique: str) -> AsyncIterator[str]:
         yield password
 
 
-async def test_spanish_and_polish_tables_end_to_end(
+async def test_spanish_polish_and_english_tables_end_to_end(
     estate: str,
     classification: ClassificationService,
     settings: Settings,

@@ -52,6 +52,26 @@ def test_a_word_of_the_name_does_not_make_it_another_concept() -> None:
         assert names(name) == {}, name
     assert names("date_de_naissance") == {"PII.DateOfBirth": 1.0}
     assert names("dt_birth") == {"PII.DateOfBirth": 0.8}  # abbreviations still read
+    # A word for a thing abbreviates nothing: the "part" of part_number is no "passport".
+    assert names("part_number") == {} and names("partNo") == {}
+    assert names("psprt_no") == {"PII.Passport": 0.8}
+
+
+def test_names_that_date_another_event_or_number_a_thing() -> None:
+    n = NameDetector(BUILTIN)
+    assert n.dates_another_event("hire_date") == "hire"
+    assert n.dates_another_event("last_login_at") == "last login"
+    assert n.dates_another_event("eintrittsdatum") == "eintritts"  # a compound's head
+    assert n.dates_another_event("date_of_death") == "death"
+    # No other event: no date word, nothing beside it, or a birth however it is spelt.
+    for name in ("update", "date", "d_1", "date_value", "dt_x9", "birth_dt", "bdate",
+                 "geburtstag", "syntymapaiva", "date_de_naissance"):  # fmt: skip
+        assert n.dates_another_event(name) is None, name
+    assert n.names_a_thing("part_number") == "part"
+    assert n.names_a_thing("rechnungsnummer") == "rechnung"
+    # People's numbers and national ids are no things.
+    for name in ("ssn_no", "soc_sec_no", "tax_id", "patient_id", "employee_number", "partner_id"):
+        assert n.names_a_thing(name) is None, name
 
 
 def pattern_scores(*samples: str, name: str = "c", data_type: str = "varchar") -> dict[str, float]:

@@ -267,3 +267,103 @@ def test_few_samples_never_decide_alone(classifier: Classifier) -> None:
     two = column("k_4", ["ana@example.com", "jan@example.org"])
     score = scores(classifier, two)["PII.Email"]
     assert score.floor is None
+
+
+def dates_between(first: date, last: date, n: int = 50, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    span = last.toordinal() - first.toordinal()
+    return [
+        date.fromordinal(first.toordinal() + rng.randint(0, span)).isoformat() for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["hire_date", "start_date", "created_on", "shipped_at", "hireDate", "fecha_alta",
+     "eintrittsdatum", "date_embauche", "data_assunzione", "data_zatrudnienia"],
+)  # fmt: skip
+def test_dates_a_name_says_are_not_births_are_no_birth_dates(
+    classifier: Classifier, name: str
+) -> None:
+    # Thirty-five years of hiring: dates 1-120 years ago spanning decades, like birth dates.
+    hired = dates_between(date(1990, 1, 1), date(2024, 12, 31))
+    score = scores(classifier, column(name, hired, "employees"))["PII.DateOfBirth"]
+    assert score.confidence < REVIEW and score.floor is None, name
+    assert "not alone: the column's name dates" in score.explanation("default:1")
+    # The values alone could be births: under a name that says nothing they still go to review.
+    assert confidence(classifier, column("d_1", hired, "employees"), "PII.DateOfBirth") >= REVIEW
+
+
+@pytest.mark.parametrize(
+    ("locale", "name"),
+    [("en_US", "dob"), ("en_GB", "birth_date"), ("en_US", "dateOfBirth"),
+     ("es_ES", "fecha_de_nacimiento"), ("de_DE", "geburtsdatum"), ("fr_FR", "date_naissance"),
+     ("it_IT", "data_di_nascita"), ("nl_NL", "geboortedatum"), ("pl_PL", "data_urodzenia"),
+     ("sv_SE", "fodelsedatum")],
+)  # fmt: skip
+def test_birth_dates_under_birth_names_in_several_languages(
+    classifier: Classifier, locale: str, name: str
+) -> None:
+    f = fake(locale)
+    born = [f.date_of_birth(minimum_age=18, maximum_age=90).isoformat() for _ in range(50)]
+    score = scores(classifier, column(name, born, "customers"))["PII.DateOfBirth"]
+    assert score.confidence >= SUGGESTED and score.floor is Tier.STRICT, name
+    assert "not alone" not in score.explanation("default:1")
+
+
+@pytest.mark.parametrize("name", ["geburtstag", "syntymapaiva", "birthday_date", "born_on"])
+def test_a_word_of_birth_keeps_the_dates_deciding(classifier: Classifier, name: str) -> None:
+    f = fake("de_DE")
+    born = [f.date_of_birth(minimum_age=18, maximum_age=90).isoformat() for _ in range(50)]
+    score = scores(classifier, column(name, born, "kunden"))["PII.DateOfBirth"]
+    assert score.confidence >= REVIEW and score.floor is Tier.STRICT, name
+
+
+def ssn_shaped(n: int = 50, seed: int = 13) -> list[str]:
+    """``AAA-GG-SSSS`` in the SSN's ranges: what part numbers and SKUs often look like."""
+    rng = random.Random(seed)
+    return [
+        f"{rng.randint(100, 665):03d}-{rng.randint(10, 99):02d}-{rng.randint(1000, 9999):04d}"
+        for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["part_number", "sku", "item_code", "partNo", "product_id", "artikelnummer", "numero_pieza",
+     "codice_articolo"],
+)  # fmt: skip
+def test_ssn_shaped_part_numbers_are_not_ssns(classifier: Classifier, name: str) -> None:
+    score = scores(classifier, column(name, ssn_shaped(), "products"))["PII.NationalId"]
+    assert score.confidence < REVIEW and score.floor is None, name
+    text = score.explanation("default:1")
+    assert "valid US SSN (area, group and serial in range; no check digit; counts half" in text
+
+
+@pytest.mark.parametrize(
+    "name", ["ssn", "social_security_number", "SocialSecurityNumber", "ssn_no", "soc_sec_no", "c_9"]
+)
+def test_ssn_columns_are_ssns_and_say_what_was_checked(classifier: Classifier, name: str) -> None:
+    f = fake("en_US")
+    ssns = [f.ssn() for _ in range(50)]
+    score = scores(classifier, column(name, ssns, "employees"))["PII.NationalId"]
+    assert score.confidence >= SUGGESTED and score.floor is Tier.SPECIFIC, name
+    # The SSN has no check digit and python-stdnum does not check it here: say so.
+    text = score.explanation("default:1")
+    assert "valid US SSN (area, group and serial in range; no check digit)" in text
+    assert "python-stdnum" not in text
+
+
+def test_eight_digit_part_numbers_are_no_passports(classifier: Classifier) -> None:
+    rng = random.Random(2)
+    parts = [str(rng.randint(10**7, 10**8 - 1)) for _ in range(30)]
+    assert confidence(classifier, column("part_number", parts, "products"), "PII.Passport") < REVIEW
+    # The same digits where the name says passport are passports.
+    assert confidence(classifier, column("psprt_no", parts, "travellers"), "PII.Passport") >= REVIEW
+
+
+def test_identifiers_with_a_check_digit_decide_under_any_name(classifier: Classifier) -> None:
+    # A random code rarely passes PESEL's check: thirty that do are PESELs, whatever the name.
+    pesels = values("pl_PL", "pesel", 30)
+    score = scores(classifier, column("product_code", pesels, "products"))["PII.NationalId"]
+    assert score.confidence >= SUGGESTED and "(python-stdnum)" in score.explanation("default:1")
