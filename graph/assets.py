@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 import orjson
@@ -37,27 +37,30 @@ NO_PROFILE = ColumnProfile()
 # Tables per UPSERT_TABLES statement: each brings its columns, so fewer than CHUNK rows.
 TABLE_CHUNK = 100
 
+# A database or schema (``n``, under its parent ``p``): a discovery after its removal brings it
+# back and leaves its event id (``restoredBy``), so applied again (a replayed batch) it returns
+# the containers it brought back that are still live; both are announced as added.
+_UPSERT_CONTAINER = """
+MERGE (n:Asset {urn: row.urn})
+WITH p, n, row, coalesce(n.removedAt <= row.time, false) AS back,
+     coalesce(n.removedAt IS NULL AND n.restoredBy = row.eventId, false) AS again
+SET n:{label}, n.name = row.name, n.nameLower = toLower(row.name), n.source = row.source,
+    n.lastSeenAt = CASE WHEN n.lastSeenAt > row.time THEN n.lastSeenAt ELSE row.time END,
+    n.removedAt = CASE WHEN n.removedAt > row.time THEN n.removedAt END,
+    n.restoredBy = CASE WHEN back THEN row.eventId ELSE n.restoredBy END
+MERGE (p)-[:CONTAINS]->(n)
+WITH n WHERE back OR again
+RETURN n.urn AS urn
+"""
 UPSERT_DATABASES = """
 UNWIND $rows AS row
 MERGE (p:DataSource {urn: row.parent})
-ON CREATE SET p.name = row.parentName
-MERGE (d:Asset {urn: row.urn})
-SET d:Database, d.name = row.name, d.nameLower = toLower(row.name), d.source = row.source,
-    d.lastSeenAt = CASE WHEN d.lastSeenAt > row.time THEN d.lastSeenAt ELSE row.time END,
-    d.removedAt = CASE WHEN d.removedAt > row.time THEN d.removedAt END
-MERGE (p)-[:CONTAINS]->(d)
-"""
+ON CREATE SET p.name = row.parentName""" + _UPSERT_CONTAINER.replace("{label}", "Database")
 UPSERT_SCHEMAS = """
 UNWIND $rows AS row
 MERGE (p:Asset {urn: row.parent})
 ON CREATE SET p:Database, p.name = row.parentName, p.nameLower = toLower(row.parentName),
-    p.source = row.source
-MERGE (s:Asset {urn: row.urn})
-SET s:Schema, s.name = row.name, s.nameLower = toLower(row.name), s.source = row.source,
-    s.lastSeenAt = CASE WHEN s.lastSeenAt > row.time THEN s.lastSeenAt ELSE row.time END,
-    s.removedAt = CASE WHEN s.removedAt > row.time THEN s.removedAt END
-MERGE (p)-[:CONTAINS]->(s)
-"""
+    p.source = row.source""" + _UPSERT_CONTAINER.replace("{label}", "Schema")
 # Tables with their columns in one statement: one lookup per table, not one per column. A table
 # removed by a later scan stays removed when an older snapshot is applied. A snapshot that adds
 # the table (new to the graph, or back after removal) leaves its event id as ``addedBy`` (set
@@ -198,6 +201,9 @@ RETURN DISTINCT t.urn AS urn
     .replace("{d_listed}", _listed("d"))
 )
 # The schemas and databases themselves, on the same terms; discovering them again restores them.
+# Returns the containers whose removal time was set, and, for the listing applied again (a
+# replayed batch), those it removed that are still removed by it (``removedBy``), written nothing:
+# announced as removed, beside their tables (one per schema or database the graph holds).
 RETIRE_CONTAINERS = """
 UNWIND $rows AS row
 CALL (row) {
@@ -209,10 +215,15 @@ CALL (row) {
   WHERE NOT d.urn IN row.children AND {d_listed} AND (gone:Database OR gone:Schema)
   RETURN gone
 }
-WITH gone, row
+WITH gone, row,
+     coalesce(gone.removedAt = row.time AND gone.removedBy = row.eventId, false) AS again
 WHERE (gone.lastSeenAt IS NULL OR gone.lastSeenAt < row.time)
-  AND (gone.removedAt IS NULL OR gone.removedAt > row.time)
-SET gone.removedAt = row.time
+  AND (gone.removedAt IS NULL OR gone.removedAt > row.time OR again)
+CALL (gone, row, again) {
+  WITH * WHERE NOT again
+  SET gone.removedAt = row.time, gone.removedBy = row.eventId
+}
+RETURN DISTINCT gone.urn AS urn
 """.replace("{gone_listed}", _listed("gone")).replace("{d_listed}", _listed("d"))
 # Listed tables come back, with exactly the columns that were removed together with them; the
 # listing leaves its event id (``restoredBy``), so applied again (a replayed batch) it returns
@@ -263,12 +274,18 @@ def container_row(e: Event) -> Record:
         "parent": data.parent_urn,
         "parentName": Urn.parse(data.parent_urn).name,
         "time": event_time(e),
+        "eventId": e.id,
     }
 
 
-async def upsert_containers(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> None:
-    await write_rows(tx, UPSERT_DATABASES, [r for r in rows if r["kind"] == "database"])
-    await write_rows(tx, UPSERT_SCHEMAS, [r for r in rows if r["kind"] == "schema"])
+async def upsert_containers(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> list[str]:
+    """Write discovered databases and schemas; return those brought back after their removal
+    (``_UPSERT_CONTAINER``), for the announcements. Rows are a batch's: a few per event."""
+    back: list[str] = []
+    for query, kind in ((UPSERT_DATABASES, "database"), (UPSERT_SCHEMAS, "schema")):
+        if kept := [r for r in rows if r["kind"] == kind]:
+            back += [r["urn"] for r in await fetch(tx, query, rows=kept)]
+    return back
 
 
 @dataclass(frozen=True)
@@ -398,19 +415,24 @@ def scan_row(e: Event) -> Record:
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    """Tables a batch's container scans removed, and tables they listed again (restored)."""
+    """Tables a batch's container scans removed, tables they listed again (restored), and the
+    schemas and databases they removed (``retired``)."""
 
     removed: list[str]
     restored: list[str]
+    retired: list[str] = field(default_factory=list)
 
 
 async def apply_scans(tx: AsyncManagedTransaction, rows: Sequence[Record]) -> ScanOutcome:
     """Soft-delete what a complete listing (of a schema, database or source) no longer lists;
     restore the tables a schema listing lists again. A listing applied again returns what it
-    removed and restored the first time, as far as it still stands, for the announcements."""
+    removed (tables, schemas, databases) and restored the first time, as far as it still
+    stands, for the announcements."""
     if not rows:
         return ScanOutcome([], [])
     removed = await fetch(tx, SOFT_DELETE, rows=rows)
-    await write_rows(tx, RETIRE_CONTAINERS, rows)
+    retired = await fetch(tx, RETIRE_CONTAINERS, rows=rows)
     restored = await fetch(tx, RESTORE, rows=rows)
-    return ScanOutcome([r["urn"] for r in removed], [r["urn"] for r in restored])
+    return ScanOutcome(
+        [r["urn"] for r in removed], [r["urn"] for r in restored], [r["urn"] for r in retired]
+    )

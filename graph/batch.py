@@ -11,9 +11,11 @@ to the graph (or back after removal) is ``added``; one seen before is ``changed`
 property, its column layout or its column profiles differ from what the graph held, with those
 fields; a rescan that finds a table as it was changes nothing and announces nothing. A snapshot
 applied again (a batch replayed after a crash, whose announcement may be lost) is ``changed``
-without fields, or ``added`` again if that snapshot added the table (its ``addedBy``); a
-container scan applied again announces again the tables it removed or brought back, as far as
-that still stands (graph/assets.py ``apply_scans``). OpenLineage events change the ``lineage``
+without fields, or ``added`` again if that snapshot added the table (its ``addedBy``). A
+container scan announces the tables it removed or brought back and the schemas and databases
+it removed with their tables (``removed``), and a discovery a database or schema it brought
+back (``added``), again when applied again, as far as that still stands (graph/assets.py
+``apply_scans``, ``upsert_containers``). OpenLineage events change the ``lineage``
 of the tables and datasets their runs read or wrote, and the facets of the datasets they
 describe (graph/runs.py ``touched``); a dataset a scan adopts as a table is ``removed``,
 replaced by it, and the assets its lineage led to ``changed`` their ``lineage``
@@ -76,7 +78,7 @@ RETURN urn, t.lastEventId AS lastEventId, t.addedBy AS addedBy,
 @dataclass(frozen=True)
 class Change:
     """A table (or an OpenLineage dataset) a batch added, changed (``fields``: what differs)
-    or removed, for announcements."""
+    or removed, or a schema or database it removed or brought back, for announcements."""
 
     type: str  # added, changed, removed
     urn: str
@@ -88,8 +90,8 @@ class Change:
 class BatchStats:
     """What one batch wrote; ``tables`` counts fresh snapshots (stale ones are skipped);
     ``removed`` and ``restored`` are the tables its container scans removed or brought back;
-    ``changes`` every table and dataset it added, changed or removed (restored: added), in the
-    order written."""
+    ``changes`` every table and dataset it added, changed or removed (restored: added), and
+    every schema and database it removed or brought back, in the order written."""
 
     events: int = 0
     tables: int = 0
@@ -192,7 +194,8 @@ async def _apply_round(
     for item in items:
         rows[item.event.type].append(item.rows)
     await sources.upsert_checked(tx, rows[SOURCE_CHECKED])
-    await assets.upsert_containers(tx, rows[CONTAINER_DISCOVERED])
+    restored = await assets.upsert_containers(tx, rows[CONTAINER_DISCOVERED])
+    stats.changes += [Change("added", urn) for urn in restored]
     snapshots: list[Snapshot] = rows[TABLE_DISCOVERED]
     states = await versions.read_states(tx, [s.urn for s in snapshots])
     fresh, new_versions = versions.plan(snapshots, states)
@@ -228,7 +231,7 @@ async def _apply_round(
     stats.removed += scans.removed
     stats.restored += scans.restored
     # In the order written, beside the snapshots' changes: what a batch announces follows it.
-    stats.changes += [Change("removed", urn) for urn in scans.removed]
+    stats.changes += [Change("removed", urn) for urn in scans.removed + scans.retired]
     stats.changes += [Change("added", urn) for urn in scans.restored]
     await sources.mark_scanned(tx, rows[CONTAINER_SCANNED])
     stats.tables += len(fresh)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from neo4j import AsyncDriver
 
-from core.events import Event
+from core.events import CONTAINER_SCANNED, ContainerScanned, Event, make_event
 from core.settings import IngestSettings, Settings
+from core.urns import Urn, database_urn
 from graph.batch import apply_batch
 from live.changes import CATALOG_CHANNEL
 from tests.factories import Source, columns, eventually, shop
@@ -93,3 +94,68 @@ async def test_a_replayed_snapshot_of_a_new_table_is_announced_added(
     ):
         await written(settings, ingest_cfg, neo4j, found)
         assert await heard(sub, 1) == [_heard("ADDED", orders)]
+
+
+CONTAINER = "query ($urn: ID!) { asset(urn: $urn) { id ... on Schema { removedAt } } }"
+
+
+def _retired(source: Source, level: str) -> tuple[Event, list[str]]:
+    """A listing of the source's database (``level``: its schemas) or of the source itself
+    (its databases) that finds none, ten minutes on; and the containers it retires."""
+    database = database_urn(source.name, source.db)
+    subject, gone = {
+        "database": (database, [source.schema_urn]),
+        "source": (source.urn, [database, source.schema_urn]),
+    }[level]
+    listing = make_event(CONTAINER_SCANNED, source.urn, subject, ContainerScanned(children=[]))
+    return listing.model_copy(update={"time": source.at(10).time}), gone
+
+
+@pytest.mark.parametrize("level", ["database", "source"])
+@pytest.mark.parametrize("crashed", [False, True], ids=["announced", "replayed"])
+async def test_a_listing_announces_the_containers_it_retired_with_their_tables(
+    served: Served,
+    token: str,
+    execute: Execute,
+    settings: Settings,
+    ingest_cfg: IngestSettings,
+    neo4j: AsyncDriver,
+    source: Source,
+    crashed: bool,
+    level: str,
+) -> None:
+    """A database's listing without its schema (``level``: a source's without its database)
+    soft-deletes the schema (and the database) with its tables: a subscriber of the database
+    hears each REMOVED, the containers too; discovered again, the containers are ADDED (their
+    tables come back with their own snapshots). A cached read of the schema follows each at
+    once. ``crashed``: the worker committed each batch and died before announcing it; the
+    batch replayed (nothing left to change) announces the same."""
+    db, schema = settings.neo4j.database, source.schema_urn
+    await apply_batch(neo4j, db, shop(source))
+    assert (await execute(CONTAINER, urn=schema))["asset"]["removedAt"] is None  # and cached
+    listing, gone = _retired(source, level)
+
+    async def announced(events: list[Event], change: str, urns: list[str]) -> None:
+        if crashed:  # the worker's write step; it dies before announcing
+            await apply_batch(neo4j, db, events)
+        within = {"within": [database_urn(source.name, source.db)]}
+        async with (
+            relayed(served, settings, ingest_cfg, f"{source.name}.{level}.{change}"),
+            Subscriber(served, token, HEARD, CATALOG_CHANNEL, filter=within) as sub,
+        ):
+            await written(settings, ingest_cfg, neo4j, events)
+            expected = [_heard(change, u) | {"kind": Urn.parse(u).kind.upper()} for u in urns]
+            assert await heard(sub, len(urns)) == sorted(expected, key=lambda c: str(c["urn"]))
+
+    async def removed() -> bool:  # the relay invalidates as it broadcasts
+        return (await execute(CONTAINER, urn=schema))["asset"]["removedAt"] is not None
+
+    tables = [source.table_urn(t) for t in ("big_orders", "customers", "orders")]
+    await announced([listing], "REMOVED", tables + gone)
+    await eventually(removed, timeout_s=10)
+
+    async def back() -> bool:
+        return not await removed()
+
+    await announced(source.at(20).containers(), "ADDED", gone)
+    await eventually(back, timeout_s=10)
