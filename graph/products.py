@@ -102,20 +102,27 @@ CONTRACTS: LiteralString = """
 MATCH (c:Contract) WHERE c.urn IN $urns
 RETURN c.urn AS urn, c.odcs AS odcs
 """
-# A product's versions in semantic-version order (MAJOR.MINOR.PATCH compared as numbers, so
-# 1.10.0 follows 1.9.0), after the version ``$after`` (its parts; null: from the start).
-_VERSIONS: LiteralString = """
-MATCH (:DataProduct {urn: $product})-[:HAS_VERSION]->(c:Contract)
-"""
-VERSIONS: LiteralString = (
-    _VERSIONS
-    + "WITH c, [part IN split(c.version, '.') | toInteger(part)] AS semver\n"
-    + "WHERE $after IS NULL OR semver > $after\n"
-    + "RETURN c {.*, "
+# Pages of products' versions, one per key of ``$keys`` (a request's batch, resolvers/loaders.py):
+# each its product's versions in semantic-version order (MAJOR.MINOR.PATCH compared as numbers,
+# so 1.10.0 follows 1.9.0) after the version ``key.after`` (its parts; null: from the start), up
+# to ``key.limit``, and how many the product has in all (``n``).
+VERSION_PAGES: LiteralString = (
+    """
+UNWIND range(0, size($keys) - 1) AS i
+WITH i, $keys[i] AS key
+CALL (key) {
+  MATCH (:DataProduct {urn: key.product})-[:HAS_VERSION]->(c:Contract)
+  WITH c, [part IN split(c.version, '.') | toInteger(part)] AS semver
+  ORDER BY semver
+  WITH count(c) AS n,
+       collect(CASE WHEN key.after IS NULL OR semver > key.after THEN c {.*, """
     + _LIGHT
-    + "} AS props ORDER BY semver LIMIT $limit\n"
+    + """} END) AS later
+  RETURN n, later[..key.limit] AS versions
+}
+RETURN i, n, versions
+"""
 )
-COUNT_VERSIONS: LiteralString = _VERSIONS + "RETURN count(c) AS n\n"
 VERSION: LiteralString = """
 MATCH (p:DataProduct)-[:HAS_VERSION]->(c:Contract {urn: $urn})
 RETURN properties(c) AS props, p.urn AS product, p.domain AS domain
@@ -296,17 +303,19 @@ async def get_version(driver: AsyncDriver, database: str, urn: str) -> Record | 
     return {**plain(rows[0]["props"]), "product": rows[0]["product"], "domain": rows[0]["domain"]}
 
 
-async def versions(
-    driver: AsyncDriver, database: str, product: str, limit: int,
-    after: Sequence[int] | None = None,
-) -> list[Record]:  # fmt: skip
-    """A page of the product's versions, oldest first, after the version whose (major, minor,
-    patch) is ``after``: without their contract (``odcs``, ``findable`` None; ``contracts``)."""
-    rows = await read(
-        driver, database, VERSIONS, product=product, limit=limit,
-        after=list(after) if after is not None else None,
+async def version_pages(
+    driver: AsyncDriver, database: str, keys: Sequence[tuple[str, int, Sequence[int] | None]]
+) -> list[tuple[list[Record], int]]:
+    """For each (product, limit, after): up to ``limit`` of the product's versions, oldest first,
+    after the version whose (major, minor, patch) is ``after`` (None: from the start), without
+    their contract (``odcs``, ``findable`` None; ``contracts``), and how many it has; one query."""
+    rows = await read_values(
+        driver, database, VERSION_PAGES,
+        keys=[{"product": p, "limit": n, "after": list(a) if a is not None else None}
+              for p, n, a in keys],
     )  # fmt: skip
-    return [plain(r["props"]) for r in rows]
+    found = {r["i"]: ([plain(v) for v in r["versions"]], r["n"]) for r in rows}
+    return [found.get(i, ([], 0)) for i in range(len(keys))]
 
 
 async def contracts(
@@ -315,10 +324,6 @@ async def contracts(
     """The ODCS YAML of the versions ``urns`` names, by URN (none for an unknown URN)."""
     rows = await read_values(driver, database, CONTRACTS, urns=list(urns))
     return {r["urn"]: r["odcs"] for r in rows}
-
-
-async def count_versions(driver: AsyncDriver, database: str, product: str) -> int:
-    return (await read(driver, database, COUNT_VERSIONS, product=product))[0]["n"]
 
 
 async def step(

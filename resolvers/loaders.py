@@ -20,6 +20,7 @@ from core.kinds import ASSET, KINDS
 from core.urns import InvalidUrn, Urn, ancestors
 from graph import access, catalog, products, projections
 from graph.catalog import Relation
+from graph.driver import Record
 from graph.projections import AssetDetail
 from graph.records import NodeRecord, Related
 from live.cache import ReadThroughCache
@@ -102,6 +103,24 @@ def _contracts(driver: AsyncDriver, database: str) -> DataLoader[str, str | None
     return DataLoader(load)
 
 
+# A page of a product's versions (``DataProduct.versions``): its URN, how many to read (a page
+# and one more) and the (major, minor, patch) of the version it starts after (None: the first).
+VersionPage = tuple[str, int, tuple[int, ...] | None]
+
+
+def _version_pages(
+    driver: AsyncDriver, database: str
+) -> DataLoader[VersionPage, tuple[list[Record], int]]:
+    """Pages of products' versions with how many each product has, one query per batch: a
+    page of products selecting ``versions`` (with any page arguments) reads them once, and so
+    asks for their ``contract`` in one batch too. It holds the driver (``_contracts``)."""
+
+    async def load(keys: list[VersionPage]) -> list[tuple[list[Record], int]]:
+        return await products.version_pages(driver, database, keys)
+
+    return DataLoader(load)
+
+
 class Loaders:
     """Built per request, and per operation of a WebSocket (resolvers/context.py), so
     nothing cached outlives it nor is shared between two subscriptions of one socket."""
@@ -132,6 +151,7 @@ class Loaders:
         self._nodes: _Lazy[str, NodeRecord | None] = _Lazy(self._load_nodes, LOOKUPS)
         self._related: _Lazy[Relation, list[Related]] = _Lazy(self._load_related, Relation)
         self.contracts = _contracts(self._driver, self._database)
+        self.versions = _version_pages(self._driver, self._database)
         # URN -> (version, team) of the grants reaching it, read on the first out-of-scope node
         self._granted: dict[str, set[tuple[str, str]]] | None = None
         self.handed = 0  # related nodes handed out, against MAX_RELATED
@@ -248,6 +268,7 @@ class Loaders:
 
     def forget(self, *urns: str) -> None:
         """Drop what this request loaded about ``urns`` (after it changed them)."""
+        self.versions.clear_all()  # keyed by page: a changed product's may be any of them
         for loader in (*self._nodes.values(), *self._related.values(), self.contracts):
             for urn in urns:
                 with contextlib.suppress(KeyError):  # clear() raises for a key never loaded

@@ -31,7 +31,7 @@ from resolvers.governance.types import (
     WrongStateError,
 )
 from resolvers.mesh.policy import gate
-from resolvers.mesh.requests import AccessRequest
+from resolvers.mesh.requests import AccessRequest, urn_arg
 from resolvers.mesh.types import (
     DataProduct,
     Domain,
@@ -92,9 +92,11 @@ def _actor(info: Info) -> str:
     return principal.subject
 
 
-def _within(info: Info, perm: Permission, urn: str) -> str:
-    """The domain ``urn`` names, if the caller holds ``perm`` there; FORBIDDEN (audited)
-    otherwise. A malformed URN is the caller's mistake, reported as such."""
+def _within(info: Info, perm: Permission, urn: str, field: str, kind: str) -> str:
+    """The domain ``urn`` (the argument ``field``, a URN of ``kind``) names, if the caller holds
+    ``perm`` there; FORBIDDEN (audited) otherwise. A malformed URN, or one of another kind, is
+    the caller's mistake, reported as such (``urn_arg``)."""
+    urn_arg(urn, field, kind)
     domain = domain_arg(urn)
     guard = info.context.guard
     if not guard.can(perm, domain=domain):
@@ -230,6 +232,7 @@ async def _reachable(info: Info, urns: list[strawberry.ID], need: Permission) ->
 async def _party(info: Info, request: str) -> None:
     """The access request exists and the caller is a party to it (resolvers/guard.py); else
     NotFound naming it, as for a missing one (the refusal is audited)."""
+    urn_arg(request, "request", "access")
     if await info.context.loaders.find(request) is None:
         raise errors.NotFound(f"no access request {request}", request)
 
@@ -239,7 +242,7 @@ async def _decider(info: Info, request: str) -> None:
     product's domain (FORBIDDEN, audited, for a party that does not, such as its team)."""
     await _party(info, request)
     found = await access.get_request(info.context.state, request)
-    _within(info, ACCESS_APPROVE, domain_urn(found["domain"]))
+    _within(info, ACCESS_APPROVE, domain_urn(found["domain"]), "domain", "domain")
 
 
 @strawberry.type
@@ -268,7 +271,7 @@ class MeshMutation:
         description: str | None = None,
         owners: list[str] | None = None,
     ) -> DomainPayload:
-        _within(info, DOMAIN_WRITE, domain)
+        _within(info, DOMAIN_WRITE, domain, "domain", "domain")
 
         async def work() -> dict[str, Any]:
             record = await domains.update_domain(
@@ -284,6 +287,8 @@ class MeshMutation:
         extensions=guarded("domain:admin", _by("domain")),
     )
     async def archive_domain(self, info: Info, domain: strawberry.ID) -> DomainPayload:
+        urn_arg(domain, "domain", "domain")
+
         async def work() -> dict[str, Any]:
             record = await domains.update_domain(
                 info.context.state, _actor(info), domain, description=None, owners=None,
@@ -298,12 +303,12 @@ class MeshMutation:
         extensions=guarded("domain:write", _input("domain")),
     )
     async def save_team(self, info: Info, input: SaveTeamInput) -> TeamPayload:
-        _within(info, DOMAIN_WRITE, input.domain)
+        _within(info, DOMAIN_WRITE, input.domain, "domain", "domain")
 
         async def work() -> dict[str, Any]:
             record = await domains.save_team(
                 info.context.state, _actor(info), input.domain, input.name, input.description,
-                input.members, lambda home: _within(info, DOMAIN_WRITE, home),
+                input.members, lambda home: _within(info, DOMAIN_WRITE, home, "domain", "domain"),
             )  # fmt: skip
             await announce(info, ChangeType.CHANGED, [record["urn"]], ["members"])
             return {"team": Team.from_props(record)}
@@ -318,7 +323,7 @@ class MeshMutation:
     async def assign_to_domain(
         self, info: Info, domain: strawberry.ID, assets: list[strawberry.ID], remove: bool = False
     ) -> AssignmentPayload:
-        _within(info, DOMAIN_WRITE, domain)
+        _within(info, DOMAIN_WRITE, domain, "domain", "domain")
 
         async def work() -> dict[str, Any]:
             await _reachable(info, assets, ASSET_WRITE)
@@ -346,7 +351,8 @@ class MeshMutation:
     async def create_data_product(
         self, info: Info, input: CreateDataProductInput
     ) -> DataProductPayload:
-        _within(info, PRODUCT_WRITE, input.domain)
+        _within(info, PRODUCT_WRITE, input.domain, "domain", "domain")
+        urn_arg(input.owner_team, "ownerTeam", "team")
         sla = input.sla or SlaInput()
         spec = products.ProductSpec(
             domain=input.domain,
@@ -382,7 +388,7 @@ class MeshMutation:
     async def import_contract(
         self, info: Info, product: strawberry.ID, version: str, odcs: str
     ) -> ProductVersionPayload:
-        _within(info, PRODUCT_WRITE, product)
+        _within(info, PRODUCT_WRITE, product, "product", "product")
 
         async def work() -> dict[str, Any]:
             record = await products.import_contract(
@@ -399,7 +405,7 @@ class MeshMutation:
     async def check_contract_drift(
         self, info: Info, version: strawberry.ID
     ) -> ProductVersionPayload:
-        _within(info, PRODUCT_WRITE, version)
+        _within(info, PRODUCT_WRITE, version, "version", "contract")
 
         async def work() -> dict[str, Any]:
             record = await products.check_drift(info.context.state, _actor(info), version)
@@ -422,7 +428,7 @@ class MeshMutation:
         notice: str | None = None,
         sunset: datetime | None = None,
     ) -> ProductVersionPayload:
-        _within(info, PRODUCT_WRITE, version)
+        _within(info, PRODUCT_WRITE, version, "version", "contract")
 
         async def work() -> dict[str, Any]:
             record = await products.advance(
@@ -443,7 +449,7 @@ class MeshMutation:
     async def evaluate_quality_gate(
         self, info: Info, version: strawberry.ID
     ) -> ProductVersionPayload:
-        _within(info, PRODUCT_WRITE, version)
+        _within(info, PRODUCT_WRITE, version, "version", "contract")
 
         async def work() -> dict[str, Any]:
             record = await gates.run_gate(info.context.state, _actor(info), version)
@@ -458,7 +464,7 @@ class MeshMutation:
     async def note_remediation(
         self, info: Info, remediation: strawberry.ID, note: str
     ) -> RemediationPayload:
-        _within(info, PRODUCT_WRITE, remediation)
+        _within(info, PRODUCT_WRITE, remediation, "remediation", "remediation")
 
         async def work() -> dict[str, Any]:
             record = await gates.note_remediation(
@@ -474,6 +480,9 @@ class MeshMutation:
         extensions=guarded("access:write", _input("version")),
     )
     async def request_access(self, info: Info, input: RequestAccessInput) -> AccessRequestPayload:
+        urn_arg(input.version, "version", "contract")
+        urn_arg(input.team, "team", "team")
+
         async def work() -> dict[str, Any]:
             if await info.context.loaders.find(input.version) is None:
                 raise errors.NotFound(f"no product version {input.version}", input.version)
@@ -528,6 +537,8 @@ class MeshMutation:
     async def migrate_access(
         self, info: Info, request: strawberry.ID, version: strawberry.ID
     ) -> AccessRequestPayload:
+        urn_arg(version, "version", "contract")
+
         async def work() -> dict[str, Any]:
             await _party(info, request)
             before = await access.get_request(info.context.state, request)

@@ -30,7 +30,6 @@ from resolvers.mesh.types import (
     Domain,
     ProductVersion,
     consumers_viewer,
-    domain_arg,
     grant_state,
     product_page,
     products_of,
@@ -113,6 +112,7 @@ class MeshQuery:
         after: str | None = None,
     ) -> Connection[DataProduct]:
         _check_text(info, text)
+        urn_arg(domain, "domain", "domain")
         return await product_page(info, domain, text, first, after, "dataProducts")
 
     @strawberry.field(
@@ -120,6 +120,7 @@ class MeshQuery:
         extensions=needs("product:read"),
     )
     async def compatibility(self, info: Info, version: strawberry.ID) -> Compatibility | None:
+        urn_arg(version, "version", "contract")
         if await info.context.loaders.find(version) is None:
             return None
         try:
@@ -229,7 +230,7 @@ class MeshQuery:
         _check_text(info, text)
         check_page_size(first)
         start = offset_after(after, "searchProducts")
-        name = domain_arg(domain) if domain is not None else None
+        name = parsed.name if (parsed := urn_arg(domain, "domain", "domain")) else None
         semantic = mode is ProductSearchMode.SEMANTIC
         try:
             ranked = await product_search.search(info.context.state, text, name, semantic)

@@ -109,8 +109,11 @@ class AccessRequestFilter:
 # What an argument naming a mesh object must be: its kind's words and shape.
 _SHAPES = {
     "domain": ("a domain", "urn:dw:domain:<name>"),
+    "team": ("a team", "urn:dw:team:<name>"),
     "product": ("a data product", "urn:dw:product:<domain>/<name>"),
     "contract": ("a product version", "urn:dw:contract:<domain>/<product>/<version>"),
+    "access": ("an access request", "urn:dw:access:<domain>/<product>/<id>"),
+    "remediation": ("a remediation", "urn:dw:remediation:<domain>/<product>/<version>/<time>"),
 }
 
 
@@ -137,6 +140,7 @@ async def access_request_page(
     guard = info.context.guard
     urn_arg(filter.product, "product", "product")
     urn_arg(filter.version, "version", "contract")
+    urn_arg(filter.team, "team", "team")
     domain = urn_arg(filter.domain, "domain", "domain")
     where = {
         "status": filter.status.value if filter.status else None,

@@ -571,13 +571,14 @@ class DataProduct(Node):
     async def versions(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[ProductVersion]:
-        graph, start = info.context.graph, _semver_after(after)
-        return await read_page(
-            lambda limit: product_graph.versions(*graph, self.id, limit, start),
-            lambda: product_graph.count_versions(*graph, self.id),
-            lambda v: ProductVersion.from_props(v | {"product": self.id}),
-            lambda v: [v["version"]], first,
-        )  # fmt: skip
+        key = (self.id, check_page_size(first) + 1, _semver_after(after))
+        found, total = await info.context.loaders.versions.load(key)  # the page's at once
+
+        async def count() -> int:
+            return total
+
+        nodes = [ProductVersion.from_props(v | {"product": self.id}) for v in found]
+        return keyset_page(nodes, [[v["version"]] for v in found], first, count)
 
     @classmethod
     def from_props(cls, p: dict[str, Any], detail: dict[str, Any] | None = None) -> Self:

@@ -207,9 +207,10 @@ async def test_pages_filters_and_mutations_name_requests_by_urn(world: dict[str,
     unknown = r["carl-orders"].rsplit("/", 1)[0] + "/0123456789abcdef"
     missing = (await olga(DECIDE_URN, request=unknown))["decideAccess"]["errors"]
     assert [(e["__typename"], e["urn"]) for e in missing] == [("NotFoundError", unknown)]
-    bare = r["carl-orders"].rsplit("/", 1)[1]  # the old id alone no longer names it
-    by_id = (await olga(DECIDE_URN, request=bare))["decideAccess"]["errors"]
-    assert [(e["__typename"], e["urn"]) for e in by_id] == [("NotFoundError", bare)]
+    bare = r["carl-orders"].rsplit("/", 1)[1]  # the old id alone is no URN: the caller's mistake
+    by_id = (await olga.raw(DECIDE_URN, request=bare))["errors"]
+    assert [e["extensions"]["code"] for e in by_id] == ["BAD_USER_INPUT"]
+    assert "must be an access request URN" in by_id[0]["message"]
     decided = (await olga(DECIDE_URN, request=r["carl-orders"]))["decideAccess"]
     assert decided == {"request": {"id": r["carl-orders"], "status": "APPROVED"}, "errors": []}
     outsider = (await gina(TERMS, request=r["carl-orders"]))["acceptContractTerms"]["errors"]

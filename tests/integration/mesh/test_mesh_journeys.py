@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.urns import team_urn
 from graph.driver import read
 from tests.integration.mesh.flow import (
     ADVANCE,
@@ -18,6 +19,7 @@ from tests.integration.mesh.flow import (
     REQUEST,
     nodes,
     published,
+    versions_of,
 )
 from tests.unit.mesh.odcs import contract
 
@@ -177,3 +179,98 @@ async def test_a_revocation_after_a_migration_keeps_the_record_of_the_move(
         {"version": "1.0.0", "revokedBy": f"{name}-carl", "moved": True, "migrated": True},
         {"version": "2.0.0", "revokedBy": f"{name}-pat", "moved": False, "migrated": False},
     ]
+
+
+COMPATIBILITY = "query($version: ID!) { compatibility(version: $version) { compatible } }"
+# Every other mesh field taking a URN, each with a URN argument of another kind (or no URN):
+# the field, its variables' types, and the arguments it passes them as.
+CRAFTED_FIELDS = {
+    "dataProducts": ("$domain: ID", "domain: $domain", "totalCount"),
+    "searchProducts": ("$domain: ID", 'text: "orders", domain: $domain', "totalCount"),
+    "importContract": ("$product: ID!", 'product: $product, version: "9.0.0", odcs: ""', "ERR"),
+    "checkContractDrift": ("$version: ID!", "version: $version", "ERR"),
+    "advanceVersion": ("$version: ID!", "version: $version, step: DEPRECATE", "ERR"),
+    "evaluateQualityGate": ("$version: ID!", "version: $version", "ERR"),
+    "noteRemediation": ("$remediation: ID!", 'remediation: $remediation, note: "x"', "ERR"),
+    "requestAccess": ("$input: RequestAccessInput!", "input: $input", "ERR"),
+    "decideAccess": ("$request: ID!", "request: $request, approve: true", "ERR"),
+    "acceptContractTerms": ("$request: ID!", "request: $request", "ERR"),
+    "migrateAccess": ("$request: ID!, $version: ID!", "request: $request, version: $version",
+                      "ERR"),
+    "revokeAccess": ("$request: ID!", 'request: $request, reason: "x"', "ERR"),
+    "updateDomain": ("$domain: ID!", 'domain: $domain, description: "x"', "ERR"),
+    "archiveDomain": ("$domain: ID!", "domain: $domain", "ERR"),
+    "saveTeam": ("$input: SaveTeamInput!", "input: $input", "ERR"),
+    "createDataProduct": ("$input: CreateDataProductInput!", "input: $input", "ERR"),
+}  # fmt: skip
+
+
+def crafted(field: str) -> str:
+    """The document that sends ``field`` its crafted arguments."""
+    types, args, selected = CRAFTED_FIELDS[field]
+    what = "query" if selected == "totalCount" else "mutation"
+    selected = "errors { __typename message }" if selected == "ERR" else selected
+    return f"{what}({types}) {{ {field}({args}) {{ {selected} }} }}"
+
+
+async def test_every_urn_argument_refuses_another_kind(mesh: dict[str, Any]) -> None:
+    """``compatibility(version: "garbage")`` answered null, as for a version nobody can see;
+    ``accessRequests`` took any text as its ``team`` filter (an empty page); ``dataProducts``
+    any ``domain`` (an empty page), ``searchProducts`` a product's URN as its domain; the
+    mutations took a URN of another kind (a product's as a version, a version's as an access
+    request, a domain's as a team) and answered NotFoundError, or another payload error
+    (WrongStateError, InvalidContractError) that hid the mistake. Each is a BAD_USER_INPUT
+    error naming the kind expected, and changes nothing."""
+    m = mesh
+    ada, carl = m["admin"], m["consumer"]
+    urns = await published(m, contract(COLUMNS))
+    product, version, sales = urns["product"], urns["version"], urns["sales"]
+    ask = {"version": version, "team": urns["analysts"], "purpose": "churn model", "days": 30}
+    request = (await carl(REQUEST, input=ask))["requestAccess"]["request"]["id"]
+    remediation = version.replace("contract", "remediation", 1) + "/2026"
+    team = {"domain": sales, "name": f"{m['name']}-crafted"}
+    cases = [
+        (COMPATIBILITY, {"version": "garbage"}),
+        (COMPATIBILITY, {"version": product}),
+        (REQUESTS, {"filter": {"team": "garbage"}}),
+        (REQUESTS, {"filter": {"team": sales}}),
+        (crafted("dataProducts"), {"domain": "garbage"}),
+        (crafted("dataProducts"), {"domain": product}),
+        (crafted("searchProducts"), {"domain": product}),
+        (crafted("importContract"), {"product": sales}),
+        (crafted("importContract"), {"product": version}),
+        (crafted("checkContractDrift"), {"version": product}),
+        (crafted("advanceVersion"), {"version": product}),
+        (crafted("evaluateQualityGate"), {"version": product}),
+        (crafted("noteRemediation"), {"remediation": version}),
+        (crafted("requestAccess"), {"input": {**ask, "version": product}}),
+        (crafted("requestAccess"), {"input": {**ask, "team": sales}}),
+        (crafted("decideAccess"), {"request": version}),
+        (crafted("acceptContractTerms"), {"request": version}),
+        (crafted("migrateAccess"), {"request": version, "version": version}),
+        (crafted("migrateAccess"), {"request": request, "version": product}),
+        (crafted("revokeAccess"), {"request": product}),
+        (crafted("updateDomain"), {"domain": product}),
+        (crafted("archiveDomain"), {"domain": product}),
+        (crafted("saveTeam"), {"input": {**team, "domain": product}}),
+        (crafted("createDataProduct"), {"input": {"domain": product, "name": "refunds"}}),
+        (crafted("createDataProduct"), {"input": {"domain": sales, "name": "refunds",
+                                                  "ownerTeam": sales}}),
+    ]  # fmt: skip
+    assert (await ada(COMPATIBILITY, version=version))["compatibility"] == {"compatible": True}
+    assert (await ada(crafted("noteRemediation"), remediation=remediation))["noteRemediation"]
+    answered = []
+    for query, args in cases:
+        body = await ada.raw(query, **args)
+        codes = [e["extensions"].get("code") for e in body.get("errors", [])]
+        if codes != ["BAD_USER_INPUT"] or "must be a" not in body["errors"][0]["message"]:
+            answered.append((query[:60], args, body))
+    assert answered == [], "answered instead of refused"
+
+    # Nothing changed: the product's one version, published; the one request, pending.
+    assert await versions_of(ada, product) == [{"version": "1.0.0", "status": "PUBLISHED"}]
+    listed = nodes((await ada(PRODUCTS, domain=sales))["dataProducts"])
+    assert listed == [{"id": product}]
+    mine = (await ada(REQUESTS, filter={"product": product}))["accessRequests"]
+    assert mine == {"totalCount": 1}
+    assert (await ada(TABLE, id=team_urn(team["name"])))["node"] is None

@@ -16,6 +16,7 @@ from graph import products as product_graph
 from mesh import usage
 from resolvers.pagination import keyset_cursor
 from security.auth import mint_token
+from tests.integration.graphql.conftest import reads_of
 from tests.integration.mesh.flow import (
     ADVANCE,
     DECIDE,
@@ -338,3 +339,62 @@ async def test_a_products_page_reads_no_contract_text(
     # Asked for, each version's contract is the YAML imported, as before.
     found = (await ada(CONTRACTS_PAGE, domain=domain))["dataProducts"]["edges"]
     assert [e["node"] for p in found for e in p["node"]["versions"]["edges"]] == imported
+
+
+PAGED_VERSIONS = """
+query($domain: ID!, $first: Int!, $after: String) { dataProducts(domain: $domain, first: $first) {
+  edges { node { id
+    versions { totalCount pageInfo { hasNextPage endCursor }
+               edges { cursor node { version status contract } } }
+    rest: versions(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+                                              edges { node { version } } } } } } }
+"""
+
+
+async def test_a_page_of_products_reads_their_versions_at_once(mesh: dict[str, Any]) -> None:
+    """``versions`` read each product's page of versions with a query of its own (and its
+    totalCount with another): a page of 50 products selecting them made 100 reads, and their
+    contracts came in as many batches as those reads finished apart. A page of products reads
+    the versions of all of them at once, whatever its size, and pages inside ``versions`` as
+    before (semantic-version order, its cursors)."""
+    ada = mesh["admin"]
+    domain = (await ada(DOMAIN, input={"name": mesh["sales"]}))["createDomain"]["domain"]["id"]
+    semvers = ["1.0.0", "1.9.0", "1.10.0"]  # 1.10.0 after 1.9.0 (as text, before)
+    made, stored = [], {}  # the products, and each version's contract as imported
+    for n in range(5):
+        spec = {"domain": domain, "name": f"p{n}"}
+        product = (await ada(PRODUCT, input=spec))["createDataProduct"]["product"]["id"]
+        for semver in semvers[: 1 + n % 3]:
+            odcs = contract({"id": {"logicalType": "string"}}, version=semver)
+            taken = await ada(IMPORT, product=product, version=semver, odcs=odcs)
+            taken = taken["importContract"]
+            assert taken["errors"] == []
+            stored[semver] = taken["version"]["contract"]
+        made.append(product)
+    after = keyset_cursor(["1.0.0"])
+
+    async def page(first: int) -> list[dict[str, Any]]:
+        found = await ada(PAGED_VERSIONS, domain=domain, first=first, after=after)
+        return [e["node"] for e in found["dataProducts"]["edges"]]
+
+    two, _ = await reads_of(lambda: page(2))
+    five, found = await reads_of(lambda: page(5))
+    assert five == two, f"{two} reads for 2 products, {five} for 5"
+
+    def expected(held: list[str]) -> dict[str, Any]:
+        ordered, rest = held, held[1:2]
+        return {
+            "totalCount": len(held),
+            "pageInfo": {"hasNextPage": False, "endCursor": keyset_cursor([ordered[-1]])},
+            "edges": [{"cursor": keyset_cursor([s]),
+                       "node": {"version": s, "status": "DRAFT", "contract": stored[s]}}
+                      for s in ordered],
+            "rest": {"totalCount": len(held),
+                     "pageInfo": {"hasNextPage": len(held) > 2,
+                                  "endCursor": keyset_cursor(rest) if rest else None},
+                     "edges": [{"node": {"version": s}} for s in rest]},
+        }  # fmt: skip
+
+    want = [expected(semvers[: 1 + n % 3]) for n in range(5)]
+    got = [{**p["versions"], "rest": p["rest"]} for p in found]
+    assert [p["id"] for p in found] == made and got == want
