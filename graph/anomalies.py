@@ -15,7 +15,7 @@ from typing import Any, LiteralString
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from graph.domains import in_scope
-from graph.driver import Record, fetch, read, write
+from graph.driver import Record, fetch, read
 
 SNAPSHOTS = """
 UNWIND $urns AS urn
@@ -79,13 +79,9 @@ async def snapshots(
     return [r["snapshot"] for r in rows]
 
 
-async def record(driver: AsyncDriver, database: str, rows: list[dict[str, Any]]) -> None:
-    """Rows of ``{snapshot: {...}, anomalies: [{id, kind, subject, table, ...}]}``."""
-    await write(driver, database, RECORD, rows=rows)
-
-
 async def record_in(tx: AsyncManagedTransaction, rows: list[dict[str, Any]]) -> None:
-    """``record`` in the caller's transaction (the classifier's, ml/consumer.py)."""
+    """Rows of ``{snapshot: {...}, anomalies: [{id, kind, subject, table, ...}]}``, in the
+    caller's transaction (the classifier's, ml/consumer.py, with its labels)."""
     await fetch(tx, RECORD, rows=rows)
 
 

@@ -87,11 +87,11 @@ async def measured(neo4j: AsyncDriver, settings: Settings, estate: Estate) -> di
         Anomaly("null_ratio_jump", email, orders, "null ratio rose from 0.10 to 0.60", "warning"),
     ]
     db = settings.neo4j.database
-    await anomalies.record(neo4j, db, [{"snapshot": snapshot(orders, first, 1000, 0.1),
-                                        "anomalies": []}])  # fmt: skip
-    await anomalies.record(
-        neo4j, db, [{"snapshot": snapshot(orders, second, 100, 0.6),
-                     "anomalies": [anomaly_row(a, second) for a in found]}],
+    await write(neo4j, db, anomalies.RECORD, rows=[{"snapshot": snapshot(orders, first, 1000, 0.1),
+                                                    "anomalies": []}])  # fmt: skip
+    await write(
+        neo4j, db, anomalies.RECORD, rows=[{"snapshot": snapshot(orders, second, 100, 0.6),
+                                            "anomalies": [anomaly_row(a, second) for a in found]}],
     )  # fmt: skip
     yield {"orders": orders, "email": email}
     await write(
